@@ -1,0 +1,34 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Berth.Core.Images;
+
+/// <summary>Tags as the OCI distribution spec defines them: <c>[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}</c>.</summary>
+public static class TagName
+{
+    /// <summary>The longest tag accepted.</summary>
+    public const int MaxLength = 128;
+
+    /// <summary>Whether <paramref name="tag"/> is a valid tag.</summary>
+    public static bool IsValid([NotNullWhen(true)] string? tag)
+    {
+        if (string.IsNullOrEmpty(tag) || tag.Length > MaxLength)
+        {
+            return false;
+        }
+
+        if (!(char.IsAsciiLetterOrDigit(tag[0]) || tag[0] == '_'))
+        {
+            return false;
+        }
+
+        foreach (var c in tag.AsSpan(1))
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
