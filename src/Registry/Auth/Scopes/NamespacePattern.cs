@@ -1,0 +1,38 @@
+namespace Berth.Registry.Auth.Scopes;
+
+/// <summary>
+/// The repository patterns permissions are written in: <c>*</c> for every repository, <c>team-a/*</c> for a
+/// namespace and everything below it, or one exact repository name.
+/// </summary>
+internal static class NamespacePattern
+{
+    public const string Everything = "*";
+
+    public static bool IsValid(string pattern)
+    {
+        if (pattern == Everything)
+        {
+            return true;
+        }
+
+        var name = pattern.EndsWith("/*", StringComparison.Ordinal) ? pattern[..^2] : pattern;
+        return Berth.Core.Images.RepositoryName.IsValid(name);
+    }
+
+    public static bool Matches(string pattern, string repository)
+    {
+        if (pattern == Everything)
+        {
+            return true;
+        }
+
+        if (pattern.EndsWith("/*", StringComparison.Ordinal))
+        {
+            // "team-a/*" covers "team-a/x" and "team-a/x/y", never "team-ab/x".
+            var prefixLength = pattern.Length - 1;
+            return repository.Length > prefixLength && string.CompareOrdinal(repository, 0, pattern, 0, prefixLength) == 0;
+        }
+
+        return string.Equals(pattern, repository, StringComparison.Ordinal);
+    }
+}

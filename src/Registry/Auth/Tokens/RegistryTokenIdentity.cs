@@ -1,0 +1,30 @@
+using System.Security.Claims;
+using Berth.Registry.Auth.Scopes;
+
+namespace Berth.Registry.Auth.Tokens;
+
+/// <summary>
+/// A validated bearer token: who it speaks for and the access it grants, parsed once when the token is first
+/// validated and then shared by every request that presents the same token.
+/// </summary>
+internal sealed class RegistryTokenIdentity(ClaimsIdentity validated, string subject, IReadOnlyList<ResourceScope> access)
+    : ClaimsIdentity(validated)
+{
+    /// <summary>The principal name, or empty for an anonymous token.</summary>
+    public string Subject { get; } = subject;
+
+    public IReadOnlyList<ResourceScope> Access { get; } = access;
+
+    public bool Allows(string type, string name, RegistryActions action)
+    {
+        foreach (var scope in Access)
+        {
+            if ((scope.Actions & action) == action && scope.Type == type && scope.Name == name)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,58 @@
+using System.Security.Cryptography;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Berth.Registry.Auth.Tokens;
+
+/// <summary>
+/// The registry's token-signing key: ECDSA P-256 (ES256), made on first start and kept as PEM under the data dir
+/// (mode 0600), so tokens survive restarts. Its <c>kid</c> is the RFC 7638 JWK thumbprint.
+/// </summary>
+internal sealed class SigningKeyStore
+{
+    public const string Algorithm = SecurityAlgorithms.EcdsaSha256;
+
+    public SigningKeyStore(string keyPath)
+    {
+        var ecdsa = ECDsa.Create();
+        if (File.Exists(keyPath))
+        {
+            ecdsa.ImportFromPem(File.ReadAllText(keyPath));
+        }
+        else
+        {
+            ecdsa.GenerateKey(ECCurve.NamedCurves.nistP256);
+            WritePrivate(keyPath, ecdsa.ExportPkcs8PrivateKeyPem());
+        }
+
+        var key = new ECDsaSecurityKey(ecdsa);
+        key.KeyId = Base64UrlEncoder.Encode(JsonWebKeyConverter.ConvertFromECDsaSecurityKey(key).ComputeJwkThumbprint());
+        Key = key;
+        Credentials = new SigningCredentials(key, Algorithm);
+    }
+
+    public ECDsaSecurityKey Key { get; }
+
+    public SigningCredentials Credentials { get; }
+
+    /// <summary>Writes a secret file atomically with owner-only permissions from the first byte on.</summary>
+    public static void WritePrivate(string path, string content)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temporary = path + ".tmp";
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(temporary, options))
+        using (var writer = new StreamWriter(stream))
+        {
+            writer.Write(content);
+            writer.Flush();
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+    }
+}
