@@ -17,7 +17,7 @@ internal sealed class LoginThrottle(IOptions<AuthOptions> options, TimeProvider 
     /// <summary>How long the client must wait, or null when it may try.</summary>
     public TimeSpan? RetryAfter(IPAddress? client)
     {
-        if (client is null || !_windows.TryGetValue(client, out var window))
+        if (!_windows.TryGetValue(client ?? IPAddress.None, out var window))
         {
             return null;
         }
@@ -37,11 +37,8 @@ internal sealed class LoginThrottle(IOptions<AuthOptions> options, TimeProvider 
 
     public void RecordFailure(IPAddress? client)
     {
-        if (client is null)
-        {
-            return;
-        }
-
+        // A request with no peer address (an in-process host) shares one bucket rather than escaping the limit.
+        client ??= IPAddress.None;
         if (_windows.Count >= MaxTrackedClients)
         {
             Prune();
@@ -63,10 +60,7 @@ internal sealed class LoginThrottle(IOptions<AuthOptions> options, TimeProvider 
 
     public void RecordSuccess(IPAddress? client)
     {
-        if (client is not null)
-        {
-            _windows.TryRemove(client, out _);
-        }
+        _windows.TryRemove(client ?? IPAddress.None, out _);
     }
 
     private void Prune()

@@ -1,0 +1,47 @@
+using Berth.Registry.Auth.Credentials;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Registry.Auth.Accounts;
+
+/// <summary>
+/// Brings the auth database to the current schema before the registry listens, and makes the registry secure by
+/// default: on the first start an <c>admin</c> user gets a random password, written once to
+/// <c>&lt;data-dir&gt;/initial-admin-password</c> (mode 0600).
+/// </summary>
+internal sealed partial class AuthDatabaseInitializer(
+    IServiceScopeFactory scopes,
+    IOptions<RegistryOptions> registryOptions,
+    PublicNamespaceCache publicNamespaces,
+    ILogger<AuthDatabaseInitializer> logger) : IHostedService
+{
+    public const string InitialAdminName = "admin";
+    public const string InitialPasswordFile = "initial-admin-password";
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
+        await db.Database.MigrateAsync(cancellationToken);
+        // WAL: readers (token requests) never wait for a writer (an admin change).
+        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+
+        var accounts = scope.ServiceProvider.GetRequiredService<AccountStore>();
+        if (!await accounts.AnyUserAsync(cancellationToken))
+        {
+            var password = SecretHasher.NewSecret();
+            var passwordFile = Path.Combine(Path.GetFullPath(registryOptions.Value.DataDir), InitialPasswordFile);
+            // The file first: if writing it fails, no admin exists whose password nobody knows.
+            Tokens.SigningKeyStore.WritePrivate(passwordFile, password + "\n");
+            await accounts.CreateUserAsync(InitialAdminName, password, isAdmin: true, cancellationToken);
+            LogInitialAdmin(logger, InitialAdminName, passwordFile);
+        }
+
+        publicNamespaces.Replace(await accounts.ListPublicNamespacesAsync(cancellationToken));
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(EventId = 3000, Level = LogLevel.Warning, Message = "Created the initial administrator '{User}'; its password is in {PasswordFile}. Log in with: docker login -u admin --password-stdin < that file")]
+    private static partial void LogInitialAdmin(ILogger logger, string user, string passwordFile);
+}

@@ -1,0 +1,57 @@
+using Berth.Registry.Auth.Accounts;
+using Berth.Registry.Auth.Admin;
+using Berth.Registry.Auth.Credentials;
+using Berth.Registry.Auth.Throttling;
+using Berth.Registry.Auth.Tokens;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Registry.Auth;
+
+internal static class AuthServiceCollectionExtensions
+{
+    /// <summary>Docker token authentication: accounts, the token endpoint, bearer validation and the admin API.</summary>
+    public static WebApplicationBuilder AddRegistryAuth(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddDbContext<AuthDbContext>((provider, options) =>
+            options.UseSqlite($"Data Source={Path.Combine(DataDir(provider), "auth.db")}"));
+        services.AddSingleton(provider => new SigningKeyStore(Path.Combine(DataDir(provider), "auth", "token-signing-key.pem")));
+        services.AddSingleton<TokenIssuer>();
+        services.AddSingleton<CachingTokenHandler>();
+        services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<PublicNamespaceCache>();
+        services.AddSingleton<RegistryAuthorizer>();
+        services.AddSingleton<IPasswordHasher<UserAccount>, PasswordHasher<UserAccount>>();
+        services.AddScoped<AccountStore>();
+        services.AddScoped<CredentialVerifier>();
+        services.AddHostedService<AuthDatabaseInitializer>();
+
+        services.AddAuthentication().AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<SigningKeyStore, IOptions<AuthOptions>, TokenIssuer, CachingTokenHandler>((jwt, keys, auth, issuer, handler) =>
+            {
+                jwt.MapInboundClaims = false;
+                jwt.TokenHandlers.Clear();
+                jwt.TokenHandlers.Add(handler);
+                jwt.TokenValidationParameters = TokenValidation.Parameters(keys, auth.Value, issuer);
+            });
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapRegistryAuth(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapTokenEndpoint();
+        endpoints.MapAdminApi();
+        return endpoints;
+    }
+
+    private static string DataDir(IServiceProvider provider) =>
+        Path.GetFullPath(provider.GetRequiredService<IOptions<RegistryOptions>>().Value.DataDir);
+}
