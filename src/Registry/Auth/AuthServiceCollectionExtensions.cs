@@ -1,3 +1,4 @@
+using Berth.Registry.Access;
 using Berth.Registry.Auth.Accounts;
 using Berth.Registry.Auth.Admin;
 using Berth.Registry.Auth.Credentials;
@@ -28,6 +29,7 @@ internal static class AuthServiceCollectionExtensions
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<PublicNamespaceCache>();
         services.AddSingleton<RegistryAuthorizer>();
+        services.Replace(ServiceDescriptor.Singleton<IRegistryAccessPolicy>(provider => provider.GetRequiredService<RegistryAuthorizer>()));
         services.AddSingleton<IPasswordHasher<UserAccount>, PasswordHasher<UserAccount>>();
         services.AddScoped<AccountStore>();
         services.AddScoped<CredentialVerifier>();

@@ -12,7 +12,7 @@ internal sealed class PublicNamespaceCache
 
     public void Replace(IEnumerable<string> patterns) => _patterns = [.. patterns];
 
-    public bool IsPublic(string repository)
+    public bool IsPublic(ReadOnlySpan<char> repository)
     {
         foreach (var pattern in _patterns)
         {

@@ -1,4 +1,6 @@
 using System.Text;
+using Berth.Registry.Access;
+using Berth.Registry.Auth.Accounts;
 using Berth.Registry.Auth.Scopes;
 using Berth.Registry.Auth.Tokens;
 using Microsoft.AspNetCore.Authentication;
@@ -8,37 +10,87 @@ using Microsoft.Extensions.Options;
 namespace Berth.Registry.Auth;
 
 /// <summary>
-/// Decides, when a registry request starts, whether its bearer token covers what the request needs, and otherwise
-/// answers with the token spec's challenge. Checked once per request: a push that outlives its token is not cut off.
+/// The registry's access policy under token auth: the bearer token must grant the scope the request needs.
+/// Checked once, when the request starts, so a push that outlives its token is not cut off halfway.
 /// </summary>
-internal sealed class RegistryAuthorizer(IOptions<AuthOptions> options, PublicNamespaceCache publicNamespaces)
+internal sealed class RegistryAuthorizer(IOptions<AuthOptions> options, PublicNamespaceCache publicNamespaces) : IRegistryAccessPolicy
 {
-    /// <summary>Whether the request may go on; when not, the 401 challenge has been written.</summary>
-    public async ValueTask<bool> AuthorizeAsync(HttpContext context, ResourceScope? needed)
+    public async ValueTask<AccessDecision> CheckAsync(HttpContext context, ReadOnlyMemory<char> repository, RegistryAction action)
     {
-        var settings = options.Value;
-        if (!settings.Enabled)
+        if (!options.Value.Enabled)
         {
-            return true;
+            return AccessDecision.Allow;
         }
 
-        // Public namespaces are readable with no token at all: curl and anonymous pulls need no round trip.
-        if (needed is { Type: ResourceScope.RepositoryType, Actions: RegistryActions.Pull } && publicNamespaces.IsPublic(needed.Name))
+        // Public namespaces are readable with no token at all: anonymous pulls and curl need no round trip.
+        if (action == RegistryAction.Pull && publicNamespaces.IsPublic(repository.Span))
         {
-            return true;
+            return AccessDecision.Allow;
         }
 
         var identity = await AuthenticateAsync(context);
-        if (identity is not null && (needed is null || identity.Allows(needed.Type, needed.Name, needed.Actions)))
+        if (identity is null)
         {
-            return true;
+            return AccessDecision.Unauthorized;
         }
 
-        await ChallengeAsync(context, needed, identity is not null);
-        return false;
+        var allowed = action switch
+        {
+            RegistryAction.Base => true,
+            RegistryAction.Catalog => identity.Allows(ResourceScope.RegistryType, ResourceScope.CatalogName, RegistryActions.Pull),
+            RegistryAction.Pull => identity.Allows(ResourceScope.RepositoryType, repository.Span, RegistryActions.Pull),
+            RegistryAction.Push => identity.Allows(ResourceScope.RepositoryType, repository.Span, RegistryActions.Push),
+            RegistryAction.Delete => identity.Allows(ResourceScope.RepositoryType, repository.Span, RegistryActions.Delete),
+            _ => false,
+        };
+        return allowed ? AccessDecision.Allow : AccessDecision.Denied;
     }
 
-    /// <summary>The validated token of the request, or null.</summary>
+    public void AddChallenge(HttpContext context, ReadOnlyMemory<char> repository, RegistryAction action, AccessDecision decision)
+    {
+        if (!options.Value.Enabled)
+        {
+            return;
+        }
+
+        var challenge = new StringBuilder("Bearer realm=\"").Append(Realm(context)).Append("\",service=\"").Append(options.Value.Service).Append('"');
+        var scope = action switch
+        {
+            RegistryAction.Catalog => "registry:catalog:*",
+            RegistryAction.Pull => $"repository:{repository}:pull",
+            // Docker asks for pull and push together when it pushes.
+            RegistryAction.Push => $"repository:{repository}:pull,push",
+            RegistryAction.Delete => $"repository:{repository}:delete",
+            _ => null,
+        };
+        if (scope is not null)
+        {
+            challenge.Append(",scope=\"").Append(scope).Append('"');
+        }
+
+        if (decision == AccessDecision.Denied)
+        {
+            challenge.Append(",error=\"insufficient_scope\"");
+        }
+
+        context.Response.Headers.WWWAuthenticate = challenge.ToString();
+    }
+
+    public async ValueTask<Func<string, bool>?> CatalogFilterAsync(HttpContext context)
+    {
+        if (!options.Value.Enabled)
+        {
+            return null;
+        }
+
+        var identity = await AuthenticateAsync(context);
+        var accounts = context.RequestServices.GetRequiredService<AccountStore>();
+        var principal = identity is { Subject.Length: > 0 } ? await accounts.FindPrincipalAsync(identity.Subject, context.RequestAborted) : null;
+        var rules = await accounts.LoadAccessRulesAsync(principal, context.RequestAborted);
+        return repository => (rules.AllowedOn(repository) & RegistryActions.Pull) != 0;
+    }
+
+    /// <summary>The validated bearer token of the request, or null.</summary>
     public static async ValueTask<RegistryTokenIdentity?> AuthenticateAsync(HttpContext context)
     {
         if (!context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
@@ -48,27 +100,6 @@ internal sealed class RegistryAuthorizer(IOptions<AuthOptions> options, PublicNa
 
         var result = await context.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme);
         return result.Succeeded ? result.Principal?.Identity as RegistryTokenIdentity : null;
-    }
-
-    public Task ChallengeAsync(HttpContext context, ResourceScope? needed, bool hadValidToken)
-    {
-        var settings = options.Value;
-        var challenge = new StringBuilder("Bearer realm=\"").Append(Realm(context)).Append("\",service=\"").Append(settings.Service).Append('"');
-        if (needed is not null)
-        {
-            // Docker asks for pull and push together when pushing; asking for exactly what is missing is enough.
-            challenge.Append(",scope=\"").Append(needed).Append('"');
-        }
-
-        if (hadValidToken)
-        {
-            challenge.Append(",error=\"insufficient_scope\"");
-        }
-
-        context.Response.Headers.WWWAuthenticate = challenge.ToString();
-        return hadValidToken
-            ? AuthErrors.WriteAsync(context, StatusCodes.Status401Unauthorized, AuthErrors.Denied, "requested access to the resource is denied", Detail(needed))
-            : AuthErrors.WriteAsync(context, StatusCodes.Status401Unauthorized, AuthErrors.Unauthorized, "authentication required", Detail(needed));
     }
 
     private string Realm(HttpContext context)
@@ -84,11 +115,4 @@ internal sealed class RegistryAuthorizer(IOptions<AuthOptions> options, PublicNa
         var host = request.Headers["X-Forwarded-Host"].FirstOrDefault() ?? request.Host.Value;
         return $"{scheme}://{host}{TokenEndpoint.Path}";
     }
-
-    private static List<AccessDetail>? Detail(ResourceScope? needed) => needed is null
-        ? null
-        : [.. RegistryActionNames.ToNames(needed.Actions).Select(a => new AccessDetail(needed.Type, needed.Name, a))];
-
-    // Distribution's error detail for a refused access: what exactly was missing.
-    private sealed record AccessDetail(string Type, string Name, string Action);
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Berth.Registry.Auth.Accounts;
+using Berth.Registry.Errors;
 using Berth.Registry.Auth.Credentials;
 using Berth.Registry.Auth.Scopes;
 using Berth.Registry.Auth.Throttling;
@@ -49,7 +50,7 @@ internal static class AdminApi
         if (throttle.RetryAfter(context.Connection.RemoteIpAddress) is { } wait)
         {
             context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            return Error(StatusCodes.Status429TooManyRequests, AuthErrors.TooManyRequests, "too many failed logins from this address; retry later");
+            return Error(StatusCodes.Status429TooManyRequests, ErrorCodes.TooManyRequests, "too many failed logins from this address; retry later");
         }
 
         Principal? principal = null;
@@ -69,7 +70,7 @@ internal static class AdminApi
         if (principal is null)
         {
             context.Response.Headers.WWWAuthenticate = "Basic realm=\"berth-registry\"";
-            return Error(StatusCodes.Status401Unauthorized, AuthErrors.Unauthorized, "authentication required");
+            return Error(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "authentication required");
         }
 
         context.Items[typeof(Principal)] = principal;
@@ -79,7 +80,7 @@ internal static class AdminApi
     private static async ValueTask<object?> RequireAdminFilter(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next) =>
         CurrentPrincipal(invocation.HttpContext).IsAdmin
             ? await next(invocation)
-            : Error(StatusCodes.Status403Forbidden, AuthErrors.Denied, "this needs an administrator");
+            : Error(StatusCodes.Status403Forbidden, ErrorCodes.Denied, "this needs an administrator");
 
     private static Principal CurrentPrincipal(HttpContext context) => (Principal)context.Items[typeof(Principal)]!;
 
@@ -94,17 +95,17 @@ internal static class AdminApi
     {
         if (!IsValidUserName(request.Name))
         {
-            return Error(StatusCodes.Status400BadRequest, AuthErrors.NameInvalid, "user names are 1-64 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
+            return Error(StatusCodes.Status400BadRequest, ErrorCodes.NameInvalid, "user names are 1-64 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
         }
 
         if (request.Password is null || request.Password.Length < AccountStore.MinPasswordLength)
         {
-            return Error(StatusCodes.Status400BadRequest, AuthErrors.Unsupported, $"passwords need at least {AccountStore.MinPasswordLength} characters");
+            return Error(StatusCodes.Status400BadRequest, ErrorCodes.Unsupported, $"passwords need at least {AccountStore.MinPasswordLength} characters");
         }
 
         if (await accounts.FindUserAsync(request.Name, ct) is not null)
         {
-            return Error(StatusCodes.Status409Conflict, AuthErrors.Denied, $"user '{request.Name}' already exists");
+            return Error(StatusCodes.Status409Conflict, ErrorCodes.Denied, $"user '{request.Name}' already exists");
         }
 
         var user = await accounts.CreateUserAsync(request.Name, request.Password, request.Admin, ct);
@@ -116,12 +117,12 @@ internal static class AdminApi
         var user = await accounts.FindUserAsync(name, ct);
         if (user is null)
         {
-            return Error(StatusCodes.Status404NotFound, AuthErrors.NameUnknown, $"no user '{name}'");
+            return Error(StatusCodes.Status404NotFound, ErrorCodes.NameUnknown, $"no user '{name}'");
         }
 
         if (request.Password is null || request.Password.Length < AccountStore.MinPasswordLength)
         {
-            return Error(StatusCodes.Status400BadRequest, AuthErrors.Unsupported, $"passwords need at least {AccountStore.MinPasswordLength} characters");
+            return Error(StatusCodes.Status400BadRequest, ErrorCodes.Unsupported, $"passwords need at least {AccountStore.MinPasswordLength} characters");
         }
 
         await accounts.SetPasswordAsync(user, request.Password, ct);
@@ -136,24 +137,24 @@ internal static class AdminApi
             : name;
         if (fullName == CurrentPrincipal(context).Name)
         {
-            return Error(StatusCodes.Status400BadRequest, AuthErrors.Denied, "you cannot delete yourself");
+            return Error(StatusCodes.Status400BadRequest, ErrorCodes.Denied, "you cannot delete yourself");
         }
 
         return await accounts.DeletePrincipalAsync(fullName, ct)
             ? Results.NoContent()
-            : Error(StatusCodes.Status404NotFound, AuthErrors.NameUnknown, $"no account '{name}'");
+            : Error(StatusCodes.Status404NotFound, ErrorCodes.NameUnknown, $"no account '{name}'");
     }
 
     private static async Task<IResult> CreateRobot(CreateRobotRequest request, AccountStore accounts, TimeProvider time, CancellationToken ct)
     {
         if (!IsValidUserName(request.Name))
         {
-            return Error(StatusCodes.Status400BadRequest, AuthErrors.NameInvalid, "robot names are 1-64 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
+            return Error(StatusCodes.Status400BadRequest, ErrorCodes.NameInvalid, "robot names are 1-64 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
         }
 
         if (request.ExpiresAt is { } expires && expires <= time.GetUtcNow())
         {
-            return Error(StatusCodes.Status400BadRequest, AuthErrors.Unsupported, "expiresAt is in the past");
+            return Error(StatusCodes.Status400BadRequest, ErrorCodes.Unsupported, "expiresAt is in the past");
         }
 
         var permissions = new List<(string Pattern, RegistryActions Actions)>();
@@ -161,7 +162,7 @@ internal static class AdminApi
         {
             if (!TryParsePermission(permission.Pattern, permission.Actions, out var actions, out var problem))
             {
-                return Error(StatusCodes.Status400BadRequest, AuthErrors.Unsupported, problem);
+                return Error(StatusCodes.Status400BadRequest, ErrorCodes.Unsupported, problem);
             }
 
             permissions.Add((permission.Pattern, actions));
@@ -169,7 +170,7 @@ internal static class AdminApi
 
         if (await accounts.FindRobotAsync(RobotAccount.NamePrefix + request.Name, ct) is not null)
         {
-            return Error(StatusCodes.Status409Conflict, AuthErrors.Denied, $"robot '{request.Name}' already exists");
+            return Error(StatusCodes.Status409Conflict, ErrorCodes.Denied, $"robot '{request.Name}' already exists");
         }
 
         var (robot, secret) = await accounts.CreateRobotAsync(request.Name, request.Description, request.ExpiresAt, ct);
@@ -186,7 +187,7 @@ internal static class AdminApi
         var robot = await accounts.FindRobotAsync(name.StartsWith(RobotAccount.NamePrefix, StringComparison.Ordinal) ? name : RobotAccount.NamePrefix + name, ct);
         if (robot is null)
         {
-            return Error(StatusCodes.Status404NotFound, AuthErrors.NameUnknown, $"no robot '{name}'");
+            return Error(StatusCodes.Status404NotFound, ErrorCodes.NameUnknown, $"no robot '{name}'");
         }
 
         var secret = await accounts.RotateRobotSecretAsync(robot, ct);
@@ -197,12 +198,12 @@ internal static class AdminApi
     {
         if (await accounts.FindPrincipalAsync(request.Principal ?? string.Empty, ct) is null)
         {
-            return Error(StatusCodes.Status404NotFound, AuthErrors.NameUnknown, $"no active account '{request.Principal}'");
+            return Error(StatusCodes.Status404NotFound, ErrorCodes.NameUnknown, $"no active account '{request.Principal}'");
         }
 
         if (!TryParsePermission(request.Pattern, request.Actions, out var actions, out var problem))
         {
-            return Error(StatusCodes.Status400BadRequest, AuthErrors.Unsupported, problem);
+            return Error(StatusCodes.Status400BadRequest, ErrorCodes.Unsupported, problem);
         }
 
         await accounts.PutPermissionAsync(request.Principal!, request.Pattern!, actions, ct);
@@ -213,7 +214,7 @@ internal static class AdminApi
     {
         if (pattern is null || !NamespacePattern.IsValid(pattern))
         {
-            return Error(StatusCodes.Status400BadRequest, AuthErrors.NameInvalid, "pattern must be '*', 'namespace/*' or a repository name");
+            return Error(StatusCodes.Status400BadRequest, ErrorCodes.NameInvalid, "pattern must be '*', 'namespace/*' or a repository name");
         }
 
         await accounts.SetPublicAsync(pattern, isPublic, context.RequestAborted);

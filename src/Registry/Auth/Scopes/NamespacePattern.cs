@@ -19,7 +19,7 @@ internal static class NamespacePattern
         return Berth.Core.Images.RepositoryName.IsValid(name);
     }
 
-    public static bool Matches(string pattern, string repository)
+    public static bool Matches(string pattern, ReadOnlySpan<char> repository)
     {
         if (pattern == Everything)
         {
@@ -29,10 +29,10 @@ internal static class NamespacePattern
         if (pattern.EndsWith("/*", StringComparison.Ordinal))
         {
             // "team-a/*" covers "team-a/x" and "team-a/x/y", never "team-ab/x".
-            var prefixLength = pattern.Length - 1;
-            return repository.Length > prefixLength && string.CompareOrdinal(repository, 0, pattern, 0, prefixLength) == 0;
+            var prefix = pattern.AsSpan(0, pattern.Length - 1);
+            return repository.Length > prefix.Length && repository.StartsWith(prefix, StringComparison.Ordinal);
         }
 
-        return string.Equals(pattern, repository, StringComparison.Ordinal);
+        return repository.SequenceEqual(pattern);
     }
 }

@@ -15,11 +15,11 @@ internal sealed class RegistryTokenIdentity(ClaimsIdentity validated, string sub
 
     public IReadOnlyList<ResourceScope> Access { get; } = access;
 
-    public bool Allows(string type, string name, RegistryActions action)
+    public bool Allows(string type, ReadOnlySpan<char> name, RegistryActions action)
     {
         foreach (var scope in Access)
         {
-            if ((scope.Actions & action) == action && scope.Type == type && scope.Name == name)
+            if ((scope.Actions & action) == action && scope.Type == type && name.SequenceEqual(scope.Name))
             {
                 return true;
             }

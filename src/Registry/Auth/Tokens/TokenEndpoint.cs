@@ -1,5 +1,6 @@
 using System.Globalization;
 using Berth.Registry.Auth.Accounts;
+using Berth.Registry.Errors;
 using Berth.Registry.Auth.Credentials;
 using Berth.Registry.Auth.Scopes;
 using Berth.Registry.Auth.Throttling;
@@ -66,7 +67,7 @@ internal static partial class TokenEndpoint
         var cancellationToken = context.RequestAborted;
         if (!context.Request.HasFormContentType)
         {
-            await AuthErrors.WriteAsync(context, StatusCodes.Status400BadRequest, AuthErrors.Unsupported, "the token endpoint takes an application/x-www-form-urlencoded body");
+            await AuthErrors.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.Unsupported, "the token endpoint takes an application/x-www-form-urlencoded body");
             return;
         }
 
@@ -107,7 +108,7 @@ internal static partial class TokenEndpoint
 
                 break;
             default:
-                await AuthErrors.WriteAsync(context, StatusCodes.Status400BadRequest, AuthErrors.Unsupported, $"grant_type '{grantType}' is not supported; use password or refresh_token");
+                await AuthErrors.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.Unsupported, $"grant_type '{grantType}' is not supported; use password or refresh_token");
                 return;
         }
 
@@ -129,7 +130,7 @@ internal static partial class TokenEndpoint
         }
 
         context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        await AuthErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests, AuthErrors.TooManyRequests, "too many failed logins from this address; retry later");
+        await AuthErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests, ErrorCodes.TooManyRequests, "too many failed logins from this address; retry later");
         return true;
     }
 
@@ -137,7 +138,7 @@ internal static partial class TokenEndpoint
     {
         throttle.RecordFailure(context.Connection.RemoteIpAddress);
         LogFailedLogin(loggers.CreateLogger(typeof(TokenEndpoint).FullName!), username, context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
-        await AuthErrors.WriteAsync(context, StatusCodes.Status401Unauthorized, AuthErrors.Unauthorized, "incorrect username or password");
+        await AuthErrors.WriteAsync(context, StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "incorrect username or password");
     }
 
     private static string FormatTime(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
