@@ -30,8 +30,10 @@ internal sealed class BlobEndpoints(RegistryStore store, IBlobStore blobs)
             throw RegistryException.BlobUnknown(blob.Digest);
         }
 
-        // Served from the file with sendfile semantics and range support (206 + Content-Range, 416 on a bad
-        // range): the body is never buffered in memory.
+        RefuseUnsatisfiableRange(context.Request, blob);
+
+        // Served from the file with sendfile semantics and range support (206 + Content-Range): the body is never
+        // buffered in memory.
         return Results.File(
             path,
             contentType: "application/octet-stream",
@@ -46,6 +48,29 @@ internal sealed class BlobEndpoints(RegistryStore store, IBlobStore blobs)
         await store.UnlinkBlobAsync(repository, blob.Digest, context.RequestAborted);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         context.Response.ContentLength = 0;
+    }
+
+    /// <summary>
+    /// A single byte range that starts past the end gets the spec's error body with its 416 (the file result would
+    /// send an empty one). Syntactically invalid ranges are ignored and the whole blob is sent, as RFC 9110 says.
+    /// </summary>
+    private static void RefuseUnsatisfiableRange(HttpRequest request, BlobInfo blob)
+    {
+        if (request.Headers.Range.Count == 0 || request.GetTypedHeaders().Range is not { } range
+            || !string.Equals(range.Unit.Value, "bytes", StringComparison.OrdinalIgnoreCase) || range.Ranges.Count != 1)
+        {
+            return;
+        }
+
+        var only = range.Ranges.First();
+        var unsatisfiable = only.From is { } from ? from >= blob.Size : only.To is 0 || blob.Size == 0;
+        if (unsatisfiable)
+        {
+            throw new RegistryException(StatusCodes.Status416RangeNotSatisfiable, ErrorCodes.RangeInvalid, "requested range not satisfiable", $"the blob has {blob.Size} bytes")
+            {
+                Headers = [new("Content-Range", $"bytes */{blob.Size}")],
+            };
+        }
     }
 
     private BlobInfo Find(RegistryRoute route)
