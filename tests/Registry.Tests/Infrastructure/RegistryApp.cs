@@ -47,5 +47,8 @@ public sealed class RegistryApp : IAsyncLifetime
     }
 
     private WebApplicationFactory<Program> Create() =>
-        new WebApplicationFactory<Program>().WithWebHostBuilder(builder => builder.UseSetting("Registry:DataDir", DataDir));
+        new WebApplicationFactory<Program>().WithWebHostBuilder(builder => builder
+            .UseSetting("Registry:DataDir", DataDir)
+            // These tests are about the distribution API itself; tests/Registry.Tests/Auth covers it under token auth.
+            .UseSetting("Registry:Auth:Enabled", "false"));
 }
