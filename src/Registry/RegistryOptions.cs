@@ -11,6 +11,9 @@ internal sealed class RegistryOptions
     public static readonly IDictionary<string, string> SwitchMappings = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["--data-dir"] = $"{SectionName}:{nameof(DataDir)}",
+        // TLS: Kestrel's own PEM support serves every https:// URL with this certificate and key.
+        ["--tls-cert"] = "Kestrel:Certificates:Default:Path",
+        ["--tls-key"] = "Kestrel:Certificates:Default:KeyPath",
     };
 
     /// <summary>Every byte of the registry's state lives under this directory.</summary>
