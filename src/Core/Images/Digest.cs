@@ -39,20 +39,29 @@ public readonly record struct Digest
     public static bool TryParse([NotNullWhen(true)] string? value, out Digest digest)
     {
         digest = default;
-        if (string.IsNullOrEmpty(value))
+        if (value is null || !TryValidate(value, out var algorithm))
         {
             return false;
         }
 
-        var colon = value.IndexOf(':', StringComparison.Ordinal);
+        digest = new Digest(algorithm, value[(algorithm.Length + 1)..]);
+        return true;
+    }
+
+    /// <summary>Whether <paramref name="value"/> is a valid digest, checked without allocating (for request paths).</summary>
+    public static bool IsValid(ReadOnlySpan<char> value) => TryValidate(value, out _);
+
+    private static bool TryValidate(ReadOnlySpan<char> value, [NotNullWhen(true)] out string? canonicalAlgorithm)
+    {
+        canonicalAlgorithm = null;
+        var colon = value.IndexOf(':');
         if (colon <= 0)
         {
             return false;
         }
 
-        var algorithm = value.AsSpan(0, colon);
-        var hex = value.AsSpan(colon + 1);
-        string canonicalAlgorithm;
+        var algorithm = value[..colon];
+        var hex = value[(colon + 1)..];
         if (algorithm.SequenceEqual(Sha256))
         {
             canonicalAlgorithm = Sha256;
@@ -68,6 +77,7 @@ public readonly record struct Digest
 
         if (hex.Length != HexLength(canonicalAlgorithm))
         {
+            canonicalAlgorithm = null;
             return false;
         }
 
@@ -75,11 +85,11 @@ public readonly record struct Digest
         {
             if (!char.IsAsciiHexDigitLower(c) && !char.IsAsciiDigit(c))
             {
+                canonicalAlgorithm = null;
                 return false;
             }
         }
 
-        digest = new Digest(canonicalAlgorithm, hex.ToString());
         return true;
     }
 

@@ -9,9 +9,12 @@ public static class TagName
     public const int MaxLength = 128;
 
     /// <summary>Whether <paramref name="tag"/> is a valid tag.</summary>
-    public static bool IsValid([NotNullWhen(true)] string? tag)
+    public static bool IsValid([NotNullWhen(true)] string? tag) => tag is not null && IsValid(tag.AsSpan());
+
+    /// <summary>Whether <paramref name="tag"/> is a valid tag, checked without allocating (for request paths).</summary>
+    public static bool IsValid(ReadOnlySpan<char> tag)
     {
-        if (string.IsNullOrEmpty(tag) || tag.Length > MaxLength)
+        if (tag.IsEmpty || tag.Length > MaxLength)
         {
             return false;
         }
@@ -21,7 +24,7 @@ public static class TagName
             return false;
         }
 
-        foreach (var c in tag.AsSpan(1))
+        foreach (var c in tag[1..])
         {
             if (!(char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-'))
             {

@@ -1,0 +1,52 @@
+namespace Berth.Registry.Access;
+
+/// <summary>What a request wants to do; token auth maps these to JWT scope actions.</summary>
+internal enum RegistryAction
+{
+    /// <summary><c>GET /v2/</c>: the API version check (where a client learns it must authenticate).</summary>
+    Base,
+
+    /// <summary>Read blobs, manifests, tags, referrers (scope action <c>pull</c>).</summary>
+    Pull,
+
+    /// <summary>Upload blobs, put manifests (scope action <c>push</c>).</summary>
+    Push,
+
+    /// <summary>Delete blobs, manifests, tags (scope action <c>delete</c>).</summary>
+    Delete,
+
+    /// <summary>List repositories (<c>registry:catalog:*</c>).</summary>
+    Catalog,
+}
+
+/// <summary>The outcome of an access check.</summary>
+internal enum AccessDecision
+{
+    Allow,
+
+    /// <summary>No (valid) credentials: 401 UNAUTHORIZED; the policy adds its <c>WWW-Authenticate</c> challenge.</summary>
+    Unauthorized,
+
+    /// <summary>Authenticated but not allowed: 403 DENIED.</summary>
+    Denied,
+}
+
+/// <summary>
+/// The one seam for authentication and authorization: every request resolves its repository and action and
+/// asks this before any storage is touched. A cross-repository mount also asks for <see cref="RegistryAction.Pull"/>
+/// on the source repository. The default allows everything; token auth replaces it.
+/// </summary>
+internal interface IRegistryAccessPolicy
+{
+    /// <param name="context">The request (credentials, and the response for challenge headers).</param>
+    /// <param name="repository">The repository name (empty for <see cref="RegistryAction.Base"/> and <see cref="RegistryAction.Catalog"/>).</param>
+    /// <param name="action">What the request needs.</param>
+    ValueTask<AccessDecision> CheckAsync(HttpContext context, ReadOnlyMemory<char> repository, RegistryAction action);
+}
+
+/// <summary>Allows everything: the registry before token auth exists.</summary>
+internal sealed class AllowAllAccessPolicy : IRegistryAccessPolicy
+{
+    public ValueTask<AccessDecision> CheckAsync(HttpContext context, ReadOnlyMemory<char> repository, RegistryAction action) =>
+        ValueTask.FromResult(AccessDecision.Allow);
+}

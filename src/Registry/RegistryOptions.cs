@@ -1,0 +1,27 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Berth.Registry;
+
+/// <summary>The <c>Registry</c> configuration section.</summary>
+internal sealed class RegistryOptions
+{
+    public const string SectionName = "Registry";
+
+    /// <summary>Command-line switches that map onto this section (<c>--data-dir PATH</c>).</summary>
+    public static readonly IDictionary<string, string> SwitchMappings = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["--data-dir"] = $"{SectionName}:{nameof(DataDir)}",
+    };
+
+    /// <summary>Every byte of the registry's state lives under this directory.</summary>
+    [Required]
+    public string DataDir { get; set; } = "./data";
+
+    /// <summary>The largest manifest accepted (the OCI spec suggests registries accept at least 4 MiB).</summary>
+    [Range(4 * 1024, 64 * 1024 * 1024)]
+    public int MaxManifestBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>The most entries one page of tags or catalog returns, whatever <c>n</c> asks.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxPageSize { get; set; } = 10_000;
+}

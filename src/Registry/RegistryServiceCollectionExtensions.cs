@@ -1,0 +1,63 @@
+using Berth.Registry.Access;
+using Berth.Registry.Blobs;
+using Berth.Registry.Manifests;
+using Berth.Registry.Referrers;
+using Berth.Registry.Routing;
+using Berth.Registry.Storage;
+using Berth.Registry.Storage.Sqlite;
+using Berth.Registry.Tags;
+using Berth.Registry.Uploads;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Registry;
+
+internal static class RegistryServiceCollectionExtensions
+{
+    /// <summary>Options, storage (SQLite metadata, filesystem blobs), the in-memory index and the endpoints.</summary>
+    public static WebApplicationBuilder AddRegistryServices(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<RegistryOptions>()
+            .BindConfiguration(RegistryOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        // Per-request framework logs cost more than a hot request itself; warnings still show.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
+
+        // Blob uploads are unbounded streams; manifests enforce their own limit.
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = null;
+            kestrel.AddServerHeader = false;
+        });
+
+        services.AddPooledDbContextFactory<RegistryDbContext>((provider, db) =>
+            SqliteConnectionSetup.Configure(db, Path.GetFullPath(provider.GetRequiredService<IOptions<RegistryOptions>>().Value.DataDir)));
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IRegistryAccessPolicy, AllowAllAccessPolicy>();
+        services.AddSingleton<IMetadataStore, SqliteMetadataStore>();
+        services.AddSingleton<IBlobStore, FileSystemBlobStore>();
+        services.AddSingleton<RegistryStore>();
+        services.AddSingleton<UploadManager>();
+        services.AddSingleton<BlobEndpoints>();
+        services.AddSingleton<UploadEndpoints>();
+        services.AddSingleton<ManifestEndpoints>();
+        services.AddSingleton<ListEndpoints>();
+        services.AddSingleton<ReferrersEndpoint>();
+        services.AddSingleton<RegistryDispatcher>();
+        services.AddHostedService<RegistryStartup>();
+        return builder;
+    }
+
+    /// <summary>Hands every request to the registry's dispatcher (no endpoint routing on the hot path).</summary>
+    public static WebApplication MapRegistry(this WebApplication app)
+    {
+        var dispatcher = app.Services.GetRequiredService<RegistryDispatcher>();
+        app.Run(dispatcher.InvokeAsync);
+        return app;
+    }
+}

@@ -1,0 +1,31 @@
+using Berth.Registry.Storage;
+using Berth.Registry.Uploads;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Registry;
+
+/// <summary>
+/// Before the server takes requests: creates the data dir, migrates the database, loads the in-memory index and
+/// restores upload sessions. Hosted services start before Kestrel listens, so no request sees a cold index.
+/// </summary>
+internal sealed partial class RegistryStartup(
+    IOptions<RegistryOptions> options,
+    IBlobStore blobs,
+    RegistryStore store,
+    UploadManager uploads,
+    ILogger<RegistryStartup> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var dataDir = Path.GetFullPath(options.Value.DataDir);
+        blobs.Initialize();
+        var snapshot = await store.LoadAsync(cancellationToken);
+        await uploads.RestoreAsync(snapshot.Uploads, Path.Combine(dataDir, "uploads"), cancellationToken);
+        LogStarted(logger, dataDir, snapshot.Repositories.Count, snapshot.Blobs.Count);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(1, LogLevel.Information, "Registry data in {DataDir}: {Repositories} repositories, {Blobs} blobs")]
+    private static partial void LogStarted(ILogger logger, string dataDir, int repositories, int blobs);
+}

@@ -1,0 +1,7 @@
+namespace Berth.Registry.Routing;
+
+internal sealed partial class RegistryDispatcher
+{
+    [LoggerMessage(1, LogLevel.Information, "Bad request {Method} {Path}: {Reason}")]
+    private static partial void LogBadRequest(ILogger logger, string method, PathString path, string reason);
+}

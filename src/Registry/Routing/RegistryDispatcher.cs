@@ -1,0 +1,173 @@
+using Berth.Core.Images;
+using Berth.Registry.Access;
+using Berth.Registry.Blobs;
+using Berth.Registry.Errors;
+using Berth.Registry.Http;
+using Berth.Registry.Manifests;
+using Berth.Registry.Referrers;
+using Berth.Registry.Tags;
+using Berth.Registry.Uploads;
+
+namespace Berth.Registry.Routing;
+
+/// <summary>
+/// The registry's only request handler: a hand-written path parser and a switch, instead of MVC or the endpoint
+/// router, because the hot paths (HEAD blob, GET manifest, GET /v2/) must cost microseconds and no allocations.
+/// Every request resolves (repository, action) and passes <see cref="IRegistryAccessPolicy"/> before storage.
+/// </summary>
+internal sealed partial class RegistryDispatcher(
+    IRegistryAccessPolicy access,
+    BlobEndpoints blobs,
+    UploadEndpoints uploads,
+    ManifestEndpoints manifests,
+    ListEndpoints lists,
+    ReferrersEndpoint referrers,
+    ILogger<RegistryDispatcher> logger)
+{
+    private static readonly ReadOnlyMemory<byte> s_emptyObject = "{}"u8.ToArray();
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        context.Response.Headers[RegistryHeaders.ApiVersion] = RegistryHeaders.ApiVersionValue;
+        try
+        {
+            await DispatchAsync(context);
+        }
+        catch (RegistryException exception) when (!context.Response.HasStarted)
+        {
+            await ErrorWriter.WriteAsync(context, exception);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; whatever it sent so far is accounted for (uploads keep a consistent offset).
+        }
+        catch (BadHttpRequestException exception) when (!context.Response.HasStarted)
+        {
+            LogBadRequest(logger, context.Request.Method, context.Request.Path, exception.Message);
+            await ErrorWriter.WriteAsync(context, exception.StatusCode, [new RegistryError(ErrorCodes.Unsupported, "bad request", exception.Message)]);
+        }
+    }
+
+    private async Task DispatchAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var method = request.Method;
+        var route = RegistryRoute.Parse(request.Path.Value ?? "/");
+        switch (route.Kind)
+        {
+            case RouteKind.Base:
+                RequireRead(method);
+                await AuthorizeAsync(context, default, RegistryAction.Base);
+                context.Response.StatusCode = StatusCodes.Status200OK;
+                context.Response.Headers.ContentType = RegistryHeaders.Json;
+                context.Response.ContentLength = s_emptyObject.Length;
+                if (!HttpMethods.IsHead(method))
+                {
+                    await context.Response.Body.WriteAsync(s_emptyObject, context.RequestAborted);
+                }
+
+                return;
+
+            case RouteKind.Catalog:
+                RequireRead(method);
+                await AuthorizeAsync(context, default, RegistryAction.Catalog);
+                await lists.CatalogAsync(context);
+                return;
+
+            case RouteKind.NotFound:
+                throw new RegistryException(StatusCodes.Status404NotFound, ErrorCodes.Unsupported, "unknown endpoint", request.Path.Value);
+        }
+
+        if (!RepositoryName.IsValid(route.Name.Span))
+        {
+            throw RegistryException.NameInvalid($"'{route.Name}' does not match the repository name grammar");
+        }
+
+        var action = ActionFor(route.Kind, method);
+        await AuthorizeAsync(context, route.Name, action);
+        switch (route.Kind)
+        {
+            case RouteKind.Blob:
+                await (method switch
+                {
+                    _ when HttpMethods.IsHead(method) => blobs.HeadAsync(context, route),
+                    _ when HttpMethods.IsGet(method) => blobs.GetAsync(context, route),
+                    _ => blobs.DeleteAsync(context, route),
+                });
+                return;
+
+            case RouteKind.Manifest:
+                await (method switch
+                {
+                    _ when HttpMethods.IsGet(method) => manifests.GetAsync(context, route, head: false),
+                    _ when HttpMethods.IsHead(method) => manifests.GetAsync(context, route, head: true),
+                    _ when HttpMethods.IsPut(method) => manifests.PutAsync(context, route),
+                    _ => manifests.DeleteAsync(context, route),
+                });
+                return;
+
+            case RouteKind.Upload when route.Argument.IsEmpty:
+                await uploads.PostAsync(context, route);
+                return;
+
+            case RouteKind.Upload:
+                await (method switch
+                {
+                    _ when HttpMethods.IsPatch(method) => uploads.PatchAsync(context, route),
+                    _ when HttpMethods.IsPut(method) => uploads.PutAsync(context, route),
+                    _ when HttpMethods.IsGet(method) => uploads.GetStatusAsync(context, route),
+                    _ => uploads.DeleteAsync(context, route),
+                });
+                return;
+
+            case RouteKind.TagsList:
+                await lists.TagsAsync(context, route);
+                return;
+
+            case RouteKind.Referrers:
+                await referrers.GetAsync(context, route);
+                return;
+        }
+    }
+
+    /// <summary>The action a request needs, or 405 when the route has no such method.</summary>
+    private static RegistryAction ActionFor(RouteKind kind, string method)
+    {
+        var read = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
+        var allowed = kind switch
+        {
+            RouteKind.Blob when read => RegistryAction.Pull,
+            RouteKind.Blob when HttpMethods.IsDelete(method) => RegistryAction.Delete,
+            RouteKind.Manifest when read => RegistryAction.Pull,
+            RouteKind.Manifest when HttpMethods.IsPut(method) => RegistryAction.Push,
+            RouteKind.Manifest when HttpMethods.IsDelete(method) => RegistryAction.Delete,
+            RouteKind.Upload when HttpMethods.IsPost(method) => RegistryAction.Push,
+            RouteKind.Upload when HttpMethods.IsPatch(method) || HttpMethods.IsPut(method) || HttpMethods.IsGet(method) || HttpMethods.IsDelete(method) => RegistryAction.Push,
+            RouteKind.TagsList when read => RegistryAction.Pull,
+            RouteKind.Referrers when read => RegistryAction.Pull,
+            _ => (RegistryAction?)null,
+        };
+        return allowed ?? throw RegistryException.Unsupported($"{method} is not supported here");
+    }
+
+    private static void RequireRead(string method)
+    {
+        if (!HttpMethods.IsGet(method) && !HttpMethods.IsHead(method))
+        {
+            throw RegistryException.Unsupported($"{method} is not supported here");
+        }
+    }
+
+    private async ValueTask AuthorizeAsync(HttpContext context, ReadOnlyMemory<char> repository, RegistryAction action)
+    {
+        switch (await access.CheckAsync(context, repository, action))
+        {
+            case AccessDecision.Allow:
+                return;
+            case AccessDecision.Unauthorized:
+                throw new RegistryException(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "authentication required", action.ToString());
+            default:
+                throw new RegistryException(StatusCodes.Status403Forbidden, ErrorCodes.Denied, "requested access to the resource is denied", action.ToString());
+        }
+    }
+}

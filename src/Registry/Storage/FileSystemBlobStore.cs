@@ -1,0 +1,196 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.InteropServices;
+using Berth.Core.Images;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Registry.Storage;
+
+/// <summary>
+/// Layout under the data dir: <c>blobs/&lt;algorithm&gt;/&lt;hex[0..2]&gt;/&lt;hex&gt;</c> for content,
+/// <c>uploads/&lt;id&gt;</c> for uploads in progress (same filesystem, so the final rename is atomic).
+/// A blob file only ever appears by rename of a fsynced upload whose digest was verified.
+/// </summary>
+internal sealed partial class FileSystemBlobStore(IOptions<RegistryOptions> options) : IBlobStore
+{
+    private const int BufferSize = 256 * 1024;
+
+    private readonly string _blobs = Path.Combine(Path.GetFullPath(options.Value.DataDir), "blobs");
+    private readonly string _uploads = Path.Combine(Path.GetFullPath(options.Value.DataDir), "uploads");
+
+    public void Initialize()
+    {
+        Directory.CreateDirectory(_blobs);
+        Directory.CreateDirectory(_uploads);
+    }
+
+    public void CreateUpload(string uploadId)
+    {
+        using var handle = File.OpenHandle(UploadPath(uploadId), FileMode.CreateNew, FileAccess.Write);
+    }
+
+    public bool UploadExists(string uploadId) => File.Exists(UploadPath(uploadId));
+
+    public async Task AppendAsync(string uploadId, UploadCursor cursor, PipeReader body, CancellationToken cancellationToken)
+    {
+        using var handle = File.OpenHandle(UploadPath(uploadId), FileMode.Open, FileAccess.Write, FileShare.Read);
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            var filled = 0;
+            while (true)
+            {
+                var result = await body.ReadAsync(cancellationToken);
+                var sequence = result.Buffer;
+                while (!sequence.IsEmpty)
+                {
+                    var take = (int)Math.Min(sequence.Length, buffer.Length - filled);
+                    sequence.Slice(0, take).CopyTo(buffer.AsSpan(filled));
+                    sequence = sequence.Slice(take);
+                    filled += take;
+                    if (filled == buffer.Length)
+                    {
+                        await WriteAsync(handle, cursor, buffer.AsMemory(0, filled), cancellationToken);
+                        filled = 0;
+                    }
+                }
+
+                body.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    break;
+                }
+            }
+
+            if (filled > 0)
+            {
+                await WriteAsync(handle, cursor, buffer.AsMemory(0, filled), cancellationToken);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    public async Task RehashAsync(string uploadId, UploadCursor cursor, CancellationToken cancellationToken)
+    {
+        cursor.Reset(cursor.Algorithm);
+        using var handle = File.OpenHandle(UploadPath(uploadId), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            long offset = 0;
+            int read;
+            while ((read = await RandomAccess.ReadAsync(handle, buffer.AsMemory(0, BufferSize), offset, cancellationToken)) > 0)
+            {
+                cursor.Hash.AppendData(buffer, 0, read);
+                offset += read;
+            }
+
+            cursor.Offset = offset;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    public Task CommitAsync(string uploadId, long length, Digest digest, CancellationToken cancellationToken)
+    {
+        var source = UploadPath(uploadId);
+        using (var handle = File.OpenHandle(source, FileMode.Open, FileAccess.ReadWrite))
+        {
+            // A write that failed half-way may have left bytes past the hashed length.
+            if (RandomAccess.GetLength(handle) != length)
+            {
+                RandomAccess.SetLength(handle, length);
+            }
+
+            using var stream = new FileStream(handle, FileAccess.ReadWrite, bufferSize: 0);
+            stream.Flush(flushToDisk: true);
+        }
+
+        var target = BlobPath(digest.Algorithm, digest.Hex);
+        var directory = Path.GetDirectoryName(target)!;
+        if (File.Exists(target))
+        {
+            // Content-addressed: the same digest is the same bytes, already durable.
+            File.Delete(source);
+            return Task.CompletedTask;
+        }
+
+        Directory.CreateDirectory(directory);
+        File.Move(source, target, overwrite: true);
+        SyncDirectory(directory);
+        return Task.CompletedTask;
+    }
+
+    public void DeleteUpload(string uploadId)
+    {
+        try
+        {
+            File.Delete(UploadPath(uploadId));
+        }
+        catch (IOException)
+        {
+            // Best effort: a leftover upload file is only disk space, found again by a later cleanup.
+        }
+    }
+
+    public bool TryGetLocalPath(string digest, out string path)
+    {
+        path = PathOf(digest);
+        return true;
+    }
+
+    public bool BlobExists(string digest) => File.Exists(PathOf(digest));
+
+    private static async Task WriteAsync(Microsoft.Win32.SafeHandles.SafeFileHandle handle, UploadCursor cursor, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        await RandomAccess.WriteAsync(handle, data, cursor.Offset, cancellationToken);
+        cursor.Hash.AppendData(data.Span);
+        cursor.Offset += data.Length;
+    }
+
+    private string PathOf(string digest)
+    {
+        var colon = digest.IndexOf(':', StringComparison.Ordinal);
+        return BlobPath(digest[..colon], digest[(colon + 1)..]);
+    }
+
+    private string BlobPath(string algorithm, string hex) => Path.Combine(_blobs, algorithm, hex[..2], hex);
+
+    // Upload ids are 32 lower-case hex characters, checked by the router before they reach a path.
+    private string UploadPath(string uploadId) => Path.Combine(_uploads, uploadId);
+
+    // rename(2) is atomic, but durable only once the directory entry is on disk.
+    private static void SyncDirectory(string directory)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var fd = Native.Open(directory, 0 /* O_RDONLY */);
+        if (fd < 0)
+        {
+            return;
+        }
+
+        _ = Native.Fsync(fd);
+        _ = Native.Close(fd);
+    }
+
+    private static partial class Native
+    {
+        [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int Open(string path, int flags);
+
+        [LibraryImport("libc", EntryPoint = "fsync")]
+        public static partial int Fsync(int fd);
+
+        [LibraryImport("libc", EntryPoint = "close")]
+        public static partial int Close(int fd);
+    }
+}

@@ -1,0 +1,94 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace Berth.Registry.Storage.Sqlite;
+
+internal sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> options) : DbContext(options)
+{
+    public DbSet<RepositoryEntity> Repositories => Set<RepositoryEntity>();
+
+    public DbSet<BlobEntity> Blobs => Set<BlobEntity>();
+
+    public DbSet<RepositoryBlobEntity> RepositoryBlobs => Set<RepositoryBlobEntity>();
+
+    public DbSet<ManifestEntity> Manifests => Set<ManifestEntity>();
+
+    public DbSet<TagEntity> Tags => Set<TagEntity>();
+
+    public DbSet<ManifestBlobEntity> ManifestBlobs => Set<ManifestBlobEntity>();
+
+    public DbSet<ManifestChildEntity> ManifestChildren => Set<ManifestChildEntity>();
+
+    public DbSet<UploadSessionEntity> UploadSessions => Set<UploadSessionEntity>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<RepositoryEntity>(e =>
+        {
+            e.ToTable("Repositories");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Name).HasMaxLength(255);
+            e.HasIndex(x => x.Name).IsUnique();
+        });
+
+        modelBuilder.Entity<BlobEntity>(e =>
+        {
+            e.ToTable("Blobs");
+            e.HasKey(x => x.Digest);
+            e.Property(x => x.Digest).HasMaxLength(135);
+        });
+
+        modelBuilder.Entity<RepositoryBlobEntity>(e =>
+        {
+            e.ToTable("RepositoryBlobs");
+            e.HasKey(x => new { x.RepositoryId, x.Digest });
+            e.HasIndex(x => x.Digest);
+            e.HasOne<RepositoryEntity>().WithMany().HasForeignKey(x => x.RepositoryId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<BlobEntity>().WithMany().HasForeignKey(x => x.Digest).OnDelete(DeleteBehavior.Restrict);
+        });
+
+        modelBuilder.Entity<ManifestEntity>(e =>
+        {
+            e.ToTable("Manifests");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Digest).HasMaxLength(135);
+            e.HasIndex(x => new { x.RepositoryId, x.Digest }).IsUnique();
+            e.HasIndex(x => new { x.RepositoryId, x.SubjectDigest });
+            e.HasOne<RepositoryEntity>().WithMany().HasForeignKey(x => x.RepositoryId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<TagEntity>(e =>
+        {
+            e.ToTable("Tags");
+            e.HasKey(x => new { x.RepositoryId, x.Name });
+            e.Property(x => x.Name).HasMaxLength(128);
+            e.HasIndex(x => x.ManifestId);
+            e.HasOne<RepositoryEntity>().WithMany().HasForeignKey(x => x.RepositoryId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<ManifestEntity>().WithMany().HasForeignKey(x => x.ManifestId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<ManifestBlobEntity>(e =>
+        {
+            e.ToTable("ManifestBlobs");
+            e.HasKey(x => new { x.ManifestId, x.Digest });
+            e.HasIndex(x => x.Digest);
+            e.HasOne<ManifestEntity>().WithMany().HasForeignKey(x => x.ManifestId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<BlobEntity>().WithMany().HasForeignKey(x => x.Digest).OnDelete(DeleteBehavior.Restrict);
+        });
+
+        modelBuilder.Entity<ManifestChildEntity>(e =>
+        {
+            e.ToTable("ManifestChildren");
+            e.HasKey(x => new { x.ManifestId, x.ChildDigest });
+            e.HasIndex(x => x.ChildDigest);
+            e.HasOne<ManifestEntity>().WithMany().HasForeignKey(x => x.ManifestId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<UploadSessionEntity>(e =>
+        {
+            e.ToTable("UploadSessions");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasMaxLength(32);
+            e.HasIndex(x => x.CreatedAt);
+        });
+    }
+}

@@ -1,0 +1,192 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace Berth.Registry.Storage.Sqlite;
+
+/// <summary>The metadata store on EF Core with SQLite (WAL). Writes are serialized by the caller.</summary>
+internal sealed class SqliteMetadataStore(IDbContextFactory<RegistryDbContext> contexts, TimeProvider time) : IMetadataStore
+{
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        // WAL is a property of the database file: set once, it stays.
+        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+        await db.Database.MigrateAsync(cancellationToken);
+    }
+
+    public async Task<MetadataSnapshot> LoadAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var repositories = await db.Repositories.AsNoTracking().ToListAsync(cancellationToken);
+        var links = (await db.RepositoryBlobs.AsNoTracking().ToListAsync(cancellationToken)).ToLookup(x => x.RepositoryId);
+        var manifests = (await db.Manifests.AsNoTracking().ToListAsync(cancellationToken)).ToLookup(x => x.RepositoryId);
+        var tags = (await db.Tags.AsNoTracking().ToListAsync(cancellationToken)).ToLookup(x => x.RepositoryId);
+        var blobs = await db.Blobs.AsNoTracking().Select(b => new KeyValuePair<string, long>(b.Digest, b.Size)).ToListAsync(cancellationToken);
+        var uploads = await db.UploadSessions.AsNoTracking().ToListAsync(cancellationToken);
+
+        var snapshots = repositories.Select(r => new RepositorySnapshot(
+            r.Id,
+            r.Name,
+            [.. links[r.Id].Select(l => l.Digest)],
+            [.. manifests[r.Id].Select(ToRecord)],
+            [.. tags[r.Id].Select(t => new KeyValuePair<string, long>(t.Name, t.ManifestId))])).ToList();
+        return new MetadataSnapshot(
+            snapshots,
+            blobs,
+            [.. uploads.Select(u => new UploadRecord(u.Id, u.Repository, u.Algorithm, u.CreatedAt))]);
+    }
+
+    public async Task CreateUploadAsync(UploadRecord upload, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        db.UploadSessions.Add(new UploadSessionEntity
+        {
+            Id = upload.Id,
+            Repository = upload.Repository,
+            Algorithm = upload.Algorithm,
+            CreatedAt = upload.CreatedAt,
+        });
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    public async Task DeleteUploadAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await db.UploadSessions.Where(u => u.Id == uploadId).ExecuteDeleteAsync(cancellationToken);
+    }
+
+    public async Task<long> LinkBlobAsync(string repository, string digest, long size, string? uploadId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var now = time.GetUtcNow().UtcDateTime;
+        var repositoryId = await EnsureRepositoryAsync(db, repository, now, cancellationToken);
+        if (!await db.Blobs.AnyAsync(b => b.Digest == digest, cancellationToken))
+        {
+            db.Blobs.Add(new BlobEntity { Digest = digest, Size = size, CreatedAt = now });
+        }
+
+        if (!await db.RepositoryBlobs.AnyAsync(l => l.RepositoryId == repositoryId && l.Digest == digest, cancellationToken))
+        {
+            db.RepositoryBlobs.Add(new RepositoryBlobEntity { RepositoryId = repositoryId, Digest = digest, CreatedAt = now });
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        if (uploadId is not null)
+        {
+            await db.UploadSessions.Where(u => u.Id == uploadId).ExecuteDeleteAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return repositoryId;
+    }
+
+    public async Task<bool> UnlinkBlobAsync(string repository, string digest, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var deleted = await db.RepositoryBlobs
+            .Where(l => l.Digest == digest && db.Repositories.Any(r => r.Id == l.RepositoryId && r.Name == repository))
+            .ExecuteDeleteAsync(cancellationToken);
+        return deleted > 0;
+    }
+
+    public async Task<(long RepositoryId, ManifestRecord Manifest)> PutManifestAsync(
+        string repository, NewManifest manifest, IReadOnlyList<string> tags, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var now = time.GetUtcNow().UtcDateTime;
+        var repositoryId = await EnsureRepositoryAsync(db, repository, now, cancellationToken);
+        var entity = await db.Manifests.FirstOrDefaultAsync(m => m.RepositoryId == repositoryId && m.Digest == manifest.Digest, cancellationToken);
+        if (entity is null)
+        {
+            entity = new ManifestEntity
+            {
+                RepositoryId = repositoryId,
+                Digest = manifest.Digest,
+                MediaType = manifest.MediaType,
+                ArtifactType = manifest.ArtifactType,
+                SubjectDigest = manifest.SubjectDigest,
+                Size = manifest.Content.Length,
+                Content = manifest.Content,
+                CreatedAt = now,
+            };
+            db.Manifests.Add(entity);
+            await db.SaveChangesAsync(cancellationToken);
+            foreach (var blob in manifest.BlobDigests.Distinct(StringComparer.Ordinal))
+            {
+                db.ManifestBlobs.Add(new ManifestBlobEntity { ManifestId = entity.Id, Digest = blob });
+            }
+
+            foreach (var child in manifest.ChildDigests.Distinct(StringComparer.Ordinal))
+            {
+                db.ManifestChildren.Add(new ManifestChildEntity { ManifestId = entity.Id, ChildDigest = child });
+            }
+        }
+
+        foreach (var tag in tags)
+        {
+            var existing = await db.Tags.FirstOrDefaultAsync(t => t.RepositoryId == repositoryId && t.Name == tag, cancellationToken);
+            if (existing is null)
+            {
+                db.Tags.Add(new TagEntity { RepositoryId = repositoryId, Name = tag, ManifestId = entity.Id, UpdatedAt = now });
+            }
+            else
+            {
+                existing.ManifestId = entity.Id;
+                existing.UpdatedAt = now;
+            }
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return (repositoryId, ToRecord(entity));
+    }
+
+    public async Task<bool> DeleteTagAsync(string repository, string tag, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var deleted = await db.Tags
+            .Where(t => t.Name == tag && db.Repositories.Any(r => r.Id == t.RepositoryId && r.Name == repository))
+            .ExecuteDeleteAsync(cancellationToken);
+        return deleted > 0;
+    }
+
+    public async Task<bool> DeleteManifestAsync(string repository, string digest, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var manifest = await db.Manifests
+            .Where(m => m.Digest == digest && db.Repositories.Any(r => r.Id == m.RepositoryId && r.Name == repository))
+            .Select(m => new { m.Id })
+            .FirstOrDefaultAsync(cancellationToken);
+        if (manifest is null)
+        {
+            return false;
+        }
+
+        // Explicit rather than relying on SQLite's foreign-key cascade, which depends on a per-connection pragma.
+        await db.Tags.Where(t => t.ManifestId == manifest.Id).ExecuteDeleteAsync(cancellationToken);
+        await db.ManifestBlobs.Where(r => r.ManifestId == manifest.Id).ExecuteDeleteAsync(cancellationToken);
+        await db.ManifestChildren.Where(r => r.ManifestId == manifest.Id).ExecuteDeleteAsync(cancellationToken);
+        await db.Manifests.Where(m => m.Id == manifest.Id).ExecuteDeleteAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    private static async Task<long> EnsureRepositoryAsync(RegistryDbContext db, string name, DateTime now, CancellationToken cancellationToken)
+    {
+        var id = await db.Repositories.Where(r => r.Name == name).Select(r => (long?)r.Id).FirstOrDefaultAsync(cancellationToken);
+        if (id is { } existing)
+        {
+            return existing;
+        }
+
+        var repository = new RepositoryEntity { Name = name, CreatedAt = now };
+        db.Repositories.Add(repository);
+        await db.SaveChangesAsync(cancellationToken);
+        return repository.Id;
+    }
+
+    private static ManifestRecord ToRecord(ManifestEntity m) =>
+        new(m.Id, m.Digest, m.MediaType, m.ArtifactType, m.SubjectDigest, m.Content, m.CreatedAt);
+}

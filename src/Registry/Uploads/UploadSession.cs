@@ -1,0 +1,28 @@
+using Berth.Registry.Storage;
+
+namespace Berth.Registry.Uploads;
+
+/// <summary>An upload in progress. One request at a time works on it (<see cref="Gate"/>).</summary>
+internal sealed class UploadSession(string id, string repository, string algorithm, bool persisted)
+{
+    public string Id { get; } = id;
+
+    public string Repository { get; } = repository;
+
+    /// <summary>The algorithm hashed while streaming (the client may name another one at PUT; then we rehash).</summary>
+    public string Algorithm { get; } = algorithm;
+
+    /// <summary>Whether the session has a database row (monolithic uploads live for one request and have none).</summary>
+    public bool Persisted { get; } = persisted;
+
+    public SemaphoreSlim Gate { get; } = new(1, 1);
+
+    /// <summary>Null after a restart until the first request rebuilds it from the file.</summary>
+    public UploadCursor? Cursor { get; set; }
+
+    /// <summary>Set once the session is committed or cancelled: a request that waited on the gate then sees 404.</summary>
+    public bool Closed { get; set; }
+
+    /// <summary>The Range header value: distribution's <c>0-&lt;last byte&gt;</c>, <c>0-0</c> when empty.</summary>
+    public static string RangeOf(long offset) => offset > 0 ? $"0-{offset - 1}" : "0-0";
+}
