@@ -16,6 +16,12 @@ public enum RegistryKind
     Distribution,
 }
 
+/// <summary>How a Berth registry process is started.</summary>
+/// <param name="Auth">Token auth on (the default of a real install); off for tests about the distribution API itself.</param>
+/// <param name="TlsCertificate">A PEM certificate to serve https with (with <paramref name="TlsKey"/>).</param>
+/// <param name="TlsKey">The PEM private key of <paramref name="TlsCertificate"/>.</param>
+public sealed record RegistryProcessOptions(bool Auth = false, string? TlsCertificate = null, string? TlsKey = null);
+
 /// <summary>
 /// A registry running as a real child process on a free loopback port, with its state in a data directory that
 /// survives <see cref="Kill"/> so that a restart on the same directory can be tested.
@@ -29,8 +35,11 @@ public sealed class RegistryProcess : IAsyncDisposable
     private readonly Action<string> _log;
     private Process? _process;
 
-    private RegistryProcess(RegistryKind kind, string dataDir, int port, Action<string> log)
+    private readonly RegistryProcessOptions _options;
+
+    private RegistryProcess(RegistryKind kind, string dataDir, int port, Action<string> log, RegistryProcessOptions options)
     {
+        _options = options;
         Kind = kind;
         DataDir = dataDir;
         Port = port;
@@ -50,7 +59,10 @@ public sealed class RegistryProcess : IAsyncDisposable
     public string Host => $"127.0.0.1:{Port}";
 
     /// <summary>The base address for HTTP calls.</summary>
-    public Uri BaseAddress => new($"http://{Host}/");
+    public Uri BaseAddress => new($"{(_options.TlsCertificate is null ? "http" : "https")}://{Host}/");
+
+    /// <summary>The initial admin password a Berth registry wrote on its first start.</summary>
+    public string AdminPassword => File.ReadAllText(Path.Combine(DataDir, "initial-admin-password")).Trim();
 
     /// <summary>The process id while running.</summary>
     public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
@@ -65,10 +77,10 @@ public sealed class RegistryProcess : IAsyncDisposable
         };
 
     /// <summary>Starts a registry on a fresh temporary data directory and waits until <c>GET /v2/</c> answers.</summary>
-    public static async Task<RegistryProcess> StartAsync(Action<string> log, RegistryKind? kind = null)
+    public static async Task<RegistryProcess> StartAsync(Action<string> log, RegistryKind? kind = null, RegistryProcessOptions? options = null)
     {
         var dataDir = Directory.CreateTempSubdirectory("berth-registry-system-").FullName;
-        var registry = new RegistryProcess(kind ?? ConfiguredKind, dataDir, FreeLoopbackPort(), log);
+        var registry = new RegistryProcess(kind ?? ConfiguredKind, dataDir, FreeLoopbackPort(), log, options ?? new RegistryProcessOptions());
         try
         {
             await registry.RestartAsync();
@@ -104,7 +116,9 @@ public sealed class RegistryProcess : IAsyncDisposable
         _process?.Dispose();
         _process = process;
 
-        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        // Readiness only: the tests themselves check the certificate the way real clients do.
+        using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator };
+        using var http = new HttpClient(handler) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         await TaskTimeouts.WaitUntilAsync(
             async () =>
             {
@@ -170,9 +184,17 @@ public sealed class RegistryProcess : IAsyncDisposable
         var info = new ProcessStartInfo("dotnet");
         info.ArgumentList.Add(FindBerthRegistryDll());
         info.ArgumentList.Add("--urls");
-        info.ArgumentList.Add($"http://{Host}");
+        info.ArgumentList.Add(BaseAddress.ToString().TrimEnd('/'));
         info.ArgumentList.Add("--data-dir");
         info.ArgumentList.Add(DataDir);
+        info.ArgumentList.Add($"--Registry:Auth:Enabled={(_options.Auth ? "true" : "false")}");
+        if (_options.TlsCertificate is not null)
+        {
+            info.ArgumentList.Add("--tls-cert");
+            info.ArgumentList.Add(_options.TlsCertificate);
+            info.ArgumentList.Add("--tls-key");
+            info.ArgumentList.Add(_options.TlsKey ?? throw new InvalidOperationException("A TLS certificate needs its key."));
+        }
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         return info;
