@@ -24,6 +24,10 @@ internal sealed class RegistryOptions
     [Range(4 * 1024, 64 * 1024 * 1024)]
     public int MaxManifestBytes { get; set; } = 4 * 1024 * 1024;
 
+    /// <summary>Upload sessions one client (token subject, else address) may hold open at once.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxUploadsPerClient { get; set; } = 1_000;
+
     /// <summary>The most entries one page of tags or catalog returns, whatever <c>n</c> asks.</summary>
     [Range(1, 1_000_000)]
     public int MaxPageSize { get; set; } = 10_000;

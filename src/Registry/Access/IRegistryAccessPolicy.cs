@@ -51,6 +51,9 @@ internal interface IRegistryAccessPolicy
     {
     }
 
+    /// <summary>Who the caller is for per-client limits: its address unless the policy knows better.</summary>
+    string ClientKey(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+
     /// <summary>Which repositories the caller may see in the catalog; null when it may see all of them.</summary>
     ValueTask<Func<string, bool>?> CatalogFilterAsync(HttpContext context) => ValueTask.FromResult<Func<string, bool>?>(null);
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using Berth.Registry.Access;
 using Berth.Registry.Auth.Accounts;
@@ -13,8 +14,14 @@ namespace Berth.Registry.Auth;
 /// The registry's access policy under token auth: the bearer token must grant the scope the request needs.
 /// Checked once, when the request starts, so a push that outlives its token is not cut off halfway.
 /// </summary>
-internal sealed class RegistryAuthorizer(IOptions<AuthOptions> options, PublicNamespaceCache publicNamespaces) : IRegistryAccessPolicy
+internal sealed class RegistryAuthorizer(IOptions<AuthOptions> options, PublicNamespaceCache publicNamespaces, TimeProvider time) : IRegistryAccessPolicy
 {
+    private const int MaxCachedTokens = 10_000;
+
+    // Authorization header -> the identity JwtBearer validated for it. A client sends one token on every request of
+    // a pull or push; going through the authentication handler each time costs more than the request itself.
+    private readonly ConcurrentDictionary<string, RegistryTokenIdentity> _validated = new(StringComparer.Ordinal);
+
     public async ValueTask<AccessDecision> CheckAsync(HttpContext context, ReadOnlyMemory<char> repository, RegistryAction action)
     {
         if (!options.Value.Enabled)
@@ -28,7 +35,7 @@ internal sealed class RegistryAuthorizer(IOptions<AuthOptions> options, PublicNa
             return AccessDecision.Allow;
         }
 
-        var identity = await AuthenticateAsync(context);
+        var identity = await AuthenticateCachedAsync(context);
         if (identity is null)
         {
             return AccessDecision.Unauthorized;
@@ -83,11 +90,48 @@ internal sealed class RegistryAuthorizer(IOptions<AuthOptions> options, PublicNa
             return null;
         }
 
-        var identity = await AuthenticateAsync(context);
+        var identity = await AuthenticateCachedAsync(context);
         var accounts = context.RequestServices.GetRequiredService<AccountStore>();
         var principal = identity is { Subject.Length: > 0 } ? await accounts.FindPrincipalAsync(identity.Subject, context.RequestAborted) : null;
         var rules = await accounts.LoadAccessRulesAsync(principal, context.RequestAborted);
         return repository => (rules.AllowedOn(repository) & RegistryActions.Pull) != 0;
+    }
+
+    public string ClientKey(HttpContext context) =>
+        _validated.TryGetValue(context.Request.Headers.Authorization.ToString(), out var identity) && identity.Subject.Length > 0
+            ? "principal:" + identity.Subject
+            : "address:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+
+    /// <summary>
+    /// The request's validated token. Each distinct token goes through JwtBearer once; later requests carrying it
+    /// reuse that result until the token expires.
+    /// </summary>
+    private async ValueTask<RegistryTokenIdentity?> AuthenticateCachedAsync(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        if (_validated.TryGetValue(header, out var cached))
+        {
+            if (cached.ExpiresAt > time.GetUtcNow())
+            {
+                return cached;
+            }
+
+            _validated.TryRemove(header, out _);
+        }
+
+        var identity = await AuthenticateAsync(context);
+        if (identity is not null)
+        {
+            if (_validated.Count >= MaxCachedTokens)
+            {
+                // Bounded and crude: dropping everything costs one more validation per live token.
+                _validated.Clear();
+            }
+
+            _validated[header] = identity;
+        }
+
+        return identity;
     }
 
     /// <summary>The validated bearer token of the request, or null.</summary>

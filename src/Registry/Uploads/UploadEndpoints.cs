@@ -6,12 +6,15 @@ using Berth.Registry.Http;
 using Berth.Registry.Routing;
 using Berth.Registry.Storage;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
 
 namespace Berth.Registry.Uploads;
 
 /// <summary><c>/v2/&lt;name&gt;/blobs/uploads/[id]</c>: POST, PATCH, PUT, GET, DELETE.</summary>
-internal sealed class UploadEndpoints(UploadManager uploads, RegistryStore store, IRegistryAccessPolicy access)
+internal sealed class UploadEndpoints(UploadManager uploads, RegistryStore store, IRegistryAccessPolicy access, IOptions<RegistryOptions> options)
 {
+    private readonly int _maxUploadsPerClient = options.Value.MaxUploadsPerClient;
+
     public async Task PostAsync(HttpContext context, RegistryRoute route)
     {
         var name = route.Name.ToString();
@@ -72,7 +75,7 @@ internal sealed class UploadEndpoints(UploadManager uploads, RegistryStore store
                 StatusCodes.Status400BadRequest, ErrorCodes.DigestInvalid, "unsupported digest algorithm", $"'{algorithm}' (supported: sha256, sha512)");
         }
 
-        var started = await uploads.StartAsync(name, algorithm, persisted: true, ct);
+        var started = await uploads.StartAsync(name, algorithm, persisted: true, ct, access.ClientKey(context), _maxUploadsPerClient);
         Accepted(context, StatusCodes.Status202Accepted, name, started, 0);
     }
 

@@ -14,6 +14,9 @@ internal sealed partial class UploadManager(RegistryStore store, IBlobStore blob
 {
     private readonly ConcurrentDictionary<string, UploadSession> _sessions = new(StringComparer.Ordinal);
 
+    // Open sessions per owner: one client must not be able to fill the disk and the table with abandoned uploads.
+    private readonly Dictionary<string, int> _openByOwner = new(StringComparer.Ordinal);
+
     /// <summary>Restores the sessions of a previous run; their hashes are rebuilt lazily from the files.</summary>
     public async Task RestoreAsync(IReadOnlyList<UploadRecord> uploads, string uploadsDirectory, CancellationToken cancellationToken)
     {
@@ -44,19 +47,70 @@ internal sealed partial class UploadManager(RegistryStore store, IBlobStore blob
         LogRestored(logger, _sessions.Count);
     }
 
-    public async Task<UploadSession> StartAsync(string repository, string algorithm, bool persisted, CancellationToken cancellationToken)
+    public async Task<UploadSession> StartAsync(string repository, string algorithm, bool persisted, CancellationToken cancellationToken, string? owner = null, int maxPerOwner = int.MaxValue)
     {
         var id = Guid.NewGuid().ToString("N");
-        var session = new UploadSession(id, repository, algorithm, persisted) { Cursor = new UploadCursor(algorithm) };
-        blobs.CreateUpload(id);
-        if (persisted)
+        var session = new UploadSession(id, repository, algorithm, persisted) { Cursor = new UploadCursor(algorithm), Owner = persisted ? owner : null };
+        if (session.Owner is not null)
         {
-            await store.Metadata.CreateUploadAsync(new UploadRecord(id, repository, algorithm, time.GetUtcNow().UtcDateTime), cancellationToken);
-            _sessions[id] = session;
-            LogStarted(logger, id, repository);
+            Reserve(session.Owner, maxPerOwner);
+        }
+
+        try
+        {
+            blobs.CreateUpload(id);
+            if (persisted)
+            {
+                await store.Metadata.CreateUploadAsync(new UploadRecord(id, repository, algorithm, time.GetUtcNow().UtcDateTime), cancellationToken);
+                _sessions[id] = session;
+                LogStarted(logger, id, repository);
+            }
+        }
+        catch
+        {
+            Release(session.Owner);
+            throw;
         }
 
         return session;
+    }
+
+    private void Reserve(string owner, int maxPerOwner)
+    {
+        lock (_openByOwner)
+        {
+            var open = _openByOwner.GetValueOrDefault(owner);
+            if (open >= maxPerOwner)
+            {
+                throw new RegistryException(StatusCodes.Status429TooManyRequests, ErrorCodes.TooManyRequests, "too many open upload sessions", $"at most {maxPerOwner} per client; finish or cancel some")
+                {
+                    Headers = [new("Retry-After", "60")],
+                };
+            }
+
+            _openByOwner[owner] = open + 1;
+        }
+    }
+
+    private void Release(string? owner)
+    {
+        if (owner is null)
+        {
+            return;
+        }
+
+        lock (_openByOwner)
+        {
+            var open = _openByOwner.GetValueOrDefault(owner) - 1;
+            if (open <= 0)
+            {
+                _openByOwner.Remove(owner);
+            }
+            else
+            {
+                _openByOwner[owner] = open;
+            }
+        }
     }
 
     /// <summary>Finds the session <paramref name="id"/> of <paramref name="repository"/>, or throws BLOB_UPLOAD_UNKNOWN.</summary>
@@ -145,7 +199,10 @@ internal sealed partial class UploadManager(RegistryStore store, IBlobStore blob
     {
         session.Closed = true;
         session.Cursor?.Hash.Dispose();
-        _sessions.TryRemove(session.Id, out _);
+        if (_sessions.TryRemove(session.Id, out _))
+        {
+            Release(session.Owner);
+        }
     }
 
     private static bool IsValidId(string id)

@@ -17,6 +17,9 @@ internal sealed class UploadSession(string id, string repository, string algorit
 
     public SemaphoreSlim Gate { get; } = new(1, 1);
 
+    /// <summary>Who opened the session (a token's subject or a client address), for the per-client limit.</summary>
+    public string? Owner { get; init; }
+
     /// <summary>Null after a restart until the first request rebuilds it from the file.</summary>
     public UploadCursor? Cursor { get; set; }
 

@@ -194,6 +194,46 @@ public sealed class RegistryAccessTests : IDisposable
         Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
     }
 
+    [Fact]
+    public async Task OpenUploadSessions_AreLimitedPerClient()
+    {
+        using var factory = new AuthRegistryFactory();
+        factory.Settings["Registry:MaxUploadsPerClient"] = "3";
+        using var client = factory.CreateClient();
+        async Task<string> Token(string user, string password)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/auth/token?scope=repository:app:pull,push");
+            request.Headers.Authorization = AuthRegistryFactory.Basic(user, password);
+            using var response = await client.SendAsync(request);
+            return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+        }
+
+        async Task<HttpResponseMessage> Send(HttpMethod method, string path, string token)
+        {
+            using var request = new HttpRequestMessage(method, path);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            return await client.SendAsync(request);
+        }
+
+        var admin = await Token("admin", factory.AdminPassword);
+        var locations = new List<Uri>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var started = await Send(HttpMethod.Post, "/v2/app/blobs/uploads/", admin);
+            Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+            locations.Add(started.Headers.Location!);
+        }
+
+        using var refused = await Send(HttpMethod.Post, "/v2/app/blobs/uploads/", admin);
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal("TOOMANYREQUESTS", await ErrorCodeAsync(refused));
+
+        using var cancelled = await Send(HttpMethod.Delete, locations[0].PathAndQuery, admin);
+        Assert.Equal(HttpStatusCode.NoContent, cancelled.StatusCode);
+        using var again = await Send(HttpMethod.Post, "/v2/app/blobs/uploads/", admin);
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+    }
+
     private async Task<string> CreateRobotAsync(string name, params (string Pattern, string[] Actions)[] permissions)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/robots")

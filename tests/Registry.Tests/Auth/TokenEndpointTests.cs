@@ -167,18 +167,40 @@ public sealed class TokenEndpointTests : IDisposable
     }
 
     [Fact]
-    public async Task SigningKey_IsKeptAcrossRestarts()
+    public async Task SigningKeyAndAccounts_AreKeptAcrossRestarts()
     {
-        var before = _factory.Services.GetRequiredService<SigningKeyStore>().Key.KeyId;
-        using var again = new AuthRegistryFactory();
-        again.Settings["Registry:DataDir"] = _factory.DataDir;
-        // A second host on the same data dir must find the same key and the same admin.
-        Assert.Equal(before, again.Services.GetRequiredService<SigningKeyStore>().Key.KeyId);
-        var token = await again.CreateClient().SendAsync(new HttpRequestMessage(HttpMethod.Get, "/auth/token")
+        var shared = Directory.CreateTempSubdirectory("berth-auth-restart-").FullName;
+        try
         {
-            Headers = { Authorization = AuthRegistryFactory.Basic("admin", _factory.AdminPassword) },
-        });
-        Assert.Equal(HttpStatusCode.OK, token.StatusCode);
+            string keyId;
+            string password;
+            string token;
+            using (var first = new AuthRegistryFactory())
+            {
+                first.Settings["Registry:DataDir"] = shared;
+                keyId = first.Services.GetRequiredService<SigningKeyStore>().Key.KeyId;
+                password = File.ReadAllText(Path.Combine(shared, "initial-admin-password")).Trim();
+                using var client = first.CreateClient();
+                using var request = new HttpRequestMessage(HttpMethod.Get, "/auth/token?scope=repository:app:pull") { Headers = { Authorization = AuthRegistryFactory.Basic("admin", password) } };
+                token = (await (await client.SendAsync(request)).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+            }
+
+            using var second = new AuthRegistryFactory();
+            second.Settings["Registry:DataDir"] = shared;
+            using var again = second.CreateClient();
+
+            // Same key (tokens issued before the restart still validate), same admin, no second password file.
+            Assert.Equal(keyId, second.Services.GetRequiredService<SigningKeyStore>().Key.KeyId);
+            Assert.Equal(password, File.ReadAllText(Path.Combine(shared, "initial-admin-password")).Trim());
+            using var login = new HttpRequestMessage(HttpMethod.Get, "/auth/token") { Headers = { Authorization = AuthRegistryFactory.Basic("admin", password) } };
+            Assert.Equal(HttpStatusCode.OK, (await again.SendAsync(login)).StatusCode);
+            using var old = new HttpRequestMessage(HttpMethod.Get, "/v2/") { Headers = { Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token) } };
+            Assert.Equal(HttpStatusCode.OK, (await again.SendAsync(old)).StatusCode);
+        }
+        finally
+        {
+            Directory.Delete(shared, recursive: true);
+        }
     }
 
     internal async Task<JsonElement> GetTokenAsync(string user, string password, params string[] scopes)

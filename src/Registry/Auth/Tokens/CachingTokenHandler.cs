@@ -36,7 +36,7 @@ internal sealed class CachingTokenHandler(TimeProvider time) : JsonWebTokenHandl
             return result;
         }
 
-        result.ClaimsIdentity = new RegistryTokenIdentity(result.ClaimsIdentity, jwt.Subject ?? string.Empty, ParseAccess(jwt));
+        result.ClaimsIdentity = new RegistryTokenIdentity(result.ClaimsIdentity, jwt.Subject ?? string.Empty, ParseAccess(jwt), new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
         if (_validated.Count >= MaxEntries)
         {
             // Crude but bounded: dropping everything costs one re-verification per live token.

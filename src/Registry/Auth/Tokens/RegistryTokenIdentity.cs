@@ -7,9 +7,12 @@ namespace Berth.Registry.Auth.Tokens;
 /// A validated bearer token: who it speaks for and the access it grants, parsed once when the token is first
 /// validated and then shared by every request that presents the same token.
 /// </summary>
-internal sealed class RegistryTokenIdentity(ClaimsIdentity validated, string subject, IReadOnlyList<ResourceScope> access)
+internal sealed class RegistryTokenIdentity(ClaimsIdentity validated, string subject, IReadOnlyList<ResourceScope> access, DateTimeOffset expiresAt)
     : ClaimsIdentity(validated)
 {
+    /// <summary>When the token stops being valid.</summary>
+    public DateTimeOffset ExpiresAt { get; } = expiresAt;
+
     /// <summary>The principal name, or empty for an anonymous token.</summary>
     public string Subject { get; } = subject;
 
