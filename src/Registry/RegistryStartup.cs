@@ -53,7 +53,4 @@ internal sealed partial class RegistryStartup(
             throw new InvalidOperationException($"Another registry process is using the data dir {dataDir}.", exception);
         }
     }
-
-    [LoggerMessage(1, LogLevel.Information, "Registry data in {DataDir}: {Repositories} repositories, {Blobs} blobs")]
-    private static partial void LogStarted(ILogger logger, string dataDir, int repositories, int blobs);
 }
