@@ -107,11 +107,18 @@ internal sealed class RegistryStore : IDisposable
         }
     }
 
-    public async Task<ManifestEntry> PutManifestAsync(string repository, NewManifest manifest, IReadOnlyList<string> tags, CancellationToken cancellationToken)
+    /// <param name="validate">
+    /// Runs under the write lock, before the transaction, with the repository's current state (null when it does
+    /// not exist yet): the reference check, so that no concurrent blob or manifest delete slips in between.
+    /// </param>
+    public async Task<ManifestEntry> PutManifestAsync(
+        string repository, NewManifest manifest, IReadOnlyList<string> tags, Action<RepositoryState?> validate, CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
+            _repositories.TryGetValue(repository, out var current);
+            validate(current);
             var (id, record) = await _metadata.PutManifestAsync(repository, manifest, tags, CancellationToken.None);
             var state = GetOrAdd(id, repository);
             var entry = state.Manifests.TryGetValue(record.Digest, out var existing) && existing.Id == record.Id ? existing : new ManifestEntry(record);
