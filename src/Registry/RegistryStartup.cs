@@ -26,6 +26,10 @@ internal sealed partial class RegistryStartup(
         var snapshot = await store.LoadAsync(cancellationToken);
         await uploads.RestoreAsync(snapshot.Uploads, Path.Combine(dataDir, "uploads"), cancellationToken);
         LogStarted(logger, dataDir, snapshot.Repositories.Count, snapshot.Blobs.Count);
+
+        // Migrations, EF Core's model and the snapshot leave tens of MiB of garbage that nothing will reuse:
+        // give it back to the OS once, before serving (RSS is a budget of this service).
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
