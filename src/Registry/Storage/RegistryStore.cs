@@ -68,8 +68,6 @@ internal sealed class RegistryStore : IDisposable
 
     public IEnumerable<RepositoryState> Repositories => _repositories.Values;
 
-    public bool TryGetBlob(ReadOnlySpan<char> digest, out BlobInfo blob) => _blobsBySpan.TryGetValue(digest, out blob!);
-
     /// <summary>The blob <paramref name="digest"/> if it is readable through <paramref name="repository"/>.</summary>
     public bool TryGetLinkedBlob(RepositoryState repository, ReadOnlySpan<char> digest, out BlobInfo blob)
     {
