@@ -77,7 +77,7 @@ public sealed class BadInputTests(RegistryApp app) : IClassFixture<RegistryApp>
         }
 
         builder.Append("uploads ").Append(Directory.GetFiles(Path.Combine(app.DataDir, "uploads")).Length).AppendLine();
-        using var connection = new SqliteConnection($"Data Source={Path.Combine(app.DataDir, "registry.db")};Mode=ReadOnly;Pooling=False");
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(app.DataDir, "registry.db"), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
         await connection.OpenAsync();
         foreach (var table in new[] { "Repositories", "Blobs", "RepositoryBlobs", "Manifests", "Tags", "ManifestBlobs", "ManifestChildren", "UploadSessions" })
         {
