@@ -31,6 +31,9 @@ internal sealed partial class FileSystemBlobStore(IOptions<RegistryOptions> opti
 
     public bool UploadExists(string uploadId) => File.Exists(UploadPath(uploadId));
 
+    public DateTime? UploadLastWrite(string uploadId) =>
+        File.Exists(UploadPath(uploadId)) ? File.GetLastWriteTimeUtc(UploadPath(uploadId)) : null;
+
     public async Task AppendAsync(string uploadId, UploadCursor cursor, PipeReader body, CancellationToken cancellationToken)
     {
         using var handle = File.OpenHandle(UploadPath(uploadId), FileMode.Open, FileAccess.Write, FileShare.Read);
@@ -143,8 +146,6 @@ internal sealed partial class FileSystemBlobStore(IOptions<RegistryOptions> opti
         path = PathOf(digest);
         return true;
     }
-
-    public bool BlobExists(string digest) => File.Exists(PathOf(digest));
 
     private static async Task WriteAsync(Microsoft.Win32.SafeHandles.SafeFileHandle handle, UploadCursor cursor, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {

@@ -24,7 +24,10 @@ internal sealed partial class UploadManager(RegistryStore store, IBlobStore blob
         {
             if (blobs.UploadExists(upload.Id))
             {
-                _sessions[upload.Id] = new UploadSession(upload.Id, upload.Repository, upload.Algorithm, persisted: true);
+                _sessions[upload.Id] = new UploadSession(upload.Id, upload.Repository, upload.Algorithm, persisted: true)
+                {
+                    LastActivity = blobs.UploadLastWrite(upload.Id) is { } written && written > upload.CreatedAt ? written : new DateTimeOffset(upload.CreatedAt, TimeSpan.Zero),
+                };
             }
             else
             {
@@ -50,7 +53,7 @@ internal sealed partial class UploadManager(RegistryStore store, IBlobStore blob
     public async Task<UploadSession> StartAsync(string repository, string algorithm, bool persisted, CancellationToken cancellationToken, string? owner = null, int maxPerOwner = int.MaxValue)
     {
         var id = Guid.NewGuid().ToString("N");
-        var session = new UploadSession(id, repository, algorithm, persisted) { Cursor = new UploadCursor(algorithm), Owner = persisted ? owner : null };
+        var session = new UploadSession(id, repository, algorithm, persisted) { Cursor = new UploadCursor(algorithm), LastActivity = time.GetUtcNow(), Owner = persisted ? owner : null };
         if (session.Owner is not null)
         {
             Reserve(session.Owner, maxPerOwner);
@@ -135,6 +138,7 @@ internal sealed partial class UploadManager(RegistryStore store, IBlobStore blob
                 throw RegistryException.UploadUnknown(session.Id);
             }
 
+            session.LastActivity = time.GetUtcNow();
             if (session.Cursor is null)
             {
                 var cursor = new UploadCursor(session.Algorithm);
@@ -193,6 +197,36 @@ internal sealed partial class UploadManager(RegistryStore store, IBlobStore blob
         }
 
         Close(session);
+    }
+
+    /// <summary>Removes uploads nobody has worked on for <paramref name="timeout"/>; busy ones are left alone.</summary>
+    public async Task<int> ExpireAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = time.GetUtcNow() - timeout;
+        var expired = 0;
+        foreach (var session in _sessions.Values)
+        {
+            if (session.LastActivity > deadline || !await session.Gate.WaitAsync(0, cancellationToken))
+            {
+                continue;
+            }
+
+            try
+            {
+                if (!session.Closed && session.LastActivity <= deadline)
+                {
+                    await CancelAsync(session, cancellationToken);
+                    LogExpired(logger, session.Id, session.Repository);
+                    expired++;
+                }
+            }
+            finally
+            {
+                session.Gate.Release();
+            }
+        }
+
+        return expired;
     }
 
     private void Close(UploadSession session)

@@ -10,7 +10,9 @@ public sealed class RegistryApp : IAsyncLifetime
 {
     private WebApplicationFactory<Program>? _factory;
 
-    public string DataDir { get; } = Directory.CreateTempSubdirectory("berth-registry-test-").FullName;
+    // A space and a semicolon in the path: the data dir must work wherever the user puts it.
+    public string DataDir { get; } = Directory.CreateDirectory(
+        Path.Combine(Directory.CreateTempSubdirectory("berth-registry-test-").FullName, "data dir;1")).FullName;
 
     public WebApplicationFactory<Program> Factory => _factory ??= Create();
 
@@ -38,7 +40,7 @@ public sealed class RegistryApp : IAsyncLifetime
 
         try
         {
-            Directory.Delete(DataDir, recursive: true);
+            Directory.Delete(Path.GetDirectoryName(DataDir)!, recursive: true);
         }
         catch (IOException)
         {

@@ -92,7 +92,7 @@ public sealed class PersistenceTests : IAsyncLifetime
         }
 
         await _app.RestartAsync();
-        using var connection = new SqliteConnection($"Data Source={Path.Combine(_app.DataDir, "registry.db")};Mode=ReadOnly;Pooling=False");
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(_app.DataDir, "registry.db"), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
         await connection.OpenAsync();
         Assert.Equal("wal", await ScalarAsync<string>(connection, "PRAGMA journal_mode;"));
         Assert.Equal(1L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM __EFMigrationsHistory;"));

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
 using Microsoft.EntityFrameworkCore.Diagnostics;
@@ -26,8 +27,13 @@ internal sealed class SqliteConnectionSetup : DbConnectionInterceptor
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public static string ConnectionString(string dataDir) =>
-        $"Data Source={Path.Combine(dataDir, "registry.db")};Pooling=True;Default Timeout=30";
+    // The builder quotes what needs quoting (a data dir may contain ';' or spaces).
+    public static string ConnectionString(string dataDir) => new SqliteConnectionStringBuilder
+    {
+        DataSource = Path.Combine(dataDir, "registry.db"),
+        Pooling = true,
+        DefaultTimeout = 30,
+    }.ToString();
 
     public static void Configure(DbContextOptionsBuilder options, string dataDir) =>
         options.UseSqlite(ConnectionString(dataDir)).AddInterceptors(new SqliteConnectionSetup());
