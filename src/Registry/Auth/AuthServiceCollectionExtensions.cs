@@ -4,9 +4,9 @@ using Berth.Registry.Auth.Admin;
 using Berth.Registry.Auth.Credentials;
 using Berth.Registry.Auth.Throttling;
 using Berth.Registry.Auth.Tokens;
+using Berth.Registry.Storage.Sqlite;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Identity;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -21,8 +21,8 @@ internal static class AuthServiceCollectionExtensions
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
 
-        services.AddDbContext<AuthDbContext>((provider, options) =>
-            options.UseSqlite($"Data Source={Path.Combine(DataDir(provider), "auth.db")}"));
+        // Same connection settings as the registry's metadata; its own file, so accounts migrate on their own.
+        services.AddDbContext<AuthDbContext>((provider, options) => SqliteConnectionSetup.Configure(options, DataDir(provider), "auth.db"));
         services.AddSingleton(provider => new SigningKeyStore(Path.Combine(DataDir(provider), "auth", "token-signing-key.pem")));
         services.AddSingleton<TokenIssuer>();
         services.AddSingleton<CachingTokenHandler>();

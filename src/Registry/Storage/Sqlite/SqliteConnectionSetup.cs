@@ -28,15 +28,15 @@ internal sealed class SqliteConnectionSetup : DbConnectionInterceptor
     }
 
     // The builder quotes what needs quoting (a data dir may contain ';' or spaces).
-    public static string ConnectionString(string dataDir) => new SqliteConnectionStringBuilder
+    public static string ConnectionString(string dataDir, string fileName = "registry.db") => new SqliteConnectionStringBuilder
     {
-        DataSource = Path.Combine(dataDir, "registry.db"),
+        DataSource = Path.Combine(dataDir, fileName),
         Pooling = true,
         DefaultTimeout = 30,
     }.ToString();
 
-    public static void Configure(DbContextOptionsBuilder options, string dataDir) =>
-        options.UseSqlite(ConnectionString(dataDir)).AddInterceptors(new SqliteConnectionSetup());
+    public static void Configure(DbContextOptionsBuilder options, string dataDir, string fileName = "registry.db") =>
+        options.UseSqlite(ConnectionString(dataDir, fileName)).AddInterceptors(new SqliteConnectionSetup());
 }
 
 /// <summary>Lets <c>dotnet ef migrations add</c> build the context without starting the registry.</summary>
