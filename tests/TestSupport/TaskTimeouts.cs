@@ -4,7 +4,7 @@ namespace Berth.TestSupport;
 public static class TaskTimeouts
 {
     /// <summary>The default deadline for one integration step.</summary>
-    public static readonly TimeSpan Default = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan Default = TimeSpan.FromMinutes(2);
 
     /// <summary>Awaits <paramref name="task"/>, failing with <see cref="TimeoutException"/> after <paramref name="timeout"/>.</summary>
     public static async Task<T> WithTimeout<T>(this Task<T> task, TimeSpan? timeout = null)
@@ -14,7 +14,7 @@ public static class TaskTimeouts
         {
             return await task.WaitAsync(limit);
         }
-        catch (TimeoutException)
+        catch (TimeoutException) when (!task.IsCompleted)
         {
             throw new TimeoutException($"The operation did not finish within {limit.TotalSeconds:0.#} s.");
         }
@@ -28,7 +28,7 @@ public static class TaskTimeouts
         {
             await task.WaitAsync(limit);
         }
-        catch (TimeoutException)
+        catch (TimeoutException) when (!task.IsCompleted)
         {
             throw new TimeoutException($"The operation did not finish within {limit.TotalSeconds:0.#} s.");
         }

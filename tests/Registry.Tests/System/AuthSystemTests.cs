@@ -145,7 +145,7 @@ public sealed class AuthSystemTests(ITestOutputHelper output) : IAsyncLifetime
 
     private async Task<RegistryProcess> StartAsync(RegistryProcessOptions options)
     {
-        var registry = await RegistryProcess.StartAsync(Log, RegistryKind.Berth, options).WithTimeout();
+        var registry = await RegistryProcess.StartAsync(Log, RegistryKind.Berth, options).WithTimeout(TimeSpan.FromMinutes(2));
         _registries.Add(registry);
         return registry;
     }

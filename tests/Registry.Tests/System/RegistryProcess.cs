@@ -141,7 +141,9 @@ public sealed class RegistryProcess : IAsyncDisposable
                     return false;
                 }
             },
-            TimeSpan.FromSeconds(30),
+            // Generous: on a loaded 2-core CI machine a cold start (JIT, first TLS handshake, PBKDF2 of the
+            // initial admin) has been seen to take over 30 s.
+            TimeSpan.FromSeconds(90),
             $"the {Kind} registry to answer GET /v2/ on {Host}");
         _log($"{Kind} registry pid {process.Id} ready on {Host}, data {DataDir}");
     }
