@@ -21,6 +21,14 @@ internal sealed class RegistryOptions
     [Range(4 * 1024, 64 * 1024 * 1024)]
     public int MaxManifestBytes { get; set; } = 4 * 1024 * 1024;
 
+    /// <summary>An upload with no request for this long is abandoned: its session and bytes are removed.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
+    public TimeSpan UploadSessionTimeout { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>How often abandoned uploads are looked for.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan UploadCleanupInterval { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>The most entries one page of tags or catalog returns, whatever <c>n</c> asks.</summary>
     [Range(1, 1_000_000)]
     public int MaxPageSize { get; set; } = 10_000;

@@ -50,6 +50,7 @@ internal static class RegistryServiceCollectionExtensions
         services.AddSingleton<ReferrersEndpoint>();
         services.AddSingleton<RegistryDispatcher>();
         services.AddHostedService<RegistryStartup>();
+        services.AddHostedService<UploadJanitor>();
         return builder;
     }
 

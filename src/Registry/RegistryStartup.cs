@@ -13,18 +13,46 @@ internal sealed partial class RegistryStartup(
     IBlobStore blobs,
     RegistryStore store,
     UploadManager uploads,
-    ILogger<RegistryStartup> logger) : IHostedService
+    ILogger<RegistryStartup> logger) : IHostedService, IDisposable
 {
+    private FileStream? _dataDirLock;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var dataDir = Path.GetFullPath(options.Value.DataDir);
+        Directory.CreateDirectory(dataDir);
+        _dataDirLock = LockDataDir(dataDir);
         blobs.Initialize();
         var snapshot = await store.LoadAsync(cancellationToken);
         await uploads.RestoreAsync(snapshot.Uploads, Path.Combine(dataDir, "uploads"), cancellationToken);
         LogStarted(logger, dataDir, snapshot.Repositories.Count, snapshot.Blobs.Count);
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        Dispose();
+        return Task.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+        _dataDirLock?.Dispose();
+        _dataDirLock = null;
+    }
+
+    // One registry process per data dir: FileShare.None is an exclusive flock on Unix, released by the kernel
+    // when the process dies (kill -9 included).
+    private static FileStream LockDataDir(string dataDir)
+    {
+        try
+        {
+            return new FileStream(Path.Combine(dataDir, "registry.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException exception)
+        {
+            throw new InvalidOperationException($"Another registry process is using the data dir {dataDir}.", exception);
+        }
+    }
 
     [LoggerMessage(1, LogLevel.Information, "Registry data in {DataDir}: {Repositories} repositories, {Blobs} blobs")]
     private static partial void LogStarted(ILogger logger, string dataDir, int repositories, int blobs);

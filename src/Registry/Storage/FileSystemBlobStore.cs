@@ -31,6 +31,9 @@ internal sealed partial class FileSystemBlobStore(IOptions<RegistryOptions> opti
 
     public bool UploadExists(string uploadId) => File.Exists(UploadPath(uploadId));
 
+    public DateTime? UploadLastWrite(string uploadId) =>
+        File.Exists(UploadPath(uploadId)) ? File.GetLastWriteTimeUtc(UploadPath(uploadId)) : null;
+
     public async Task AppendAsync(string uploadId, UploadCursor cursor, PipeReader body, CancellationToken cancellationToken)
     {
         using var handle = File.OpenHandle(UploadPath(uploadId), FileMode.Open, FileAccess.Write, FileShare.Read);

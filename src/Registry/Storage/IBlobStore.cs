@@ -39,6 +39,9 @@ internal interface IBlobStore
 
     bool UploadExists(string uploadId);
 
+    /// <summary>When the upload's bytes were last written, if it exists.</summary>
+    DateTime? UploadLastWrite(string uploadId);
+
     /// <summary>
     /// Appends <paramref name="body"/> at <see cref="UploadCursor.Offset"/>, hashing in the same pass. The cursor
     /// moves after every write, so after a failure it still describes exactly what is stored.

@@ -17,6 +17,9 @@ internal sealed partial class UploadManager
     [LoggerMessage(5, LogLevel.Information, "Removed the file of interrupted upload {UploadId}")]
     private static partial void LogOrphanRemoved(ILogger logger, string uploadId);
 
+    [LoggerMessage(7, LogLevel.Information, "Upload {UploadId} in {Repository} expired")]
+    private static partial void LogExpired(ILogger logger, string uploadId, string repository);
+
     [LoggerMessage(6, LogLevel.Information, "Restored {Count} upload sessions")]
     private static partial void LogRestored(ILogger logger, int count);
 }

@@ -21,7 +21,10 @@ internal sealed partial class UploadManager(RegistryStore store, IBlobStore blob
         {
             if (blobs.UploadExists(upload.Id))
             {
-                _sessions[upload.Id] = new UploadSession(upload.Id, upload.Repository, upload.Algorithm, persisted: true);
+                _sessions[upload.Id] = new UploadSession(upload.Id, upload.Repository, upload.Algorithm, persisted: true)
+                {
+                    LastActivity = blobs.UploadLastWrite(upload.Id) is { } written && written > upload.CreatedAt ? written : new DateTimeOffset(upload.CreatedAt, TimeSpan.Zero),
+                };
             }
             else
             {
@@ -47,7 +50,7 @@ internal sealed partial class UploadManager(RegistryStore store, IBlobStore blob
     public async Task<UploadSession> StartAsync(string repository, string algorithm, bool persisted, CancellationToken cancellationToken)
     {
         var id = Guid.NewGuid().ToString("N");
-        var session = new UploadSession(id, repository, algorithm, persisted) { Cursor = new UploadCursor(algorithm) };
+        var session = new UploadSession(id, repository, algorithm, persisted) { Cursor = new UploadCursor(algorithm), LastActivity = time.GetUtcNow() };
         blobs.CreateUpload(id);
         if (persisted)
         {
@@ -81,6 +84,7 @@ internal sealed partial class UploadManager(RegistryStore store, IBlobStore blob
                 throw RegistryException.UploadUnknown(session.Id);
             }
 
+            session.LastActivity = time.GetUtcNow();
             if (session.Cursor is null)
             {
                 var cursor = new UploadCursor(session.Algorithm);
@@ -139,6 +143,36 @@ internal sealed partial class UploadManager(RegistryStore store, IBlobStore blob
         }
 
         Close(session);
+    }
+
+    /// <summary>Removes uploads nobody has worked on for <paramref name="timeout"/>; busy ones are left alone.</summary>
+    public async Task<int> ExpireAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = time.GetUtcNow() - timeout;
+        var expired = 0;
+        foreach (var session in _sessions.Values)
+        {
+            if (session.LastActivity > deadline || !await session.Gate.WaitAsync(0, cancellationToken))
+            {
+                continue;
+            }
+
+            try
+            {
+                if (!session.Closed && session.LastActivity <= deadline)
+                {
+                    await CancelAsync(session, cancellationToken);
+                    LogExpired(logger, session.Id, session.Repository);
+                    expired++;
+                }
+            }
+            finally
+            {
+                session.Gate.Release();
+            }
+        }
+
+        return expired;
     }
 
     private void Close(UploadSession session)

@@ -20,6 +20,9 @@ internal sealed class UploadSession(string id, string repository, string algorit
     /// <summary>Null after a restart until the first request rebuilds it from the file.</summary>
     public UploadCursor? Cursor { get; set; }
 
+    /// <summary>When a request last worked on this upload (for the expiry of abandoned uploads).</summary>
+    public DateTimeOffset LastActivity { get; set; }
+
     /// <summary>Set once the session is committed or cancelled: a request that waited on the gate then sees 404.</summary>
     public bool Closed { get; set; }
 

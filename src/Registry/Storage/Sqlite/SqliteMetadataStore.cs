@@ -10,6 +10,13 @@ internal sealed class SqliteMetadataStore(IDbContextFactory<RegistryDbContext> c
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         // WAL is a property of the database file: set once, it stays.
         await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+
+        // EF Core's migration lock is a row in SQLite; a process killed while migrating leaves it behind and the
+        // next start would wait forever. The registry holds an exclusive lock on its data dir (RegistryStartup),
+        // so no one else can be migrating: a leftover row is stale.
+        await db.Database.ExecuteSqlRawAsync(
+            "CREATE TABLE IF NOT EXISTS \"__EFMigrationsLock\" (\"Id\" INTEGER NOT NULL CONSTRAINT \"PK___EFMigrationsLock\" PRIMARY KEY, \"Timestamp\" TEXT NOT NULL); DELETE FROM \"__EFMigrationsLock\";",
+            cancellationToken);
         await db.Database.MigrateAsync(cancellationToken);
     }
 
