@@ -25,8 +25,9 @@ internal sealed class BlobEndpoints(RegistryStore store, IBlobStore blobs)
     {
         var blob = Find(route);
         SetHeaders(context.Response, blob);
-        if (!blobs.TryGetLocalPath(blob.Digest, out var path))
+        if (!blobs.TryGetLocalPath(blob.Digest, out var path) || !File.Exists(path))
         {
+            // Metadata says yes, the disk says no (someone removed the file): a 404, not a 500.
             throw RegistryException.BlobUnknown(blob.Digest);
         }
 

@@ -10,7 +10,6 @@ internal static class RegistryHeaders
     public const string UploadUuid = "Docker-Upload-UUID";
     public const string Subject = "OCI-Subject";
     public const string FiltersApplied = "OCI-Filters-Applied";
-    public const string ChunkMinLength = "OCI-Chunk-Min-Length";
 
     public static readonly StringValues ApiVersionValue = new("registry/2.0");
     public static readonly StringValues OctetStream = new("application/octet-stream");

@@ -65,11 +65,13 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
             throw RegistryException.DigestInvalid($"the manifest's digest is {digest}, the URL says {expected}");
         }
 
-        var (blobDigests, childDigests) = CheckReferences(route, parsed);
+        var blobDigests = RequiredBlobs(parsed).Select(d => d.Digest).ToList();
+        var childDigests = parsed.Manifests.Select(d => d.Digest).ToList();
         var entry = await store.PutManifestAsync(
             name,
             new NewManifest(digest.ToString(), parsed.MediaType, parsed.ArtifactType, parsed.Subject?.Digest, content, blobDigests, childDigests),
             tags,
+            repository => CheckReferences(repository, parsed),
             context.RequestAborted);
 
         var response = context.Response;
@@ -153,49 +155,27 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
         return manifest ?? throw RegistryException.ManifestUnknown(route.Argument.ToString());
     }
 
-    // OCI spec: a manifest PUT fails with MANIFEST_BLOB_UNKNOWN (one error per missing blob) when it references
-    // content the repository does not have. Layers that live elsewhere (non-distributable, with urls) are exempt.
-    private (List<string> Blobs, List<string> Children) CheckReferences(RegistryRoute route, ParsedManifest manifest)
+    // Config and layers must be in the repository; layers that live elsewhere (non-distributable, with urls) need not.
+    private static IEnumerable<Descriptor> RequiredBlobs(ParsedManifest manifest) =>
+        (manifest.Config is { } config ? [config] : Array.Empty<Descriptor>())
+            .Concat(manifest.Layers.Where(layer => !MediaTypes.IsNonDistributable(layer.MediaType)));
+
+    // OCI spec: a manifest PUT fails with MANIFEST_BLOB_UNKNOWN (one error per missing blob or child manifest)
+    // when it references content the repository does not have.
+    private void CheckReferences(RepositoryState? repository, ParsedManifest manifest)
     {
-        store.TryGetRepository(route.Name.Span, out var repository);
         var errors = new List<RegistryError>();
-        var blobs = new List<string>();
-        var children = new List<string>();
-
-        void RequireBlob(Descriptor descriptor)
+        foreach (var blob in RequiredBlobs(manifest))
         {
-            if (repository is not null && store.TryGetLinkedBlob(repository, descriptor.Digest, out _))
+            if (repository is null || !store.TryGetLinkedBlob(repository, blob.Digest, out _))
             {
-                blobs.Add(descriptor.Digest);
+                errors.Add(new RegistryError(ErrorCodes.ManifestBlobUnknown, "blob unknown to registry", blob.Digest));
             }
-            else
-            {
-                errors.Add(new RegistryError(ErrorCodes.ManifestBlobUnknown, "blob unknown to registry", descriptor.Digest));
-            }
-        }
-
-        if (manifest.Config is { } config)
-        {
-            RequireBlob(config);
-        }
-
-        foreach (var layer in manifest.Layers)
-        {
-            if (MediaTypes.IsNonDistributable(layer.MediaType))
-            {
-                continue;
-            }
-
-            RequireBlob(layer);
         }
 
         foreach (var child in manifest.Manifests)
         {
-            if (repository is not null && repository.Manifests.ContainsKey(child.Digest))
-            {
-                children.Add(child.Digest);
-            }
-            else
+            if (repository is null || !repository.Manifests.ContainsKey(child.Digest))
             {
                 errors.Add(new RegistryError(ErrorCodes.ManifestBlobUnknown, "manifest unknown to registry", child.Digest));
             }
@@ -205,8 +185,6 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
         {
             throw new RegistryException(StatusCodes.Status400BadRequest, errors);
         }
-
-        return (blobs, children);
     }
 
     private async Task<byte[]> ReadBodyAsync(HttpContext context)

@@ -37,9 +37,10 @@ internal sealed partial class RegistryDispatcher(
         {
             await ErrorWriter.WriteAsync(context, exception);
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (Exception exception) when (exception is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
         {
             // The client went away; whatever it sent so far is accounted for (uploads keep a consistent offset).
+            LogAborted(logger, context.Request.Method, context.Request.Path);
         }
         catch (BadHttpRequestException exception) when (!context.Response.HasStarted)
         {

@@ -147,8 +147,6 @@ internal sealed partial class FileSystemBlobStore(IOptions<RegistryOptions> opti
         return true;
     }
 
-    public bool BlobExists(string digest) => File.Exists(PathOf(digest));
-
     private static async Task WriteAsync(Microsoft.Win32.SafeHandles.SafeFileHandle handle, UploadCursor cursor, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         await RandomAccess.WriteAsync(handle, data, cursor.Offset, cancellationToken);

@@ -61,6 +61,4 @@ internal interface IBlobStore
 
     /// <summary>A local file with the blob's bytes, for zero-copy serving.</summary>
     bool TryGetLocalPath(string digest, out string path);
-
-    bool BlobExists(string digest);
 }

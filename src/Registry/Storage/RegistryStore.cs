@@ -68,8 +68,6 @@ internal sealed class RegistryStore : IDisposable
 
     public IEnumerable<RepositoryState> Repositories => _repositories.Values;
 
-    public bool TryGetBlob(ReadOnlySpan<char> digest, out BlobInfo blob) => _blobsBySpan.TryGetValue(digest, out blob!);
-
     /// <summary>The blob <paramref name="digest"/> if it is readable through <paramref name="repository"/>.</summary>
     public bool TryGetLinkedBlob(RepositoryState repository, ReadOnlySpan<char> digest, out BlobInfo blob)
     {
@@ -107,11 +105,18 @@ internal sealed class RegistryStore : IDisposable
         }
     }
 
-    public async Task<ManifestEntry> PutManifestAsync(string repository, NewManifest manifest, IReadOnlyList<string> tags, CancellationToken cancellationToken)
+    /// <param name="validate">
+    /// Runs under the write lock, before the transaction, with the repository's current state (null when it does
+    /// not exist yet): the reference check, so that no concurrent blob or manifest delete slips in between.
+    /// </param>
+    public async Task<ManifestEntry> PutManifestAsync(
+        string repository, NewManifest manifest, IReadOnlyList<string> tags, Action<RepositoryState?> validate, CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
+            _repositories.TryGetValue(repository, out var current);
+            validate(current);
             var (id, record) = await _metadata.PutManifestAsync(repository, manifest, tags, CancellationToken.None);
             var state = GetOrAdd(id, repository);
             var entry = state.Manifests.TryGetValue(record.Digest, out var existing) && existing.Id == record.Id ? existing : new ManifestEntry(record);

@@ -218,6 +218,13 @@ internal sealed class UploadEndpoints(UploadManager uploads, RegistryStore store
             range = range[6..];
         }
 
+        // Accept the RFC 9110 spelling too ("bytes 0-99/100"): the total after '/' is not needed.
+        var slash = range.IndexOf('/');
+        if (slash >= 0)
+        {
+            range = range[..slash];
+        }
+
         var dash = range.IndexOf('-');
         if (dash <= 0
             || !long.TryParse(range[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var start)

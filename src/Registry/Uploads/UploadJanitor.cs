@@ -19,7 +19,4 @@ internal sealed partial class UploadJanitor(UploadManager uploads, IOptions<Regi
             }
         }
     }
-
-    [LoggerMessage(1, LogLevel.Information, "Removed {Count} abandoned uploads")]
-    private static partial void LogExpired(ILogger logger, int count);
 }

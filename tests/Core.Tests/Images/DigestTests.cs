@@ -40,3 +40,29 @@ public sealed class DigestTests
             Digest.Compute(Encoding.ASCII.GetBytes("abc"), Digest.Sha512).ToString());
     }
 }
+
+public sealed class DigestSpanTests
+{
+    [Theory]
+    [InlineData("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", true)]
+    [InlineData("sha512:cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e", true)]
+    [InlineData("sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855", false)]
+    [InlineData("sha512:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", false)]
+    [InlineData("sha256", false)]
+    [InlineData("", false)]
+    public void IsValid_AgreesWithTryParse(string value, bool valid)
+    {
+        Assert.Equal(valid, Digest.IsValid(value.AsSpan()));
+        Assert.Equal(valid, Digest.TryParse(value, out _));
+    }
+
+    [Theory]
+    [InlineData("latest", true)]
+    [InlineData("-x", false)]
+    [InlineData("", false)]
+    public void TagName_SpanOverload_AgreesWithString(string tag, bool valid)
+    {
+        Assert.Equal(valid, TagName.IsValid(tag.AsSpan()));
+        Assert.Equal(valid, TagName.IsValid(tag));
+    }
+}

@@ -106,6 +106,18 @@ public sealed class BlobTests(RegistryApp app) : IClassFixture<RegistryApp>
         await AssertErrorAsync(again, HttpStatusCode.NotFound, "BLOB_UNKNOWN");
     }
 
+    [Fact]
+    public async Task BlobFileRemovedBehindTheRegistrysBack_Is404_Not500()
+    {
+        var digest = await _client.PushBlobAsync("blobs/vanished", RandomBytes(64));
+        var hex = digest["sha256:".Length..];
+        File.Delete(Path.Combine(app.DataDir, "blobs", "sha256", hex[..2], hex));
+
+        using var response = await _client.GetAsync($"/v2/blobs/vanished/blobs/{digest}");
+
+        await AssertErrorAsync(response, HttpStatusCode.NotFound, "BLOB_UNKNOWN");
+    }
+
     [Theory]
     [InlineData("sha256:1234")]
     [InlineData("sha999:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")]

@@ -98,6 +98,19 @@ public sealed class UploadTests(RegistryApp app) : IClassFixture<RegistryApp>
     }
 
     [Fact]
+    public async Task ContentRange_InRfcSpelling_IsAccepted()
+    {
+        var content = RandomBytes(200);
+        using var start = await _client.PostAsync("/v2/rfcrange/blobs/uploads/", null);
+        using var first = await PatchAsync(start.LocationPath(), content[..100], "bytes 0-99/200");
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        using var second = await PatchAsync(first.LocationPath(), content[100..], "bytes 100-199/*");
+        Assert.Equal("0-199", second.Header("Range"));
+        using var bad = await PatchAsync(second.LocationPath(), content, "bytes x-y");
+        await AssertErrorAsync(bad, HttpStatusCode.RequestedRangeNotSatisfiable, "BLOB_UPLOAD_INVALID");
+    }
+
+    [Fact]
     public async Task Status_Answers204WithRange()
     {
         using var start = await _client.PostAsync("/v2/status/blobs/uploads/", null);
