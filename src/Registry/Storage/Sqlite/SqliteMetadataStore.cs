@@ -1,10 +1,40 @@
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
 namespace Berth.Registry.Storage.Sqlite;
 
-/// <summary>The metadata store on EF Core with SQLite (WAL). Writes are serialized by the caller.</summary>
-internal sealed class SqliteMetadataStore(IDbContextFactory<RegistryDbContext> contexts, TimeProvider time) : IMetadataStore
+/// <summary>
+/// The metadata store on EF Core with SQLite (WAL). Writes are serialized by the caller.
+/// The two writes of every blob push (upload session row, blob link) go through one dedicated connection with
+/// plain SQL instead of EF Core (one statement batch, no change tracking, no LINQ translation): the same rows.
+/// </summary>
+internal sealed class SqliteMetadataStore(IDbContextFactory<RegistryDbContext> contexts, TimeProvider time) : IMetadataStore, IDisposable
 {
+    private const string LinkBlobSql = """
+        INSERT INTO "Repositories" ("Name", "CreatedAt") VALUES ($repository, $now) ON CONFLICT ("Name") DO NOTHING;
+        INSERT INTO "Blobs" ("Digest", "Size", "CreatedAt") VALUES ($digest, $size, $now) ON CONFLICT ("Digest") DO NOTHING;
+        INSERT INTO "RepositoryBlobs" ("RepositoryId", "Digest", "CreatedAt")
+            SELECT "Id", $digest, $now FROM "Repositories" WHERE "Name" = $repository
+            ON CONFLICT ("RepositoryId", "Digest") DO NOTHING;
+        DELETE FROM "UploadSessions" WHERE "Id" = $upload;
+        SELECT "Id" FROM "Repositories" WHERE "Name" = $repository;
+        """;
+
+    private const string CreateUploadSql = """
+        INSERT INTO "UploadSessions" ("Id", "Repository", "Algorithm", "CreatedAt") VALUES ($id, $repository, $algorithm, $created);
+        """;
+
+    // Session rows are written outside the registry's write lock (POST does not touch the index), so the dedicated
+    // connection has its own.
+    private readonly SemaphoreSlim _fastLock = new(1, 1);
+    private SqliteConnection? _fast;
+
+    public void Dispose()
+    {
+        _fast?.Dispose();
+        _fastLock.Dispose();
+    }
+
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
@@ -44,15 +74,21 @@ internal sealed class SqliteMetadataStore(IDbContextFactory<RegistryDbContext> c
 
     public async Task CreateUploadAsync(UploadRecord upload, CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        db.UploadSessions.Add(new UploadSessionEntity
+        await _fastLock.WaitAsync(cancellationToken);
+        try
         {
-            Id = upload.Id,
-            Repository = upload.Repository,
-            Algorithm = upload.Algorithm,
-            CreatedAt = upload.CreatedAt,
-        });
-        await db.SaveChangesAsync(cancellationToken);
+            using var command = FastConnection().CreateCommand();
+            command.CommandText = CreateUploadSql;
+            command.Parameters.AddWithValue("$id", upload.Id);
+            command.Parameters.AddWithValue("$repository", upload.Repository);
+            command.Parameters.AddWithValue("$algorithm", upload.Algorithm);
+            command.Parameters.AddWithValue("$created", upload.CreatedAt);
+            await command.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        finally
+        {
+            _fastLock.Release();
+        }
     }
 
     public async Task DeleteUploadAsync(string uploadId, CancellationToken cancellationToken)
@@ -63,28 +99,27 @@ internal sealed class SqliteMetadataStore(IDbContextFactory<RegistryDbContext> c
 
     public async Task<long> LinkBlobAsync(string repository, string digest, long size, string? uploadId, CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var now = time.GetUtcNow().UtcDateTime;
-        var repositoryId = await EnsureRepositoryAsync(db, repository, now, cancellationToken);
-        if (!await db.Blobs.AnyAsync(b => b.Digest == digest, cancellationToken))
+        await _fastLock.WaitAsync(cancellationToken);
+        try
         {
-            db.Blobs.Add(new BlobEntity { Digest = digest, Size = size, CreatedAt = now });
+            var connection = FastConnection();
+            using var transaction = connection.BeginTransaction();
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = LinkBlobSql;
+            command.Parameters.AddWithValue("$repository", repository);
+            command.Parameters.AddWithValue("$digest", digest);
+            command.Parameters.AddWithValue("$size", size);
+            command.Parameters.AddWithValue("$now", time.GetUtcNow().UtcDateTime);
+            command.Parameters.AddWithValue("$upload", (object?)uploadId ?? DBNull.Value);
+            var id = (long)(await command.ExecuteScalarAsync(CancellationToken.None))!;
+            transaction.Commit();
+            return id;
         }
-
-        if (!await db.RepositoryBlobs.AnyAsync(l => l.RepositoryId == repositoryId && l.Digest == digest, cancellationToken))
+        finally
         {
-            db.RepositoryBlobs.Add(new RepositoryBlobEntity { RepositoryId = repositoryId, Digest = digest, CreatedAt = now });
+            _fastLock.Release();
         }
-
-        await db.SaveChangesAsync(cancellationToken);
-        if (uploadId is not null)
-        {
-            await db.UploadSessions.Where(u => u.Id == uploadId).ExecuteDeleteAsync(cancellationToken);
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-        return repositoryId;
     }
 
     public async Task<bool> UnlinkBlobAsync(string repository, string digest, CancellationToken cancellationToken)
@@ -178,6 +213,23 @@ internal sealed class SqliteMetadataStore(IDbContextFactory<RegistryDbContext> c
         await db.Manifests.Where(m => m.Id == manifest.Id).ExecuteDeleteAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return true;
+    }
+
+    // Opened on first use, after InitializeAsync migrated the schema; same pragmas as EF Core's connections.
+    private SqliteConnection FastConnection()
+    {
+        if (_fast is null)
+        {
+            using var db = contexts.CreateDbContext();
+            var connection = new SqliteConnection(db.Database.GetConnectionString());
+            connection.Open();
+            using var pragmas = connection.CreateCommand();
+            pragmas.CommandText = SqliteConnectionSetup.Pragmas;
+            pragmas.ExecuteNonQuery();
+            _fast = connection;
+        }
+
+        return _fast;
     }
 
     private static async Task<long> EnsureRepositoryAsync(RegistryDbContext db, string name, DateTime now, CancellationToken cancellationToken)
