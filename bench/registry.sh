@@ -22,15 +22,16 @@ mkdir -p "$out"
 tool="$root/bench/RegistryLoad/bin/Release/net10.0/Berth.Bench.RegistryLoad"
 berth_dll="$root/src/Registry/bin/Release/net10.0/Berth.Registry.dll"
 
-# name | workloads | -n | -d seconds | warm-up operations
+# name | workloads | -n | -d seconds | warm-up operations. -n is set so that the faster server, too, runs for about
+# the whole duration: a run of a second or two says more about the machine's neighbours than about the server.
 groups=(
-  "light|ping,head-blob,get-manifest,catalog|30000|8|200"
-  "push-1m|push-monolithic-1m,push-streamed-1m,push-chunked-1m|600|10|16"
-  "push-10m|push-monolithic-10m,push-streamed-10m,push-chunked-10m|96|15|4"
+  "light|ping,head-blob,get-manifest,catalog|400000|8|500"
+  "push-1m|push-monolithic-1m,push-streamed-1m,push-chunked-1m|2000|10|16"
+  "push-10m|push-monolithic-10m,push-streamed-10m,push-chunked-10m|160|12|4"
   "push-100m|push-monolithic-100m,push-streamed-100m,push-chunked-100m|16|30|1"
-  "pull|pull-1m,pull-10m|1500|10|16"
+  "pull|pull-1m,pull-10m|10000|10|16"
   "pull-100m|pull-100m|64|20|2"
-  "mixed|mixed|1000|10|16"
+  "mixed|mixed|10000|10|16"
 )
 
 log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }

@@ -28,6 +28,7 @@ internal static class LoadRunner
         var errors = new List<string>();
         var errorCount = 0;
         var next = -1;
+        var executed = 0;
         long bytes = 0;
         var clock = Stopwatch.StartNew();
 
@@ -42,6 +43,7 @@ internal static class LoadRunner
                     return;
                 }
 
+                Interlocked.Increment(ref executed);
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
@@ -66,8 +68,7 @@ internal static class LoadRunner
 
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(WorkerAsync)));
         var seconds = clock.Elapsed.TotalSeconds;
-        var started = Math.Min(next, requests);
         var sorted = latencies.Where((_, i) => succeeded[i]).Order().ToArray();
-        return new LoadResult(workload.Name, workload.Unit, concurrency, started, errorCount, seconds, bytes, sorted, errors);
+        return new LoadResult(workload.Name, workload.Unit, concurrency, executed, errorCount, seconds, bytes, sorted, errors);
     }
 }

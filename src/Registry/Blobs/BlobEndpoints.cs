@@ -31,15 +31,58 @@ internal sealed class BlobEndpoints(RegistryStore store, IBlobStore blobs)
             throw RegistryException.BlobUnknown(blob.Digest);
         }
 
+        var request = context.Request.Headers;
+        if (HttpMethods.IsGet(context.Request.Method) && request.Range.Count == 0 && request.IfNoneMatch.Count == 0
+            && request.IfMatch.Count == 0 && request.IfModifiedSince.Count == 0 && request.IfUnmodifiedSince.Count == 0)
+        {
+            // What docker pull sends: the whole blob, no conditions.
+            return SendWholeAsync(context, path);
+        }
+
         RefuseUnsatisfiableRange(context.Request, blob);
 
-        // Served from the file with sendfile semantics and range support (206 + Content-Range): the body is never
-        // buffered in memory.
+        // Served from the file with range support (206 + Content-Range): the body is never buffered in memory.
         return Results.File(
             path,
             contentType: "application/octet-stream",
             entityTag: new EntityTagHeaderValue(blob.ETag),
             enableRangeProcessing: true).ExecuteAsync(context);
+    }
+
+    // Kestrel has no sendfile(2): its file path reads into a 64 KiB buffer and copies that into the response pipe.
+    // Reading straight into the pipe's memory saves one of the three copies of every byte, and 256 KiB reads cut
+    // the syscalls by four.
+    private static async Task SendWholeAsync(HttpContext context, string path)
+    {
+        const int ReadSize = 256 * 1024;
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.SequentialScan);
+        var length = RandomAccess.GetLength(handle);
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentLength = length;
+        var writer = response.BodyWriter;
+        var ct = context.RequestAborted;
+        long offset = 0;
+        while (offset < length)
+        {
+            var memory = writer.GetMemory(ReadSize);
+            var want = (int)Math.Min(memory.Length, length - offset);
+            var read = await RandomAccess.ReadAsync(handle, memory[..want], offset, ct);
+            if (read == 0)
+            {
+                // Blob files are immutable; a shorter file is damage, and the client must not take a short body.
+                context.Abort();
+                return;
+            }
+
+            writer.Advance(read);
+            offset += read;
+            var flushed = await writer.FlushAsync(ct);
+            if (flushed.IsCanceled || flushed.IsCompleted)
+            {
+                return;
+            }
+        }
     }
 
     public async Task DeleteAsync(HttpContext context, RegistryRoute route)

@@ -92,6 +92,14 @@ public sealed class RealClientTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(4, JsonNode.Parse(manifest)!["layers"]!.AsArray().Count);
         Assert.Equal(5, await _http.VerifyManifestAsync($"berth-sys-{_runId}/app", pushedDigest));
 
+        // A second repository on the same registry: dockerd mounts the layers across (POST ?mount=&from=).
+        var copy = $"{_registry.Host}/berth-sys-{_runId}/copy:1";
+        await DockerAsync("tag", image, copy);
+        _images.Add(copy);
+        var mounted = await DockerAsync("push", copy);
+        Assert.Equal(4, mounted.Split('\n').Count(l => l.Contains($"Mounted from berth-sys-{_runId}/app", StringComparison.Ordinal)));
+        Assert.Equal(5, await _http.VerifyManifestAsync($"berth-sys-{_runId}/copy", "1"));
+
         var run = await DockerAsync("run", "--rm", image);
         Assert.Contains($"marker {_runId}", run, StringComparison.Ordinal);
         Assert.Contains("3145728 /data/one.bin", run, StringComparison.Ordinal);
@@ -294,6 +302,47 @@ public sealed class RealClientTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(3, await _http.VerifyEverythingServedAsync().WithTimeout(s_clientTimeout));
     }
 
+    [Fact]
+    public async Task DockerPush_RegistryKilledMidLayer_PushAgainAfterRestartAndPullIsIntact()
+    {
+        // Arrange: an image with a 96 MiB layer of random (incompressible) data.
+        await TestImages.EnsureBusyboxAsync(log: Log);
+        var image = $"{_registry.Host}/berth-sys-{_runId}/crash:1";
+        var context = TempDir("build");
+        var big = RandomFile(context, "big.bin", 96 << 20);
+        await File.WriteAllTextAsync(Path.Combine(context, "Dockerfile"), $"""
+            FROM {TestImages.Busybox}
+            COPY big.bin /big.bin
+            """);
+        await DockerAsync("build", "-t", image, context);
+        _images.Add(image);
+
+        // Act: kill -9 once the registry holds 24 MiB of the layer, start it again on the same data, push again.
+        var interrupted = ProcessRunner.RunAsync("docker", ["push", image], s_clientTimeout, log: Log);
+        await TaskTimeouts.WaitUntilAsync(
+            () => Task.FromResult(interrupted.IsCompleted || BytesUnder(_registry.DataDir) >= 24 << 20),
+            s_clientTimeout,
+            "the registry to receive 24 MiB of the layer");
+        Assert.False(interrupted.IsCompleted, "docker push finished before the registry could be killed in the middle of the layer");
+        _registry.Kill();
+        await _registry.RestartAsync().WithTimeout();
+        // dockerd retries a failed layer upload by itself, so this may succeed against the restarted registry.
+        Log($"the interrupted docker push exited with {(await interrupted.WithTimeout(s_clientTimeout)).ExitCode}");
+        var push = await DockerAsync("push", image);
+
+        // Assert: the image comes back whole, and everything the registry serves hashes to its digest.
+        var pushedDigest = push.Split('\n').Select(l => l.Trim()).Single(l => l.StartsWith("1: digest: ", StringComparison.Ordinal)).Split(' ')[2];
+        await DockerAsync("rmi", image);
+        await DockerAsync("pull", image);
+        Assert.Contains(pushedDigest, await DockerAsync("image", "inspect", "--format", "{{json .RepoDigests}}", image), StringComparison.Ordinal);
+        var container = (await DockerAsync("create", image)).Trim();
+        _containers.Add(container);
+        var copies = TempDir("copies");
+        await DockerAsync("cp", $"{container}:/big.bin", Path.Combine(copies, "big.bin"));
+        Assert.Equal(big, RegistryHttp.Sha256(await File.ReadAllBytesAsync(Path.Combine(copies, "big.bin"))));
+        Assert.Equal(3, await _http.VerifyEverythingServedAsync().WithTimeout(s_clientTimeout));
+    }
+
     private async Task<PlatformImage> PushPlatformImageAsync(string repository, string architecture, bool withBusybox)
     {
         var marker = Encoding.UTF8.GetBytes($"linux/{architecture} {_runId}\n");
@@ -358,6 +407,24 @@ public sealed class RealClientTests(ITestOutputHelper output) : IAsyncLifetime
         var dir = Directory.CreateTempSubdirectory($"berth-sys-{_runId}-{purpose}-").FullName;
         _tempDirs.Add(dir);
         return dir;
+    }
+
+    private static long BytesUnder(string dir)
+    {
+        long total = 0;
+        try
+        {
+            foreach (var file in new DirectoryInfo(dir).EnumerateFiles("*", SearchOption.AllDirectories))
+            {
+                total += file.Length;
+            }
+        }
+        catch (IOException)
+        {
+            // A file or directory vanished while the registry moved it; the next poll counts again.
+        }
+
+        return total;
     }
 
     private static string RandomFile(string dir, string name, int size)

@@ -11,7 +11,7 @@ internal sealed class SqliteConnectionSetup : DbConnectionInterceptor
 {
     // synchronous=NORMAL in WAL mode: a commit survives a crash of the process (kill -9) at any moment;
     // only an OS crash or power loss may lose the last commits. Blob bytes are fsynced before they are committed.
-    private const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+    public const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
     {

@@ -1,10 +1,40 @@
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
 namespace Berth.Registry.Storage.Sqlite;
 
-/// <summary>The metadata store on EF Core with SQLite (WAL). Writes are serialized by the caller.</summary>
-internal sealed class SqliteMetadataStore(IDbContextFactory<RegistryDbContext> contexts, TimeProvider time) : IMetadataStore
+/// <summary>
+/// The metadata store on EF Core with SQLite (WAL). Writes are serialized by the caller.
+/// The two writes of every blob push (upload session row, blob link) go through one dedicated connection with
+/// plain SQL instead of EF Core (one statement batch, no change tracking, no LINQ translation): the same rows.
+/// </summary>
+internal sealed class SqliteMetadataStore(IDbContextFactory<RegistryDbContext> contexts, TimeProvider time) : IMetadataStore, IDisposable
 {
+    private const string LinkBlobSql = """
+        INSERT INTO "Repositories" ("Name", "CreatedAt") VALUES ($repository, $now) ON CONFLICT ("Name") DO NOTHING;
+        INSERT INTO "Blobs" ("Digest", "Size", "CreatedAt") VALUES ($digest, $size, $now) ON CONFLICT ("Digest") DO NOTHING;
+        INSERT INTO "RepositoryBlobs" ("RepositoryId", "Digest", "CreatedAt")
+            SELECT "Id", $digest, $now FROM "Repositories" WHERE "Name" = $repository
+            ON CONFLICT ("RepositoryId", "Digest") DO NOTHING;
+        DELETE FROM "UploadSessions" WHERE "Id" = $upload;
+        SELECT "Id" FROM "Repositories" WHERE "Name" = $repository;
+        """;
+
+    private const string CreateUploadSql = """
+        INSERT INTO "UploadSessions" ("Id", "Repository", "Algorithm", "CreatedAt") VALUES ($id, $repository, $algorithm, $created);
+        """;
+
+    // Session rows are written outside the registry's write lock (POST does not touch the index), so the dedicated
+    // connection has its own.
+    private readonly SemaphoreSlim _fastLock = new(1, 1);
+    private SqliteConnection? _fast;
+
+    public void Dispose()
+    {
+        _fast?.Dispose();
+        _fastLock.Dispose();
+    }
+
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
@@ -44,15 +74,21 @@ internal sealed class SqliteMetadataStore(IDbContextFactory<RegistryDbContext> c
 
     public async Task CreateUploadAsync(UploadRecord upload, CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        db.UploadSessions.Add(new UploadSessionEntity
+        await _fastLock.WaitAsync(cancellationToken);
+        try
         {
-            Id = upload.Id,
-            Repository = upload.Repository,
-            Algorithm = upload.Algorithm,
-            CreatedAt = upload.CreatedAt,
-        });
-        await db.SaveChangesAsync(cancellationToken);
+            using var command = FastConnection().CreateCommand();
+            command.CommandText = CreateUploadSql;
+            command.Parameters.AddWithValue("$id", upload.Id);
+            command.Parameters.AddWithValue("$repository", upload.Repository);
+            command.Parameters.AddWithValue("$algorithm", upload.Algorithm);
+            command.Parameters.AddWithValue("$created", upload.CreatedAt);
+            await command.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        finally
+        {
+            _fastLock.Release();
+        }
     }
 
     public async Task DeleteUploadAsync(string uploadId, CancellationToken cancellationToken)
@@ -63,28 +99,27 @@ internal sealed class SqliteMetadataStore(IDbContextFactory<RegistryDbContext> c
 
     public async Task<long> LinkBlobAsync(string repository, string digest, long size, string? uploadId, CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var now = time.GetUtcNow().UtcDateTime;
-        var repositoryId = await EnsureRepositoryAsync(db, repository, now, cancellationToken);
-        if (!await db.Blobs.AnyAsync(b => b.Digest == digest, cancellationToken))
+        await _fastLock.WaitAsync(cancellationToken);
+        try
         {
-            db.Blobs.Add(new BlobEntity { Digest = digest, Size = size, CreatedAt = now });
+            var connection = FastConnection();
+            using var transaction = connection.BeginTransaction();
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = LinkBlobSql;
+            command.Parameters.AddWithValue("$repository", repository);
+            command.Parameters.AddWithValue("$digest", digest);
+            command.Parameters.AddWithValue("$size", size);
+            command.Parameters.AddWithValue("$now", time.GetUtcNow().UtcDateTime);
+            command.Parameters.AddWithValue("$upload", (object?)uploadId ?? DBNull.Value);
+            var id = (long)(await command.ExecuteScalarAsync(CancellationToken.None))!;
+            transaction.Commit();
+            return id;
         }
-
-        if (!await db.RepositoryBlobs.AnyAsync(l => l.RepositoryId == repositoryId && l.Digest == digest, cancellationToken))
+        finally
         {
-            db.RepositoryBlobs.Add(new RepositoryBlobEntity { RepositoryId = repositoryId, Digest = digest, CreatedAt = now });
+            _fastLock.Release();
         }
-
-        await db.SaveChangesAsync(cancellationToken);
-        if (uploadId is not null)
-        {
-            await db.UploadSessions.Where(u => u.Id == uploadId).ExecuteDeleteAsync(cancellationToken);
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-        return repositoryId;
     }
 
     public async Task<bool> UnlinkBlobAsync(string repository, string digest, CancellationToken cancellationToken)
@@ -99,54 +134,99 @@ internal sealed class SqliteMetadataStore(IDbContextFactory<RegistryDbContext> c
     public async Task<(long RepositoryId, ManifestRecord Manifest)> PutManifestAsync(
         string repository, NewManifest manifest, IReadOnlyList<string> tags, CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var now = time.GetUtcNow().UtcDateTime;
-        var repositoryId = await EnsureRepositoryAsync(db, repository, now, cancellationToken);
-        var entity = await db.Manifests.FirstOrDefaultAsync(m => m.RepositoryId == repositoryId && m.Digest == manifest.Digest, cancellationToken);
-        if (entity is null)
+        await _fastLock.WaitAsync(cancellationToken);
+        try
         {
-            entity = new ManifestEntity
+            var connection = FastConnection();
+            using var transaction = connection.BeginTransaction();
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            var now = time.GetUtcNow().UtcDateTime;
+            var parameters = command.Parameters;
+            parameters.AddWithValue("$repository", repository);
+            parameters.AddWithValue("$digest", manifest.Digest);
+            parameters.AddWithValue("$now", now);
+            command.CommandText = """
+                INSERT INTO "Repositories" ("Name", "CreatedAt") VALUES ($repository, $now) ON CONFLICT ("Name") DO NOTHING;
+                SELECT r."Id", m."Id", m."MediaType", m."ArtifactType", m."SubjectDigest", m."Content", m."CreatedAt"
+                FROM "Repositories" r LEFT JOIN "Manifests" m ON m."RepositoryId" = r."Id" AND m."Digest" = $digest
+                WHERE r."Name" = $repository;
+                """;
+            long repositoryId;
+            ManifestRecord? record = null;
+            using (var reader = await command.ExecuteReaderAsync(CancellationToken.None))
             {
-                RepositoryId = repositoryId,
-                Digest = manifest.Digest,
-                MediaType = manifest.MediaType,
-                ArtifactType = manifest.ArtifactType,
-                SubjectDigest = manifest.SubjectDigest,
-                Size = manifest.Content.Length,
-                Content = manifest.Content,
-                CreatedAt = now,
-            };
-            db.Manifests.Add(entity);
-            await db.SaveChangesAsync(cancellationToken);
-            foreach (var blob in manifest.BlobDigests.Distinct(StringComparer.Ordinal))
-            {
-                db.ManifestBlobs.Add(new ManifestBlobEntity { ManifestId = entity.Id, Digest = blob });
+                await reader.ReadAsync(CancellationToken.None);
+                repositoryId = reader.GetInt64(0);
+                if (!reader.IsDBNull(1))
+                {
+                    record = new ManifestRecord(
+                        reader.GetInt64(1),
+                        manifest.Digest,
+                        reader.GetString(2),
+                        reader.IsDBNull(3) ? null : reader.GetString(3),
+                        reader.IsDBNull(4) ? null : reader.GetString(4),
+                        (byte[])reader.GetValue(5),
+                        reader.GetDateTime(6));
+                }
             }
 
-            foreach (var child in manifest.ChildDigests.Distinct(StringComparer.Ordinal))
+            parameters.AddWithValue("$repositoryId", repositoryId);
+            if (record is null)
             {
-                db.ManifestChildren.Add(new ManifestChildEntity { ManifestId = entity.Id, ChildDigest = child });
-            }
-        }
+                parameters.AddWithValue("$mediaType", manifest.MediaType);
+                parameters.AddWithValue("$artifactType", (object?)manifest.ArtifactType ?? DBNull.Value);
+                parameters.AddWithValue("$subject", (object?)manifest.SubjectDigest ?? DBNull.Value);
+                parameters.AddWithValue("$size", manifest.Content.Length);
+                parameters.AddWithValue("$content", manifest.Content);
+                command.CommandText = """
+                    INSERT INTO "Manifests" ("RepositoryId", "Digest", "MediaType", "ArtifactType", "SubjectDigest", "Size", "Content", "CreatedAt")
+                    VALUES ($repositoryId, $digest, $mediaType, $artifactType, $subject, $size, $content, $now) RETURNING "Id";
+                    """;
+                var id = (long)(await command.ExecuteScalarAsync(CancellationToken.None))!;
+                record = new ManifestRecord(id, manifest.Digest, manifest.MediaType, manifest.ArtifactType, manifest.SubjectDigest, manifest.Content, now);
+                parameters.AddWithValue("$manifestId", id);
+                var reference = parameters.Add("$reference", SqliteType.Text);
+                command.CommandText = """INSERT INTO "ManifestBlobs" ("ManifestId", "Digest") VALUES ($manifestId, $reference) ON CONFLICT DO NOTHING;""";
+                foreach (var blob in manifest.BlobDigests)
+                {
+                    reference.Value = blob;
+                    await command.ExecuteNonQueryAsync(CancellationToken.None);
+                }
 
-        foreach (var tag in tags)
-        {
-            var existing = await db.Tags.FirstOrDefaultAsync(t => t.RepositoryId == repositoryId && t.Name == tag, cancellationToken);
-            if (existing is null)
-            {
-                db.Tags.Add(new TagEntity { RepositoryId = repositoryId, Name = tag, ManifestId = entity.Id, UpdatedAt = now });
+                command.CommandText = """INSERT INTO "ManifestChildren" ("ManifestId", "ChildDigest") VALUES ($manifestId, $reference) ON CONFLICT DO NOTHING;""";
+                foreach (var child in manifest.ChildDigests)
+                {
+                    reference.Value = child;
+                    await command.ExecuteNonQueryAsync(CancellationToken.None);
+                }
             }
             else
             {
-                existing.ManifestId = entity.Id;
-                existing.UpdatedAt = now;
+                parameters.AddWithValue("$manifestId", record.Id);
             }
-        }
 
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return (repositoryId, ToRecord(entity));
+            if (tags.Count > 0)
+            {
+                var tag = parameters.Add("$tag", SqliteType.Text);
+                command.CommandText = """
+                    INSERT INTO "Tags" ("RepositoryId", "Name", "ManifestId", "UpdatedAt") VALUES ($repositoryId, $tag, $manifestId, $now)
+                    ON CONFLICT ("RepositoryId", "Name") DO UPDATE SET "ManifestId" = excluded."ManifestId", "UpdatedAt" = excluded."UpdatedAt";
+                    """;
+                foreach (var name in tags)
+                {
+                    tag.Value = name;
+                    await command.ExecuteNonQueryAsync(CancellationToken.None);
+                }
+            }
+
+            transaction.Commit();
+            return (repositoryId, record);
+        }
+        finally
+        {
+            _fastLock.Release();
+        }
     }
 
     public async Task<bool> DeleteTagAsync(string repository, string tag, CancellationToken cancellationToken)
@@ -180,18 +260,21 @@ internal sealed class SqliteMetadataStore(IDbContextFactory<RegistryDbContext> c
         return true;
     }
 
-    private static async Task<long> EnsureRepositoryAsync(RegistryDbContext db, string name, DateTime now, CancellationToken cancellationToken)
+    // Opened on first use, after InitializeAsync migrated the schema; same pragmas as EF Core's connections.
+    private SqliteConnection FastConnection()
     {
-        var id = await db.Repositories.Where(r => r.Name == name).Select(r => (long?)r.Id).FirstOrDefaultAsync(cancellationToken);
-        if (id is { } existing)
+        if (_fast is null)
         {
-            return existing;
+            using var db = contexts.CreateDbContext();
+            var connection = new SqliteConnection(db.Database.GetConnectionString());
+            connection.Open();
+            using var pragmas = connection.CreateCommand();
+            pragmas.CommandText = SqliteConnectionSetup.Pragmas;
+            pragmas.ExecuteNonQuery();
+            _fast = connection;
         }
 
-        var repository = new RepositoryEntity { Name = name, CreatedAt = now };
-        db.Repositories.Add(repository);
-        await db.SaveChangesAsync(cancellationToken);
-        return repository.Id;
+        return _fast;
     }
 
     private static ManifestRecord ToRecord(ManifestEntity m) =>
