@@ -85,10 +85,17 @@ internal sealed class SimulatedAgent : IAsyncDisposable
     {
         _call = _client.Session(SchedulerHost.Bearer(Registration.InstanceCredential), cancellationToken: _stop.Token);
         _reader = Task.Run(ReadAsync);
-        await SendAsync(new AgentMessage { Hello = new Hello { ContainerInstanceId = helloInstanceId ?? InstanceId, Facts = Facts } });
-        var report = new StateReport { FullSnapshot = true };
-        report.Tasks.AddRange(snapshot ?? []);
-        await SendAsync(new AgentMessage { StateReport = report });
+        try
+        {
+            await SendAsync(new AgentMessage { Hello = new Hello { ContainerInstanceId = helloInstanceId ?? InstanceId, Facts = Facts } });
+            var report = new StateReport { FullSnapshot = true };
+            report.Tasks.AddRange(snapshot ?? []);
+            await SendAsync(new AgentMessage { StateReport = report });
+        }
+        catch (RpcException)
+        {
+            // The scheduler refused the session before reading it all; the reader records how (EndStatus).
+        }
         await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(Accepted is not null || EndStatus is not null), what: "SessionAccepted");
     }
 
