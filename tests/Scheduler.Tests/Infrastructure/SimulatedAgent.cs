@@ -43,6 +43,9 @@ internal sealed class SimulatedAgent : IAsyncDisposable
     /// <summary>Every report ack received, in order.</summary>
     public List<ReportAck> Acks { get; } = [];
 
+    /// <summary>Heartbeats received from the scheduler.</summary>
+    public int HeartbeatsReceived { get; private set; }
+
     /// <summary>The status the session ended with, once it ended.</summary>
     public Status? EndStatus { get; private set; }
 
@@ -118,6 +121,9 @@ internal sealed class SimulatedAgent : IAsyncDisposable
                             break;
                         case SchedulerMessage.BodyOneofCase.ReportAck:
                             Acks.Add(message.ReportAck);
+                            break;
+                        case SchedulerMessage.BodyOneofCase.Heartbeat:
+                            HeartbeatsReceived++;
                             break;
                     }
                 }
