@@ -49,7 +49,8 @@ internal sealed partial class SchedulerState(
 
     public PlacementEngine Engine => engine;
 
-    private DateTimeOffset Now => time.GetUtcNow();
+    // Milliseconds, as stored: a time read back after a restart equals the one answered before it.
+    private DateTimeOffset Now => DateTimeOffset.FromUnixTimeMilliseconds(time.GetUtcNow().ToUnixTimeMilliseconds());
 
     /// <summary>Migrates the database and loads every record; callers wait on <see cref="WhenLoaded"/>.</summary>
     public async Task LoadAsync(CancellationToken cancellationToken)

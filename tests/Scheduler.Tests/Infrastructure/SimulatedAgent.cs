@@ -62,11 +62,14 @@ internal sealed class SimulatedAgent : IAsyncDisposable
         ReservedPorts = { 22 },
     };
 
-    public static async Task<SimulatedAgent> RegisterAsync(SchedulerHost host, string cluster = "default", HostFacts? facts = null, bool connect = true)
+    public static Task<SimulatedAgent> RegisterAsync(SchedulerHost host, string cluster = "default", HostFacts? facts = null, bool connect = true) =>
+        RegisterAsync(host.Agents, host.JoinToken, cluster, facts, connect);
+
+    public static async Task<SimulatedAgent> RegisterAsync(AgentService.AgentServiceClient client, string joinToken, string cluster = "default", HostFacts? facts = null, bool connect = true)
     {
         facts ??= DefaultFacts();
-        var registration = await host.Agents.RegisterAsync(new RegisterRequest { JoinToken = host.JoinToken, Cluster = cluster, Facts = facts }).ResponseAsync.WithTimeout();
-        var agent = new SimulatedAgent(host.Agents, registration, facts);
+        var registration = await client.RegisterAsync(new RegisterRequest { JoinToken = joinToken, Cluster = cluster, Facts = facts }).ResponseAsync.WithTimeout();
+        var agent = new SimulatedAgent(client, registration, facts);
         if (connect)
         {
             await agent.ConnectAsync();
