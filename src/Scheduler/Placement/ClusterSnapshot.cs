@@ -84,7 +84,7 @@ internal sealed class ClusterSnapshot
             }
         }
 
-        var all = InstanceBucket.Build(null, sorted.Select((v, i) => (i, v)).Where(m => m.v.Status == InstanceStatus.Active));
+        var all = InstanceBucket.Build(null, sorted.Select((v, i) => (i, v)).Where(m => m.v.Status == InstanceStatus.Active), countGroups: false);
         return new ClusterSnapshot(
             new Lineage(cluster, positions),
             PersistentArray<ContainerInstanceView>.From(sorted),

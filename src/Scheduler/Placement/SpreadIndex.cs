@@ -10,7 +10,7 @@ internal sealed class InstanceBucket(
     string? value,
     SortedKeyIndex byMemory,
     SortedKeyIndex? byCpu,
-    ImmutableDictionary<string, int> groupCounts,
+    ImmutableDictionary<string, int>? groupCounts,
     int taskCount)
 {
     // The CPU ordering is needed only by binpack(cpu): built on first use (a memo, so racing builds are harmless) and
@@ -47,16 +47,22 @@ internal sealed class InstanceBucket(
         return Interlocked.CompareExchange(ref _byCpu, index, null) ?? index;
     }
 
-    public ImmutableDictionary<string, int> GroupCounts { get; } = groupCounts;
+    /// <summary>
+    /// Tasks per group in the bucket, for spread; null in buckets that nothing spreads over (the whole cluster, a
+    /// memberOf partition), which then save the update on every placement.
+    /// </summary>
+    public ImmutableDictionary<string, int>? GroupCounts { get; } = groupCounts;
 
     public int TaskCount { get; } = taskCount;
 
     public int InstanceCount => ByMemory.Count;
 
     /// <summary>Tasks of <paramref name="group"/> in the bucket; all tasks when the group is null.</summary>
-    public int Count(string? group) => group is null ? TaskCount : GroupCounts.GetValueOrDefault(group);
+    public int Count(string? group) => group is null
+        ? TaskCount
+        : (GroupCounts ?? throw new InvalidOperationException("This bucket does not count tasks per group.")).GetValueOrDefault(group);
 
-    public static InstanceBucket Build(string? value, IEnumerable<(int Position, ContainerInstanceView View)> members)
+    public static InstanceBucket Build(string? value, IEnumerable<(int Position, ContainerInstanceView View)> members, bool countGroups)
     {
         var memory = new List<long>();
         var cpu = new List<int>();
@@ -67,9 +73,12 @@ internal sealed class InstanceBucket(
             memory.Add(SortedKeyIndex.Key(view.RemainingMemory, position));
             cpu.Add(view.RemainingCpu);
             tasks += view.RunningTasksCount;
-            foreach (var (group, count) in view.TaskGroupCounts)
+            if (countGroups)
             {
-                groups[group] = groups.GetValueOrDefault(group) + count;
+                foreach (var (group, count) in view.TaskGroupCounts)
+                {
+                    groups[group] = groups.GetValueOrDefault(group) + count;
+                }
             }
         }
 
@@ -77,7 +86,7 @@ internal sealed class InstanceBucket(
             value,
             SortedKeyIndex.Build([.. memory], [.. cpu]),
             null,
-            groups.Where(g => g.Value != 0).ToImmutableDictionary(StringComparer.Ordinal),
+            countGroups ? groups.Where(g => g.Value != 0).ToImmutableDictionary(StringComparer.Ordinal) : null,
             tasks);
     }
 
@@ -98,7 +107,11 @@ internal sealed class InstanceBucket(
             updated?.RemainingMemory ?? 0);
         var groups = GroupCounts;
         var tasks = TaskCount - (old?.RunningTasksCount ?? 0) + (updated?.RunningTasksCount ?? 0);
-        if (delta is { } d && old is not null && updated is not null)
+        if (groups is null)
+        {
+            // Not counting groups.
+        }
+        else if (delta is { } d && old is not null && updated is not null)
         {
             if (d.Group is not null)
             {
@@ -198,7 +211,7 @@ internal sealed class SpreadIndex
             }
         }
 
-        return new SpreadIndex(attribute, bucketOf, [.. members.Select((m, s) => InstanceBucket.Build(values[s], m))]);
+        return new SpreadIndex(attribute, bucketOf, [.. members.Select((m, s) => InstanceBucket.Build(values[s], m, countGroups: attribute is not null))]);
     }
 
     public SpreadIndex Update(int position, ContainerInstanceView? oldActive, ContainerInstanceView? newActive, (string? Group, int Change)? delta)
