@@ -19,8 +19,8 @@ namespace Berth.Scheduler.Placement;
 /// </remarks>
 internal sealed class ClusterSnapshot
 {
-    /// <summary>At most this many spread attributes are indexed per lineage; more are built per request.</summary>
-    private const int MaxCachedSpreadIndexes = 8;
+    /// <summary>At most this many (spread attribute, static filter) indexes are kept per lineage; more are built per request.</summary>
+    private const int MaxCachedIndexes = 16;
 
     private readonly Lineage _lineage;
     private readonly PersistentArray<ContainerInstanceView> _instances;
@@ -84,7 +84,7 @@ internal sealed class ClusterSnapshot
             }
         }
 
-        var all = InstanceBucket.Build(null, sorted.Select((v, i) => (i, v)).Where(m => m.v.Status == InstanceStatus.Active));
+        var all = InstanceBucket.Build(null, sorted.Select((v, i) => (i, v)).Where(m => m.v.Status == InstanceStatus.Active), countGroups: false);
         return new ClusterSnapshot(
             new Lineage(cluster, positions),
             PersistentArray<ContainerInstanceView>.From(sorted),
@@ -175,44 +175,55 @@ internal sealed class ClusterSnapshot
         return ReplaceAt(position, old, updated, (reservation.Group, 1));
     }
 
-    /// <summary>The spread index for a canonical attribute name: cached for the lineage, built on first use.</summary>
-    internal SpreadIndex GetSpreadIndex(string attribute)
+    /// <summary>
+    /// The index of ACTIVE instances that pass <paramref name="filter"/> (null: all), bucketed by
+    /// <paramref name="attribute"/> (null: one bucket). Cached for the lineage on first use and kept up to date in
+    /// successors; beyond <see cref="MaxCachedIndexes"/> combinations it is built for the caller alone.
+    /// </summary>
+    internal SpreadIndex GetSpreadIndex(string? attribute, StaticFilter? filter)
     {
-        if (_spreadIndexes.TryGetValue(attribute, out var index))
+        var key = (attribute ?? "") + "\u0001" + filter?.Key;
+        var indexes = Volatile.Read(ref _spreadIndexes);
+        if (indexes.TryGetValue(key, out var index))
         {
             return index;
         }
 
-        if (_spreadIndexes.Count >= MaxCachedSpreadIndexes)
+        if (indexes.Count >= MaxCachedIndexes)
         {
-            return SpreadIndex.Build(attribute, _instances);
+            return SpreadIndex.Build(attribute, _instances, filter?.Matches);
         }
 
         // A memo: building twice on a race is harmless, both results are equal.
-        return ImmutableInterlocked.GetOrAdd(ref _spreadIndexes, attribute, a => SpreadIndex.Build(a, _instances));
+        return ImmutableInterlocked.GetOrAdd(ref _spreadIndexes, key, _ => SpreadIndex.Build(attribute, _instances, filter?.Matches));
     }
 
     /// <summary>
-    /// For a memberOf expression that does not depend on instance state: whether each position matches. Computed once
-    /// per lineage (attributes, ids, agent versions and registration times are fixed within it).
+    /// The conjunction of memberOf expressions that do not depend on instance state, as a match per position; null
+    /// when there are none. Computed once per lineage: attributes, ids, agent versions and registration times are
+    /// fixed within it.
     /// </summary>
-    internal bool[] StaticMatches(ClusterQuery query)
+    internal StaticFilter? GetStaticFilter(IEnumerable<ClusterQuery> queries)
     {
-        if (query.DependsOnInstanceState)
+        var list = queries.Where(q => !q.DependsOnInstanceState).DistinctBy(q => q.Expression).OrderBy(q => q.Expression, StringComparer.Ordinal).ToList();
+        if (list.Count == 0)
         {
-            throw new ArgumentException("Only expressions independent of instance state can be precomputed.", nameof(query));
+            return null;
         }
 
-        return _lineage.StaticMatches.GetOrAdd(query.Expression, _ =>
+        var key = string.Join("\n&&\n", list.Select(q => q.Expression));
+        var matches = _lineage.StaticMatches.GetOrAdd(key, _ =>
         {
-            var matches = new bool[_instances.Count];
-            for (var i = 0; i < matches.Length; i++)
+            var result = new bool[_instances.Count];
+            for (var i = 0; i < result.Length; i++)
             {
-                matches[i] = query.Matches(_instances[i]);
+                var view = _instances[i];
+                result[i] = list.TrueForAll(q => q.Matches(view));
             }
 
-            return matches;
+            return result;
         });
+        return new StaticFilter(key, matches);
     }
 
     private ClusterSnapshot ReplaceAt(int position, ContainerInstanceView old, ContainerInstanceView updated, (string? Group, int Change)? delta)
@@ -246,6 +257,9 @@ internal sealed class ClusterSnapshot
         var count = groups.GetValueOrDefault(group) + change;
         return count <= 0 ? groups.Remove(group) : groups.SetItem(group, count);
     }
+
+    /// <summary>A static memberOf filter: its cache key and whether each position matches.</summary>
+    internal sealed record StaticFilter(string Key, bool[] Matches);
 
     private sealed class Lineage(string cluster, Dictionary<string, int> positions)
     {
