@@ -20,7 +20,7 @@ internal static class EndToEnd
     public static async Task RunAsync(Settings settings)
     {
         var dataDir = settings.DataDir ?? Path.Combine(Path.GetTempPath(), "berth-bench-e2e-" + Guid.NewGuid().ToString("N")[..8]);
-        Console.WriteLine($"== e2e: {settings.Agents} agents, {settings.Tasks} tasks, RunTask concurrency {settings.Concurrency}, count 10 per call, fullSync {settings.FullSync}, data dir {dataDir}");
+        Console.WriteLine($"== e2e: {settings.Agents} agents, {settings.Tasks} tasks, RunTask concurrency {settings.Concurrency}, count 10 per call, strategy {settings.Strategy}, fullSync {settings.FullSync}, data dir {dataDir}");
         var (scheduler, _) = await SchedulerProcess.StartAsync(dataDir, settings.FullSync);
         await using (scheduler)
         {
@@ -79,6 +79,16 @@ internal static class EndToEnd
             var tasksClient = new Tasks.TasksClient(channels[0]);
             await new TaskDefinitions.TaskDefinitionsClient(channels[0]).RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest { TaskDefinitionJson = Definition }, admin);
 
+            var strategies = settings.Strategy switch
+            {
+                // Each call's 10 tasks land on 10 instances: 10 pushes of a growing set per call (the costly case).
+                "spread" => new[] { new PlacementStrategy { Type = "spread", Field = "attribute:berth.zone" }, new PlacementStrategy { Type = "spread", Field = "instanceId" } },
+                // Each call's 10 tasks fill one instance: one push per call.
+                "binpack" => [new PlacementStrategy { Type = "binpack", Field = "memory" }],
+                _ => throw new ArgumentException("--strategy must be spread or binpack"),
+            };
+            var schedulerCpuBefore = Machine.CpuSeconds(scheduler.Process);
+            var benchCpuBefore = Machine.CpuSeconds(Process.GetCurrentProcess());
             var requested = 0L;
             var placed = 0L;
             var failures = 0L;
@@ -94,11 +104,7 @@ internal static class EndToEnd
                     {
                         TaskDefinition = "bench",
                         Count = 10,
-                        PlacementStrategy =
-                        {
-                            new PlacementStrategy { Type = "spread", Field = "attribute:berth.zone" },
-                            new PlacementStrategy { Type = "spread", Field = "instanceId" },
-                        },
+                        PlacementStrategy = { strategies },
                     }, admin);
                     callLatencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                     Interlocked.Add(ref placed, response.Tasks.Count);
@@ -114,6 +120,8 @@ internal static class EndToEnd
             }
 
             var deliveredAt = run.Elapsed;
+            var schedulerCpu = Machine.CpuSeconds(scheduler.Process) - schedulerCpuBefore;
+            var benchCpu = Machine.CpuSeconds(Process.GetCurrentProcess()) - benchCpuBefore;
             var (rss, peak) = Machine.Memory(scheduler.Process);
             await stop.CancelAsync();
             await heartbeats;
@@ -124,6 +132,7 @@ internal static class EndToEnd
             Console.WriteLine($"RunTask (count 10) latency ms: p50 {Percentile(calls, 0.50):F1}, p99 {Percentile(calls, 0.99):F1}");
             Console.WriteLine($"delivery latency ms (placement to agent's session): p50 {Percentile(sorted, 0.50):F1}, p99 {Percentile(sorted, 0.99):F1}, max {sorted.LastOrDefault():F1}");
             Console.WriteLine($"scheduler RSS: {rss:F0} MiB (peak {peak:F0} MiB); load average {Machine.LoadAverage()}");
+            Console.WriteLine($"CPU used during the run: scheduler {schedulerCpu:F1} s ({placed / schedulerCpu:F0} tasks per scheduler CPU-second), simulated agents and clients {benchCpu:F1} s, wall {deliveredAt.TotalSeconds:F1} s on 2 shared cores");
             Console.WriteLine($"tasks/s: {placed / deliveredAt.TotalSeconds:F0}");
             foreach (var agent in agents)
             {

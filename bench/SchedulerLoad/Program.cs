@@ -19,7 +19,7 @@ if (settings.Part is "all" or "state")
     await LargeState.RunAsync(settings);
 }
 
-internal sealed record Settings(string Part, int Agents, int Tasks, int Concurrency, int Instances, int Records, bool FullSync, string? DataDir)
+internal sealed record Settings(string Part, int Agents, int Tasks, int Concurrency, int Instances, int Records, bool FullSync, string? DataDir, string Strategy)
 {
     public static Settings Parse(string[] args)
     {
@@ -38,7 +38,8 @@ internal sealed record Settings(string Part, int Agents, int Tasks, int Concurre
             Int("instances", 10_000),
             Int("records", 1_000_000),
             bool.Parse(Get("full-sync", "true")),
-            Get("data-dir", "") is { Length: > 0 } d ? d : null);
+            Get("data-dir", "") is { Length: > 0 } d ? d : null,
+            Get("strategy", "spread"));
     }
 }
 
@@ -50,6 +51,13 @@ internal static class Machine
         File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown";
 
     public static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+
+    /// <summary>User plus system CPU seconds a process has used.</summary>
+    public static double CpuSeconds(Process process)
+    {
+        process.Refresh();
+        return process.TotalProcessorTime.TotalSeconds;
+    }
 
     /// <summary>VmRSS and VmHWM of a process, in MiB.</summary>
     public static (double Rss, double Peak) Memory(Process process)
