@@ -23,17 +23,27 @@ internal static class LargeState
         var dataDir = settings.DataDir ?? Path.Combine(Path.GetTempPath(), "berth-bench-state-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dataDir);
         Console.WriteLine($"== state: {settings.Instances} instances, {settings.Records} task records, data dir {dataDir}");
-        var write = Stopwatch.StartNew();
-        var instanceIds = await WriteAsync(Path.Combine(dataDir, "scheduler.db"), settings);
-        Console.WriteLine($"written in {write.Elapsed.TotalSeconds:F1} s; database {new FileInfo(Path.Combine(dataDir, "scheduler.db")).Length / (1024.0 * 1024):F0} MiB");
+        var database = Path.Combine(dataDir, "scheduler.db");
+        if (File.Exists(database))
+        {
+            Console.WriteLine("reusing the state already in the data dir");
+        }
+        else
+        {
+            var write = Stopwatch.StartNew();
+            await WriteAsync(database, settings);
+            Console.WriteLine($"written in {write.Elapsed.TotalSeconds:F1} s; database {new FileInfo(database).Length / (1024.0 * 1024):F0} MiB");
+        }
 
         var (scheduler, toServing) = await SchedulerProcess.StartAsync(dataDir, fullSync: true);
         await using (scheduler)
         {
             var (rssServing, _) = Machine.Memory(scheduler.Process);
+            var cpuServing = Machine.CpuSeconds(scheduler.Process);
             using var channel = GrpcChannel.ForAddress(scheduler.Address);
             var admin = new CallOptions(scheduler.Admin);
             var tasks = new Tasks.TasksClient(channel);
+            var instanceIds = (await new ContainerInstances.ContainerInstancesClient(channel).ListContainerInstancesAsync(new ListContainerInstancesRequest { MaxResults = 2 }, admin)).ContainerInstanceArns;
             var list = await tasks.ListTasksAsync(new ListTasksRequest { ContainerInstance = instanceIds[^1], MaxResults = 100 }, admin);
             var probe = Stopwatch.StartNew();
             var instances = await new ContainerInstances.ContainerInstancesClient(channel).DescribeContainerInstancesAsync(new DescribeContainerInstancesRequest { ContainerInstances = { instanceIds[0] } }, admin);
@@ -41,7 +51,7 @@ internal static class LargeState
             await Task.Delay(TimeSpan.FromSeconds(3));
             GC.KeepAlive(list);
             var (rss, peak) = Machine.Memory(scheduler.Process);
-            Console.WriteLine($"restart to serving: {toServing.TotalSeconds:F2} s");
+            Console.WriteLine($"restart to serving: {toServing.TotalSeconds:F2} s wall, {cpuServing:F1} s of scheduler CPU until then (2 shared cores)");
             Console.WriteLine($"scheduler RSS with {settings.Instances} instances and {settings.Records} task records: {rss:F0} MiB at rest (at first answer {rssServing:F0} MiB, peak {peak:F0} MiB); load average {Machine.LoadAverage()}");
         }
 
@@ -51,7 +61,7 @@ internal static class LargeState
         }
     }
 
-    private static async Task<List<string>> WriteAsync(string databasePath, Settings settings)
+    private static async Task WriteAsync(string databasePath, Settings settings)
     {
         await using var store = new SqliteSchedulerStore(databasePath, fullSync: false, NullLogger<SqliteSchedulerStore>.Instance);
         await store.MigrateAsync(CancellationToken.None);
@@ -132,6 +142,5 @@ internal static class LargeState
         }
 
         await store.CommitAsync(batch, CancellationToken.None);
-        return instanceIds;
     }
 }

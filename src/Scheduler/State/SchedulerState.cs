@@ -59,6 +59,7 @@ internal sealed partial class SchedulerState(
         {
             var started = time.GetTimestamp();
             await store.MigrateAsync(cancellationToken);
+            var migrated = time.GetElapsedTime(started);
             var clusters = await store.ReadClustersAsync(cancellationToken);
             var definitions = await store.ReadTaskDefinitionsAsync(cancellationToken);
             var instances = await store.ReadInstancesAsync(cancellationToken);
@@ -111,36 +112,28 @@ internal sealed partial class SchedulerState(
                 }
             }
 
-            // Tasks stream in outside the lock's hot section: nothing else runs before WhenLoaded completes.
+            // Nothing else runs before WhenLoaded completes; the lock is taken per batch only to keep the rule that
+            // records change under it.
+            var definitionsByArn = _families.Values.SelectMany(r => r).ToDictionary(d => d.Arn, StringComparer.Ordinal);
+            var batch = new List<TaskRecord>(4096);
             await foreach (var row in store.ReadTasksAsync(cancellationToken))
             {
-                var task = TaskFromRow(row, strings);
+                var task = TaskFromRow(row, strings, definitionsByArn);
                 if (task is null)
                 {
                     continue;
                 }
 
-                lock (_gate)
+                batch.Add(task);
+                if (batch.Count == batch.Capacity)
                 {
-                    _tasks[task.Id] = task;
-                    _seq = Math.Max(_seq, task.DesiredSeq);
-                    if (_instances.TryGetValue(task.InstanceId, out var instance))
-                    {
-                        instance.DesiredVersion = Math.Max(instance.DesiredVersion, task.DesiredSeq);
-                        if (task.LastStatus != LifecycleStatus.Stopped)
-                        {
-                            instance.Tasks.Add(task);
-                        }
-                    }
-
-                    if (task.ClientToken is { } token)
-                    {
-                        ClientTokenList(token).Add(task);
-                    }
+                    AddLoaded(batch);
                 }
 
                 count++;
             }
+
+            AddLoaded(batch);
 
             lock (_gate)
             {
@@ -150,7 +143,7 @@ internal sealed partial class SchedulerState(
                 }
             }
 
-            Log.Loaded(logger, _clusters.Count, _instances.Count, count, time.GetElapsedTime(started).TotalMilliseconds);
+            Log.Loaded(logger, _clusters.Count, _instances.Count, count, time.GetElapsedTime(started).TotalMilliseconds, migrated.TotalMilliseconds);
             _loaded.TrySetResult();
         }
         catch (Exception e)
@@ -158,6 +151,33 @@ internal sealed partial class SchedulerState(
             _loaded.TrySetException(e);
             throw;
         }
+    }
+
+    private void AddLoaded(List<TaskRecord> batch)
+    {
+        lock (_gate)
+        {
+            foreach (var task in batch)
+            {
+                _tasks[task.Id] = task;
+                _seq = Math.Max(_seq, task.DesiredSeq);
+                if (_instances.TryGetValue(task.InstanceId, out var instance))
+                {
+                    instance.DesiredVersion = Math.Max(instance.DesiredVersion, task.DesiredSeq);
+                    if (task.LastStatus != LifecycleStatus.Stopped)
+                    {
+                        instance.Tasks.Add(task);
+                    }
+                }
+
+                if (task.ClientToken is { } token)
+                {
+                    ClientTokenList(token).Add(task);
+                }
+            }
+        }
+
+        batch.Clear();
     }
 
     private List<TaskRecord> ClientTokenList(string token)
