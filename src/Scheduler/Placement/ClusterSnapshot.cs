@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using Berth.Core.ClusterQuery;
 
 namespace Berth.Scheduler.Placement;
@@ -24,18 +25,17 @@ internal sealed class ClusterSnapshot
 
     private readonly Lineage _lineage;
     private readonly PersistentArray<ContainerInstanceView> _instances;
-    private ImmutableDictionary<string, SpreadIndex> _spreadIndexes;
+    // Few (at most MaxCachedIndexes) and updated on every placement: an array copy is cheaper than a dictionary update.
+    private ImmutableArray<KeyValuePair<string, SpreadIndex>> _spreadIndexes;
 
     private ClusterSnapshot(
         Lineage lineage,
         PersistentArray<ContainerInstanceView> instances,
-        InstanceBucket all,
-        ImmutableDictionary<string, SpreadIndex> spreadIndexes,
+        ImmutableArray<KeyValuePair<string, SpreadIndex>> spreadIndexes,
         long version)
     {
         _lineage = lineage;
         _instances = instances;
-        All = all;
         _spreadIndexes = spreadIndexes;
         Version = version;
     }
@@ -61,9 +61,6 @@ internal sealed class ClusterSnapshot
         }
     }
 
-    /// <summary>The ACTIVE instances as one bucket (orderings by remaining memory and CPU, task counts per group).</summary>
-    internal InstanceBucket All { get; }
-
     /// <summary>Builds a snapshot. Instance ids must be unique. Cost O(n log n).</summary>
     public static ClusterSnapshot Create(string cluster, IEnumerable<ContainerInstanceView> instances, long version = 0)
     {
@@ -84,13 +81,7 @@ internal sealed class ClusterSnapshot
             }
         }
 
-        var all = InstanceBucket.Build(null, sorted.Select((v, i) => (i, v)).Where(m => m.v.Status == InstanceStatus.Active), countGroups: false);
-        return new ClusterSnapshot(
-            new Lineage(cluster, positions),
-            PersistentArray<ContainerInstanceView>.From(sorted),
-            all,
-            ImmutableDictionary<string, SpreadIndex>.Empty.WithComparers(StringComparer.Ordinal),
-            version);
+        return new ClusterSnapshot(new Lineage(cluster, positions), PersistentArray<ContainerInstanceView>.From(sorted), [], version);
     }
 
     /// <summary>The instance with this id, or null.</summary>
@@ -183,19 +174,29 @@ internal sealed class ClusterSnapshot
     internal SpreadIndex GetSpreadIndex(string? attribute, StaticFilter? filter)
     {
         var key = (attribute ?? "") + "\u0001" + filter?.Key;
-        var indexes = Volatile.Read(ref _spreadIndexes);
-        if (indexes.TryGetValue(key, out var index))
+        while (true)
         {
-            return index;
-        }
+            var indexes = _spreadIndexes;
+            foreach (var (cachedKey, cached) in indexes)
+            {
+                if (cachedKey == key)
+                {
+                    return cached;
+                }
+            }
 
-        if (indexes.Count >= MaxCachedIndexes)
-        {
-            return SpreadIndex.Build(attribute, _instances, filter?.Matches);
-        }
+            var index = SpreadIndex.Build(attribute, _instances, filter?.Matches);
+            if (indexes.Length >= MaxCachedIndexes)
+            {
+                return index;
+            }
 
-        // A memo: building twice on a race is harmless, both results are equal.
-        return ImmutableInterlocked.GetOrAdd(ref _spreadIndexes, key, _ => SpreadIndex.Build(attribute, _instances, filter?.Matches));
+            // A memo: on a race the loser looks again and finds the winner's (equal) index.
+            if (ImmutableInterlocked.InterlockedCompareExchange(ref _spreadIndexes, indexes.Add(new(key, index)), indexes) == indexes)
+            {
+                return index;
+            }
+        }
     }
 
     /// <summary>
@@ -231,20 +232,20 @@ internal sealed class ClusterSnapshot
         var oldActive = old.Status == InstanceStatus.Active ? old : null;
         var newActive = updated.Status == InstanceStatus.Active ? updated : null;
         var bothActive = oldActive is not null && newActive is not null;
-        var all = All;
-        var current = Volatile.Read(ref _spreadIndexes);
-        var spread = current;
-        if (oldActive is not null || newActive is not null)
+        var spread = _spreadIndexes;
+        if ((oldActive is not null || newActive is not null) && spread.Length > 0)
         {
             var bucketDelta = bothActive ? delta : null;
-            all = all.Update(position, oldActive, newActive, bucketDelta);
-            foreach (var (attribute, index) in current)
+            var updatedIndexes = new KeyValuePair<string, SpreadIndex>[spread.Length];
+            for (var i = 0; i < spread.Length; i++)
             {
-                spread = spread.SetItem(attribute, index.Update(position, oldActive, newActive, bucketDelta));
+                updatedIndexes[i] = new(spread[i].Key, spread[i].Value.Update(position, oldActive, newActive, bucketDelta));
             }
+
+            spread = ImmutableCollectionsMarshal.AsImmutableArray(updatedIndexes);
         }
 
-        return new ClusterSnapshot(_lineage, _instances.SetItem(position, updated), all, spread, Version + 1);
+        return new ClusterSnapshot(_lineage, _instances.SetItem(position, updated), spread, Version + 1);
     }
 
     private static ImmutableDictionary<string, int> AdjustGroup(ImmutableDictionary<string, int> groups, string? group, int change)
