@@ -108,4 +108,19 @@ public sealed class ClusterSnapshotTests
         Assert.Equal(snapshot.Version + 2000, current.Version);
         Assert.Equal(0, snapshot.Instances.Sum(v => v.RunningTasksCount));
     }
+
+    [Fact]
+    public void Place_SameInstancesInAnyInputOrder_SameResult()
+    {
+        var instances = Enumerable.Range(0, 40).Select(i => Instance($"i-{i:D2}", zone: $"z{i % 3}", memory: 1024 * (1 + (i % 4)))).ToArray();
+        var request = Request(memory: 512, count: 10, seed: 5,
+            strategies: [PlacementStrategy.Spread("attribute:berth.zone"), PlacementStrategy.Binpack("memory")]);
+
+        var ordered = Ids(Engine().Place(Snapshot(instances), request));
+        var shuffled = Ids(Engine().Place(Snapshot([.. instances.OrderBy(i => i.InstanceId.GetHashCode(StringComparison.Ordinal))]), request));
+        var reversed = Ids(Engine().Place(Snapshot([.. instances.Reverse()]), request));
+
+        Assert.Equal(ordered, shuffled);
+        Assert.Equal(ordered, reversed);
+    }
 }
