@@ -7,13 +7,14 @@ namespace Berth.Scheduler.Placement;
 
 /// <summary>
 /// An immutable view of one cluster's container instances with the indexes placement needs. Every change returns a
-/// successor and leaves this snapshot as it was; successors share structure (copy-on-write chunks), so a change costs
-/// O(log n)-ish rather than a copy of the cluster. Thread-safe.
+/// successor and leaves this snapshot as it was; successors share structure (a persistent trie of instances, sorted
+/// blocks for the orderings), so a change copies about n/64 references rather than the cluster. Thread-safe.
 /// </summary>
 /// <remarks>
-/// Indexes: instances ordered by id (a position each); ACTIVE instances ordered by remaining memory and by remaining
-/// CPU; per spread attribute (built on first use, then carried to successors) the same orderings per attribute value
-/// with task counts per group; per static memberOf expression a precomputed match per position. A "lineage" is the set
+/// Indexes: instances ordered by id (a position each); per (spread attribute or none, static memberOf filter or none),
+/// built on first use and then carried to successors, the ACTIVE instances of each attribute value ordered by remaining
+/// memory (and by CPU once binpack(cpu) asks) with task counts per group; per static memberOf expression a precomputed
+/// match per position. A "lineage" is the set
 /// of snapshots that share instance ids and attributes: task starts and stops, status, agent connection and resource
 /// changes stay in the lineage (incremental), a new or removed instance or changed attributes start a new lineage
 /// (rebuild, O(n log n)).
