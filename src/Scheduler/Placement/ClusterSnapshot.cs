@@ -1,18 +1,20 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using Berth.Core.ClusterQuery;
 
 namespace Berth.Scheduler.Placement;
 
 /// <summary>
 /// An immutable view of one cluster's container instances with the indexes placement needs. Every change returns a
-/// successor and leaves this snapshot as it was; successors share structure (copy-on-write chunks), so a change costs
-/// O(log n)-ish rather than a copy of the cluster. Thread-safe.
+/// successor and leaves this snapshot as it was; successors share structure (a persistent trie of instances, sorted
+/// blocks for the orderings), so a change copies about n/64 references rather than the cluster. Thread-safe.
 /// </summary>
 /// <remarks>
-/// Indexes: instances ordered by id (a position each); ACTIVE instances ordered by remaining memory and by remaining
-/// CPU; per spread attribute (built on first use, then carried to successors) the same orderings per attribute value
-/// with task counts per group; per static memberOf expression a precomputed match per position. A "lineage" is the set
+/// Indexes: instances ordered by id (a position each); per (spread attribute or none, static memberOf filter or none),
+/// built on first use and then carried to successors, the ACTIVE instances of each attribute value ordered by remaining
+/// memory (and by CPU once binpack(cpu) asks) with task counts per group; per static memberOf expression a precomputed
+/// match per position. A "lineage" is the set
 /// of snapshots that share instance ids and attributes: task starts and stops, status, agent connection and resource
 /// changes stay in the lineage (incremental), a new or removed instance or changed attributes start a new lineage
 /// (rebuild, O(n log n)).
@@ -24,18 +26,17 @@ internal sealed class ClusterSnapshot
 
     private readonly Lineage _lineage;
     private readonly PersistentArray<ContainerInstanceView> _instances;
-    private ImmutableDictionary<string, SpreadIndex> _spreadIndexes;
+    // Few (at most MaxCachedIndexes) and updated on every placement: an array copy is cheaper than a dictionary update.
+    private ImmutableArray<KeyValuePair<string, SpreadIndex>> _spreadIndexes;
 
     private ClusterSnapshot(
         Lineage lineage,
         PersistentArray<ContainerInstanceView> instances,
-        InstanceBucket all,
-        ImmutableDictionary<string, SpreadIndex> spreadIndexes,
+        ImmutableArray<KeyValuePair<string, SpreadIndex>> spreadIndexes,
         long version)
     {
         _lineage = lineage;
         _instances = instances;
-        All = all;
         _spreadIndexes = spreadIndexes;
         Version = version;
     }
@@ -61,9 +62,6 @@ internal sealed class ClusterSnapshot
         }
     }
 
-    /// <summary>The ACTIVE instances as one bucket (orderings by remaining memory and CPU, task counts per group).</summary>
-    internal InstanceBucket All { get; }
-
     /// <summary>Builds a snapshot. Instance ids must be unique. Cost O(n log n).</summary>
     public static ClusterSnapshot Create(string cluster, IEnumerable<ContainerInstanceView> instances, long version = 0)
     {
@@ -84,13 +82,7 @@ internal sealed class ClusterSnapshot
             }
         }
 
-        var all = InstanceBucket.Build(null, sorted.Select((v, i) => (i, v)).Where(m => m.v.Status == InstanceStatus.Active), countGroups: false);
-        return new ClusterSnapshot(
-            new Lineage(cluster, positions),
-            PersistentArray<ContainerInstanceView>.From(sorted),
-            all,
-            ImmutableDictionary<string, SpreadIndex>.Empty.WithComparers(StringComparer.Ordinal),
-            version);
+        return new ClusterSnapshot(new Lineage(cluster, positions), PersistentArray<ContainerInstanceView>.From(sorted), [], version);
     }
 
     /// <summary>The instance with this id, or null.</summary>
@@ -183,19 +175,29 @@ internal sealed class ClusterSnapshot
     internal SpreadIndex GetSpreadIndex(string? attribute, StaticFilter? filter)
     {
         var key = (attribute ?? "") + "\u0001" + filter?.Key;
-        var indexes = Volatile.Read(ref _spreadIndexes);
-        if (indexes.TryGetValue(key, out var index))
+        while (true)
         {
-            return index;
-        }
+            var indexes = _spreadIndexes;
+            foreach (var (cachedKey, cached) in indexes)
+            {
+                if (cachedKey == key)
+                {
+                    return cached;
+                }
+            }
 
-        if (indexes.Count >= MaxCachedIndexes)
-        {
-            return SpreadIndex.Build(attribute, _instances, filter?.Matches);
-        }
+            var index = SpreadIndex.Build(attribute, _instances, filter?.Matches);
+            if (indexes.Length >= MaxCachedIndexes)
+            {
+                return index;
+            }
 
-        // A memo: building twice on a race is harmless, both results are equal.
-        return ImmutableInterlocked.GetOrAdd(ref _spreadIndexes, key, _ => SpreadIndex.Build(attribute, _instances, filter?.Matches));
+            // A memo: on a race the loser looks again and finds the winner's (equal) index.
+            if (ImmutableInterlocked.InterlockedCompareExchange(ref _spreadIndexes, indexes.Add(new(key, index)), indexes) == indexes)
+            {
+                return index;
+            }
+        }
     }
 
     /// <summary>
@@ -231,20 +233,20 @@ internal sealed class ClusterSnapshot
         var oldActive = old.Status == InstanceStatus.Active ? old : null;
         var newActive = updated.Status == InstanceStatus.Active ? updated : null;
         var bothActive = oldActive is not null && newActive is not null;
-        var all = All;
-        var current = Volatile.Read(ref _spreadIndexes);
-        var spread = current;
-        if (oldActive is not null || newActive is not null)
+        var spread = _spreadIndexes;
+        if ((oldActive is not null || newActive is not null) && spread.Length > 0)
         {
             var bucketDelta = bothActive ? delta : null;
-            all = all.Update(position, oldActive, newActive, bucketDelta);
-            foreach (var (attribute, index) in current)
+            var updatedIndexes = new KeyValuePair<string, SpreadIndex>[spread.Length];
+            for (var i = 0; i < spread.Length; i++)
             {
-                spread = spread.SetItem(attribute, index.Update(position, oldActive, newActive, bucketDelta));
+                updatedIndexes[i] = new(spread[i].Key, spread[i].Value.Update(position, oldActive, newActive, bucketDelta));
             }
+
+            spread = ImmutableCollectionsMarshal.AsImmutableArray(updatedIndexes);
         }
 
-        return new ClusterSnapshot(_lineage, _instances.SetItem(position, updated), all, spread, Version + 1);
+        return new ClusterSnapshot(_lineage, _instances.SetItem(position, updated), spread, Version + 1);
     }
 
     private static ImmutableDictionary<string, int> AdjustGroup(ImmutableDictionary<string, int> groups, string? group, int change)

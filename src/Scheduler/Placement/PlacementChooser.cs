@@ -30,7 +30,7 @@ internal static class PlacementChooser
 
         // With static memberOf expressions, start from the index of the instances that satisfy them, so that the
         // instances they exclude are never visited.
-        IReadOnlyList<InstanceBucket> sources = context.Filter is null ? [snapshot.All] : snapshot.GetSpreadIndex(null, context.Filter).Buckets;
+        IReadOnlyList<InstanceBucket> sources = snapshot.GetSpreadIndex(null, context.Filter).Buckets;
         return Select(snapshot, context, sources, 0, isWholeCluster: true);
     }
 

@@ -108,4 +108,41 @@ public sealed class ClusterSnapshotTests
         Assert.Equal(snapshot.Version + 2000, current.Version);
         Assert.Equal(0, snapshot.Instances.Sum(v => v.RunningTasksCount));
     }
+
+    [Fact]
+    public void Place_SameInstancesInAnyInputOrder_SameResult()
+    {
+        var instances = Enumerable.Range(0, 40).Select(i => Instance($"i-{i:D2}", zone: $"z{i % 3}", memory: 1024 * (1 + (i % 4)))).ToArray();
+        var request = Request(memory: 512, count: 10, seed: 5,
+            strategies: [PlacementStrategy.Spread("attribute:berth.zone"), PlacementStrategy.Binpack("memory")]);
+
+        var ordered = Ids(Engine().Place(Snapshot(instances), request));
+        var shuffled = Ids(Engine().Place(Snapshot([.. instances.OrderBy(i => i.InstanceId.GetHashCode(StringComparison.Ordinal))]), request));
+        var reversed = Ids(Engine().Place(Snapshot([.. instances.Reverse()]), request));
+
+        Assert.Equal(ordered, shuffled);
+        Assert.Equal(ordered, reversed);
+    }
+
+    [Fact]
+    public void WithReservations_EqualsReplayingEachTask()
+    {
+        var reservations = new[]
+        {
+            new TaskReservation(256, 512, [Tcp(49153)], "service:web"),
+            new TaskReservation(128, 128, [], "service:web"),
+            new TaskReservation(64, 64, [new HostPort(53, TransportProtocol.Udp)], null),
+        };
+        var fresh = Instance("i-1", cpu: 2048, memory: 4096);
+
+        var rebuilt = Snapshot(fresh.WithReservations(reservations)).Find("i-1")!;
+        var replayed = reservations.Aggregate(Snapshot(fresh), (s, r) => s.WithTaskStarted("i-1", r)).Find("i-1")!;
+
+        Assert.Equal(replayed.RemainingCpu, rebuilt.RemainingCpu);
+        Assert.Equal(1600, rebuilt.RemainingCpu);
+        Assert.Equal(replayed.RemainingMemory, rebuilt.RemainingMemory);
+        Assert.Equal(replayed.RunningTasksCount, rebuilt.RunningTasksCount);
+        Assert.Equal(replayed.UsedPorts, rebuilt.UsedPorts);
+        Assert.Equal(2, rebuilt.TaskCount("service:web"));
+    }
 }

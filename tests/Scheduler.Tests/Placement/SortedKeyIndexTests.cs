@@ -102,6 +102,36 @@ public sealed class SortedKeyIndexTests
         Assert.Throws<ArgumentOutOfRangeException>(() => original.SetItem(1000, 0));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(32)]
+    [InlineData(33)]
+    [InlineData(1025)]
+    [InlineData(40_000)]
+    public void PersistentArray_AnySize_MatchesAPlainArrayAcrossVersions(int size)
+    {
+        var random = new Random(size);
+        var model = Enumerable.Range(0, size).ToArray();
+        var array = PersistentArray<int>.From(model);
+        var versions = new List<(PersistentArray<int>, int[])> { (array, (int[])model.Clone()) };
+        for (var i = 0; i < Math.Min(size, 500); i++)
+        {
+            var at = random.Next(size);
+            model[at] = -i;
+            array = array.SetItem(at, -i);
+            versions.Add((array, (int[])model.Clone()));
+        }
+
+        // Every version for small arrays; for large ones the first, a middle and the last (enough to see sharing bugs).
+        var checkedVersions = size <= 2000 ? versions : [versions[0], versions[versions.Count / 2], versions[^1]];
+        foreach (var (version, expected) in checkedVersions)
+        {
+            Assert.Equal(expected.Length, version.Count);
+            Assert.Equal(expected, Enumerable.Range(0, version.Count).Select(i => version[i]));
+        }
+    }
+
     private static List<long> Ascending(SortedKeyIndex.AscendingEnumerator cursor)
     {
         var keys = new List<long>();
