@@ -203,13 +203,14 @@ internal sealed partial class SchedulerState(
 
             var view = BaseView(instance);
             int cpu = 0, memory = 0;
-            var ports = view.UsedPorts;
+            // One PortSet built from all ports at once: adding task by task would copy the set's pages per task.
+            var ports = new List<HostPort>(view.UsedPorts);
             var groups = ImmutableDictionary.CreateBuilder<string, int>(StringComparer.Ordinal);
             foreach (var task in instance.Tasks)
             {
                 cpu += task.Reservation.Cpu;
                 memory += task.Reservation.Memory;
-                ports = ports.AddRange(task.Reservation.HostPorts);
+                ports.AddRange(task.Reservation.HostPorts);
                 if (task.Reservation.Group is { } group)
                 {
                     groups[group] = groups.GetValueOrDefault(group) + 1;
@@ -220,7 +221,7 @@ internal sealed partial class SchedulerState(
             {
                 RemainingCpu = view.RegisteredCpu - cpu,
                 RemainingMemory = view.RegisteredMemory - memory,
-                UsedPorts = ports,
+                UsedPorts = PortSet.Of(ports),
                 TaskGroupCounts = groups.ToImmutable(),
                 RunningTasksCount = instance.Tasks.Count,
             });
