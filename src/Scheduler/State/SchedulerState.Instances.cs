@@ -55,7 +55,7 @@ internal sealed partial class SchedulerState
                 CredentialHash = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)),
                 RegisteredAt = Now,
                 Facts = facts.Clone(),
-                DesiredSeq = ++_seq,
+                DesiredSeq = NextSeq(),
             };
             instance.DesiredVersion = instance.DesiredSeq;
             foreach (var (name, value) in custom)
@@ -252,7 +252,7 @@ internal sealed partial class SchedulerState
             }
 
             instance.Status = ContainerInstanceStatus.Inactive;
-            instance.DesiredSeq = ++_seq;
+            instance.DesiredSeq = NextSeq();
             instance.DesiredVersion = Math.Max(instance.DesiredVersion, instance.DesiredSeq);
             RefreshView(instance);
             changes.Instances.Add(ToRow(instance));
@@ -342,7 +342,7 @@ internal sealed partial class SchedulerState
                 if (instance.Status != status)
                 {
                     instance.Status = status;
-                    instance.DesiredSeq = ++_seq;
+                    instance.DesiredSeq = NextSeq();
                     instance.DesiredVersion = Math.Max(instance.DesiredVersion, instance.DesiredSeq);
                     RefreshView(instance);
                     changes.Instances.Add(ToRow(instance));

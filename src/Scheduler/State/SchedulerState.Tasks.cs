@@ -136,7 +136,7 @@ internal sealed partial class SchedulerState
                     Reservation = placement.Reservation,
                     CreatedAt = now,
                     Containers = NewContainers(definition, placement),
-                    DesiredSeq = ++_seq,
+                    DesiredSeq = NextSeq(),
                 };
                 _tasks[task.Id] = task;
                 _instances[task.InstanceId].Tasks.Add(task);
@@ -169,9 +169,13 @@ internal sealed partial class SchedulerState
             foreach (var task in created)
             {
                 task.Durable = true;
-                var instance = _instances[task.InstanceId];
-                instance.DesiredVersion = Math.Max(instance.DesiredVersion, task.DesiredSeq);
-                touched.Add(task.InstanceId);
+                // A fresh version, not the task's own sequence: a later RunTask on this instance may have become
+                // durable (and been pushed) first, and a version the agent already has would hide these tasks.
+                if (touched.Add(task.InstanceId))
+                {
+                    _instances[task.InstanceId].DesiredVersion = NextSeq();
+                }
+
                 response.Tasks.Add(ToInfo(task));
             }
         }
@@ -239,7 +243,7 @@ internal sealed partial class SchedulerState
             task.StoppedReason = string.IsNullOrEmpty(reason) ? "Task stopped by user" : reason;
             task.StoppingAt = Now;
             task.Version++;
-            task.DesiredSeq = ++_seq;
+            task.DesiredSeq = NextSeq();
             var changes = new ChangeSet();
             changes.Tasks.Add(ToRow(task));
             commit = Queue(changes);
@@ -250,7 +254,7 @@ internal sealed partial class SchedulerState
         {
             if (_instances.TryGetValue(task.InstanceId, out var instance))
             {
-                instance.DesiredVersion = Math.Max(instance.DesiredVersion, task.DesiredSeq);
+                instance.DesiredVersion = NextSeq();
             }
 
             Notify([task.InstanceId]);
@@ -344,7 +348,7 @@ internal sealed partial class SchedulerState
         }
 
         task.Version++;
-        task.DesiredSeq = ++_seq;
+        task.DesiredSeq = NextSeq();
         if (instance is not null && instance.Tasks.Remove(task))
         {
             instance.DesiredVersion = Math.Max(instance.DesiredVersion, task.DesiredSeq);

@@ -141,6 +141,13 @@ internal sealed partial class SchedulerState(
                 {
                     _snapshots[cluster] = BuildSnapshot(cluster);
                 }
+
+                // Versions sent before the restart may be above anything persisted (see NextSeq): start every
+                // instance at a version above all of them.
+                foreach (var instance in _instances.Values)
+                {
+                    instance.DesiredVersion = NextSeq();
+                }
             }
 
             Log.Loaded(logger, _clusters.Count, _instances.Count, count, time.GetElapsedTime(started).TotalMilliseconds, migrated.TotalMilliseconds);
@@ -330,6 +337,17 @@ internal sealed partial class SchedulerState(
         }
 
         return attributes;
+    }
+
+    /// <summary>
+    /// The next desired-state sequence number: above every one issued before, in this process or (being at least
+    /// the clock in microseconds) in any earlier one, so versions keep growing across restarts without persisting
+    /// every version bump. Called under the lock.
+    /// </summary>
+    private long NextSeq()
+    {
+        _seq = Math.Max(_seq + 1, time.GetUtcNow().ToUnixTimeMilliseconds() * 1000);
+        return _seq;
     }
 
     /// <summary>Queues rows while holding the lock, so the database sees changes in memory's order.</summary>

@@ -60,6 +60,21 @@ public sealed class AgentProtocolTests(ITestOutputHelper output) : SchedulerTest
     }
 
     [Fact]
+    public async Task ConcurrentRunTasks_OnOneInstance_AllReachTheAgent()
+    {
+        // Commits of concurrent calls complete in any order; a version bump must never hide tasks that became
+        // durable after a later call's push (found by bench/SchedulerLoad with binpack).
+        await using var agent = await SimulatedAgent.RegisterAsync(Host, facts: SimulatedAgent.DefaultFacts(cpu: 100_000, memory: 100_000));
+        await Host.TaskDefinitions.RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest { TaskDefinitionJson = TaskDefinitionSamples.Web(cpu: 1, memory: 8) }, Host.Admin);
+
+        var runs = await Task.WhenAll(Enumerable.Range(0, 60).Select(_ => Task.Run(() => Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", Count = 5 }, Host.Admin).ResponseAsync)));
+        var expected = runs.SelectMany(r => r.Tasks).Select(t => t.TaskId).ToHashSet();
+
+        Assert.Equal(300, expected.Count);
+        await agent.WaitForDesiredAsync(d => expected.IsSubsetOf(d.Tasks.Select(t => t.TaskId)), "all 300 tasks delivered");
+    }
+
+    [Fact]
     public async Task Reports_UpdateTheTask_AndOldSequencesAreIgnored()
     {
         await using var agent = await SimulatedAgent.RegisterAsync(Host);

@@ -74,6 +74,8 @@ public sealed class RestartTests(ITestOutputHelper output) : SchedulerTest(outpu
         copy.AgentConnected = false;
         copy.LastSeenAt = null;
         copy.AcknowledgedVersion = 0;
+        // A restart starts every instance at a version above all sent before it (checked against the agent below).
+        copy.DesiredVersion = 0;
         return copy;
     }
 
