@@ -24,20 +24,29 @@ internal sealed class ClusterSnapshot
     /// <summary>At most this many (spread attribute, static filter) indexes are kept per lineage; more are built per request.</summary>
     private const int MaxCachedIndexes = 16;
 
+    /// <summary>At most this many task groups have a hosting bitmap per lineage; more are built per request.</summary>
+    private const int MaxCachedGroups = 32;
+
     private readonly Lineage _lineage;
     private readonly PersistentArray<ContainerInstanceView> _instances;
     // Few (at most MaxCachedIndexes) and updated on every placement: an array copy is cheaper than a dictionary update.
     private ImmutableArray<KeyValuePair<string, SpreadIndex>> _spreadIndexes;
 
+    // Per task group (built on first use, at most MaxCachedGroups): a bitmap of the positions hosting the group, one
+    // 64-bit word per 64 instances, so that distinctInstance can walk the instances that do not host it.
+    private ImmutableArray<KeyValuePair<string, PersistentArray<ulong>>> _hosting;
+
     private ClusterSnapshot(
         Lineage lineage,
         PersistentArray<ContainerInstanceView> instances,
         ImmutableArray<KeyValuePair<string, SpreadIndex>> spreadIndexes,
+        ImmutableArray<KeyValuePair<string, PersistentArray<ulong>>> hosting,
         long version)
     {
         _lineage = lineage;
         _instances = instances;
         _spreadIndexes = spreadIndexes;
+        _hosting = hosting;
         Version = version;
     }
 
@@ -82,7 +91,7 @@ internal sealed class ClusterSnapshot
             }
         }
 
-        return new ClusterSnapshot(new Lineage(cluster, positions), PersistentArray<ContainerInstanceView>.From(sorted), [], version);
+        return new ClusterSnapshot(new Lineage(cluster, positions), PersistentArray<ContainerInstanceView>.From(sorted), [], [], version);
     }
 
     /// <summary>The instance with this id, or null.</summary>
@@ -201,6 +210,41 @@ internal sealed class ClusterSnapshot
     }
 
     /// <summary>
+    /// Bit p of word p / 64 is set when the instance at position p hosts a task of <paramref name="group"/>. Cached for the
+    /// lineage on first use (O(n)) and kept up to date in successors.
+    /// </summary>
+    internal PersistentArray<ulong> GetHostingSet(string group)
+    {
+        while (true)
+        {
+            var sets = _hosting;
+            foreach (var (cachedGroup, cached) in sets)
+            {
+                if (cachedGroup == group)
+                {
+                    return cached;
+                }
+            }
+
+            var words = new ulong[(_instances.Count + 63) / 64];
+            for (var i = 0; i < _instances.Count; i++)
+            {
+                if (_instances[i].TaskCount(group) > 0)
+                {
+                    words[i >> 6] |= 1UL << (i & 63);
+                }
+            }
+
+            var set = PersistentArray<ulong>.From(words);
+            if (sets.Length >= MaxCachedGroups
+                || ImmutableInterlocked.InterlockedCompareExchange(ref _hosting, sets.Add(new(group, set)), sets) == sets)
+            {
+                return set;
+            }
+        }
+    }
+
+    /// <summary>
     /// The conjunction of memberOf expressions that do not depend on instance state, as a match per position; null
     /// when there are none. Computed once per lineage: attributes, ids, agent versions and registration times are
     /// fixed within it.
@@ -246,7 +290,36 @@ internal sealed class ClusterSnapshot
             spread = ImmutableCollectionsMarshal.AsImmutableArray(updatedIndexes);
         }
 
-        return new ClusterSnapshot(_lineage, _instances.SetItem(position, updated), spread, Version + 1);
+        var hosting = _hosting;
+        if (hosting.Length > 0)
+        {
+            KeyValuePair<string, PersistentArray<ulong>>[]? changed = null;
+            for (var i = 0; i < hosting.Length; i++)
+            {
+                var (group, words) = hosting[i];
+                // With a delta only that group's presence can have changed.
+                if (delta is { } d && d.Group != group)
+                {
+                    continue;
+                }
+
+                var had = old.TaskCount(group) > 0;
+                var has = updated.TaskCount(group) > 0;
+                if (had != has)
+                {
+                    changed ??= [.. hosting];
+                    var word = words[position >> 6] ^ (1UL << (position & 63));
+                    changed[i] = new(group, words.SetItem(position >> 6, word));
+                }
+            }
+
+            if (changed is not null)
+            {
+                hosting = ImmutableCollectionsMarshal.AsImmutableArray(changed);
+            }
+        }
+
+        return new ClusterSnapshot(_lineage, _instances.SetItem(position, updated), spread, hosting, Version + 1);
     }
 
     private static ImmutableDictionary<string, int> AdjustGroup(ImmutableDictionary<string, int> groups, string? group, int change)

@@ -134,7 +134,7 @@ internal sealed record ContainerInstanceView : IClusterQueryTarget
     private static ImmutableDictionary<string, string?> NormalizeAttributes(ImmutableDictionary<string, string?> attributes)
     {
         ArgumentNullException.ThrowIfNull(attributes);
-        if (attributes.Keys.All(k => ReferenceEquals(AttributeNames.Normalize(k), k) || AttributeNames.Normalize(k) == k))
+        if (attributes.Keys.All(k => AttributeNames.Normalize(k) == k))
         {
             return attributes;
         }

@@ -13,13 +13,19 @@ namespace Berth.Scheduler.Placement;
 /// </list>
 /// Indexed paths: spread by attribute walks the value buckets in order of their counts; binpack does a lower-bound search
 /// in the bucket's ordering by the resource; the default order walks the ordering by memory from the top; random samples
-/// positions. Each skips only instances that fail a check, so the cost per task does not grow with the cluster size.
+/// positions. Each skips only instances that fail a check, so the cost per task does not grow with the cluster size;
+/// when many skipped instances host the group that distinctInstance or spread(instanceId) avoids, the search switches
+/// to the group's hosting bitmap.
 /// spread(instanceId) and strategies after a binpack tie or a second spread fall back to <see cref="SelectByScan"/>
 /// over the candidate set (see docs/placement.md).
 /// </summary>
 internal static class PlacementChooser
 {
     private const int RandomSamples = 64;
+
+    /// <summary>After this many candidates that do not fit, distinctInstance and spread(instanceId) switch to the
+    /// group's hosting bitmap instead of skipping hosting instances one by one.</summary>
+    private const int MissesBeforeComplement = 32;
 
     public static int Choose(ClusterSnapshot snapshot, PlacementContext context)
     {
@@ -57,6 +63,7 @@ internal static class PlacementChooser
     private static int SelectDefault(ClusterSnapshot s, PlacementContext c, IReadOnlyList<InstanceBucket> sources)
     {
         var best = long.MinValue;
+        var misses = 0;
         foreach (var source in sources)
         {
             var cursor = source.ByMemory.Descending(c.Cpu);
@@ -74,6 +81,11 @@ internal static class PlacementChooser
                     best = key;
                     break;
                 }
+
+                if (++misses == MissesBeforeComplement && c.Distinct && c.Group is not null)
+                {
+                    return SelectByScan(s, c, NotHosting(s, c.Group, sources), c.Strategies.Count);
+                }
             }
         }
 
@@ -85,6 +97,7 @@ internal static class PlacementChooser
         var need = cpu ? c.Cpu : c.Memory;
         var lower = SortedKeyIndex.Key(need, 0);
         var best = long.MaxValue;
+        var misses = 0;
         foreach (var source in sources)
         {
             var cursor = cpu ? source.ByCpu(s).From(lower, c.Memory) : source.ByMemory.From(lower, c.Cpu);
@@ -101,6 +114,11 @@ internal static class PlacementChooser
                 {
                     best = key;
                     break;
+                }
+
+                if (++misses == MissesBeforeComplement && c.Distinct && c.Group is not null)
+                {
+                    return SelectByScan(s, c, NotHosting(s, c.Group, sources), p);
                 }
             }
         }
@@ -215,6 +233,7 @@ internal static class PlacementChooser
     private static int SelectSpreadInstanceLast(ClusterSnapshot s, PlacementContext c, IReadOnlyList<InstanceBucket> sources, int p)
     {
         var best = long.MinValue;
+        var misses = 0;
         foreach (var source in sources)
         {
             var cursor = source.ByMemory.Descending(c.Cpu);
@@ -233,10 +252,50 @@ internal static class PlacementChooser
                     best = key;
                     break;
                 }
+
+                if (++misses == MissesBeforeComplement && c.Group is not null)
+                {
+                    // Many instances already host the group: look only at those that do not (all of them have the
+                    // lowest possible count, 0), and scan everything only when none of them fits.
+                    var free = SelectByScan(s, c, NotHosting(s, c.Group, sources), p);
+                    return free >= 0 ? free : SelectByScan(s, c, Members(sources), p);
+                }
             }
         }
 
         return best != long.MinValue ? SortedKeyIndex.PositionOf(best) : SelectByScan(s, c, Members(sources), p);
+    }
+
+    /// <summary>
+    /// The positions in <paramref name="sources"/> that host no task of <paramref name="group"/>, from the group's hosting
+    /// bitmap: O(n/64) words plus the instances returned, whatever the number that host the group.
+    /// </summary>
+    private static IEnumerable<int> NotHosting(ClusterSnapshot s, string group, IReadOnlyList<InstanceBucket> sources)
+    {
+        var hosting = s.GetHostingSet(group);
+        for (var w = 0; w < hosting.Count; w++)
+        {
+            var free = ~hosting[w];
+            while (free != 0)
+            {
+                var position = (w << 6) + System.Numerics.BitOperations.TrailingZeroCount(free);
+                free &= free - 1;
+                if (position >= s.InstanceCount)
+                {
+                    break;
+                }
+
+                var key = SortedKeyIndex.Key(s.At(position).RemainingMemory, position);
+                foreach (var source in sources)
+                {
+                    if (source.ByMemory.Contains(key))
+                    {
+                        yield return position;
+                        break;
+                    }
+                }
+            }
+        }
     }
 
     private static IEnumerable<int> Members(IReadOnlyList<InstanceBucket> sources)

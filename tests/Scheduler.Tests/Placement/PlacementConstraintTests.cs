@@ -134,4 +134,34 @@ public sealed class PlacementConstraintTests
         Assert.Throws<ArgumentException>(() => PlacementConstraint.Create("sameZone", null));
         Assert.Throws<ClusterQuerySyntaxException>(() => PlacementConstraint.Create("memberOf", "attribute:x"));
     }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("binpack(memory)")]
+    [InlineData("spread(instanceId)")]
+    public void DistinctInstance_GroupOnAlmostEveryInstance_FindsTheFewFreeOnes(string? strategy)
+    {
+        // 300 instances, the group already on all but five of them (the hosting-bitmap path, not a walk past 295).
+        var snapshot = Snapshot([.. Enumerable.Range(0, 300).Select(i => Instance($"i-{i:D3}", memory: 8192 + i))]);
+        var free = new[] { 7, 100, 101, 250, 299 };
+        foreach (var i in Enumerable.Range(0, 300).Except(free))
+        {
+            snapshot = snapshot.WithTaskStarted($"i-{i:D3}", new TaskReservation(1, 1, [], "service:web"));
+        }
+
+        var result = Engine().Place(snapshot, Request(count: 6,
+            strategies: strategy is null ? [] : [PlacementStrategy.Parse(strategy)],
+            constraints: [PlacementConstraint.DistinctInstance()]));
+
+        Assert.Equal(free.Select(i => $"i-{i:D3}"), Ids(result).Order());
+        Assert.Equal(PlacementFailureReasons.Attribute, Assert.Single(result.Failures).Reason);
+        if (strategy == "binpack(memory)")
+        {
+            Assert.Equal("i-007", result.Placements[0].InstanceId);
+        }
+        else
+        {
+            Assert.Equal("i-299", result.Placements[0].InstanceId);
+        }
+    }
 }

@@ -92,6 +92,27 @@ public sealed class PlacementResourceTests
     }
 
     [Fact]
+    public void Place_EmptyCluster_FailsWithNoActiveInstances()
+    {
+        var empty = ClusterSnapshot.Create("empty", []);
+
+        Assert.Equal(PlacementFailureReasons.NoActiveInstances, Assert.Single(Engine().Place(empty, Request(strategies: [PlacementStrategy.Binpack("cpu")])).Failures).Reason);
+        Assert.Equal(2, Engine().Place(empty, Request(count: 2, strategies: [PlacementStrategy.Spread("attribute:berth.zone")])).Failures.Length);
+    }
+
+    [Fact]
+    public void Place_OvercommittedInstance_IsSkippedAndTheOthersStillWork()
+    {
+        // Replaying tasks after a restart may leave an instance below zero; it must simply not fit.
+        var snapshot = Snapshot(Instance("i-1", cpu: 1024, memory: 1024), Instance("i-2", cpu: 1024, memory: 1024))
+            .WithTaskStarted("i-1", new TaskReservation(2048, 2048, [], null));
+
+        var result = Engine().Place(snapshot, Request(cpu: 0, memory: 0, count: 2, strategies: [PlacementStrategy.Binpack("memory")]));
+
+        Assert.Equal(["i-2", "i-2"], Ids(result));
+    }
+
+    [Fact]
     public void Place_AgentDisconnected_FailsWithAgent()
     {
         var snapshot = Snapshot(Instance("i-1", connected: false), Instance("i-2", connected: false));
