@@ -5,6 +5,7 @@ using Berth.Scheduler.State.Persistence;
 using Berth.Scheduler.V1;
 using TaskDefinition = Berth.Core.TaskDefinitions.TaskDefinition;
 using System.Text.Json;
+using System.Threading.Channels;
 
 namespace Berth.Scheduler.State;
 
@@ -63,7 +64,6 @@ internal sealed partial class SchedulerState(
             var clusters = await store.ReadClustersAsync(cancellationToken);
             var definitions = await store.ReadTaskDefinitionsAsync(cancellationToken);
             var instances = await store.ReadInstancesAsync(cancellationToken);
-            var strings = new StringPool();
             var count = 0;
             lock (_gate)
             {
@@ -115,25 +115,43 @@ internal sealed partial class SchedulerState(
             // Nothing else runs before WhenLoaded completes; the lock is taken per batch only to keep the rule that
             // records change under it.
             var definitionsByArn = _families.Values.SelectMany(r => r).ToDictionary(d => d.Arn, StringComparer.Ordinal);
-            var batch = new List<TaskRecord>(4096);
-            await foreach (var row in store.ReadTasksAsync(cancellationToken))
+            // Reading rows and decoding them are split over threads: decoding (protobuf, ports, records) is most of
+            // the cost of loading a million tasks, and the reader alone keeps one core busy.
+            var rows = Channel.CreateBounded<TaskRow>(new BoundedChannelOptions(8192) { SingleWriter = true });
+            var decoders = Enumerable.Range(0, Math.Max(1, Environment.ProcessorCount)).Select(_ => Task.Run(async () =>
             {
-                var task = TaskFromRow(row, strings, definitionsByArn);
-                if (task is null)
+                var pool = new StringPool();
+                var batch = new List<TaskRecord>(4096);
+                var decoded = 0;
+                await foreach (var row in rows.Reader.ReadAllAsync(cancellationToken))
                 {
-                    continue;
+                    if (TaskFromRow(row, pool, definitionsByArn) is { } task)
+                    {
+                        batch.Add(task);
+                        decoded++;
+                        if (batch.Count == batch.Capacity)
+                        {
+                            AddLoaded(batch);
+                        }
+                    }
                 }
 
-                batch.Add(task);
-                if (batch.Count == batch.Capacity)
+                AddLoaded(batch);
+                return decoded;
+            }, cancellationToken)).ToList();
+            try
+            {
+                await foreach (var row in store.ReadTasksAsync(cancellationToken))
                 {
-                    AddLoaded(batch);
+                    await rows.Writer.WriteAsync(row, cancellationToken);
                 }
-
-                count++;
+            }
+            finally
+            {
+                rows.Writer.TryComplete();
             }
 
-            AddLoaded(batch);
+            count = (await Task.WhenAll(decoders)).Sum();
 
             lock (_gate)
             {

@@ -40,6 +40,24 @@ internal sealed class SimulatedAgent : IAsyncDisposable
     /// <summary>Every desired state received, in order.</summary>
     public List<DesiredState> DesiredHistory { get; } = [];
 
+    /// <summary>A copy of every desired state received so far (the reader adds to the list concurrently).</summary>
+    public List<DesiredState> DesiredSnapshot()
+    {
+        lock (DesiredHistory)
+        {
+            return [.. DesiredHistory];
+        }
+    }
+
+    /// <summary>A copy of every report ack received so far.</summary>
+    public List<ReportAck> AcksSnapshot()
+    {
+        lock (DesiredHistory)
+        {
+            return [.. Acks];
+        }
+    }
+
     /// <summary>Every report ack received, in order.</summary>
     public List<ReportAck> Acks { get; } = [];
 

@@ -114,7 +114,7 @@ public sealed class AuthTests(ITestOutputHelper output) : SchedulerTest(output)
         await intruder.ReportAsync(task.TaskId, LifecycleStatus.Stopped);
 
         Assert.Equal(StatusCode.PermissionDenied, (await intruder.WaitForEndAsync()).StatusCode);
-        Assert.DoesNotContain(intruder.DesiredHistory, d => d.Tasks.Any(t => t.TaskId == task.TaskId));
+        Assert.DoesNotContain(intruder.DesiredSnapshot(), d => d.Tasks.Any(t => t.TaskId == task.TaskId));
         var described = (await Host.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { task.TaskId } }, Host.Admin)).Tasks[0];
         Assert.Equal(LifecycleStatus.Pending, described.LastStatus);
     }

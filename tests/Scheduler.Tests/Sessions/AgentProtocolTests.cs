@@ -53,7 +53,7 @@ public sealed class AgentProtocolTests(ITestOutputHelper output) : SchedulerTest
         var parsed = TaskDefinitionJson.ParseStored(document.TaskDefinitionJson);
         Assert.Equal("registry.local/web:1", parsed.ContainerDefinitions![0].Image);
         // Versions only grow.
-        var versions = agent.DesiredHistory.Select(d => d.Version).ToList();
+        var versions = agent.DesiredSnapshot().Select(d => d.Version).ToList();
         Assert.Equal(versions.Order(), versions);
         Assert.Equal(versions.Distinct().Count(), versions.Count);
         Assert.Contains(desired.Tasks, t => t.TaskId == secondTask.TaskId);
@@ -170,11 +170,11 @@ public sealed class AgentProtocolTests(ITestOutputHelper output) : SchedulerTest
             new TaskReport { TaskId = "feedfacefeedfacefeedfacefeedface", Sequence = 11, LastStatus = LifecycleStatus.Running },
         ]);
         var desired = await back.WaitForDesiredAsync(d => d.Tasks.Count == 1);
-        await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(back.Acks.Count > 0), what: "snapshot ack");
+        await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(back.AcksSnapshot().Count > 0), what: "snapshot ack");
 
         Assert.Equal(task.TaskId, desired.Tasks[0].TaskId);
-        Assert.Equal(["feedfacefeedfacefeedfacefeedface"], back.Acks[0].UnknownTaskIds);
-        Assert.Equal(11UL, back.Acks[0].Sequence);
+        Assert.Equal(["feedfacefeedfacefeedfacefeedface"], back.AcksSnapshot()[0].UnknownTaskIds);
+        Assert.Equal(11UL, back.AcksSnapshot()[0].Sequence);
         Assert.Equal(LifecycleStatus.Running, (await DescribeAsync(task.TaskId)).LastStatus);
     }
 

@@ -28,7 +28,7 @@ public sealed class RestartTests(ITestOutputHelper output) : SchedulerTest(outpu
         await agent.ReportAndWaitAsync(web.Tasks[0].TaskId, LifecycleStatus.Running, r => r.Containers.Add(new ContainerReport { Name = "web", RuntimeId = "abc", LastStatus = LifecycleStatus.Running }));
         await agent.ReportAndWaitAsync(dyn.Tasks[1].TaskId, LifecycleStatus.Stopped, r => r.Containers.Add(new ContainerReport { Name = "web", LastStatus = LifecycleStatus.Stopped, ExitCode = 3 }));
         await Host.Tasks.StopTaskAsync(new StopTaskRequest { Cluster = "prod", Task = dyn.Tasks[0].TaskId, Reason = "later" }, Host.Admin);
-        var lastVersion = agent.DesiredHistory.Max(d => d.Version);
+        var lastVersion = agent.DesiredSnapshot().Max(d => d.Version);
         var taskIds = web.Tasks.Concat(dyn.Tasks).Select(t => t.TaskId).ToList();
         var before = await SnapshotAsync(taskIds, agent.InstanceId);
         await agent.DisposeAsync();
