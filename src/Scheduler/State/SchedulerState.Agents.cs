@@ -147,7 +147,7 @@ internal sealed partial class SchedulerState
             // Check every task before changing any, so a refused report changes nothing.
             foreach (var r in report.Tasks)
             {
-                if (_tasks.TryGetValue(r.TaskId, out var t) && t.InstanceId != instanceId)
+                if (TryGetTaskLocked(r.TaskId, out var t) && t.InstanceId != instanceId)
                 {
                     throw new StateException(StateError.PermissionDenied, $"Task '{r.TaskId}' does not belong to container instance '{instanceId}'.");
                 }
@@ -161,7 +161,7 @@ internal sealed partial class SchedulerState
             {
                 highest = Math.Max(highest, r.Sequence);
                 reported.Add(r.TaskId);
-                if (!_tasks.TryGetValue(r.TaskId, out var task))
+                if (!TryGetTaskLocked(r.TaskId, out var task))
                 {
                     unknown.Add(r.TaskId);
                     continue;

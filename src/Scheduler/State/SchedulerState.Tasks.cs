@@ -228,7 +228,7 @@ internal sealed partial class SchedulerState
         lock (_gate)
         {
             RequireClusterLocked(cluster);
-            if (!_tasks.TryGetValue(Arns.Id(taskReference), out task!) || task.Cluster != cluster)
+            if (!TryGetTaskLocked(Arns.Id(taskReference), out task!) || task.Cluster != cluster)
             {
                 throw StateException.NotFound($"Task '{taskReference}' not found in cluster '{cluster}'.");
             }
@@ -272,7 +272,7 @@ internal sealed partial class SchedulerState
             RequireClusterLocked(cluster);
             foreach (var reference in references)
             {
-                if (_tasks.TryGetValue(Arns.Id(reference), out var task) && task.Cluster == cluster)
+                if (TryGetTaskLocked(Arns.Id(reference), out var task) && task.Cluster == cluster)
                 {
                     found.Add(ToInfo(task));
                 }
@@ -303,11 +303,12 @@ internal sealed partial class SchedulerState
             {
                 var instance = InstanceLocked(cluster, request.ContainerInstance);
                 // An instance's non-stopped tasks are indexed; stopped ones need the full scan.
-                candidates = desired == LifecycleStatus.Stopped ? _tasks.Values.Where(t => t.InstanceId == instance.Id) : instance.Tasks;
+                candidates = desired == LifecycleStatus.Stopped ? AllTasksLocked().Where(t => t.InstanceId == instance.Id) : instance.Tasks;
             }
             else
             {
-                candidates = _tasks.Values;
+                // Stopped rows kept from start-up match only a STOPPED listing.
+                candidates = desired == LifecycleStatus.Stopped ? AllTasksLocked() : _tasks.Values;
             }
 
             var group = string.IsNullOrEmpty(request.ServiceName) ? null : "service:" + request.ServiceName;
@@ -365,7 +366,7 @@ internal sealed partial class SchedulerState
     {
         lock (_gate)
         {
-            return _tasks.Count;
+            return _tasks.Count + _stoppedRows.Count;
         }
     }
 }

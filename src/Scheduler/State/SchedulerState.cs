@@ -39,6 +39,13 @@ internal sealed partial class SchedulerState(
     private readonly Dictionary<string, TaskRecord> _tasks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<TaskRecord>> _tasksByClientToken = new(StringComparer.Ordinal);
 
+    // Tasks that were STOPPED (desired and last status) at start-up, still as rows: nothing pushes, places or counts
+    // them, so decoding a restart's worth of them would only cost time and memory. A row becomes a record the first
+    // time a read or an agent report names it (see TryGetTaskLocked); the database already holds exactly this row.
+    private readonly Dictionary<string, TaskRow> _stoppedRows = new(StringComparer.Ordinal);
+    private readonly StringPool _lazyStrings = new();
+    private Dictionary<string, TaskDefinitionRecord> _loadedDefinitions = new(StringComparer.Ordinal);
+
     // Global sequence for desired-state versions; only grows, and starts above everything persisted.
     private long _seq;
 
@@ -115,6 +122,7 @@ internal sealed partial class SchedulerState(
             // Nothing else runs before WhenLoaded completes; the lock is taken per batch only to keep the rule that
             // records change under it.
             var definitionsByArn = _families.Values.SelectMany(r => r).ToDictionary(d => d.Arn, StringComparer.Ordinal);
+            _loadedDefinitions = definitionsByArn;
             // Reading rows and decoding them are split over threads: decoding (protobuf, ports, records) is most of
             // the cost of loading a million tasks, and the reader alone keeps one core busy.
             var rows = Channel.CreateBounded<TaskRow>(new BoundedChannelOptions(8192) { SingleWriter = true });
@@ -139,10 +147,18 @@ internal sealed partial class SchedulerState(
                 AddLoaded(batch);
                 return decoded;
             }, cancellationToken)).ToList();
+            var stopped = new List<TaskRow>();
             try
             {
                 await foreach (var row in store.ReadTasksAsync(cancellationToken))
                 {
+                    // A client token's tasks answer idempotent RunTask retries from memory, so those are decoded.
+                    if (row.DesiredStatus == (int)LifecycleStatus.Stopped && row.LastStatus == (int)LifecycleStatus.Stopped && row.ClientToken is null)
+                    {
+                        stopped.Add(row);
+                        continue;
+                    }
+
                     await rows.Writer.WriteAsync(row, cancellationToken);
                 }
             }
@@ -152,6 +168,20 @@ internal sealed partial class SchedulerState(
             }
 
             count = (await Task.WhenAll(decoders)).Sum();
+            lock (_gate)
+            {
+                foreach (var row in stopped)
+                {
+                    _stoppedRows[row.Id] = row;
+                    _seq = Math.Max(_seq, row.DesiredSeq);
+                    if (_instances.TryGetValue(row.InstanceId, out var instance))
+                    {
+                        instance.DesiredVersion = Math.Max(instance.DesiredVersion, row.DesiredSeq);
+                    }
+                }
+            }
+
+            count += stopped.Count;
 
             lock (_gate)
             {
@@ -203,6 +233,40 @@ internal sealed partial class SchedulerState(
         }
 
         batch.Clear();
+    }
+
+    /// <summary>Finds a task by id, turning a stopped row kept from start-up into a record first. Under the lock.</summary>
+    private bool TryGetTaskLocked(string id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TaskRecord? task)
+    {
+        if (_tasks.TryGetValue(id, out task))
+        {
+            return true;
+        }
+
+        if (!_stoppedRows.Remove(id, out var row))
+        {
+            return false;
+        }
+
+        task = TaskFromRow(row, _lazyStrings, _loadedDefinitions);
+        if (task is null)
+        {
+            return false;
+        }
+
+        _tasks[id] = task;
+        return true;
+    }
+
+    /// <summary>Every task, stopped rows kept from start-up turned into records first. Under the lock.</summary>
+    private Dictionary<string, TaskRecord>.ValueCollection AllTasksLocked()
+    {
+        foreach (var id in _stoppedRows.Keys.ToList())
+        {
+            TryGetTaskLocked(id, out _);
+        }
+
+        return _tasks.Values;
     }
 
     private List<TaskRecord> ClientTokenList(string token)

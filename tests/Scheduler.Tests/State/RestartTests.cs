@@ -68,6 +68,37 @@ public sealed class RestartTests(ITestOutputHelper output) : SchedulerTest(outpu
         Assert.Equal(LifecycleStatus.Stopped, stopped.Task.DesiredStatus);
     }
 
+    [Fact]
+    public async Task Restart_WithStoppedTasks_DescribesListsAndIgnoresReportsForThemAsBefore()
+    {
+        // Arrange: two tasks stopped by the user and reported STOPPED (desired and last status STOPPED), one running.
+        var agent = await SimulatedAgent.RegisterAsync(Host, "prod", SimulatedAgent.DefaultFacts(zone: "z1"));
+        await Host.TaskDefinitions.RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest { TaskDefinitionJson = TaskDefinitionSamples.Web("dyn") }, Host.Admin);
+        var run = await Host.Tasks.RunTaskAsync(new RunTaskRequest { Cluster = "prod", TaskDefinition = "dyn", Count = 3 }, Host.Admin);
+        var ids = run.Tasks.Select(t => t.TaskId).ToList();
+        foreach (var id in ids.Take(2))
+        {
+            await Host.Tasks.StopTaskAsync(new StopTaskRequest { Cluster = "prod", Task = id, Reason = "done" }, Host.Admin);
+            await agent.ReportAndWaitAsync(id, LifecycleStatus.Stopped, r => r.Containers.Add(new ContainerReport { Name = "web", LastStatus = LifecycleStatus.Stopped, ExitCode = 0 }));
+        }
+
+        var before = (await Host.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Cluster = "prod", Tasks = { ids } }, Host.Admin)).Tasks.ToList();
+        Assert.Equal(2, before.Count(t => t.LastStatus == LifecycleStatus.Stopped && t.DesiredStatus == LifecycleStatus.Stopped));
+        await agent.DisposeAsync();
+
+        // Act
+        await RestartAsync();
+
+        // Assert: describe answers as before (a stopped row is decoded on demand), a STOPPED listing finds both, a
+        // running listing does not show them.
+        var after = (await Host.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Cluster = "prod", Tasks = { ids } }, Host.Admin)).Tasks.ToList();
+        Assert.Equal(before, after);
+        var stoppedList = await Host.Tasks.ListTasksAsync(new ListTasksRequest { Cluster = "prod", DesiredStatus = LifecycleStatus.Stopped }, Host.Admin);
+        Assert.Equal(ids.Take(2).Order(), stoppedList.TaskArns.Select(a => a[(a.LastIndexOf('/') + 1)..]).Order());
+        var running = await Host.Tasks.ListTasksAsync(new ListTasksRequest { Cluster = "prod" }, Host.Admin);
+        Assert.Equal(ids[2], running.TaskArns.Select(a => a[(a.LastIndexOf('/') + 1)..]).Single());
+    }
+
     private static ContainerInstance Normalize(ContainerInstance instance)
     {
         var copy = instance.Clone();

@@ -1,7 +1,10 @@
+using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 
 namespace Berth.Scheduler.State.Persistence;
 
@@ -29,14 +32,48 @@ internal sealed partial class SqliteSchedulerStore : ISchedulerStore
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
-        var options = new DbContextOptionsBuilder<SchedulerDbContext>().UseSqlite(_connectionString).Options;
-        await using (var context = new SchedulerDbContext(options))
+        _writer = await OpenAsync(cancellationToken);
+        // EF Core builds its model and migrations services before it can tell that nothing is pending, which costs a
+        // second or two of start-up; when the history table already lists exactly this assembly's migrations the
+        // schema is current and there is nothing for it to do.
+        if (!await IsSchemaCurrentAsync(_writer, cancellationToken))
         {
+            var options = new DbContextOptionsBuilder<SchedulerDbContext>().UseSqlite(_connectionString).Options;
+            await using var context = new SchedulerDbContext(options);
             await context.Database.MigrateAsync(cancellationToken);
         }
 
-        _writer = await OpenAsync(cancellationToken);
         _writerLoop = Task.Run(WriteLoopAsync, CancellationToken.None);
+    }
+
+    /// <summary>The ids of the migrations compiled into this assembly for <see cref="SchedulerDbContext"/>, in order.</summary>
+    internal static IReadOnlyList<string> AssemblyMigrations { get; } = typeof(SchedulerDbContext).Assembly.GetTypes()
+        .Where(t => t.GetCustomAttribute<DbContextAttribute>()?.ContextType == typeof(SchedulerDbContext))
+        .Select(t => t.GetCustomAttribute<MigrationAttribute>()?.Id)
+        .OfType<string>()
+        .Order(StringComparer.Ordinal)
+        .ToList();
+
+    private static async Task<bool> IsSchemaCurrentAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '__EFMigrationsHistory'";
+        if (await command.ExecuteScalarAsync(cancellationToken) is null)
+        {
+            return false;
+        }
+
+        command.CommandText = "SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId";
+        var applied = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                applied.Add(reader.GetString(0));
+            }
+        }
+
+        return applied.SequenceEqual(AssemblyMigrations, StringComparer.Ordinal);
     }
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
