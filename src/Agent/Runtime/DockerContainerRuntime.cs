@@ -422,7 +422,11 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
         {
             return await call();
         }
-        catch (Exception ex) when (ex is not DockerApiException && IsUnavailable(ex))
+        catch (DockerApiException ex)
+        {
+            throw new ContainerRuntimeException(ExtractMessage(ex), (int)ex.StatusCode, ex);
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
         {
             throw new EngineUnavailableException($"Docker engine at {Endpoint} is unavailable: {ex.Message}", ex);
         }

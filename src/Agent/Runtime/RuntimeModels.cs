@@ -96,3 +96,9 @@ internal sealed class ImagePullException(string message, Exception? inner = null
 
 /// <summary>The engine did not answer (socket gone, restart in progress).</summary>
 internal sealed class EngineUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>The engine refused a request; <see cref="StatusCode"/> is its HTTP status (409: conflict, e.g. a name in use).</summary>
+internal sealed class ContainerRuntimeException(string message, int statusCode, Exception? inner = null) : Exception(message, inner)
+{
+    public int StatusCode { get; } = statusCode;
+}

@@ -1,0 +1,94 @@
+using System.Collections.Concurrent;
+using Berth.Agent.Configuration;
+using Berth.Agent.Runtime;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Agent.Tasks;
+
+/// <summary>
+/// Gets a task's image onto the host according to the pull behavior, and remembers which images this agent
+/// pulled and when each was last used (for <c>once</c> and for least-recently-used cleanup).
+/// </summary>
+internal sealed partial class ImageStore(IContainerRuntime runtime, IOptions<AgentOptions> options, StateDirectory state, TimeProvider time, ILogger<ImageStore> logger)
+{
+    private const string FileName = "images.json";
+    private readonly Lazy<ConcurrentDictionary<string, DateTimeOffset>> _lastUsed = new(() => new(state.Read<Dictionary<string, DateTimeOffset>>(FileName) ?? []));
+    private readonly Lock _saveLock = new();
+
+    /// <summary>Makes <paramref name="image"/> available; throws <see cref="ImagePullException"/> when it cannot.</summary>
+    public async Task EnsureAsync(string image, IReadOnlyList<RegistryCredential> credentials, CancellationToken cancellationToken)
+    {
+        var behavior = options.Value.ImagePullBehavior;
+        var pull = behavior switch
+        {
+            ImagePullBehavior.Always or ImagePullBehavior.Default => true,
+            ImagePullBehavior.PreferCached => await runtime.InspectImageAsync(image, cancellationToken) is null,
+            ImagePullBehavior.Once => !_lastUsed.Value.ContainsKey(image) || await runtime.InspectImageAsync(image, cancellationToken) is null,
+            _ => true,
+        };
+        if (pull)
+        {
+            try
+            {
+                await runtime.PullImageAsync(image, CredentialFor(image, credentials), null, cancellationToken);
+                LogPulled(logger, image);
+            }
+            catch (ImagePullException ex) when (behavior == ImagePullBehavior.Default)
+            {
+                if (await runtime.InspectImageAsync(image, cancellationToken) is null)
+                {
+                    throw;
+                }
+
+                LogPullFellBack(logger, image, ex.Message);
+            }
+        }
+
+        MarkUsed(image);
+    }
+
+    /// <summary>When each image reference this agent ran was last used.</summary>
+    public IReadOnlyDictionary<string, DateTimeOffset> LastUsed => _lastUsed.Value;
+
+    public void MarkUsed(string image)
+    {
+        _lastUsed.Value[image] = time.GetUtcNow();
+        Save();
+    }
+
+    public void Forget(string image)
+    {
+        _lastUsed.Value.TryRemove(image, out _);
+        Save();
+    }
+
+    private void Save()
+    {
+        lock (_saveLock)
+        {
+            try
+            {
+                state.Write(FileName, _lastUsed.Value.ToDictionary());
+            }
+            catch (IOException ex)
+            {
+                LogStateNotSaved(logger, ex.Message);
+            }
+            catch (UnauthorizedAccessException ex)
+            {
+                LogStateNotSaved(logger, ex.Message);
+            }
+        }
+    }
+
+    private static RegistryCredential? CredentialFor(string image, IReadOnlyList<RegistryCredential> credentials)
+    {
+        var slash = image.IndexOf('/', StringComparison.Ordinal);
+        var registry = slash > 0 && (image[..slash].Contains('.', StringComparison.Ordinal) || image[..slash].Contains(':', StringComparison.Ordinal) || image[..slash] == "localhost")
+            ? image[..slash]
+            : "docker.io";
+        return credentials.FirstOrDefault(c => string.Equals(c.ServerAddress, registry, StringComparison.OrdinalIgnoreCase))
+            ?? (credentials.Count == 1 ? credentials[0] : null);
+    }
+}
