@@ -102,6 +102,11 @@ internal static class TaskPlanner
             return (stopped.StopCode == TaskStopCode.None ? TaskStopCode.UserInitiated : stopped.StopCode, stopped.StoppedReason ?? "Task stopped by the scheduler");
         }
 
+        if (task.Spec?.InvalidReason is { } invalid)
+        {
+            return (TaskStopCode.TaskFailedToStart, invalid);
+        }
+
         if (task.Failures.Count > 0)
         {
             return (TaskStopCode.TaskFailedToStart, task.Failures.First().Value);

@@ -97,6 +97,9 @@ internal sealed record TaskSpec
     public string? NetworkMode { get; init; }
 
     public IReadOnlyList<RegistryCredential> Credentials { get; init; } = [];
+
+    /// <summary>Set when the task could not be turned into containers (bad or missing task definition): the task fails to start with it.</summary>
+    public string? InvalidReason { get; init; }
 }
 
 /// <summary>The complete set of tasks the scheduler wants on this host, at one version.</summary>
