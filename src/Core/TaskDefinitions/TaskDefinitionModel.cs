@@ -6,7 +6,7 @@ namespace Berth.Core.TaskDefinitions;
 /// <summary>
 /// An ECS task definition as users write it for <c>RegisterTaskDefinition</c>. Property names are ECS's
 /// (camelCase in JSON); fields this model does not know are kept in <see cref="ExtensionData"/> and written back,
-/// so a document round-trips without losing anything. Parse with <see cref="TaskDefinitionDocument.Parse"/>.
+/// so a document round-trips without losing anything. Parse with <see cref="TaskDefinitionJson.Parse"/>.
 /// </summary>
 public sealed class TaskDefinition
 {

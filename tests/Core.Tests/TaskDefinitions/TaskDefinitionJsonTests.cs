@@ -3,7 +3,7 @@ using Berth.Core.TaskDefinitions;
 
 namespace Berth.Core.Tests.TaskDefinitions;
 
-public class TaskDefinitionDocumentTests
+public class TaskDefinitionJsonTests
 {
     // The "Example task definitions" page of the ECS developer guide: a web server on the EC2 launch type.
     private const string WebServer = """
@@ -87,7 +87,7 @@ public class TaskDefinitionDocumentTests
     [InlineData(Fargate)]
     public void Parse_RealEcsExamples_AreValid(string json)
     {
-        var definition = TaskDefinitionDocument.Parse(json);
+        var definition = TaskDefinitionJson.Parse(json);
 
         Assert.NotNull(definition.Family);
         Assert.NotEmpty(definition.ContainerDefinitions!);
@@ -96,7 +96,7 @@ public class TaskDefinitionDocumentTests
     [Fact]
     public void Parse_WebServer_ReadsEveryField()
     {
-        var d = TaskDefinitionDocument.Parse(WebServer);
+        var d = TaskDefinitionJson.Parse(WebServer);
 
         var web = Assert.Single(d.ContainerDefinitions!);
         Assert.Equal("web", web.Name);
@@ -113,7 +113,7 @@ public class TaskDefinitionDocumentTests
     [Fact]
     public void Parse_Fargate_UnderstandsVcpuAndGb()
     {
-        var d = TaskDefinitionDocument.Parse(Fargate);
+        var d = TaskDefinitionJson.Parse(Fargate);
 
         Assert.Equal(1024, TaskResources.ReservedCpu(d));
         Assert.Equal(2048, TaskResources.ReservedMemory(d));
@@ -125,9 +125,9 @@ public class TaskDefinitionDocumentTests
     [Fact]
     public void Serialize_KeepsUnknownFieldsAtEveryLevel()
     {
-        var d = TaskDefinitionDocument.Parse(Fargate);
+        var d = TaskDefinitionJson.Parse(Fargate);
 
-        var json = TaskDefinitionDocument.Serialize(d);
+        var json = TaskDefinitionJson.Serialize(d);
         using var doc = JsonDocument.Parse(json);
         var root = doc.RootElement;
 
@@ -142,8 +142,8 @@ public class TaskDefinitionDocumentTests
     [Fact]
     public void Serialize_ThenParse_RoundTripsToTheSameDocument()
     {
-        var once = TaskDefinitionDocument.Serialize(TaskDefinitionDocument.Parse(WordPress));
-        var twice = TaskDefinitionDocument.Serialize(TaskDefinitionDocument.Parse(once));
+        var once = TaskDefinitionJson.Serialize(TaskDefinitionJson.Parse(WordPress));
+        var twice = TaskDefinitionJson.Serialize(TaskDefinitionJson.Parse(once));
 
         Assert.Equal(once, twice);
         Assert.Contains("\"links\":[\"mysql\"]", once, StringComparison.Ordinal);
@@ -158,8 +158,8 @@ public class TaskDefinitionDocumentTests
              "containerDefinitions": [{"name": "a", "image": "busybox", "memory": 32}]}}
             """;
 
-        var d = TaskDefinitionDocument.Parse(described);
-        var json = TaskDefinitionDocument.Serialize(d);
+        var d = TaskDefinitionJson.Parse(described);
+        var json = TaskDefinitionJson.Serialize(d);
 
         Assert.Equal("x", d.Family);
         Assert.DoesNotContain("revision", json, StringComparison.Ordinal);
@@ -169,9 +169,9 @@ public class TaskDefinitionDocumentTests
     [Fact]
     public void SerializeDescribed_AddsAssignedFields()
     {
-        var d = TaskDefinitionDocument.Parse(WebServer);
+        var d = TaskDefinitionJson.Parse(WebServer);
 
-        var json = TaskDefinitionDocument.SerializeDescribed(d, 3, "arn:berth:ecs:local:task-definition/webserver:3", "ACTIVE", DateTimeOffset.UnixEpoch, null);
+        var json = TaskDefinitionJson.SerializeDescribed(d, 3, "arn:berth:ecs:local:task-definition/webserver:3", "ACTIVE", DateTimeOffset.UnixEpoch, null);
         using var doc = JsonDocument.Parse(json);
 
         Assert.Equal(3, doc.RootElement.GetProperty("revision").GetInt32());
@@ -205,7 +205,7 @@ public class TaskDefinitionDocumentTests
     [InlineData("""{"family":"f","placementConstraints":[{"type":"distinctInstance"}],"containerDefinitions":[{"name":"a","image":"i","memory":64}]}""", "placementConstraints[0].type: must be memberOf")]
     public void Parse_InvalidField_ErrorNamesTheField(string json, string expected)
     {
-        var e = Assert.Throws<TaskDefinitionException>(() => TaskDefinitionDocument.Parse(json));
+        var e = Assert.Throws<TaskDefinitionException>(() => TaskDefinitionJson.Parse(json));
 
         Assert.Contains(expected, e.Errors.Select(x => x.ToString()));
     }
@@ -216,7 +216,7 @@ public class TaskDefinitionDocumentTests
     [InlineData("""{"family":"f","containerDefinitions":{"name":"a"}}""", "containerDefinitions: must be an array")]
     public void Parse_WrongJsonType_ErrorNamesTheField(string json, string expected)
     {
-        var e = Assert.Throws<TaskDefinitionException>(() => TaskDefinitionDocument.Parse(json));
+        var e = Assert.Throws<TaskDefinitionException>(() => TaskDefinitionJson.Parse(json));
 
         Assert.Equal(expected, Assert.Single(e.Errors).ToString());
     }
@@ -227,7 +227,7 @@ public class TaskDefinitionDocumentTests
     [InlineData("[1,2]")]
     public void Parse_MalformedDocument_Throws(string json)
     {
-        var e = Assert.Throws<TaskDefinitionException>(() => TaskDefinitionDocument.Parse(json));
+        var e = Assert.Throws<TaskDefinitionException>(() => TaskDefinitionJson.Parse(json));
 
         Assert.Equal("$", Assert.Single(e.Errors).Field);
     }
@@ -237,7 +237,7 @@ public class TaskDefinitionDocumentTests
     {
         var json = """{"family":"f","containerDefinitions":[{"name":"a","memory":2,"portMappings":[{"containerPort":0}]}]}""";
 
-        var e = Assert.Throws<TaskDefinitionException>(() => TaskDefinitionDocument.Parse(json));
+        var e = Assert.Throws<TaskDefinitionException>(() => TaskDefinitionJson.Parse(json));
 
         Assert.Equal(3, e.Errors.Count);
     }
@@ -245,7 +245,7 @@ public class TaskDefinitionDocumentTests
     [Fact]
     public void ReservedMemory_UsesHardLimitElseReservation()
     {
-        var d = TaskDefinitionDocument.Parse("""{"family":"f","containerDefinitions":[{"name":"a","image":"i","memory":256,"memoryReservation":128},{"name":"b","image":"i","memoryReservation":64}]}""");
+        var d = TaskDefinitionJson.Parse("""{"family":"f","containerDefinitions":[{"name":"a","image":"i","memory":256,"memoryReservation":128},{"name":"b","image":"i","memoryReservation":64}]}""");
 
         Assert.Equal(256 + 64, TaskResources.ReservedMemory(d));
         Assert.Equal(0, TaskResources.ReservedCpu(d));
@@ -254,7 +254,7 @@ public class TaskDefinitionDocumentTests
     [Fact]
     public void Parse_TaskLevelSizesAsNumbers_AreAccepted()
     {
-        var d = TaskDefinitionDocument.Parse("""{"family":"f","cpu":512,"memory":1024,"containerDefinitions":[{"name":"a","image":"i"}]}""");
+        var d = TaskDefinitionJson.Parse("""{"family":"f","cpu":512,"memory":1024,"containerDefinitions":[{"name":"a","image":"i"}]}""");
 
         Assert.Equal(512, TaskResources.ReservedCpu(d));
         Assert.Equal(1024, TaskResources.ReservedMemory(d));

@@ -41,7 +41,7 @@ public sealed class TaskDefinitionException : Exception
 }
 
 /// <summary>Parses, validates and writes ECS task-definition JSON.</summary>
-public static partial class TaskDefinitionDocument
+public static partial class TaskDefinitionJson
 {
     /// <summary>
     /// Fields of a DescribeTaskDefinition output that the registry assigns; they are dropped when a described

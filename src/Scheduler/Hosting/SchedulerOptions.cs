@@ -1,0 +1,53 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Scheduler.Hosting;
+
+/// <summary>The <c>Scheduler</c> configuration section.</summary>
+internal sealed class SchedulerOptions
+{
+    public const string Section = "Scheduler";
+
+    /// <summary>Command-line switches that map onto this section (<c>--data-dir PATH</c>).</summary>
+    public static readonly Dictionary<string, string> SwitchMappings = new(StringComparer.Ordinal)
+    {
+        ["--data-dir"] = $"{Section}:{nameof(DataDirectory)}",
+    };
+
+    /// <summary>Where the database and the token files live.</summary>
+    [Required]
+    public string DataDirectory { get; set; } = "";
+
+    /// <summary>How often both sides of a session send heartbeats.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Heartbeat intervals without a word from an agent before its session is closed.</summary>
+    [Range(2, 100)]
+    public int MissedHeartbeatsBeforeDisconnect { get; set; } = 3;
+
+    /// <summary>fsync the database at every commit (survives power loss) rather than only surviving process crashes.</summary>
+    public bool FullSync { get; set; } = true;
+
+    /// <summary>First port of the dynamic host port range.</summary>
+    [Range(1, 65535)]
+    public int DynamicPortFirst { get; set; } = 49153;
+
+    /// <summary>Last port of the dynamic host port range.</summary>
+    [Range(1, 65535)]
+    public int DynamicPortLast { get; set; } = 65535;
+}
+
+/// <summary>Rules across fields of <see cref="SchedulerOptions"/>.</summary>
+internal sealed class SchedulerOptionsValidator : IValidateOptions<SchedulerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SchedulerOptions options)
+    {
+        if (options.DynamicPortFirst > options.DynamicPortLast)
+        {
+            return ValidateOptionsResult.Fail("Scheduler:DynamicPortFirst must not exceed Scheduler:DynamicPortLast.");
+        }
+
+        return ValidateOptionsResult.Success;
+    }
+}

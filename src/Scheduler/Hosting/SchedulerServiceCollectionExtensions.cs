@@ -1,0 +1,76 @@
+using Berth.Scheduler.ControlPlane;
+using Berth.Scheduler.Placement;
+using Berth.Scheduler.Security;
+using Berth.Scheduler.Sessions;
+using Berth.Scheduler.State;
+using Berth.Scheduler.State.Persistence;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Scheduler.Hosting;
+
+/// <summary>Registration of the scheduler's services.</summary>
+internal static class SchedulerServiceCollectionExtensions
+{
+    /// <summary>The address the scheduler listens on when no <c>--urls</c> is given.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:7070";
+
+    /// <summary>Adds options, state, persistence, placement, sessions and gRPC with authentication.</summary>
+    public static WebApplicationBuilder AddSchedulerServices(this WebApplicationBuilder builder)
+    {
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        // gRPC over plain HTTP needs HTTP/2 without negotiation (h2c); with a certificate, TLS carries HTTP/2 too.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2));
+
+        var services = builder.Services;
+        services.AddOptions<SchedulerOptions>()
+            .BindConfiguration(SchedulerOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SchedulerOptions>, SchedulerOptionsValidator>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<ISchedulerStore>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<SchedulerOptions>>().Value;
+            Directory.CreateDirectory(options.DataDirectory);
+            return new SqliteSchedulerStore(Path.Combine(options.DataDirectory, "scheduler.db"), options.FullSync, sp.GetRequiredService<ILogger<SqliteSchedulerStore>>());
+        });
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<SchedulerOptions>>().Value;
+            return new PlacementEngine(new PlacementOptions { DynamicPortFirst = options.DynamicPortFirst, DynamicPortLast = options.DynamicPortLast });
+        });
+        services.AddSingleton<SchedulerState>();
+        services.AddSingleton<ApiTokens>();
+        services.AddSingleton<SessionHub>();
+        services.AddSingleton<AuthInterceptor>();
+        // Tokens are created on the first start, before anyone could ask for them.
+        services.AddHostedService(sp =>
+        {
+            sp.GetRequiredService<ApiTokens>();
+            return new StateLoader(sp.GetRequiredService<SchedulerState>());
+        });
+        services.AddHostedService<SessionHeartbeatService>();
+        services.AddGrpc(grpc =>
+        {
+            grpc.Interceptors.Add<AuthInterceptor>();
+            grpc.EnableDetailedErrors = false;
+        });
+        return builder;
+    }
+
+    /// <summary>Maps the control-plane and agent gRPC services.</summary>
+    public static WebApplication MapSchedulerServices(this WebApplication app)
+    {
+        app.MapGrpcService<ClusterService>();
+        app.MapGrpcService<TaskDefinitionService>();
+        app.MapGrpcService<ContainerInstanceService>();
+        app.MapGrpcService<TaskService>();
+        app.MapGrpcService<AgentSessionService>();
+        return app;
+    }
+}

@@ -1,0 +1,174 @@
+using System.Collections.Immutable;
+
+namespace Berth.Scheduler.Placement;
+
+/// <summary>
+/// The ACTIVE instances of one bucket (one value of a spread attribute, or the whole cluster) ordered by remaining
+/// memory and by remaining CPU, with the bucket's task counts per group. Immutable.
+/// </summary>
+internal sealed class InstanceBucket(
+    string? value,
+    SortedKeyIndex byMemory,
+    SortedKeyIndex byCpu,
+    ImmutableDictionary<string, int> groupCounts,
+    int taskCount)
+{
+    public static readonly InstanceBucket EmptyAll = new(null, SortedKeyIndex.Empty, SortedKeyIndex.Empty, ImmutableDictionary<string, int>.Empty, 0);
+
+    /// <summary>The attribute value; null for instances without the attribute (and for the whole-cluster bucket).</summary>
+    public string? Value { get; } = value;
+
+    public SortedKeyIndex ByMemory { get; } = byMemory;
+
+    public SortedKeyIndex ByCpu { get; } = byCpu;
+
+    public ImmutableDictionary<string, int> GroupCounts { get; } = groupCounts;
+
+    public int TaskCount { get; } = taskCount;
+
+    public int InstanceCount => ByMemory.Count;
+
+    /// <summary>Tasks of <paramref name="group"/> in the bucket; all tasks when the group is null.</summary>
+    public int Count(string? group) => group is null ? TaskCount : GroupCounts.GetValueOrDefault(group);
+
+    public static InstanceBucket Build(string? value, IEnumerable<(int Position, ContainerInstanceView View)> members)
+    {
+        var memory = new List<long>();
+        var cpu = new List<long>();
+        var groups = new Dictionary<string, int>(StringComparer.Ordinal);
+        var tasks = 0;
+        foreach (var (position, view) in members)
+        {
+            memory.Add(SortedKeyIndex.Key(view.RemainingMemory, position));
+            cpu.Add(SortedKeyIndex.Key(view.RemainingCpu, position));
+            tasks += view.RunningTasksCount;
+            foreach (var (group, count) in view.TaskGroupCounts)
+            {
+                groups[group] = groups.GetValueOrDefault(group) + count;
+            }
+        }
+
+        return new InstanceBucket(
+            value,
+            SortedKeyIndex.Build([.. memory]),
+            SortedKeyIndex.Build([.. cpu]),
+            groups.Where(g => g.Value != 0).ToImmutableDictionary(StringComparer.Ordinal),
+            tasks);
+    }
+
+    /// <summary>The bucket after one member changed from <paramref name="old"/> to <paramref name="updated"/>.</summary>
+    /// <param name="position">The member's position.</param>
+    /// <param name="old">The view before, or null when the instance joins the bucket.</param>
+    /// <param name="updated">The view after, or null when the instance leaves the bucket.</param>
+    /// <param name="delta">When only one group's count changed, that group and the change (a fast path).</param>
+    public InstanceBucket Update(int position, ContainerInstanceView? old, ContainerInstanceView? updated, (string? Group, int Change)? delta)
+    {
+        var byMemory = ByMemory.Replace(
+            old is null ? null : SortedKeyIndex.Key(old.RemainingMemory, position),
+            updated is null ? null : SortedKeyIndex.Key(updated.RemainingMemory, position));
+        var byCpu = ByCpu.Replace(
+            old is null ? null : SortedKeyIndex.Key(old.RemainingCpu, position),
+            updated is null ? null : SortedKeyIndex.Key(updated.RemainingCpu, position));
+        var groups = GroupCounts;
+        var tasks = TaskCount - (old?.RunningTasksCount ?? 0) + (updated?.RunningTasksCount ?? 0);
+        if (delta is { } d && old is not null && updated is not null)
+        {
+            if (d.Group is not null)
+            {
+                groups = Adjust(groups, d.Group, d.Change);
+            }
+        }
+        else
+        {
+            foreach (var (group, count) in old?.TaskGroupCounts ?? [])
+            {
+                groups = Adjust(groups, group, -count);
+            }
+
+            foreach (var (group, count) in updated?.TaskGroupCounts ?? [])
+            {
+                groups = Adjust(groups, group, count);
+            }
+        }
+
+        return new InstanceBucket(Value, byMemory, byCpu, groups, tasks);
+    }
+
+    private static ImmutableDictionary<string, int> Adjust(ImmutableDictionary<string, int> groups, string group, int change)
+    {
+        var count = groups.GetValueOrDefault(group) + change;
+        return count == 0 ? groups.Remove(group) : groups.SetItem(group, count);
+    }
+}
+
+/// <summary>
+/// The ACTIVE instances of a snapshot partitioned by the value of one attribute, for <c>spread(attribute:X)</c>.
+/// Which bucket an instance belongs to depends only on its attributes, which are fixed within a snapshot lineage, so the
+/// position-to-bucket map is shared by all successors; only the touched buckets are replaced on a change.
+/// </summary>
+internal sealed class SpreadIndex
+{
+    private readonly int[] _bucketOf;
+
+    private SpreadIndex(string attribute, int[] bucketOf, ImmutableArray<InstanceBucket> buckets)
+    {
+        Attribute = attribute;
+        _bucketOf = bucketOf;
+        Buckets = buckets;
+    }
+
+    public string Attribute { get; }
+
+    /// <summary>One bucket per distinct value, plus one for instances without the attribute when there are any.</summary>
+    public ImmutableArray<InstanceBucket> Buckets { get; }
+
+    public int BucketOf(int position) => _bucketOf[position];
+
+    public static SpreadIndex Build(string attribute, PersistentArray<ContainerInstanceView> instances)
+    {
+        var slots = new Dictionary<string, int>(StringComparer.Ordinal);
+        var missingSlot = -1;
+        var bucketOf = new int[instances.Count];
+        var members = new List<List<(int, ContainerInstanceView)>>();
+        var values = new List<string?>();
+        for (var i = 0; i < instances.Count; i++)
+        {
+            var view = instances[i];
+            var value = view.Attributes.TryGetValue(attribute, out var v) ? v : null;
+            int slot;
+            if (value is null)
+            {
+                if (missingSlot < 0)
+                {
+                    missingSlot = members.Count;
+                    members.Add([]);
+                    values.Add(null);
+                }
+
+                slot = missingSlot;
+            }
+            else if (!slots.TryGetValue(value, out slot))
+            {
+                slot = members.Count;
+                slots[value] = slot;
+                members.Add([]);
+                values.Add(value);
+            }
+
+            bucketOf[i] = slot;
+            if (view.Status == InstanceStatus.Active)
+            {
+                members[slot].Add((i, view));
+            }
+        }
+
+        return new SpreadIndex(attribute, bucketOf, [.. members.Select((m, s) => InstanceBucket.Build(values[s], m))]);
+    }
+
+    public SpreadIndex Update(int position, ContainerInstanceView? oldActive, ContainerInstanceView? newActive, (string? Group, int Change)? delta)
+    {
+        var slot = _bucketOf[position];
+        var bucket = Buckets[slot].Update(position, oldActive, newActive, delta);
+        return new SpreadIndex(Attribute, _bucketOf, Buckets.SetItem(slot, bucket));
+    }
+}

@@ -1,0 +1,68 @@
+using System.Security.Cryptography;
+using System.Text;
+using Berth.Scheduler.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Scheduler.Security;
+
+/// <summary>
+/// The admin API token and the join token. Both are created on first start as files in the data dir (mode 0600) and
+/// read on later starts, so the CLI and agent installers can pick them up.
+/// </summary>
+internal sealed class ApiTokens
+{
+    public const string AdminTokenFile = "admin-token";
+    public const string JoinTokenFile = "join-token";
+
+    private readonly byte[] _admin;
+    private readonly byte[] _join;
+
+    public ApiTokens(IOptions<SchedulerOptions> options)
+    {
+        var directory = options.Value.DataDirectory;
+        Directory.CreateDirectory(directory);
+        _admin = Encoding.UTF8.GetBytes(ReadOrCreate(Path.Combine(directory, AdminTokenFile), "berth_admin_"));
+        _join = Encoding.UTF8.GetBytes(ReadOrCreate(Path.Combine(directory, JoinTokenFile), "berth_join_"));
+    }
+
+    public bool IsAdmin(string token) => Matches(token, _admin);
+
+    public bool IsJoin(string token) => Matches(token, _join);
+
+    private static bool Matches(string token, byte[] expected) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), expected);
+
+    private static string ReadOrCreate(string path, string prefix)
+    {
+        if (File.Exists(path))
+        {
+            var existing = File.ReadAllText(path).Trim();
+            if (existing.Length > 0)
+            {
+                return existing;
+            }
+        }
+
+        var token = prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        // Create with 0600 from the start: a token must never be readable by others, not even for a moment.
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(path, options))
+        using (var writer = new StreamWriter(stream))
+        {
+            writer.Write(token);
+            writer.Write('\n');
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        return token;
+    }
+}

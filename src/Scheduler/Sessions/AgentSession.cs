@@ -1,0 +1,90 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Berth.Scheduler.State;
+using Berth.Scheduler.V1;
+using Grpc.Core;
+
+namespace Berth.Scheduler.Sessions;
+
+/// <summary>
+/// The scheduler's side of one agent's Session stream. All writes go through one loop, because a gRPC stream writer
+/// takes one write at a time. Desired-state changes only set a flag: however many changes happen while a write is in
+/// flight, the loop sends one DesiredState with the newest version afterwards (level-triggered, so nothing is lost).
+/// </summary>
+internal sealed class AgentSession(string instanceId, long generation, IServerStreamWriter<SchedulerMessage> writer, SchedulerState state, TimeProvider time, CancellationToken streamToken)
+{
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly ConcurrentQueue<SchedulerMessage> _outbox = new();
+    private readonly CancellationTokenSource _closed = CancellationTokenSource.CreateLinkedTokenSource(streamToken);
+    private int _desiredDirty;
+    private long _sentVersion;
+    private long _lastHeardTimestamp = time.GetTimestamp();
+
+    public string InstanceId { get; } = instanceId;
+
+    public long Generation { get; } = generation;
+
+    /// <summary>Cancelled when the session should end (stream gone, replaced by a newer session, or silent too long).</summary>
+    public CancellationToken Closed => _closed.Token;
+
+    /// <summary>The newest desired-state version written to the stream.</summary>
+    public long SentVersion => Interlocked.Read(ref _sentVersion);
+
+    public void MarkDesiredStateChanged()
+    {
+        Volatile.Write(ref _desiredDirty, 1);
+        _wake.Writer.TryWrite(true);
+    }
+
+    public void Send(SchedulerMessage message)
+    {
+        _outbox.Enqueue(message);
+        _wake.Writer.TryWrite(true);
+    }
+
+    public void Heard() => Interlocked.Exchange(ref _lastHeardTimestamp, time.GetTimestamp());
+
+    public TimeSpan Silence => time.GetElapsedTime(Interlocked.Read(ref _lastHeardTimestamp));
+
+    public void Close()
+    {
+        try
+        {
+            _closed.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already ended.
+        }
+    }
+
+    /// <summary>Writes queued messages and desired states until the session closes.</summary>
+    public async Task RunWriterAsync()
+    {
+        var token = _closed.Token;
+        while (await _wake.Reader.WaitToReadAsync(token))
+        {
+            _wake.Reader.TryRead(out _);
+            while (_outbox.TryDequeue(out var message))
+            {
+                await writer.WriteAsync(message, token);
+            }
+
+            if (Interlocked.Exchange(ref _desiredDirty, 0) == 1)
+            {
+                var desired = state.BuildDesiredState(InstanceId, SentVersion);
+                if (desired is not null)
+                {
+                    await writer.WriteAsync(new SchedulerMessage { DesiredState = desired }, token);
+                    Interlocked.Exchange(ref _sentVersion, desired.Version);
+                    if (desired.InstanceStatus == ContainerInstanceStatus.Inactive)
+                    {
+                        // Deregistered: the agent has its last word (stop everything); its credential no longer works.
+                        Close();
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+using Berth.Scheduler.Hosting;
+using Berth.Scheduler.Security;
+using Berth.Scheduler.State;
+using Berth.Scheduler.V1;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Scheduler.Sessions;
+
+/// <summary>The agent protocol: Register and the Session stream (see protos/berth/scheduler/v1/agent.proto).</summary>
+internal sealed partial class AgentSessionService(
+    SchedulerState state,
+    SessionHub hub,
+    TimeProvider time,
+    IHostApplicationLifetime lifetime,
+    IOptions<SchedulerOptions> options,
+    ILogger<AgentSessionService> logger) : AgentService.AgentServiceBase
+{
+    public override Task<RegisterResponse> Register(RegisterRequest request, ServerCallContext context) =>
+        state.RegisterInstanceAsync(Arns.ClusterName(request.Cluster), request.Facts);
+
+    public override async Task Session(IAsyncStreamReader<AgentMessage> requestStream, IServerStreamWriter<SchedulerMessage> responseStream, ServerCallContext context)
+    {
+        var instanceId = AuthInterceptor.InstanceId(context);
+        using var stream = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+
+        var hello = await ReadHelloAsync(requestStream, stream.Token);
+        if (hello.ContainerInstanceId != instanceId)
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"This credential speaks for container instance '{instanceId}', not '{hello.ContainerInstanceId}'."));
+        }
+
+        var (generation, applied) = await state.ConnectAgentAsync(instanceId, hello.Facts);
+        var session = new AgentSession(instanceId, generation, responseStream, state, time, stream.Token);
+        session.Send(new SchedulerMessage
+        {
+            SessionAccepted = new SessionAccepted
+            {
+                ContainerInstanceId = instanceId,
+                HeartbeatIntervalMs = (int)options.Value.HeartbeatInterval.TotalMilliseconds,
+                ServerTime = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
+                AppliedSequence = applied,
+            },
+        });
+        session.MarkDesiredStateChanged();
+        hub.Attach(session);
+        Log.SessionStarted(logger, instanceId, generation);
+        var writer = session.RunWriterAsync();
+        try
+        {
+            await ReadLoopAsync(requestStream, session, session.Closed);
+        }
+        catch (OperationCanceledException) when (session.Closed.IsCancellationRequested)
+        {
+            // Closed by the hub (replaced or silent), by the client, or by shutdown.
+        }
+        finally
+        {
+            session.Close();
+            hub.Detach(session);
+            state.DisconnectAgent(instanceId, generation);
+            try
+            {
+                await writer;
+            }
+            catch (Exception e) when (e is OperationCanceledException or InvalidOperationException or IOException)
+            {
+                // The stream is gone; nothing more can be written.
+            }
+
+            Log.SessionEnded(logger, instanceId, generation);
+        }
+    }
+
+    private async Task<Hello> ReadHelloAsync(IAsyncStreamReader<AgentMessage> requestStream, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.Value.HeartbeatInterval * options.Value.MissedHeartbeatsBeforeDisconnect);
+        bool any;
+        try
+        {
+            any = await requestStream.MoveNext(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, "No Hello within the heartbeat timeout."));
+        }
+
+        if (!any || requestStream.Current.BodyCase != AgentMessage.BodyOneofCase.Hello)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "The first message of a session must be Hello."));
+        }
+
+        return requestStream.Current.Hello;
+    }
+
+    private async Task ReadLoopAsync(IAsyncStreamReader<AgentMessage> requestStream, AgentSession session, CancellationToken cancellationToken)
+    {
+        while (await requestStream.MoveNext(cancellationToken))
+        {
+            var message = requestStream.Current;
+            session.Heard();
+            switch (message.BodyCase)
+            {
+                case AgentMessage.BodyOneofCase.StateReport:
+                    var (sequence, unknown) = await state.ApplyReportAsync(session.InstanceId, message.StateReport);
+                    var ack = new ReportAck { Sequence = sequence };
+                    ack.UnknownTaskIds.AddRange(unknown);
+                    session.Send(new SchedulerMessage { ReportAck = ack });
+                    break;
+                case AgentMessage.BodyOneofCase.Heartbeat:
+                    state.Touch(session.InstanceId, message.Heartbeat.DesiredVersion);
+                    break;
+                case AgentMessage.BodyOneofCase.DesiredStateAck:
+                    state.Touch(session.InstanceId, message.DesiredStateAck.Version);
+                    break;
+                case AgentMessage.BodyOneofCase.Hello:
+                    throw new RpcException(new Status(StatusCode.InvalidArgument, "Hello is only the first message of a session."));
+                default:
+                    // LogChunk and future additions: accepted and ignored, so newer agents work with this scheduler.
+                    break;
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+using System.Collections.Immutable;
+using Berth.Core.TaskDefinitions;
+using Berth.Scheduler.Placement;
+using Berth.Scheduler.V1;
+using TaskDefinition = Berth.Core.TaskDefinitions.TaskDefinition;
+
+namespace Berth.Scheduler.State;
+
+// In-memory records. They are mutable and owned by SchedulerState: every read or write happens under its lock, and
+// nothing outside the state holds one after the lock is released (callers get protobuf copies).
+
+internal sealed class ClusterRecord
+{
+    public required string Name { get; init; }
+
+    public string Status { get; set; } = "ACTIVE";
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public string Arn => Arns.Cluster(Name);
+}
+
+internal sealed class TaskDefinitionRecord
+{
+    public required string Family { get; init; }
+
+    public required int Revision { get; init; }
+
+    public required TaskDefinition Definition { get; init; }
+
+    /// <summary>The normalized user document (read-only fields dropped) as stored.</summary>
+    public required string Json { get; init; }
+
+    public required TaskRequirements Requirements { get; init; }
+
+    public required string Arn { get; init; }
+
+    public string Status { get; set; } = "ACTIVE";
+
+    public DateTimeOffset RegisteredAt { get; init; }
+
+    public DateTimeOffset? DeregisteredAt { get; set; }
+
+    /// <summary>The document sent to agents and returned by Describe, cached per status.</summary>
+    public string DescribedJson => _described ??= TaskDefinitionJson.SerializeDescribed(Definition, Revision, Arn, Status, RegisteredAt, DeregisteredAt);
+
+    private string? _described;
+
+    public void InvalidateDescribed() => _described = null;
+}
+
+internal sealed class InstanceRecord
+{
+    public required string Id { get; init; }
+
+    public required string Cluster { get; init; }
+
+    public required byte[] CredentialHash { get; init; }
+
+    public ContainerInstanceStatus Status { get; set; } = ContainerInstanceStatus.Active;
+
+    public DateTimeOffset RegisteredAt { get; init; }
+
+    public required HostFacts Facts { get; set; }
+
+    /// <summary>Attributes put through the API (and the agent's configured ones), by canonical name.</summary>
+    public SortedDictionary<string, string> CustomAttributes { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The global sequence number of the last change of the instance itself that agents must see (status).</summary>
+    public long DesiredSeq { get; set; }
+
+    /// <summary>The desired-state version: the highest DesiredSeq of the instance and of any task ever placed on it.</summary>
+    public long DesiredVersion { get; set; }
+
+    /// <summary>Tasks placed here that are not STOPPED: the desired set, and what holds the instance's resources.</summary>
+    public HashSet<TaskRecord> Tasks { get; } = [];
+
+    public bool AgentConnected { get; set; }
+
+    /// <summary>Incremented by every new session, so an old session ending does not disconnect a newer one.</summary>
+    public long SessionGeneration { get; set; }
+
+    public DateTimeOffset? LastSeenAt { get; set; }
+
+    public long AcknowledgedVersion { get; set; }
+
+    public ulong AppliedSequence { get; set; }
+
+    public string Arn => Arns.ContainerInstance(Cluster, Id);
+}
+
+internal sealed class TaskRecord
+{
+    public required string Id { get; init; }
+
+    public required string Cluster { get; init; }
+
+    public required string InstanceId { get; init; }
+
+    public required TaskDefinitionRecord Definition { get; init; }
+
+    public required string Group { get; init; }
+
+    public string StartedBy { get; init; } = "";
+
+    public string LaunchType { get; init; } = "EC2";
+
+    public string? ClientToken { get; init; }
+
+    public TaskOverride? Overrides { get; init; }
+
+    public required ImmutableArray<PortBinding> Ports { get; init; }
+
+    public required TaskReservation Reservation { get; init; }
+
+    public DateTimeOffset CreatedAt { get; init; }
+
+    public LifecycleStatus DesiredStatus { get; set; } = LifecycleStatus.Running;
+
+    public LifecycleStatus LastStatus { get; set; } = LifecycleStatus.Pending;
+
+    public StopCode StopCode { get; set; }
+
+    public string StoppedReason { get; set; } = "";
+
+    public HealthStatus HealthStatus { get; set; }
+
+    public required List<Container> Containers { get; init; }
+
+    public DateTimeOffset? StartedAt { get; set; }
+
+    public DateTimeOffset? StoppingAt { get; set; }
+
+    public DateTimeOffset? StoppedAt { get; set; }
+
+    public DateTimeOffset? LastReportedAt { get; set; }
+
+    public long Version { get; set; } = 1;
+
+    public long DesiredSeq { get; set; }
+
+    public ulong AgentSequence { get; set; }
+
+    /// <summary>False between creation and the commit that made it durable: agents are not sent undurable tasks.</summary>
+    public bool Durable { get; set; }
+
+    public string Arn => Arns.Task(Cluster, Id);
+}
+
+/// <summary>ARN spellings, ECS's shape with partition <c>berth</c> and region <c>local</c>.</summary>
+internal static class Arns
+{
+    private const string Prefix = "arn:berth:ecs:local:";
+
+    public static string Cluster(string name) => $"{Prefix}cluster/{name}";
+
+    public static string TaskDefinition(string family, int revision) => $"{Prefix}task-definition/{family}:{revision}";
+
+    public static string ContainerInstance(string cluster, string id) => $"{Prefix}container-instance/{cluster}/{id}";
+
+    public static string Task(string cluster, string id) => $"{Prefix}task/{cluster}/{id}";
+
+    /// <summary>The last path segment of an ARN, or the input when it is not an ARN (ids and names pass through).</summary>
+    public static string Id(string reference)
+    {
+        if (!reference.StartsWith("arn:", StringComparison.Ordinal))
+        {
+            return reference;
+        }
+
+        var slash = reference.LastIndexOf('/');
+        return slash >= 0 ? reference[(slash + 1)..] : reference;
+    }
+
+    /// <summary>A cluster name from a name or a cluster ARN; <c>default</c> when empty.</summary>
+    public static string ClusterName(string? reference) => string.IsNullOrEmpty(reference) ? "default" : Id(reference);
+}

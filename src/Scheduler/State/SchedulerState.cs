@@ -1,0 +1,386 @@
+using System.Collections.Immutable;
+using Berth.Core.TaskDefinitions;
+using Berth.Scheduler.Placement;
+using Berth.Scheduler.State.Persistence;
+using Berth.Scheduler.V1;
+using TaskDefinition = Berth.Core.TaskDefinitions.TaskDefinition;
+using System.Text.Json;
+
+namespace Berth.Scheduler.State;
+
+/// <summary>
+/// The scheduler's state: clusters, task definitions, container instances and tasks, held in memory with the indexes
+/// reads and placement need, and written through to <see cref="ISchedulerStore"/> before any change is acknowledged.
+/// </summary>
+/// <remarks>
+/// One lock guards everything. Each operation takes it, changes memory, and queues its rows to the store while still
+/// holding it, so the database sees changes in the order memory made them; it then awaits durability outside the lock,
+/// and only then tells agents or answers the caller. Placement happens under the same lock against the cluster's
+/// current snapshot, and the successor snapshot (with the new reservations) becomes current before the lock is
+/// released: two RunTask calls can never both take the same resources. A commit that fails leaves memory ahead of
+/// the database, so the process stops (and a restart reloads the durable truth) rather than serve a state that a
+/// crash would forget.
+/// </remarks>
+internal sealed partial class SchedulerState(
+    ISchedulerStore store,
+    PlacementEngine engine,
+    TimeProvider time,
+    IHostApplicationLifetime lifetime,
+    ILogger<SchedulerState> logger)
+{
+    private readonly Lock _gate = new();
+    private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private readonly Dictionary<string, ClusterRecord> _clusters = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ClusterSnapshot> _snapshots = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<TaskDefinitionRecord>> _families = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, InstanceRecord> _instances = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TaskRecord> _tasks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<TaskRecord>> _tasksByClientToken = new(StringComparer.Ordinal);
+
+    // Global sequence for desired-state versions; only grows, and starts above everything persisted.
+    private long _seq;
+
+    /// <summary>Raised (outside the lock) after changes to instances' desired sets are durable.</summary>
+    public event Action<IReadOnlyCollection<string>>? DesiredStateChanged;
+
+    /// <summary>Completes when the state has been loaded from the store.</summary>
+    public Task WhenLoaded => _loaded.Task;
+
+    public PlacementEngine Engine => engine;
+
+    private DateTimeOffset Now => time.GetUtcNow();
+
+    /// <summary>Migrates the database and loads every record; callers wait on <see cref="WhenLoaded"/>.</summary>
+    public async Task LoadAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var started = time.GetTimestamp();
+            await store.MigrateAsync(cancellationToken);
+            var clusters = await store.ReadClustersAsync(cancellationToken);
+            var definitions = await store.ReadTaskDefinitionsAsync(cancellationToken);
+            var instances = await store.ReadInstancesAsync(cancellationToken);
+            var strings = new StringPool();
+            var count = 0;
+            lock (_gate)
+            {
+                foreach (var row in clusters)
+                {
+                    _clusters[row.Name] = new ClusterRecord { Name = row.Name, Status = row.Status, CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(row.CreatedAtMs) };
+                }
+
+                foreach (var row in definitions)
+                {
+                    var definition = TaskDefinitionJson.ParseStored(row.Json);
+                    AddDefinition(new TaskDefinitionRecord
+                    {
+                        Family = row.Family,
+                        Revision = row.Revision,
+                        Definition = definition,
+                        Json = row.Json,
+                        Requirements = RequirementsOf(definition),
+                        Arn = Arns.TaskDefinition(row.Family, row.Revision),
+                        Status = row.Status,
+                        RegisteredAt = DateTimeOffset.FromUnixTimeMilliseconds(row.RegisteredAtMs),
+                        DeregisteredAt = row.DeregisteredAtMs is { } d ? DateTimeOffset.FromUnixTimeMilliseconds(d) : null,
+                    });
+                }
+
+                foreach (var row in instances)
+                {
+                    var instance = new InstanceRecord
+                    {
+                        Id = row.Id,
+                        Cluster = row.Cluster,
+                        CredentialHash = row.CredentialHash,
+                        Status = (ContainerInstanceStatus)row.Status,
+                        RegisteredAt = DateTimeOffset.FromUnixTimeMilliseconds(row.RegisteredAtMs),
+                        Facts = HostFacts.Parser.ParseFrom(row.Facts),
+                        DesiredSeq = row.DesiredSeq,
+                        DesiredVersion = row.DesiredSeq,
+                    };
+                    foreach (var (name, value) in JsonSerializer.Deserialize<Dictionary<string, string>>(row.CustomAttributes) ?? [])
+                    {
+                        instance.CustomAttributes[name] = value;
+                    }
+
+                    _instances[row.Id] = instance;
+                    _seq = Math.Max(_seq, row.DesiredSeq);
+                }
+            }
+
+            // Tasks stream in outside the lock's hot section: nothing else runs before WhenLoaded completes.
+            await foreach (var row in store.ReadTasksAsync(cancellationToken))
+            {
+                var task = TaskFromRow(row, strings);
+                if (task is null)
+                {
+                    continue;
+                }
+
+                lock (_gate)
+                {
+                    _tasks[task.Id] = task;
+                    _seq = Math.Max(_seq, task.DesiredSeq);
+                    if (_instances.TryGetValue(task.InstanceId, out var instance))
+                    {
+                        instance.DesiredVersion = Math.Max(instance.DesiredVersion, task.DesiredSeq);
+                        if (task.LastStatus != LifecycleStatus.Stopped)
+                        {
+                            instance.Tasks.Add(task);
+                        }
+                    }
+
+                    if (task.ClientToken is { } token)
+                    {
+                        ClientTokenList(token).Add(task);
+                    }
+                }
+
+                count++;
+            }
+
+            lock (_gate)
+            {
+                foreach (var cluster in _clusters.Keys)
+                {
+                    _snapshots[cluster] = BuildSnapshot(cluster);
+                }
+            }
+
+            Log.Loaded(logger, _clusters.Count, _instances.Count, count, time.GetElapsedTime(started).TotalMilliseconds);
+            _loaded.TrySetResult();
+        }
+        catch (Exception e)
+        {
+            _loaded.TrySetException(e);
+            throw;
+        }
+    }
+
+    private List<TaskRecord> ClientTokenList(string token)
+    {
+        if (!_tasksByClientToken.TryGetValue(token, out var list))
+        {
+            _tasksByClientToken[token] = list = [];
+        }
+
+        return list;
+    }
+
+    /// <summary>Builds a cluster's snapshot from the records, with every non-stopped task's reservation applied.</summary>
+    private ClusterSnapshot BuildSnapshot(string cluster)
+    {
+        var views = new List<ContainerInstanceView>();
+        foreach (var instance in _instances.Values)
+        {
+            if (instance.Cluster != cluster || instance.Status == ContainerInstanceStatus.Inactive)
+            {
+                continue;
+            }
+
+            var view = BaseView(instance);
+            int cpu = 0, memory = 0;
+            var ports = view.UsedPorts;
+            var groups = ImmutableDictionary.CreateBuilder<string, int>(StringComparer.Ordinal);
+            foreach (var task in instance.Tasks)
+            {
+                cpu += task.Reservation.Cpu;
+                memory += task.Reservation.Memory;
+                ports = ports.AddRange(task.Reservation.HostPorts);
+                if (task.Reservation.Group is { } group)
+                {
+                    groups[group] = groups.GetValueOrDefault(group) + 1;
+                }
+            }
+
+            views.Add(view with
+            {
+                RemainingCpu = view.RegisteredCpu - cpu,
+                RemainingMemory = view.RegisteredMemory - memory,
+                UsedPorts = ports,
+                TaskGroupCounts = groups.ToImmutable(),
+                RunningTasksCount = instance.Tasks.Count,
+            });
+        }
+
+        return ClusterSnapshot.Create(cluster, views);
+    }
+
+    /// <summary>The placement view of an instance without any task.</summary>
+    private static ContainerInstanceView BaseView(InstanceRecord instance)
+    {
+        var facts = instance.Facts;
+        var reserved = facts.ReservedPorts.Select(p => new HostPort(p, TransportProtocol.Tcp))
+            .Concat(facts.ReservedPortsUdp.Select(p => new HostPort(p, TransportProtocol.Udp)));
+        return new ContainerInstanceView
+        {
+            InstanceId = instance.Id,
+            Cluster = instance.Cluster,
+            Status = instance.Status switch
+            {
+                ContainerInstanceStatus.Draining => InstanceStatus.Draining,
+                ContainerInstanceStatus.Inactive => InstanceStatus.Inactive,
+                _ => InstanceStatus.Active,
+            },
+            AgentConnected = instance.AgentConnected,
+            AgentVersion = string.IsNullOrEmpty(facts.AgentVersion) ? null : facts.AgentVersion,
+            RegisteredAt = instance.RegisteredAt,
+            Attributes = AttributesOf(instance).ToImmutableDictionary(a => a.Key, a => (string?)a.Value, StringComparer.Ordinal),
+            RegisteredCpu = facts.Cpu,
+            RegisteredMemory = facts.Memory,
+            RemainingCpu = facts.Cpu,
+            RemainingMemory = facts.Memory,
+            UsedPorts = PortSet.Of(reserved),
+        };
+    }
+
+    /// <summary>Replaces an instance's view in its cluster snapshot, keeping what its tasks reserve.</summary>
+    private void RefreshView(InstanceRecord instance)
+    {
+        var snapshot = Snapshot(instance.Cluster);
+        if (instance.Status == ContainerInstanceStatus.Inactive)
+        {
+            _snapshots[instance.Cluster] = snapshot.WithoutInstance(instance.Id);
+            return;
+        }
+
+        var current = snapshot.Find(instance.Id);
+        var fresh = BaseView(instance);
+        if (current is null)
+        {
+            // New (or reactivated) instance: rebuild its task aggregates from the records.
+            _snapshots[instance.Cluster] = snapshot.WithInstance(fresh);
+            foreach (var task in instance.Tasks)
+            {
+                _snapshots[instance.Cluster] = _snapshots[instance.Cluster].WithTaskStarted(instance.Id, task.Reservation);
+            }
+
+            return;
+        }
+
+        _snapshots[instance.Cluster] = snapshot.WithInstance(current with
+        {
+            Status = fresh.Status,
+            AgentConnected = fresh.AgentConnected,
+            AgentVersion = fresh.AgentVersion,
+            Attributes = fresh.Attributes,
+            RegisteredCpu = fresh.RegisteredCpu,
+            RegisteredMemory = fresh.RegisteredMemory,
+            RemainingCpu = current.RemainingCpu + (fresh.RegisteredCpu - current.RegisteredCpu),
+            RemainingMemory = current.RemainingMemory + (fresh.RegisteredMemory - current.RegisteredMemory),
+        });
+    }
+
+    private ClusterSnapshot Snapshot(string cluster)
+    {
+        if (!_snapshots.TryGetValue(cluster, out var snapshot))
+        {
+            _snapshots[cluster] = snapshot = ClusterSnapshot.Create(cluster, []);
+        }
+
+        return snapshot;
+    }
+
+    /// <summary>Built-in attributes from the host facts, then custom ones; names canonical (<c>berth.*</c>).</summary>
+    internal static SortedDictionary<string, string> AttributesOf(InstanceRecord instance)
+    {
+        var facts = instance.Facts;
+        var attributes = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["berth.os-type"] = string.IsNullOrEmpty(facts.OsType) ? "linux" : facts.OsType,
+            ["berth.cpu-architecture"] = string.IsNullOrEmpty(facts.CpuArchitecture) ? "x86_64" : facts.CpuArchitecture,
+        };
+        if (!string.IsNullOrEmpty(facts.Zone))
+        {
+            attributes["berth.zone"] = facts.Zone;
+        }
+
+        if (!string.IsNullOrEmpty(facts.InstanceType))
+        {
+            attributes["berth.instance-type"] = facts.InstanceType;
+        }
+
+        foreach (var (name, value) in instance.CustomAttributes)
+        {
+            attributes[name] = value;
+        }
+
+        return attributes;
+    }
+
+    /// <summary>Queues rows while holding the lock, so the database sees changes in memory's order.</summary>
+    private Task Queue(ChangeSet changes)
+    {
+        if (!_gate.IsHeldByCurrentThread)
+        {
+            throw new InvalidOperationException("Rows must be queued under the state lock.");
+        }
+
+        return store.CommitAsync(changes, CancellationToken.None);
+    }
+
+    /// <summary>Waits until queued rows are durable; a failure stops the process (see the class remarks).</summary>
+    private async Task DurableAsync(Task commit)
+    {
+        try
+        {
+            await commit;
+        }
+        catch (Exception e)
+        {
+            Log.CommitFailedStopping(logger, e);
+            lifetime.StopApplication();
+            throw new StateException(StateError.Unavailable, "The change could not be stored; the scheduler is restarting.");
+        }
+    }
+
+    private void Notify(HashSet<string> instanceIds)
+    {
+        if (instanceIds.Count > 0)
+        {
+            DesiredStateChanged?.Invoke(instanceIds);
+        }
+    }
+
+    internal static TaskRequirements RequirementsOf(TaskDefinition definition)
+    {
+        int? taskCpu = TaskResources.TryParseCpu(definition.Cpu, out var cpu) ? cpu : null;
+        int? taskMemory = TaskResources.TryParseMemory(definition.Memory, out var memory) ? memory : null;
+        var hostMode = definition.NetworkMode is "host" or "awsvpc";
+        var containers = (definition.ContainerDefinitions ?? []).Select(c => new ContainerRequirements(
+            c.Name ?? "",
+            c.Cpu ?? 0,
+            c.Memory,
+            c.MemoryReservation,
+            (c.PortMappings ?? []).Select(p => new PortRequest(
+                c.Name ?? "",
+                p.ContainerPort ?? 0,
+                // In host and awsvpc modes the container port is the host port (ECS).
+                hostMode ? p.ContainerPort ?? 0 : p.HostPort ?? 0,
+                p.EffectiveProtocol == "udp" ? TransportProtocol.Udp : TransportProtocol.Tcp)).ToList()));
+        return TaskRequirements.FromContainers(taskCpu, taskMemory, containers);
+    }
+
+    private sealed class StringPool
+    {
+        private readonly Dictionary<string, string> _pool = new(StringComparer.Ordinal);
+
+        public string Intern(string value)
+        {
+            if (value.Length == 0)
+            {
+                return "";
+            }
+
+            if (_pool.TryGetValue(value, out var pooled))
+            {
+                return pooled;
+            }
+
+            _pool[value] = value;
+            return value;
+        }
+    }
+}
