@@ -20,7 +20,7 @@ internal static class DesiredStateMapper
         {
             try
             {
-                definitions[document.TaskDefinitionArn] = (Berth.Core.TaskDefinitions.TaskDefinitionDocument.ParseStored(document.TaskDefinitionJson), null);
+                definitions[document.TaskDefinitionArn] = (TaskDefinitionJson.ParseStored(document.TaskDefinitionJson), null);
             }
             catch (Exception ex) when (ex is TaskDefinitionException or System.Text.Json.JsonException)
             {
