@@ -17,7 +17,8 @@ internal sealed class StateDirectory(IOptions<AgentOptions> options)
         return File.Exists(file) ? JsonSerializer.Deserialize<T>(File.ReadAllText(file), s_json) : null;
     }
 
-    public void Write<T>(string name, T value)
+    /// <summary>Writes <paramref name="name"/> atomically; <paramref name="durable"/> also waits for the disk (fsync).</summary>
+    public void Write<T>(string name, T value, bool durable = true)
     {
         Directory.CreateDirectory(Path);
         var file = System.IO.Path.Combine(Path, name);
@@ -25,7 +26,7 @@ internal sealed class StateDirectory(IOptions<AgentOptions> options)
         using (var stream = new FileStream(temp, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
         {
             JsonSerializer.Serialize(stream, value, s_json);
-            stream.Flush(flushToDisk: true);
+            stream.Flush(flushToDisk: durable);
         }
 
         File.Move(temp, file, overwrite: true);

@@ -47,7 +47,4 @@ internal sealed partial class EngineWatcher(IContainerRuntime runtime, TaskEngin
             await Task.Delay(TimeSpan.FromMilliseconds(500), time, stoppingToken);
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Engine event {Action} for {ContainerId}")]
-    private static partial void LogEvent(ILogger logger, string action, string containerId);
 }

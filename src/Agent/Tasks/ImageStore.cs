@@ -69,7 +69,8 @@ internal sealed partial class ImageStore(IContainerRuntime runtime, IOptions<Age
         {
             try
             {
-                state.Write(FileName, _lastUsed.Value.ToDictionary());
+                // Losing the last-use times in a crash only makes cleanup less precise: no fsync on the launch path.
+                state.Write(FileName, _lastUsed.Value.ToDictionary(), durable: false);
             }
             catch (IOException ex)
             {

@@ -29,6 +29,7 @@ internal sealed partial class TaskEngine(
     private bool _desiredReceived;
     private ulong _lastSequence;
     private bool _engineDown;
+    private bool _adopted;
     private (DateTimeOffset Start, DateTimeOffset? End)? _lastOutage;
 
     /// <summary>The newest desired-state version applied; 0 before the first.</summary>
@@ -79,15 +80,30 @@ internal sealed partial class TaskEngine(
             _desiredVersion = desired.Version;
             _desiredReceived = true;
             var listed = desired.InstanceInactive ? [] : desired.Tasks.ToDictionary(t => t.TaskId, StringComparer.Ordinal);
+            var fresh = new List<TaskRecord>();
             foreach (var spec in listed.Values)
             {
                 if (!_tasks.TryGetValue(spec.TaskId, out var record))
                 {
                     _tasks[spec.TaskId] = record = new TaskRecord(spec.TaskId);
+                    fresh.Add(record);
                 }
 
                 record.Spec = spec;
                 record.Wanted = true;
+            }
+
+            // After the first pass every container of ours is known (adopted), so a task we have no record of has
+            // no containers: start it now instead of after a full pass over the engine. (Were one there after all,
+            // its deterministic name makes the create collide with it and adopt it.)
+            if (_adopted)
+            {
+                foreach (var record in fresh)
+                {
+                    Dispatch(record);
+                }
+
+                PublishReports();
             }
 
             foreach (var record in _tasks.Values.Where(r => !listed.ContainsKey(r.TaskId)))
@@ -215,6 +231,7 @@ internal sealed partial class TaskEngine(
                 Dispatch(record);
             }
 
+            _adopted = true;
             PublishReports();
         }
     }
@@ -296,6 +313,14 @@ internal sealed partial class TaskEngine(
                         _reports.Remove(record.TaskId);
                         LogForgotten(logger, record.TaskId);
                     }
+                    else if (decision.Launch.Count > 0)
+                    {
+                        // The launch inspected what it started: decide and report now rather than after the next
+                        // full pass (that is the latency between "started" and "reported RUNNING"). Stops wait for
+                        // the pass their own engine events trigger.
+                        Dispatch(record);
+                        PublishReports();
+                    }
                 }
 
                 Kick();
@@ -322,6 +347,18 @@ internal sealed partial class TaskEngine(
             var timeout = record.Spec?.Containers.FirstOrDefault(c => c.Name == name)?.StopTimeout ?? options.Value.StopTimeout;
             LogStopping(logger, record.TaskId, name, timeout.TotalSeconds);
             await runtime.StopContainerAsync(observed[name].Id, timeout, ct);
+            var details = await runtime.InspectContainerAsync(observed[name].Id, ct);
+            lock (_lock)
+            {
+                if (details is null)
+                {
+                    record.Observed.Remove(name);
+                }
+                else
+                {
+                    record.Observed[name] = details;
+                }
+            }
         }));
 
         foreach (var name in decision.Launch)

@@ -103,7 +103,10 @@ public sealed class AgentWithSchedulerTests(EngineFixture engine, ITestOutputHel
         await tasks.StopTaskAsync(new StopTaskRequest { Cluster = "e2e", Task = taskId, Reason = "e2e done" }, headers);
         var stopped = await WaitForTaskAsync(tasks, headers, taskId, t => t.LastStatus == LifecycleStatus.Stopped);
         Assert.Equal(0, stopped.Containers[0].ExitCode);
-        Assert.Equal(ContainerRunState.Exited, (await engine.Runtime.InspectContainerAsync(containerId, CancellationToken.None))?.State ?? ContainerRunState.Exited);
+        Assert.Equal(StopCode.UserInitiated, stopped.StopCode);
+
+        // Once the scheduler has the STOPPED report it drops the task from the desired set; the agent then removes the container.
+        await TaskTimeouts.WaitUntilAsync(async () => await engine.Runtime.InspectContainerAsync(containerId, CancellationToken.None) is null, TimeSpan.FromSeconds(30), "the stopped task's container to be removed");
     }
 
     public Task InitializeAsync() => Task.CompletedTask;
