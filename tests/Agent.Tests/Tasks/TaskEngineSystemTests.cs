@@ -134,6 +134,23 @@ public sealed class TaskEngineSystemTests(EngineFixture engine, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task ContainerCreatedByAnEarlierLifeJustBeforeACrash_IsAdoptedByName_NotDuplicated()
+    {
+        await using var agent = await StartAgentAsync();
+        await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(agent.Engine.EngineAvailable), TimeSpan.FromSeconds(10), "the first pass");
+        await Task.Delay(500);
+        var task = NewTask("crash", Container("web", "trap 'exit 0' TERM; sleep 300 & wait"));
+
+        // What an agent that crashed between create and start leaves: a created container with our name and labels.
+        var leftover = await agent.Runtime.CreateContainerAsync(agent.Engine.BuildCreateSpec(task, task.Containers[0]), CancellationToken.None);
+        agent.Engine.ApplyDesired(new DesiredTaskSet(1, [task]));
+        var report = await agent.WaitForAsync(task.TaskId, r => r.Status == LocalStatus.Running);
+
+        Assert.Equal(leftover, report.Containers[0].RuntimeId);
+        Assert.Equal(leftover, Assert.Single(await agent.ContainersAsync()).Id);
+    }
+
+    [Fact]
     public async Task DesiredStopped_StopsWithTheSchedulersReason()
     {
         await using var agent = await StartAgentAsync();
