@@ -12,4 +12,7 @@ internal sealed partial class ImageStore
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not save image usage to the state dir: {Error}")]
     private static partial void LogStateNotSaved(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Pulling {Image}: {Layer} {Status}")]
+    private static partial void LogPullProgress(ILogger logger, string image, string layer, string status);
 }

@@ -31,7 +31,7 @@ internal sealed partial class ImageStore(IContainerRuntime runtime, IOptions<Age
         {
             try
             {
-                await runtime.PullImageAsync(image, CredentialFor(image, credentials), null, cancellationToken);
+                await runtime.PullImageAsync(image, CredentialFor(image, credentials), new PullLog(logger, image), cancellationToken);
                 LogPulled(logger, image);
             }
             catch (ImagePullException ex) when (behavior == ImagePullBehavior.Default)
@@ -91,5 +91,27 @@ internal sealed partial class ImageStore(IContainerRuntime runtime, IOptions<Age
             : "docker.io";
         return credentials.FirstOrDefault(c => string.Equals(c.ServerAddress, registry, StringComparison.OrdinalIgnoreCase))
             ?? (credentials.Count == 1 ? credentials[0] : null);
+    }
+
+    /// <summary>Logs each layer's status changes (Pulling fs layer, Download complete, Pull complete), not every byte.</summary>
+    private sealed class PullLog(ILogger logger, string image) : IProgress<PullProgress>
+    {
+        private readonly Dictionary<string, string> _last = new(StringComparer.Ordinal);
+
+        public void Report(PullProgress value)
+        {
+            var key = value.Layer ?? string.Empty;
+            lock (_last)
+            {
+                if (_last.TryGetValue(key, out var last) && last == value.Status)
+                {
+                    return;
+                }
+
+                _last[key] = value.Status;
+            }
+
+            LogPullProgress(logger, image, key, value.Status);
+        }
     }
 }
