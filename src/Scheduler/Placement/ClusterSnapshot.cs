@@ -1,41 +1,42 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using Berth.Core.ClusterQuery;
 
 namespace Berth.Scheduler.Placement;
 
 /// <summary>
 /// An immutable view of one cluster's container instances with the indexes placement needs. Every change returns a
-/// successor and leaves this snapshot as it was; successors share structure (copy-on-write chunks), so a change costs
-/// O(log n)-ish rather than a copy of the cluster. Thread-safe.
+/// successor and leaves this snapshot as it was; successors share structure (a persistent trie of instances, sorted
+/// blocks for the orderings), so a change copies about n/64 references rather than the cluster. Thread-safe.
 /// </summary>
 /// <remarks>
-/// Indexes: instances ordered by id (a position each); ACTIVE instances ordered by remaining memory and by remaining
-/// CPU; per spread attribute (built on first use, then carried to successors) the same orderings per attribute value
-/// with task counts per group; per static memberOf expression a precomputed match per position. A "lineage" is the set
+/// Indexes: instances ordered by id (a position each); per (spread attribute or none, static memberOf filter or none),
+/// built on first use and then carried to successors, the ACTIVE instances of each attribute value ordered by remaining
+/// memory (and by CPU once binpack(cpu) asks) with task counts per group; per static memberOf expression a precomputed
+/// match per position. A "lineage" is the set
 /// of snapshots that share instance ids and attributes: task starts and stops, status, agent connection and resource
 /// changes stay in the lineage (incremental), a new or removed instance or changed attributes start a new lineage
 /// (rebuild, O(n log n)).
 /// </remarks>
 internal sealed class ClusterSnapshot
 {
-    /// <summary>At most this many spread attributes are indexed per lineage; more are built per request.</summary>
-    private const int MaxCachedSpreadIndexes = 8;
+    /// <summary>At most this many (spread attribute, static filter) indexes are kept per lineage; more are built per request.</summary>
+    private const int MaxCachedIndexes = 16;
 
     private readonly Lineage _lineage;
     private readonly PersistentArray<ContainerInstanceView> _instances;
-    private ImmutableDictionary<string, SpreadIndex> _spreadIndexes;
+    // Few (at most MaxCachedIndexes) and updated on every placement: an array copy is cheaper than a dictionary update.
+    private ImmutableArray<KeyValuePair<string, SpreadIndex>> _spreadIndexes;
 
     private ClusterSnapshot(
         Lineage lineage,
         PersistentArray<ContainerInstanceView> instances,
-        InstanceBucket all,
-        ImmutableDictionary<string, SpreadIndex> spreadIndexes,
+        ImmutableArray<KeyValuePair<string, SpreadIndex>> spreadIndexes,
         long version)
     {
         _lineage = lineage;
         _instances = instances;
-        All = all;
         _spreadIndexes = spreadIndexes;
         Version = version;
     }
@@ -61,9 +62,6 @@ internal sealed class ClusterSnapshot
         }
     }
 
-    /// <summary>The ACTIVE instances as one bucket (orderings by remaining memory and CPU, task counts per group).</summary>
-    internal InstanceBucket All { get; }
-
     /// <summary>Builds a snapshot. Instance ids must be unique. Cost O(n log n).</summary>
     public static ClusterSnapshot Create(string cluster, IEnumerable<ContainerInstanceView> instances, long version = 0)
     {
@@ -84,13 +82,7 @@ internal sealed class ClusterSnapshot
             }
         }
 
-        var all = InstanceBucket.Build(null, sorted.Select((v, i) => (i, v)).Where(m => m.v.Status == InstanceStatus.Active));
-        return new ClusterSnapshot(
-            new Lineage(cluster, positions),
-            PersistentArray<ContainerInstanceView>.From(sorted),
-            all,
-            ImmutableDictionary<string, SpreadIndex>.Empty.WithComparers(StringComparer.Ordinal),
-            version);
+        return new ClusterSnapshot(new Lineage(cluster, positions), PersistentArray<ContainerInstanceView>.From(sorted), [], version);
     }
 
     /// <summary>The instance with this id, or null.</summary>
@@ -175,44 +167,65 @@ internal sealed class ClusterSnapshot
         return ReplaceAt(position, old, updated, (reservation.Group, 1));
     }
 
-    /// <summary>The spread index for a canonical attribute name: cached for the lineage, built on first use.</summary>
-    internal SpreadIndex GetSpreadIndex(string attribute)
+    /// <summary>
+    /// The index of ACTIVE instances that pass <paramref name="filter"/> (null: all), bucketed by
+    /// <paramref name="attribute"/> (null: one bucket). Cached for the lineage on first use and kept up to date in
+    /// successors; beyond <see cref="MaxCachedIndexes"/> combinations it is built for the caller alone.
+    /// </summary>
+    internal SpreadIndex GetSpreadIndex(string? attribute, StaticFilter? filter)
     {
-        if (_spreadIndexes.TryGetValue(attribute, out var index))
+        var key = (attribute ?? "") + "\u0001" + filter?.Key;
+        while (true)
         {
-            return index;
-        }
+            var indexes = _spreadIndexes;
+            foreach (var (cachedKey, cached) in indexes)
+            {
+                if (cachedKey == key)
+                {
+                    return cached;
+                }
+            }
 
-        if (_spreadIndexes.Count >= MaxCachedSpreadIndexes)
-        {
-            return SpreadIndex.Build(attribute, _instances);
-        }
+            var index = SpreadIndex.Build(attribute, _instances, filter?.Matches);
+            if (indexes.Length >= MaxCachedIndexes)
+            {
+                return index;
+            }
 
-        // A memo: building twice on a race is harmless, both results are equal.
-        return ImmutableInterlocked.GetOrAdd(ref _spreadIndexes, attribute, a => SpreadIndex.Build(a, _instances));
+            // A memo: on a race the loser looks again and finds the winner's (equal) index.
+            if (ImmutableInterlocked.InterlockedCompareExchange(ref _spreadIndexes, indexes.Add(new(key, index)), indexes) == indexes)
+            {
+                return index;
+            }
+        }
     }
 
     /// <summary>
-    /// For a memberOf expression that does not depend on instance state: whether each position matches. Computed once
-    /// per lineage (attributes, ids, agent versions and registration times are fixed within it).
+    /// The conjunction of memberOf expressions that do not depend on instance state, as a match per position; null
+    /// when there are none. Computed once per lineage: attributes, ids, agent versions and registration times are
+    /// fixed within it.
     /// </summary>
-    internal bool[] StaticMatches(ClusterQuery query)
+    internal StaticFilter? GetStaticFilter(IEnumerable<ClusterQuery> queries)
     {
-        if (query.DependsOnInstanceState)
+        var list = queries.Where(q => !q.DependsOnInstanceState).DistinctBy(q => q.Expression).OrderBy(q => q.Expression, StringComparer.Ordinal).ToList();
+        if (list.Count == 0)
         {
-            throw new ArgumentException("Only expressions independent of instance state can be precomputed.", nameof(query));
+            return null;
         }
 
-        return _lineage.StaticMatches.GetOrAdd(query.Expression, _ =>
+        var key = string.Join("\n&&\n", list.Select(q => q.Expression));
+        var matches = _lineage.StaticMatches.GetOrAdd(key, _ =>
         {
-            var matches = new bool[_instances.Count];
-            for (var i = 0; i < matches.Length; i++)
+            var result = new bool[_instances.Count];
+            for (var i = 0; i < result.Length; i++)
             {
-                matches[i] = query.Matches(_instances[i]);
+                var view = _instances[i];
+                result[i] = list.TrueForAll(q => q.Matches(view));
             }
 
-            return matches;
+            return result;
         });
+        return new StaticFilter(key, matches);
     }
 
     private ClusterSnapshot ReplaceAt(int position, ContainerInstanceView old, ContainerInstanceView updated, (string? Group, int Change)? delta)
@@ -220,20 +233,20 @@ internal sealed class ClusterSnapshot
         var oldActive = old.Status == InstanceStatus.Active ? old : null;
         var newActive = updated.Status == InstanceStatus.Active ? updated : null;
         var bothActive = oldActive is not null && newActive is not null;
-        var all = All;
-        var current = Volatile.Read(ref _spreadIndexes);
-        var spread = current;
-        if (oldActive is not null || newActive is not null)
+        var spread = _spreadIndexes;
+        if ((oldActive is not null || newActive is not null) && spread.Length > 0)
         {
             var bucketDelta = bothActive ? delta : null;
-            all = all.Update(position, oldActive, newActive, bucketDelta);
-            foreach (var (attribute, index) in current)
+            var updatedIndexes = new KeyValuePair<string, SpreadIndex>[spread.Length];
+            for (var i = 0; i < spread.Length; i++)
             {
-                spread = spread.SetItem(attribute, index.Update(position, oldActive, newActive, bucketDelta));
+                updatedIndexes[i] = new(spread[i].Key, spread[i].Value.Update(position, oldActive, newActive, bucketDelta));
             }
+
+            spread = ImmutableCollectionsMarshal.AsImmutableArray(updatedIndexes);
         }
 
-        return new ClusterSnapshot(_lineage, _instances.SetItem(position, updated), all, spread, Version + 1);
+        return new ClusterSnapshot(_lineage, _instances.SetItem(position, updated), spread, Version + 1);
     }
 
     private static ImmutableDictionary<string, int> AdjustGroup(ImmutableDictionary<string, int> groups, string? group, int change)
@@ -246,6 +259,9 @@ internal sealed class ClusterSnapshot
         var count = groups.GetValueOrDefault(group) + change;
         return count <= 0 ? groups.Remove(group) : groups.SetItem(group, count);
     }
+
+    /// <summary>A static memberOf filter: its cache key and whether each position matches.</summary>
+    internal sealed record StaticFilter(string Key, bool[] Matches);
 
     private sealed class Lineage(string cluster, Dictionary<string, int> positions)
     {

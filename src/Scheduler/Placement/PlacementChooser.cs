@@ -21,8 +21,18 @@ internal static class PlacementChooser
 {
     private const int RandomSamples = 64;
 
-    public static int Choose(ClusterSnapshot snapshot, PlacementContext context) =>
-        Select(snapshot, context, [snapshot.All], 0, isWholeCluster: true);
+    public static int Choose(ClusterSnapshot snapshot, PlacementContext context)
+    {
+        if (context.Strategies.Count > 0 && context.Strategies[0].SpreadAttribute is { } attribute)
+        {
+            return SelectSpreadAttribute(snapshot, context, attribute, 0);
+        }
+
+        // With static memberOf expressions, start from the index of the instances that satisfy them, so that the
+        // instances they exclude are never visited.
+        IReadOnlyList<InstanceBucket> sources = snapshot.GetSpreadIndex(null, context.Filter).Buckets;
+        return Select(snapshot, context, sources, 0, isWholeCluster: true);
+    }
 
     private static int Select(ClusterSnapshot s, PlacementContext c, IReadOnlyList<InstanceBucket> sources, int p, bool isWholeCluster)
     {
@@ -49,11 +59,11 @@ internal static class PlacementChooser
         var best = long.MinValue;
         foreach (var source in sources)
         {
-            var cursor = source.ByMemory.Descending();
+            var cursor = source.ByMemory.Descending(c.Cpu);
             while (cursor.MoveNext())
             {
                 var key = cursor.Current;
-                if (key <= best)
+                if (key <= best || SortedKeyIndex.AmountOf(key) < c.Memory)
                 {
                     break;
                 }
@@ -77,7 +87,7 @@ internal static class PlacementChooser
         var best = long.MaxValue;
         foreach (var source in sources)
         {
-            var cursor = (cpu ? source.ByCpu : source.ByMemory).From(lower);
+            var cursor = cpu ? source.ByCpu(s).From(lower, c.Memory) : source.ByMemory.From(lower, c.Cpu);
             while (cursor.MoveNext())
             {
                 var key = cursor.Current;
@@ -110,7 +120,7 @@ internal static class PlacementChooser
         var ties = new List<int>();
         foreach (var source in sources)
         {
-            var cursor = (cpu ? source.ByCpu : source.ByMemory).From(SortedKeyIndex.Key(amount, 0));
+            var cursor = cpu ? source.ByCpu(s).From(SortedKeyIndex.Key(amount, 0)) : source.ByMemory.From(SortedKeyIndex.Key(amount, 0));
             while (cursor.MoveNext() && SortedKeyIndex.AmountOf(cursor.Current) == amount)
             {
                 ties.Add(SortedKeyIndex.PositionOf(cursor.Current));
@@ -160,9 +170,21 @@ internal static class PlacementChooser
 
     private static int SelectSpreadAttribute(ClusterSnapshot s, PlacementContext c, string attribute, int p)
     {
-        var index = s.GetSpreadIndex(attribute);
-        var buckets = index.Buckets.Where(b => b.InstanceCount > 0).ToArray();
-        var counts = buckets.Select(b => b.Count(c.Group)).ToArray();
+        var index = s.GetSpreadIndex(attribute, c.Filter);
+        var buckets = new InstanceBucket[index.Buckets.Length];
+        var counts = new int[buckets.Length];
+        var n = 0;
+        foreach (var bucket in index.Buckets)
+        {
+            if (bucket.InstanceCount > 0)
+            {
+                buckets[n] = bucket;
+                counts[n++] = bucket.Count(c.Group);
+            }
+        }
+
+        Array.Resize(ref buckets, n);
+        Array.Resize(ref counts, n);
         Array.Sort(counts, buckets);
         var i = 0;
         while (i < buckets.Length)
@@ -195,11 +217,11 @@ internal static class PlacementChooser
         var best = long.MinValue;
         foreach (var source in sources)
         {
-            var cursor = source.ByMemory.Descending();
+            var cursor = source.ByMemory.Descending(c.Cpu);
             while (cursor.MoveNext())
             {
                 var key = cursor.Current;
-                if (key <= best)
+                if (key <= best || SortedKeyIndex.AmountOf(key) < c.Memory)
                 {
                     break;
                 }
@@ -242,7 +264,7 @@ internal static class PlacementChooser
         {
             if (strategies[q].SpreadAttribute is { } attribute)
             {
-                spreadIndexes[q] = s.GetSpreadIndex(attribute);
+                spreadIndexes[q] = s.GetSpreadIndex(attribute, c.Filter);
             }
         }
 

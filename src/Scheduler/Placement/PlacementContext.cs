@@ -18,7 +18,7 @@ internal enum FitStage
 /// <summary>The per-request state of one <see cref="PlacementEngine.Place"/> call: parsed needs, constraints and the random source.</summary>
 internal sealed class PlacementContext
 {
-    private readonly bool[][] _staticMatches;
+    private readonly bool[]? _staticMatches;
     private readonly ClusterQuery[] _dynamicQueries;
     private readonly HashSet<int> _placed = [];
     private readonly HostPort[] _staticPorts;
@@ -33,7 +33,8 @@ internal sealed class PlacementContext
         Group = request.Group;
         Random = request.RandomSeed is { } seed ? new Random(seed) : new Random();
         var memberOf = request.Constraints.Where(c => c.Type == PlacementConstraintType.MemberOf).Select(c => c.Expression!).ToList();
-        _staticMatches = [.. memberOf.Where(q => !q.DependsOnInstanceState).Select(snapshot.StaticMatches)];
+        Filter = snapshot.GetStaticFilter(memberOf);
+        _staticMatches = Filter?.Matches;
         _dynamicQueries = [.. memberOf.Where(q => q.DependsOnInstanceState)];
         Distinct = request.Constraints.Any(c => c.Type == PlacementConstraintType.DistinctInstance);
         _staticPorts = [.. request.Task.Ports.Where(p => !p.IsDynamic).Select(p => new HostPort(p.HostPort, p.Protocol))];
@@ -41,6 +42,9 @@ internal sealed class PlacementContext
     }
 
     public PlacementRequest Request { get; }
+
+    /// <summary>The request's static memberOf expressions, precomputed over the snapshot lineage; null when none.</summary>
+    public ClusterSnapshot.StaticFilter? Filter { get; }
 
     public PlacementOptions Options { get; }
 
@@ -75,12 +79,9 @@ internal sealed class PlacementContext
             return FitStage.Agent;
         }
 
-        foreach (var matches in _staticMatches)
+        if (_staticMatches is not null && !_staticMatches[position])
         {
-            if (!matches[position])
-            {
-                return FitStage.Attribute;
-            }
+            return FitStage.Attribute;
         }
 
         foreach (var query in _dynamicQueries)
@@ -106,12 +107,68 @@ internal sealed class PlacementContext
             return FitStage.Memory;
         }
 
-        if (HasPorts && AllocatePorts(view) is null)
+        if (HasPorts && !PortsFit(view))
         {
             return FitStage.Ports;
         }
 
         return FitStage.Fits;
+    }
+
+    /// <summary>Whether <see cref="AllocatePorts"/> would succeed, without allocating.</summary>
+    public bool PortsFit(ContainerInstanceView view)
+    {
+        foreach (var port in _staticPorts)
+        {
+            if (view.UsedPorts.Contains(port))
+            {
+                return false;
+            }
+        }
+
+        // Count dynamic mappings per protocol and look for that many free ports in the range.
+        var ports = Request.Task.Ports;
+        Span<int> takenTcp = stackalloc int[ports.Length];
+        Span<int> takenUdp = stackalloc int[ports.Length];
+        int tcpCount = 0, udpCount = 0;
+        foreach (var port in _staticPorts)
+        {
+            if (port.Protocol == TransportProtocol.Tcp)
+            {
+                takenTcp[tcpCount++] = port.Port;
+            }
+            else
+            {
+                takenUdp[udpCount++] = port.Port;
+            }
+        }
+
+        foreach (var port in ports)
+        {
+            if (!port.IsDynamic)
+            {
+                continue;
+            }
+
+            var tcp = port.Protocol == TransportProtocol.Tcp;
+            var free = view.UsedPorts.FindFree(
+                port.Protocol, Options.DynamicPortFirst, Options.DynamicPortLast, tcp ? takenTcp[..tcpCount] : takenUdp[..udpCount]);
+            if (free < 0)
+            {
+                return false;
+            }
+
+            if (tcp)
+            {
+                takenTcp[tcpCount++] = free;
+            }
+            else
+            {
+                takenUdp[udpCount++] = free;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>

@@ -5,24 +5,25 @@ namespace Berth.Scheduler.Placement;
 
 /// <summary>
 /// An immutable set of host ports (tcp and udp), stored as a bitmap in 1024-port pages that are allocated only when
-/// used and shared between versions: adding a port copies one 128-byte page and the page table, so a successor costs
-/// O(1) regardless of how many ports are in use.
+/// used and shared between versions, under a two-level table (8 directories of 16 pages): adding a port copies one
+/// 128-byte page, one directory and the 8-entry root, so a successor costs O(1) regardless of how many ports are used.
 /// </summary>
 internal sealed class PortSet : IEnumerable<HostPort>
 {
     private const int PageBits = 1024;
     private const int WordsPerPage = PageBits / 64;
-    private const int PagesPerProtocol = 65536 / PageBits;
+    private const int PagesPerDirectory = 16;
+    private const int Directories = 65536 * 2 / PageBits / PagesPerDirectory;
 
     /// <summary>The empty set.</summary>
-    public static readonly PortSet Empty = new(new ulong[]?[PagesPerProtocol * 2], 0);
+    public static readonly PortSet Empty = new(new ulong[]?[]?[Directories], 0);
 
-    // Pages 0..63 hold tcp, 64..127 udp. A null page has no port set.
-    private readonly ulong[]?[] _pages;
+    // Pages 0..63 hold tcp, 64..127 udp; page p lives in directory p / 16. A null page or directory has no port set.
+    private readonly ulong[]?[]?[] _directories;
 
-    private PortSet(ulong[]?[] pages, int count)
+    private PortSet(ulong[]?[]?[] directories, int count)
     {
-        _pages = pages;
+        _directories = directories;
         Count = count;
     }
 
@@ -46,7 +47,7 @@ internal sealed class PortSet : IEnumerable<HostPort>
     public bool Contains(HostPort port)
     {
         var bit = BitIndex(port);
-        var page = _pages[bit / PageBits];
+        var page = Page(bit / PageBits);
         return page is not null && (page[bit % PageBits / 64] & (1UL << (bit % 64))) != 0;
     }
 
@@ -90,7 +91,7 @@ internal sealed class PortSet : IEnumerable<HostPort>
         while (port <= last)
         {
             var bit = BitIndex(new HostPort(port, protocol));
-            var page = _pages[bit / PageBits];
+            var page = Page(bit / PageBits);
             var word = page is null ? 0UL : page[bit % PageBits / 64];
             // Treat bits below `port` in this word as taken, then look for the lowest clear bit.
             var shift = bit % 64;
@@ -120,9 +121,9 @@ internal sealed class PortSet : IEnumerable<HostPort>
     /// <inheritdoc/>
     public IEnumerator<HostPort> GetEnumerator()
     {
-        for (var p = 0; p < _pages.Length; p++)
+        for (var p = 0; p < Directories * PagesPerDirectory; p++)
         {
-            var page = _pages[p];
+            var page = Page(p);
             if (page is null)
             {
                 continue;
@@ -160,7 +161,7 @@ internal sealed class PortSet : IEnumerable<HostPort>
     {
         var bit = BitIndex(port);
         var pageIndex = bit / PageBits;
-        var page = _pages[pageIndex];
+        var page = Page(pageIndex);
         var mask = 1UL << (bit % 64);
         var present = page is not null && (page[bit % PageBits / 64] & mask) != 0;
         if (present == value)
@@ -178,8 +179,13 @@ internal sealed class PortSet : IEnumerable<HostPort>
             newPage[bit % PageBits / 64] &= ~mask;
         }
 
-        var pages = (ulong[]?[])_pages.Clone();
-        pages[pageIndex] = newPage;
-        return new PortSet(pages, Count + (value ? 1 : -1));
+        var directories = (ulong[]?[]?[])_directories.Clone();
+        var directory = directories[pageIndex / PagesPerDirectory];
+        directory = directory is null ? new ulong[]?[PagesPerDirectory] : (ulong[]?[])directory.Clone();
+        directory[pageIndex % PagesPerDirectory] = newPage;
+        directories[pageIndex / PagesPerDirectory] = directory;
+        return new PortSet(directories, Count + (value ? 1 : -1));
     }
+
+    private ulong[]? Page(int pageIndex) => _directories[pageIndex / PagesPerDirectory]?[pageIndex % PagesPerDirectory];
 }

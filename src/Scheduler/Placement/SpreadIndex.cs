@@ -9,50 +9,84 @@ namespace Berth.Scheduler.Placement;
 internal sealed class InstanceBucket(
     string? value,
     SortedKeyIndex byMemory,
-    SortedKeyIndex byCpu,
-    ImmutableDictionary<string, int> groupCounts,
+    SortedKeyIndex? byCpu,
+    ImmutableDictionary<string, int>? groupCounts,
     int taskCount)
 {
-    public static readonly InstanceBucket EmptyAll = new(null, SortedKeyIndex.Empty, SortedKeyIndex.Empty, ImmutableDictionary<string, int>.Empty, 0);
+    // The CPU ordering is needed only by binpack(cpu): built on first use (a memo, so racing builds are harmless) and
+    // then kept up to date in successors; a cluster that never binpacks on CPU never pays for it.
+    private SortedKeyIndex? _byCpu = byCpu;
 
     /// <summary>The attribute value; null for instances without the attribute (and for the whole-cluster bucket).</summary>
     public string? Value { get; } = value;
 
     public SortedKeyIndex ByMemory { get; } = byMemory;
 
-    public SortedKeyIndex ByCpu { get; } = byCpu;
+    /// <summary>The members ordered by remaining CPU; <paramref name="snapshot"/> supplies the views on first use.</summary>
+    public SortedKeyIndex ByCpu(ClusterSnapshot snapshot)
+    {
+        var index = Volatile.Read(ref _byCpu);
+        if (index is not null)
+        {
+            return index;
+        }
 
-    public ImmutableDictionary<string, int> GroupCounts { get; } = groupCounts;
+        var keys = new long[ByMemory.Count];
+        var others = new int[keys.Length];
+        var cursor = ByMemory.From(long.MinValue);
+        var i = 0;
+        while (cursor.MoveNext())
+        {
+            var position = SortedKeyIndex.PositionOf(cursor.Current);
+            var view = snapshot.At(position);
+            others[i] = view.RemainingMemory;
+            keys[i++] = SortedKeyIndex.Key(view.RemainingCpu, position);
+        }
+
+        index = SortedKeyIndex.Build(keys, others);
+        return Interlocked.CompareExchange(ref _byCpu, index, null) ?? index;
+    }
+
+    /// <summary>
+    /// Tasks per group in the bucket, for spread; null in buckets that nothing spreads over (the whole cluster, a
+    /// memberOf partition), which then save the update on every placement.
+    /// </summary>
+    public ImmutableDictionary<string, int>? GroupCounts { get; } = groupCounts;
 
     public int TaskCount { get; } = taskCount;
 
     public int InstanceCount => ByMemory.Count;
 
     /// <summary>Tasks of <paramref name="group"/> in the bucket; all tasks when the group is null.</summary>
-    public int Count(string? group) => group is null ? TaskCount : GroupCounts.GetValueOrDefault(group);
+    public int Count(string? group) => group is null
+        ? TaskCount
+        : (GroupCounts ?? throw new InvalidOperationException("This bucket does not count tasks per group.")).GetValueOrDefault(group);
 
-    public static InstanceBucket Build(string? value, IEnumerable<(int Position, ContainerInstanceView View)> members)
+    public static InstanceBucket Build(string? value, IEnumerable<(int Position, ContainerInstanceView View)> members, bool countGroups)
     {
         var memory = new List<long>();
-        var cpu = new List<long>();
+        var cpu = new List<int>();
         var groups = new Dictionary<string, int>(StringComparer.Ordinal);
         var tasks = 0;
         foreach (var (position, view) in members)
         {
             memory.Add(SortedKeyIndex.Key(view.RemainingMemory, position));
-            cpu.Add(SortedKeyIndex.Key(view.RemainingCpu, position));
+            cpu.Add(view.RemainingCpu);
             tasks += view.RunningTasksCount;
-            foreach (var (group, count) in view.TaskGroupCounts)
+            if (countGroups)
             {
-                groups[group] = groups.GetValueOrDefault(group) + count;
+                foreach (var (group, count) in view.TaskGroupCounts)
+                {
+                    groups[group] = groups.GetValueOrDefault(group) + count;
+                }
             }
         }
 
         return new InstanceBucket(
             value,
-            SortedKeyIndex.Build([.. memory]),
-            SortedKeyIndex.Build([.. cpu]),
-            groups.Where(g => g.Value != 0).ToImmutableDictionary(StringComparer.Ordinal),
+            SortedKeyIndex.Build([.. memory], [.. cpu]),
+            null,
+            countGroups ? groups.Where(g => g.Value != 0).ToImmutableDictionary(StringComparer.Ordinal) : null,
             tasks);
     }
 
@@ -65,13 +99,19 @@ internal sealed class InstanceBucket(
     {
         var byMemory = ByMemory.Replace(
             old is null ? null : SortedKeyIndex.Key(old.RemainingMemory, position),
-            updated is null ? null : SortedKeyIndex.Key(updated.RemainingMemory, position));
-        var byCpu = ByCpu.Replace(
+            updated is null ? null : SortedKeyIndex.Key(updated.RemainingMemory, position),
+            updated?.RemainingCpu ?? 0);
+        var byCpu = Volatile.Read(ref _byCpu)?.Replace(
             old is null ? null : SortedKeyIndex.Key(old.RemainingCpu, position),
-            updated is null ? null : SortedKeyIndex.Key(updated.RemainingCpu, position));
+            updated is null ? null : SortedKeyIndex.Key(updated.RemainingCpu, position),
+            updated?.RemainingMemory ?? 0);
         var groups = GroupCounts;
         var tasks = TaskCount - (old?.RunningTasksCount ?? 0) + (updated?.RunningTasksCount ?? 0);
-        if (delta is { } d && old is not null && updated is not null)
+        if (groups is null)
+        {
+            // Not counting groups.
+        }
+        else if (delta is { } d && old is not null && updated is not null)
         {
             if (d.Group is not null)
             {
@@ -102,7 +142,9 @@ internal sealed class InstanceBucket(
 }
 
 /// <summary>
-/// The ACTIVE instances of a snapshot partitioned by the value of one attribute, for <c>spread(attribute:X)</c>.
+/// The ACTIVE instances of a snapshot that pass a static filter (the request's memberOf expressions that depend only on
+/// attributes, ids, agent versions and registration times; none = all), partitioned by the value of one attribute for
+/// <c>spread(attribute:X)</c>, or in a single bucket when the attribute is null.
 /// Which bucket an instance belongs to depends only on its attributes, which are fixed within a snapshot lineage, so the
 /// position-to-bucket map is shared by all successors; only the touched buckets are replaced on a change.
 /// </summary>
@@ -110,21 +152,22 @@ internal sealed class SpreadIndex
 {
     private readonly int[] _bucketOf;
 
-    private SpreadIndex(string attribute, int[] bucketOf, ImmutableArray<InstanceBucket> buckets)
+    private SpreadIndex(string? attribute, int[] bucketOf, ImmutableArray<InstanceBucket> buckets)
     {
         Attribute = attribute;
         _bucketOf = bucketOf;
         Buckets = buckets;
     }
 
-    public string Attribute { get; }
+    public string? Attribute { get; }
 
     /// <summary>One bucket per distinct value, plus one for instances without the attribute when there are any.</summary>
     public ImmutableArray<InstanceBucket> Buckets { get; }
 
+    /// <summary>The bucket of a position; -1 when the static filter excludes it.</summary>
     public int BucketOf(int position) => _bucketOf[position];
 
-    public static SpreadIndex Build(string attribute, PersistentArray<ContainerInstanceView> instances)
+    public static SpreadIndex Build(string? attribute, PersistentArray<ContainerInstanceView> instances, bool[]? filter)
     {
         var slots = new Dictionary<string, int>(StringComparer.Ordinal);
         var missingSlot = -1;
@@ -134,7 +177,13 @@ internal sealed class SpreadIndex
         for (var i = 0; i < instances.Count; i++)
         {
             var view = instances[i];
-            var value = view.Attributes.TryGetValue(attribute, out var v) ? v : null;
+            if (filter is not null && !filter[i])
+            {
+                bucketOf[i] = -1;
+                continue;
+            }
+
+            var value = attribute is not null && view.Attributes.TryGetValue(attribute, out var v) ? v : null;
             int slot;
             if (value is null)
             {
@@ -162,12 +211,17 @@ internal sealed class SpreadIndex
             }
         }
 
-        return new SpreadIndex(attribute, bucketOf, [.. members.Select((m, s) => InstanceBucket.Build(values[s], m))]);
+        return new SpreadIndex(attribute, bucketOf, [.. members.Select((m, s) => InstanceBucket.Build(values[s], m, countGroups: attribute is not null))]);
     }
 
     public SpreadIndex Update(int position, ContainerInstanceView? oldActive, ContainerInstanceView? newActive, (string? Group, int Change)? delta)
     {
         var slot = _bucketOf[position];
+        if (slot < 0)
+        {
+            return this;
+        }
+
         var bucket = Buckets[slot].Update(position, oldActive, newActive, delta);
         return new SpreadIndex(Attribute, _bucketOf, Buckets.SetItem(slot, bucket));
     }

@@ -115,13 +115,44 @@ internal sealed class TaskRecord
 
     public DateTimeOffset CreatedAt { get; init; }
 
-    public LifecycleStatus DesiredStatus { get; set; } = LifecycleStatus.Running;
+    public LifecycleStatus DesiredStatus
+    {
+        get;
+        set
+        {
+            field = value;
+            DesiredMessage = null;
+        }
+    } = LifecycleStatus.Running;
+
+    /// <summary>
+    /// This task's entry of its instance's desired state, built once and reused by every push until a field it
+    /// carries changes (desired status, stop code, reason): an instance's complete set is re-sent at every change,
+    /// so rebuilding every entry each time would cost O(tasks) allocations per push.
+    /// </summary>
+    public DesiredTask? DesiredMessage { get; set; }
 
     public LifecycleStatus LastStatus { get; set; } = LifecycleStatus.Pending;
 
-    public StopCode StopCode { get; set; }
+    public StopCode StopCode
+    {
+        get;
+        set
+        {
+            field = value;
+            DesiredMessage = null;
+        }
+    }
 
-    public string StoppedReason { get; set; } = "";
+    public string StoppedReason
+    {
+        get;
+        set
+        {
+            field = value;
+            DesiredMessage = null;
+        }
+    } = "";
 
     public HealthStatus HealthStatus { get; set; }
 

@@ -115,7 +115,7 @@ internal sealed partial class SchedulerState
                     continue;
                 }
 
-                state.Tasks.Add(ToDesired(task));
+                state.Tasks.Add(task.DesiredMessage ??= ToDesired(task));
                 if (definitions.Add(task.Definition))
                 {
                     state.TaskDefinitions.Add(new V1.TaskDefinitionDocument { TaskDefinitionArn = task.Definition.Arn, TaskDefinitionJson = task.Definition.DescribedJson });

@@ -198,8 +198,6 @@ internal sealed partial class SchedulerState
         return _families.TryGetValue(text[..colon], out var revisions) ? revisions.FirstOrDefault(d => d.Revision == revision) : null;
     }
 
-    private TaskDefinitionRecord? ResolveDefinitionArn(string arn) => ResolveDefinitionLocked(arn);
-
     public V1.TaskDefinition DescribeTaskDefinition(string reference)
     {
         lock (_gate)

@@ -4,8 +4,8 @@ internal sealed partial class SchedulerState
 {
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "State loaded: {Clusters} clusters, {Instances} container instances, {Tasks} tasks in {ElapsedMs:F0} ms")]
-        public static partial void Loaded(ILogger logger, int clusters, int instances, int tasks, double elapsedMs);
+        [LoggerMessage(1, LogLevel.Information, "State loaded: {Clusters} clusters, {Instances} container instances, {Tasks} tasks in {ElapsedMs:F0} ms ({MigrateMs:F0} ms of it opening and migrating the database)")]
+        public static partial void Loaded(ILogger logger, int clusters, int instances, int tasks, double elapsedMs, double migrateMs);
 
         [LoggerMessage(2, LogLevel.Critical, "A state change could not be stored; stopping so that a restart reloads the durable state")]
         public static partial void CommitFailedStopping(ILogger logger, Exception exception);

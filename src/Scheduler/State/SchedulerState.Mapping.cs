@@ -61,10 +61,10 @@ internal sealed partial class SchedulerState
         };
     }
 
-    private TaskRecord? TaskFromRow(TaskRow row, StringPool strings)
+    private TaskRecord? TaskFromRow(TaskRow row, StringPool strings, Dictionary<string, TaskDefinitionRecord> definitions)
     {
         var info = TaskInfo.Parser.ParseFrom(row.Info);
-        var definition = ResolveDefinitionArn(info.TaskDefinitionArn);
+        var definition = definitions.GetValueOrDefault(info.TaskDefinitionArn);
         if (definition is null)
         {
             Log.TaskWithoutDefinition(logger, row.Id, info.TaskDefinitionArn);

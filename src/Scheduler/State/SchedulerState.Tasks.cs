@@ -100,12 +100,6 @@ internal sealed partial class SchedulerState
             }
 
             var snapshot = Snapshot(cluster);
-            if (!snapshot.Instances.Any(i => i.Status == InstanceStatus.Active))
-            {
-                // ECS answers this case with an InvalidParameterException rather than failures.
-                throw StateException.Precondition($"No container instances were found in cluster '{cluster}'.");
-            }
-
             var group = string.IsNullOrEmpty(request.Group) ? "family:" + definition.Family : request.Group;
             var result = engine.Place(snapshot, new PlacementRequest
             {
@@ -115,6 +109,12 @@ internal sealed partial class SchedulerState
                 Strategies = strategies,
                 Constraints = constraints,
             });
+            if (result.Placements.IsEmpty && result.Failures.Any(f => f.Reason == PlacementFailureReasons.NoActiveInstances))
+            {
+                // ECS answers this case with an InvalidParameterException rather than failures.
+                throw StateException.Precondition($"No container instances were found in cluster '{cluster}'.");
+            }
+
             _snapshots[cluster] = result.Snapshot;
 
             var changes = new ChangeSet();

@@ -49,7 +49,8 @@ internal sealed partial class SchedulerState(
 
     public PlacementEngine Engine => engine;
 
-    private DateTimeOffset Now => time.GetUtcNow();
+    // Milliseconds, as stored: a time read back after a restart equals the one answered before it.
+    private DateTimeOffset Now => DateTimeOffset.FromUnixTimeMilliseconds(time.GetUtcNow().ToUnixTimeMilliseconds());
 
     /// <summary>Migrates the database and loads every record; callers wait on <see cref="WhenLoaded"/>.</summary>
     public async Task LoadAsync(CancellationToken cancellationToken)
@@ -58,6 +59,7 @@ internal sealed partial class SchedulerState(
         {
             var started = time.GetTimestamp();
             await store.MigrateAsync(cancellationToken);
+            var migrated = time.GetElapsedTime(started);
             var clusters = await store.ReadClustersAsync(cancellationToken);
             var definitions = await store.ReadTaskDefinitionsAsync(cancellationToken);
             var instances = await store.ReadInstancesAsync(cancellationToken);
@@ -110,36 +112,28 @@ internal sealed partial class SchedulerState(
                 }
             }
 
-            // Tasks stream in outside the lock's hot section: nothing else runs before WhenLoaded completes.
+            // Nothing else runs before WhenLoaded completes; the lock is taken per batch only to keep the rule that
+            // records change under it.
+            var definitionsByArn = _families.Values.SelectMany(r => r).ToDictionary(d => d.Arn, StringComparer.Ordinal);
+            var batch = new List<TaskRecord>(4096);
             await foreach (var row in store.ReadTasksAsync(cancellationToken))
             {
-                var task = TaskFromRow(row, strings);
+                var task = TaskFromRow(row, strings, definitionsByArn);
                 if (task is null)
                 {
                     continue;
                 }
 
-                lock (_gate)
+                batch.Add(task);
+                if (batch.Count == batch.Capacity)
                 {
-                    _tasks[task.Id] = task;
-                    _seq = Math.Max(_seq, task.DesiredSeq);
-                    if (_instances.TryGetValue(task.InstanceId, out var instance))
-                    {
-                        instance.DesiredVersion = Math.Max(instance.DesiredVersion, task.DesiredSeq);
-                        if (task.LastStatus != LifecycleStatus.Stopped)
-                        {
-                            instance.Tasks.Add(task);
-                        }
-                    }
-
-                    if (task.ClientToken is { } token)
-                    {
-                        ClientTokenList(token).Add(task);
-                    }
+                    AddLoaded(batch);
                 }
 
                 count++;
             }
+
+            AddLoaded(batch);
 
             lock (_gate)
             {
@@ -149,7 +143,7 @@ internal sealed partial class SchedulerState(
                 }
             }
 
-            Log.Loaded(logger, _clusters.Count, _instances.Count, count, time.GetElapsedTime(started).TotalMilliseconds);
+            Log.Loaded(logger, _clusters.Count, _instances.Count, count, time.GetElapsedTime(started).TotalMilliseconds, migrated.TotalMilliseconds);
             _loaded.TrySetResult();
         }
         catch (Exception e)
@@ -157,6 +151,33 @@ internal sealed partial class SchedulerState(
             _loaded.TrySetException(e);
             throw;
         }
+    }
+
+    private void AddLoaded(List<TaskRecord> batch)
+    {
+        lock (_gate)
+        {
+            foreach (var task in batch)
+            {
+                _tasks[task.Id] = task;
+                _seq = Math.Max(_seq, task.DesiredSeq);
+                if (_instances.TryGetValue(task.InstanceId, out var instance))
+                {
+                    instance.DesiredVersion = Math.Max(instance.DesiredVersion, task.DesiredSeq);
+                    if (task.LastStatus != LifecycleStatus.Stopped)
+                    {
+                        instance.Tasks.Add(task);
+                    }
+                }
+
+                if (task.ClientToken is { } token)
+                {
+                    ClientTokenList(token).Add(task);
+                }
+            }
+        }
+
+        batch.Clear();
     }
 
     private List<TaskRecord> ClientTokenList(string token)
@@ -182,13 +203,14 @@ internal sealed partial class SchedulerState(
 
             var view = BaseView(instance);
             int cpu = 0, memory = 0;
-            var ports = view.UsedPorts;
+            // One PortSet built from all ports at once: adding task by task would copy the set's pages per task.
+            var ports = new List<HostPort>(view.UsedPorts);
             var groups = ImmutableDictionary.CreateBuilder<string, int>(StringComparer.Ordinal);
             foreach (var task in instance.Tasks)
             {
                 cpu += task.Reservation.Cpu;
                 memory += task.Reservation.Memory;
-                ports = ports.AddRange(task.Reservation.HostPorts);
+                ports.AddRange(task.Reservation.HostPorts);
                 if (task.Reservation.Group is { } group)
                 {
                     groups[group] = groups.GetValueOrDefault(group) + 1;
@@ -199,7 +221,7 @@ internal sealed partial class SchedulerState(
             {
                 RemainingCpu = view.RegisteredCpu - cpu,
                 RemainingMemory = view.RegisteredMemory - memory,
-                UsedPorts = ports,
+                UsedPorts = PortSet.Of(ports),
                 TaskGroupCounts = groups.ToImmutable(),
                 RunningTasksCount = instance.Tasks.Count,
             });

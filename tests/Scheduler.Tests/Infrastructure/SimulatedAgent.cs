@@ -43,6 +43,9 @@ internal sealed class SimulatedAgent : IAsyncDisposable
     /// <summary>Every report ack received, in order.</summary>
     public List<ReportAck> Acks { get; } = [];
 
+    /// <summary>Heartbeats received from the scheduler.</summary>
+    public int HeartbeatsReceived { get; private set; }
+
     /// <summary>The status the session ended with, once it ended.</summary>
     public Status? EndStatus { get; private set; }
 
@@ -59,11 +62,14 @@ internal sealed class SimulatedAgent : IAsyncDisposable
         ReservedPorts = { 22 },
     };
 
-    public static async Task<SimulatedAgent> RegisterAsync(SchedulerHost host, string cluster = "default", HostFacts? facts = null, bool connect = true)
+    public static Task<SimulatedAgent> RegisterAsync(SchedulerHost host, string cluster = "default", HostFacts? facts = null, bool connect = true) =>
+        RegisterAsync(host.Agents, host.JoinToken, cluster, facts, connect);
+
+    public static async Task<SimulatedAgent> RegisterAsync(AgentService.AgentServiceClient client, string joinToken, string cluster = "default", HostFacts? facts = null, bool connect = true)
     {
         facts ??= DefaultFacts();
-        var registration = await host.Agents.RegisterAsync(new RegisterRequest { JoinToken = host.JoinToken, Cluster = cluster, Facts = facts }).ResponseAsync.WithTimeout();
-        var agent = new SimulatedAgent(host.Agents, registration, facts);
+        var registration = await client.RegisterAsync(new RegisterRequest { JoinToken = joinToken, Cluster = cluster, Facts = facts }).ResponseAsync.WithTimeout();
+        var agent = new SimulatedAgent(client, registration, facts);
         if (connect)
         {
             await agent.ConnectAsync();
@@ -118,6 +124,9 @@ internal sealed class SimulatedAgent : IAsyncDisposable
                             break;
                         case SchedulerMessage.BodyOneofCase.ReportAck:
                             Acks.Add(message.ReportAck);
+                            break;
+                        case SchedulerMessage.BodyOneofCase.Heartbeat:
+                            HeartbeatsReceived++;
                             break;
                     }
                 }
