@@ -46,6 +46,27 @@ public sealed class TaskEngineSystemTests(EngineFixture engine, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task ContainerTurningUnhealthy_IsReportedWithinSeconds()
+    {
+        await using var agent = await StartAgentAsync();
+        var task = NewTask("health", Container("web", "trap 'exit 0' TERM; touch /tmp/ok; sleep 300 & wait") with
+        {
+            HealthCheck = new HealthCheckSpec(["CMD-SHELL", "test -f /tmp/ok"], TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(1), 1, TimeSpan.Zero),
+        });
+        agent.Engine.ApplyDesired(new DesiredTaskSet(1, [task]));
+        var healthy = await agent.WaitForAsync(task.TaskId, r => r.Health == TaskHealth.Healthy);
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        (await ProcessRunner.RunAsync("docker", ["exec", healthy.Containers[0].RuntimeId!, "rm", "/tmp/ok"])).EnsureSuccess("docker exec");
+        var unhealthy = await agent.WaitForAsync(task.TaskId, r => r.Health == TaskHealth.Unhealthy, TimeSpan.FromSeconds(15));
+
+        output.WriteLine($"unhealthy reported {watch.ElapsedMilliseconds} ms after the check started failing");
+        Assert.Equal(ContainerHealth.Unhealthy, unhealthy.Containers[0].Health);
+        Assert.Equal(LocalStatus.Running, unhealthy.Status);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}");
+    }
+
+    [Fact]
     public async Task EssentialContainerExit_StopsTheTask_WithTheReasonAndExitCodes()
     {
         await using var agent = await StartAgentAsync();
