@@ -366,6 +366,7 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
             Id = c.ID,
             Name = c.Name.TrimStart('/'),
             Image = c.Config?.Image ?? c.Image,
+            ImageId = c.Image,
             Labels = c.Config?.Labels?.ToDictionary() ?? [],
             State = state?.Status switch
             {

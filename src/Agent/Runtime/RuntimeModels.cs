@@ -74,6 +74,10 @@ internal sealed record ContainerDetails
     public required string Id { get; init; }
     public required string Name { get; init; }
     public required string Image { get; init; }
+
+    /// <summary>The id (<c>sha256:...</c>) of the image the container was created from, whatever its tags say now.</summary>
+    public string? ImageId { get; init; }
+
     public required IReadOnlyDictionary<string, string> Labels { get; init; }
     public required ContainerRunState State { get; init; }
     public int? ExitCode { get; init; }

@@ -99,7 +99,11 @@ internal sealed partial class ImageCleanupService(
         foreach (var c in containers)
         {
             inUseRefs.Add(c.Image);
-            if (await runtime.InspectImageAsync(c.Image, cancellationToken) is { } image)
+            if (c.ImageId is { Length: > 0 } imageId)
+            {
+                inUseIds.Add(imageId);
+            }
+            else if (await runtime.InspectImageAsync(c.Image, cancellationToken) is { } image)
             {
                 inUseIds.Add(image.Id);
             }
