@@ -9,7 +9,8 @@ namespace Berth.Agent.Tests.Lab;
 
 /// <summary>
 /// The platform across hosts: the scheduler in the root namespace on the lab's root leg, one agent process inside
-/// each lab host's namespace driving that host's own engine; tasks spread over the hosts reach each other.
+/// each lab host's namespace driving that host's own engine, a registry on the root leg; tasks spread over the hosts
+/// pull their image from it and reach each other.
 /// </summary>
 [Collection(EngineCollection.Name)]
 [Trait("Category", "System")]
@@ -23,7 +24,14 @@ public sealed class MultiHostTests(ITestOutputHelper output)
         var processes = new List<ServiceProcess>();
         try
         {
-            await Task.WhenAll(lab.Hosts.Select(h => TestImages.EnsureBusyboxAsync(h.DockerHost, output.WriteLine)));
+            // A registry on the root leg; the image reaches it from host 1 (lab engines trust 10.231.0.0/16 over plain HTTP).
+            // Host 2 never has it until its agent pulls it.
+            await using var registry = await DistributionRegistry.StartAsync(output.WriteLine, lab.RootAddress);
+            var image = $"{registry.Address}/lab/echo:1";
+            var (h1, h2) = (lab.Hosts[0], lab.Hosts[1]);
+            await TestImages.EnsureBusyboxAsync(h1.DockerHost, output.WriteLine);
+            (await lab.DockerAsync(h1, "tag", TestImages.Busybox, image)).EnsureSuccess("docker tag");
+            (await lab.DockerAsync(h1, "push", image)).EnsureSuccess("docker push");
             var port = 7150 + Random.Shared.Next(0, 40);
             var data = Path.Combine(work.FullName, "scheduler");
             processes.Add(ServiceProcess.Start("scheduler", Binary("Scheduler", "Berth.Scheduler.dll"), ["--urls", $"http://{lab.RootAddress}:{port}", "--data-dir", data, "--Scheduler:HeartbeatInterval", "00:00:01"], output.WriteLine));
@@ -41,7 +49,7 @@ public sealed class MultiHostTests(ITestOutputHelper output)
                     $"--net=/var/run/netns/{host.Namespace}", Binary("Agent", "Berth.Agent"),
                     "--config", config, "--scheduler-url", $"http://{lab.RootAddress}:{port}", "--join-token", (await File.ReadAllTextAsync(tokenFile)).Trim(),
                     "--cluster", "lab", "--zone", $"zone-{host.Number}", "--docker-endpoint", host.DockerHost,
-                    "--state-dir", Path.Combine(work.FullName, $"agent-h{host.Number}"), "--scope", "lab", "--image-pull-behavior", "PreferCached",
+                    "--state-dir", Path.Combine(work.FullName, $"agent-h{host.Number}"), "--scope", "lab", "--image-pull-behavior", "Always",
                     "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false",
                 ], output.WriteLine));
             }
@@ -65,7 +73,7 @@ public sealed class MultiHostTests(ITestOutputHelper output)
             await new TaskDefinitions.TaskDefinitionsClient(channel).RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest
             {
                 TaskDefinitionJson = $$"""
-                    {"family":"lab-echo","containerDefinitions":[{"name":"echo","image":"{{TestImages.Busybox}}","memory":32,
+                    {"family":"lab-echo","containerDefinitions":[{"name":"echo","image":"{{image}}","memory":32,
                       "portMappings":[{"containerPort":8080}],"entryPoint":["sh","-c"],"stopTimeout":2,
                       "command":["trap 'exit 0' TERM; while true; do hostname | nc -l -p 8080; done & wait"]}]}
                     """,
@@ -100,7 +108,7 @@ public sealed class MultiHostTests(ITestOutputHelper output)
                 .ContainerInstances.Single(i => i.Attributes.Any(a => a.Name == "berth.zone" && a.Value == "zone-2"));
             var onH2 = running.Single(t => t.ContainerInstanceArn == h2Instance.ContainerInstanceArn);
             var hostPort = onH2.Containers[0].NetworkBindings[0].HostPort;
-            var (h1, h2) = (lab.Hosts[0], lab.Hosts[1]);
+            (await lab.DockerAsync(h2, "image", "inspect", image)).EnsureSuccess("the image pulled on h2");
             ProcessResult reply = new(1, "", "");
             await TaskTimeouts.WaitUntilAsync(async () =>
             {
