@@ -1,0 +1,4 @@
+using System.Runtime.Versioning;
+
+// Drives the Linux-only agent.
+[assembly: SupportedOSPlatform("linux")]

@@ -1,0 +1,120 @@
+using System.ComponentModel.DataAnnotations;
+using Berth.Agent.Tasks;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Agent.Configuration;
+
+/// <summary>
+/// The agent's configuration: <c>/etc/berth/agent.json</c> (or <c>--config PATH</c>), then <c>BERTH_*</c>
+/// environment variables, then the command line, each overriding the one before.
+/// </summary>
+internal sealed class AgentOptions
+{
+    /// <summary>The scheduler's gRPC address, e.g. <c>http://10.0.0.1:7070</c>.</summary>
+    [Required]
+    public Uri? SchedulerUrl { get; set; }
+
+    /// <summary>The cluster's join token; needed only for the first start (registration).</summary>
+    public string? JoinToken { get; set; }
+
+    [Required]
+    [RegularExpression("^[A-Za-z0-9_-]{1,255}$")]
+    public string Cluster { get; set; } = "default";
+
+    public string? Zone { get; set; }
+
+    public string? InstanceType { get; set; }
+
+    /// <summary>Custom instance attributes.</summary>
+    public Dictionary<string, string> Attributes { get; set; } = [];
+
+    /// <summary>Cpu units (1024 per vCPU) kept back from tasks for the host itself.</summary>
+    [Range(0, int.MaxValue)]
+    public int ReservedCpu { get; set; }
+
+    /// <summary>Memory in MiB kept back from tasks for the host itself.</summary>
+    [Range(0, int.MaxValue)]
+    public int ReservedMemory { get; set; } = 256;
+
+    /// <summary>TCP host ports no task may take.</summary>
+    public List<int> ReservedPorts { get; set; } = [22, 2375, 2376];
+
+    [Range(1, 65535)]
+    public int DynamicPortFirst { get; set; } = 49153;
+
+    [Range(1, 65535)]
+    public int DynamicPortLast { get; set; } = 65535;
+
+    [Required]
+    public Uri DockerEndpoint { get; set; } = new("unix:///var/run/docker.sock");
+
+    /// <summary>Where the instance id and credential live; must survive restarts.</summary>
+    [Required]
+    public string StateDirectory { get; set; } = "/var/lib/berth/agent";
+
+    /// <summary>
+    /// The value of the <c>berth.agent</c> label on every container this agent creates. The agent adopts and
+    /// touches only containers with its scope, so several agents can share one engine (tests, labs).
+    /// </summary>
+    [Required]
+    [RegularExpression("^[A-Za-z0-9_.-]{1,128}$")]
+    public string Scope { get; set; } = "default";
+
+    public ImagePullBehavior ImagePullBehavior { get; set; } = ImagePullBehavior.Default;
+
+    /// <summary>Time between SIGTERM and SIGKILL when a container definition does not set stopTimeout.</summary>
+    public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Full reconcile with the engine at least this often (events trigger one at once).</summary>
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Heartbeat interval until the scheduler tells its own.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    public ImageCleanupOptions ImageCleanup { get; set; } = new();
+}
+
+/// <summary>Removal of unused images.</summary>
+internal sealed class ImageCleanupOptions
+{
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>An image is a candidate only when unused for at least this long.</summary>
+    public TimeSpan MinimumAge { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Images are removed (least recently used first) while the engine's disk is fuller than this.</summary>
+    [Range(0, 100)]
+    public double DiskUsageThresholdPercent { get; set; } = 80;
+
+    public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>Rules that span fields.</summary>
+internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AgentOptions options)
+    {
+        var failures = new List<string>();
+        if (options.SchedulerUrl is { } url && (!url.IsAbsoluteUri || url.Scheme is not ("http" or "https")))
+        {
+            failures.Add($"SchedulerUrl must be an absolute http or https URL, not '{url}'.");
+        }
+
+        if (options.DynamicPortFirst > options.DynamicPortLast)
+        {
+            failures.Add($"DynamicPortFirst ({options.DynamicPortFirst}) is above DynamicPortLast ({options.DynamicPortLast}).");
+        }
+
+        if (options.DockerEndpoint is { IsAbsoluteUri: true } endpoint && endpoint.Scheme is not ("unix" or "tcp" or "http" or "https"))
+        {
+            failures.Add($"DockerEndpoint must be unix://, tcp:// or http(s)://, not '{endpoint}'.");
+        }
+
+        if (options.StopTimeout < TimeSpan.Zero || options.ReconcileInterval <= TimeSpan.Zero || options.HeartbeatInterval <= TimeSpan.Zero)
+        {
+            failures.Add("StopTimeout, ReconcileInterval and HeartbeatInterval must be positive.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,74 @@
+using Berth.Agent.Configuration;
+using Berth.Agent.Runtime;
+using Berth.Agent.Sessions;
+using Berth.Agent.Tasks;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Agent.Hosting;
+
+/// <summary>The agent's composition: configuration sources and services.</summary>
+internal static class AgentHostBuilderExtensions
+{
+    public const string DefaultConfigPath = "/etc/berth/agent.json";
+
+    /// <summary>Command-line spellings (kebab-case, like the rest of Berth's tools) for the options' keys.</summary>
+    private static readonly Dictionary<string, string> s_switches = new(StringComparer.Ordinal)
+    {
+        ["--config"] = "Config",
+        ["--scheduler-url"] = nameof(AgentOptions.SchedulerUrl),
+        ["--join-token"] = nameof(AgentOptions.JoinToken),
+        ["--cluster"] = nameof(AgentOptions.Cluster),
+        ["--zone"] = nameof(AgentOptions.Zone),
+        ["--instance-type"] = nameof(AgentOptions.InstanceType),
+        ["--reserved-cpu"] = nameof(AgentOptions.ReservedCpu),
+        ["--reserved-memory"] = nameof(AgentOptions.ReservedMemory),
+        ["--dynamic-port-first"] = nameof(AgentOptions.DynamicPortFirst),
+        ["--dynamic-port-last"] = nameof(AgentOptions.DynamicPortLast),
+        ["--docker-endpoint"] = nameof(AgentOptions.DockerEndpoint),
+        ["--state-dir"] = nameof(AgentOptions.StateDirectory),
+        ["--scope"] = nameof(AgentOptions.Scope),
+        ["--image-pull-behavior"] = nameof(AgentOptions.ImagePullBehavior),
+    };
+
+    /// <summary>
+    /// <c>/etc/berth/agent.json</c> (or <c>--config</c> / <c>BERTH_CONFIG</c>), then <c>BERTH_*</c> environment
+    /// variables (<c>BERTH_SCHEDULERURL</c>, <c>BERTH_ATTRIBUTES__team=web</c>), then the command line.
+    /// </summary>
+    public static IHostApplicationBuilder AddAgentConfiguration(this IHostApplicationBuilder builder, string[] args)
+    {
+        var early = new ConfigurationBuilder().AddEnvironmentVariables("BERTH_").AddCommandLine(args, s_switches).Build();
+        var path = early["Config"] ?? DefaultConfigPath;
+        builder.Configuration
+            .AddJsonFile(path, optional: path == DefaultConfigPath, reloadOnChange: false)
+            .AddEnvironmentVariables("BERTH_")
+            .AddCommandLine(args, s_switches);
+        return builder;
+    }
+
+    public static IHostApplicationBuilder AddAgentServices(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<AgentOptions>()
+            .Bind(builder.Configuration)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IContainerRuntime>(sp => new DockerContainerRuntime(sp.GetRequiredService<IOptions<AgentOptions>>().Value.DockerEndpoint));
+        services.AddSingleton<StateDirectory>();
+        services.AddSingleton<ImageStore>();
+        services.AddSingleton<TaskEngine>();
+        services.AddSingleton<HostFactsProvider>();
+        services.AddSingleton<IDiskUsageProbe, DriveDiskUsageProbe>();
+        services.AddHostedService<EngineWatcher>();
+        services.AddHostedService<ReconcileLoop>();
+        services.AddSingleton<SessionClient>();
+        services.AddHostedService(sp => sp.GetRequiredService<SessionClient>());
+        services.AddHostedService<ImageCleanupService>();
+        services.AddSystemd();
+        return builder;
+    }
+}

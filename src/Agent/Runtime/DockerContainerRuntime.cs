@@ -1,0 +1,441 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+
+namespace Berth.Agent.Runtime;
+
+/// <summary><see cref="IContainerRuntime"/> over the Docker Engine API (pinned to 1.41, the engine 20.10 this runs on).</summary>
+internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
+{
+    /// <summary>Engine 20.10 speaks API 1.41; pinning it avoids a version negotiation round trip on every client.</summary>
+    public static readonly System.Version ApiVersion = new(1, 41);
+
+    private readonly DockerClient _client;
+
+    public DockerContainerRuntime(Uri endpoint)
+    {
+        Endpoint = endpoint;
+        _client = new DockerClientBuilder().WithEndpoint(endpoint).WithApiVersion(ApiVersion).Build();
+    }
+
+    public Uri Endpoint { get; }
+
+    public void Dispose() => _client.Dispose();
+
+    public Task<EngineInfo> GetInfoAsync(CancellationToken cancellationToken) => Guard(async () =>
+    {
+        var info = await _client.System.GetSystemInfoAsync(cancellationToken);
+        return new EngineInfo(info.ID, info.Name, (int)info.NCPU, info.MemTotal, info.ServerVersion, info.OperatingSystem, info.Architecture, info.DockerRootDir);
+    });
+
+    public async Task PullImageAsync(string image, RegistryCredential? credential, IProgress<PullProgress>? progress, CancellationToken cancellationToken)
+    {
+        var (repository, tag) = SplitReference(image);
+        string? streamError = null;
+        var relay = new SynchronousProgress<JSONMessage>(m =>
+        {
+            if (m.Error is { Message: { Length: > 0 } message })
+            {
+                streamError = message;
+            }
+
+            progress?.Report(new PullProgress(m.ID, m.Status ?? string.Empty, m.Progress?.Current, m.Progress?.Total));
+        });
+        var auth = credential is null
+            ? new AuthConfig()
+            : new AuthConfig
+            {
+                ServerAddress = credential.ServerAddress,
+                Username = credential.Username,
+                Password = credential.Password,
+                IdentityToken = credential.IdentityToken,
+            };
+        try
+        {
+            // The engine reports most pull failures inside the 200 progress stream, not as an HTTP status.
+            await _client.Images.CreateImageAsync(new ImagesCreateParameters { FromImage = repository, Tag = tag }, auth, relay, cancellationToken);
+        }
+        catch (DockerApiException ex)
+        {
+            throw new ImagePullException(ExtractMessage(ex), ex);
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            throw new EngineUnavailableException($"Docker engine at {Endpoint} is unavailable: {ex.Message}", ex);
+        }
+
+        if (streamError is not null)
+        {
+            throw new ImagePullException(streamError);
+        }
+    }
+
+    public Task<ImageInfo?> InspectImageAsync(string image, CancellationToken cancellationToken) => Guard(async () =>
+    {
+        try
+        {
+            var i = await _client.Images.InspectImageAsync(image, cancellationToken);
+            return (ImageInfo?)new ImageInfo(i.ID, i.RepoTags?.ToArray() ?? [], i.Created is { } c ? new DateTimeOffset(c.ToUniversalTime()) : DateTimeOffset.MinValue, i.Size);
+        }
+        catch (DockerImageNotFoundException)
+        {
+            return null;
+        }
+        catch (DockerApiException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    });
+
+    public Task<IReadOnlyList<ImageInfo>> ListImagesAsync(CancellationToken cancellationToken) => Guard(async () =>
+    {
+        var images = await _client.Images.ListImagesAsync(new ImagesListParameters { All = false }, cancellationToken);
+        return (IReadOnlyList<ImageInfo>)images
+            .Select(i => new ImageInfo(i.ID, i.RepoTags?.Where(t => t != "<none>:<none>").ToArray() ?? [], new DateTimeOffset(i.Created.ToUniversalTime()), i.Size))
+            .ToList();
+    });
+
+    public Task<bool> RemoveImageAsync(string reference, CancellationToken cancellationToken) => Guard(async () =>
+    {
+        try
+        {
+            await _client.Images.DeleteImageAsync(reference, new ImageDeleteParameters { Force = false }, cancellationToken);
+            return true;
+        }
+        catch (DockerApiException ex) when (ex.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    });
+
+    public Task<string> CreateContainerAsync(ContainerCreateSpec spec, CancellationToken cancellationToken) => Guard(async () =>
+    {
+        var exposed = new Dictionary<string, EmptyStruct>();
+        var bindings = new Dictionary<string, IList<PortBinding>>();
+        foreach (var port in spec.Ports)
+        {
+            var key = $"{port.ContainerPort}/{port.Protocol.ToLowerInvariant()}";
+            exposed[key] = default;
+            bindings[key] = [new PortBinding { HostPort = port.HostPort == 0 ? string.Empty : port.HostPort.ToString(CultureInfo.InvariantCulture) }];
+        }
+
+        var parameters = new CreateContainerParameters
+        {
+            Name = spec.Name,
+            Image = spec.Image,
+            Labels = spec.Labels.ToDictionary(),
+            Env = spec.Environment.Select(e => $"{e.Key}={e.Value}").ToList(),
+            Cmd = spec.Command?.ToList()!,
+            Entrypoint = spec.EntryPoint?.ToList()!,
+            ExposedPorts = exposed,
+            Healthcheck = spec.HealthCheck is { } h
+                ? new HealthcheckConfig { Test = h.Test.ToList(), Interval = h.Interval, Timeout = h.Timeout, Retries = h.Retries, StartPeriod = h.StartPeriod }
+                : null,
+            HostConfig = new HostConfig
+            {
+                PortBindings = bindings,
+                CPUShares = spec.CpuShares,
+                NanoCPUs = spec.NanoCpus,
+                Memory = spec.MemoryBytes,
+                MemoryReservation = spec.MemoryReservationBytes,
+                NetworkMode = spec.NetworkMode!,
+            },
+        };
+        var response = await _client.Containers.CreateContainerAsync(parameters, cancellationToken);
+        return response.ID;
+    });
+
+    public Task StartContainerAsync(string containerId, CancellationToken cancellationToken) => Guard(async () =>
+    {
+        await _client.Containers.StartContainerAsync(containerId, new ContainerStartParameters(), cancellationToken);
+        return true;
+    });
+
+    public Task StopContainerAsync(string containerId, TimeSpan timeout, CancellationToken cancellationToken) => Guard(async () =>
+    {
+        try
+        {
+            // The engine sends the image's stop signal (SIGTERM by default) and SIGKILL after the wait.
+            await _client.Containers.StopContainerAsync(
+                containerId,
+                new ContainerStopParameters { WaitBeforeKillSeconds = (uint)Math.Max(0, Math.Ceiling(timeout.TotalSeconds)) },
+                cancellationToken);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+        }
+
+        return true;
+    });
+
+    public Task RemoveContainerAsync(string containerId, CancellationToken cancellationToken) => Guard(async () =>
+    {
+        try
+        {
+            await _client.Containers.RemoveContainerAsync(containerId, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, cancellationToken);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+        }
+        catch (DockerApiException ex) when (ex.StatusCode == HttpStatusCode.Conflict && (ex.ResponseBody ?? string.Empty).Contains("already in progress", StringComparison.Ordinal))
+        {
+        }
+
+        return true;
+    });
+
+    public Task<ContainerDetails?> InspectContainerAsync(string containerId, CancellationToken cancellationToken) => Guard(async () =>
+    {
+        try
+        {
+            return (ContainerDetails?)ToDetails(await _client.Containers.InspectContainerAsync(containerId, cancellationToken));
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return null;
+        }
+    });
+
+    public Task<IReadOnlyList<ContainerDetails>> ListContainersAsync(IReadOnlyDictionary<string, string> labels, CancellationToken cancellationToken) => Guard(async () =>
+    {
+        var list = await _client.Containers.ListContainersAsync(
+            new ContainersListParameters { All = true, Filters = LabelFilter(labels) },
+            cancellationToken);
+        var result = new List<ContainerDetails>(list.Count);
+        foreach (var summary in list)
+        {
+            try
+            {
+                result.Add(ToDetails(await _client.Containers.InspectContainerAsync(summary.ID, cancellationToken)));
+            }
+            catch (DockerContainerNotFoundException)
+            {
+                // Removed between the list and the inspect.
+            }
+        }
+
+        return (IReadOnlyList<ContainerDetails>)result;
+    });
+
+    public async IAsyncEnumerable<ContainerEvent> WatchEventsAsync(IReadOnlyDictionary<string, string> labels, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var channel = Channel.CreateUnbounded<ContainerEvent>(new UnboundedChannelOptions { SingleReader = true });
+        var filters = LabelFilter(labels);
+        filters["type"] = new Dictionary<string, bool> { ["container"] = true };
+        var progress = new SynchronousProgress<Message>(m =>
+        {
+            var time = m.TimeNano is { } ns ? DateTimeOffset.UnixEpoch.AddTicks(ns / 100) : DateTimeOffset.UtcNow;
+            channel.Writer.TryWrite(new ContainerEvent(
+                m.Actor?.ID ?? string.Empty,
+                m.Action ?? string.Empty,
+                m.Actor?.Attributes?.ToDictionary() ?? [],
+                time));
+        });
+        var pump = Task.Run(async () =>
+        {
+            try
+            {
+                await _client.System.MonitorEventsAsync(new ContainerEventsParameters { Filters = filters }, progress, cancellationToken);
+                channel.Writer.TryComplete(new EngineUnavailableException($"The event stream from {Endpoint} ended."));
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                channel.Writer.TryComplete();
+            }
+            catch (Exception ex)
+            {
+                channel.Writer.TryComplete(new EngineUnavailableException($"The event stream from {Endpoint} failed: {ex.Message}", ex));
+            }
+        }, CancellationToken.None);
+
+        await foreach (var e in channel.Reader.ReadAllAsync(cancellationToken))
+        {
+            yield return e;
+        }
+
+        await pump;
+    }
+
+    public async IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, bool follow, DateTimeOffset? since, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var parameters = new ContainerLogsParameters
+        {
+            ShowStdout = true,
+            ShowStderr = true,
+            Follow = follow,
+            Since = since?.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+        };
+        using var stream = await Guard(() => _client.Containers.GetContainerLogsAsync(containerId, parameters, cancellationToken));
+        var buffer = new byte[16 * 1024];
+        var pending = new Dictionary<bool, StringBuilder> { [false] = new(), [true] = new() };
+        while (true)
+        {
+            MultiplexedStream.ReadResult read;
+            try
+            {
+                read = await stream.ReadOutputAsync(buffer, 0, buffer.Length, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                yield break;
+            }
+
+            if (read.EOF)
+            {
+                break;
+            }
+
+            var isError = read.Target == MultiplexedStream.TargetStream.StandardError;
+            var text = pending[isError].Append(Encoding.UTF8.GetString(buffer, 0, read.Count));
+            int newline;
+            while ((newline = IndexOf(text, '\n')) >= 0)
+            {
+                yield return new LogLine(isError, text.ToString(0, newline).TrimEnd('\r'));
+                text.Remove(0, newline + 1);
+            }
+        }
+
+        foreach (var (isError, text) in pending)
+        {
+            if (text.Length > 0)
+            {
+                yield return new LogLine(isError, text.ToString());
+            }
+        }
+    }
+
+    /// <summary>Splits <c>repo:tag</c> / <c>repo@digest</c>; without either the engine would pull every tag, so default to latest.</summary>
+    internal static (string Repository, string Tag) SplitReference(string image)
+    {
+        var at = image.IndexOf('@', StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            return (image[..at], image[(at + 1)..]);
+        }
+
+        var colon = image.LastIndexOf(':');
+        var slash = image.LastIndexOf('/');
+        return colon > slash ? (image[..colon], image[(colon + 1)..]) : (image, "latest");
+    }
+
+    private static int IndexOf(StringBuilder text, char c)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] == c)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static Dictionary<string, IDictionary<string, bool>> LabelFilter(IReadOnlyDictionary<string, string> labels) => new()
+    {
+        ["label"] = labels.ToDictionary(l => $"{l.Key}={l.Value}", _ => true),
+    };
+
+    private static ContainerDetails ToDetails(ContainerInspectResponse c)
+    {
+        var ports = new List<HostPortBinding>();
+        foreach (var (key, list) in c.NetworkSettings?.Ports ?? new Dictionary<string, IList<PortBinding>>())
+        {
+            var parts = key.Split('/');
+            if (list is null || !int.TryParse(parts[0], CultureInfo.InvariantCulture, out var containerPort))
+            {
+                continue;
+            }
+
+            // The engine lists one binding per address family (0.0.0.0 and ::) for the same host port.
+            foreach (var hostPort in list.Select(b => int.TryParse(b.HostPort, CultureInfo.InvariantCulture, out var p) ? p : 0).Where(p => p > 0).Distinct())
+            {
+                ports.Add(new HostPortBinding(containerPort, parts.Length > 1 ? parts[1] : "tcp", hostPort));
+            }
+        }
+
+        var state = c.State;
+        return new ContainerDetails
+        {
+            Id = c.ID,
+            Name = c.Name.TrimStart('/'),
+            Image = c.Config?.Image ?? c.Image,
+            ImageId = c.Image,
+            Labels = c.Config?.Labels?.ToDictionary() ?? [],
+            State = state?.Status switch
+            {
+                "created" => ContainerRunState.Created,
+                "running" or "paused" or "restarting" => ContainerRunState.Running,
+                "exited" or "dead" => ContainerRunState.Exited,
+                _ => ContainerRunState.Other,
+            },
+            ExitCode = state?.Status is "exited" or "dead" ? (int)state.ExitCode : null,
+            OomKilled = state?.OOMKilled ?? false,
+            Error = string.IsNullOrEmpty(state?.Error) ? null : state.Error,
+            Health = state?.Health?.Status switch
+            {
+                "starting" => ContainerHealth.Starting,
+                "healthy" => ContainerHealth.Healthy,
+                "unhealthy" => ContainerHealth.Unhealthy,
+                _ => ContainerHealth.None,
+            },
+            StartedAt = ParseTime(state?.StartedAt),
+            FinishedAt = ParseTime(state?.FinishedAt),
+            Ports = ports,
+        };
+    }
+
+    private static DateTimeOffset? ParseTime(string? value) =>
+        DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) && t.Year > 1 ? t : null;
+
+    private static string ExtractMessage(DockerApiException ex)
+    {
+        var body = ex.ResponseBody?.Trim() ?? string.Empty;
+        try
+        {
+            using var json = JsonDocument.Parse(body);
+            if (json.RootElement.TryGetProperty("message", out var message) && message.GetString() is { Length: > 0 } text)
+            {
+                return text;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return body.Length > 0 ? body : ex.Message;
+    }
+
+    private static bool IsUnavailable(Exception ex) =>
+        ex is HttpRequestException or SocketException or IOException or TimeoutException
+        || (ex is TaskCanceledException t && t.InnerException is TimeoutException)
+        || (ex.InnerException is { } inner && IsUnavailable(inner));
+
+    private async Task<T> Guard<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (DockerApiException ex)
+        {
+            throw new ContainerRuntimeException(ExtractMessage(ex), (int)ex.StatusCode, ex);
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            throw new EngineUnavailableException($"Docker engine at {Endpoint} is unavailable: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Unlike <see cref="Progress{T}"/>, reports on the caller's thread, so events keep their order.</summary>
+    private sealed class SynchronousProgress<T>(Action<T> handler) : IProgress<T>
+    {
+        public void Report(T value) => handler(value);
+    }
+}

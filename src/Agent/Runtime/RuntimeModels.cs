@@ -1,0 +1,108 @@
+namespace Berth.Agent.Runtime;
+
+/// <summary>What the engine says about the host.</summary>
+internal sealed record EngineInfo(string Id, string Name, int CpuCount, long MemoryBytes, string ServerVersion, string OperatingSystem, string Architecture, string RootDirectory);
+
+/// <summary>Credentials for one registry, as the scheduler hands them out for a task.</summary>
+internal sealed record RegistryCredential(string ServerAddress, string? Username, string? Password, string? IdentityToken = null);
+
+/// <summary>One progress line of a pull.</summary>
+internal sealed record PullProgress(string? Layer, string Status, long? Current, long? Total);
+
+/// <summary>A local image.</summary>
+internal sealed record ImageInfo(string Id, IReadOnlyList<string> RepoTags, DateTimeOffset Created, long Size);
+
+/// <summary>One port mapping; <see cref="HostPort"/> 0 lets the engine choose.</summary>
+internal sealed record PortBindingSpec(int ContainerPort, string Protocol, int HostPort);
+
+/// <summary>A Docker health check: <see cref="Test"/> is <c>["CMD", ...]</c> or <c>["CMD-SHELL", "..."]</c>.</summary>
+internal sealed record HealthCheckSpec(IReadOnlyList<string> Test, TimeSpan Interval, TimeSpan Timeout, int Retries, TimeSpan StartPeriod);
+
+/// <summary>Everything needed to create one container.</summary>
+internal sealed record ContainerCreateSpec
+{
+    public required string Name { get; init; }
+    public required string Image { get; init; }
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyList<string>? Command { get; init; }
+    public IReadOnlyList<string>? EntryPoint { get; init; }
+    public IReadOnlyList<PortBindingSpec> Ports { get; init; } = [];
+
+    /// <summary>Relative weight (ECS cpu units map 1:1 to Docker's CPU shares); 0 leaves the default.</summary>
+    public long CpuShares { get; init; }
+
+    /// <summary>Hard CPU cap in billionths of a CPU; 0 means none.</summary>
+    public long NanoCpus { get; init; }
+
+    /// <summary>Hard memory limit in bytes; 0 means none.</summary>
+    public long MemoryBytes { get; init; }
+
+    /// <summary>Soft memory limit in bytes; 0 means none.</summary>
+    public long MemoryReservationBytes { get; init; }
+
+    public HealthCheckSpec? HealthCheck { get; init; }
+
+    /// <summary>Docker network mode; null is the engine's default bridge.</summary>
+    public string? NetworkMode { get; init; }
+}
+
+/// <summary>Engine-level state of a container.</summary>
+internal enum ContainerRunState
+{
+    Created,
+    Running,
+    Exited,
+    Other,
+}
+
+/// <summary>Docker's health status; <see cref="None"/> when the container has no health check.</summary>
+internal enum ContainerHealth
+{
+    None,
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+/// <summary>A host port the engine bound for a container port.</summary>
+internal sealed record HostPortBinding(int ContainerPort, string Protocol, int HostPort);
+
+/// <summary>What the engine knows about a container.</summary>
+internal sealed record ContainerDetails
+{
+    public required string Id { get; init; }
+    public required string Name { get; init; }
+    public required string Image { get; init; }
+
+    /// <summary>The id (<c>sha256:...</c>) of the image the container was created from, whatever its tags say now.</summary>
+    public string? ImageId { get; init; }
+
+    public required IReadOnlyDictionary<string, string> Labels { get; init; }
+    public required ContainerRunState State { get; init; }
+    public int? ExitCode { get; init; }
+    public bool OomKilled { get; init; }
+    public string? Error { get; init; }
+    public ContainerHealth Health { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? FinishedAt { get; init; }
+    public IReadOnlyList<HostPortBinding> Ports { get; init; } = [];
+}
+
+/// <summary>A container lifecycle event.</summary>
+internal sealed record ContainerEvent(string ContainerId, string Action, IReadOnlyDictionary<string, string> Attributes, DateTimeOffset Time);
+
+/// <summary>One line of container output.</summary>
+internal sealed record LogLine(bool IsError, string Text);
+
+/// <summary>A pull failed; the message is the engine's, ready for <c>CannotPullContainerError: ...</c>.</summary>
+internal sealed class ImagePullException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>The engine did not answer (socket gone, restart in progress).</summary>
+internal sealed class EngineUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>The engine refused a request; <see cref="StatusCode"/> is its HTTP status (409: conflict, e.g. a name in use).</summary>
+internal sealed class ContainerRuntimeException(string message, int statusCode, Exception? inner = null) : Exception(message, inner)
+{
+    public int StatusCode { get; } = statusCode;
+}

@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Logging;
+
+namespace Berth.Agent.Sessions;
+
+internal sealed partial class SessionClient
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "Registered as container instance {InstanceId} in cluster {Cluster}")]
+    private static partial void LogRegistered(ILogger logger, string instanceId, string cluster);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Resuming as container instance {InstanceId} in cluster {Cluster}")]
+    private static partial void LogResuming(ILogger logger, string instanceId, string cluster);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session accepted for {InstanceId}; heartbeat every {HeartbeatMs} ms")]
+    private static partial void LogConnected(ILogger logger, string instanceId, double heartbeatMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session ended: {Reason}")]
+    private static partial void LogSessionEnded(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconnecting in {DelayMs:0} ms")]
+    private static partial void LogReconnecting(ILogger logger, double delayMs);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Log stream {StreamId} ended: {Reason}")]
+    private static partial void LogLogStreamEnded(ILogger logger, string streamId, string reason);
+}

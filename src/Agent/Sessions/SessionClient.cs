@@ -1,0 +1,287 @@
+using System.Collections.Concurrent;
+using Berth.Agent.Configuration;
+using Berth.Agent.Runtime;
+using Berth.Agent.Tasks;
+using Berth.Scheduler.V1;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Agent.Sessions;
+
+/// <summary>
+/// The agent's side of the scheduler protocol: register once (join token -> instance id + credential in the
+/// state dir), then keep one Session stream: Hello, a full snapshot, then desired states in and state reports
+/// and heartbeats out. Any failure ends the stream; the agent reconnects with jittered exponential backoff and
+/// starts over with Hello and a full snapshot. The tasks keep running meanwhile: only a newer desired state stops one.
+/// </summary>
+internal sealed partial class SessionClient(
+    TaskEngine engine,
+    HostFactsProvider facts,
+    StateDirectory state,
+    IContainerRuntime runtime,
+    IOptions<AgentOptions> options,
+    TimeProvider time,
+    ILogger<SessionClient> logger) : BackgroundService
+{
+    private volatile bool _connected;
+
+    /// <summary>True while a session is accepted and alive.</summary>
+    public bool Connected => _connected;
+
+    /// <summary>The instance this agent speaks for, once registered.</summary>
+    public InstanceIdentity? Identity { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var channel = GrpcChannel.ForAddress(options.Value.SchedulerUrl!, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                // Notice a vanished scheduler (host down, cable out) even when no message is due.
+                KeepAlivePingDelay = TimeSpan.FromSeconds(15),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+                ConnectTimeout = TimeSpan.FromSeconds(10),
+            },
+        });
+        var client = new AgentService.AgentServiceClient(channel);
+        var backoff = new ReconnectBackoff(Random.Shared);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                Identity ??= await RegisterAsync(client, stoppingToken);
+                await RunSessionAsync(client, Identity, backoff, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException or EngineUnavailableException or SessionLostException or OperationCanceledException)
+            {
+                LogSessionEnded(logger, ex.Message);
+            }
+            finally
+            {
+                _connected = false;
+            }
+
+            var delay = backoff.Next();
+            LogReconnecting(logger, delay.TotalMilliseconds);
+            await Task.Delay(delay, time, stoppingToken);
+        }
+    }
+
+    private async Task<InstanceIdentity> RegisterAsync(AgentService.AgentServiceClient client, CancellationToken ct)
+    {
+        var o = options.Value;
+        if (InstanceIdentity.Load(state) is { } known)
+        {
+            LogResuming(logger, known.ContainerInstanceId, known.Cluster);
+            return known;
+        }
+
+        if (string.IsNullOrEmpty(o.JoinToken))
+        {
+            // Nothing to retry: without a token and without a saved identity this host can never join. Stop the host.
+            throw new InvalidOperationException($"No instance identity in {state.Path} and no JoinToken configured: set JoinToken (BERTH_JOINTOKEN or --join-token) for the first start.");
+        }
+
+        var response = await client.RegisterAsync(
+            new RegisterRequest { JoinToken = o.JoinToken, Cluster = o.Cluster, Facts = await facts.GetAsync(ct) },
+            deadline: time.GetUtcNow().UtcDateTime.AddSeconds(30),
+            cancellationToken: ct);
+        var identity = new InstanceIdentity(response.ContainerInstanceId, response.ContainerInstanceArn, response.InstanceCredential, response.Cluster);
+        identity.Save(state);
+        LogRegistered(logger, identity.ContainerInstanceId, identity.Cluster);
+        return identity;
+    }
+
+    private async Task RunSessionAsync(AgentService.AgentServiceClient client, InstanceIdentity identity, ReconnectBackoff backoff, CancellationToken stoppingToken)
+    {
+        using var sessionCts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var ct = sessionCts.Token;
+        var headers = new Metadata { { "authorization", $"Bearer {identity.Credential}" } };
+        using var call = client.Session(headers, cancellationToken: ct);
+        using var writeLock = new SemaphoreSlim(1, 1);
+        var logStreams = new ConcurrentDictionary<string, CancellationTokenSource>(StringComparer.Ordinal);
+
+        async Task SendAsync(AgentMessage message)
+        {
+            await writeLock.WaitAsync(ct);
+            try
+            {
+                await call.RequestStream.WriteAsync(message, ct);
+            }
+            finally
+            {
+                writeLock.Release();
+            }
+        }
+
+        await SendAsync(new AgentMessage
+        {
+            Hello = new Hello { ContainerInstanceId = identity.ContainerInstanceId, Facts = await facts.GetAsync(ct), LastDesiredVersion = engine.DesiredVersion },
+        });
+
+        // Take the change signal before the snapshot, so a change in between is sent, not lost.
+        var changed = engine.ReportsChanged;
+        var sent = await SendReportsAsync(SendAsync, 0, fullSnapshot: true);
+        var heartbeat = options.Value.HeartbeatInterval;
+        var lastHeard = time.GetUtcNow();
+
+        var reader = Task.Run(async () =>
+        {
+            await foreach (var message in call.ResponseStream.ReadAllAsync(ct))
+            {
+                lastHeard = time.GetUtcNow();
+                switch (message.BodyCase)
+                {
+                    case SchedulerMessage.BodyOneofCase.SessionAccepted:
+                        if (message.SessionAccepted.HeartbeatIntervalMs > 0)
+                        {
+                            heartbeat = TimeSpan.FromMilliseconds(message.SessionAccepted.HeartbeatIntervalMs);
+                        }
+
+                        _connected = true;
+                        backoff.Reset();
+                        LogConnected(logger, identity.ContainerInstanceId, heartbeat.TotalMilliseconds);
+                        break;
+                    case SchedulerMessage.BodyOneofCase.DesiredState:
+                        var desired = DesiredStateMapper.Map(message.DesiredState);
+                        engine.ApplyDesired(desired);
+                        await SendAsync(new AgentMessage { DesiredStateAck = new DesiredStateAck { Version = engine.DesiredVersion } });
+                        break;
+                    case SchedulerMessage.BodyOneofCase.ReportAck when message.ReportAck.UnknownTaskIds.Count > 0:
+                        engine.ForgetUnknown(message.ReportAck.UnknownTaskIds);
+                        break;
+                    case SchedulerMessage.BodyOneofCase.LogStreamRequest:
+                        HandleLogRequest(message.LogStreamRequest, logStreams, SendAsync, ct);
+                        break;
+                }
+            }
+
+            throw new SessionLostException("The scheduler ended the session.");
+        }, ct);
+
+        using var timer = new PeriodicTimer(heartbeat, time);
+        var tick = timer.WaitForNextTickAsync(ct).AsTask();
+        try
+        {
+            while (true)
+            {
+                await Task.WhenAny(changed, tick, reader);
+                if (reader.IsCompleted)
+                {
+                    await reader;
+                }
+
+                if (changed.IsCompleted)
+                {
+                    changed = engine.ReportsChanged;
+                    sent = await SendReportsAsync(SendAsync, sent, fullSnapshot: false);
+                }
+
+                if (tick.IsCompleted)
+                {
+                    if (!await tick)
+                    {
+                        return;
+                    }
+
+                    if (time.GetUtcNow() - lastHeard > heartbeat * 3)
+                    {
+                        throw new SessionLostException($"Nothing heard from the scheduler for {(time.GetUtcNow() - lastHeard).TotalSeconds:0} s.");
+                    }
+
+                    timer.Period = heartbeat;
+                    await SendAsync(new AgentMessage { Heartbeat = new Heartbeat { SentAt = Timestamp.FromDateTimeOffset(time.GetUtcNow()), DesiredVersion = engine.DesiredVersion } });
+                    tick = timer.WaitForNextTickAsync(ct).AsTask();
+                }
+            }
+        }
+        finally
+        {
+            foreach (var stream in logStreams.Values)
+            {
+                await stream.CancelAsync();
+            }
+
+            await sessionCts.CancelAsync();
+            try
+            {
+                await reader;
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or RpcException or SessionLostException or IOException)
+            {
+                // The session is over either way; the outer loop reconnects.
+            }
+        }
+    }
+
+    private async Task<ulong> SendReportsAsync(Func<AgentMessage, Task> send, ulong sentUpTo, bool fullSnapshot)
+    {
+        var reports = engine.Snapshot();
+        var fresh = fullSnapshot ? reports : reports.Where(r => r.Sequence > sentUpTo).ToList();
+        if (fresh.Count == 0 && !fullSnapshot)
+        {
+            return sentUpTo;
+        }
+
+        var message = new StateReport { FullSnapshot = fullSnapshot };
+        message.Tasks.AddRange(fresh.Select(ReportMapper.Map));
+        await send(new AgentMessage { StateReport = message });
+        return fresh.Count == 0 ? sentUpTo : Math.Max(sentUpTo, fresh.Max(r => r.Sequence));
+    }
+
+    private void HandleLogRequest(LogStreamRequest request, ConcurrentDictionary<string, CancellationTokenSource> streams, Func<AgentMessage, Task> send, CancellationToken sessionToken)
+    {
+        if (request.Cancel)
+        {
+            if (streams.TryRemove(request.StreamId, out var running))
+            {
+                running.Cancel();
+            }
+
+            return;
+        }
+
+        var containerId = engine.Snapshot().FirstOrDefault(r => r.TaskId == request.TaskId)?.Containers.FirstOrDefault(c => c.Name == request.ContainerName)?.RuntimeId;
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(sessionToken);
+        streams[request.StreamId] = cts;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                if (containerId is not null)
+                {
+                    await foreach (var line in runtime.ReadLogsAsync(containerId, request.Follow, null, cts.Token))
+                    {
+                        await send(new AgentMessage
+                        {
+                            LogChunk = new LogChunk { StreamId = request.StreamId, Data = ByteString.CopyFromUtf8(line.Text + "\n"), Stream = line.IsError ? "stderr" : "stdout" },
+                        });
+                    }
+                }
+
+                await send(new AgentMessage { LogChunk = new LogChunk { StreamId = request.StreamId, End = true } });
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or RpcException or EngineUnavailableException or ContainerRuntimeException or IOException)
+            {
+                LogLogStreamEnded(logger, request.StreamId, ex.Message);
+            }
+            finally
+            {
+                streams.TryRemove(request.StreamId, out _);
+                cts.Dispose();
+            }
+        }, CancellationToken.None);
+    }
+
+    private sealed class SessionLostException(string message) : Exception(message);
+}

@@ -1,0 +1,117 @@
+using System.Collections.Concurrent;
+using Berth.Agent.Configuration;
+using Berth.Agent.Runtime;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Agent.Tasks;
+
+/// <summary>
+/// Gets a task's image onto the host according to the pull behavior, and remembers which images this agent
+/// pulled and when each was last used (for <c>once</c> and for least-recently-used cleanup).
+/// </summary>
+internal sealed partial class ImageStore(IContainerRuntime runtime, IOptions<AgentOptions> options, StateDirectory state, TimeProvider time, ILogger<ImageStore> logger)
+{
+    private const string FileName = "images.json";
+    private readonly Lazy<ConcurrentDictionary<string, DateTimeOffset>> _lastUsed = new(() => new(state.Read<Dictionary<string, DateTimeOffset>>(FileName) ?? []));
+    private readonly Lock _saveLock = new();
+
+    /// <summary>Makes <paramref name="image"/> available; throws <see cref="ImagePullException"/> when it cannot.</summary>
+    public async Task EnsureAsync(string image, IReadOnlyList<RegistryCredential> credentials, CancellationToken cancellationToken)
+    {
+        var behavior = options.Value.ImagePullBehavior;
+        var pull = behavior switch
+        {
+            ImagePullBehavior.Always or ImagePullBehavior.Default => true,
+            ImagePullBehavior.PreferCached => await runtime.InspectImageAsync(image, cancellationToken) is null,
+            ImagePullBehavior.Once => !_lastUsed.Value.ContainsKey(image) || await runtime.InspectImageAsync(image, cancellationToken) is null,
+            _ => true,
+        };
+        if (pull)
+        {
+            try
+            {
+                await runtime.PullImageAsync(image, CredentialFor(image, credentials), new PullLog(logger, image), cancellationToken);
+                LogPulled(logger, image);
+            }
+            catch (ImagePullException ex) when (behavior == ImagePullBehavior.Default)
+            {
+                if (await runtime.InspectImageAsync(image, cancellationToken) is null)
+                {
+                    throw;
+                }
+
+                LogPullFellBack(logger, image, ex.Message);
+            }
+        }
+
+        MarkUsed(image);
+    }
+
+    /// <summary>When each image reference this agent ran was last used.</summary>
+    public IReadOnlyDictionary<string, DateTimeOffset> LastUsed => _lastUsed.Value;
+
+    public void MarkUsed(string image)
+    {
+        _lastUsed.Value[image] = time.GetUtcNow();
+        Save();
+    }
+
+    public void Forget(string image)
+    {
+        _lastUsed.Value.TryRemove(image, out _);
+        Save();
+    }
+
+    private void Save()
+    {
+        lock (_saveLock)
+        {
+            try
+            {
+                // Losing the last-use times in a crash only makes cleanup less precise: no fsync on the launch path.
+                state.Write(FileName, _lastUsed.Value.ToDictionary(), durable: false);
+            }
+            catch (IOException ex)
+            {
+                LogStateNotSaved(logger, ex.Message);
+            }
+            catch (UnauthorizedAccessException ex)
+            {
+                LogStateNotSaved(logger, ex.Message);
+            }
+        }
+    }
+
+    private static RegistryCredential? CredentialFor(string image, IReadOnlyList<RegistryCredential> credentials)
+    {
+        var slash = image.IndexOf('/', StringComparison.Ordinal);
+        var registry = slash > 0 && (image[..slash].Contains('.', StringComparison.Ordinal) || image[..slash].Contains(':', StringComparison.Ordinal) || image[..slash] == "localhost")
+            ? image[..slash]
+            : "docker.io";
+        return credentials.FirstOrDefault(c => string.Equals(c.ServerAddress, registry, StringComparison.OrdinalIgnoreCase))
+            ?? (credentials.Count == 1 ? credentials[0] : null);
+    }
+
+    /// <summary>Logs each layer's status changes (Pulling fs layer, Download complete, Pull complete), not every byte.</summary>
+    private sealed class PullLog(ILogger logger, string image) : IProgress<PullProgress>
+    {
+        private readonly Dictionary<string, string> _last = new(StringComparer.Ordinal);
+
+        public void Report(PullProgress value)
+        {
+            var key = value.Layer ?? string.Empty;
+            lock (_last)
+            {
+                if (_last.TryGetValue(key, out var last) && last == value.Status)
+                {
+                    return;
+                }
+
+                _last[key] = value.Status;
+            }
+
+            LogPullProgress(logger, image, key, value.Status);
+        }
+    }
+}

@@ -1,0 +1,508 @@
+using System.Text.RegularExpressions;
+using Berth.Agent.Configuration;
+using Berth.Agent.Runtime;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Agent.Tasks;
+
+/// <summary>
+/// Converges the host's containers to the scheduler's desired task set. Level-triggered: every pass lists the
+/// agent's containers (by label), updates each task's record, asks <see cref="TaskPlanner"/> what to do, and
+/// runs the actions in the background, one task at a time each. Triggered by a new desired set, by engine
+/// events, by finished actions and by a periodic timer; a missed trigger costs one interval, never correctness.
+/// </summary>
+internal sealed partial class TaskEngine(
+    IContainerRuntime runtime,
+    ImageStore images,
+    IOptions<AgentOptions> options,
+    TimeProvider time,
+    ILogger<TaskEngine> logger)
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, TaskRecord> _tasks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TaskStatusReport> _reports = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Task> _actions = new(StringComparer.Ordinal);
+    private readonly ChangeSignal _reportsChanged = new();
+    private readonly ChangeSignal _kick = new();
+    private long _desiredVersion;
+    private bool _desiredReceived;
+    private ulong _lastSequence;
+    private bool _engineDown;
+    private bool _adopted;
+    private (DateTimeOffset Start, DateTimeOffset? End)? _lastOutage;
+
+    /// <summary>The newest desired-state version applied; 0 before the first.</summary>
+    public long DesiredVersion
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _desiredVersion;
+            }
+        }
+    }
+
+    /// <summary>Completes on the next change of any task report.</summary>
+    public Task ReportsChanged => _reportsChanged.Next;
+
+    /// <summary>Completes when something asks for a reconcile pass.</summary>
+    public Task KickRequested => _kick.Next;
+
+    public bool EngineAvailable
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return !_engineDown;
+            }
+        }
+    }
+
+    /// <summary>Asks for a reconcile pass soon.</summary>
+    public void Kick() => _kick.Notify();
+
+    /// <summary>
+    /// Takes a desired set if it is newer than the last one. Tasks it does not list (or lists as STOPPED) are
+    /// stopped; nothing else ever stops a task, so an unreachable scheduler stops nothing.
+    /// </summary>
+    public bool ApplyDesired(DesiredTaskSet desired)
+    {
+        lock (_lock)
+        {
+            if (_desiredReceived && desired.Version <= _desiredVersion)
+            {
+                return false;
+            }
+
+            _desiredVersion = desired.Version;
+            _desiredReceived = true;
+            var listed = desired.InstanceInactive ? [] : desired.Tasks.ToDictionary(t => t.TaskId, StringComparer.Ordinal);
+            var fresh = new List<TaskRecord>();
+            foreach (var spec in listed.Values)
+            {
+                if (!_tasks.TryGetValue(spec.TaskId, out var record))
+                {
+                    _tasks[spec.TaskId] = record = new TaskRecord(spec.TaskId);
+                    fresh.Add(record);
+                }
+
+                record.Spec = spec;
+                record.Wanted = true;
+            }
+
+            // After the first pass every container of ours is known (adopted), so a task we have no record of has
+            // no containers: start it now instead of after a full pass over the engine. (Were one there after all,
+            // its deterministic name makes the create collide with it and adopt it.)
+            if (_adopted)
+            {
+                foreach (var record in fresh)
+                {
+                    Dispatch(record);
+                }
+
+                PublishReports();
+            }
+
+            foreach (var record in _tasks.Values.Where(r => !listed.ContainsKey(r.TaskId)))
+            {
+                record.Wanted = false;
+            }
+
+            LogDesiredApplied(logger, desired.Version, listed.Count);
+        }
+
+        Kick();
+        return true;
+    }
+
+    /// <summary>The scheduler does not know these tasks (ReportAck): stop them and forget them.</summary>
+    public void ForgetUnknown(IEnumerable<string> taskIds)
+    {
+        lock (_lock)
+        {
+            foreach (var id in taskIds)
+            {
+                if (_tasks.TryGetValue(id, out var record))
+                {
+                    record.Wanted = false;
+                }
+            }
+        }
+
+        Kick();
+    }
+
+    /// <summary>The current report of every task the agent knows.</summary>
+    public IReadOnlyList<TaskStatusReport> Snapshot()
+    {
+        lock (_lock)
+        {
+            return _reports.Values.OrderBy(r => r.TaskId, StringComparer.Ordinal).ToList();
+        }
+    }
+
+    /// <summary>The engine stopped answering: remember when, so containers that die meanwhile get the reason.</summary>
+    public void MarkEngineDown(string why)
+    {
+        lock (_lock)
+        {
+            if (_engineDown)
+            {
+                return;
+            }
+
+            _engineDown = true;
+            _lastOutage = (time.GetUtcNow(), null);
+        }
+
+        LogEngineDown(logger, why);
+    }
+
+    public void MarkEngineUp()
+    {
+        lock (_lock)
+        {
+            if (!_engineDown)
+            {
+                return;
+            }
+
+            _engineDown = false;
+            _lastOutage = (_lastOutage!.Value.Start, time.GetUtcNow());
+        }
+
+        LogEngineUp(logger);
+        Kick();
+    }
+
+    /// <summary>One pass: observe the engine, adopt unknown containers of this agent's scope, decide, dispatch.</summary>
+    public async Task ReconcileAsync(CancellationToken cancellationToken)
+    {
+        IReadOnlyList<ContainerDetails> containers;
+        try
+        {
+            containers = await runtime.ListContainersAsync(new Dictionary<string, string> { [ContainerLabels.Agent] = options.Value.Scope }, cancellationToken);
+        }
+        catch (EngineUnavailableException ex)
+        {
+            MarkEngineDown(ex.Message);
+            return;
+        }
+
+        MarkEngineUp();
+        lock (_lock)
+        {
+            var byTask = containers
+                .Where(c => c.Labels.ContainsKey(ContainerLabels.TaskId) && c.Labels.ContainsKey(ContainerLabels.ContainerName))
+                .GroupBy(c => c.Labels[ContainerLabels.TaskId], StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+            foreach (var taskId in byTask.Keys.Where(id => !_tasks.ContainsKey(id)))
+            {
+                // Adoption: a container of ours that we hold no record of (we restarted). Without a desired set yet
+                // we only watch it; once a desired set has come, one that does not list it stops it.
+                _tasks[taskId] = new TaskRecord(taskId) { Wanted = !_desiredReceived };
+                LogAdopted(logger, taskId, byTask[taskId].Count);
+            }
+
+            foreach (var record in _tasks.Values)
+            {
+                if (record.Busy)
+                {
+                    continue;
+                }
+
+                record.Observed.Clear();
+                foreach (var c in byTask.GetValueOrDefault(record.TaskId) ?? [])
+                {
+                    var name = c.Labels[ContainerLabels.ContainerName];
+                    record.Observed[name] = c;
+                    record.Launched.Add(name);
+                    NoteDeathReason(record, name, c);
+                }
+
+                foreach (var name in record.Launched.Where(n => !record.Observed.ContainsKey(n)))
+                {
+                    record.ContainerReasons.TryAdd(name, "ContainerMissing: the container was removed outside the agent");
+                }
+
+                Dispatch(record);
+            }
+
+            _adopted = true;
+            PublishReports();
+        }
+    }
+
+    /// <summary>Waits for background actions (tests and shutdown).</summary>
+    public async Task WhenIdleAsync(CancellationToken cancellationToken)
+    {
+        Task[] pending;
+        lock (_lock)
+        {
+            pending = [.. _actions.Values];
+        }
+
+        await Task.WhenAll(pending).WaitAsync(cancellationToken);
+    }
+
+    private void NoteDeathReason(TaskRecord record, string name, ContainerDetails c)
+    {
+        if (c.State == ContainerRunState.Exited && _lastOutage is { } outage && c.FinishedAt is { } finished
+            && finished >= outage.Start - TimeSpan.FromSeconds(30) && (outage.End is null || finished <= outage.End + TimeSpan.FromSeconds(5)))
+        {
+            record.ContainerReasons.TryAdd(name, $"DockerEngineRestarted: the container died (exit code {c.ExitCode}) while the Docker engine was down");
+        }
+    }
+
+    // Under _lock.
+    private void Dispatch(TaskRecord record)
+    {
+        var decision = TaskPlanner.Decide(record);
+        var now = time.GetUtcNow();
+        if (decision.Phase != record.Phase)
+        {
+            LogPhase(logger, record.TaskId, record.Phase, decision.Phase, decision.StoppedReason ?? string.Empty);
+        }
+
+        record.Phase = decision.Phase;
+        record.StopCode = decision.StopCode;
+        record.StoppedReason = decision.StoppedReason;
+        if (decision.Phase == LocalStatus.Running)
+        {
+            record.StartedAt ??= now;
+        }
+
+        if (decision.Phase == LocalStatus.Stopped)
+        {
+            record.StoppedAt ??= now;
+        }
+
+        if (decision.Launch.Count == 0 && decision.Stop.Count == 0 && !decision.Remove)
+        {
+            return;
+        }
+
+        record.Busy = true;
+        var containers = record.Observed.ToDictionary();
+        _actions[record.TaskId] = Task.Run(async () =>
+        {
+            try
+            {
+                await ExecuteAsync(record, decision, containers);
+            }
+            catch (EngineUnavailableException ex)
+            {
+                MarkEngineDown(ex.Message);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogActionFailed(logger, ex, record.TaskId);
+            }
+            finally
+            {
+                lock (_lock)
+                {
+                    record.Busy = false;
+                    _actions.Remove(record.TaskId);
+                    if (decision.Remove)
+                    {
+                        _tasks.Remove(record.TaskId);
+                        _reports.Remove(record.TaskId);
+                        LogForgotten(logger, record.TaskId);
+                    }
+                    else if (decision.Launch.Count > 0)
+                    {
+                        // The launch inspected what it started: decide and report now rather than after the next
+                        // full pass (that is the latency between "started" and "reported RUNNING"). Stops wait for
+                        // the pass their own engine events trigger.
+                        Dispatch(record);
+                        PublishReports();
+                    }
+                }
+
+                Kick();
+            }
+        });
+    }
+
+    private async Task ExecuteAsync(TaskRecord record, TaskDecision decision, Dictionary<string, ContainerDetails> observed)
+    {
+        // Actions are not cancelled by the pass that started them: a half-done create is worse than a late one.
+        var ct = CancellationToken.None;
+        if (decision.Remove)
+        {
+            foreach (var c in observed.Values)
+            {
+                await runtime.RemoveContainerAsync(c.Id, ct);
+            }
+
+            return;
+        }
+
+        await Task.WhenAll(decision.Stop.Select(async name =>
+        {
+            var timeout = record.Spec?.Containers.FirstOrDefault(c => c.Name == name)?.StopTimeout ?? options.Value.StopTimeout;
+            LogStopping(logger, record.TaskId, name, timeout.TotalSeconds);
+            await runtime.StopContainerAsync(observed[name].Id, timeout, ct);
+            var details = await runtime.InspectContainerAsync(observed[name].Id, ct);
+            lock (_lock)
+            {
+                if (details is null)
+                {
+                    record.Observed.Remove(name);
+                }
+                else
+                {
+                    record.Observed[name] = details;
+                }
+            }
+        }));
+
+        foreach (var name in decision.Launch)
+        {
+            if (!await LaunchAsync(record, record.Spec!.Containers.First(c => c.Name == name), observed.GetValueOrDefault(name), ct))
+            {
+                break;
+            }
+        }
+    }
+
+    private async Task<bool> LaunchAsync(TaskRecord record, ContainerSpec container, ContainerDetails? existing, CancellationToken ct)
+    {
+        var spec = record.Spec!;
+        var id = existing?.Id;
+        if (id is null)
+        {
+            try
+            {
+                await images.EnsureAsync(container.Image, spec.Credentials, ct);
+            }
+            catch (ImagePullException ex)
+            {
+                return Fail(record, container.Name, $"CannotPullContainerError: {ex.Message}");
+            }
+
+            var create = BuildCreateSpec(spec, container);
+            try
+            {
+                id = await runtime.CreateContainerAsync(create, ct);
+            }
+            catch (ContainerRuntimeException ex)
+            {
+                // A name conflict with our own label is a container an earlier life of this agent created just
+                // before it crashed: adopt it, never duplicate it.
+                var same = ex.StatusCode == 409 ? await runtime.InspectContainerAsync(create.Name, ct) : null;
+                if (same is null || same.Labels.GetValueOrDefault(ContainerLabels.Agent) != options.Value.Scope)
+                {
+                    return Fail(record, container.Name, $"CannotCreateContainerError: {ex.Message}");
+                }
+
+                id = same.Id;
+            }
+
+            lock (_lock)
+            {
+                record.Launched.Add(container.Name);
+            }
+        }
+
+        try
+        {
+            await runtime.StartContainerAsync(id, ct);
+        }
+        catch (ContainerRuntimeException ex)
+        {
+            return Fail(record, container.Name, $"CannotStartContainerError: {ex.Message}");
+        }
+
+        var details = await runtime.InspectContainerAsync(id, ct);
+        lock (_lock)
+        {
+            if (details is not null)
+            {
+                record.Observed[container.Name] = details;
+            }
+        }
+
+        LogStarted(logger, record.TaskId, container.Name, id[..Math.Min(12, id.Length)]);
+        return true;
+    }
+
+    private bool Fail(TaskRecord record, string container, string reason)
+    {
+        lock (_lock)
+        {
+            record.Failures[container] = reason;
+        }
+
+        LogLaunchFailed(logger, record.TaskId, container, reason);
+        return false;
+    }
+
+    internal ContainerCreateSpec BuildCreateSpec(TaskSpec task, ContainerSpec container) => new()
+    {
+        Name = ContainerName(task.TaskId, container.Name),
+        Image = container.Image,
+        Labels = new Dictionary<string, string>
+        {
+            [ContainerLabels.Agent] = options.Value.Scope,
+            [ContainerLabels.TaskId] = task.TaskId,
+            [ContainerLabels.TaskArn] = task.TaskArn,
+            [ContainerLabels.Cluster] = task.Cluster,
+            [ContainerLabels.ContainerName] = container.Name,
+            [ContainerLabels.TaskDefinition] = task.TaskDefinition,
+            [ContainerLabels.Essential] = container.Essential ? "true" : "false",
+        },
+        Environment = container.Environment,
+        Command = container.Command,
+        EntryPoint = container.EntryPoint,
+        Ports = container.Ports,
+
+        // ECS: cpu 0 means the minimum weight (2 shares), not Docker's default 1024.
+        CpuShares = Math.Max(2, container.Cpu),
+        NanoCpus = task.CpuLimit > 0 ? task.CpuLimit * 1_000_000_000L / 1024 : 0,
+        MemoryBytes = (container.Memory ?? 0) * 1024L * 1024,
+        MemoryReservationBytes = (container.MemoryReservation ?? 0) * 1024L * 1024,
+        HealthCheck = container.HealthCheck,
+        NetworkMode = task.NetworkMode,
+    };
+
+    /// <summary>Deterministic, so a create retried after a crash collides with (and adopts) the first one.</summary>
+    internal static string ContainerName(string taskId, string containerName) =>
+        $"berth-{Sanitize(taskId)}-{Sanitize(containerName)}";
+
+    private static string Sanitize(string value) => UnsafeNameChars().Replace(value, "_");
+
+    // Under _lock.
+    private void PublishReports()
+    {
+        var changed = false;
+        foreach (var record in _tasks.Values)
+        {
+            var report = TaskStatusReport.From(record, 0);
+            if (_reports.TryGetValue(record.TaskId, out var last) && last.Fingerprint() == report.Fingerprint())
+            {
+                continue;
+            }
+
+            // Sequences grow across agent restarts too: they start from the clock (microseconds).
+            var micros = (ulong)(time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / 10;
+            _lastSequence = Math.Max(_lastSequence + 1, micros);
+            _reports[record.TaskId] = report with { Sequence = _lastSequence };
+            LogReport(logger, record.TaskId, report.Status, report.Health);
+
+            changed = true;
+        }
+
+        if (changed)
+        {
+            _reportsChanged.Notify();
+        }
+    }
+
+    [GeneratedRegex("[^a-zA-Z0-9_.-]")]
+    private static partial Regex UnsafeNameChars();
+}

@@ -1,0 +1,106 @@
+using Berth.Agent.Runtime;
+
+namespace Berth.Agent.Tasks;
+
+/// <summary>A startup condition on another container of the task (ECS <c>dependsOn</c>).</summary>
+internal enum DependencyCondition
+{
+    /// <summary>The dependency has been started.</summary>
+    Start,
+
+    /// <summary>The dependency has run to completion (any exit code).</summary>
+    Complete,
+
+    /// <summary>The dependency has exited with code 0.</summary>
+    Success,
+
+    /// <summary>The dependency's health check passes.</summary>
+    Healthy,
+}
+
+/// <summary>Why a task stopped, in ECS's vocabulary.</summary>
+internal enum TaskStopCode
+{
+    None,
+    TaskFailedToStart,
+    EssentialContainerExited,
+    UserInitiated,
+    ServiceSchedulerInitiated,
+}
+
+/// <summary>Where a task or container is in its life on this host.</summary>
+internal enum LocalStatus
+{
+    Pending,
+    Running,
+    Stopping,
+    Stopped,
+}
+
+/// <summary>Aggregated health of a task.</summary>
+internal enum TaskHealth
+{
+    Unknown,
+    Healthy,
+    Unhealthy,
+}
+
+/// <summary>One container of a task as the agent runs it: the task definition's container with the scheduler's port assignments and overrides applied.</summary>
+internal sealed record ContainerSpec
+{
+    public required string Name { get; init; }
+    public required string Image { get; init; }
+    public bool Essential { get; init; } = true;
+
+    /// <summary>ECS cpu units (become Docker CPU shares).</summary>
+    public int Cpu { get; init; }
+
+    /// <summary>Hard limit in MiB.</summary>
+    public int? Memory { get; init; }
+
+    /// <summary>Soft limit in MiB.</summary>
+    public int? MemoryReservation { get; init; }
+
+    public IReadOnlyList<PortBindingSpec> Ports { get; init; } = [];
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyList<string>? Command { get; init; }
+    public IReadOnlyList<string>? EntryPoint { get; init; }
+    public IReadOnlyList<(string Container, DependencyCondition Condition)> DependsOn { get; init; } = [];
+    public HealthCheckSpec? HealthCheck { get; init; }
+
+    /// <summary>Time between SIGTERM and SIGKILL; null takes the agent's default.</summary>
+    public TimeSpan? StopTimeout { get; init; }
+}
+
+/// <summary>One task of the desired set.</summary>
+internal sealed record TaskSpec
+{
+    public required string TaskId { get; init; }
+    public string TaskArn { get; init; } = string.Empty;
+    public required string Cluster { get; init; }
+
+    /// <summary><c>family:revision</c>.</summary>
+    public required string TaskDefinition { get; init; }
+
+    public required IReadOnlyList<ContainerSpec> Containers { get; init; }
+
+    /// <summary>False when the scheduler wants the task stopped.</summary>
+    public bool DesiredRunning { get; init; } = true;
+
+    public TaskStopCode StopCode { get; init; }
+    public string? StoppedReason { get; init; }
+
+    /// <summary>Task-level cpu cap in ECS units (0: none); applied to each container as a NanoCPUs limit.</summary>
+    public int CpuLimit { get; init; }
+
+    /// <summary>Docker network mode (<c>bridge</c> when null).</summary>
+    public string? NetworkMode { get; init; }
+
+    public IReadOnlyList<RegistryCredential> Credentials { get; init; } = [];
+
+    /// <summary>Set when the task could not be turned into containers (bad or missing task definition): the task fails to start with it.</summary>
+    public string? InvalidReason { get; init; }
+}
+
+/// <summary>The complete set of tasks the scheduler wants on this host, at one version.</summary>
+internal sealed record DesiredTaskSet(long Version, IReadOnlyList<TaskSpec> Tasks, bool InstanceInactive = false);

@@ -1,0 +1,59 @@
+using Berth.Agent.Runtime;
+
+namespace Berth.Agent.Tasks;
+
+/// <summary>The actual state of one container, as reported to the scheduler.</summary>
+internal sealed record ContainerStatusReport(
+    string Name,
+    string? RuntimeId,
+    LocalStatus Status,
+    int? ExitCode,
+    string? Reason,
+    IReadOnlyList<HostPortBinding> Ports,
+    ContainerHealth Health,
+    string? Image);
+
+/// <summary>The actual state of one task, with the agent's sequence number for it.</summary>
+internal sealed record TaskStatusReport(
+    string TaskId,
+    ulong Sequence,
+    LocalStatus Status,
+    IReadOnlyList<ContainerStatusReport> Containers,
+    TaskStopCode StopCode,
+    string? StoppedReason,
+    TaskHealth Health,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? StoppedAt)
+{
+    /// <summary>Everything but the sequence, to tell whether anything changed.</summary>
+    public string Fingerprint() =>
+        string.Join('|', Status, StopCode, StoppedReason, Health, StartedAt, StoppedAt,
+            string.Join(';', Containers.Select(c => $"{c.Name},{c.RuntimeId},{c.Status},{c.ExitCode},{c.Reason},{c.Health},{string.Join('+', c.Ports.Select(p => $"{p.ContainerPort}/{p.Protocol}:{p.HostPort}"))}")));
+
+    public static TaskStatusReport From(TaskRecord task, ulong sequence)
+    {
+        var names = task.Spec?.Containers.Select(c => c.Name).ToList() ?? [];
+        names.AddRange(task.Observed.Keys.Where(k => !names.Contains(k)).Order(StringComparer.Ordinal));
+        var containers = names.Select(name =>
+        {
+            task.Observed.TryGetValue(name, out var o);
+            var status = o?.State switch
+            {
+                ContainerRunState.Running => LocalStatus.Running,
+                ContainerRunState.Exited => LocalStatus.Stopped,
+                _ when task.Phase == LocalStatus.Stopped || task.Failures.ContainsKey(name) || (o is null && task.Launched.Contains(name)) => LocalStatus.Stopped,
+                _ => LocalStatus.Pending,
+            };
+            var reason = task.Failures.GetValueOrDefault(name) ?? task.ContainerReasons.GetValueOrDefault(name)
+                ?? (o?.OomKilled == true ? "OutOfMemoryError: container killed due to memory usage" : o?.Error);
+            return new ContainerStatusReport(name, o?.Id, status, o?.ExitCode, reason, o?.Ports ?? [], o?.Health ?? ContainerHealth.None, o?.Image);
+        }).ToList();
+
+        var checkedEssentials = containers.Where(c => task.IsEssential(c.Name) && c.Health != ContainerHealth.None).ToList();
+        var health = checkedEssentials.Count == 0 ? TaskHealth.Unknown
+            : checkedEssentials.Any(c => c.Health == ContainerHealth.Unhealthy) ? TaskHealth.Unhealthy
+            : checkedEssentials.All(c => c.Health == ContainerHealth.Healthy) ? TaskHealth.Healthy
+            : TaskHealth.Unknown;
+        return new TaskStatusReport(task.TaskId, sequence, task.Phase, containers, task.StopCode, task.StoppedReason, health, task.StartedAt, task.StoppedAt);
+    }
+}

@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Berth.TestSupport;
+
+namespace Berth.Agent.Tests;
+
+/// <summary>
+/// Debian's docker-registry (the CNCF distribution registry) on a free loopback port: a real registry to pull
+/// from without depending on our own registry's branch.
+/// </summary>
+internal sealed class DistributionRegistry : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly DirectoryInfo _root;
+
+    private DistributionRegistry(Process process, DirectoryInfo root, string address)
+    {
+        _process = process;
+        _root = root;
+        Address = address;
+    }
+
+    public string Address { get; }
+
+    public static async Task<DistributionRegistry> StartAsync(Action<string> log, string host = "127.0.0.1")
+    {
+        var binary = "/usr/bin/docker-registry";
+        if (!File.Exists(binary))
+        {
+            throw new InvalidOperationException("docker-registry is not installed: apt-get install -y docker-registry");
+        }
+
+        var port = FreePort();
+        var root = Directory.CreateTempSubdirectory("berth-registry-");
+        var config = Path.Combine(root.FullName, "config.yml");
+        await File.WriteAllTextAsync(config, $"""
+            version: 0.1
+            log:
+              level: warn
+            storage:
+              filesystem:
+                rootdirectory: {root.FullName}/data
+              delete:
+                enabled: true
+            http:
+              addr: {host}:{port}
+            """);
+        var process = Process.Start(new ProcessStartInfo(binary) { ArgumentList = { "serve", config }, RedirectStandardError = true, RedirectStandardOutput = true })!;
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { log(e.Data); } };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { log(e.Data); } };
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        var address = $"{host}:{port}";
+        using var http = new HttpClient();
+        await TaskTimeouts.WaitUntilAsync(async () =>
+        {
+            try
+            {
+                return (await http.GetAsync($"http://{address}/v2/")).StatusCode == HttpStatusCode.OK;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(20), "docker-registry to answer");
+        return new DistributionRegistry(process, root, address);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+        _root.Delete(recursive: true);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

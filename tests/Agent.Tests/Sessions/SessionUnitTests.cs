@@ -1,0 +1,121 @@
+using Berth.Agent.Configuration;
+using Berth.Agent.Runtime;
+using Berth.Agent.Sessions;
+using Berth.Agent.Tasks;
+using Berth.Scheduler.V1;
+
+namespace Berth.Agent.Tests.Sessions;
+
+public sealed class SessionUnitTests
+{
+    [Fact]
+    public void Backoff_GrowsFrom250MsTo2Minutes_WithJitter_AndResets()
+    {
+        var backoff = new ReconnectBackoff(new Random(7));
+        var delays = Enumerable.Range(0, 15).Select(_ => backoff.Next()).ToList();
+
+        Assert.InRange(delays[0].TotalMilliseconds, 125, 250);
+        Assert.InRange(delays[1].TotalMilliseconds, 250, 500);
+        Assert.All(delays, d => Assert.True(d <= ReconnectBackoff.Max));
+        Assert.InRange(delays[^1].TotalSeconds, 60, 120);
+        Assert.True(delays.Distinct().Count() == delays.Count, "jitter makes delays differ");
+        backoff.Reset();
+        Assert.InRange(backoff.Next().TotalMilliseconds, 125, 250);
+    }
+
+    [Fact]
+    public void DesiredState_MapsEcsDefinitionsAssignmentsAndOverrides()
+    {
+        var desired = new DesiredState { Version = 9, ContainerInstanceId = "ci-1" };
+        desired.TaskDefinitions.Add(new TaskDefinitionDocument
+        {
+            TaskDefinitionArn = "arn:berth:ecs:local:task-definition/web:4",
+            TaskDefinitionJson = """
+                {"family":"web","cpu":"512","containerDefinitions":[
+                  {"name":"init","image":"busybox:1","essential":false,"command":["true"]},
+                  {"name":"app","image":"reg:5000/app:2","cpu":256,"memory":128,"memoryReservation":64,
+                   "portMappings":[{"containerPort":80},{"containerPort":53,"protocol":"udp","hostPort":5353}],
+                   "environment":[{"name":"A","value":"1"},{"name":"B","value":"2"}],
+                   "dependsOn":[{"containerName":"init","condition":"SUCCESS"}],
+                   "healthCheck":{"command":["CMD-SHELL","true"],"interval":10,"retries":2},
+                   "stopTimeout":7}]}
+                """,
+        });
+        var task = new DesiredTask { TaskId = "t1", TaskArn = "arn:t1", Cluster = "prod", TaskDefinitionArn = "arn:berth:ecs:local:task-definition/web:4", DesiredStatus = LifecycleStatus.Running };
+        task.PortAssignments.Add(new PortAssignment { ContainerName = "app", ContainerPort = 80, Protocol = "tcp", HostPort = 49201 });
+        var o = new ContainerOverride { Name = "app" };
+        o.Environment.Add(new EnvironmentVariable { Name = "B", Value = "override" });
+        task.Overrides = new TaskOverride();
+        task.Overrides.ContainerOverrides.Add(o);
+        desired.Tasks.Add(task);
+        desired.Tasks.Add(new DesiredTask { TaskId = "t2", TaskDefinitionArn = "missing", DesiredStatus = LifecycleStatus.Stopped, StopCode = StopCode.UserInitiated, StoppedReason = "bye" });
+
+        var set = DesiredStateMapper.Map(desired);
+
+        Assert.Equal(9, set.Version);
+        var t1 = set.Tasks[0];
+        Assert.Equal(("web:4", "prod", 512), (t1.TaskDefinition, t1.Cluster, t1.CpuLimit));
+        var app = t1.Containers[1];
+        Assert.False(t1.Containers[0].Essential);
+        Assert.Equal([new PortBindingSpec(80, "tcp", 49201), new PortBindingSpec(53, "udp", 5353)], app.Ports);
+        Assert.Equal("override", app.Environment["B"]);
+        Assert.Equal("1", app.Environment["A"]);
+        Assert.Equal(("init", DependencyCondition.Success), Assert.Single(app.DependsOn));
+        Assert.Equal((256, (int?)128, (int?)64), (app.Cpu, app.Memory, app.MemoryReservation));
+        Assert.Equal(TimeSpan.FromSeconds(10), app.HealthCheck!.Interval);
+        Assert.Equal(2, app.HealthCheck.Retries);
+        Assert.Equal(TimeSpan.FromSeconds(5), app.HealthCheck.Timeout);
+        Assert.Equal(TimeSpan.FromSeconds(7), app.StopTimeout);
+        var t2 = set.Tasks[1];
+        Assert.False(t2.DesiredRunning);
+        Assert.Equal((TaskStopCode.UserInitiated, "bye"), (t2.StopCode, t2.StoppedReason));
+        Assert.StartsWith("CannotParseTaskDefinition", t2.InvalidReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Report_MapsToTheProtocol()
+    {
+        var report = new TaskStatusReport("t1", 42, LocalStatus.Stopped,
+            [new ContainerStatusReport("app", "c1", LocalStatus.Stopped, 3, "boom", [new HostPortBinding(80, "tcp", 49201)], ContainerHealth.Unhealthy, "img")],
+            TaskStopCode.EssentialContainerExited, "Essential container in task exited", TaskHealth.Unhealthy, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddSeconds(5));
+
+        var proto = ReportMapper.Map(report);
+
+        Assert.Equal((42ul, LifecycleStatus.Stopped, StopCode.EssentialContainerExited), (proto.Sequence, proto.LastStatus, proto.StopCode));
+        Assert.Equal(3, proto.Containers[0].ExitCode);
+        Assert.Equal(49201, proto.Containers[0].NetworkBindings[0].HostPort);
+        Assert.Equal(HealthStatus.Unhealthy, proto.HealthStatus);
+    }
+
+    [Fact]
+    public void HostFacts_AreEngineResourcesMinusReservations()
+    {
+        var info = new EngineInfo("id", "host", 2, 4L * 1024 * 1024 * 1024, "20.10.24", "Debian", "x86_64", "/var/lib/docker");
+        var options = new AgentOptions { ReservedCpu = 256, ReservedMemory = 512, Zone = "z1", InstanceType = "lab.small", Attributes = new() { ["team"] = "web" } };
+
+        var facts = HostFactsProvider.Compute(info, options);
+
+        Assert.Equal((2048 - 256, 4096 - 512), (facts.Cpu, facts.Memory));
+        Assert.Equal(("z1", "lab.small", "20.10.24"), (facts.Zone, facts.InstanceType, facts.RuntimeVersion));
+        Assert.Equal("team", Assert.Single(facts.Attributes).Name);
+        Assert.Contains(22, facts.ReservedPorts);
+    }
+
+    [Fact]
+    public void Identity_SurvivesInTheStateDirectory_Privately()
+    {
+        var dir = Directory.CreateTempSubdirectory("berth-state-");
+        try
+        {
+            var state = new StateDirectory(Microsoft.Extensions.Options.Options.Create(new AgentOptions { StateDirectory = dir.FullName }));
+            new InstanceIdentity("ci-1", "arn:ci-1", "secret", "default").Save(state);
+
+            Assert.Equal("secret", InstanceIdentity.Load(state)!.Credential);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dir.FullName, InstanceIdentity.FileName)));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}

@@ -1,0 +1,246 @@
+using System.Net;
+using System.Net.Sockets;
+using Berth.Agent.Runtime;
+using Berth.Agent.Tasks;
+using Berth.TestSupport;
+using Xunit.Abstractions;
+
+namespace Berth.Agent.Tests.Tasks;
+
+/// <summary>The task engine against the real Docker engine.</summary>
+[Collection(EngineCollection.Name)]
+[Trait("Category", "System")]
+public sealed class TaskEngineSystemTests(EngineFixture engine, ITestOutputHelper output) : IDisposable
+{
+    private readonly string _scope = "test-" + Guid.NewGuid().ToString("N")[..10];
+    private readonly DirectoryInfo _state = Directory.CreateTempSubdirectory("berth-agent-state-");
+
+    [Fact]
+    public async Task Task_StartsInDependsOnOrder_AndReportsRunningWithHostPortAndHealth()
+    {
+        await using var agent = await StartAgentAsync();
+        var hostPort = FreePort();
+        var task = NewTask("deps",
+            Container("init", "echo ready > /tmp/init; exit 0", essential: false),
+            Container("web", "trap 'exit 0' TERM; while true; do echo hi | nc -l -p 8080; done & wait") with
+            {
+                DependsOn = [("init", DependencyCondition.Success)],
+                Ports = [new PortBindingSpec(8080, "tcp", hostPort)],
+                HealthCheck = new HealthCheckSpec(["CMD-SHELL", "true"], TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(2), 2, TimeSpan.Zero),
+            },
+            Container("after", "trap 'exit 0' TERM; sleep 300 & wait") with { DependsOn = [("web", DependencyCondition.Healthy)] });
+
+        agent.Engine.ApplyDesired(new DesiredTaskSet(1, [task]));
+        var report = await agent.WaitForAsync(task.TaskId, r => r.Status == LocalStatus.Running && r.Health == TaskHealth.Healthy);
+
+        output.WriteLine(AgentHarness.Describe(report));
+        Assert.Equal((LocalStatus.Stopped, (int?)0), (report.Containers[0].Status, report.Containers[0].ExitCode));
+        Assert.Equal(hostPort, Assert.Single(report.Containers[1].Ports).HostPort);
+        Assert.Equal(LocalStatus.Running, report.Containers[2].Status);
+        var containers = (await agent.ContainersAsync()).ToDictionary(c => c.Labels[ContainerLabels.ContainerName]);
+        Assert.True(containers["init"].FinishedAt <= containers["web"].StartedAt, "web started before init finished");
+        Assert.True(containers["web"].StartedAt < containers["after"].StartedAt);
+        Assert.Equal("fam:3", containers["web"].Labels[ContainerLabels.TaskDefinition]);
+        Assert.Equal("default", containers["web"].Labels[ContainerLabels.Cluster]);
+        Assert.Equal(task.TaskId, containers["web"].Labels[ContainerLabels.TaskId]);
+    }
+
+    [Fact]
+    public async Task ContainerTurningUnhealthy_IsReportedWithinSeconds()
+    {
+        await using var agent = await StartAgentAsync();
+        var task = NewTask("health", Container("web", "trap 'exit 0' TERM; touch /tmp/ok; sleep 300 & wait") with
+        {
+            HealthCheck = new HealthCheckSpec(["CMD-SHELL", "test -f /tmp/ok"], TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(1), 1, TimeSpan.Zero),
+        });
+        agent.Engine.ApplyDesired(new DesiredTaskSet(1, [task]));
+        var healthy = await agent.WaitForAsync(task.TaskId, r => r.Health == TaskHealth.Healthy);
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        (await ProcessRunner.RunAsync("docker", ["exec", healthy.Containers[0].RuntimeId!, "rm", "/tmp/ok"])).EnsureSuccess("docker exec");
+        var unhealthy = await agent.WaitForAsync(task.TaskId, r => r.Health == TaskHealth.Unhealthy, TimeSpan.FromSeconds(15));
+
+        output.WriteLine($"unhealthy reported {watch.ElapsedMilliseconds} ms after the check started failing");
+        Assert.Equal(ContainerHealth.Unhealthy, unhealthy.Containers[0].Health);
+        Assert.Equal(LocalStatus.Running, unhealthy.Status);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}");
+    }
+
+    [Fact]
+    public async Task EssentialContainerExit_StopsTheTask_WithTheReasonAndExitCodes()
+    {
+        await using var agent = await StartAgentAsync();
+        var task = NewTask("essential",
+            Container("web", "sleep 1; exit 3"),
+            Container("sidecar", "trap 'exit 0' TERM; sleep 300 & wait", essential: false));
+
+        agent.Engine.ApplyDesired(new DesiredTaskSet(1, [task]));
+        var report = await agent.WaitForAsync(task.TaskId, r => r.Status == LocalStatus.Stopped);
+
+        output.WriteLine(AgentHarness.Describe(report));
+        Assert.Equal(TaskStopCode.EssentialContainerExited, report.StopCode);
+        Assert.Equal("Essential container in task exited", report.StoppedReason);
+        Assert.Equal(3, report.Containers[0].ExitCode);
+        Assert.Equal(0, report.Containers[1].ExitCode);
+        Assert.NotNull(report.StoppedAt);
+    }
+
+    [Fact]
+    public async Task PullFailure_IsReportedAsCannotPullContainerError()
+    {
+        await using var agent = await StartAgentAsync(ImagePullBehavior.Always);
+        var task = NewTask("pull", Container("web", "true") with { Image = "127.0.0.1:1/berth-test/missing:1" });
+
+        agent.Engine.ApplyDesired(new DesiredTaskSet(1, [task]));
+        var report = await agent.WaitForAsync(task.TaskId, r => r.Status == LocalStatus.Stopped);
+
+        output.WriteLine(AgentHarness.Describe(report));
+        Assert.Equal(TaskStopCode.TaskFailedToStart, report.StopCode);
+        Assert.StartsWith("CannotPullContainerError: ", report.StoppedReason, StringComparison.Ordinal);
+        Assert.StartsWith("CannotPullContainerError: ", report.Containers[0].Reason, StringComparison.Ordinal);
+        Assert.Empty(await agent.ContainersAsync());
+    }
+
+    [Fact]
+    public async Task DefaultPullBehavior_FallsBackToTheCachedImage()
+    {
+        var cached = $"127.0.0.1:1/berth-test/cached:{engine.RunId}";
+        (await ProcessRunner.RunAsync("docker", ["tag", engine.Image, cached])).EnsureSuccess("docker tag");
+        try
+        {
+            await using var agent = await StartAgentAsync(ImagePullBehavior.Default);
+            var task = NewTask("fallback", Container("web", "trap 'exit 0' TERM; sleep 300 & wait") with { Image = cached });
+
+            agent.Engine.ApplyDesired(new DesiredTaskSet(1, [task]));
+            var report = await agent.WaitForAsync(task.TaskId, r => r.Status is LocalStatus.Running or LocalStatus.Stopped);
+
+            Assert.Equal(LocalStatus.Running, report.Status);
+        }
+        finally
+        {
+            await ProcessRunner.RunAsync("docker", ["rmi", cached]);
+        }
+    }
+
+    [Fact]
+    public async Task AgentRestart_AdoptsItsContainers_WithoutDuplicates_AndStopsOnlyOnANewerVersion()
+    {
+        var task = NewTask("adopt", Container("web", "trap 'exit 0' TERM; sleep 300 & wait"));
+        string firstId;
+        await using (var first = await StartAgentAsync())
+        {
+            first.Engine.ApplyDesired(new DesiredTaskSet(5, [task]));
+            var running = await first.WaitForAsync(task.TaskId, r => r.Status == LocalStatus.Running);
+            firstId = running.Containers[0].RuntimeId!;
+        }
+
+        // A new agent process: no desired state yet (the scheduler is unreachable). It reports the truth and stops nothing.
+        await using var second = await StartAgentAsync();
+        var adopted = await second.WaitForAsync(task.TaskId, r => r.Status == LocalStatus.Running);
+        Assert.Equal(firstId, adopted.Containers[0].RuntimeId);
+        await Task.Delay(2500);
+        Assert.Equal(ContainerRunState.Running, Assert.Single(await second.ContainersAsync()).State);
+
+        // The scheduler's desired set lists the task: still the same single container.
+        second.Engine.ApplyDesired(new DesiredTaskSet(5, [task]));
+        await Task.Delay(1000);
+        await second.Engine.WhenIdleAsync(CancellationToken.None);
+        Assert.Equal(firstId, Assert.Single(await second.ContainersAsync()).Id);
+
+        // An older version is ignored; a newer one without the task stops and removes it.
+        Assert.False(second.Engine.ApplyDesired(new DesiredTaskSet(4, [])));
+        Assert.True(second.Engine.ApplyDesired(new DesiredTaskSet(6, [])));
+        await TaskTimeouts.WaitUntilAsync(async () => (await second.ContainersAsync()).Count == 0, TimeSpan.FromSeconds(30), "the unwanted task's container to be removed");
+        Assert.DoesNotContain(second.Engine.Snapshot(), r => r.TaskId == task.TaskId);
+    }
+
+    [Fact]
+    public async Task ContainerCreatedByAnEarlierLifeJustBeforeACrash_IsAdoptedByName_NotDuplicated()
+    {
+        await using var agent = await StartAgentAsync();
+        await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(agent.Engine.EngineAvailable), TimeSpan.FromSeconds(10), "the first pass");
+        await Task.Delay(500);
+        var task = NewTask("crash", Container("web", "trap 'exit 0' TERM; sleep 300 & wait"));
+
+        // What an agent that crashed between create and start leaves: a created container with our name and labels.
+        var leftover = await agent.Runtime.CreateContainerAsync(agent.Engine.BuildCreateSpec(task, task.Containers[0]), CancellationToken.None);
+        agent.Engine.ApplyDesired(new DesiredTaskSet(1, [task]));
+        var report = await agent.WaitForAsync(task.TaskId, r => r.Status == LocalStatus.Running);
+
+        Assert.Equal(leftover, report.Containers[0].RuntimeId);
+        Assert.Equal(leftover, Assert.Single(await agent.ContainersAsync()).Id);
+    }
+
+    [Fact]
+    public async Task DesiredStopped_StopsWithTheSchedulersReason()
+    {
+        await using var agent = await StartAgentAsync();
+        var task = NewTask("stop", Container("web", "trap 'exit 0' TERM; sleep 300 & wait"));
+        agent.Engine.ApplyDesired(new DesiredTaskSet(1, [task]));
+        await agent.WaitForAsync(task.TaskId, r => r.Status == LocalStatus.Running);
+
+        agent.Engine.ApplyDesired(new DesiredTaskSet(2, [task with { DesiredRunning = false, StopCode = TaskStopCode.UserInitiated, StoppedReason = "Stopped by user" }]));
+        var report = await agent.WaitForAsync(task.TaskId, r => r.Status == LocalStatus.Stopped);
+
+        Assert.Equal((TaskStopCode.UserInitiated, "Stopped by user", (int?)0), (report.StopCode, report.StoppedReason, report.Containers[0].ExitCode));
+        Assert.Single(await agent.ContainersAsync());
+    }
+
+    [Fact]
+    public async Task ContainerRemovedBehindTheAgentsBack_IsReportedStopped()
+    {
+        await using var agent = await StartAgentAsync();
+        var task = NewTask("vanish", Container("web", "trap 'exit 0' TERM; sleep 300 & wait"));
+        agent.Engine.ApplyDesired(new DesiredTaskSet(1, [task]));
+        var running = await agent.WaitForAsync(task.TaskId, r => r.Status == LocalStatus.Running);
+
+        await agent.Runtime.RemoveContainerAsync(running.Containers[0].RuntimeId!, CancellationToken.None);
+        var report = await agent.WaitForAsync(task.TaskId, r => r.Status == LocalStatus.Stopped, TimeSpan.FromSeconds(10));
+
+        Assert.Equal(TaskStopCode.EssentialContainerExited, report.StopCode);
+        Assert.StartsWith("ContainerMissing", report.Containers[0].Reason, StringComparison.Ordinal);
+    }
+
+    public void Dispose()
+    {
+        using var runtime = new DockerContainerRuntime(new Uri("unix:///var/run/docker.sock"));
+        foreach (var c in runtime.ListContainersAsync(new Dictionary<string, string> { [ContainerLabels.Agent] = _scope }, CancellationToken.None).GetAwaiter().GetResult())
+        {
+            runtime.RemoveContainerAsync(c.Id, CancellationToken.None).GetAwaiter().GetResult();
+        }
+
+        _state.Delete(recursive: true);
+    }
+
+    private async Task<AgentHarness> StartAgentAsync(ImagePullBehavior pull = ImagePullBehavior.PreferCached)
+    {
+        var agent = new AgentHarness(engine.Runtime, _scope, _state.FullName, output, pull);
+        await agent.StartAsync();
+        return agent;
+    }
+
+    private static TaskSpec NewTask(string name, params ContainerSpec[] containers) => new()
+    {
+        TaskId = $"{name}-{Guid.NewGuid().ToString("N")[..8]}",
+        Cluster = "default",
+        TaskDefinition = "fam:3",
+        Containers = containers,
+    };
+
+    private ContainerSpec Container(string name, string script, bool essential = true) => new()
+    {
+        Name = name,
+        Image = engine.Image,
+        Essential = essential,
+        EntryPoint = ["sh", "-c"],
+        Command = [script],
+        StopTimeout = TimeSpan.FromSeconds(2),
+    };
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
