@@ -31,6 +31,22 @@ public sealed class AuthRegistryFactory : WebApplicationFactory<Program>
         builder.ConfigureServices(services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(Time)));
     }
 
+    /// <summary>A bearer token from the token endpoint for <paramref name="user"/>, with <paramref name="scopes"/>.</summary>
+    public static async Task<string> TokenAsync(HttpClient client, string user, string password, params string[] scopes)
+    {
+        var query = string.Join('&', scopes.Select(s => "scope=" + Uri.EscapeDataString(s)));
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/auth/token?service=berth-registry&" + query);
+        request.Headers.Authorization = Basic(user, password);
+        using var response = await client.SendAsync(request);
+        if (response.StatusCode != System.Net.HttpStatusCode.OK)
+        {
+            throw new InvalidOperationException($"token request for {user} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+
+        using var body = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return body.RootElement.GetProperty("token").GetString()!;
+    }
+
     public static AuthenticationHeaderValue Basic(string user, string password) =>
         new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
 

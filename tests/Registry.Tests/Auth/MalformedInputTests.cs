@@ -46,7 +46,7 @@ public sealed class MalformedInputTests : IDisposable
     [Fact]
     public async Task MalformedRequests_AreSpecErrors_AndStoredContentIsUntouched()
     {
-        _token = await TokenAsync("repository:stable/app:pull,push,delete", "repository:x:pull,push,delete", "registry:catalog:*");
+        _token = await AuthRegistryFactory.TokenAsync(_client, "admin", _factory.AdminPassword, "repository:stable/app:pull,push,delete", "repository:x:pull,push,delete", "registry:catalog:*");
         var layer = Encoding.UTF8.GetBytes("a layer that must survive");
         var config = Encoding.UTF8.GetBytes("{\"architecture\":\"amd64\",\"os\":\"linux\"}");
         await ExpectAsync(HttpMethod.Post, $"/v2/stable/app/blobs/uploads/?digest={Digest.Compute(layer)}", HttpStatusCode.Created, new ByteArrayContent(layer));
@@ -209,15 +209,6 @@ public sealed class MalformedInputTests : IDisposable
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
         using var response = await _client.SendAsync(request);
         Assert.True(expected == response.StatusCode, $"{method} {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-    }
-
-    private async Task<string> TokenAsync(params string[] scopes)
-    {
-        var query = string.Join('&', scopes.Select(s => "scope=" + Uri.EscapeDataString(s)));
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/auth/token?" + query);
-        request.Headers.Authorization = AuthRegistryFactory.Basic("admin", _factory.AdminPassword);
-        using var response = await _client.SendAsync(request);
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
     }
 
     private static string Manifest(Digest config, int configSize, (Digest Digest, int Size)[] layers) =>

@@ -200,14 +200,6 @@ public sealed class RegistryAccessTests : IDisposable
         using var factory = new AuthRegistryFactory();
         factory.Settings["Registry:MaxUploadsPerClient"] = "3";
         using var client = factory.CreateClient();
-        async Task<string> Token(string user, string password)
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Get, "/auth/token?scope=repository:app:pull,push");
-            request.Headers.Authorization = AuthRegistryFactory.Basic(user, password);
-            using var response = await client.SendAsync(request);
-            return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
-        }
-
         async Task<HttpResponseMessage> Send(HttpMethod method, string path, string token)
         {
             using var request = new HttpRequestMessage(method, path);
@@ -215,7 +207,7 @@ public sealed class RegistryAccessTests : IDisposable
             return await client.SendAsync(request);
         }
 
-        var admin = await Token("admin", factory.AdminPassword);
+        var admin = await AuthRegistryFactory.TokenAsync(client, "admin", factory.AdminPassword, "repository:app:pull,push");
         var locations = new List<Uri>();
         for (var i = 0; i < 3; i++)
         {
@@ -246,15 +238,8 @@ public sealed class RegistryAccessTests : IDisposable
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("secret").GetString()!;
     }
 
-    private async Task<string> TokenAsync(string user, string password, params string[] scopes)
-    {
-        var query = string.Join('&', scopes.Select(s => "scope=" + Uri.EscapeDataString(s)));
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/auth/token?service=berth-registry&" + query);
-        request.Headers.Authorization = AuthRegistryFactory.Basic(user, password);
-        using var response = await _client.SendAsync(request);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
-    }
+    private Task<string> TokenAsync(string user, string password, params string[] scopes) =>
+        AuthRegistryFactory.TokenAsync(_client, user, password, scopes);
 
     private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string token, HttpContent? content = null)
     {
