@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Berth.Core.IO;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Configuration;
@@ -20,15 +21,6 @@ internal sealed class StateDirectory(IOptions<AgentOptions> options)
     /// <summary>Writes <paramref name="name"/> atomically; <paramref name="durable"/> also waits for the disk (fsync).</summary>
     public void Write<T>(string name, T value, bool durable = true)
     {
-        Directory.CreateDirectory(Path);
-        var file = System.IO.Path.Combine(Path, name);
-        var temp = file + ".tmp";
-        using (var stream = new FileStream(temp, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
-        {
-            JsonSerializer.Serialize(stream, value, s_json);
-            stream.Flush(flushToDisk: durable);
-        }
-
-        File.Move(temp, file, overwrite: true);
+        OwnerOnlyFile.WriteAtomic(System.IO.Path.Combine(Path, name), JsonSerializer.SerializeToUtf8Bytes(value, s_json), durable);
     }
 }

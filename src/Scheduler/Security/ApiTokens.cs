@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Berth.Core.IO;
 using Berth.Scheduler.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -44,25 +45,8 @@ internal sealed class ApiTokens
         }
 
         var token = prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-        // Create with 0600 from the start: a token must never be readable by others, not even for a moment.
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var stream = new FileStream(path, options))
-        using (var writer = new StreamWriter(stream))
-        {
-            writer.Write(token);
-            writer.Write('\n');
-        }
-
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
-
+        // 0600 from the first byte: a token must never be readable by others, not even for a moment.
+        OwnerOnlyFile.WriteAtomic(path, token + "\n");
         return token;
     }
 }

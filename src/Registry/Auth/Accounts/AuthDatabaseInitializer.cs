@@ -1,3 +1,4 @@
+using Berth.Core.IO;
 using Berth.Registry.Auth.Credentials;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -32,7 +33,7 @@ internal sealed partial class AuthDatabaseInitializer(
             var password = SecretHasher.NewSecret();
             var passwordFile = Path.Combine(Path.GetFullPath(registryOptions.Value.DataDir), InitialPasswordFile);
             // The file first: if writing it fails, no admin exists whose password nobody knows.
-            Tokens.SigningKeyStore.WritePrivate(passwordFile, password + "\n");
+            OwnerOnlyFile.WriteAtomic(passwordFile, password + "\n");
             await accounts.CreateUserAsync(InitialAdminName, password, isAdmin: true, cancellationToken);
             LogInitialAdmin(logger, InitialAdminName, passwordFile);
         }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Berth.Core.IO;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Berth.Registry.Auth.Tokens;
@@ -21,7 +22,7 @@ internal sealed class SigningKeyStore
         else
         {
             ecdsa.GenerateKey(ECCurve.NamedCurves.nistP256);
-            WritePrivate(keyPath, ecdsa.ExportPkcs8PrivateKeyPem());
+            OwnerOnlyFile.WriteAtomic(keyPath, ecdsa.ExportPkcs8PrivateKeyPem());
         }
 
         var key = new ECDsaSecurityKey(ecdsa);
@@ -33,26 +34,4 @@ internal sealed class SigningKeyStore
     public ECDsaSecurityKey Key { get; }
 
     public SigningCredentials Credentials { get; }
-
-    /// <summary>Writes a secret file atomically with owner-only permissions from the first byte on.</summary>
-    public static void WritePrivate(string path, string content)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var temporary = path + ".tmp";
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var stream = new FileStream(temporary, options))
-        using (var writer = new StreamWriter(stream))
-        {
-            writer.Write(content);
-            writer.Flush();
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, path, overwrite: true);
-    }
 }
