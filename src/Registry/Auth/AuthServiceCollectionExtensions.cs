@@ -25,7 +25,7 @@ internal static class AuthServiceCollectionExtensions
         services.AddDbContext<AuthDbContext>((provider, options) => SqliteConnectionSetup.Configure(options, DataDir(provider), "auth.db"));
         services.AddSingleton(provider => new SigningKeyStore(Path.Combine(DataDir(provider), "auth", "token-signing-key.pem")));
         services.AddSingleton<TokenIssuer>();
-        services.AddSingleton<CachingTokenHandler>();
+        services.AddSingleton<RegistryTokenHandler>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<PublicNamespaceCache>();
         services.AddSingleton<RegistryAuthorizer>();
@@ -37,7 +37,7 @@ internal static class AuthServiceCollectionExtensions
 
         services.AddAuthentication().AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
-            .Configure<SigningKeyStore, IOptions<AuthOptions>, TokenIssuer, CachingTokenHandler>((jwt, keys, auth, issuer, handler) =>
+            .Configure<SigningKeyStore, IOptions<AuthOptions>, TokenIssuer, RegistryTokenHandler>((jwt, keys, auth, issuer, handler) =>
             {
                 jwt.MapInboundClaims = false;
                 jwt.TokenHandlers.Clear();

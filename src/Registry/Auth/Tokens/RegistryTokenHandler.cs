@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using Berth.Registry.Auth.Scopes;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -7,43 +6,20 @@ using Microsoft.IdentityModel.Tokens;
 namespace Berth.Registry.Auth.Tokens;
 
 /// <summary>
-/// The token handler JwtBearer validates with. A client presents the same token on hundreds of requests (every
-/// layer of a pull), and an ES256 verification costs more than serving a HEAD; so each token is verified once,
-/// its access parsed once, and the result reused until the token expires.
+/// The token handler JwtBearer validates with: the stock JWT validation, plus the token's <c>access</c> claim parsed
+/// once into a <see cref="RegistryTokenIdentity"/>. Reuse of validated tokens across requests lives in one place,
+/// <see cref="RegistryAuthorizer"/>, keyed by the Authorization header.
 /// </summary>
-internal sealed class CachingTokenHandler(TimeProvider time) : JsonWebTokenHandler
+internal sealed class RegistryTokenHandler : JsonWebTokenHandler
 {
-    private const int MaxEntries = 10_000;
-
-    private readonly ConcurrentDictionary<string, TokenValidationResult> _validated = new(StringComparer.Ordinal);
-
     public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
     {
-        if (_validated.TryGetValue(token, out var cached))
-        {
-            if (cached.SecurityToken.ValidTo > time.GetUtcNow().UtcDateTime)
-            {
-                return cached;
-            }
-
-            _validated.TryRemove(token, out _);
-        }
-
         var result = await base.ValidateTokenAsync(token, validationParameters);
-        if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)
+        if (result.IsValid && result.SecurityToken is JsonWebToken jwt)
         {
-            // Failures are not cached: a forged token must not be able to fill the cache.
-            return result;
+            result.ClaimsIdentity = new RegistryTokenIdentity(result.ClaimsIdentity, jwt.Subject ?? string.Empty, ParseAccess(jwt), new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
         }
 
-        result.ClaimsIdentity = new RegistryTokenIdentity(result.ClaimsIdentity, jwt.Subject ?? string.Empty, ParseAccess(jwt), new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
-        if (_validated.Count >= MaxEntries)
-        {
-            // Crude but bounded: dropping everything costs one re-verification per live token.
-            _validated.Clear();
-        }
-
-        _validated[token] = result;
         return result;
     }
 
