@@ -1,5 +1,6 @@
 using Berth.Scheduler.ControlPlane;
 using Berth.Scheduler.Placement;
+using Berth.Scheduler.RegistryAccess;
 using Berth.Scheduler.Security;
 using Berth.Scheduler.Sessions;
 using Berth.Scheduler.State;
@@ -55,6 +56,7 @@ internal static class SchedulerServiceCollectionExtensions
             return new StateLoader(sp.GetRequiredService<SchedulerState>());
         });
         services.AddHostedService<SessionHeartbeatService>();
+        services.AddRegistryAccess();
         services.AddGrpc(grpc =>
         {
             grpc.Interceptors.Add<AuthInterceptor>();

@@ -1,4 +1,5 @@
 using Berth.Scheduler.Hosting;
+using Berth.Scheduler.RegistryAccess;
 using Berth.Scheduler.Security;
 using Berth.Scheduler.State;
 using Berth.Scheduler.V1;
@@ -12,6 +13,7 @@ namespace Berth.Scheduler.Sessions;
 internal sealed partial class AgentSessionService(
     SchedulerState state,
     SessionHub hub,
+    TaskRegistryCredentials credentials,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
     IOptions<SchedulerOptions> options,
@@ -32,7 +34,7 @@ internal sealed partial class AgentSessionService(
         }
 
         var (generation, applied) = await state.ConnectAgentAsync(instanceId, hello.Facts);
-        var session = new AgentSession(instanceId, generation, responseStream, state, time, stream.Token);
+        var session = new AgentSession(instanceId, generation, responseStream, state, credentials, time, stream.Token);
         session.Send(new SchedulerMessage
         {
             SessionAccepted = new SessionAccepted
