@@ -48,6 +48,7 @@ internal static class SchedulerServiceCollectionExtensions
         services.AddSingleton<SchedulerState>();
         services.AddSingleton<ApiTokens>();
         services.AddSingleton<SessionHub>();
+        services.AddSingleton<LogRelay>();
         services.AddSingleton<AuthInterceptor>();
         // Tokens are created on the first start, before anyone could ask for them.
         services.AddHostedService(sp =>

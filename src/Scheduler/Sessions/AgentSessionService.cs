@@ -14,6 +14,7 @@ internal sealed partial class AgentSessionService(
     SchedulerState state,
     SessionHub hub,
     TaskRegistryCredentials credentials,
+    LogRelay logs,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
     IOptions<SchedulerOptions> options,
@@ -117,10 +118,13 @@ internal sealed partial class AgentSessionService(
                 case AgentMessage.BodyOneofCase.DesiredStateAck:
                     state.Touch(session.InstanceId, message.DesiredStateAck.Version);
                     break;
+                case AgentMessage.BodyOneofCase.LogChunk:
+                    logs.Deliver(session, message.LogChunk);
+                    break;
                 case AgentMessage.BodyOneofCase.Hello:
                     throw new RpcException(new Status(StatusCode.InvalidArgument, "Hello is only the first message of a session."));
                 default:
-                    // LogChunk and future additions: accepted and ignored, so newer agents work with this scheduler.
+                    // Future additions: accepted and ignored, so newer agents work with this scheduler.
                     break;
             }
         }

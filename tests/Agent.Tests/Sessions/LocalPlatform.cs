@@ -24,6 +24,7 @@ internal sealed class LocalPlatform
     private readonly ITestOutputHelper _output;
     private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("berth-e2e-");
     private readonly List<ServiceProcess> _processes = [];
+    private readonly HashSet<string> _scopes = [];
     private GrpcChannel? _channel;
 
     public LocalPlatform(EngineFixture engine, ITestOutputHelper output)
@@ -41,6 +42,9 @@ internal sealed class LocalPlatform
     public string SchedulerData => Path.Combine(_work.FullName, "scheduler");
 
     public string AgentState => Path.Combine(_work.FullName, "agent");
+
+    /// <summary>The <c>berth.agent</c> label value of the agent started as <paramref name="name"/>.</summary>
+    public string ScopeOf(string name) => name == "agent" ? Scope : $"{Scope}-{name}";
 
     /// <summary>Every line the platform's processes printed so far.</summary>
     public ConcurrentQueue<string> Output { get; } = new();
@@ -73,11 +77,14 @@ internal sealed class LocalPlatform
     }
 
     /// <summary>Starts the agent; with the join token on its first start, without it when it resumes.</summary>
-    public ServiceProcess StartAgent(bool withJoinToken = true, string imagePullBehavior = "PreferCached", params string[] extra)
+    /// <remarks>A second agent on this host is another <paramref name="name"/>: its own state dir and scope (<c>SCOPE-NAME</c>).</remarks>
+    public ServiceProcess StartAgent(bool withJoinToken = true, string imagePullBehavior = "PreferCached", string name = "agent", params string[] extra)
     {
+        var scope = ScopeOf(name);
+        _scopes.Add(scope);
         List<string> args =
         [
-            "--scheduler-url", $"http://127.0.0.1:{SchedulerPort}", "--cluster", Cluster, "--state-dir", AgentState, "--scope", Scope,
+            "--scheduler-url", $"http://127.0.0.1:{SchedulerPort}", "--cluster", Cluster, "--state-dir", Path.Combine(_work.FullName, name), "--scope", scope,
             "--image-pull-behavior", imagePullBehavior, "--ReconcileInterval", "00:00:02", "--ReservedMemory", "0",
             "--ImageCleanup:Enabled", "false", "--Logging:LogLevel:Default", "Information", .. extra,
         ];
@@ -90,7 +97,7 @@ internal sealed class LocalPlatform
         var config = Path.Combine(_work.FullName, "agent.json");
         File.WriteAllText(config, "{}");
         args.AddRange(["--config", config]);
-        var p = ServiceProcess.Start("agent", Binary("Agent", "Berth.Agent"), args, Log);
+        var p = ServiceProcess.Start(name, Binary("Agent", "Berth.Agent"), args, Log);
         _processes.Add(p);
         return p;
     }
@@ -118,9 +125,13 @@ internal sealed class LocalPlatform
         return Assert.Single(run.Tasks).TaskId;
     }
 
-    public async Task<ContainerInstance> WaitForInstanceAsync(Func<ContainerInstance, bool> condition, TimeSpan? timeout = null)
+    public async Task<ContainerInstance> WaitForInstanceAsync(Func<ContainerInstance, bool> condition, TimeSpan? timeout = null) =>
+        (await WaitForInstancesAsync(all => all.Any(condition), timeout)).First(condition);
+
+    /// <summary>Polls the cluster's instances until <paramref name="condition"/> holds for the whole list.</summary>
+    public async Task<IReadOnlyList<ContainerInstance>> WaitForInstancesAsync(Func<IReadOnlyList<ContainerInstance>, bool> condition, TimeSpan? timeout = null)
     {
-        ContainerInstance? found = null;
+        IReadOnlyList<ContainerInstance> found = [];
         await TaskTimeouts.WaitUntilAsync(async () =>
         {
             try
@@ -132,15 +143,15 @@ internal sealed class LocalPlatform
                 }
 
                 var described = await Instances.DescribeContainerInstancesAsync(new DescribeContainerInstancesRequest { Cluster = Cluster, ContainerInstances = { list.ContainerInstanceArns } }, Admin);
-                found = described.ContainerInstances.FirstOrDefault(condition);
-                return found is not null;
+                found = described.ContainerInstances;
+                return condition(found);
             }
             catch (RpcException)
             {
                 return false;
             }
-        }, timeout ?? TimeSpan.FromSeconds(60), "the container instance");
-        return found!;
+        }, timeout ?? TimeSpan.FromSeconds(60), "the container instances");
+        return found;
     }
 
     public async Task<TaskInfo> WaitForTaskAsync(string taskId, Func<TaskInfo, bool> condition, TimeSpan? timeout = null)
@@ -186,9 +197,12 @@ internal sealed class LocalPlatform
         }
 
         _channel?.Dispose();
-        foreach (var c in await _engine.Runtime.ListContainersAsync(new Dictionary<string, string> { [ContainerLabels.Agent] = Scope }, CancellationToken.None))
+        foreach (var scope in _scopes)
         {
-            await _engine.Runtime.RemoveContainerAsync(c.Id, CancellationToken.None);
+            foreach (var c in await _engine.Runtime.ListContainersAsync(new Dictionary<string, string> { [ContainerLabels.Agent] = scope }, CancellationToken.None))
+            {
+                await _engine.Runtime.RemoveContainerAsync(c.Id, CancellationToken.None);
+            }
         }
 
         _work.Delete(recursive: true);
