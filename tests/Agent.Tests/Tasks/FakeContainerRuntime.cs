@@ -37,6 +37,10 @@ internal sealed class FakeContainerRuntime : IContainerRuntime
 
     public Task<bool> RemoveImageAsync(string reference, CancellationToken cancellationToken) => Task.FromResult(LocalImages.Remove(reference));
 
+    public Task<bool> VolumeExistsAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<int> RemoveVolumesAsync(IReadOnlyDictionary<string, string> labels, CancellationToken cancellationToken) => Task.FromResult(0);
+
     public Task<string> CreateContainerAsync(ContainerCreateSpec spec, CancellationToken cancellationToken) => throw new NotSupportedException();
 
     public Task StartContainerAsync(string containerId, CancellationToken cancellationToken) => throw new NotSupportedException();
