@@ -51,6 +51,7 @@ internal sealed partial class SessionClient(
         });
         var client = new AgentService.AgentServiceClient(channel);
         var backoff = new ReconnectBackoff(Random.Shared);
+        var waiter = ReconnectWaiter.For(options.Value.SchedulerUrl!, time, Random.Shared);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -73,7 +74,12 @@ internal sealed partial class SessionClient(
 
             var delay = backoff.Next();
             LogReconnecting(logger, delay.TotalMilliseconds);
-            await Task.Delay(delay, time, stoppingToken);
+            if (await waiter.WaitAsync(delay, stoppingToken))
+            {
+                // The scheduler is back (its port opened): start over from a short step, as after a good session.
+                backoff.Reset();
+                LogSchedulerPortOpened(logger);
+            }
         }
     }
 
