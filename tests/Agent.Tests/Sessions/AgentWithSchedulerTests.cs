@@ -74,7 +74,8 @@ public sealed class AgentWithSchedulerTests(EngineFixture engine, ITestOutputHel
         await _platform.WaitForInstanceAsync(i => i.AgentConnected, TimeSpan.FromSeconds(30));
         output.WriteLine($"agent reconnected {restarted.ElapsedMilliseconds} ms after the scheduler served again");
 
-        // The backoff step after a few seconds of outage is at most 4-8 s; the target (5 s) is a benchmark figure, this is the bound.
+        // The port probe cuts the backoff short within about 2 s of the port opening; the target (5 s) is a benchmark
+        // figure (bench/Agent --reconnect), this bound leaves room for a loaded machine.
         Assert.True(restarted.Elapsed < TimeSpan.FromSeconds(9), $"reconnect took {restarted.Elapsed}");
         Assert.Equal(ContainerRunState.Running, (await engine.Runtime.InspectContainerAsync(containerId, CancellationToken.None))!.State);
         Assert.Equal(LifecycleStatus.Running, (await _platform.WaitForTaskAsync(taskId, _ => true)).LastStatus);
