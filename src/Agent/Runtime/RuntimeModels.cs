@@ -4,7 +4,11 @@ namespace Berth.Agent.Runtime;
 internal sealed record EngineInfo(string Id, string Name, int CpuCount, long MemoryBytes, string ServerVersion, string OperatingSystem, string Architecture, string RootDirectory);
 
 /// <summary>Credentials for one registry, as the scheduler hands them out for a task.</summary>
-internal sealed record RegistryCredential(string ServerAddress, string? Username, string? Password, string? IdentityToken = null);
+internal sealed record RegistryCredential(string ServerAddress, string? Username, string? Password, string? IdentityToken = null)
+{
+    // Records print every member; a credential that ends up in a log line must not carry its secret there.
+    public override string ToString() => $"RegistryCredential {{ ServerAddress = {ServerAddress}, Username = {Username} }}";
+}
 
 /// <summary>One progress line of a pull.</summary>
 internal sealed record PullProgress(string? Layer, string Status, long? Current, long? Total);
