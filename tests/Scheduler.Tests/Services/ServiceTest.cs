@@ -8,6 +8,8 @@ namespace Berth.Scheduler.Tests.Services;
 /// <summary>A scheduler whose service reconciler runs every 200 ms, and helpers to drive services and read their tasks.</summary>
 public abstract class ServiceTest(ITestOutputHelper output) : SchedulerTest(output)
 {
+    private readonly List<AgentAutopilot> _autopilots = [];
+
     private protected override IDictionary<string, string?>? Settings => new Dictionary<string, string?>
     {
         ["Scheduler:ServiceReconcileInterval"] = "00:00:00.200",
@@ -18,6 +20,72 @@ public abstract class ServiceTest(ITestOutputHelper output) : SchedulerTest(outp
         await base.InitializeAsync();
         // Services need their cluster; agents registering would create it, but some tests have none.
         await Host.Clusters.CreateClusterAsync(new CreateClusterRequest { ClusterName = "default" }, Host.Admin);
+    }
+
+    public override async Task DisposeAsync()
+    {
+        foreach (var pilot in Pilots())
+        {
+            await StopAgentAsync(pilot);
+        }
+
+        await base.DisposeAsync();
+    }
+
+    /// <summary>Registers a simulated agent that runs what it is given (see <see cref="AgentAutopilot"/>).</summary>
+    private protected async Task<AgentAutopilot> StartAgentAsync(string zone = "zone-a", bool reportHealth = false, int memory = 4096)
+    {
+        var agent = await SimulatedAgent.RegisterAsync(Host, facts: SimulatedAgent.DefaultFacts(zone, memory: memory));
+        return Track(new AgentAutopilot(agent, reportHealth));
+    }
+
+    /// <summary>Reconnects a stopped agent's host (same registration) with the tasks it still runs.</summary>
+    private protected async Task<AgentAutopilot> ResumeAgentAsync(AgentAutopilot stopped, IEnumerable<string> runningTaskIds, bool reportHealth = false)
+    {
+        var sequence = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000 + 500_000;
+        var snapshot = runningTaskIds.Select(id => new TaskReport { TaskId = id, Sequence = sequence++, LastStatus = LifecycleStatus.Running }).ToList();
+        var agent = await SimulatedAgent.ResumeAsync(Host, stopped.Agent.Registration, stopped.Agent.Facts, snapshot);
+        return Track(new AgentAutopilot(agent, reportHealth));
+    }
+
+    private AgentAutopilot Track(AgentAutopilot pilot)
+    {
+        lock (_autopilots)
+        {
+            _autopilots.Add(pilot);
+        }
+
+        return pilot;
+    }
+
+    /// <summary>Stops an agent and closes its session, as a host that goes away.</summary>
+    private protected async Task StopAgentAsync(AgentAutopilot pilot)
+    {
+        bool removed;
+        lock (_autopilots)
+        {
+            removed = _autopilots.Remove(pilot);
+        }
+
+        if (removed)
+        {
+            await pilot.DisposeAsync();
+            await pilot.Agent.DisposeAsync();
+        }
+    }
+
+    /// <summary>Tasks that run healthy on all the agents started by this test, right now.</summary>
+    private protected IReadOnlyList<string> RunningHealthy() => [.. Pilots().SelectMany(p => p.RunningHealthy())];
+
+    /// <summary>Tasks running (healthy or not) on all the agents started by this test, right now.</summary>
+    private protected IReadOnlyList<string> Running() => [.. Pilots().SelectMany(p => p.Running())];
+
+    private List<AgentAutopilot> Pilots()
+    {
+        lock (_autopilots)
+        {
+            return [.. _autopilots];
+        }
     }
 
     private protected async Task<TaskDefinition> RegisterAsync(string json) =>
