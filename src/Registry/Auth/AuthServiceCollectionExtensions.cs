@@ -14,6 +14,8 @@ namespace Berth.Registry.Auth;
 
 internal static class AuthServiceCollectionExtensions
 {
+    private const string SuppressAutoDefaultSchemeSwitch = "Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme";
+
     /// <summary>Docker token authentication: accounts, the token endpoint, bearer validation and the admin API.</summary>
     public static WebApplicationBuilder AddRegistryAuth(this WebApplicationBuilder builder)
     {
@@ -35,6 +37,11 @@ internal static class AuthServiceCollectionExtensions
         services.AddScoped<CredentialVerifier>();
         services.AddHostedService<AuthDatabaseInitializer>();
 
+        // With a single scheme registered, ASP.NET Core makes it the default, and the authentication middleware that
+        // WebApplication adds on its own then runs JwtBearer (parse + ES256 signature check) on every request that
+        // carries a token, before the registry sees it, and even with auth off. The registry authenticates itself,
+        // once per distinct token (RegistryAuthorizer's cache): no default scheme, so the middleware does nothing.
+        AppContext.SetSwitch(SuppressAutoDefaultSchemeSwitch, true);
         services.AddAuthentication().AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
             .Configure<SigningKeyStore, IOptions<AuthOptions>, TokenIssuer, RegistryTokenHandler>((jwt, keys, auth, issuer, handler) =>
