@@ -10,6 +10,7 @@ using Berth.Registry.Storage.Sqlite;
 using Berth.Registry.Tags;
 using Berth.Registry.Uploads;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -38,6 +39,9 @@ internal static class RegistryServiceCollectionExtensions
             kestrel.AddServerHeader = false;
             RequestHeaderLimit.ConfigureKestrel(kestrel.Limits, registry.Value.MaxRequestHeaderBytes);
         });
+
+        // The transport's read-ahead is its own setting (1 MiB by default), not Kestrel's MaxRequestBufferSize.
+        services.Configure<SocketTransportOptions>(sockets => sockets.MaxReadBufferSize = BodyBuffering.ReadAhead);
 
         services.AddPooledDbContextFactory<RegistryDbContext>((provider, db) =>
             SqliteConnectionSetup.Configure(db, Path.GetFullPath(provider.GetRequiredService<IOptions<RegistryOptions>>().Value.DataDir)));

@@ -43,6 +43,16 @@ internal static class AuthServiceCollectionExtensions
         // once per distinct token (RegistryAuthorizer's cache): no default scheme, so the middleware does nothing.
         AppContext.SetSwitch(SuppressAutoDefaultSchemeSwitch, true);
         services.AddAuthentication().AddJwtBearer();
+
+        // AddAuthentication brings Data Protection (for cookie schemes), whose hosted service loads or creates an XML
+        // key ring under ~/.aspnet at start: state outside the data dir and ~4 MiB of XML and crypto code in RSS, for
+        // nothing: bearer tokens are signed with the registry's own key.
+        var keyRingLoader = services.FirstOrDefault(descriptor => descriptor.ServiceType == typeof(IHostedService)
+            && descriptor.ImplementationType?.FullName == "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService");
+        if (keyRingLoader is not null)
+        {
+            services.Remove(keyRingLoader);
+        }
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
             .Configure<SigningKeyStore, IOptions<AuthOptions>, TokenIssuer, RegistryTokenHandler>((jwt, keys, auth, issuer, handler) =>
             {

@@ -16,6 +16,8 @@ internal static class RequestHeaderLimit
     public static void ConfigureKestrel(KestrelServerLimits limits, int maxHeaderBytes)
     {
         limits.MaxRequestHeadersTotalSize = KestrelBackstopFactor * maxHeaderBytes;
+        // Kestrel refuses to start unless a request's headers fit in its request buffer.
+        limits.MaxRequestBufferSize = Math.Max(BodyBuffering.ReadAhead, limits.MaxRequestHeadersTotalSize);
     }
 
     /// <summary>Null when the request's headers fit; else the 431 to answer with.</summary>
