@@ -9,7 +9,7 @@ namespace Berth.Registry.Http;
 internal static class BodyBuffering
 {
     /// <summary>What Kestrel's socket transport may read ahead of the registry on one connection.</summary>
-    public const int ReadAhead = 256 * 1024;
+    public const int ReadAhead = 128 * 1024;
 
     /// <summary>Upload bytes gathered from the request pipe per pwritev(2).</summary>
     public const int UploadGather = 64 * 1024;

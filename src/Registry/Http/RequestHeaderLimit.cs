@@ -11,7 +11,7 @@ namespace Berth.Registry.Http;
 internal static class RequestHeaderLimit
 {
     // Kestrel's backstop: what a connection may make it buffer before the registry sees the request.
-    private const int KestrelBackstopFactor = 4;
+    private const int KestrelBackstopFactor = 2;
 
     public static void ConfigureKestrel(KestrelServerLimits limits, int maxHeaderBytes)
     {
