@@ -7,26 +7,28 @@ namespace Berth.Agent.Tests.Lab;
 
 /// <summary>
 /// Services on real lab hosts (issue 6): the real scheduler and three real agents, each driving its own engine in its
-/// own network namespace (<see cref="ServiceLab"/>). Every test makes its own service and deletes it at the end; a
+/// own network namespace (<see cref="LabPlatform"/>). Every test makes its own service and deletes it at the end; a
 /// test that drains, kills or adds a host puts it back.
 /// </summary>
 [Collection(EngineCollection.Name)]
 [Trait("Category", "System")]
 public sealed class ServiceLabTests : IClassFixture<ServiceLab>, IDisposable
 {
+    private readonly ServiceLab _fixture;
     // Until the services branch (reconciler, deployments) is merged, the service tests have nothing to run against.
     private const string NeedsServices = "needs the service reconciler of the services branch";
-    private readonly ServiceLab _lab;
+    private readonly LabPlatform _lab;
     private readonly ITestOutputHelper _output;
 
-    public ServiceLabTests(ServiceLab lab, ITestOutputHelper output)
+    public ServiceLabTests(ServiceLab fixture, ITestOutputHelper output)
     {
-        _lab = lab;
+        _fixture = fixture;
+        _lab = fixture.Platform;
         _output = output;
-        lab.Log = output.WriteLine;
+        fixture.Output = output;
     }
 
-    public void Dispose() => _lab.Log = null;
+    public void Dispose() => _fixture.Output = null;
 
     [Fact]
     public async Task HttpTask_RunsHealthyAndServesItsPage_OnEveryHost()
@@ -35,7 +37,7 @@ public sealed class ServiceLabTests : IClassFixture<ServiceLab>, IDisposable
         var definition = await _lab.RegisterHttpAsync("plain", 2);
         var run = await _lab.Tasks.RunTaskAsync(new RunTaskRequest
         {
-            Cluster = ServiceLab.Cluster,
+            Cluster = LabPlatform.Cluster,
             TaskDefinition = definition,
             Count = 3,
             PlacementStrategy = { new PlacementStrategy { Type = "spread", Field = "attribute:berth.zone" } },
@@ -46,8 +48,8 @@ public sealed class ServiceLabTests : IClassFixture<ServiceLab>, IDisposable
             List<TaskInfo> tasks = [];
             await TaskTimeouts.WaitUntilAsync(async () =>
             {
-                tasks = [.. (await _lab.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Cluster = ServiceLab.Cluster, Tasks = { ids } }, _lab.Admin)).Tasks];
-                return ServiceLab.Healthy(tasks).Count == 3;
+                tasks = [.. (await _lab.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Cluster = LabPlatform.Cluster, Tasks = { ids } }, _lab.Admin)).Tasks];
+                return LabPlatform.Healthy(tasks).Count == 3;
             }, TimeSpan.FromSeconds(60), "three healthy tasks");
 
             Assert.Equal(3, tasks.Select(t => t.ContainerInstanceArn).Distinct().Count());
@@ -60,7 +62,7 @@ public sealed class ServiceLabTests : IClassFixture<ServiceLab>, IDisposable
         {
             foreach (var id in ids)
             {
-                await _lab.Tasks.StopTaskAsync(new StopTaskRequest { Cluster = ServiceLab.Cluster, Task = id }, _lab.Admin);
+                await _lab.Tasks.StopTaskAsync(new StopTaskRequest { Cluster = LabPlatform.Cluster, Task = id }, _lab.Admin);
             }
         }
     }
@@ -106,9 +108,9 @@ public sealed class ServiceLabTests : IClassFixture<ServiceLab>, IDisposable
             await CreateAsync(name, first, 6, minimumHealthyPercent: 50, maximumPercent: 150);
             await _lab.WaitForSteadyAsync(name, 6);
 
-            await using var sampler = HealthySampler.Start(_lab, name, _output);
+            await using var sampler = HealthySampler.Start(_lab, name, _output.WriteLine);
             var clock = Stopwatch.StartNew();
-            await _lab.Services.UpdateServiceAsync(new UpdateServiceRequest { Cluster = ServiceLab.Cluster, Service = name, TaskDefinition = second }, _lab.Admin);
+            await _lab.Services.UpdateServiceAsync(new UpdateServiceRequest { Cluster = LabPlatform.Cluster, Service = name, TaskDefinition = second }, _lab.Admin);
             var tasks = await _lab.WaitForSteadyAsync(name, 6);
             var samples = await sampler.StopAsync();
             _output.WriteLine($"rolling update of 6 tasks: {clock.Elapsed.TotalSeconds:F1} s; healthy samples min {samples.Min()} over {samples.Count}");
@@ -139,7 +141,7 @@ public sealed class ServiceLabTests : IClassFixture<ServiceLab>, IDisposable
             await CreateAsync(name, good, 3, circuitBreaker: new DeploymentCircuitBreaker { Enable = true, Rollback = true });
             var before = await _lab.WaitForSteadyAsync(name, 3);
 
-            await _lab.Services.UpdateServiceAsync(new UpdateServiceRequest { Cluster = ServiceLab.Cluster, Service = name, TaskDefinition = bad }, _lab.Admin);
+            await _lab.Services.UpdateServiceAsync(new UpdateServiceRequest { Cluster = LabPlatform.Cluster, Service = name, TaskDefinition = bad }, _lab.Admin);
 
             Deployment? failed = null;
             await TaskTimeouts.WaitUntilAsync(async () =>
@@ -178,13 +180,13 @@ public sealed class ServiceLabTests : IClassFixture<ServiceLab>, IDisposable
             var before = await _lab.WaitForSteadyAsync(name, 6);
             Assert.Contains(before, t => t.ContainerInstanceArn == instance.ContainerInstanceArn);
 
-            await using var sampler = HealthySampler.Start(_lab, name, _output);
-            await _lab.Instances.UpdateContainerInstancesStateAsync(new UpdateContainerInstancesStateRequest { Cluster = ServiceLab.Cluster, ContainerInstances = { instance.ContainerInstanceArn }, Status = ContainerInstanceStatus.Draining }, _lab.Admin);
+            await using var sampler = HealthySampler.Start(_lab, name, _output.WriteLine);
+            await _lab.Instances.UpdateContainerInstancesStateAsync(new UpdateContainerInstancesStateRequest { Cluster = LabPlatform.Cluster, ContainerInstances = { instance.ContainerInstanceArn }, Status = ContainerInstanceStatus.Draining }, _lab.Admin);
             List<TaskInfo> after = [];
             await TaskTimeouts.WaitUntilAsync(async () =>
             {
                 after = await _lab.ServiceTasksAsync(name);
-                return after.Count == 6 && ServiceLab.Healthy(after).Count == 6 && after.All(t => t.ContainerInstanceArn != instance.ContainerInstanceArn);
+                return after.Count == 6 && LabPlatform.Healthy(after).Count == 6 && after.All(t => t.ContainerInstanceArn != instance.ContainerInstanceArn);
             }, TimeSpan.FromSeconds(120), "the drained host's tasks to move");
             var samples = await sampler.StopAsync();
 
@@ -194,7 +196,7 @@ public sealed class ServiceLabTests : IClassFixture<ServiceLab>, IDisposable
         }
         finally
         {
-            await _lab.Instances.UpdateContainerInstancesStateAsync(new UpdateContainerInstancesStateRequest { Cluster = ServiceLab.Cluster, ContainerInstances = { instance.ContainerInstanceArn }, Status = ContainerInstanceStatus.Active }, _lab.Admin);
+            await _lab.Instances.UpdateContainerInstancesStateAsync(new UpdateContainerInstancesStateRequest { Cluster = LabPlatform.Cluster, ContainerInstances = { instance.ContainerInstanceArn }, Status = ContainerInstanceStatus.Active }, _lab.Admin);
             await _lab.DeleteServiceAsync(name);
         }
     }
@@ -222,13 +224,13 @@ public sealed class ServiceLabTests : IClassFixture<ServiceLab>, IDisposable
             await TaskTimeouts.WaitUntilAsync(async () =>
             {
                 var tasks = await _lab.ServiceTasksAsync(name);
-                return ServiceLab.Healthy(tasks).Count(t => t.ContainerInstanceArn != instance.ContainerInstanceArn) == 6;
+                return LabPlatform.Healthy(tasks).Count(t => t.ContainerInstanceArn != instance.ContainerInstanceArn) == 6;
             }, TimeSpan.FromSeconds(120), "replacements on the other hosts");
             var replaced = clock.Elapsed;
-            _output.WriteLine($"lost host's tasks running elsewhere after {replaced.TotalSeconds:F1} s (grace {ServiceLab.LostHostGrace.TotalSeconds} s)");
-            var described = await _lab.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Cluster = ServiceLab.Cluster, Tasks = { onLostHost } }, _lab.Admin);
+            _output.WriteLine($"lost host's tasks running elsewhere after {replaced.TotalSeconds:F1} s (grace {LabPlatform.LostHostGrace.TotalSeconds} s)");
+            var described = await _lab.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Cluster = LabPlatform.Cluster, Tasks = { onLostHost } }, _lab.Admin);
             Assert.All(described.Tasks, t => Assert.True(t.LastStatus is LifecycleStatus.Unknown or LifecycleStatus.Stopped, $"{t.TaskId} is {t.LastStatus}"));
-            Assert.True(replaced >= ServiceLab.LostHostGrace, $"replaced after {replaced.TotalSeconds:F1} s, inside the grace period");
+            Assert.True(replaced >= LabPlatform.LostHostGrace, $"replaced after {replaced.TotalSeconds:F1} s, inside the grace period");
 
             // The host comes back: the service keeps six, and exactly six containers run across the engines.
             await _lab.Lab.StartEngineAsync(host);
@@ -238,7 +240,7 @@ public sealed class ServiceLabTests : IClassFixture<ServiceLab>, IDisposable
             await TaskTimeouts.WaitUntilAsync(async () => (await RunningEverywhereAsync(name)).Count == 6, TimeSpan.FromSeconds(60), "the surplus to stop");
 
             Assert.Equal(after.Select(t => t.TaskId).Order(), (await RunningEverywhereAsync(name)).Order());
-            var original = await _lab.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Cluster = ServiceLab.Cluster, Tasks = { onLostHost } }, _lab.Admin);
+            var original = await _lab.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Cluster = LabPlatform.Cluster, Tasks = { onLostHost } }, _lab.Admin);
             Assert.All(original.Tasks, t => Assert.Equal(LifecycleStatus.Stopped, t.LastStatus));
         }
         finally
@@ -263,7 +265,7 @@ public sealed class ServiceLabTests : IClassFixture<ServiceLab>, IDisposable
         {
             await _lab.Services.CreateServiceAsync(new CreateServiceRequest
             {
-                Cluster = ServiceLab.Cluster,
+                Cluster = LabPlatform.Cluster,
                 ServiceName = name,
                 TaskDefinition = definition,
                 SchedulingStrategy = SchedulingStrategy.Daemon,
@@ -286,10 +288,10 @@ public sealed class ServiceLabTests : IClassFixture<ServiceLab>, IDisposable
             await _lab.DeleteServiceAsync(name);
             // Back to three hosts for the other tests.
             await _lab.KillAgentAsync(fourth);
-            var joined = (await _lab.DescribeInstancesAsync()).FirstOrDefault(i => i.Attributes.Any(a => a.Name == "berth.zone" && a.Value == ServiceLab.ZoneOf(fourth)));
+            var joined = (await _lab.DescribeInstancesAsync()).FirstOrDefault(i => i.Attributes.Any(a => a.Name == "berth.zone" && a.Value == LabPlatform.ZoneOf(fourth)));
             if (joined is not null)
             {
-                await _lab.Instances.DeregisterContainerInstanceAsync(new DeregisterContainerInstanceRequest { Cluster = ServiceLab.Cluster, ContainerInstance = joined.ContainerInstanceArn, Force = true }, _lab.Admin);
+                await _lab.Instances.DeregisterContainerInstanceAsync(new DeregisterContainerInstanceRequest { Cluster = LabPlatform.Cluster, ContainerInstance = joined.ContainerInstanceArn, Force = true }, _lab.Admin);
             }
         }
     }
@@ -309,7 +311,7 @@ public sealed class ServiceLabTests : IClassFixture<ServiceLab>, IDisposable
 
         return _lab.Services.CreateServiceAsync(new CreateServiceRequest
         {
-            Cluster = ServiceLab.Cluster,
+            Cluster = LabPlatform.Cluster,
             ServiceName = name,
             TaskDefinition = definition,
             DesiredCount = count,
