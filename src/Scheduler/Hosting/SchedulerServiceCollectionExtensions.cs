@@ -1,6 +1,7 @@
 using Berth.Scheduler.ControlPlane;
 using Berth.Scheduler.Placement;
 using Berth.Scheduler.Security;
+using Berth.Scheduler.Services;
 using Berth.Scheduler.Sessions;
 using Berth.Scheduler.State;
 using Berth.Scheduler.State.Persistence;
@@ -57,6 +58,7 @@ internal static class SchedulerServiceCollectionExtensions
         services.AddHostedService<SessionHeartbeatService>();
         services.AddSingleton<LostHostMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<LostHostMonitor>());
+        services.AddHostedService<ServiceReconciler>();
         services.AddGrpc(grpc =>
         {
             grpc.Interceptors.Add<AuthInterceptor>();
@@ -72,6 +74,7 @@ internal static class SchedulerServiceCollectionExtensions
         app.MapGrpcService<TaskDefinitionService>();
         app.MapGrpcService<ContainerInstanceService>();
         app.MapGrpcService<TaskService>();
+        app.MapGrpcService<ServiceService>();
         app.MapGrpcService<AgentSessionService>();
         return app;
     }
