@@ -56,6 +56,8 @@ internal static class SchedulerServiceCollectionExtensions
             return new StateLoader(sp.GetRequiredService<SchedulerState>());
         });
         services.AddHostedService<SessionHeartbeatService>();
+        services.AddSingleton<LostHostMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<LostHostMonitor>());
         services.AddHostedService<ServiceReconciler>();
         services.AddGrpc(grpc =>
         {

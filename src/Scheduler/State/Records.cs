@@ -82,6 +82,13 @@ internal sealed class InstanceRecord
 
     public DateTimeOffset? LastSeenAt { get; set; }
 
+    /// <summary>
+    /// When the agent was last heard from (any session message, or the session starting), as a monotonic
+    /// <see cref="TimeProvider"/> timestamp; the registration or the scheduler's start when it has not been heard
+    /// since. Lost-host detection measures silence from here. Not persisted: a restart gives every agent a full grace period.
+    /// </summary>
+    public long LastHeard { get; set; }
+
     public long AcknowledgedVersion { get; set; }
 
     public ulong AppliedSequence { get; set; }

@@ -355,7 +355,8 @@ internal sealed partial class SchedulerState
                 .Where(t => desired switch
                 {
                     // ECS: PENDING lists tasks whose desired status is RUNNING but that do not run yet.
-                    LifecycleStatus.Pending => t.DesiredStatus == LifecycleStatus.Running && t.LastStatus != LifecycleStatus.Running,
+                    // UNKNOWN tasks (on a lost host) may be running: they list as RUNNING only.
+                    LifecycleStatus.Pending => t.DesiredStatus == LifecycleStatus.Running && t.LastStatus is not (LifecycleStatus.Running or LifecycleStatus.Unknown),
                     _ => t.DesiredStatus == desired,
                 })
                 .Where(t => string.IsNullOrEmpty(request.Family) || t.Definition.Family == request.Family)

@@ -197,10 +197,13 @@ internal sealed partial class SchedulerState(
                 }
 
                 // Versions sent before the restart may be above anything persisted (see NextSeq): start every
-                // instance at a version above all of them.
+                // instance at a version above all of them. Every agent gets a full lost-host grace period from now,
+                // however long ago it was last heard of.
+                var loadedAt = time.GetTimestamp();
                 foreach (var instance in _instances.Values)
                 {
                     instance.DesiredVersion = NextSeq();
+                    instance.LastHeard = loadedAt;
                 }
             }
 
