@@ -113,10 +113,7 @@ internal sealed partial class SchedulerState
             service.Definitions[definition.Arn] = definition;
             StartDeploymentLocked(service, definition, now);
             _services[key] = service;
-            var changes = new ChangeSet();
-            changes.Services.Add(ToRow(service));
-            commit = Queue(changes);
-            answer = DescribeLocked(service);
+            (commit, answer) = QueueServiceLocked(service);
         }
 
         // Described under the same lock as the change: the reconciler may act on the service before the caller hears back.
@@ -219,10 +216,7 @@ internal sealed partial class SchedulerState
 
             // A new count or deployment means the service has to show it reaches a steady state again.
             service.Steady = false;
-            var changes = new ChangeSet();
-            changes.Services.Add(ToRow(service));
-            commit = Queue(changes);
-            answer = DescribeLocked(service);
+            (commit, answer) = QueueServiceLocked(service);
         }
 
         // Described under the same lock as the change: the reconciler may act on the service before the caller hears back.
@@ -263,10 +257,7 @@ internal sealed partial class SchedulerState
             service.Info.DesiredCount = 0;
             service.Primary.DesiredCount = 0;
             service.Steady = false;
-            var changes = new ChangeSet();
-            changes.Services.Add(ToRow(service));
-            commit = Queue(changes);
-            answer = DescribeLocked(service);
+            (commit, answer) = QueueServiceLocked(service);
         }
 
         // Described under the same lock as the change: the reconciler may act on the service before the caller hears back.
@@ -323,6 +314,14 @@ internal sealed partial class SchedulerState
             var (page, next) = Paging.Page(matching, request.MaxResults == 0 ? 10 : request.MaxResults, request.NextToken, s => s.Name);
             return (page.Select(s => s.Arn).ToList(), next);
         }
+    }
+
+    /// <summary>Queues the service's row, and describes it under the same lock as the change it answers for.</summary>
+    private (Task Commit, ServiceInfo Answer) QueueServiceLocked(ServiceRecord service)
+    {
+        var changes = new ChangeSet();
+        changes.Services.Add(ToRow(service));
+        return (Queue(changes), DescribeLocked(service));
     }
 
     private static void ValidateDeploymentConfiguration(DeploymentConfiguration? configuration)

@@ -145,6 +145,7 @@ public sealed class ServiceApiTests(ITestOutputHelper output) : ServiceTest(outp
         var refused = await FailsAsync(() => Host.ServicesApi.DeleteServiceAsync(new DeleteServiceRequest { Cluster = "prod", Service = "api" }, Host.Admin).ResponseAsync);
         var clusterRefused = await FailsAsync(() => Host.Clusters.DeleteClusterAsync(new DeleteClusterRequest { Cluster = "prod" }, Host.Admin).ResponseAsync);
         var deleted = (await Host.ServicesApi.DeleteServiceAsync(new DeleteServiceRequest { Cluster = "prod", Service = "api", Force = true }, Host.Admin)).Service;
+        var updateDeleted = await FailsAsync(() => UpdateAsync(new UpdateServiceRequest { Cluster = "prod", Service = "api", DesiredCount = 1 }));
         var inactive = await TaskTimeoutsWaitInactiveAsync();
         var again = await FailsAsync(() => Host.ServicesApi.DeleteServiceAsync(new DeleteServiceRequest { Cluster = "prod", Service = "api", Force = true }, Host.Admin).ResponseAsync);
         var missing = await FailsAsync(() => Host.ServicesApi.DeleteServiceAsync(new DeleteServiceRequest { Cluster = "prod", Service = "nope" }, Host.Admin).ResponseAsync);
@@ -156,6 +157,7 @@ public sealed class ServiceApiTests(ITestOutputHelper output) : ServiceTest(outp
         Assert.Contains("services", clusterRefused.Status.Detail, StringComparison.Ordinal);
         Assert.Equal("DRAINING", deleted.Status);
         Assert.Equal(0, deleted.DesiredCount);
+        Assert.Equal(StatusCode.FailedPrecondition, updateDeleted.StatusCode);
         Assert.Equal("INACTIVE", inactive.Status);
         Assert.Equal(StatusCode.FailedPrecondition, again.StatusCode);
         Assert.Equal(StatusCode.NotFound, missing.StatusCode);
