@@ -2,6 +2,7 @@ using Berth.Scheduler.ControlPlane;
 using Berth.Scheduler.Placement;
 using Berth.Scheduler.RegistryAccess;
 using Berth.Scheduler.Security;
+using Berth.Scheduler.Services;
 using Berth.Scheduler.Sessions;
 using Berth.Scheduler.State;
 using Berth.Scheduler.State.Persistence;
@@ -57,6 +58,9 @@ internal static class SchedulerServiceCollectionExtensions
             return new StateLoader(sp.GetRequiredService<SchedulerState>());
         });
         services.AddHostedService<SessionHeartbeatService>();
+        services.AddSingleton<LostHostMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<LostHostMonitor>());
+        services.AddHostedService<ServiceReconciler>();
         services.AddRegistryAccess();
         services.AddGrpc(grpc =>
         {
@@ -73,6 +77,7 @@ internal static class SchedulerServiceCollectionExtensions
         app.MapGrpcService<TaskDefinitionService>();
         app.MapGrpcService<ContainerInstanceService>();
         app.MapGrpcService<TaskService>();
+        app.MapGrpcService<ServiceService>();
         app.MapGrpcService<AgentSessionService>();
         return app;
     }
