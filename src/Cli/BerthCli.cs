@@ -4,6 +4,7 @@ using Berth.Cli.Common;
 using Berth.Cli.Login;
 using Berth.Cli.TaskDefinitions;
 using Berth.Cli.Tasks;
+using Berth.Cli.Up;
 
 namespace Berth.Cli;
 
@@ -16,6 +17,7 @@ internal static class BerthCli
         var actions = new CommandActions(environment, options);
         var root = new RootCommand("berth: the Berth container platform's command-line tool (clusters, task definitions, tasks, services, instances, logs, registry, and `berth up` for a local platform)");
         options.AddTo(root);
+        root.Add(UpCommand.Build(actions));
         root.Add(LoginCommand.Build(actions));
         root.Add(ClusterCommands.Build(actions));
         root.Add(TaskDefinitionCommands.Build(actions));
@@ -27,7 +29,13 @@ internal static class BerthCli
     public static async Task<int> RunAsync(string[] args, CliEnvironment environment, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
         var parse = Build(environment).Parse(args);
-        var configuration = new InvocationConfiguration { Output = output, Error = error };
+        var configuration = new InvocationConfiguration
+        {
+            Output = output,
+            Error = error,
+            // Ctrl-C/SIGTERM cancel the action's token; `berth up` needs more than the default 2 s to stop its parts.
+            ProcessTerminationTimeout = TimeSpan.FromSeconds(90),
+        };
         if (parse.Errors.Count > 0)
         {
             foreach (var problem in parse.Errors)
