@@ -1,6 +1,10 @@
 using System.CommandLine;
 using Berth.Cli.Clusters;
 using Berth.Cli.Common;
+using Berth.Cli.Instances;
+using Berth.Cli.Logs;
+using Berth.Cli.Registry;
+using Berth.Cli.Services;
 using Berth.Cli.Login;
 using Berth.Cli.TaskDefinitions;
 using Berth.Cli.Tasks;
@@ -22,6 +26,10 @@ internal static class BerthCli
         root.Add(ClusterCommands.Build(actions));
         root.Add(TaskDefinitionCommands.Build(actions));
         root.Add(TaskCommands.Build(actions));
+        root.Add(ServiceCommands.Build(actions));
+        root.Add(InstanceCommands.Build(actions));
+        root.Add(LogsCommand.Build(actions));
+        root.Add(RegistryCommands.Build(actions));
         return root;
     }
 

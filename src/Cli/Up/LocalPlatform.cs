@@ -46,7 +46,16 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         try
         {
             var registry = Start("registry", binaries.Registry, ["--urls", RegistryUrl.ToString().TrimEnd('/'), "--data-dir", Path.Combine(Data, "registry")]);
-            var scheduler = Start("scheduler", binaries.Scheduler, ["--urls", SchedulerUrl.ToString().TrimEnd('/'), "--data-dir", Path.Combine(Data, "scheduler")]);
+            var scheduler = Start("scheduler", binaries.Scheduler,
+            [
+                "--urls", SchedulerUrl.ToString().TrimEnd('/'), "--data-dir", Path.Combine(Data, "scheduler"),
+                // Tasks pull from the local registry as a pull-only robot: the scheduler hands each task a short-lived
+                // login password of it. The secret file is written below once the registry answers; the scheduler
+                // retries until it is there.
+                "--Scheduler:Registry:Url", RegistryUrl.ToString().TrimEnd('/'),
+                "--Scheduler:Registry:Username", "robot$" + PullRobot,
+                "--Scheduler:Registry:PasswordFile", PullSecretFile,
+            ]);
             using var startup = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             startup.CancelAfter(s_startDeadline);
             var token = await WaitForSchedulerAsync(scheduler, startup.Token);
@@ -55,12 +64,13 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
             // The agent needs only the scheduler: it registers while the registry finishes starting.
             var agent = options.StartAgent ? StartAgent(dockerEndpoint) : null;
             await WaitForRegistryAsync(registry, startup.Token);
+            var registryPassword = ReadSecret(Path.Combine(Data, "registry", "initial-admin-password"));
+            await EnsurePullRobotAsync(registryPassword, startup.Token);
             if (agent is not null)
             {
                 await WaitForAgentAsync(agent, client, startup.Token);
             }
 
-            var registryPassword = ReadSecret(Path.Combine(Data, "registry", "initial-admin-password"));
             Login(token, registryPassword);
             PrintReady(clock.Elapsed, registryPassword is not null);
             return await SuperviseAsync(cancellationToken);
@@ -73,6 +83,37 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         {
             await StopAllAsync();
         }
+    }
+
+    private const string PullRobot = "cluster-pull";
+
+    private string PullSecretFile => Path.Combine(Data, "scheduler", "registry-pull-secret");
+
+    /// <summary>Creates the pull robot (pull on everything) on the first start; gives it a new secret if the file was lost.</summary>
+    private async Task EnsurePullRobotAsync(string? adminPassword, CancellationToken ct)
+    {
+        if (ReadSecret(PullSecretFile) is not null || adminPassword is null)
+        {
+            return;
+        }
+
+        using var registry = new Registry.RegistryClient(RegistryUrl, "admin", adminPassword);
+        JsonNode? robot;
+        try
+        {
+            robot = await registry.AdminAsync(HttpMethod.Post, "robots", new JsonObject
+            {
+                ["name"] = PullRobot,
+                ["description"] = "berth up: the scheduler hands tasks short-lived pull credentials of this robot",
+                ["permissions"] = new JsonArray(new JsonObject { ["pattern"] = "*", ["actions"] = new JsonArray("pull") }),
+            }, ct);
+        }
+        catch (CliException)
+        {
+            robot = await registry.AdminAsync(HttpMethod.Post, $"robots/{PullRobot}/secret", null, ct);
+        }
+
+        Core.IO.OwnerOnlyFile.WriteAtomic(PullSecretFile, (string?)robot?["secret"] ?? string.Empty);
     }
 
     private ChildProcess Start(string name, string dll, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
