@@ -20,11 +20,12 @@ public sealed record CliResult(int ExitCode, string Output, string Error)
 /// Runs the real command tree in-process with its own home directory (never the real <c>~/.berth</c>) and its own
 /// environment variables; every call goes over real sockets to whatever the test started.
 /// </summary>
-public sealed class CliRunner(ITestOutputHelper output) : IDisposable
+public sealed class CliRunner(ITestOutputHelper output, string? home = null) : IDisposable
 {
-    private readonly DirectoryInfo _home = Directory.CreateTempSubdirectory("berth-cli-home-");
+    private readonly DirectoryInfo? _ownHome = home is null ? Directory.CreateTempSubdirectory("berth-cli-home-") : null;
 
-    public string Home => _home.FullName;
+    /// <summary>The CLI's home (<c>~/.berth</c>): a fresh temporary one, or the one given (e.g. the one `berth up` logged in).</summary>
+    public string Home => home ?? _ownHome!.FullName;
 
     public Dictionary<string, string> Variables { get; } = [];
 
@@ -39,5 +40,5 @@ public sealed class CliRunner(ITestOutputHelper output) : IDisposable
         return result;
     }
 
-    public void Dispose() => _home.Delete(recursive: true);
+    public void Dispose() => _ownHome?.Delete(recursive: true);
 }
