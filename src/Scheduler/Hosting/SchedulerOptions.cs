@@ -29,6 +29,17 @@ internal sealed class SchedulerOptions
     /// <summary>fsync the database at every commit (survives power loss) rather than only surviving process crashes.</summary>
     public bool FullSync { get; set; } = true;
 
+    /// <summary>
+    /// How often the service reconciler compares every service with its tasks even when nothing woke it (changes wake
+    /// it at once; the periodic pass catches time-based rules such as the health-check grace period).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan ServiceReconcileInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long an identical service event (e.g. "unable to place a task") is not recorded again (ECS rate-limits repeats).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan ServiceEventRepeatInterval { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>First port of the dynamic host port range.</summary>
     [Range(1, 65535)]
     public int DynamicPortFirst { get; set; } = 49153;

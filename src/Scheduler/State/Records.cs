@@ -191,6 +191,8 @@ internal static class Arns
 
     public static string Task(string cluster, string id) => $"{Prefix}task/{cluster}/{id}";
 
+    public static string Service(string cluster, string name) => $"{Prefix}service/{cluster}/{name}";
+
     /// <summary>The last path segment of an ARN, or the input when it is not an ARN (ids and names pass through).</summary>
     public static string Id(string reference)
     {

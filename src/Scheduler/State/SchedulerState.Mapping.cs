@@ -264,6 +264,7 @@ internal sealed partial class SchedulerState
             RegisteredContainerInstancesCount = instances,
             RunningTasksCount = running,
             PendingTasksCount = pending,
+            ActiveServicesCount = CountServicesLocked(c.Name, ServiceStatuses.Active),
             CreatedAt = Ts(c.CreatedAt),
         };
     }

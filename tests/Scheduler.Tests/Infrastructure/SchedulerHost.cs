@@ -33,6 +33,7 @@ internal sealed class SchedulerHost : IAsyncDisposable
         Instances = new ContainerInstances.ContainerInstancesClient(Channel);
         Tasks = new Tasks.TasksClient(Channel);
         Agents = new AgentService.AgentServiceClient(Channel);
+        ServicesApi = new V1.Services.ServicesClient(Channel);
     }
 
     public string DataDirectory { get; }
@@ -54,6 +55,9 @@ internal sealed class SchedulerHost : IAsyncDisposable
     public Tasks.TasksClient Tasks { get; }
 
     public AgentService.AgentServiceClient Agents { get; }
+
+    /// <summary>The Services API (not <c>Services</c>, which is the host's service provider).</summary>
+    public V1.Services.ServicesClient ServicesApi { get; }
 
     /// <summary>Call options with the admin token and a deadline.</summary>
     public CallOptions Admin => new(Bearer(AdminToken), DateTime.UtcNow.AddSeconds(30));
