@@ -262,14 +262,14 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
         await pump;
     }
 
-    public async IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, bool follow, DateTimeOffset? since, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, bool follow, int tail, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var parameters = new ContainerLogsParameters
         {
             ShowStdout = true,
             ShowStderr = true,
             Follow = follow,
-            Since = since?.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+            Tail = tail > 0 ? tail.ToString(CultureInfo.InvariantCulture) : "all",
         };
         using var stream = await Guard(() => _client.Containers.GetContainerLogsAsync(containerId, parameters, cancellationToken));
         var buffer = new byte[16 * 1024];

@@ -42,6 +42,9 @@ internal interface IContainerRuntime
     /// <summary>Container lifecycle events (start, die, health_status, destroy, oom) for containers with <paramref name="labels"/>; ends when the engine goes away.</summary>
     IAsyncEnumerable<ContainerEvent> WatchEventsAsync(IReadOnlyDictionary<string, string> labels, CancellationToken cancellationToken);
 
-    /// <summary>The container's output, line by line; with <paramref name="follow"/> it waits for more until the container stops.</summary>
-    IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, bool follow, DateTimeOffset? since, CancellationToken cancellationToken);
+    /// <summary>
+    /// The container's output, line by line, from the last <paramref name="tail"/> lines (all when 0); with
+    /// <paramref name="follow"/> it waits for more until the container stops.
+    /// </summary>
+    IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, bool follow, int tail, CancellationToken cancellationToken);
 }

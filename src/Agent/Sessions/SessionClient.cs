@@ -245,7 +245,14 @@ internal sealed partial class SessionClient(
         {
             if (streams.TryRemove(request.StreamId, out var running))
             {
-                running.Cancel();
+                try
+                {
+                    running.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // It ended by itself in the meantime.
+                }
             }
 
             return;
@@ -254,13 +261,14 @@ internal sealed partial class SessionClient(
         var containerId = engine.Snapshot().FirstOrDefault(r => r.TaskId == request.TaskId)?.Containers.FirstOrDefault(c => c.Name == request.ContainerName)?.RuntimeId;
         var cts = CancellationTokenSource.CreateLinkedTokenSource(sessionToken);
         streams[request.StreamId] = cts;
+        LogLogStreamStarted(logger, request.StreamId, request.TaskId, request.ContainerName, request.Follow);
         _ = Task.Run(async () =>
         {
             try
             {
                 if (containerId is not null)
                 {
-                    await foreach (var line in runtime.ReadLogsAsync(containerId, request.Follow, null, cts.Token))
+                    await foreach (var line in runtime.ReadLogsAsync(containerId, request.Follow, request.Tail, cts.Token))
                     {
                         await send(new AgentMessage
                         {
@@ -269,9 +277,22 @@ internal sealed partial class SessionClient(
                     }
                 }
 
+                // The runtime ends a cancelled read quietly: a cancelled stream gets no end marker (nobody waits for it).
+                cts.Token.ThrowIfCancellationRequested();
                 await send(new AgentMessage { LogChunk = new LogChunk { StreamId = request.StreamId, End = true } });
+                LogLogStreamEnded(logger, request.StreamId, containerId is null ? "no such container on this host" : "end of output");
             }
-            catch (Exception ex) when (ex is OperationCanceledException or RpcException or EngineUnavailableException or ContainerRuntimeException or IOException)
+            catch (OperationCanceledException)
+            {
+                LogLogStreamEnded(logger, request.StreamId, "cancelled");
+            }
+            catch (Exception ex) when (ex is EngineUnavailableException or ContainerRuntimeException or IOException)
+            {
+                // The engine failed the read: end the stream so that the caller is not left waiting.
+                LogLogStreamEnded(logger, request.StreamId, ex.Message);
+                await SendEndQuietlyAsync(request.StreamId, send);
+            }
+            catch (RpcException ex)
             {
                 LogLogStreamEnded(logger, request.StreamId, ex.Message);
             }
@@ -281,6 +302,18 @@ internal sealed partial class SessionClient(
                 cts.Dispose();
             }
         }, CancellationToken.None);
+    }
+
+    private static async Task SendEndQuietlyAsync(string streamId, Func<AgentMessage, Task> send)
+    {
+        try
+        {
+            await send(new AgentMessage { LogChunk = new LogChunk { StreamId = streamId, End = true } });
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or RpcException or IOException or InvalidOperationException)
+        {
+            // The session is gone too; the scheduler ends the caller's stream with UNAVAILABLE.
+        }
     }
 
     private sealed class SessionLostException(string message) : Exception(message);

@@ -56,7 +56,7 @@ internal sealed class FakeContainerRuntime : IContainerRuntime
         yield break;
     }
 
-    public async IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, bool follow, DateTimeOffset? since, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, bool follow, int tail, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Task.CompletedTask;
         yield break;
