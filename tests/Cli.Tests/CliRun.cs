@@ -34,7 +34,7 @@ public sealed class CliRunner(ITestOutputHelper output, string? home = null) : I
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
         var environment = new CliEnvironment(Home, name => Variables.GetValueOrDefault(name));
-        var code = await BerthCli.RunAsync(args, environment, stdout, stderr).WaitAsync(TimeSpan.FromMinutes(3));
+        var code = await BerthCli.RunAsync(args, environment, stdout, stderr).WaitAsync(TimeSpan.FromMinutes(8));
         var result = new CliResult(code, stdout.ToString(), stderr.ToString());
         output.WriteLine($"$ berth {string.Join(' ', args)}  -> {code}\n{result.Output}{result.Error}");
         return result;

@@ -35,7 +35,7 @@ internal static class DeploymentWatcher
                 context.Output.Say($"{Display.Time(e.CreatedAt)} {e.Message}");
             }
 
-            foreach (var deployment in service.Deployments)
+            foreach (var deployment in service.Deployments.Where(d => d.Status != "INACTIVE" || shown.ContainsKey(d.Id)))
             {
                 var line = ProgressLine(deployment);
                 if (!shown.TryGetValue(deployment.Id, out var last) || last != line)
@@ -68,10 +68,13 @@ internal static class DeploymentWatcher
         }
     }
 
-    /// <summary>ECS's steady state: one deployment left, everything it wants running, nothing pending.</summary>
+    /// <summary>
+    /// ECS's steady state: one deployment left with tasks (finished ones stay listed as INACTIVE), everything it
+    /// wants running, nothing pending.
+    /// </summary>
     public static bool IsSteady(ServiceInfo service, Deployment? target) =>
         target is not null
-        && service.Deployments.Count == 1
+        && service.Deployments.Count(d => d.Status != "INACTIVE") == 1
         && target.RunningCount == target.DesiredCount
         && target.PendingCount == 0
         && target.RolloutState is "COMPLETED" or "";

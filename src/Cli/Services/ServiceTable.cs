@@ -24,7 +24,7 @@ internal static class ServiceTable
                 Display.Num(s.DesiredCount),
                 Display.Num(s.RunningCount),
                 Display.Num(s.PendingCount),
-                Display.Num(s.Deployments.Count),
+                Display.Num(s.Deployments.Count(d => d.Status != "INACTIVE")),
                 s.Deployments.FirstOrDefault()?.RolloutState ?? "-",
             ]));
     }
