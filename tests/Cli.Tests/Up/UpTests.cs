@@ -33,7 +33,7 @@ public sealed class UpTests(ITestOutputHelper output)
             var taskdef = Path.Combine(work.FullName, "sleeper.json");
             await File.WriteAllTextAsync(taskdef, $$"""
                 {"family":"sleeper-{{scope}}","containerDefinitions":[{"name":"main","image":"{{TestImages.Busybox}}","memory":16,"stopTimeout":2,
-                  "entryPoint":["sh","-c"],"command":["trap 'exit 0' TERM; sleep 3600 & wait"]}]}
+                  "entryPoint":["sh","-c"],"command":["trap 'exit 0' TERM; echo hello from {{scope}}; sleep 3600 & wait"]}]}
                 """);
             (await cli.RunAsync("taskdef", "register", taskdef)).EnsureSuccess();
             var run = (await cli.RunAsync("-o", "json", "task", "run", "--taskdef", $"sleeper-{scope}", "--wait", "--timeout", "120s")).EnsureSuccess();
@@ -55,6 +55,10 @@ public sealed class UpTests(ITestOutputHelper output)
             Assert.Equal(container, (string?)adopted["containers"]![0]!["runtimeId"]);
             var containers = (await ProcessRunner.RunAsync("docker", ["ps", "-q", "--filter", $"label=berth.agent={scope}"])).EnsureSuccess("docker ps").StandardOutput;
             Assert.Single(containers.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+            // Its output, streamed from the agent through the scheduler.
+            var logs = (await cli.RunAsync("logs", taskId)).EnsureSuccess();
+            Assert.Contains($"hello from {scope}", logs.Output, StringComparison.Ordinal);
 
             (await cli.RunAsync("task", "stop", taskId)).EnsureSuccess();
             await TaskTimeouts.WaitUntilAsync(async () =>
