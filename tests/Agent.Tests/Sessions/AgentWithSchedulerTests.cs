@@ -25,6 +25,7 @@ public sealed class AgentWithSchedulerTests(EngineFixture engine, ITestOutputHel
     private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("berth-e2e-");
     private readonly int _port = FreePort();
     private readonly List<ServiceProcess> _processes = [];
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
 
     private string SchedulerData => Path.Combine(_work.FullName, "scheduler");
 
@@ -126,10 +127,36 @@ public sealed class AgentWithSchedulerTests(EngineFixture engine, ITestOutputHel
         _work.Delete(recursive: true);
     }
 
+    [Fact]
+    public async Task Session_TakesTheSchedulersShorterHeartbeatInterval_AndStaysOpen()
+    {
+        // The scheduler beats every 1 s and closes a session silent for 3 s; the agent's own interval is 10 s. The
+        // agent must beat at the scheduler's interval from its first heartbeat on, not after its own first 10 s.
+        StartScheduler();
+        var headers = new Metadata { { "authorization", "Bearer " + await WaitForFileAsync(Path.Combine(SchedulerData, "admin-token")) } };
+        StartAgent(await WaitForFileAsync(Path.Combine(SchedulerData, "join-token")));
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{_port}");
+        var instances = new ContainerInstances.ContainerInstancesClient(channel);
+        await WaitForInstanceAsync(instances, headers, i => i.AgentConnected);
+
+        // Absence over a window is the point: with the first heartbeat at 10 s the scheduler closes the session at 3-4 s.
+        await Task.Delay(TimeSpan.FromSeconds(8));
+
+        Assert.DoesNotContain(_lines, l => l.Contains("Session ended", StringComparison.Ordinal));
+        Assert.DoesNotContain(_lines, l => l.Contains("agent sessions silent for more than", StringComparison.Ordinal));
+        Assert.True((await WaitForInstanceAsync(instances, headers, _ => true)).AgentConnected);
+    }
+
+    private void Log(string line)
+    {
+        _lines.Enqueue(line);
+        output.WriteLine(line);
+    }
+
     private ServiceProcess StartScheduler()
     {
         var dll = Binary("Scheduler", "Berth.Scheduler.dll");
-        var p = ServiceProcess.Start("scheduler", dll, ["--urls", $"http://127.0.0.1:{_port}", "--data-dir", SchedulerData, "--Scheduler:HeartbeatInterval", "00:00:01"], output.WriteLine);
+        var p = ServiceProcess.Start("scheduler", dll, ["--urls", $"http://127.0.0.1:{_port}", "--data-dir", SchedulerData, "--Scheduler:HeartbeatInterval", "00:00:01"], Log);
         _processes.Add(p);
         return p;
     }
@@ -151,7 +178,7 @@ public sealed class AgentWithSchedulerTests(EngineFixture engine, ITestOutputHel
         var config = Path.Combine(_work.FullName, "agent.json");
         File.WriteAllText(config, "{}");
         args.AddRange(["--config", config]);
-        var p = ServiceProcess.Start("agent", Binary("Agent", "Berth.Agent"), args, output.WriteLine);
+        var p = ServiceProcess.Start("agent", Binary("Agent", "Berth.Agent"), args, Log);
         _processes.Add(p);
         return p;
     }
