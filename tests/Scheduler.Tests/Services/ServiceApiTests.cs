@@ -120,6 +120,7 @@ public sealed class ServiceApiTests(ITestOutputHelper output) : ServiceTest(outp
             DeploymentConfiguration = new DeploymentConfiguration { MinimumHealthyPercent = 50, DeploymentCircuitBreaker = new DeploymentCircuitBreaker { Enable = true } },
         });
         var deployed = await UpdateAsync(new UpdateServiceRequest { Service = "arn:berth:ecs:local:service/default/api", TaskDefinition = revision2.Arn });
+        var forced = await UpdateAsync(new UpdateServiceRequest { Service = "api", ForceNewDeployment = true });
         var notFound = await FailsAsync(() => UpdateAsync(new UpdateServiceRequest { Service = "nope", DesiredCount = 1 }));
         var daemonCount = await FailsAsync(() => UpdateAsync(new UpdateServiceRequest { Service = "agentd", DesiredCount = 2 }));
         var badCount = await FailsAsync(() => UpdateAsync(new UpdateServiceRequest { Service = "api", DesiredCount = -2 }));
@@ -134,6 +135,8 @@ public sealed class ServiceApiTests(ITestOutputHelper output) : ServiceTest(outp
         Assert.Equal(revision2.Arn, deployed.TaskDefinition);
         Assert.Equal(("PRIMARY", revision2.Arn), (deployed.Deployments[0].Status, deployed.Deployments[0].TaskDefinition));
         Assert.Equal("ACTIVE", deployed.Deployments[1].Status);
+        Assert.Equal(5, forced.Deployments.Count);
+        Assert.Equal(revision2.Arn, forced.Deployments[0].TaskDefinition);
         Assert.Equal(StatusCode.NotFound, notFound.StatusCode);
         Assert.Equal(StatusCode.InvalidArgument, daemonCount.StatusCode);
         Assert.Contains("desired_count", daemonCount.Status.Detail, StringComparison.Ordinal);
