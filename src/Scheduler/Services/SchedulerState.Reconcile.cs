@@ -213,8 +213,8 @@ internal sealed partial class SchedulerState
             StopServiceTaskLocked(pass, task, reason);
         }
 
+        // UNKNOWN tasks do not keep a service from being steady once they are replaced (the host may never return).
         var steady = primaryTasks.Count == desired && live.Count == desired && placed == desired
-            && tasks.TrueForAll(t => t.LastStatus != LifecycleStatus.Unknown)
             && primaryTasks.TrueForAll(t => IsHealthy(t));
         pass.Steady &= steady;
     }
@@ -411,7 +411,8 @@ internal sealed partial class SchedulerState
         }
 
         service.Steady = steady;
-        if (steady && service.LostTaskIds.Count + service.ReplacementTaskIds.Count > 0)
+        if (steady && service.LostTaskIds.Count + service.ReplacementTaskIds.Count > 0
+            && !service.Tasks.Any(t => t.LastStatus == LifecycleStatus.Unknown))
         {
             // The reconnect (or the loss) is resolved: later surpluses are plain scale-ins again.
             service.LostTaskIds.Clear();

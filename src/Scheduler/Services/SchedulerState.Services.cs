@@ -174,7 +174,24 @@ internal sealed partial class SchedulerState
 
             if (request.DeploymentConfiguration is { } configuration)
             {
-                info.DeploymentConfiguration = configuration.Clone();
+                // Unset fields keep their value (the request's rule), here inside the configuration too.
+                var merged = info.DeploymentConfiguration?.Clone() ?? new DeploymentConfiguration();
+                if (configuration.HasMinimumHealthyPercent)
+                {
+                    merged.MinimumHealthyPercent = configuration.MinimumHealthyPercent;
+                }
+
+                if (configuration.HasMaximumPercent)
+                {
+                    merged.MaximumPercent = configuration.MaximumPercent;
+                }
+
+                if (configuration.DeploymentCircuitBreaker is { } breaker)
+                {
+                    merged.DeploymentCircuitBreaker = breaker.Clone();
+                }
+
+                info.DeploymentConfiguration = merged;
                 deploy = true;
             }
 

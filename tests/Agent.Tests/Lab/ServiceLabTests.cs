@@ -115,7 +115,7 @@ public sealed class ServiceLabTests : IClassFixture<ServiceLab>, IDisposable
 
             Assert.All(tasks, t => Assert.Equal(second, t.TaskDefinitionArn));
             Assert.True(samples.Count >= 5, $"only {samples.Count} samples");
-            Assert.True(samples.Min() >= 3, $"healthy tasks dropped to {samples.Min()} (minimum 3): {string.Join(' ', samples)}");
+            AssertNeverBelow(samples, 3);
             Assert.True(samples.Max() <= 9, $"more than 150 %: {samples.Max()}");
             Assert.Equal("v2\n", await _lab.GetPageAsync(tasks[0]));
             var service = await _lab.DescribeServiceAsync(name);
@@ -159,7 +159,7 @@ public sealed class ServiceLabTests : IClassFixture<ServiceLab>, IDisposable
             Assert.Equal(good, rolledBack.TaskDefinition);
             Assert.All(after, t => Assert.Equal(good, t.TaskDefinitionArn));
             // Three good tasks kept running throughout (minimum 100 %), through the failure and the rollback.
-            Assert.True(samples.Min() >= 3, $"healthy tasks dropped to {samples.Min()} (minimum 3): {string.Join(' ', samples)}");
+            AssertNeverBelow(samples, 3);
         }
         finally
         {
@@ -190,7 +190,7 @@ public sealed class ServiceLabTests : IClassFixture<ServiceLab>, IDisposable
             }, TimeSpan.FromSeconds(120), "the drained host's tasks to move");
             var samples = await sampler.StopAsync();
 
-            Assert.True(samples.Min() >= 6, $"healthy tasks dropped to {samples.Min()} (minimum 6): {string.Join(' ', samples)}");
+            AssertNeverBelow(samples, 6);
             Assert.Empty(await _lab.RunningTaskIdsAsync(host, name));
             Assert.Equal(after.Select(t => t.TaskId).Order(), (await RunningEverywhereAsync(name)).Order());
         }
@@ -319,6 +319,9 @@ public sealed class ServiceLabTests : IClassFixture<ServiceLab>, IDisposable
             PlacementStrategy = { new PlacementStrategy { Type = "spread", Field = "attribute:berth.zone" } },
         }, _lab.Admin).ResponseAsync;
     }
+
+    private static void AssertNeverBelow(List<int> healthySamples, int minimum) =>
+        Assert.True(healthySamples.Min() >= minimum, $"healthy tasks dropped to {healthySamples.Min()} (minimum {minimum}): {string.Join(' ', healthySamples)}");
 
     /// <summary>The task ids of the family's containers running on any lab host's engine.</summary>
     private async Task<List<string>> RunningEverywhereAsync(string family) =>

@@ -94,6 +94,24 @@ public sealed class AgentWithSchedulerTests(EngineFixture engine, ITestOutputHel
 
     public async Task DisposeAsync() => await _platform.StopAsync();
 
+    [Fact]
+    public async Task Session_TakesTheSchedulersShorterHeartbeatInterval_AndStaysOpen()
+    {
+        // The scheduler beats every 1 s and closes a session silent for 3 s; the agent's own interval is 10 s. The
+        // agent must beat at the scheduler's interval from its first heartbeat on, not after its own first 10 s.
+        _platform.StartScheduler();
+        await _platform.ReadTokensAsync();
+        _platform.StartAgent();
+        await _platform.WaitForInstanceAsync(i => i.AgentConnected);
+
+        // Absence over a window is the point: with the first heartbeat at 10 s the scheduler closes the session at 3-4 s.
+        await Task.Delay(TimeSpan.FromSeconds(8));
+
+        Assert.DoesNotContain(_platform.Output, l => l.Contains("Session ended", StringComparison.Ordinal));
+        Assert.DoesNotContain(_platform.Output, l => l.Contains("agent sessions silent for more than", StringComparison.Ordinal));
+        Assert.True((await _platform.WaitForInstanceAsync(_ => true)).AgentConnected);
+    }
+
     private static async Task<string> ReadLineAsync(int port)
     {
         string line = string.Empty;

@@ -108,7 +108,8 @@ public sealed class InstanceChangeTests(ITestOutputHelper output) : ServiceTest(
 
         // The host goes silent; after the grace period lost-host detection marks its tasks UNKNOWN.
         await StopAgentAsync(a);
-        var replaced = await WaitForServiceAsync("web", s => s.RunningCount == 2 && b.Running().Count == 2, "a replacement running on the other host");
+        var replaced = await WaitForServiceAsync("web", s => s.RunningCount == 2 && b.Running().Count == 2 && s.Events[0].Message == "(service web) has reached a steady state.",
+            "a replacement running on the other host, and the service steady without the lost one");
         var replacement = (await TasksAsync("web")).Where(t => t.ContainerInstanceId == b.Agent.InstanceId).MaxBy(t => t.CreatedAt)!;
         Assert.True(replacement.CreatedAt > original.CreatedAt);
         Assert.Equal(LifecycleStatus.Unknown, (await Host.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { original.TaskId } }, Host.Admin)).Tasks[0].LastStatus);

@@ -65,6 +65,15 @@ public sealed class ReplicaServiceTests(ITestOutputHelper output) : ServiceTest(
         Assert.DoesNotContain(running, t => t.TaskId == victim.TaskId);
         Assert.Equal(2, running.Count);
         Assert.Equal(2, recovered.RunningCount);
+
+        // A task a user stops is replaced too, but it is no failure of the deployment.
+        await Host.Tasks.StopTaskAsync(new StopTaskRequest { Task = running[0].TaskId }, Host.Admin);
+        await Berth.TestSupport.TaskTimeouts.WaitUntilAsync(
+            async () => (await TasksAsync("web")) is { Count: 2 } now && now.All(t => t.LastStatus == LifecycleStatus.Running && t.TaskId != running[0].TaskId),
+            TimeSpan.FromSeconds(30), "a replacement of the user-stopped task running");
+        var afterUserStop = await WaitForServiceAsync("web", Steady, "steady");
+
+        Assert.Equal(1, afterUserStop.Deployments[0].FailedTasks);
     }
 
     [Fact]

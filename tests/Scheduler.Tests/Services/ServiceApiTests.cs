@@ -113,7 +113,14 @@ public sealed class ServiceApiTests(ITestOutputHelper output) : ServiceTest(outp
         await CreateAsync(new CreateServiceRequest { ServiceName = "agentd", TaskDefinition = "worker:1", SchedulingStrategy = SchedulingStrategy.Daemon });
 
         var scaled = await UpdateAsync(new UpdateServiceRequest { Service = "api", DesiredCount = 3 });
+        var configured = await UpdateAsync(new UpdateServiceRequest { Service = "api", DeploymentConfiguration = new DeploymentConfiguration { MaximumPercent = 150 } });
+        var reconfigured = await UpdateAsync(new UpdateServiceRequest
+        {
+            Service = "api",
+            DeploymentConfiguration = new DeploymentConfiguration { MinimumHealthyPercent = 50, DeploymentCircuitBreaker = new DeploymentCircuitBreaker { Enable = true } },
+        });
         var deployed = await UpdateAsync(new UpdateServiceRequest { Service = "arn:berth:ecs:local:service/default/api", TaskDefinition = revision2.Arn });
+        var forced = await UpdateAsync(new UpdateServiceRequest { Service = "api", ForceNewDeployment = true });
         var notFound = await FailsAsync(() => UpdateAsync(new UpdateServiceRequest { Service = "nope", DesiredCount = 1 }));
         var daemonCount = await FailsAsync(() => UpdateAsync(new UpdateServiceRequest { Service = "agentd", DesiredCount = 2 }));
         var badCount = await FailsAsync(() => UpdateAsync(new UpdateServiceRequest { Service = "api", DesiredCount = -2 }));
@@ -122,10 +129,14 @@ public sealed class ServiceApiTests(ITestOutputHelper output) : ServiceTest(outp
 
         Assert.Equal(3, scaled.DesiredCount);
         Assert.Single(scaled.Deployments); // a count change alone starts no deployment
-        Assert.Equal(2, deployed.Deployments.Count);
+        Assert.Equal(2, configured.Deployments.Count);
+        Assert.Equal((50, 150, true), (reconfigured.DeploymentConfiguration.MinimumHealthyPercent, reconfigured.DeploymentConfiguration.MaximumPercent, reconfigured.DeploymentConfiguration.DeploymentCircuitBreaker.Enable));
+        Assert.Equal(4, deployed.Deployments.Count);
         Assert.Equal(revision2.Arn, deployed.TaskDefinition);
         Assert.Equal(("PRIMARY", revision2.Arn), (deployed.Deployments[0].Status, deployed.Deployments[0].TaskDefinition));
         Assert.Equal("ACTIVE", deployed.Deployments[1].Status);
+        Assert.Equal(5, forced.Deployments.Count);
+        Assert.Equal(revision2.Arn, forced.Deployments[0].TaskDefinition);
         Assert.Equal(StatusCode.NotFound, notFound.StatusCode);
         Assert.Equal(StatusCode.InvalidArgument, daemonCount.StatusCode);
         Assert.Contains("desired_count", daemonCount.Status.Detail, StringComparison.Ordinal);
