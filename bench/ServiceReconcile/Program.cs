@@ -7,7 +7,7 @@ using Berth.Scheduler.V1;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 
-// Creates --services REPLICA services of --per-service tasks on --instances simulated instances (registered, connected
+// Creates --services REPLICA services of --per-service tasks (and --daemons DAEMON services) on --instances simulated instances (registered, connected
 // and reporting through the scheduler's own state and SQLite store), lets the reconciler place everything and the
 // "agents" report every task RUNNING, then times --passes reconcile passes that find nothing to do. The last line is
 // "idle pass: median N ms".
@@ -15,6 +15,7 @@ var instances = 1_000;
 var services = 1_000;
 var perService = 2;
 var passes = 100;
+var daemons = 0;
 for (var i = 0; i + 1 < args.Length; i += 2)
 {
     var value = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
@@ -24,11 +25,12 @@ for (var i = 0; i + 1 < args.Length; i += 2)
         case "--services": services = value; break;
         case "--per-service": perService = value; break;
         case "--passes": passes = value; break;
-        default: throw new ArgumentException($"Unknown option {args[i]} (use --instances N --services N --per-service N --passes N).");
+        case "--daemons": daemons = value; break;
+        default: throw new ArgumentException($"Unknown option {args[i]} (use --instances N --services N --per-service N --daemons N --passes N).");
     }
 }
 
-Console.WriteLine($"service reconcile benchmark: {services:N0} services x {perService} tasks on {instances:N0} instances, {passes} idle passes");
+Console.WriteLine($"service reconcile benchmark: {services:N0} services x {perService} tasks and {daemons} DAEMON services on {instances:N0} instances, {passes} idle passes");
 Console.WriteLine($"machine: {Environment.ProcessorCount} cpus, load average before: {LoadAverage()}");
 var directory = Directory.CreateTempSubdirectory("berth-bench-services-");
 try
@@ -53,6 +55,11 @@ try
         var request = new CreateServiceRequest { ServiceName = $"svc-{s:D5}", TaskDefinition = "bench", DesiredCount = perService };
         request.PlacementStrategy.Add(new Berth.Scheduler.V1.PlacementStrategy { Type = "spread", Field = "attribute:berth.zone" });
         await state.CreateServiceAsync(request);
+    }
+
+    for (var d = 0; d < daemons; d++)
+    {
+        await state.CreateServiceAsync(new CreateServiceRequest { ServiceName = $"daemon-{d:D3}", TaskDefinition = "bench", SchedulingStrategy = SchedulingStrategy.Daemon });
     }
 
     Console.WriteLine($"setup (register, connect, create): {setup.Elapsed.TotalSeconds:F1} s");

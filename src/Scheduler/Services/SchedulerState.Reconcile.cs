@@ -113,10 +113,18 @@ internal sealed partial class SchedulerState
             ? DaemonInstancesLocked(service).Select(i => i.Id).ToHashSet(StringComparer.Ordinal)
             : [];
         var byInstance = service.Tasks.GroupBy(t => t.InstanceId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        var primary = service.Primary.Id;
         foreach (var id in eligible.Union(byInstance.Keys).ToList())
         {
             var wanted = eligible.Contains(id);
             var tasks = byInstance.GetValueOrDefault(id) ?? [];
+            // The common case, decided without the slice's bookkeeping: an instance already steady (its one healthy
+            // task of the PRIMARY, or nothing where nothing is wanted). A pass over many instances is mostly these.
+            if (wanted ? tasks is [{ DesiredStatus: LifecycleStatus.Running } only] && only.StartedBy == primary && IsHealthy(only) : tasks.Count == 0)
+            {
+                continue;
+            }
+
             // An instance whose agent is away gets nothing new (the placement would only fail on AGENT every pass).
             var reachable = _instances.TryGetValue(id, out var instance) && instance.AgentConnected;
             ReconcileSliceLocked(pass, tasks, wanted ? 1 : 0, _ => wanted, onlyInstance: reachable ? id : "");
