@@ -75,20 +75,24 @@ for rep in $(seq 1 "$reps"); do
     [ "$m" = token ] && auth[$m]=$(token_for "$data" "${mode_port[$m]}")
   done
   # Unmeasured warm-up: JIT and tiered compilation of both paths (the token path is the larger) must not count.
+  tools=()
   for m in "${modes[@]}"; do
     run_tool "$m" "$(IFS=,; echo "${workloads[*]}")" 3000 >>"$out/tool.log" &
+    tools+=("$!")
   done
-  wait
+  wait "${tools[@]}"   # not a bare wait: the registries are children too
   for w in "${workloads[@]}"; do
     count=$n
     [ "$w" = pull-1m ] && count=$((n / 10))
     load1=$(cut -d' ' -f1 /proc/loadavg)
     declare -A before=()
     for m in "${modes[@]}"; do before[$m]=$(cpu_ticks "${pid[$m]}"); done
+    tools=()
     for m in "${modes[@]}"; do
       run_tool "$m" "$w" "$count" >"$out/run-$m.txt" &
+      tools+=("$!")
     done
-    wait
+    wait "${tools[@]}"
     for m in "${modes[@]}"; do
       after=$(cpu_ticks "${pid[$m]}")
       cat "$out/run-$m.txt" >>"$out/tool.log"
