@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CPU per request of Berth's registry with token auth against the same registry with auth off, side by side.
 #
-#   bench/registry-auth.sh     # REPS=5 N=30000 CONC=16 PORT=5160 (and PORT+1) OUT=/tmp/berth-auth-bench-XXXX
+#   bench/registry-auth.sh     # REPS=5 N=30000 CONC=16 PORT=5160 (and PORT+1) SETTLE=10 OUT=/tmp/berth-auth-bench-XXXX
+#                              # WORKLOADS="head-blob get-manifest pull-1m" (their order) DLL=<a copied build>
 #
 # Each repetition starts two fresh registries from the same Release build: "anonymous" (auth off, no token sent) on
 # PORT and "token" (auth on, a bearer token on every request) on PORT+1. Both are warmed up, then each workload runs
@@ -81,9 +82,10 @@ for rep in $(seq 1 "$reps"); do
     tools+=("$!")
   done
   wait "${tools[@]}"   # not a bare wait: the registries are children too
-  # Then let what the warm-up set off finish outside the measured window: measured right away, the first workload of
-  # the token server carried +20-60% more CPU per request whichever workload was first (tiered recompilation and
-  # collection of the larger warm-up), and the same workload measured later carried +0-5%.
+  # Then let what the warm-up set off finish outside the measured window. Measured right away, the first workload of
+  # the token server carried +20-60% more CPU per request whichever workload came first, and the same workload
+  # measured later +0-5%: one-time work after the warm-up (not identified; tiered recompilation or a background
+  # collection would fit), not a cost per request.
   sleep "${SETTLE:-10}"
   for w in "${workloads[@]}"; do
     count=$n
