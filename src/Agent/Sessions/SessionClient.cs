@@ -134,6 +134,9 @@ internal sealed partial class SessionClient(
         var sent = await SendReportsAsync(SendAsync, 0, fullSnapshot: true);
         var heartbeat = options.Value.HeartbeatInterval;
         var lastHeard = time.GetUtcNow();
+        // Made before the reader starts: SessionAccepted sets the scheduler's interval on it at once. A scheduler with a
+        // shorter interval than ours closes a session silent for three of its intervals, before our first heartbeat.
+        using var timer = new PeriodicTimer(heartbeat, time);
 
         var reader = Task.Run(async () =>
         {
@@ -146,6 +149,7 @@ internal sealed partial class SessionClient(
                         if (message.SessionAccepted.HeartbeatIntervalMs > 0)
                         {
                             heartbeat = TimeSpan.FromMilliseconds(message.SessionAccepted.HeartbeatIntervalMs);
+                            timer.Period = heartbeat;
                         }
 
                         _connected = true;
@@ -169,7 +173,6 @@ internal sealed partial class SessionClient(
             throw new SessionLostException("The scheduler ended the session.");
         }, ct);
 
-        using var timer = new PeriodicTimer(heartbeat, time);
         var tick = timer.WaitForNextTickAsync(ct).AsTask();
         try
         {
@@ -199,7 +202,6 @@ internal sealed partial class SessionClient(
                         throw new SessionLostException($"Nothing heard from the scheduler for {(time.GetUtcNow() - lastHeard).TotalSeconds:0} s.");
                     }
 
-                    timer.Period = heartbeat;
                     await SendAsync(new AgentMessage { Heartbeat = new Heartbeat { SentAt = Timestamp.FromDateTimeOffset(time.GetUtcNow()), DesiredVersion = engine.DesiredVersion } });
                     tick = timer.WaitForNextTickAsync(ct).AsTask();
                 }
