@@ -17,6 +17,7 @@ scale=${SCALE:-1}                        # divides -n, for a quick trial run
 conc=${CONC:-16}
 dist_port=${DIST_PORT:-5150}
 berth_port=${BERTH_PORT:-5151}
+berth_env=${BERTH_ENV:-}                 # e.g. "DOTNET_GCgen0size=0x400000": deployment settings only the environment can carry
 out=${OUT:-$(mktemp -d /tmp/berth-bench-XXXX)}
 mkdir -p "$out"
 tool="$root/bench/RegistryLoad/bin/Release/net10.0/Berth.Bench.RegistryLoad"
@@ -89,7 +90,7 @@ start_berth() { # rep
   local data="$out/data-berth-$1"
   mkdir -p "$data"
   # Auth off, as distribution runs here: this compares the registries; bench/registry-auth.sh measures auth's cost.
-  dotnet "$berth_dll" --urls "http://127.0.0.1:$berth_port" --data-dir "$data" --Registry:Auth:Enabled=false >"$out/berth-$1.log" 2>&1 &
+  env $berth_env dotnet "$berth_dll" --urls "http://127.0.0.1:$berth_port" --data-dir "$data" --Registry:Auth:Enabled=false >"$out/berth-$1.log" 2>&1 &
   server_pid[berth]=$!
   pids+=("$!")
   wait_ready "$berth_port"
@@ -147,7 +148,7 @@ dotnet build "$root/bench/RegistryLoad/Berth.Bench.RegistryLoad.csproj" -c Relea
   echo "memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
   echo "distribution: $(/usr/bin/docker-registry --version 2>&1 | head -1)"
-  echo "berth: $(git -C "$root" rev-parse --short HEAD)"
+  echo "berth: $(git -C "$root" rev-parse --short HEAD)${berth_env:+ with $berth_env}"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$out/machine.txt"
 cat "$out/machine.txt" >&2

@@ -1,8 +1,5 @@
 using Berth.Registry;
 using Berth.Registry.Auth;
-using Berth.Registry.Memory;
-
-NativeHeap.LimitArenas();
 
 // The slim builder leaves out what the registry does not use (IIS integration, the QUIC transport, EventSource and
 // Debug logging, regex route constraints, host filtering): fewer assemblies loaded is less RSS (docs/benchmarks.md).
