@@ -32,7 +32,7 @@ internal sealed partial class AgentSessionService(
         }
 
         var (generation, applied) = await state.ConnectAgentAsync(instanceId, hello.Facts);
-        var session = new AgentSession(instanceId, generation, responseStream, state, time, stream.Token);
+        var session = new AgentSession(instanceId, generation, responseStream, state, time, stream.Token, context.GetHttpContext().Response);
         session.Send(new SchedulerMessage
         {
             SessionAccepted = new SessionAccepted
