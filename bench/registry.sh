@@ -88,7 +88,8 @@ EOF
 start_berth() { # rep
   local data="$out/data-berth-$1"
   mkdir -p "$data"
-  dotnet "$berth_dll" --urls "http://127.0.0.1:$berth_port" --data-dir "$data" >"$out/berth-$1.log" 2>&1 &
+  # Auth off, as distribution runs here: this compares the registries; bench/registry-auth.sh measures auth's cost.
+  dotnet "$berth_dll" --urls "http://127.0.0.1:$berth_port" --data-dir "$data" --Registry:Auth:Enabled=false >"$out/berth-$1.log" 2>&1 &
   server_pid[berth]=$!
   pids+=("$!")
   wait_ready "$berth_port"

@@ -24,6 +24,13 @@ internal sealed class RegistryOptions
     [Range(4 * 1024, 64 * 1024 * 1024)]
     public int MaxManifestBytes { get; set; } = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// The largest request header block accepted (names and values). Docker's bearer tokens are 0.5-2 KiB and a few
+    /// KiB with many scopes; CNCF distribution (Go's default) accepts 1 MiB. Over it: 431 with the spec's JSON error.
+    /// </summary>
+    [Range(8 * 1024, 16 * 1024 * 1024)]
+    public int MaxRequestHeaderBytes { get; set; } = 64 * 1024;
+
     /// <summary>Upload sessions one client (token subject, else address) may hold open at once.</summary>
     [Range(1, 1_000_000)]
     public int MaxUploadsPerClient { get; set; } = 1_000;

@@ -1,5 +1,7 @@
 using Berth.Registry.Access;
 using Berth.Registry.Blobs;
+using Berth.Registry.Errors;
+using Berth.Registry.Http;
 using Berth.Registry.Manifests;
 using Berth.Registry.Referrers;
 using Berth.Registry.Routing;
@@ -7,6 +9,8 @@ using Berth.Registry.Storage;
 using Berth.Registry.Storage.Sqlite;
 using Berth.Registry.Tags;
 using Berth.Registry.Uploads;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -27,12 +31,17 @@ internal static class RegistryServiceCollectionExtensions
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
 
-        // Blob uploads are unbounded streams; manifests enforce their own limit.
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        // Blob uploads are unbounded streams; manifests enforce their own limit. Header size is the registry's own
+        // check (RequestHeaderLimit), so Kestrel's limit is only a backstop above it.
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<RegistryOptions>>((kestrel, registry) =>
         {
             kestrel.Limits.MaxRequestBodySize = null;
             kestrel.AddServerHeader = false;
+            RequestHeaderLimit.ConfigureKestrel(kestrel.Limits, registry.Value.MaxRequestHeaderBytes);
         });
+
+        // The transport's read-ahead is its own setting (1 MiB by default), not Kestrel's MaxRequestBufferSize.
+        services.Configure<SocketTransportOptions>(sockets => sockets.MaxReadBufferSize = BodyBuffering.ReadAhead);
 
         services.AddPooledDbContextFactory<RegistryDbContext>((provider, db) =>
             SqliteConnectionSetup.Configure(db, Path.GetFullPath(provider.GetRequiredService<IOptions<RegistryOptions>>().Value.DataDir)));
@@ -58,9 +67,19 @@ internal static class RegistryServiceCollectionExtensions
     public static WebApplication MapRegistry(this WebApplication app)
     {
         var dispatcher = app.Services.GetRequiredService<RegistryDispatcher>();
-        // Requests that matched a mapped endpoint (the token endpoint, the admin API) go on to it; everything else
-        // is the registry's.
-        app.Use((context, next) => context.GetEndpoint() is null ? dispatcher.InvokeAsync(context) : next(context));
+        var maxHeaderBytes = app.Services.GetRequiredService<IOptions<RegistryOptions>>().Value.MaxRequestHeaderBytes;
+        app.Use((context, next) =>
+        {
+            if (RequestHeaderLimit.Check(context.Request, maxHeaderBytes) is { } tooLarge)
+            {
+                context.Response.Headers[RegistryHeaders.ApiVersion] = RegistryHeaders.ApiVersionValue;
+                return ErrorWriter.WriteAsync(context, tooLarge);
+            }
+
+            // Requests that matched a mapped endpoint (the token endpoint, the admin API) go on to it; everything else
+            // is the registry's.
+            return context.GetEndpoint() is null ? dispatcher.InvokeAsync(context) : next(context);
+        });
         return app;
     }
 }

@@ -103,7 +103,8 @@ public sealed class LabHosts : IAsyncDisposable
         throw new InvalidOperationException("No free 10.231.x.0/24 for a lab.");
     }
 
-    private static string RepositoryRoot()
+    /// <summary>The repository checkout this code runs from (the directory holding Platform.sln).</summary>
+    public static string RepositoryRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Platform.sln")))

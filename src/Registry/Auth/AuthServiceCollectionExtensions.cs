@@ -14,6 +14,8 @@ namespace Berth.Registry.Auth;
 
 internal static class AuthServiceCollectionExtensions
 {
+    private const string SuppressAutoDefaultSchemeSwitch = "Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme";
+
     /// <summary>Docker token authentication: accounts, the token endpoint, bearer validation and the admin API.</summary>
     public static WebApplicationBuilder AddRegistryAuth(this WebApplicationBuilder builder)
     {
@@ -35,7 +37,22 @@ internal static class AuthServiceCollectionExtensions
         services.AddScoped<CredentialVerifier>();
         services.AddHostedService<AuthDatabaseInitializer>();
 
+        // With a single scheme registered, ASP.NET Core makes it the default, and the authentication middleware that
+        // WebApplication adds on its own then runs JwtBearer (parse + ES256 signature check) on every request that
+        // carries a token, before the registry sees it, and even with auth off. The registry authenticates itself,
+        // once per distinct token (RegistryAuthorizer's cache): no default scheme, so the middleware does nothing.
+        AppContext.SetSwitch(SuppressAutoDefaultSchemeSwitch, true);
         services.AddAuthentication().AddJwtBearer();
+
+        // AddAuthentication brings Data Protection (for cookie schemes), whose hosted service loads or creates an XML
+        // key ring under ~/.aspnet at start: state outside the data dir and ~4 MiB of XML and crypto code in RSS, for
+        // nothing: bearer tokens are signed with the registry's own key.
+        var keyRingLoader = services.FirstOrDefault(descriptor => descriptor.ServiceType == typeof(IHostedService)
+            && descriptor.ImplementationType?.FullName == "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService");
+        if (keyRingLoader is not null)
+        {
+            services.Remove(keyRingLoader);
+        }
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
             .Configure<SigningKeyStore, IOptions<AuthOptions>, TokenIssuer, RegistryTokenHandler>((jwt, keys, auth, issuer, handler) =>
             {

@@ -20,7 +20,7 @@ internal sealed class RegistryAuthorizer(IOptions<AuthOptions> options, PublicNa
 
     // Authorization header -> the identity JwtBearer validated for it. A client sends one token on every request of
     // a pull or push; going through the authentication handler each time costs more than the request itself.
-    private readonly ConcurrentDictionary<string, RegistryTokenIdentity> _validated = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, RegistryTokenIdentity> _validated = new(TokenHeaderComparer.Instance);
 
     public async ValueTask<AccessDecision> CheckAsync(HttpContext context, ReadOnlyMemory<char> repository, RegistryAction action)
     {
@@ -158,5 +158,22 @@ internal sealed class RegistryAuthorizer(IOptions<AuthOptions> options, PublicNa
         var scheme = request.Headers["X-Forwarded-Proto"].FirstOrDefault() ?? request.Scheme;
         var host = request.Headers["X-Forwarded-Host"].FirstOrDefault() ?? request.Host.Value;
         return $"{scheme}://{host}{TokenEndpoint.Path}";
+    }
+
+    /// <summary>
+    /// Hashes only the end of the header, which is the token's signature (ES256: 86 base64url characters, random per
+    /// token), instead of all ~500-2000 characters on every request; equality still compares the whole header, so a
+    /// forged token that shares a signature never matches a validated one. Only validated tokens enter the cache, so
+    /// nobody can fill a bucket with colliding junk.
+    /// </summary>
+    private sealed class TokenHeaderComparer : IEqualityComparer<string>
+    {
+        private const int HashedSuffix = 48;
+
+        public static readonly TokenHeaderComparer Instance = new();
+
+        public bool Equals(string? x, string? y) => string.Equals(x, y, StringComparison.Ordinal);
+
+        public int GetHashCode(string header) => string.GetHashCode(header.AsSpan(Math.Max(0, header.Length - HashedSuffix)));
     }
 }

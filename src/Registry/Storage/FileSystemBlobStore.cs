@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using Berth.Core.Images;
+using Berth.Registry.Http;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Registry.Storage;
@@ -34,15 +35,15 @@ internal sealed partial class FileSystemBlobStore(IOptions<RegistryOptions> opti
     public DateTime? UploadLastWrite(string uploadId) =>
         File.Exists(UploadPath(uploadId)) ? File.GetLastWriteTimeUtc(UploadPath(uploadId)) : null;
 
-    // The body is written from Kestrel's own buffers with one pwritev(2) per ~256 KiB gathered in the request pipe:
-    // no copy into a buffer of ours, and no 256 KiB array held per concurrent upload.
+    // The body is written from Kestrel's own buffers with one pwritev(2) per ~64 KiB gathered in the request pipe:
+    // no copy into a buffer of ours, and no array of ours held per concurrent upload.
     public async Task AppendAsync(string uploadId, UploadCursor cursor, PipeReader body, CancellationToken cancellationToken)
     {
         using var handle = File.OpenHandle(UploadPath(uploadId), FileMode.Open, FileAccess.Write, FileShare.Read);
         var segments = new List<ReadOnlyMemory<byte>>(64);
         while (true)
         {
-            var result = await body.ReadAtLeastAsync(BufferSize, cancellationToken);
+            var result = await body.ReadAtLeastAsync(BodyBuffering.UploadGather, cancellationToken);
             var sequence = result.Buffer;
             if (!sequence.IsEmpty)
             {

@@ -8,10 +8,11 @@ internal sealed class SchedulerOptions
 {
     public const string Section = "Scheduler";
 
-    /// <summary>Command-line switches that map onto this section (<c>--data-dir PATH</c>).</summary>
+    /// <summary>Command-line switches that map onto this section (<c>--data-dir PATH</c>, <c>--lost-host-grace 00:00:05</c>).</summary>
     public static readonly Dictionary<string, string> SwitchMappings = new(StringComparer.Ordinal)
     {
         ["--data-dir"] = $"{Section}:{nameof(DataDirectory)}",
+        ["--lost-host-grace"] = $"{Section}:{nameof(LostHostGracePeriod)}",
     };
 
     /// <summary>Where the database and the token files live.</summary>
@@ -26,8 +27,30 @@ internal sealed class SchedulerOptions
     [Range(2, 100)]
     public int MissedHeartbeatsBeforeDisconnect { get; set; } = 3;
 
+    /// <summary>How long a session may stay silent before it is closed.</summary>
+    public TimeSpan SessionTimeout => HeartbeatInterval * MissedHeartbeatsBeforeDisconnect;
+
+    /// <summary>
+    /// How long an instance's agent may stay silent (no session, no message) before the instance is declared lost and
+    /// its tasks' last status becomes UNKNOWN (services then replace them). A shorter blip changes nothing. After a
+    /// scheduler start every instance gets the full period to reconnect, whatever it last did before.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00")]
+    public TimeSpan LostHostGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>fsync the database at every commit (survives power loss) rather than only surviving process crashes.</summary>
     public bool FullSync { get; set; } = true;
+
+    /// <summary>
+    /// How often the service reconciler compares every service with its tasks even when nothing woke it (changes wake
+    /// it at once; the periodic pass catches time-based rules such as the health-check grace period).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan ServiceReconcileInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long an identical service event (e.g. "unable to place a task") is not recorded again (ECS rate-limits repeats).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan ServiceEventRepeatInterval { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>First port of the dynamic host port range.</summary>
     [Range(1, 65535)]

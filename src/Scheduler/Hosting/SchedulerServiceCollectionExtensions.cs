@@ -1,6 +1,7 @@
 using Berth.Scheduler.ControlPlane;
 using Berth.Scheduler.Placement;
 using Berth.Scheduler.Security;
+using Berth.Scheduler.Services;
 using Berth.Scheduler.Sessions;
 using Berth.Scheduler.State;
 using Berth.Scheduler.State.Persistence;
@@ -55,6 +56,9 @@ internal static class SchedulerServiceCollectionExtensions
             return new StateLoader(sp.GetRequiredService<SchedulerState>());
         });
         services.AddHostedService<SessionHeartbeatService>();
+        services.AddSingleton<LostHostMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<LostHostMonitor>());
+        services.AddHostedService<ServiceReconciler>();
         services.AddGrpc(grpc =>
         {
             grpc.Interceptors.Add<AuthInterceptor>();
@@ -70,6 +74,7 @@ internal static class SchedulerServiceCollectionExtensions
         app.MapGrpcService<TaskDefinitionService>();
         app.MapGrpcService<ContainerInstanceService>();
         app.MapGrpcService<TaskService>();
+        app.MapGrpcService<ServiceService>();
         app.MapGrpcService<AgentSessionService>();
         return app;
     }

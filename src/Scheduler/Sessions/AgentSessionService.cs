@@ -76,7 +76,7 @@ internal sealed partial class AgentSessionService(
     private async Task<Hello> ReadHelloAsync(IAsyncStreamReader<AgentMessage> requestStream, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.Value.HeartbeatInterval * options.Value.MissedHeartbeatsBeforeDisconnect);
+        timeout.CancelAfter(options.Value.SessionTimeout);
         bool any;
         try
         {

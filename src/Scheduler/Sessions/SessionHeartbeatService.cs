@@ -9,7 +9,7 @@ internal sealed partial class SessionHeartbeatService(SessionHub hub, TimeProvid
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = options.Value.HeartbeatInterval;
-        var maxSilence = interval * options.Value.MissedHeartbeatsBeforeDisconnect;
+        var maxSilence = options.Value.SessionTimeout;
         using var timer = new PeriodicTimer(interval, time);
         try
         {

@@ -99,6 +99,13 @@ internal sealed class InstanceRecord
 
     public DateTimeOffset? LastSeenAt { get; set; }
 
+    /// <summary>
+    /// When the agent was last heard from (any session message, or the session starting), as a monotonic
+    /// <see cref="TimeProvider"/> timestamp; the registration or the scheduler's start when it has not been heard
+    /// since. Lost-host detection measures silence from here. Not persisted: a restart gives every agent a full grace period.
+    /// </summary>
+    public long LastHeard { get; set; }
+
     public long AcknowledgedVersion { get; set; }
 
     public ulong AppliedSequence { get; set; }
@@ -224,6 +231,8 @@ internal static class Arns
     public static string ContainerInstance(string cluster, string id) => $"{Prefix}container-instance/{cluster}/{id}";
 
     public static string Task(string cluster, string id) => $"{Prefix}task/{cluster}/{id}";
+
+    public static string Service(string cluster, string name) => $"{Prefix}service/{cluster}/{name}";
 
     /// <summary>The last path segment of an ARN, or the input when it is not an ARN (ids and names pass through).</summary>
     public static string Id(string reference)

@@ -39,6 +39,7 @@ internal sealed partial class SchedulerState
 
             instance.AgentConnected = true;
             instance.LastSeenAt = Now;
+            instance.LastHeard = time.GetTimestamp();
             generation = ++instance.SessionGeneration;
             applied = instance.AppliedSequence;
             RefreshView(instance);
@@ -73,6 +74,7 @@ internal sealed partial class SchedulerState
             if (_instances.TryGetValue(instanceId, out var instance))
             {
                 instance.LastSeenAt = Now;
+                instance.LastHeard = time.GetTimestamp();
                 if (acknowledgedVersion > instance.AcknowledgedVersion && acknowledgedVersion <= instance.DesiredVersion)
                 {
                     instance.AcknowledgedVersion = acknowledgedVersion;
@@ -105,6 +107,7 @@ internal sealed partial class SchedulerState
         var unknown = new List<string>();
         ulong highest = 0;
         var desiredChanged = false;
+        var unknownResolved = false;
         Task commit;
         lock (_gate)
         {
@@ -124,6 +127,7 @@ internal sealed partial class SchedulerState
 
             var now = Now;
             instance.LastSeenAt = now;
+            instance.LastHeard = time.GetTimestamp();
             var changes = new ChangeSet();
             var reported = new HashSet<string>(StringComparer.Ordinal);
             foreach (var r in report.Tasks)
@@ -136,9 +140,16 @@ internal sealed partial class SchedulerState
                     continue;
                 }
 
-                if (r.Sequence <= task.AgentSequence)
+                // A task declared UNKNOWN takes the agent's word again even from its last applied report (an agent's
+                // snapshot after reconnecting resends that report as it was): that report is still the newest truth.
+                if (r.Sequence < task.AgentSequence || (r.Sequence == task.AgentSequence && task.LastStatus != LifecycleStatus.Unknown))
                 {
                     continue;
+                }
+
+                if (task.LastStatus == LifecycleStatus.Unknown)
+                {
+                    unknownResolved = true;
                 }
 
                 task.AgentSequence = r.Sequence;
@@ -176,7 +187,8 @@ internal sealed partial class SchedulerState
                     continue;
                 }
 
-                if (r.LastStatus != LifecycleStatus.Unspecified)
+                // UNKNOWN is the scheduler's own verdict about a lost host, never an agent's report.
+                if (r.LastStatus is not (LifecycleStatus.Unspecified or LifecycleStatus.Unknown))
                 {
                     task.LastStatus = r.LastStatus;
                 }
@@ -198,6 +210,15 @@ internal sealed partial class SchedulerState
                     MarkStoppedLocked(task, instance, changes);
                     desiredChanged = true;
                 }
+
+                // Tasks declared UNKNOWN that the returning host no longer has are gone (its engine lost them, or
+                // never got them): they are STOPPED, and their services have replaced them already.
+                foreach (var task in instance.Tasks.Where(t => t.Durable && !reported.Contains(t.Id) && t.LastStatus == LifecycleStatus.Unknown).ToList())
+                {
+                    StopLostTaskLocked(task, instance, changes);
+                    desiredChanged = true;
+                    unknownResolved = true;
+                }
             }
 
             instance.AppliedSequence = Math.Max(instance.AppliedSequence, highest);
@@ -208,6 +229,11 @@ internal sealed partial class SchedulerState
         if (desiredChanged)
         {
             Notify([instanceId]);
+        }
+
+        if (unknownResolved)
+        {
+            LostHostsChanged?.Invoke([instanceId]);
         }
 
         return (highest, unknown);

@@ -109,6 +109,12 @@ internal sealed partial class SchedulerState
                 throw StateException.Precondition($"Cluster '{name}' has {instances} registered container instances; deregister them first.");
             }
 
+            var services = CountServicesLocked(name, ServiceStatuses.Active, ServiceStatuses.Draining);
+            if (services > 0)
+            {
+                throw StateException.Precondition($"Cluster '{name}' has {services} services that are ACTIVE or DRAINING; delete them first.");
+            }
+
             var tasks = _tasks.Values.Count(t => t.Cluster == name && t.LastStatus != LifecycleStatus.Stopped);
             if (tasks > 0)
             {

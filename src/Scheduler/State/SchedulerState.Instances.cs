@@ -56,6 +56,7 @@ internal sealed partial class SchedulerState
                 RegisteredAt = Now,
                 Facts = facts.Clone(),
                 DesiredSeq = NextSeq(),
+                LastHeard = time.GetTimestamp(),
             };
             instance.DesiredVersion = instance.DesiredSeq;
             foreach (var (name, value) in custom)

@@ -15,5 +15,8 @@ internal sealed partial class SchedulerState
 
         [LoggerMessage(4, LogLevel.Information, "Container instance {InstanceId} registered in cluster {Cluster} with {Cpu} cpu units and {Memory} MiB")]
         public static partial void InstanceRegistered(ILogger logger, string instanceId, string cluster, int cpu, int memory);
+
+        [LoggerMessage(5, LogLevel.Warning, "Container instance {InstanceId} declared lost after {Seconds:F1} s of silence; {Count} of its tasks are now UNKNOWN")]
+        public static partial void InstanceLost(ILogger logger, string instanceId, double seconds, int count);
     }
 }

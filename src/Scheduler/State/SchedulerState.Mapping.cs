@@ -221,7 +221,7 @@ internal sealed partial class SchedulerState
             RegisteredResources = registered,
             RemainingResources = remaining,
             RunningTasksCount = i.Tasks.Count(t => t.LastStatus == LifecycleStatus.Running),
-            PendingTasksCount = i.Tasks.Count(t => t.LastStatus is not LifecycleStatus.Running and not LifecycleStatus.Stopped),
+            PendingTasksCount = i.Tasks.Count(t => IsPending(t.LastStatus)),
             RegisteredAt = Ts(i.RegisteredAt),
             Hostname = i.Facts.Hostname,
             LastSeenAt = Ts(i.LastSeenAt),
@@ -231,6 +231,12 @@ internal sealed partial class SchedulerState
         proto.Attributes.AddRange(AttributesOf(i).Select(a => new InstanceAttribute { Name = a.Key, Value = a.Value }));
         return proto;
     }
+
+    /// <summary>
+    /// Before RUNNING: the pending counts. UNKNOWN is neither pending nor running (the task may run on a lost host),
+    /// so it counts in neither, though it still holds its reservation.
+    /// </summary>
+    private static bool IsPending(LifecycleStatus status) => status is not (LifecycleStatus.Running or LifecycleStatus.Stopped or LifecycleStatus.Unknown);
 
     private V1.Cluster ToProto(ClusterRecord c)
     {
@@ -249,7 +255,7 @@ internal sealed partial class SchedulerState
                 {
                     running++;
                 }
-                else if (t.LastStatus is not LifecycleStatus.Stopped)
+                else if (IsPending(t.LastStatus))
                 {
                     pending++;
                 }
@@ -264,6 +270,7 @@ internal sealed partial class SchedulerState
             RegisteredContainerInstancesCount = instances,
             RunningTasksCount = running,
             PendingTasksCount = pending,
+            ActiveServicesCount = CountServicesLocked(c.Name, ServiceStatuses.Active),
             CreatedAt = Ts(c.CreatedAt),
         };
     }

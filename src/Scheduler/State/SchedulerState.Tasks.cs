@@ -35,24 +35,7 @@ internal sealed partial class SchedulerState
             throw StateException.Invalid("launch_type must be EC2 or FARGATE.");
         }
 
-        if (request.PlacementStrategy.Count > PlacementRequest.MaxStrategies)
-        {
-            throw StateException.Invalid($"placement_strategy: at most {PlacementRequest.MaxStrategies} strategies.");
-        }
-
-        var strategies = new List<PlacementStrategy>();
-        for (var i = 0; i < request.PlacementStrategy.Count; i++)
-        {
-            var s = request.PlacementStrategy[i];
-            try
-            {
-                strategies.Add(PlacementStrategy.Create(s.Type, string.IsNullOrEmpty(s.Field) ? null : s.Field));
-            }
-            catch (ArgumentException e)
-            {
-                throw StateException.Invalid($"placement_strategy[{i}]: {e.Message}");
-            }
-        }
+        var strategies = ParseStrategies(request.PlacementStrategy);
 
         var response = new RunTaskResponse();
         var created = new List<TaskRecord>();
@@ -78,26 +61,7 @@ internal sealed partial class SchedulerState
                 throw StateException.Invalid($"Task definition '{definition.Arn}' does not support the FARGATE launch type (requiresCompatibilities).");
             }
 
-            var constraints = new List<PlacementConstraint>();
-            var allConstraints = (definition.Definition.PlacementConstraints ?? []).Select(c => (c.Type ?? "", c.Expression, Where: "task definition placementConstraints"))
-                .Concat(request.PlacementConstraints.Select(c => (c.Type, (string?)c.Expression, Where: "placement_constraints")))
-                .ToList();
-            if (allConstraints.Count > 10)
-            {
-                throw StateException.Invalid("At most 10 placement constraints (task definition and request together).");
-            }
-
-            foreach (var (type, expression, where) in allConstraints)
-            {
-                try
-                {
-                    constraints.Add(PlacementConstraint.Create(type, string.IsNullOrEmpty(expression) ? null : expression));
-                }
-                catch (Exception e) when (e is ArgumentException or FormatException)
-                {
-                    throw StateException.Invalid($"{where}: {e.Message}");
-                }
-            }
+            var constraints = ParseConstraints(definition, request.PlacementConstraints);
 
             var snapshot = Snapshot(cluster);
             var group = string.IsNullOrEmpty(request.Group) ? "family:" + definition.Family : request.Group;
@@ -121,30 +85,7 @@ internal sealed partial class SchedulerState
             var now = Now;
             foreach (var placement in result.Placements)
             {
-                var task = new TaskRecord
-                {
-                    Id = Guid.NewGuid().ToString("N"),
-                    Cluster = cluster,
-                    InstanceId = placement.InstanceId,
-                    Definition = definition,
-                    Group = group,
-                    StartedBy = request.StartedBy,
-                    LaunchType = launchType,
-                    ClientToken = string.IsNullOrEmpty(request.ClientToken) ? null : request.ClientToken,
-                    Overrides = request.Overrides,
-                    Ports = placement.PortBindings,
-                    Reservation = placement.Reservation,
-                    CreatedAt = now,
-                    Containers = NewContainers(definition, placement),
-                    DesiredSeq = NextSeq(),
-                };
-                _tasks[task.Id] = task;
-                _instances[task.InstanceId].Tasks.Add(task);
-                if (task.ClientToken is { } token)
-                {
-                    ClientTokenList(token).Add(task);
-                }
-
+                var task = AddPlacedTaskLocked(cluster, definition, placement, group, request.StartedBy, launchType, request.ClientToken, request.Overrides, now);
                 created.Add(task);
                 changes.Tasks.Add(ToRow(task));
             }
@@ -166,22 +107,110 @@ internal sealed partial class SchedulerState
         var touched = new HashSet<string>(StringComparer.Ordinal);
         lock (_gate)
         {
-            foreach (var task in created)
-            {
-                task.Durable = true;
-                // A fresh version, not the task's own sequence: a later RunTask on this instance may have become
-                // durable (and been pushed) first, and a version the agent already has would hide these tasks.
-                if (touched.Add(task.InstanceId))
-                {
-                    _instances[task.InstanceId].DesiredVersion = NextSeq();
-                }
-
-                response.Tasks.Add(ToInfo(task));
-            }
+            PublishCreatedLocked(created, touched);
+            response.Tasks.AddRange(created.Select(t => ToInfo(t)));
         }
 
         Notify(touched);
         return response;
+    }
+
+    /// <summary>Parses ECS placement strategies (at most five); errors name the field.</summary>
+    internal static List<PlacementStrategy> ParseStrategies(IReadOnlyList<V1.PlacementStrategy> given)
+    {
+        if (given.Count > PlacementRequest.MaxStrategies)
+        {
+            throw StateException.Invalid($"placement_strategy: at most {PlacementRequest.MaxStrategies} strategies.");
+        }
+
+        var strategies = new List<PlacementStrategy>();
+        for (var i = 0; i < given.Count; i++)
+        {
+            var s = given[i];
+            try
+            {
+                strategies.Add(PlacementStrategy.Create(s.Type, string.IsNullOrEmpty(s.Field) ? null : s.Field));
+            }
+            catch (ArgumentException e)
+            {
+                throw StateException.Invalid($"placement_strategy[{i}]: {e.Message}");
+            }
+        }
+
+        return strategies;
+    }
+
+    /// <summary>Parses the task definition's placement constraints and the request's (at most 10 together); errors name the field.</summary>
+    internal static List<PlacementConstraint> ParseConstraints(TaskDefinitionRecord definition, IEnumerable<V1.PlacementConstraint> given)
+    {
+        var constraints = new List<PlacementConstraint>();
+        var allConstraints = (definition.Definition.PlacementConstraints ?? []).Select(c => (c.Type ?? "", c.Expression, Where: "task definition placementConstraints"))
+            .Concat(given.Select(c => (c.Type, (string?)c.Expression, Where: "placement_constraints")))
+            .ToList();
+        if (allConstraints.Count > 10)
+        {
+            throw StateException.Invalid("placement_constraints: at most 10 placement constraints (task definition and request together).");
+        }
+
+        foreach (var (type, expression, where) in allConstraints)
+        {
+            try
+            {
+                constraints.Add(PlacementConstraint.Create(type, string.IsNullOrEmpty(expression) ? null : expression));
+            }
+            catch (Exception e) when (e is ArgumentException or FormatException)
+            {
+                throw StateException.Invalid($"{where}: {e.Message}");
+            }
+        }
+
+        return constraints;
+    }
+
+    /// <summary>Creates the record of a placed task and indexes it; the caller queues its row. Under the lock.</summary>
+    private TaskRecord AddPlacedTaskLocked(
+        string cluster, TaskDefinitionRecord definition, TaskPlacement placement, string group, string startedBy, string launchType, string? clientToken, TaskOverride? overrides, DateTimeOffset now)
+    {
+        var task = new TaskRecord
+        {
+            Id = Guid.NewGuid().ToString("N"),
+            Cluster = cluster,
+            InstanceId = placement.InstanceId,
+            Definition = definition,
+            Group = group,
+            StartedBy = startedBy,
+            LaunchType = launchType,
+            ClientToken = string.IsNullOrEmpty(clientToken) ? null : clientToken,
+            Overrides = overrides,
+            Ports = placement.PortBindings,
+            Reservation = placement.Reservation,
+            CreatedAt = now,
+            Containers = NewContainers(definition, placement),
+            DesiredSeq = NextSeq(),
+        };
+        _tasks[task.Id] = task;
+        _instances[task.InstanceId].Tasks.Add(task);
+        if (task.ClientToken is { } token)
+        {
+            ClientTokenList(token).Add(task);
+        }
+
+        return task;
+    }
+
+    /// <summary>Marks tasks durable once their commit completed, and bumps their instances' versions. Under the lock.</summary>
+    private void PublishCreatedLocked(IEnumerable<TaskRecord> created, HashSet<string> touched)
+    {
+        foreach (var task in created)
+        {
+            task.Durable = true;
+            // A fresh version, not the task's own sequence: a later RunTask on this instance may have become
+            // durable (and been pushed) first, and a version the agent already has would hide these tasks.
+            if (touched.Add(task.InstanceId))
+            {
+                _instances[task.InstanceId].DesiredVersion = NextSeq();
+            }
+        }
     }
 
     private static List<Container> NewContainers(TaskDefinitionRecord definition, TaskPlacement placement)
@@ -238,14 +267,8 @@ internal sealed partial class SchedulerState
                 return ToInfo(task);
             }
 
-            task.DesiredStatus = LifecycleStatus.Stopped;
-            task.StopCode = StopCode.UserInitiated;
-            task.StoppedReason = string.IsNullOrEmpty(reason) ? "Task stopped by user" : reason;
-            task.StoppingAt = Now;
-            task.Version++;
-            task.DesiredSeq = NextSeq();
             var changes = new ChangeSet();
-            changes.Tasks.Add(ToRow(task));
+            RequestStopLocked(task, StopCode.UserInitiated, string.IsNullOrEmpty(reason) ? "Task stopped by user" : reason, changes);
             commit = Queue(changes);
         }
 
@@ -260,6 +283,21 @@ internal sealed partial class SchedulerState
             Notify([task.InstanceId]);
             return ToInfo(task);
         }
+    }
+
+    /// <summary>
+    /// Sets a task's desired status to STOPPED; the agent stops it once it sees the instance's next version (the
+    /// caller bumps it after the row is durable). Under the lock.
+    /// </summary>
+    private void RequestStopLocked(TaskRecord task, StopCode code, string reason, ChangeSet changes)
+    {
+        task.DesiredStatus = LifecycleStatus.Stopped;
+        task.StopCode = code;
+        task.StoppedReason = reason;
+        task.StoppingAt = Now;
+        task.Version++;
+        task.DesiredSeq = NextSeq();
+        changes.Tasks.Add(ToRow(task));
     }
 
     public (List<TaskInfo> Found, List<Failure> Failures) DescribeTasks(string clusterReference, IEnumerable<string> references)
@@ -317,7 +355,8 @@ internal sealed partial class SchedulerState
                 .Where(t => desired switch
                 {
                     // ECS: PENDING lists tasks whose desired status is RUNNING but that do not run yet.
-                    LifecycleStatus.Pending => t.DesiredStatus == LifecycleStatus.Running && t.LastStatus != LifecycleStatus.Running,
+                    // UNKNOWN tasks (on a lost host) may be running: they list as RUNNING only.
+                    LifecycleStatus.Pending => t.DesiredStatus == LifecycleStatus.Running && t.LastStatus is not (LifecycleStatus.Running or LifecycleStatus.Unknown),
                     _ => t.DesiredStatus == desired,
                 })
                 .Where(t => string.IsNullOrEmpty(request.Family) || t.Definition.Family == request.Family)
@@ -360,6 +399,7 @@ internal sealed partial class SchedulerState
         }
 
         changes.Tasks.Add(ToRow(task));
+        ServiceTaskStoppedLocked(task, changes);
     }
 
     public int CountTasks()

@@ -38,6 +38,7 @@ internal sealed partial class SchedulerState(
     private readonly Dictionary<string, InstanceRecord> _instances = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TaskRecord> _tasks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<TaskRecord>> _tasksByClientToken = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ServiceRecord> _services = new(StringComparer.Ordinal);
 
     // Tasks that were STOPPED (desired and last status) at start-up, still as rows: nothing pushes, places or counts
     // them, so decoding a restart's worth of them would only cost time and memory. A row becomes a record the first
@@ -57,6 +58,9 @@ internal sealed partial class SchedulerState(
 
     public PlacementEngine Engine => engine;
 
+    /// <summary>Woken by every change a service may care about; the service reconciler waits on it.</summary>
+    public ReconcileSignal ReconcileSignal { get; } = new();
+
     // Milliseconds, as stored: a time read back after a restart equals the one answered before it.
     private DateTimeOffset Now => DateTimeOffset.FromUnixTimeMilliseconds(time.GetUtcNow().ToUnixTimeMilliseconds());
 
@@ -71,6 +75,7 @@ internal sealed partial class SchedulerState(
             var clusters = await store.ReadClustersAsync(cancellationToken);
             var definitions = await store.ReadTaskDefinitionsAsync(cancellationToken);
             var instances = await store.ReadInstancesAsync(cancellationToken);
+            var services = await store.ReadServicesAsync(cancellationToken);
             var count = 0;
             lock (_gate)
             {
@@ -194,16 +199,20 @@ internal sealed partial class SchedulerState(
 
             lock (_gate)
             {
+                LoadServicesLocked(services);
                 foreach (var cluster in _clusters.Keys)
                 {
                     _snapshots[cluster] = BuildSnapshot(cluster);
                 }
 
                 // Versions sent before the restart may be above anything persisted (see NextSeq): start every
-                // instance at a version above all of them.
+                // instance at a version above all of them. Every agent gets a full lost-host grace period from now,
+                // however long ago it was last heard of.
+                var loadedAt = time.GetTimestamp();
                 foreach (var instance in _instances.Values)
                 {
                     instance.DesiredVersion = NextSeq();
+                    instance.LastHeard = loadedAt;
                 }
             }
 
@@ -362,6 +371,8 @@ internal sealed partial class SchedulerState(
     /// <summary>Replaces an instance's view in its cluster snapshot, keeping what its tasks reserve.</summary>
     private void RefreshView(InstanceRecord instance)
     {
+        // Every change of an instance's placement view (status, agent connected, attributes) may matter to a service.
+        ReconcileSignal.Wake();
         var snapshot = Snapshot(instance.Cluster);
         if (instance.Status == ContainerInstanceStatus.Inactive)
         {
@@ -450,6 +461,11 @@ internal sealed partial class SchedulerState(
         if (!_gate.IsHeldByCurrentThread)
         {
             throw new InvalidOperationException("Rows must be queued under the state lock.");
+        }
+
+        if (!changes.IsEmpty)
+        {
+            ReconcileSignal.Wake();
         }
 
         return store.CommitAsync(changes, CancellationToken.None);

@@ -1,4 +1,3 @@
-using Berth.Agent.Tests.Deploy;
 using Berth.Scheduler.V1;
 using Berth.TestSupport;
 using Grpc.Core;
@@ -34,7 +33,7 @@ public sealed class MultiHostTests(ITestOutputHelper output)
             (await lab.DockerAsync(h1, "push", image)).EnsureSuccess("docker push");
             var port = 7150 + Random.Shared.Next(0, 40);
             var data = Path.Combine(work.FullName, "scheduler");
-            processes.Add(ServiceProcess.Start("scheduler", Binary("Scheduler", "Berth.Scheduler.dll"), ["--urls", $"http://{lab.RootAddress}:{port}", "--data-dir", data, "--Scheduler:HeartbeatInterval", "00:00:01"], output.WriteLine));
+            processes.Add(ServiceProcess.Start("scheduler", LabPlatform.Binary("Scheduler", "Berth.Scheduler.dll"), ["--urls", $"http://{lab.RootAddress}:{port}", "--data-dir", data, "--Scheduler:HeartbeatInterval", "00:00:01"], output.WriteLine));
             var tokenFile = Path.Combine(data, "join-token");
             await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(File.Exists(tokenFile) && new FileInfo(tokenFile).Length > 0), TimeSpan.FromSeconds(60), "the scheduler's join token");
             var admin = new Metadata { { "authorization", "Bearer " + (await File.ReadAllTextAsync(Path.Combine(data, "admin-token"))).Trim() } };
@@ -46,7 +45,7 @@ public sealed class MultiHostTests(ITestOutputHelper output)
                 // nsenter execs the agent: the process is the agent, inside the host's network namespace.
                 processes.Add(ServiceProcess.Start($"agent-h{host.Number}", "nsenter",
                 [
-                    $"--net=/var/run/netns/{host.Namespace}", Binary("Agent", "Berth.Agent"),
+                    $"--net=/var/run/netns/{host.Namespace}", LabPlatform.Binary("Agent", "Berth.Agent"),
                     "--config", config, "--scheduler-url", $"http://{lab.RootAddress}:{port}", "--join-token", (await File.ReadAllTextAsync(tokenFile)).Trim(),
                     "--cluster", "lab", "--zone", $"zone-{host.Number}", "--docker-endpoint", host.DockerHost,
                     "--state-dir", Path.Combine(work.FullName, $"agent-h{host.Number}"), "--scope", "lab", "--image-pull-behavior", "Always",
@@ -126,11 +125,5 @@ public sealed class MultiHostTests(ITestOutputHelper output)
 
             work.Delete(recursive: true);
         }
-    }
-
-    private static string Binary(string project, string file)
-    {
-        var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-        return Path.Combine(InstallScriptTests.RepositoryRoot(), "src", project, "bin", configuration, "net10.0", file);
     }
 }

@@ -49,6 +49,33 @@ public sealed class AdminApiTests : IDisposable
     }
 
     [Fact]
+    public async Task RepeatedFailedLogins_AreThrottledWith429AndRetryAfter_AsAtTheTokenEndpoint()
+    {
+        for (var i = 0; i < 10; i++)
+        {
+            using var bad = new HttpRequestMessage(HttpMethod.Get, "/api/v1/users");
+            bad.Headers.Authorization = AuthRegistryFactory.Basic("admin", $"guess-{i}");
+            using var refused = await _client.SendAsync(bad);
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/users");
+        request.Headers.Authorization = Admin;
+        using var response = await _client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(60), response.Headers.RetryAfter?.Delta);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("TOOMANYREQUESTS", body.GetProperty("errors")[0].GetProperty("code").GetString());
+
+        // The token endpoint shares the count: the same address is refused there too.
+        using var token = new HttpRequestMessage(HttpMethod.Get, "/auth/token");
+        token.Headers.Authorization = Admin;
+        using var tokenResponse = await _client.SendAsync(token);
+        Assert.Equal(HttpStatusCode.TooManyRequests, tokenResponse.StatusCode);
+    }
+
+    [Fact]
     public async Task Robot_Expired_IsRefused()
     {
         var expires = _factory.Time.GetUtcNow().AddHours(1);

@@ -6,7 +6,9 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
@@ -33,6 +35,7 @@ internal sealed class SchedulerHost : IAsyncDisposable
         Instances = new ContainerInstances.ContainerInstancesClient(Channel);
         Tasks = new Tasks.TasksClient(Channel);
         Agents = new AgentService.AgentServiceClient(Channel);
+        ServicesApi = new V1.Services.ServicesClient(Channel);
     }
 
     public string DataDirectory { get; }
@@ -55,6 +58,9 @@ internal sealed class SchedulerHost : IAsyncDisposable
 
     public AgentService.AgentServiceClient Agents { get; }
 
+    /// <summary>The Services API (not <c>Services</c>, which is the host's service provider).</summary>
+    public V1.Services.ServicesClient ServicesApi { get; }
+
     /// <summary>Call options with the admin token and a deadline.</summary>
     public CallOptions Admin => new(Bearer(AdminToken), DateTime.UtcNow.AddSeconds(30));
 
@@ -62,7 +68,8 @@ internal sealed class SchedulerHost : IAsyncDisposable
 
     public IServiceProvider Services => _factory.Services;
 
-    public static async Task<SchedulerHost> StartAsync(string dataDirectory, ITestOutputHelper? output = null, IDictionary<string, string?>? settings = null)
+    /// <summary>Starts the scheduler; <paramref name="time"/> replaces its clock (a <c>FakeTimeProvider</c> moves it by hand).</summary>
+    public static async Task<SchedulerHost> StartAsync(string dataDirectory, ITestOutputHelper? output = null, IDictionary<string, string?>? settings = null, TimeProvider? time = null)
     {
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
@@ -73,6 +80,11 @@ internal sealed class SchedulerHost : IAsyncDisposable
             foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
             {
                 web.UseSetting(key, value);
+            }
+
+            if (time is not null)
+            {
+                web.ConfigureTestServices(services => services.Replace(ServiceDescriptor.Singleton(time)));
             }
 
             web.ConfigureLogging(logging =>

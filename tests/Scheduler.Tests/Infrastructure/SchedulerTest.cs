@@ -17,7 +17,10 @@ public abstract class SchedulerTest(ITestOutputHelper output) : IAsyncLifetime
     /// <summary>Settings for the host, e.g. a short heartbeat interval.</summary>
     private protected virtual IDictionary<string, string?>? Settings => null;
 
-    public virtual async Task InitializeAsync() => _host = await SchedulerHost.StartAsync(_data.Path, Output, Settings);
+    /// <summary>The scheduler's clock; null for the system clock.</summary>
+    private protected virtual TimeProvider? Time => null;
+
+    public virtual async Task InitializeAsync() => _host = await SchedulerHost.StartAsync(_data.Path, Output, Settings, Time);
 
     public virtual async Task DisposeAsync()
     {
@@ -29,11 +32,12 @@ public abstract class SchedulerTest(ITestOutputHelper output) : IAsyncLifetime
         _data.Delete();
     }
 
-    /// <summary>Stops the host and starts a new one on the same data dir (a restart).</summary>
-    private protected async Task RestartAsync()
+    /// <summary>Stops the host and starts a new one on the same data dir (a restart); <paramref name="whileStopped"/> runs in between.</summary>
+    private protected async Task RestartAsync(Action? whileStopped = null)
     {
         await Host.DisposeAsync();
         _host = null;
-        _host = await SchedulerHost.StartAsync(_data.Path, Output, Settings);
+        whileStopped?.Invoke();
+        _host = await SchedulerHost.StartAsync(_data.Path, Output, Settings, Time);
     }
 }

@@ -22,4 +22,25 @@ internal static class TaskDefinitionSamples
           ]
         }
         """;
+
+    private const string HealthCheck = """
+        ,
+              "healthCheck": { "command": ["CMD-SHELL", "exit 0"], "interval": 5, "timeout": 2, "retries": 3, "startPeriod": 0 }
+        """;
+
+    /// <summary>A small task with no ports: any number fit on one instance's ports.</summary>
+    public static string Worker(string family = "worker", int memory = 128, int cpu = 64, string image = "registry.local/worker:1", bool healthCheck = false) => $$"""
+        {
+          "family": "{{family}}",
+          "containerDefinitions": [
+            {
+              "name": "app",
+              "image": "{{image}}",
+              "cpu": {{cpu}},
+              "memory": {{memory}},
+              "essential": true{{(healthCheck ? HealthCheck : "")}}
+            }
+          ]
+        }
+        """;
 }

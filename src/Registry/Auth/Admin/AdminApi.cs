@@ -1,4 +1,3 @@
-using System.Globalization;
 using Berth.Registry.Auth.Accounts;
 using Berth.Registry.Errors;
 using Berth.Registry.Auth.Credentials;
@@ -47,10 +46,9 @@ internal static class AdminApi
         var context = invocation.HttpContext;
         var services = context.RequestServices;
         var throttle = services.GetRequiredService<LoginThrottle>();
-        if (throttle.RetryAfter(context.Connection.RemoteIpAddress) is { } wait)
+        if (await AuthErrors.RefuseIfThrottledAsync(context, throttle))
         {
-            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            return Error(StatusCodes.Status429TooManyRequests, ErrorCodes.TooManyRequests, "too many failed logins from this address; retry later");
+            return Results.Empty;
         }
 
         Principal? principal = null;

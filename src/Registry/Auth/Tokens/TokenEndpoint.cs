@@ -28,7 +28,7 @@ internal static partial class TokenEndpoint
     {
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
-        if (await RefuseThrottledAsync(context, throttle))
+        if (await AuthErrors.RefuseIfThrottledAsync(context, throttle))
         {
             return;
         }
@@ -71,7 +71,7 @@ internal static partial class TokenEndpoint
             return;
         }
 
-        if (await RefuseThrottledAsync(context, throttle))
+        if (await AuthErrors.RefuseIfThrottledAsync(context, throttle))
         {
             return;
         }
@@ -120,18 +120,6 @@ internal static partial class TokenEndpoint
             new TokenResponse(Token: null, issued.Token, issued.ExpiresIn, FormatTime(issued.IssuedAt), refresh, string.Join(' ', granted)),
             TokenJson.Default.TokenResponse,
             cancellationToken: cancellationToken);
-    }
-
-    private static async Task<bool> RefuseThrottledAsync(HttpContext context, LoginThrottle throttle)
-    {
-        if (throttle.RetryAfter(context.Connection.RemoteIpAddress) is not { } wait)
-        {
-            return false;
-        }
-
-        context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        await AuthErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests, ErrorCodes.TooManyRequests, "too many failed logins from this address; retry later");
-        return true;
     }
 
     private static async Task RefuseCredentialsAsync(HttpContext context, LoginThrottle throttle, ILoggerFactory loggers, string username)

@@ -19,6 +19,9 @@ internal interface ISchedulerStore : IAsyncDisposable
     /// <summary>Reads every container instance.</summary>
     Task<IReadOnlyList<InstanceRow>> ReadInstancesAsync(CancellationToken cancellationToken);
 
+    /// <summary>Reads every service (with its deployments and events).</summary>
+    Task<IReadOnlyList<ServiceRow>> ReadServicesAsync(CancellationToken cancellationToken);
+
     /// <summary>Streams every task (there may be millions: rows are not buffered).</summary>
     IAsyncEnumerable<TaskRow> ReadTasksAsync(CancellationToken cancellationToken);
 
@@ -40,5 +43,7 @@ internal sealed class ChangeSet
 
     public List<TaskRow> Tasks { get; } = [];
 
-    public bool IsEmpty => Clusters.Count == 0 && TaskDefinitions.Count == 0 && Instances.Count == 0 && Tasks.Count == 0;
+    public List<ServiceRow> Services { get; } = [];
+
+    public bool IsEmpty => Clusters.Count == 0 && TaskDefinitions.Count == 0 && Instances.Count == 0 && Tasks.Count == 0 && Services.Count == 0;
 }

@@ -72,3 +72,20 @@ internal sealed class TaskRow
 
     public required byte[] Info { get; set; }
 }
+
+/// <summary>
+/// A service; <see cref="Info"/> is a <c>ServiceInfo</c> message with its configuration, deployments (PRIMARY first,
+/// counts zero: they are derived from the tasks) and its last events.
+/// </summary>
+internal sealed class ServiceRow
+{
+    public required string Cluster { get; set; }
+
+    public required string Name { get; set; }
+
+    public required string Status { get; set; }
+
+    public string? ClientToken { get; set; }
+
+    public required byte[] Info { get; set; }
+}

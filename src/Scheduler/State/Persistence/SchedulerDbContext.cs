@@ -17,6 +17,8 @@ internal sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> op
 
     public DbSet<TaskRow> Tasks => Set<TaskRow>();
 
+    public DbSet<ServiceRow> Services => Set<ServiceRow>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<ClusterRow>(e =>
@@ -41,6 +43,12 @@ internal sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> op
             e.HasKey(x => x.Id);
             e.HasIndex(x => x.InstanceId);
             e.HasIndex(x => x.ClientToken);
+        });
+        modelBuilder.Entity<ServiceRow>(e =>
+        {
+            e.ToTable("services");
+            // A name is reused after its service became INACTIVE, so the row is replaced, not added.
+            e.HasKey(x => new { x.Cluster, x.Name });
         });
     }
 }

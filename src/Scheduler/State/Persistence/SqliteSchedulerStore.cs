@@ -151,6 +151,28 @@ internal sealed partial class SqliteSchedulerStore : ISchedulerStore
         return rows;
     }
 
+    public async Task<IReadOnlyList<ServiceRow>> ReadServicesAsync(CancellationToken cancellationToken)
+    {
+        var rows = new List<ServiceRow>();
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT Cluster, Name, Status, ClientToken, Info FROM services";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(new ServiceRow
+            {
+                Cluster = reader.GetString(0),
+                Name = reader.GetString(1),
+                Status = reader.GetString(2),
+                ClientToken = reader.IsDBNull(3) ? null : reader.GetString(3),
+                Info = (byte[])reader.GetValue(4),
+            });
+        }
+
+        return rows;
+    }
+
     public async IAsyncEnumerable<TaskRow> ReadTasksAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
@@ -236,6 +258,11 @@ internal sealed partial class SqliteSchedulerStore : ISchedulerStore
             {
                 statements.Write(row);
             }
+
+            foreach (var row in c.Services)
+            {
+                statements.Write(row);
+            }
         }
 
         transaction.Commit();
@@ -265,7 +292,7 @@ internal sealed partial class SqliteSchedulerStore : ISchedulerStore
     /// <summary>Prepared upserts, created lazily per transaction.</summary>
     private sealed class Statements(SqliteConnection connection, SqliteTransaction transaction) : IDisposable
     {
-        private SqliteCommand? _cluster, _definition, _instance, _task;
+        private SqliteCommand? _cluster, _definition, _instance, _task, _service;
 
         public void Write(ClusterRow row)
         {
@@ -301,6 +328,14 @@ internal sealed partial class SqliteSchedulerStore : ISchedulerStore
             Run(_task, row.Id, row.Cluster, row.InstanceId, row.DesiredStatus, row.LastStatus, row.DesiredSeq, row.AgentSequence, row.ClientToken, row.Ports, row.Info);
         }
 
+        public void Write(ServiceRow row)
+        {
+            _service ??= Prepare(
+                "INSERT INTO services (Cluster, Name, Status, ClientToken, Info) VALUES ($p0, $p1, $p2, $p3, $p4) " +
+                "ON CONFLICT(Cluster, Name) DO UPDATE SET Status = excluded.Status, ClientToken = excluded.ClientToken, Info = excluded.Info", 5);
+            Run(_service, row.Cluster, row.Name, row.Status, row.ClientToken, row.Info);
+        }
+
         private SqliteCommand Prepare(string sql, int parameters)
         {
             var command = connection.CreateCommand();
@@ -331,6 +366,7 @@ internal sealed partial class SqliteSchedulerStore : ISchedulerStore
             _definition?.Dispose();
             _instance?.Dispose();
             _task?.Dispose();
+            _service?.Dispose();
         }
     }
 }

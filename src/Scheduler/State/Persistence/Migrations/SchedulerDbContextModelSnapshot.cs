@@ -70,6 +70,30 @@ namespace Berth.Scheduler.State.Persistence.Migrations
                     b.ToTable("instances", (string)null);
                 });
 
+            modelBuilder.Entity("Berth.Scheduler.State.Persistence.ServiceRow", b =>
+                {
+                    b.Property<string>("Cluster")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ClientToken")
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("Info")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Cluster", "Name");
+
+                    b.ToTable("services", (string)null);
+                });
+
             modelBuilder.Entity("Berth.Scheduler.State.Persistence.TaskDefinitionRow", b =>
                 {
                     b.Property<string>("Family")

@@ -1,0 +1,187 @@
+using Berth.Scheduler.V1;
+using Berth.TestSupport;
+
+namespace Berth.Scheduler.Tests.Infrastructure;
+
+/// <summary>What a simulated host does with a task it is asked to run.</summary>
+internal enum TaskOutcome
+{
+    /// <summary>Runs; its health check (when reported) turns HEALTHY after <see cref="AgentAutopilot.HealthyAfter"/>.</summary>
+    Healthy,
+
+    /// <summary>Runs, and its health check reports UNHEALTHY.</summary>
+    Unhealthy,
+
+    /// <summary>Its essential container exits at once (the task stops with ESSENTIAL_CONTAINER_EXITED).</summary>
+    ExitsAtOnce,
+}
+
+/// <summary>
+/// Drives a <see cref="SimulatedAgent"/> the way a real agent converges: every task its newest desired state wants
+/// RUNNING is reported RUNNING (or fails, per <see cref="Behaviour"/>), every task it wants STOPPED is reported STOPPED.
+/// It also keeps the set of tasks "running on the host", which tests sample to check what really ran at any moment.
+/// </summary>
+internal sealed class AgentAutopilot : IAsyncDisposable
+{
+    private readonly SimulatedAgent _agent;
+    private readonly Dictionary<string, LifecycleStatus> _reported = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTime> _healthyAt = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _runningHealthy = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+
+    public AgentAutopilot(SimulatedAgent agent, bool reportHealth = false)
+    {
+        _agent = agent;
+        ReportHealth = reportHealth;
+        _loop = Task.Run(LoopAsync);
+    }
+
+    public SimulatedAgent Agent => _agent;
+
+    /// <summary>Whether RUNNING reports carry a health status (for task definitions with a health check).</summary>
+    public bool ReportHealth { get; }
+
+    /// <summary>How long after RUNNING a healthy task's health check passes.</summary>
+    public TimeSpan HealthyAfter { get; set; } = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>What happens to each task, by its desired entry; healthy by default.</summary>
+    public Func<DesiredTask, TaskOutcome> Behaviour { get; set; } = _ => TaskOutcome.Healthy;
+
+    /// <summary>Tasks running on this host that are healthy (RUNNING, and HEALTHY when health is reported).</summary>
+    public IReadOnlyList<string> RunningHealthy()
+    {
+        lock (_reported)
+        {
+            return [.. _runningHealthy];
+        }
+    }
+
+    /// <summary>Tasks running on this host, healthy or not.</summary>
+    public IReadOnlyList<string> Running()
+    {
+        lock (_reported)
+        {
+            return [.. _reported.Where(r => r.Value == LifecycleStatus.Running).Select(r => r.Key)];
+        }
+    }
+
+    private async Task LoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                await StepAsync();
+                await Task.Delay(25, _stop.Token);
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is Grpc.Core.RpcException or InvalidOperationException or TimeoutException)
+            {
+                // The session is gone (a test disconnected the agent); keep trying until disposed.
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    private async Task StepAsync()
+    {
+        var desired = _agent.Desired;
+        if (desired is null)
+        {
+            return;
+        }
+
+        foreach (var task in desired.Tasks)
+        {
+            LifecycleStatus reported;
+            lock (_reported)
+            {
+                reported = _reported.GetValueOrDefault(task.TaskId);
+            }
+
+            if (task.DesiredStatus == LifecycleStatus.Running && reported == LifecycleStatus.Unspecified)
+            {
+                var outcome = Behaviour(task);
+                if (outcome == TaskOutcome.ExitsAtOnce)
+                {
+                    await _agent.ReportAsync(task.TaskId, LifecycleStatus.Stopped, r =>
+                    {
+                        r.StopCode = StopCode.EssentialContainerExited;
+                        r.StoppedReason = "Essential container in task exited";
+                    });
+                    Set(task.TaskId, LifecycleStatus.Stopped, healthy: false);
+                    continue;
+                }
+
+                var health = !ReportHealth ? HealthStatus.Unspecified : outcome == TaskOutcome.Unhealthy ? HealthStatus.Unhealthy : HealthStatus.Unknown;
+                await _agent.ReportAsync(task.TaskId, LifecycleStatus.Running, r => r.HealthStatus = health);
+                Set(task.TaskId, LifecycleStatus.Running, healthy: !ReportHealth);
+                if (ReportHealth && outcome == TaskOutcome.Healthy)
+                {
+                    lock (_reported)
+                    {
+                        _healthyAt[task.TaskId] = DateTime.UtcNow + HealthyAfter;
+                    }
+                }
+            }
+            else if (task.DesiredStatus == LifecycleStatus.Stopped && reported is LifecycleStatus.Running or LifecycleStatus.Unspecified)
+            {
+                // Mark it gone from the host before reporting: the sample never counts a task the agent is stopping.
+                Set(task.TaskId, LifecycleStatus.Stopped, healthy: false);
+                await _agent.ReportAsync(task.TaskId, LifecycleStatus.Stopped, r => r.StopCode = task.StopCode);
+            }
+        }
+
+        List<string> due;
+        lock (_reported)
+        {
+            due = [.. _healthyAt.Where(h => h.Value <= DateTime.UtcNow).Select(h => h.Key)];
+            foreach (var id in due)
+            {
+                _healthyAt.Remove(id);
+            }
+        }
+
+        foreach (var id in due)
+        {
+            bool running;
+            lock (_reported)
+            {
+                running = _reported.GetValueOrDefault(id) == LifecycleStatus.Running;
+            }
+
+            if (running)
+            {
+                await _agent.ReportAsync(id, LifecycleStatus.Running, r => r.HealthStatus = HealthStatus.Healthy);
+                Set(id, LifecycleStatus.Running, healthy: true);
+            }
+        }
+    }
+
+    private void Set(string taskId, LifecycleStatus status, bool healthy)
+    {
+        lock (_reported)
+        {
+            _reported[taskId] = status;
+            if (healthy && status == LifecycleStatus.Running)
+            {
+                _runningHealthy.Add(taskId);
+            }
+            else
+            {
+                _runningHealthy.Remove(taskId);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _loop.WithTimeout();
+        _stop.Dispose();
+    }
+}
