@@ -14,6 +14,13 @@ using Microsoft.Extensions.Logging.Abstractions;
 // 1. Overhead: desired state received -> container running, through the agent's engine (in process, real Docker
 //    engine, cached image), against the engine's own create+start of the same container.
 // 2. Memory: the real agent process with the real scheduler process; RSS idle, then with N running tasks.
+// 3. `--reconnect [--outage 30] [--rounds 3]`: scheduler restarts after an outage; see ReconnectBench.
+if (args.Contains("--reconnect"))
+{
+    await ReconnectBench.RunAsync(RepositoryRoot(), Arg("--outage", 30), Arg("--rounds", 3));
+    return;
+}
+
 var runs = Arg("--runs", 20);
 var taskCount = Arg("--tasks", 50);
 var image = await TestImages.EnsureBusyboxAsync();
@@ -87,12 +94,7 @@ finally
 
 async Task MeasureMemoryAsync()
 {
-    var repo = Directory.GetCurrentDirectory();
-    while (!File.Exists(Path.Combine(repo, "Platform.sln")))
-    {
-        repo = Path.GetDirectoryName(repo) ?? throw new InvalidOperationException("run from inside the repository");
-    }
-
+    var repo = RepositoryRoot();
     var work = Directory.CreateTempSubdirectory("berth-bench-mem-");
     var port = FreePort();
     var schedulerDll = Path.Combine(repo, "src/Scheduler/bin/Release/net10.0/Berth.Scheduler.dll");
@@ -153,6 +155,17 @@ async Task RemoveOursAsync()
     var ours = (await runtime.ListContainersAsync(labels, CancellationToken.None))
         .Concat(await runtime.ListContainersAsync(new Dictionary<string, string> { ["berth.bench"] = scope }, CancellationToken.None));
     await Parallel.ForEachAsync(ours, async (c, ct) => await runtime.RemoveContainerAsync(c.Id, ct));
+}
+
+static string RepositoryRoot()
+{
+    var repo = Directory.GetCurrentDirectory();
+    while (!File.Exists(Path.Combine(repo, "Platform.sln")))
+    {
+        repo = Path.GetDirectoryName(repo) ?? throw new InvalidOperationException("run from inside the repository");
+    }
+
+    return repo;
 }
 
 static double RssMiB(int pid)

@@ -82,6 +82,8 @@ public sealed class LabPlatform : IAsyncDisposable
         _scheduler = ServiceProcess.Start("scheduler", Binary("Scheduler", "Berth.Scheduler.dll"),
         [
             "--urls", SchedulerUrl, "--data-dir", data, "--Scheduler:HeartbeatInterval", "00:00:01",
+            // Five silent seconds close a session (not three): the machine running the lab may be loaded.
+            "--Scheduler:MissedHeartbeatsBeforeDisconnect", "5",
             "--lost-host-grace", LostHostGrace.ToString("c", CultureInfo.InvariantCulture), "--Scheduler:FullSync", "false",
             "--Logging:LogLevel:Microsoft.AspNetCore", "Warning",
         ], Write);
@@ -214,7 +216,10 @@ public sealed class LabPlatform : IAsyncDisposable
     public async Task<ServiceInfo> DescribeServiceAsync(string service) =>
         (await Services.DescribeServicesAsync(new DescribeServicesRequest { Cluster = Cluster, Services = { service } }, Admin)).Services.Single();
 
-    /// <summary>Waits until the service is steady: <paramref name="count"/> healthy tasks and nothing else, one deployment, COMPLETED.</summary>
+    /// <summary>The deployments still in play: PRIMARY and ACTIVE ones (finished ones stay listed as INACTIVE).</summary>
+    public static List<Deployment> LiveDeployments(ServiceInfo service) => [.. service.Deployments.Where(d => d.Status != "INACTIVE")];
+
+    /// <summary>Waits until the service is steady: <paramref name="count"/> healthy tasks and nothing else, its PRIMARY deployment alone and COMPLETED.</summary>
     public async Task<List<TaskInfo>> WaitForSteadyAsync(string service, int count, TimeSpan? timeout = null)
     {
         List<TaskInfo> tasks = [];
@@ -222,8 +227,7 @@ public sealed class LabPlatform : IAsyncDisposable
         {
             tasks = await ServiceTasksAsync(service);
             var described = await DescribeServiceAsync(service);
-            return tasks.Count == count && Healthy(tasks).Count == count
-                && described.Deployments.Count == 1 && described.Deployments[0].RolloutState == "COMPLETED";
+            return tasks.Count == count && Healthy(tasks).Count == count && LiveDeployments(described) is [{ Status: "PRIMARY", RolloutState: "COMPLETED" }];
         }, timeout ?? TimeSpan.FromSeconds(120), $"service {service} to be steady with {count} healthy tasks");
         return tasks;
     }

@@ -145,10 +145,57 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
                 Memory = spec.MemoryBytes,
                 MemoryReservation = spec.MemoryReservationBytes,
                 NetworkMode = spec.NetworkMode!,
+                Binds = spec.Mounts.Where(m => m.Kind == MountKind.Bind).Select(m => $"{m.Source}:{m.Target}:{(m.ReadOnly ? "ro" : "rw")}").ToList(),
+                Mounts = spec.Mounts.Where(m => m.Kind == MountKind.Volume).Select(m => new Mount
+                {
+                    Type = "volume",
+                    Source = m.Source,
+                    Target = m.Target,
+                    ReadOnly = m.ReadOnly,
+                    VolumeOptions = new VolumeOptions
+                    {
+                        DriverConfig = new Driver { Name = m.Driver ?? "local", Options = m.DriverOptions.ToDictionary() },
+                        Labels = m.Labels.ToDictionary(),
+                    },
+                }).ToList(),
+                LogConfig = spec.Log is { } log ? new LogConfig { Type = log.Driver, Config = log.Options.ToDictionary() } : null!,
             },
         };
         var response = await _client.Containers.CreateContainerAsync(parameters, cancellationToken);
         return response.ID;
+    });
+
+    public Task<bool> VolumeExistsAsync(string name, CancellationToken cancellationToken) => Guard(async () =>
+    {
+        try
+        {
+            await _client.Volumes.InspectAsync(name, cancellationToken);
+            return true;
+        }
+        catch (DockerApiException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    });
+
+    public Task<int> RemoveVolumesAsync(IReadOnlyDictionary<string, string> labels, CancellationToken cancellationToken) => Guard(async () =>
+    {
+        var list = await _client.Volumes.ListAsync(new VolumesListParameters { Filters = LabelFilter(labels) }, cancellationToken);
+        var removed = 0;
+        foreach (var volume in list.Volumes ?? [])
+        {
+            try
+            {
+                await _client.Volumes.RemoveAsync(volume.Name, force: false, cancellationToken);
+                removed++;
+            }
+            catch (DockerApiException ex) when (ex.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+            {
+                // Gone already, or still used by a container (removed on a later pass).
+            }
+        }
+
+        return removed;
     });
 
     public Task StartContainerAsync(string containerId, CancellationToken cancellationToken) => Guard(async () =>
@@ -262,14 +309,14 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
         await pump;
     }
 
-    public async IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, bool follow, DateTimeOffset? since, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, bool follow, int tail, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var parameters = new ContainerLogsParameters
         {
             ShowStdout = true,
             ShowStderr = true,
             Follow = follow,
-            Since = since?.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+            Tail = tail > 0 ? tail.ToString(CultureInfo.InvariantCulture) : "all",
         };
         using var stream = await Guard(() => _client.Containers.GetContainerLogsAsync(containerId, parameters, cancellationToken));
         var buffer = new byte[16 * 1024];

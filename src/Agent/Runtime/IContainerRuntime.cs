@@ -21,6 +21,12 @@ internal interface IContainerRuntime
     /// <summary>Removes one image reference (tag or id; the image goes with its last tag); false when it is in use or already gone.</summary>
     Task<bool> RemoveImageAsync(string reference, CancellationToken cancellationToken);
 
+    /// <summary>Whether a named volume exists.</summary>
+    Task<bool> VolumeExistsAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Removes every volume carrying all of <paramref name="labels"/> that no container uses; returns how many went.</summary>
+    Task<int> RemoveVolumesAsync(IReadOnlyDictionary<string, string> labels, CancellationToken cancellationToken);
+
     /// <summary>Creates (does not start) a container and returns its id.</summary>
     Task<string> CreateContainerAsync(ContainerCreateSpec spec, CancellationToken cancellationToken);
 
@@ -42,6 +48,9 @@ internal interface IContainerRuntime
     /// <summary>Container lifecycle events (start, die, health_status, destroy, oom) for containers with <paramref name="labels"/>; ends when the engine goes away.</summary>
     IAsyncEnumerable<ContainerEvent> WatchEventsAsync(IReadOnlyDictionary<string, string> labels, CancellationToken cancellationToken);
 
-    /// <summary>The container's output, line by line; with <paramref name="follow"/> it waits for more until the container stops.</summary>
-    IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, bool follow, DateTimeOffset? since, CancellationToken cancellationToken);
+    /// <summary>
+    /// The container's output, line by line, from the last <paramref name="tail"/> lines (all when 0); with
+    /// <paramref name="follow"/> it waits for more until the container stops.
+    /// </summary>
+    IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, bool follow, int tail, CancellationToken cancellationToken);
 }

@@ -4,7 +4,11 @@ namespace Berth.Agent.Runtime;
 internal sealed record EngineInfo(string Id, string Name, int CpuCount, long MemoryBytes, string ServerVersion, string OperatingSystem, string Architecture, string RootDirectory);
 
 /// <summary>Credentials for one registry, as the scheduler hands them out for a task.</summary>
-internal sealed record RegistryCredential(string ServerAddress, string? Username, string? Password, string? IdentityToken = null);
+internal sealed record RegistryCredential(string ServerAddress, string? Username, string? Password, string? IdentityToken = null)
+{
+    // Records print every member; a credential that ends up in a log line must not carry its secret there.
+    public override string ToString() => $"RegistryCredential {{ ServerAddress = {ServerAddress}, Username = {Username} }}";
+}
 
 /// <summary>One progress line of a pull.</summary>
 internal sealed record PullProgress(string? Layer, string Status, long? Current, long? Total);
@@ -17,6 +21,31 @@ internal sealed record PortBindingSpec(int ContainerPort, string Protocol, int H
 
 /// <summary>A Docker health check: <see cref="Test"/> is <c>["CMD", ...]</c> or <c>["CMD-SHELL", "..."]</c>.</summary>
 internal sealed record HealthCheckSpec(IReadOnlyList<string> Test, TimeSpan Interval, TimeSpan Timeout, int Retries, TimeSpan StartPeriod);
+
+/// <summary>How a mount is made: a host path bound in, or a Docker named volume.</summary>
+internal enum MountKind
+{
+    Bind,
+    Volume,
+}
+
+/// <summary>
+/// One mount of a container. A bind of a missing host path creates the directory (as <c>docker run -v</c> does); a
+/// volume that does not exist is created by the engine with <see cref="Driver"/>, <see cref="DriverOptions"/> and
+/// <see cref="Labels"/> (unless <see cref="MustExist"/>, which the task engine checks first).
+/// </summary>
+internal sealed record MountSpec(MountKind Kind, string Source, string Target, bool ReadOnly)
+{
+    public string? Driver { get; init; }
+    public IReadOnlyDictionary<string, string> DriverOptions { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>A shared volume without autoprovision: the task fails when it is missing instead of creating it.</summary>
+    public bool MustExist { get; init; }
+}
+
+/// <summary>A Docker log driver and its options.</summary>
+internal sealed record LogConfigSpec(string Driver, IReadOnlyDictionary<string, string> Options);
 
 /// <summary>Everything needed to create one container.</summary>
 internal sealed record ContainerCreateSpec
@@ -45,6 +74,11 @@ internal sealed record ContainerCreateSpec
 
     /// <summary>Docker network mode; null is the engine's default bridge.</summary>
     public string? NetworkMode { get; init; }
+
+    public IReadOnlyList<MountSpec> Mounts { get; init; } = [];
+
+    /// <summary>The log driver; null is the engine's default.</summary>
+    public LogConfigSpec? Log { get; init; }
 }
 
 /// <summary>Engine-level state of a container.</summary>

@@ -60,7 +60,17 @@ internal static class DesiredStateMapper
         }
 
         var overrides = task.Overrides?.ContainerOverrides.ToDictionary(o => o.Name, StringComparer.Ordinal) ?? [];
-        var containers = (definition.ContainerDefinitions ?? []).Select(c => MapContainer(c, task, overrides.GetValueOrDefault(c.Name ?? string.Empty))).ToList();
+        var volumes = (definition.Volumes ?? []).Where(v => v.Name is not null).ToDictionary(v => v.Name!, StringComparer.Ordinal);
+        var containers = (definition.ContainerDefinitions ?? [])
+            .Select(c => MapContainer(c, task, overrides.GetValueOrDefault(c.Name ?? string.Empty)) with
+            {
+                Mounts = (c.MountPoints ?? []).Where(m => m.SourceVolume is not null && volumes.ContainsKey(m.SourceVolume))
+                    .Select(m => MapMount(m, volumes[m.SourceVolume!], task.TaskId)).ToList(),
+                Log = c.LogConfiguration is { LogDriver: { Length: > 0 } driver } log
+                    ? new LogConfigSpec(driver, log.Options ?? new Dictionary<string, string>())
+                    : null,
+            })
+            .ToList();
         return spec with
         {
             Containers = containers,
@@ -131,6 +141,38 @@ internal static class DesiredStateMapper
                     TimeSpan.FromSeconds(h.StartPeriod ?? 0))
                 : null,
             StopTimeout = c.StopTimeout is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+        };
+    }
+
+    /// <summary>
+    /// ECS volume kinds as Docker mounts: <c>host.sourcePath</c> binds the host path; <c>dockerVolumeConfiguration</c> with
+    /// <c>shared</c> scope uses the volume by its own name (created only with <c>autoprovision</c>); anything else (task
+    /// scope, or a volume with no source) is a volume of this task alone, named after it and removed with it.
+    /// </summary>
+    private static MountSpec MapMount(Berth.Core.TaskDefinitions.MountPoint mount, VolumeDefinition volume, string taskId)
+    {
+        var target = mount.ContainerPath ?? "/";
+        var readOnly = mount.ReadOnly ?? false;
+        if (volume.Host?.SourcePath is { Length: > 0 } source)
+        {
+            return new MountSpec(MountKind.Bind, source, target, readOnly);
+        }
+
+        var docker = volume.DockerVolumeConfiguration;
+        var labels = new Dictionary<string, string>(docker?.Labels ?? [], StringComparer.Ordinal);
+        var shared = docker?.EffectiveScope == "shared";
+        if (!shared)
+        {
+            labels[ContainerLabels.TaskId] = taskId;
+        }
+
+        // The per-task name is built like a container name: deterministic, so a restarted agent finds the same volume.
+        return new MountSpec(MountKind.Volume, shared ? volume.Name! : TaskEngine.ContainerName(taskId, volume.Name!), target, readOnly)
+        {
+            Driver = docker?.Driver,
+            DriverOptions = docker?.DriverOpts ?? new Dictionary<string, string>(),
+            Labels = labels,
+            MustExist = shared && docker?.Autoprovision != true,
         };
     }
 

@@ -19,6 +19,12 @@ internal sealed partial class SessionClient
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconnecting in {DelayMs:0} ms")]
     private static partial void LogReconnecting(ILogger logger, double delayMs);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Log stream {StreamId} ended: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "The scheduler's port opened: reconnecting now")]
+    private static partial void LogSchedulerPortOpened(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Log stream {StreamId} started: task {TaskId} container {Container} (follow {Follow})")]
+    private static partial void LogLogStreamStarted(ILogger logger, string streamId, string taskId, string container, bool follow);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Log stream {StreamId} ended: {Reason}")]
     private static partial void LogLogStreamEnded(ILogger logger, string streamId, string reason);
 }

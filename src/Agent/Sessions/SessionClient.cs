@@ -51,6 +51,7 @@ internal sealed partial class SessionClient(
         });
         var client = new AgentService.AgentServiceClient(channel);
         var backoff = new ReconnectBackoff(Random.Shared);
+        var waiter = ReconnectWaiter.For(options.Value.SchedulerUrl!, time, Random.Shared);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -73,7 +74,12 @@ internal sealed partial class SessionClient(
 
             var delay = backoff.Next();
             LogReconnecting(logger, delay.TotalMilliseconds);
-            await Task.Delay(delay, time, stoppingToken);
+            if (await waiter.WaitAsync(delay, stoppingToken))
+            {
+                // The scheduler is back (its port opened): start over from a short step, as after a good session.
+                backoff.Reset();
+                LogSchedulerPortOpened(logger);
+            }
         }
     }
 
@@ -134,6 +140,9 @@ internal sealed partial class SessionClient(
         var sent = await SendReportsAsync(SendAsync, 0, fullSnapshot: true);
         var heartbeat = options.Value.HeartbeatInterval;
         var lastHeard = time.GetUtcNow();
+        // Made before the reader starts: SessionAccepted sets the scheduler's interval on it at once. A scheduler with a
+        // shorter interval than ours closes a session silent for three of its intervals, before our first heartbeat.
+        using var timer = new PeriodicTimer(heartbeat, time);
 
         var reader = Task.Run(async () =>
         {
@@ -146,6 +155,7 @@ internal sealed partial class SessionClient(
                         if (message.SessionAccepted.HeartbeatIntervalMs > 0)
                         {
                             heartbeat = TimeSpan.FromMilliseconds(message.SessionAccepted.HeartbeatIntervalMs);
+                            timer.Period = heartbeat;
                         }
 
                         _connected = true;
@@ -169,7 +179,6 @@ internal sealed partial class SessionClient(
             throw new SessionLostException("The scheduler ended the session.");
         }, ct);
 
-        using var timer = new PeriodicTimer(heartbeat, time);
         var tick = timer.WaitForNextTickAsync(ct).AsTask();
         try
         {
@@ -199,7 +208,6 @@ internal sealed partial class SessionClient(
                         throw new SessionLostException($"Nothing heard from the scheduler for {(time.GetUtcNow() - lastHeard).TotalSeconds:0} s.");
                     }
 
-                    timer.Period = heartbeat;
                     await SendAsync(new AgentMessage { Heartbeat = new Heartbeat { SentAt = Timestamp.FromDateTimeOffset(time.GetUtcNow()), DesiredVersion = engine.DesiredVersion } });
                     tick = timer.WaitForNextTickAsync(ct).AsTask();
                 }
@@ -245,7 +253,14 @@ internal sealed partial class SessionClient(
         {
             if (streams.TryRemove(request.StreamId, out var running))
             {
-                running.Cancel();
+                try
+                {
+                    running.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // It ended by itself in the meantime.
+                }
             }
 
             return;
@@ -254,13 +269,14 @@ internal sealed partial class SessionClient(
         var containerId = engine.Snapshot().FirstOrDefault(r => r.TaskId == request.TaskId)?.Containers.FirstOrDefault(c => c.Name == request.ContainerName)?.RuntimeId;
         var cts = CancellationTokenSource.CreateLinkedTokenSource(sessionToken);
         streams[request.StreamId] = cts;
+        LogLogStreamStarted(logger, request.StreamId, request.TaskId, request.ContainerName, request.Follow);
         _ = Task.Run(async () =>
         {
             try
             {
                 if (containerId is not null)
                 {
-                    await foreach (var line in runtime.ReadLogsAsync(containerId, request.Follow, null, cts.Token))
+                    await foreach (var line in runtime.ReadLogsAsync(containerId, request.Follow, request.Tail, cts.Token))
                     {
                         await send(new AgentMessage
                         {
@@ -269,9 +285,22 @@ internal sealed partial class SessionClient(
                     }
                 }
 
+                // The runtime ends a cancelled read quietly: a cancelled stream gets no end marker (nobody waits for it).
+                cts.Token.ThrowIfCancellationRequested();
                 await send(new AgentMessage { LogChunk = new LogChunk { StreamId = request.StreamId, End = true } });
+                LogLogStreamEnded(logger, request.StreamId, containerId is null ? "no such container on this host" : "end of output");
             }
-            catch (Exception ex) when (ex is OperationCanceledException or RpcException or EngineUnavailableException or ContainerRuntimeException or IOException)
+            catch (OperationCanceledException)
+            {
+                LogLogStreamEnded(logger, request.StreamId, "cancelled");
+            }
+            catch (Exception ex) when (ex is EngineUnavailableException or ContainerRuntimeException or IOException)
+            {
+                // The engine failed the read: end the stream so that the caller is not left waiting.
+                LogLogStreamEnded(logger, request.StreamId, ex.Message);
+                await SendEndQuietlyAsync(request.StreamId, send);
+            }
+            catch (RpcException ex)
             {
                 LogLogStreamEnded(logger, request.StreamId, ex.Message);
             }
@@ -281,6 +310,18 @@ internal sealed partial class SessionClient(
                 cts.Dispose();
             }
         }, CancellationToken.None);
+    }
+
+    private static async Task SendEndQuietlyAsync(string streamId, Func<AgentMessage, Task> send)
+    {
+        try
+        {
+            await send(new AgentMessage { LogChunk = new LogChunk { StreamId = streamId, End = true } });
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or RpcException or IOException or InvalidOperationException)
+        {
+            // The session is gone too; the scheduler ends the caller's stream with UNAVAILABLE.
+        }
     }
 
     private sealed class SessionLostException(string message) : Exception(message);

@@ -8,6 +8,7 @@ internal static class ContainerLabels
 {
     /// <summary>The agent's scope (<c>AgentOptions.Scope</c>): agents sharing an engine never touch each other's containers.</summary>
     public const string Agent = "berth.agent";
+    /// <summary>Also on task-scoped volumes, which are removed with the task's containers.</summary>
     public const string TaskId = "berth.task-id";
     public const string TaskArn = "berth.task-arn";
     public const string Cluster = "berth.cluster";

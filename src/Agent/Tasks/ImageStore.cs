@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Berth.Agent.Configuration;
 using Berth.Agent.Runtime;
+using Berth.Core.Images;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -83,14 +84,12 @@ internal sealed partial class ImageStore(IContainerRuntime runtime, IOptions<Age
         }
     }
 
+    // Only the registry a credential was issued for ever sees it: handing it to another registry (Docker Hub for an
+    // unqualified image) would give that registry a secret it could replay against ours.
     private static RegistryCredential? CredentialFor(string image, IReadOnlyList<RegistryCredential> credentials)
     {
-        var slash = image.IndexOf('/', StringComparison.Ordinal);
-        var registry = slash > 0 && (image[..slash].Contains('.', StringComparison.Ordinal) || image[..slash].Contains(':', StringComparison.Ordinal) || image[..slash] == "localhost")
-            ? image[..slash]
-            : "docker.io";
-        return credentials.FirstOrDefault(c => string.Equals(c.ServerAddress, registry, StringComparison.OrdinalIgnoreCase))
-            ?? (credentials.Count == 1 ? credentials[0] : null);
+        var registry = ImageReference.RegistryHost(image);
+        return credentials.FirstOrDefault(c => string.Equals(c.ServerAddress, registry, StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>Logs each layer's status changes (Pulling fs layer, Download complete, Pull complete), not every byte.</summary>

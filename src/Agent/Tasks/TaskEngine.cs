@@ -339,6 +339,8 @@ internal sealed partial class TaskEngine(
                 await runtime.RemoveContainerAsync(c.Id, ct);
             }
 
+            // Task-scoped volumes go with the task (shared ones carry no task label and stay).
+            await runtime.RemoveVolumesAsync(new Dictionary<string, string> { [ContainerLabels.TaskId] = record.TaskId }, ct);
             return;
         }
 
@@ -383,6 +385,14 @@ internal sealed partial class TaskEngine(
             catch (ImagePullException ex)
             {
                 return Fail(record, container.Name, $"CannotPullContainerError: {ex.Message}");
+            }
+
+            foreach (var mount in container.Mounts.Where(m => m.MustExist))
+            {
+                if (!await runtime.VolumeExistsAsync(mount.Source, ct))
+                {
+                    return Fail(record, container.Name, $"CannotCreateContainerError: shared volume '{mount.Source}' does not exist and autoprovision is off");
+                }
             }
 
             var create = BuildCreateSpec(spec, container);
@@ -468,6 +478,8 @@ internal sealed partial class TaskEngine(
         MemoryReservationBytes = (container.MemoryReservation ?? 0) * 1024L * 1024,
         HealthCheck = container.HealthCheck,
         NetworkMode = task.NetworkMode,
+        Mounts = container.Mounts,
+        Log = container.Log,
     };
 
     /// <summary>Deterministic, so a create retried after a crash collides with (and adopts) the first one.</summary>

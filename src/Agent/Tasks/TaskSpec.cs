@@ -70,6 +70,12 @@ internal sealed record ContainerSpec
 
     /// <summary>Time between SIGTERM and SIGKILL; null takes the agent's default.</summary>
     public TimeSpan? StopTimeout { get; init; }
+
+    /// <summary>The mount points, resolved against the task's volumes (task-scoped volumes already carry their per-task name).</summary>
+    public IReadOnlyList<MountSpec> Mounts { get; init; } = [];
+
+    /// <summary>The log driver; null is the engine's default.</summary>
+    public LogConfigSpec? Log { get; init; }
 }
 
 /// <summary>One task of the desired set.</summary>

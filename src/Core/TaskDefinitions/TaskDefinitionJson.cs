@@ -262,22 +262,7 @@ public static partial class TaskDefinitionJson
             }
         }
 
-        var volumeNames = new HashSet<string>(StringComparer.Ordinal);
-        if (definition.Volumes is { } volumes)
-        {
-            for (var i = 0; i < volumes.Count; i++)
-            {
-                var name = volumes[i]?.Name;
-                if (string.IsNullOrEmpty(name))
-                {
-                    Fail($"volumes[{i}].name", "is required");
-                }
-                else if (!volumeNames.Add(name))
-                {
-                    Fail($"volumes[{i}].name", $"duplicate volume name '{name}'");
-                }
-            }
-        }
+        var volumeNames = ValidateVolumes(definition.Volumes, Fail);
 
         if (definition.PlacementConstraints is { } constraints)
         {
@@ -494,26 +479,8 @@ public static partial class TaskDefinitionJson
                 }
             }
 
-            if (c.MountPoints is { } mounts)
-            {
-                for (var m = 0; m < mounts.Count; m++)
-                {
-                    if (mounts[m]?.SourceVolume is not { } source || !volumeNames.Contains(source))
-                    {
-                        Fail($"{at}.mountPoints[{m}].sourceVolume", "must name a volume of the task");
-                    }
-
-                    if (string.IsNullOrEmpty(mounts[m]?.ContainerPath) || !mounts[m]!.ContainerPath!.StartsWith('/'))
-                    {
-                        Fail($"{at}.mountPoints[{m}].containerPath", "must be an absolute path");
-                    }
-                }
-            }
-
-            if (c.LogConfiguration is { } log && string.IsNullOrEmpty(log.LogDriver))
-            {
-                Fail($"{at}.logConfiguration.logDriver", "is required");
-            }
+            ValidateMountPoints(at, c.MountPoints, volumeNames, Fail);
+            ValidateLogConfiguration(at, c.LogConfiguration, Fail);
         }
 
         if (!anyEssential)

@@ -177,10 +177,13 @@ public sealed class VolumeDefinition
     /// <summary>The volume name mount points refer to.</summary>
     public string? Name { get; set; }
 
-    /// <summary>A bind mount from the host; absent for a task-scoped empty volume.</summary>
+    /// <summary>A bind mount from the host (with <c>sourcePath</c>); absent or without a path, a task-scoped empty volume.</summary>
     public HostVolume? Host { get; set; }
 
-    /// <summary>Fields this model does not know (dockerVolumeConfiguration, efsVolumeConfiguration, ...), kept as written.</summary>
+    /// <summary>A Docker volume (named, with a driver), task-scoped or shared; exclusive with <see cref="Host"/>.</summary>
+    public DockerVolumeConfiguration? DockerVolumeConfiguration { get; set; }
+
+    /// <summary>Fields this model does not know (efsVolumeConfiguration, ...), kept as written.</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? ExtensionData { get; set; }
 }
@@ -190,6 +193,29 @@ public sealed class HostVolume
 {
     /// <summary>The host path.</summary>
     public string? SourcePath { get; set; }
+}
+
+/// <summary>A Docker volume of a task (ECS <c>dockerVolumeConfiguration</c>).</summary>
+public sealed class DockerVolumeConfiguration
+{
+    /// <summary><c>task</c> (default: made for the task, removed with it) or <c>shared</c> (outlives tasks, shared by name).</summary>
+    public string? Scope { get; set; }
+
+    /// <summary>With <c>shared</c> scope: create the volume when it does not exist (otherwise it must exist).</summary>
+    public bool? Autoprovision { get; set; }
+
+    /// <summary>The volume driver; <c>local</c> when absent.</summary>
+    public string? Driver { get; set; }
+
+    /// <summary>Driver options.</summary>
+    public Dictionary<string, string>? DriverOpts { get; set; }
+
+    /// <summary>Labels put on the volume.</summary>
+    public Dictionary<string, string>? Labels { get; set; }
+
+    /// <summary>The scope, lower case, <c>task</c> when absent.</summary>
+    [JsonIgnore]
+    public string EffectiveScope => string.IsNullOrEmpty(Scope) ? "task" : Scope.ToLowerInvariant();
 }
 
 /// <summary>The log configuration of a container.</summary>

@@ -1,3 +1,4 @@
+using Berth.Scheduler.Sessions;
 using Berth.Scheduler.State;
 using Berth.Scheduler.V1;
 using Grpc.Core;
@@ -5,7 +6,7 @@ using Grpc.Core;
 namespace Berth.Scheduler.ControlPlane;
 
 /// <summary>The Tasks API.</summary>
-internal sealed class TaskService(SchedulerState state) : Tasks.TasksBase
+internal sealed class TaskService(SchedulerState state, LogRelay logs) : Tasks.TasksBase
 {
     public override Task<RunTaskResponse> RunTask(RunTaskRequest request, ServerCallContext context) => state.RunTaskAsync(request);
 
@@ -40,4 +41,7 @@ internal sealed class TaskService(SchedulerState state) : Tasks.TasksBase
         response.TaskArns.AddRange(arns);
         return Task.FromResult(response);
     }
+
+    public override Task GetTaskLogs(GetTaskLogsRequest request, IServerStreamWriter<TaskLogChunk> responseStream, ServerCallContext context) =>
+        logs.StreamAsync(request, responseStream, context.CancellationToken);
 }

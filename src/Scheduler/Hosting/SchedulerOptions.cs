@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Berth.Scheduler.RegistryAccess;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Scheduler.Hosting;
@@ -8,8 +9,8 @@ internal sealed class SchedulerOptions
 {
     public const string Section = "Scheduler";
 
-    /// <summary>Command-line switches that map onto this section (<c>--data-dir PATH</c>, <c>--lost-host-grace 00:00:05</c>).</summary>
-    public static readonly Dictionary<string, string> SwitchMappings = new(StringComparer.Ordinal)
+    /// <summary>Command-line switches that map onto this section (<c>--data-dir PATH</c>, <c>--lost-host-grace 00:00:05</c>) and its subsections.</summary>
+    public static readonly Dictionary<string, string> SwitchMappings = new(RegistryAccessOptions.SwitchMappings, StringComparer.Ordinal)
     {
         ["--data-dir"] = $"{Section}:{nameof(DataDirectory)}",
         ["--lost-host-grace"] = $"{Section}:{nameof(LostHostGracePeriod)}",

@@ -1,5 +1,6 @@
 using Berth.Scheduler.ControlPlane;
 using Berth.Scheduler.Placement;
+using Berth.Scheduler.RegistryAccess;
 using Berth.Scheduler.Security;
 using Berth.Scheduler.Services;
 using Berth.Scheduler.Sessions;
@@ -48,6 +49,7 @@ internal static class SchedulerServiceCollectionExtensions
         services.AddSingleton<SchedulerState>();
         services.AddSingleton<ApiTokens>();
         services.AddSingleton<SessionHub>();
+        services.AddSingleton<LogRelay>();
         services.AddSingleton<AuthInterceptor>();
         // Tokens are created on the first start, before anyone could ask for them.
         services.AddHostedService(sp =>
@@ -59,6 +61,7 @@ internal static class SchedulerServiceCollectionExtensions
         services.AddSingleton<LostHostMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<LostHostMonitor>());
         services.AddHostedService<ServiceReconciler>();
+        services.AddRegistryAccess();
         services.AddGrpc(grpc =>
         {
             grpc.Interceptors.Add<AuthInterceptor>();

@@ -1,4 +1,5 @@
 using Berth.Scheduler.Hosting;
+using Berth.Scheduler.RegistryAccess;
 using Berth.Scheduler.Security;
 using Berth.Scheduler.State;
 using Berth.Scheduler.V1;
@@ -12,6 +13,8 @@ namespace Berth.Scheduler.Sessions;
 internal sealed partial class AgentSessionService(
     SchedulerState state,
     SessionHub hub,
+    TaskRegistryCredentials credentials,
+    LogRelay logs,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
     IOptions<SchedulerOptions> options,
@@ -32,7 +35,7 @@ internal sealed partial class AgentSessionService(
         }
 
         var (generation, applied) = await state.ConnectAgentAsync(instanceId, hello.Facts);
-        var session = new AgentSession(instanceId, generation, responseStream, state, time, stream.Token, context.GetHttpContext().Response);
+        var session = new AgentSession(instanceId, generation, responseStream, state, credentials, time, stream.Token, context.GetHttpContext().Response);
         session.Send(new SchedulerMessage
         {
             SessionAccepted = new SessionAccepted
@@ -115,10 +118,13 @@ internal sealed partial class AgentSessionService(
                 case AgentMessage.BodyOneofCase.DesiredStateAck:
                     state.Touch(session.InstanceId, message.DesiredStateAck.Version);
                     break;
+                case AgentMessage.BodyOneofCase.LogChunk:
+                    logs.Deliver(session, message.LogChunk);
+                    break;
                 case AgentMessage.BodyOneofCase.Hello:
                     throw new RpcException(new Status(StatusCode.InvalidArgument, "Hello is only the first message of a session."));
                 default:
-                    // LogChunk and future additions: accepted and ignored, so newer agents work with this scheduler.
+                    // Future additions: accepted and ignored, so newer agents work with this scheduler.
                     break;
             }
         }

@@ -33,6 +33,9 @@ internal sealed class SessionHub
         previous?.Close();
     }
 
+    /// <summary>The instance's current session, or null when its agent is not connected.</summary>
+    public AgentSession? Find(string instanceId) => _sessions.GetValueOrDefault(instanceId);
+
     public void Detach(AgentSession session) => _sessions.TryRemove(new KeyValuePair<string, AgentSession>(session.InstanceId, session));
 
     private void OnDesiredStateChanged(IReadOnlyCollection<string> instanceIds)

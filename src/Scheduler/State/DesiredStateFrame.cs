@@ -16,7 +16,7 @@ namespace Berth.Scheduler.State;
 /// The bytes are exactly the protobuf encoding of <c>SchedulerMessage { desired_state = DesiredState { ... } }</c>
 /// (fields in number order, proto3 defaults omitted), so any protobuf parser reads them as the message.
 /// </remarks>
-internal sealed class DesiredStateFrame(long version, string instanceId, ContainerInstanceStatus status, List<byte[]> tasks, List<byte[]> definitions)
+internal sealed class DesiredStateFrame(long version, string instanceId, ContainerInstanceStatus status, List<byte[]> tasks, List<byte[]> definitions, IReadOnlyList<DesiredDefinition>? definitionSources = null)
 {
     private static readonly uint s_desiredStateTag = WireFormat.MakeTag(SchedulerMessage.DesiredStateFieldNumber, WireFormat.WireType.LengthDelimited);
     private static readonly uint s_versionTag = WireFormat.MakeTag(DesiredState.VersionFieldNumber, WireFormat.WireType.Varint);
@@ -30,6 +30,9 @@ internal sealed class DesiredStateFrame(long version, string instanceId, Contain
     public ContainerInstanceStatus Status { get; } = status;
 
     public int TaskCount => tasks.Count;
+
+    /// <summary>The task definitions the set refers to (ARN and the document sent), for callers that look at them.</summary>
+    public IReadOnlyList<DesiredDefinition> Definitions { get; } = definitionSources ?? [];
 
     /// <summary>The length of the encoded DesiredState (without the SchedulerMessage field around it).</summary>
     private int BodyLength
@@ -162,3 +165,6 @@ internal sealed class DesiredStateFrame(long version, string instanceId, Contain
         return i;
     }
 }
+
+/// <summary>A task definition in a desired state: its ARN and the document agents receive.</summary>
+internal sealed record DesiredDefinition(string Arn, string Json);

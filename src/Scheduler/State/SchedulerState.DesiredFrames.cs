@@ -20,6 +20,7 @@ internal sealed partial class SchedulerState
 
             var tasks = new List<byte[]>(instance.Tasks.Count);
             var definitions = new List<byte[]>(1);
+            var sources = new List<DesiredDefinition>(1);
             TaskDefinitionRecord? last = null;
             HashSet<TaskDefinitionRecord>? seen = null;
             foreach (var task in instance.Tasks)
@@ -41,10 +42,11 @@ internal sealed partial class SchedulerState
                 if (seen.Add(task.Definition))
                 {
                     definitions.Add(task.Definition.EncodedDocument());
+                    sources.Add(new DesiredDefinition(task.Definition.Arn, task.Definition.DescribedJson));
                 }
             }
 
-            return new DesiredStateFrame(instance.DesiredVersion, instance.Id, instance.Status, tasks, definitions);
+            return new DesiredStateFrame(instance.DesiredVersion, instance.Id, instance.Status, tasks, definitions, sources);
         }
     }
 }

@@ -133,7 +133,7 @@ public sealed class DockerContainerRuntimeTests(EngineFixture engine, ITestOutpu
 
         var lines = new List<LogLine>();
         using var cts = new CancellationTokenSource(s_step);
-        await foreach (var line in engine.Runtime.ReadLogsAsync(id, follow: true, since: null, cts.Token))
+        await foreach (var line in engine.Runtime.ReadLogsAsync(id, follow: true, tail: 0, cts.Token))
         {
             lines.Add(line);
         }

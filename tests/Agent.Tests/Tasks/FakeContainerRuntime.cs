@@ -37,6 +37,10 @@ internal sealed class FakeContainerRuntime : IContainerRuntime
 
     public Task<bool> RemoveImageAsync(string reference, CancellationToken cancellationToken) => Task.FromResult(LocalImages.Remove(reference));
 
+    public Task<bool> VolumeExistsAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<int> RemoveVolumesAsync(IReadOnlyDictionary<string, string> labels, CancellationToken cancellationToken) => Task.FromResult(0);
+
     public Task<string> CreateContainerAsync(ContainerCreateSpec spec, CancellationToken cancellationToken) => throw new NotSupportedException();
 
     public Task StartContainerAsync(string containerId, CancellationToken cancellationToken) => throw new NotSupportedException();
@@ -56,7 +60,7 @@ internal sealed class FakeContainerRuntime : IContainerRuntime
         yield break;
     }
 
-    public async IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, bool follow, DateTimeOffset? since, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, bool follow, int tail, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Task.CompletedTask;
         yield break;

@@ -70,6 +70,19 @@ public sealed class ImageStoreTests : IDisposable
         Assert.Equal(_time.GetUtcNow(), store.LastUsed["reg:5000/app:1"]);
     }
 
+    [Theory]
+    [InlineData("busybox:1")]
+    [InlineData("team/app:1")]
+    [InlineData("other.example/app:1")]
+    public async Task Credentials_NeverGoToAnotherRegistry(string image)
+    {
+        RegistryCredential[] credentials = [new("reg:5000", "robot", "secret")];
+
+        await Store(ImagePullBehavior.Always).EnsureAsync(image, credentials, CancellationToken.None);
+
+        Assert.Null(Assert.Single(_runtime.Pulls).Credential);
+    }
+
     public void Dispose() => _state.Delete(recursive: true);
 
     private ImageStore Store(ImagePullBehavior behavior)

@@ -127,6 +127,25 @@ public sealed class AdminApiTests : IDisposable
     }
 
     [Fact]
+    public async Task RobotLoginPassword_WorksWithTheRobotsName_AsTheSchedulerHandsItToAgents()
+    {
+        var robot = await SendAsync(HttpMethod.Post, "/api/v1/robots", Admin, new { name = "puller", permissions = new[] { new { pattern = "team/*", actions = new[] { "pull" } } } }, HttpStatusCode.Created);
+        var secret = robot.GetProperty("secret").GetString()!;
+        var login = await SendAsync(HttpMethod.Post, "/api/v1/login-password", AuthRegistryFactory.Basic("robot$puller", secret));
+        var password = login.GetProperty("password").GetString()!;
+        Assert.Equal("robot$puller", login.GetProperty("username").GetString());
+
+        await GetTokenAsync("robot$puller", password, HttpStatusCode.OK);
+        await GetTokenAsync("AWS", password, HttpStatusCode.OK);
+        await GetTokenAsync("robot$puller", secret, HttpStatusCode.OK);
+        await GetTokenAsync("robot$puller", password + "x", HttpStatusCode.Unauthorized);
+        await GetTokenAsync("robot$other", password, HttpStatusCode.Unauthorized);
+
+        await SendAsync(HttpMethod.Delete, "/api/v1/robots/robot$puller", Admin, null, HttpStatusCode.NoContent);
+        await GetTokenAsync("robot$puller", password, HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
     public async Task PasswordChange_EndsRefreshTokensOfTheOldPassword()
     {
         await SendAsync(HttpMethod.Post, "/api/v1/users", Admin, new { name = "carol", password = "correct horse battery" }, HttpStatusCode.Created);

@@ -66,6 +66,23 @@ public sealed class TaskDefinitionApiTests(ITestOutputHelper output) : Scheduler
     }
 
     [Fact]
+    public async Task Register_BadVolumeAndLogDriver_NameTheFields()
+    {
+        const string json = """
+            {"family":"storage","volumes":[{"name":"data","dockerVolumeConfiguration":{"scope":"cluster"}}],
+             "containerDefinitions":[{"name":"app","image":"app:1","memory":64,"mountPoints":[{"sourceVolume":"logs","containerPath":"/logs"}],
+               "logConfiguration":{"logDriver":"json-file","options":{"max-sise":"1m"}}}]}
+            """;
+
+        var e = await Assert.ThrowsAsync<RpcException>(() => RegisterAsync(json));
+
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains("volumes[0].dockerVolumeConfiguration.scope: must be task or shared", e.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("containerDefinitions[0].mountPoints[0].sourceVolume: must name a volume of the task", e.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("containerDefinitions[0].logConfiguration.options.max-sise", e.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Register_MalformedJson_IsInvalidArgument()
     {
         var e = await Assert.ThrowsAsync<RpcException>(() => RegisterAsync("{\"family\": "));

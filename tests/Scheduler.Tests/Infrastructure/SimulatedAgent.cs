@@ -61,6 +61,9 @@ internal sealed class SimulatedAgent : IAsyncDisposable
     /// <summary>Every report ack received, in order.</summary>
     public List<ReportAck> Acks { get; } = [];
 
+    /// <summary>Log stream requests (and cancels) received from the scheduler, in order.</summary>
+    public Channel<LogStreamRequest> LogRequests { get; } = Channel.CreateUnbounded<LogStreamRequest>();
+
     /// <summary>Heartbeats received from the scheduler.</summary>
     public int HeartbeatsReceived { get; private set; }
 
@@ -145,6 +148,9 @@ internal sealed class SimulatedAgent : IAsyncDisposable
                             break;
                         case SchedulerMessage.BodyOneofCase.Heartbeat:
                             HeartbeatsReceived++;
+                            break;
+                        case SchedulerMessage.BodyOneofCase.LogStreamRequest:
+                            LogRequests.Writer.TryWrite(message.LogStreamRequest);
                             break;
                     }
                 }

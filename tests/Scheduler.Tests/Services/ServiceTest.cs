@@ -10,9 +10,12 @@ public abstract class ServiceTest(ITestOutputHelper output) : SchedulerTest(outp
 {
     private readonly List<AgentAutopilot> _autopilots = [];
 
+    // A lost host is declared after 1 s of silence without a session (connected agents count as silent only after the
+    // session timeout, 30 s by default, which no test reaches).
     private protected override IDictionary<string, string?>? Settings => new Dictionary<string, string?>
     {
         ["Scheduler:ServiceReconcileInterval"] = "00:00:00.200",
+        ["Scheduler:LostHostGracePeriod"] = "00:00:01",
     };
 
     public override async Task InitializeAsync()

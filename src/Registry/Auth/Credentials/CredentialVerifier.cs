@@ -29,23 +29,19 @@ internal sealed class CredentialVerifier(AccountStore accounts, TokenIssuer toke
             var matches = SecretHasher.Matches(secret, expected);
             if (robot is null || !matches || robot.Disabled || accounts.IsExpired(robot))
             {
-                return null;
+                // A robot's login password (what `POST /api/v1/login-password` issued for it) comes with its name too.
+                return robot is not null && !matches && await tokens.ValidateLoginPasswordAsync(secret) is { } robotSubject
+                    ? await LoginPasswordPrincipalAsync(username, robotSubject, cancellationToken)
+                    : null;
             }
 
             await accounts.MarkUsedAsync(null, robot, cancellationToken);
             return new Principal(robot.Name, PrincipalKind.Robot, IsAdmin: false);
         }
 
-        // An ECR-style login password names its user inside; "AWS" is accepted as the user name as ECR users type it.
-        var loginSubject = await tokens.ValidateLoginPasswordAsync(secret);
-        if (loginSubject is not null)
+        if (await tokens.ValidateLoginPasswordAsync(secret) is { } loginSubject)
         {
-            if (username != loginSubject && username != "AWS")
-            {
-                return null;
-            }
-
-            return await accounts.FindPrincipalAsync(loginSubject, cancellationToken);
+            return await LoginPasswordPrincipalAsync(username, loginSubject, cancellationToken);
         }
 
         var user = await accounts.FindUserAsync(username, cancellationToken);
@@ -64,6 +60,10 @@ internal sealed class CredentialVerifier(AccountStore accounts, TokenIssuer toke
         await accounts.MarkUsedAsync(user, null, cancellationToken);
         return new Principal(user.Name, PrincipalKind.User, user.IsAdmin);
     }
+
+    // An ECR-style login password names its user inside; "AWS" is accepted as the user name as ECR users type it.
+    private async Task<Principal?> LoginPasswordPrincipalAsync(string username, string loginSubject, CancellationToken cancellationToken) =>
+        username == loginSubject || username == "AWS" ? await accounts.FindPrincipalAsync(loginSubject, cancellationToken) : null;
 
     /// <summary>Reads <c>Authorization: Basic</c>; null when absent or not Basic, throws nothing on garbage.</summary>
     public static (string Username, string Password)? ReadBasic(string? authorization)

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using Berth.Cli.Common;
+using Berth.Scheduler.V1;
+
+namespace Berth.Cli.Clusters;
+
+/// <summary><c>berth cluster create|list|describe|delete</c>.</summary>
+internal static class ClusterCommands
+{
+    public static Command Build(CommandActions actions)
+    {
+        var command = new Command("cluster", "Create, list, describe and delete clusters");
+
+        var createName = new Argument<string>("NAME") { Description = "The cluster name" };
+        var create = new Command("create", "Create a cluster (returns the existing one unchanged)") { createName };
+        actions.Set(create, async (parse, context, ct) =>
+        {
+            var reply = await context.Scheduler.Clusters.CreateClusterAsync(new CreateClusterRequest { ClusterName = parse.GetValue(createName) }, cancellationToken: ct);
+            Print(context.Output, [reply.Cluster]);
+            return ExitCodes.Success;
+        });
+
+        var list = new Command("list", "List clusters with their counts");
+        actions.Set(list, async (_, context, ct) =>
+        {
+            var arns = await SchedulerClient.AllPagesAsync<string>(async token =>
+            {
+                var page = await context.Scheduler.Clusters.ListClustersAsync(new ListClustersRequest { NextToken = token }, cancellationToken: ct);
+                return (page.ClusterArns, page.NextToken);
+            });
+            var clusters = new List<Cluster>();
+            foreach (var chunk in SchedulerClient.Chunks(arns, 100))
+            {
+                clusters.AddRange((await context.Scheduler.Clusters.DescribeClustersAsync(new DescribeClustersRequest { Clusters = { chunk } }, cancellationToken: ct)).Clusters);
+            }
+
+            Print(context.Output, clusters);
+            return ExitCodes.Success;
+        });
+
+        var describeNames = new Argument<string[]>("NAME") { Description = "Cluster names (the current cluster when none)", Arity = ArgumentArity.ZeroOrMore };
+        var describe = new Command("describe", "Describe clusters") { describeNames };
+        actions.Set(describe, async (parse, context, ct) =>
+        {
+            var names = parse.GetValue(describeNames) is { Length: > 0 } given ? given : [context.Cluster];
+            var reply = await context.Scheduler.Clusters.DescribeClustersAsync(new DescribeClustersRequest { Clusters = { names } }, cancellationToken: ct);
+            if (reply.Clusters.Count == 0)
+            {
+                throw SchedulerClient.Missing("no cluster", reply.Failures);
+            }
+
+            Print(context.Output, reply.Clusters);
+            return reply.Failures.Count == 0 ? ExitCodes.Success : ExitCodes.Failure;
+        });
+
+        var deleteName = new Argument<string>("NAME") { Description = "The cluster name" };
+        var delete = new Command("delete", "Delete an empty cluster") { deleteName };
+        actions.Set(delete, async (parse, context, ct) =>
+        {
+            var reply = await context.Scheduler.Clusters.DeleteClusterAsync(new DeleteClusterRequest { Cluster = parse.GetValue(deleteName) }, cancellationToken: ct);
+            Print(context.Output, [reply.Cluster]);
+            return ExitCodes.Success;
+        });
+
+        command.Add(create);
+        command.Add(list);
+        command.Add(describe);
+        command.Add(delete);
+        return command;
+    }
+
+    private static void Print(CliOutput output, IReadOnlyCollection<Cluster> clusters)
+    {
+        if (output.IsJson)
+        {
+            output.Json(clusters);
+            return;
+        }
+
+        output.Table(
+            ["NAME", "STATUS", "INSTANCES", "RUNNING", "PENDING", "SERVICES"],
+            clusters.Select(c => (IReadOnlyList<string>)[c.Name, c.Status, Display.Num(c.RegisteredContainerInstancesCount), Display.Num(c.RunningTasksCount), Display.Num(c.PendingTasksCount), Display.Num(c.ActiveServicesCount)]));
+    }
+}

@@ -1,0 +1,70 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Google.Protobuf;
+
+namespace Berth.Cli.Common;
+
+/// <summary>How results are printed: aligned tables for people, JSON for scripts.</summary>
+internal enum OutputFormat
+{
+    Table,
+    Json,
+}
+
+/// <summary>
+/// Everything a command prints goes through here, so that <c>--output json</c> is one switch: in JSON mode the
+/// result is one JSON document on stdout and progress goes to stderr; in table mode both go to stdout.
+/// </summary>
+internal sealed class CliOutput(TextWriter output, TextWriter error, OutputFormat format)
+{
+    private static readonly JsonFormatter s_protobuf = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true).WithFormatEnumsAsIntegers(false));
+    private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true };
+
+    public OutputFormat Format { get; } = format;
+
+    public bool IsJson => Format == OutputFormat.Json;
+
+    public TextWriter Out { get; } = output;
+
+    public TextWriter Error { get; } = error;
+
+    /// <summary>A line for people (a result in table mode, progress in JSON mode).</summary>
+    public void Say(string line) => (IsJson ? Error : Out).WriteLine(line);
+
+    /// <summary>Prints rows under headers with aligned columns (table mode) — callers choose JSON separately.</summary>
+    public void Table(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows)
+    {
+        var all = rows.ToList();
+        var widths = headers.Select((h, i) => Math.Max(h.Length, all.Count == 0 ? 0 : all.Max(r => i < r.Count ? r[i].Length : 0))).ToArray();
+        Out.WriteLine(Row(headers, widths));
+        foreach (var row in all)
+        {
+            Out.WriteLine(Row(row, widths));
+        }
+    }
+
+    /// <summary>Prints name/value pairs one per line, names aligned (a describe in table mode).</summary>
+    public void Fields(IEnumerable<(string Name, string Value)> fields)
+    {
+        var list = fields.ToList();
+        var width = list.Count == 0 ? 0 : list.Max(f => f.Name.Length) + 1;
+        foreach (var (name, value) in list)
+        {
+            Out.WriteLine($"{(name + ":").PadRight(width)} {value}");
+        }
+    }
+
+    /// <summary>Prints a JSON document, indented.</summary>
+    public void Json(JsonNode? node) => Out.WriteLine(node?.ToJsonString(s_indented) ?? "null");
+
+    /// <summary>Prints one message as JSON (camelCase field names, enums by name).</summary>
+    public void Json(IMessage message) => Json(ToNode(message));
+
+    /// <summary>Prints messages as a JSON array.</summary>
+    public void Json(IEnumerable<IMessage> messages) => Json(new JsonArray([.. messages.Select(ToNode)]));
+
+    public static JsonNode? ToNode(IMessage message) => JsonNode.Parse(s_protobuf.Format(message));
+
+    private static string Row(IReadOnlyList<string> cells, int[] widths) =>
+        string.Join("  ", cells.Select((c, i) => i == cells.Count - 1 ? c : c.PadRight(widths[i]))).TrimEnd();
+}

@@ -1,0 +1,31 @@
+using Berth.Scheduler.V1;
+using Google.Protobuf.WellKnownTypes;
+
+namespace Berth.Cli.Common;
+
+/// <summary>Short spellings of contract values for tables: ECS's words, not the proto enum names.</summary>
+internal static class Display
+{
+    public static string Num(long value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    public static string Status(LifecycleStatus status) =>
+        status == LifecycleStatus.Unspecified ? "-" : status.ToString().ToUpperInvariant();
+
+    public static string Status(ContainerInstanceStatus status) =>
+        status == ContainerInstanceStatus.Unspecified ? "-" : status.ToString().ToUpperInvariant();
+
+    public static string Health(HealthStatus health) =>
+        health == HealthStatus.Unspecified ? "-" : health.ToString().ToUpperInvariant();
+
+    public static string Time(Timestamp? time) =>
+        time is null ? "-" : time.ToDateTimeOffset().ToString("yyyy-MM-dd HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The last path segment of an ARN (<c>.../task/c/abc</c> -> <c>abc</c>).</summary>
+    public static string ShortArn(string arn) => arn[(arn.LastIndexOf('/') + 1)..];
+
+    /// <summary><c>family:revision</c> of a task-definition ARN.</summary>
+    public static string TaskDefinition(string arn) => arn.Contains("task-definition/", StringComparison.Ordinal) ? ShortArn(arn) : arn;
+
+    public static string Ports(IEnumerable<NetworkBinding> bindings) =>
+        string.Join(",", bindings.Select(b => $"{b.HostPort}->{b.ContainerPort}/{b.Protocol}")) is { Length: > 0 } text ? text : "-";
+}

@@ -1,0 +1,46 @@
+using Grpc.Core;
+
+namespace Berth.Cli.Common;
+
+/// <summary>Turns failures into sentences that say what went wrong and what to do about it.</summary>
+internal static class ErrorMessages
+{
+    /// <summary>A scheduler call that failed with a gRPC status.</summary>
+    public static string ForScheduler(RpcException error, Uri endpoint)
+    {
+        var detail = string.IsNullOrWhiteSpace(error.Status.Detail) ? error.StatusCode.ToString() : error.Status.Detail.TrimEnd('.');
+        return error.StatusCode switch
+        {
+            StatusCode.Unavailable =>
+                $"cannot reach the scheduler at {endpoint} ({detail}). Is it running? Start a local platform with `berth up`, or point the CLI at another one with --endpoint or BERTH_ENDPOINT.",
+            StatusCode.Unauthenticated =>
+                $"the scheduler at {endpoint} did not accept your credentials ({detail}). Log in with `berth login --endpoint {endpoint} --token-file <scheduler data dir>/admin-token` (`berth up` logs you in by itself).",
+            StatusCode.PermissionDenied =>
+                $"the scheduler refused: {detail}. This needs the admin API token (`berth login --token-file <scheduler data dir>/admin-token`).",
+            StatusCode.NotFound => $"not found: {detail}. The matching `list` command shows what exists.",
+            StatusCode.InvalidArgument => $"invalid request: {detail}.",
+            StatusCode.FailedPrecondition => $"not possible now: {detail}.",
+            StatusCode.AlreadyExists => $"already exists: {detail}.",
+            StatusCode.ResourceExhausted => $"the scheduler is out of capacity or busy: {detail}. Retry later.",
+            StatusCode.DeadlineExceeded => $"the scheduler at {endpoint} did not answer in time ({detail}). Retry, or check its load and logs.",
+            StatusCode.Unimplemented =>
+                $"the scheduler at {endpoint} does not offer this call ({detail}): it is older than this CLI; upgrade it.",
+            StatusCode.Cancelled => "cancelled.",
+            _ => $"the scheduler failed ({error.StatusCode}): {detail}.",
+        };
+    }
+
+    /// <summary>A registry call that failed with an HTTP status and the registry's own error message.</summary>
+    public static string ForRegistry(int status, string message, Uri registry) => status switch
+    {
+        401 => $"the registry at {registry} did not accept your credentials ({message}). Log in with `berth login --registry {registry} --username NAME --password-stdin`.",
+        403 => $"the registry refused: {message}. Ask an admin for the permission (`berth registry grant`).",
+        404 => $"not found: {message}. `berth registry repos` and `berth registry tags REPO` show what exists.",
+        429 => $"the registry is throttling this address: {message}. Wait a minute and retry.",
+        _ => $"the registry answered {status}: {message}.",
+    };
+
+    /// <summary>A registry that could not be reached at all.</summary>
+    public static string RegistryUnreachable(Uri registry, string detail) =>
+        $"cannot reach the registry at {registry} ({detail}). Is it running? Start a local platform with `berth up`, or pass --registry or set BERTH_REGISTRY.";
+}

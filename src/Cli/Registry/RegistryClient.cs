@@ -1,0 +1,213 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Berth.Cli.Common;
+
+namespace Berth.Cli.Registry;
+
+/// <summary>
+/// The registry over HTTP: the Docker v2 API (catalog, tags, manifest delete) with the Docker token flow, and the
+/// admin API under <c>/api/v1</c> with Basic credentials. Errors come back as the registry's own message.
+/// </summary>
+internal sealed class RegistryClient(Uri registry, string? username, string? password) : IDisposable
+{
+    private readonly HttpClient _http = new() { BaseAddress = registry, Timeout = TimeSpan.FromSeconds(60) };
+
+    public Uri Address { get; } = registry;
+
+    /// <summary>Repository names the caller may pull, all pages.</summary>
+    public async Task<List<string>> CatalogAsync(CancellationToken ct)
+    {
+        var names = new List<string>();
+        string? next = "/v2/_catalog?n=1000";
+        while (next is not null)
+        {
+            using var response = await SendV2Async(HttpMethod.Get, next, "registry:catalog:*", ct);
+            var body = await ReadJsonAsync(response, ct);
+            names.AddRange((body?["repositories"]?.AsArray() ?? []).Select(n => (string)n!));
+            next = NextLink(response);
+        }
+
+        return names;
+    }
+
+    /// <summary>The tags of <paramref name="repository"/>, all pages.</summary>
+    public async Task<List<string>> TagsAsync(string repository, CancellationToken ct)
+    {
+        var tags = new List<string>();
+        string? next = $"/v2/{repository}/tags/list?n=1000";
+        while (next is not null)
+        {
+            using var response = await SendV2Async(HttpMethod.Get, next, $"repository:{repository}:pull", ct);
+            var body = await ReadJsonAsync(response, ct);
+            tags.AddRange((body?["tags"]?.AsArray() ?? []).Select(n => (string)n!));
+            next = NextLink(response);
+        }
+
+        return tags;
+    }
+
+    /// <summary>Deletes a tag (<c>repo:tag</c>) or a manifest (<c>repo@sha256:...</c>).</summary>
+    public async Task DeleteAsync(string repository, string reference, CancellationToken ct)
+    {
+        using var response = await SendV2Async(HttpMethod.Delete, $"/v2/{repository}/manifests/{reference}", $"repository:{repository}:delete", ct);
+        await ReadJsonAsync(response, ct);
+    }
+
+    /// <summary>Checks the credentials: a token for the catalog is issued only to a known user or robot.</summary>
+    public async Task VerifyLoginAsync(CancellationToken ct)
+    {
+        using var response = await SendV2Async(HttpMethod.Get, "/v2/", "registry:catalog:*", ct);
+        await ReadJsonAsync(response, ct);
+    }
+
+    /// <summary>A call to the admin API.</summary>
+    public async Task<JsonNode?> AdminAsync(HttpMethod method, string path, object? body, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(method, "/api/v1/" + path.TrimStart('/'));
+        request.Headers.Authorization = Basic();
+        if (body is JsonNode node)
+        {
+            request.Content = new StringContent(node.ToJsonString(), Encoding.UTF8, "application/json");
+        }
+
+        using var response = await _http.SendAsync(request, ct);
+        return await ReadJsonAsync(response, ct);
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private string? _token;
+
+    /// <summary>Sends a v2 request; on a Bearer challenge fetches a token for <paramref name="scope"/> and retries once.</summary>
+    private async Task<HttpResponseMessage> SendV2Async(HttpMethod method, string path, string scope, CancellationToken ct)
+    {
+        var response = await SendAsync(method, path, ct);
+        if (response.StatusCode != HttpStatusCode.Unauthorized
+            || response.Headers.WwwAuthenticate.FirstOrDefault(h => h.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase)) is not { } challenge)
+        {
+            return response;
+        }
+
+        response.Dispose();
+        _token = await FetchTokenAsync(challenge, scope, ct);
+        return await SendAsync(method, path, ct);
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (_token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+        }
+
+        request.Headers.Accept.ParseAdd("application/vnd.oci.image.manifest.v1+json");
+        request.Headers.Accept.ParseAdd("application/vnd.docker.distribution.manifest.v2+json");
+        request.Headers.Accept.ParseAdd("application/json");
+        return await _http.SendAsync(request, ct);
+    }
+
+    private async Task<string> FetchTokenAsync(AuthenticationHeaderValue challenge, string scope, CancellationToken ct)
+    {
+        var parameters = ParseChallenge(challenge.Parameter ?? string.Empty);
+        if (!parameters.TryGetValue("realm", out var realm))
+        {
+            throw new CliException($"the registry at {Address} sent a Bearer challenge without a realm.");
+        }
+
+        if (username is null || password is null)
+        {
+            throw new CliException($"the registry at {Address} needs credentials. Log in with `berth login --registry {Address} --username NAME --password-stdin` (`berth up` logs you in by itself).");
+        }
+
+        var query = $"?service={Uri.EscapeDataString(parameters.GetValueOrDefault("service", string.Empty))}&scope={Uri.EscapeDataString(scope)}";
+        using var request = new HttpRequestMessage(HttpMethod.Get, realm + query);
+        request.Headers.Authorization = Basic();
+        using var response = await _http.SendAsync(request, ct);
+        var body = await ReadJsonAsync(response, ct);
+        return (string?)body?["token"] ?? (string?)body?["access_token"]
+            ?? throw new CliException($"the registry's token endpoint {realm} answered without a token.");
+    }
+
+    private AuthenticationHeaderValue? Basic() =>
+        username is null || password is null
+            ? null
+            : new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{username}:{password}")));
+
+    /// <summary>Reads a JSON body, or throws the registry's error as a sentence.</summary>
+    private async Task<JsonNode?> ReadJsonAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        var text = await response.Content.ReadAsStringAsync(ct);
+        if (response.IsSuccessStatusCode)
+        {
+            return text.Length == 0 ? null : JsonNode.Parse(text);
+        }
+
+        string message;
+        try
+        {
+            var errors = JsonNode.Parse(text)?["errors"]?.AsArray();
+            message = errors is { Count: > 0 }
+                ? string.Join("; ", errors.Select(e => $"{(string?)e?["code"]}: {(string?)e?["message"]}"))
+                : text;
+        }
+        catch (JsonException)
+        {
+            message = text.Length > 0 ? text : response.ReasonPhrase ?? string.Empty;
+        }
+
+        throw new CliException(ErrorMessages.ForRegistry((int)response.StatusCode, message.Trim(), Address));
+    }
+
+    /// <summary>The next page from a <c>Link: &lt;url&gt;; rel="next"</c> header.</summary>
+    private static string? NextLink(HttpResponseMessage response)
+    {
+        if (!response.Headers.TryGetValues("Link", out var links))
+        {
+            return null;
+        }
+
+        var link = links.FirstOrDefault(l => l.Contains("rel=\"next\"", StringComparison.Ordinal));
+        return link is null ? null : link[(link.IndexOf('<', StringComparison.Ordinal) + 1)..link.IndexOf('>', StringComparison.Ordinal)];
+    }
+
+    /// <summary><c>realm="...",service="...",scope="..."</c> into a dictionary.</summary>
+    internal static Dictionary<string, string> ParseChallenge(string parameter)
+    {
+        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var i = 0;
+        while (i < parameter.Length)
+        {
+            var equals = parameter.IndexOf('=', i);
+            if (equals < 0)
+            {
+                break;
+            }
+
+            var key = parameter[i..equals].Trim(' ', ',');
+            string value;
+            if (equals + 1 < parameter.Length && parameter[equals + 1] == '"')
+            {
+                var close = parameter.IndexOf('"', equals + 2);
+                close = close < 0 ? parameter.Length : close;
+                value = parameter[(equals + 2)..close];
+                i = close + 1;
+            }
+            else
+            {
+                var comma = parameter.IndexOf(',', equals);
+                comma = comma < 0 ? parameter.Length : comma;
+                value = parameter[(equals + 1)..comma];
+                i = comma;
+            }
+
+            values[key] = value;
+            i++;
+        }
+
+        return values;
+    }
+}

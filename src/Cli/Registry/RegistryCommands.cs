@@ -1,0 +1,234 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Berth.Cli.Common;
+
+namespace Berth.Cli.Registry;
+
+/// <summary>
+/// <c>berth registry repos|tags|delete|robots|grant|public</c>: what is stored (Docker v2 API) and who may use it
+/// (the admin API, <c>/api/v1</c>).
+/// </summary>
+internal static class RegistryCommands
+{
+    public static Command Build(CommandActions actions)
+    {
+        var command = new Command("registry", "Browse and manage the image registry: repositories, tags, robot accounts, permissions");
+
+        var repos = new Command("repos", "List repositories you may pull");
+        actions.Set(repos, async (_, context, ct) =>
+        {
+            var names = await context.Registry.CatalogAsync(ct);
+            PrintList(context.Output, "REPOSITORY", names);
+            return ExitCodes.Success;
+        });
+
+        var repository = new Argument<string>("REPOSITORY") { Description = "The repository, e.g. team-a/app" };
+        var tags = new Command("tags", "List a repository's tags") { repository };
+        actions.Set(tags, async (parse, context, ct) =>
+        {
+            PrintList(context.Output, "TAG", await context.Registry.TagsAsync(StripHost(parse.GetValue(repository)!, context), ct));
+            return ExitCodes.Success;
+        });
+
+        var reference = new Argument<string>("REPOSITORY:TAG|REPOSITORY@DIGEST") { Description = "A tag to remove, or a manifest digest to delete" };
+        var delete = new Command("delete", "Delete a tag or a manifest (by digest)") { reference };
+        actions.Set(delete, async (parse, context, ct) =>
+        {
+            var (name, tagOrDigest) = SplitReference(StripHost(parse.GetValue(reference)!, context));
+            await context.Registry.DeleteAsync(name, tagOrDigest, ct);
+            context.Output.Say($"deleted {name}{(tagOrDigest.Contains(':', StringComparison.Ordinal) ? "@" : ":")}{tagOrDigest}");
+            return ExitCodes.Success;
+        });
+
+        command.Add(repos);
+        command.Add(tags);
+        command.Add(delete);
+        command.Add(Robots(actions));
+        command.Add(Grant(actions));
+        command.Add(Public(actions));
+        return command;
+    }
+
+    private static Command Robots(CommandActions actions)
+    {
+        var command = new Command("robots", "Robot accounts: non-human credentials for CI and hosts");
+
+        var list = new Command("list", "List robot accounts");
+        actions.Set(list, async (_, context, ct) =>
+        {
+            var robots = (await context.Registry.AdminAsync(HttpMethod.Get, "robots", null, ct))?.AsArray() ?? [];
+            if (context.Output.IsJson)
+            {
+                context.Output.Json(robots);
+            }
+            else
+            {
+                context.Output.Table(["ROBOT", "DESCRIPTION", "CREATED", "EXPIRES", "LAST USED"], robots.Select(r => (IReadOnlyList<string>)
+                [
+                    (string?)r?["name"] ?? "-", (string?)r?["description"] ?? "-", (string?)r?["createdAt"] ?? "-", (string?)r?["expiresAt"] ?? "never", (string?)r?["lastUsedAt"] ?? "never",
+                ]));
+            }
+
+            return ExitCodes.Success;
+        });
+
+        var name = new Argument<string>("NAME") { Description = "The robot's short name (its account is robot$NAME)" };
+        var description = new Option<string?>("--description") { Description = "What it is for" };
+        var expires = new Option<TimeSpan?>("--expires-in") { Description = "Lifetime, e.g. 720h", CustomParser = r => Durations.Parse(r) };
+        var permissions = new Option<string[]>("--permission") { Description = "PATTERN=ACTIONS, repeatable, e.g. 'team-a/*=pull,push'", HelpName = "PATTERN=ACTIONS" };
+        var create = new Command("create", "Create a robot; prints its secret once") { name, description, expires, permissions };
+        actions.Set(create, async (parse, context, ct) =>
+        {
+            var body = new JsonObject
+            {
+                ["name"] = parse.GetValue(name),
+                ["description"] = parse.GetValue(description),
+                ["permissions"] = new JsonArray([.. (parse.GetValue(permissions) ?? []).Select(ParsePermission)]),
+            };
+            if (parse.GetValue(expires) is { } lifetime)
+            {
+                body["expiresAt"] = DateTimeOffset.UtcNow.Add(lifetime).ToString("O");
+            }
+
+            var robot = await context.Registry.AdminAsync(HttpMethod.Post, "robots", body, ct);
+            PrintSecret(context.Output, robot);
+            return ExitCodes.Success;
+        });
+
+        var rotateName = new Argument<string>("NAME") { Description = "The robot's name" };
+        var rotate = new Command("rotate", "Give a robot a new secret (the old one stops working); prints it once") { rotateName };
+        actions.Set(rotate, async (parse, context, ct) =>
+        {
+            PrintSecret(context.Output, await context.Registry.AdminAsync(HttpMethod.Post, $"robots/{Uri.EscapeDataString(parse.GetValue(rotateName)!)}/secret", null, ct));
+            return ExitCodes.Success;
+        });
+
+        var deleteName = new Argument<string>("NAME") { Description = "The robot's name" };
+        var delete = new Command("delete", "Delete a robot account") { deleteName };
+        actions.Set(delete, async (parse, context, ct) =>
+        {
+            await context.Registry.AdminAsync(HttpMethod.Delete, $"robots/{Uri.EscapeDataString(parse.GetValue(deleteName)!)}", null, ct);
+            context.Output.Say($"deleted robot {parse.GetValue(deleteName)}");
+            return ExitCodes.Success;
+        });
+
+        command.Add(list);
+        command.Add(create);
+        command.Add(rotate);
+        command.Add(delete);
+        return command;
+    }
+
+    private static Command Grant(CommandActions actions)
+    {
+        var principal = new Argument<string>("PRINCIPAL") { Description = "A user name or robot$NAME" };
+        var permission = new Argument<string>("PATTERN=ACTIONS") { Description = "e.g. 'team-a/*=pull,push'; an empty action list removes the grant ('team-a/*=')" };
+        var command = new Command("grant", "Grant (or with no actions, remove) a principal's actions on a repository pattern") { principal, permission };
+        actions.Set(command, async (parse, context, ct) =>
+        {
+            var body = ParsePermission(parse.GetValue(permission)!);
+            body["principal"] = parse.GetValue(principal);
+            await context.Registry.AdminAsync(HttpMethod.Put, "permissions", body, ct);
+            context.Output.Say($"{parse.GetValue(principal)}: {parse.GetValue(permission)}");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Public(CommandActions actions)
+    {
+        var command = new Command("public", "Namespaces anyone may pull without logging in");
+        var list = new Command("list", "List public namespaces");
+        actions.Set(list, async (_, context, ct) =>
+        {
+            var patterns = (await context.Registry.AdminAsync(HttpMethod.Get, "public-namespaces", null, ct))?.AsArray() ?? [];
+            PrintList(context.Output, "PATTERN", [.. patterns.Select(p => p is JsonValue ? (string?)p : (string?)p?["pattern"]).OfType<string>()]);
+            return ExitCodes.Success;
+        });
+
+        var addPattern = new Argument<string>("PATTERN") { Description = "'*', 'namespace/*' or a repository" };
+        var add = new Command("add", "Make a namespace publicly pullable") { addPattern };
+        actions.Set(add, async (parse, context, ct) =>
+        {
+            await context.Registry.AdminAsync(HttpMethod.Put, "public-namespaces", new JsonObject { ["pattern"] = parse.GetValue(addPattern) }, ct);
+            context.Output.Say($"{parse.GetValue(addPattern)} is public");
+            return ExitCodes.Success;
+        });
+
+        var removePattern = new Argument<string>("PATTERN") { Description = "The pattern to make private again" };
+        var remove = new Command("remove", "Make a namespace private again") { removePattern };
+        actions.Set(remove, async (parse, context, ct) =>
+        {
+            await context.Registry.AdminAsync(HttpMethod.Delete, $"public-namespaces?pattern={Uri.EscapeDataString(parse.GetValue(removePattern)!)}", null, ct);
+            context.Output.Say($"{parse.GetValue(removePattern)} is private");
+            return ExitCodes.Success;
+        });
+
+        command.Add(list);
+        command.Add(add);
+        command.Add(remove);
+        return command;
+    }
+
+    /// <summary><c>team-a/*=pull,push</c> into the admin API's <c>{pattern, actions}</c>.</summary>
+    internal static JsonObject ParsePermission(string text)
+    {
+        var equals = text.LastIndexOf('=');
+        if (equals <= 0)
+        {
+            throw new CliException($"'{text}' is not PATTERN=ACTIONS, e.g. 'team-a/*=pull,push'.", ExitCodes.Usage);
+        }
+
+        var names = text[(equals + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return new JsonObject { ["pattern"] = text[..equals], ["actions"] = new JsonArray([.. names.Select(n => (JsonNode)n)]) };
+    }
+
+    /// <summary><c>repo:tag</c> or <c>repo@digest</c> into the repository and the manifest reference.</summary>
+    internal static (string Repository, string Reference) SplitReference(string text)
+    {
+        var at = text.IndexOf('@', StringComparison.Ordinal);
+        if (at > 0)
+        {
+            return (text[..at], text[(at + 1)..]);
+        }
+
+        var colon = text.LastIndexOf(':');
+        if (colon > text.LastIndexOf('/') && colon > 0)
+        {
+            return (text[..colon], text[(colon + 1)..]);
+        }
+
+        throw new CliException($"'{text}' names no tag or digest; use REPOSITORY:TAG or REPOSITORY@sha256:...", ExitCodes.Usage);
+    }
+
+    /// <summary>Accepts an image name as docker spells it (<c>127.0.0.1:5000/team-a/app:1</c>) by dropping this registry's host.</summary>
+    private static string StripHost(string name, CliContext context)
+    {
+        var prefix = context.Settings.Registry.Authority + "/";
+        return name.StartsWith(prefix, StringComparison.Ordinal) ? name[prefix.Length..] : name;
+    }
+
+    private static void PrintList(CliOutput output, string header, IReadOnlyCollection<string> values)
+    {
+        if (output.IsJson)
+        {
+            output.Json(new JsonArray([.. values.Select(v => (JsonNode)v)]));
+        }
+        else
+        {
+            output.Table([header], values.Select(v => (IReadOnlyList<string>)[v]));
+        }
+    }
+
+    private static void PrintSecret(CliOutput output, JsonNode? robot)
+    {
+        if (output.IsJson)
+        {
+            output.Json(robot);
+            return;
+        }
+
+        output.Fields([("Robot", (string?)robot?["name"] ?? "-"), ("Secret", (string?)robot?["secret"] ?? "-"), ("Expires", (string?)robot?["expiresAt"] ?? "never")]);
+        output.Out.WriteLine("The secret is shown only now: store it (e.g. docker login -u 'ROBOT' --password-stdin).");
+    }
+}

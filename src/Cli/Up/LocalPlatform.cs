@@ -1,0 +1,345 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Berth.Cli.Common;
+using Berth.Cli.Configuration;
+using Berth.Scheduler.V1;
+using Grpc.Core;
+
+namespace Berth.Cli.Up;
+
+/// <summary>What <c>berth up</c> starts, and where.</summary>
+internal sealed record UpOptions(string DataDirectory, string ListenAddress, int RegistryPort, int SchedulerPort, bool StartAgent, string Zone, string Cluster, string AgentScope);
+
+/// <summary>
+/// <c>berth up</c>: the registry, the scheduler and one agent as child processes of this one, state under one data
+/// directory, until Ctrl-C or SIGTERM. Stopping stops the processes, never the tasks: containers belong to the
+/// engine, and the next <c>berth up</c> starts an agent that adopts them (its identity is in the data directory).
+/// </summary>
+internal sealed class LocalPlatform(CliContext context, UpOptions options, PlatformBinaries binaries)
+{
+    private static readonly TimeSpan s_startDeadline = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan s_stopGrace = TimeSpan.FromSeconds(20);
+    private readonly List<ChildProcess> _children = [];
+
+    private string Data => options.DataDirectory;
+
+    private Uri RegistryUrl => new($"http://{Host}:{options.RegistryPort}");
+
+    private Uri SchedulerUrl => new($"http://{Host}:{options.SchedulerPort}");
+
+    private string Host => options.ListenAddress.Contains(':', StringComparison.Ordinal) ? $"[{options.ListenAddress}]" : options.ListenAddress;
+
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var dockerEndpoint = DockerEngineProbe.Endpoint(context.Environment.Variable);
+        if (options.StartAgent && await DockerEngineProbe.ProblemAsync(dockerEndpoint, cancellationToken) is { } problem)
+        {
+            throw new CliException($"no Docker engine answers: {problem}.\n{DockerEngineProbe.HowToGetOne}");
+        }
+
+        EnsurePortFree(options.RegistryPort, "--registry-port");
+        EnsurePortFree(options.SchedulerPort, "--scheduler-port");
+        Directory.CreateDirectory(Data);
+        try
+        {
+            var registry = Start("registry", binaries.Registry, ["--urls", RegistryUrl.ToString().TrimEnd('/'), "--data-dir", Path.Combine(Data, "registry")]);
+            var scheduler = Start("scheduler", binaries.Scheduler,
+            [
+                "--urls", SchedulerUrl.ToString().TrimEnd('/'), "--data-dir", Path.Combine(Data, "scheduler"),
+                // Tasks pull from the local registry as a pull-only robot: the scheduler hands each task a short-lived
+                // login password of it. The secret file is written below once the registry answers; the scheduler
+                // retries until it is there.
+                "--Scheduler:Registry:Url", RegistryUrl.ToString().TrimEnd('/'),
+                "--Scheduler:Registry:Username", "robot$" + PullRobot,
+                "--Scheduler:Registry:PasswordFile", PullSecretFile,
+            ]);
+            using var startup = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            startup.CancelAfter(s_startDeadline);
+            var token = await WaitForSchedulerAsync(scheduler, startup.Token);
+            using var client = new SchedulerClient(SchedulerUrl, token);
+            await client.Clusters.CreateClusterAsync(new CreateClusterRequest { ClusterName = options.Cluster }, cancellationToken: startup.Token);
+            // The agent needs only the scheduler: it registers while the registry finishes starting.
+            var agent = options.StartAgent ? StartAgent(dockerEndpoint) : null;
+            await WaitForRegistryAsync(registry, startup.Token);
+            var registryPassword = ReadSecret(Path.Combine(Data, "registry", "initial-admin-password"));
+            await EnsurePullRobotAsync(registryPassword, startup.Token);
+            if (agent is not null)
+            {
+                await WaitForAgentAsync(agent, client, startup.Token);
+            }
+
+            Login(token, registryPassword);
+            PrintReady(clock.Elapsed, registryPassword is not null);
+            return await SuperviseAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new CliException($"the platform did not become ready within {s_startDeadline.TotalSeconds:0} s; see the logs in {Path.Combine(Data, "logs")}.");
+        }
+        finally
+        {
+            await StopAllAsync();
+        }
+    }
+
+    private const string PullRobot = "cluster-pull";
+
+    private string PullSecretFile => Path.Combine(Data, "scheduler", "registry-pull-secret");
+
+    /// <summary>Creates the pull robot (pull on everything) on the first start; gives it a new secret if the file was lost.</summary>
+    private async Task EnsurePullRobotAsync(string? adminPassword, CancellationToken ct)
+    {
+        if (ReadSecret(PullSecretFile) is not null || adminPassword is null)
+        {
+            return;
+        }
+
+        using var registry = new Registry.RegistryClient(RegistryUrl, "admin", adminPassword);
+        JsonNode? robot;
+        try
+        {
+            robot = await registry.AdminAsync(HttpMethod.Post, "robots", new JsonObject
+            {
+                ["name"] = PullRobot,
+                ["description"] = "berth up: the scheduler hands tasks short-lived pull credentials of this robot",
+                ["permissions"] = new JsonArray(new JsonObject { ["pattern"] = "*", ["actions"] = new JsonArray("pull") }),
+            }, ct);
+        }
+        catch (CliException)
+        {
+            robot = await registry.AdminAsync(HttpMethod.Post, $"robots/{PullRobot}/secret", null, ct);
+        }
+
+        Core.IO.OwnerOnlyFile.WriteAtomic(PullSecretFile, (string?)robot?["secret"] ?? string.Empty);
+    }
+
+    private ChildProcess Start(string name, string dll, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var child = ChildProcess.Start(name, dll, arguments, Path.Combine(Data, "logs", name + ".log"), environment);
+        _children.Add(child);
+        return child;
+    }
+
+    private ChildProcess StartAgent(string dockerEndpoint)
+    {
+        var agentDirectory = Path.Combine(Data, "agent");
+        Directory.CreateDirectory(agentDirectory);
+        // An explicit, empty config file: the local agent must not pick up a host-wide /etc/berth/agent.json.
+        var config = Path.Combine(agentDirectory, "agent.json");
+        if (!File.Exists(config))
+        {
+            File.WriteAllText(config, "{}");
+        }
+
+        return Start("agent", binaries.Agent,
+        [
+            "--config", config,
+            "--scheduler-url", SchedulerUrl.ToString().TrimEnd('/'),
+            "--cluster", options.Cluster,
+            "--zone", options.Zone,
+            "--state-dir", Path.Combine(agentDirectory, "state"),
+            "--scope", options.AgentScope,
+            "--docker-endpoint", dockerEndpoint,
+        ],
+        // The join token travels in the environment, not the command line that `ps` shows every user.
+        new Dictionary<string, string> { ["BERTH_JOINTOKEN"] = ReadSecret(Path.Combine(Data, "scheduler", "join-token")) ?? string.Empty });
+    }
+
+    private async Task<string> WaitForSchedulerAsync(ChildProcess scheduler, CancellationToken ct)
+    {
+        var tokenFile = Path.Combine(Data, "scheduler", "admin-token");
+        while (true)
+        {
+            ThrowIfExited(scheduler);
+            if (ReadSecret(tokenFile) is { } token)
+            {
+                using var client = new SchedulerClient(SchedulerUrl, token);
+                try
+                {
+                    await client.Clusters.ListClustersAsync(new ListClustersRequest { MaxResults = 1 }, cancellationToken: ct);
+                    return token;
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+                {
+                }
+            }
+
+            await Task.Delay(100, ct);
+        }
+    }
+
+    private async Task WaitForRegistryAsync(ChildProcess registry, CancellationToken ct)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        while (true)
+        {
+            ThrowIfExited(registry);
+            try
+            {
+                // Any HTTP answer (401 for a private registry) means it serves the v2 API.
+                using var response = await http.GetAsync(new Uri(RegistryUrl, "/v2/"), ct);
+                return;
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(100, ct);
+        }
+    }
+
+    private async Task WaitForAgentAsync(ChildProcess agent, SchedulerClient client, CancellationToken ct)
+    {
+        while (true)
+        {
+            ThrowIfExited(agent);
+            var list = await client.Instances.ListContainerInstancesAsync(new ListContainerInstancesRequest { Cluster = options.Cluster }, cancellationToken: ct);
+            if (list.ContainerInstanceArns.Count > 0)
+            {
+                var described = await client.Instances.DescribeContainerInstancesAsync(
+                    new DescribeContainerInstancesRequest { Cluster = options.Cluster, ContainerInstances = { list.ContainerInstanceArns } }, cancellationToken: ct);
+                if (described.ContainerInstances.Any(i => i.AgentConnected))
+                {
+                    return;
+                }
+            }
+
+            await Task.Delay(100, ct);
+        }
+    }
+
+    private void Login(string token, string? registryPassword)
+    {
+        var config = CliConfig.Load(context.Environment.HomeDirectory);
+        config.Endpoint = SchedulerUrl.ToString();
+        config.Token = token;
+        config.Registry = RegistryUrl.ToString();
+        if (registryPassword is not null)
+        {
+            config.RegistryUsername = "admin";
+            config.RegistryPassword = registryPassword;
+        }
+
+        config.Cluster = options.Cluster;
+        config.Save(context.Environment.HomeDirectory);
+    }
+
+    private void PrintReady(TimeSpan elapsed, bool registryLoggedIn)
+    {
+        var registryHost = RegistryUrl.Authority;
+        var passwordFile = Relative(Path.Combine(Data, "registry", "initial-admin-password"));
+        if (context.Output.IsJson)
+        {
+            context.Output.Json(new JsonObject
+            {
+                ["registry"] = RegistryUrl.ToString(),
+                ["scheduler"] = SchedulerUrl.ToString(),
+                ["cluster"] = options.Cluster,
+                ["dataDirectory"] = Data,
+                ["readySeconds"] = Math.Round(elapsed.TotalSeconds, 2),
+                ["dockerLogin"] = $"docker login {registryHost} -u admin --password-stdin < {passwordFile}",
+            });
+            context.Output.Out.Flush();
+            return;
+        }
+
+        var say = context.Output.Out;
+        say.WriteLine($"Berth is up (ready in {elapsed.TotalSeconds:0.0} s). State in {Relative(Data)}/, logs in {Relative(Path.Combine(Data, "logs"))}/.");
+        say.WriteLine($"  registry   {RegistryUrl}");
+        say.WriteLine($"  scheduler  {SchedulerUrl}   (API token: {Relative(Path.Combine(Data, "scheduler", "admin-token"))})");
+        say.WriteLine(options.StartAgent
+            ? $"  agent      this host's Docker engine, cluster '{options.Cluster}', zone '{options.Zone}'"
+            : "  agent      none (--no-agent): join hosts with the line below");
+        say.WriteLine();
+        say.WriteLine(registryLoggedIn
+            ? $"The berth CLI is logged in ({Relative(CliConfig.PathIn(context.Environment.HomeDirectory))}). Log docker in to the registry:"
+            : $"The berth CLI is logged in to the scheduler; {passwordFile} is gone, so log in to the registry yourself (`berth login -u NAME --password-stdin`). Docker:");
+        say.WriteLine($"  docker login {registryHost} -u admin --password-stdin < {passwordFile}");
+        say.WriteLine("Then try:");
+        say.WriteLine("  ./berth instance list");
+        say.WriteLine("Join another host:");
+        say.WriteLine($"  sudo deploy/agent/install.sh --scheduler-url http://THIS-HOST:{options.SchedulerPort} --join-token \"$(cat {Relative(Path.Combine(Data, "scheduler", "join-token"))})\"");
+        say.WriteLine("Ctrl-C stops the platform; running tasks keep running and the next `berth up` adopts them.");
+        say.Flush();
+    }
+
+    /// <summary>Runs until cancelled (Ctrl-C, SIGTERM) or until a part exits on its own, which is a failure.</summary>
+    private async Task<int> SuperviseAsync(CancellationToken cancellationToken)
+    {
+        var exited = await Task.WhenAny(_children.Select(c => c.Exited)).WaitAsync(Timeout.InfiniteTimeSpan, cancellationToken)
+            .ContinueWith(t => t.IsCanceled ? null : _children.FirstOrDefault(c => c.HasExited), TaskScheduler.Default);
+        if (exited is null)
+        {
+            context.Output.Say("Stopping the agent, scheduler and registry (tasks keep running)...");
+            return ExitCodes.Success;
+        }
+
+        context.Output.Error.WriteLine($"error: the {exited.Name} exited with code {exited.ExitCode}; the last lines of {Relative(exited.LogPath)}:");
+        foreach (var line in exited.Tail(20))
+        {
+            context.Output.Error.WriteLine("  " + line);
+        }
+
+        return ExitCodes.Failure;
+    }
+
+    /// <summary>The agent first (so it does not spin reconnecting), then the scheduler and the registry together.</summary>
+    private async Task StopAllAsync()
+    {
+        foreach (var agent in _children.Where(c => c.Name == "agent"))
+        {
+            await agent.StopAsync(s_stopGrace);
+        }
+
+        await Task.WhenAll(_children.Where(c => c.Name != "agent").Select(c => c.StopAsync(s_stopGrace)));
+        foreach (var child in _children)
+        {
+            child.Dispose();
+        }
+
+        _children.Clear();
+    }
+
+    private void ThrowIfExited(ChildProcess child)
+    {
+        if (child.HasExited)
+        {
+            throw new CliException($"the {child.Name} exited with code {child.ExitCode} while starting; the last lines of {Relative(child.LogPath)}:\n  "
+                + string.Join("\n  ", child.Tail(20)));
+        }
+    }
+
+    private void EnsurePortFree(int port, string option)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Parse(options.ListenAddress), port);
+            listener.Start();
+        }
+        catch (SocketException)
+        {
+            throw new CliException($"{options.ListenAddress}:{port} is already in use. Is another `berth up` running? Stop it, or choose another port with {option}.");
+        }
+    }
+
+    private static string? ReadSecret(string path)
+    {
+        try
+        {
+            return File.Exists(path) && File.ReadAllText(path).Trim() is { Length: > 0 } text ? text : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private static string Relative(string path)
+    {
+        var relative = Path.GetRelativePath(Directory.GetCurrentDirectory(), path);
+        return relative.StartsWith("..", StringComparison.Ordinal) ? path : relative;
+    }
+}

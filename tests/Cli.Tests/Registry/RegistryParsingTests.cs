@@ -1,0 +1,38 @@
+using Berth.Cli.Common;
+using Berth.Cli.Registry;
+
+namespace Berth.Cli.Tests.Registry;
+
+public sealed class RegistryParsingTests
+{
+    [Theory]
+    [InlineData("team-a/app:1", "team-a/app", "1")]
+    [InlineData("team-a/app@sha256:abc", "team-a/app", "sha256:abc")]
+    [InlineData("a/b/c:v1.2", "a/b/c", "v1.2")]
+    public void SplitReference_TagsAndDigests(string text, string repository, string reference) =>
+        Assert.Equal((repository, reference), RegistryCommands.SplitReference(text));
+
+    [Fact]
+    public void SplitReference_WithoutTagOrDigest_IsAUsageError() =>
+        Assert.Equal(ExitCodes.Usage, Assert.Throws<CliException>(() => RegistryCommands.SplitReference("team-a/app")).ExitCode);
+
+    [Fact]
+    public void ParsePermission_PatternAndActions()
+    {
+        var permission = RegistryCommands.ParsePermission("team-a/*=pull,push");
+
+        Assert.Equal("team-a/*", (string?)permission["pattern"]);
+        Assert.Equal(["pull", "push"], permission["actions"]!.AsArray().Select(a => (string?)a));
+        Assert.Empty(RegistryCommands.ParsePermission("team-a/*=")["actions"]!.AsArray());
+    }
+
+    [Fact]
+    public void ParseChallenge_ReadsTheDockerTokenChallenge()
+    {
+        var values = RegistryClient.ParseChallenge("realm=\"http://127.0.0.1:5000/auth/token\",service=\"berth-registry\",scope=\"repository:a/b:pull,push\"");
+
+        Assert.Equal("http://127.0.0.1:5000/auth/token", values["realm"]);
+        Assert.Equal("berth-registry", values["service"]);
+        Assert.Equal("repository:a/b:pull,push", values["scope"]);
+    }
+}

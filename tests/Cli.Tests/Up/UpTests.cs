@@ -1,0 +1,79 @@
+using Berth.TestSupport;
+using Xunit.Abstractions;
+
+namespace Berth.Cli.Tests.Up;
+
+/// <summary>
+/// <c>berth up</c> against the real Docker engine: ready with the CLI logged in, a task runs on the local agent,
+/// Ctrl-C (SIGTERM) stops the platform but not the task, and the next <c>berth up</c> adopts it.
+/// </summary>
+[Trait("Category", "System")]
+public sealed class UpTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Up_IsReadyLoggedIn_RunsATask_StopsCleanly_AndTheNextUpAdoptsTheTask()
+    {
+        await TestImages.EnsureBusyboxAsync(log: output.WriteLine);
+        var work = Directory.CreateTempSubdirectory("berth-up-test-");
+        var scope = "up-test-" + Guid.NewGuid().ToString("N")[..6];
+        string[] arguments = ["--registry-port", PlatformProcesses.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--scheduler-port", PlatformProcesses.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture), "--agent-scope", scope];
+        var home = Path.Combine(work.FullName, "home");
+        using var cli = new CliRunner(output, home);
+        var up = await BerthUpProcess.StartAsync(home, Path.Combine(work.FullName, "data"), arguments, output.WriteLine);
+        try
+        {
+            output.WriteLine($"berth up ready in {up.ReadySeconds} s");
+            // The CLI was logged in by `up`: no flags, no login.
+            var instances = await cli.RunAsync("-o", "json", "instance", "list");
+            Assert.Single(instances.Json.AsArray());
+            Assert.True((bool?)instances.Json[0]!["agentConnected"]);
+            (await cli.RunAsync("registry", "repos")).EnsureSuccess();
+
+            var taskdef = Path.Combine(work.FullName, "sleeper.json");
+            await File.WriteAllTextAsync(taskdef, $$"""
+                {"family":"sleeper-{{scope}}","containerDefinitions":[{"name":"main","image":"{{TestImages.Busybox}}","memory":16,"stopTimeout":2,
+                  "entryPoint":["sh","-c"],"command":["trap 'exit 0' TERM; echo hello from {{scope}}; sleep 3600 & wait"]}]}
+                """);
+            (await cli.RunAsync("taskdef", "register", taskdef)).EnsureSuccess();
+            var run = (await cli.RunAsync("-o", "json", "task", "run", "--taskdef", $"sleeper-{scope}", "--wait", "--timeout", "120s")).EnsureSuccess();
+            var task = run.Json[0]!;
+            var taskId = (string)task["taskId"]!;
+            var container = (string)task["containers"]![0]!["runtimeId"]!;
+
+            await up.StopAsync();
+            Assert.True(up.HasExited);
+            Assert.Contains(up.Lines, l => l.Contains("tasks keep running", StringComparison.Ordinal));
+            var stillRunning = (await ProcessRunner.RunAsync("docker", ["inspect", "--format", "{{.State.Running}}", container])).EnsureSuccess("docker inspect");
+            Assert.Equal("true", stillRunning.StandardOutput.Trim());
+            var down = await cli.RunAsync("cluster", "list");
+            Assert.Contains("cannot reach the scheduler", down.Error, StringComparison.Ordinal);
+
+            await up.RestartAsync(arguments, output.WriteLine);
+            var adopted = (await cli.RunAsync("-o", "json", "task", "describe", taskId)).EnsureSuccess().Json[0]!;
+            Assert.Equal("LIFECYCLE_STATUS_RUNNING", (string?)adopted["lastStatus"]);
+            Assert.Equal(container, (string?)adopted["containers"]![0]!["runtimeId"]);
+            var containers = (await ProcessRunner.RunAsync("docker", ["ps", "-q", "--filter", $"label=berth.agent={scope}"])).EnsureSuccess("docker ps").StandardOutput;
+            Assert.Single(containers.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+            // Its output, streamed from the agent through the scheduler.
+            var logs = (await cli.RunAsync("logs", taskId)).EnsureSuccess();
+            Assert.Contains($"hello from {scope}", logs.Output, StringComparison.Ordinal);
+
+            (await cli.RunAsync("task", "stop", taskId)).EnsureSuccess();
+            await TaskTimeouts.WaitUntilAsync(async () =>
+                (await ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=berth.agent={scope}"])).StandardOutput.Trim().Length == 0,
+                TimeSpan.FromSeconds(90), "the stopped task's container to be removed");
+        }
+        finally
+        {
+            await up.DisposeAsync();
+            foreach (var id in (await ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=berth.agent={scope}"])).StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                await ProcessRunner.RunAsync("docker", ["rm", "-f", id]);
+            }
+
+            work.Delete(recursive: true);
+        }
+    }
+}
