@@ -53,7 +53,7 @@ internal static class EndToEnd
                     InstanceType = "sim.4xlarge",
                 };
                 var registration = await client.RegisterAsync(new RegisterRequest { JoinToken = join, Facts = facts }, cancellationToken: ct);
-                agents[i] = new BenchAgent(client, registration, facts, latencies, () => Interlocked.Increment(ref delivered));
+                agents[i] = new BenchAgent(channels[i / AgentsPerChannel].CreateCallInvoker(), registration, facts, latencies, () => Interlocked.Increment(ref delivered));
                 await agents[i].ConnectAsync(stop.Token);
             });
             while (agents.Any(a => !a.Ready))
@@ -154,17 +154,17 @@ internal static class EndToEnd
     private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
 
     /// <summary>A simulated agent: one real Session stream; records when each task first reaches it.</summary>
-    private sealed class BenchAgent(AgentService.AgentServiceClient client, RegisterResponse registration, HostFacts facts, ConcurrentBag<double> latencies, Action delivered) : IDisposable
+    private sealed class BenchAgent(CallInvoker invoker, RegisterResponse registration, HostFacts facts, ConcurrentBag<double> latencies, Action delivered) : IDisposable
     {
-        private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+        private readonly HashSet<Guid> _seen = [];
         private readonly SemaphoreSlim _write = new(1, 1);
-        private AsyncDuplexStreamingCall<AgentMessage, SchedulerMessage>? _call;
+        private AsyncDuplexStreamingCall<AgentMessage, byte[]>? _call;
 
         public bool Ready { get; private set; }
 
         public async Task ConnectAsync(CancellationToken cancellationToken)
         {
-            _call = client.Session(new Metadata { { "authorization", "Bearer " + registration.InstanceCredential } }, cancellationToken: cancellationToken);
+            _call = invoker.AsyncDuplexStreamingCall(DesiredStateScanner.Session, null, new CallOptions(new Metadata { { "authorization", "Bearer " + registration.InstanceCredential } }, cancellationToken: cancellationToken));
             await _call.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello { ContainerInstanceId = registration.ContainerInstanceId, Facts = facts } }, cancellationToken);
             await _call.RequestStream.WriteAsync(new AgentMessage { StateReport = new StateReport { FullSnapshot = true } }, cancellationToken);
             _ = Task.Run(() => ReadAsync(cancellationToken), CancellationToken.None);
@@ -176,24 +176,20 @@ internal static class EndToEnd
             {
                 await foreach (var message in _call!.ResponseStream.ReadAllAsync(cancellationToken))
                 {
-                    if (message.BodyCase != SchedulerMessage.BodyOneofCase.DesiredState)
+                    var now = DateTimeOffset.UtcNow;
+                    var version = DesiredStateScanner.Scan(message, _seen, task =>
+                    {
+                        latencies.Add((now - task.CreatedAt.ToDateTimeOffset()).TotalMilliseconds);
+                        delivered();
+                    });
+                    if (version is not { } v)
                     {
                         continue;
                     }
 
-                    var now = DateTimeOffset.UtcNow;
-                    foreach (var task in message.DesiredState.Tasks)
-                    {
-                        if (_seen.Add(task.TaskId))
-                        {
-                            latencies.Add((now - task.CreatedAt.ToDateTimeOffset()).TotalMilliseconds);
-                            delivered();
-                        }
-                    }
-
                     Ready = true;
                     // Level-triggered: acknowledging the version is all an agent must say about a desired state.
-                    await SendAsync(new AgentMessage { DesiredStateAck = new DesiredStateAck { Version = message.DesiredState.Version } });
+                    await SendAsync(new AgentMessage { DesiredStateAck = new DesiredStateAck { Version = v } });
                 }
             }
             catch (Exception e) when (e is RpcException or OperationCanceledException)

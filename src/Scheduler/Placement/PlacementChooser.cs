@@ -226,17 +226,32 @@ internal static class PlacementChooser
     }
 
     /// <summary>
-    /// spread(instanceId) as the last strategy: walking the default order (most remaining memory first), the first
-    /// feasible instance without a task of the group is the answer. Only when every feasible instance has one does this
-    /// scan the candidates.
+    /// spread(instanceId) as the last strategy: no instance of the sources has fewer tasks of the group than the lowest
+    /// level among them (<see cref="InstanceBucket.LowestCount"/>), so walking the default order (most remaining memory
+    /// first), the first feasible instance at that level is the answer. Only when none is found quickly does this scan
+    /// the candidates.
     /// </summary>
     private static int SelectSpreadInstanceLast(ClusterSnapshot s, PlacementContext c, IReadOnlyList<InstanceBucket> sources, int p)
     {
+        var levels = new int[sources.Count];
+        var target = int.MaxValue;
+        for (var i = 0; i < sources.Count; i++)
+        {
+            levels[i] = c.Group is null ? 0 : sources[i].LowestCount(c.Group, s);
+            target = Math.Min(target, levels[i]);
+        }
+
         var best = long.MinValue;
         var misses = 0;
-        foreach (var source in sources)
+        for (var i = 0; i < sources.Count; i++)
         {
-            var cursor = source.ByMemory.Descending(c.Cpu);
+            if (levels[i] != target)
+            {
+                // Nothing in this source is at the lowest level.
+                continue;
+            }
+
+            var cursor = sources[i].ByMemory.Descending(c.Cpu);
             while (cursor.MoveNext())
             {
                 var key = cursor.Current;
@@ -247,7 +262,7 @@ internal static class PlacementChooser
 
                 var position = SortedKeyIndex.PositionOf(key);
                 var view = s.At(position);
-                if (c.InstanceTaskCount(view) == 0 && c.Check(view, position) == FitStage.Fits)
+                if (c.InstanceTaskCount(view) == target && c.Check(view, position) == FitStage.Fits)
                 {
                     best = key;
                     break;
@@ -255,9 +270,9 @@ internal static class PlacementChooser
 
                 if (++misses == MissesBeforeComplement && c.Group is not null)
                 {
-                    // Many instances already host the group: look only at those that do not (all of them have the
-                    // lowest possible count, 0), and scan everything only when none of them fits.
-                    var free = SelectByScan(s, c, NotHosting(s, c.Group, sources), p);
+                    // Many instances above the level, or not fitting: when the level is 0, look only at those that do
+                    // not host the group; scan everything only when that finds nothing.
+                    var free = target == 0 ? SelectByScan(s, c, NotHosting(s, c.Group, sources), p) : -1;
                     return free >= 0 ? free : SelectByScan(s, c, Members(sources), p);
                 }
             }

@@ -11,11 +11,19 @@ internal sealed class InstanceBucket(
     SortedKeyIndex byMemory,
     SortedKeyIndex? byCpu,
     ImmutableDictionary<string, int>? groupCounts,
-    int taskCount)
+    int taskCount,
+    ImmutableArray<KeyValuePair<string, GroupLevel>> levels)
 {
+    /// <summary>At most this many groups keep a <see cref="GroupLevel"/> per bucket; more are computed per request.</summary>
+    private const int MaxCachedLevels = 8;
+
     // The CPU ordering is needed only by binpack(cpu): built on first use (a memo, so racing builds are harmless) and
     // then kept up to date in successors; a cluster that never binpacks on CPU never pays for it.
     private SortedKeyIndex? _byCpu = byCpu;
+
+    // Per task group that spread(instanceId) asked about: the lowest count on a member (a memo like the CPU ordering,
+    // then kept up to date in successors, or dropped when it cannot be kept exactly and recomputed on the next ask).
+    private ImmutableArray<KeyValuePair<string, GroupLevel>> _levels = levels.IsDefault ? [] : levels;
 
     /// <summary>The attribute value; null for instances without the attribute (and for the whole-cluster bucket).</summary>
     public string? Value { get; } = value;
@@ -55,6 +63,38 @@ internal sealed class InstanceBucket(
 
     public int TaskCount { get; } = taskCount;
 
+    /// <summary>
+    /// The lowest number of tasks of <paramref name="group"/> on any member (0 for an empty bucket). O(members) on the
+    /// first ask after the lowest count rose, then O(1): the lowest count of a group that is being spread rises once per
+    /// member placements, so the scans cost O(1) per placement.
+    /// </summary>
+    public int LowestCount(string group, ClusterSnapshot snapshot)
+    {
+        while (true)
+        {
+            var levels = _levels;
+            foreach (var (cachedGroup, cached) in levels)
+            {
+                if (cachedGroup == group)
+                {
+                    return cached.Level;
+                }
+            }
+
+            if (ByMemory.Count == 0)
+            {
+                return 0;
+            }
+
+            var level = GroupLevel.Of(group, ByMemory, snapshot);
+            if (levels.Length >= MaxCachedLevels
+                || ImmutableInterlocked.InterlockedCompareExchange(ref _levels, levels.Add(new(group, level)), levels) == levels)
+            {
+                return level.Level;
+            }
+        }
+    }
+
     public int InstanceCount => ByMemory.Count;
 
     /// <summary>Tasks of <paramref name="group"/> in the bucket; all tasks when the group is null.</summary>
@@ -87,7 +127,8 @@ internal sealed class InstanceBucket(
             SortedKeyIndex.Build([.. memory], [.. cpu]),
             null,
             countGroups ? groups.Where(g => g.Value != 0).ToImmutableDictionary(StringComparer.Ordinal) : null,
-            tasks);
+            tasks,
+            []);
     }
 
     /// <summary>The bucket after one member changed from <paramref name="old"/> to <paramref name="updated"/>.</summary>
@@ -131,7 +172,7 @@ internal sealed class InstanceBucket(
             }
         }
 
-        return new InstanceBucket(Value, byMemory, byCpu, groups, tasks);
+        return new InstanceBucket(Value, byMemory, byCpu, groups, tasks, GroupLevel.Update(_levels, old, updated, delta));
     }
 
     private static ImmutableDictionary<string, int> Adjust(ImmutableDictionary<string, int> groups, string group, int change)

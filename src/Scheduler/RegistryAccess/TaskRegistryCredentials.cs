@@ -27,6 +27,14 @@ internal sealed class TaskRegistryCredentials(RegistryLoginPasswords passwords, 
     private readonly ConcurrentDictionary<string, string[]> _registriesByDefinition = new(StringComparer.Ordinal);
     private readonly ConditionalWeakTable<DesiredTask, WithCredential> _attached = [];
 
+    /// <summary>
+    /// Whether a desired state with these definitions may need a credential (some definition names an image on the
+    /// trusted registry); when not, a push can go out as pre-encoded bytes without passing through
+    /// <see cref="AttachAsync"/>.
+    /// </summary>
+    public bool MayAttach(IEnumerable<State.DesiredDefinition> definitions) =>
+        _addresses.Count > 0 && definitions.Any(d => _registriesByDefinition.GetOrAdd(d.Arn, _ => TrustedRegistriesOf(d.Json)).Length > 0);
+
     /// <summary>Adds the credential to every running task of <paramref name="desired"/> whose images are on the trusted registry.</summary>
     public async ValueTask<DesiredState> AttachAsync(DesiredState desired, CancellationToken cancellationToken)
     {

@@ -12,7 +12,7 @@ namespace Berth.Scheduler.Sessions;
 /// takes one write at a time. Desired-state changes only set a flag: however many changes happen while a write is in
 /// flight, the loop sends one DesiredState with the newest version afterwards (level-triggered, so nothing is lost).
 /// </summary>
-internal sealed class AgentSession(string instanceId, long generation, IServerStreamWriter<SchedulerMessage> writer, SchedulerState state, TaskRegistryCredentials credentials, TimeProvider time, CancellationToken streamToken)
+internal sealed partial class AgentSession(string instanceId, long generation, IServerStreamWriter<SchedulerMessage> writer, SchedulerState state, TaskRegistryCredentials credentials, TimeProvider time, CancellationToken streamToken, HttpResponse? response = null)
 {
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly ConcurrentQueue<SchedulerMessage> _outbox = new();
@@ -73,13 +73,12 @@ internal sealed class AgentSession(string instanceId, long generation, IServerSt
 
             if (Interlocked.Exchange(ref _desiredDirty, 0) == 1)
             {
-                var desired = state.BuildDesiredState(InstanceId, SentVersion);
+                var desired = state.BuildDesiredStateFrame(InstanceId, SentVersion);
                 if (desired is not null)
                 {
-                    desired = await credentials.AttachAsync(desired, token);
-                    await writer.WriteAsync(new SchedulerMessage { DesiredState = desired }, token);
+                    await WriteDesiredAsync(desired, token);
                     Interlocked.Exchange(ref _sentVersion, desired.Version);
-                    if (desired.InstanceStatus == ContainerInstanceStatus.Inactive)
+                    if (desired.Status == ContainerInstanceStatus.Inactive)
                     {
                         // Deregistered: the agent has its last word (stop everything); its credential no longer works.
                         Close();

@@ -35,7 +35,7 @@ internal sealed partial class AgentSessionService(
         }
 
         var (generation, applied) = await state.ConnectAgentAsync(instanceId, hello.Facts);
-        var session = new AgentSession(instanceId, generation, responseStream, state, credentials, time, stream.Token);
+        var session = new AgentSession(instanceId, generation, responseStream, state, credentials, time, stream.Token, context.GetHttpContext().Response);
         session.Send(new SchedulerMessage
         {
             SessionAccepted = new SessionAccepted

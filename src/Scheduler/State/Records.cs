@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Berth.Core.TaskDefinitions;
 using Berth.Scheduler.Placement;
 using Berth.Scheduler.V1;
+using Google.Protobuf;
 using TaskDefinition = Berth.Core.TaskDefinitions.TaskDefinition;
 
 namespace Berth.Scheduler.State;
@@ -47,6 +48,22 @@ internal sealed class TaskDefinitionRecord
     private string? _described;
 
     public void InvalidateDescribed() => _described = null;
+
+    /// <summary>The agents' <see cref="TaskDefinitionDocument"/> encoded, rebuilt when the described document changes.</summary>
+    public byte[] EncodedDocument()
+    {
+        var json = DescribedJson;
+        if (!ReferenceEquals(_documentJson, json))
+        {
+            _document = new TaskDefinitionDocument { TaskDefinitionArn = Arn, TaskDefinitionJson = json }.ToByteArray();
+            _documentJson = json;
+        }
+
+        return _document!;
+    }
+
+    private string? _documentJson;
+    private byte[]? _document;
 }
 
 internal sealed class InstanceRecord
@@ -137,7 +154,24 @@ internal sealed class TaskRecord
     /// carries changes (desired status, stop code, reason): an instance's complete set is re-sent at every change,
     /// so rebuilding every entry each time would cost O(tasks) allocations per push.
     /// </summary>
-    public DesiredTask? DesiredMessage { get; set; }
+    public DesiredTask? DesiredMessage
+    {
+        get;
+        set
+        {
+            field = value;
+            DesiredBytes = null;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="DesiredMessage"/> encoded, built on first push and dropped with it: a push then copies bytes instead
+    /// of re-encoding every entry of the set (see DesiredStateFrame).
+    /// </summary>
+    public byte[]? DesiredBytes { get; private set; }
+
+    public byte[] EncodedDesired(Func<TaskRecord, DesiredTask> build) =>
+        DesiredBytes ??= (DesiredMessage ??= build(this)).ToByteArray();
 
     public LifecycleStatus LastStatus { get; set; } = LifecycleStatus.Pending;
 

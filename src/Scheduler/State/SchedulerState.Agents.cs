@@ -94,39 +94,8 @@ internal sealed partial class SchedulerState
     /// <summary>
     /// The instance's complete desired task set, or null when its version is not newer than <paramref name="sentVersion"/>.
     /// </summary>
-    public DesiredState? BuildDesiredState(string instanceId, long sentVersion)
-    {
-        lock (_gate)
-        {
-            if (!_instances.TryGetValue(instanceId, out var instance) || instance.DesiredVersion <= sentVersion)
-            {
-                return null;
-            }
-
-            var state = new DesiredState
-            {
-                Version = instance.DesiredVersion,
-                ContainerInstanceId = instance.Id,
-                InstanceStatus = instance.Status,
-            };
-            var definitions = new HashSet<TaskDefinitionRecord>();
-            foreach (var task in instance.Tasks)
-            {
-                if (!task.Durable)
-                {
-                    continue;
-                }
-
-                state.Tasks.Add(task.DesiredMessage ??= ToDesired(task));
-                if (definitions.Add(task.Definition))
-                {
-                    state.TaskDefinitions.Add(new V1.TaskDefinitionDocument { TaskDefinitionArn = task.Definition.Arn, TaskDefinitionJson = task.Definition.DescribedJson });
-                }
-            }
-
-            return state;
-        }
-    }
+    public DesiredState? BuildDesiredState(string instanceId, long sentVersion) =>
+        BuildDesiredStateFrame(instanceId, sentVersion)?.ToMessage();
 
     /// <summary>
     /// Applies an agent's report. Reports older than (or as old as) the last applied one of a task are skipped, so a

@@ -130,31 +130,33 @@ internal sealed partial class SchedulerState(
             _loadedDefinitions = definitionsByArn;
             // Reading rows and decoding them are split over threads: decoding (protobuf, ports, records) is most of
             // the cost of loading a million tasks, and the reader alone keeps one core busy.
-            var rows = Channel.CreateBounded<TaskRow>(new BoundedChannelOptions(8192) { SingleWriter = true });
+            // Rows travel in batches: a hand-over per row cost more in synchronization than the decoding it shared.
+            var rows = Channel.CreateBounded<List<TaskRow>>(new BoundedChannelOptions(8) { SingleWriter = true });
             var decoders = Enumerable.Range(0, Math.Max(1, Environment.ProcessorCount)).Select(_ => Task.Run(async () =>
             {
                 var pool = new StringPool();
-                var batch = new List<TaskRecord>(4096);
+                var batch = new List<TaskRecord>(LoadBatchSize);
                 var decoded = 0;
-                await foreach (var row in rows.Reader.ReadAllAsync(cancellationToken))
+                await foreach (var chunk in rows.Reader.ReadAllAsync(cancellationToken))
                 {
-                    if (TaskFromRow(row, pool, definitionsByArn) is { } task)
+                    foreach (var row in chunk)
                     {
-                        batch.Add(task);
-                        decoded++;
-                        if (batch.Count == batch.Capacity)
+                        if (TaskFromRow(row, pool, definitionsByArn) is { } task)
                         {
-                            AddLoaded(batch);
+                            batch.Add(task);
+                            decoded++;
                         }
                     }
+
+                    AddLoaded(batch);
                 }
 
-                AddLoaded(batch);
                 return decoded;
             }, cancellationToken)).ToList();
             var stopped = new List<TaskRow>();
             try
             {
+                var chunk = new List<TaskRow>(LoadBatchSize);
                 await foreach (var row in store.ReadTasksAsync(cancellationToken))
                 {
                     // A client token's tasks answer idempotent RunTask retries from memory, so those are decoded.
@@ -164,8 +166,15 @@ internal sealed partial class SchedulerState(
                         continue;
                     }
 
-                    await rows.Writer.WriteAsync(row, cancellationToken);
+                    chunk.Add(row);
+                    if (chunk.Count == LoadBatchSize)
+                    {
+                        await rows.Writer.WriteAsync(chunk, cancellationToken);
+                        chunk = new List<TaskRow>(LoadBatchSize);
+                    }
                 }
+
+                await rows.Writer.WriteAsync(chunk, cancellationToken);
             }
             finally
             {
@@ -216,6 +225,9 @@ internal sealed partial class SchedulerState(
             throw;
         }
     }
+
+    /// <summary>Task rows per hand-over from the reader to the decoders at start-up.</summary>
+    private const int LoadBatchSize = 2048;
 
     private void AddLoaded(List<TaskRecord> batch)
     {

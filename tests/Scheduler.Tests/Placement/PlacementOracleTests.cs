@@ -107,6 +107,57 @@ public sealed class PlacementOracleTests
         }
     }
 
+    /// <summary>
+    /// spread(instanceId) last, long enough that every instance hosts the group several times over: the walk stops at
+    /// the bucket's lowest count (GroupLevel), which must stay exact through placements, stops and status flips.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void SpreadInstanceLast_AboveLevelZero_EqualsBruteForceOracle(int seed)
+    {
+        var random = new Random(seed);
+        var snapshot = RandomCluster(random);
+        var engine = Engine(first: 30000, last: 40000);
+        string[] chain = seed % 2 == 0 ? ["spread(attribute:berth.zone)", "spread(instanceId)"] : ["spread(instanceId)"];
+        var request = new PlacementRequest
+        {
+            Task = new TaskRequirements(random.Next(0, 3) * 8, random.Next(1, 3) * 16, seed % 3 == 0 ? [Dynamic()] : []),
+            Count = 1,
+            Group = "g0",
+            Strategies = [.. chain.Select(PlacementStrategy.Parse)],
+            Constraints = [],
+        };
+
+        for (var task = 0; task < 400; task++)
+        {
+            var context = new PlacementContext(snapshot, request, engine.Options);
+            var expected = Oracle(snapshot, context, request);
+            var result = engine.Place(snapshot, request);
+            if (expected < 0)
+            {
+                Assert.Empty(result.Placements);
+                break;
+            }
+
+            Assert.Equal(snapshot.At(expected).InstanceId, Assert.Single(result.Placements).InstanceId);
+            snapshot = result.Snapshot;
+            if (random.Next(4) == 0)
+            {
+                var victim = snapshot.Instances.Where(i => i.TaskCount("g0") > 0).OrderBy(_ => random.Next()).FirstOrDefault();
+                if (victim is not null)
+                {
+                    snapshot = snapshot.WithTaskStopped(victim.InstanceId, new TaskReservation(0, 16, [], "g0"));
+                }
+            }
+
+            if (random.Next(25) == 0)
+            {
+                var flip = snapshot.At(random.Next(snapshot.InstanceCount));
+                snapshot = snapshot.WithInstance(flip with { Status = flip.Status == InstanceStatus.Active ? InstanceStatus.Draining : InstanceStatus.Active });
+            }
+        }
+    }
+
     private static ClusterSnapshot RandomCluster(Random random)
     {
         var count = random.Next(5, 120);

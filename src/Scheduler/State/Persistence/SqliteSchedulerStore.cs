@@ -176,24 +176,9 @@ internal sealed partial class SqliteSchedulerStore : ISchedulerStore
     public async IAsyncEnumerable<TaskRow> ReadTasksAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT Id, Cluster, InstanceId, DesiredStatus, LastStatus, DesiredSeq, AgentSequence, ClientToken, Ports, Info FROM tasks";
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        foreach (var row in TaskRowReader.Read(connection, cancellationToken))
         {
-            yield return new TaskRow
-            {
-                Id = reader.GetString(0),
-                Cluster = reader.GetString(1),
-                InstanceId = reader.GetString(2),
-                DesiredStatus = reader.GetInt32(3),
-                LastStatus = reader.GetInt32(4),
-                DesiredSeq = reader.GetInt64(5),
-                AgentSequence = reader.GetInt64(6),
-                ClientToken = reader.IsDBNull(7) ? null : reader.GetString(7),
-                Ports = reader.GetString(8),
-                Info = (byte[])reader.GetValue(9),
-            };
+            yield return row;
         }
     }
 
