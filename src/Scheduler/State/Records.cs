@@ -113,6 +113,12 @@ internal sealed class InstanceRecord
     public string Arn => Arns.ContainerInstance(Cluster, Id);
 }
 
+/// <remarks>
+/// A task loaded at start-up keeps its stored <see cref="TaskInfo"/> bytes and decodes its details (containers,
+/// overrides, times, stop reason, version) on first use instead: placement, snapshots and counts need only the fields
+/// decoded at load, and decoding every live task's details up front was most of a restart's CPU. Every detail
+/// property decodes first, so a value read (or written) after a restart is the one stored before it.
+/// </remarks>
 internal sealed class TaskRecord
 {
     public required string Id { get; init; }
@@ -125,19 +131,35 @@ internal sealed class TaskRecord
 
     public required string Group { get; init; }
 
-    public string StartedBy { get; init; } = "";
+    public string StartedBy
+    {
+        get => Decoded().StartedBy;
+        init => Decoded().StartedBy = value;
+    }
 
-    public string LaunchType { get; init; } = "EC2";
+    public string LaunchType
+    {
+        get => Decoded().LaunchType;
+        init => Decoded().LaunchType = value;
+    }
 
     public string? ClientToken { get; init; }
 
-    public TaskOverride? Overrides { get; init; }
+    public TaskOverride? Overrides
+    {
+        get => Decoded().Overrides;
+        init => Decoded().Overrides = value;
+    }
 
     public required ImmutableArray<PortBinding> Ports { get; init; }
 
     public required TaskReservation Reservation { get; init; }
 
-    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset CreatedAt
+    {
+        get => Decoded().CreatedAt;
+        init => Decoded().CreatedAt = value;
+    }
 
     public LifecycleStatus DesiredStatus
     {
@@ -177,37 +199,65 @@ internal sealed class TaskRecord
 
     public StopCode StopCode
     {
-        get;
+        get => Decoded().StopCode;
         set
         {
-            field = value;
+            Decoded().StopCode = value;
             DesiredMessage = null;
         }
     }
 
     public string StoppedReason
     {
-        get;
+        get => Decoded().StoppedReason;
         set
         {
-            field = value;
+            Decoded().StoppedReason = value;
             DesiredMessage = null;
         }
-    } = "";
+    }
 
-    public HealthStatus HealthStatus { get; set; }
+    public HealthStatus HealthStatus
+    {
+        get => Decoded().HealthStatus;
+        set => Decoded().HealthStatus = value;
+    }
 
-    public required List<Container> Containers { get; init; }
+    public List<Container> Containers
+    {
+        get => Decoded().Containers;
+        init => Decoded().Containers = value;
+    }
 
-    public DateTimeOffset? StartedAt { get; set; }
+    public DateTimeOffset? StartedAt
+    {
+        get => Decoded().StartedAt;
+        set => Decoded().StartedAt = value;
+    }
 
-    public DateTimeOffset? StoppingAt { get; set; }
+    public DateTimeOffset? StoppingAt
+    {
+        get => Decoded().StoppingAt;
+        set => Decoded().StoppingAt = value;
+    }
 
-    public DateTimeOffset? StoppedAt { get; set; }
+    public DateTimeOffset? StoppedAt
+    {
+        get => Decoded().StoppedAt;
+        set => Decoded().StoppedAt = value;
+    }
 
-    public DateTimeOffset? LastReportedAt { get; set; }
+    public DateTimeOffset? LastReportedAt
+    {
+        get => Decoded().LastReportedAt;
+        set => Decoded().LastReportedAt = value;
+    }
 
-    public long Version { get; set; } = 1;
+    public long Version
+    {
+        get => Decoded().Version;
+        set => Decoded().Version = value;
+    }
 
     public long DesiredSeq { get; set; }
 
@@ -217,6 +267,59 @@ internal sealed class TaskRecord
     public bool Durable { get; set; }
 
     public string Arn => Arns.Task(Cluster, Id);
+
+    /// <summary>
+    /// The stored <see cref="TaskInfo"/> of a task loaded at start-up, kept until its details are first used; set
+    /// only by the loader, and never together with a detail property.
+    /// </summary>
+    public byte[] StoredInfo
+    {
+        init => _details = value;
+    }
+
+    /// <summary>True until a loaded task's details are first used (tests and diagnostics).</summary>
+    public bool DetailsPending => Volatile.Read(ref _details) is byte[];
+
+    // The stored bytes (a loaded task, not yet used), or the decoded details. One field rather than a holder object:
+    // a million tasks make every extra object per task count.
+    private object? _details;
+
+    private TaskDetails Decoded() => Volatile.Read(ref _details) as TaskDetails ?? DecodeOrCreate();
+
+    private TaskDetails DecodeOrCreate()
+    {
+        while (true)
+        {
+            switch (Volatile.Read(ref _details))
+            {
+                case TaskDetails details:
+                    return details;
+                case byte[] stored:
+                    // Two threads using a loaded task for the first time decode it once, and neither sees half of
+                    // it. The array is this record's own and never leaves it, so it serves as the lock.
+                    lock (stored)
+                    {
+                        if (_details is not TaskDetails decoded)
+                        {
+                            decoded = TaskDetails.Decode(stored);
+                            Volatile.Write(ref _details, decoded);
+                        }
+
+                        return decoded;
+                    }
+
+                default:
+                    // A new task: its details start empty (normally set by its initializer).
+                    var created = new TaskDetails();
+                    if (Interlocked.CompareExchange(ref _details, created, null) is null)
+                    {
+                        return created;
+                    }
+
+                    break;
+            }
+        }
+    }
 }
 
 /// <summary>ARN spellings, ECS's shape with partition <c>berth</c> and region <c>local</c>.</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Berth.Scheduler.Placement;
@@ -15,7 +16,7 @@ internal sealed partial class SchedulerState
 {
     private static Timestamp? Ts(DateTimeOffset? at) => at is { } t ? Timestamp.FromDateTimeOffset(t) : null;
 
-    private static DateTimeOffset? At(Timestamp? ts) => ts is null ? null : ts.ToDateTimeOffset();
+    internal static DateTimeOffset? At(Timestamp? ts) => ts is null ? null : ts.ToDateTimeOffset();
 
     private static ClusterRow ToRow(ClusterRecord c) => new() { Name = c.Name, Status = c.Status, CreatedAtMs = c.CreatedAt.ToUnixTimeMilliseconds() };
 
@@ -61,24 +62,22 @@ internal sealed partial class SchedulerState
         };
     }
 
+    /// <summary>
+    /// A record from a stored row, with only what start-up needs decoded (definition, group, reservation); the rest
+    /// stays as the stored bytes until first used (see <see cref="TaskRecord.StoredInfo"/>).
+    /// </summary>
     private TaskRecord? TaskFromRow(TaskRow row, StringPool strings, Dictionary<string, TaskDefinitionRecord> definitions)
     {
-        var info = TaskInfo.Parser.ParseFrom(row.Info);
-        var definition = definitions.GetValueOrDefault(info.TaskDefinitionArn);
+        var head = StoredTaskHead.Read(row.Info);
+        var definition = definitions.GetValueOrDefault(head.TaskDefinitionArn);
         if (definition is null)
         {
-            Log.TaskWithoutDefinition(logger, row.Id, info.TaskDefinitionArn);
+            Log.TaskWithoutDefinition(logger, row.Id, head.TaskDefinitionArn);
             return null;
         }
 
-        var ports = ParsePorts(row.Ports, strings);
-        foreach (var container in info.Containers)
-        {
-            container.Name = strings.Intern(container.Name);
-            container.Image = strings.Intern(container.Image);
-        }
-
-        var group = strings.Intern(info.Group);
+        var (ports, hostPorts) = ParsePorts(row.Ports, strings);
+        var group = strings.Intern(head.Group);
         return new TaskRecord
         {
             Id = row.Id,
@@ -86,27 +85,15 @@ internal sealed partial class SchedulerState
             InstanceId = strings.Intern(row.InstanceId),
             Definition = definition,
             Group = group,
-            StartedBy = strings.Intern(info.StartedBy),
-            LaunchType = strings.Intern(info.LaunchType),
             ClientToken = row.ClientToken,
-            Overrides = info.Overrides,
             Ports = ports,
-            Reservation = new TaskReservation(info.Cpu, info.Memory, [.. ports.Select(p => new HostPort(p.HostPort, p.Protocol))], group),
-            CreatedAt = At(info.CreatedAt) ?? DateTimeOffset.UnixEpoch,
+            Reservation = new TaskReservation(head.Cpu, head.Memory, hostPorts, group),
             DesiredStatus = (LifecycleStatus)row.DesiredStatus,
             LastStatus = (LifecycleStatus)row.LastStatus,
-            StopCode = info.StopCode,
-            StoppedReason = info.StoppedReason,
-            HealthStatus = info.HealthStatus,
-            Containers = [.. info.Containers],
-            StartedAt = At(info.StartedAt),
-            StoppingAt = At(info.StoppingAt),
-            StoppedAt = At(info.StoppedAt),
-            LastReportedAt = At(info.LastReportedAt),
-            Version = info.Version,
             DesiredSeq = row.DesiredSeq,
             AgentSequence = unchecked((ulong)row.AgentSequence),
             Durable = true,
+            StoredInfo = row.Info,
         };
     }
 
@@ -131,25 +118,50 @@ internal sealed partial class SchedulerState
         return text.ToString();
     }
 
-    private static ImmutableArray<PortBinding> ParsePorts(string text, StringPool strings)
+    /// <summary>
+    /// Parses the stored ports (see <see cref="FormatPorts"/>) into the task's bindings and the host ports they hold.
+    /// Runs for every live task at start-up, so it slices the text instead of splitting it and sizes both arrays once.
+    /// </summary>
+    private static (ImmutableArray<PortBinding> Ports, ImmutableArray<HostPort> HostPorts) ParsePorts(string text, StringPool strings)
     {
         if (text.Length == 0)
         {
-            return [];
+            return ([], []);
         }
 
-        var builder = ImmutableArray.CreateBuilder<PortBinding>();
-        foreach (var entry in text.Split(';'))
+        var span = text.AsSpan();
+        var ports = new PortBinding[span.Count(';') + 1];
+        var hostPorts = new HostPort[ports.Length];
+        var index = 0;
+        foreach (var range in span.Split(';'))
         {
-            var parts = entry.Split('|');
-            builder.Add(new PortBinding(
-                strings.Intern(parts[0]),
-                int.Parse(parts[1], CultureInfo.InvariantCulture),
-                int.Parse(parts[2], CultureInfo.InvariantCulture),
-                parts[3] == "udp" ? TransportProtocol.Udp : TransportProtocol.Tcp));
+            var entry = span[range];
+            var name = NextPart(ref entry);
+            var containerPort = int.Parse(NextPart(ref entry), CultureInfo.InvariantCulture);
+            var hostPort = int.Parse(NextPart(ref entry), CultureInfo.InvariantCulture);
+            var protocol = NextPart(ref entry) is "udp" ? TransportProtocol.Udp : TransportProtocol.Tcp;
+            ports[index] = new PortBinding(strings.Intern(name), containerPort, hostPort, protocol);
+            hostPorts[index] = new HostPort(hostPort, protocol);
+            index++;
         }
 
-        return builder.ToImmutable();
+        return (ImmutableCollectionsMarshal.AsImmutableArray(ports), ImmutableCollectionsMarshal.AsImmutableArray(hostPorts));
+    }
+
+    /// <summary>The text up to the next '|' (or the end), and the rest after it.</summary>
+    private static ReadOnlySpan<char> NextPart(ref ReadOnlySpan<char> rest)
+    {
+        var bar = rest.IndexOf('|');
+        if (bar < 0)
+        {
+            var last = rest;
+            rest = [];
+            return last;
+        }
+
+        var part = rest[..bar];
+        rest = rest[(bar + 1)..];
+        return part;
     }
 
     internal static TaskInfo ToInfo(TaskRecord t, bool withArns = true)

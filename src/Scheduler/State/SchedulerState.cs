@@ -128,8 +128,9 @@ internal sealed partial class SchedulerState(
             // records change under it.
             var definitionsByArn = _families.Values.SelectMany(r => r).ToDictionary(d => d.Arn, StringComparer.Ordinal);
             _loadedDefinitions = definitionsByArn;
-            // Reading rows and decoding them are split over threads: decoding (protobuf, ports, records) is most of
-            // the cost of loading a million tasks, and the reader alone keeps one core busy.
+            // Reading rows and decoding them are split over threads: the reader alone keeps one core busy. Decoding
+            // reads only what placement and counts need (definition, group, reservation, ports); a task's details
+            // stay as its stored bytes until first used (TaskRecord.StoredInfo).
             // Rows travel in batches: a hand-over per row cost more in synchronization than the decoding it shared.
             var rows = Channel.CreateBounded<List<TaskRow>>(new BoundedChannelOptions(8) { SingleWriter = true });
             var decoders = Enumerable.Range(0, Math.Max(1, Environment.ProcessorCount)).Select(_ => Task.Run(async () =>
@@ -516,6 +517,9 @@ internal sealed partial class SchedulerState(
     private sealed class StringPool
     {
         private readonly Dictionary<string, string> _pool = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _spans;
+
+        public StringPool() => _spans = _pool.GetAlternateLookup<ReadOnlySpan<char>>();
 
         public string Intern(string value)
         {
@@ -531,6 +535,24 @@ internal sealed partial class SchedulerState(
 
             _pool[value] = value;
             return value;
+        }
+
+        /// <summary>As <see cref="Intern(string)"/>, allocating only for a value not seen before.</summary>
+        public string Intern(ReadOnlySpan<char> value)
+        {
+            if (value.IsEmpty)
+            {
+                return "";
+            }
+
+            if (_spans.TryGetValue(value, out var pooled))
+            {
+                return pooled;
+            }
+
+            var text = value.ToString();
+            _pool[text] = text;
+            return text;
         }
     }
 }
