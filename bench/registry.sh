@@ -17,7 +17,9 @@ scale=${SCALE:-1}                        # divides -n, for a quick trial run
 conc=${CONC:-16}
 dist_port=${DIST_PORT:-5150}
 berth_port=${BERTH_PORT:-5151}
-berth_env=${BERTH_ENV:-}                 # e.g. "DOTNET_GCgen0size=0x400000": deployment settings only the environment can carry
+# Berth's process environment as shipped (deploy/registry.env, which berth up and docker-compose use too);
+# BERTH_ENV="" runs without it, BERTH_ENV="A=1 B=2" with other settings.
+berth_env=${BERTH_ENV-$(grep -v '^#' deploy/registry.env | xargs)}
 out=${OUT:-$(mktemp -d /tmp/berth-bench-XXXX)}
 mkdir -p "$out"
 tool="$root/bench/RegistryLoad/bin/Release/net10.0/Berth.Bench.RegistryLoad"

@@ -45,7 +45,8 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         Directory.CreateDirectory(Data);
         try
         {
-            var registry = Start("registry", binaries.Registry, ["--urls", RegistryUrl.ToString().TrimEnd('/'), "--data-dir", Path.Combine(Data, "registry")]);
+            var registry = Start("registry", binaries.Registry, ["--urls", RegistryUrl.ToString().TrimEnd('/'), "--data-dir", Path.Combine(Data, "registry")],
+                RegistryEnvironment.Resolve(context.Environment.Variable));
             var scheduler = Start("scheduler", binaries.Scheduler,
             [
                 "--urls", SchedulerUrl.ToString().TrimEnd('/'), "--data-dir", Path.Combine(Data, "scheduler"),
