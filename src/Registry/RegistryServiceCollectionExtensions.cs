@@ -29,7 +29,6 @@ internal static class RegistryServiceCollectionExtensions
 
         // Per-request framework logs cost more than a hot request itself; warnings still show.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
 
         // Blob uploads are unbounded streams; manifests enforce their own limit. Header size is the registry's own
         // check (RequestHeaderLimit), so Kestrel's limit is only a backstop above it.
@@ -42,9 +41,6 @@ internal static class RegistryServiceCollectionExtensions
 
         // The transport's read-ahead is its own setting (1 MiB by default), not Kestrel's MaxRequestBufferSize.
         services.Configure<SocketTransportOptions>(sockets => sockets.MaxReadBufferSize = BodyBuffering.ReadAhead);
-
-        services.AddPooledDbContextFactory<RegistryDbContext>((provider, db) =>
-            SqliteConnectionSetup.Configure(db, Path.GetFullPath(provider.GetRequiredService<IOptions<RegistryOptions>>().Value.DataDir)));
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IRegistryAccessPolicy, AllowAllAccessPolicy>();

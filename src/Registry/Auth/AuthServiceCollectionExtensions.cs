@@ -24,7 +24,7 @@ internal static class AuthServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
 
         // Same connection settings as the registry's metadata; its own file, so accounts migrate on their own.
-        services.AddDbContext<AuthDbContext>((provider, options) => SqliteConnectionSetup.Configure(options, DataDir(provider), "auth.db"));
+        services.AddSingleton(provider => new AuthDatabase(DataDir(provider)));
         services.AddSingleton(provider => new SigningKeyStore(Path.Combine(DataDir(provider), "auth", "token-signing-key.pem")));
         services.AddSingleton<TokenIssuer>();
         services.AddSingleton<RegistryTokenHandler>();

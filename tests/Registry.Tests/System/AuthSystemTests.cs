@@ -114,6 +114,47 @@ public sealed class AuthSystemTests(ITestOutputHelper output) : IAsyncLifetime
         await DockerAsync(expectSuccess: true, "push", image);
     }
 
+    /// <summary>
+    /// EF Core owns the schema, but the registry process reads and writes with plain SQL and applies migrations from
+    /// their scripts: loading EF Core (or the expression compiler behind it and behind runtime-built minimal API
+    /// endpoints) costs ~30 MiB of resident code. Every path a user drives here, including a restart on existing
+    /// databases, must leave those assemblies unloaded.
+    /// </summary>
+    [Fact]
+    public async Task TheRegistryProcess_ServesTokensAdminPushPullAndRestart_WithoutLoadingEfCore()
+    {
+        var registry = await StartAsync(new RegistryProcessOptions(Auth: true));
+        using (var admin = AdminClient(registry))
+        {
+            var robot = await CreateRobotAsync(admin, $"noef-{_runId}", ("noef/*", ["pull", "push", "delete"]));
+            Assert.Contains("\"admin\"", await admin.GetStringAsync("api/v1/users"), StringComparison.Ordinal);
+            using (var permission = await admin.PutAsJsonAsync("api/v1/permissions", new { principal = robot.Name, pattern = "noef/other", actions = new[] { "pull" } }))
+            {
+                permission.EnsureSuccessStatusCode();
+            }
+
+            var image = await TagBusyboxAsync(registry, $"noef/app-{_runId}:1");
+            await LoginAsync(registry, robot.Name, robot.Secret);
+            await DockerAsync(expectSuccess: true, "push", image);
+            await DockerAsync(expectSuccess: true, "rmi", image);
+            await DockerAsync(expectSuccess: true, "pull", image);
+        }
+
+        registry.Kill();
+        await registry.RestartAsync();
+        using (var admin = AdminClient(registry))
+        {
+            Assert.Contains($"noef-{_runId}", await admin.GetStringAsync("api/v1/robots"), StringComparison.Ordinal);
+            using var token = await admin.GetAsync($"auth/token?service={registry.Host}&scope=repository:noef/app-{_runId}:pull,delete");
+            token.EnsureSuccessStatusCode();
+        }
+
+        var maps = await File.ReadAllTextAsync($"/proc/{registry.ProcessId}/maps");
+        Assert.Contains("Berth.Registry.dll", maps, StringComparison.Ordinal);
+        Assert.DoesNotContain("Microsoft.EntityFrameworkCore", maps, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.Linq.Expressions", maps, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Https_WithATestCa_DockerPushesAndSkopeoVerifiesTheChain()
     {
@@ -230,3 +271,4 @@ public sealed class AuthSystemTests(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 }
+

@@ -1,20 +1,27 @@
 using Berth.Registry.Auth.Credentials;
 using Berth.Registry.Auth.Scopes;
+using Berth.Registry.Storage.Sqlite;
 using Microsoft.AspNetCore.Identity;
-using Microsoft.EntityFrameworkCore;
+using Microsoft.Data.Sqlite;
 
 namespace Berth.Registry.Auth.Accounts;
 
-/// <summary>Reads and changes accounts, permissions and refresh tokens. Scoped: one context per request.</summary>
-internal sealed class AccountStore(AuthDbContext db, IPasswordHasher<UserAccount> passwordHasher, TimeProvider time)
+/// <summary>
+/// Reads and changes accounts, permissions and refresh tokens in <c>auth.db</c>. Every call is one statement (or one
+/// transaction) on a pooled connection; the objects it returns are plain snapshots, changed through its methods.
+/// </summary>
+internal sealed class AccountStore(AuthDatabase database, IPasswordHasher<UserAccount> passwordHasher, TimeProvider time)
 {
     public const int MinPasswordLength = 12;
 
-    public Task<UserAccount?> FindUserAsync(string name, CancellationToken cancellationToken) =>
-        db.Users.FirstOrDefaultAsync(u => u.Name == name, cancellationToken);
+    private const string UserColumns = """ "Id", "Name", "PasswordHash", "IsAdmin", "Disabled", "CreatedAt", "LastUsedAt" """;
+    private const string RobotColumns = """ "Id", "Name", "Description", "SecretHash", "CreatedAt", "ExpiresAt", "LastUsedAt", "Disabled" """;
 
-    public Task<RobotAccount?> FindRobotAsync(string name, CancellationToken cancellationToken) =>
-        db.Robots.FirstOrDefaultAsync(r => r.Name == name, cancellationToken);
+    public async Task<UserAccount?> FindUserAsync(string name, CancellationToken cancellationToken) =>
+        (await QueryAsync($"""SELECT {UserColumns} FROM "Users" WHERE "Name" = $name;""", ReadUser, cancellationToken, ("$name", name))).FirstOrDefault();
+
+    public async Task<RobotAccount?> FindRobotAsync(string name, CancellationToken cancellationToken) =>
+        (await QueryAsync($"""SELECT {RobotColumns} FROM "Robots" WHERE "Name" = $name;""", ReadRobot, cancellationToken, ("$name", name))).FirstOrDefault();
 
     public async Task<Principal?> FindPrincipalAsync(string name, CancellationToken cancellationToken)
     {
@@ -33,32 +40,38 @@ internal sealed class AccountStore(AuthDbContext db, IPasswordHasher<UserAccount
     /// <summary>Everything the principal (or an anonymous caller, when null) may do, for many checks at once.</summary>
     public async Task<AccessRules> LoadAccessRulesAsync(Principal? principal, CancellationToken cancellationToken)
     {
-        var publicPatterns = await db.PublicNamespaces.AsNoTracking().Select(p => p.Pattern).ToListAsync(cancellationToken);
+        var publicPatterns = await ListPublicNamespacesAsync(cancellationToken);
         if (principal is null)
         {
             return new AccessRules(null, [], publicPatterns);
         }
 
-        var grants = await db.Permissions.AsNoTracking()
-            .Where(p => p.Principal == principal.Name)
-            .Select(p => new { p.Pattern, p.Actions })
-            .ToListAsync(cancellationToken);
-        return new AccessRules(principal, [.. grants.Select(g => (g.Pattern, g.Actions))], publicPatterns);
+        var grants = await QueryAsync(
+            """SELECT "Pattern", "Actions" FROM "Permissions" WHERE "Principal" = $principal;""",
+            r => (r.GetString(0), (RegistryActions)r.GetInt32(1)),
+            cancellationToken,
+            ("$principal", principal.Name));
+        return new AccessRules(principal, grants, publicPatterns);
     }
 
     public async Task<UserAccount> CreateUserAsync(string name, string password, bool isAdmin, CancellationToken cancellationToken)
     {
         var user = new UserAccount { Name = name, PasswordHash = string.Empty, IsAdmin = isAdmin, CreatedAt = time.GetUtcNow() };
         user.PasswordHash = passwordHasher.HashPassword(user, password);
-        db.Users.Add(user);
-        await db.SaveChangesAsync(cancellationToken);
+        user.Id = (long)(await ScalarAsync(
+            """
+            INSERT INTO "Users" ("Name", "PasswordHash", "IsAdmin", "Disabled", "CreatedAt") VALUES ($name, $hash, $admin, 0, $created)
+            RETURNING "Id";
+            """,
+            cancellationToken,
+            ("$name", name), ("$hash", user.PasswordHash), ("$admin", isAdmin), ("$created", AuthDatabase.ToStored(user.CreatedAt))))!;
         return user;
     }
 
     public async Task SetPasswordAsync(UserAccount user, string password, CancellationToken cancellationToken)
     {
         user.PasswordHash = passwordHasher.HashPassword(user, password);
-        await db.SaveChangesAsync(cancellationToken);
+        await ExecuteAsync("""UPDATE "Users" SET "PasswordHash" = $hash WHERE "Id" = $id;""", cancellationToken, ("$hash", user.PasswordHash), ("$id", user.Id));
         // A new password ends every login made with the old one.
         await RevokeRefreshTokensAsync(user.Name, cancellationToken);
     }
@@ -77,8 +90,14 @@ internal sealed class AccountStore(AuthDbContext db, IPasswordHasher<UserAccount
             CreatedAt = time.GetUtcNow(),
             ExpiresAt = expiresAt,
         };
-        db.Robots.Add(robot);
-        await db.SaveChangesAsync(cancellationToken);
+        robot.Id = (long)(await ScalarAsync(
+            """
+            INSERT INTO "Robots" ("Name", "Description", "SecretHash", "CreatedAt", "ExpiresAt", "Disabled")
+            VALUES ($name, $description, $hash, $created, $expires, 0) RETURNING "Id";
+            """,
+            cancellationToken,
+            ("$name", robot.Name), ("$description", description), ("$hash", robot.SecretHash),
+            ("$created", AuthDatabase.ToStored(robot.CreatedAt)), ("$expires", Stored(expiresAt))))!;
         return (robot, secret);
     }
 
@@ -86,7 +105,7 @@ internal sealed class AccountStore(AuthDbContext db, IPasswordHasher<UserAccount
     {
         var secret = SecretHasher.NewSecret();
         robot.SecretHash = SecretHasher.Hash(secret);
-        await db.SaveChangesAsync(cancellationToken);
+        await ExecuteAsync("""UPDATE "Robots" SET "SecretHash" = $hash WHERE "Id" = $id;""", cancellationToken, ("$hash", robot.SecretHash), ("$id", robot.Id));
         await RevokeRefreshTokensAsync(robot.Name, cancellationToken);
         return secret;
     }
@@ -98,102 +117,164 @@ internal sealed class AccountStore(AuthDbContext db, IPasswordHasher<UserAccount
         if (user is not null && (user.LastUsedAt is null || now - user.LastUsedAt > TimeSpan.FromMinutes(1)))
         {
             user.LastUsedAt = now;
-            await db.SaveChangesAsync(cancellationToken);
+            await ExecuteAsync("""UPDATE "Users" SET "LastUsedAt" = $now WHERE "Id" = $id;""", cancellationToken, ("$now", AuthDatabase.ToStored(now)), ("$id", user.Id));
         }
 
         if (robot is not null && (robot.LastUsedAt is null || now - robot.LastUsedAt > TimeSpan.FromMinutes(1)))
         {
             robot.LastUsedAt = now;
-            await db.SaveChangesAsync(cancellationToken);
+            await ExecuteAsync("""UPDATE "Robots" SET "LastUsedAt" = $now WHERE "Id" = $id;""", cancellationToken, ("$now", AuthDatabase.ToStored(now)), ("$id", robot.Id));
         }
     }
 
+    /// <summary>Deletes a user or robot with its permissions and refresh tokens, in one transaction.</summary>
     public async Task<bool> DeletePrincipalAsync(string name, CancellationToken cancellationToken)
     {
-        int deleted = name.StartsWith(RobotAccount.NamePrefix, StringComparison.Ordinal)
-            ? await db.Robots.Where(r => r.Name == name).ExecuteDeleteAsync(cancellationToken)
-            : await db.Users.Where(u => u.Name == name).ExecuteDeleteAsync(cancellationToken);
+        var table = name.StartsWith(RobotAccount.NamePrefix, StringComparison.Ordinal) ? "Robots" : "Users";
+        await using var connection = await database.OpenAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
+        using var command = connection.Command($"""DELETE FROM "{table}" WHERE "Name" = $name;""");
+        command.Transaction = transaction;
+        command.Parameters.AddWithValue("$name", name);
+        var deleted = await command.ExecuteNonQueryAsync(cancellationToken);
         if (deleted > 0)
         {
-            await db.Permissions.Where(p => p.Principal == name).ExecuteDeleteAsync(cancellationToken);
-            await RevokeRefreshTokensAsync(name, cancellationToken);
+            command.CommandText = """
+                DELETE FROM "Permissions" WHERE "Principal" = $name;
+                DELETE FROM "RefreshTokens" WHERE "Principal" = $name;
+                """;
+            await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        transaction.Commit();
         return deleted > 0;
     }
 
     public Task<List<UserAccount>> ListUsersAsync(CancellationToken cancellationToken) =>
-        db.Users.AsNoTracking().OrderBy(u => u.Name).ToListAsync(cancellationToken);
+        QueryAsync($"""SELECT {UserColumns} FROM "Users" ORDER BY "Name";""", ReadUser, cancellationToken);
 
     public Task<List<RobotAccount>> ListRobotsAsync(CancellationToken cancellationToken) =>
-        db.Robots.AsNoTracking().OrderBy(r => r.Name).ToListAsync(cancellationToken);
+        QueryAsync($"""SELECT {RobotColumns} FROM "Robots" ORDER BY "Name";""", ReadRobot, cancellationToken);
 
     public Task<List<PermissionGrant>> ListPermissionsAsync(string? principal, CancellationToken cancellationToken) =>
-        db.Permissions.AsNoTracking()
-            .Where(p => principal == null || p.Principal == principal)
-            .OrderBy(p => p.Principal).ThenBy(p => p.Pattern)
-            .ToListAsync(cancellationToken);
+        QueryAsync(
+            """
+            SELECT "Id", "Principal", "Pattern", "Actions" FROM "Permissions"
+            WHERE $principal IS NULL OR "Principal" = $principal ORDER BY "Principal", "Pattern";
+            """,
+            r => new PermissionGrant { Id = r.GetInt64(0), Principal = r.GetString(1), Pattern = r.GetString(2), Actions = (RegistryActions)r.GetInt32(3) },
+            cancellationToken,
+            ("$principal", principal));
 
     /// <summary>Sets the actions of a principal on a pattern; <see cref="RegistryActions.None"/> removes the grant.</summary>
-    public async Task PutPermissionAsync(string principal, string pattern, RegistryActions actions, CancellationToken cancellationToken)
-    {
-        var existing = await db.Permissions.FirstOrDefaultAsync(p => p.Principal == principal && p.Pattern == pattern, cancellationToken);
-        if (actions == RegistryActions.None)
-        {
-            if (existing is not null)
-            {
-                db.Permissions.Remove(existing);
-            }
-        }
-        else if (existing is null)
-        {
-            db.Permissions.Add(new PermissionGrant { Principal = principal, Pattern = pattern, Actions = actions });
-        }
-        else
-        {
-            existing.Actions = actions;
-        }
-
-        await db.SaveChangesAsync(cancellationToken);
-    }
+    public Task PutPermissionAsync(string principal, string pattern, RegistryActions actions, CancellationToken cancellationToken) =>
+        actions == RegistryActions.None
+            ? ExecuteAsync("""DELETE FROM "Permissions" WHERE "Principal" = $principal AND "Pattern" = $pattern;""", cancellationToken, ("$principal", principal), ("$pattern", pattern))
+            : ExecuteAsync(
+                """
+                INSERT INTO "Permissions" ("Principal", "Pattern", "Actions") VALUES ($principal, $pattern, $actions)
+                ON CONFLICT ("Principal", "Pattern") DO UPDATE SET "Actions" = excluded."Actions";
+                """,
+                cancellationToken,
+                ("$principal", principal), ("$pattern", pattern), ("$actions", (int)actions));
 
     public Task<List<string>> ListPublicNamespacesAsync(CancellationToken cancellationToken) =>
-        db.PublicNamespaces.AsNoTracking().OrderBy(p => p.Pattern).Select(p => p.Pattern).ToListAsync(cancellationToken);
+        QueryAsync("""SELECT "Pattern" FROM "PublicNamespaces" ORDER BY "Pattern";""", r => r.GetString(0), cancellationToken);
 
-    public async Task SetPublicAsync(string pattern, bool isPublic, CancellationToken cancellationToken)
-    {
-        var existing = await db.PublicNamespaces.FindAsync([pattern], cancellationToken);
-        if (isPublic && existing is null)
-        {
-            db.PublicNamespaces.Add(new PublicNamespace { Pattern = pattern });
-        }
-        else if (!isPublic && existing is not null)
-        {
-            db.PublicNamespaces.Remove(existing);
-        }
-
-        await db.SaveChangesAsync(cancellationToken);
-    }
+    public Task SetPublicAsync(string pattern, bool isPublic, CancellationToken cancellationToken) =>
+        isPublic
+            ? ExecuteAsync("""INSERT INTO "PublicNamespaces" ("Pattern") VALUES ($pattern) ON CONFLICT DO NOTHING;""", cancellationToken, ("$pattern", pattern))
+            : ExecuteAsync("""DELETE FROM "PublicNamespaces" WHERE "Pattern" = $pattern;""", cancellationToken, ("$pattern", pattern));
 
     public async Task<string> IssueRefreshTokenAsync(string principal, TimeSpan lifetime, CancellationToken cancellationToken)
     {
         var token = SecretHasher.NewSecret();
         var now = time.GetUtcNow();
-        db.RefreshTokens.Add(new RefreshTokenRecord { TokenHash = SecretHasher.Hash(token), Principal = principal, CreatedAt = now, ExpiresAt = now + lifetime });
-        await db.SaveChangesAsync(cancellationToken);
+        await ExecuteAsync(
+            """INSERT INTO "RefreshTokens" ("TokenHash", "Principal", "CreatedAt", "ExpiresAt") VALUES ($hash, $principal, $created, $expires);""",
+            cancellationToken,
+            ("$hash", SecretHasher.Hash(token)), ("$principal", principal), ("$created", AuthDatabase.ToStored(now)), ("$expires", AuthDatabase.ToStored(now + lifetime)));
         return token;
     }
 
     /// <summary>The principal name a live refresh token stands for, or null. Looked up by hash: constant work per token.</summary>
     public async Task<string?> RedeemRefreshTokenAsync(string token, CancellationToken cancellationToken)
     {
-        var hash = SecretHasher.Hash(token);
-        var record = await db.RefreshTokens.AsNoTracking().FirstOrDefaultAsync(t => t.TokenHash == hash, cancellationToken);
-        return record is null || record.ExpiresAt <= time.GetUtcNow() ? null : record.Principal;
+        var record = (await QueryAsync(
+            """SELECT "Principal", "ExpiresAt" FROM "RefreshTokens" WHERE "TokenHash" = $hash;""",
+            r => (Principal: r.GetString(0), ExpiresAt: AuthDatabase.FromStored(r.GetInt64(1))),
+            cancellationToken,
+            ("$hash", SecretHasher.Hash(token)))).FirstOrDefault();
+        return record.Principal is null || record.ExpiresAt <= time.GetUtcNow() ? null : record.Principal;
     }
 
     public Task RevokeRefreshTokensAsync(string principal, CancellationToken cancellationToken) =>
-        db.RefreshTokens.Where(t => t.Principal == principal).ExecuteDeleteAsync(cancellationToken);
+        ExecuteAsync("""DELETE FROM "RefreshTokens" WHERE "Principal" = $principal;""", cancellationToken, ("$principal", principal));
 
-    public Task<bool> AnyUserAsync(CancellationToken cancellationToken) => db.Users.AnyAsync(cancellationToken);
+    public async Task<bool> AnyUserAsync(CancellationToken cancellationToken) =>
+        await ScalarAsync("""SELECT EXISTS (SELECT 1 FROM "Users");""", cancellationToken) is 1L;
+
+    private static UserAccount ReadUser(SqliteDataReader r) => new()
+    {
+        Id = r.GetInt64(0),
+        Name = r.GetString(1),
+        PasswordHash = r.GetString(2),
+        IsAdmin = r.GetBoolean(3),
+        Disabled = r.GetBoolean(4),
+        CreatedAt = AuthDatabase.FromStored(r.GetInt64(5)),
+        LastUsedAt = r.IsDBNull(6) ? null : AuthDatabase.FromStored(r.GetInt64(6)),
+    };
+
+    private static RobotAccount ReadRobot(SqliteDataReader r) => new()
+    {
+        Id = r.GetInt64(0),
+        Name = r.GetString(1),
+        Description = r.IsDBNull(2) ? null : r.GetString(2),
+        SecretHash = (byte[])r.GetValue(3),
+        CreatedAt = AuthDatabase.FromStored(r.GetInt64(4)),
+        ExpiresAt = r.IsDBNull(5) ? null : AuthDatabase.FromStored(r.GetInt64(5)),
+        LastUsedAt = r.IsDBNull(6) ? null : AuthDatabase.FromStored(r.GetInt64(6)),
+        Disabled = r.GetBoolean(7),
+    };
+
+    private static long? Stored(DateTimeOffset? value) => value is { } v ? AuthDatabase.ToStored(v) : null;
+
+    private async Task<List<T>> QueryAsync<T>(string sql, Func<SqliteDataReader, T> map, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        using var command = Prepare(connection, sql, parameters);
+        using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<T>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(map(reader));
+        }
+
+        return rows;
+    }
+
+    private async Task<object?> ScalarAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        using var command = Prepare(connection, sql, parameters);
+        return await command.ExecuteScalarAsync(cancellationToken);
+    }
+
+    private async Task ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        using var command = Prepare(connection, sql, parameters);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static SqliteCommand Prepare(SqliteConnection connection, string sql, (string Name, object? Value)[] parameters)
+    {
+        var command = connection.Command(sql);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
 }

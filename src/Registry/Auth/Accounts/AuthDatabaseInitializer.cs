@@ -1,6 +1,6 @@
 using Berth.Core.IO;
 using Berth.Registry.Auth.Credentials;
-using Microsoft.EntityFrameworkCore;
+using Berth.Registry.Storage.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Registry.Auth.Accounts;
@@ -12,6 +12,7 @@ namespace Berth.Registry.Auth.Accounts;
 /// </summary>
 internal sealed partial class AuthDatabaseInitializer(
     IServiceScopeFactory scopes,
+    AuthDatabase database,
     IOptions<RegistryOptions> registryOptions,
     PublicNamespaceCache publicNamespaces,
     ILogger<AuthDatabaseInitializer> logger) : IHostedService
@@ -21,11 +22,14 @@ internal sealed partial class AuthDatabaseInitializer(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        {
+            // WAL: readers (token requests) never wait for a writer (an admin change).
+            await SqliteConnections.UseWriteAheadLogAsync(connection, cancellationToken);
+            await SchemaMigrations.ApplyAsync(connection, SchemaMigrations.Auth, cancellationToken);
+        }
+
         await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
-        await db.Database.MigrateAsync(cancellationToken);
-        // WAL: readers (token requests) never wait for a writer (an admin change).
-        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
 
         var accounts = scope.ServiceProvider.GetRequiredService<AccountStore>();
         if (!await accounts.AnyUserAsync(cancellationToken))

@@ -271,23 +271,23 @@ internal static class AdminApi
     private static IResult Error(int status, string code, string message) =>
         Results.Json(new { errors = new[] { new { code, message } } }, statusCode: status);
 
-    private sealed record CreateUserRequest(string? Name, string? Password, bool Admin);
+    internal sealed record CreateUserRequest(string? Name, string? Password, bool Admin);
 
-    private sealed record SetPasswordRequest(string? Password);
+    internal sealed record SetPasswordRequest(string? Password);
 
-    private sealed record CreateRobotRequest(string? Name, string? Description, DateTimeOffset? ExpiresAt, IReadOnlyList<PermissionRequest>? Permissions);
+    internal sealed record CreateRobotRequest(string? Name, string? Description, DateTimeOffset? ExpiresAt, IReadOnlyList<PermissionRequest>? Permissions);
 
-    private sealed record PermissionRequest(string? Pattern, IReadOnlyList<string>? Actions);
+    internal sealed record PermissionRequest(string? Pattern, IReadOnlyList<string>? Actions);
 
-    private sealed record PublicNamespaceRequest(string? Pattern);
+    internal sealed record PublicNamespaceRequest(string? Pattern);
 
-    private sealed record UserView(string Name, bool Admin, bool Disabled, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt);
+    internal sealed record UserView(string Name, bool Admin, bool Disabled, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt);
 
-    private sealed record RobotView(string Name, string? Description, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? LastUsedAt, bool Disabled);
+    internal sealed record RobotView(string Name, string? Description, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? LastUsedAt, bool Disabled);
 
-    private sealed record RobotSecretView(string Name, string Secret, DateTimeOffset? ExpiresAt);
+    internal sealed record RobotSecretView(string Name, string Secret, DateTimeOffset? ExpiresAt);
 
-    private sealed record PermissionView(string? Principal, string? Pattern, IReadOnlyList<string>? Actions);
+    internal sealed record PermissionView(string? Principal, string? Pattern, IReadOnlyList<string>? Actions);
 
-    private sealed record LoginPasswordView(string Username, string Password, DateTimeOffset ExpiresAt);
+    internal sealed record LoginPasswordView(string Username, string Password, DateTimeOffset ExpiresAt);
 }

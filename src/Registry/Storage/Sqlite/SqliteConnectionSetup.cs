@@ -1,42 +1,32 @@
 using System.Data.Common;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace Berth.Registry.Storage.Sqlite;
 
-/// <summary>Per-connection SQLite settings (pragmas other than journal_mode are not stored in the file).</summary>
+/// <summary>
+/// EF Core's side of the SQLite files: the same per-connection pragmas as <see cref="SqliteConnections"/>, for the
+/// DbContexts that <c>dotnet ef</c> and the tests use. The registry itself reads and writes without EF Core.
+/// </summary>
 internal sealed class SqliteConnectionSetup : DbConnectionInterceptor
 {
-    // synchronous=NORMAL in WAL mode: a commit survives a crash of the process (kill -9) at any moment;
-    // only an OS crash or power loss may lose the last commits. Blob bytes are fsynced before they are committed.
-    public const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
-
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = Pragmas;
+        command.CommandText = SqliteConnections.Pragmas;
         command.ExecuteNonQuery();
     }
 
     public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
     {
         await using var command = connection.CreateCommand();
-        command.CommandText = Pragmas;
+        command.CommandText = SqliteConnections.Pragmas;
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    // The builder quotes what needs quoting (a data dir may contain ';' or spaces).
-    public static string ConnectionString(string dataDir, string fileName = "registry.db") => new SqliteConnectionStringBuilder
-    {
-        DataSource = Path.Combine(dataDir, fileName),
-        Pooling = true,
-        DefaultTimeout = 30,
-    }.ToString();
-
     public static void Configure(DbContextOptionsBuilder options, string dataDir, string fileName = "registry.db") =>
-        options.UseSqlite(ConnectionString(dataDir, fileName)).AddInterceptors(new SqliteConnectionSetup());
+        options.UseSqlite(SqliteConnections.ConnectionString(dataDir, fileName)).AddInterceptors(new SqliteConnectionSetup());
 }
 
 /// <summary>Lets <c>dotnet ef migrations add</c> build the context without starting the registry.</summary>

@@ -1,15 +1,19 @@
 using Microsoft.Data.Sqlite;
-using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Berth.Registry.Storage.Sqlite;
 
 /// <summary>
-/// The metadata store on EF Core with SQLite (WAL). Writes are serialized by the caller.
-/// The two writes of every blob push (upload session row, blob link) go through one dedicated connection with
-/// plain SQL instead of EF Core (one statement batch, no change tracking, no LINQ translation): the same rows.
+/// The metadata store on SQLite (WAL), in plain SQL over one dedicated connection: the schema is EF Core's
+/// (<see cref="RegistryDbContext"/> and its migrations, applied from their scripts by <see cref="SchemaMigrations"/>),
+/// but every statement here is written out, so a push costs one statement batch, without change tracking or LINQ
+/// translation, and the process does not load EF Core at all. Writes are serialized by the caller; the connection
+/// has its own lock because upload sessions are written outside the caller's.
 /// </summary>
-internal sealed class SqliteMetadataStore(IDbContextFactory<RegistryDbContext> contexts, TimeProvider time) : IMetadataStore, IDisposable
+internal sealed class SqliteMetadataStore(IOptions<RegistryOptions> options, TimeProvider time) : IMetadataStore, IDisposable
 {
+    public const string FileName = "registry.db";
+
     private const string LinkBlobSql = """
         INSERT INTO "Repositories" ("Name", "CreatedAt") VALUES ($repository, $now) ON CONFLICT ("Name") DO NOTHING;
         INSERT INTO "Blobs" ("Digest", "Size", "CreatedAt") VALUES ($digest, $size, $now) ON CONFLICT ("Digest") DO NOTHING;
@@ -24,60 +28,82 @@ internal sealed class SqliteMetadataStore(IDbContextFactory<RegistryDbContext> c
         INSERT INTO "UploadSessions" ("Id", "Repository", "Algorithm", "CreatedAt") VALUES ($id, $repository, $algorithm, $created);
         """;
 
-    // Session rows are written outside the registry's write lock (POST does not touch the index), so the dedicated
-    // connection has its own.
-    private readonly SemaphoreSlim _fastLock = new(1, 1);
-    private SqliteConnection? _fast;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly string _connectionString = SqliteConnections.ConnectionString(Path.GetFullPath(options.Value.DataDir), FileName);
+    private SqliteConnection? _connection;
 
     public void Dispose()
     {
-        _fast?.Dispose();
-        _fastLock.Dispose();
+        _connection?.Dispose();
+        _lock.Dispose();
     }
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        // WAL is a property of the database file: set once, it stays.
-        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
-
-        // EF Core's migration lock is a row in SQLite; a process killed while migrating leaves it behind and the
-        // next start would wait forever. The registry holds an exclusive lock on its data dir (RegistryStartup),
-        // so no one else can be migrating: a leftover row is stale.
-        await db.Database.ExecuteSqlRawAsync(
-            "CREATE TABLE IF NOT EXISTS \"__EFMigrationsLock\" (\"Id\" INTEGER NOT NULL CONSTRAINT \"PK___EFMigrationsLock\" PRIMARY KEY, \"Timestamp\" TEXT NOT NULL); DELETE FROM \"__EFMigrationsLock\";",
-            cancellationToken);
-        await db.Database.MigrateAsync(cancellationToken);
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            _connection ??= await SqliteConnections.OpenAsync(_connectionString, cancellationToken);
+            await SqliteConnections.UseWriteAheadLogAsync(_connection, cancellationToken);
+            await SchemaMigrations.ApplyAsync(_connection, SchemaMigrations.Registry, cancellationToken);
+        }
+        finally
+        {
+            _lock.Release();
+        }
     }
 
     public async Task<MetadataSnapshot> LoadAsync(CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var repositories = await db.Repositories.AsNoTracking().ToListAsync(cancellationToken);
-        var links = (await db.RepositoryBlobs.AsNoTracking().ToListAsync(cancellationToken)).ToLookup(x => x.RepositoryId);
-        var manifests = (await db.Manifests.AsNoTracking().ToListAsync(cancellationToken)).ToLookup(x => x.RepositoryId);
-        var tags = (await db.Tags.AsNoTracking().ToListAsync(cancellationToken)).ToLookup(x => x.RepositoryId);
-        var blobs = await db.Blobs.AsNoTracking().Select(b => new KeyValuePair<string, long>(b.Digest, b.Size)).ToListAsync(cancellationToken);
-        var uploads = await db.UploadSessions.AsNoTracking().ToListAsync(cancellationToken);
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            var connection = Connection();
+            // One read transaction: the six reads see one state of the database.
+            using var transaction = connection.BeginTransaction(deferred: true);
+            var repositories = await ReadAsync(transaction, """SELECT "Id", "Name" FROM "Repositories" ORDER BY "Id";""",
+                r => (Id: r.GetInt64(0), Name: r.GetString(1)), cancellationToken);
+            var links = (await ReadAsync(transaction, """SELECT "RepositoryId", "Digest" FROM "RepositoryBlobs";""",
+                r => (RepositoryId: r.GetInt64(0), Digest: r.GetString(1)), cancellationToken)).ToLookup(x => x.RepositoryId, x => x.Digest);
+            var manifests = (await ReadAsync(transaction,
+                """SELECT "RepositoryId", "Id", "Digest", "MediaType", "ArtifactType", "SubjectDigest", "Content", "CreatedAt" FROM "Manifests" ORDER BY "Id";""",
+                r => (RepositoryId: r.GetInt64(0), Record: new ManifestRecord(
+                    r.GetInt64(1),
+                    r.GetString(2),
+                    r.GetString(3),
+                    r.IsDBNull(4) ? null : r.GetString(4),
+                    r.IsDBNull(5) ? null : r.GetString(5),
+                    (byte[])r.GetValue(6),
+                    r.GetDateTime(7))), cancellationToken)).ToLookup(x => x.RepositoryId, x => x.Record);
+            var tags = (await ReadAsync(transaction, """SELECT "RepositoryId", "Name", "ManifestId" FROM "Tags";""",
+                r => (RepositoryId: r.GetInt64(0), Tag: new KeyValuePair<string, long>(r.GetString(1), r.GetInt64(2))), cancellationToken))
+                .ToLookup(x => x.RepositoryId, x => x.Tag);
+            var blobs = await ReadAsync(transaction, """SELECT "Digest", "Size" FROM "Blobs";""",
+                r => new KeyValuePair<string, long>(r.GetString(0), r.GetInt64(1)), cancellationToken);
+            var uploads = await ReadAsync(transaction, """SELECT "Id", "Repository", "Algorithm", "CreatedAt" FROM "UploadSessions";""",
+                r => new UploadRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetDateTime(3)), cancellationToken);
+            transaction.Commit();
 
-        var snapshots = repositories.Select(r => new RepositorySnapshot(
-            r.Id,
-            r.Name,
-            [.. links[r.Id].Select(l => l.Digest)],
-            [.. manifests[r.Id].Select(ToRecord)],
-            [.. tags[r.Id].Select(t => new KeyValuePair<string, long>(t.Name, t.ManifestId))])).ToList();
-        return new MetadataSnapshot(
-            snapshots,
-            blobs,
-            [.. uploads.Select(u => new UploadRecord(u.Id, u.Repository, u.Algorithm, u.CreatedAt))]);
+            var snapshots = repositories.Select(r => new RepositorySnapshot(
+                r.Id,
+                r.Name,
+                [.. links[r.Id]],
+                [.. manifests[r.Id]],
+                [.. tags[r.Id]])).ToList();
+            return new MetadataSnapshot(snapshots, blobs, uploads);
+        }
+        finally
+        {
+            _lock.Release();
+        }
     }
 
     public async Task CreateUploadAsync(UploadRecord upload, CancellationToken cancellationToken)
     {
-        await _fastLock.WaitAsync(cancellationToken);
+        await _lock.WaitAsync(cancellationToken);
         try
         {
-            using var command = FastConnection().CreateCommand();
+            using var command = Connection().CreateCommand();
             command.CommandText = CreateUploadSql;
             command.Parameters.AddWithValue("$id", upload.Id);
             command.Parameters.AddWithValue("$repository", upload.Repository);
@@ -87,22 +113,19 @@ internal sealed class SqliteMetadataStore(IDbContextFactory<RegistryDbContext> c
         }
         finally
         {
-            _fastLock.Release();
+            _lock.Release();
         }
     }
 
-    public async Task DeleteUploadAsync(string uploadId, CancellationToken cancellationToken)
-    {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        await db.UploadSessions.Where(u => u.Id == uploadId).ExecuteDeleteAsync(cancellationToken);
-    }
+    public Task DeleteUploadAsync(string uploadId, CancellationToken cancellationToken) =>
+        ExecuteAsync("""DELETE FROM "UploadSessions" WHERE "Id" = $upload;""", [("$upload", uploadId)], cancellationToken);
 
     public async Task<long> LinkBlobAsync(string repository, string digest, long size, string? uploadId, CancellationToken cancellationToken)
     {
-        await _fastLock.WaitAsync(cancellationToken);
+        await _lock.WaitAsync(cancellationToken);
         try
         {
-            var connection = FastConnection();
+            var connection = Connection();
             using var transaction = connection.BeginTransaction();
             using var command = connection.CreateCommand();
             command.Transaction = transaction;
@@ -118,26 +141,26 @@ internal sealed class SqliteMetadataStore(IDbContextFactory<RegistryDbContext> c
         }
         finally
         {
-            _fastLock.Release();
+            _lock.Release();
         }
     }
 
-    public async Task<bool> UnlinkBlobAsync(string repository, string digest, CancellationToken cancellationToken)
-    {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var deleted = await db.RepositoryBlobs
-            .Where(l => l.Digest == digest && db.Repositories.Any(r => r.Id == l.RepositoryId && r.Name == repository))
-            .ExecuteDeleteAsync(cancellationToken);
-        return deleted > 0;
-    }
+    public async Task<bool> UnlinkBlobAsync(string repository, string digest, CancellationToken cancellationToken) =>
+        await ExecuteAsync(
+            """
+            DELETE FROM "RepositoryBlobs"
+            WHERE "Digest" = $digest AND "RepositoryId" = (SELECT "Id" FROM "Repositories" WHERE "Name" = $repository);
+            """,
+            [("$digest", digest), ("$repository", repository)],
+            cancellationToken) > 0;
 
     public async Task<(long RepositoryId, ManifestRecord Manifest)> PutManifestAsync(
         string repository, NewManifest manifest, IReadOnlyList<string> tags, CancellationToken cancellationToken)
     {
-        await _fastLock.WaitAsync(cancellationToken);
+        await _lock.WaitAsync(cancellationToken);
         try
         {
-            var connection = FastConnection();
+            var connection = Connection();
             using var transaction = connection.BeginTransaction();
             using var command = connection.CreateCommand();
             command.Transaction = transaction;
@@ -225,58 +248,92 @@ internal sealed class SqliteMetadataStore(IDbContextFactory<RegistryDbContext> c
         }
         finally
         {
-            _fastLock.Release();
+            _lock.Release();
         }
     }
 
-    public async Task<bool> DeleteTagAsync(string repository, string tag, CancellationToken cancellationToken)
-    {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var deleted = await db.Tags
-            .Where(t => t.Name == tag && db.Repositories.Any(r => r.Id == t.RepositoryId && r.Name == repository))
-            .ExecuteDeleteAsync(cancellationToken);
-        return deleted > 0;
-    }
+    public async Task<bool> DeleteTagAsync(string repository, string tag, CancellationToken cancellationToken) =>
+        await ExecuteAsync(
+            """
+            DELETE FROM "Tags"
+            WHERE "Name" = $tag AND "RepositoryId" = (SELECT "Id" FROM "Repositories" WHERE "Name" = $repository);
+            """,
+            [("$tag", tag), ("$repository", repository)],
+            cancellationToken) > 0;
 
     public async Task<bool> DeleteManifestAsync(string repository, string digest, CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var manifest = await db.Manifests
-            .Where(m => m.Digest == digest && db.Repositories.Any(r => r.Id == m.RepositoryId && r.Name == repository))
-            .Select(m => new { m.Id })
-            .FirstOrDefaultAsync(cancellationToken);
-        if (manifest is null)
+        await _lock.WaitAsync(cancellationToken);
+        try
         {
-            return false;
-        }
+            var connection = Connection();
+            using var transaction = connection.BeginTransaction();
+            using var command = connection.Command("""
+                SELECT m."Id" FROM "Manifests" m JOIN "Repositories" r ON r."Id" = m."RepositoryId"
+                WHERE r."Name" = $repository AND m."Digest" = $digest;
+                """);
+            command.Transaction = transaction;
+            command.Parameters.AddWithValue("$repository", repository);
+            command.Parameters.AddWithValue("$digest", digest);
+            if (await command.ExecuteScalarAsync(CancellationToken.None) is not long id)
+            {
+                return false;
+            }
 
-        // Explicit rather than relying on SQLite's foreign-key cascade, which depends on a per-connection pragma.
-        await db.Tags.Where(t => t.ManifestId == manifest.Id).ExecuteDeleteAsync(cancellationToken);
-        await db.ManifestBlobs.Where(r => r.ManifestId == manifest.Id).ExecuteDeleteAsync(cancellationToken);
-        await db.ManifestChildren.Where(r => r.ManifestId == manifest.Id).ExecuteDeleteAsync(cancellationToken);
-        await db.Manifests.Where(m => m.Id == manifest.Id).ExecuteDeleteAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return true;
+            // Explicit rather than relying on SQLite's foreign-key cascade, which depends on a per-connection pragma.
+            command.Parameters.Clear();
+            command.Parameters.AddWithValue("$id", id);
+            command.CommandText = """
+                DELETE FROM "Tags" WHERE "ManifestId" = $id;
+                DELETE FROM "ManifestBlobs" WHERE "ManifestId" = $id;
+                DELETE FROM "ManifestChildren" WHERE "ManifestId" = $id;
+                DELETE FROM "Manifests" WHERE "Id" = $id;
+                """;
+            await command.ExecuteNonQueryAsync(CancellationToken.None);
+            transaction.Commit();
+            return true;
+        }
+        finally
+        {
+            _lock.Release();
+        }
     }
 
-    // Opened on first use, after InitializeAsync migrated the schema; same pragmas as EF Core's connections.
-    private SqliteConnection FastConnection()
+    // Opened by InitializeAsync, which migrates the schema first; callers hold _lock.
+    private SqliteConnection Connection() =>
+        _connection ?? throw new InvalidOperationException("the metadata store is used before InitializeAsync");
+
+    private async Task<int> ExecuteAsync(string sql, (string Name, object Value)[] parameters, CancellationToken cancellationToken)
     {
-        if (_fast is null)
+        await _lock.WaitAsync(cancellationToken);
+        try
         {
-            using var db = contexts.CreateDbContext();
-            var connection = new SqliteConnection(db.Database.GetConnectionString());
-            connection.Open();
-            using var pragmas = connection.CreateCommand();
-            pragmas.CommandText = SqliteConnectionSetup.Pragmas;
-            pragmas.ExecuteNonQuery();
-            _fast = connection;
-        }
+            using var command = Connection().Command(sql);
+            foreach (var (name, value) in parameters)
+            {
+                command.Parameters.AddWithValue(name, value);
+            }
 
-        return _fast;
+            // Once the lock is held the write runs to its end: a cancelled caller must not leave half a change.
+            return await command.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        finally
+        {
+            _lock.Release();
+        }
     }
 
-    private static ManifestRecord ToRecord(ManifestEntity m) =>
-        new(m.Id, m.Digest, m.MediaType, m.ArtifactType, m.SubjectDigest, m.Content, m.CreatedAt);
+    private static async Task<List<T>> ReadAsync<T>(SqliteTransaction transaction, string sql, Func<SqliteDataReader, T> map, CancellationToken cancellationToken)
+    {
+        using var command = transaction.Connection!.Command(sql);
+        command.Transaction = transaction;
+        using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<T>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(map(reader));
+        }
+
+        return rows;
+    }
 }
