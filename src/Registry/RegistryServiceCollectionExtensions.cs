@@ -36,6 +36,7 @@ internal static class RegistryServiceCollectionExtensions
         {
             kestrel.Limits.MaxRequestBodySize = null;
             kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxResponseBufferSize = BodyBuffering.ResponseBuffer;
             RequestHeaderLimit.ConfigureKestrel(kestrel.Limits, registry.Value.MaxRequestHeaderBytes);
         });
 
