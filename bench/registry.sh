@@ -129,6 +129,10 @@ run_group() { # server pid port rep group-spec
   local flag="$out/.sampling" maxfile="$out/.maxrss"
   local load1
   load1=$(cut -d' ' -f1 /proc/loadavg)
+  # Each run starts with nothing left to write back: distribution acknowledges pushes without fsync, and what the
+  # kernel still has to write of one run's bytes must not land in the next run, where Berth's fsyncs would wait
+  # behind it (or the reverse).
+  sync
   touch "$flag"
   sample_rss "$pid" "$flag" "$maxfile" &
   local sampler=$!
