@@ -67,7 +67,7 @@ internal static class RegistryServiceCollectionExtensions
         var maxHeaderBytes = app.Services.GetRequiredService<IOptions<RegistryOptions>>().Value.MaxRequestHeaderBytes;
         app.Use((context, next) =>
         {
-            if (RequestHeaderLimit.Check(context.Request, maxHeaderBytes) is { } tooLarge)
+            if (RequestHeaderLimit.Check(context, maxHeaderBytes) is { } tooLarge)
             {
                 context.Response.Headers[RegistryHeaders.ApiVersion] = RegistryHeaders.ApiVersionValue;
                 return ErrorWriter.WriteAsync(context, tooLarge);
