@@ -1,3 +1,4 @@
+using Berth.Core.Hosting;
 using Berth.Registry.Access;
 using Berth.Registry.Blobs;
 using Berth.Registry.Errors;
@@ -57,6 +58,8 @@ internal static class RegistryServiceCollectionExtensions
         services.AddSingleton<RegistryDispatcher>();
         services.AddHostedService<RegistryStartup>();
         services.AddHostedService<UploadJanitor>();
+        // Under `berth up`: exit with it, even when it is killed (Berth.Core.Hosting.StopWithParent).
+        services.AddStopWithParent();
         return builder;
     }
 

@@ -67,12 +67,12 @@ public sealed class ServiceProcess : IAsyncDisposable
         return new ServiceProcess(process, name);
     }
 
-    /// <summary>SIGKILL, and wait until it is gone.</summary>
-    public async Task KillAsync()
+    /// <summary>SIGKILL (its children too, unless <paramref name="entireProcessTree"/> is false), and wait until it is gone.</summary>
+    public async Task KillAsync(bool entireProcessTree = true)
     {
         if (!_process.HasExited)
         {
-            _process.Kill(entireProcessTree: true);
+            _process.Kill(entireProcessTree);
         }
 
         await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));

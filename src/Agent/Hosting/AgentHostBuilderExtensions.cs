@@ -1,3 +1,4 @@
+using Berth.Core.Hosting;
 using Berth.Agent.Configuration;
 using Berth.Agent.Runtime;
 using Berth.Agent.Sessions;
@@ -68,6 +69,8 @@ internal static class AgentHostBuilderExtensions
         services.AddSingleton<SessionClient>();
         services.AddHostedService(sp => sp.GetRequiredService<SessionClient>());
         services.AddHostedService<ImageCleanupService>();
+        // Under `berth up`: exit with it, even when it is killed (Berth.Core.Hosting.StopWithParent).
+        services.AddStopWithParent();
         services.AddSystemd();
         return builder;
     }

@@ -49,6 +49,9 @@ internal sealed class ChildProcess : IDisposable
 
         // Plain logs in the files: no ANSI colours, one line per entry.
         info.Environment["DOTNET_NOLOGO"] = "1";
+        // Standard input stays a pipe from this process (RedirectStandardInput): the child exits when it closes,
+        // so killing `berth up`, even with SIGKILL, leaves no part of the platform behind.
+        info.Environment["BERTH_STOP_WITH_PARENT"] = "1";
         info.Environment["Logging__Console__FormatterName"] = "simple";
         info.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
         info.Environment["Logging__Console__FormatterOptions__ColorBehavior"] = "Disabled";

@@ -1,3 +1,4 @@
+using Berth.Core.Hosting;
 using Berth.Scheduler.ControlPlane;
 using Berth.Scheduler.Placement;
 using Berth.Scheduler.RegistryAccess;
@@ -61,6 +62,8 @@ internal static class SchedulerServiceCollectionExtensions
         services.AddSingleton<LostHostMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<LostHostMonitor>());
         services.AddHostedService<ServiceReconciler>();
+        // Under `berth up`: exit with it, even when it is killed (Berth.Core.Hosting.StopWithParent).
+        services.AddStopWithParent();
         services.AddRegistryAccess();
         services.AddGrpc(grpc =>
         {

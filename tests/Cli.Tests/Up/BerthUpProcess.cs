@@ -76,6 +76,12 @@ public sealed class BerthUpProcess : IAsyncDisposable
         Summary = JsonNode.Parse(text[text.IndexOf('{', StringComparison.Ordinal)..(text.LastIndexOf('}') + 1)])!;
     }
 
+    /// <summary>The berth process's id while it runs.</summary>
+    public int ProcessId => _process?.Id ?? throw new InvalidOperationException("berth up is not running");
+
+    /// <summary>SIGKILL of the berth process alone: its children are left to notice.</summary>
+    public Task KillOnlyItselfAsync() => _process?.KillAsync(entireProcessTree: false) ?? Task.CompletedTask;
+
     /// <summary>SIGTERM, as Ctrl-C or systemd would stop it.</summary>
     public async Task StopAsync()
     {

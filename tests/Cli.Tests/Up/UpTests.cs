@@ -76,4 +76,75 @@ public sealed class UpTests(ITestOutputHelper output)
             work.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Up_KilledWithSigkill_LeavesNoPartOfThePlatformRunning()
+    {
+        await TestImages.EnsureBusyboxAsync(log: output.WriteLine);
+        var work = Directory.CreateTempSubdirectory("berth-up-kill-test-");
+        var scope = "up-kill-" + Guid.NewGuid().ToString("N")[..6];
+        string[] arguments = ["--registry-port", PlatformProcesses.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--scheduler-port", PlatformProcesses.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture), "--agent-scope", scope];
+        var data = Path.Combine(work.FullName, "data");
+        var up = await BerthUpProcess.StartAsync(Path.Combine(work.FullName, "home"), data, arguments, output.WriteLine);
+        List<int> children = [];
+        try
+        {
+            children = ChildrenOf(up.ProcessId);
+            output.WriteLine($"berth up {up.ProcessId}, children {string.Join(' ', children)}");
+            Assert.Equal(3, children.Count); // registry, scheduler, agent
+
+            // No SIGTERM for berth to forward: it is simply gone. (What the children log on the way out is lost with it:
+            // their output went through its pipes.)
+            await up.KillOnlyItselfAsync();
+
+            await TaskTimeouts.WaitUntilAsync(
+                () => Task.FromResult(children.All(pid => !Directory.Exists($"/proc/{pid}"))),
+                TimeSpan.FromSeconds(60),
+                "every child of the killed berth up to exit");
+        }
+        finally
+        {
+            foreach (var pid in children.Where(pid => Directory.Exists($"/proc/{pid}")))
+            {
+                await ProcessRunner.RunAsync("kill", ["-KILL", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            }
+
+            await up.DisposeAsync();
+            foreach (var id in (await ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=berth.agent={scope}"])).StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                await ProcessRunner.RunAsync("docker", ["rm", "-f", id]);
+            }
+
+            work.Delete(recursive: true);
+        }
+    }
+
+    // The processes whose parent is pid (field 4 of /proc/PID/stat, after the parenthesised command name).
+    private static List<int> ChildrenOf(int pid) =>
+        [.. Directory.EnumerateDirectories("/proc")
+            .Select(Path.GetFileName)
+            .Where(name => name!.All(char.IsAsciiDigit))
+            .Select(name => (Pid: int.Parse(name!, System.Globalization.CultureInfo.InvariantCulture), Stat: TryRead($"/proc/{name}/stat")))
+            .Where(p => p.Stat is not null && ParentOf(p.Stat) == pid)
+            .Select(p => p.Pid)];
+
+    private static int ParentOf(string stat) =>
+        int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string? TryRead(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 }

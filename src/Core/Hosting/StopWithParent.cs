@@ -1,0 +1,71 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Berth.Core.Hosting;
+
+/// <summary>
+/// Stops the host when the process that started it is gone, however it went (SIGKILL included). <c>berth up</c> runs
+/// the registry, the scheduler and the agent as children whose standard input is a pipe from it, and sets
+/// <see cref="Variable"/>: when the parent exits, the kernel closes the pipe's other end and a read of standard input
+/// returns end-of-file. No PID to poll, none to be reused.
+/// </summary>
+/// <remarks>
+/// Off unless the variable is set: under systemd or in a container standard input is /dev/null, which is at its end
+/// from the start.
+/// </remarks>
+public sealed partial class StopWithParent(IHostApplicationLifetime lifetime, ILogger<StopWithParent> logger) : IHostedService
+{
+    /// <summary>Set to <c>1</c> by a parent that holds the child's standard input open for as long as it lives.</summary>
+    public const string Variable = "BERTH_STOP_WITH_PARENT";
+
+    public static bool Requested => Environment.GetEnvironmentVariable(Variable) == "1";
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        // A thread of its own, blocked in read(2) for the life of the process: a pipe read cannot be cancelled, and
+        // the host's shutdown must not wait for it.
+        var watcher = new Thread(WaitForEndOfInput) { IsBackground = true, Name = "berth-stop-with-parent" };
+        watcher.Start();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private void WaitForEndOfInput()
+    {
+        try
+        {
+            using var input = Console.OpenStandardInput();
+            var buffer = new byte[256];
+            // The parent writes nothing; whatever arrives is read and ignored until the end.
+            while (input.Read(buffer, 0, buffer.Length) > 0)
+            {
+            }
+        }
+        catch (IOException)
+        {
+            // A broken pipe is the same news.
+        }
+
+        LogParentGone(logger, Variable);
+        lifetime.StopApplication();
+    }
+
+    [LoggerMessage(EventId = 9000, Level = LogLevel.Warning, Message = "The process that started this one is gone (standard input closed, {Variable}=1): stopping")]
+    private static partial void LogParentGone(ILogger logger, string variable);
+}
+
+public static class StopWithParentExtensions
+{
+    /// <summary>Adds <see cref="StopWithParent"/> when the parent asked for it with <see cref="StopWithParent.Variable"/>.</summary>
+    public static IServiceCollection AddStopWithParent(this IServiceCollection services)
+    {
+        if (StopWithParent.Requested)
+        {
+            services.AddHostedService<StopWithParent>();
+        }
+
+        return services;
+    }
+}
