@@ -43,7 +43,7 @@ internal sealed class SchedulerProcess : IAsyncDisposable
                 "--Scheduler:FullSync", fullSync ? "true" : "false",
                 "--Logging:LogLevel:Default", "Warning",
                 "--Logging:LogLevel:Berth", "Warning",
-                "--Logging:LogLevel:Berth.Scheduler.State.SchedulerState", "Warning",
+                "--Logging:LogLevel:Berth.Scheduler.Kernel.StateKernel", "Warning",
             },
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -1,12 +1,11 @@
 using Berth.Core.Hosting;
 using Berth.Scheduler.ControlPlane;
+using Berth.Scheduler.Kernel;
+using Berth.Scheduler.Persistence;
 using Berth.Scheduler.Placement;
 using Berth.Scheduler.RegistryAccess;
 using Berth.Scheduler.Security;
-using Berth.Scheduler.Services;
 using Berth.Scheduler.Sessions;
-using Berth.Scheduler.State;
-using Berth.Scheduler.State.Persistence;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -36,7 +35,7 @@ internal static class SchedulerServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<SchedulerOptions>, SchedulerOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<ISchedulerStore>(sp =>
+        services.AddSingleton<IStateStore>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<SchedulerOptions>>().Value;
             Directory.CreateDirectory(options.DataDirectory);
@@ -47,7 +46,7 @@ internal static class SchedulerServiceCollectionExtensions
             var options = sp.GetRequiredService<IOptions<SchedulerOptions>>().Value;
             return new PlacementEngine(new PlacementOptions { DynamicPortFirst = options.DynamicPortFirst, DynamicPortLast = options.DynamicPortLast });
         });
-        services.AddSingleton<SchedulerState>();
+        services.AddSchedulerState();
         services.AddSingleton<ApiTokens>();
         services.AddSingleton<SessionHub>();
         services.AddSingleton<LogRelay>();
@@ -56,12 +55,9 @@ internal static class SchedulerServiceCollectionExtensions
         services.AddHostedService(sp =>
         {
             sp.GetRequiredService<ApiTokens>();
-            return new StateLoader(sp.GetRequiredService<SchedulerState>());
+            return ActivatorUtilities.CreateInstance<StateLoader>(sp);
         });
         services.AddHostedService<SessionHeartbeatService>();
-        services.AddSingleton<LostHostMonitor>();
-        services.AddHostedService(sp => sp.GetRequiredService<LostHostMonitor>());
-        services.AddHostedService<ServiceReconciler>();
         // Under `berth up`: exit with it, even when it is killed (Berth.Core.Hosting.StopWithParent).
         services.AddStopWithParent();
         services.AddRegistryAccess();
