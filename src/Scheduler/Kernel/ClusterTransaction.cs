@@ -10,10 +10,11 @@ namespace Berth.Scheduler.Kernel;
 /// </summary>
 internal sealed class ClusterTransaction : Transaction
 {
-    private readonly HashSet<InstanceRecord> _desiredChanged = [];
-    private readonly List<TaskRecord> _published = [];
-    private readonly HashSet<string> _instances = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _lostHosts = new(StringComparer.Ordinal);
+    // Made on first use, like the writes.
+    private HashSet<InstanceRecord>? _desiredChanged;
+    private List<TaskRecord>? _published;
+    private HashSet<string>? _instances;
+    private HashSet<string>? _lostHosts;
 
     internal ClusterTransaction(StateKernel kernel, ClusterState cluster)
         : base(kernel) => Cluster = cluster;
@@ -54,7 +55,7 @@ internal sealed class ClusterTransaction : Transaction
     public void InstanceChanged(InstanceRecord instance, bool save = true)
     {
         Cluster.RefreshView(instance);
-        _instances.Add(instance.Id);
+        (_instances ??= new(StringComparer.Ordinal)).Add(instance.Id);
         if (save)
         {
             Save(instance);
@@ -62,9 +63,9 @@ internal sealed class ClusterTransaction : Transaction
     }
 
     /// <summary>The instance's desired task set changed: once durable, it gets a new version and its agent the new set.</summary>
-    public void DesiredChanged(InstanceRecord instance) => _desiredChanged.Add(instance);
+    public void DesiredChanged(InstanceRecord instance) => (_desiredChanged ??= []).Add(instance);
 
-    /// <summary>Makes <paramref name="result"/>'s successor snapshot (its reservations applied) the cluster's.</summary>
+    /// <summary>Makes a placement's successor snapshot (its reservations applied) the cluster's.</summary>
     public void AdoptPlacement(ClusterSnapshot successor) => Cluster.AdoptSnapshot(successor);
 
     /// <summary>
@@ -74,7 +75,7 @@ internal sealed class ClusterTransaction : Transaction
     public void AddTask(TaskRecord task, ServiceRecord? service = null)
     {
         Cluster.AddTask(task, service);
-        _published.Add(task);
+        (_published ??= []).Add(task);
         Save(task);
     }
 
@@ -108,49 +109,53 @@ internal sealed class ClusterTransaction : Transaction
     }
 
     /// <summary>The instance's tasks became UNKNOWN (declared lost) or stopped being UNKNOWN.</summary>
-    public void LostHostChanged(string instanceId) => _lostHosts.Add(instanceId);
+    public void LostHostChanged(string instanceId) => (_lostHosts ??= new(StringComparer.Ordinal)).Add(instanceId);
 
     internal override void ApplyDurableEffects()
     {
-        foreach (var task in _published)
+        foreach (var task in _published ?? [])
         {
             task.Durable = true;
             if (Cluster.Instances.TryGetValue(task.InstanceId, out var instance))
             {
-                _desiredChanged.Add(instance);
+                DesiredChanged(instance);
             }
         }
 
         // A fresh version, not a task's own sequence: another change of this instance may have become durable (and been
         // pushed) first, and a version the agent already has would hide this one.
-        foreach (var instance in _desiredChanged)
+        foreach (var instance in _desiredChanged ?? [])
         {
             instance.DesiredVersion = NextSeq();
         }
     }
 
-    internal bool HasDurableEffects => _published.Count > 0 || _desiredChanged.Count > 0;
+    internal bool HasDurableEffects => _published is not null || _desiredChanged is not null;
 
     internal override CommittedChange? Describe(long sequence)
     {
-        if (!HasWrites && _instances.Count == 0 && _desiredChanged.Count == 0 && _published.Count == 0 && _lostHosts.Count == 0)
+        if (!HasWrites && _instances is null && _desiredChanged is null && _published is null && _lostHosts is null)
         {
             return null;
         }
 
-        var tasks = Writes.Tasks.Count == 0 ? [] : Writes.Tasks.ConvertAll(t => new TaskView(t.Id, t.InstanceId, t.Group, t.DesiredStatus, t.LastStatus, t.Ports));
-        foreach (var instance in Writes.Instances)
+        var tasks = HasWrites && Writes.Tasks.Count > 0 ? Writes.Tasks.ConvertAll(t => new TaskView(t.Id, t.InstanceId, t.Group, t.DesiredStatus, t.LastStatus, t.Ports)) : [];
+        var instances = _instances ?? new HashSet<string>(StringComparer.Ordinal);
+        if (HasWrites)
         {
-            _instances.Add(instance.Id);
+            foreach (var instance in Writes.Instances)
+            {
+                instances.Add(instance.Id);
+            }
         }
 
         var desired = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var instance in _desiredChanged)
+        foreach (var instance in _desiredChanged ?? [])
         {
             desired.Add(instance.Id);
         }
 
-        foreach (var task in _published)
+        foreach (var task in _published ?? [])
         {
             desired.Add(task.InstanceId);
         }
@@ -160,10 +165,10 @@ internal sealed class ClusterTransaction : Transaction
             Sequence = sequence,
             Cluster = Cluster.Name,
             Tasks = tasks,
-            Instances = _instances,
+            Instances = instances,
             DesiredStateChanged = desired,
-            Services = Writes.Services.Count == 0 ? [] : Writes.Services.ConvertAll(s => s.Name),
-            LostHostsChanged = _lostHosts,
+            Services = HasWrites && Writes.Services.Count > 0 ? Writes.Services.ConvertAll(s => s.Name) : [],
+            LostHostsChanged = (IReadOnlyCollection<string>?)_lostHosts ?? [],
             ScopeChanged = ScopeChanged,
         };
     }

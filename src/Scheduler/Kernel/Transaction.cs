@@ -6,8 +6,9 @@ namespace Berth.Scheduler.Kernel;
 /// </summary>
 internal abstract class Transaction(StateKernel kernel)
 {
-    private readonly HashSet<object> _saved = new(ReferenceEqualityComparer.Instance);
-    private readonly StateWrites _writes = new();
+    // Made on first use: most transactions of a reconcile pass or an agent's report write nothing.
+    private HashSet<object>? _saved;
+    private StateWrites? _writes;
 
     protected StateKernel Kernel { get; } = kernel;
 
@@ -20,18 +21,20 @@ internal abstract class Transaction(StateKernel kernel)
     /// <summary>The next desired-state sequence number (see <see cref="StateKernel.NextSeq"/>).</summary>
     public long NextSeq() => Kernel.NextSeq();
 
-    internal bool HasWrites => !_writes.IsEmpty;
+    internal bool HasWrites => _writes is { IsEmpty: false };
 
     internal bool ScopeChanged { get; private set; }
 
-    internal StateWrites Writes => _writes;
+    internal StateWrites Writes => _writes ??= new StateWrites();
+
+    private bool Added(object record) => (_saved ??= new HashSet<object>(ReferenceEqualityComparer.Instance)).Add(record);
 
     /// <summary>Stores the record (once per transaction, as it is when the transaction ends).</summary>
     public void Save(ClusterRecord cluster)
     {
-        if (_saved.Add(cluster))
+        if (Added(cluster))
         {
-            _writes.Clusters.Add(cluster);
+            Writes.Clusters.Add(cluster);
             ScopeChanged = true;
         }
     }
@@ -39,37 +42,37 @@ internal abstract class Transaction(StateKernel kernel)
     /// <summary>Stores the revision.</summary>
     public void Save(TaskDefinitionRecord definition)
     {
-        if (_saved.Add(definition))
+        if (Added(definition))
         {
-            _writes.TaskDefinitions.Add(definition);
+            Writes.TaskDefinitions.Add(definition);
             ScopeChanged = true;
         }
     }
 
     /// <summary>Stores the instance.</summary>
-    public virtual void Save(InstanceRecord instance)
+    public void Save(InstanceRecord instance)
     {
-        if (_saved.Add(instance))
+        if (Added(instance))
         {
-            _writes.Instances.Add(instance);
+            Writes.Instances.Add(instance);
         }
     }
 
     /// <summary>Stores the task.</summary>
-    public virtual void Save(TaskRecord task)
+    public void Save(TaskRecord task)
     {
-        if (_saved.Add(task))
+        if (Added(task))
         {
-            _writes.Tasks.Add(task);
+            Writes.Tasks.Add(task);
         }
     }
 
     /// <summary>Stores the service.</summary>
-    public virtual void Save(ServiceRecord service)
+    public void Save(ServiceRecord service)
     {
-        if (_saved.Add(service))
+        if (Added(service))
         {
-            _writes.Services.Add(service);
+            Writes.Services.Add(service);
         }
     }
 
