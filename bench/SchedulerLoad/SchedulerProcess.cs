@@ -30,7 +30,7 @@ internal sealed class SchedulerProcess : IAsyncDisposable
     public Metadata Admin => new() { { "authorization", "Bearer " + AdminToken } };
 
     /// <summary>Starts the process and waits until it answers ListClusters; returns it and the time that took.</summary>
-    public static async Task<(SchedulerProcess Scheduler, TimeSpan ToServing)> StartAsync(string dataDir, bool fullSync)
+    public static async Task<(SchedulerProcess Scheduler, TimeSpan ToServing)> StartAsync(string dataDir, bool fullSync, IEnumerable<string>? extraArguments = null)
     {
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet")
@@ -48,6 +48,11 @@ internal sealed class SchedulerProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        foreach (var argument in extraArguments ?? [])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         var stopwatch = Stopwatch.StartNew();
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) { Console.WriteLine("  [scheduler] " + line.Trim()); } };
