@@ -104,7 +104,7 @@ internal static class LargeState
                 StartedAt = now,
                 Version = 3,
                 StopCode = stopped ? 2 : 0,
-                StoppedReason = stopped ? "Essential container in task exited" : "",
+                StoppedReason = stopped ? "Essential container in task exited" : null,
                 Containers =
                 [
                     new ContainerDocument

@@ -10,8 +10,9 @@ namespace Berth.Scheduler.Kernel;
 /// </summary>
 /// <remarks>
 /// Decoding every live task's details up front was most of a restart's CPU: a loaded task keeps its stored details
-/// (<see cref="TaskDetailsSource"/>, the persistence layer's) until a read, a push or a report names it. Every detail
-/// property decodes first, so a value read (or written) after a restart is the one stored before it.
+/// (bytes in the persistence layer's format, decoded by <see cref="StoredDetailsDecoder"/>) until a read, a push or a
+/// report names it. Every detail property decodes first, so a value read (or written) after a restart is the one
+/// stored before it.
 /// </remarks>
 internal sealed class TaskRecord
 {
@@ -145,14 +146,20 @@ internal sealed class TaskRecord
 
     public string Arn => Arns.Task(Cluster, Id);
 
+    /// <summary>
+    /// Decodes stored details: the persistence layer's format, registered by it before it loads a task. One hook for the
+    /// process rather than a decoder object per task: a million loaded tasks made those objects 24 MB.
+    /// </summary>
+    public static Func<byte[], TaskDetails>? StoredDetailsDecoder { get; set; }
+
     /// <summary>The stored details of a task loaded at start-up, kept until first used; set only by the loader.</summary>
-    public TaskDetailsSource StoredDetails
+    public byte[] StoredDetails
     {
         init => _details = value;
     }
 
     /// <summary>True until a loaded task's details are first used (tests and diagnostics).</summary>
-    public bool DetailsPending => Volatile.Read(ref _details) is TaskDetailsSource;
+    public bool DetailsPending => Volatile.Read(ref _details) is byte[];
 
     /// <summary>The details, decoded first when they are still stored.</summary>
     public TaskDetails Details => Volatile.Read(ref _details) as TaskDetails ?? DecodeOrCreate();
@@ -165,14 +172,16 @@ internal sealed class TaskRecord
             {
                 case TaskDetails details:
                     return details;
-                case TaskDetailsSource stored:
+                case byte[] stored:
                     // Two threads using a loaded task for the first time (a read under one cluster lock and a lock-free
-                    // diagnostic, say) decode it once, and neither sees half of it. The source is this record's own.
+                    // diagnostic, say) decode it once, and neither sees half of it. The array is this record's own and
+                    // never leaves it, so it serves as the lock.
                     lock (stored)
                     {
                         if (_details is not TaskDetails decoded)
                         {
-                            decoded = stored.Decode();
+                            var decode = StoredDetailsDecoder ?? throw new InvalidOperationException("No decoder for stored task details is registered.");
+                            decoded = decode(stored);
                             Volatile.Write(ref _details, decoded);
                         }
 
@@ -191,12 +200,6 @@ internal sealed class TaskRecord
             }
         }
     }
-}
-
-/// <summary>The stored form of a task's details, decoded on first use (implemented by the persistence layer).</summary>
-internal abstract class TaskDetailsSource
-{
-    public abstract TaskDetails Decode();
 }
 
 /// <summary>The part of a <see cref="TaskRecord"/> that start-up does not need. Mutable like the record, under the same lock.</summary>

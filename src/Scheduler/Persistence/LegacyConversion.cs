@@ -104,8 +104,8 @@ internal static class LegacyConversion
 
     private static TaskDetailsDocument Details(V1.TaskInfo info) => new()
     {
-        StartedBy = info.StartedBy,
-        LaunchType = info.LaunchType,
+        StartedBy = StoredForm.Nz(info.StartedBy),
+        LaunchType = StoredForm.Nz(info.LaunchType),
         Overrides = info.Overrides is { } o
             ? [.. o.ContainerOverrides.Select(c => new ContainerOverrideDocument
             {
@@ -117,7 +117,7 @@ internal static class LegacyConversion
             : null,
         CreatedAt = info.CreatedAt?.ToDateTimeOffset() ?? DateTimeOffset.UnixEpoch,
         StopCode = (int)info.StopCode,
-        StoppedReason = info.StoppedReason,
+        StoppedReason = StoredForm.Nz(info.StoppedReason),
         HealthStatus = (int)info.HealthStatus,
         Containers = info.Containers.Count == 0 ? null : [.. info.Containers.Select(c => new ContainerDocument
         {
@@ -125,12 +125,12 @@ internal static class LegacyConversion
             Image = c.Image,
             LastStatus = (int)c.LastStatus,
             ExitCode = c.HasExitCode ? c.ExitCode : null,
-            Reason = c.Reason,
-            NetworkBindings = c.NetworkBindings.Count == 0 ? null : [.. c.NetworkBindings.Select(b => new BindingDocument { ContainerPort = b.ContainerPort, HostPort = b.HostPort, Protocol = b.Protocol, BindIp = b.BindIp })],
+            Reason = StoredForm.Nz(c.Reason),
+            NetworkBindings = c.NetworkBindings.Count == 0 ? null : [.. c.NetworkBindings.Select(b => new BindingDocument { ContainerPort = b.ContainerPort, HostPort = b.HostPort, Protocol = b.Protocol, BindIp = StoredForm.Nz(b.BindIp) })],
             HealthStatus = (int)c.HealthStatus,
-            RuntimeId = c.RuntimeId,
+            RuntimeId = StoredForm.Nz(c.RuntimeId),
             Essential = c.Essential,
-            ImageDigest = c.ImageDigest,
+            ImageDigest = StoredForm.Nz(c.ImageDigest),
         })],
         StartedAt = info.StartedAt?.ToDateTimeOffset(),
         StoppingAt = info.StoppingAt?.ToDateTimeOffset(),

@@ -14,6 +14,8 @@ internal sealed partial class SqliteSchedulerStore
 
     public async Task LoadAsync(IStateSink sink, CancellationToken cancellationToken)
     {
+        // Loaded tasks keep their details as this store's documents until first used.
+        TaskRecord.StoredDetailsDecoder = StoredForm.DecodeDetails;
         var visibleSinceMs = sink.VisibleSince.ToUnixTimeMilliseconds();
         await using (var connection = await OpenConnectionAsync(cancellationToken))
         {
@@ -65,7 +67,7 @@ internal sealed partial class SqliteSchedulerStore
     /// <summary>
     /// Reads the task rows on one thread (the reader alone keeps a core busy) and turns them into records on every core,
     /// in batches: a hand-over per row cost more in synchronization than the work it shared. A task's details stay as
-    /// their stored document until first used (<see cref="StoredTaskDetails"/>).
+    /// their stored document until first used (<see cref="TaskRecord.StoredDetails"/>).
     /// </summary>
     private async Task LoadTasksAsync(IStateSink sink, long visibleSinceMs, CancellationToken cancellationToken)
     {
@@ -73,12 +75,14 @@ internal sealed partial class SqliteSchedulerStore
         var decoders = Enumerable.Range(0, Math.Max(1, Environment.ProcessorCount)).Select(_ => Task.Run(async () =>
         {
             var strings = new StringPool();
+            // Revisions by ARN, per decoder: the catalog's lock once per revision rather than once per row.
+            var definitions = new Dictionary<string, TaskDefinitionRecord?>(StringComparer.Ordinal);
             var batch = new List<TaskRecord>(LoadBatchSize);
             await foreach (var chunk in rows.Reader.ReadAllAsync(cancellationToken))
             {
                 foreach (var row in chunk)
                 {
-                    if (ToRecord(row, strings, sink) is { } task)
+                    if (ToRecord(row, strings, definitions, sink) is { } task)
                     {
                         batch.Add(task);
                     }
@@ -113,10 +117,15 @@ internal sealed partial class SqliteSchedulerStore
     }
 
     /// <summary>A record from a stored row: what placement, snapshots and counts need, the details left stored.</summary>
-    private TaskRecord? ToRecord(TaskRow row, StringPool strings, IStateSink sink)
+    private TaskRecord? ToRecord(TaskRow row, StringPool strings, Dictionary<string, TaskDefinitionRecord?> definitions, IStateSink sink)
     {
         var arn = row.TaskDefinitionArn ?? "";
-        if (sink.FindDefinition(arn) is not { } definition)
+        if (!definitions.TryGetValue(arn, out var definition))
+        {
+            definitions[arn] = definition = sink.FindDefinition(arn);
+        }
+
+        if (definition is null)
         {
             Log.TaskWithoutDefinition(_logger, row.Id, arn);
             return null;
@@ -140,7 +149,7 @@ internal sealed partial class SqliteSchedulerStore
             DesiredSeq = row.DesiredSeq,
             AgentSequence = unchecked((ulong)row.AgentSequence),
             Durable = true,
-            StoredDetails = new StoredTaskDetails(row.Details ?? throw new InvalidDataException($"Task {row.Id} has no details.")),
+            StoredDetails = row.Details ?? throw new InvalidDataException($"Task {row.Id} has no details."),
         };
     }
 

@@ -4,37 +4,54 @@ using System.Text.Json.Serialization;
 namespace Berth.Scheduler.Persistence;
 
 // The documents stored in the database's document columns: this folder's own shapes, versioned by "schema". A reader
-// refuses a schema it does not know (a newer scheduler wrote it) rather than guess. Defaults are left out, which keeps
-// a task's document small (a million tasks are a million documents).
+// refuses a schema it does not know (a newer scheduler wrote it) rather than guess. Defaults and empty strings are left
+// out and times are numbers (100-ns ticks since the Unix epoch, which keeps every digit a DateTimeOffset has), which
+// keeps a task's document small: a million tasks are a million documents, kept as bytes in memory until first used.
 
-/// <summary>Schema 1 of a task's details (tasks.Details).</summary>
+/// <summary>
+/// Schema 1 of a task's details (tasks.Details). Its names (and its containers' and bindings') are short: a million
+/// live tasks keep this document in memory until first used, and the names were a third of it.
+/// </summary>
 internal sealed class TaskDetailsDocument
 {
+    [JsonPropertyName("v")]
     public int Schema { get; set; } = StoredDocuments.Schema;
 
+    [JsonPropertyName("sb")]
     public string? StartedBy { get; set; }
 
+    [JsonPropertyName("lt")]
     public string? LaunchType { get; set; }
 
     /// <summary>Null: no overrides given; empty: an empty overrides object given.</summary>
+    [JsonPropertyName("ov")]
     public List<ContainerOverrideDocument>? Overrides { get; set; }
 
+    [JsonPropertyName("ca")]
     public DateTimeOffset CreatedAt { get; set; }
 
+    [JsonPropertyName("sc")]
     public int StopCode { get; set; }
 
+    [JsonPropertyName("sr")]
     public string? StoppedReason { get; set; }
 
+    [JsonPropertyName("hs")]
     public int HealthStatus { get; set; }
 
+    [JsonPropertyName("c")]
     public List<ContainerDocument>? Containers { get; set; }
 
+    [JsonPropertyName("sa")]
     public DateTimeOffset? StartedAt { get; set; }
 
+    [JsonPropertyName("sg")]
     public DateTimeOffset? StoppingAt { get; set; }
 
+    [JsonPropertyName("lr")]
     public DateTimeOffset? LastReportedAt { get; set; }
 
+    [JsonPropertyName("ver")]
     public long Version { get; set; }
 }
 
@@ -58,35 +75,49 @@ internal sealed class EnvironmentDocument
 
 internal sealed class ContainerDocument
 {
+    [JsonPropertyName("n")]
     public string? Name { get; set; }
 
+    [JsonPropertyName("i")]
     public string? Image { get; set; }
 
+    [JsonPropertyName("ls")]
     public int LastStatus { get; set; }
 
+    [JsonPropertyName("ec")]
     public int? ExitCode { get; set; }
 
+    [JsonPropertyName("r")]
     public string? Reason { get; set; }
 
+    [JsonPropertyName("nb")]
     public List<BindingDocument>? NetworkBindings { get; set; }
 
+    [JsonPropertyName("hs")]
     public int HealthStatus { get; set; }
 
+    [JsonPropertyName("rid")]
     public string? RuntimeId { get; set; }
 
+    [JsonPropertyName("e")]
     public bool Essential { get; set; }
 
+    [JsonPropertyName("d")]
     public string? ImageDigest { get; set; }
 }
 
 internal sealed class BindingDocument
 {
+    [JsonPropertyName("cp")]
     public int ContainerPort { get; set; }
 
+    [JsonPropertyName("hp")]
     public int HostPort { get; set; }
 
+    [JsonPropertyName("p")]
     public string? Protocol { get; set; }
 
+    [JsonPropertyName("ip")]
     public string? BindIp { get; set; }
 }
 
@@ -217,13 +248,24 @@ internal sealed class EventDocument
 /// <summary>Source-generated JSON for the stored documents (no reflection at run time).</summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
-    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault,
+    Converters = [typeof(UnixTicksConverter)])]
 [JsonSerializable(typeof(TaskDetailsDocument))]
 [JsonSerializable(typeof(HostFactsDocument))]
 [JsonSerializable(typeof(ServiceDocument))]
 [JsonSerializable(typeof(SortedDictionary<string, string>))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class StoredDocumentsContext : JsonSerializerContext;
+
+/// <summary>A time as 100-ns ticks since the Unix epoch, UTC.</summary>
+internal sealed class UnixTicksConverter : JsonConverter<DateTimeOffset>
+{
+    public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        new(reader.GetInt64() + DateTimeOffset.UnixEpoch.Ticks, TimeSpan.Zero);
+
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
+        writer.WriteNumberValue(value.UtcTicks - DateTimeOffset.UnixEpoch.Ticks);
+}
 
 /// <summary>Encoding and decoding of the stored documents, with the schema check.</summary>
 internal static class StoredDocuments

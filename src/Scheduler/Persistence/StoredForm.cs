@@ -139,8 +139,8 @@ internal static class StoredForm
 
     public static TaskDetailsDocument ToDocument(TaskDetails d) => new()
     {
-        StartedBy = d.StartedBy,
-        LaunchType = d.LaunchType,
+        StartedBy = Nz(d.StartedBy),
+        LaunchType = Nz(d.LaunchType),
         Overrides = d.Overrides is { } o
             ? [.. o.ContainerOverrides.Select(c => new ContainerOverrideDocument
             {
@@ -152,7 +152,7 @@ internal static class StoredForm
             : null,
         CreatedAt = d.CreatedAt,
         StopCode = (int)d.StopCode,
-        StoppedReason = d.StoppedReason,
+        StoppedReason = Nz(d.StoppedReason),
         HealthStatus = (int)d.HealthStatus,
         Containers = d.Containers.Count == 0 ? null : d.Containers.ConvertAll(c => new ContainerDocument
         {
@@ -160,24 +160,27 @@ internal static class StoredForm
             Image = c.Image,
             LastStatus = (int)c.LastStatus,
             ExitCode = c.ExitCode,
-            Reason = c.Reason,
+            Reason = Nz(c.Reason),
             NetworkBindings = c.NetworkBindings.Count == 0 ? null : c.NetworkBindings.ConvertAll(b => new BindingDocument
             {
                 ContainerPort = b.ContainerPort,
                 HostPort = b.HostPort,
                 Protocol = b.Protocol,
-                BindIp = b.BindIp,
+                BindIp = Nz(b.BindIp),
             }),
             HealthStatus = (int)c.HealthStatus,
-            RuntimeId = c.RuntimeId,
+            RuntimeId = Nz(c.RuntimeId),
             Essential = c.Essential,
-            ImageDigest = c.ImageDigest,
+            ImageDigest = Nz(c.ImageDigest),
         }),
         StartedAt = d.StartedAt,
         StoppingAt = d.StoppingAt,
         LastReportedAt = d.LastReportedAt,
         Version = d.Version,
     };
+
+    /// <summary>Decodes a task's stored details document (the kernel calls it on a loaded task's first use).</summary>
+    public static TaskDetails DecodeDetails(byte[] document) => FromDocument(StoredDocuments.DecodeTaskDetails(document));
 
     /// <summary>A task's details from their stored document, repeated strings shared (<see cref="SharedStrings"/>).</summary>
     public static TaskDetails FromDocument(TaskDetailsDocument d) => new()
@@ -373,12 +376,9 @@ internal static class StoredForm
     }
 
     public static DateTimeOffset Ms(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
-}
 
-/// <summary>A task's stored details, decoded on first use (see <see cref="TaskRecord"/>).</summary>
-internal sealed class StoredTaskDetails(byte[] document) : TaskDetailsSource
-{
-    public override TaskDetails Decode() => StoredForm.FromDocument(StoredDocuments.DecodeTaskDetails(document));
+    /// <summary>Null for an empty string: documents leave it out, and read it back as empty.</summary>
+    public static string? Nz(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }
 
 /// <summary>One string per distinct value, for the many repeats among a load's rows (cluster and instance ids, groups).</summary>

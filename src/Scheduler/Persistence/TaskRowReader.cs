@@ -15,7 +15,8 @@ internal static class TaskRowReader
     /// <summary>Every task, but those that stopped before the given time (in milliseconds): they are no longer visible.</summary>
     public const string Query =
         "SELECT Id, Cluster, InstanceId, DesiredStatus, LastStatus, DesiredSeq, AgentSequence, ClientToken, Ports, TaskDefinitionArn, GroupName, Cpu, Memory, StoppedAtMs, Details " +
-        "FROM tasks WHERE StoppedAtMs IS NULL OR StoppedAtMs >= ?1";
+        // coalesce keeps SQLite from answering through the StoppedAtMs index (a lookup per row); a scan reads in table order.
+        "FROM tasks WHERE coalesce(StoppedAtMs, ?1) >= ?1";
 
     public static IEnumerable<TaskRow> Read(SqliteConnection connection, long visibleSinceMs, CancellationToken cancellationToken)
     {

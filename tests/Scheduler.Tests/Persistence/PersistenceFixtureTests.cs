@@ -170,6 +170,6 @@ public sealed class PersistenceFixtureTests(ITestOutputHelper output) : IAsyncLi
         command.CommandText = "SELECT COUNT(*) FROM tasks WHERE LastStatus = 8 AND StoppedAtMs IS NULL";
         Assert.Equal(0L, (long)command.ExecuteScalar()!);
         command.CommandText = "SELECT CAST(Details AS TEXT) FROM tasks LIMIT 1";
-        Assert.StartsWith("{\"schema\":1", (string)command.ExecuteScalar()!, StringComparison.Ordinal);
+        Assert.StartsWith("{\"v\":1,", (string)command.ExecuteScalar()!, StringComparison.Ordinal);
     }
 }

@@ -8,12 +8,14 @@ using Berth.Scheduler.Tests.Infrastructure;
 namespace Berth.Scheduler.Tests.Persistence;
 
 /// <summary>
-/// A task loaded at start-up keeps its stored details document and decodes it on first use (StoredTaskDetails): what it
-/// answers must be what the document says, the document must re-encode to the same bytes, and two threads using it
-/// first at once must see one decode.
+/// A task loaded at start-up keeps its stored details document and decodes it on first use (TaskRecord.StoredDetails,
+/// with the store's decoder): what it answers must be what the document says, the document must re-encode to the same
+/// bytes, and two threads using it first at once must see one decode.
 /// </summary>
 public sealed class StoredTaskDetailsTests
 {
+    public StoredTaskDetailsTests() => TaskRecord.StoredDetailsDecoder = StoredForm.DecodeDetails;
+
     private static readonly TaskDefinitionRecord s_definition = Definition();
 
     [Fact]
@@ -50,7 +52,7 @@ public sealed class StoredTaskDetailsTests
     [Fact]
     public void DocumentOfAnotherSchema_IsRefused()
     {
-        var task = Loaded("""{"schema":2,"version":1}"""u8.ToArray());
+        var task = Loaded("""{"v":2,"ver":1}"""u8.ToArray());
 
         Assert.Throws<InvalidDataException>(() => task.Version);
     }
@@ -132,7 +134,7 @@ public sealed class StoredTaskDetailsTests
         Reservation = new TaskReservation(256, 512, [new HostPort(30000, TransportProtocol.Tcp)], "family:web"),
         DesiredStatus = LifecycleStatus.Stopped,
         LastStatus = LifecycleStatus.Running,
-        StoredDetails = new StoredTaskDetails(stored),
+        StoredDetails = stored,
     };
 
     /// <summary>Details with every field set, varied by the seed.</summary>
