@@ -45,6 +45,8 @@ internal static class RegistryServiceCollectionExtensions
         services.Configure<SocketTransportOptions>(sockets => sockets.MaxReadBufferSize = BodyBuffering.ReadAhead);
 
         services.TryAddSingleton(TimeProvider.System);
+        // The layout is opened (directories made, modes tightened) before any part of the registry touches the data dir.
+        services.AddSingleton(provider => RegistryDataDirectory.Open(provider.GetRequiredService<IOptions<RegistryOptions>>().Value.DataDir));
         services.TryAddSingleton<IRegistryAccessPolicy, AllowAllAccessPolicy>();
         services.AddSingleton<IMetadataStore, SqliteMetadataStore>();
         services.AddSingleton<IBlobStore, FileSystemBlobStore>();

@@ -29,7 +29,7 @@ internal static class AgentHostBuilderExtensions
         ["--dynamic-port-first"] = nameof(AgentOptions.DynamicPortFirst),
         ["--dynamic-port-last"] = nameof(AgentOptions.DynamicPortLast),
         ["--docker-endpoint"] = nameof(AgentOptions.DockerEndpoint),
-        ["--state-dir"] = nameof(AgentOptions.StateDirectory),
+        ["--data-dir"] = nameof(AgentOptions.DataDirectory),
         ["--scope"] = nameof(AgentOptions.Scope),
         ["--image-pull-behavior"] = nameof(AgentOptions.ImagePullBehavior),
     };
@@ -59,7 +59,8 @@ internal static class AgentHostBuilderExtensions
         services.AddSingleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IContainerRuntime>(sp => new DockerContainerRuntime(sp.GetRequiredService<IOptions<AgentOptions>>().Value.DockerEndpoint));
-        services.AddSingleton<StateDirectory>();
+        // The layout is opened (directory made, modes tightened) before the session or the image store touch it.
+        services.AddSingleton(sp => AgentDataDirectory.Open(sp.GetRequiredService<IOptions<AgentOptions>>().Value.DataDirectory));
         services.AddSingleton<ImageStore>();
         services.AddSingleton<TaskEngine>();
         services.AddSingleton<HostFactsProvider>();

@@ -24,8 +24,8 @@ internal static class AuthServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
 
         // Same connection settings as the registry's metadata; its own file, so accounts migrate on their own.
-        services.AddSingleton(provider => new AuthDatabase(DataDir(provider)));
-        services.AddSingleton(provider => new SigningKeyStore(Path.Combine(DataDir(provider), "auth", "token-signing-key.pem")));
+        services.AddSingleton(provider => new AuthDatabase(provider.GetRequiredService<RegistryDataDirectory>().AuthDatabase));
+        services.AddSingleton(provider => new SigningKeyStore(provider.GetRequiredService<RegistryDataDirectory>().SigningKey));
         services.AddSingleton<TokenIssuer>();
         services.AddSingleton<RegistryTokenHandler>();
         services.AddSingleton<LoginThrottle>();
@@ -70,7 +70,4 @@ internal static class AuthServiceCollectionExtensions
         endpoints.MapAdminApi();
         return endpoints;
     }
-
-    private static string DataDir(IServiceProvider provider) =>
-        Path.GetFullPath(provider.GetRequiredService<IOptions<RegistryOptions>>().Value.DataDir);
 }

@@ -36,12 +36,12 @@ internal static class SchedulerServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<SchedulerOptions>, SchedulerOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<ISchedulerStore>(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<SchedulerOptions>>().Value;
-            Directory.CreateDirectory(options.DataDirectory);
-            return new SqliteSchedulerStore(Path.Combine(options.DataDirectory, "scheduler.db"), options.FullSync, sp.GetRequiredService<ILogger<SqliteSchedulerStore>>());
-        });
+        // The layout is opened (directory made, modes tightened) before the store or the tokens touch the data dir.
+        services.AddSingleton(sp => SchedulerDataDirectory.Open(sp.GetRequiredService<IOptions<SchedulerOptions>>().Value.DataDirectory));
+        services.AddSingleton<ISchedulerStore>(sp => new SqliteSchedulerStore(
+            sp.GetRequiredService<SchedulerDataDirectory>().Database,
+            sp.GetRequiredService<IOptions<SchedulerOptions>>().Value.FullSync,
+            sp.GetRequiredService<ILogger<SqliteSchedulerStore>>()));
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<SchedulerOptions>>().Value;
