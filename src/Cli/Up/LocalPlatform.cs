@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Berth.Cli.Common;
 using Berth.Cli.Configuration;
+using Berth.RegistryAdmin;
 using Berth.Scheduler.V1;
 using Grpc.Core;
 
@@ -103,22 +104,20 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         }
 
         using var registry = new Registry.RegistryClient(RegistryUrl, "admin", adminPassword);
-        JsonNode? robot;
+        RobotSecret robot;
         try
         {
-            robot = await registry.AdminAsync(HttpMethod.Post, "robots", new JsonObject
-            {
-                ["name"] = PullRobot,
-                ["description"] = "berth up: the scheduler hands tasks short-lived pull credentials of this robot",
-                ["permissions"] = new JsonArray(new JsonObject { ["pattern"] = "*", ["actions"] = new JsonArray("pull") }),
-            }, ct);
+            robot = await registry.Admin.CreateRobotAsync(
+                new CreateRobotRequest(PullRobot, "berth up: the scheduler hands tasks short-lived pull credentials of this robot", null, [new PermissionGrant("*", ["pull"])]),
+                ct);
         }
-        catch (CliException)
+        catch (RegistryApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
         {
-            robot = await registry.AdminAsync(HttpMethod.Post, $"robots/{PullRobot}/secret", null, ct);
+            // The robot is there from an earlier start but its secret file is gone: give it a new secret.
+            robot = await registry.Admin.RotateRobotSecretAsync(PullRobot, ct);
         }
 
-        Core.IO.OwnerOnlyFile.WriteAtomic(PullSecretFile, (string?)robot?["secret"] ?? string.Empty);
+        Core.IO.OwnerOnlyFile.WriteAtomic(PullSecretFile, robot.Secret);
     }
 
     private ChildProcess Start(string name, string dll, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)

@@ -36,6 +36,8 @@ internal static class AuthServiceCollectionExtensions
         services.AddScoped<AccountStore>();
         services.AddScoped<CredentialVerifier>();
         services.AddHostedService<AuthDatabaseInitializer>();
+        // The admin API's bodies are the shared contract's records, serialized by its generated context.
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, RegistryAdmin.RegistryAdminJsonContext.Default));
 
         // With a single scheme registered, ASP.NET Core makes it the default, and the authentication middleware that
         // WebApplication adds on its own then runs JwtBearer (parse + ES256 signature check) on every request that
