@@ -246,12 +246,28 @@ public sealed class ManifestTests(RegistryApp app) : IClassFixture<RegistryApp>
     }
 
     [Fact]
-    public async Task InvalidTag_IsTagInvalid()
+    public async Task InvalidTag_CannotBePushed_AndIsNotFoundWhenAskedFor()
     {
-        using var put = await _client.PutManifestAsync("man/tags", ".hidden", "{}", OciManifest);
+        var manifest = await _client.PushImageBlobsAsync("man/tags", layerCount: 1);
+        await (await _client.PutManifestAsync("man/tags", "v1", manifest, DockerManifest)).EnsureCreatedAsync();
+
+        using var put = await _client.PutManifestAsync("man/tags", ".hidden", manifest, DockerManifest);
         await AssertErrorAsync(put, HttpStatusCode.BadRequest, "TAG_INVALID");
-        using var get = await _client.GetAsync($"/v2/man/tags/manifests/-x");
-        await AssertErrorAsync(get, HttpStatusCode.BadRequest, "TAG_INVALID");
+
+        // OCI: a reference is a tag or a digest, and a manifest that is not found is a 404; a string that cannot be a
+        // tag names nothing that exists (the conformance suites ask for ".INVALID_MANIFEST_NAME").
+        foreach (var reference in new[] { "-x", ".INVALID_MANIFEST_NAME", new string('a', 129) })
+        {
+            using var get = await _client.GetAsync($"/v2/man/tags/manifests/{reference}");
+            await AssertErrorAsync(get, HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
+            using var head = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/man/tags/manifests/{reference}"));
+            Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
+            Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+            using var delete = await _client.DeleteAsync($"/v2/man/tags/manifests/{reference}");
+            await AssertErrorAsync(delete, HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/v2/man/tags/manifests/v1")).StatusCode);
     }
 
     [Fact]
