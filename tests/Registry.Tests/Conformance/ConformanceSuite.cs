@@ -90,11 +90,16 @@ public abstract class ConformanceSuite : IDisposable
 
     [Theory]
     [MemberData(nameof(Algorithms))]
-    public async Task Blob_GetMissing_Is404BlobUnknown(string algorithm)
+    public async Task Blob_GetAndHeadMissing_Are404BlobUnknown(string algorithm)
     {
-        using var get = await Client.SendAsync(HttpMethod.Get, BlobPath(Repository("blobs"), Blob(algorithm, 512).Digest));
+        var repository = Repository("blobs");
+        var missing = Blob(algorithm, 512).Digest;
+
+        using var get = await Client.SendAsync(HttpMethod.Get, BlobPath(repository, missing));
+        using var head = await Client.SendAsync(HttpMethod.Head, BlobPath(repository, missing));
 
         await ExpectErrorAsync(get, HttpStatusCode.NotFound, "BLOB_UNKNOWN");
+        await ExpectAsync(head, HttpStatusCode.NotFound);
     }
 
     [Theory]
@@ -538,11 +543,16 @@ public abstract class ConformanceSuite : IDisposable
         var data = ConformanceData.Create("image");
         await PushAsync(data, repository);
 
-        using var byDigest = await Client.SendAsync(HttpMethod.Get, ManifestPath(repository, DigestOf(RandomNumberGenerator.GetBytes(1024), "sha256")), null, Accept);
+        var digest = DigestOf(RandomNumberGenerator.GetBytes(1024), "sha256");
+        using var byDigest = await Client.SendAsync(HttpMethod.Get, ManifestPath(repository, digest), null, Accept);
         using var byTag = await Client.SendAsync(HttpMethod.Get, ManifestPath(repository, "missing-" + _run), null, Accept);
+        using var headByDigest = await Client.SendAsync(HttpMethod.Head, ManifestPath(repository, digest), null, Accept);
+        using var headByTag = await Client.SendAsync(HttpMethod.Head, ManifestPath(repository, "missing-" + _run), null, Accept);
 
         await ExpectErrorAsync(byDigest, HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
         await ExpectErrorAsync(byTag, HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
+        await ExpectAsync(headByDigest, HttpStatusCode.NotFound);
+        await ExpectAsync(headByTag, HttpStatusCode.NotFound);
     }
 
     [Fact]
