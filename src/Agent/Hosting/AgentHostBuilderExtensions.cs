@@ -1,5 +1,8 @@
 using Berth.Core.Hosting;
 using Berth.Agent.Configuration;
+using Berth.Agent.Dns;
+using Berth.Agent.Isolation;
+using Berth.Agent.Networking;
 using Berth.Agent.Runtime;
 using Berth.Agent.Sessions;
 using Berth.Agent.Tasks;
@@ -32,6 +35,8 @@ internal static class AgentHostBuilderExtensions
         ["--state-dir"] = nameof(AgentOptions.StateDirectory),
         ["--scope"] = nameof(AgentOptions.Scope),
         ["--image-pull-behavior"] = nameof(AgentOptions.ImagePullBehavior),
+        ["--task-subnet"] = "Awsvpc:TaskSubnet",
+        ["--cluster-cidr"] = "Awsvpc:ClusterCidr",
     };
 
     /// <summary>
@@ -61,9 +66,18 @@ internal static class AgentHostBuilderExtensions
         services.AddSingleton<IContainerRuntime>(sp => new DockerContainerRuntime(sp.GetRequiredService<IOptions<AgentOptions>>().Value.DockerEndpoint));
         services.AddSingleton<StateDirectory>();
         services.AddSingleton<ImageStore>();
+        services.AddSingleton<IHostCommands, ProcessHostCommands>();
+        services.AddSingleton<CniBridge>();
+        services.AddSingleton<HostNetwork>();
+        services.AddSingleton<Firewall>();
+        services.AddSingleton<TaskNetworking>();
+        services.AddSingleton<SandboxImage>();
+        services.AddSingleton<TaskCgroups>();
         services.AddSingleton<TaskEngine>();
         services.AddSingleton<HostFactsProvider>();
         services.AddSingleton<IDiskUsageProbe, DriveDiskUsageProbe>();
+        services.AddHostedService<NetworkSyncLoop>();
+        services.AddHostedService<ServiceDiscoveryServer>();
         services.AddHostedService<EngineWatcher>();
         services.AddHostedService<ReconcileLoop>();
         services.AddSingleton<SessionClient>();

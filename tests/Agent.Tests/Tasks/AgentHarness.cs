@@ -1,4 +1,5 @@
 using Berth.Agent.Configuration;
+using Berth.Agent.Hosting;
 using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
 using Microsoft.Extensions.Logging;
@@ -31,7 +32,7 @@ internal sealed class AgentHarness : IAsyncDisposable
         });
         _logs = LoggerFactory.Create(b => b.AddProvider(new TestOutputLoggerProvider(output)).SetMinimumLevel(LogLevel.Debug));
         Images = new ImageStore(runtime, Options, new StateDirectory(Options), TimeProvider.System, _logs.CreateLogger<ImageStore>());
-        Engine = new TaskEngine(runtime, Images, Options, TimeProvider.System, _logs.CreateLogger<TaskEngine>());
+        Engine = AgentParts.CreateTaskEngine(runtime, Images, Options, TimeProvider.System, _logs);
         _loop = new ReconcileLoop(Engine, Options, TimeProvider.System);
         _watcher = new EngineWatcher(runtime, Engine, Options, TimeProvider.System, _logs.CreateLogger<EngineWatcher>());
     }
