@@ -16,6 +16,6 @@ internal sealed partial class HostNetwork
     [LoggerMessage(Level = LogLevel.Information, Message = "Route to task subnet {Subnet} removed (no longer a peer)")]
     private static partial void LogRouteRemoved(ILogger logger, string subnet);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Bridge netfilter is not available (modprobe br_netfilter): security groups do not hold between tasks of this host")]
-    private static partial void LogNoBridgeNetfilter(ILogger logger);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Bridge netfilter is not available (modprobe br_netfilter): security groups do not hold between tasks of this host ({Reason})")]
+    private static partial void LogNoBridgeNetfilter(ILogger logger, string reason);
 }

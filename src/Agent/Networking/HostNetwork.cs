@@ -26,7 +26,7 @@ internal sealed partial class HostNetwork(IHostCommands commands, IOptions<Agent
     /// </summary>
     public async Task EnsureBridgeAsync(Ipv4Cidr subnet, bool tasksAttached, CancellationToken cancellationToken)
     {
-        EnsureSysctls();
+        await EnsureSysctlsAsync(cancellationToken);
         var show = await commands.RunAsync("ip", ["-j", "-4", "addr", "show", "dev", Bridge], cancellationToken: cancellationToken);
         if (!show.Succeeded)
         {
@@ -100,35 +100,18 @@ internal sealed partial class HostNetwork(IHostCommands commands, IOptions<Agent
     /// Forwarding on (tasks' traffic is routed), and bridged traffic through iptables, so that a security group also
     /// holds between two tasks of one host. Both are per network namespace on current kernels.
     /// </summary>
-    private void EnsureSysctls()
+    private async Task EnsureSysctlsAsync(CancellationToken cancellationToken)
     {
-        WriteSysctl("/proc/sys/net/ipv4/ip_forward", required: true);
-        if (!WriteSysctl("/proc/sys/net/bridge/bridge-nf-call-iptables", required: false))
+        var forwarding = await commands.RunAsync("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"], cancellationToken: cancellationToken);
+        if (!forwarding.Succeeded)
         {
-            LogNoBridgeNetfilter(logger);
+            throw new NetworkSetupException($"cannot turn on IPv4 forwarding: {forwarding.Message}");
         }
-    }
 
-    private static bool WriteSysctl(string path, bool required)
-    {
-        try
+        var bridged = await commands.RunAsync("sysctl", ["-q", "-w", "net.bridge.bridge-nf-call-iptables=1"], cancellationToken: cancellationToken);
+        if (!bridged.Succeeded)
         {
-            if (File.Exists(path) && File.ReadAllText(path).Trim() == "1")
-            {
-                return true;
-            }
-
-            File.WriteAllText(path, "1");
-            return true;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            if (required)
-            {
-                throw new NetworkSetupException($"cannot set {path} to 1: {ex.Message}");
-            }
-
-            return false;
+            LogNoBridgeNetfilter(logger, bridged.Message);
         }
     }
 
