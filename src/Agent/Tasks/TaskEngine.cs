@@ -199,6 +199,14 @@ internal sealed partial class TaskEngine(
     /// <summary>One pass: observe the engine, adopt unknown containers of this agent's scope, decide, dispatch.</summary>
     public async Task ReconcileAsync(CancellationToken cancellationToken)
     {
+        // Which actions had finished when the listing began: a record whose action finished later holds a fresher view
+        // (the launch inspected what it started) than the listing, which may predate its containers.
+        Dictionary<string, long> generations;
+        lock (_lock)
+        {
+            generations = _tasks.Values.ToDictionary(r => r.TaskId, r => r.Generation, StringComparer.Ordinal);
+        }
+
         // Read the addresses before the containers: an address handed out after this read belongs to a sandbox that
         // the listing below may miss, and must not be taken for an orphan.
         var attachments = networking.ReadAttachments();
@@ -225,13 +233,22 @@ internal sealed partial class TaskEngine(
                 // Adoption: a container of ours that we hold no record of (we restarted). Without a desired set yet
                 // we only watch it; once a desired set has come, one that does not list it stops it.
                 _tasks[taskId] = new TaskRecord(taskId) { Wanted = !_desiredReceived };
+                generations[taskId] = 0;
                 LogAdopted(logger, taskId, byTask[taskId].Count);
             }
 
+            var stale = false;
             foreach (var record in _tasks.Values)
             {
                 if (record.Busy)
                 {
+                    continue;
+                }
+
+                if (!generations.TryGetValue(record.TaskId, out var generation) || generation != record.Generation)
+                {
+                    // Changed while the engine was listed: this listing is older than what the record knows. Next pass.
+                    stale = true;
                     continue;
                 }
 
@@ -262,6 +279,10 @@ internal sealed partial class TaskEngine(
 
             _adopted = true;
             PublishReports();
+            if (stale)
+            {
+                Kick();
+            }
 
             // Addresses whose sandbox is gone from the engine altogether (removed while the agent was down): free them.
             var present = containers.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
@@ -362,6 +383,7 @@ internal sealed partial class TaskEngine(
                 lock (_lock)
                 {
                     record.Busy = false;
+                    record.Generation++;
                     _actions.Remove(record.TaskId);
                     if (decision.Remove)
                     {

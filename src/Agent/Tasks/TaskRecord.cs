@@ -40,6 +40,9 @@ internal sealed class TaskRecord(string taskId)
     /// <summary>A launch or stop is running in the background; the planner leaves the task alone until it ends.</summary>
     public bool Busy { get; set; }
 
+    /// <summary>Grows when an action ends: a reconcile pass whose engine listing began before that leaves the record alone.</summary>
+    public long Generation { get; set; }
+
     /// <summary>awsvpc: the address the sandbox holds now (set by the attach, or read back from CNI's store after a restart); null once released.</summary>
     public NetworkAttachment? Attachment { get; set; }
 

@@ -85,6 +85,16 @@ internal sealed class AwsvpcLab : IAsyncDisposable
         ], _log);
     }
 
+    /// <summary>The agent's state directory on a host (instance identity, CNI's IPAM store under <c>cni/ipam</c>).</summary>
+    public string StateDirectory(LabHost host) => Path.Combine(_work.FullName, $"agent-h{host.Number}");
+
+    /// <summary>The addresses host-local holds for a host's sandboxes (one file per address).</summary>
+    public IReadOnlyList<string> AllocatedAddresses(LabHost host)
+    {
+        var store = new DirectoryInfo(Path.Combine(StateDirectory(host), "cni", "ipam", "berth-awsvpc"));
+        return store.Exists ? store.EnumerateFiles("10.*").Select(f => f.Name).Order(StringComparer.Ordinal).ToList() : [];
+    }
+
     /// <summary>kill -9 of a host's agent (its tasks, bridge, routes and rules stay, as after a crash).</summary>
     public async Task KillAgentAsync(LabHost host)
     {
@@ -120,12 +130,15 @@ internal sealed class AwsvpcLab : IAsyncDisposable
     }
 
     /// <summary>A task of an awsvpc definition with one busybox container running <paramref name="script"/>.</summary>
-    public static (DesiredTask Task, string DefinitionJson) AwsvpcTask(string taskId, string script, IEnumerable<string>? securityGroups = null, string extraDefinition = "", string? launchType = null)
+    public static (DesiredTask Task, string DefinitionJson) AwsvpcTask(string taskId, string script, IEnumerable<string>? securityGroups = null, string extraDefinition = "", string? launchType = null, string? sidecarScript = null)
     {
         var family = "f-" + taskId;
+        var sidecar = sidecarScript is null
+            ? string.Empty
+            : $$""",{"name":"sidecar","image":"{{TestImages.Busybox}}","essential":false,"entryPoint":["sh","-c"],"stopTimeout":2,"command":[{{System.Text.Json.JsonSerializer.Serialize(sidecarScript)}}]}""";
         var json = $$"""
             {"family":"{{family}}","networkMode":"awsvpc"{{extraDefinition}},"containerDefinitions":[
-              {"name":"main","image":"{{TestImages.Busybox}}","entryPoint":["sh","-c"],"stopTimeout":2,"command":[{{System.Text.Json.JsonSerializer.Serialize(script)}}]}]}
+              {"name":"main","image":"{{TestImages.Busybox}}","entryPoint":["sh","-c"],"stopTimeout":2,"command":[{{System.Text.Json.JsonSerializer.Serialize(script)}}]}{{sidecar}}]}
             """;
         var task = new DesiredTask
         {
@@ -152,8 +165,8 @@ internal sealed class AwsvpcLab : IAsyncDisposable
         Scheduler.WaitForTaskAsync(InstanceId(host), taskId, r => r.LastStatus == LifecycleStatus.Running && r.NetworkAttachment is { Ipv4Address.Length: > 0 }, TimeSpan.FromSeconds(90), $"{taskId} to run with an address");
 
     /// <summary>Runs a shell command in a task's container (by runtime id) and returns its output.</summary>
-    public async Task<ProcessResult> ExecAsync(LabHost host, TaskReport task, string command) =>
-        await Hosts.DockerAsync(host, "exec", task.Containers.Single(c => c.Name == "main").RuntimeId, "sh", "-c", command);
+    public async Task<ProcessResult> ExecAsync(LabHost host, TaskReport task, string command, string container = "main") =>
+        await Hosts.DockerAsync(host, "exec", task.Containers.Single(c => c.Name == container).RuntimeId, "sh", "-c", command);
 
     /// <summary>What a TCP connection from a task to <paramref name="address"/>:<paramref name="port"/> reads (empty: no connection).</summary>
     public async Task<string> ConnectAsync(LabHost host, TaskReport from, string address, int port) =>

@@ -55,4 +55,100 @@ public sealed class AwsvpcLabTests(ITestOutputHelper output)
         Assert.Contains(UpstreamDns.Name, lab.Upstream.Asked);
         Assert.DoesNotContain("web.apps", lab.Upstream.Asked);
     }
+
+    [Fact]
+    public async Task SecurityGroups_AllowExactlyWhatTheyWrite_AcrossHostsAndOnOneHost_AndFollowChanges()
+    {
+        await using var lab = await AwsvpcLab.StartAsync(2, output.WriteLine);
+        var (h1, h2) = (lab.Hosts.Hosts[0], lab.Hosts.Hosts[1]);
+        var server = AwsvpcLab.AwsvpcTask("server", AwsvpcLab.Server("hello-from-server", 8080, 8081), ["sg-web"]);
+        var bystander = AwsvpcLab.AwsvpcTask("bystander", AwsvpcLab.Idle, ["sg-other"]);
+        var client = AwsvpcLab.AwsvpcTask("client", AwsvpcLab.Idle, ["sg-client"]);
+        var intruder = AwsvpcLab.AwsvpcTask("intruder", AwsvpcLab.Idle, ["sg-other"]);
+        var mate = AwsvpcLab.AwsvpcTask("mate", AwsvpcLab.Idle, ["sg-web"]);
+        var members = new Dictionary<string, List<string>> { ["sg-web"] = [], ["sg-client"] = [], ["sg-other"] = [] };
+        var webRules = new List<SecurityGroupRule> { new() { IpProtocol = "tcp", FromPort = 8080, ToPort = 8080, SourceGroupId = "sg-client" } };
+        void Send()
+        {
+            var groups = members.Select(m =>
+            {
+                var group = new SecurityGroup { GroupId = m.Key, MemberAddresses = { m.Value } };
+                if (m.Key == "sg-web")
+                {
+                    group.Ingress.AddRange(webRules);
+                }
+
+                return group;
+            }).ToList();
+            lab.Scheduler.SetDesired(AwsvpcLab.InstanceId(h1), lab.Desired(h1, [server, bystander], groups));
+            lab.Scheduler.SetDesired(AwsvpcLab.InstanceId(h2), lab.Desired(h2, [client, intruder, mate], groups));
+        }
+
+        // First the tasks (the scheduler learns their addresses from the reports), then the groups' members.
+        Send();
+        var reports = new Dictionary<string, TaskReport>
+        {
+            ["server"] = await lab.WaitRunningAsync(h1, "server"),
+            ["bystander"] = await lab.WaitRunningAsync(h1, "bystander"),
+            ["client"] = await lab.WaitRunningAsync(h2, "client"),
+            ["intruder"] = await lab.WaitRunningAsync(h2, "intruder"),
+            ["mate"] = await lab.WaitRunningAsync(h2, "mate"),
+        };
+        string Address(string task) => reports[task].NetworkAttachment.Ipv4Address;
+        members["sg-web"].AddRange([Address("server"), Address("mate")]);
+        members["sg-client"].Add(Address("client"));
+        members["sg-other"].AddRange([Address("bystander"), Address("intruder")]);
+        Send();
+
+        var reply = "";
+        await TaskTimeouts.WaitUntilAsync(async () => (reply = await lab.ConnectAsync(h2, reports["client"], Address("server"), 8080)).Length > 0, TimeSpan.FromSeconds(30), "sg-client to reach the server on 8080");
+        Assert.Equal("hello-from-server", reply);
+
+        // The rules are in: from here on every answer is final.
+        Assert.Equal("", await lab.ConnectAsync(h2, reports["client"], Address("server"), 8081));          // port not in the rule
+        Assert.Equal("", await lab.ConnectAsync(h2, reports["intruder"], Address("server"), 8080));       // source not in the group
+        Assert.Equal("", await lab.ConnectAsync(h1, reports["bystander"], Address("server"), 8080));      // same host, same bridge: still filtered
+        Assert.Equal("hello-from-server", await lab.ConnectAsync(h2, reports["mate"], Address("server"), 8081)); // group mates reach each other
+
+        // The kernel holds the rules (iptables-nft in the host's namespace).
+        var rules = (await lab.Hosts.ExecAsync(h1, "iptables", ["-S", "BERTH-INGRESS"])).EnsureSuccess("iptables -S").StandardOutput;
+        Assert.Contains($"-A BERTH-INGRESS -s {Address("client")}/32 -d {Address("server")}/32 -p tcp -m tcp --dport 8080 -j ACCEPT", rules, StringComparison.Ordinal);
+
+        // A new rule (h2's task subnet may use 8081) reaches the hosts with the next desired state.
+        webRules.Add(new SecurityGroupRule { IpProtocol = "tcp", FromPort = 8081, ToPort = 8081, CidrIpv4 = AwsvpcLab.Subnet(h2) });
+        Send();
+        await TaskTimeouts.WaitUntilAsync(async () => (await lab.ConnectAsync(h2, reports["intruder"], Address("server"), 8081)).Length > 0, TimeSpan.FromSeconds(30), "h2's subnet to reach 8081 once the rule is added");
+        Assert.Equal("", await lab.ConnectAsync(h1, reports["bystander"], Address("server"), 8081));
+        Assert.Equal("", await lab.ConnectAsync(h2, reports["intruder"], Address("server"), 8080));
+    }
+
+    [Fact]
+    public async Task TwoTasksOnOneHost_CannotSeeEachOthersProcessesOrLocalhost_WhileATasksContainersShareTheirs()
+    {
+        await using var lab = await AwsvpcLab.StartAsync(1, output.WriteLine);
+        var h1 = lab.Hosts.Hosts[0];
+        var a = AwsvpcLab.AwsvpcTask("a", "trap 'exit 0' TERM; sleep 4242 & while true; do echo a-local | nc -l -p 7000; done & wait", sidecarScript: AwsvpcLab.Idle);
+        var b = AwsvpcLab.AwsvpcTask("b", AwsvpcLab.Idle);
+        lab.Scheduler.SetDesired(AwsvpcLab.InstanceId(h1), lab.Desired(h1, [a, b]));
+        var ra = await lab.WaitRunningAsync(h1, "a");
+        var rb = await lab.WaitRunningAsync(h1, "b");
+        Assert.NotEqual(ra.NetworkAttachment.Ipv4Address, rb.NetworkAttachment.Ipv4Address);
+
+        // a's sidecar shares a's network namespace: its localhost is a's.
+        var shared = "";
+        await TaskTimeouts.WaitUntilAsync(async () => (shared = (await lab.ExecAsync(h1, ra, "nc -w 2 127.0.0.1 7000 </dev/null", "sidecar")).StandardOutput.Trim()).Length > 0, TimeSpan.FromSeconds(30), "a's sidecar to reach a on localhost");
+        Assert.Equal("a-local", shared);
+
+        // b has a localhost, a process table and an IPC namespace of its own.
+        Assert.Equal("", await lab.ConnectAsync(h1, rb, "127.0.0.1", 7000));
+        Assert.DoesNotContain("4242", (await lab.ExecAsync(h1, rb, "ps")).StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("4242", (await lab.ExecAsync(h1, ra, "ps")).StandardOutput, StringComparison.Ordinal);
+        var namespaces = new List<string>();
+        foreach (var (report, kind) in new[] { (ra, "net"), (rb, "net"), (ra, "pid"), (rb, "pid"), (ra, "ipc"), (rb, "ipc") })
+        {
+            namespaces.Add((await lab.ExecAsync(h1, report, $"readlink /proc/self/ns/{kind}")).StandardOutput.Trim());
+        }
+
+        Assert.Equal(6, namespaces.Distinct().Count());
+    }
 }
