@@ -151,4 +151,77 @@ public sealed class AwsvpcLabTests(ITestOutputHelper output)
 
         Assert.Equal(6, namespaces.Distinct().Count());
     }
+
+    [Fact]
+    public async Task FargateTask_RunsUnderGvisor_InItsOwnNamespaces_ReachableByAddress_AndHostPathsAreRefused()
+    {
+        Assert.True(File.Exists("/usr/bin/runsc"), "gVisor is not installed (apt-get install runsc); CI installs it");
+        await using var lab = await AwsvpcLab.StartAsync(1, output.WriteLine);
+        var h1 = lab.Hosts.Hosts[0];
+        const string Sizes = ""","cpu":"256","memory":"512","requiresCompatibilities":["FARGATE"]""";
+        var fargate = AwsvpcLab.AwsvpcTask("fargate", AwsvpcLab.Server("hello-from-gvisor", 8080), extraDefinition: Sizes, launchType: "FARGATE");
+        var neighbour = AwsvpcLab.AwsvpcTask("neighbour", AwsvpcLab.Idle);
+        var hostPath = AwsvpcLab.AwsvpcTask("hostpath", AwsvpcLab.Idle, extraDefinition: Sizes + ""","volumes":[{"name":"etc","host":{"sourcePath":"/etc"}}]""", launchType: "FARGATE");
+        lab.Scheduler.SetDesired(AwsvpcLab.InstanceId(h1), lab.Desired(h1, [fargate, neighbour, hostPath]));
+
+        var refused = await lab.Scheduler.WaitForTaskAsync(AwsvpcLab.InstanceId(h1), "hostpath", r => r.LastStatus == LifecycleStatus.Stopped, TimeSpan.FromSeconds(60), "the host-path task to fail");
+        Assert.Equal(StopCode.TaskFailedToStart, refused.StopCode);
+        Assert.Equal("CannotCreateContainerError: FARGATE tasks cannot mount host paths: volume 'etc' has host.sourcePath /etc", refused.StoppedReason);
+
+        var rf = await lab.WaitRunningAsync(h1, "fargate");
+        var rn = await lab.WaitRunningAsync(h1, "neighbour");
+
+        // gVisor's kernel answers inside; the engine ran it with runsc, private IPC, no new privileges, no extra capabilities.
+        Assert.Contains("4.4.0", (await lab.ExecAsync(h1, rf, "cat /proc/version")).StandardOutput, StringComparison.Ordinal);
+        var id = rf.Containers.Single(c => c.Name == "main").RuntimeId;
+        var config = (await lab.Hosts.DockerAsync(h1, "inspect", "--format", "{{.HostConfig.Runtime}} {{.HostConfig.IpcMode}} {{.HostConfig.Privileged}} {{.HostConfig.SecurityOpt}} {{.HostConfig.CapAdd}} {{.HostConfig.CgroupParent}}", id)).EnsureSuccess("docker inspect").StandardOutput.Trim();
+        Assert.Equal($"runsc private false [no-new-privileges] [] /{h1.Namespace}/berth/task-fargate", config);
+        Assert.Equal("runc", (await lab.Hosts.DockerAsync(h1, "inspect", "--format", "{{.HostConfig.Runtime}}", rn.Containers.Single().RuntimeId)).StandardOutput.Trim());
+
+        // The awsvpc address works through gVisor (it uses the sandbox namespace's kernel stack: --network=host).
+        var reply = "";
+        await TaskTimeouts.WaitUntilAsync(async () => (reply = await lab.ConnectAsync(h1, rn, rf.NetworkAttachment.Ipv4Address, 8080)).Length > 0, TimeSpan.FromSeconds(30), "the neighbour to reach the FARGATE task");
+        Assert.Equal("hello-from-gvisor", reply);
+
+        // Nothing of the one is visible from the other.
+        Assert.DoesNotContain("nc -l", (await lab.ExecAsync(h1, rn, "ps")).StandardOutput, StringComparison.Ordinal);
+        Assert.Equal("", await lab.ConnectAsync(h1, rn, "127.0.0.1", 8080));
+    }
+
+    [Fact]
+    public async Task AgentKilled_AdoptsItsTasksWithTheirAddresses_AndReleasesAnAddressWhenItsTaskStops()
+    {
+        await using var lab = await AwsvpcLab.StartAsync(1, output.WriteLine);
+        var h1 = lab.Hosts.Hosts[0];
+        var keep = AwsvpcLab.AwsvpcTask("keep", AwsvpcLab.Server("still-here", 8080));
+        var go = AwsvpcLab.AwsvpcTask("go", AwsvpcLab.Idle);
+        lab.Scheduler.SetDesired(AwsvpcLab.InstanceId(h1), lab.Desired(h1, [keep, go]));
+        var before = await lab.WaitRunningAsync(h1, "keep");
+        var goReport = await lab.WaitRunningAsync(h1, "go");
+        Assert.Equal([before.NetworkAttachment.Ipv4Address, goReport.NetworkAttachment.Ipv4Address], lab.AllocatedAddresses(h1).Order(StringComparer.Ordinal));
+
+        // kill -9, then a new agent process with the same state directory. The scheduler resends the same set.
+        await lab.KillAgentAsync(h1);
+        lab.StartAgent(h1);
+        var after = await lab.Scheduler.WaitForTaskAsync(AwsvpcLab.InstanceId(h1), "keep",
+            r => r.LastStatus == LifecycleStatus.Running && r.Sequence > before.Sequence && r.NetworkAttachment is not null, TimeSpan.FromSeconds(90), "the restarted agent to report keep");
+        Assert.Equal(before.NetworkAttachment, after.NetworkAttachment);
+        Assert.Equal(before.Containers.Single().RuntimeId, after.Containers.Single().RuntimeId);
+        var containers = (await lab.Hosts.DockerAsync(h1, "ps", "-a", "--filter", "label=berth.task-id=keep", "--format", "{{.Names}}")).EnsureSuccess("docker ps").StandardOutput;
+        Assert.Equal(2, containers.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal("still-here", await lab.ConnectAsync(h1, goReport, after.NetworkAttachment.Ipv4Address, 8080));
+
+        // "go" leaves the desired set: stopped, its address back in the pool (and reported so), its containers gone.
+        lab.Scheduler.SetDesired(AwsvpcLab.InstanceId(h1), lab.Desired(h1, [keep]));
+        var stopped = await lab.Scheduler.WaitForTaskAsync(AwsvpcLab.InstanceId(h1), "go", r => r.LastStatus == LifecycleStatus.Stopped && r.NetworkAttachment is { Released: true }, TimeSpan.FromSeconds(60), "go to stop and release its address");
+        Assert.Equal(goReport.NetworkAttachment.Ipv4Address, stopped.NetworkAttachment.Ipv4Address);
+        await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(lab.AllocatedAddresses(h1).SequenceEqual([after.NetworkAttachment.Ipv4Address])), TimeSpan.FromSeconds(30), "only keep's address to stay allocated");
+
+        // A new task gets an address, and the next one after it is still free.
+        var next = AwsvpcLab.AwsvpcTask("next", AwsvpcLab.Idle);
+        lab.Scheduler.SetDesired(AwsvpcLab.InstanceId(h1), lab.Desired(h1, [keep, next]));
+        var nextReport = await lab.WaitRunningAsync(h1, "next");
+        Assert.NotEqual(after.NetworkAttachment.Ipv4Address, nextReport.NetworkAttachment.Ipv4Address);
+        Assert.Equal(2, lab.AllocatedAddresses(h1).Count);
+    }
 }
