@@ -112,9 +112,6 @@ internal sealed partial class TaskCgroups(IOptions<AgentOptions> options, ILogge
 
     [GeneratedRegex("[^a-zA-Z0-9_.-]")]
     private static partial Regex UnsafeChars();
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot remove cgroup {Path}: {Reason}")]
-    private static partial void LogRemoveFailed(ILogger logger, string path, string reason);
 }
 
 /// <summary>The task's cgroup could not be made; the message is ready for <c>ResourceInitializationError: ...</c>.</summary>

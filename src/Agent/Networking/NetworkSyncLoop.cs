@@ -45,7 +45,4 @@ internal sealed partial class NetworkSyncLoop(TaskNetworking networking, IOption
             }
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Task network sync failed: {Reason}")]
-    private static partial void LogSyncFailed(ILogger logger, string reason);
 }

@@ -119,7 +119,4 @@ internal sealed partial class SandboxImage(IContainerRuntime runtime, IOptions<A
 
         return true;
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox image {Image} built from {Busybox}")]
-    private static partial void LogBuilt(ILogger logger, string image, string busybox);
 }
