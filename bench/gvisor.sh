@@ -39,7 +39,10 @@ echo "hello from the bench" >"$out/rootfs/www/index.html"
 tar -C "$out/rootfs" -c . | docker import --change 'ENV PATH=/bin' - berth-bench/httpd:1 >/dev/null
 
 ms() { date +%s%N; }
-cgroup_usage() { cat "/sys/fs/cgroup/memory/$ns/$1/memory.usage_in_bytes"; }
+cgroup_usage() {
+  local f="/sys/fs/cgroup/memory/$ns/$1/memory.usage_in_bytes"
+  if [ -r "$f" ]; then cat "$f"; else log "no $f ($(docker inspect --format '{{.State.Status}}' "$1"))"; ls "/sys/fs/cgroup/memory/$ns" >&2; fi
+}
 
 for i in $(seq 1 "$runs"); do
   for runtime in runc runsc; do
@@ -51,8 +54,10 @@ for i in $(seq 1 "$runs"); do
     echo "$(( (t1 - t0) / 1000000 ))" >>"$out/start-$runtime"
     urls=()
     for _ in $(seq 1 "$requests"); do urls+=(-o /dev/null "http://$ip:8080/"); done
-    nsenter --net="/var/run/netns/$ns" curl -s -w '%{time_total}\n' "${urls[@]}" >>"$out/latency-$runtime"
-    echo "$(cgroup_usage "$id")" >>"$out/memory-$runtime"
+    # A failed request (reset under load) is counted by curl's own time and does not stop the run.
+    nsenter --net="/var/run/netns/$ns" curl -s -w '%{time_total}\n' "${urls[@]}" >>"$out/latency-$runtime" || true
+    usage=$(cgroup_usage "$id")
+    [ -n "$usage" ] && echo "$usage" >>"$out/memory-$runtime"
     docker rm -f "$id" >/dev/null
   done
   log "run $i/$runs: start runc $(tail -1 "$out/start-runc") ms, runsc $(tail -1 "$out/start-runsc") ms"
