@@ -391,7 +391,7 @@ internal sealed partial class TaskEngine(
                         _reports.Remove(record.TaskId);
                         LogForgotten(logger, record.TaskId);
                     }
-                    else if (decision.Launch.Count > 0 || decision.ReleaseNetwork)
+                    else if (decision.Launch.Count > 0 || (decision.ReleaseNetwork && record.Attachment is null))
                     {
                         // The launch inspected what it started: decide and report now rather than after the next
                         // full pass (that is the latency between "started" and "reported RUNNING"). Stops wait for
@@ -588,18 +588,17 @@ internal sealed partial class TaskEngine(
             sandboxId = record.AttachedSandboxId ?? sandbox?.Id;
         }
 
-        if (sandboxId is null)
-        {
-            return;
-        }
-
         try
         {
-            await networking.DetachAsync(sandboxId, sandbox?.State == ContainerRunState.Running ? sandbox.Pid : 0, ct);
+            // No sandbox id is known only for an attachment that never had one: nothing for CNI to release.
+            if (sandboxId is not null)
+            {
+                await networking.DetachAsync(sandboxId, sandbox?.State == ContainerRunState.Running ? sandbox.Pid : 0, ct);
+            }
         }
         catch (NetworkSetupException ex)
         {
-            // Kept attached: the next pass decides to release it again.
+            // Kept attached: the next reconcile pass decides to release it again.
             LogReleaseFailed(logger, record.TaskId, ex.Message);
             return;
         }
