@@ -156,7 +156,14 @@ internal sealed partial class TaskNetworking(
                 return;
             }
 
-            var rules = FirewallRules.Build(options.Value.Awsvpc.BridgeName, spec, endpoints, groups ?? new Dictionary<string, SecurityGroupSpec>());
+            groups ??= new Dictionary<string, SecurityGroupSpec>();
+            foreach (var (task, group) in endpoints.SelectMany(e => (e.SecurityGroups ?? []).Select(g => (e.TaskId, g))).Where(x => !groups.ContainsKey(x.g)))
+            {
+                // ECS would refuse the task; here it runs, unreachable: a group nobody described grants nothing.
+                LogUnknownGroup(logger, task, group);
+            }
+
+            var rules = FirewallRules.Build(options.Value.Awsvpc.BridgeName, spec, endpoints, groups);
             await firewall.ApplyAsync(rules, force, cancellationToken);
         }
         finally

@@ -198,7 +198,7 @@ public sealed class AwsvpcLabTests(ITestOutputHelper output)
         lab.Scheduler.SetDesired(AwsvpcLab.InstanceId(h1), lab.Desired(h1, [keep, go]));
         var before = await lab.WaitRunningAsync(h1, "keep");
         var goReport = await lab.WaitRunningAsync(h1, "go");
-        Assert.Equal([before.NetworkAttachment.Ipv4Address, goReport.NetworkAttachment.Ipv4Address], lab.AllocatedAddresses(h1).Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { before.NetworkAttachment.Ipv4Address, goReport.NetworkAttachment.Ipv4Address }.Order(StringComparer.Ordinal), lab.AllocatedAddresses(h1));
 
         // kill -9, then a new agent process with the same state directory. The scheduler resends the same set.
         await lab.KillAgentAsync(h1);
