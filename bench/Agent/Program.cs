@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Berth.Agent.Configuration;
+using Berth.Agent.Hosting;
 using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
 using Berth.Scheduler.V1;
@@ -34,7 +35,7 @@ try
     var state = Directory.CreateTempSubdirectory("berth-bench-");
     var options = Microsoft.Extensions.Options.Options.Create(new AgentOptions { SchedulerUrl = new Uri("http://127.0.0.1:1"), Scope = scope, DataDirectory = state.FullName, ImagePullBehavior = ImagePullBehavior.PreferCached });
     var images = new ImageStore(runtime, options, AgentDataDirectory.Open(options.Value.DataDirectory), TimeProvider.System, NullLogger<ImageStore>.Instance);
-    var engine = new TaskEngine(runtime, images, options, TimeProvider.System, NullLogger<TaskEngine>.Instance);
+    var engine = AgentParts.CreateTaskEngine(runtime, images, options, TimeProvider.System, NullLoggerFactory.Instance);
     using var loop = new ReconcileLoop(engine, options, TimeProvider.System);
     using var watcher = new EngineWatcher(runtime, engine, options, TimeProvider.System, NullLogger<EngineWatcher>.Instance);
     await watcher.StartAsync(CancellationToken.None);

@@ -122,6 +122,9 @@ public sealed class LabPlatform : IAsyncDisposable
             "--cluster", Cluster, "--zone", ZoneOf(host), "--docker-endpoint", host.DockerHost,
             "--data-dir", Path.Combine(_work.FullName, $"agent-h{host.Number}"), "--scope", "lab", "--image-pull-behavior", "PreferCached",
             "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--Logging:LogLevel:Default", "Warning",
+
+            // Task cgroups below the lab engine's own parent, which lab/down.sh removes.
+            "--Cgroups:Parent", $"/{host.Namespace}/berth",
         ], Write);
     }
 

@@ -13,6 +13,8 @@ namespace Berth.Agent.Configuration;
 /// &lt;data-dir&gt;/        0700
 ///   instance.json     this host's instance id and credential (the scheduler's answer to Register)
 ///   images.json       when each image was last used (image cleanup)
+///   awsvpc/           one record per awsvpc sandbox: its address and network (TaskNetworking)
+///   cni/ipam/         CNI host-local IPAM's allocations, one file per address (CniBridge)
 /// </code>
 /// </remarks>
 internal sealed class AgentDataDirectory
@@ -33,6 +35,12 @@ internal sealed class AgentDataDirectory
     public string Instance => Path.Combine(Root, InstanceFile);
 
     public string Images => Path.Combine(Root, ImagesFile);
+
+    /// <summary>awsvpc sandbox records (<c>awsvpc/</c>).</summary>
+    public string Awsvpc => Path.Combine(Root, "awsvpc");
+
+    /// <summary>CNI host-local IPAM's data directory (<c>cni/ipam/</c>); the plugin writes there itself.</summary>
+    public string CniIpam => Path.Combine(Root, "cni", "ipam");
 
     /// <summary>The layout of <paramref name="dataDirectory"/>, with the directory and its known files made private.</summary>
     public static AgentDataDirectory Open(string dataDirectory)

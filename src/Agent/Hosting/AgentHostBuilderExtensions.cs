@@ -1,5 +1,8 @@
 using Berth.ServiceDefaults;
 using Berth.Agent.Configuration;
+using Berth.Agent.Dns;
+using Berth.Agent.Isolation;
+using Berth.Agent.Networking;
 using Berth.Agent.Runtime;
 using Berth.Agent.Sessions;
 using Berth.Agent.Tasks;
@@ -33,6 +36,8 @@ internal static class AgentHostBuilderExtensions
         ["--scope"] = nameof(AgentOptions.Scope),
         ["--image-pull-behavior"] = nameof(AgentOptions.ImagePullBehavior),
         ["--health-url"] = $"{HealthListenerOptions.Section}:{nameof(HealthListenerOptions.Url)}",
+        ["--task-subnet"] = "Awsvpc:TaskSubnet",
+        ["--cluster-cidr"] = "Awsvpc:ClusterCidr",
     };
 
     /// <summary>
@@ -62,9 +67,18 @@ internal static class AgentHostBuilderExtensions
         // The layout is opened (directory made, modes tightened) before the session or the image store touch it.
         services.AddSingleton(sp => AgentDataDirectory.Open(sp.GetRequiredService<IOptions<AgentOptions>>().Value.DataDirectory));
         services.AddSingleton<ImageStore>();
+        services.AddSingleton<IHostCommands, ProcessHostCommands>();
+        services.AddSingleton<CniBridge>();
+        services.AddSingleton<HostNetwork>();
+        services.AddSingleton<Firewall>();
+        services.AddSingleton<TaskNetworking>();
+        services.AddSingleton<SandboxImage>();
+        services.AddSingleton<TaskCgroups>();
         services.AddSingleton<TaskEngine>();
         services.AddSingleton<HostFactsProvider>();
         services.AddSingleton<IDiskUsageProbe, DriveDiskUsageProbe>();
+        services.AddHostedService<NetworkSyncLoop>();
+        services.AddHostedService<ServiceDiscoveryServer>();
         services.AddHostedService<EngineWatcher>();
         services.AddHostedService<ReconcileLoop>();
         services.AddSingleton<SessionClient>();
