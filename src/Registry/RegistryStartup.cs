@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Berth.Registry.Storage;
 using Berth.Registry.Uploads;
 using Microsoft.Extensions.Options;
@@ -6,7 +7,7 @@ namespace Berth.Registry;
 
 /// <summary>
 /// Before the server takes requests: creates the data dir, migrates the database, loads the in-memory index and
-/// restores upload sessions. Hosted services start before Kestrel listens, so no request sees a cold index.
+/// restores upload sessions from their records. Hosted services start before Kestrel listens, so no request sees a cold index.
 /// </summary>
 internal sealed partial class RegistryStartup(
     IOptions<RegistryOptions> options,
@@ -22,13 +23,14 @@ internal sealed partial class RegistryStartup(
         var dataDir = Path.GetFullPath(options.Value.DataDir);
         Directory.CreateDirectory(dataDir);
         _dataDirLock = LockDataDir(dataDir);
-        blobs.Initialize();
-        var snapshot = await store.LoadAsync(cancellationToken);
-        await uploads.RestoreAsync(snapshot.Uploads, Path.Combine(dataDir, "uploads"), cancellationToken);
-        LogStarted(logger, dataDir, snapshot.Repositories.Count, snapshot.Blobs.Count);
+        await blobs.InitializeAsync(cancellationToken);
+        var started = Stopwatch.GetTimestamp();
+        var index = await store.LoadAsync(cancellationToken);
+        await uploads.RestoreAsync(await store.Metadata.ListUploadsAsync(cancellationToken), cancellationToken);
+        LogStarted(logger, dataDir, index.Repositories, index.Manifests, index.Tags, index.Bytes / (1024 * 1024), Stopwatch.GetElapsedTime(started).TotalSeconds);
 
-        // Migrations, EF Core's model and the snapshot leave tens of MiB of garbage that nothing will reuse:
-        // give it back to the OS once, before serving (RSS is a budget of this service).
+        // The index load leaves tens of MiB of garbage (a string per row read) that nothing will reuse: give it back
+        // to the OS once, before serving (RSS is a budget of this service).
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
