@@ -45,8 +45,9 @@ internal struct IndexedManifest
 /// One writer at a time (the caller serializes, <see cref="RegistryStore"/>'s write lock), any number of readers
 /// without locks: a sequence lock. The writer makes the sequence odd, changes what it must, and makes it even again;
 /// a reader notes the sequence, reads, and keeps its result only if the sequence was even and is unchanged, otherwise
-/// it reads again. A read that raced a write may have seen a half-changed table, so every read path is bounded and
-/// bounds-checked (an index out of range is one more reason to retry). Writes take microseconds, so readers
+/// it reads again. A read that raced a write may have seen a half-changed table, so every read path is bounded (probes
+/// stop after the table's size) and bounds-checked: an index out of range, or a chunk not there yet, is caught and is
+/// one more reason to retry, never an answer. Writes take microseconds, so readers
 /// practically never wait; growth rehashes inside the window (rare: at each doubling).
 /// </para>
 /// </summary>
@@ -83,7 +84,7 @@ internal sealed class ManifestIndex
                 {
                     found = _repositories.TryGet(RepositoryOwner, name, out id);
                 }
-                catch (Exception exception) when (exception is IndexOutOfRangeException or NullReferenceException)
+                catch (Exception exception) when (exception is IndexOutOfRangeException or ArgumentOutOfRangeException or NullReferenceException)
                 {
                     found = false;
                     id = 0;
@@ -121,7 +122,7 @@ internal sealed class ManifestIndex
                     var slot = table.Find(repository, hash);
                     found = slot >= 0 && Read(table, slot, ref manifest);
                 }
-                catch (Exception exception) when (exception is IndexOutOfRangeException or NullReferenceException)
+                catch (Exception exception) when (exception is IndexOutOfRangeException or ArgumentOutOfRangeException or NullReferenceException)
                 {
                     found = false;
                 }
@@ -151,7 +152,7 @@ internal sealed class ManifestIndex
                 {
                     found = _tags.TryGet(repository, tag, out var reference) && Read(reference, ref manifest) && manifest.RepositoryId == repository;
                 }
-                catch (Exception exception) when (exception is IndexOutOfRangeException or NullReferenceException)
+                catch (Exception exception) when (exception is IndexOutOfRangeException or ArgumentOutOfRangeException or NullReferenceException)
                 {
                     found = false;
                 }
