@@ -18,6 +18,10 @@ internal sealed class RegistryStore : IDisposable
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ManifestIndex _index = new();
     private readonly BoundedCache<CachedManifest> _manifests;
+
+    // A body enters the cache on its second miss: a pull of something popular repeats, a crawl over a million
+    // manifests does not, and caching what is read once only churns the cache (and the GC's older generations).
+    private readonly SecondSight _admission = new();
     private readonly BoundedCache<BlobInfo> _blobs;
 
     // A blob read from the database goes into the cache only if no unlink committed meanwhile: otherwise a reader
@@ -210,7 +214,11 @@ internal sealed class RegistryStore : IDisposable
         }
 
         var cached = new CachedManifest(digest, content);
-        _manifests.Set(digest, cached);
+        if (_admission.SeenBefore(digest))
+        {
+            _manifests.Set(digest, cached);
+        }
+
         return cached;
     }
 

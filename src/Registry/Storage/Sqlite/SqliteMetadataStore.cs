@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -70,19 +71,21 @@ internal sealed class SqliteMetadataStore(IOptions<RegistryOptions> options, Tim
             using var transaction = connection.BeginTransaction(deferred: true);
             await ForEachAsync(transaction, """SELECT "Id", "Name" FROM "Repositories";""", r => index.AddRepository(r.GetInt64(0), r.GetString(1)), cancellationToken);
 
-            // Tags name their manifest by row id: keep (id -> handle) in two plain arrays for the join, in id order
-            // because that is the table's own order (no sort, no dictionary of a million entries).
+            // Tags name their manifest by row id: keep (id -> handle) in two plain arrays for the join, sorted by id
+            // after the scan (no dictionary of a million entries). The scan reads the covering index, not the rows
+            // with their bodies.
             var ids = new List<long>();
             var handles = new List<int>();
             await ForEachAsync(
                 transaction,
-                """SELECT "Id", "RepositoryId", "Digest", "MediaType", "Size" FROM "Manifests" ORDER BY "Id";""",
+                """SELECT "Id", "RepositoryId", "Digest", "MediaType", "Size" FROM "Manifests" INDEXED BY "IX_Manifests_Index";""",
                 r =>
                 {
                     ids.Add(r.GetInt64(0));
                     handles.Add(index.AddManifest(r.GetInt64(1), r.GetString(2), r.GetString(3), r.GetInt64(4)));
                 },
                 cancellationToken);
+            CollectionsMarshal.AsSpan(ids).Sort(CollectionsMarshal.AsSpan(handles));
             await ForEachAsync(
                 transaction,
                 """SELECT "RepositoryId", "Name", "ManifestId" FROM "Tags";""",

@@ -6,13 +6,16 @@ namespace Berth.Registry.Storage.Sqlite;
 /// <summary>
 /// Read-only connections for the reads that reach the database on a cache miss (manifest bodies, blob lookups,
 /// lists). WAL lets them read while the writer commits. Each keeps its statements prepared, so a lookup costs one
-/// bind and one step; a small page cache each, since the OS caches the file anyway and RSS is a budget.
+/// bind and one step. At most <see cref="MaxReaders"/> of them, each with a small page cache (the OS caches the file
+/// anyway): a reader's schema and cache cost ~1 MiB and RSS is a budget; a read takes microseconds, so a caller that
+/// finds them all busy waits that long.
 /// </summary>
 internal sealed class SqliteReadPool(string connectionString) : IDisposable
 {
-    private const int MaxIdle = 8;
+    private const int MaxReaders = 4;
 
     private readonly ConcurrentBag<Reader> _idle = [];
+    private readonly SemaphoreSlim _slots = new(MaxReaders, MaxReaders);
     private bool _disposed;
 
     public void Dispose()
@@ -22,28 +25,34 @@ internal sealed class SqliteReadPool(string connectionString) : IDisposable
         {
             reader.Dispose();
         }
+
+        _slots.Dispose();
     }
 
     public T Read<T>(Func<Reader, T> read)
     {
-        var reader = _idle.TryTake(out var idle) ? idle : Open();
+        _slots.Wait();
+        Reader? reader = null;
         var healthy = false;
         try
         {
+            reader = _idle.TryTake(out var idle) ? idle : Open();
             var result = read(reader);
             healthy = true;
             return result;
         }
         finally
         {
-            if (healthy && !_disposed && _idle.Count < MaxIdle)
+            if (healthy && !_disposed)
             {
-                _idle.Add(reader);
+                _idle.Add(reader!);
             }
             else
             {
-                reader.Dispose();
+                reader?.Dispose();
             }
+
+            _slots.Release();
         }
     }
 
@@ -53,7 +62,7 @@ internal sealed class SqliteReadPool(string connectionString) : IDisposable
         try
         {
             connection.Open();
-            using var pragmas = connection.Command(SqliteConnections.Pragmas + " PRAGMA query_only=1; PRAGMA cache_size=-1024;");
+            using var pragmas = connection.Command(SqliteConnections.Pragmas + " PRAGMA query_only=1; PRAGMA cache_size=-512;");
             pragmas.ExecuteNonQuery();
             return new Reader(connection);
         }

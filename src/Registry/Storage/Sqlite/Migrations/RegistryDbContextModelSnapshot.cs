@@ -105,6 +105,8 @@ namespace Berth.Registry.Storage.Sqlite.Migrations
 
                     b.HasIndex("RepositoryId", "SubjectDigest");
 
+                    b.HasIndex(new[] { "RepositoryId", "Digest", "MediaType", "Size" }, "IX_Manifests_Index");
+
                     b.ToTable("Manifests", (string)null);
                 });
 
