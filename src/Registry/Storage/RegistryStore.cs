@@ -157,6 +157,14 @@ internal sealed class RegistryStore : IDisposable
                 ? await _metadata.GetLinkedBlobSizesAsync(repository, manifest.BlobDigests, CancellationToken.None)
                 : new Dictionary<string, long>();
             validate(new ManifestReferences(_index, known ? current : 0, blobs));
+
+            // A sparse manifest (accepted by option) may name blobs that are not here: reference rows point at stored
+            // blobs only. Without the option the check above has refused any such manifest.
+            if (blobs.Count < manifest.BlobDigests.Count)
+            {
+                manifest = manifest with { BlobDigests = [.. manifest.BlobDigests.Where(blobs.ContainsKey)] };
+            }
+
             var stored = await _metadata.PutManifestAsync(repository, manifest, tags, CancellationToken.None);
             var id = IndexId(stored.RepositoryId);
             EnsureRepository(id, repository);

@@ -17,6 +17,7 @@ internal sealed class UploadEndpoints(UploadManager uploads, RegistryStore store
     private const int MountCandidates = 100;
 
     private readonly int _maxUploadsPerClient = options.Value.MaxUploadsPerClient;
+    private readonly bool _automaticContentDiscovery = options.Value.AutomaticContentDiscovery;
 
     public async Task PostAsync(HttpContext context, RegistryRoute route)
     {
@@ -176,7 +177,8 @@ internal sealed class UploadEndpoints(UploadManager uploads, RegistryStore store
     {
         if (from.Length > 0)
         {
-            // The caller must be allowed to read the source repository (the auth seam decides).
+            // The caller must be allowed to read the source repository (the auth seam decides; the dispatcher has
+            // already challenged a caller that may read it but whose token does not say so).
             if (await access.CheckAsync(context, from.AsMemory(), RegistryAction.Pull) != AccessDecision.Allow
                 || await store.GetLinkedBlobAsync(from, digest, context.RequestAborted) is not { } blob)
             {
@@ -187,11 +189,18 @@ internal sealed class UploadEndpoints(UploadManager uploads, RegistryStore store
             return true;
         }
 
-        // Mount without 'from' (OCI 1.1): allowed when some repository the caller may read links the blob. The
-        // database says which repositories link it (a bounded number are tried: not a scan of the registry).
+        if (!_automaticContentDiscovery)
+        {
+            return false;
+        }
+
+        // Mount without 'from' (OCI 1.1, automatic content discovery): allowed when some repository the caller's
+        // account may pull links the blob. The account, not the token: a client that does not know where the blob is
+        // cannot have asked for that repository's scope. The database says which repositories link it (a bounded
+        // number are tried: not a scan of the registry).
         foreach (var repository in await store.ListRepositoriesLinkingAsync(digest, MountCandidates, context.RequestAborted))
         {
-            if (await access.CheckAsync(context, repository.AsMemory(), RegistryAction.Pull) == AccessDecision.Allow
+            if (await access.MayPullAsync(context, repository.AsMemory())
                 && await store.GetLinkedBlobAsync(repository, digest, context.RequestAborted) is { } blob)
             {
                 await LinkAsync(blob);
