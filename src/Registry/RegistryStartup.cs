@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Berth.Registry.Storage;
 using Berth.Registry.Uploads;
 
@@ -5,7 +6,7 @@ namespace Berth.Registry;
 
 /// <summary>
 /// Before the server takes requests: locks the data dir, migrates the database, loads the in-memory index and
-/// restores upload sessions. Hosted services start before Kestrel listens, so no request sees a cold index.
+/// restores upload sessions from their records. Hosted services start before Kestrel listens, so no request sees a cold index.
 /// </summary>
 internal sealed partial class RegistryStartup(
     RegistryDataDirectory layout,
@@ -19,13 +20,14 @@ internal sealed partial class RegistryStartup(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _dataDirLock = LockDataDir(layout);
-        blobs.Initialize();
-        var snapshot = await store.LoadAsync(cancellationToken);
-        await uploads.RestoreAsync(snapshot.Uploads, layout.Uploads, cancellationToken);
-        LogStarted(logger, layout.Root, snapshot.Repositories.Count, snapshot.Blobs.Count);
+        await blobs.InitializeAsync(cancellationToken);
+        var started = Stopwatch.GetTimestamp();
+        var index = await store.LoadAsync(cancellationToken);
+        await uploads.RestoreAsync(await store.Metadata.ListUploadsAsync(cancellationToken), cancellationToken);
+        LogStarted(logger, layout.Root, index.Repositories, index.Manifests, index.Tags, index.Bytes / (1024 * 1024), Stopwatch.GetElapsedTime(started).TotalSeconds);
 
-        // Migrations, EF Core's model and the snapshot leave tens of MiB of garbage that nothing will reuse:
-        // give it back to the OS once, before serving (RSS is a budget of this service).
+        // The index load leaves tens of MiB of garbage (a string per row read) that nothing will reuse: give it back
+        // to the OS once, before serving (RSS is a budget of this service).
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 

@@ -10,6 +10,7 @@ namespace Berth.Registry.Storage;
 /// Content in <see cref="RegistryDataDirectory.Blobs"/> by digest, uploads in progress in
 /// <see cref="RegistryDataDirectory.Uploads"/> (same filesystem, so the final rename is atomic). A blob file only
 /// ever appears by rename of a fsynced upload whose digest was verified; both are owner-only (0600 in 0700 directories).
+/// The uploads directory is never listed: the metadata store records every upload before its file exists.
 /// </summary>
 internal sealed partial class FileSystemBlobStore(RegistryDataDirectory layout) : IBlobStore
 {
@@ -17,23 +18,26 @@ internal sealed partial class FileSystemBlobStore(RegistryDataDirectory layout) 
 
     private static readonly FileStreamOptions s_newUpload = NewUploadOptions();
 
-    public void Initialize()
+    public Task InitializeAsync(CancellationToken cancellationToken)
     {
         // RegistryDataDirectory.Open made both directories; a missing one here (removed while stopped) is remade private.
         Core.IO.PrivateDirectory.Ensure(layout.Blobs);
         Core.IO.PrivateDirectory.Ensure(layout.Uploads);
+        return Task.CompletedTask;
     }
 
-    public void CreateUpload(string uploadId)
+    public Task CreateUploadAsync(string uploadId, CancellationToken cancellationToken)
     {
         // 0600 from the start: the blob is this file, renamed.
         using var file = new FileStream(UploadPath(uploadId), s_newUpload);
+        return Task.CompletedTask;
     }
 
-    public bool UploadExists(string uploadId) => File.Exists(UploadPath(uploadId));
-
-    public DateTime? UploadLastWrite(string uploadId) =>
-        File.Exists(UploadPath(uploadId)) ? File.GetLastWriteTimeUtc(UploadPath(uploadId)) : null;
+    public Task<UploadStatus?> GetUploadAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        var file = new FileInfo(UploadPath(uploadId));
+        return Task.FromResult(file.Exists ? new UploadStatus(file.Length, new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero)) : null);
+    }
 
     // The body is written from Kestrel's own buffers with one pwritev(2) per ~64 KiB gathered in the request pipe:
     // no copy into a buffer of ours, and no array of ours held per concurrent upload.
@@ -96,6 +100,13 @@ internal sealed partial class FileSystemBlobStore(RegistryDataDirectory layout) 
     public Task CommitAsync(string uploadId, long length, Digest digest, CancellationToken cancellationToken)
     {
         var source = UploadPath(uploadId);
+        var target = BlobPath(digest.Algorithm, digest.Hex);
+        if (!File.Exists(source) && File.Exists(target))
+        {
+            // Committed before, and the caller failed after that (its metadata write, say): nothing left to do.
+            return Task.CompletedTask;
+        }
+
         using (var handle = File.OpenHandle(source, FileMode.Open, FileAccess.ReadWrite))
         {
             // A write that failed half-way may have left bytes past the hashed length.
@@ -108,7 +119,6 @@ internal sealed partial class FileSystemBlobStore(RegistryDataDirectory layout) 
             stream.Flush(flushToDisk: true);
         }
 
-        var target = BlobPath(digest.Algorithm, digest.Hex);
         var directory = Path.GetDirectoryName(target)!;
         if (File.Exists(target))
         {
@@ -133,15 +143,21 @@ internal sealed partial class FileSystemBlobStore(RegistryDataDirectory layout) 
         return Task.CompletedTask;
     }
 
-    public void DeleteUpload(string uploadId)
+    public Task DeleteUploadAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        File.Delete(UploadPath(uploadId));
+        return Task.CompletedTask;
+    }
+
+    public Task<Stream?> OpenReadAsync(string digest, CancellationToken cancellationToken)
     {
         try
         {
-            File.Delete(UploadPath(uploadId));
+            return Task.FromResult<Stream?>(new FileStream(PathOf(digest), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 1, FileOptions.SequentialScan));
         }
-        catch (IOException)
+        catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
         {
-            // Best effort: a leftover upload file is only disk space, found again by a later cleanup.
+            return Task.FromResult<Stream?>(null);
         }
     }
 
