@@ -49,9 +49,10 @@ internal sealed partial class ListenerEndpoints : ConfigurationProvider, IConfig
             var key = $"Endpoints:listener-{listener.Port.ToString(CultureInfo.InvariantCulture)}";
             var https = listener.Protocol == ListenerProtocol.Https;
             data[key + ":Url"] = $"{(https ? "https" : "http")}://{_address}:{listener.Port.ToString(CultureInfo.InvariantCulture)}";
+            // ALB speaks HTTP/2 to clients over TLS only (ALPN); clear-text HTTP listeners are HTTP/1.1, as there.
             data[key + ":Protocols"] = listener.Protocol switch
             {
-                ListenerProtocol.Tcp => "Http1",
+                ListenerProtocol.Tcp or ListenerProtocol.Http => "Http1",
                 _ when listener.AlpnPolicy is "HTTP1Only" => "Http1",
                 _ when listener.AlpnPolicy is "HTTP2Only" => "Http2",
                 _ => "Http1AndHttp2",
