@@ -191,6 +191,8 @@ internal sealed partial class WatchClient(
 
                 if (tick.IsCompleted)
                 {
+                    // Throws when the stream is being torn down (a cancelled tick would otherwise spin this loop).
+                    await tick;
                     tick = timer.WaitForNextTickAsync(ct).AsTask();
                     await SendInFlightAsync(SendAsync, drained);
                     if (time.GetElapsedTime(lastFull) >= reportInterval)
