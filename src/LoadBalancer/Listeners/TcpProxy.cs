@@ -43,12 +43,15 @@ internal sealed partial class TcpProxy(ConfigStore store, TargetHealthTable tabl
             return;
         }
 
+        LogConnected(logger, local.Port, target.Key);
         var counter = _open.GetOrAdd((group.Arn, target.Key), _ => new StrongCounter());
         Interlocked.Increment(ref counter.Value);
         try
         {
             await using var stream = new NetworkStream(socket, ownsSocket: true);
-            await PumpAsync(connection.Transport, stream, socket, connection.ConnectionClosed);
+            // Not ConnectionClosed: Kestrel fires it when the client half-closes, and the target's answer to that
+            // half-close must still reach the client. Each direction ends by itself (EOF or error).
+            await PumpAsync(connection.Transport, stream, socket, CancellationToken.None);
         }
         finally
         {
@@ -127,13 +130,26 @@ internal sealed partial class TcpProxy(ConfigStore store, TargetHealthTable tabl
             await client.Output.CompleteAsync();
         }
 
+        var up = UpAsync();
+        var down = DownAsync();
         try
         {
-            await Task.WhenAll(UpAsync(), DownAsync());
+            // A failure of either direction (a reset) ends both: closing the target socket ends the download.
+            await await Task.WhenAny(up, down);
+            await Task.WhenAll(up, down);
         }
-        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ConnectionResetException or ObjectDisposedException)
+        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ConnectionResetException or ObjectDisposedException or InvalidOperationException)
         {
-            // Either side went away; disposing the socket (and Kestrel the connection) ends the other direction.
+            socket.Dispose();
+            await client.Output.CompleteAsync(ex);
+            try
+            {
+                await Task.WhenAll(up, down);
+            }
+            catch (Exception)
+            {
+                // Both directions are over; their errors were the expected ends of a broken connection.
+            }
         }
     }
 
@@ -141,6 +157,9 @@ internal sealed partial class TcpProxy(ConfigStore store, TargetHealthTable tabl
     {
         public int Value;
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "TCP listener {Port}: connection proxied to {Target}")]
+    private static partial void LogConnected(ILogger logger, int port, string target);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "TCP listener {Port}: no target of {TargetGroup} accepted a connection")]
     private static partial void LogNoTarget(ILogger logger, string targetGroup, int port);

@@ -148,6 +148,11 @@ internal sealed class FakeScheduler : IAsyncDisposable
                 while (await requestStream.MoveNext(context.CancellationToken))
                 {
                     owner.Record(requestStream.Current);
+                    if (requestStream.Current.BodyCase == BalancerMessage.BodyOneofCase.Heartbeat)
+                    {
+                        // Heartbeats flow both ways: answer each one, as the scheduler does.
+                        await responseStream.WriteAsync(new WatchEvent { Heartbeat = new WatchHeartbeat { Version = owner.Snapshot.Version } });
+                    }
                 }
             }
             catch (Exception) when (context.CancellationToken.IsCancellationRequested)
