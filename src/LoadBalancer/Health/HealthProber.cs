@@ -54,7 +54,7 @@ internal sealed partial class HealthProber(
 
     private void Reconcile(BalancerModel model)
     {
-        table.Reconcile(model);
+        // The table already follows the model (ConfigStore reconciles it before raising Changed).
         lock (_lock)
         {
             if (_stopping.IsCancellationRequested)

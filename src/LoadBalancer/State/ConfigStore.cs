@@ -1,3 +1,4 @@
+using Berth.LoadBalancer.Health;
 using Berth.LoadBalancer.Model;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
@@ -15,13 +16,15 @@ internal sealed partial class ConfigStore
 {
     private readonly Lock _lock = new();
     private readonly ConfigCacheWriter _cache;
+    private readonly TargetHealthTable _health;
     private readonly ILogger<ConfigStore> _logger;
     private V1.BalancerConfig? _wire;
     private volatile BalancerModel? _current;
 
-    public ConfigStore(ConfigCacheWriter cache, ILogger<ConfigStore> logger)
+    public ConfigStore(ConfigCacheWriter cache, TargetHealthTable health, ILogger<ConfigStore> logger)
     {
         _cache = cache;
+        _health = health;
         _logger = logger;
         if (cache.Load() is { } cached)
         {
@@ -29,6 +32,7 @@ internal sealed partial class ConfigStore
             {
                 var model = ModelBuilder.Build(cached.Epoch, cached.Version, cached.Config);
                 _wire = cached.Config;
+                health.Reconcile(model);
                 _current = model;
                 LogCacheLoaded(logger, cached.Epoch, cached.Version, model.Listeners.Length, model.TargetGroups.Count);
             }
@@ -100,6 +104,9 @@ internal sealed partial class ConfigStore
         }
 
         _wire = config;
+        // Target states first: the moment routing sees a new destination, it must find its state (initial, or
+        // unavailable without checks), not nothing.
+        _health.Reconcile(model);
         _current = model;
         _cache.Save(new V1.ConfigSnapshot { Epoch = epoch, Version = version, Config = config });
         LogApplied(_logger, epoch, version, model.Listeners.Length, model.TargetGroups.Count);
