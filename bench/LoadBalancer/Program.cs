@@ -24,6 +24,19 @@ try
     await File.WriteAllBytesAsync(Path.Combine(www, "small.bin"), RandomBytes(1024));
     await File.WriteAllBytesAsync(Path.Combine(www, "large.bin"), RandomBytes(1024 * 1024));
 
+    // nginx's workers run as www-data: the temp directory (0700) must be readable for them.
+#pragma warning disable CA1416 // Linux only: nginx, haproxy and wrk are Debian packages.
+    foreach (var path in new[] { root, www })
+    {
+        File.SetUnixFileMode(path, (UnixFileMode)0b111_101_101);
+    }
+
+    foreach (var file in Directory.GetFiles(www))
+    {
+        File.SetUnixFileMode(file, (UnixFileMode)0b110_100_100);
+    }
+#pragma warning restore CA1416
+
     var upstream = FreePort();
     processes.Add(StartNginx("upstream", $$"""
         worker_processes 1;
@@ -71,7 +84,7 @@ try
                 await File.WriteAllTextAsync(cfg, $$"""
                     global
                       nbthread 2
-                      maxconn 10000
+                      maxconn 4000
                     defaults
                       mode http
                       timeout connect 5s
@@ -83,11 +96,12 @@ try
                       default_backend targets
                     backend targets
                       server t1 127.0.0.1:{{upstream}}
+
                     """);
                 processes.Add(Start("haproxy", ["-f", cfg, "-db"]));
                 break;
             default:
-                await StartBerthAsync(variant, port);
+                await StartBerthAsync(variant, port, upstream);
                 break;
         }
 
@@ -119,7 +133,7 @@ try
                 var result = await WrkAsync(port, $"/{size}.bin", seconds, connections);
                 var rss = sampler?.PeakMiB ?? double.NaN;
                 results.Add((variant, size, round, result, rss));
-                Console.WriteLine($"round {round} {size,-5} {variant,-10} {result.RequestsPerSecond,10:F0} req/s {result.MegabytesPerSecond,9:F1} MB/s p50 {result.P50Ms,7:F2} ms p99 {result.P99Ms,7:F2} ms errors {result.Errors}{(double.IsNaN(rss) ? "" : $" rss-peak {rss:F1} MiB")} (load {LoadAverage()})");
+                Console.WriteLine($"round {round} {size,-5} {variant,-10} {result.RequestsPerSecond,10:F0} req/s {result.MegabytesPerSecond,9:F1} MB/s p50 {result.P50Ms,7:F2} ms p99 {result.P99Ms,7:F2} ms errors {result.Errors} bytes/resp {result.MegabytesPerSecond * 1024 * 1024 / result.RequestsPerSecond:F0}{(double.IsNaN(rss) ? "" : $" rss-peak {rss:F1} MiB")} (load {LoadAverage()})");
             }
         }
     }
@@ -158,7 +172,7 @@ finally
     Directory.Delete(root, recursive: true);
 }
 
-async Task StartBerthAsync(string variant, int port)
+async Task StartBerthAsync(string variant, int port, int upstream)
 {
     var group = new TargetGroupState
     {
@@ -168,9 +182,9 @@ async Task StartBerthAsync(string variant, int port)
             TargetGroupName = "bench",
             Protocol = TargetProtocol.Http,
             Port = upstream,
-            HealthCheck = new HealthCheck { Path = "/small.bin", IntervalSeconds = 5, HealthyThresholdCount = 2 },
+            HealthCheck = new HealthCheck { Path = "/small.bin", IntervalSeconds = 5, TimeoutSeconds = 2, HealthyThresholdCount = 2 },
         },
-        Targets = { new Scheduler.V1.TargetState { Target = new TargetDescription { Id = "127.0.0.1", Port = upstream }, Registration = TargetRegistration.Registered } },
+        Targets = { new Berth.Scheduler.V1.TargetState { Target = new TargetDescription { Id = "127.0.0.1", Port = upstream }, Registration = TargetRegistration.Registered } },
     };
     var snapshot = new ConfigSnapshot
     {
@@ -178,7 +192,7 @@ async Task StartBerthAsync(string variant, int port)
         Version = 1,
         Config = new BalancerConfig
         {
-            LoadBalancer = new Scheduler.V1.LoadBalancer { LoadBalancerArn = "arn:berth:elasticloadbalancing:bench:0:loadbalancer/app/bench/1", LoadBalancerName = "bench" },
+            LoadBalancer = new Berth.Scheduler.V1.LoadBalancer { LoadBalancerArn = "arn:berth:elasticloadbalancing:bench:0:loadbalancer/app/bench/1", LoadBalancerName = "bench" },
             Listeners =
             {
                 new Listener
@@ -186,7 +200,7 @@ async Task StartBerthAsync(string variant, int port)
                     ListenerArn = "arn:berth:elasticloadbalancing:bench:0:listener/app/bench/1/1",
                     Port = port,
                     Protocol = ListenerProtocol.Http,
-                    DefaultActions = { new Scheduler.V1.Action { Forward = new ForwardActionConfig { TargetGroups = { new TargetGroupTuple { TargetGroupArn = group.TargetGroup.TargetGroupArn } } } } },
+                    DefaultActions = { new Berth.Scheduler.V1.Action { Forward = new ForwardActionConfig { TargetGroups = { new TargetGroupTuple { TargetGroupArn = group.TargetGroup.TargetGroupArn } } } } },
                 },
             },
             TargetGroups = { group },
@@ -228,7 +242,13 @@ static Process Start(string file, string[] args, Dictionary<string, string>? env
     }
 
     var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {file}");
-    process.OutputDataReceived += (_, _) => { };
+    process.OutputDataReceived += (_, e) =>
+    {
+        if (e.Data is { Length: > 0 } line && file == "dotnet")
+        {
+            Console.Error.WriteLine($"[{file}] {line}");
+        }
+    };
     process.ErrorDataReceived += (_, e) =>
     {
         if (e.Data is { Length: > 0 } line)
@@ -315,7 +335,7 @@ internal sealed partial record Wrk(double RequestsPerSecond, double MegabytesPer
             _ => 1,
         };
         var errors = 0L;
-        foreach (Match m in Errors().Matches(output))
+        foreach (Match m in ErrorLines().Matches(output))
         {
             errors += long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
         }
@@ -336,8 +356,8 @@ internal sealed partial record Wrk(double RequestsPerSecond, double MegabytesPer
     [GeneratedRegex(@"Transfer/sec:\s+([\d.]+)(GB|MB|KB|B)")]
     private static partial Regex Transfer();
 
-    [GeneratedRegex(@"(?:Non-2xx or 3xx responses|connect|read|write|timeout)\D+(\d+)")]
-    private static partial Regex Errors();
+    [GeneratedRegex(@"(?:Non-2xx or 3xx responses:|\bconnect|\bread|\bwrite|\btimeout) (\d+)")]
+    private static partial Regex ErrorLines();
 }
 
 /// <summary>Samples a process's resident set (VmRSS) every 100 ms; <see cref="PeakMiB"/> is the highest seen.</summary>

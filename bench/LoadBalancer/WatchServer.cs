@@ -15,6 +15,10 @@ internal sealed class WatchServer(ConfigSnapshot snapshot, string token) : IAsyn
 {
     private WebApplication? _app;
 
+    public ConfigSnapshot Snapshot { get; } = snapshot;
+
+    public string Token { get; } = token;
+
     public Uri Url { get; private set; } = null!;
 
     public async Task StartAsync()
@@ -43,20 +47,20 @@ internal sealed class WatchServer(ConfigSnapshot snapshot, string token) : IAsyn
     {
         public override async Task Watch(IAsyncStreamReader<BalancerMessage> requests, IServerStreamWriter<WatchEvent> responses, ServerCallContext context)
         {
-            if (context.RequestHeaders.GetValue("authorization") != $"Bearer {owner.token}")
+            if (context.RequestHeaders.GetValue("authorization") != $"Bearer {owner.Token}")
             {
                 throw new RpcException(new Status(StatusCode.Unauthenticated, "balancer credential required"));
             }
 
             await requests.MoveNext(context.CancellationToken);
-            await responses.WriteAsync(new WatchEvent { Snapshot = owner.snapshot });
+            await responses.WriteAsync(new WatchEvent { Snapshot = owner.Snapshot });
             try
             {
                 while (await requests.MoveNext(context.CancellationToken))
                 {
                     if (requests.Current.BodyCase == BalancerMessage.BodyOneofCase.Heartbeat)
                     {
-                        await responses.WriteAsync(new WatchEvent { Heartbeat = new WatchHeartbeat { Version = owner.snapshot.Version } });
+                        await responses.WriteAsync(new WatchEvent { Heartbeat = new WatchHeartbeat { Version = owner.Snapshot.Version } });
                     }
                 }
             }
