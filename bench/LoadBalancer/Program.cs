@@ -10,7 +10,7 @@ using Berth.Scheduler.V1;
 // (2 threads, connection reuse), one upstream (nginx serving two static files, 1 worker) for all of them, one load
 // tool (wrk, --latency). Rounds interleave the proxies (A/B/C/A/B/C...) so drift in the machine's load hits all alike.
 // Usage: dotnet run -c Release --project bench/LoadBalancer -- [--seconds 10] [--rounds 3] [--connections 64]
-//        [--variants berth,nginx,haproxy] [--gc wks|srv|both]
+//        [--variants berth,nginx,haproxy] [--gc wks|srv|both] [--env deploy/loadbalancer.env|none]
 var seconds = Arg("--seconds", 10);
 var rounds = Arg("--rounds", 3);
 var connections = Arg("--connections", 64);
@@ -213,6 +213,16 @@ async Task StartBerthAsync(string variant, int port, int upstream)
     await File.WriteAllTextAsync(tokenFile, "bench-token");
     var dll = Path.Combine(AppContext.BaseDirectory, "../../../../../src/LoadBalancer/bin/Release/net10.0/Berth.LoadBalancer.dll");
     var env = new Dictionary<string, string> { ["BERTH_BENCH_VARIANT"] = variant };
+    // deploy/loadbalancer.env, the environment Berth ships for the balancer (--env none: the runtime's defaults).
+    var envFile = ArgText("--env", Path.Combine(AppContext.BaseDirectory, "../../../../../deploy/loadbalancer.env"));
+    if (envFile != "none")
+    {
+        foreach (var line in File.ReadAllLines(envFile).Where(l => l.Contains('=', StringComparison.Ordinal) && !l.StartsWith('#')))
+        {
+            env[line[..line.IndexOf('=', StringComparison.Ordinal)]] = line[(line.IndexOf('=', StringComparison.Ordinal) + 1)..];
+        }
+    }
+
     var useServerGc = gc == "srv" || (gc == "both" && variant.EndsWith("-srv", StringComparison.Ordinal));
     env["DOTNET_gcServer"] = useServerGc ? "1" : "0";
     processes.Add(Start("dotnet", [Path.GetFullPath(dll), "--scheduler-url", watch.Url.ToString(), "--token-file", tokenFile, "--data-dir", dir,
