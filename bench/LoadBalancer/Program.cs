@@ -200,7 +200,7 @@ async Task StartBerthAsync(string variant, int port, int upstream)
                     ListenerArn = "arn:berth:elasticloadbalancing:bench:0:listener/app/bench/1/1",
                     Port = port,
                     Protocol = ListenerProtocol.Http,
-                    DefaultActions = { new Berth.Scheduler.V1.Action { Forward = new ForwardActionConfig { TargetGroups = { new TargetGroupTuple { TargetGroupArn = group.TargetGroup.TargetGroupArn } } } } },
+                    DefaultActions = { new Berth.Scheduler.V1.RuleAction { Forward = new ForwardActionConfig { TargetGroups = { new TargetGroupTuple { TargetGroupArn = group.TargetGroup.TargetGroupArn } } } } },
                 },
             },
             TargetGroups = { group },

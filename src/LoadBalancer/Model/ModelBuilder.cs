@@ -202,11 +202,11 @@ internal static class ModelBuilder
         return result.MoveToImmutable();
     }
 
-    private static ActionModel BuildAction(V1.Action action, string field, Dictionary<string, TargetGroupModel> groups)
+    private static ActionModel BuildAction(V1.RuleAction action, string field, Dictionary<string, TargetGroupModel> groups)
     {
         switch (action.BodyCase)
         {
-            case V1.Action.BodyOneofCase.Forward:
+            case V1.RuleAction.BodyOneofCase.Forward:
                 var f = action.Forward;
                 Require(f.TargetGroups.Count is >= 1 and <= 5, field + ".forward.target_groups", "1-5 target groups");
                 var tuples = ImmutableArray.CreateBuilder<WeightedTargetGroup>();
@@ -232,7 +232,7 @@ internal static class ModelBuilder
                 var forward = new ForwardAction(tuples.ToImmutable(), stickiness);
                 Require(forward.TotalWeight > 0, field + ".forward.target_groups", "at least one weight must be above 0");
                 return forward;
-            case V1.Action.BodyOneofCase.FixedResponse:
+            case V1.RuleAction.BodyOneofCase.FixedResponse:
                 var fr = action.FixedResponse;
                 Require(fr.StatusCode.Length == 3 && fr.StatusCode[0] is '2' or '4' or '5' && int.TryParse(fr.StatusCode, NumberStyles.None, CultureInfo.InvariantCulture, out _),
                     field + ".fixed_response.status_code", $"'{fr.StatusCode}' is not a 2XX, 4XX or 5XX code");
@@ -241,7 +241,7 @@ internal static class ModelBuilder
                 var body = Encoding.UTF8.GetBytes(fr.MessageBody);
                 Require(body.Length <= 1024, field + ".fixed_response.message_body", $"{body.Length} bytes; at most 1024");
                 return new FixedResponseAction(int.Parse(fr.StatusCode, CultureInfo.InvariantCulture), fr.ContentType.Length == 0 ? null : fr.ContentType, body);
-            case V1.Action.BodyOneofCase.Redirect:
+            case V1.RuleAction.BodyOneofCase.Redirect:
                 var r = action.Redirect;
                 var status = r.StatusCode switch
                 {

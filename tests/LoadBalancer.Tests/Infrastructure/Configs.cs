@@ -1,5 +1,5 @@
 using Berth.Scheduler.V1;
-using Action = Berth.Scheduler.V1.Action;
+using Action = Berth.Scheduler.V1.RuleAction;
 
 namespace Berth.LoadBalancer.Tests.Infrastructure;
 

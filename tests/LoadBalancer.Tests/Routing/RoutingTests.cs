@@ -57,7 +57,7 @@ public sealed class RoutingTests(ITestOutputHelper output)
     public async Task Redirect_BuildsTheLocationFromTheRequest()
     {
         var port = BalancerHost.FreePort();
-        var redirect = new Scheduler.V1.Action
+        var redirect = new Scheduler.V1.RuleAction
         {
             Redirect = new Scheduler.V1.RedirectActionConfig { Protocol = "HTTPS", Port = "443", Path = "/new/#{path}", StatusCode = "HTTP_301" },
         };
