@@ -48,9 +48,12 @@ internal sealed class AgentOptions
     [Required]
     public Uri DockerEndpoint { get; set; } = new("unix:///var/run/docker.sock");
 
-    /// <summary>Where the instance id and credential live; must survive restarts.</summary>
+    /// <summary>Where the instance id and credential live (<c>--data-dir</c>); must survive restarts. See <see cref="AgentDataDirectory"/>.</summary>
     [Required]
-    public string StateDirectory { get; set; } = "/var/lib/berth/agent";
+    public string DataDirectory { get; set; } = "/var/lib/berth/agent";
+
+    /// <summary>The old name of <see cref="DataDirectory"/>; set, it fails validation with a pointer to the new name.</summary>
+    public string? StateDirectory { get; set; }
 
     /// <summary>
     /// The value of the <c>berth.agent</c> label on every container this agent creates. The agent adopts and
@@ -108,6 +111,11 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         if (options.DockerEndpoint is { IsAbsoluteUri: true } endpoint && endpoint.Scheme is not ("unix" or "tcp" or "http" or "https"))
         {
             failures.Add($"DockerEndpoint must be unix://, tcp:// or http(s)://, not '{endpoint}'.");
+        }
+
+        if (options.StateDirectory is not null)
+        {
+            failures.Add($"StateDirectory is now DataDirectory (--data-dir, BERTH_DATADIRECTORY): rename it in the configuration (it is '{options.StateDirectory}').");
         }
 
         if (options.StopTimeout < TimeSpan.Zero || options.ReconcileInterval <= TimeSpan.Zero || options.HeartbeatInterval <= TimeSpan.Zero)

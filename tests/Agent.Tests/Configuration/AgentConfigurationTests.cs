@@ -22,13 +22,13 @@ public sealed class AgentConfigurationTests
         Environment.SetEnvironmentVariable("BERTH_INSTANCETYPE", "lab.env");
         try
         {
-            var options = Build(["--config", file, "--instance-type", "lab.cli", "--state-dir", "/tmp/x"]);
+            var options = Build(["--config", file, "--instance-type", "lab.cli", "--data-dir", "/tmp/x"]);
 
             Assert.Equal(new Uri("http://10.0.0.1:7070"), options.SchedulerUrl);
             Assert.Equal("fromfile", options.Cluster);
             Assert.Equal("zenv", options.Zone);
             Assert.Equal("lab.cli", options.InstanceType);
-            Assert.Equal("/tmp/x", options.StateDirectory);
+            Assert.Equal("/tmp/x", options.DataDirectory);
             Assert.Equal(100, options.ReservedMemory);
             Assert.Equal("web", options.Attributes["team"]);
             Assert.Equal(ImagePullBehavior.PreferCached, options.ImagePullBehavior);
@@ -48,6 +48,22 @@ public sealed class AgentConfigurationTests
         var ex = Assert.Throws<OptionsValidationException>(() => Build(["--scheduler-url", "http://x:1", "--cluster", "bad name!", "--dynamic-port-first", "60000", "--dynamic-port-last", "50000"]));
 
         Assert.Contains("DynamicPortFirst", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OldStateDirectorySetting_FailsValidation_NamingTheNewOne()
+    {
+        Environment.SetEnvironmentVariable("BERTH_STATEDIRECTORY", "/var/lib/old");
+        try
+        {
+            var ex = Assert.Throws<OptionsValidationException>(() => Build(["--scheduler-url", "http://x:1"]));
+
+            Assert.Contains("StateDirectory is now DataDirectory (--data-dir", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("BERTH_STATEDIRECTORY", null);
+        }
     }
 
     [Fact]

@@ -24,13 +24,13 @@ internal sealed class AgentHarness : IAsyncDisposable
         {
             SchedulerUrl = new Uri("http://127.0.0.1:1"),
             Scope = scope,
-            StateDirectory = stateDir,
+            DataDirectory = stateDir,
             StopTimeout = TimeSpan.FromSeconds(2),
             ReconcileInterval = TimeSpan.FromSeconds(2),
             ImagePullBehavior = pull,
         });
         _logs = LoggerFactory.Create(b => b.AddProvider(new TestOutputLoggerProvider(output)).SetMinimumLevel(LogLevel.Debug));
-        Images = new ImageStore(runtime, Options, new StateDirectory(Options), TimeProvider.System, _logs.CreateLogger<ImageStore>());
+        Images = new ImageStore(runtime, Options, AgentDataDirectory.Open(Options.Value.DataDirectory), TimeProvider.System, _logs.CreateLogger<ImageStore>());
         Engine = new TaskEngine(runtime, Images, Options, TimeProvider.System, _logs.CreateLogger<TaskEngine>());
         _loop = new ReconcileLoop(Engine, Options, TimeProvider.System);
         _watcher = new EngineWatcher(runtime, Engine, Options, TimeProvider.System, _logs.CreateLogger<EngineWatcher>());

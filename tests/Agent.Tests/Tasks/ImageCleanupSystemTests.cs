@@ -30,11 +30,11 @@ public sealed class ImageCleanupSystemTests(EngineFixture engine, ITestOutputHel
             var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
             var options = Microsoft.Extensions.Options.Options.Create(new AgentOptions
             {
-                StateDirectory = state.FullName,
+                DataDirectory = state.FullName,
                 Scope = "cleanup-" + engine.RunId,
                 ImageCleanup = new ImageCleanupOptions { MinimumAge = TimeSpan.FromHours(1), DiskUsageThresholdPercent = 80 },
             });
-            var images = new ImageStore(engine.Runtime, options, new StateDirectory(options), time, NullLogger<ImageStore>.Instance);
+            var images = new ImageStore(engine.Runtime, options, AgentDataDirectory.Open(options.Value.DataDirectory), time, NullLogger<ImageStore>.Instance);
             images.MarkUsed(tags[1]);                  // b: used longest ago
             time.Advance(TimeSpan.FromMinutes(10));
             images.MarkUsed(tags[0]);                  // a

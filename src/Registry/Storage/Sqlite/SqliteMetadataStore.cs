@@ -1,5 +1,4 @@
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Options;
 
 namespace Berth.Registry.Storage.Sqlite;
 
@@ -10,10 +9,8 @@ namespace Berth.Registry.Storage.Sqlite;
 /// translation, and the process does not load EF Core at all. Writes are serialized by the caller; the connection
 /// has its own lock because upload sessions are written outside the caller's.
 /// </summary>
-internal sealed class SqliteMetadataStore(IOptions<RegistryOptions> options, TimeProvider time) : IMetadataStore, IDisposable
+internal sealed class SqliteMetadataStore(RegistryDataDirectory layout, TimeProvider time) : IMetadataStore, IDisposable
 {
-    public const string FileName = "registry.db";
-
     private const string LinkBlobSql = """
         INSERT INTO "Repositories" ("Name", "CreatedAt") VALUES ($repository, $now) ON CONFLICT ("Name") DO NOTHING;
         INSERT INTO "Blobs" ("Digest", "Size", "CreatedAt") VALUES ($digest, $size, $now) ON CONFLICT ("Digest") DO NOTHING;
@@ -29,7 +26,7 @@ internal sealed class SqliteMetadataStore(IOptions<RegistryOptions> options, Tim
         """;
 
     private readonly SemaphoreSlim _lock = new(1, 1);
-    private readonly string _connectionString = SqliteConnections.ConnectionString(Path.GetFullPath(options.Value.DataDir), FileName);
+    private readonly string _connectionString = SqliteConnections.ConnectionString(layout.RegistryDatabase);
     private SqliteConnection? _connection;
 
     public void Dispose()
