@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Berth.Cli.Common;
 using Berth.Cli.Configuration;
+using Berth.RegistryAdmin;
 using Berth.Scheduler.V1;
 using Grpc.Core;
 
@@ -23,7 +24,11 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
     private static readonly TimeSpan s_stopGrace = TimeSpan.FromSeconds(20);
     private readonly List<ChildProcess> _children = [];
 
-    private string Data => options.DataDirectory;
+    private PlatformDataDirectory? _layout;
+
+    private PlatformDataDirectory Layout => _layout ?? throw new InvalidOperationException("the data directory is not open yet");
+
+    private string Data => Layout.Root;
 
     private Uri RegistryUrl => new($"http://{Host}:{options.RegistryPort}");
 
@@ -42,14 +47,14 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
 
         EnsurePortFree(options.RegistryPort, "--registry-port");
         EnsurePortFree(options.SchedulerPort, "--scheduler-port");
-        Directory.CreateDirectory(Data);
+        _layout = PlatformDataDirectory.Open(options.DataDirectory);
         try
         {
-            var registry = Start("registry", binaries.Registry, ["--urls", RegistryUrl.ToString().TrimEnd('/'), "--data-dir", Path.Combine(Data, "registry")],
+            var registry = Start("registry", binaries.Registry, ["--urls", RegistryUrl.ToString().TrimEnd('/'), "--data-dir", Layout.Registry],
                 RegistryEnvironment.Resolve(context.Environment.Variable));
             var scheduler = Start("scheduler", binaries.Scheduler,
             [
-                "--urls", SchedulerUrl.ToString().TrimEnd('/'), "--data-dir", Path.Combine(Data, "scheduler"),
+                "--urls", SchedulerUrl.ToString().TrimEnd('/'), "--data-dir", Layout.Scheduler,
                 // Tasks pull from the local registry as a pull-only robot: the scheduler hands each task a short-lived
                 // login password of it. The secret file is written below once the registry answers; the scheduler
                 // retries until it is there.
@@ -65,7 +70,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
             // The agent needs only the scheduler: it registers while the registry finishes starting.
             var agent = options.StartAgent ? StartAgent(dockerEndpoint) : null;
             await WaitForRegistryAsync(registry, startup.Token);
-            var registryPassword = ReadSecret(Path.Combine(Data, "registry", "initial-admin-password"));
+            var registryPassword = ReadSecret(Layout.InitialAdminPassword);
             await EnsurePullRobotAsync(registryPassword, startup.Token);
             if (agent is not null)
             {
@@ -78,7 +83,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new CliException($"the platform did not become ready within {s_startDeadline.TotalSeconds:0} s; see the logs in {Path.Combine(Data, "logs")}.");
+            throw new CliException($"the platform did not become ready within {s_startDeadline.TotalSeconds:0} s; see the logs in {Layout.Logs}.");
         }
         finally
         {
@@ -88,7 +93,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
 
     private const string PullRobot = "cluster-pull";
 
-    private string PullSecretFile => Path.Combine(Data, "scheduler", "registry-pull-secret");
+    private string PullSecretFile => Layout.RegistryPullSecret;
 
     /// <summary>Creates the pull robot (pull on everything) on the first start; gives it a new secret if the file was lost.</summary>
     private async Task EnsurePullRobotAsync(string? adminPassword, CancellationToken ct)
@@ -99,40 +104,36 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         }
 
         using var registry = new Registry.RegistryClient(RegistryUrl, "admin", adminPassword);
-        JsonNode? robot;
+        RobotSecret robot;
         try
         {
-            robot = await registry.AdminAsync(HttpMethod.Post, "robots", new JsonObject
-            {
-                ["name"] = PullRobot,
-                ["description"] = "berth up: the scheduler hands tasks short-lived pull credentials of this robot",
-                ["permissions"] = new JsonArray(new JsonObject { ["pattern"] = "*", ["actions"] = new JsonArray("pull") }),
-            }, ct);
+            robot = await registry.Admin.CreateRobotAsync(
+                new CreateRobotRequest(PullRobot, "berth up: the scheduler hands tasks short-lived pull credentials of this robot", null, [new PermissionGrant("*", ["pull"])]),
+                ct);
         }
-        catch (CliException)
+        catch (RegistryApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
         {
-            robot = await registry.AdminAsync(HttpMethod.Post, $"robots/{PullRobot}/secret", null, ct);
+            // The robot is there from an earlier start but its secret file is gone: give it a new secret.
+            robot = await registry.Admin.RotateRobotSecretAsync(PullRobot, ct);
         }
 
-        Core.IO.OwnerOnlyFile.WriteAtomic(PullSecretFile, (string?)robot?["secret"] ?? string.Empty);
+        Core.IO.OwnerOnlyFile.WriteAtomic(PullSecretFile, robot.Secret);
     }
 
     private ChildProcess Start(string name, string dll, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var child = ChildProcess.Start(name, dll, arguments, Path.Combine(Data, "logs", name + ".log"), environment);
+        var child = ChildProcess.Start(name, dll, arguments, Layout.Log(name), environment);
         _children.Add(child);
         return child;
     }
 
     private ChildProcess StartAgent(string dockerEndpoint)
     {
-        var agentDirectory = Path.Combine(Data, "agent");
-        Directory.CreateDirectory(agentDirectory);
         // An explicit, empty config file: the local agent must not pick up a host-wide /etc/berth/agent.json.
-        var config = Path.Combine(agentDirectory, "agent.json");
+        var config = Layout.AgentConfig;
         if (!File.Exists(config))
         {
-            File.WriteAllText(config, "{}");
+            Core.IO.OwnerOnlyFile.WriteAtomic(config, "{}", durable: false);
         }
 
         return Start("agent", binaries.Agent,
@@ -141,17 +142,17 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
             "--scheduler-url", SchedulerUrl.ToString().TrimEnd('/'),
             "--cluster", options.Cluster,
             "--zone", options.Zone,
-            "--state-dir", Path.Combine(agentDirectory, "state"),
+            "--data-dir", Layout.AgentData,
             "--scope", options.AgentScope,
             "--docker-endpoint", dockerEndpoint,
         ],
         // The join token travels in the environment, not the command line that `ps` shows every user.
-        new Dictionary<string, string> { ["BERTH_JOINTOKEN"] = ReadSecret(Path.Combine(Data, "scheduler", "join-token")) ?? string.Empty });
+        new Dictionary<string, string> { ["BERTH_JOINTOKEN"] = ReadSecret(Layout.JoinToken) ?? string.Empty });
     }
 
     private async Task<string> WaitForSchedulerAsync(ChildProcess scheduler, CancellationToken ct)
     {
-        var tokenFile = Path.Combine(Data, "scheduler", "admin-token");
+        var tokenFile = Layout.AdminToken;
         while (true)
         {
             ThrowIfExited(scheduler);
@@ -231,7 +232,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
     private void PrintReady(TimeSpan elapsed, bool registryLoggedIn)
     {
         var registryHost = RegistryUrl.Authority;
-        var passwordFile = Relative(Path.Combine(Data, "registry", "initial-admin-password"));
+        var passwordFile = Relative(Layout.InitialAdminPassword);
         if (context.Output.IsJson)
         {
             context.Output.Json(new JsonObject
@@ -248,9 +249,9 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         }
 
         var say = context.Output.Out;
-        say.WriteLine($"Berth is up (ready in {elapsed.TotalSeconds:0.0} s). State in {Relative(Data)}/, logs in {Relative(Path.Combine(Data, "logs"))}/.");
+        say.WriteLine($"Berth is up (ready in {elapsed.TotalSeconds:0.0} s). State in {Relative(Data)}/, logs in {Relative(Layout.Logs)}/.");
         say.WriteLine($"  registry   {RegistryUrl}");
-        say.WriteLine($"  scheduler  {SchedulerUrl}   (API token: {Relative(Path.Combine(Data, "scheduler", "admin-token"))})");
+        say.WriteLine($"  scheduler  {SchedulerUrl}   (API token: {Relative(Layout.AdminToken)})");
         say.WriteLine(options.StartAgent
             ? $"  agent      this host's Docker engine, cluster '{options.Cluster}', zone '{options.Zone}'"
             : "  agent      none (--no-agent): join hosts with the line below");
@@ -262,7 +263,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         say.WriteLine("Then try:");
         say.WriteLine("  ./berth instance list");
         say.WriteLine("Join another host:");
-        say.WriteLine($"  sudo deploy/agent/install.sh --scheduler-url http://THIS-HOST:{options.SchedulerPort} --join-token \"$(cat {Relative(Path.Combine(Data, "scheduler", "join-token"))})\"");
+        say.WriteLine($"  sudo deploy/agent/install.sh --scheduler-url http://THIS-HOST:{options.SchedulerPort} --join-token \"$(cat {Relative(Layout.JoinToken)})\"");
         say.WriteLine("Ctrl-C stops the platform; running tasks keep running and the next `berth up` adopts them.");
         say.Flush();
     }

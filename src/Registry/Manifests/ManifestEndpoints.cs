@@ -4,7 +4,10 @@ using Berth.Registry.Errors;
 using Berth.Registry.Http;
 using Berth.Registry.Routing;
 using Berth.Registry.Storage;
+using Berth.Registry.Storage.Caching;
+using Berth.Registry.Storage.Index;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 
 namespace Berth.Registry.Manifests;
 
@@ -12,8 +15,12 @@ namespace Berth.Registry.Manifests;
 internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOptions> options)
 {
     private readonly int _maxManifestBytes = options.Value.MaxManifestBytes;
+    private readonly SparseManifests _sparse = options.Value.SparseManifests;
 
-    /// <summary>GET and HEAD by tag are hot paths: answered from the in-memory index without allocating.</summary>
+    /// <summary>
+    /// GET and HEAD are hot paths: answered from the in-memory index (HEAD never does I/O) and the body cache, and
+    /// without allocating when the body is cached; a GET whose body is not cached reads it from the metadata store.
+    /// </summary>
     public Task GetAsync(HttpContext context, RegistryRoute route, bool head)
     {
         var manifest = Resolve(route);
@@ -26,58 +33,71 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
                 $"the manifest is {manifest.MediaType}, which the Accept header does not list");
         }
 
-        var response = context.Response;
+        if (head)
+        {
+            var cached = store.CachedManifestBody(manifest);
+            var digest = cached?.Digest ?? manifest.ToString();
+            WriteHeaders(context.Response, manifest.MediaType, digest, cached?.ETag ?? $"\"{digest}\"", manifest.Size);
+            return Task.CompletedTask;
+        }
+
+        var body = store.GetManifestBodyAsync(manifest, context.RequestAborted);
+        return body.IsCompletedSuccessfully ? WriteBodyAsync(context, route, manifest.MediaType, body.Result) : AwaitBodyAsync(context, route, manifest.MediaType, body);
+    }
+
+    private static async Task AwaitBodyAsync(HttpContext context, RegistryRoute route, string mediaType, ValueTask<CachedManifest?> body) =>
+        await WriteBodyAsync(context, route, mediaType, await body);
+
+    private static Task WriteBodyAsync(HttpContext context, RegistryRoute route, string mediaType, CachedManifest? body)
+    {
+        // Null: deleted between the index lookup and the read.
+        var manifest = body ?? throw RegistryException.ManifestUnknown(route.Argument.ToString());
+        WriteHeaders(context.Response, mediaType, manifest.Digest, manifest.ETag, manifest.Content.Length);
+        return context.Response.Body.WriteAsync(manifest.Content, context.RequestAborted).AsTask();
+    }
+
+    private static void WriteHeaders(HttpResponse response, string mediaType, string digest, string etag, long length)
+    {
         response.StatusCode = StatusCodes.Status200OK;
         var headers = response.Headers;
-        headers.ContentType = manifest.MediaType;
-        headers[RegistryHeaders.ContentDigest] = manifest.Digest;
-        headers.ETag = manifest.ETag;
-        response.ContentLength = manifest.Content.Length;
-        return head ? Task.CompletedTask : response.Body.WriteAsync(manifest.Content, context.RequestAborted).AsTask();
+        headers.ContentType = mediaType;
+        headers[RegistryHeaders.ContentDigest] = digest;
+        headers.ETag = etag;
+        response.ContentLength = length;
     }
 
     public async Task PutAsync(HttpContext context, RegistryRoute route)
     {
         var name = route.Name.ToString();
-        var reference = route.Argument.ToString();
-        var referenceIsDigest = reference.Contains(':', StringComparison.Ordinal);
-        Digest? referenceDigest = null;
-        var tags = new List<string>();
-        if (referenceIsDigest)
-        {
-            referenceDigest = Digest.TryParse(reference, out var d) ? d : throw RegistryException.DigestMalformed(route.Argument);
-            // OCI 1.1: PUT by digest may tag it too (?tag=a&tag=b).
-            foreach (var tag in context.Request.Query["tag"])
-            {
-                tags.Add(TagName.IsValid(tag) ? tag : throw RegistryException.TagInvalid($"invalid tag '{tag}'"));
-            }
-        }
-        else
-        {
-            tags.Add(TagName.IsValid(reference) ? reference : throw RegistryException.TagInvalid($"invalid tag '{reference}'"));
-        }
+        var (expectedDigest, tags) = PushTarget(route.Argument.ToString(), context.Request.Query);
 
         var content = await ReadBodyAsync(context);
         var parsed = ManifestParser.Parse(content, context.Request.ContentType);
-        var digest = Digest.Compute(content, referenceDigest?.Algorithm ?? Digest.Sha256);
-        if (referenceDigest is { } expected && expected != digest)
+        // The digest is computed with the algorithm the client addressed the manifest by (sha512 stays sha512), so
+        // the manifest is stored, served and referenced under the digest the client will ask for.
+        var digest = Digest.Compute(content, expectedDigest?.Algorithm ?? Digest.Sha256);
+        if (expectedDigest is { } expected && expected != digest)
         {
-            throw RegistryException.DigestInvalid($"the manifest's digest is {digest}, the URL says {expected}");
+            throw RegistryException.DigestInvalid($"the manifest's digest is {digest}, the request says {expected}");
         }
 
-        var blobDigests = RequiredBlobs(parsed).Select(d => d.Digest).ToList();
-        var childDigests = parsed.Manifests.Select(d => d.Digest).ToList();
         var entry = await store.PutManifestAsync(
             name,
-            new NewManifest(digest.ToString(), parsed.MediaType, parsed.ArtifactType, parsed.Subject?.Digest, content, blobDigests, childDigests),
+            new NewManifest(digest.ToString(), parsed.MediaType, parsed.ArtifactType, parsed.Subject?.Digest, content, StoredBlobReferences(parsed), [.. parsed.Manifests.Select(d => d.Digest)]),
             tags,
-            repository => CheckReferences(repository, parsed),
+            references => CheckReferences(references, parsed),
             context.RequestAborted);
 
         var response = context.Response;
         response.StatusCode = StatusCodes.Status201Created;
         response.Headers.Location = RegistryHeaders.AbsoluteUrl(context.Request, $"/v2/{name}/manifests/{entry.Digest}");
         response.Headers[RegistryHeaders.ContentDigest] = entry.Digest;
+        if (tags.Count > 0)
+        {
+            // OCI: one OCI-Tag per tag the push set, which is how a client learns the tag parameters were honoured.
+            response.Headers[RegistryHeaders.Tag] = new StringValues([.. tags]);
+        }
+
         if (parsed.Subject is { } subject)
         {
             // OCI 1.1: tells the client that this registry indexes referrers, so it need not push a fallback tag.
@@ -85,6 +105,55 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
         }
 
         response.ContentLength = 0;
+    }
+
+    /// <summary>
+    /// What a manifest PUT names: by digest, the digest and the tags of its <c>tag</c> parameters (OCI); by tag, that
+    /// tag and, when the client pins it with <c>?digest=</c>, the digest (and so the algorithm) it expects.
+    /// </summary>
+    private static (Digest? Expected, List<string> Tags) PushTarget(string reference, IQueryCollection query)
+    {
+        var tags = new List<string>();
+        var tagParameters = query["tag"];
+        if (reference.Contains(':', StringComparison.Ordinal))
+        {
+            var byDigest = Digest.TryParse(reference, out var d) ? d : throw RegistryException.DigestMalformed(reference.AsMemory());
+            foreach (var tag in tagParameters)
+            {
+                if (!TagName.IsValid(tag))
+                {
+                    throw RegistryException.TagInvalid($"invalid tag parameter '{tag}'");
+                }
+
+                if (!tags.Contains(tag, StringComparer.Ordinal))
+                {
+                    tags.Add(tag);
+                }
+            }
+
+            return (byDigest, tags);
+        }
+
+        if (!TagName.IsValid(reference))
+        {
+            throw RegistryException.TagInvalid($"invalid tag '{reference}'");
+        }
+
+        if (tagParameters.Count > 0)
+        {
+            throw RegistryException.TagInvalid($"tag parameters go with a push by digest; this push names its tag '{reference}' in the URL");
+        }
+
+        tags.Add(reference);
+        var digestParameter = query["digest"];
+        if (digestParameter.Count == 0)
+        {
+            return (null, tags);
+        }
+
+        // Not in the spec yet (distribution-spec #494 proposes it): a tagged push that keeps a non-canonical digest.
+        var pinned = digestParameter.ToString();
+        return (Digest.TryParse(pinned, out var p) ? p : throw RegistryException.DigestMalformed(pinned.AsMemory()), tags);
     }
 
     public async Task DeleteAsync(HttpContext context, RegistryRoute route)
@@ -96,20 +165,17 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
             throw RegistryException.DigestMalformed(route.Argument);
         }
 
-        if (!isDigest && !TagName.IsValid(reference))
-        {
-            throw RegistryException.TagInvalid($"invalid tag '{route.Argument}'");
-        }
-
-        if (!store.TryGetRepository(route.Name.Span, out var repository))
+        // A reference that is not a valid tag names nothing that can exist: not found, like any unknown tag.
+        if ((!isDigest && !TagName.IsValid(reference)) || !store.TryGetRepository(route.Name.Span, out var repository))
         {
             throw RegistryException.ManifestUnknown(route.Argument.ToString());
         }
 
         var key = route.Argument.ToString();
+        var name = route.Name.ToString();
         var deleted = isDigest
-            ? await store.DeleteManifestAsync(repository, key, context.RequestAborted)
-            : await store.DeleteTagAsync(repository, key, context.RequestAborted);
+            ? await store.DeleteManifestAsync(repository, name, key, context.RequestAborted)
+            : await store.DeleteTagAsync(repository, name, key, context.RequestAborted);
         if (!deleted)
         {
             throw RegistryException.ManifestUnknown(key);
@@ -119,40 +185,31 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
         context.Response.ContentLength = 0;
     }
 
-    private ManifestEntry Resolve(RegistryRoute route)
+    private IndexedManifest Resolve(RegistryRoute route)
     {
         var reference = route.Argument.Span;
-        ManifestEntry? manifest;
         if (reference.Contains(':'))
         {
             if (!Digest.IsValid(reference))
             {
                 throw RegistryException.DigestMalformed(route.Argument);
             }
-
-            if (!store.TryGetRepository(route.Name.Span, out var repository))
-            {
-                throw RegistryException.NameUnknown(route.Name.ToString());
-            }
-
-            repository.ManifestsBySpan.TryGetValue(reference, out manifest);
         }
-        else
+        else if (!TagName.IsValid(reference))
         {
-            if (!TagName.IsValid(reference))
-            {
-                throw RegistryException.TagInvalid($"invalid tag '{route.Argument}'");
-            }
-
-            if (!store.TryGetRepository(route.Name.Span, out var repository))
-            {
-                throw RegistryException.NameUnknown(route.Name.ToString());
-            }
-
-            repository.TagsBySpan.TryGetValue(reference, out manifest);
+            // OCI: a reference is a digest or a tag and nothing else, and what is not found is a 404: a string that is
+            // not a valid tag (".INVALID_MANIFEST_NAME") is an unknown manifest, not a bad request.
+            throw RegistryException.ManifestUnknown(route.Argument.ToString());
         }
 
-        return manifest ?? throw RegistryException.ManifestUnknown(route.Argument.ToString());
+        if (!store.TryGetRepository(route.Name.Span, out var repository))
+        {
+            throw RegistryException.NameUnknown(route.Name.ToString());
+        }
+
+        return store.TryGetManifest(repository, reference, out var manifest)
+            ? manifest
+            : throw RegistryException.ManifestUnknown(route.Argument.ToString());
     }
 
     // Config and layers must be in the repository; layers that live elsewhere (non-distributable, with urls) need not.
@@ -160,30 +217,73 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
         (manifest.Config is { } config ? [config] : Array.Empty<Descriptor>())
             .Concat(manifest.Layers.Where(layer => !MediaTypes.IsNonDistributable(layer.MediaType)));
 
+    // The manifest -> blob references (for GC and quotas). A sparse image manifest may name blobs the registry has
+    // never seen; the store keeps only the references to blobs the repository links, since a reference row points at
+    // a stored blob.
+    private static List<string> StoredBlobReferences(ParsedManifest manifest) =>
+        RequiredBlobs(manifest).Select(d => d.Digest).Distinct(StringComparer.Ordinal).ToList();
+
     // OCI spec: a manifest PUT fails with MANIFEST_BLOB_UNKNOWN (one error per missing blob or child manifest)
-    // when it references content the repository does not have.
-    private void CheckReferences(RepositoryState? repository, ParsedManifest manifest)
+    // when it references content the repository does not have, unless the registry accepts sparse manifests. A
+    // descriptor whose size is not the stored content's is MANIFEST_INVALID, sparse or not: a client that trusted it
+    // would read a truncated or overlong blob.
+    private void CheckReferences(ManifestReferences references, ParsedManifest manifest)
     {
         var errors = new List<RegistryError>();
-        foreach (var blob in RequiredBlobs(manifest))
+        foreach (var (where, blob) in RequiredBlobsWithPlaces(manifest))
         {
-            if (repository is null || !store.TryGetLinkedBlob(repository, blob.Digest, out _))
+            if (!references.TryGetBlobSize(blob.Digest, out var size))
             {
-                errors.Add(new RegistryError(ErrorCodes.ManifestBlobUnknown, "blob unknown to registry", blob.Digest));
+                if (_sparse != SparseManifests.All)
+                {
+                    errors.Add(new RegistryError(ErrorCodes.ManifestBlobUnknown, "blob unknown to registry", blob.Digest));
+                }
+            }
+            else if (size != blob.Size)
+            {
+                errors.Add(SizeMismatch(where, blob, size));
             }
         }
 
+        var i = 0;
         foreach (var child in manifest.Manifests)
         {
-            if (repository is null || !repository.Manifests.ContainsKey(child.Digest))
+            var where = $"manifests[{i++}]";
+            if (!references.TryGetManifest(child.Digest, out var stored))
             {
-                errors.Add(new RegistryError(ErrorCodes.ManifestBlobUnknown, "manifest unknown to registry", child.Digest));
+                if (_sparse == SparseManifests.None)
+                {
+                    errors.Add(new RegistryError(ErrorCodes.ManifestBlobUnknown, "manifest unknown to registry", child.Digest));
+                }
+            }
+            else if (stored.Size != child.Size)
+            {
+                errors.Add(SizeMismatch(where, child, stored.Size));
             }
         }
 
         if (errors.Count > 0)
         {
             throw new RegistryException(StatusCodes.Status400BadRequest, errors);
+        }
+    }
+
+    private static RegistryError SizeMismatch(string where, Descriptor descriptor, long stored) =>
+        new(ErrorCodes.ManifestInvalid, "manifest invalid", $"{where} ({descriptor.Digest}) declares size {descriptor.Size}, the stored content has {stored} bytes");
+
+    private static IEnumerable<(string Where, Descriptor Blob)> RequiredBlobsWithPlaces(ParsedManifest manifest)
+    {
+        if (manifest.Config is { } config)
+        {
+            yield return ("config", config);
+        }
+
+        for (var i = 0; i < manifest.Layers.Count; i++)
+        {
+            if (!MediaTypes.IsNonDistributable(manifest.Layers[i].MediaType))
+            {
+                yield return ($"layers[{i}]", manifest.Layers[i]);
+            }
         }
     }
 

@@ -84,7 +84,7 @@ internal sealed class LocalPlatform
         _scopes.Add(scope);
         List<string> args =
         [
-            "--scheduler-url", $"http://127.0.0.1:{SchedulerPort}", "--cluster", Cluster, "--state-dir", Path.Combine(_work.FullName, name), "--scope", scope,
+            "--scheduler-url", $"http://127.0.0.1:{SchedulerPort}", "--cluster", Cluster, "--data-dir", Path.Combine(_work.FullName, name), "--scope", scope,
             "--image-pull-behavior", imagePullBehavior, "--ReconcileInterval", "00:00:02", "--ReservedMemory", "0",
             "--ImageCleanup:Enabled", "false", "--Logging:LogLevel:Default", "Information", .. extra,
         ];

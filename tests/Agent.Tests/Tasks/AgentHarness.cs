@@ -1,4 +1,5 @@
 using Berth.Agent.Configuration;
+using Berth.Agent.Hosting;
 using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
 using Microsoft.Extensions.Logging;
@@ -17,21 +18,23 @@ internal sealed class AgentHarness : IAsyncDisposable
     private readonly EngineWatcher _watcher;
     private readonly ILoggerFactory _logs;
 
-    public AgentHarness(IContainerRuntime runtime, string scope, string stateDir, ITestOutputHelper output, ImagePullBehavior pull = ImagePullBehavior.PreferCached)
+    public AgentHarness(IContainerRuntime runtime, string scope, string stateDir, ITestOutputHelper output, ImagePullBehavior pull = ImagePullBehavior.PreferCached, Action<AgentOptions>? configure = null)
     {
         Runtime = runtime;
-        Options = Microsoft.Extensions.Options.Options.Create(new AgentOptions
+        var options = new AgentOptions
         {
             SchedulerUrl = new Uri("http://127.0.0.1:1"),
             Scope = scope,
-            StateDirectory = stateDir,
+            DataDirectory = stateDir,
             StopTimeout = TimeSpan.FromSeconds(2),
             ReconcileInterval = TimeSpan.FromSeconds(2),
             ImagePullBehavior = pull,
-        });
+        };
+        configure?.Invoke(options);
+        Options = Microsoft.Extensions.Options.Options.Create(options);
         _logs = LoggerFactory.Create(b => b.AddProvider(new TestOutputLoggerProvider(output)).SetMinimumLevel(LogLevel.Debug));
-        Images = new ImageStore(runtime, Options, new StateDirectory(Options), TimeProvider.System, _logs.CreateLogger<ImageStore>());
-        Engine = new TaskEngine(runtime, Images, Options, TimeProvider.System, _logs.CreateLogger<TaskEngine>());
+        Images = new ImageStore(runtime, Options, AgentDataDirectory.Open(Options.Value.DataDirectory), TimeProvider.System, _logs.CreateLogger<ImageStore>());
+        Engine = AgentParts.CreateTaskEngine(runtime, Images, Options, TimeProvider.System, _logs);
         _loop = new ReconcileLoop(Engine, Options, TimeProvider.System);
         _watcher = new EngineWatcher(runtime, Engine, Options, TimeProvider.System, _logs.CreateLogger<EngineWatcher>());
     }

@@ -87,7 +87,7 @@ public sealed class ImageStoreTests : IDisposable
 
     private ImageStore Store(ImagePullBehavior behavior)
     {
-        var options = Microsoft.Extensions.Options.Options.Create(new AgentOptions { StateDirectory = _state.FullName, ImagePullBehavior = behavior });
-        return new ImageStore(_runtime, options, new StateDirectory(options), _time, NullLogger<ImageStore>.Instance);
+        var options = Microsoft.Extensions.Options.Options.Create(new AgentOptions { DataDirectory = _state.FullName, ImagePullBehavior = behavior });
+        return new ImageStore(_runtime, options, AgentDataDirectory.Open(options.Value.DataDirectory), _time, NullLogger<ImageStore>.Instance);
     }
 }
