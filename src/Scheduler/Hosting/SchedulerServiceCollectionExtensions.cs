@@ -68,7 +68,7 @@ internal static class SchedulerServiceCollectionExtensions
         {
             // The server as a whole ("") and each API by its full name answer SERVING when every readiness check passes.
             health.Services.Map(string.Empty, result => result.Tags.Contains(BerthHealth.Ready));
-            health.Services.Map(Clusters.Descriptor.FullName, result => result.Tags.Contains(BerthHealth.Ready));
+            health.Services.Map(V1.Clusters.Descriptor.FullName, result => result.Tags.Contains(BerthHealth.Ready));
             health.Services.Map(AgentService.Descriptor.FullName, result => result.Tags.Contains(BerthHealth.Ready));
         });
         services.AddGrpc(grpc =>
