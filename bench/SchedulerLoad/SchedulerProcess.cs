@@ -29,6 +29,13 @@ internal sealed class SchedulerProcess : IAsyncDisposable
 
     public Metadata Admin => new() { { "authorization", "Bearer " + AdminToken } };
 
+    /// <summary>
+    /// The scheduler to measure: the build beside this benchmark, or another build's <c>Berth.Scheduler.dll</c> named by
+    /// <c>BERTH_BENCH_SCHEDULER</c> (before/after comparisons run the same client code against both).
+    /// </summary>
+    private static string SchedulerDll =>
+        Environment.GetEnvironmentVariable("BERTH_BENCH_SCHEDULER") is { Length: > 0 } other ? other : Path.Combine(AppContext.BaseDirectory, "Berth.Scheduler.dll");
+
     /// <summary>Starts the process and waits until it answers ListClusters; returns it and the time that took.</summary>
     public static async Task<(SchedulerProcess Scheduler, TimeSpan ToServing)> StartAsync(string dataDir, bool fullSync, IEnumerable<string>? extraArguments = null)
     {
@@ -37,7 +44,7 @@ internal sealed class SchedulerProcess : IAsyncDisposable
         {
             ArgumentList =
             {
-                Path.Combine(AppContext.BaseDirectory, "Berth.Scheduler.dll"),
+                SchedulerDll,
                 "--urls", $"http://127.0.0.1:{port}",
                 "--data-dir", dataDir,
                 "--Scheduler:FullSync", fullSync ? "true" : "false",
