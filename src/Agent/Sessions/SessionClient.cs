@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Berth.Agent.Configuration;
 using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
+using Berth.Core.Resilience;
 using Berth.Scheduler.V1;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
@@ -28,6 +29,9 @@ internal sealed partial class SessionClient(
     TimeProvider time,
     ILogger<SessionClient> logger) : BackgroundService
 {
+    /// <summary>The longest wait between reconnects: a thousand agents that lost one scheduler come back spread over it.</summary>
+    internal static readonly TimeSpan MaxReconnectDelay = TimeSpan.FromMinutes(2);
+
     private volatile bool _connected;
 
     /// <summary>True while a session is accepted and alive.</summary>
@@ -50,7 +54,7 @@ internal sealed partial class SessionClient(
             },
         });
         var client = new AgentService.AgentServiceClient(channel);
-        var backoff = new ReconnectBackoff(Random.Shared);
+        var backoff = new ReconnectBackoff(Random.Shared, MaxReconnectDelay);
         var waiter = ReconnectWaiter.For(options.Value.SchedulerUrl!, time, Random.Shared);
         while (!stoppingToken.IsCancellationRequested)
         {

@@ -3,6 +3,7 @@ using Berth.Agent.Configuration;
 using Berth.Agent.Isolation;
 using Berth.Agent.Networking;
 using Berth.Agent.Runtime;
+using Berth.Core.Concurrency;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 

@@ -2,6 +2,7 @@ using Berth.Agent.Configuration;
 using Berth.Agent.Runtime;
 using Berth.Agent.Sessions;
 using Berth.Agent.Tasks;
+using Berth.Core.Resilience;
 using Berth.Scheduler.V1;
 
 namespace Berth.Agent.Tests.Sessions;
@@ -11,12 +12,12 @@ public sealed class SessionUnitTests
     [Fact]
     public void Backoff_GrowsFrom250MsTo2Minutes_WithJitter_AndResets()
     {
-        var backoff = new ReconnectBackoff(new Random(7));
+        var backoff = new ReconnectBackoff(new Random(7), SessionClient.MaxReconnectDelay);
         var delays = Enumerable.Range(0, 15).Select(_ => backoff.Next()).ToList();
 
         Assert.InRange(delays[0].TotalMilliseconds, 125, 250);
         Assert.InRange(delays[1].TotalMilliseconds, 250, 500);
-        Assert.All(delays, d => Assert.True(d <= ReconnectBackoff.Max));
+        Assert.All(delays, d => Assert.True(d <= backoff.Max));
         Assert.InRange(delays[^1].TotalSeconds, 60, 120);
         Assert.True(delays.Distinct().Count() == delays.Count, "jitter makes delays differ");
         backoff.Reset();

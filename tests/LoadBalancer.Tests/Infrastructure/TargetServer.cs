@@ -41,7 +41,7 @@ internal sealed class TargetServer : IAsyncDisposable
     public int HealthStatus { get; set; } = 200;
 
     /// <summary>Completes on every request (tests wait on it).</summary>
-    public Berth.LoadBalancer.Health.ChangeSignal Requests { get; } = new();
+    public Berth.Core.Concurrency.ChangeSignal Requests { get; } = new();
 
     public static async Task<TargetServer> StartAsync(string name, bool http2Only = false, int port = 0)
     {
