@@ -114,6 +114,10 @@ public sealed class AuthTests(ITestOutputHelper output) : SchedulerTest(output)
         await using var intruder = await SimulatedAgent.RegisterAsync(Host);
 
         await intruder.ReportAsync(task.TaskId, LifecycleStatus.Stopped);
+        // Half-close at once, so the request stream has ended before the scheduler refuses: a refusal with the request
+        // side still open makes Kestrel reset it, and under load that reset could reach the client before the
+        // trailers and surface as CANCELLED instead of the status the scheduler sent (seen once in CI).
+        await intruder.CompleteRequestsAsync();
 
         Assert.Equal(StatusCode.PermissionDenied, (await intruder.WaitForEndAsync()).StatusCode);
         Assert.DoesNotContain(intruder.DesiredSnapshot(), d => d.Tasks.Any(t => t.TaskId == task.TaskId));
