@@ -212,6 +212,62 @@ internal sealed class RegistryStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="write"/> under the write lock: for writes made elsewhere (repositories, the garbage
+    /// collector, lifecycle policies) that must not interleave with pushes and deletes, and then tell the index
+    /// (<see cref="IndexRepository"/>, <see cref="ForgetRepository"/>, <see cref="ForgetManifest"/>, <see cref="ForgetBlob"/>).
+    /// </summary>
+    public async Task<T> ExclusiveAsync<T>(Func<Task<T>> write, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            return await write();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Under <see cref="ExclusiveAsync"/>: a repository created in the database.</summary>
+    public void IndexRepository(long id, string name) => EnsureRepository(IndexId(id), name);
+
+    /// <summary>Under <see cref="ExclusiveAsync"/>: a repository deleted from the database, with the manifests and tags it had.</summary>
+    public void ForgetRepository(string name, IEnumerable<Repositories.RemovedManifest> manifests)
+    {
+        if (!TryGetRepository(name, out var id))
+        {
+            return;
+        }
+
+        foreach (var manifest in manifests)
+        {
+            _index.RemoveManifest(id, manifest.Digest, manifest.Tags);
+        }
+
+        _index.RemoveRepository(name);
+        lock (_blobGate)
+        {
+            // Cached blobs may still list the repository's id; ids are never reused (AUTOINCREMENT), but a reader that
+            // raced the delete must not put a link back.
+            _unlinks++;
+        }
+    }
+
+    /// <summary>Under <see cref="ExclusiveAsync"/>: an untagged manifest deleted from the database.</summary>
+    public void ForgetManifest(int repository, string digest) => _index.RemoveManifest(repository, digest, []);
+
+    /// <summary>Under <see cref="ExclusiveAsync"/>: a blob deleted from the database (every link with it).</summary>
+    public void ForgetBlob(string digest)
+    {
+        lock (_blobGate)
+        {
+            _unlinks++;
+            _blobs.Remove(digest);
+        }
+    }
+
     private async ValueTask<CachedManifest?> LoadManifestBodyAsync(int repository, string digest, int size, CancellationToken cancellationToken)
     {
         var content = await _metadata.GetManifestContentAsync(repository, digest, cancellationToken);
