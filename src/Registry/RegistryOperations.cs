@@ -1,3 +1,4 @@
+using Berth.Registry.Gc;
 using Berth.Registry.Images;
 using Berth.Registry.Repositories;
 using Berth.Registry.Storage;
@@ -21,6 +22,10 @@ internal static class RegistryOperations
         services.AddSingleton<IRepositoryMetadata, SqliteRepositoryMetadata>();
         services.AddSingleton<IImageMetadata, SqliteImageMetadata>();
         services.AddSingleton<RepositoryCatalog>();
+        services.AddOptions<GcOptions>().BindConfiguration(GcOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IGcMetadata, SqliteGcMetadata>();
+        services.AddSingleton<GarbageCollector>();
+        services.AddHostedService(provider => provider.GetRequiredService<GarbageCollector>());
         services.AddSingleton<PullRecorder>();
         services.AddHostedService<OperationsStartup>();
         services.AddHostedService(provider => provider.GetRequiredService<PullRecorder>());
@@ -30,7 +35,7 @@ internal static class RegistryOperations
 
     /// <summary>The operations endpoints, inside the admin API's group (authenticated, admins only).</summary>
     public static RouteGroupBuilder MapRegistryOperations(this RouteGroupBuilder admin) =>
-        admin.MapRepositoryApi().MapImageApi();
+        admin.MapRepositoryApi().MapImageApi().MapGcApi();
 
     /// <summary>Loads repository settings and templates once the database is open (after RegistryStartup).</summary>
     private sealed class OperationsStartup(RepositoryCatalog catalog) : IHostedService

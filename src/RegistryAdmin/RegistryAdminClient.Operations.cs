@@ -40,4 +40,12 @@ public sealed partial class RegistryAdminClient
     /// <summary>The repository's images (ECR's DescribeImages), newest push first.</summary>
     public Task<List<ImageDetail>> DescribeImagesAsync(string repository, CancellationToken cancellationToken) =>
         GetAsync(OperationsApiPaths.Images(repository), Ops.ListImageDetail, cancellationToken);
+
+    /// <summary>Runs a garbage collection now; with <paramref name="dryRun"/> only reports what it would delete.</summary>
+    public Task<GcRunReport> RunGcAsync(bool dryRun, CancellationToken cancellationToken) =>
+        SendAsync<object, GcRunReport>(HttpMethod.Post, $"{OperationsApiPaths.GcRuns}?dryRun={(dryRun ? "true" : "false")}", null, null, Ops.GcRunReport, cancellationToken);
+
+    /// <summary>The last garbage collection runs, newest first.</summary>
+    public Task<List<GcRunSummary>> ListGcRunsAsync(CancellationToken cancellationToken) =>
+        GetAsync(OperationsApiPaths.GcRuns, Ops.ListGcRunSummary, cancellationToken);
 }

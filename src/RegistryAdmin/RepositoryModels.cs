@@ -15,6 +15,9 @@ public static class OperationsApiPaths
     /// <summary>One repository (its name may hold '/'): <c>GET</c> describes, <c>PATCH</c> updates, <c>DELETE ?force=true</c> deletes.</summary>
     public static string Repository(string name) => $"{Repositories}/{EscapeName(name)}";
 
+    /// <summary><c>POST ?dryRun=</c> runs a garbage collection now; <c>GET</c> lists the last runs.</summary>
+    public const string GcRuns = AdminApiPaths.Prefix + "/gc/runs";
+
     /// <summary><c>GET</c>: the repository's images as ECR's DescribeImages.</summary>
     public static string Images(string repository) => $"{AdminApiPaths.Prefix}/images/{EscapeName(repository)}";
 
@@ -106,4 +109,6 @@ public sealed record ImageDetail(
 [JsonSerializable(typeof(List<RepositoryCreationTemplate>))]
 [JsonSerializable(typeof(ImageDetail))]
 [JsonSerializable(typeof(List<ImageDetail>))]
+[JsonSerializable(typeof(GcRunReport))]
+[JsonSerializable(typeof(List<GcRunSummary>))]
 public sealed partial class RegistryOperationsJsonContext : JsonSerializerContext;

@@ -67,6 +67,7 @@ internal static class RegistryCommands
         command.Add(delete);
         command.Add(RepositoryCommands.Repo(actions));
         command.Add(RepositoryCommands.Images(actions));
+        command.Add(GcCommands.Build(actions));
         command.Add(Robots(actions));
         command.Add(Grant(actions));
         command.Add(Public(actions));

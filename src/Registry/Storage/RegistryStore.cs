@@ -29,9 +29,12 @@ internal sealed class RegistryStore : IDisposable
     private readonly Lock _blobGate = new();
     private long _unlinks;
 
-    public RegistryStore(IMetadataStore metadata, IOptions<RegistryOptions> options)
+    private readonly IBlobStore _blobStore;
+
+    public RegistryStore(IMetadataStore metadata, IBlobStore blobStore, IOptions<RegistryOptions> options)
     {
         _metadata = metadata;
+        _blobStore = blobStore;
         _manifests = new BoundedCache<CachedManifest>(options.Value.ManifestCacheBytes, static m => m.Cost);
         _blobs = new BoundedCache<BlobInfo>(options.Value.BlobCacheEntries, static _ => 1);
     }
@@ -99,6 +102,21 @@ internal sealed class RegistryStore : IDisposable
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
+            // The garbage collector deletes blob bytes under this lock. An upload that found the bytes stored (and
+            // kept them) just before the collector deleted them must not link a blob that is gone: it fails here and
+            // the client uploads again. One open per upload or mount, never on a pull.
+            await using (var bytes = await _blobStore.OpenReadAsync(digest, CancellationToken.None))
+            {
+                if (bytes is null)
+                {
+                    throw new Errors.RegistryException(
+                        StatusCodes.Status404NotFound,
+                        Errors.ErrorCodes.BlobUnknown,
+                        "blob unknown to registry",
+                        $"{digest} was garbage-collected while this upload committed it; upload it again");
+                }
+            }
+
             var id = IndexId(await _metadata.LinkBlobAsync(repository, digest, size, uploadId, CancellationToken.None));
             EnsureRepository(id, repository);
             lock (_blobGate)
