@@ -39,6 +39,7 @@ internal static class AdminApi
             SetPublic(request.Pattern, true, accounts, cache, context));
         admin.MapDelete("/public-namespaces", (string pattern, AccountStore accounts, PublicNamespaceCache cache, HttpContext context) =>
             SetPublic(pattern, false, accounts, cache, context));
+        admin.MapRegistryOperations();
         return endpoints;
     }
 

@@ -94,5 +94,7 @@ internal sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> opti
             e.Property(x => x.Id).HasMaxLength(32);
             e.HasIndex(x => x.CreatedAt);
         });
+
+        OperationsModel.Configure(modelBuilder);
     }
 }

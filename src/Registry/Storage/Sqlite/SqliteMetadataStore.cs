@@ -413,6 +413,31 @@ internal sealed class SqliteMetadataStore(RegistryDataDirectory layout, TimeProv
             return Strings(command);
         }));
 
+    /// <summary>
+    /// Runs <paramref name="write"/> in one transaction on the writer connection, under its lock: how the registry's
+    /// other SQLite stores (repositories, images, garbage collection) write to the same database without a second
+    /// writer. Once the lock is held the write runs to its end.
+    /// </summary>
+    internal async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> write, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            var connection = Connection();
+            using var transaction = connection.BeginTransaction();
+            var result = await write(connection, transaction);
+            transaction.Commit();
+            return result;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Runs <paramref name="read"/> on a pooled read-only connection.</summary>
+    internal T Read<T>(Func<SqliteReadPool.Reader, T> read) => Readers().Read(read);
+
     // Opened by InitializeAsync, which migrates the schema first; callers hold _lock.
     private SqliteConnection Connection() =>
         _connection ?? throw new InvalidOperationException("the metadata store is used before InitializeAsync");
