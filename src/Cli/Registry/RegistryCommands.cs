@@ -71,6 +71,7 @@ internal static class RegistryCommands
         command.Add(Robots(actions));
         command.Add(Grant(actions));
         command.Add(Public(actions));
+        command.Add(SyncCommands.Notifications(actions));
         return command;
     }
 
