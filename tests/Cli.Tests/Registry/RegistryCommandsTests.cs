@@ -132,5 +132,20 @@ public sealed class RegistryCommandsTests(RegistryFixture registry, ITestOutputH
         Assert.Contains("RepositoryNotFoundException", gone.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task NotificationsStatus_ReachesTheAdminRoute_NextToTheRepositoryRoutes()
+    {
+        await LoginAsync();
+
+        // The fixture's registry has no endpoint configured: an empty list, not a 404 from a route lost in the merge.
+        var json = (await _cli.RunAsync("-o", "json", "registry", "notifications", "status")).EnsureSuccess().Json.AsArray();
+        var table = (await _cli.RunAsync("registry", "notifications", "status")).EnsureSuccess();
+        var repos = (await _cli.RunAsync("-o", "json", "registry", "repo", "list")).EnsureSuccess().Json;
+
+        Assert.Empty(json);
+        Assert.Contains("ENDPOINT", table.Output, StringComparison.Ordinal);
+        Assert.NotNull(repos);
+    }
+
     public void Dispose() => _cli.Dispose();
 }
