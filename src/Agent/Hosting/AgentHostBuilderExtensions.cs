@@ -1,5 +1,7 @@
 using Berth.Core.Hosting;
 using Berth.Agent.Configuration;
+using Berth.Agent.Exec;
+using Berth.Agent.Logs;
 using Berth.Agent.Runtime;
 using Berth.Agent.Sessions;
 using Berth.Agent.Tasks;
@@ -61,7 +63,11 @@ internal static class AgentHostBuilderExtensions
         services.AddSingleton<IContainerRuntime>(sp => new DockerContainerRuntime(sp.GetRequiredService<IOptions<AgentOptions>>().Value.DockerEndpoint));
         services.AddSingleton<StateDirectory>();
         services.AddSingleton<ImageStore>();
+        services.AddSingleton<LogArchive>();
+        services.AddSingleton<StoppedTaskRetention>();
         services.AddSingleton<TaskEngine>();
+        services.AddSingleton<TaskLogReader>();
+        services.AddSingleton<ExecSessions>();
         services.AddSingleton<HostFactsProvider>();
         services.AddSingleton<IDiskUsageProbe, DriveDiskUsageProbe>();
         services.AddHostedService<EngineWatcher>();
@@ -69,6 +75,7 @@ internal static class AgentHostBuilderExtensions
         services.AddSingleton<SessionClient>();
         services.AddHostedService(sp => sp.GetRequiredService<SessionClient>());
         services.AddHostedService<ImageCleanupService>();
+        services.AddHostedService<StoppedTaskCleanupService>();
         // Under `berth up`: exit with it, even when it is killed (Berth.Core.Hosting.StopWithParent).
         services.AddStopWithParent();
         services.AddSystemd();

@@ -53,6 +53,7 @@ internal static class DesiredStateMapper
             },
             StoppedReason = string.IsNullOrEmpty(task.StoppedReason) ? null : task.StoppedReason,
             Credentials = task.RegistryCredentials.Select(ToCredential).ToList(),
+            EnableExecuteCommand = task.EnableExecuteCommand,
         };
         if (definition is null)
         {

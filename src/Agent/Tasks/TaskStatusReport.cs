@@ -11,7 +11,8 @@ internal sealed record ContainerStatusReport(
     string? Reason,
     IReadOnlyList<HostPortBinding> Ports,
     ContainerHealth Health,
-    string? Image);
+    string? Image,
+    string? ImageDigest = null);
 
 /// <summary>The actual state of one task, with the agent's sequence number for it.</summary>
 internal sealed record TaskStatusReport(
@@ -46,7 +47,7 @@ internal sealed record TaskStatusReport(
             };
             var reason = task.Failures.GetValueOrDefault(name) ?? task.ContainerReasons.GetValueOrDefault(name)
                 ?? (o?.OomKilled == true ? "OutOfMemoryError: container killed due to memory usage" : o?.Error);
-            return new ContainerStatusReport(name, o?.Id, status, o?.ExitCode, reason, o?.Ports ?? [], o?.Health ?? ContainerHealth.None, o?.Image);
+            return new ContainerStatusReport(name, o?.Id, status, o?.ExitCode, reason, o?.Ports ?? [], o?.Health ?? ContainerHealth.None, o?.Image, o?.ImageDigest ?? o?.ImageId);
         }).ToList();
 
         var checkedEssentials = containers.Where(c => task.IsEssential(c.Name) && c.Health != ContainerHealth.None).ToList();
