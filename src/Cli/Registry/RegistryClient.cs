@@ -74,7 +74,7 @@ internal sealed class RegistryClient(Uri registry, string? username, string? pas
         }
 
         using var response = await _http.SendAsync(request, ct);
-        return await ReadJsonAsync(response, ct);
+        return await ReadJsonAsync(response, ct, ErrorMessages.RegistryAdminListHint(path));
     }
 
     public void Dispose() => _http.Dispose();
@@ -138,7 +138,7 @@ internal sealed class RegistryClient(Uri registry, string? username, string? pas
             : new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{username}:{password}")));
 
     /// <summary>Reads a JSON body, or throws the registry's error as a sentence.</summary>
-    private async Task<JsonNode?> ReadJsonAsync(HttpResponseMessage response, CancellationToken ct)
+    private async Task<JsonNode?> ReadJsonAsync(HttpResponseMessage response, CancellationToken ct, string? listHint = null)
     {
         var text = await response.Content.ReadAsStringAsync(ct);
         if (response.IsSuccessStatusCode)
@@ -159,7 +159,7 @@ internal sealed class RegistryClient(Uri registry, string? username, string? pas
             message = text.Length > 0 ? text : response.ReasonPhrase ?? string.Empty;
         }
 
-        throw new CliException(ErrorMessages.ForRegistry((int)response.StatusCode, message.Trim(), Address));
+        throw new CliException(ErrorMessages.ForRegistry((int)response.StatusCode, message.Trim(), Address, listHint));
     }
 
     /// <summary>The next page from a <c>Link: &lt;url&gt;; rel="next"</c> header.</summary>

@@ -65,7 +65,7 @@ internal static class RegistryCommands
             {
                 context.Output.Table(["ROBOT", "DESCRIPTION", "CREATED", "EXPIRES", "LAST USED"], robots.Select(r => (IReadOnlyList<string>)
                 [
-                    (string?)r?["name"] ?? "-", (string?)r?["description"] ?? "-", (string?)r?["createdAt"] ?? "-", (string?)r?["expiresAt"] ?? "never", (string?)r?["lastUsedAt"] ?? "never",
+                    (string?)r?["name"] ?? "-", (string?)r?["description"] ?? "-", Display.Time((string?)r?["createdAt"]), Display.Time((string?)r?["expiresAt"], "never"), Display.Time((string?)r?["lastUsedAt"], "never"),
                 ]));
             }
 
@@ -228,7 +228,9 @@ internal static class RegistryCommands
             return;
         }
 
-        output.Fields([("Robot", (string?)robot?["name"] ?? "-"), ("Secret", (string?)robot?["secret"] ?? "-"), ("Expires", (string?)robot?["expiresAt"] ?? "never")]);
-        output.Out.WriteLine("The secret is shown only now: store it (e.g. docker login -u 'ROBOT' --password-stdin).");
+        var name = (string?)robot?["name"] ?? "-";
+        output.Fields([("Robot", name), ("Secret", (string?)robot?["secret"] ?? "-"), ("Expires", Display.Time((string?)robot?["expiresAt"], "never"))]);
+        // Single quotes keep the shell from expanding the `$` in robot$NAME.
+        output.Out.WriteLine($"The secret is shown only now: store it (e.g. docker login -u '{name}' --password-stdin).");
     }
 }

@@ -226,7 +226,7 @@ internal sealed class DeploymentArguments
 
     public Option<bool> Wait { get; } = new("--wait") { Description = "Show the deployment's progress until it is steady (exit 0) or failed (exit 3)" };
 
-    public Option<TimeSpan> Timeout { get; } = TaskCommands.WaitTimeout();
+    public Option<CliDuration> Timeout { get; } = TaskCommands.WaitTimeout();
 
     public void AddTo(Command command)
     {

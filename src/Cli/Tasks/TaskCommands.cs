@@ -145,7 +145,7 @@ internal static class TaskCommands
         return tasks;
     }
 
-    public static Option<TimeSpan> WaitTimeout() => new("--timeout")
+    public static Option<CliDuration> WaitTimeout() => new("--timeout")
     {
         Description = "How long --wait waits (e.g. 90s, 10m)",
         DefaultValueFactory = _ => TimeSpan.FromMinutes(10),

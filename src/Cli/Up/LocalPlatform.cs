@@ -22,6 +22,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
     private static readonly TimeSpan s_startDeadline = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan s_stopGrace = TimeSpan.FromSeconds(20);
     private readonly List<ChildProcess> _children = [];
+    private readonly RunFiles _run = new(options.DataDirectory);
 
     private string Data => options.DataDirectory;
 
@@ -40,9 +41,15 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
             throw new CliException($"no Docker engine answers: {problem}.\n{DockerEngineProbe.HowToGetOne}");
         }
 
+        if (_run.LivePid("up") is { } running)
+        {
+            throw new CliException($"a platform is already running from {Relative(Data)} (berth up, pid {running}). `berth status --data-dir {Relative(Data)}` shows it, `berth down --data-dir {Relative(Data)}` stops it.");
+        }
+
         EnsurePortFree(options.RegistryPort, "--registry-port");
         EnsurePortFree(options.SchedulerPort, "--scheduler-port");
         Directory.CreateDirectory(Data);
+        _run.WritePid("up", Environment.ProcessId);
         try
         {
             var registry = Start("registry", binaries.Registry, ["--urls", RegistryUrl.ToString().TrimEnd('/'), "--data-dir", Path.Combine(Data, "registry")],
@@ -73,6 +80,8 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
             }
 
             Login(token, registryPassword);
+            _run.WritePlatform(new PlatformInfo(Environment.ProcessId, RegistryUrl.ToString(), SchedulerUrl.ToString(), options.Cluster, options.StartAgent,
+                DateTimeOffset.UtcNow, Math.Round(clock.Elapsed.TotalSeconds, 2)));
             PrintReady(clock.Elapsed, registryPassword is not null);
             return await SuperviseAsync(cancellationToken);
         }
@@ -83,7 +92,60 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         finally
         {
             await StopAllAsync();
+            _run.Clear();
         }
+    }
+
+    /// <summary>
+    /// <c>berth up --detach</c>: starts <c>berth up</c> again in the background (its own session, so the terminal's
+    /// Ctrl-C and hang-up do not reach it; output in <c>logs/up.log</c>), waits until it is ready, prints what the
+    /// foreground one prints, and returns. <c>berth status</c> and <c>berth down</c> find it by its PID files.
+    /// </summary>
+    public async Task<int> RunDetachedAsync(IReadOnlyList<string> upArguments, CancellationToken cancellationToken)
+    {
+        if (_run.LivePid("up") is { } running)
+        {
+            throw new CliException($"a platform is already running from {Relative(Data)} (berth up, pid {running}). `berth status --data-dir {Relative(Data)}` shows it, `berth down --data-dir {Relative(Data)}` stops it.");
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(_run.UpLog)!);
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        // sh only sets up the streams, then becomes setsid, which becomes `dotnet berth.dll up ...`.
+        foreach (var argument in new[] { "-c", "exec \"$@\" >>\"$BERTH_UP_LOG\" 2>&1 </dev/null", "sh" })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        if (File.Exists("/usr/bin/setsid"))
+        {
+            info.ArgumentList.Add("/usr/bin/setsid");
+        }
+
+        info.ArgumentList.Add(Environment.ProcessPath ?? "dotnet");
+        info.ArgumentList.Add(typeof(LocalPlatform).Assembly.Location);
+        foreach (var argument in upArguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment["BERTH_UP_LOG"] = _run.UpLog;
+        info.Environment["BERTH_HOME"] = context.Environment.HomeDirectory;
+        using var process = Process.Start(info)!;
+        var deadline = DateTime.UtcNow + s_startDeadline + TimeSpan.FromSeconds(30);
+        PlatformInfo? ready;
+        while ((ready = _run.Platform()) is null)
+        {
+            if (process.HasExited || DateTime.UtcNow > deadline)
+            {
+                var tail = File.Exists(_run.UpLog) ? File.ReadAllLines(_run.UpLog).TakeLast(20) : [];
+                throw new CliException($"berth up did not start in the background; the last lines of {Relative(_run.UpLog)}:\n  " + string.Join("\n  ", tail));
+            }
+
+            await Task.Delay(200, cancellationToken);
+        }
+
+        PrintReady(TimeSpan.FromSeconds(ready.ReadySeconds), File.Exists(Path.Combine(Data, "registry", "initial-admin-password")), detachedPid: ready.Pid);
+        return ExitCodes.Success;
     }
 
     private const string PullRobot = "cluster-pull";
@@ -121,6 +183,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
     {
         var child = ChildProcess.Start(name, dll, arguments, Path.Combine(Data, "logs", name + ".log"), environment);
         _children.Add(child);
+        _run.WritePid(name, child.Id);
         return child;
     }
 
@@ -228,7 +291,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         config.Save(context.Environment.HomeDirectory);
     }
 
-    private void PrintReady(TimeSpan elapsed, bool registryLoggedIn)
+    private void PrintReady(TimeSpan elapsed, bool registryLoggedIn, int? detachedPid = null)
     {
         var registryHost = RegistryUrl.Authority;
         var passwordFile = Relative(Path.Combine(Data, "registry", "initial-admin-password"));
@@ -242,6 +305,9 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
                 ["dataDirectory"] = Data,
                 ["readySeconds"] = Math.Round(elapsed.TotalSeconds, 2),
                 ["dockerLogin"] = $"docker login {registryHost} -u admin --password-stdin < {passwordFile}",
+                ["registryAdminPasswordFile"] = passwordFile,
+                ["pid"] = detachedPid ?? Environment.ProcessId,
+                ["detached"] = detachedPid is not null,
             });
             context.Output.Out.Flush();
             return;
@@ -258,12 +324,19 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         say.WriteLine(registryLoggedIn
             ? $"The berth CLI is logged in ({Relative(CliConfig.PathIn(context.Environment.HomeDirectory))}). Log docker in to the registry:"
             : $"The berth CLI is logged in to the scheduler; {passwordFile} is gone, so log in to the registry yourself (`berth login -u NAME --password-stdin`). Docker:");
+        if (registryLoggedIn)
+        {
+            say.WriteLine($"  (the registry's admin password is in {passwordFile})");
+        }
+
         say.WriteLine($"  docker login {registryHost} -u admin --password-stdin < {passwordFile}");
         say.WriteLine("Then try:");
         say.WriteLine("  ./berth instance list");
         say.WriteLine("Join another host:");
         say.WriteLine($"  sudo deploy/agent/install.sh --scheduler-url http://THIS-HOST:{options.SchedulerPort} --join-token \"$(cat {Relative(Path.Combine(Data, "scheduler", "join-token"))})\"");
-        say.WriteLine("Ctrl-C stops the platform; running tasks keep running and the next `berth up` adopts them.");
+        say.WriteLine(detachedPid is { } pid
+            ? $"It runs in the background (berth up, pid {pid}; its output in {Relative(_run.UpLog)}). `berth status` shows it; `berth down` stops it (tasks keep running, the next `berth up` adopts them)."
+            : "Ctrl-C stops the platform (or `berth down` from another terminal); running tasks keep running and the next `berth up` adopts them.");
         say.Flush();
     }
 
