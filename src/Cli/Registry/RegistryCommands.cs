@@ -112,10 +112,31 @@ internal static class RegistryCommands
             return ExitCodes.Success;
         });
 
+        var ensureName = new Argument<string>("NAME") { Description = "The robot's short name (its account is robot$NAME)" };
+        var secretFile = new Option<string>("--secret-file") { Description = "Where its secret is kept (written owner-only); an existing one is left alone", Required = true };
+        var ensurePermissions = new Option<string[]>("--permission") { Description = "PATTERN=ACTIONS for its creation, repeatable, e.g. '*=pull'", HelpName = "PATTERN=ACTIONS" };
+        var ensureDescription = new Option<string?>("--description") { Description = "What it is for" };
+        var ensure = new Command("ensure", "Create a robot once and keep its secret in a file (a new secret if the file is gone); for setup scripts")
+        {
+            ensureName, secretFile, ensurePermissions, ensureDescription,
+        };
+        actions.Set(ensure, async (parse, context, ct) =>
+        {
+            context.Output.Say(await RobotSecrets.EnsureAsync(
+                context.Registry,
+                parse.GetValue(ensureName)!,
+                parse.GetValue(ensureDescription) ?? string.Empty,
+                new JsonArray([.. (parse.GetValue(ensurePermissions) ?? []).Select(ParsePermission)]),
+                parse.GetValue(secretFile)!,
+                ct));
+            return ExitCodes.Success;
+        });
+
         command.Add(list);
         command.Add(create);
         command.Add(rotate);
         command.Add(delete);
+        command.Add(ensure);
         return command;
     }
 

@@ -161,22 +161,13 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         }
 
         using var registry = new Registry.RegistryClient(RegistryUrl, "admin", adminPassword);
-        JsonNode? robot;
-        try
-        {
-            robot = await registry.AdminAsync(HttpMethod.Post, "robots", new JsonObject
-            {
-                ["name"] = PullRobot,
-                ["description"] = "berth up: the scheduler hands tasks short-lived pull credentials of this robot",
-                ["permissions"] = new JsonArray(new JsonObject { ["pattern"] = "*", ["actions"] = new JsonArray("pull") }),
-            }, ct);
-        }
-        catch (CliException)
-        {
-            robot = await registry.AdminAsync(HttpMethod.Post, $"robots/{PullRobot}/secret", null, ct);
-        }
-
-        Core.IO.OwnerOnlyFile.WriteAtomic(PullSecretFile, (string?)robot?["secret"] ?? string.Empty);
+        await Registry.RobotSecrets.EnsureAsync(
+            registry,
+            PullRobot,
+            "berth up: the scheduler hands tasks short-lived pull credentials of this robot",
+            new JsonArray(new JsonObject { ["pattern"] = "*", ["actions"] = new JsonArray("pull") }),
+            PullSecretFile,
+            ct);
     }
 
     private ChildProcess Start(string name, string dll, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
