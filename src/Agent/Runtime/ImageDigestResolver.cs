@@ -46,27 +46,22 @@ internal sealed class ImageDigestResolver(DockerClient client)
         return digest;
     }
 
-    /// <summary>The repo digest of <paramref name="repository"/> (<c>repo@sha256:...</c>), else any: the same manifest bytes give the same digest wherever they were pulled from.</summary>
+    /// <summary>
+    /// The repo digest of <paramref name="repository"/> (<c>repo@sha256:...</c>); null when the image never came from it
+    /// (a digest it has from another repository was not what this container's reference resolved to).
+    /// </summary>
     internal static string? Pick(IEnumerable<string> repoDigests, string repository)
     {
-        string? any = null;
         foreach (var entry in repoDigests)
         {
             var at = entry.IndexOf('@', StringComparison.Ordinal);
-            if (at <= 0)
-            {
-                continue;
-            }
-
-            if (Normalize(entry[..at]) == repository)
+            if (at > 0 && Normalize(entry[..at]) == repository)
             {
                 return entry[(at + 1)..];
             }
-
-            any ??= entry[(at + 1)..];
         }
 
-        return any;
+        return null;
     }
 
     /// <summary><c>127.0.0.1:5000/team/app:1</c> -> <c>127.0.0.1:5000/team/app</c>; Docker Hub names as the engine writes them.</summary>

@@ -27,8 +27,8 @@ internal sealed partial class StoppedTaskRetention(
     private readonly Lazy<ConcurrentDictionary<string, RetainedTask>> _retained = new(() => new(
         (state.Read<List<RetainedTask>>(FileName) ?? []).ToDictionary(t => t.TaskId, StringComparer.Ordinal), StringComparer.Ordinal));
 
-    /// <summary>A stopped task whose containers are kept until <see cref="RemoveAfter"/>.</summary>
-    public sealed record RetainedTask(string TaskId, DateTimeOffset StoppedAt, DateTimeOffset RemoveAfter);
+    /// <summary>A stopped task whose containers are kept (since <see cref="KeptAt"/>, when the scheduler let go of it) until <see cref="RemoveAfter"/>.</summary>
+    public sealed record RetainedTask(string TaskId, DateTimeOffset StoppedAt, DateTimeOffset KeptAt, DateTimeOffset RemoveAfter);
 
     private TaskCleanupOptions Limits => options.Value.TaskCleanup;
 
@@ -36,7 +36,7 @@ internal sealed partial class StoppedTaskRetention(
     public bool IsRetained(string taskId) => _retained.Value.ContainsKey(taskId);
 
     /// <summary>The kept tasks, oldest first.</summary>
-    public IReadOnlyList<RetainedTask> Retained => [.. _retained.Value.Values.OrderBy(t => t.StoppedAt)];
+    public IReadOnlyList<RetainedTask> Retained => [.. _retained.Value.Values.OrderBy(t => t.KeptAt)];
 
     /// <summary>
     /// Takes over a stopped task the scheduler no longer lists: saves its output, then keeps its containers for the
@@ -56,7 +56,9 @@ internal sealed partial class StoppedTaskRetention(
             return;
         }
 
-        _retained.Value[taskId] = new RetainedTask(taskId, stoppedAt, stoppedAt + Limits.Wait);
+        // The wait runs from now, when the scheduler has let go of the task (it stopped moments ago, or before an agent restart).
+        var now = time.GetUtcNow();
+        _retained.Value[taskId] = new RetainedTask(taskId, stoppedAt, now, now + Limits.Wait);
         Save();
         LogRetained(logger, taskId, containers.Count, Limits.Wait.TotalMinutes);
     }

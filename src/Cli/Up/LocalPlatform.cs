@@ -121,7 +121,8 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
             info.ArgumentList.Add("/usr/bin/setsid");
         }
 
-        info.ArgumentList.Add(Environment.ProcessPath ?? "dotnet");
+        // The same runtime as this process when it is `dotnet` (not an app host such as a test host).
+        info.ArgumentList.Add(Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet");
         info.ArgumentList.Add(typeof(LocalPlatform).Assembly.Location);
         foreach (var argument in upArguments)
         {

@@ -1,4 +1,6 @@
 using Berth.Agent.Configuration;
+using Berth.Agent.Exec;
+using Berth.Agent.Logs;
 using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
 using Microsoft.Extensions.Logging;
@@ -17,7 +19,10 @@ internal sealed class AgentHarness : IAsyncDisposable
     private readonly EngineWatcher _watcher;
     private readonly ILoggerFactory _logs;
 
-    public AgentHarness(IContainerRuntime runtime, string scope, string stateDir, ITestOutputHelper output, ImagePullBehavior pull = ImagePullBehavior.PreferCached)
+    /// <param name="cleanup">Stopped-task cleanup (default: containers removed at once, as before retention, so tests leave nothing behind).</param>
+    /// <param name="cleanupClock">The clock of the cleanup wait and the saved lines (a fake one lets a test pass the wait without waiting).</param>
+    public AgentHarness(IContainerRuntime runtime, string scope, string stateDir, ITestOutputHelper output, ImagePullBehavior pull = ImagePullBehavior.PreferCached,
+        TaskCleanupOptions? cleanup = null, TimeProvider? cleanupClock = null)
     {
         Runtime = runtime;
         Options = Microsoft.Extensions.Options.Options.Create(new AgentOptions
@@ -28,10 +33,16 @@ internal sealed class AgentHarness : IAsyncDisposable
             StopTimeout = TimeSpan.FromSeconds(2),
             ReconcileInterval = TimeSpan.FromSeconds(2),
             ImagePullBehavior = pull,
+            TaskCleanup = cleanup ?? new TaskCleanupOptions { Wait = TimeSpan.Zero },
         });
         _logs = LoggerFactory.Create(b => b.AddProvider(new TestOutputLoggerProvider(output)).SetMinimumLevel(LogLevel.Debug));
-        Images = new ImageStore(runtime, Options, new StateDirectory(Options), TimeProvider.System, _logs.CreateLogger<ImageStore>());
-        Engine = new TaskEngine(runtime, Images, Options, TimeProvider.System, _logs.CreateLogger<TaskEngine>());
+        var state = new StateDirectory(Options);
+        Images = new ImageStore(runtime, Options, state, TimeProvider.System, _logs.CreateLogger<ImageStore>());
+        Archive = new LogArchive(Options, cleanupClock ?? TimeProvider.System);
+        Retention = new StoppedTaskRetention(runtime, Archive, state, Options, cleanupClock ?? TimeProvider.System, _logs.CreateLogger<StoppedTaskRetention>());
+        Engine = new TaskEngine(runtime, Images, Retention, Options, TimeProvider.System, _logs.CreateLogger<TaskEngine>());
+        Logs = new TaskLogReader(runtime, Engine, Archive, Options);
+        Exec = new ExecSessions(runtime, Engine, _logs.CreateLogger<ExecSessions>());
         _loop = new ReconcileLoop(Engine, Options, TimeProvider.System);
         _watcher = new EngineWatcher(runtime, Engine, Options, TimeProvider.System, _logs.CreateLogger<EngineWatcher>());
     }
@@ -43,6 +54,14 @@ internal sealed class AgentHarness : IAsyncDisposable
     public ImageStore Images { get; }
 
     public TaskEngine Engine { get; }
+
+    public LogArchive Archive { get; }
+
+    public StoppedTaskRetention Retention { get; }
+
+    public TaskLogReader Logs { get; }
+
+    public ExecSessions Exec { get; }
 
     public async Task StartAsync()
     {

@@ -44,7 +44,8 @@ public sealed class ImageCleanupSystemTests(EngineFixture engine, ITestOutputHel
 
             // "Full" while more than one of the three is left: the cleaner must take b, then a, then stop.
             var disk = new GaugeProbe(() => tags.Count(t => engine.Runtime.InspectImageAsync(t, CancellationToken.None).GetAwaiter().GetResult() is not null) > 1 ? 95 : 50);
-            var taskEngine = new TaskEngine(engine.Runtime, images, options, time, NullLogger<TaskEngine>.Instance);
+            var retention = new StoppedTaskRetention(engine.Runtime, new Berth.Agent.Logs.LogArchive(options, time), new StateDirectory(options), options, time, NullLogger<StoppedTaskRetention>.Instance);
+            var taskEngine = new TaskEngine(engine.Runtime, images, retention, options, time, NullLogger<TaskEngine>.Instance);
             var cleaner = new ImageCleanupService(engine.Runtime, taskEngine, images, disk, options, time, NullLogger<ImageCleanupService>.Instance);
 
             var removed = await cleaner.CleanOnceAsync(CancellationToken.None);
