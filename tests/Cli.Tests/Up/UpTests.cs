@@ -61,6 +61,13 @@ public sealed class UpTests(ITestOutputHelper output)
             var logs = (await cli.RunAsync("logs", taskId)).EnsureSuccess();
             Assert.Contains($"hello from {scope}", logs.Output, StringComparison.Ordinal);
 
+            // Ctrl-C ends `logs -f` with 130, as the shell reports SIGINT (timeout sends the SIGINT after 8 s: start-up and some following).
+            var follow = await ProcessRunner.RunAsync("timeout",
+                ["--preserve-status", "-s", "INT", "8s", "dotnet", PlatformProcesses.Binary("Cli", "berth.dll"), "logs", "-f", taskId],
+                TimeSpan.FromSeconds(60), environment: new Dictionary<string, string> { ["BERTH_HOME"] = home }, log: output.WriteLine);
+            Assert.Equal(130, follow.ExitCode);
+            Assert.Contains($"hello from {scope}", follow.StandardOutput, StringComparison.Ordinal);
+
             // Stopped, the task's container is kept for the agent's cleanup wait, and its output is still there.
             (await cli.RunAsync("task", "stop", taskId)).EnsureSuccess();
             await TaskTimeouts.WaitUntilAsync(async () =>
