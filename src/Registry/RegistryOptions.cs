@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Berth.Registry.Manifests;
 
 namespace Berth.Registry;
 
@@ -14,6 +15,8 @@ internal sealed class RegistryOptions
         // TLS: Kestrel's own PEM support serves every https:// URL with this certificate and key.
         ["--tls-cert"] = "Kestrel:Certificates:Default:Path",
         ["--tls-key"] = "Kestrel:Certificates:Default:KeyPath",
+        // `--allow-sparse-manifests index|all` (docs/registry.md, "Sparse manifests").
+        ["--allow-sparse-manifests"] = $"{SectionName}:{nameof(SparseManifests)}",
     };
 
     /// <summary>Every byte of the registry's state lives under this directory.</summary>
@@ -42,6 +45,20 @@ internal sealed class RegistryOptions
     /// <summary>How often abandoned uploads are looked for.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan UploadCleanupInterval { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Which manifests may reference content the repository does not hold (the spec lets a registry accept them):
+    /// none (the default: every reference must resolve, so a pull never meets a hole), indexes whose child manifests
+    /// are missing, or also image manifests whose config or layers are missing.
+    /// </summary>
+    [EnumDataType(typeof(SparseManifests))]
+    public SparseManifests SparseManifests { get; set; } = SparseManifests.None;
+
+    /// <summary>
+    /// Whether a mount without <c>from</c> (<c>POST ?mount=&lt;digest&gt;</c>) links the blob when some repository the
+    /// caller may pull holds it: the spec's "automatic content discovery". When false such a mount starts an upload (202).
+    /// </summary>
+    public bool AutomaticContentDiscovery { get; set; } = true;
 
     /// <summary>The most entries one page of tags or catalog returns, whatever <c>n</c> asks.</summary>
     [Range(1, 1_000_000)]

@@ -59,12 +59,18 @@ internal static class ErrorMessages
     /// <summary>A registry call that failed with an HTTP status and the registry's own error message.</summary>
     public static string ForRegistry(int status, string message, Uri registry, string? listHint = null) => status switch
     {
+        // A token that lacks the scope is answered 401 DENIED (RFC 6750 insufficient_scope, so that clients fetch a
+        // better token), not 403: the credentials are fine, the permission is missing.
+        401 when message.StartsWith("DENIED", StringComparison.Ordinal) => Refused(message),
+        403 => Refused(message),
         401 => $"the registry at {registry} did not accept your credentials ({message}). Log in with `berth login --registry {registry} --username NAME --password-stdin`.",
-        403 => $"the registry refused: {message}. Ask an admin for the permission (`berth registry grant`).",
         404 => $"not found: {message}. {listHint ?? "`berth registry repos` and `berth registry tags REPO` show what exists"}.",
         429 => $"the registry is throttling this address: {message}. Wait a minute and retry.",
         _ => $"the registry answered {status}: {message}.",
     };
+
+    private static string Refused(string message) =>
+        $"the registry refused: {message}. Ask an admin for the permission (`berth registry grant`).";
 
     /// <summary>A registry that could not be reached at all.</summary>
     public static string RegistryUnreachable(Uri registry, string detail) =>

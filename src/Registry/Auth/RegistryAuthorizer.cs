@@ -17,6 +17,7 @@ namespace Berth.Registry.Auth;
 internal sealed class RegistryAuthorizer(IOptions<AuthOptions> options, PublicNamespaceCache publicNamespaces, TimeProvider time) : IRegistryAccessPolicy
 {
     private const int MaxCachedTokens = 10_000;
+    private static readonly object s_rulesKey = new();
 
     // Authorization header -> the identity JwtBearer validated for it. A client sends one token on every request of
     // a pull or push; going through the authentication handler each time costs more than the request itself.
@@ -53,7 +54,7 @@ internal sealed class RegistryAuthorizer(IOptions<AuthOptions> options, PublicNa
         return allowed ? AccessDecision.Allow : AccessDecision.Denied;
     }
 
-    public void AddChallenge(HttpContext context, ReadOnlyMemory<char> repository, RegistryAction action, AccessDecision decision)
+    public void AddChallenge(HttpContext context, IReadOnlyList<AccessScope> scopes, AccessDecision decision)
     {
         if (!options.Value.Enabled)
         {
@@ -61,18 +62,23 @@ internal sealed class RegistryAuthorizer(IOptions<AuthOptions> options, PublicNa
         }
 
         var challenge = new StringBuilder("Bearer realm=\"").Append(Realm(context)).Append("\",service=\"").Append(options.Value.Service).Append('"');
-        var scope = action switch
+        // The token spec's scope parameter holds every scope the request needs, separated by spaces (as distribution
+        // writes it): a mount names its source's pull next to its target's push.
+        var first = true;
+        foreach (var scope in scopes)
         {
-            RegistryAction.Catalog => "registry:catalog:*",
-            RegistryAction.Pull => $"repository:{repository}:pull",
-            // Docker asks for pull and push together when it pushes.
-            RegistryAction.Push => $"repository:{repository}:pull,push",
-            RegistryAction.Delete => $"repository:{repository}:delete",
-            _ => null,
-        };
-        if (scope is not null)
+            if (ScopeOf(scope) is not { } text)
+            {
+                continue;
+            }
+
+            challenge.Append(first ? ",scope=\"" : " ").Append(text);
+            first = false;
+        }
+
+        if (!first)
         {
-            challenge.Append(",scope=\"").Append(scope).Append('"');
+            challenge.Append('"');
         }
 
         if (decision == AccessDecision.Denied)
@@ -83,6 +89,17 @@ internal sealed class RegistryAuthorizer(IOptions<AuthOptions> options, PublicNa
         context.Response.Headers.WWWAuthenticate = challenge.ToString();
     }
 
+    public async ValueTask<bool> MayPullAsync(HttpContext context, ReadOnlyMemory<char> repository)
+    {
+        if (await CheckAsync(context, repository, RegistryAction.Pull) == AccessDecision.Allow)
+        {
+            return true;
+        }
+
+        var rules = await AccessRulesAsync(context);
+        return (rules.AllowedOn(repository.ToString()) & RegistryActions.Pull) != 0;
+    }
+
     public async ValueTask<Func<string, bool>?> CatalogFilterAsync(HttpContext context)
     {
         if (!options.Value.Enabled)
@@ -90,10 +107,7 @@ internal sealed class RegistryAuthorizer(IOptions<AuthOptions> options, PublicNa
             return null;
         }
 
-        var identity = await AuthenticateCachedAsync(context);
-        var accounts = context.RequestServices.GetRequiredService<AccountStore>();
-        var principal = identity is { Subject.Length: > 0 } ? await accounts.FindPrincipalAsync(identity.Subject, context.RequestAborted) : null;
-        var rules = await accounts.LoadAccessRulesAsync(principal, context.RequestAborted);
+        var rules = await AccessRulesAsync(context);
         return repository => (rules.AllowedOn(repository) & RegistryActions.Pull) != 0;
     }
 
@@ -144,6 +158,35 @@ internal sealed class RegistryAuthorizer(IOptions<AuthOptions> options, PublicNa
 
         var result = await context.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme);
         return result.Succeeded ? result.Principal?.Identity as RegistryTokenIdentity : null;
+    }
+
+    private static string? ScopeOf(AccessScope scope) => scope.Action switch
+    {
+        RegistryAction.Catalog => "registry:catalog:*",
+        RegistryAction.Pull => $"repository:{scope.Repository}:pull",
+        // Docker asks for pull and push together when it pushes.
+        RegistryAction.Push => $"repository:{scope.Repository}:pull,push",
+        RegistryAction.Delete => $"repository:{scope.Repository}:delete",
+        _ => null,
+    };
+
+    /// <summary>
+    /// What the caller's account (or an anonymous caller) may do, from the account store: read once per request,
+    /// because a mount without a source asks for every repository that holds the blob.
+    /// </summary>
+    private async ValueTask<AccessRules> AccessRulesAsync(HttpContext context)
+    {
+        if (context.Items.TryGetValue(s_rulesKey, out var cached) && cached is AccessRules known)
+        {
+            return known;
+        }
+
+        var identity = await AuthenticateCachedAsync(context);
+        var accounts = context.RequestServices.GetRequiredService<AccountStore>();
+        var principal = identity is { Subject.Length: > 0 } ? await accounts.FindPrincipalAsync(identity.Subject, context.RequestAborted) : null;
+        var rules = await accounts.LoadAccessRulesAsync(principal, context.RequestAborted);
+        context.Items[s_rulesKey] = rules;
+        return rules;
     }
 
     private string Realm(HttpContext context)

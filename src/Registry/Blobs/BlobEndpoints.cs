@@ -1,3 +1,4 @@
+using System.Globalization;
 using Berth.Core.Images;
 using Berth.Registry.Errors;
 using Berth.Registry.Http;
@@ -95,19 +96,22 @@ internal sealed class BlobEndpoints(RegistryStore store, IBlobStore blobs)
     }
 
     /// <summary>
-    /// A single byte range that starts past the end gets the spec's error body with its 416 (the file result would
-    /// send an empty one). Syntactically invalid ranges are ignored and the whole blob is sent, as RFC 9110 says.
+    /// A single byte range that cannot be served gets the spec's error body with its 416 (the file result would send an
+    /// empty one, or ignore it): one that starts past the end, a zero-length suffix, any range of an empty blob, and a
+    /// range whose last byte comes before its first (<c>bytes=500-0</c>: RFC 9110 calls it invalid and lets a server
+    /// reject it; clients that resume a pull expect the 416). Ranges that are not byte ranges at all, or several of
+    /// them, are left to the file result, which ignores them and sends the whole blob, as RFC 9110 allows.
     /// </summary>
     private static void RefuseUnsatisfiableRange(HttpRequest request, BlobInfo blob)
     {
-        if (request.Headers.Range.Count == 0 || request.GetTypedHeaders().Range is not { } range
-            || !string.Equals(range.Unit.Value, "bytes", StringComparison.OrdinalIgnoreCase) || range.Ranges.Count != 1)
+        if (request.Headers.Range.Count != 1 || !TryParseSingleRange(request.Headers.Range[0], out var first, out var last))
         {
             return;
         }
 
-        var only = range.Ranges.First();
-        var unsatisfiable = only.From is { } from ? from >= blob.Size : only.To is 0 || blob.Size == 0;
+        var unsatisfiable = first is { } from
+            ? from >= blob.Size || last < from
+            : last is 0 || blob.Size == 0;
         if (unsatisfiable)
         {
             throw new RegistryException(StatusCodes.Status416RangeNotSatisfiable, ErrorCodes.RangeInvalid, "requested range not satisfiable", $"the blob has {blob.Size} bytes")
@@ -115,6 +119,58 @@ internal sealed class BlobEndpoints(RegistryStore store, IBlobStore blobs)
                 Headers = [new("Content-Range", $"bytes */{blob.Size}")],
             };
         }
+    }
+
+    /// <summary>
+    /// <c>bytes=first-last</c>, <c>bytes=first-</c> or <c>bytes=-suffix</c>, one range only. <paramref name="first"/>
+    /// is null for a suffix range, <paramref name="last"/> null for an open one.
+    /// </summary>
+    private static bool TryParseSingleRange(string? header, out long? first, out long? last)
+    {
+        first = null;
+        last = null;
+        var value = header.AsSpan().Trim();
+        const string Unit = "bytes=";
+        if (!value.StartsWith(Unit, StringComparison.OrdinalIgnoreCase) || value.Contains(','))
+        {
+            return false;
+        }
+
+        value = value[Unit.Length..].Trim();
+        var dash = value.IndexOf('-');
+        if (dash < 0)
+        {
+            return false;
+        }
+
+        var start = value[..dash].Trim();
+        var end = value[(dash + 1)..].Trim();
+        if (start.IsEmpty && end.IsEmpty)
+        {
+            return false;
+        }
+
+        if (!start.IsEmpty)
+        {
+            if (!long.TryParse(start, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            {
+                return false;
+            }
+
+            first = parsed;
+        }
+
+        if (!end.IsEmpty)
+        {
+            if (!long.TryParse(end, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            {
+                return false;
+            }
+
+            last = parsed;
+        }
+
+        return true;
     }
 
     private BlobInfo Find(RegistryRoute route)

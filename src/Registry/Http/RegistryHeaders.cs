@@ -9,6 +9,7 @@ internal static class RegistryHeaders
     public const string ContentDigest = "Docker-Content-Digest";
     public const string UploadUuid = "Docker-Upload-UUID";
     public const string Subject = "OCI-Subject";
+    public const string Tag = "OCI-Tag";
     public const string FiltersApplied = "OCI-Filters-Applied";
 
     public static readonly StringValues ApiVersionValue = new("registry/2.0");

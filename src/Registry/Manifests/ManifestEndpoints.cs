@@ -5,6 +5,7 @@ using Berth.Registry.Http;
 using Berth.Registry.Routing;
 using Berth.Registry.Storage;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 
 namespace Berth.Registry.Manifests;
 
@@ -12,6 +13,7 @@ namespace Berth.Registry.Manifests;
 internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOptions> options)
 {
     private readonly int _maxManifestBytes = options.Value.MaxManifestBytes;
+    private readonly SparseManifests _sparse = options.Value.SparseManifests;
 
     /// <summary>GET and HEAD by tag are hot paths: answered from the in-memory index without allocating.</summary>
     public Task GetAsync(HttpContext context, RegistryRoute route, bool head)
@@ -39,37 +41,21 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
     public async Task PutAsync(HttpContext context, RegistryRoute route)
     {
         var name = route.Name.ToString();
-        var reference = route.Argument.ToString();
-        var referenceIsDigest = reference.Contains(':', StringComparison.Ordinal);
-        Digest? referenceDigest = null;
-        var tags = new List<string>();
-        if (referenceIsDigest)
-        {
-            referenceDigest = Digest.TryParse(reference, out var d) ? d : throw RegistryException.DigestMalformed(route.Argument);
-            // OCI 1.1: PUT by digest may tag it too (?tag=a&tag=b).
-            foreach (var tag in context.Request.Query["tag"])
-            {
-                tags.Add(TagName.IsValid(tag) ? tag : throw RegistryException.TagInvalid($"invalid tag '{tag}'"));
-            }
-        }
-        else
-        {
-            tags.Add(TagName.IsValid(reference) ? reference : throw RegistryException.TagInvalid($"invalid tag '{reference}'"));
-        }
+        var (expectedDigest, tags) = PushTarget(route.Argument.ToString(), context.Request.Query);
 
         var content = await ReadBodyAsync(context);
         var parsed = ManifestParser.Parse(content, context.Request.ContentType);
-        var digest = Digest.Compute(content, referenceDigest?.Algorithm ?? Digest.Sha256);
-        if (referenceDigest is { } expected && expected != digest)
+        // The digest is computed with the algorithm the client addressed the manifest by (sha512 stays sha512), so
+        // the manifest is stored, served and referenced under the digest the client will ask for.
+        var digest = Digest.Compute(content, expectedDigest?.Algorithm ?? Digest.Sha256);
+        if (expectedDigest is { } expected && expected != digest)
         {
-            throw RegistryException.DigestInvalid($"the manifest's digest is {digest}, the URL says {expected}");
+            throw RegistryException.DigestInvalid($"the manifest's digest is {digest}, the request says {expected}");
         }
 
-        var blobDigests = RequiredBlobs(parsed).Select(d => d.Digest).ToList();
-        var childDigests = parsed.Manifests.Select(d => d.Digest).ToList();
         var entry = await store.PutManifestAsync(
             name,
-            new NewManifest(digest.ToString(), parsed.MediaType, parsed.ArtifactType, parsed.Subject?.Digest, content, blobDigests, childDigests),
+            new NewManifest(digest.ToString(), parsed.MediaType, parsed.ArtifactType, parsed.Subject?.Digest, content, StoredBlobReferences(name, parsed), [.. parsed.Manifests.Select(d => d.Digest)]),
             tags,
             repository => CheckReferences(repository, parsed),
             context.RequestAborted);
@@ -78,6 +64,12 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
         response.StatusCode = StatusCodes.Status201Created;
         response.Headers.Location = RegistryHeaders.AbsoluteUrl(context.Request, $"/v2/{name}/manifests/{entry.Digest}");
         response.Headers[RegistryHeaders.ContentDigest] = entry.Digest;
+        if (tags.Count > 0)
+        {
+            // OCI: one OCI-Tag per tag the push set, which is how a client learns the tag parameters were honoured.
+            response.Headers[RegistryHeaders.Tag] = new StringValues([.. tags]);
+        }
+
         if (parsed.Subject is { } subject)
         {
             // OCI 1.1: tells the client that this registry indexes referrers, so it need not push a fallback tag.
@@ -85,6 +77,55 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
         }
 
         response.ContentLength = 0;
+    }
+
+    /// <summary>
+    /// What a manifest PUT names: by digest, the digest and the tags of its <c>tag</c> parameters (OCI); by tag, that
+    /// tag and, when the client pins it with <c>?digest=</c>, the digest (and so the algorithm) it expects.
+    /// </summary>
+    private static (Digest? Expected, List<string> Tags) PushTarget(string reference, IQueryCollection query)
+    {
+        var tags = new List<string>();
+        var tagParameters = query["tag"];
+        if (reference.Contains(':', StringComparison.Ordinal))
+        {
+            var byDigest = Digest.TryParse(reference, out var d) ? d : throw RegistryException.DigestMalformed(reference.AsMemory());
+            foreach (var tag in tagParameters)
+            {
+                if (!TagName.IsValid(tag))
+                {
+                    throw RegistryException.TagInvalid($"invalid tag parameter '{tag}'");
+                }
+
+                if (!tags.Contains(tag, StringComparer.Ordinal))
+                {
+                    tags.Add(tag);
+                }
+            }
+
+            return (byDigest, tags);
+        }
+
+        if (!TagName.IsValid(reference))
+        {
+            throw RegistryException.TagInvalid($"invalid tag '{reference}'");
+        }
+
+        if (tagParameters.Count > 0)
+        {
+            throw RegistryException.TagInvalid($"tag parameters go with a push by digest; this push names its tag '{reference}' in the URL");
+        }
+
+        tags.Add(reference);
+        var digestParameter = query["digest"];
+        if (digestParameter.Count == 0)
+        {
+            return (null, tags);
+        }
+
+        // Not in the spec yet (distribution-spec #494 proposes it): a tagged push that keeps a non-canonical digest.
+        var pinned = digestParameter.ToString();
+        return (Digest.TryParse(pinned, out var p) ? p : throw RegistryException.DigestMalformed(pinned.AsMemory()), tags);
     }
 
     public async Task DeleteAsync(HttpContext context, RegistryRoute route)
@@ -96,12 +137,8 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
             throw RegistryException.DigestMalformed(route.Argument);
         }
 
-        if (!isDigest && !TagName.IsValid(reference))
-        {
-            throw RegistryException.TagInvalid($"invalid tag '{route.Argument}'");
-        }
-
-        if (!store.TryGetRepository(route.Name.Span, out var repository))
+        // A reference that is not a valid tag names nothing that can exist: not found, like any unknown tag.
+        if ((!isDigest && !TagName.IsValid(reference)) || !store.TryGetRepository(route.Name.Span, out var repository))
         {
             throw RegistryException.ManifestUnknown(route.Argument.ToString());
         }
@@ -139,9 +176,11 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
         }
         else
         {
+            // OCI: a reference is a digest or a tag and nothing else, and what is not found is a 404: a string that is
+            // not a valid tag (".INVALID_MANIFEST_NAME") is an unknown manifest, not a bad request.
             if (!TagName.IsValid(reference))
             {
-                throw RegistryException.TagInvalid($"invalid tag '{route.Argument}'");
+                throw RegistryException.ManifestUnknown(route.Argument.ToString());
             }
 
             if (!store.TryGetRepository(route.Name.Span, out var repository))
@@ -160,24 +199,44 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
         (manifest.Config is { } config ? [config] : Array.Empty<Descriptor>())
             .Concat(manifest.Layers.Where(layer => !MediaTypes.IsNonDistributable(layer.MediaType)));
 
+    // The manifest -> blob references that are stored (for GC and quotas). A sparse image manifest may name blobs the
+    // registry has never seen; those are left out, since a reference row points at a stored blob.
+    private List<string> StoredBlobReferences(string repository, ParsedManifest manifest)
+    {
+        var references = RequiredBlobs(manifest).Select(d => d.Digest).Distinct(StringComparer.Ordinal).ToList();
+        if (_sparse == SparseManifests.All)
+        {
+            var state = store.TryGetRepository(repository, out var existing) ? existing : null;
+            references.RemoveAll(digest => state is null || !store.TryGetLinkedBlob(state, digest, out _));
+        }
+
+        return references;
+    }
+
     // OCI spec: a manifest PUT fails with MANIFEST_BLOB_UNKNOWN (one error per missing blob or child manifest)
-    // when it references content the repository does not have.
+    // when it references content the repository does not have, unless the registry accepts sparse manifests.
     private void CheckReferences(RepositoryState? repository, ParsedManifest manifest)
     {
         var errors = new List<RegistryError>();
-        foreach (var blob in RequiredBlobs(manifest))
+        if (_sparse != SparseManifests.All)
         {
-            if (repository is null || !store.TryGetLinkedBlob(repository, blob.Digest, out _))
+            foreach (var blob in RequiredBlobs(manifest))
             {
-                errors.Add(new RegistryError(ErrorCodes.ManifestBlobUnknown, "blob unknown to registry", blob.Digest));
+                if (repository is null || !store.TryGetLinkedBlob(repository, blob.Digest, out _))
+                {
+                    errors.Add(new RegistryError(ErrorCodes.ManifestBlobUnknown, "blob unknown to registry", blob.Digest));
+                }
             }
         }
 
-        foreach (var child in manifest.Manifests)
+        if (_sparse == SparseManifests.None)
         {
-            if (repository is null || !repository.Manifests.ContainsKey(child.Digest))
+            foreach (var child in manifest.Manifests)
             {
-                errors.Add(new RegistryError(ErrorCodes.ManifestBlobUnknown, "manifest unknown to registry", child.Digest));
+                if (repository is null || !repository.Manifests.ContainsKey(child.Digest))
+                {
+                    errors.Add(new RegistryError(ErrorCodes.ManifestBlobUnknown, "manifest unknown to registry", child.Digest));
+                }
             }
         }
 

@@ -45,7 +45,8 @@ internal static class ManifestParser
 
             var bodyType = OptionalString(root, "mediaType");
             var mediaType = ResolveMediaType(contentType, bodyType, root);
-            var artifactType = OptionalString(root, "artifactType");
+            // An empty artifactType is no artifactType (referrers omit it for an index, use the config's for an image).
+            var artifactType = OptionalString(root, "artifactType") is { Length: > 0 } declared ? declared : null;
             var subject = root.TryGetProperty("subject", out var subjectElement) ? ParseDescriptor(subjectElement, "subject") : null;
 
             if (MediaTypes.IsIndex(mediaType))
@@ -90,8 +91,9 @@ internal static class ManifestParser
                 throw RegistryException.ManifestInvalid("a docker image manifest needs 'layers'");
             }
 
-            // OCI image spec: artifactType, when absent, is the config's media type (for referrers).
-            if (artifactType is null && mediaType == MediaTypes.OciManifest && config.MediaType != MediaTypes.OciEmpty)
+            // OCI distribution spec (referrers): an image manifest without artifactType is listed with its config's
+            // media type, whatever that is (application/vnd.oci.empty.v1+json included).
+            if (artifactType is null && mediaType == MediaTypes.OciManifest)
             {
                 artifactType = config.MediaType;
             }

@@ -85,7 +85,8 @@ internal sealed partial class RegistryDispatcher(
         }
 
         var action = ActionFor(route.Kind, method);
-        await AuthorizeAsync(context, route.Name, action);
+        var mountSource = route.Kind == RouteKind.Upload && route.Argument.IsEmpty && HttpMethods.IsPost(method) ? MountSource(request) : default;
+        await AuthorizeAsync(context, route.Name, action, mountSource);
         switch (route.Kind)
         {
             case RouteKind.Blob:
@@ -159,22 +160,49 @@ internal sealed partial class RegistryDispatcher(
         }
     }
 
-    private async ValueTask AuthorizeAsync(HttpContext context, ReadOnlyMemory<char> repository, RegistryAction action)
+    /// <summary>
+    /// Checks the access the request needs. A cross-repository mount (<paramref name="mountSource"/>) needs pull on its
+    /// source as well, as in distribution: a caller whose account may pull the source but whose token does not say so
+    /// gets a 401 naming both scopes, so that it fetches a token that can mount (clients re-authenticate only on 401);
+    /// a caller that may not pull it goes on, and the mount becomes a plain upload (202), as the spec says for a mount
+    /// the registry cannot do.
+    /// </summary>
+    private async ValueTask AuthorizeAsync(HttpContext context, ReadOnlyMemory<char> repository, RegistryAction action, ReadOnlyMemory<char> mountSource = default)
     {
         var decision = await access.CheckAsync(context, repository, action);
-        if (decision != AccessDecision.Allow)
+        if (decision == AccessDecision.Allow && !mountSource.IsEmpty
+            && await access.CheckAsync(context, mountSource, RegistryAction.Pull) != AccessDecision.Allow
+            && await access.MayPullAsync(context, mountSource))
         {
-            access.AddChallenge(context, repository, action, decision);
+            decision = AccessDecision.Denied;
         }
 
-        switch (decision)
+        if (decision == AccessDecision.Allow)
         {
-            case AccessDecision.Allow:
-                return;
-            case AccessDecision.Unauthorized:
-                throw new RegistryException(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "authentication required", action.ToString());
-            default:
-                throw new RegistryException(StatusCodes.Status403Forbidden, ErrorCodes.Denied, "requested access to the resource is denied", action.ToString());
+            return;
         }
+
+        AccessScope[] scopes = mountSource.IsEmpty
+            ? [new(repository, action)]
+            : [new(repository, action), new(mountSource, RegistryAction.Pull)];
+        access.AddChallenge(context, scopes, decision);
+        throw decision == AccessDecision.Unauthorized
+            ? new RegistryException(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "authentication required", action.ToString())
+            // RFC 6750 insufficient_scope: 401, not 403, because a client asks for a better token only on a 401.
+            : new RegistryException(StatusCodes.Status401Unauthorized, ErrorCodes.Denied, "requested access to the resource is denied", action.ToString());
+    }
+
+    /// <summary>The <c>from</c> of <c>POST .../blobs/uploads/?mount=&amp;from=</c>, when it is a repository name.</summary>
+    private static ReadOnlyMemory<char> MountSource(HttpRequest request)
+    {
+        if (!request.QueryString.HasValue)
+        {
+            return default;
+        }
+
+        var query = request.Query;
+        var from = query["from"].ToString();
+        // An invalid name is the upload endpoint's NAME_INVALID to answer, not an access question.
+        return query["mount"].ToString().Length > 0 && RepositoryName.IsValid(from) ? from.AsMemory() : default;
     }
 }

@@ -14,6 +14,7 @@ namespace Berth.Registry.Uploads;
 internal sealed class UploadEndpoints(UploadManager uploads, RegistryStore store, IRegistryAccessPolicy access, IOptions<RegistryOptions> options)
 {
     private readonly int _maxUploadsPerClient = options.Value.MaxUploadsPerClient;
+    private readonly bool _automaticContentDiscovery = options.Value.AutomaticContentDiscovery;
 
     public async Task PostAsync(HttpContext context, RegistryRoute route)
     {
@@ -173,7 +174,8 @@ internal sealed class UploadEndpoints(UploadManager uploads, RegistryStore store
     {
         if (from.Length > 0)
         {
-            // The caller must be allowed to read the source repository (the auth seam decides).
+            // The caller must be allowed to read the source repository (the auth seam decides; the dispatcher has
+            // already challenged a caller that may read it but whose token does not say so).
             if (await access.CheckAsync(context, from.AsMemory(), RegistryAction.Pull) != AccessDecision.Allow
                 || !store.TryGetRepository(from, out var source)
                 || !store.TryGetLinkedBlob(source, digest, out var blob))
@@ -185,11 +187,18 @@ internal sealed class UploadEndpoints(UploadManager uploads, RegistryStore store
             return true;
         }
 
-        // Mount without 'from' (OCI 1.1): allowed when some repository the caller may read links the blob.
+        if (!_automaticContentDiscovery)
+        {
+            return false;
+        }
+
+        // Mount without 'from' (OCI 1.1, automatic content discovery): allowed when some repository the caller's
+        // account may pull links the blob. The account, not the token: a client that does not know where the blob is
+        // cannot have asked for that repository's scope.
         foreach (var repository in store.Repositories)
         {
             if (store.TryGetLinkedBlob(repository, digest, out var blob)
-                && await access.CheckAsync(context, repository.Name.AsMemory(), RegistryAction.Pull) == AccessDecision.Allow)
+                && await access.MayPullAsync(context, repository.Name.AsMemory()))
             {
                 await LinkAsync(blob);
                 return true;

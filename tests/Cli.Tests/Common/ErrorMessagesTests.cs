@@ -62,4 +62,13 @@ public sealed class ErrorMessagesTests
     [InlineData(429, "retry")]
     public void ForRegistry_SaysWhatToDo(int status, string advice) =>
         Assert.Contains(advice, ErrorMessages.ForRegistry(status, "UNAUTHORIZED: x", new Uri("http://127.0.0.1:5000")), StringComparison.Ordinal);
+
+    [Fact]
+    public void ForRegistry_401Denied_IsAMissingPermission_NotBadCredentials()
+    {
+        var message = ErrorMessages.ForRegistry(401, "DENIED: requested access to the resource is denied", new Uri("http://127.0.0.1:5000"));
+
+        Assert.Contains("berth registry grant", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("berth login", message, StringComparison.Ordinal);
+    }
 }

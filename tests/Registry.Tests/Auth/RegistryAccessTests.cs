@@ -48,16 +48,18 @@ public sealed class RegistryAccessTests : IDisposable
     }
 
     [Fact]
-    public async Task PullOnlyRobot_CannotPush_AndGetsDenied()
+    public async Task PullOnlyRobot_CannotPush_AndGets401InsufficientScope()
     {
         var secret = await CreateRobotAsync("puller", ("team-a/*", ["pull"]));
         var token = await TokenAsync("robot$puller", secret, "repository:team-a/app:pull,push");
 
         using var response = await SendAsync(HttpMethod.Post, "/v2/team-a/app/blobs/uploads/", token);
 
-        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        // RFC 6750: insufficient_scope is a 401 with the needed scope in the challenge, so that clients re-authenticate.
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Equal("DENIED", await ErrorCodeAsync(response));
         Assert.Contains("error=\"insufficient_scope\"", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        Assert.Contains("scope=\"repository:team-a/app:pull,push\"", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -68,9 +70,10 @@ public sealed class RegistryAccessTests : IDisposable
         var blob = Encoding.UTF8.GetBytes("layer of team a");
 
         Assert.Equal(HttpStatusCode.Created, (await PushBlobAsync("team-a/app", blob, token)).StatusCode);
-        Assert.Equal(HttpStatusCode.Forbidden, (await PushBlobAsync("team-b/app", blob, token)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await PushBlobAsync("team-b/app", blob, token)).StatusCode);
         using var head = await SendAsync(HttpMethod.Head, $"/v2/team-b/app/blobs/{Digest.Compute(blob)}", token);
-        Assert.Equal(HttpStatusCode.Forbidden, head.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, head.StatusCode);
+        Assert.Contains("error=\"insufficient_scope\"", head.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -114,7 +117,8 @@ public sealed class RegistryAccessTests : IDisposable
 
         using var response = await SendAsync(HttpMethod.Delete, $"/v2/team-a/app/blobs/{Digest.Compute(blob)}", token);
 
-        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("DENIED", await ErrorCodeAsync(response));
         Assert.Contains("scope=\"repository:team-a/app:delete\"", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
     }
 
@@ -134,7 +138,8 @@ public sealed class RegistryAccessTests : IDisposable
 
         Assert.Equal(["team-a/app"], await RepositoriesAsync(robotToken));
         Assert.Equal(["team-a/app", "team-b/app"], await RepositoriesAsync(adminToken));
-        Assert.Equal(HttpStatusCode.Forbidden, withoutScope.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, withoutScope.StatusCode);
+        Assert.Contains("scope=\"registry:catalog:*\",error=\"insufficient_scope\"", withoutScope.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -146,10 +146,15 @@ public sealed class ManifestTests(RegistryApp app) : IClassFixture<RegistryApp>
         using var wrong = await _client.PutManifestAsync("man/bydigest", Sha256(RandomBytes(4)), manifest, DockerManifest);
         await AssertErrorAsync(wrong, HttpStatusCode.BadRequest, "DIGEST_INVALID");
 
-        using var put = await _client.PutManifestAsync("man/bydigest", $"{digest}?tag=a&tag=b", manifest, DockerManifest);
+        using var put = await _client.PutManifestAsync("man/bydigest", $"{digest}?tag=a&tag=b&tag=a", manifest, DockerManifest);
         Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        // OCI: each tag the push set comes back as an OCI-Tag header (once, however often it was asked for).
+        Assert.Equal(["a", "b"], put.Headers.GetValues("OCI-Tag"));
         using var tags = await _client.GetAsync("/v2/man/bydigest/tags/list");
         Assert.Equal("""{"name":"man/bydigest","tags":["a","b"]}""", await tags.Content.ReadAsStringAsync());
+        using var badTag = await _client.PutManifestAsync("man/bydigest", $"{digest}?tag=ok&tag=-bad", manifest, DockerManifest);
+        await AssertErrorAsync(badTag, HttpStatusCode.BadRequest, "TAG_INVALID");
+        Assert.DoesNotContain("ok", await _client.GetStringAsync("/v2/man/bydigest/tags/list"), StringComparison.Ordinal);
 
         var sha512Digest = Sha512(Encoding.UTF8.GetBytes(manifest));
         using var sha512 = await _client.PutManifestAsync("man/bydigest", sha512Digest, manifest, DockerManifest);
@@ -157,6 +162,62 @@ public sealed class ManifestTests(RegistryApp app) : IClassFixture<RegistryApp>
         Assert.Equal(sha512Digest, sha512.Header("Docker-Content-Digest"));
         using var get512 = await _client.GetAsync($"/v2/man/bydigest/manifests/{sha512Digest}");
         Assert.Equal(HttpStatusCode.OK, get512.StatusCode);
+    }
+
+    [Fact]
+    public async Task PutByDigest_WithSha512TagParameters_TagsServeTheSha512Digest()
+    {
+        var manifest = await _client.PushImageBlobsAsync("man/tag512", layerCount: 1, mediaType: OciManifest);
+        var digest = Sha512(Encoding.UTF8.GetBytes(manifest));
+
+        using var put = await _client.PutManifestAsync("man/tag512", $"{digest}?tag=v1&tag=latest", manifest, OciManifest);
+
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        Assert.Equal(["v1", "latest"], put.Headers.GetValues("OCI-Tag"));
+        Assert.Equal($"/v2/man/tag512/manifests/{digest}", put.LocationPath());
+        foreach (var tag in new[] { "v1", "latest" })
+        {
+            using var get = await _client.GetAsync($"/v2/man/tag512/manifests/{tag}");
+            Assert.Equal(digest, get.Header("Docker-Content-Digest"));
+            Assert.Equal(manifest, await get.Content.ReadAsStringAsync());
+        }
+    }
+
+    [Fact]
+    public async Task PutByTag_WithADigestParameter_KeepsTheClientsAlgorithm()
+    {
+        var manifest = await _client.PushImageBlobsAsync("man/pinned", layerCount: 1, mediaType: OciManifest);
+        var sha512 = Sha512(Encoding.UTF8.GetBytes(manifest));
+
+        using var put = await _client.PutManifestAsync("man/pinned", $"v1?digest={sha512}", manifest, OciManifest);
+
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        Assert.Equal(sha512, put.Header("Docker-Content-Digest"));
+        Assert.Equal($"/v2/man/pinned/manifests/{sha512}", put.LocationPath());
+        Assert.Equal("v1", put.Header("OCI-Tag"));
+        using var byTag = await _client.GetAsync("/v2/man/pinned/manifests/v1");
+        Assert.Equal(sha512, byTag.Header("Docker-Content-Digest"));
+        using var byDigest = await _client.GetAsync($"/v2/man/pinned/manifests/{sha512}");
+        Assert.Equal(manifest, await byDigest.Content.ReadAsStringAsync());
+        // Without the parameter a tagged push is sha256, the canonical algorithm.
+        using var plain = await _client.PutManifestAsync("man/pinned", "v2", manifest, OciManifest);
+        Assert.Equal(Sha256(Encoding.UTF8.GetBytes(manifest)), plain.Header("Docker-Content-Digest"));
+    }
+
+    [Fact]
+    public async Task PutByTag_WithAWrongDigestParameter_OrTagParameters_IsRefusedAndStoresNothing()
+    {
+        var manifest = await _client.PushImageBlobsAsync("man/pinned-bad", layerCount: 1, mediaType: OciManifest);
+
+        using var wrong = await _client.PutManifestAsync("man/pinned-bad", $"v1?digest={Sha512(RandomBytes(8))}", manifest, OciManifest);
+        await AssertErrorAsync(wrong, HttpStatusCode.BadRequest, "DIGEST_INVALID");
+        using var malformed = await _client.PutManifestAsync("man/pinned-bad", "v1?digest=sha512:nope", manifest, OciManifest);
+        await AssertErrorAsync(malformed, HttpStatusCode.BadRequest, "DIGEST_INVALID");
+        // Tag parameters go with a push by digest; a push by tag already names its tag.
+        using var tagged = await _client.PutManifestAsync("man/pinned-bad", "v1?tag=v2", manifest, OciManifest);
+        await AssertErrorAsync(tagged, HttpStatusCode.BadRequest, "TAG_INVALID");
+
+        Assert.Equal("""{"name":"man/pinned-bad","tags":[]}""", await _client.GetStringAsync("/v2/man/pinned-bad/tags/list"));
     }
 
     [Fact]
@@ -246,12 +307,28 @@ public sealed class ManifestTests(RegistryApp app) : IClassFixture<RegistryApp>
     }
 
     [Fact]
-    public async Task InvalidTag_IsTagInvalid()
+    public async Task InvalidTag_CannotBePushed_AndIsNotFoundWhenAskedFor()
     {
-        using var put = await _client.PutManifestAsync("man/tags", ".hidden", "{}", OciManifest);
+        var manifest = await _client.PushImageBlobsAsync("man/tags", layerCount: 1);
+        await (await _client.PutManifestAsync("man/tags", "v1", manifest, DockerManifest)).EnsureCreatedAsync();
+
+        using var put = await _client.PutManifestAsync("man/tags", ".hidden", manifest, DockerManifest);
         await AssertErrorAsync(put, HttpStatusCode.BadRequest, "TAG_INVALID");
-        using var get = await _client.GetAsync($"/v2/man/tags/manifests/-x");
-        await AssertErrorAsync(get, HttpStatusCode.BadRequest, "TAG_INVALID");
+
+        // OCI: a reference is a tag or a digest, and a manifest that is not found is a 404; a string that cannot be a
+        // tag names nothing that exists (the conformance suites ask for ".INVALID_MANIFEST_NAME").
+        foreach (var reference in new[] { "-x", ".INVALID_MANIFEST_NAME", new string('a', 129) })
+        {
+            using var get = await _client.GetAsync($"/v2/man/tags/manifests/{reference}");
+            await AssertErrorAsync(get, HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
+            using var head = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/man/tags/manifests/{reference}"));
+            Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
+            Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+            using var delete = await _client.DeleteAsync($"/v2/man/tags/manifests/{reference}");
+            await AssertErrorAsync(delete, HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/v2/man/tags/manifests/v1")).StatusCode);
     }
 
     [Fact]

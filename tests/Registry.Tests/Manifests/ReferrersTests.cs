@@ -55,6 +55,32 @@ public sealed class ReferrersTests(RegistryApp app) : IClassFixture<RegistryApp>
     }
 
     [Fact]
+    public async Task ImageWithoutArtifactType_IsListedUnderItsConfigMediaType_EmptyConfigIncluded()
+    {
+        const string repository = "ref/untyped";
+        var subject = Sha256(RandomBytes(7));
+        var empty = Encoding.UTF8.GetBytes("{}");
+        var emptyDigest = await _client.PushBlobAsync(repository, empty);
+        var untyped = new JsonObject
+        {
+            ["schemaVersion"] = 2,
+            ["mediaType"] = OciManifest,
+            ["config"] = Descriptor(EmptyConfig, emptyDigest, empty.Length),
+            ["layers"] = new JsonArray(),
+            ["subject"] = Descriptor(OciManifest, subject, 7),
+        }.ToJsonString();
+        await (await _client.PutManifestAsync(repository, Sha256(Encoding.UTF8.GetBytes(untyped)), untyped, OciManifest)).EnsureCreatedAsync();
+
+        using var response = await _client.GetAsync($"/v2/{repository}/referrers/{subject}?artifactType={Uri.EscapeDataString(EmptyConfig)}");
+
+        // OCI: "If the artifactType is empty or missing in an image manifest, the value of artifactType MUST be set to
+        // the config descriptor mediaType value", whatever that is.
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var only = Assert.Single(document.RootElement.GetProperty("manifests").EnumerateArray());
+        Assert.Equal(EmptyConfig, only.GetProperty("artifactType").GetString());
+    }
+
+    [Fact]
     public async Task NoReferrers_IsAnEmptyIndex()
     {
         using var response = await _client.GetAsync($"/v2/ref/none/referrers/{Sha256(RandomBytes(5))}");

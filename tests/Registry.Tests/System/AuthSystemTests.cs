@@ -99,6 +99,36 @@ public sealed class AuthSystemTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains("denied", pullOnlyPush.StandardError, StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>
+    /// Cross-repository mounts as docker does them, under token auth with robots (not admins, so every scope counts).
+    /// Into a second repository the robot may read, docker mounts every layer. A second robot that may not read those
+    /// repositories pushes the same image elsewhere: docker, knowing the layers are on this registry, asks to mount them
+    /// from a repository that robot cannot read; each mount quietly becomes an upload (202, no challenge to chase) and
+    /// the push succeeds.
+    /// </summary>
+    [Fact]
+    public async Task DockerPush_AsRobots_MountsFromReadableRepositories_AndUploadsInsteadOfMountingFromOthers()
+    {
+        var registry = await StartAsync(new RegistryProcessOptions(Auth: true));
+        using var admin = AdminClient(registry);
+        var owner = await CreateRobotAsync(admin, $"owner-{_runId}", ($"mine-{_runId}/*", ["pull", "push"]));
+        var stranger = await CreateRobotAsync(admin, $"stranger-{_runId}", ($"theirs-{_runId}/*", ["pull", "push"]));
+        var first = await TagBusyboxAsync(registry, $"mine-{_runId}/first:1");
+        var second = await TagBusyboxAsync(registry, $"mine-{_runId}/second:1");
+        var theirs = await TagBusyboxAsync(registry, $"theirs-{_runId}/app:1");
+
+        await LoginAsync(registry, owner.Name, owner.Secret);
+        await DockerAsync(expectSuccess: true, "push", first);
+        var mounted = await DockerAsync(expectSuccess: true, "push", second);
+        Assert.Contains($"Mounted from mine-{_runId}/first", mounted.StandardOutput, StringComparison.Ordinal);
+
+        await LoginAsync(registry, stranger.Name, stranger.Secret);
+        var uploaded = await DockerAsync(expectSuccess: true, "push", theirs);
+        Assert.DoesNotContain("Mounted from", uploaded.StandardOutput, StringComparison.Ordinal);
+        await DockerAsync(expectSuccess: true, "rmi", theirs);
+        await DockerAsync(expectSuccess: true, "pull", theirs);
+    }
+
     [Fact]
     public async Task EcrStyleLoginPassword_WorksWithDockerLoginPasswordStdin()
     {

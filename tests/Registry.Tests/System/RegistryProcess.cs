@@ -20,7 +20,8 @@ public enum RegistryKind
 /// <param name="Auth">Token auth on (the default of a real install); off for tests about the distribution API itself.</param>
 /// <param name="TlsCertificate">A PEM certificate to serve https with (with <paramref name="TlsKey"/>).</param>
 /// <param name="TlsKey">The PEM private key of <paramref name="TlsCertificate"/>.</param>
-public sealed record RegistryProcessOptions(bool Auth = false, string? TlsCertificate = null, string? TlsKey = null);
+/// <param name="Arguments">More command-line arguments for a Berth registry (e.g. <c>--allow-sparse-manifests index</c>).</param>
+public sealed record RegistryProcessOptions(bool Auth = false, string? TlsCertificate = null, string? TlsKey = null, IReadOnlyList<string>? Arguments = null);
 
 /// <summary>
 /// A registry running as a real child process on a free loopback port, with its state in a data directory that
@@ -197,6 +198,11 @@ public sealed class RegistryProcess : IAsyncDisposable
             info.ArgumentList.Add("--tls-key");
             info.ArgumentList.Add(_options.TlsKey ?? throw new InvalidOperationException("A TLS certificate needs its key."));
         }
+        foreach (var argument in _options.Arguments ?? [])
+        {
+            info.ArgumentList.Add(argument);
+        }
+
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         return info;
