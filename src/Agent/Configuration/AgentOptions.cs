@@ -171,6 +171,13 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
             failures.Add("TaskCleanup:Wait and TaskCleanup:SavedLogRetention must not be negative, TaskCleanup:Interval must be positive.");
         }
 
+        // Nested sections are not covered by the data annotations above (they validate top-level properties only).
+        if (options.TaskCleanup.MaxRetainedTasks < 0 || options.TaskCleanup.SavedLogBytesPerContainer < 0 || options.TaskCleanup.MaxSavedLogTasks < 0
+            || options.TaskCleanup.DiskUsageThresholdPercent is < 0 or > 100)
+        {
+            failures.Add("TaskCleanup:MaxRetainedTasks, SavedLogBytesPerContainer and MaxSavedLogTasks must not be negative; DiskUsageThresholdPercent is 0-100.");
+        }
+
         if (options.ImagePullBackoff.Initial < TimeSpan.Zero || options.ImagePullBackoff.Maximum < options.ImagePullBackoff.Initial)
         {
             failures.Add($"ImagePullBackoff:Initial ({options.ImagePullBackoff.Initial}) must not be negative nor above ImagePullBackoff:Maximum ({options.ImagePullBackoff.Maximum}).");
