@@ -32,9 +32,18 @@ case "$action" in
     rm -f "$pidfile"
     umount_leftovers
     mkdir -p "$dir/data" "$dir/exec"
+    # gVisor, when installed, registered as the engine's `runsc` runtime. `--network=host` makes it use the
+    # container's network namespace through the host kernel's stack (its own netstack cannot start here); the
+    # agent runs FARGATE tasks with it (docs/agent.md).
+    if [ -x /usr/bin/runsc ]; then
+      printf '{"runtimes":{"runsc":{"path":"/usr/bin/runsc","runtimeArgs":["--network=host"]}}}\n' >"$dir/daemon.json"
+    else
+      printf '{}\n' >"$dir/daemon.json"
+    fi
     # `ip netns exec` remounts /sys and dockerd then fails ("Devices cgroup isn't mounted"); nsenter does not.
     nsenter --net="/var/run/netns/$ns" \
       setsid dockerd \
+        --config-file "$dir/daemon.json" \
         --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$pidfile" \
         -H "unix://$sock" --bip "$(lab_host_bip "$n")" --cgroup-parent "/$ns" \
         --insecure-registry "10.231.0.0/16" --insecure-registry "127.0.0.0/8" \

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Berth.Agent.Configuration;
+using Berth.Agent.Hosting;
 using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
 using Berth.Scheduler.V1;
@@ -32,10 +33,10 @@ string[] script = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"];
 try
 {
     var state = Directory.CreateTempSubdirectory("berth-bench-");
-    var options = Microsoft.Extensions.Options.Options.Create(new AgentOptions { SchedulerUrl = new Uri("http://127.0.0.1:1"), Scope = scope, StateDirectory = state.FullName, ImagePullBehavior = ImagePullBehavior.PreferCached });
-    var images = new ImageStore(runtime, options, new StateDirectory(options), TimeProvider.System, NullLogger<ImageStore>.Instance);
-    var retention = new StoppedTaskRetention(runtime, new Berth.Agent.Logs.LogArchive(options, TimeProvider.System), new StateDirectory(options), options, TimeProvider.System, NullLogger<StoppedTaskRetention>.Instance);
-    var engine = new TaskEngine(runtime, images, retention, options, TimeProvider.System, NullLogger<TaskEngine>.Instance);
+    var options = Microsoft.Extensions.Options.Options.Create(new AgentOptions { SchedulerUrl = new Uri("http://127.0.0.1:1"), Scope = scope, DataDirectory = state.FullName, ImagePullBehavior = ImagePullBehavior.PreferCached });
+    var images = new ImageStore(runtime, options, AgentDataDirectory.Open(options.Value.DataDirectory), TimeProvider.System, NullLogger<ImageStore>.Instance);
+    var retention = AgentParts.CreateRetention(runtime, AgentParts.CreateArchive(options, TimeProvider.System), options, TimeProvider.System, NullLoggerFactory.Instance);
+    var engine = AgentParts.CreateTaskEngine(runtime, images, retention, options, TimeProvider.System, NullLoggerFactory.Instance);
     using var loop = new ReconcileLoop(engine, options, TimeProvider.System);
     using var watcher = new EngineWatcher(runtime, engine, options, TimeProvider.System, NullLogger<EngineWatcher>.Instance);
     await watcher.StartAsync(CancellationToken.None);
@@ -108,7 +109,7 @@ async Task MeasureMemoryAsync()
     await using var agent = ServiceProcess.Start("agent", agentBinary,
     [
         "--config", Path.Combine(work.FullName, "agent.json"), "--scheduler-url", $"http://127.0.0.1:{port}", "--join-token", File.ReadAllText(tokenFile).Trim(),
-        "--cluster", "bench", "--state-dir", Path.Combine(work.FullName, "a"), "--scope", scope, "--image-pull-behavior", "PreferCached",
+        "--cluster", "bench", "--data-dir", Path.Combine(work.FullName, "a"), "--scope", scope, "--image-pull-behavior", "PreferCached",
         "--ReservedMemory", "0", "--TaskCleanup:Wait", "00:00:00", "--Logging:LogLevel:Default", "Warning",
     ]);
     using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");

@@ -32,7 +32,7 @@ internal static class ReconnectBench
         await using var agent = ServiceProcess.Start("agent", agentBinary,
         [
             "--config", Path.Combine(work.FullName, "agent.json"), "--scheduler-url", $"http://127.0.0.1:{port}", "--join-token", File.ReadAllText(tokenFile).Trim(),
-            "--cluster", "bench", "--state-dir", Path.Combine(work.FullName, "a"), "--scope", "bench-reconnect-" + Guid.NewGuid().ToString("N")[..6],
+            "--cluster", "bench", "--data-dir", Path.Combine(work.FullName, "a"), "--scope", "bench-reconnect-" + Guid.NewGuid().ToString("N")[..6],
             "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--TaskCleanup:Wait", "00:00:00", "--Logging:LogLevel:Default", "Information",
         ], line =>
         {

@@ -24,6 +24,8 @@ internal sealed record LoadOptions
           --repo-prefix NAME   repository namespace (default bench-<random>)
           --label TEXT         a name for this run in --results (e.g. berth-1)
           --results FILE       append one tab-separated line per workload
+          --scale R:M          the populated registry of get-manifest-spread: R repositories of M manifests
+                               (bench/registry-scale.sh populates it; default 100000:10)
           --list               print the workloads and exit
 
         An operation is one request for ping, head-blob, get-manifest and catalog; one image (blob uploads and a
@@ -54,6 +56,8 @@ internal sealed record LoadOptions
 
     public bool List { get; init; }
 
+    public (int Repositories, int PerRepository) Scale { get; init; } = (100_000, 10);
+
     public int WarmupCount => Warmup ?? Concurrency;
 
     public static LoadOptions Parse(string[] args)
@@ -80,6 +84,7 @@ internal sealed record LoadOptions
                 "--label" => options with { Label = Value() },
                 "--results" => options with { ResultsFile = Value() },
                 "--list" => options with { List = true },
+                "--scale" => options with { Scale = ParseScale(Value()) },
                 _ => throw new ArgumentException($"unknown option {name}"),
             };
         }
@@ -106,5 +111,13 @@ internal sealed record LoadOptions
         }
 
         return options;
+    }
+
+    private static (int, int) ParseScale(string value)
+    {
+        var parts = value.Split(':');
+        return parts.Length == 2 && int.TryParse(parts[0], CultureInfo.InvariantCulture, out var r) && int.TryParse(parts[1], CultureInfo.InvariantCulture, out var m) && r > 0 && m > 0
+            ? (r, m)
+            : throw new ArgumentException($"--scale wants REPOSITORIES:PER_REPOSITORY, got {value}");
     }
 }

@@ -40,7 +40,7 @@ using var handler = new SocketsHttpHandler
 using var http = new HttpClient(handler) { BaseAddress = options.Url, Timeout = Timeout.InfiniteTimeSpan };
 http.DefaultRequestHeaders.Authorization = options.Authorization;
 http.DefaultRequestHeaders.UserAgent.ParseAdd("berth-registry-load/1");
-var operations = new RegistryOperations(http, options.ChunkSize);
+var operations = new RegistryOperations(http, options.ChunkSize) { Scale = options.Scale };
 using var setupTimeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
 
 Console.WriteLine($"# {options.Url} {options.Label} c={options.Concurrency} n={options.Requests} duration={options.Duration.TotalSeconds:0}s warmup={options.WarmupCount} repos={options.RepoPrefix}/*");

@@ -30,6 +30,9 @@ internal sealed class RegistryOperations(HttpClient http, int? chunkSize)
     private const int KnownLengthWriteSize = 1 << 20;
     private static readonly MediaTypeHeaderValue s_octetStream = new("application/octet-stream");
     private static readonly MediaTypeHeaderValue s_manifestType = new(DockerManifest);
+
+    /// <summary>The populated large registry that get-manifest-spread reads (repositories, manifests per repository).</summary>
+    public (int Repositories, int PerRepository) Scale { get; init; } = (100_000, 10);
     private static readonly string[] s_accept =
     [
         DockerManifest,

@@ -45,6 +45,16 @@ internal sealed record Workload(string Name, string Unit, string Description, Fu
                 await ops.CatalogAsync(ct);
                 return 0;
             })),
+            new("get-manifest-spread", "req", "GET by digest of a random manifest of the populated large registry (--scale; bench/registry-scale.sh)", (ops, _, _) =>
+                Task.FromResult<Operation>(async (_, _, ct) =>
+                {
+                    var (repositories, perRepository) = ops.Scale;
+                    var i = Random.Shared.NextInt64((long)repositories * perRepository);
+                    var (r, m) = ((int)(i / perRepository), (int)(i % perRepository));
+                    var digest = Berth.Bench.RegistryScale.ScaleImages.Digest(Berth.Bench.RegistryScale.ScaleImages.Manifest(r, m));
+                    var body = await ops.GetManifestAsync(Berth.Bench.RegistryScale.ScaleImages.Repository(r), digest, ct);
+                    return Berth.Bench.RegistryScale.ScaleImages.Digest(body) == digest ? 0 : throw new InvalidOperationException($"GET {digest} answered other bytes");
+                })),
         };
 
         foreach (var mode in Enum.GetValues<PushMode>())

@@ -15,7 +15,7 @@ destdir=${DESTDIR:-}
 prefix=/opt/berth/agent
 confdir=/etc/berth
 unitdir=/etc/systemd/system
-statedir=/var/lib/berth/agent
+datadir=/var/lib/berth/agent
 from=""
 scheduler_url="" join_token="" cluster="" zone="" instance_type="" docker_endpoint=""
 
@@ -71,14 +71,14 @@ if [ -n "$scheduler_url" ] || [ ! -f "$config" ]; then
     [ -n "$zone" ] && printf '  "Zone": "%s",\n' "$(json_escape "$zone")"
     [ -n "$instance_type" ] && printf '  "InstanceType": "%s",\n' "$(json_escape "$instance_type")"
     [ -n "$docker_endpoint" ] && printf '  "DockerEndpoint": "%s",\n' "$(json_escape "$docker_endpoint")"
-    printf '  "StateDirectory": "%s",\n' "$statedir"
+    printf '  "DataDirectory": "%s",\n' "$datadir"
     printf '  "Cluster": "%s"\n' "$(json_escape "${cluster:-default}")"
     echo "}"
   } >"$config.tmp"
   chmod 0600 "$config.tmp"
   mv "$config.tmp" "$config"
 fi
-install -d -m 0700 "$destdir$statedir"
+install -d -m 0700 "$destdir$datadir"
 
 # 3. The unit.
 install -d -m 0755 "$destdir$unitdir"

@@ -1,4 +1,5 @@
 using Berth.Agent.Hosting;
+using Berth.ServiceDefaults;
 using Microsoft.Extensions.Hosting;
 
 // The Berth agent: registers this host with the scheduler, keeps one session to it, and converges the local
@@ -6,6 +7,9 @@ using Microsoft.Extensions.Hosting;
 // command line (see docs/agent.md).
 var builder = Host.CreateApplicationBuilder(args);
 builder.AddAgentConfiguration(args);
+builder.AddBerthDefaults();
+// /healthz and /readyz over HttpListener, only when --health-url is given: the agent stays off ASP.NET Core.
+builder.AddBerthHealthListener();
 builder.AddAgentServices();
 var host = builder.Build();
 await host.RunAsync();

@@ -47,6 +47,17 @@ internal sealed class RegistryOptions
     public TimeSpan UploadCleanupInterval { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
+    /// Bytes of manifest bodies kept in memory. Every manifest's digest, size, media type and tags are always in
+    /// memory (HEAD never reads the database); GET of a manifest whose body is not cached reads it from the database.
+    /// </summary>
+    [Range(typeof(long), "0", "17179869184")]
+    public long ManifestCacheBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>Blobs (size and repository links) kept in memory; a lookup of another reads the database.</summary>
+    [Range(0, 100_000_000)]
+    public int BlobCacheEntries { get; set; } = 10_000;
+
+    /// <summary>
     /// Which manifests may reference content the repository does not hold (the spec lets a registry accept them):
     /// none (the default: every reference must resolve, so a pull never meets a hole), indexes whose child manifests
     /// are missing, or also image manifests whose config or layers are missing.

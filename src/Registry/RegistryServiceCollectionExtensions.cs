@@ -1,4 +1,3 @@
-using Berth.Core.Hosting;
 using Berth.Registry.Access;
 using Berth.Registry.Blobs;
 using Berth.Registry.Errors;
@@ -19,7 +18,7 @@ namespace Berth.Registry;
 
 internal static class RegistryServiceCollectionExtensions
 {
-    /// <summary>Options, storage (SQLite metadata, filesystem blobs), the in-memory index and the endpoints.</summary>
+    /// <summary>Options, storage (SQLite metadata, filesystem blobs), the in-memory index, readiness and the endpoints.</summary>
     public static WebApplicationBuilder AddRegistryServices(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -27,9 +26,6 @@ internal static class RegistryServiceCollectionExtensions
             .BindConfiguration(RegistryOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-
-        // Per-request framework logs cost more than a hot request itself; warnings still show.
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
         // Blob uploads are unbounded streams; manifests enforce their own limit. Header size is the registry's own
         // check (RequestHeaderLimit), so Kestrel's limit is only a backstop above it.
@@ -44,7 +40,8 @@ internal static class RegistryServiceCollectionExtensions
         // The transport's read-ahead is its own setting (1 MiB by default), not Kestrel's MaxRequestBufferSize.
         services.Configure<SocketTransportOptions>(sockets => sockets.MaxReadBufferSize = BodyBuffering.ReadAhead);
 
-        services.TryAddSingleton(TimeProvider.System);
+        // The layout is opened (directories made, modes tightened) before any part of the registry touches the data dir.
+        services.AddSingleton(provider => RegistryDataDirectory.Open(provider.GetRequiredService<IOptions<RegistryOptions>>().Value.DataDir));
         services.TryAddSingleton<IRegistryAccessPolicy, AllowAllAccessPolicy>();
         services.AddSingleton<IMetadataStore, SqliteMetadataStore>();
         services.AddSingleton<IBlobStore, FileSystemBlobStore>();
@@ -58,8 +55,9 @@ internal static class RegistryServiceCollectionExtensions
         services.AddSingleton<RegistryDispatcher>();
         services.AddHostedService<RegistryStartup>();
         services.AddHostedService<UploadJanitor>();
-        // Under `berth up`: exit with it, even when it is killed (Berth.Core.Hosting.StopWithParent).
-        services.AddStopWithParent();
+        // Ready once both databases open; the index is loaded before Kestrel listens (RegistryStartup), so a registry
+        // that answers at all has it.
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>(DatabaseHealthCheck.Name, tags: [ServiceDefaults.BerthHealth.Ready], timeout: ServiceDefaults.BerthHealth.CheckTimeout);
         return builder;
     }
 

@@ -1,15 +1,15 @@
+using System.Diagnostics;
 using Berth.Registry.Storage;
 using Berth.Registry.Uploads;
-using Microsoft.Extensions.Options;
 
 namespace Berth.Registry;
 
 /// <summary>
-/// Before the server takes requests: creates the data dir, migrates the database, loads the in-memory index and
-/// restores upload sessions. Hosted services start before Kestrel listens, so no request sees a cold index.
+/// Before the server takes requests: locks the data dir, migrates the database, loads the in-memory index and
+/// restores upload sessions from their records. Hosted services start before Kestrel listens, so no request sees a cold index.
 /// </summary>
 internal sealed partial class RegistryStartup(
-    IOptions<RegistryOptions> options,
+    RegistryDataDirectory layout,
     IBlobStore blobs,
     RegistryStore store,
     UploadManager uploads,
@@ -19,16 +19,15 @@ internal sealed partial class RegistryStartup(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var dataDir = Path.GetFullPath(options.Value.DataDir);
-        Directory.CreateDirectory(dataDir);
-        _dataDirLock = LockDataDir(dataDir);
-        blobs.Initialize();
-        var snapshot = await store.LoadAsync(cancellationToken);
-        await uploads.RestoreAsync(snapshot.Uploads, Path.Combine(dataDir, "uploads"), cancellationToken);
-        LogStarted(logger, dataDir, snapshot.Repositories.Count, snapshot.Blobs.Count);
+        _dataDirLock = LockDataDir(layout);
+        await blobs.InitializeAsync(cancellationToken);
+        var started = Stopwatch.GetTimestamp();
+        var index = await store.LoadAsync(cancellationToken);
+        await uploads.RestoreAsync(await store.Metadata.ListUploadsAsync(cancellationToken), cancellationToken);
+        LogStarted(logger, layout.Root, index.Repositories, index.Manifests, index.Tags, index.Bytes / (1024 * 1024), Stopwatch.GetElapsedTime(started).TotalSeconds);
 
-        // Migrations, EF Core's model and the snapshot leave tens of MiB of garbage that nothing will reuse:
-        // give it back to the OS once, before serving (RSS is a budget of this service).
+        // The index load leaves tens of MiB of garbage (a string per row read) that nothing will reuse: give it back
+        // to the OS once, before serving (RSS is a budget of this service).
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
@@ -46,15 +45,15 @@ internal sealed partial class RegistryStartup(
 
     // One registry process per data dir: FileShare.None is an exclusive flock on Unix, released by the kernel
     // when the process dies (kill -9 included).
-    private static FileStream LockDataDir(string dataDir)
+    private static FileStream LockDataDir(RegistryDataDirectory layout)
     {
         try
         {
-            return new FileStream(Path.Combine(dataDir, "registry.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            return new FileStream(layout.Lock, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
         catch (IOException exception)
         {
-            throw new InvalidOperationException($"Another registry process is using the data dir {dataDir}.", exception);
+            throw new InvalidOperationException($"Another registry process is using the data dir {layout.Root}.", exception);
         }
     }
 }

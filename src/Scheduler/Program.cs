@@ -1,11 +1,15 @@
 using Berth.Scheduler.Hosting;
+using Berth.ServiceDefaults;
+using Berth.ServiceDefaults.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
 // `--data-dir PATH` is the documented spelling; it lands in Scheduler:DataDirectory.
 builder.Configuration.AddCommandLine(args, SchedulerOptions.SwitchMappings);
+builder.AddBerthDefaults();
 builder.AddSchedulerServices();
 
 var app = builder.Build();
+app.MapBerthDefaultEndpoints();
 app.MapSchedulerServices();
 app.Run();
 

@@ -120,8 +120,11 @@ public sealed class LabPlatform : IAsyncDisposable
             $"--net=/var/run/netns/{host.Namespace}", Binary("Agent", "Berth.Agent"),
             "--config", _agentConfig, "--scheduler-url", SchedulerUrl, "--join-token", _joinToken,
             "--cluster", Cluster, "--zone", ZoneOf(host), "--docker-endpoint", host.DockerHost,
-            "--state-dir", Path.Combine(_work.FullName, $"agent-h{host.Number}"), "--scope", "lab", "--image-pull-behavior", "PreferCached",
+            "--data-dir", Path.Combine(_work.FullName, $"agent-h{host.Number}"), "--scope", "lab", "--image-pull-behavior", "PreferCached",
             "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--TaskCleanup:Wait", "00:00:00", "--Logging:LogLevel:Default", "Warning",
+
+            // Task cgroups below the lab engine's own parent, which lab/down.sh removes.
+            "--Cgroups:Parent", $"/{host.Namespace}/berth",
         ], Write);
     }
 

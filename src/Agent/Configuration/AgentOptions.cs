@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Berth.Agent.Networking;
 using Berth.Agent.Tasks;
 using Microsoft.Extensions.Options;
 
@@ -48,9 +49,12 @@ internal sealed class AgentOptions
     [Required]
     public Uri DockerEndpoint { get; set; } = new("unix:///var/run/docker.sock");
 
-    /// <summary>Where the instance id and credential live; must survive restarts.</summary>
+    /// <summary>Where the instance id and credential live (<c>--data-dir</c>); must survive restarts. See <see cref="AgentDataDirectory"/>.</summary>
     [Required]
-    public string StateDirectory { get; set; } = "/var/lib/berth/agent";
+    public string DataDirectory { get; set; } = "/var/lib/berth/agent";
+
+    /// <summary>The old name of <see cref="DataDirectory"/>; set, it fails validation with a pointer to the new name.</summary>
+    public string? StateDirectory { get; set; }
 
     /// <summary>
     /// The value of the <c>berth.agent</c> label on every container this agent creates. The agent adopts and
@@ -76,6 +80,12 @@ internal sealed class AgentOptions
     public TaskCleanupOptions TaskCleanup { get; set; } = new();
 
     public ImagePullBackoffOptions ImagePullBackoff { get; set; } = new();
+
+    public AwsvpcOptions Awsvpc { get; set; } = new();
+
+    public CgroupOptions Cgroups { get; set; } = new();
+
+    public FargateOptions Fargate { get; set; } = new();
 }
 
 /// <summary>
@@ -161,6 +171,11 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
             failures.Add($"DockerEndpoint must be unix://, tcp:// or http(s)://, not '{endpoint}'.");
         }
 
+        if (options.StateDirectory is not null)
+        {
+            failures.Add($"StateDirectory is now DataDirectory (--data-dir, BERTH_DATADIRECTORY): rename it in the configuration (it is '{options.StateDirectory}').");
+        }
+
         if (options.StopTimeout < TimeSpan.Zero || options.ReconcileInterval <= TimeSpan.Zero || options.HeartbeatInterval <= TimeSpan.Zero)
         {
             failures.Add("StopTimeout, ReconcileInterval and HeartbeatInterval must be positive.");
@@ -183,6 +198,62 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
             failures.Add($"ImagePullBackoff:Initial ({options.ImagePullBackoff.Initial}) must not be negative nor above ImagePullBackoff:Maximum ({options.ImagePullBackoff.Maximum}).");
         }
 
+        ValidateAwsvpc(options.Awsvpc, failures);
+
+        // DataAnnotations do not reach into nested sections: their patterns are checked here.
+        Check(options.Awsvpc, nameof(AwsvpcOptions.BridgeName), "Awsvpc:BridgeName", failures);
+        Check(options.Cgroups, nameof(CgroupOptions.Parent), "Cgroups:Parent", failures);
+        Check(options.Fargate, nameof(FargateOptions.Runtime), "Fargate:Runtime", failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void Check(object section, string property, string key, List<string> failures)
+    {
+        var results = new List<ValidationResult>();
+        var value = section.GetType().GetProperty(property)!.GetValue(section);
+        if (!Validator.TryValidateProperty(value, new ValidationContext(section) { MemberName = property }, results))
+        {
+            failures.Add($"{key}: {string.Join(' ', results.Select(r => r.ErrorMessage))} (got '{value}').");
+        }
+    }
+
+    private static void ValidateAwsvpc(AwsvpcOptions awsvpc, List<string> failures)
+    {
+        Ipv4Cidr? subnet = null;
+        if (awsvpc.TaskSubnet is not null && (!Ipv4Cidr.TryParse(awsvpc.TaskSubnet, out subnet) || subnet.Value.PrefixLength is < 16 or > 28))
+        {
+            failures.Add($"Awsvpc:TaskSubnet must be an IPv4 CIDR from /16 to /28, not '{awsvpc.TaskSubnet}'.");
+        }
+
+        if (awsvpc.ClusterCidr is not null && !Ipv4Cidr.TryParse(awsvpc.ClusterCidr, out _))
+        {
+            failures.Add($"Awsvpc:ClusterCidr must be an IPv4 CIDR, not '{awsvpc.ClusterCidr}'.");
+        }
+
+        for (var i = 0; i < awsvpc.PeerRoutes.Count; i++)
+        {
+            var peer = awsvpc.PeerRoutes[i];
+            if (!Ipv4Cidr.TryParse(peer.Subnet, out var peerSubnet) || !Ipv4Cidr.TryParseAddress(peer.Via, out _))
+            {
+                failures.Add($"Awsvpc:PeerRoutes:{i} needs Subnet (an IPv4 CIDR) and Via (an IPv4 address), not '{peer.Subnet}' via '{peer.Via}'.");
+            }
+            else if (subnet is { } own && own.Overlaps(peerSubnet.Value))
+            {
+                failures.Add($"Awsvpc:PeerRoutes:{i} subnet {peerSubnet} overlaps Awsvpc:TaskSubnet {own}.");
+            }
+        }
+
+        foreach (var upstream in awsvpc.DnsUpstreams)
+        {
+            if (!System.Net.IPAddress.TryParse(upstream, out _))
+            {
+                failures.Add($"Awsvpc:DnsUpstreams: '{upstream}' is not an IP address.");
+            }
+        }
+
+        if (awsvpc.DnsTtl < TimeSpan.Zero || awsvpc.ResyncInterval <= TimeSpan.Zero)
+        {
+            failures.Add("Awsvpc:DnsTtl must not be negative and Awsvpc:ResyncInterval must be positive.");
+        }
     }
 }

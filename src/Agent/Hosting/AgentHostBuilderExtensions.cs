@@ -1,7 +1,10 @@
-using Berth.Core.Hosting;
+using Berth.ServiceDefaults;
 using Berth.Agent.Configuration;
 using Berth.Agent.Exec;
 using Berth.Agent.Logs;
+using Berth.Agent.Dns;
+using Berth.Agent.Isolation;
+using Berth.Agent.Networking;
 using Berth.Agent.Runtime;
 using Berth.Agent.Sessions;
 using Berth.Agent.Tasks;
@@ -31,9 +34,12 @@ internal static class AgentHostBuilderExtensions
         ["--dynamic-port-first"] = nameof(AgentOptions.DynamicPortFirst),
         ["--dynamic-port-last"] = nameof(AgentOptions.DynamicPortLast),
         ["--docker-endpoint"] = nameof(AgentOptions.DockerEndpoint),
-        ["--state-dir"] = nameof(AgentOptions.StateDirectory),
+        ["--data-dir"] = nameof(AgentOptions.DataDirectory),
         ["--scope"] = nameof(AgentOptions.Scope),
         ["--image-pull-behavior"] = nameof(AgentOptions.ImagePullBehavior),
+        ["--health-url"] = $"{HealthListenerOptions.Section}:{nameof(HealthListenerOptions.Url)}",
+        ["--task-subnet"] = "Awsvpc:TaskSubnet",
+        ["--cluster-cidr"] = "Awsvpc:ClusterCidr",
     };
 
     /// <summary>
@@ -59,25 +65,34 @@ internal static class AgentHostBuilderExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>();
-        services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IContainerRuntime>(sp => new DockerContainerRuntime(sp.GetRequiredService<IOptions<AgentOptions>>().Value.DockerEndpoint));
-        services.AddSingleton<StateDirectory>();
+        // The layout is opened (directory made, modes tightened) before the session or the image store touch it.
+        services.AddSingleton(sp => AgentDataDirectory.Open(sp.GetRequiredService<IOptions<AgentOptions>>().Value.DataDirectory));
         services.AddSingleton<ImageStore>();
         services.AddSingleton<LogArchive>();
         services.AddSingleton<StoppedTaskRetention>();
+        services.AddSingleton<IHostCommands, ProcessHostCommands>();
+        services.AddSingleton<CniBridge>();
+        services.AddSingleton<HostNetwork>();
+        services.AddSingleton<Firewall>();
+        services.AddSingleton<TaskNetworking>();
+        services.AddSingleton<SandboxImage>();
+        services.AddSingleton<TaskCgroups>();
         services.AddSingleton<TaskEngine>();
         services.AddSingleton<TaskLogReader>();
         services.AddSingleton<ExecSessions>();
         services.AddSingleton<HostFactsProvider>();
         services.AddSingleton<IDiskUsageProbe, DriveDiskUsageProbe>();
+        services.AddHostedService<NetworkSyncLoop>();
+        services.AddHostedService<ServiceDiscoveryServer>();
         services.AddHostedService<EngineWatcher>();
         services.AddHostedService<ReconcileLoop>();
         services.AddSingleton<SessionClient>();
         services.AddHostedService(sp => sp.GetRequiredService<SessionClient>());
         services.AddHostedService<ImageCleanupService>();
         services.AddHostedService<StoppedTaskCleanupService>();
-        // Under `berth up`: exit with it, even when it is killed (Berth.Core.Hosting.StopWithParent).
-        services.AddStopWithParent();
+        // Ready when the Docker engine answers (/readyz, served when --health-url is set).
+        services.AddHealthChecks().AddCheck<EngineHealthCheck>(EngineHealthCheck.Name, tags: [BerthHealth.Ready], timeout: BerthHealth.CheckTimeout);
         services.AddSystemd();
         return builder;
     }

@@ -39,16 +39,16 @@ internal sealed record SavedTaskLogs
 }
 
 /// <summary>
-/// The last lines of output of stopped tasks, one JSON file per task under <c>&lt;StateDirectory&gt;/logs/</c>, written
+/// The last lines of output of stopped tasks, one JSON file per task under <c>&lt;data-dir&gt;/logs/</c> (<see cref="AgentDataDirectory.SavedLogs"/>), written
 /// durably (temp file, fsync, rename) when the task stops, so that <c>berth logs</c> can still say why a task died after
 /// its containers are gone. Bounded: <see cref="TaskCleanupOptions.SavedLogBytesPerContainer"/> per container (the
 /// newest lines win), <see cref="TaskCleanupOptions.MaxSavedLogTasks"/> tasks, <see cref="TaskCleanupOptions.SavedLogRetention"/>.
 /// </summary>
-internal sealed class LogArchive(IOptions<AgentOptions> options, TimeProvider time)
+internal sealed class LogArchive(IOptions<AgentOptions> options, AgentDataDirectory data, TimeProvider time)
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 
-    private string Directory => Path.Combine(options.Value.StateDirectory, "logs");
+    private string Directory => data.SavedLogs;
 
     private TaskCleanupOptions Limits => options.Value.TaskCleanup;
 

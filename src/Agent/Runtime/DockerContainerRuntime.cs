@@ -33,7 +33,11 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
     public Task<EngineInfo> GetInfoAsync(CancellationToken cancellationToken) => Guard(async () =>
     {
         var info = await _client.System.GetSystemInfoAsync(cancellationToken);
-        return new EngineInfo(info.ID, info.Name, (int)info.NCPU, info.MemTotal, info.ServerVersion, info.OperatingSystem, info.Architecture, info.DockerRootDir);
+        return new EngineInfo(info.ID, info.Name, (int)info.NCPU, info.MemTotal, info.ServerVersion, info.OperatingSystem, info.Architecture, info.DockerRootDir)
+        {
+            Runtimes = info.Runtimes?.Keys.Order(StringComparer.Ordinal).ToList() ?? [],
+            DefaultRuntime = string.IsNullOrEmpty(info.DefaultRuntime) ? "runc" : info.DefaultRuntime,
+        };
     });
 
     public async Task PullImageAsync(string image, RegistryCredential? credential, IProgress<PullProgress>? progress, CancellationToken cancellationToken)
@@ -77,6 +81,32 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
             throw new ImagePullException(streamError);
         }
     }
+
+    public Task ImportImageAsync(string reference, Stream rootfs, IReadOnlyList<string> changes, CancellationToken cancellationToken) => Guard(async () =>
+    {
+        var (repository, tag) = SplitReference(reference);
+        string? streamError = null;
+        var relay = new SynchronousProgress<JSONMessage>(m =>
+        {
+            if (m.Error is { Message: { Length: > 0 } message })
+            {
+                streamError = message;
+            }
+        });
+        await _client.Images.CreateImageAsync(
+            new ImagesCreateParameters { FromSrc = "-", Repo = repository, Tag = tag, Changes = changes.ToList() },
+            rootfs,
+            new AuthConfig(),
+            new Dictionary<string, string>(),
+            relay,
+            cancellationToken);
+        if (streamError is not null)
+        {
+            throw new ContainerRuntimeException($"import of {reference} failed: {streamError}", 500);
+        }
+
+        return true;
+    });
 
     public Task<ImageInfo?> InspectImageAsync(string image, CancellationToken cancellationToken) => Guard(async () =>
     {
@@ -161,6 +191,12 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
                     },
                 }).ToList(),
                 LogConfig = spec.Log is { } log ? new LogConfig { Type = log.Driver, Config = log.Options.ToDictionary() } : null!,
+                CgroupParent = spec.CgroupParent!,
+                Runtime = spec.Runtime!,
+                DNS = spec.Dns.Count > 0 ? spec.Dns.ToList() : null!,
+                IpcMode = spec.IpcMode!,
+                PidMode = spec.PidMode!,
+                SecurityOpt = spec.NoNewPrivileges ? ["no-new-privileges"] : null!,
             },
         };
         var response = await _client.Containers.CreateContainerAsync(parameters, cancellationToken);
@@ -455,6 +491,8 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
             StartedAt = ParseTime(state?.StartedAt),
             FinishedAt = ParseTime(state?.FinishedAt),
             Ports = ports,
+            Pid = state?.Running == true ? (int)state.Pid : 0,
+            Runtime = c.HostConfig?.Runtime,
         };
     }
 

@@ -12,6 +12,9 @@ internal interface IContainerRuntime
     /// <summary>Pulls <paramref name="image"/>; throws <see cref="ImagePullException"/> with the engine's message.</summary>
     Task PullImageAsync(string image, RegistryCredential? credential, IProgress<PullProgress>? progress, CancellationToken cancellationToken);
 
+    /// <summary>Imports a root file system (a tar stream) as the image <paramref name="reference"/>, with Dockerfile <paramref name="changes"/> (<c>LABEL ...</c>, <c>ENV ...</c>).</summary>
+    Task ImportImageAsync(string reference, Stream rootfs, IReadOnlyList<string> changes, CancellationToken cancellationToken);
+
     /// <summary>The local image for a reference, or null when the engine does not have it.</summary>
     Task<ImageInfo?> InspectImageAsync(string image, CancellationToken cancellationToken);
 

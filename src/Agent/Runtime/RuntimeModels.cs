@@ -1,7 +1,14 @@
 namespace Berth.Agent.Runtime;
 
 /// <summary>What the engine says about the host.</summary>
-internal sealed record EngineInfo(string Id, string Name, int CpuCount, long MemoryBytes, string ServerVersion, string OperatingSystem, string Architecture, string RootDirectory);
+internal sealed record EngineInfo(string Id, string Name, int CpuCount, long MemoryBytes, string ServerVersion, string OperatingSystem, string Architecture, string RootDirectory)
+{
+    /// <summary>The OCI runtimes registered with the engine (<c>runc</c>, and <c>runsc</c> where gVisor is set up).</summary>
+    public IReadOnlyList<string> Runtimes { get; init; } = [];
+
+    /// <summary>The runtime containers get when they name none.</summary>
+    public string DefaultRuntime { get; init; } = "runc";
+}
 
 /// <summary>Credentials for one registry, as the scheduler hands them out for a task.</summary>
 internal sealed record RegistryCredential(string ServerAddress, string? Username, string? Password, string? IdentityToken = null)
@@ -79,6 +86,24 @@ internal sealed record ContainerCreateSpec
 
     /// <summary>The log driver; null is the engine's default.</summary>
     public LogConfigSpec? Log { get; init; }
+
+    /// <summary>The cgroup to create the container's own below (cgroupfs path); null is the engine's default.</summary>
+    public string? CgroupParent { get; init; }
+
+    /// <summary>The OCI runtime (<c>runsc</c> for gVisor); null is the engine's default.</summary>
+    public string? Runtime { get; init; }
+
+    /// <summary>Nameservers for the container's resolv.conf (not allowed with a <c>container:</c> network mode).</summary>
+    public IReadOnlyList<string> Dns { get; init; } = [];
+
+    /// <summary>Docker's IPC mode (<c>private</c>); null is the engine's default.</summary>
+    public string? IpcMode { get; init; }
+
+    /// <summary>Docker's PID mode; null or empty is a PID namespace of the container's own.</summary>
+    public string? PidMode { get; init; }
+
+    /// <summary><c>no-new-privileges</c>: setuid binaries cannot gain privileges in the container.</summary>
+    public bool NoNewPrivileges { get; init; }
 }
 
 /// <summary>Engine-level state of a container.</summary>
@@ -128,6 +153,12 @@ internal sealed record ContainerDetails
     public DateTimeOffset? StartedAt { get; init; }
     public DateTimeOffset? FinishedAt { get; init; }
     public IReadOnlyList<HostPortBinding> Ports { get; init; } = [];
+
+    /// <summary>The host PID of the container's init process while it runs (0 otherwise): its namespaces are under /proc/PID/ns.</summary>
+    public int Pid { get; init; }
+
+    /// <summary>The OCI runtime it runs with.</summary>
+    public string? Runtime { get; init; }
 }
 
 /// <summary>A container lifecycle event.</summary>

@@ -2,12 +2,10 @@ using Berth.Agent.Configuration;
 
 namespace Berth.Agent.Sessions;
 
-/// <summary>Who this agent is to the scheduler, kept in <c>instance.json</c> in the state dir (mode 0600).</summary>
+/// <summary>Who this agent is to the scheduler, kept in <see cref="AgentDataDirectory.Instance"/> (mode 0600).</summary>
 internal sealed record InstanceIdentity(string ContainerInstanceId, string ContainerInstanceArn, string Credential, string Cluster)
 {
-    public const string FileName = "instance.json";
+    public static InstanceIdentity? Load(AgentDataDirectory data) => data.Read<InstanceIdentity>(data.Instance);
 
-    public static InstanceIdentity? Load(StateDirectory state) => state.Read<InstanceIdentity>(FileName);
-
-    public void Save(StateDirectory state) => state.Write(FileName, this);
+    public void Save(AgentDataDirectory data) => AgentDataDirectory.Write(data.Instance, this);
 }

@@ -32,6 +32,16 @@ internal static class ReportMapper
             },
             StartedAt = r.StartedAt is { } s ? Timestamp.FromDateTimeOffset(s) : null,
             StoppedAt = r.StoppedAt is { } t ? Timestamp.FromDateTimeOffset(t) : null,
+            NetworkAttachment = r.Network is { } n
+                ? new TaskNetworkAttachment
+                {
+                    Ipv4Address = n.Address.ToString(),
+                    Subnet = n.Subnet.ToString(),
+                    Gateway = n.Gateway.ToString(),
+                    MacAddress = n.MacAddress,
+                    Released = r.NetworkReleased,
+                }
+                : null,
         };
         foreach (var c in r.Containers)
         {

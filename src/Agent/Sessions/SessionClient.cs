@@ -17,14 +17,14 @@ namespace Berth.Agent.Sessions;
 
 /// <summary>
 /// The agent's side of the scheduler protocol: register once (join token -> instance id + credential in the
-/// state dir), then keep one Session stream: Hello, a full snapshot, then desired states in and state reports
+/// data dir), then keep one Session stream: Hello, a full snapshot, then desired states in and state reports
 /// and heartbeats out. Any failure ends the stream; the agent reconnects with jittered exponential backoff and
 /// starts over with Hello and a full snapshot. The tasks keep running meanwhile: only a newer desired state stops one.
 /// </summary>
 internal sealed partial class SessionClient(
     TaskEngine engine,
     HostFactsProvider facts,
-    StateDirectory state,
+    AgentDataDirectory data,
     TaskLogReader logs,
     ExecSessions execs,
     IOptions<AgentOptions> options,
@@ -89,7 +89,7 @@ internal sealed partial class SessionClient(
     private async Task<InstanceIdentity> RegisterAsync(AgentService.AgentServiceClient client, CancellationToken ct)
     {
         var o = options.Value;
-        if (InstanceIdentity.Load(state) is { } known)
+        if (InstanceIdentity.Load(data) is { } known)
         {
             LogResuming(logger, known.ContainerInstanceId, known.Cluster);
             return known;
@@ -98,7 +98,7 @@ internal sealed partial class SessionClient(
         if (string.IsNullOrEmpty(o.JoinToken))
         {
             // Nothing to retry: without a token and without a saved identity this host can never join. Stop the host.
-            throw new InvalidOperationException($"No instance identity in {state.Path} and no JoinToken configured: set JoinToken (BERTH_JOINTOKEN or --join-token) for the first start.");
+            throw new InvalidOperationException($"No instance identity in {data.Root} and no JoinToken configured: set JoinToken (BERTH_JOINTOKEN or --join-token) for the first start.");
         }
 
         var response = await client.RegisterAsync(
@@ -106,7 +106,7 @@ internal sealed partial class SessionClient(
             deadline: time.GetUtcNow().UtcDateTime.AddSeconds(30),
             cancellationToken: ct);
         var identity = new InstanceIdentity(response.ContainerInstanceId, response.ContainerInstanceArn, response.InstanceCredential, response.Cluster);
-        identity.Save(state);
+        identity.Save(data);
         LogRegistered(logger, identity.ContainerInstanceId, identity.Cluster);
         return identity;
     }

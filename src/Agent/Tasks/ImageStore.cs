@@ -11,11 +11,10 @@ namespace Berth.Agent.Tasks;
 /// Gets a task's image onto the host according to the pull behavior, and remembers which images this agent
 /// pulled and when each was last used (for <c>once</c> and for least-recently-used cleanup).
 /// </summary>
-internal sealed partial class ImageStore(IContainerRuntime runtime, IOptions<AgentOptions> options, StateDirectory state, TimeProvider time, ILogger<ImageStore> logger)
+internal sealed partial class ImageStore(IContainerRuntime runtime, IOptions<AgentOptions> options, AgentDataDirectory data, TimeProvider time, ILogger<ImageStore> logger)
 {
-    private const string FileName = "images.json";
     private readonly ImagePullBackoff _backoff = new(options.Value.ImagePullBackoff, time, Random.Shared);
-    private readonly Lazy<ConcurrentDictionary<string, DateTimeOffset>> _lastUsed = new(() => new(state.Read<Dictionary<string, DateTimeOffset>>(FileName) ?? []));
+    private readonly Lazy<ConcurrentDictionary<string, DateTimeOffset>> _lastUsed = new(() => new(data.Read<Dictionary<string, DateTimeOffset>>(data.Images) ?? []));
     private readonly Lock _saveLock = new();
 
     /// <summary>Makes <paramref name="image"/> available; throws <see cref="ImagePullException"/> when it cannot.</summary>
@@ -107,7 +106,7 @@ internal sealed partial class ImageStore(IContainerRuntime runtime, IOptions<Age
             try
             {
                 // Losing the last-use times in a crash only makes cleanup less precise: no fsync on the launch path.
-                state.Write(FileName, _lastUsed.Value.ToDictionary(), durable: false);
+                AgentDataDirectory.Write(data.Images, _lastUsed.Value.ToDictionary(), durable: false);
             }
             catch (IOException ex)
             {

@@ -11,21 +11,20 @@ namespace Berth.Agent.Tasks;
 /// What happens to a stopped task once the scheduler no longer lists it (ECS's task cleanup). Its last lines of output
 /// are saved at once (<see cref="LogArchive"/>); its containers stay for <see cref="TaskCleanupOptions.Wait"/> (3 h), so
 /// that <c>berth logs</c> and <c>docker inspect</c> still see them, unless disk or the count limit needs them gone
-/// earlier (oldest first); then they are removed with the task's volumes. The list of kept tasks lives in the state dir,
+/// earlier (oldest first); then they are removed with the task's volumes. The list of kept tasks lives in the data dir,
 /// so a restarted agent neither adopts their containers as live tasks nor reports them again.
 /// </summary>
 internal sealed partial class StoppedTaskRetention(
     IContainerRuntime runtime,
     LogArchive archive,
-    StateDirectory state,
+    AgentDataDirectory data,
     IOptions<AgentOptions> options,
     TimeProvider time,
     ILogger<StoppedTaskRetention> logger)
 {
-    private const string FileName = "stopped-tasks.json";
     private readonly Lock _saveLock = new();
     private readonly Lazy<ConcurrentDictionary<string, RetainedTask>> _retained = new(() => new(
-        (state.Read<List<RetainedTask>>(FileName) ?? []).ToDictionary(t => t.TaskId, StringComparer.Ordinal), StringComparer.Ordinal));
+        (data.Read<List<RetainedTask>>(data.StoppedTasks) ?? []).ToDictionary(t => t.TaskId, StringComparer.Ordinal), StringComparer.Ordinal));
 
     /// <summary>A stopped task whose containers are kept (since <see cref="KeptAt"/>, when the scheduler let go of it) until <see cref="RemoveAfter"/>.</summary>
     public sealed record RetainedTask(string TaskId, DateTimeOffset StoppedAt, DateTimeOffset KeptAt, DateTimeOffset RemoveAfter);
@@ -119,6 +118,12 @@ internal sealed partial class StoppedTaskRetention(
         foreach (var container in containers)
         {
             var name = container.Labels.GetValueOrDefault(ContainerLabels.ContainerName) ?? container.Name;
+            if (name == ContainerSpec.SandboxName)
+            {
+                // An awsvpc task's sandbox is the agent's, not the user's: it writes nothing worth keeping.
+                continue;
+            }
+
             var lines = new List<LogLine>();
             try
             {
@@ -164,7 +169,7 @@ internal sealed partial class StoppedTaskRetention(
         lock (_saveLock)
         {
             // Durable: a restarted agent that lost this list would adopt kept containers as live tasks.
-            state.Write(FileName, Retained.ToList());
+            AgentDataDirectory.Write(data.StoppedTasks, Retained.ToList());
         }
     }
 }

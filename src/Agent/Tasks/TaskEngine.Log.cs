@@ -36,4 +36,13 @@ internal sealed partial class TaskEngine
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Docker engine is back; reconciling")]
     private static partial void LogEngineUp(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Desired state version {Version}: {Warning}")]
+    private static partial void LogDesiredWarning(ILogger logger, long version, string warning);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Released the address of sandbox {SandboxId}, which is gone from the engine")]
+    private static partial void LogOrphanReleased(ILogger logger, string sandboxId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Releasing the address of {Owner} failed (retried): {Reason}")]
+    private static partial void LogReleaseFailed(ILogger logger, string owner, string reason);
 }

@@ -19,6 +19,9 @@ internal sealed record TaskDecision
 
     /// <summary>The task is stopped and no longer wanted: remove its containers and forget it.</summary>
     public bool Remove { get; init; }
+
+    /// <summary>The task is stopped and its sandbox still holds an address: give it back (CNI DEL).</summary>
+    public bool ReleaseNetwork { get; init; }
 }
 
 /// <summary>
@@ -30,11 +33,14 @@ internal static class TaskPlanner
     public const string EssentialExitedReason = "Essential container in task exited";
     public const string NotDesiredReason = "Task is no longer in the scheduler's desired set";
 
+    /// <summary>ECS's words for a task whose essential container the kernel killed at the memory limit.</summary>
+    public const string OutOfMemoryReason = "OutOfMemoryError: Container killed due to memory usage";
+
     public static TaskDecision Decide(TaskRecord task)
     {
         if (task.Phase == LocalStatus.Stopped)
         {
-            return new TaskDecision { Phase = LocalStatus.Stopped, StopCode = task.StopCode, StoppedReason = task.StoppedReason, Remove = !task.Wanted };
+            return Stopped(task, task.StopCode, task.StoppedReason);
         }
 
         var phase = task.Phase;
@@ -48,8 +54,15 @@ internal static class TaskPlanner
         if (phase == LocalStatus.Stopping)
         {
             var running = task.Observed.Where(o => o.Value.State == ContainerRunState.Running).Select(o => o.Key).ToList();
+
+            // The sandbox goes last: the containers keep their network while they shut down.
+            if (running.Count > 1)
+            {
+                running.Remove(ContainerSpec.SandboxName);
+            }
+
             return running.Count == 0
-                ? new TaskDecision { Phase = LocalStatus.Stopped, StopCode = code, StoppedReason = reason, Remove = !task.Wanted }
+                ? Stopped(task, code, reason)
                 : new TaskDecision { Phase = LocalStatus.Stopping, StopCode = code, StoppedReason = reason, Stop = running };
         }
 
@@ -65,6 +78,9 @@ internal static class TaskPlanner
         {
             var observed = task.Observed.GetValueOrDefault(container.Name);
             var needsLaunch = observed is null ? !task.Launched.Contains(container.Name) : observed.State == ContainerRunState.Created;
+
+            // A running sandbox without an address (the agent died between its start and the CNI ADD) is attached again.
+            needsLaunch |= container.IsSandbox && observed?.State == ContainerRunState.Running && task.Attachment is null;
             if (needsLaunch && container.DependsOn.All(d => Satisfied(task, d.Container, d.Condition)))
             {
                 launch.Add(container.Name);
@@ -74,11 +90,27 @@ internal static class TaskPlanner
         if (launch.Count == 0 && task.Observed.Count == spec.Containers.Count && task.Observed.Values.All(o => o.State == ContainerRunState.Exited))
         {
             // Only non-essential containers can have exited here; with nothing left to run the task is done.
-            return new TaskDecision { Phase = LocalStatus.Stopped, StopCode = TaskStopCode.EssentialContainerExited, StoppedReason = "All containers in task exited", Remove = !task.Wanted };
+            return Stopped(task, TaskStopCode.EssentialContainerExited, "All containers in task exited");
         }
 
         return new TaskDecision { Phase = Observe(task), Launch = launch };
     }
+
+    private static TaskDecision Stopped(TaskRecord task, TaskStopCode code, string? reason) => new()
+    {
+        Phase = LocalStatus.Stopped,
+        StopCode = code,
+        StoppedReason = reason,
+        Remove = !task.Wanted,
+        ReleaseNetwork = task.Attachment is not null,
+    };
+
+    /// <summary>
+    /// The kernel killed the container at a memory limit (its own or the task's). Docker flags every container of a
+    /// cgroup whose parent hit its limit, the survivors too, so the flag counts only with the SIGKILL exit code.
+    /// </summary>
+    public static bool KilledForMemory(ContainerDetails container) =>
+        container.OomKilled && container.State == ContainerRunState.Exited && container.ExitCode == 137;
 
     /// <summary>RUNNING once every essential container runs; PENDING before.</summary>
     private static LocalStatus Observe(TaskRecord task)
@@ -112,12 +144,10 @@ internal static class TaskPlanner
             return (TaskStopCode.TaskFailedToStart, task.Failures.First().Value);
         }
 
-        foreach (var (name, observed) in task.Observed)
+        var exited = task.Observed.Where(o => o.Value.State == ContainerRunState.Exited && task.IsEssential(o.Key)).ToList();
+        if (exited.Count > 0)
         {
-            if (observed.State == ContainerRunState.Exited && task.IsEssential(name))
-            {
-                return (TaskStopCode.EssentialContainerExited, EssentialExitedReason);
-            }
+            return (TaskStopCode.EssentialContainerExited, exited.Any(o => KilledForMemory(o.Value)) ? OutOfMemoryReason : EssentialExitedReason);
         }
 
         // A container the agent launched that is gone altogether (removed behind its back) counts as exited.
@@ -159,6 +189,7 @@ internal static class TaskPlanner
             DependencyCondition.Complete => d.State == ContainerRunState.Exited,
             DependencyCondition.Success => d.State == ContainerRunState.Exited && d.ExitCode == 0,
             DependencyCondition.Healthy => d.State == ContainerRunState.Running && d.Health == ContainerHealth.Healthy,
+            DependencyCondition.NetworkReady => d.State == ContainerRunState.Running && task.Attachment is not null,
             _ => false,
         };
     }
@@ -173,7 +204,7 @@ internal static class TaskPlanner
         return condition switch
         {
             DependencyCondition.Success => d.ExitCode != 0,
-            DependencyCondition.Healthy => true,
+            DependencyCondition.Healthy or DependencyCondition.NetworkReady => true,
             _ => false,
         };
     }

@@ -1,3 +1,4 @@
+using Berth.Agent.Networking;
 using Berth.Agent.Runtime;
 
 namespace Berth.Agent.Tasks;
@@ -38,6 +39,21 @@ internal sealed class TaskRecord(string taskId)
 
     /// <summary>A launch or stop is running in the background; the planner leaves the task alone until it ends.</summary>
     public bool Busy { get; set; }
+
+    /// <summary>Grows when an action ends: a reconcile pass whose engine listing began before that leaves the record alone.</summary>
+    public long Generation { get; set; }
+
+    /// <summary>awsvpc: the address the sandbox holds now (set by the attach, or read back from CNI's store after a restart); null once released.</summary>
+    public NetworkAttachment? Attachment { get; set; }
+
+    /// <summary>awsvpc: the last address the task had, kept for its reports after it was released.</summary>
+    public NetworkAttachment? LastAttachment { get; set; }
+
+    /// <summary>The sandbox container that holds <see cref="Attachment"/> (CNI's container id).</summary>
+    public string? AttachedSandboxId { get; set; }
+
+    /// <summary>The sandbox's container, when the task has one.</summary>
+    public ContainerDetails? Sandbox => Observed.GetValueOrDefault(ContainerSpec.SandboxName);
 
     /// <summary>The essential flag of a container: from the spec, else from its label (adopted tasks).</summary>
     public bool IsEssential(string containerName)

@@ -1,3 +1,4 @@
+using Berth.Agent.Networking;
 using Berth.Agent.Runtime;
 
 namespace Berth.Agent.Tasks;
@@ -26,15 +27,22 @@ internal sealed record TaskStatusReport(
     DateTimeOffset? StartedAt,
     DateTimeOffset? StoppedAt)
 {
+    /// <summary>awsvpc: the task's address (the last one, once released).</summary>
+    public NetworkAttachment? Network { get; init; }
+
+    /// <summary>awsvpc: the address went back to the host's pool.</summary>
+    public bool NetworkReleased { get; init; }
+
     /// <summary>Everything but the sequence, to tell whether anything changed.</summary>
     public string Fingerprint() =>
-        string.Join('|', Status, StopCode, StoppedReason, Health, StartedAt, StoppedAt,
+        string.Join('|', Status, StopCode, StoppedReason, Health, StartedAt, StoppedAt, Network, NetworkReleased,
             string.Join(';', Containers.Select(c => $"{c.Name},{c.RuntimeId},{c.Status},{c.ExitCode},{c.Reason},{c.Health},{string.Join('+', c.Ports.Select(p => $"{p.ContainerPort}/{p.Protocol}:{p.HostPort}"))}")));
 
     public static TaskStatusReport From(TaskRecord task, ulong sequence)
     {
-        var names = task.Spec?.Containers.Select(c => c.Name).ToList() ?? [];
-        names.AddRange(task.Observed.Keys.Where(k => !names.Contains(k)).Order(StringComparer.Ordinal));
+        // The sandbox is the agent's, not the task definition's: ECS does not show its pause container either.
+        var names = task.Spec?.Containers.Where(c => !c.IsSandbox).Select(c => c.Name).ToList() ?? [];
+        names.AddRange(task.Observed.Keys.Where(k => !names.Contains(k) && k != ContainerSpec.SandboxName).Order(StringComparer.Ordinal));
         var containers = names.Select(name =>
         {
             task.Observed.TryGetValue(name, out var o);
@@ -46,7 +54,7 @@ internal sealed record TaskStatusReport(
                 _ => LocalStatus.Pending,
             };
             var reason = task.Failures.GetValueOrDefault(name) ?? task.ContainerReasons.GetValueOrDefault(name)
-                ?? (o?.OomKilled == true ? "OutOfMemoryError: container killed due to memory usage" : o?.Error);
+                ?? (o is not null && TaskPlanner.KilledForMemory(o) ? TaskPlanner.OutOfMemoryReason : o?.Error);
             return new ContainerStatusReport(name, o?.Id, status, o?.ExitCode, reason, o?.Ports ?? [], o?.Health ?? ContainerHealth.None, o?.Image, o?.ImageDigest ?? o?.ImageId);
         }).ToList();
 
@@ -55,6 +63,10 @@ internal sealed record TaskStatusReport(
             : checkedEssentials.Any(c => c.Health == ContainerHealth.Unhealthy) ? TaskHealth.Unhealthy
             : checkedEssentials.All(c => c.Health == ContainerHealth.Healthy) ? TaskHealth.Healthy
             : TaskHealth.Unknown;
-        return new TaskStatusReport(task.TaskId, sequence, task.Phase, containers, task.StopCode, task.StoppedReason, health, task.StartedAt, task.StoppedAt);
+        return new TaskStatusReport(task.TaskId, sequence, task.Phase, containers, task.StopCode, task.StoppedReason, health, task.StartedAt, task.StoppedAt)
+        {
+            Network = task.Attachment ?? task.LastAttachment,
+            NetworkReleased = task.Attachment is null && task.LastAttachment is not null,
+        };
     }
 }

@@ -50,6 +50,11 @@ internal sealed class CommandActions(CliEnvironment environment, GlobalOptions o
                 {
                     return ExitCodes.Interrupted;
                 }
+                catch (RegistryAdmin.RegistryApiException e)
+                {
+                    context.Output.Error.WriteLine("error: " + ErrorMessages.ForRegistry((int)e.StatusCode, e.Message, context.Settings.Registry, ErrorMessages.RegistryAdminListHint(CommandPath(parse))));
+                    return ExitCodes.Failure;
+                }
                 catch (HttpRequestException e)
                 {
                     context.Output.Error.WriteLine("error: " + ErrorMessages.RegistryUnreachable(context.Settings.Registry, e.Message));

@@ -48,12 +48,15 @@ internal static class ErrorMessages
         };
     }
 
-    /// <summary>What lists the things an admin API path names (a 404's hint).</summary>
-    public static string RegistryAdminListHint(string adminPath) => adminPath.TrimStart('/') switch
+    /// <summary>
+    /// What lists the things a <c>berth registry</c> admin command works on, for a 404 (robots, public namespaces);
+    /// null for the repository commands, whose hint is the default.
+    /// </summary>
+    public static string? RegistryAdminListHint(IEnumerable<string> commandPath) => commandPath.Take(2).ToList() switch
     {
-        var p when p.StartsWith("robots", StringComparison.Ordinal) => "`berth registry robots list` shows the robots",
-        var p when p.StartsWith("public-namespaces", StringComparison.Ordinal) => "`berth registry public list` shows the public namespaces",
-        _ => "`berth registry robots list` shows the robots",
+        ["registry", "public"] => "`berth registry public list` shows the public namespaces",
+        ["registry", "robots" or "grant"] => "`berth registry robots list` shows the robots",
+        _ => null,
     };
 
     /// <summary>A registry call that failed with an HTTP status and the registry's own error message.</summary>

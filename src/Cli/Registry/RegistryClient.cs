@@ -4,18 +4,34 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Berth.Cli.Common;
+using Berth.RegistryAdmin;
 
 namespace Berth.Cli.Registry;
 
 /// <summary>
 /// The registry over HTTP: the Docker v2 API (catalog, tags, manifest delete) with the Docker token flow, and the
-/// admin API under <c>/api/v1</c> with Basic credentials. Errors come back as the registry's own message.
+/// admin API under <c>/api/v1</c> through its shared typed client (<see cref="Admin"/>), with Basic credentials.
+/// Errors come back as the registry's own message.
 /// </summary>
-internal sealed class RegistryClient(Uri registry, string? username, string? password) : IDisposable
+internal sealed class RegistryClient : IDisposable
 {
-    private readonly HttpClient _http = new() { BaseAddress = registry, Timeout = TimeSpan.FromSeconds(60) };
+    private readonly HttpClient _http;
+    private readonly string? _username;
+    private readonly string? _password;
 
-    public Uri Address { get; } = registry;
+    public RegistryClient(Uri registry, string? username, string? password)
+    {
+        _http = new HttpClient { BaseAddress = registry, Timeout = TimeSpan.FromSeconds(60) };
+        _username = username;
+        _password = password;
+        Address = registry;
+        Admin = new RegistryAdminClient(_http, username, password);
+    }
+
+    public Uri Address { get; }
+
+    /// <summary>The admin API (users, robots, permissions, public namespaces); refusals are <see cref="RegistryApiException"/>.</summary>
+    public RegistryAdminClient Admin { get; }
 
     /// <summary>Repository names the caller may pull, all pages.</summary>
     public async Task<List<string>> CatalogAsync(CancellationToken ct)
@@ -63,20 +79,6 @@ internal sealed class RegistryClient(Uri registry, string? username, string? pas
         await ReadJsonAsync(response, ct);
     }
 
-    /// <summary>A call to the admin API.</summary>
-    public async Task<JsonNode?> AdminAsync(HttpMethod method, string path, object? body, CancellationToken ct)
-    {
-        using var request = new HttpRequestMessage(method, "/api/v1/" + path.TrimStart('/'));
-        request.Headers.Authorization = Basic();
-        if (body is JsonNode node)
-        {
-            request.Content = new StringContent(node.ToJsonString(), Encoding.UTF8, "application/json");
-        }
-
-        using var response = await _http.SendAsync(request, ct);
-        return await ReadJsonAsync(response, ct, ErrorMessages.RegistryAdminListHint(path));
-    }
-
     public void Dispose() => _http.Dispose();
 
     private string? _token;
@@ -118,7 +120,7 @@ internal sealed class RegistryClient(Uri registry, string? username, string? pas
             throw new CliException($"the registry at {Address} sent a Bearer challenge without a realm.");
         }
 
-        if (username is null || password is null)
+        if (_username is null || _password is null)
         {
             throw new CliException($"the registry at {Address} needs credentials. Log in with `berth login --registry {Address} --username NAME --password-stdin` (`berth up` logs you in by itself).");
         }
@@ -133,12 +135,12 @@ internal sealed class RegistryClient(Uri registry, string? username, string? pas
     }
 
     private AuthenticationHeaderValue? Basic() =>
-        username is null || password is null
+        _username is null || _password is null
             ? null
-            : new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{username}:{password}")));
+            : new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{_username}:{_password}")));
 
     /// <summary>Reads a JSON body, or throws the registry's error as a sentence.</summary>
-    private async Task<JsonNode?> ReadJsonAsync(HttpResponseMessage response, CancellationToken ct, string? listHint = null)
+    private async Task<JsonNode?> ReadJsonAsync(HttpResponseMessage response, CancellationToken ct)
     {
         var text = await response.Content.ReadAsStringAsync(ct);
         if (response.IsSuccessStatusCode)
@@ -159,7 +161,7 @@ internal sealed class RegistryClient(Uri registry, string? username, string? pas
             message = text.Length > 0 ? text : response.ReasonPhrase ?? string.Empty;
         }
 
-        throw new CliException(ErrorMessages.ForRegistry((int)response.StatusCode, message.Trim(), Address, listHint));
+        throw new CliException(ErrorMessages.ForRegistry((int)response.StatusCode, message.Trim(), Address));
     }
 
     /// <summary>The next page from a <c>Link: &lt;url&gt;; rel="next"</c> header.</summary>

@@ -1,6 +1,8 @@
 using System.CommandLine;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Berth.Cli.Common;
+using Berth.RegistryAdmin;
 
 namespace Berth.Cli.Registry;
 
@@ -56,16 +58,16 @@ internal static class RegistryCommands
         var list = new Command("list", "List robot accounts");
         actions.Set(list, async (_, context, ct) =>
         {
-            var robots = (await context.Registry.AdminAsync(HttpMethod.Get, "robots", null, ct))?.AsArray() ?? [];
+            var robots = await context.Registry.Admin.ListRobotsAsync(ct);
             if (context.Output.IsJson)
             {
-                context.Output.Json(robots);
+                context.Output.Json(JsonSerializer.SerializeToNode(robots, RegistryAdminJsonContext.Default.ListRobot));
             }
             else
             {
                 context.Output.Table(["ROBOT", "DESCRIPTION", "CREATED", "EXPIRES", "LAST USED"], robots.Select(r => (IReadOnlyList<string>)
                 [
-                    (string?)r?["name"] ?? "-", (string?)r?["description"] ?? "-", Display.Time((string?)r?["createdAt"]), Display.Time((string?)r?["expiresAt"], "never"), Display.Time((string?)r?["lastUsedAt"], "never"),
+                    r.Name, r.Description ?? "-", Display.Time(r.CreatedAt), r.ExpiresAt is { } expires ? Display.Time(expires) : "never", r.LastUsedAt is { } used ? Display.Time(used) : "never",
                 ]));
             }
 
@@ -79,19 +81,12 @@ internal static class RegistryCommands
         var create = new Command("create", "Create a robot; prints its secret once") { name, description, expires, permissions };
         actions.Set(create, async (parse, context, ct) =>
         {
-            var body = new JsonObject
-            {
-                ["name"] = parse.GetValue(name),
-                ["description"] = parse.GetValue(description),
-                ["permissions"] = new JsonArray([.. (parse.GetValue(permissions) ?? []).Select(ParsePermission)]),
-            };
-            if (parse.GetValue(expires) is { } lifetime)
-            {
-                body["expiresAt"] = DateTimeOffset.UtcNow.Add(lifetime).ToString("O");
-            }
-
-            var robot = await context.Registry.AdminAsync(HttpMethod.Post, "robots", body, ct);
-            PrintSecret(context.Output, robot);
+            var request = new CreateRobotRequest(
+                parse.GetValue(name),
+                parse.GetValue(description),
+                parse.GetValue(expires) is { } lifetime ? DateTimeOffset.UtcNow.Add(lifetime) : null,
+                [.. (parse.GetValue(permissions) ?? []).Select(ParsePermission)]);
+            PrintSecret(context.Output, await context.Registry.Admin.CreateRobotAsync(request, ct));
             return ExitCodes.Success;
         });
 
@@ -99,7 +94,7 @@ internal static class RegistryCommands
         var rotate = new Command("rotate", "Give a robot a new secret (the old one stops working); prints it once") { rotateName };
         actions.Set(rotate, async (parse, context, ct) =>
         {
-            PrintSecret(context.Output, await context.Registry.AdminAsync(HttpMethod.Post, $"robots/{Uri.EscapeDataString(parse.GetValue(rotateName)!)}/secret", null, ct));
+            PrintSecret(context.Output, await context.Registry.Admin.RotateRobotSecretAsync(parse.GetValue(rotateName)!, ct));
             return ExitCodes.Success;
         });
 
@@ -107,7 +102,7 @@ internal static class RegistryCommands
         var delete = new Command("delete", "Delete a robot account") { deleteName };
         actions.Set(delete, async (parse, context, ct) =>
         {
-            await context.Registry.AdminAsync(HttpMethod.Delete, $"robots/{Uri.EscapeDataString(parse.GetValue(deleteName)!)}", null, ct);
+            await context.Registry.Admin.DeleteRobotAsync(parse.GetValue(deleteName)!, ct);
             context.Output.Say($"deleted robot {parse.GetValue(deleteName)}");
             return ExitCodes.Success;
         });
@@ -126,7 +121,7 @@ internal static class RegistryCommands
                 context.Registry,
                 parse.GetValue(ensureName)!,
                 parse.GetValue(ensureDescription) ?? string.Empty,
-                new JsonArray([.. (parse.GetValue(ensurePermissions) ?? []).Select(ParsePermission)]),
+                [.. (parse.GetValue(ensurePermissions) ?? []).Select(ParsePermission)],
                 parse.GetValue(secretFile)!,
                 ct));
             return ExitCodes.Success;
@@ -147,9 +142,8 @@ internal static class RegistryCommands
         var command = new Command("grant", "Grant (or with no actions, remove) a principal's actions on a repository pattern") { principal, permission };
         actions.Set(command, async (parse, context, ct) =>
         {
-            var body = ParsePermission(parse.GetValue(permission)!);
-            body["principal"] = parse.GetValue(principal);
-            await context.Registry.AdminAsync(HttpMethod.Put, "permissions", body, ct);
+            var grant = ParsePermission(parse.GetValue(permission)!);
+            await context.Registry.Admin.PutPermissionAsync(new Permission(parse.GetValue(principal), grant.Pattern, grant.Actions), ct);
             context.Output.Say($"{parse.GetValue(principal)}: {parse.GetValue(permission)}");
             return ExitCodes.Success;
         });
@@ -162,8 +156,7 @@ internal static class RegistryCommands
         var list = new Command("list", "List public namespaces");
         actions.Set(list, async (_, context, ct) =>
         {
-            var patterns = (await context.Registry.AdminAsync(HttpMethod.Get, "public-namespaces", null, ct))?.AsArray() ?? [];
-            PrintList(context.Output, "PATTERN", [.. patterns.Select(p => p is JsonValue ? (string?)p : (string?)p?["pattern"]).OfType<string>()]);
+            PrintList(context.Output, "PATTERN", await context.Registry.Admin.ListPublicNamespacesAsync(ct));
             return ExitCodes.Success;
         });
 
@@ -171,7 +164,7 @@ internal static class RegistryCommands
         var add = new Command("add", "Make a namespace publicly pullable") { addPattern };
         actions.Set(add, async (parse, context, ct) =>
         {
-            await context.Registry.AdminAsync(HttpMethod.Put, "public-namespaces", new JsonObject { ["pattern"] = parse.GetValue(addPattern) }, ct);
+            await context.Registry.Admin.AddPublicNamespaceAsync(parse.GetValue(addPattern)!, ct);
             context.Output.Say($"{parse.GetValue(addPattern)} is public");
             return ExitCodes.Success;
         });
@@ -180,7 +173,7 @@ internal static class RegistryCommands
         var remove = new Command("remove", "Make a namespace private again") { removePattern };
         actions.Set(remove, async (parse, context, ct) =>
         {
-            await context.Registry.AdminAsync(HttpMethod.Delete, $"public-namespaces?pattern={Uri.EscapeDataString(parse.GetValue(removePattern)!)}", null, ct);
+            await context.Registry.Admin.RemovePublicNamespaceAsync(parse.GetValue(removePattern)!, ct);
             context.Output.Say($"{parse.GetValue(removePattern)} is private");
             return ExitCodes.Success;
         });
@@ -192,7 +185,7 @@ internal static class RegistryCommands
     }
 
     /// <summary><c>team-a/*=pull,push</c> into the admin API's <c>{pattern, actions}</c>.</summary>
-    internal static JsonObject ParsePermission(string text)
+    internal static PermissionGrant ParsePermission(string text)
     {
         var equals = text.LastIndexOf('=');
         if (equals <= 0)
@@ -201,7 +194,7 @@ internal static class RegistryCommands
         }
 
         var names = text[(equals + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return new JsonObject { ["pattern"] = text[..equals], ["actions"] = new JsonArray([.. names.Select(n => (JsonNode)n)]) };
+        return new PermissionGrant(text[..equals], names);
     }
 
     /// <summary><c>repo:tag</c> or <c>repo@digest</c> into the repository and the manifest reference.</summary>
@@ -241,17 +234,16 @@ internal static class RegistryCommands
         }
     }
 
-    private static void PrintSecret(CliOutput output, JsonNode? robot)
+    private static void PrintSecret(CliOutput output, RobotSecret robot)
     {
         if (output.IsJson)
         {
-            output.Json(robot);
+            output.Json(JsonSerializer.SerializeToNode(robot, RegistryAdminJsonContext.Default.RobotSecret));
             return;
         }
 
-        var name = (string?)robot?["name"] ?? "-";
-        output.Fields([("Robot", name), ("Secret", (string?)robot?["secret"] ?? "-"), ("Expires", Display.Time((string?)robot?["expiresAt"], "never"))]);
+        output.Fields([("Robot", robot.Name), ("Secret", robot.Secret), ("Expires", robot.ExpiresAt is { } expires ? Display.Time(expires) : "never")]);
         // Single quotes keep the shell from expanding the `$` in robot$NAME.
-        output.Out.WriteLine($"The secret is shown only now: store it (e.g. docker login -u '{name}' --password-stdin).");
+        output.Out.WriteLine($"The secret is shown only now: store it (e.g. docker login -u '{robot.Name}' --password-stdin).");
     }
 }

@@ -1,6 +1,7 @@
-using System.Text.Json.Nodes;
+using System.Net;
 using Berth.Cli.Common;
 using Berth.Core.IO;
+using Berth.RegistryAdmin;
 
 namespace Berth.Cli.Registry;
 
@@ -12,39 +13,33 @@ namespace Berth.Cli.Registry;
 internal static class RobotSecrets
 {
     /// <summary>Makes sure <paramref name="secretFile"/> holds a working secret of robot <paramref name="name"/>; returns what it did.</summary>
-    public static async Task<string> EnsureAsync(RegistryClient registry, string name, string description, JsonArray permissions, string secretFile, CancellationToken ct)
+    public static async Task<string> EnsureAsync(RegistryClient registry, string name, string description, IReadOnlyList<PermissionGrant> permissions, string secretFile, CancellationToken ct)
     {
         if (File.Exists(secretFile) && (await File.ReadAllTextAsync(secretFile, ct)).Trim().Length > 0)
         {
             return $"robot${name}: {secretFile} holds its secret already; nothing to do";
         }
 
-        JsonNode? robot;
+        RobotSecret robot;
         string did;
         try
         {
-            robot = await registry.AdminAsync(HttpMethod.Post, "robots", new JsonObject
-            {
-                ["name"] = name,
-                ["description"] = description,
-                ["permissions"] = permissions,
-            }, ct);
+            robot = await registry.Admin.CreateRobotAsync(new CreateRobotRequest(name, description, null, permissions), ct);
             did = "created";
         }
-        catch (CliException)
+        catch (RegistryApiException e) when (e.StatusCode == HttpStatusCode.Conflict)
         {
             // It exists (the secret file was lost): a new secret, the old one stops working.
-            robot = await registry.AdminAsync(HttpMethod.Post, $"robots/{Uri.EscapeDataString(name)}/secret", null, ct);
+            robot = await registry.Admin.RotateRobotSecretAsync(name, ct);
             did = "gave a new secret to";
         }
 
-        var secret = (string?)robot?["secret"];
-        if (string.IsNullOrEmpty(secret))
+        if (string.IsNullOrEmpty(robot.Secret))
         {
             throw new CliException($"the registry answered without a secret for robot${name}.");
         }
 
-        OwnerOnlyFile.WriteAtomic(secretFile, secret);
+        OwnerOnlyFile.WriteAtomic(secretFile, robot.Secret);
         return $"{did} robot${name}; its secret is in {secretFile}";
     }
 }

@@ -63,8 +63,14 @@ internal sealed class ChildProcess : IDisposable
             info.Environment[key] = value;
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
-        var log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+        var logOptions = new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite };
+        if (!OperatingSystem.IsWindows())
+        {
+            // Owner-only like the rest of the data directory (PlatformDataDirectory made logs/ 0700).
+            logOptions.UnixCreateMode = Core.IO.PrivateDirectory.FileMode;
+        }
+
+        var log = new StreamWriter(new FileStream(logPath, logOptions)) { AutoFlush = true };
         var process = new Process { StartInfo = info };
         void Append(object? sender, DataReceivedEventArgs e)
         {

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Berth.Cli.Common;
 using Berth.Cli.Configuration;
+using Berth.RegistryAdmin;
 using Berth.Scheduler.V1;
 using Grpc.Core;
 
@@ -24,7 +25,12 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
     private readonly List<ChildProcess> _children = [];
     private readonly RunFiles _run = new(options.DataDirectory);
 
-    private string Data => options.DataDirectory;
+    private PlatformDataDirectory? _layout;
+
+    private PlatformDataDirectory Layout => _layout ?? throw new InvalidOperationException("the data directory is not open yet");
+
+    // Before the layout is open (the checks that refuse to start), the directory as given, made absolute.
+    private string Data => _layout?.Root ?? Path.GetFullPath(options.DataDirectory);
 
     private Uri RegistryUrl => new($"http://{Host}:{options.RegistryPort}");
 
@@ -48,15 +54,15 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
 
         EnsurePortFree(options.RegistryPort, "--registry-port");
         EnsurePortFree(options.SchedulerPort, "--scheduler-port");
-        Directory.CreateDirectory(Data);
+        _layout = PlatformDataDirectory.Open(options.DataDirectory);
         _run.WritePid("up", Environment.ProcessId);
         try
         {
-            var registry = Start("registry", binaries.Registry, ["--urls", RegistryUrl.ToString().TrimEnd('/'), "--data-dir", Path.Combine(Data, "registry")],
+            var registry = Start("registry", binaries.Registry, ["--urls", RegistryUrl.ToString().TrimEnd('/'), "--data-dir", Layout.Registry],
                 RegistryEnvironment.Resolve(context.Environment.Variable));
             var scheduler = Start("scheduler", binaries.Scheduler,
             [
-                "--urls", SchedulerUrl.ToString().TrimEnd('/'), "--data-dir", Path.Combine(Data, "scheduler"),
+                "--urls", SchedulerUrl.ToString().TrimEnd('/'), "--data-dir", Layout.Scheduler,
                 // Tasks pull from the local registry as a pull-only robot: the scheduler hands each task a short-lived
                 // login password of it. The secret file is written below once the registry answers; the scheduler
                 // retries until it is there.
@@ -72,7 +78,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
             // The agent needs only the scheduler: it registers while the registry finishes starting.
             var agent = options.StartAgent ? StartAgent(dockerEndpoint) : null;
             await WaitForRegistryAsync(registry, startup.Token);
-            var registryPassword = ReadSecret(Path.Combine(Data, "registry", "initial-admin-password"));
+            var registryPassword = ReadSecret(Layout.InitialAdminPassword);
             await EnsurePullRobotAsync(registryPassword, startup.Token);
             if (agent is not null)
             {
@@ -87,7 +93,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new CliException($"the platform did not become ready within {s_startDeadline.TotalSeconds:0} s; see the logs in {Path.Combine(Data, "logs")}.");
+            throw new CliException($"the platform did not become ready within {s_startDeadline.TotalSeconds:0} s; see the logs in {Layout.Logs}.");
         }
         finally
         {
@@ -108,7 +114,8 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
             throw new CliException($"a platform is already running from {Relative(Data)} (berth up, pid {running}). `berth status --data-dir {Relative(Data)}` shows it, `berth down --data-dir {Relative(Data)}` stops it.");
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(_run.UpLog)!);
+        // The background `berth up` opens the same layout; opening it here makes the log's directory private first.
+        _layout = PlatformDataDirectory.Open(options.DataDirectory);
         var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         // sh only sets up the streams, then becomes setsid, which becomes `dotnet berth.dll up ...`.
         foreach (var argument in new[] { "-c", "exec \"$@\" >>\"$BERTH_UP_LOG\" 2>&1 </dev/null", "sh" })
@@ -145,13 +152,13 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
             await Task.Delay(200, cancellationToken);
         }
 
-        PrintReady(TimeSpan.FromSeconds(ready.ReadySeconds), File.Exists(Path.Combine(Data, "registry", "initial-admin-password")), detachedPid: ready.Pid);
+        PrintReady(TimeSpan.FromSeconds(ready.ReadySeconds), File.Exists(Layout.InitialAdminPassword), detachedPid: ready.Pid);
         return ExitCodes.Success;
     }
 
     private const string PullRobot = "cluster-pull";
 
-    private string PullSecretFile => Path.Combine(Data, "scheduler", "registry-pull-secret");
+    private string PullSecretFile => Layout.RegistryPullSecret;
 
     /// <summary>Creates the pull robot (pull on everything) on the first start; gives it a new secret if the file was lost.</summary>
     private async Task EnsurePullRobotAsync(string? adminPassword, CancellationToken ct)
@@ -166,14 +173,14 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
             registry,
             PullRobot,
             "berth up: the scheduler hands tasks short-lived pull credentials of this robot",
-            new JsonArray(new JsonObject { ["pattern"] = "*", ["actions"] = new JsonArray("pull") }),
+            [new PermissionGrant("*", ["pull"])],
             PullSecretFile,
             ct);
     }
 
     private ChildProcess Start(string name, string dll, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var child = ChildProcess.Start(name, dll, arguments, Path.Combine(Data, "logs", name + ".log"), environment);
+        var child = ChildProcess.Start(name, dll, arguments, Layout.Log(name), environment);
         _children.Add(child);
         _run.WritePid(name, child.Id);
         return child;
@@ -181,13 +188,11 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
 
     private ChildProcess StartAgent(string dockerEndpoint)
     {
-        var agentDirectory = Path.Combine(Data, "agent");
-        Directory.CreateDirectory(agentDirectory);
         // An explicit, empty config file: the local agent must not pick up a host-wide /etc/berth/agent.json.
-        var config = Path.Combine(agentDirectory, "agent.json");
+        var config = Layout.AgentConfig;
         if (!File.Exists(config))
         {
-            File.WriteAllText(config, "{}");
+            Core.IO.OwnerOnlyFile.WriteAtomic(config, "{}", durable: false);
         }
 
         return Start("agent", binaries.Agent,
@@ -196,17 +201,17 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
             "--scheduler-url", SchedulerUrl.ToString().TrimEnd('/'),
             "--cluster", options.Cluster,
             "--zone", options.Zone,
-            "--state-dir", Path.Combine(agentDirectory, "state"),
+            "--data-dir", Layout.AgentData,
             "--scope", options.AgentScope,
             "--docker-endpoint", dockerEndpoint,
         ],
         // The join token travels in the environment, not the command line that `ps` shows every user.
-        new Dictionary<string, string> { ["BERTH_JOINTOKEN"] = ReadSecret(Path.Combine(Data, "scheduler", "join-token")) ?? string.Empty });
+        new Dictionary<string, string> { ["BERTH_JOINTOKEN"] = ReadSecret(Layout.JoinToken) ?? string.Empty });
     }
 
     private async Task<string> WaitForSchedulerAsync(ChildProcess scheduler, CancellationToken ct)
     {
-        var tokenFile = Path.Combine(Data, "scheduler", "admin-token");
+        var tokenFile = Layout.AdminToken;
         while (true)
         {
             ThrowIfExited(scheduler);
@@ -286,7 +291,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
     private void PrintReady(TimeSpan elapsed, bool registryLoggedIn, int? detachedPid = null)
     {
         var registryHost = RegistryUrl.Authority;
-        var passwordFile = Relative(Path.Combine(Data, "registry", "initial-admin-password"));
+        var passwordFile = Relative(Layout.InitialAdminPassword);
         if (context.Output.IsJson)
         {
             context.Output.Json(new JsonObject
@@ -306,9 +311,9 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         }
 
         var say = context.Output.Out;
-        say.WriteLine($"Berth is up (ready in {elapsed.TotalSeconds:0.0} s). State in {Relative(Data)}/, logs in {Relative(Path.Combine(Data, "logs"))}/.");
+        say.WriteLine($"Berth is up (ready in {elapsed.TotalSeconds:0.0} s). State in {Relative(Data)}/, logs in {Relative(Layout.Logs)}/.");
         say.WriteLine($"  registry   {RegistryUrl}");
-        say.WriteLine($"  scheduler  {SchedulerUrl}   (API token: {Relative(Path.Combine(Data, "scheduler", "admin-token"))})");
+        say.WriteLine($"  scheduler  {SchedulerUrl}   (API token: {Relative(Layout.AdminToken)})");
         say.WriteLine(options.StartAgent
             ? $"  agent      this host's Docker engine, cluster '{options.Cluster}', zone '{options.Zone}'"
             : "  agent      none (--no-agent): join hosts with the line below");
@@ -325,7 +330,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         say.WriteLine("Then try:");
         say.WriteLine("  ./berth instance list");
         say.WriteLine("Join another host:");
-        say.WriteLine($"  sudo deploy/agent/install.sh --scheduler-url http://THIS-HOST:{options.SchedulerPort} --join-token \"$(cat {Relative(Path.Combine(Data, "scheduler", "join-token"))})\"");
+        say.WriteLine($"  sudo deploy/agent/install.sh --scheduler-url http://THIS-HOST:{options.SchedulerPort} --join-token \"$(cat {Relative(Layout.JoinToken)})\"");
         say.WriteLine(detachedPid is { } pid
             ? $"It runs in the background (berth up, pid {pid}; its output in {Relative(_run.UpLog)}). `berth status` shows it; `berth down` stops it (tasks keep running, the next `berth up` adopts them)."
             : "Ctrl-C stops the platform (or `berth down` from another terminal); running tasks keep running and the next `berth up` adopts them.");

@@ -7,12 +7,21 @@ namespace Berth.Core.IO;
 public static class OwnerOnlyFile
 {
     /// <summary>Writes <paramref name="content"/> to <paramref name="path"/> through a temporary file and a rename.</summary>
-    /// <param name="path">The file to create or replace; its directory is created when missing.</param>
+    /// <param name="path">The file to create or replace; its directory is created (0700) when missing.</param>
     /// <param name="content">The bytes to write.</param>
     /// <param name="durable">Also wait for the disk (fsync) before the rename.</param>
     public static void WriteAtomic(string path, ReadOnlySpan<byte> content, bool durable = true)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(directory);
+        }
+        else
+        {
+            Directory.CreateDirectory(directory, PrivateDirectory.DirectoryMode);
+        }
+
         var temporary = path + ".tmp";
         var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())

@@ -285,6 +285,15 @@ public static partial class TaskDefinitionJson
                 {
                     Fail($"placementConstraints[{i}].expression", "is required for memberOf");
                 }
+                else if (constraints[i]!.Expression!.Length > MaxExpressionLength)
+                {
+                    Fail($"placementConstraints[{i}].expression", $"must be at most {MaxExpressionLength} characters");
+                }
+                else if (!ClusterQuery.ClusterQuery.TryParse(constraints[i]!.Expression!, out _, out var syntax))
+                {
+                    // ECS rejects an expression it cannot parse at registration, not when a task is placed.
+                    Fail($"placementConstraints[{i}].expression", $"is not a valid cluster query: expected {syntax.Expected} but found {syntax.Found} at position {syntax.Position}");
+                }
             }
         }
 
@@ -486,6 +495,8 @@ public static partial class TaskDefinitionJson
             ValidateLogConfiguration(at, c.LogConfiguration, Fail);
         }
 
+        ValidateDependencyCycles(containers, Fail);
+
         if (!anyEssential)
         {
             Fail("containerDefinitions", "at least one container must be essential");
@@ -509,6 +520,70 @@ public static partial class TaskDefinitionJson
 
         return errors;
     }
+
+    /// <summary>
+    /// A container that waits, through <c>dependsOn</c>, for a container that waits for it could never start: every
+    /// cycle is an error on the <c>dependsOn</c> of the first container in it, with the cycle spelled out.
+    /// </summary>
+    private static void ValidateDependencyCycles(List<ContainerDefinition> containers, Action<string, string> fail)
+    {
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < containers.Count; i++)
+        {
+            if (containers[i]?.Name is { } name)
+            {
+                index.TryAdd(name, i);
+            }
+        }
+
+        // 0 = not visited, 1 = on the current path, 2 = done (no cycle through it).
+        var state = new int[containers.Count];
+        var path = new List<int>();
+        var reported = new HashSet<int>();
+        for (var start = 0; start < containers.Count; start++)
+        {
+            Visit(start);
+        }
+
+        void Visit(int node)
+        {
+            if (state[node] == 2)
+            {
+                return;
+            }
+
+            if (state[node] == 1)
+            {
+                var cycle = path[path.IndexOf(node)..];
+                var first = cycle.Min();
+                if (reported.Add(first))
+                {
+                    var from = cycle.IndexOf(first);
+                    var names = cycle[from..].Concat(cycle[..from]).Append(first).Select(i => containers[i]!.Name);
+                    fail($"containerDefinitions[{first}].dependsOn", $"forms a cycle ({string.Join(" -> ", names)}): none of these containers could ever start");
+                }
+
+                return;
+            }
+
+            state[node] = 1;
+            path.Add(node);
+            foreach (var dependency in containers[node]?.DependsOn ?? [])
+            {
+                // Unknown names and self-references are reported by the field checks above.
+                if (dependency?.ContainerName is { } target && index.TryGetValue(target, out var next) && next != node)
+                {
+                    Visit(next);
+                }
+            }
+
+            path.RemoveAt(path.Count - 1);
+            state[node] = 2;
+        }
+    }
+
+    /// <summary>ECS's limit on a cluster query expression.</summary>
+    private const int MaxExpressionLength = 2000;
 
     [GeneratedRegex("^[A-Za-z0-9_-]{1,255}$")]
     private static partial Regex NameRegex();

@@ -24,8 +24,8 @@ internal static class AuthServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
 
         // Same connection settings as the registry's metadata; its own file, so accounts migrate on their own.
-        services.AddSingleton(provider => new AuthDatabase(DataDir(provider)));
-        services.AddSingleton(provider => new SigningKeyStore(Path.Combine(DataDir(provider), "auth", "token-signing-key.pem")));
+        services.AddSingleton(provider => new AuthDatabase(provider.GetRequiredService<RegistryDataDirectory>().AuthDatabase));
+        services.AddSingleton(provider => new SigningKeyStore(provider.GetRequiredService<RegistryDataDirectory>().SigningKey));
         services.AddSingleton<TokenIssuer>();
         services.AddSingleton<RegistryTokenHandler>();
         services.AddSingleton<LoginThrottle>();
@@ -36,6 +36,8 @@ internal static class AuthServiceCollectionExtensions
         services.AddScoped<AccountStore>();
         services.AddScoped<CredentialVerifier>();
         services.AddHostedService<AuthDatabaseInitializer>();
+        // The admin API's bodies are the shared contract's records, serialized by its generated context.
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, RegistryAdmin.RegistryAdminJsonContext.Default));
 
         // With a single scheme registered, ASP.NET Core makes it the default, and the authentication middleware that
         // WebApplication adds on its own then runs JwtBearer (parse + ES256 signature check) on every request that
@@ -70,7 +72,4 @@ internal static class AuthServiceCollectionExtensions
         endpoints.MapAdminApi();
         return endpoints;
     }
-
-    private static string DataDir(IServiceProvider provider) =>
-        Path.GetFullPath(provider.GetRequiredService<IOptions<RegistryOptions>>().Value.DataDir);
 }

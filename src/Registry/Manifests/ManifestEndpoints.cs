@@ -4,6 +4,8 @@ using Berth.Registry.Errors;
 using Berth.Registry.Http;
 using Berth.Registry.Routing;
 using Berth.Registry.Storage;
+using Berth.Registry.Storage.Caching;
+using Berth.Registry.Storage.Index;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 
@@ -15,7 +17,10 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
     private readonly int _maxManifestBytes = options.Value.MaxManifestBytes;
     private readonly SparseManifests _sparse = options.Value.SparseManifests;
 
-    /// <summary>GET and HEAD by tag are hot paths: answered from the in-memory index without allocating.</summary>
+    /// <summary>
+    /// GET and HEAD are hot paths: answered from the in-memory index (HEAD never does I/O) and the body cache, and
+    /// without allocating when the body is cached; a GET whose body is not cached reads it from the metadata store.
+    /// </summary>
     public Task GetAsync(HttpContext context, RegistryRoute route, bool head)
     {
         var manifest = Resolve(route);
@@ -28,14 +33,37 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
                 $"the manifest is {manifest.MediaType}, which the Accept header does not list");
         }
 
-        var response = context.Response;
+        if (head)
+        {
+            var cached = store.CachedManifestBody(manifest);
+            var digest = cached?.Digest ?? manifest.ToString();
+            WriteHeaders(context.Response, manifest.MediaType, digest, cached?.ETag ?? $"\"{digest}\"", manifest.Size);
+            return Task.CompletedTask;
+        }
+
+        var body = store.GetManifestBodyAsync(manifest, context.RequestAborted);
+        return body.IsCompletedSuccessfully ? WriteBodyAsync(context, route, manifest.MediaType, body.Result) : AwaitBodyAsync(context, route, manifest.MediaType, body);
+    }
+
+    private static async Task AwaitBodyAsync(HttpContext context, RegistryRoute route, string mediaType, ValueTask<CachedManifest?> body) =>
+        await WriteBodyAsync(context, route, mediaType, await body);
+
+    private static Task WriteBodyAsync(HttpContext context, RegistryRoute route, string mediaType, CachedManifest? body)
+    {
+        // Null: deleted between the index lookup and the read.
+        var manifest = body ?? throw RegistryException.ManifestUnknown(route.Argument.ToString());
+        WriteHeaders(context.Response, mediaType, manifest.Digest, manifest.ETag, manifest.Content.Length);
+        return context.Response.Body.WriteAsync(manifest.Content, context.RequestAborted).AsTask();
+    }
+
+    private static void WriteHeaders(HttpResponse response, string mediaType, string digest, string etag, long length)
+    {
         response.StatusCode = StatusCodes.Status200OK;
         var headers = response.Headers;
-        headers.ContentType = manifest.MediaType;
-        headers[RegistryHeaders.ContentDigest] = manifest.Digest;
-        headers.ETag = manifest.ETag;
-        response.ContentLength = manifest.Content.Length;
-        return head ? Task.CompletedTask : response.Body.WriteAsync(manifest.Content, context.RequestAborted).AsTask();
+        headers.ContentType = mediaType;
+        headers[RegistryHeaders.ContentDigest] = digest;
+        headers.ETag = etag;
+        response.ContentLength = length;
     }
 
     public async Task PutAsync(HttpContext context, RegistryRoute route)
@@ -55,9 +83,9 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
 
         var entry = await store.PutManifestAsync(
             name,
-            new NewManifest(digest.ToString(), parsed.MediaType, parsed.ArtifactType, parsed.Subject?.Digest, content, StoredBlobReferences(name, parsed), [.. parsed.Manifests.Select(d => d.Digest)]),
+            new NewManifest(digest.ToString(), parsed.MediaType, parsed.ArtifactType, parsed.Subject?.Digest, content, StoredBlobReferences(parsed), [.. parsed.Manifests.Select(d => d.Digest)]),
             tags,
-            repository => CheckReferences(repository, parsed),
+            references => CheckReferences(references, parsed),
             context.RequestAborted);
 
         var response = context.Response;
@@ -144,9 +172,10 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
         }
 
         var key = route.Argument.ToString();
+        var name = route.Name.ToString();
         var deleted = isDigest
-            ? await store.DeleteManifestAsync(repository, key, context.RequestAborted)
-            : await store.DeleteTagAsync(repository, key, context.RequestAborted);
+            ? await store.DeleteManifestAsync(repository, name, key, context.RequestAborted)
+            : await store.DeleteTagAsync(repository, name, key, context.RequestAborted);
         if (!deleted)
         {
             throw RegistryException.ManifestUnknown(key);
@@ -156,42 +185,31 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
         context.Response.ContentLength = 0;
     }
 
-    private ManifestEntry Resolve(RegistryRoute route)
+    private IndexedManifest Resolve(RegistryRoute route)
     {
         var reference = route.Argument.Span;
-        ManifestEntry? manifest;
         if (reference.Contains(':'))
         {
             if (!Digest.IsValid(reference))
             {
                 throw RegistryException.DigestMalformed(route.Argument);
             }
-
-            if (!store.TryGetRepository(route.Name.Span, out var repository))
-            {
-                throw RegistryException.NameUnknown(route.Name.ToString());
-            }
-
-            repository.ManifestsBySpan.TryGetValue(reference, out manifest);
         }
-        else
+        else if (!TagName.IsValid(reference))
         {
             // OCI: a reference is a digest or a tag and nothing else, and what is not found is a 404: a string that is
             // not a valid tag (".INVALID_MANIFEST_NAME") is an unknown manifest, not a bad request.
-            if (!TagName.IsValid(reference))
-            {
-                throw RegistryException.ManifestUnknown(route.Argument.ToString());
-            }
-
-            if (!store.TryGetRepository(route.Name.Span, out var repository))
-            {
-                throw RegistryException.NameUnknown(route.Name.ToString());
-            }
-
-            repository.TagsBySpan.TryGetValue(reference, out manifest);
+            throw RegistryException.ManifestUnknown(route.Argument.ToString());
         }
 
-        return manifest ?? throw RegistryException.ManifestUnknown(route.Argument.ToString());
+        if (!store.TryGetRepository(route.Name.Span, out var repository))
+        {
+            throw RegistryException.NameUnknown(route.Name.ToString());
+        }
+
+        return store.TryGetManifest(repository, reference, out var manifest)
+            ? manifest
+            : throw RegistryException.ManifestUnknown(route.Argument.ToString());
     }
 
     // Config and layers must be in the repository; layers that live elsewhere (non-distributable, with urls) need not.
@@ -199,50 +217,73 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
         (manifest.Config is { } config ? [config] : Array.Empty<Descriptor>())
             .Concat(manifest.Layers.Where(layer => !MediaTypes.IsNonDistributable(layer.MediaType)));
 
-    // The manifest -> blob references that are stored (for GC and quotas). A sparse image manifest may name blobs the
-    // registry has never seen; those are left out, since a reference row points at a stored blob.
-    private List<string> StoredBlobReferences(string repository, ParsedManifest manifest)
-    {
-        var references = RequiredBlobs(manifest).Select(d => d.Digest).Distinct(StringComparer.Ordinal).ToList();
-        if (_sparse == SparseManifests.All)
-        {
-            var state = store.TryGetRepository(repository, out var existing) ? existing : null;
-            references.RemoveAll(digest => state is null || !store.TryGetLinkedBlob(state, digest, out _));
-        }
-
-        return references;
-    }
+    // The manifest -> blob references (for GC and quotas). A sparse image manifest may name blobs the registry has
+    // never seen; the store keeps only the references to blobs the repository links, since a reference row points at
+    // a stored blob.
+    private static List<string> StoredBlobReferences(ParsedManifest manifest) =>
+        RequiredBlobs(manifest).Select(d => d.Digest).Distinct(StringComparer.Ordinal).ToList();
 
     // OCI spec: a manifest PUT fails with MANIFEST_BLOB_UNKNOWN (one error per missing blob or child manifest)
-    // when it references content the repository does not have, unless the registry accepts sparse manifests.
-    private void CheckReferences(RepositoryState? repository, ParsedManifest manifest)
+    // when it references content the repository does not have, unless the registry accepts sparse manifests. A
+    // descriptor whose size is not the stored content's is MANIFEST_INVALID, sparse or not: a client that trusted it
+    // would read a truncated or overlong blob.
+    private void CheckReferences(ManifestReferences references, ParsedManifest manifest)
     {
         var errors = new List<RegistryError>();
-        if (_sparse != SparseManifests.All)
+        foreach (var (where, blob) in RequiredBlobsWithPlaces(manifest))
         {
-            foreach (var blob in RequiredBlobs(manifest))
+            if (!references.TryGetBlobSize(blob.Digest, out var size))
             {
-                if (repository is null || !store.TryGetLinkedBlob(repository, blob.Digest, out _))
+                if (_sparse != SparseManifests.All)
                 {
                     errors.Add(new RegistryError(ErrorCodes.ManifestBlobUnknown, "blob unknown to registry", blob.Digest));
                 }
             }
+            else if (size != blob.Size)
+            {
+                errors.Add(SizeMismatch(where, blob, size));
+            }
         }
 
-        if (_sparse == SparseManifests.None)
+        var i = 0;
+        foreach (var child in manifest.Manifests)
         {
-            foreach (var child in manifest.Manifests)
+            var where = $"manifests[{i++}]";
+            if (!references.TryGetManifest(child.Digest, out var stored))
             {
-                if (repository is null || !repository.Manifests.ContainsKey(child.Digest))
+                if (_sparse == SparseManifests.None)
                 {
                     errors.Add(new RegistryError(ErrorCodes.ManifestBlobUnknown, "manifest unknown to registry", child.Digest));
                 }
+            }
+            else if (stored.Size != child.Size)
+            {
+                errors.Add(SizeMismatch(where, child, stored.Size));
             }
         }
 
         if (errors.Count > 0)
         {
             throw new RegistryException(StatusCodes.Status400BadRequest, errors);
+        }
+    }
+
+    private static RegistryError SizeMismatch(string where, Descriptor descriptor, long stored) =>
+        new(ErrorCodes.ManifestInvalid, "manifest invalid", $"{where} ({descriptor.Digest}) declares size {descriptor.Size}, the stored content has {stored} bytes");
+
+    private static IEnumerable<(string Where, Descriptor Blob)> RequiredBlobsWithPlaces(ParsedManifest manifest)
+    {
+        if (manifest.Config is { } config)
+        {
+            yield return ("config", config);
+        }
+
+        for (var i = 0; i < manifest.Layers.Count; i++)
+        {
+            if (!MediaTypes.IsNonDistributable(manifest.Layers[i].MediaType))
+            {
+                yield return ($"layers[{i}]", manifest.Layers[i]);
+            }
         }
     }
 

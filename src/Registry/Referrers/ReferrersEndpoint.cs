@@ -24,19 +24,10 @@ internal sealed class ReferrersEndpoint(RegistryStore store)
 
         var subject = route.Argument.ToString();
         var artifactType = context.Request.Query["artifactType"].ToString();
-        var referrers = new List<ManifestEntry>();
-        if (store.TryGetRepository(route.Name.Span, out var repository))
-        {
-            foreach (var manifest in repository.Manifests.Values)
-            {
-                if (manifest.SubjectDigest == subject && (artifactType.Length == 0 || manifest.ArtifactType == artifactType))
-                {
-                    referrers.Add(manifest);
-                }
-            }
-        }
-
-        referrers.Sort((a, b) => string.CompareOrdinal(a.Digest, b.Digest));
+        // Not a hot path, and a subject may have many referrers: asked of the metadata store (indexed by subject).
+        var referrers = store.TryGetRepository(route.Name.Span, out var repository)
+            ? await store.ListReferrersAsync(repository, subject, artifactType.Length > 0 ? artifactType : null, context.RequestAborted)
+            : [];
         var buffer = new ArrayBufferWriter<byte>(512);
         using (var json = new Utf8JsonWriter(buffer))
         {

@@ -5,6 +5,7 @@ using Berth.Registry.Errors;
 using Berth.Registry.Http;
 using Berth.Registry.Manifests;
 using Berth.Registry.Referrers;
+using Berth.Registry.Storage;
 using Berth.Registry.Tags;
 using Berth.Registry.Uploads;
 
@@ -47,6 +48,32 @@ internal sealed partial class RegistryDispatcher(
             LogBadRequest(logger, context.Request.Method, context.Request.Path, exception.Message);
             await ErrorWriter.WriteAsync(context, exception.StatusCode, [new RegistryError(ErrorCodes.Unsupported, "bad request", exception.Message)]);
         }
+        catch (Exception exception) when (StorageFull.Is(exception))
+        {
+            // One line, no stack trace: a full disk is an operator's problem, not a bug, and comes with every write
+            // until someone frees space. Reads go on (they write nothing); an upload keeps what it had stored.
+            LogStorageFull(logger, context.Request.Method, context.Request.Path, exception.Message);
+            if (!context.Response.HasStarted)
+            {
+                await ErrorWriter.WriteAsync(context, InsufficientStorage(context));
+            }
+        }
+    }
+
+    // RFC 4918's 507 with the spec's JSON body; the code says which operation could not be stored.
+    private static RegistryException InsufficientStorage(HttpContext context)
+    {
+        var code = RegistryRoute.Parse(context.Request.Path.Value ?? "/").Kind switch
+        {
+            RouteKind.Upload => ErrorCodes.BlobUploadInvalid,
+            RouteKind.Manifest => ErrorCodes.ManifestInvalid,
+            _ => ErrorCodes.Denied,
+        };
+        return new RegistryException(
+            StatusCodes.Status507InsufficientStorage,
+            code,
+            "insufficient storage",
+            "the registry's storage is full: nothing of this request was stored; an upload keeps what it had and can resume once space is freed");
     }
 
     private async Task DispatchAsync(HttpContext context)

@@ -3,37 +3,41 @@ using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using Berth.Core.Images;
 using Berth.Registry.Http;
-using Microsoft.Extensions.Options;
 
 namespace Berth.Registry.Storage;
 
 /// <summary>
-/// Layout under the data dir: <c>blobs/&lt;algorithm&gt;/&lt;hex[0..2]&gt;/&lt;hex&gt;</c> for content,
-/// <c>uploads/&lt;id&gt;</c> for uploads in progress (same filesystem, so the final rename is atomic).
-/// A blob file only ever appears by rename of a fsynced upload whose digest was verified.
+/// Content in <see cref="RegistryDataDirectory.Blobs"/> by digest, uploads in progress in
+/// <see cref="RegistryDataDirectory.Uploads"/> (same filesystem, so the final rename is atomic). A blob file only
+/// ever appears by rename of a fsynced upload whose digest was verified; both are owner-only (0600 in 0700 directories).
+/// The uploads directory is never listed: the metadata store records every upload before its file exists.
 /// </summary>
-internal sealed partial class FileSystemBlobStore(IOptions<RegistryOptions> options) : IBlobStore
+internal sealed partial class FileSystemBlobStore(RegistryDataDirectory layout) : IBlobStore
 {
     private const int BufferSize = 256 * 1024;
 
-    private readonly string _blobs = Path.Combine(Path.GetFullPath(options.Value.DataDir), "blobs");
-    private readonly string _uploads = Path.Combine(Path.GetFullPath(options.Value.DataDir), "uploads");
+    private static readonly FileStreamOptions s_newUpload = NewUploadOptions();
 
-    public void Initialize()
+    public Task InitializeAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(_blobs);
-        Directory.CreateDirectory(_uploads);
+        // RegistryDataDirectory.Open made both directories; a missing one here (removed while stopped) is remade private.
+        Core.IO.PrivateDirectory.Ensure(layout.Blobs);
+        Core.IO.PrivateDirectory.Ensure(layout.Uploads);
+        return Task.CompletedTask;
     }
 
-    public void CreateUpload(string uploadId)
+    public Task CreateUploadAsync(string uploadId, CancellationToken cancellationToken)
     {
-        using var handle = File.OpenHandle(UploadPath(uploadId), FileMode.CreateNew, FileAccess.Write);
+        // 0600 from the start: the blob is this file, renamed.
+        using var file = new FileStream(UploadPath(uploadId), s_newUpload);
+        return Task.CompletedTask;
     }
 
-    public bool UploadExists(string uploadId) => File.Exists(UploadPath(uploadId));
-
-    public DateTime? UploadLastWrite(string uploadId) =>
-        File.Exists(UploadPath(uploadId)) ? File.GetLastWriteTimeUtc(UploadPath(uploadId)) : null;
+    public Task<UploadStatus?> GetUploadAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        var file = new FileInfo(UploadPath(uploadId));
+        return Task.FromResult(file.Exists ? new UploadStatus(file.Length, new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero)) : null);
+    }
 
     // The body is written from Kestrel's own buffers with one pwritev(2) per ~64 KiB gathered in the request pipe:
     // no copy into a buffer of ours, and no array of ours held per concurrent upload.
@@ -96,6 +100,13 @@ internal sealed partial class FileSystemBlobStore(IOptions<RegistryOptions> opti
     public Task CommitAsync(string uploadId, long length, Digest digest, CancellationToken cancellationToken)
     {
         var source = UploadPath(uploadId);
+        var target = BlobPath(digest.Algorithm, digest.Hex);
+        if (!File.Exists(source) && File.Exists(target))
+        {
+            // Committed before, and the caller failed after that (its metadata write, say): nothing left to do.
+            return Task.CompletedTask;
+        }
+
         using (var handle = File.OpenHandle(source, FileMode.Open, FileAccess.ReadWrite))
         {
             // A write that failed half-way may have left bytes past the hashed length.
@@ -108,7 +119,6 @@ internal sealed partial class FileSystemBlobStore(IOptions<RegistryOptions> opti
             stream.Flush(flushToDisk: true);
         }
 
-        var target = BlobPath(digest.Algorithm, digest.Hex);
         var directory = Path.GetDirectoryName(target)!;
         if (File.Exists(target))
         {
@@ -117,21 +127,37 @@ internal sealed partial class FileSystemBlobStore(IOptions<RegistryOptions> opti
             return Task.CompletedTask;
         }
 
-        Directory.CreateDirectory(directory);
+        if (!OperatingSystem.IsWindows())
+        {
+            // The mode applies to the last directory only: blobs/<algorithm> first, then blobs/<algorithm>/<xx>.
+            Directory.CreateDirectory(Path.GetDirectoryName(directory)!, Core.IO.PrivateDirectory.DirectoryMode);
+            Directory.CreateDirectory(directory, Core.IO.PrivateDirectory.DirectoryMode);
+        }
+        else
+        {
+            Directory.CreateDirectory(directory);
+        }
+
         File.Move(source, target, overwrite: true);
         SyncDirectory(directory);
         return Task.CompletedTask;
     }
 
-    public void DeleteUpload(string uploadId)
+    public Task DeleteUploadAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        File.Delete(UploadPath(uploadId));
+        return Task.CompletedTask;
+    }
+
+    public Task<Stream?> OpenReadAsync(string digest, CancellationToken cancellationToken)
     {
         try
         {
-            File.Delete(UploadPath(uploadId));
+            return Task.FromResult<Stream?>(new FileStream(PathOf(digest), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 1, FileOptions.SequentialScan));
         }
-        catch (IOException)
+        catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
         {
-            // Best effort: a leftover upload file is only disk space, found again by a later cleanup.
+            return Task.FromResult<Stream?>(null);
         }
     }
 
@@ -147,10 +173,21 @@ internal sealed partial class FileSystemBlobStore(IOptions<RegistryOptions> opti
         return BlobPath(digest[..colon], digest[(colon + 1)..]);
     }
 
-    private string BlobPath(string algorithm, string hex) => Path.Combine(_blobs, algorithm, hex[..2], hex);
+    private string BlobPath(string algorithm, string hex) => layout.Blob(algorithm, hex);
 
     // Upload ids are 32 lower-case hex characters, checked by the router before they reach a path.
-    private string UploadPath(string uploadId) => Path.Combine(_uploads, uploadId);
+    private string UploadPath(string uploadId) => layout.Upload(uploadId);
+
+    private static FileStreamOptions NewUploadOptions()
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = Core.IO.PrivateDirectory.FileMode;
+        }
+
+        return options;
+    }
 
     // rename(2) is atomic, but durable only once the directory entry is on disk.
     private static void SyncDirectory(string directory)

@@ -14,19 +14,20 @@ internal sealed class ListEndpoints(RegistryStore store, IRegistryAccessPolicy a
 {
     private readonly int _maxPageSize = options.Value.MaxPageSize;
 
-    public Task TagsAsync(HttpContext context, RegistryRoute route)
+    public async Task TagsAsync(HttpContext context, RegistryRoute route)
     {
         if (!store.TryGetRepository(route.Name.Span, out var repository))
         {
             throw RegistryException.NameUnknown(route.Name.ToString());
         }
 
-        var sorted = repository.Tags.Keys.ToList();
-        sorted.Sort(StringComparer.Ordinal);
-        var page = Pagination.Page(context, sorted, _maxPageSize, $"/v2/{repository.Name}/tags/list");
-        return WriteAsync(context, json =>
+        var name = route.Name.ToString();
+        var (limit, last) = Pagination.Parse(context, _maxPageSize);
+        var entries = limit == 0 ? [] : await store.ListTagsAsync(repository, last, limit + 1, context.RequestAborted);
+        var page = Pagination.Page(context, entries, limit, $"/v2/{name}/tags/list");
+        await WriteAsync(context, json =>
         {
-            json.WriteString("name", repository.Name);
+            json.WriteString("name", name);
             WriteArray(json, "tags", page);
         });
     }
@@ -35,9 +36,23 @@ internal sealed class ListEndpoints(RegistryStore store, IRegistryAccessPolicy a
     {
         // The catalog lists only what the caller may pull: names alone can leak what a team is building.
         var visible = await access.CatalogFilterAsync(context);
-        var sorted = store.Repositories.Select(r => r.Name).Where(name => visible is null || visible(name)).ToList();
-        sorted.Sort(StringComparer.Ordinal);
-        var page = Pagination.Page(context, sorted, _maxPageSize, "/v2/_catalog");
+        var (limit, last) = Pagination.Parse(context, _maxPageSize);
+        var entries = new List<string>();
+        while (limit > 0 && entries.Count <= limit)
+        {
+            // Read in batches until the page (and one more, for the Link) is filled with names the caller may see.
+            var asked = Math.Max(limit + 1, 100);
+            var batch = await store.ListRepositoriesAsync(last, asked, context.RequestAborted);
+            entries.AddRange(visible is null ? batch : batch.Where(visible));
+            if (batch.Count < asked)
+            {
+                break;
+            }
+
+            last = batch[^1];
+        }
+
+        var page = Pagination.Page(context, entries, limit, "/v2/_catalog");
         await WriteAsync(context, json => WriteArray(json, "repositories", page));
     }
 

@@ -4,12 +4,14 @@ using Berth.Registry.Errors;
 namespace Berth.Registry.Tags;
 
 /// <summary>
-/// The spec's <c>n</c>/<c>last</c> pagination over a sorted list: entries after <c>last</c> (lexically), at most
-/// <c>n</c> of them, and a <c>Link: &lt;...&gt;; rel="next"</c> header when more remain.
+/// The spec's <c>n</c>/<c>last</c> pagination: entries after <c>last</c> (lexically), at most <c>n</c> of them, and a
+/// <c>Link: &lt;...&gt;; rel="next"</c> header when more remain. The entries come from the metadata store a page at a
+/// time (a registry may have millions of tags), asked for one more than the page to know whether more remain.
 /// </summary>
 internal static class Pagination
 {
-    public static List<string> Page(HttpContext context, List<string> sorted, int maxPageSize, string path)
+    /// <summary>The page size and starting point the request asks for.</summary>
+    public static (int Limit, string? Last) Parse(HttpContext context, int maxPageSize)
     {
         var query = context.Request.Query;
         var nText = query["n"].ToString();
@@ -25,16 +27,17 @@ internal static class Pagination
         }
 
         var last = query["last"].ToString();
-        var start = 0;
-        if (last.Length > 0)
-        {
-            var index = sorted.BinarySearch(last, StringComparer.Ordinal);
-            start = index >= 0 ? index + 1 : ~index;
-        }
+        return (limit, last.Length > 0 ? last : null);
+    }
 
-        var count = Math.Max(0, Math.Min(limit, sorted.Count - start));
-        var page = sorted.GetRange(start, count);
-        if (count > 0 && start + count < sorted.Count)
+    /// <summary>
+    /// Trims <paramref name="entries"/> (up to limit + 1 of them, in order) to the page and adds the Link header when
+    /// an entry beyond the page exists.
+    /// </summary>
+    public static List<string> Page(HttpContext context, IReadOnlyList<string> entries, int limit, string path)
+    {
+        var page = entries.Take(limit).ToList();
+        if (page.Count > 0 && entries.Count > limit)
         {
             var next = $"{path}?n={limit}&last={Uri.EscapeDataString(page[^1])}";
             context.Response.Headers.Link = $"<{next}>; rel=\"next\"";

@@ -13,6 +13,9 @@ namespace Berth.Registry.Uploads;
 /// <summary><c>/v2/&lt;name&gt;/blobs/uploads/[id]</c>: POST, PATCH, PUT, GET, DELETE.</summary>
 internal sealed class UploadEndpoints(UploadManager uploads, RegistryStore store, IRegistryAccessPolicy access, IOptions<RegistryOptions> options)
 {
+    // How many repositories linking a blob a mount without 'from' tries before it gives up and starts an upload.
+    private const int MountCandidates = 100;
+
     private readonly int _maxUploadsPerClient = options.Value.MaxUploadsPerClient;
     private readonly bool _automaticContentDiscovery = options.Value.AutomaticContentDiscovery;
 
@@ -49,7 +52,7 @@ internal sealed class UploadEndpoints(UploadManager uploads, RegistryStore store
         {
             // Monolithic upload: POST ?digest= with the whole blob as the body.
             var digest = ParseDigest(digestParameter);
-            var session = await uploads.StartAsync(name, digest.Algorithm, persisted: false, ct);
+            var session = await uploads.StartAsync(name, digest.Algorithm, resumable: false, ct);
             try
             {
                 await uploads.AppendAsync(session, session.Cursor!, context.Request.BodyReader, ct);
@@ -76,7 +79,7 @@ internal sealed class UploadEndpoints(UploadManager uploads, RegistryStore store
                 StatusCodes.Status400BadRequest, ErrorCodes.DigestInvalid, "unsupported digest algorithm", $"'{algorithm}' (supported: sha256, sha512)");
         }
 
-        var started = await uploads.StartAsync(name, algorithm, persisted: true, ct, access.ClientKey(context), _maxUploadsPerClient);
+        var started = await uploads.StartAsync(name, algorithm, resumable: true, ct, access.ClientKey(context), _maxUploadsPerClient);
         Accepted(context, StatusCodes.Status202Accepted, name, started, 0);
     }
 
@@ -177,8 +180,7 @@ internal sealed class UploadEndpoints(UploadManager uploads, RegistryStore store
             // The caller must be allowed to read the source repository (the auth seam decides; the dispatcher has
             // already challenged a caller that may read it but whose token does not say so).
             if (await access.CheckAsync(context, from.AsMemory(), RegistryAction.Pull) != AccessDecision.Allow
-                || !store.TryGetRepository(from, out var source)
-                || !store.TryGetLinkedBlob(source, digest, out var blob))
+                || await store.GetLinkedBlobAsync(from, digest, context.RequestAborted) is not { } blob)
             {
                 return false;
             }
@@ -194,11 +196,12 @@ internal sealed class UploadEndpoints(UploadManager uploads, RegistryStore store
 
         // Mount without 'from' (OCI 1.1, automatic content discovery): allowed when some repository the caller's
         // account may pull links the blob. The account, not the token: a client that does not know where the blob is
-        // cannot have asked for that repository's scope.
-        foreach (var repository in store.Repositories)
+        // cannot have asked for that repository's scope. The database says which repositories link it (a bounded
+        // number are tried: not a scan of the registry).
+        foreach (var repository in await store.ListRepositoriesLinkingAsync(digest, MountCandidates, context.RequestAborted))
         {
-            if (store.TryGetLinkedBlob(repository, digest, out var blob)
-                && await access.MayPullAsync(context, repository.Name.AsMemory()))
+            if (await access.MayPullAsync(context, repository.AsMemory())
+                && await store.GetLinkedBlobAsync(repository, digest, context.RequestAborted) is { } blob)
             {
                 await LinkAsync(blob);
                 return true;

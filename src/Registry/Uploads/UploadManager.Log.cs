@@ -14,8 +14,8 @@ internal sealed partial class UploadManager
     [LoggerMessage(4, LogLevel.Information, "Upload {UploadId} resumed after a restart at offset {Offset}")]
     private static partial void LogResumed(ILogger logger, string uploadId, long offset);
 
-    [LoggerMessage(5, LogLevel.Information, "Removed the file of interrupted upload {UploadId}")]
-    private static partial void LogOrphanRemoved(ILogger logger, string uploadId);
+    [LoggerMessage(5, LogLevel.Information, "Removed interrupted upload {UploadId}")]
+    private static partial void LogInterruptedRemoved(ILogger logger, string uploadId);
 
     [LoggerMessage(7, LogLevel.Information, "Upload {UploadId} in {Repository} expired")]
     private static partial void LogExpired(ILogger logger, string uploadId, string repository);

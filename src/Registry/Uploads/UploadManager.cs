@@ -7,8 +7,9 @@ using Berth.Registry.Storage;
 namespace Berth.Registry.Uploads;
 
 /// <summary>
-/// Upload sessions: created with a database row (so they survive a restart), fed by streamed appends that hash
-/// in the same pass, and committed by verify -> fsync -> rename -> one metadata transaction.
+/// Uploads: each created with a metadata record before its bytes (so a restart finds every one without listing the
+/// blob store), fed by streamed appends that hash in the same pass, and committed by verify -> the blob store's
+/// durable commit -> one metadata transaction (blob row, link, end of the record).
 /// </summary>
 internal sealed partial class UploadManager(RegistryStore store, IBlobStore blobs, TimeProvider time, ILogger<UploadManager> logger)
 {
@@ -17,43 +18,43 @@ internal sealed partial class UploadManager(RegistryStore store, IBlobStore blob
     // Open sessions per owner: one client must not be able to fill the disk and the table with abandoned uploads.
     private readonly Dictionary<string, int> _openByOwner = new(StringComparer.Ordinal);
 
-    /// <summary>Restores the sessions of a previous run; their hashes are rebuilt lazily from the files.</summary>
-    public async Task RestoreAsync(IReadOnlyList<UploadRecord> uploads, string uploadsDirectory, CancellationToken cancellationToken)
+    /// <summary>
+    /// Restores the sessions of a previous run from their records (the blob store is never listed); their hashes are
+    /// rebuilt lazily from the stored bytes. Records whose bytes are gone (killed between the commit and its metadata
+    /// transaction: the client never saw a 201) and monolithic uploads cut off by the restart are removed.
+    /// </summary>
+    public async Task RestoreAsync(IReadOnlyList<UploadRecord> uploads, CancellationToken cancellationToken)
     {
         foreach (var upload in uploads)
         {
-            if (blobs.UploadExists(upload.Id))
+            var status = upload.Monolithic ? null : await blobs.GetUploadAsync(upload.Id, cancellationToken);
+            if (status is null)
             {
-                _sessions[upload.Id] = new UploadSession(upload.Id, upload.Repository, upload.Algorithm, persisted: true)
-                {
-                    LastActivity = blobs.UploadLastWrite(upload.Id) is { } written && written > upload.CreatedAt ? written : new DateTimeOffset(upload.CreatedAt, TimeSpan.Zero),
-                };
-            }
-            else
-            {
-                // Committed (file renamed) but killed before the metadata transaction: the client never saw a 201.
+                await blobs.DeleteUploadAsync(upload.Id, cancellationToken);
                 await store.Metadata.DeleteUploadAsync(upload.Id, cancellationToken);
+                LogInterruptedRemoved(logger, upload.Id);
+                continue;
             }
-        }
 
-        // Files of monolithic uploads (no row) interrupted by a crash.
-        foreach (var file in Directory.EnumerateFiles(uploadsDirectory))
-        {
-            var id = Path.GetFileName(file);
-            if (!_sessions.ContainsKey(id))
+            var created = new DateTimeOffset(upload.CreatedAt, TimeSpan.Zero);
+            _sessions[upload.Id] = new UploadSession(upload.Id, upload.Repository, upload.Algorithm, resumable: true)
             {
-                LogOrphanRemoved(logger, id);
-                blobs.DeleteUpload(id);
-            }
+                LastActivity = status.LastWrite > created ? status.LastWrite : created,
+            };
         }
 
         LogRestored(logger, _sessions.Count);
     }
 
-    public async Task<UploadSession> StartAsync(string repository, string algorithm, bool persisted, CancellationToken cancellationToken, string? owner = null, int maxPerOwner = int.MaxValue)
+    /// <summary>
+    /// Starts an upload: its record first, then its (empty) bytes, so that whatever a crash leaves in the blob store
+    /// has a record to find it by. A <paramref name="resumable"/> upload is a session clients address by id; the other
+    /// kind lives within one request (monolithic POST).
+    /// </summary>
+    public async Task<UploadSession> StartAsync(string repository, string algorithm, bool resumable, CancellationToken cancellationToken, string? owner = null, int maxPerOwner = int.MaxValue)
     {
         var id = Guid.NewGuid().ToString("N");
-        var session = new UploadSession(id, repository, algorithm, persisted) { Cursor = new UploadCursor(algorithm), LastActivity = time.GetUtcNow(), Owner = persisted ? owner : null };
+        var session = new UploadSession(id, repository, algorithm, resumable) { Cursor = new UploadCursor(algorithm), LastActivity = time.GetUtcNow(), Owner = resumable ? owner : null };
         if (session.Owner is not null)
         {
             Reserve(session.Owner, maxPerOwner);
@@ -61,10 +62,19 @@ internal sealed partial class UploadManager(RegistryStore store, IBlobStore blob
 
         try
         {
-            blobs.CreateUpload(id);
-            if (persisted)
+            await store.Metadata.CreateUploadAsync(new UploadRecord(id, repository, algorithm, time.GetUtcNow().UtcDateTime, Monolithic: !resumable), cancellationToken);
+            try
             {
-                await store.Metadata.CreateUploadAsync(new UploadRecord(id, repository, algorithm, time.GetUtcNow().UtcDateTime), cancellationToken);
+                await blobs.CreateUploadAsync(id, CancellationToken.None);
+            }
+            catch
+            {
+                await store.Metadata.DeleteUploadAsync(id, CancellationToken.None);
+                throw;
+            }
+
+            if (resumable)
+            {
                 _sessions[id] = session;
                 LogStarted(logger, id, repository);
             }
@@ -182,7 +192,7 @@ internal sealed partial class UploadManager(RegistryStore store, IBlobStore blob
 
         var digest = expected.ToString();
         await blobs.CommitAsync(session.Id, cursor.Offset, expected, CancellationToken.None);
-        await store.LinkBlobAsync(session.Repository, digest, cursor.Offset, session.Persisted ? session.Id : null, CancellationToken.None);
+        await store.LinkBlobAsync(session.Repository, digest, cursor.Offset, session.Id, CancellationToken.None);
         Close(session);
         LogCommitted(logger, digest, cursor.Offset, session.Repository);
         return cursor.Offset;
@@ -190,12 +200,9 @@ internal sealed partial class UploadManager(RegistryStore store, IBlobStore blob
 
     public async Task CancelAsync(UploadSession session, CancellationToken cancellationToken)
     {
-        blobs.DeleteUpload(session.Id);
-        if (session.Persisted)
-        {
-            await store.Metadata.DeleteUploadAsync(session.Id, cancellationToken);
-        }
-
+        // Bytes first, record second: a crash in between leaves a record without bytes, which recovery removes.
+        await blobs.DeleteUploadAsync(session.Id, cancellationToken);
+        await store.Metadata.DeleteUploadAsync(session.Id, cancellationToken);
         Close(session);
     }
 

@@ -3,7 +3,7 @@ using Berth.Registry.Storage;
 namespace Berth.Registry.Uploads;
 
 /// <summary>An upload in progress. One request at a time works on it (<see cref="Gate"/>).</summary>
-internal sealed class UploadSession(string id, string repository, string algorithm, bool persisted)
+internal sealed class UploadSession(string id, string repository, string algorithm, bool resumable)
 {
     public string Id { get; } = id;
 
@@ -12,8 +12,8 @@ internal sealed class UploadSession(string id, string repository, string algorit
     /// <summary>The algorithm hashed while streaming (the client may name another one at PUT; then we rehash).</summary>
     public string Algorithm { get; } = algorithm;
 
-    /// <summary>Whether the session has a database row (monolithic uploads live for one request and have none).</summary>
-    public bool Persisted { get; } = persisted;
+    /// <summary>Whether clients address the session by id (monolithic uploads live within one request).</summary>
+    public bool Resumable { get; } = resumable;
 
     public SemaphoreSlim Gate { get; } = new(1, 1);
 

@@ -1,4 +1,5 @@
-using Berth.Core.Hosting;
+using Berth.Scheduler.V1;
+using Berth.ServiceDefaults;
 using Berth.Scheduler.ControlPlane;
 using Berth.Scheduler.Placement;
 using Berth.Scheduler.RegistryAccess;
@@ -35,13 +36,12 @@ internal static class SchedulerServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<SchedulerOptions>, SchedulerOptionsValidator>();
-        services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<ISchedulerStore>(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<SchedulerOptions>>().Value;
-            Directory.CreateDirectory(options.DataDirectory);
-            return new SqliteSchedulerStore(Path.Combine(options.DataDirectory, "scheduler.db"), options.FullSync, sp.GetRequiredService<ILogger<SqliteSchedulerStore>>());
-        });
+        // The layout is opened (directory made, modes tightened) before the store or the tokens touch the data dir.
+        services.AddSingleton(sp => SchedulerDataDirectory.Open(sp.GetRequiredService<IOptions<SchedulerOptions>>().Value.DataDirectory));
+        services.AddSingleton<ISchedulerStore>(sp => new SqliteSchedulerStore(
+            sp.GetRequiredService<SchedulerDataDirectory>().Database,
+            sp.GetRequiredService<IOptions<SchedulerOptions>>().Value.FullSync,
+            sp.GetRequiredService<ILogger<SqliteSchedulerStore>>()));
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<SchedulerOptions>>().Value;
@@ -62,9 +62,19 @@ internal static class SchedulerServiceCollectionExtensions
         services.AddSingleton<LostHostMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<LostHostMonitor>());
         services.AddHostedService<ServiceReconciler>();
-        // Under `berth up`: exit with it, even when it is killed (Berth.Core.Hosting.StopWithParent).
-        services.AddStopWithParent();
         services.AddRegistryAccess();
+        // Readiness (/readyz and the standard grpc.health.v1.Health service, which probes and grpc_health_probe use
+        // where HTTP/1.1 cannot reach an h2c port): the state is loaded and the database opens.
+        services.AddHealthChecks()
+            .AddCheck<StateLoadedHealthCheck>(StateLoadedHealthCheck.Name, tags: [BerthHealth.Ready])
+            .AddCheck<DatabaseHealthCheck>(DatabaseHealthCheck.Name, tags: [BerthHealth.Ready], timeout: BerthHealth.CheckTimeout);
+        services.AddGrpcHealthChecks(health =>
+        {
+            // The server as a whole ("") and each API by its full name answer SERVING when every readiness check passes.
+            health.Services.Map(string.Empty, result => result.Tags.Contains(BerthHealth.Ready));
+            health.Services.Map(Clusters.Descriptor.FullName, result => result.Tags.Contains(BerthHealth.Ready));
+            health.Services.Map(AgentService.Descriptor.FullName, result => result.Tags.Contains(BerthHealth.Ready));
+        });
         services.AddGrpc(grpc =>
         {
             grpc.Interceptors.Add<AuthInterceptor>();
@@ -82,6 +92,7 @@ internal static class SchedulerServiceCollectionExtensions
         app.MapGrpcService<TaskService>();
         app.MapGrpcService<ServiceService>();
         app.MapGrpcService<AgentSessionService>();
+        app.MapGrpcHealthChecksService();
         return app;
     }
 }

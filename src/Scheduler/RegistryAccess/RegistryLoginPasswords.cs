@@ -1,7 +1,4 @@
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json.Serialization;
+using Berth.RegistryAdmin;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Scheduler.RegistryAccess;
@@ -14,7 +11,8 @@ internal sealed record LoginPassword(string Username, string Password, DateTimeO
 }
 
 /// <summary>
-/// Keeps a fresh login password for the configured robot: asks the registry's <c>POST /api/v1/login-password</c> (what
+/// Keeps a fresh login password for the configured robot: asks the registry's <c>POST /api/v1/login-password</c>
+/// through the admin API's typed client (what
 /// <c>aws ecr get-login-password</c> is to ECR) at start, and again once less than
 /// <see cref="RegistryAccessOptions.RenewAtRemainingFraction"/> of its lifetime is left, so every credential handed to
 /// a task has hours to live. Failures are retried with a doubling delay (1 s up to 5 min) while the old one is valid.
@@ -83,7 +81,7 @@ internal sealed partial class RegistryLoginPasswords(
             {
                 return;
             }
-            catch (Exception ex) when (ex is HttpRequestException or RegistryRefusedException or OperationCanceledException or System.Text.Json.JsonException or IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is HttpRequestException or RegistryApiException or RegistryRefusedException or OperationCanceledException or System.Text.Json.JsonException or IOException or UnauthorizedAccessException)
             {
                 wait = retry;
                 retry = TimeSpan.FromTicks(Math.Min(s_maxRetry.Ticks, retry.Ticks * 2));
@@ -102,32 +100,18 @@ internal sealed partial class RegistryLoginPasswords(
     {
         // Read at every refresh, so rotating the robot's secret needs no scheduler restart.
         var secret = o.PasswordFile is { } file ? (await File.ReadAllTextAsync(file, cancellationToken)).Trim() : o.Password!;
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(o.Url!, "api/v1/login-password"));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{o.Username}:{secret}")));
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(30));
-        using var response = await httpClients.CreateClient(HttpClientName).SendAsync(request, timeout.Token);
-        if (!response.IsSuccessStatusCode)
-        {
-            // The body is the registry's JSON error (no secret in it); the status says most of it.
-            var body = await response.Content.ReadAsStringAsync(timeout.Token);
-            throw new RegistryRefusedException($"the registry answered {(int)response.StatusCode} {response.ReasonPhrase}: {body[..Math.Min(body.Length, 300)]}");
-        }
-
-        var view = await response.Content.ReadFromJsonAsync<LoginPasswordView>(timeout.Token)
-            ?? throw new RegistryRefusedException("the registry answered an empty body");
-        if (string.IsNullOrEmpty(view.Username) || string.IsNullOrEmpty(view.Password))
+        var http = httpClients.CreateClient(HttpClientName);
+        http.BaseAddress = o.Url;
+        var issued = await new RegistryAdminClient(http, o.Username, secret).GetLoginPasswordAsync(timeout.Token);
+        if (string.IsNullOrEmpty(issued.Username) || string.IsNullOrEmpty(issued.Password))
         {
             throw new RegistryRefusedException("the registry's answer has no username or password");
         }
 
-        return new LoginPassword(view.Username, view.Password, view.ExpiresAt);
+        return new LoginPassword(issued.Username, issued.Password, issued.ExpiresAt);
     }
-
-    private sealed record LoginPasswordView(
-        [property: JsonPropertyName("username")] string? Username,
-        [property: JsonPropertyName("password")] string? Password,
-        [property: JsonPropertyName("expiresAt")] DateTimeOffset ExpiresAt);
 
     private sealed class RegistryRefusedException(string message) : Exception(message);
 }

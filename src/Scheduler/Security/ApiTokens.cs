@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using System.Text;
 using Berth.Core.IO;
 using Berth.Scheduler.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Berth.Scheduler.Security;
 
@@ -12,18 +11,13 @@ namespace Berth.Scheduler.Security;
 /// </summary>
 internal sealed class ApiTokens
 {
-    public const string AdminTokenFile = "admin-token";
-    public const string JoinTokenFile = "join-token";
-
     private readonly byte[] _admin;
     private readonly byte[] _join;
 
-    public ApiTokens(IOptions<SchedulerOptions> options)
+    public ApiTokens(SchedulerDataDirectory layout)
     {
-        var directory = options.Value.DataDirectory;
-        Directory.CreateDirectory(directory);
-        _admin = Encoding.UTF8.GetBytes(ReadOrCreate(Path.Combine(directory, AdminTokenFile), "berth_admin_"));
-        _join = Encoding.UTF8.GetBytes(ReadOrCreate(Path.Combine(directory, JoinTokenFile), "berth_join_"));
+        _admin = Encoding.UTF8.GetBytes(ReadOrCreate(layout.AdminToken, "berth_admin_"));
+        _join = Encoding.UTF8.GetBytes(ReadOrCreate(layout.JoinToken, "berth_join_"));
     }
 
     public bool IsAdmin(string token) => Matches(token, _admin);

@@ -8,7 +8,8 @@ namespace Berth.Scheduler.Security;
 /// <summary>
 /// Authenticates every call and turns refused state operations into precise status codes.
 /// Control-plane services need the admin API token; <c>Register</c> the join token; <c>Session</c> an instance
-/// credential, whose instance id is handed to the service through <see cref="InstanceId"/>. No credential or an
+/// credential, whose instance id is handed to the service through <see cref="InstanceId"/>; the standard gRPC health
+/// service (<c>grpc.health.v1.Health</c>) needs none. No credential or an
 /// unknown one is UNAUTHENTICATED; a valid credential of the wrong kind is PERMISSION_DENIED.
 /// </summary>
 internal sealed class AuthInterceptor(ApiTokens tokens, SchedulerState state) : Interceptor
@@ -16,6 +17,7 @@ internal sealed class AuthInterceptor(ApiTokens tokens, SchedulerState state) : 
     private const string InstanceKey = "berth-instance-id";
     private static readonly string s_registerMethod = $"/{AgentService.Descriptor.FullName}/Register";
     private static readonly string s_agentPrefix = $"/{AgentService.Descriptor.FullName}/";
+    private static readonly string s_healthPrefix = $"/{Grpc.Health.V1.Health.Descriptor.FullName}/";
 
     /// <summary>The instance the caller's credential speaks for (agent calls only).</summary>
     public static string InstanceId(ServerCallContext context) => (string)context.UserState[InstanceKey];
@@ -74,6 +76,13 @@ internal sealed class AuthInterceptor(ApiTokens tokens, SchedulerState state) : 
 
     private async Task AuthorizeAsync(ServerCallContext context, string? joinTokenField)
     {
+        // The standard health service answers anyone, at once: probes carry no credentials, and a scheduler that is
+        // still loading must say NOT_SERVING rather than keep the probe waiting.
+        if (context.Method.StartsWith(s_healthPrefix, StringComparison.Ordinal))
+        {
+            return;
+        }
+
         // Nothing is answered before the state is loaded: an empty state would answer wrongly.
         await state.WhenLoaded.WaitAsync(context.CancellationToken);
         var bearer = Bearer(context);

@@ -48,8 +48,8 @@ public sealed class MultiHostTests(ITestOutputHelper output)
                     $"--net=/var/run/netns/{host.Namespace}", LabPlatform.Binary("Agent", "Berth.Agent"),
                     "--config", config, "--scheduler-url", $"http://{lab.RootAddress}:{port}", "--join-token", (await File.ReadAllTextAsync(tokenFile)).Trim(),
                     "--cluster", "lab", "--zone", $"zone-{host.Number}", "--docker-endpoint", host.DockerHost,
-                    "--state-dir", Path.Combine(work.FullName, $"agent-h{host.Number}"), "--scope", "lab", "--image-pull-behavior", "Always",
-                    "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--TaskCleanup:Wait", "00:00:00",
+                    "--data-dir", Path.Combine(work.FullName, $"agent-h{host.Number}"), "--scope", "lab", "--image-pull-behavior", "Always",
+                    "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--Cgroups:Parent", $"/{host.Namespace}/berth", "--TaskCleanup:Wait", "00:00:00",
                 ], output.WriteLine));
             }
 

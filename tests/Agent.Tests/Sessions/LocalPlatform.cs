@@ -84,7 +84,7 @@ internal sealed class LocalPlatform
         _scopes.Add(scope);
         List<string> args =
         [
-            "--scheduler-url", $"http://127.0.0.1:{SchedulerPort}", "--cluster", Cluster, "--state-dir", Path.Combine(_work.FullName, name), "--scope", scope,
+            "--scheduler-url", $"http://127.0.0.1:{SchedulerPort}", "--cluster", Cluster, "--data-dir", Path.Combine(_work.FullName, name), "--scope", scope,
             "--image-pull-behavior", imagePullBehavior, "--ReconcileInterval", "00:00:02", "--ReservedMemory", "0",
             // Stopped tasks' containers go at once (their last lines are still saved): tests leave nothing behind.
             "--ImageCleanup:Enabled", "false", "--TaskCleanup:Wait", "00:00:00", "--Logging:LogLevel:Default", "Information", .. extra,

@@ -136,16 +136,22 @@ public sealed class SessionUnitTests
     }
 
     [Fact]
-    public void Identity_SurvivesInTheStateDirectory_Privately()
+    public void Identity_SurvivesInTheDataDirectory_Privately()
     {
         var dir = Directory.CreateTempSubdirectory("berth-state-");
         try
         {
-            var state = new StateDirectory(Microsoft.Extensions.Options.Options.Create(new AgentOptions { StateDirectory = dir.FullName }));
-            new InstanceIdentity("ci-1", "arn:ci-1", "secret", "default").Save(state);
+            // An older agent's directory: world-readable, with a world-readable identity in it.
+            File.SetUnixFileMode(dir.FullName, (UnixFileMode)0b111_101_101);
+            File.WriteAllText(Path.Combine(dir.FullName, AgentDataDirectory.InstanceFile), "{}");
+            File.SetUnixFileMode(Path.Combine(dir.FullName, AgentDataDirectory.InstanceFile), (UnixFileMode)0b110_100_100);
 
-            Assert.Equal("secret", InstanceIdentity.Load(state)!.Credential);
-            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dir.FullName, InstanceIdentity.FileName)));
+            var data = AgentDataDirectory.Open(dir.FullName);
+            new InstanceIdentity("ci-1", "arn:ci-1", "secret", "default").Save(data);
+
+            Assert.Equal("secret", InstanceIdentity.Load(data)!.Credential);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(dir.FullName));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(data.Instance));
         }
         finally
         {

@@ -1,6 +1,7 @@
 using Berth.Agent.Configuration;
 using Berth.Agent.Exec;
 using Berth.Agent.Logs;
+using Berth.Agent.Hosting;
 using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
 using Microsoft.Extensions.Logging;
@@ -22,25 +23,26 @@ internal sealed class AgentHarness : IAsyncDisposable
     /// <param name="cleanup">Stopped-task cleanup (default: containers removed at once, as before retention, so tests leave nothing behind).</param>
     /// <param name="cleanupClock">The clock of the cleanup wait and the saved lines (a fake one lets a test pass the wait without waiting).</param>
     public AgentHarness(IContainerRuntime runtime, string scope, string stateDir, ITestOutputHelper output, ImagePullBehavior pull = ImagePullBehavior.PreferCached,
-        TaskCleanupOptions? cleanup = null, TimeProvider? cleanupClock = null)
+        TaskCleanupOptions? cleanup = null, TimeProvider? cleanupClock = null, Action<AgentOptions>? configure = null)
     {
         Runtime = runtime;
-        Options = Microsoft.Extensions.Options.Options.Create(new AgentOptions
+        var options = new AgentOptions
         {
             SchedulerUrl = new Uri("http://127.0.0.1:1"),
             Scope = scope,
-            StateDirectory = stateDir,
+            DataDirectory = stateDir,
             StopTimeout = TimeSpan.FromSeconds(2),
             ReconcileInterval = TimeSpan.FromSeconds(2),
             ImagePullBehavior = pull,
             TaskCleanup = cleanup ?? new TaskCleanupOptions { Wait = TimeSpan.Zero },
-        });
+        };
+        configure?.Invoke(options);
+        Options = Microsoft.Extensions.Options.Options.Create(options);
         _logs = LoggerFactory.Create(b => b.AddProvider(new TestOutputLoggerProvider(output)).SetMinimumLevel(LogLevel.Debug));
-        var state = new StateDirectory(Options);
-        Images = new ImageStore(runtime, Options, state, TimeProvider.System, _logs.CreateLogger<ImageStore>());
-        Archive = new LogArchive(Options, cleanupClock ?? TimeProvider.System);
-        Retention = new StoppedTaskRetention(runtime, Archive, state, Options, cleanupClock ?? TimeProvider.System, _logs.CreateLogger<StoppedTaskRetention>());
-        Engine = new TaskEngine(runtime, Images, Retention, Options, TimeProvider.System, _logs.CreateLogger<TaskEngine>());
+        Images = new ImageStore(runtime, Options, AgentDataDirectory.Open(Options.Value.DataDirectory), TimeProvider.System, _logs.CreateLogger<ImageStore>());
+        Archive = AgentParts.CreateArchive(Options, cleanupClock ?? TimeProvider.System);
+        Retention = AgentParts.CreateRetention(runtime, Archive, Options, cleanupClock ?? TimeProvider.System, _logs);
+        Engine = AgentParts.CreateTaskEngine(runtime, Images, Retention, Options, TimeProvider.System, _logs);
         Logs = new TaskLogReader(runtime, Engine, Archive, Options);
         Exec = new ExecSessions(runtime, Engine, _logs.CreateLogger<ExecSessions>());
         _loop = new ReconcileLoop(Engine, Options, TimeProvider.System);

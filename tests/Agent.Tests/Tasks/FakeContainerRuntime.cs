@@ -29,6 +29,12 @@ internal sealed class FakeContainerRuntime : IContainerRuntime
         return Task.CompletedTask;
     }
 
+    public Task ImportImageAsync(string reference, Stream rootfs, IReadOnlyList<string> changes, CancellationToken cancellationToken)
+    {
+        LocalImages.Add(reference);
+        return Task.CompletedTask;
+    }
+
     public Task<ImageInfo?> InspectImageAsync(string image, CancellationToken cancellationToken) =>
         Task.FromResult(LocalImages.Contains(image) ? new ImageInfo("sha256:" + image, [image], DateTimeOffset.UnixEpoch, 1) : null);
 

@@ -1,4 +1,5 @@
 using Berth.Agent.Configuration;
+using Berth.Agent.Hosting;
 using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
 using Berth.TestSupport;
@@ -30,11 +31,11 @@ public sealed class ImageCleanupSystemTests(EngineFixture engine, ITestOutputHel
             var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
             var options = Microsoft.Extensions.Options.Options.Create(new AgentOptions
             {
-                StateDirectory = state.FullName,
+                DataDirectory = state.FullName,
                 Scope = "cleanup-" + engine.RunId,
                 ImageCleanup = new ImageCleanupOptions { MinimumAge = TimeSpan.FromHours(1), DiskUsageThresholdPercent = 80 },
             });
-            var images = new ImageStore(engine.Runtime, options, new StateDirectory(options), time, NullLogger<ImageStore>.Instance);
+            var images = new ImageStore(engine.Runtime, options, AgentDataDirectory.Open(options.Value.DataDirectory), time, NullLogger<ImageStore>.Instance);
             images.MarkUsed(tags[1]);                  // b: used longest ago
             time.Advance(TimeSpan.FromMinutes(10));
             images.MarkUsed(tags[0]);                  // a
@@ -44,8 +45,8 @@ public sealed class ImageCleanupSystemTests(EngineFixture engine, ITestOutputHel
 
             // "Full" while more than one of the three is left: the cleaner must take b, then a, then stop.
             var disk = new GaugeProbe(() => tags.Count(t => engine.Runtime.InspectImageAsync(t, CancellationToken.None).GetAwaiter().GetResult() is not null) > 1 ? 95 : 50);
-            var retention = new StoppedTaskRetention(engine.Runtime, new Berth.Agent.Logs.LogArchive(options, time), new StateDirectory(options), options, time, NullLogger<StoppedTaskRetention>.Instance);
-            var taskEngine = new TaskEngine(engine.Runtime, images, retention, options, time, NullLogger<TaskEngine>.Instance);
+            var retention = AgentParts.CreateRetention(engine.Runtime, AgentParts.CreateArchive(options, time), options, time, NullLoggerFactory.Instance);
+            var taskEngine = AgentParts.CreateTaskEngine(engine.Runtime, images, retention, options, time, NullLoggerFactory.Instance);
             var cleaner = new ImageCleanupService(engine.Runtime, taskEngine, images, disk, options, time, NullLogger<ImageCleanupService>.Instance);
 
             var removed = await cleaner.CleanOnceAsync(CancellationToken.None);

@@ -153,10 +153,10 @@ public sealed class ImageStoreTests : IDisposable
     {
         var options = Microsoft.Extensions.Options.Options.Create(new AgentOptions
         {
-            StateDirectory = _state.FullName,
+            DataDirectory = _state.FullName,
             ImagePullBehavior = behavior,
             ImagePullBackoff = backoff ?? new ImagePullBackoffOptions(),
         });
-        return new ImageStore(_runtime, options, new StateDirectory(options), _time, NullLogger<ImageStore>.Instance);
+        return new ImageStore(_runtime, options, AgentDataDirectory.Open(options.Value.DataDirectory), _time, NullLogger<ImageStore>.Instance);
     }
 }

@@ -39,11 +39,11 @@ public sealed class ErrorMessagesTests
     [Fact]
     public void ForRegistry_NotFound_OfARobot_PointsAtTheRobots_NotTheRepositories()
     {
-        var message = ErrorMessages.ForRegistry(404, "NOT_FOUND: robot 'ci' not found", new Uri("http://127.0.0.1:5000"), ErrorMessages.RegistryAdminListHint("robots/ci"));
+        var message = ErrorMessages.ForRegistry(404, "NOT_FOUND: robot 'ci' not found", new Uri("http://127.0.0.1:5000"), ErrorMessages.RegistryAdminListHint(["registry", "robots", "delete"]));
 
         Assert.Contains("`berth registry robots list`", message, StringComparison.Ordinal);
         Assert.DoesNotContain("registry repos", message, StringComparison.Ordinal);
-        Assert.Contains("`berth registry public list`", ErrorMessages.RegistryAdminListHint("public-namespaces?pattern=x"), StringComparison.Ordinal);
+        Assert.Contains("`berth registry public list`", ErrorMessages.RegistryAdminListHint(["registry", "public", "remove"]), StringComparison.Ordinal);
     }
 
     [Fact]

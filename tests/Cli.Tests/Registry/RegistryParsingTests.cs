@@ -21,9 +21,9 @@ public sealed class RegistryParsingTests
     {
         var permission = RegistryCommands.ParsePermission("team-a/*=pull,push");
 
-        Assert.Equal("team-a/*", (string?)permission["pattern"]);
-        Assert.Equal(["pull", "push"], permission["actions"]!.AsArray().Select(a => (string?)a));
-        Assert.Empty(RegistryCommands.ParsePermission("team-a/*=")["actions"]!.AsArray());
+        Assert.Equal("team-a/*", permission.Pattern);
+        Assert.Equal(["pull", "push"], permission.Actions!);
+        Assert.Empty(RegistryCommands.ParsePermission("team-a/*=").Actions!);
     }
 
     [Fact]

@@ -9,6 +9,7 @@ namespace Berth.Cli.Tests.Up;
 /// Ctrl-C (SIGTERM) stops the platform but not the task, and the next <c>berth up</c> adopts it.
 /// </summary>
 [Trait("Category", "System")]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class UpTests(ITestOutputHelper output)
 {
     [Fact]
@@ -130,6 +131,66 @@ public sealed class UpTests(ITestOutputHelper output)
         finally
         {
             await cli.RunAsync("down", "--data-dir", data);
+            foreach (var id in (await ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=berth.agent={scope}"])).StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                await ProcessRunner.RunAsync("docker", ["rm", "-f", id]);
+            }
+
+            work.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Up_EveryDataDirectoryIsPrivate_LooserModesFromBeforeAreTightened()
+    {
+        await TestImages.EnsureBusyboxAsync(log: output.WriteLine);
+        var work = Directory.CreateTempSubdirectory("berth-up-modes-test-");
+        var scope = "up-modes-" + Guid.NewGuid().ToString("N")[..6];
+        string[] arguments = ["--registry-port", PlatformProcesses.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--scheduler-port", PlatformProcesses.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture), "--agent-scope", scope];
+        var data = Path.Combine(work.FullName, "data");
+        // What an older version left: world-readable directories and an (empty) world-readable database.
+        const UnixFileMode Open = (UnixFileMode)0b111_101_101, OpenFile = (UnixFileMode)0b110_100_100;
+        Directory.CreateDirectory(Path.Combine(data, "scheduler"));
+        File.SetUnixFileMode(data, Open);
+        File.SetUnixFileMode(Path.Combine(data, "scheduler"), Open);
+        await File.WriteAllBytesAsync(Path.Combine(data, "scheduler", "scheduler.db"), []);
+        File.SetUnixFileMode(Path.Combine(data, "scheduler", "scheduler.db"), OpenFile);
+
+        var up = await BerthUpProcess.StartAsync(Path.Combine(work.FullName, "home"), data, arguments, output.WriteLine);
+        try
+        {
+            // While the three parts run: their SQLite files have write-ahead logs and shared-memory files, which SQLite
+            // creates by itself; every one of them, and everything else under the data directory, is owner-only.
+            string[] expected =
+            [
+                "registry/registry.db-wal", "registry/registry.db-shm", "registry/auth.db-wal", "registry/auth.db-shm",
+                "registry/auth/token-signing-key.pem", "registry/initial-admin-password", "registry/blobs", "registry/uploads",
+                "scheduler/scheduler.db-wal", "scheduler/scheduler.db-shm", "scheduler/admin-token", "scheduler/join-token",
+                "scheduler/registry-pull-secret", "agent/state/instance.json", "logs/scheduler.log",
+            ];
+            foreach (var path in expected)
+            {
+                Assert.True(Path.Exists(Path.Combine(data, path)), $"{path} exists");
+            }
+
+            var loose = new List<string>();
+            foreach (var entry in new DirectoryInfo(data).EnumerateFileSystemInfos("*", SearchOption.AllDirectories).Prepend(new DirectoryInfo(data)))
+            {
+                var want = entry is DirectoryInfo ? (UnixFileMode)0b111_000_000 : (UnixFileMode)0b110_000_000;
+                var mode = File.GetUnixFileMode(entry.FullName);
+                output.WriteLine($"{Convert.ToString((int)mode, 8)} {Path.GetRelativePath(data, entry.FullName)}");
+                if (mode != want)
+                {
+                    loose.Add($"{Path.GetRelativePath(data, entry.FullName)} is {Convert.ToString((int)mode, 8)}");
+                }
+            }
+
+            Assert.Empty(loose);
+        }
+        finally
+        {
+            await up.DisposeAsync();
             foreach (var id in (await ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=berth.agent={scope}"])).StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
                 await ProcessRunner.RunAsync("docker", ["rm", "-f", id]);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using Berth.Registry.Tests.Infrastructure;
+using Berth.Registry.Storage.Sqlite;
 using Berth.Registry.Tests.Manifests;
 using Berth.TestSupport;
 using Microsoft.Data.Sqlite;
@@ -95,29 +96,48 @@ public sealed class PersistenceTests : IAsyncLifetime
         using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(_app.DataDir, "registry.db"), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
         await connection.OpenAsync();
         Assert.Equal("wal", await ScalarAsync<string>(connection, "PRAGMA journal_mode;"));
-        Assert.Equal(1L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM __EFMigrationsHistory;"));
+        Assert.Equal((long)SchemaMigrations.Scripts(SchemaMigrations.Registry).Count, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM __EFMigrationsHistory;"));
         Assert.Equal(3L, await ScalarAsync<long>(connection, $"SELECT COUNT(*) FROM ManifestBlobs mb JOIN Manifests m ON m.Id = mb.ManifestId WHERE m.Digest = '{digest}';"));
         Assert.Equal(3L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM RepositoryBlobs rb JOIN Repositories r ON r.Id = rb.RepositoryId WHERE r.Name = 'persist/schema';"));
     }
 
     [Fact]
-    public async Task LeftoverUploadFiles_WithoutASession_AreRemovedAtStart()
+    public async Task InterruptedUploads_AreFoundByTheirRecords_AndRemovedAtStart()
     {
         using (var client = _app.CreateClient())
         {
             (await client.GetAsync("/v2/")).Dispose();
         }
 
-        var orphan = Path.Combine(_app.DataDir, "uploads", Guid.NewGuid().ToString("N"));
-        await File.WriteAllBytesAsync(orphan, RandomBytes(10));
+        // What kill -9 leaves: a monolithic upload cut off mid-body (record and bytes), and a session whose bytes were
+        // committed just before the metadata transaction (record, no bytes). The uploads directory is never listed:
+        // the records are what recovery goes by.
+        var monolithic = Guid.NewGuid().ToString("N");
+        var committed = Guid.NewGuid().ToString("N");
+        var monolithicFile = Path.Combine(_app.DataDir, "uploads", monolithic);
+        await File.WriteAllBytesAsync(monolithicFile, RandomBytes(10));
+        await _app.RestartAsync();
+        await using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(_app.DataDir, "registry.db"), Pooling = false }.ToString()))
+        {
+            await connection.OpenAsync();
+            await ScalarAsync<long>(connection, $"""
+                INSERT INTO UploadSessions (Id, Repository, Algorithm, CreatedAt, Monolithic) VALUES ('{monolithic}', 'persist/cut', 'sha256', '2026-01-01 00:00:00', 1);
+                INSERT INTO UploadSessions (Id, Repository, Algorithm, CreatedAt, Monolithic) VALUES ('{committed}', 'persist/cut', 'sha256', '2026-01-01 00:00:00', 0);
+                SELECT COUNT(*) FROM UploadSessions;
+                """);
+        }
 
         await _app.RestartAsync();
         using (var client = _app.CreateClient())
         {
-            (await client.GetAsync("/v2/")).Dispose();
+            using var status = await client.GetAsync($"/v2/persist/cut/blobs/uploads/{committed}");
+            await AssertErrorAsync(status, HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
         }
 
-        Assert.False(File.Exists(orphan));
+        Assert.False(File.Exists(monolithicFile));
+        await using var check = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(_app.DataDir, "registry.db"), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        await check.OpenAsync();
+        Assert.Equal(0L, await ScalarAsync<long>(check, "SELECT COUNT(*) FROM UploadSessions;"));
     }
 
     private static async Task<T> ScalarAsync<T>(SqliteConnection connection, string sql)

@@ -66,6 +66,25 @@ public sealed class TaskDefinitionApiTests(ITestOutputHelper output) : Scheduler
     }
 
     [Fact]
+    public async Task Register_UnparsableMemberOfAndDependsOnCycle_AreRejectedAtRegistration_AndNothingIsStored()
+    {
+        const string json = """
+            {"family":"loop","placementConstraints":[{"type":"memberOf","expression":"attribute:berth.zone in [a, b"}],
+             "containerDefinitions":[
+               {"name":"app","image":"app:1","memory":64,"dependsOn":[{"containerName":"sidecar","condition":"START"}]},
+               {"name":"sidecar","image":"side:1","memory":16,"dependsOn":[{"containerName":"app","condition":"HEALTHY"}]}]}
+            """;
+
+        var e = await Assert.ThrowsAsync<RpcException>(() => RegisterAsync(json));
+
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains("placementConstraints[0].expression: is not a valid cluster query", e.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("containerDefinitions[0].dependsOn: forms a cycle (app -> sidecar -> app)", e.Status.Detail, StringComparison.Ordinal);
+        var families = await Host.TaskDefinitions.ListTaskDefinitionFamiliesAsync(new ListTaskDefinitionFamiliesRequest(), Host.Admin);
+        Assert.DoesNotContain("loop", families.Families);
+    }
+
+    [Fact]
     public async Task Register_BadVolumeAndLogDriver_NameTheFields()
     {
         const string json = """

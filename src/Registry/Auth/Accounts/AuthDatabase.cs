@@ -4,15 +4,13 @@ using Microsoft.Data.Sqlite;
 namespace Berth.Registry.Auth.Accounts;
 
 /// <summary>
-/// The accounts database (<c>auth.db</c> in the data dir): its own file, so identity data migrates on its own. The
+/// The accounts database (<see cref="RegistryDataDirectory.AuthDatabase"/>): its own file, so identity data migrates on its own. The
 /// schema is <see cref="AuthDbContext"/>'s; at run time it is read and written with plain SQL (see
 /// <see cref="SqliteConnections"/> for why).
 /// </summary>
-internal sealed class AuthDatabase(string dataDir)
+internal sealed class AuthDatabase(string databasePath)
 {
-    public const string FileName = "auth.db";
-
-    public string ConnectionString { get; } = SqliteConnections.ConnectionString(dataDir, FileName);
+    public string ConnectionString { get; } = SqliteConnections.ConnectionString(databasePath);
 
     public Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken) =>
         SqliteConnections.OpenAsync(ConnectionString, cancellationToken);

@@ -1,24 +1,22 @@
 using Berth.Core.IO;
 using Berth.Registry.Auth.Credentials;
 using Berth.Registry.Storage.Sqlite;
-using Microsoft.Extensions.Options;
 
 namespace Berth.Registry.Auth.Accounts;
 
 /// <summary>
 /// Brings the auth database to the current schema before the registry listens, and makes the registry secure by
 /// default: on the first start an <c>admin</c> user gets a random password, written once to
-/// <c>&lt;data-dir&gt;/initial-admin-password</c> (mode 0600).
+/// <see cref="RegistryDataDirectory.InitialAdminPassword"/> (mode 0600).
 /// </summary>
 internal sealed partial class AuthDatabaseInitializer(
     IServiceScopeFactory scopes,
     AuthDatabase database,
-    IOptions<RegistryOptions> registryOptions,
+    RegistryDataDirectory layout,
     PublicNamespaceCache publicNamespaces,
     ILogger<AuthDatabaseInitializer> logger) : IHostedService
 {
     public const string InitialAdminName = "admin";
-    public const string InitialPasswordFile = "initial-admin-password";
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -35,7 +33,7 @@ internal sealed partial class AuthDatabaseInitializer(
         if (!await accounts.AnyUserAsync(cancellationToken))
         {
             var password = SecretHasher.NewSecret();
-            var passwordFile = Path.Combine(Path.GetFullPath(registryOptions.Value.DataDir), InitialPasswordFile);
+            var passwordFile = layout.InitialAdminPassword;
             // The file first: if writing it fails, no admin exists whose password nobody knows.
             OwnerOnlyFile.WriteAtomic(passwordFile, password + "\n");
             await accounts.CreateUserAsync(InitialAdminName, password, isAdmin: true, cancellationToken);

@@ -4,6 +4,7 @@ using Berth.Registry.Auth.Credentials;
 using Berth.Registry.Auth.Scopes;
 using Berth.Registry.Auth.Throttling;
 using Berth.Registry.Auth.Tokens;
+using Berth.RegistryAdmin;
 
 namespace Berth.Registry.Auth.Admin;
 
@@ -16,22 +17,22 @@ internal static class AdminApi
 {
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder endpoints)
     {
-        var api = endpoints.MapGroup("/api/v1").AddEndpointFilter(AuthenticateFilter).DisableAntiforgery();
+        var api = endpoints.MapGroup(AdminApiPaths.Prefix).AddEndpointFilter(AuthenticateFilter).DisableAntiforgery();
         api.MapPost("/login-password", IssueLoginPassword);
 
         var admin = api.MapGroup("").AddEndpointFilter(RequireAdminFilter);
         admin.MapGet("/users", async (AccountStore accounts, CancellationToken ct) =>
-            (await accounts.ListUsersAsync(ct)).Select(u => new UserView(u.Name, u.IsAdmin, u.Disabled, u.CreatedAt, u.LastUsedAt)));
+            (await accounts.ListUsersAsync(ct)).Select(u => new User(u.Name, u.IsAdmin, u.Disabled, u.CreatedAt, u.LastUsedAt)).ToList());
         admin.MapPost("/users", CreateUser);
         admin.MapPut("/users/{name}/password", SetPassword);
         admin.MapDelete("/users/{name}", DeletePrincipal);
         admin.MapGet("/robots", async (AccountStore accounts, CancellationToken ct) =>
-            (await accounts.ListRobotsAsync(ct)).Select(r => new RobotView(r.Name, r.Description, r.CreatedAt, r.ExpiresAt, r.LastUsedAt, r.Disabled)));
+            (await accounts.ListRobotsAsync(ct)).Select(r => new Robot(r.Name, r.Description, r.CreatedAt, r.ExpiresAt, r.LastUsedAt, r.Disabled)).ToList());
         admin.MapPost("/robots", CreateRobot);
         admin.MapPost("/robots/{name}/secret", RotateRobotSecret);
         admin.MapDelete("/robots/{name}", DeletePrincipal);
         admin.MapGet("/permissions", async (string? principal, AccountStore accounts, CancellationToken ct) =>
-            (await accounts.ListPermissionsAsync(principal, ct)).Select(p => new PermissionView(p.Principal, p.Pattern, ActionNames(p.Actions))));
+            (await accounts.ListPermissionsAsync(principal, ct)).Select(p => new Permission(p.Principal, p.Pattern, ActionNames(p.Actions))).ToList());
         admin.MapPut("/permissions", PutPermission);
         admin.MapGet("/public-namespaces", async (AccountStore accounts, CancellationToken ct) => await accounts.ListPublicNamespacesAsync(ct));
         admin.MapPut("/public-namespaces", (PublicNamespaceRequest request, AccountStore accounts, PublicNamespaceCache cache, HttpContext context) =>
@@ -82,11 +83,11 @@ internal static class AdminApi
 
     private static Principal CurrentPrincipal(HttpContext context) => (Principal)context.Items[typeof(Principal)]!;
 
-    private static LoginPasswordView IssueLoginPassword(HttpContext context, TokenIssuer issuer)
+    private static LoginPassword IssueLoginPassword(HttpContext context, TokenIssuer issuer)
     {
         var principal = CurrentPrincipal(context);
         var (password, expiresAt) = issuer.IssueLoginPassword(principal.Name);
-        return new LoginPasswordView(principal.Name, password, expiresAt);
+        return new LoginPassword(principal.Name, password, expiresAt);
     }
 
     private static async Task<IResult> CreateUser(CreateUserRequest request, AccountStore accounts, CancellationToken ct)
@@ -107,7 +108,7 @@ internal static class AdminApi
         }
 
         var user = await accounts.CreateUserAsync(request.Name, request.Password, request.Admin, ct);
-        return Results.Created($"/api/v1/users/{user.Name}", new UserView(user.Name, user.IsAdmin, user.Disabled, user.CreatedAt, user.LastUsedAt));
+        return Results.Created(AdminApiPaths.User(user.Name), new User(user.Name, user.IsAdmin, user.Disabled, user.CreatedAt, user.LastUsedAt));
     }
 
     private static async Task<IResult> SetPassword(string name, SetPasswordRequest request, AccountStore accounts, CancellationToken ct)
@@ -130,7 +131,7 @@ internal static class AdminApi
     private static async Task<IResult> DeletePrincipal(string name, HttpContext context, AccountStore accounts, CancellationToken ct)
     {
         // Robots are addressed by their short name under /robots and by their full name anywhere else.
-        var fullName = context.Request.Path.StartsWithSegments("/api/v1/robots") && !name.StartsWith(RobotAccount.NamePrefix, StringComparison.Ordinal)
+        var fullName = context.Request.Path.StartsWithSegments(AdminApiPaths.Robots) && !name.StartsWith(RobotAccount.NamePrefix, StringComparison.Ordinal)
             ? RobotAccount.NamePrefix + name
             : name;
         if (fullName == CurrentPrincipal(context).Name)
@@ -177,7 +178,7 @@ internal static class AdminApi
             await accounts.PutPermissionAsync(robot.Name, pattern, actions, ct);
         }
 
-        return Results.Created($"/api/v1/robots/{request.Name}", new RobotSecretView(robot.Name, secret, robot.ExpiresAt));
+        return Results.Created(AdminApiPaths.Robot(request.Name), new RobotSecret(robot.Name, secret, robot.ExpiresAt));
     }
 
     private static async Task<IResult> RotateRobotSecret(string name, AccountStore accounts, CancellationToken ct)
@@ -189,10 +190,10 @@ internal static class AdminApi
         }
 
         var secret = await accounts.RotateRobotSecretAsync(robot, ct);
-        return Results.Ok(new RobotSecretView(robot.Name, secret, robot.ExpiresAt));
+        return Results.Ok(new RobotSecret(robot.Name, secret, robot.ExpiresAt));
     }
 
-    private static async Task<IResult> PutPermission(PermissionView request, AccountStore accounts, CancellationToken ct)
+    private static async Task<IResult> PutPermission(Permission request, AccountStore accounts, CancellationToken ct)
     {
         if (await accounts.FindPrincipalAsync(request.Principal ?? string.Empty, ct) is null)
         {
@@ -269,25 +270,5 @@ internal static class AdminApi
         && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '_' or '-');
 
     private static IResult Error(int status, string code, string message) =>
-        Results.Json(new { errors = new[] { new { code, message } } }, statusCode: status);
-
-    internal sealed record CreateUserRequest(string? Name, string? Password, bool Admin);
-
-    internal sealed record SetPasswordRequest(string? Password);
-
-    internal sealed record CreateRobotRequest(string? Name, string? Description, DateTimeOffset? ExpiresAt, IReadOnlyList<PermissionRequest>? Permissions);
-
-    internal sealed record PermissionRequest(string? Pattern, IReadOnlyList<string>? Actions);
-
-    internal sealed record PublicNamespaceRequest(string? Pattern);
-
-    internal sealed record UserView(string Name, bool Admin, bool Disabled, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt);
-
-    internal sealed record RobotView(string Name, string? Description, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? LastUsedAt, bool Disabled);
-
-    internal sealed record RobotSecretView(string Name, string Secret, DateTimeOffset? ExpiresAt);
-
-    internal sealed record PermissionView(string? Principal, string? Pattern, IReadOnlyList<string>? Actions);
-
-    internal sealed record LoginPasswordView(string Username, string Password, DateTimeOffset ExpiresAt);
+        Results.Json(new RegistryErrorResponse([new RegistryErrorBody(code, message)]), RegistryAdminJsonContext.Default.RegistryErrorResponse, statusCode: status);
 }

@@ -83,8 +83,9 @@ internal sealed class ManifestChildEntity
 }
 
 /// <summary>
-/// An upload in progress. The bytes live in <c>uploads/&lt;id&gt;</c> under the data dir; the file's length is the
-/// upload's offset (bytes are only ever appended in order), so a PATCH costs no database write.
+/// An upload in progress, written before its first byte (so recovery after a crash never lists the blob store).
+/// The bytes live in the blob store (<c>uploads/&lt;id&gt;</c> on the filesystem); their length is the upload's
+/// offset (bytes are only ever appended in order), so a PATCH costs no database write.
 /// </summary>
 internal sealed class UploadSessionEntity
 {
@@ -95,4 +96,7 @@ internal sealed class UploadSessionEntity
     public required string Algorithm { get; set; }
 
     public DateTime CreatedAt { get; set; }
+
+    /// <summary>An upload within one request (POST ?digest=): nobody can resume it after a restart.</summary>
+    public bool Monolithic { get; set; }
 }

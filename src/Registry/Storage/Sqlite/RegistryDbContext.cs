@@ -53,6 +53,10 @@ internal sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> opti
             e.Property(x => x.Digest).HasMaxLength(135);
             e.HasIndex(x => new { x.RepositoryId, x.Digest }).IsUnique();
             e.HasIndex(x => new { x.RepositoryId, x.SubjectDigest });
+
+            // Covers the start-up index load (id, repository, digest, media type, size): a scan of this index reads
+            // ~150 bytes a manifest instead of the table's rows, bodies included (2.2 GB for a million manifests).
+            e.HasIndex(x => new { x.RepositoryId, x.Digest, x.MediaType, x.Size }, "IX_Manifests_Index");
             e.HasOne<RepositoryEntity>().WithMany().HasForeignKey(x => x.RepositoryId).OnDelete(DeleteBehavior.Cascade);
         });
 

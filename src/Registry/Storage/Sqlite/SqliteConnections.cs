@@ -15,9 +15,11 @@ internal static class SqliteConnections
     public const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
 
     // The builder quotes what needs quoting (a data dir may contain ';' or spaces).
-    public static string ConnectionString(string dataDir, string fileName) => new SqliteConnectionStringBuilder
+    public static string ConnectionString(string dataDir, string fileName) => ConnectionString(Path.Combine(dataDir, fileName));
+
+    public static string ConnectionString(string databasePath) => new SqliteConnectionStringBuilder
     {
-        DataSource = Path.Combine(dataDir, fileName),
+        DataSource = databasePath,
         Pooling = true,
         DefaultTimeout = 30,
     }.ToString();

@@ -1,19 +1,18 @@
+using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Options;
 
 namespace Berth.Registry.Storage.Sqlite;
 
 /// <summary>
-/// The metadata store on SQLite (WAL), in plain SQL over one dedicated connection: the schema is EF Core's
-/// (<see cref="RegistryDbContext"/> and its migrations, applied from their scripts by <see cref="SchemaMigrations"/>),
-/// but every statement here is written out, so a push costs one statement batch, without change tracking or LINQ
-/// translation, and the process does not load EF Core at all. Writes are serialized by the caller; the connection
-/// has its own lock because upload sessions are written outside the caller's.
+/// The metadata store on SQLite (WAL), in plain SQL: the schema is EF Core's (<see cref="RegistryDbContext"/> and its
+/// migrations, applied from their scripts by <see cref="SchemaMigrations"/>), but every statement here is written
+/// out, so a push costs one statement batch, without change tracking or LINQ translation, and the process does not
+/// load EF Core at all. Writes go through one connection under its own lock (the caller serializes them too; upload
+/// records are written outside the caller's lock); reads on cache misses go through a pool of read-only connections
+/// (<see cref="SqliteReadPool"/>).
 /// </summary>
-internal sealed class SqliteMetadataStore(IOptions<RegistryOptions> options, TimeProvider time) : IMetadataStore, IDisposable
+internal sealed class SqliteMetadataStore(RegistryDataDirectory layout, TimeProvider time) : IMetadataStore, IDisposable
 {
-    public const string FileName = "registry.db";
-
     private const string LinkBlobSql = """
         INSERT INTO "Repositories" ("Name", "CreatedAt") VALUES ($repository, $now) ON CONFLICT ("Name") DO NOTHING;
         INSERT INTO "Blobs" ("Digest", "Size", "CreatedAt") VALUES ($digest, $size, $now) ON CONFLICT ("Digest") DO NOTHING;
@@ -24,16 +23,21 @@ internal sealed class SqliteMetadataStore(IOptions<RegistryOptions> options, Tim
         SELECT "Id" FROM "Repositories" WHERE "Name" = $repository;
         """;
 
-    private const string CreateUploadSql = """
-        INSERT INTO "UploadSessions" ("Id", "Repository", "Algorithm", "CreatedAt") VALUES ($id, $repository, $algorithm, $created);
+    private const string LinkedBlobSizeSql = """
+        SELECT b."Size" FROM "RepositoryBlobs" rb JOIN "Blobs" b ON b."Digest" = rb."Digest"
+        WHERE rb."RepositoryId" = $repository AND rb."Digest" = $digest;
         """;
 
+    private const string ManifestContentSql = """SELECT "Content" FROM "Manifests" WHERE "RepositoryId" = $repository AND "Digest" = $digest;""";
+
     private readonly SemaphoreSlim _lock = new(1, 1);
-    private readonly string _connectionString = SqliteConnections.ConnectionString(Path.GetFullPath(options.Value.DataDir), FileName);
+    private readonly string _connectionString = SqliteConnections.ConnectionString(layout.RegistryDatabase);
     private SqliteConnection? _connection;
+    private SqliteReadPool? _readers;
 
     public void Dispose()
     {
+        _readers?.Dispose();
         _connection?.Dispose();
         _lock.Dispose();
     }
@@ -46,6 +50,7 @@ internal sealed class SqliteMetadataStore(IOptions<RegistryOptions> options, Tim
             _connection ??= await SqliteConnections.OpenAsync(_connectionString, cancellationToken);
             await SqliteConnections.UseWriteAheadLogAsync(_connection, cancellationToken);
             await SchemaMigrations.ApplyAsync(_connection, SchemaMigrations.Registry, cancellationToken);
+            _readers ??= new SqliteReadPool(_connectionString);
         }
         finally
         {
@@ -53,44 +58,44 @@ internal sealed class SqliteMetadataStore(IOptions<RegistryOptions> options, Tim
         }
     }
 
-    public async Task<MetadataSnapshot> LoadAsync(CancellationToken cancellationToken)
+    public async Task LoadIndexAsync(IIndexBuilder index, CancellationToken cancellationToken)
     {
         await _lock.WaitAsync(cancellationToken);
         try
         {
             var connection = Connection();
-            // One read transaction: the six reads see one state of the database.
+            // One read transaction: the three reads see one state of the database.
             using var transaction = connection.BeginTransaction(deferred: true);
-            var repositories = await ReadAsync(transaction, """SELECT "Id", "Name" FROM "Repositories" ORDER BY "Id";""",
-                r => (Id: r.GetInt64(0), Name: r.GetString(1)), cancellationToken);
-            var links = (await ReadAsync(transaction, """SELECT "RepositoryId", "Digest" FROM "RepositoryBlobs";""",
-                r => (RepositoryId: r.GetInt64(0), Digest: r.GetString(1)), cancellationToken)).ToLookup(x => x.RepositoryId, x => x.Digest);
-            var manifests = (await ReadAsync(transaction,
-                """SELECT "RepositoryId", "Id", "Digest", "MediaType", "ArtifactType", "SubjectDigest", "Content", "CreatedAt" FROM "Manifests" ORDER BY "Id";""",
-                r => (RepositoryId: r.GetInt64(0), Record: new ManifestRecord(
-                    r.GetInt64(1),
-                    r.GetString(2),
-                    r.GetString(3),
-                    r.IsDBNull(4) ? null : r.GetString(4),
-                    r.IsDBNull(5) ? null : r.GetString(5),
-                    (byte[])r.GetValue(6),
-                    r.GetDateTime(7))), cancellationToken)).ToLookup(x => x.RepositoryId, x => x.Record);
-            var tags = (await ReadAsync(transaction, """SELECT "RepositoryId", "Name", "ManifestId" FROM "Tags";""",
-                r => (RepositoryId: r.GetInt64(0), Tag: new KeyValuePair<string, long>(r.GetString(1), r.GetInt64(2))), cancellationToken))
-                .ToLookup(x => x.RepositoryId, x => x.Tag);
-            var blobs = await ReadAsync(transaction, """SELECT "Digest", "Size" FROM "Blobs";""",
-                r => new KeyValuePair<string, long>(r.GetString(0), r.GetInt64(1)), cancellationToken);
-            var uploads = await ReadAsync(transaction, """SELECT "Id", "Repository", "Algorithm", "CreatedAt" FROM "UploadSessions";""",
-                r => new UploadRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetDateTime(3)), cancellationToken);
-            transaction.Commit();
+            await ForEachAsync(transaction, """SELECT "Id", "Name" FROM "Repositories";""", r => index.AddRepository(r.GetInt64(0), r.GetString(1)), cancellationToken);
 
-            var snapshots = repositories.Select(r => new RepositorySnapshot(
-                r.Id,
-                r.Name,
-                [.. links[r.Id]],
-                [.. manifests[r.Id]],
-                [.. tags[r.Id]])).ToList();
-            return new MetadataSnapshot(snapshots, blobs, uploads);
+            // Tags name their manifest by row id: keep (id -> handle) in two plain arrays for the join, sorted by id
+            // after the scan (no dictionary of a million entries). The scan reads the covering index, not the rows
+            // with their bodies.
+            var ids = new List<long>();
+            var handles = new List<int>();
+            await ForEachAsync(
+                transaction,
+                """SELECT "Id", "RepositoryId", "Digest", "MediaType", "Size" FROM "Manifests" INDEXED BY "IX_Manifests_Index";""",
+                r =>
+                {
+                    ids.Add(r.GetInt64(0));
+                    handles.Add(index.AddManifest(r.GetInt64(1), r.GetString(2), r.GetString(3), r.GetInt64(4)));
+                },
+                cancellationToken);
+            CollectionsMarshal.AsSpan(ids).Sort(CollectionsMarshal.AsSpan(handles));
+            await ForEachAsync(
+                transaction,
+                """SELECT "RepositoryId", "Name", "ManifestId" FROM "Tags";""",
+                r =>
+                {
+                    var at = ids.BinarySearch(r.GetInt64(2));
+                    if (at >= 0)
+                    {
+                        index.AddTag(r.GetInt64(0), r.GetString(1), handles[at]);
+                    }
+                },
+                cancellationToken);
+            transaction.Commit();
         }
         finally
         {
@@ -98,24 +103,31 @@ internal sealed class SqliteMetadataStore(IOptions<RegistryOptions> options, Tim
         }
     }
 
-    public async Task CreateUploadAsync(UploadRecord upload, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<UploadRecord>> ListUploadsAsync(CancellationToken cancellationToken)
     {
         await _lock.WaitAsync(cancellationToken);
         try
         {
-            using var command = Connection().CreateCommand();
-            command.CommandText = CreateUploadSql;
-            command.Parameters.AddWithValue("$id", upload.Id);
-            command.Parameters.AddWithValue("$repository", upload.Repository);
-            command.Parameters.AddWithValue("$algorithm", upload.Algorithm);
-            command.Parameters.AddWithValue("$created", upload.CreatedAt);
-            await command.ExecuteNonQueryAsync(CancellationToken.None);
+            var uploads = new List<UploadRecord>();
+            using var transaction = Connection().BeginTransaction(deferred: true);
+            await ForEachAsync(
+                transaction,
+                """SELECT "Id", "Repository", "Algorithm", "CreatedAt", "Monolithic" FROM "UploadSessions";""",
+                r => uploads.Add(new UploadRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetDateTime(3), r.GetBoolean(4))),
+                cancellationToken);
+            return uploads;
         }
         finally
         {
             _lock.Release();
         }
     }
+
+    public Task CreateUploadAsync(UploadRecord upload, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            """INSERT INTO "UploadSessions" ("Id", "Repository", "Algorithm", "CreatedAt", "Monolithic") VALUES ($id, $repository, $algorithm, $created, $monolithic);""",
+            [("$id", upload.Id), ("$repository", upload.Repository), ("$algorithm", upload.Algorithm), ("$created", upload.CreatedAt), ("$monolithic", upload.Monolithic)],
+            cancellationToken);
 
     public Task DeleteUploadAsync(string uploadId, CancellationToken cancellationToken) =>
         ExecuteAsync("""DELETE FROM "UploadSessions" WHERE "Id" = $upload;""", [("$upload", uploadId)], cancellationToken);
@@ -127,9 +139,8 @@ internal sealed class SqliteMetadataStore(IOptions<RegistryOptions> options, Tim
         {
             var connection = Connection();
             using var transaction = connection.BeginTransaction();
-            using var command = connection.CreateCommand();
+            using var command = connection.Command(LinkBlobSql);
             command.Transaction = transaction;
-            command.CommandText = LinkBlobSql;
             command.Parameters.AddWithValue("$repository", repository);
             command.Parameters.AddWithValue("$digest", digest);
             command.Parameters.AddWithValue("$size", size);
@@ -154,8 +165,57 @@ internal sealed class SqliteMetadataStore(IOptions<RegistryOptions> options, Tim
             [("$digest", digest), ("$repository", repository)],
             cancellationToken) > 0;
 
-    public async Task<(long RepositoryId, ManifestRecord Manifest)> PutManifestAsync(
-        string repository, NewManifest manifest, IReadOnlyList<string> tags, CancellationToken cancellationToken)
+    public Task<long?> GetLinkedBlobSizeAsync(long repositoryId, string digest, CancellationToken cancellationToken) =>
+        Task.FromResult(Readers().Read(reader =>
+        {
+            var command = reader.Command(LinkedBlobSizeSql, "$repository", "$digest");
+            command.Parameters[0].Value = repositoryId;
+            command.Parameters[1].Value = digest;
+            return command.ExecuteScalar() is long size ? size : (long?)null;
+        }));
+
+    public Task<IReadOnlyDictionary<string, long>> GetLinkedBlobSizesAsync(string repository, IReadOnlyCollection<string> digests, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyDictionary<string, long>>(Readers().Read(reader =>
+        {
+            var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+            var command = reader.Command(
+                """
+                SELECT b."Size" FROM "Repositories" r
+                JOIN "RepositoryBlobs" rb ON rb."RepositoryId" = r."Id"
+                JOIN "Blobs" b ON b."Digest" = rb."Digest"
+                WHERE r."Name" = $repository AND rb."Digest" = $digest;
+                """,
+                "$repository",
+                "$digest");
+            command.Parameters[0].Value = repository;
+            foreach (var digest in digests)
+            {
+                command.Parameters[1].Value = digest;
+                if (command.ExecuteScalar() is long size)
+                {
+                    sizes[digest] = size;
+                }
+            }
+
+            return sizes;
+        }));
+
+    public Task<IReadOnlyList<string>> ListRepositoriesLinkingAsync(string digest, int limit, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<string>>(Readers().Read(reader =>
+        {
+            var command = reader.Command(
+                """
+                SELECT r."Name" FROM "RepositoryBlobs" rb JOIN "Repositories" r ON r."Id" = rb."RepositoryId"
+                WHERE rb."Digest" = $digest ORDER BY r."Name" LIMIT $limit;
+                """,
+                "$digest",
+                "$limit");
+            command.Parameters[0].Value = digest;
+            command.Parameters[1].Value = limit;
+            return Strings(command);
+        }));
+
+    public async Task<StoredManifest> PutManifestAsync(string repository, NewManifest manifest, IReadOnlyList<string> tags, CancellationToken cancellationToken)
     {
         await _lock.WaitAsync(cancellationToken);
         try
@@ -171,31 +231,26 @@ internal sealed class SqliteMetadataStore(IOptions<RegistryOptions> options, Tim
             parameters.AddWithValue("$now", now);
             command.CommandText = """
                 INSERT INTO "Repositories" ("Name", "CreatedAt") VALUES ($repository, $now) ON CONFLICT ("Name") DO NOTHING;
-                SELECT r."Id", m."Id", m."MediaType", m."ArtifactType", m."SubjectDigest", m."Content", m."CreatedAt"
+                SELECT r."Id", m."Id", m."MediaType", m."Size"
                 FROM "Repositories" r LEFT JOIN "Manifests" m ON m."RepositoryId" = r."Id" AND m."Digest" = $digest
                 WHERE r."Name" = $repository;
                 """;
             long repositoryId;
-            ManifestRecord? record = null;
+            long? manifestId = null;
+            StoredManifest? stored = null;
             using (var reader = await command.ExecuteReaderAsync(CancellationToken.None))
             {
                 await reader.ReadAsync(CancellationToken.None);
                 repositoryId = reader.GetInt64(0);
                 if (!reader.IsDBNull(1))
                 {
-                    record = new ManifestRecord(
-                        reader.GetInt64(1),
-                        manifest.Digest,
-                        reader.GetString(2),
-                        reader.IsDBNull(3) ? null : reader.GetString(3),
-                        reader.IsDBNull(4) ? null : reader.GetString(4),
-                        (byte[])reader.GetValue(5),
-                        reader.GetDateTime(6));
+                    manifestId = reader.GetInt64(1);
+                    stored = new StoredManifest(repositoryId, manifest.Digest, reader.GetString(2), reader.GetInt32(3));
                 }
             }
 
             parameters.AddWithValue("$repositoryId", repositoryId);
-            if (record is null)
+            if (manifestId is null)
             {
                 parameters.AddWithValue("$mediaType", manifest.MediaType);
                 parameters.AddWithValue("$artifactType", (object?)manifest.ArtifactType ?? DBNull.Value);
@@ -206,9 +261,9 @@ internal sealed class SqliteMetadataStore(IOptions<RegistryOptions> options, Tim
                     INSERT INTO "Manifests" ("RepositoryId", "Digest", "MediaType", "ArtifactType", "SubjectDigest", "Size", "Content", "CreatedAt")
                     VALUES ($repositoryId, $digest, $mediaType, $artifactType, $subject, $size, $content, $now) RETURNING "Id";
                     """;
-                var id = (long)(await command.ExecuteScalarAsync(CancellationToken.None))!;
-                record = new ManifestRecord(id, manifest.Digest, manifest.MediaType, manifest.ArtifactType, manifest.SubjectDigest, manifest.Content, now);
-                parameters.AddWithValue("$manifestId", id);
+                manifestId = (long)(await command.ExecuteScalarAsync(CancellationToken.None))!;
+                stored = new StoredManifest(repositoryId, manifest.Digest, manifest.MediaType, manifest.Content.Length);
+                parameters.AddWithValue("$manifestId", manifestId);
                 var reference = parameters.Add("$reference", SqliteType.Text);
                 command.CommandText = """INSERT INTO "ManifestBlobs" ("ManifestId", "Digest") VALUES ($manifestId, $reference) ON CONFLICT DO NOTHING;""";
                 foreach (var blob in manifest.BlobDigests)
@@ -226,7 +281,7 @@ internal sealed class SqliteMetadataStore(IOptions<RegistryOptions> options, Tim
             }
             else
             {
-                parameters.AddWithValue("$manifestId", record.Id);
+                parameters.AddWithValue("$manifestId", manifestId);
             }
 
             if (tags.Count > 0)
@@ -244,13 +299,47 @@ internal sealed class SqliteMetadataStore(IOptions<RegistryOptions> options, Tim
             }
 
             transaction.Commit();
-            return (repositoryId, record);
+            return stored!;
         }
         finally
         {
             _lock.Release();
         }
     }
+
+    public Task<byte[]?> GetManifestContentAsync(long repositoryId, string digest, CancellationToken cancellationToken) =>
+        Task.FromResult(Readers().Read(reader =>
+        {
+            var command = reader.Command(ManifestContentSql, "$repository", "$digest");
+            command.Parameters[0].Value = repositoryId;
+            command.Parameters[1].Value = digest;
+            return command.ExecuteScalar() as byte[];
+        }));
+
+    public Task<IReadOnlyList<ReferrerRecord>> ListReferrersAsync(long repositoryId, string subject, string? artifactType, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<ReferrerRecord>>(Readers().Read(reader =>
+        {
+            var command = reader.Command(
+                """
+                SELECT "Digest", "MediaType", "ArtifactType", "Content" FROM "Manifests"
+                WHERE "RepositoryId" = $repository AND "SubjectDigest" = $subject AND ($artifactType IS NULL OR "ArtifactType" = $artifactType)
+                ORDER BY "Digest";
+                """,
+                "$repository",
+                "$subject",
+                "$artifactType");
+            command.Parameters[0].Value = repositoryId;
+            command.Parameters[1].Value = subject;
+            command.Parameters[2].Value = (object?)artifactType ?? DBNull.Value;
+            var referrers = new List<ReferrerRecord>();
+            using var rows = command.ExecuteReader();
+            while (rows.Read())
+            {
+                referrers.Add(new ReferrerRecord(rows.GetString(0), rows.GetString(1), rows.IsDBNull(2) ? null : rows.GetString(2), (byte[])rows.GetValue(3)));
+            }
+
+            return referrers;
+        }));
 
     public async Task<bool> DeleteTagAsync(string repository, string tag, CancellationToken cancellationToken) =>
         await ExecuteAsync(
@@ -261,7 +350,7 @@ internal sealed class SqliteMetadataStore(IOptions<RegistryOptions> options, Tim
             [("$tag", tag), ("$repository", repository)],
             cancellationToken) > 0;
 
-    public async Task<bool> DeleteManifestAsync(string repository, string digest, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>?> DeleteManifestAsync(string repository, string digest, CancellationToken cancellationToken)
     {
         await _lock.WaitAsync(cancellationToken);
         try
@@ -277,21 +366,22 @@ internal sealed class SqliteMetadataStore(IOptions<RegistryOptions> options, Tim
             command.Parameters.AddWithValue("$digest", digest);
             if (await command.ExecuteScalarAsync(CancellationToken.None) is not long id)
             {
-                return false;
+                return null;
             }
 
             // Explicit rather than relying on SQLite's foreign-key cascade, which depends on a per-connection pragma.
             command.Parameters.Clear();
             command.Parameters.AddWithValue("$id", id);
+            command.CommandText = """DELETE FROM "Tags" WHERE "ManifestId" = $id RETURNING "Name";""";
+            var tags = Strings(command);
             command.CommandText = """
-                DELETE FROM "Tags" WHERE "ManifestId" = $id;
                 DELETE FROM "ManifestBlobs" WHERE "ManifestId" = $id;
                 DELETE FROM "ManifestChildren" WHERE "ManifestId" = $id;
                 DELETE FROM "Manifests" WHERE "Id" = $id;
                 """;
             await command.ExecuteNonQueryAsync(CancellationToken.None);
             transaction.Commit();
-            return true;
+            return tags;
         }
         finally
         {
@@ -299,9 +389,48 @@ internal sealed class SqliteMetadataStore(IOptions<RegistryOptions> options, Tim
         }
     }
 
+    public Task<IReadOnlyList<string>> ListTagsAsync(long repositoryId, string? last, int limit, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<string>>(Readers().Read(reader =>
+        {
+            // BINARY collation compares UTF-8 bytes: ordinal order for these ASCII names, as the spec's pagination wants.
+            var command = reader.Command(
+                """SELECT "Name" FROM "Tags" WHERE "RepositoryId" = $repository AND "Name" > $last ORDER BY "Name" LIMIT $limit;""",
+                "$repository",
+                "$last",
+                "$limit");
+            command.Parameters[0].Value = repositoryId;
+            command.Parameters[1].Value = last ?? string.Empty;
+            command.Parameters[2].Value = limit;
+            return Strings(command);
+        }));
+
+    public Task<IReadOnlyList<string>> ListRepositoriesAsync(string? last, int limit, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<string>>(Readers().Read(reader =>
+        {
+            var command = reader.Command("""SELECT "Name" FROM "Repositories" WHERE "Name" > $last ORDER BY "Name" LIMIT $limit;""", "$last", "$limit");
+            command.Parameters[0].Value = last ?? string.Empty;
+            command.Parameters[1].Value = limit;
+            return Strings(command);
+        }));
+
     // Opened by InitializeAsync, which migrates the schema first; callers hold _lock.
     private SqliteConnection Connection() =>
         _connection ?? throw new InvalidOperationException("the metadata store is used before InitializeAsync");
+
+    private SqliteReadPool Readers() =>
+        _readers ?? throw new InvalidOperationException("the metadata store is used before InitializeAsync");
+
+    private static List<string> Strings(SqliteCommand command)
+    {
+        var values = new List<string>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            values.Add(reader.GetString(0));
+        }
+
+        return values;
+    }
 
     private async Task<int> ExecuteAsync(string sql, (string Name, object Value)[] parameters, CancellationToken cancellationToken)
     {
@@ -323,17 +452,14 @@ internal sealed class SqliteMetadataStore(IOptions<RegistryOptions> options, Tim
         }
     }
 
-    private static async Task<List<T>> ReadAsync<T>(SqliteTransaction transaction, string sql, Func<SqliteDataReader, T> map, CancellationToken cancellationToken)
+    private static async Task ForEachAsync(SqliteTransaction transaction, string sql, Action<SqliteDataReader> row, CancellationToken cancellationToken)
     {
         using var command = transaction.Connection!.Command(sql);
         command.Transaction = transaction;
         using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var rows = new List<T>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            rows.Add(map(reader));
+            row(reader);
         }
-
-        return rows;
     }
 }

@@ -105,6 +105,8 @@ namespace Berth.Registry.Storage.Sqlite.Migrations
 
                     b.HasIndex("RepositoryId", "SubjectDigest");
 
+                    b.HasIndex(new[] { "RepositoryId", "Digest", "MediaType", "Size" }, "IX_Manifests_Index");
+
                     b.ToTable("Manifests", (string)null);
                 });
 
@@ -182,6 +184,9 @@ namespace Berth.Registry.Storage.Sqlite.Migrations
 
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT");
+
+                    b.Property<bool>("Monolithic")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Repository")
                         .IsRequired()

@@ -1,0 +1,413 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using Berth.Bench.LoadBalancer;
+using Berth.Scheduler.V1;
+
+// Berth's balancer against nginx 1.22 (reverse proxy, 2 workers, keep-alive to the upstream) and haproxy 2.6
+// (2 threads, connection reuse), one upstream (nginx serving two static files, 1 worker) for all of them, one load
+// tool (wrk, --latency). Rounds interleave the proxies (A/B/C/A/B/C...) so drift in the machine's load hits all alike.
+// Usage: dotnet run -c Release --project bench/LoadBalancer -- [--seconds 10] [--rounds 3] [--connections 64]
+//        [--variants berth,nginx,haproxy] [--gc wks|srv|both] [--env deploy/loadbalancer.env|none]
+var seconds = Arg("--seconds", 10);
+var rounds = Arg("--rounds", 3);
+var connections = Arg("--connections", 64);
+var variants = ArgText("--variants", "berth,nginx,haproxy").Split(',');
+var gc = ArgText("--gc", "wks");
+var root = Directory.CreateTempSubdirectory("berth-lb-bench-").FullName;
+var processes = new List<Process>();
+try
+{
+    var www = Directory.CreateDirectory(Path.Combine(root, "www")).FullName;
+    await File.WriteAllBytesAsync(Path.Combine(www, "small.bin"), RandomBytes(1024));
+    await File.WriteAllBytesAsync(Path.Combine(www, "large.bin"), RandomBytes(1024 * 1024));
+
+    // nginx's workers run as www-data: the temp directory (0700) must be readable for them.
+#pragma warning disable CA1416 // Linux only: nginx, haproxy and wrk are Debian packages.
+    foreach (var path in new[] { root, www })
+    {
+        File.SetUnixFileMode(path, (UnixFileMode)0b111_101_101);
+    }
+
+    foreach (var file in Directory.GetFiles(www))
+    {
+        File.SetUnixFileMode(file, (UnixFileMode)0b110_100_100);
+    }
+#pragma warning restore CA1416
+
+    var upstream = FreePort();
+    processes.Add(StartNginx("upstream", $$"""
+        worker_processes 1;
+        pid {{root}}/upstream.pid;
+        error_log {{root}}/upstream.err;
+        events { worker_connections 4096; }
+        http {
+          access_log off;
+          sendfile on;
+          tcp_nopush on;
+          keepalive_requests 1000000;
+          server { listen 127.0.0.1:{{upstream}}; root {{www}}; }
+        }
+        """));
+
+    var ports = new Dictionary<string, int>();
+    foreach (var variant in variants)
+    {
+        var port = FreePort();
+        switch (variant)
+        {
+            case "nginx":
+                processes.Add(StartNginx("proxy", $$"""
+                    worker_processes 2;
+                    pid {{root}}/proxy.pid;
+                    error_log {{root}}/proxy.err;
+                    events { worker_connections 4096; }
+                    http {
+                      access_log off;
+                      keepalive_requests 1000000;
+                      upstream targets { server 127.0.0.1:{{upstream}}; keepalive 128; }
+                      server {
+                        listen 127.0.0.1:{{port}};
+                        location / {
+                          proxy_pass http://targets;
+                          proxy_http_version 1.1;
+                          proxy_set_header Connection "";
+                        }
+                      }
+                    }
+                    """));
+                break;
+            case "haproxy":
+                var cfg = Path.Combine(root, "haproxy.cfg");
+                await File.WriteAllTextAsync(cfg, $$"""
+                    global
+                      nbthread 2
+                      maxconn 4000
+                    defaults
+                      mode http
+                      timeout connect 5s
+                      timeout client 60s
+                      timeout server 60s
+                      http-reuse always
+                    frontend web
+                      bind 127.0.0.1:{{port}}
+                      default_backend targets
+                    backend targets
+                      server t1 127.0.0.1:{{upstream}}
+
+                    """);
+                processes.Add(Start("haproxy", ["-f", cfg, "-db"]));
+                break;
+            default:
+                await StartBerthAsync(variant, port, upstream);
+                break;
+        }
+
+        ports[variant] = port;
+    }
+
+    foreach (var port in ports.Values.Append(upstream))
+    {
+        await WaitForPortAsync(port);
+    }
+
+    Console.WriteLine($"# machine: {Environment.ProcessorCount} cores; load average at start: {LoadAverage()}; {DateTime.UtcNow:u}");
+    foreach (var (variant, port) in ports)
+    {
+        // Warm-up (JIT, connection pools, page cache); not counted.
+        await WrkAsync(port, "/small.bin", 3, connections);
+        await WrkAsync(port, "/large.bin", 3, connections);
+    }
+
+    var results = new List<(string Variant, string Size, int Round, Wrk Result, double RssMiB)>();
+    for (var round = 1; round <= rounds; round++)
+    {
+        foreach (var size in new[] { "small", "large" })
+        {
+            foreach (var (variant, port) in ports)
+            {
+                var berth = processes.FirstOrDefault(p => p.StartInfo.Environment.TryGetValue("BERTH_BENCH_VARIANT", out var v) && v == variant);
+                using var sampler = berth is null ? null : new RssSampler(berth.Id);
+                var result = await WrkAsync(port, $"/{size}.bin", seconds, connections);
+                var rss = sampler?.PeakMiB ?? double.NaN;
+                results.Add((variant, size, round, result, rss));
+                Console.WriteLine($"round {round} {size,-5} {variant,-10} {result.RequestsPerSecond,10:F0} req/s {result.MegabytesPerSecond,9:F1} MB/s p50 {result.P50Ms,7:F2} ms p99 {result.P99Ms,7:F2} ms errors {result.Errors} bytes/resp {result.MegabytesPerSecond * 1024 * 1024 / result.RequestsPerSecond:F0}{(double.IsNaN(rss) ? "" : $" rss-peak {rss:F1} MiB")} (load {LoadAverage()})");
+            }
+        }
+    }
+
+    Console.WriteLine();
+    Console.WriteLine($"| size | proxy | req/s (median of {rounds}) | MB/s | p99 ms (median) | vs nginx req/s | peak RSS MiB |");
+    Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+    foreach (var size in new[] { "small", "large" })
+    {
+        var nginx = results.Where(r => r.Variant == "nginx" && r.Size == size).Select(r => r.Result.RequestsPerSecond).DefaultIfEmpty(double.NaN).ToList();
+        var nginxMedian = Median(nginx);
+        foreach (var variant in ports.Keys)
+        {
+            var mine = results.Where(r => r.Variant == variant && r.Size == size).ToList();
+            var rps = Median(mine.Select(r => r.Result.RequestsPerSecond));
+            Console.WriteLine($"| {(size == "small" ? "1 KiB" : "1 MiB")} | {variant} | {rps:F0} | {Median(mine.Select(r => r.Result.MegabytesPerSecond)):F1} | {Median(mine.Select(r => r.Result.P99Ms)):F2} | {rps / nginxMedian:F2} | {(mine.All(r => double.IsNaN(r.RssMiB)) ? "" : mine.Max(r => r.RssMiB).ToString("F1", CultureInfo.InvariantCulture))} |");
+        }
+    }
+
+    Console.WriteLine($"# load average at end: {LoadAverage()}");
+}
+finally
+{
+    foreach (var p in processes)
+    {
+        try
+        {
+            p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync();
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
+    Directory.Delete(root, recursive: true);
+}
+
+async Task StartBerthAsync(string variant, int port, int upstream)
+{
+    var group = new TargetGroupState
+    {
+        TargetGroup = new TargetGroup
+        {
+            TargetGroupArn = "arn:berth:elasticloadbalancing:bench:0:targetgroup/bench/1",
+            TargetGroupName = "bench",
+            Protocol = TargetProtocol.Http,
+            Port = upstream,
+            HealthCheck = new HealthCheck { Path = "/small.bin", IntervalSeconds = 5, TimeoutSeconds = 2, HealthyThresholdCount = 2 },
+        },
+        Targets = { new Berth.Scheduler.V1.TargetState { Target = new TargetDescription { Id = "127.0.0.1", Port = upstream }, Registration = TargetRegistration.Registered } },
+    };
+    var snapshot = new ConfigSnapshot
+    {
+        Epoch = "bench",
+        Version = 1,
+        Config = new BalancerConfig
+        {
+            LoadBalancer = new Berth.Scheduler.V1.LoadBalancer { LoadBalancerArn = "arn:berth:elasticloadbalancing:bench:0:loadbalancer/app/bench/1", LoadBalancerName = "bench" },
+            Listeners =
+            {
+                new Listener
+                {
+                    ListenerArn = "arn:berth:elasticloadbalancing:bench:0:listener/app/bench/1/1",
+                    Port = port,
+                    Protocol = ListenerProtocol.Http,
+                    DefaultActions = { new Berth.Scheduler.V1.RuleAction { Forward = new ForwardActionConfig { TargetGroups = { new TargetGroupTuple { TargetGroupArn = group.TargetGroup.TargetGroupArn } } } } },
+                },
+            },
+            TargetGroups = { group },
+        },
+    };
+    var watch = new WatchServer(snapshot, "bench-token");
+    await watch.StartAsync();
+    var dir = Directory.CreateDirectory(Path.Combine(root, variant)).FullName;
+    var tokenFile = Path.Combine(root, variant + ".token");
+    await File.WriteAllTextAsync(tokenFile, "bench-token");
+    var dll = Path.Combine(AppContext.BaseDirectory, "../../../../../src/LoadBalancer/bin/Release/net10.0/Berth.LoadBalancer.dll");
+    var env = new Dictionary<string, string> { ["BERTH_BENCH_VARIANT"] = variant };
+    // deploy/loadbalancer.env, the environment Berth ships for the balancer (--env none: the runtime's defaults).
+    var envFile = ArgText("--env", Path.Combine(AppContext.BaseDirectory, "../../../../../deploy/loadbalancer.env"));
+    if (envFile != "none")
+    {
+        foreach (var line in File.ReadAllLines(envFile).Where(l => l.Contains('=', StringComparison.Ordinal) && !l.StartsWith('#')))
+        {
+            env[line[..line.IndexOf('=', StringComparison.Ordinal)]] = line[(line.IndexOf('=', StringComparison.Ordinal) + 1)..];
+        }
+    }
+
+    var useServerGc = gc == "srv" || (gc == "both" && variant.EndsWith("-srv", StringComparison.Ordinal));
+    env["DOTNET_gcServer"] = useServerGc ? "1" : "0";
+    processes.Add(Start("dotnet", [Path.GetFullPath(dll), "--scheduler-url", watch.Url.ToString(), "--token-file", tokenFile, "--data-dir", dir,
+        "--listen-address", "127.0.0.1", "--admin-url", $"http://127.0.0.1:{FreePort()}", "--Logging:LogLevel:Default", "Warning"], env));
+    // Ready when the health checks found the upstream healthy (2 checks, 5 s apart).
+    await Task.Delay(TimeSpan.FromSeconds(7));
+}
+
+Process StartNginx(string name, string config)
+{
+    var path = Path.Combine(root, name + ".conf");
+    File.WriteAllText(path, config);
+    return Start("nginx", ["-c", path, "-p", root, "-g", "daemon off;"]);
+}
+
+static Process Start(string file, string[] args, Dictionary<string, string>? env = null)
+{
+    var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+    foreach (var a in args)
+    {
+        info.ArgumentList.Add(a);
+    }
+
+    foreach (var (k, v) in env ?? [])
+    {
+        info.Environment[k] = v;
+    }
+
+    var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {file}");
+    process.OutputDataReceived += (_, e) =>
+    {
+        if (e.Data is { Length: > 0 } line && file == "dotnet")
+        {
+            Console.Error.WriteLine($"[{file}] {line}");
+        }
+    };
+    process.ErrorDataReceived += (_, e) =>
+    {
+        if (e.Data is { Length: > 0 } line)
+        {
+            Console.Error.WriteLine($"[{file}] {line}");
+        }
+    };
+    process.BeginOutputReadLine();
+    process.BeginErrorReadLine();
+    return process;
+}
+
+static async Task<Wrk> WrkAsync(int port, string path, int seconds, int connections)
+{
+    var info = new ProcessStartInfo("wrk") { RedirectStandardOutput = true };
+    foreach (var a in new[] { "-t2", $"-c{connections}", $"-d{seconds}s", "--latency", $"http://127.0.0.1:{port}{path}" })
+    {
+        info.ArgumentList.Add(a);
+    }
+
+    using var process = Process.Start(info)!;
+    var output = await process.StandardOutput.ReadToEndAsync();
+    await process.WaitForExitAsync();
+    return Wrk.Parse(output);
+}
+
+static async Task WaitForPortAsync(int port)
+{
+    for (var i = 0; i < 300; i++)
+    {
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await socket.ConnectAsync(IPAddress.Loopback, port);
+            return;
+        }
+        catch (SocketException)
+        {
+            await Task.Delay(100);
+        }
+    }
+
+    throw new TimeoutException($"port {port} never opened");
+}
+
+static int FreePort()
+{
+    using var l = new TcpListener(IPAddress.Loopback, 0);
+    l.Start();
+    return ((IPEndPoint)l.LocalEndpoint).Port;
+}
+
+static byte[] RandomBytes(int n)
+{
+    var b = new byte[n];
+    Random.Shared.NextBytes(b);
+    return b;
+}
+
+static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[..3] is var l ? string.Join(' ', l) : "";
+
+static double Median(IEnumerable<double> values)
+{
+    var sorted = values.Where(v => !double.IsNaN(v)).Order().ToArray();
+    return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+}
+
+int Arg(string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+
+string ArgText(string name, string fallback) => Array.IndexOf(args, name) is var i and >= 0 ? args[i + 1] : fallback;
+
+/// <summary>What wrk reports: requests/s, transfer/s, latency percentiles, socket errors and non-2xx.</summary>
+internal sealed partial record Wrk(double RequestsPerSecond, double MegabytesPerSecond, double P50Ms, double P99Ms, long Errors)
+{
+    public static Wrk Parse(string output)
+    {
+        var rps = double.Parse(Rps().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
+        var transfer = Transfer().Match(output);
+        var mb = double.Parse(transfer.Groups[1].Value, CultureInfo.InvariantCulture) * transfer.Groups[2].Value switch
+        {
+            "GB" => 1024,
+            "KB" => 1.0 / 1024,
+            "B" => 1.0 / 1024 / 1024,
+            _ => 1,
+        };
+        var errors = 0L;
+        foreach (Match m in ErrorLines().Matches(output))
+        {
+            errors += long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        }
+
+        return new Wrk(rps, mb, Latency(output, "50%"), Latency(output, "99%"), errors);
+    }
+
+    private static double Latency(string output, string percentile)
+    {
+        var m = Regex.Match(output, $@"^\s*{Regex.Escape(percentile)}\s+([\d.]+)(us|ms|s)", RegexOptions.Multiline);
+        var v = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        return m.Groups[2].Value switch { "us" => v / 1000, "s" => v * 1000, _ => v };
+    }
+
+    [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
+    private static partial Regex Rps();
+
+    [GeneratedRegex(@"Transfer/sec:\s+([\d.]+)(GB|MB|KB|B)")]
+    private static partial Regex Transfer();
+
+    [GeneratedRegex(@"(?:Non-2xx or 3xx responses:|\bconnect|\bread|\bwrite|\btimeout) (\d+)")]
+    private static partial Regex ErrorLines();
+}
+
+/// <summary>Samples a process's resident set (VmRSS) every 100 ms; <see cref="PeakMiB"/> is the highest seen.</summary>
+internal sealed class RssSampler : IDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private double _peak;
+
+    public RssSampler(int pid)
+    {
+        _loop = Task.Run(async () =>
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                foreach (var line in await File.ReadAllLinesAsync($"/proc/{pid}/status"))
+                {
+                    if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                    {
+                        _peak = Math.Max(_peak, double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024);
+                    }
+                }
+
+                try
+                {
+                    await Task.Delay(100, _stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+        });
+    }
+
+    public double PeakMiB => _peak;
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _loop.Wait();
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,150 @@
+using Berth.LoadBalancer.Model;
+
+namespace Berth.LoadBalancer.Health;
+
+/// <summary>ELB's target states.</summary>
+internal enum TargetState
+{
+    Initial,
+    Healthy,
+    Unhealthy,
+    Draining,
+    Unavailable,
+    Unused,
+}
+
+/// <summary>ELB's reason codes, spelled as ELB reports them.</summary>
+internal static class ReasonCodes
+{
+    public const string InitialHealthChecking = "Elb.InitialHealthChecking";
+    public const string ResponseCodeMismatch = "Target.ResponseCodeMismatch";
+    public const string Timeout = "Target.Timeout";
+    public const string FailedHealthChecks = "Target.FailedHealthChecks";
+    public const string DeregistrationInProgress = "Target.DeregistrationInProgress";
+    public const string NotRegistered = "Target.NotRegistered";
+    public const string NotInUse = "Target.NotInUse";
+    public const string HealthCheckDisabled = "Target.HealthCheckDisabled";
+    public const string InternalError = "Elb.InternalError";
+}
+
+/// <summary>One target's health at one moment; <see cref="Reason"/> is empty when healthy.</summary>
+internal sealed record HealthSnapshot(TargetState State, string Reason, string Description, DateTimeOffset Since, long Generation)
+{
+    /// <summary>Whether requests may go to it outside ELB's fail-open case.</summary>
+    public bool Routable => State is TargetState.Healthy or TargetState.Unavailable;
+}
+
+/// <summary>The outcome of one health check.</summary>
+internal readonly record struct ProbeResult(bool Success, string Reason, string Description)
+{
+    public static readonly ProbeResult Passed = new(true, "", "");
+
+    public static ProbeResult Failed(string reason, string description) => new(false, reason, description);
+}
+
+/// <summary>
+/// ELB's health state machine for one target of one group: <c>initial</c> until <see cref="HealthCheckModel.HealthyThreshold"/>
+/// consecutive successes (<c>healthy</c>) or <see cref="HealthCheckModel.UnhealthyThreshold"/> consecutive failures
+/// (<c>unhealthy</c>, with the last failure's reason); from then on the same thresholds move it back and forth.
+/// </summary>
+internal sealed class TargetHealthEntry
+{
+    private readonly Lock _lock = new();
+    private int _successes;
+    private int _failures;
+    private volatile HealthSnapshot _current;
+
+    public TargetHealthEntry(string targetGroupArn, TargetModel target, HealthSnapshot initial)
+    {
+        TargetGroupArn = targetGroupArn;
+        Target = target;
+        _current = initial;
+    }
+
+    public string TargetGroupArn { get; }
+
+    /// <summary>The target as last configured (its draining flag and deadline change with the configuration).</summary>
+    public TargetModel Target { get; set; }
+
+    public HealthSnapshot Current => _current;
+
+    /// <summary>Checks begun and finished (field, for Interlocked); tests wait on these with a fake clock.</summary>
+    public int ChecksStarted;
+
+    /// <summary>See <see cref="ChecksStarted"/>.</summary>
+    public int ChecksCompleted;
+
+    /// <summary>Counts one check; returns the new snapshot when the visible state (or reason) changed, else null.</summary>
+    public HealthSnapshot? Record(ProbeResult result, HealthCheckModel check, DateTimeOffset now, long generation)
+    {
+        lock (_lock)
+        {
+            var current = _current;
+            if (current.State is TargetState.Draining or TargetState.Unavailable or TargetState.Unused)
+            {
+                return null;
+            }
+
+            if (result.Success)
+            {
+                _failures = 0;
+                _successes++;
+                return current.State != TargetState.Healthy && _successes >= check.HealthyThreshold
+                    ? Set(new HealthSnapshot(TargetState.Healthy, "", "", now, generation))
+                    : null;
+            }
+
+            _successes = 0;
+            _failures++;
+            if (current.State == TargetState.Unhealthy)
+            {
+                // Still unhealthy: keep the reason current (a timeout may turn into a refused connection).
+                return current.Reason == result.Reason && current.Description == result.Description
+                    ? null
+                    : Set(current with { Reason = result.Reason, Description = result.Description, Generation = generation });
+            }
+
+            return _failures >= check.UnhealthyThreshold
+                ? Set(new HealthSnapshot(TargetState.Unhealthy, result.Reason, result.Description, now, generation))
+                : null;
+        }
+    }
+
+    /// <summary>A connection to the target failed while proxying: out at once, as after a failed threshold.</summary>
+    public HealthSnapshot? Eject(string description, DateTimeOffset now, long generation)
+    {
+        lock (_lock)
+        {
+            if (_current.State is TargetState.Draining or TargetState.Unhealthy or TargetState.Unused)
+            {
+                return null;
+            }
+
+            _successes = 0;
+            _failures = Math.Max(_failures, 1);
+            return Set(new HealthSnapshot(TargetState.Unhealthy, ReasonCodes.FailedHealthChecks, description, now, generation));
+        }
+    }
+
+    /// <summary>Sets a state from the configuration (draining, checks disabled, re-registered); resets the counts.</summary>
+    public HealthSnapshot? Force(TargetState state, string reason, string description, DateTimeOffset now, long generation)
+    {
+        lock (_lock)
+        {
+            if (_current.State == state && _current.Reason == reason)
+            {
+                return null;
+            }
+
+            _successes = 0;
+            _failures = 0;
+            return Set(new HealthSnapshot(state, reason, description, now, generation));
+        }
+    }
+
+    private HealthSnapshot Set(HealthSnapshot next)
+    {
+        _current = next;
+        return next;
+    }
+}

@@ -1,0 +1,111 @@
+using System.Collections.Concurrent;
+using Berth.LoadBalancer.Model;
+
+namespace Berth.LoadBalancer.Health;
+
+/// <summary>
+/// The health of every target of every group as this replica sees it: probes and passive ejections write it, the
+/// routing filter reads it (on every request, so reads are lock-free), the watch client reports its changes.
+/// </summary>
+internal sealed class TargetHealthTable(TimeProvider time)
+{
+    private readonly ConcurrentDictionary<(string Group, string Target), TargetHealthEntry> _entries = new();
+    private long _stamp;
+    private long _routingVersion;
+
+    /// <summary>Completes on every visible change (state or reason).</summary>
+    public ChangeSignal Changed { get; } = new();
+
+    /// <summary>Grows whenever which targets may receive requests could have changed; routing caches key on it.</summary>
+    public long RoutingVersion => Volatile.Read(ref _routingVersion);
+
+    /// <summary>The newest change stamp; <see cref="ChangedSince"/> takes one.</summary>
+    public long Stamp => Volatile.Read(ref _stamp);
+
+    public TargetHealthEntry? Find(string group, string target) => _entries.GetValueOrDefault((group, target));
+
+    public IEnumerable<TargetHealthEntry> Entries => _entries.Values;
+
+    /// <summary>Entries whose snapshot changed after <paramref name="stamp"/>.</summary>
+    public IEnumerable<TargetHealthEntry> ChangedSince(long stamp) => _entries.Values.Where(e => e.Current.Generation > stamp);
+
+    /// <summary>
+    /// Brings the table in line with a configuration: new targets start <c>initial</c> (or <c>unavailable</c> without
+    /// checks), deregistered ones become <c>draining</c>, re-registered ones start over, removed ones go.
+    /// </summary>
+    public void Reconcile(BalancerModel model)
+    {
+        var now = time.GetUtcNow();
+        var live = new HashSet<(string, string)>();
+        foreach (var group in model.TargetGroups.Values)
+        {
+            foreach (var target in group.Targets)
+            {
+                var key = (group.Arn, target.Key);
+                live.Add(key);
+                var entry = _entries.GetOrAdd(key, _ => new TargetHealthEntry(group.Arn, target, Initial(group, target, now, NextStamp())));
+                var wasDraining = entry.Target.Draining;
+                entry.Target = target;
+                if (target.Draining)
+                {
+                    Publish(entry.Force(TargetState.Draining, ReasonCodes.DeregistrationInProgress, "Target deregistration is in progress", now, NextStamp()));
+                }
+                else if (!group.HealthCheck.Enabled)
+                {
+                    Publish(entry.Force(TargetState.Unavailable, ReasonCodes.HealthCheckDisabled, "Health checks are disabled", now, NextStamp()));
+                }
+                else if (wasDraining || entry.Current.State == TargetState.Unavailable)
+                {
+                    var initial = Initial(group, target, now, NextStamp());
+                    Publish(entry.Force(initial.State, initial.Reason, initial.Description, now, initial.Generation));
+                }
+            }
+        }
+
+        foreach (var key in _entries.Keys)
+        {
+            if (!live.Contains(key))
+            {
+                _entries.TryRemove(key, out _);
+            }
+        }
+
+        Interlocked.Increment(ref _routingVersion);
+        Changed.Notify();
+    }
+
+    /// <summary>Counts a health check's outcome.</summary>
+    public void Record(TargetHealthEntry entry, ProbeResult result, HealthCheckModel check) =>
+        Publish(entry.Record(result, check, time.GetUtcNow(), NextStamp()));
+
+    /// <summary>Passive health: a connection to the target failed. True when this took it out of rotation.</summary>
+    public bool Eject(string group, string target, string description)
+    {
+        if (Find(group, target) is not { } entry)
+        {
+            return false;
+        }
+
+        var changed = entry.Eject(description, time.GetUtcNow(), NextStamp());
+        Publish(changed);
+        return changed is not null;
+    }
+
+    private static HealthSnapshot Initial(TargetGroupModel group, TargetModel target, DateTimeOffset now, long stamp) =>
+        target.Draining ? new HealthSnapshot(TargetState.Draining, ReasonCodes.DeregistrationInProgress, "Target deregistration is in progress", now, stamp)
+        : group.HealthCheck.Enabled ? new HealthSnapshot(TargetState.Initial, ReasonCodes.InitialHealthChecking, "Initial health checks in progress", now, stamp)
+        : new HealthSnapshot(TargetState.Unavailable, ReasonCodes.HealthCheckDisabled, "Health checks are disabled", now, stamp);
+
+    private long NextStamp() => Interlocked.Increment(ref _stamp);
+
+    private void Publish(HealthSnapshot? changed)
+    {
+        if (changed is null)
+        {
+            return;
+        }
+
+        Interlocked.Increment(ref _routingVersion);
+        Changed.Notify();
+    }
+}

@@ -1,0 +1,78 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace Berth.LoadBalancer.Hosting;
+
+/// <summary>The balancer's settings: section <c>Balancer</c>, or the command line (<see cref="SwitchMappings"/>).</summary>
+internal sealed class BalancerOptions
+{
+    public const string Section = "Balancer";
+
+    /// <summary>Command-line spellings, kebab-case like Berth's other processes.</summary>
+    public static readonly Dictionary<string, string> SwitchMappings = new(StringComparer.Ordinal)
+    {
+        ["--scheduler-url"] = $"{Section}:{nameof(SchedulerUrl)}",
+        ["--token-file"] = $"{Section}:{nameof(TokenFile)}",
+        ["--data-dir"] = $"{Section}:{nameof(DataDirectory)}",
+        ["--load-balancer"] = $"{Section}:{nameof(LoadBalancer)}",
+        ["--listen-address"] = $"{Section}:{nameof(ListenAddress)}",
+        ["--admin-url"] = $"{Section}:{nameof(AdminUrl)}",
+    };
+
+    /// <summary>The scheduler's gRPC address, e.g. <c>http://127.0.0.1:7070</c>.</summary>
+    [Required]
+    public Uri? SchedulerUrl { get; set; }
+
+    /// <summary>A file holding the balancer credential (<c>CreateBalancerCredential</c>); read at every connect.</summary>
+    [Required]
+    public string? TokenFile { get; set; }
+
+    /// <summary>Where the last configuration and the replica id are kept (a cache: it may be deleted any time).</summary>
+    [Required]
+    public string? DataDirectory { get; set; }
+
+    /// <summary>The load balancer (name or ARN) to serve; empty means the one the credential is for.</summary>
+    public string LoadBalancer { get; set; } = "";
+
+    /// <summary>The address listeners bind (their ports come from the configuration).</summary>
+    [Required]
+    public string ListenAddress { get; set; } = "0.0.0.0";
+
+    /// <summary>The balancer's own status endpoint (<c>/healthz</c>, <c>/status</c>); port 0 picks a free one.</summary>
+    [Required]
+    public Uri AdminUrl { get; set; } = new("http://127.0.0.1:9901");
+
+    /// <summary>How often in-flight counts of draining targets are sampled and reported when they change.</summary>
+    public TimeSpan InFlightReportInterval { get; set; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>Rules across fields.</summary>
+internal sealed class BalancerOptionsValidator : IValidateOptions<BalancerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, BalancerOptions options)
+    {
+        var failures = new List<string>();
+        if (options.SchedulerUrl is { } url && (!url.IsAbsoluteUri || url.Scheme is not ("http" or "https")))
+        {
+            failures.Add($"--scheduler-url must be an absolute http or https URL, not '{url}'.");
+        }
+
+        if (!IPAddress.TryParse(options.ListenAddress, out _))
+        {
+            failures.Add($"--listen-address must be an IP address, not '{options.ListenAddress}'.");
+        }
+
+        if (!options.AdminUrl.IsAbsoluteUri || options.AdminUrl.Scheme != "http")
+        {
+            failures.Add($"--admin-url must be an absolute http URL, not '{options.AdminUrl}'.");
+        }
+
+        if (options.InFlightReportInterval <= TimeSpan.Zero)
+        {
+            failures.Add("InFlightReportInterval must be positive.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,97 @@
+using Berth.Core.Hosting;
+using Berth.LoadBalancer.Health;
+using Berth.LoadBalancer.Listeners;
+using Berth.LoadBalancer.Routing;
+using Berth.LoadBalancer.State;
+using Berth.LoadBalancer.Watch;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.LoadBalancing;
+using Yarp.ReverseProxy.Model;
+
+namespace Berth.LoadBalancer.Hosting;
+
+/// <summary>The balancer's composition.</summary>
+internal static class LoadBalancerServiceCollectionExtensions
+{
+    public static IHostApplicationBuilder AddLoadBalancerServices(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<BalancerOptions>()
+            .BindConfiguration(BalancerOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BalancerOptions>, BalancerOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddSingleton<DataDirectory>();
+        services.AddSingleton<ConfigCacheWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<ConfigCacheWriter>());
+        services.AddSingleton<ConfigStore>();
+
+        services.AddSingleton<TargetHealthTable>();
+        services.AddSingleton<HealthCheckClient>();
+        services.AddSingleton<HealthProber>();
+        services.AddHostedService(sp => sp.GetRequiredService<HealthProber>());
+
+        services.AddSingleton<TcpProxy>();
+        services.AddSingleton<ListenerEndpoints>();
+        services.AddSingleton<IConfigureOptions<KestrelServerOptions>, KestrelSetup>();
+
+        services.AddReverseProxy();
+        services.AddSingleton<BalancerProxyConfigProvider>();
+        services.AddSingleton<IProxyConfigProvider>(sp => sp.GetRequiredService<BalancerProxyConfigProvider>());
+        services.AddSingleton<MatcherPolicy, ListenerRuleMatcherPolicy>();
+        services.AddSingleton<ILoadBalancingPolicy, SlowStartPolicy>();
+        services.AddSingleton<TargetAvailability>();
+
+        services.AddSingleton<InFlightCounter>();
+        services.AddSingleton<WatchClient>();
+        services.AddHostedService(sp => sp.GetRequiredService<WatchClient>());
+        // Under `berth up`: exit with it, even when it is killed (Berth.Core.Hosting.StopWithParent).
+        services.AddStopWithParent();
+
+        // YARP and ASP.NET Core log every request at Information: on a proxy that is the hot path.
+        builder.Logging.AddFilter("Yarp", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        return builder;
+    }
+
+    public static WebApplication MapLoadBalancer(this WebApplication app)
+    {
+        var lookup = app.Services.GetRequiredService<IProxyStateLookup>();
+        var availability = app.Services.GetRequiredService<TargetAvailability>();
+        var rules = app.Services.GetRequiredService<BalancerProxyConfigProvider>();
+        // Between routing and the endpoints: fixed-response and redirect actions answer here.
+        app.UseMiddleware<ActionMiddleware>();
+        app.MapAdmin();
+        app.MapReverseProxy(proxy =>
+        {
+            proxy.Use((context, next) =>
+            {
+                TargetGroupSelection.Apply(context, lookup);
+                availability.Apply(context);
+                return next(context);
+            });
+            proxy.UseMiddleware<PassiveHealthRetry>();
+            proxy.UseSessionAffinity();
+            proxy.UseLoadBalancing();
+        }).Add(endpoint =>
+        {
+            // The compiled ELB rule rides on the endpoint, so matching and actions need no lookup per request.
+            if (endpoint.Metadata.OfType<RouteModel>().FirstOrDefault() is { } route && rules.FindRule(route.Config) is { } rule)
+            {
+                endpoint.Metadata.Add(rule);
+            }
+        });
+        return app;
+    }
+}

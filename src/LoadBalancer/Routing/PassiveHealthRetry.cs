@@ -1,0 +1,84 @@
+using System.Net.Sockets;
+using Berth.LoadBalancer.Health;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Model;
+
+namespace Berth.LoadBalancer.Routing;
+
+/// <summary>
+/// Passive health: a target that refuses or drops a connection is taken out of rotation at once (until active checks
+/// see it healthy again), and a GET or HEAD without a body that failed that way, before any response byte went to
+/// the client, is sent once more to another target. Nothing else is retried: a request that reached a target may
+/// have had effects.
+/// </summary>
+internal sealed partial class PassiveHealthRetry(RequestDelegate next, TargetHealthTable table, TargetAvailability availability, ILogger<PassiveHealthRetry> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        await next(context);
+        var error = context.Features.Get<IForwarderErrorFeature>();
+        if (error is not { Error: ForwarderError.Request } || !IsConnectFailure(error.Exception))
+        {
+            return;
+        }
+
+        var feature = context.GetReverseProxyFeature();
+        if (feature.ProxiedDestination is not { } failed)
+        {
+            return;
+        }
+
+        var cluster = feature.Cluster.Config.ClusterId;
+        if (table.Eject(cluster, failed.DestinationId, $"Connection to the target failed: {error.Exception?.Message}"))
+        {
+            LogEjected(logger, failed.DestinationId, cluster);
+        }
+
+        var request = context.Request;
+        if (!(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
+            || context.Response.HasStarted
+            || request.ContentLength > 0
+            || request.Headers.TransferEncoding.Count > 0)
+        {
+            return;
+        }
+
+        var others = availability.Available(cluster, feature.AllDestinations).Where(d => d != failed).ToArray();
+        if (others.Length == 0)
+        {
+            return;
+        }
+
+        context.Features.Set<IForwarderErrorFeature>(null);
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        feature.AvailableDestinations = others;
+        LogRetrying(logger, request.Method, request.Path, failed.DestinationId);
+        await RetryAsync(context);
+    }
+
+    // The rest of the proxy pipeline again (affinity, load balancing, forwarding) with the failed target left out;
+    // the availability step before this middleware is not run again, so the narrowed list stands.
+    private Task RetryAsync(HttpContext context) => next(context);
+
+    private static bool IsConnectFailure(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError }
+                || e is SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.ConnectionReset or SocketError.TimedOut })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Target {Target} of {TargetGroup} refused a connection: out of rotation until health checks pass")]
+    private static partial void LogEjected(ILogger logger, string target, string targetGroup);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retrying {Method} {Path} on another target after {Target} refused the connection")]
+    private static partial void LogRetrying(ILogger logger, string method, PathString path, string target);
+}

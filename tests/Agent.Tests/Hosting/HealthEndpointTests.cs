@@ -1,0 +1,114 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Berth.TestSupport;
+using Xunit.Abstractions;
+
+namespace Berth.Agent.Tests.Hosting;
+
+/// <summary>
+/// The agent process's <c>/healthz</c> and <c>/readyz</c> (served with <c>--health-url</c>): alive whatever its
+/// dependencies do; ready only while the Docker engine answers.
+/// </summary>
+[Trait("Category", "System")]
+public sealed class HealthEndpointTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("berth-agent-health-");
+    private static readonly HttpClient s_http = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync()
+    {
+        _work.Delete(recursive: true);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task WithTheEngine_IsLiveAndReady()
+    {
+        var (agent, url) = Start("unix:///var/run/docker.sock");
+        await using (agent)
+        {
+            var (liveStatus, live) = await WaitForAnswerAsync(url + "healthz");
+            var (readyStatus, ready) = await GetAsync(url + "readyz");
+
+            Assert.Equal(HttpStatusCode.OK, liveStatus);
+            Assert.Equal("Healthy", live.GetProperty("checks").GetProperty("self").GetProperty("status").GetString());
+            Assert.Equal(HttpStatusCode.OK, readyStatus);
+            Assert.Equal("Healthy", ready.GetProperty("checks").GetProperty("docker").GetProperty("status").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task WithoutTheEngine_IsLiveButNotReady()
+    {
+        var (agent, url) = Start($"unix://{Path.Combine(_work.FullName, "no-engine.sock")}");
+        await using (agent)
+        {
+            var (liveStatus, _) = await WaitForAnswerAsync(url + "healthz");
+            var (readyStatus, ready) = await GetAsync(url + "readyz");
+
+            Assert.Equal(HttpStatusCode.OK, liveStatus);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, readyStatus);
+            Assert.Equal("Unhealthy", ready.GetProperty("status").GetString());
+            Assert.Equal("Unhealthy", ready.GetProperty("checks").GetProperty("docker").GetProperty("status").GetString());
+            Assert.Equal(HttpStatusCode.NotFound, (await s_http.GetAsync(url + "metrics")).StatusCode);
+        }
+    }
+
+    private (ServiceProcess Agent, string Url) Start(string dockerEndpoint)
+    {
+        var port = FreePort();
+        var config = Path.Combine(_work.FullName, "agent.json");
+        File.WriteAllText(config, "{}");
+        var agent = ServiceProcess.Start("agent", Binary(),
+        [
+            "--config", config, "--scheduler-url", "http://127.0.0.1:1", "--join-token", "unused", "--data-dir", Path.Combine(_work.FullName, "data"),
+            "--scope", "health-" + Guid.NewGuid().ToString("N")[..6], "--docker-endpoint", dockerEndpoint, "--ImageCleanup:Enabled", "false",
+            "--health-url", $"http://127.0.0.1:{port}/",
+        ], output.WriteLine);
+        return (agent, $"http://127.0.0.1:{port}/");
+    }
+
+    private async Task<(HttpStatusCode, JsonElement)> WaitForAnswerAsync(string url)
+    {
+        (HttpStatusCode, JsonElement) answer = default;
+        await TaskTimeouts.WaitUntilAsync(async () =>
+        {
+            try
+            {
+                answer = await GetAsync(url);
+                return true;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(60), $"{url} to answer");
+        return answer;
+    }
+
+    private async Task<(HttpStatusCode, JsonElement)> GetAsync(string url)
+    {
+        using var response = await s_http.GetAsync(url);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return (response.StatusCode, body.RootElement.Clone());
+    }
+
+    private static string Binary()
+    {
+        var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+        var path = Path.Combine(LabHosts.RepositoryRoot(), "src", "Agent", "bin", configuration, "net10.0", "Berth.Agent");
+        Assert.True(File.Exists(path), $"{path} is missing: build Platform.sln first");
+        return path;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,64 @@
+using System.Net;
+using Berth.LoadBalancer.Health;
+using Berth.LoadBalancer.Tests.Infrastructure;
+using Berth.Scheduler.V1;
+using Berth.TestSupport;
+using Xunit.Abstractions;
+using static Berth.LoadBalancer.Tests.Infrastructure.Configs;
+using TargetState = Berth.LoadBalancer.Health.TargetState;
+
+namespace Berth.LoadBalancer.Tests.Routing;
+
+/// <summary>A refused connection ejects the target at once; GET and HEAD are retried once elsewhere, nothing else is.</summary>
+public sealed class PassiveHealthTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task RefusedConnection_EjectsTheTarget_AndGetsAreRetriedElsewhere()
+    {
+        var port = BalancerHost.FreePort();
+        var closed = BalancerHost.FreePort();
+        await using var alive = await TargetServer.StartAsync("alive");
+        // Health checks off: nothing but the failed connection can take the dead target out.
+        await using var lab = await Lab.StartAsync(output, Snapshot(1, [Http(port, Forward("web"))], [Group("web", [closed, alive.Port])]));
+        using var client = Lab.Client(port);
+
+        for (var i = 0; i < 6; i++)
+        {
+            using var response = await client.GetAsync($"/{i}").WithTimeout();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("alive", await response.Content.ReadAsStringAsync());
+        }
+
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/")).WithTimeout();
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        var dead = lab.Balancer.Health.Find(GroupArn("web"), $"127.0.0.1:{closed}")!.Current;
+        Assert.Equal(TargetState.Unhealthy, dead.State);
+        Assert.Equal(ReasonCodes.FailedHealthChecks, dead.Reason);
+        await lab.Scheduler.WaitForAsync(
+            s => s.Messages(m => m.Health).SelectMany(h => h.Observations)
+                .Any(o => o.Target.Port == closed && o.Health.State == TargetHealthState.Unhealthy && o.Health.Reason == "Target.FailedHealthChecks"),
+            "the ejection reported as unhealthy");
+    }
+
+    [Fact]
+    public async Task RefusedConnection_OnAPost_IsNotRetried()
+    {
+        var port = BalancerHost.FreePort();
+        var closed = BalancerHost.FreePort();
+        await using var alive = await TargetServer.StartAsync("alive");
+        await using var lab = await Lab.StartAsync(output, Snapshot(1, [Http(port, Forward("web"))], [Group("web", [closed, alive.Port])]));
+        using var client = Lab.Client(port);
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 4; i++)
+        {
+            using var response = await client.PostAsync("/", new StringContent("x")).WithTimeout();
+            statuses.Add(response.StatusCode);
+        }
+
+        // Round robin sends one of the first two to the dead target: that one fails (502), the ejection spares the rest.
+        Assert.Equal(1, statuses.Count(s => s == HttpStatusCode.BadGateway));
+        Assert.Equal(3, statuses.Count(s => s == HttpStatusCode.OK));
+        Assert.Equal(3, alive.Hits);
+    }
+}
