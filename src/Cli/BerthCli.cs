@@ -22,6 +22,8 @@ internal static class BerthCli
         var root = new RootCommand("berth: the Berth container platform's command-line tool (clusters, task definitions, tasks, services, instances, logs, registry, and `berth up` for a local platform)");
         options.AddTo(root);
         root.Add(UpCommand.Build(actions));
+        root.Add(UpCommand.Down(actions));
+        root.Add(UpCommand.Status(actions));
         root.Add(LoginCommand.Build(actions));
         root.Add(ClusterCommands.Build(actions));
         root.Add(TaskDefinitionCommands.Build(actions));

@@ -121,7 +121,7 @@ public sealed class LabPlatform : IAsyncDisposable
             "--config", _agentConfig, "--scheduler-url", SchedulerUrl, "--join-token", _joinToken,
             "--cluster", Cluster, "--zone", ZoneOf(host), "--docker-endpoint", host.DockerHost,
             "--data-dir", Path.Combine(_work.FullName, $"agent-h{host.Number}"), "--scope", "lab", "--image-pull-behavior", "PreferCached",
-            "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--Logging:LogLevel:Default", "Warning",
+            "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--TaskCleanup:Wait", "00:00:00", "--Logging:LogLevel:Default", "Warning",
 
             // Task cgroups below the lab engine's own parent, which lab/down.sh removes.
             "--Cgroups:Parent", $"/{host.Namespace}/berth",

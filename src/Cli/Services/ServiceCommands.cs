@@ -31,8 +31,9 @@ internal static class ServiceCommands
         var deployment = new DeploymentArguments();
         var gracePeriod = new Option<int>("--health-check-grace-period") { Description = "Seconds after a task starts during which failing health checks are ignored" };
         var launchType = new Option<string?>("--launch-type") { Description = "EC2 (default) or FARGATE" };
+        var enableExec = new Option<bool>("--enable-execute-command") { Description = "Allow `berth task exec` into the service's tasks (off by default, as ECS's enableExecuteCommand)" };
         var placement = new PlacementArguments();
-        var create = new Command("create", "Create a service and its first deployment") { name, taskdef, desired, daemon, gracePeriod, launchType };
+        var create = new Command("create", "Create a service and its first deployment") { name, taskdef, desired, daemon, gracePeriod, launchType, enableExec };
         placement.AddTo(create);
         deployment.AddTo(create);
         actions.Set(create, async (parse, context, ct) =>
@@ -48,6 +49,7 @@ internal static class ServiceCommands
                 HealthCheckGracePeriodSeconds = parse.GetValue(gracePeriod),
                 LaunchType = parse.GetValue(launchType) ?? string.Empty,
                 ClientToken = Guid.NewGuid().ToString("N"),
+                EnableExecuteCommand = parse.GetValue(enableExec),
             };
             request.PlacementStrategy.AddRange(placement.StrategiesOf(parse));
             request.PlacementConstraints.AddRange(placement.ConstraintsOf(parse));
@@ -64,9 +66,10 @@ internal static class ServiceCommands
         var desired = new Option<int?>("--desired", "-n") { Description = "A new desired count (scales; no new deployment)" };
         var force = new Option<bool>("--force-new-deployment") { Description = "Start a deployment even if nothing changed (picks up a re-pushed tag)" };
         var gracePeriod = new Option<int?>("--health-check-grace-period") { Description = "A new health-check grace period in seconds" };
+        var enableExec = new Option<bool?>("--enable-execute-command") { Description = "Allow (true) or refuse (false) `berth task exec` into tasks started from now on" };
         var deployment = new DeploymentArguments();
         var placement = new PlacementArguments();
-        var update = new Command("update", "Change a service: scale it, or roll out a new task definition") { name, taskdef, desired, force, gracePeriod };
+        var update = new Command("update", "Change a service: scale it, or roll out a new task definition") { name, taskdef, desired, force, gracePeriod, enableExec };
         placement.AddTo(update);
         deployment.AddTo(update);
         actions.Set(update, async (parse, context, ct) =>
@@ -86,6 +89,11 @@ internal static class ServiceCommands
             if (parse.GetValue(gracePeriod) is { } seconds)
             {
                 request.HealthCheckGracePeriodSeconds = seconds;
+            }
+
+            if (parse.GetValue(enableExec) is { } exec)
+            {
+                request.EnableExecuteCommand = exec;
             }
 
             if (deployment.IsGiven(parse))
@@ -218,7 +226,7 @@ internal sealed class DeploymentArguments
 
     public Option<bool> Wait { get; } = new("--wait") { Description = "Show the deployment's progress until it is steady (exit 0) or failed (exit 3)" };
 
-    public Option<TimeSpan> Timeout { get; } = TaskCommands.WaitTimeout();
+    public Option<CliDuration> Timeout { get; } = TaskCommands.WaitTimeout();
 
     public void AddTo(Command command)
     {

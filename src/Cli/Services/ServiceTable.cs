@@ -52,6 +52,7 @@ internal static class ServiceTable
             ("Placement", string.Join(", ", service.PlacementStrategy.Select(s => s.Field.Length > 0 ? $"{s.Type}({s.Field})" : s.Type)
                 .Concat(service.PlacementConstraints.Select(c => c.Expression.Length > 0 ? $"{c.Type}({c.Expression})" : c.Type))) is { Length: > 0 } placement ? placement : "-"),
             ("Created", Display.Time(service.CreatedAt)),
+            ("Launches", service.Throttle is { } throttle ? $"held back until {Display.Time(throttle.RetryAt)}: {throttle.Message}" : "-"),
         ]);
         output.Out.WriteLine();
         output.Table(

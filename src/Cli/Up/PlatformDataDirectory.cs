@@ -15,7 +15,8 @@ namespace Berth.Cli.Up;
 ///   scheduler/                        the scheduler's --data-dir (admin-token, join-token, registry-pull-secret, ...)
 ///   agent/agent.json                  the local agent's (empty) configuration file
 ///   agent/state/                      the local agent's --data-dir (its instance identity)
-///   logs/registry.log, scheduler.log, agent.log
+///   logs/registry.log, scheduler.log, agent.log, up.log (a detached berth up's own output)
+///   run/up.pid, registry.pid, scheduler.pid, agent.pid, platform.json   a running berth up (RunFiles)
 /// </code>
 /// </remarks>
 internal sealed class PlatformDataDirectory

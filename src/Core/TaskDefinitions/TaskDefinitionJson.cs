@@ -182,9 +182,12 @@ public static partial class TaskDefinitionJson
             return "must be an object";
         }
 
-        // Syntax errors: keep the reader's position, drop the .NET type noise.
-        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return "malformed JSON: " + (cut > 0 ? message[..cut] : message) + (e.LineNumber is { } line ? $" (line {line + 1})" : "");
+        // Syntax errors: the reader's own words without its position (it counts lines from 0, and a "Path: ... |
+        // LineNumber: ... | BytePositionInLine: ..." tail besides), then one position, counted from 1 as editors do.
+        var cut = new[] { message.IndexOf(" Path:", StringComparison.Ordinal), message.IndexOf(" LineNumber:", StringComparison.Ordinal) }
+            .Where(i => i > 0).DefaultIfEmpty(message.Length).Min();
+        var position = e.LineNumber is { } line ? $" (line {line + 1}, column {(e.BytePositionInLine ?? 0) + 1})" : "";
+        return "malformed JSON: " + message[..cut].TrimEnd().TrimEnd('.') + position;
     }
 
     /// <summary>Validates a definition as ECS RegisterTaskDefinition does; returns every error found.</summary>

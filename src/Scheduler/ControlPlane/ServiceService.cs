@@ -154,6 +154,11 @@ internal sealed class ServiceService(ServiceHandler services) : V1.Services.Serv
         }
 
         info.Events.AddRange(s.Events.Select(e => new ServiceEvent { Id = e.Id, CreatedAt = WireConvert.ToWire(e.CreatedAt), Message = e.Message }));
+        if (s.Throttle.RetryAt is { } retryAt)
+        {
+            info.Throttle = new V1.ServiceThrottle { RetryAt = WireConvert.ToWire(retryAt), FailedTasks = s.Throttle.Failures, Message = s.Throttle.Summary ?? "" };
+        }
+
         return info;
     }
 

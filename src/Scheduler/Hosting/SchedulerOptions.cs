@@ -60,6 +60,9 @@ internal sealed class SchedulerOptions
     /// <summary>Last port of the dynamic host port range.</summary>
     [Range(1, 65535)]
     public int DynamicPortLast { get; set; } = 65535;
+
+    /// <summary>The launch throttle of services whose tasks keep failing (<c>Scheduler:ServiceThrottle:*</c>).</summary>
+    public Services.ServiceThrottleOptions ServiceThrottle { get; set; } = new();
 }
 
 /// <summary>Rules across fields of <see cref="SchedulerOptions"/>.</summary>
@@ -70,6 +73,13 @@ internal sealed class SchedulerOptionsValidator : IValidateOptions<SchedulerOpti
         if (options.DynamicPortFirst > options.DynamicPortLast)
         {
             return ValidateOptionsResult.Fail("Scheduler:DynamicPortFirst must not exceed Scheduler:DynamicPortLast.");
+        }
+
+        // Data annotations do not reach into the nested section.
+        var throttle = options.ServiceThrottle;
+        if (throttle.Initial <= TimeSpan.Zero || throttle.Maximum < throttle.Initial || throttle.FailuresBeforeThrottle < 1)
+        {
+            return ValidateOptionsResult.Fail($"Scheduler:ServiceThrottle:Initial ({throttle.Initial}) must be positive and not above Scheduler:ServiceThrottle:Maximum ({throttle.Maximum}); FailuresBeforeThrottle ({throttle.FailuresBeforeThrottle}) at least 1.");
         }
 
         return ValidateOptionsResult.Success;

@@ -192,6 +192,30 @@ internal sealed class ServiceDocument
     public List<DeploymentDocument>? Deployments { get; set; }
 
     public List<EventDocument>? Events { get; set; }
+
+    /// <summary>The launch throttle; absent when the service is not throttled.</summary>
+    public ThrottleDocument? Throttle { get; set; }
+}
+
+/// <summary>A service's launch throttle (see ServiceThrottleState).</summary>
+internal sealed class ThrottleDocument
+{
+    public int Failures { get; set; }
+
+    public int Level { get; set; }
+
+    public DateTimeOffset? RetryAt { get; set; }
+
+    public string? Summary { get; set; }
+
+    public List<LaunchFailureDocument>? Recent { get; set; }
+}
+
+internal sealed class LaunchFailureDocument
+{
+    public DateTimeOffset At { get; set; }
+
+    public string? Cause { get; set; }
 }
 
 internal sealed class DeploymentConfigurationDocument

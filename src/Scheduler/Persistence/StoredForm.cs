@@ -256,6 +256,14 @@ internal static class StoredForm
                 LaunchType = d.LaunchType,
             }),
             Events = s.Events.ConvertAll(e => new EventDocument { Id = e.Id, CreatedAt = e.CreatedAt, Message = e.Message }),
+            Throttle = s.Throttle.IsEmpty ? null : new ThrottleDocument
+            {
+                Failures = s.Throttle.Failures,
+                Level = s.Throttle.Level,
+                RetryAt = s.Throttle.RetryAt,
+                Summary = s.Throttle.Summary,
+                Recent = s.Throttle.Recent.ConvertAll(f => new LaunchFailureDocument { At = f.At, Cause = f.Cause }),
+            },
         }),
     };
 
@@ -305,6 +313,15 @@ internal static class StoredForm
             LaunchType = x.LaunchType ?? "",
         }));
         service.Events.AddRange((d.Events ?? []).Select(e => new ServiceEventRecord(e.Id ?? "", e.CreatedAt, e.Message ?? "")));
+        if (d.Throttle is { } throttle)
+        {
+            service.Throttle.Failures = throttle.Failures;
+            service.Throttle.Level = throttle.Level;
+            service.Throttle.RetryAt = throttle.RetryAt;
+            service.Throttle.Summary = throttle.Summary;
+            service.Throttle.Recent.AddRange((throttle.Recent ?? []).Select(f => new LaunchFailure(f.At, f.Cause ?? "")));
+        }
+
         return service;
     }
 

@@ -45,7 +45,7 @@ public sealed class EndToEndStoryTests(ITestOutputHelper output)
                     $"--net=/var/run/netns/{host.Namespace}", PlatformProcesses.Binary("Agent", "Berth.Agent"),
                     "--config", await EmptyConfigAsync(work), "--scheduler-url", up.SchedulerUrl, "--zone", zone,
                     "--docker-endpoint", host.DockerHost, "--data-dir", Path.Combine(work.FullName, $"agent-{zone}"), "--scope", scope,
-                    "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false",
+                    "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--TaskCleanup:Wait", "00:00:00",
                 ], output.WriteLine, new Dictionary<string, string> { ["BERTH_JOINTOKEN"] = joinToken }));
             }
 

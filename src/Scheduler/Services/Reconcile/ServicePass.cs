@@ -20,15 +20,21 @@ internal sealed class ServicePass
     private readonly List<TaskRecord> _stoppedOther = [];
     private bool _serviceChanged;
 
+    private readonly ServiceThrottleOptions _throttle;
+
     // True until a slice finds the service not steady.
     private bool _steady = true;
 
-    private ServicePass(ClusterTransaction tx, ServiceRecord service, PlacementEngine engine, TimeSpan eventRepeatInterval, ILogger logger)
+    // Launches are held back this pass (the service's tasks keep failing).
+    private bool _throttled;
+
+    private ServicePass(ClusterTransaction tx, ServiceRecord service, PlacementEngine engine, TimeSpan eventRepeatInterval, ServiceThrottleOptions throttle, ILogger logger)
     {
         _tx = tx;
         Service = service;
         _engine = engine;
         EventRepeatInterval = eventRepeatInterval;
+        _throttle = throttle;
         _logger = logger;
     }
 
@@ -39,9 +45,9 @@ internal sealed class ServicePass
     private TimeSpan EventRepeatInterval { get; }
 
     /// <summary>Reconciles one service; true when it changed anything (tasks started or stopped, the service stored).</summary>
-    public static bool Run(ClusterTransaction tx, ServiceRecord service, PlacementEngine engine, TimeSpan eventRepeatInterval, ILogger logger)
+    public static bool Run(ClusterTransaction tx, ServiceRecord service, PlacementEngine engine, TimeSpan eventRepeatInterval, ServiceThrottleOptions throttle, ILogger logger)
     {
-        var pass = new ServicePass(tx, service, engine, eventRepeatInterval, logger);
+        var pass = new ServicePass(tx, service, engine, eventRepeatInterval, throttle, logger);
         pass.Reconcile();
         if (pass._serviceChanged)
         {
@@ -64,6 +70,8 @@ internal sealed class ServicePass
 
         StopUnhealthy();
         TripCircuitBreaker();
+        _serviceChanged |= ServiceThrottle.Update(service, Now, _throttle, Random.Shared, EventRepeatInterval, _logger);
+        _throttled = ServiceThrottle.Holds(service, Now);
 
         int desired;
         if (service.IsDaemon)
@@ -131,8 +139,8 @@ internal sealed class ServicePass
 
         var missing = desired - primaryTasks.Count;
         var budget = Math.Min(missing, maxPlaced - placed);
-        // A FAILED PRIMARY (circuit breaker without rollback) launches nothing more.
-        if (budget > 0 && primary.RolloutState != Statuses.Failed && onlyInstance != "")
+        // A FAILED PRIMARY (circuit breaker without rollback) launches nothing more; a throttled service nothing for now.
+        if (budget > 0 && primary.RolloutState != Statuses.Failed && onlyInstance != "" && !_throttled)
         {
             Place(budget, onlyInstance);
         }
@@ -356,6 +364,9 @@ internal sealed class ServicePass
                 ServiceRules.AddEvent(service, $"(service {name}) has reached a steady state.", Now, TimeSpan.Zero, _logger);
                 _serviceChanged = true;
             }
+
+            // Steady: what failed before no longer slows the next launch down.
+            _serviceChanged |= service.Throttle.Reset();
         }
 
         service.Steady = steady;

@@ -86,7 +86,7 @@ internal sealed partial class ServiceReconciler : BackgroundService, IChangeObse
                 cancellationToken.ThrowIfCancellationRequested();
                 commits.Add(_kernel.CommitAsync(cluster, tx =>
                     tx.Cluster.Services.TryGetValue(name, out var service) && service.Status != Statuses.Inactive
-                    && ServicePass.Run(tx, service, _engine, interval, _logger)));
+                    && ServicePass.Run(tx, service, _engine, interval, _options.ServiceThrottle, _logger)));
             }
         }
 
