@@ -58,7 +58,7 @@ public sealed class SystemdHostTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains(instance.Attributes, a => a.Name == "berth.zone" && a.Value == "vm");
 
         var family = "vm-task-" + _scope;
-        await new TaskDefinitions.TaskDefinitionsClient(_channel).RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest
+        await new Berth.Scheduler.V1.TaskDefinitions.TaskDefinitionsClient(_channel).RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest
         {
             TaskDefinitionJson = $$"""
                 {"family":"{{family}}","containerDefinitions":[{"name":"main","image":"{{TestImages.Busybox}}","memory":16,"essential":true,
