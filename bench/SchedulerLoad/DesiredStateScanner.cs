@@ -26,7 +26,12 @@ internal static class DesiredStateScanner
     /// Reads one SchedulerMessage: for a DesiredState, returns its version and calls <paramref name="newTask"/> for each
     /// entry whose id <paramref name="seen"/> did not have yet; returns null for other messages.
     /// </summary>
-    public static long? Scan(byte[] message, HashSet<Guid> seen, Action<DesiredTask> newTask)
+    public static long? Scan(byte[] message, HashSet<Guid> seen, Action<DesiredTask> newTask) => Scan(message, seen, newTask, decodeNew: true);
+
+    /// <summary>Reads one SchedulerMessage: for a DesiredState, returns its version and puts every entry's task id in <paramref name="ids"/>.</summary>
+    public static long? ScanIds(byte[] message, HashSet<Guid> ids) => Scan(message, ids, static _ => { }, decodeNew: false);
+
+    private static long? Scan(byte[] message, HashSet<Guid> seen, Action<DesiredTask> newTask, bool decodeNew)
     {
         var p = 0;
         while (p < message.Length)
@@ -35,7 +40,7 @@ internal static class DesiredStateScanner
             if (field == SchedulerMessage.DesiredStateFieldNumber && wireType == WireFormat.WireType.LengthDelimited)
             {
                 var length = (int)Varint(message, ref p);
-                return ScanDesired(message, p, p + length, seen, newTask);
+                return ScanDesired(message, p, p + length, seen, newTask, decodeNew);
             }
 
             Skip(message, ref p, wireType);
@@ -44,7 +49,7 @@ internal static class DesiredStateScanner
         return null;
     }
 
-    private static long ScanDesired(byte[] message, int p, int end, HashSet<Guid> seen, Action<DesiredTask> newTask)
+    private static long ScanDesired(byte[] message, int p, int end, HashSet<Guid> seen, Action<DesiredTask> newTask, bool decodeNew)
     {
         long version = 0;
         while (p < end)
@@ -71,7 +76,7 @@ internal static class DesiredStateScanner
                     throw new InvalidDataException("A task id that is not a 32-digit hex id.");
                 }
 
-                if (seen.Add(id))
+                if (seen.Add(id) && decodeNew)
                 {
                     newTask(DesiredTask.Parser.ParseFrom(message, p - length, length));
                 }

@@ -20,7 +20,7 @@ internal static class EndToEnd
     public static async Task RunAsync(Settings settings)
     {
         var dataDir = settings.DataDir ?? Path.Combine(Path.GetTempPath(), "berth-bench-e2e-" + Guid.NewGuid().ToString("N")[..8]);
-        Console.WriteLine($"== e2e: {settings.Agents} agents, {settings.Tasks} tasks, RunTask concurrency {settings.Concurrency}, count 10 per call, strategy {settings.Strategy}, fullSync {settings.FullSync}, data dir {dataDir}");
+        Console.WriteLine($"== e2e: {settings.Agents} agents in {settings.Clusters} clusters, {settings.Tasks} tasks, RunTask concurrency {settings.Concurrency}, count 10 per call, strategy {settings.Strategy}, fullSync {settings.FullSync}, data dir {dataDir}");
         var (scheduler, _) = await SchedulerProcess.StartAsync(dataDir, settings.FullSync);
         await using (scheduler)
         {
@@ -52,7 +52,8 @@ internal static class EndToEnd
                     Zone = $"zone-{i % 3}",
                     InstanceType = "sim.4xlarge",
                 };
-                var registration = await client.RegisterAsync(new RegisterRequest { JoinToken = join, Facts = facts }, cancellationToken: ct);
+                // Agents are dealt round the clusters; with one cluster it is "default".
+                var registration = await client.RegisterAsync(new RegisterRequest { JoinToken = join, Facts = facts, Cluster = ClusterName(i, settings.Clusters) }, cancellationToken: ct);
                 agents[i] = new BenchAgent(channels[i / AgentsPerChannel].CreateCallInvoker(), registration, facts, latencies, () => Interlocked.Increment(ref delivered));
                 await agents[i].ConnectAsync(stop.Token);
             });
@@ -102,6 +103,7 @@ internal static class EndToEnd
                     var started = Stopwatch.GetTimestamp();
                     var response = await client.RunTaskAsync(new RunTaskRequest
                     {
+                        Cluster = ClusterName(w, settings.Clusters),
                         TaskDefinition = "bench",
                         Count = 10,
                         PlacementStrategy = { strategies },
@@ -150,6 +152,9 @@ internal static class EndToEnd
             Directory.Delete(dataDir, recursive: true);
         }
     }
+
+    /// <summary>The cluster of agent (or RunTask caller) <paramref name="i"/>.</summary>
+    public static string ClusterName(int i, int clusters) => clusters <= 1 ? "default" : $"bench-{i % clusters}";
 
     private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
 

@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
-using Berth.Scheduler.State.Persistence;
+using Berth.Scheduler.Persistence;
 using Berth.Scheduler.V1;
-using Google.Protobuf;
-using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -64,9 +62,9 @@ internal static class LargeState
     private static async Task WriteAsync(string databasePath, Settings settings)
     {
         await using var store = new SqliteSchedulerStore(databasePath, fullSync: false, NullLogger<SqliteSchedulerStore>.Instance);
-        await store.MigrateAsync(CancellationToken.None);
+        await store.OpenAsync(CancellationToken.None);
         var now = DateTimeOffset.UtcNow;
-        var first = new ChangeSet();
+        var first = new SqliteSchedulerStore.RowSet();
         first.Clusters.Add(new ClusterRow { Name = "default", Status = "ACTIVE", CreatedAtMs = now.ToUnixTimeMilliseconds() });
         first.TaskDefinitions.Add(new TaskDefinitionRow { Family = "bench", Revision = 1, Status = "ACTIVE", Json = Definition, RegisteredAtMs = now.ToUnixTimeMilliseconds() });
         var instanceIds = new List<string>();
@@ -74,13 +72,23 @@ internal static class LargeState
         {
             var id = Guid.NewGuid().ToString("N");
             instanceIds.Add(id);
-            var facts = new HostFacts { Hostname = $"host-{i}", Cpu = 16 * 1024, Memory = 64 * 1024, AgentVersion = "bench", OsType = "linux", CpuArchitecture = "x86_64", Zone = $"zone-{i % 3}", InstanceType = "sim.4xlarge" };
-            first.Instances.Add(new InstanceRow { Id = id, Cluster = "default", Status = 1, CredentialHash = SHA256.HashData(Guid.NewGuid().ToByteArray()), RegisteredAtMs = now.ToUnixTimeMilliseconds(), DesiredSeq = i + 1, Facts = facts.ToByteArray(), CustomAttributes = "{}"u8.ToArray() });
+            var facts = new HostFactsDocument { Hostname = $"host-{i}", Cpu = 16 * 1024, Memory = 64 * 1024, AgentVersion = "bench", OsType = "linux", CpuArchitecture = "x86_64", Zone = $"zone-{i % 3}", InstanceType = "sim.4xlarge" };
+            first.Instances.Add(new InstanceRow
+            {
+                Id = id,
+                Cluster = "default",
+                Status = 1,
+                CredentialHash = SHA256.HashData(Guid.NewGuid().ToByteArray()),
+                RegisteredAtMs = now.ToUnixTimeMilliseconds(),
+                DesiredSeq = i + 1,
+                HostFacts = StoredDocuments.Encode(facts),
+                CustomAttributes = "{}"u8.ToArray(),
+            });
         }
 
-        await store.CommitAsync(first, CancellationToken.None);
+        await store.WriteRowsAsync(first);
         var perInstance = Math.Max(1, settings.Records / settings.Instances);
-        var batch = new ChangeSet();
+        var batch = new SqliteSchedulerStore.RowSet();
         var seq = (long)settings.Instances;
         for (var r = 0; r < settings.Records; r++)
         {
@@ -89,58 +97,52 @@ internal static class LargeState
             // One in five records is a stopped task (history); the rest run and hold resources and a port.
             var stopped = slot % 5 == 4;
             var hostPort = 49153 + slot;
-            var info = new TaskInfo
+            var details = new TaskDetailsDocument
             {
-                TaskId = Guid.NewGuid().ToString("N"),
-                Cluster = "default",
-                TaskDefinitionArn = "arn:berth:ecs:local:task-definition/bench:1",
-                ContainerInstanceId = instance,
-                DesiredStatus = stopped ? LifecycleStatus.Stopped : LifecycleStatus.Running,
-                LastStatus = stopped ? LifecycleStatus.Stopped : LifecycleStatus.Running,
-                Group = "family:bench",
                 LaunchType = "EC2",
-                Cpu = 10,
-                Memory = 32,
-                CreatedAt = Timestamp.FromDateTimeOffset(now),
-                StartedAt = Timestamp.FromDateTimeOffset(now),
+                CreatedAt = now,
+                StartedAt = now,
                 Version = 3,
-                StopCode = stopped ? StopCode.EssentialContainerExited : StopCode.Unspecified,
-                StoppedReason = stopped ? "Essential container in task exited" : "",
-                StoppedAt = stopped ? Timestamp.FromDateTimeOffset(now) : null,
+                StopCode = stopped ? 2 : 0,
+                StoppedReason = stopped ? "Essential container in task exited" : null,
+                Containers =
+                [
+                    new ContainerDocument
+                    {
+                        Name = "app",
+                        Image = "registry.local/bench:1",
+                        Essential = true,
+                        LastStatus = stopped ? 8 : 4,
+                        ExitCode = stopped ? 1 : null,
+                        RuntimeId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)),
+                        NetworkBindings = [new BindingDocument { ContainerPort = 8080, HostPort = hostPort, Protocol = "tcp" }],
+                    },
+                ],
             };
-            info.Containers.Add(new Container
-            {
-                Name = "app",
-                Image = "registry.local/bench:1",
-                Essential = true,
-                LastStatus = info.LastStatus,
-                RuntimeId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)),
-                NetworkBindings = { new NetworkBinding { ContainerPort = 8080, HostPort = hostPort, Protocol = "tcp" } },
-            });
-            if (stopped)
-            {
-                info.Containers[0].ExitCode = 1;
-            }
-
             batch.Tasks.Add(new TaskRow
             {
-                Id = info.TaskId,
+                Id = Guid.NewGuid().ToString("N"),
                 Cluster = "default",
                 InstanceId = instance,
-                DesiredStatus = (int)info.DesiredStatus,
-                LastStatus = (int)info.LastStatus,
+                DesiredStatus = stopped ? 8 : 4,
+                LastStatus = stopped ? 8 : 4,
                 DesiredSeq = ++seq,
                 AgentSequence = r,
                 Ports = $"app|8080|{hostPort}|tcp",
-                Info = info.ToByteArray(),
+                TaskDefinitionArn = "arn:berth:ecs:local:task-definition/bench:1",
+                GroupName = "family:bench",
+                Cpu = 10,
+                Memory = 32,
+                StoppedAtMs = stopped ? now.ToUnixTimeMilliseconds() : null,
+                Details = StoredDocuments.Encode(details),
             });
             if (batch.Tasks.Count == 20_000)
             {
-                await store.CommitAsync(batch, CancellationToken.None);
-                batch = new ChangeSet();
+                await store.WriteRowsAsync(batch);
+                batch = new SqliteSchedulerStore.RowSet();
             }
         }
 
-        await store.CommitAsync(batch, CancellationToken.None);
+        await store.WriteRowsAsync(batch);
     }
 }

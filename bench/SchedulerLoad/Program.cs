@@ -2,11 +2,14 @@ using System.Diagnostics;
 using System.Globalization;
 using Berth.Bench.SchedulerLoad;
 
-// End-to-end scheduler benchmark. Two parts:
-//   e2e:   a fresh scheduler process, N simulated agents with real Session streams over loopback, RunTask until T tasks
-//          are placed, persisted and delivered to their agents' sessions; throughput and delivery latency.
+// End-to-end scheduler benchmark. Three parts:
+//   e2e:   a fresh scheduler process, N simulated agents with real Session streams over loopback (spread over C
+//          clusters), RunTask until T tasks are placed, persisted and delivered to their agents' sessions; throughput
+//          and delivery latency.
 //   state: a data dir with I instances and R task records written with the scheduler's own store, then a scheduler
 //          process started on it: time until it answers, and its RSS.
+//   churn: L task lifetimes (RunTask, the agent reports the task STOPPED) through N simulated agents, with short
+//          retention settings: throughput, RSS and database size sampled as they go (bounded state).
 var settings = Settings.Parse(args);
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Machine.MemoryGiB():F1} GiB, {Machine.CpuModel()}; load average {Machine.LoadAverage()}");
 if (settings.Part is "all" or "e2e")
@@ -19,7 +22,13 @@ if (settings.Part is "all" or "state")
     await LargeState.RunAsync(settings);
 }
 
-internal sealed record Settings(string Part, int Agents, int Tasks, int Concurrency, int Instances, int Records, bool FullSync, string? DataDir, string Strategy)
+if (settings.Part is "churn")
+{
+    await Churn.RunAsync(settings);
+}
+
+internal sealed record Settings(
+    string Part, int Agents, int Tasks, int Concurrency, int Instances, int Records, bool FullSync, string? DataDir, string Strategy, int Clusters, long Lifetimes, TimeSpan Visibility, TimeSpan RowRetention)
 {
     public static Settings Parse(string[] args)
     {
@@ -39,7 +48,11 @@ internal sealed record Settings(string Part, int Agents, int Tasks, int Concurre
             Int("records", 1_000_000),
             bool.Parse(Get("full-sync", "true")),
             Get("data-dir", "") is { Length: > 0 } d ? d : null,
-            Get("strategy", "spread"));
+            Get("strategy", "spread"),
+            Int("clusters", 1),
+            long.Parse(Get("lifetimes", "5000000"), CultureInfo.InvariantCulture),
+            TimeSpan.Parse(Get("visibility", "00:00:30"), CultureInfo.InvariantCulture),
+            TimeSpan.Parse(Get("row-retention", "00:01:00"), CultureInfo.InvariantCulture));
     }
 }
 

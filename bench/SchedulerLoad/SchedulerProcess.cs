@@ -29,25 +29,37 @@ internal sealed class SchedulerProcess : IAsyncDisposable
 
     public Metadata Admin => new() { { "authorization", "Bearer " + AdminToken } };
 
+    /// <summary>
+    /// The scheduler to measure: the build beside this benchmark, or another build's <c>Berth.Scheduler.dll</c> named by
+    /// <c>BERTH_BENCH_SCHEDULER</c> (before/after comparisons run the same client code against both).
+    /// </summary>
+    private static string SchedulerDll =>
+        Environment.GetEnvironmentVariable("BERTH_BENCH_SCHEDULER") is { Length: > 0 } other ? other : Path.Combine(AppContext.BaseDirectory, "Berth.Scheduler.dll");
+
     /// <summary>Starts the process and waits until it answers ListClusters; returns it and the time that took.</summary>
-    public static async Task<(SchedulerProcess Scheduler, TimeSpan ToServing)> StartAsync(string dataDir, bool fullSync)
+    public static async Task<(SchedulerProcess Scheduler, TimeSpan ToServing)> StartAsync(string dataDir, bool fullSync, IEnumerable<string>? extraArguments = null)
     {
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet")
         {
             ArgumentList =
             {
-                Path.Combine(AppContext.BaseDirectory, "Berth.Scheduler.dll"),
+                SchedulerDll,
                 "--urls", $"http://127.0.0.1:{port}",
                 "--data-dir", dataDir,
                 "--Scheduler:FullSync", fullSync ? "true" : "false",
                 "--Logging:LogLevel:Default", "Warning",
                 "--Logging:LogLevel:Berth", "Warning",
-                "--Logging:LogLevel:Berth.Scheduler.State.SchedulerState", "Warning",
+                "--Logging:LogLevel:Berth.Scheduler.Kernel.StateKernel", "Warning",
             },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        foreach (var argument in extraArguments ?? [])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         var stopwatch = Stopwatch.StartNew();
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) { Console.WriteLine("  [scheduler] " + line.Trim()); } };

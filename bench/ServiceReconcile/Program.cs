@@ -1,14 +1,21 @@
 using System.Diagnostics;
 using System.Globalization;
+using Berth.Scheduler.Hosting;
+using Berth.Scheduler.Instances;
+using Berth.Scheduler.Kernel;
+using Berth.Scheduler.Persistence;
 using Berth.Scheduler.Placement;
-using Berth.Scheduler.State;
-using Berth.Scheduler.State.Persistence;
-using Berth.Scheduler.V1;
+using Berth.Scheduler.Services;
+using Berth.Scheduler.Services.Reconcile;
+using Berth.Scheduler.Sessions;
+using Berth.Scheduler.TaskDefinitions;
+using Berth.Scheduler.Tasks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 // Creates --services REPLICA services of --per-service tasks (and --daemons DAEMON services) on --instances simulated instances (registered, connected
-// and reporting through the scheduler's own state and SQLite store), lets the reconciler place everything and the
+// and reporting through the scheduler's own kernel, handlers and SQLite store), lets the reconciler place everything and the
 // "agents" report every task RUNNING, then times --passes reconcile passes that find nothing to do. The last line is
 // "idle pass: median N ms".
 var instances = 1_000;
@@ -36,53 +43,57 @@ var directory = Directory.CreateTempSubdirectory("berth-bench-services-");
 try
 {
     await using var store = new SqliteSchedulerStore(Path.Combine(directory.FullName, "scheduler.db"), fullSync: false, NullLogger<SqliteSchedulerStore>.Instance);
-    var state = new SchedulerState(store, new PlacementEngine(new PlacementOptions()), TimeProvider.System, new BenchLifetime(), NullLogger<SchedulerState>.Instance);
-    await state.LoadAsync(CancellationToken.None);
+    var kernel = new StateKernel(store, TimeProvider.System, new BenchLifetime(), NullLogger<StateKernel>.Instance);
+    var engine = new PlacementEngine(new PlacementOptions());
+    var instanceHandler = new InstanceHandler(kernel, NullLogger<InstanceHandler>.Instance);
+    var agents = new AgentHandler(kernel);
+    var definitions = new TaskDefinitionHandler(kernel);
+    var serviceHandler = new ServiceHandler(kernel, NullLogger<ServiceHandler>.Instance);
+    var desiredStates = new DesiredStates(kernel);
+    var reconciler = new ServiceReconciler(kernel, engine, TimeProvider.System, Options.Create(new SchedulerOptions { DataDirectory = directory.FullName }), NullLogger<ServiceReconciler>.Instance);
+    var taskHandler = new TaskHandler(kernel, engine);
+    await kernel.LoadAsync(DateTimeOffset.MinValue, CancellationToken.None);
 
     var setup = Stopwatch.StartNew();
     var instanceIds = new List<string>(instances);
     for (var i = 0; i < instances; i++)
     {
         var facts = new HostFacts { Hostname = $"host-{i}", Cpu = 8192, Memory = 32768, Zone = $"zone-{i % 3}", AgentVersion = "bench" };
-        var registered = await state.RegisterInstanceAsync("default", facts);
-        await state.ConnectAgentAsync(registered.ContainerInstanceId, facts);
-        instanceIds.Add(registered.ContainerInstanceId);
+        var registered = await instanceHandler.RegisterAsync("default", facts);
+        await agents.ConnectAsync(registered.InstanceId, facts);
+        instanceIds.Add(registered.InstanceId);
     }
 
-    await state.RegisterTaskDefinitionAsync("""{"family":"bench","containerDefinitions":[{"name":"app","image":"registry.local/bench:1","cpu":16,"memory":64,"essential":true,"portMappings":[{"containerPort":8080,"hostPort":0}]}]}""");
+    await definitions.RegisterAsync("""{"family":"bench","containerDefinitions":[{"name":"app","image":"registry.local/bench:1","cpu":16,"memory":64,"essential":true,"portMappings":[{"containerPort":8080,"hostPort":0}]}]}""");
     for (var s = 0; s < services; s++)
     {
-        var request = new CreateServiceRequest { ServiceName = $"svc-{s:D5}", TaskDefinition = "bench", DesiredCount = perService };
-        request.PlacementStrategy.Add(new Berth.Scheduler.V1.PlacementStrategy { Type = "spread", Field = "attribute:berth.zone" });
-        await state.CreateServiceAsync(request);
+        var command = new CreateServiceCommand { ServiceName = $"svc-{s:D5}", TaskDefinition = "bench", DesiredCount = perService, PlacementStrategy = [new PlacementSpec("spread", "attribute:berth.zone")] };
+        await serviceHandler.CreateAsync(command, (service, _) => service.Name);
     }
 
     for (var d = 0; d < daemons; d++)
     {
-        await state.CreateServiceAsync(new CreateServiceRequest { ServiceName = $"daemon-{d:D3}", TaskDefinition = "bench", SchedulingStrategy = SchedulingStrategy.Daemon });
+        await serviceHandler.CreateAsync(new CreateServiceCommand { ServiceName = $"daemon-{d:D3}", TaskDefinition = "bench", SchedulingStrategy = SchedulingStrategy.Daemon }, (service, _) => service.Name);
     }
 
     Console.WriteLine($"setup (register, connect, create): {setup.Elapsed.TotalSeconds:F1} s");
     var placing = Stopwatch.StartNew();
-    var changed = await state.ReconcileServicesAsync(TimeSpan.FromMinutes(5), CancellationToken.None);
-    Console.WriteLine($"first pass: {changed} services changed, {state.CountTasks():N0} tasks placed in {placing.Elapsed.TotalMilliseconds:F0} ms");
+    var changed = await reconciler.ReconcileAsync(CancellationToken.None);
+    Console.WriteLine($"first pass: {changed} services changed, {taskHandler.Count():N0} tasks placed in {placing.Elapsed.TotalMilliseconds:F0} ms");
 
     // The agents report every task RUNNING, one report per instance.
     ulong sequence = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
     foreach (var id in instanceIds)
     {
-        var report = new StateReport();
-        foreach (var task in state.BuildDesiredState(id, 0)?.Tasks ?? [])
-        {
-            report.Tasks.Add(new TaskReport { TaskId = task.TaskId, Sequence = ++sequence, LastStatus = LifecycleStatus.Running });
-        }
-
-        await state.ApplyReportAsync(id, report);
+        var reports = (desiredStates.BuildMessage(id, 0)?.Tasks ?? [])
+            .Select(task => new TaskStatusReport { TaskId = task.TaskId, Sequence = ++sequence, LastStatus = LifecycleStatus.Running })
+            .ToList();
+        await agents.ApplyReportAsync(id, new AgentReport(reports, FullSnapshot: false));
     }
 
     // Passes until the services have written their completion and steady-state events.
     var settle = 0;
-    while (await state.ReconcileServicesAsync(TimeSpan.FromMinutes(5), CancellationToken.None) > 0)
+    while (await reconciler.ReconcileAsync(CancellationToken.None) > 0)
     {
         settle++;
     }
@@ -96,7 +107,7 @@ try
     for (var p = 0; p < passes; p++)
     {
         var pass = Stopwatch.StartNew();
-        var idleChanged = await state.ReconcileServicesAsync(TimeSpan.FromMinutes(5), CancellationToken.None);
+        var idleChanged = await reconciler.ReconcileAsync(CancellationToken.None);
         walls.Add(pass.Elapsed.TotalMilliseconds);
         if (idleChanged != 0)
         {
@@ -120,7 +131,7 @@ finally
 
 static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
 
-/// <summary>The state stops the application when a commit fails; here that ends the benchmark.</summary>
+/// <summary>The kernel stops the application when a commit fails; here that ends the benchmark.</summary>
 internal sealed class BenchLifetime : IHostApplicationLifetime
 {
     public CancellationToken ApplicationStarted => CancellationToken.None;

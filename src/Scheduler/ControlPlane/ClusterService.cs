@@ -1,18 +1,18 @@
-using Berth.Scheduler.State;
+using Berth.Scheduler.Clusters;
 using Berth.Scheduler.V1;
 using Grpc.Core;
 
 namespace Berth.Scheduler.ControlPlane;
 
 /// <summary>The Clusters API.</summary>
-internal sealed class ClusterService(SchedulerState state) : Clusters.ClustersBase
+internal sealed class ClusterService(ClusterHandler clusters) : V1.Clusters.ClustersBase
 {
     public override async Task<CreateClusterResponse> CreateCluster(CreateClusterRequest request, ServerCallContext context) =>
-        new() { Cluster = await state.CreateClusterAsync(string.IsNullOrEmpty(request.ClusterName) ? "default" : request.ClusterName) };
+        new() { Cluster = ToWire(await clusters.CreateAsync(string.IsNullOrEmpty(request.ClusterName) ? "default" : request.ClusterName)) };
 
     public override Task<ListClustersResponse> ListClusters(ListClustersRequest request, ServerCallContext context)
     {
-        var (arns, next) = state.ListClusters(request.MaxResults, request.NextToken);
+        var (arns, next) = clusters.List(request.MaxResults, request.NextToken);
         var response = new ListClustersResponse { NextToken = next };
         response.ClusterArns.AddRange(arns);
         return Task.FromResult(response);
@@ -20,10 +20,10 @@ internal sealed class ClusterService(SchedulerState state) : Clusters.ClustersBa
 
     public override Task<DescribeClustersResponse> DescribeClusters(DescribeClustersRequest request, ServerCallContext context)
     {
-        var (found, failures) = state.DescribeClusters(request.Clusters.Count == 0 ? ["default"] : request.Clusters);
+        var (found, failures) = clusters.Describe(request.Clusters.Count == 0 ? ["default"] : request.Clusters);
         var response = new DescribeClustersResponse();
-        response.Clusters.AddRange(found);
-        response.Failures.AddRange(failures);
+        response.Clusters.AddRange(found.Select(ToWire));
+        response.Failures.AddRange(failures.Select(WireConvert.ToWire));
         return Task.FromResult(response);
     }
 
@@ -34,6 +34,18 @@ internal sealed class ClusterService(SchedulerState state) : Clusters.ClustersBa
             throw new RpcException(new Status(StatusCode.InvalidArgument, "cluster is required."));
         }
 
-        return new DeleteClusterResponse { Cluster = await state.DeleteClusterAsync(request.Cluster) };
+        return new DeleteClusterResponse { Cluster = ToWire(await clusters.DeleteAsync(request.Cluster)) };
     }
+
+    private static Cluster ToWire(ClusterSummary c) => new()
+    {
+        Name = c.Name,
+        Arn = c.Arn,
+        Status = c.Status,
+        RegisteredContainerInstancesCount = c.RegisteredContainerInstances,
+        RunningTasksCount = c.RunningTasks,
+        PendingTasksCount = c.PendingTasks,
+        ActiveServicesCount = c.ActiveServices,
+        CreatedAt = WireConvert.ToWire(c.CreatedAt),
+    };
 }

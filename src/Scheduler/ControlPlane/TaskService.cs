@@ -1,14 +1,34 @@
+using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Sessions;
-using Berth.Scheduler.State;
+using Berth.Scheduler.Tasks;
 using Berth.Scheduler.V1;
 using Grpc.Core;
 
 namespace Berth.Scheduler.ControlPlane;
 
 /// <summary>The Tasks API.</summary>
-internal sealed class TaskService(SchedulerState state, LogRelay logs) : Tasks.TasksBase
+internal sealed class TaskService(TaskHandler tasks, LogRelay logs) : V1.Tasks.TasksBase
 {
-    public override Task<RunTaskResponse> RunTask(RunTaskRequest request, ServerCallContext context) => state.RunTaskAsync(request);
+    public override async Task<RunTaskResponse> RunTask(RunTaskRequest request, ServerCallContext context)
+    {
+        var (created, failures) = await tasks.RunTaskAsync(new RunTaskCommand
+        {
+            Cluster = request.Cluster,
+            TaskDefinition = request.TaskDefinition,
+            Count = request.Count,
+            Group = request.Group,
+            StartedBy = request.StartedBy,
+            Overrides = WireConvert.FromWire(request.Overrides),
+            PlacementStrategy = WireConvert.FromWire(request.PlacementStrategy),
+            PlacementConstraints = WireConvert.FromWire(request.PlacementConstraints),
+            LaunchType = request.LaunchType,
+            ClientToken = request.ClientToken,
+        }, WireConvert.ToInfo);
+        var response = new RunTaskResponse();
+        response.Tasks.AddRange(created);
+        response.Failures.AddRange(failures.Select(WireConvert.ToWire));
+        return response;
+    }
 
     public override async Task<StopTaskResponse> StopTask(StopTaskRequest request, ServerCallContext context)
     {
@@ -17,7 +37,7 @@ internal sealed class TaskService(SchedulerState state, LogRelay logs) : Tasks.T
             throw new RpcException(new Status(StatusCode.InvalidArgument, "task is required."));
         }
 
-        return new StopTaskResponse { Task = await state.StopTaskAsync(request.Cluster, request.Task, request.Reason) };
+        return new StopTaskResponse { Task = await tasks.StopTaskAsync(request.Cluster, request.Task, request.Reason, WireConvert.ToInfo) };
     }
 
     public override Task<DescribeTasksResponse> DescribeTasks(DescribeTasksRequest request, ServerCallContext context)
@@ -27,16 +47,26 @@ internal sealed class TaskService(SchedulerState state, LogRelay logs) : Tasks.T
             throw new RpcException(new Status(StatusCode.InvalidArgument, "tasks: between 1 and 100 entries."));
         }
 
-        var (found, failures) = state.DescribeTasks(request.Cluster, request.Tasks);
+        var (found, failures) = tasks.Describe(request.Cluster, request.Tasks, WireConvert.ToInfo);
         var response = new DescribeTasksResponse();
         response.Tasks.AddRange(found);
-        response.Failures.AddRange(failures);
+        response.Failures.AddRange(failures.Select(WireConvert.ToWire));
         return Task.FromResult(response);
     }
 
     public override Task<ListTasksResponse> ListTasks(ListTasksRequest request, ServerCallContext context)
     {
-        var (arns, next) = state.ListTasks(request);
+        var (arns, next) = tasks.List(new ListTasksQuery
+        {
+            Cluster = request.Cluster,
+            Family = request.Family,
+            DesiredStatus = WireConvert.FromWire(request.DesiredStatus, "desired_status"),
+            ContainerInstance = request.ContainerInstance,
+            StartedBy = request.StartedBy,
+            ServiceName = request.ServiceName,
+            MaxResults = request.MaxResults,
+            NextToken = request.NextToken,
+        });
         var response = new ListTasksResponse { NextToken = next };
         response.TaskArns.AddRange(arns);
         return Task.FromResult(response);

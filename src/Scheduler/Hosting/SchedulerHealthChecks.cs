@@ -1,4 +1,4 @@
-using Berth.Scheduler.State;
+using Berth.Scheduler.Kernel;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -36,12 +36,12 @@ internal sealed class DatabaseHealthCheck(SchedulerDataDirectory layout) : IHeal
 /// Readiness: the state is loaded from the database. Until then every call waits (the auth interceptor), so a
 /// scheduler that is still loading a million tasks is alive but not ready.
 /// </summary>
-internal sealed class StateLoadedHealthCheck(SchedulerState state) : IHealthCheck
+internal sealed class StateLoadedHealthCheck(StateKernel kernel) : IHealthCheck
 {
     public const string Name = "state";
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(state.WhenLoaded.Status switch
+        Task.FromResult(kernel.WhenLoaded.Status switch
         {
             TaskStatus.RanToCompletion => HealthCheckResult.Healthy("loaded"),
             TaskStatus.Faulted or TaskStatus.Canceled => HealthCheckResult.Unhealthy("the state failed to load"),

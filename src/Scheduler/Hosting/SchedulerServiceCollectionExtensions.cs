@@ -1,13 +1,12 @@
 using Berth.Scheduler.V1;
 using Berth.ServiceDefaults;
 using Berth.Scheduler.ControlPlane;
+using Berth.Scheduler.Kernel;
+using Berth.Scheduler.Persistence;
 using Berth.Scheduler.Placement;
 using Berth.Scheduler.RegistryAccess;
 using Berth.Scheduler.Security;
-using Berth.Scheduler.Services;
 using Berth.Scheduler.Sessions;
-using Berth.Scheduler.State;
-using Berth.Scheduler.State.Persistence;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -38,7 +37,7 @@ internal static class SchedulerServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<SchedulerOptions>, SchedulerOptionsValidator>();
         // The layout is opened (directory made, modes tightened) before the store or the tokens touch the data dir.
         services.AddSingleton(sp => SchedulerDataDirectory.Open(sp.GetRequiredService<IOptions<SchedulerOptions>>().Value.DataDirectory));
-        services.AddSingleton<ISchedulerStore>(sp => new SqliteSchedulerStore(
+        services.AddSingleton<IStateStore>(sp => new SqliteSchedulerStore(
             sp.GetRequiredService<SchedulerDataDirectory>().Database,
             sp.GetRequiredService<IOptions<SchedulerOptions>>().Value.FullSync,
             sp.GetRequiredService<ILogger<SqliteSchedulerStore>>()));
@@ -47,7 +46,7 @@ internal static class SchedulerServiceCollectionExtensions
             var options = sp.GetRequiredService<IOptions<SchedulerOptions>>().Value;
             return new PlacementEngine(new PlacementOptions { DynamicPortFirst = options.DynamicPortFirst, DynamicPortLast = options.DynamicPortLast });
         });
-        services.AddSingleton<SchedulerState>();
+        services.AddSchedulerState();
         services.AddSingleton<ApiTokens>();
         services.AddSingleton<SessionHub>();
         services.AddSingleton<LogRelay>();
@@ -56,12 +55,9 @@ internal static class SchedulerServiceCollectionExtensions
         services.AddHostedService(sp =>
         {
             sp.GetRequiredService<ApiTokens>();
-            return new StateLoader(sp.GetRequiredService<SchedulerState>());
+            return ActivatorUtilities.CreateInstance<StateLoader>(sp);
         });
         services.AddHostedService<SessionHeartbeatService>();
-        services.AddSingleton<LostHostMonitor>();
-        services.AddHostedService(sp => sp.GetRequiredService<LostHostMonitor>());
-        services.AddHostedService<ServiceReconciler>();
         services.AddRegistryAccess();
         // Readiness (/readyz and the standard grpc.health.v1.Health service, which probes and grpc_health_probe use
         // where HTTP/1.1 cannot reach an h2c port): the state is loaded and the database opens.
@@ -72,7 +68,7 @@ internal static class SchedulerServiceCollectionExtensions
         {
             // The server as a whole ("") and each API by its full name answer SERVING when every readiness check passes.
             health.Services.Map(string.Empty, result => result.Tags.Contains(BerthHealth.Ready));
-            health.Services.Map(Clusters.Descriptor.FullName, result => result.Tags.Contains(BerthHealth.Ready));
+            health.Services.Map(V1.Clusters.Descriptor.FullName, result => result.Tags.Contains(BerthHealth.Ready));
             health.Services.Map(AgentService.Descriptor.FullName, result => result.Tags.Contains(BerthHealth.Ready));
         });
         services.AddGrpc(grpc =>

@@ -32,7 +32,7 @@ internal sealed class TaskRegistryCredentials(RegistryLoginPasswords passwords, 
     /// trusted registry); when not, a push can go out as pre-encoded bytes without passing through
     /// <see cref="AttachAsync"/>.
     /// </summary>
-    public bool MayAttach(IEnumerable<State.DesiredDefinition> definitions) =>
+    public bool MayAttach(IEnumerable<Sessions.DesiredDefinition> definitions) =>
         _addresses.Count > 0 && definitions.Any(d => _registriesByDefinition.GetOrAdd(d.Arn, _ => TrustedRegistriesOf(d.Json)).Length > 0);
 
     /// <summary>Adds the credential to every running task of <paramref name="desired"/> whose images are on the trusted registry.</summary>

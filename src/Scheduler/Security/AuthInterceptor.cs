@@ -1,4 +1,5 @@
-using Berth.Scheduler.State;
+using Berth.Scheduler.Instances;
+using Berth.Scheduler.Kernel;
 using Berth.Scheduler.V1;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
@@ -12,7 +13,7 @@ namespace Berth.Scheduler.Security;
 /// service (<c>grpc.health.v1.Health</c>) needs none. No credential or an
 /// unknown one is UNAUTHENTICATED; a valid credential of the wrong kind is PERMISSION_DENIED.
 /// </summary>
-internal sealed class AuthInterceptor(ApiTokens tokens, SchedulerState state) : Interceptor
+internal sealed class AuthInterceptor(ApiTokens tokens, StateKernel kernel, InstanceHandler instances) : Interceptor
 {
     private const string InstanceKey = "berth-instance-id";
     private static readonly string s_registerMethod = $"/{AgentService.Descriptor.FullName}/Register";
@@ -84,7 +85,7 @@ internal sealed class AuthInterceptor(ApiTokens tokens, SchedulerState state) : 
         }
 
         // Nothing is answered before the state is loaded: an empty state would answer wrongly.
-        await state.WhenLoaded.WaitAsync(context.CancellationToken);
+        await kernel.WhenLoaded.WaitAsync(context.CancellationToken);
         var bearer = Bearer(context);
         if (context.Method == s_registerMethod)
         {
@@ -109,7 +110,7 @@ internal sealed class AuthInterceptor(ApiTokens tokens, SchedulerState state) : 
 
         if (context.Method.StartsWith(s_agentPrefix, StringComparison.Ordinal))
         {
-            var instance = state.AuthenticateInstance(bearer);
+            var instance = instances.Authenticate(bearer);
             if (instance is null)
             {
                 throw Refuse(bearer, "Agent sessions need an instance credential");
@@ -128,7 +129,7 @@ internal sealed class AuthInterceptor(ApiTokens tokens, SchedulerState state) : 
     /// <summary>A known credential of the wrong kind is PERMISSION_DENIED; anything else UNAUTHENTICATED.</summary>
     private RpcException Refuse(string token, string what)
     {
-        var known = tokens.IsAdmin(token) || tokens.IsJoin(token) || state.AuthenticateInstance(token) is not null;
+        var known = tokens.IsAdmin(token) || tokens.IsJoin(token) || instances.Authenticate(token) is not null;
         return known
             ? new RpcException(new Status(StatusCode.PermissionDenied, $"{what}; this credential is not one."))
             : new RpcException(new Status(StatusCode.Unauthenticated, $"{what}; the credential is not valid."));

@@ -1,6 +1,7 @@
+using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Placement;
 
-namespace Berth.Scheduler.State;
+namespace Berth.Scheduler.Services;
 
 /// <summary>Service event messages worded as ECS words them, so that what users search for in the ECS docs matches.</summary>
 internal static class ServiceEvents

@@ -1,5 +1,4 @@
 using Berth.Scheduler.RegistryAccess;
-using Berth.Scheduler.State;
 using Berth.Scheduler.V1;
 
 namespace Berth.Scheduler.Sessions;

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Berth.Scheduler.RegistryAccess;
-using Berth.Scheduler.State;
 using Berth.Scheduler.V1;
 using Grpc.Core;
 
@@ -12,7 +11,7 @@ namespace Berth.Scheduler.Sessions;
 /// takes one write at a time. Desired-state changes only set a flag: however many changes happen while a write is in
 /// flight, the loop sends one DesiredState with the newest version afterwards (level-triggered, so nothing is lost).
 /// </summary>
-internal sealed partial class AgentSession(string instanceId, long generation, IServerStreamWriter<SchedulerMessage> writer, SchedulerState state, TaskRegistryCredentials credentials, TimeProvider time, CancellationToken streamToken, HttpResponse? response = null)
+internal sealed partial class AgentSession(string instanceId, long generation, IServerStreamWriter<SchedulerMessage> writer, DesiredStates desiredStates, TaskRegistryCredentials credentials, TimeProvider time, CancellationToken streamToken, HttpResponse? response = null)
 {
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly ConcurrentQueue<SchedulerMessage> _outbox = new();
@@ -73,7 +72,7 @@ internal sealed partial class AgentSession(string instanceId, long generation, I
 
             if (Interlocked.Exchange(ref _desiredDirty, 0) == 1)
             {
-                var desired = state.BuildDesiredStateFrame(InstanceId, SentVersion);
+                var desired = desiredStates.Build(InstanceId, SentVersion);
                 if (desired is not null)
                 {
                     await WriteDesiredAsync(desired, token);

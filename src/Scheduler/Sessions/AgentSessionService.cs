@@ -1,7 +1,9 @@
+using Berth.Scheduler.ControlPlane;
 using Berth.Scheduler.Hosting;
+using Berth.Scheduler.Instances;
+using Berth.Scheduler.Kernel;
 using Berth.Scheduler.RegistryAccess;
 using Berth.Scheduler.Security;
-using Berth.Scheduler.State;
 using Berth.Scheduler.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -9,9 +11,14 @@ using Microsoft.Extensions.Options;
 
 namespace Berth.Scheduler.Sessions;
 
-/// <summary>The agent protocol: Register and the Session stream (see protos/berth/scheduler/v1/agent.proto).</summary>
+/// <summary>
+/// The agent protocol's edge: Register and the Session stream (see protos/berth/scheduler/v1/agent.proto). Messages are
+/// read and built here; the state changes they ask for go to <see cref="InstanceHandler"/> and <see cref="AgentHandler"/>.
+/// </summary>
 internal sealed partial class AgentSessionService(
-    SchedulerState state,
+    InstanceHandler instances,
+    AgentHandler agents,
+    DesiredStates desiredStates,
     SessionHub hub,
     TaskRegistryCredentials credentials,
     LogRelay logs,
@@ -20,8 +27,22 @@ internal sealed partial class AgentSessionService(
     IOptions<SchedulerOptions> options,
     ILogger<AgentSessionService> logger) : AgentService.AgentServiceBase
 {
-    public override Task<RegisterResponse> Register(RegisterRequest request, ServerCallContext context) =>
-        state.RegisterInstanceAsync(Arns.ClusterName(request.Cluster), request.Facts);
+    public override async Task<RegisterResponse> Register(RegisterRequest request, ServerCallContext context)
+    {
+        if (request.Facts is null)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "facts is required (facts.cpu and facts.memory must be positive)."));
+        }
+
+        var registration = await instances.RegisterAsync(Arns.ClusterName(request.Cluster), WireConvert.FromWire(request.Facts));
+        return new RegisterResponse
+        {
+            ContainerInstanceId = registration.InstanceId,
+            ContainerInstanceArn = registration.InstanceArn,
+            InstanceCredential = registration.Credential,
+            Cluster = registration.Cluster,
+        };
+    }
 
     public override async Task Session(IAsyncStreamReader<AgentMessage> requestStream, IServerStreamWriter<SchedulerMessage> responseStream, ServerCallContext context)
     {
@@ -34,8 +55,8 @@ internal sealed partial class AgentSessionService(
             throw new RpcException(new Status(StatusCode.PermissionDenied, $"This credential speaks for container instance '{instanceId}', not '{hello.ContainerInstanceId}'."));
         }
 
-        var (generation, applied) = await state.ConnectAgentAsync(instanceId, hello.Facts);
-        var session = new AgentSession(instanceId, generation, responseStream, state, credentials, time, stream.Token, context.GetHttpContext().Response);
+        var (generation, applied) = await agents.ConnectAsync(instanceId, hello.Facts is null ? null : WireConvert.FromWire(hello.Facts));
+        var session = new AgentSession(instanceId, generation, responseStream, desiredStates, credentials, time, stream.Token, context.GetHttpContext().Response);
         session.Send(new SchedulerMessage
         {
             SessionAccepted = new SessionAccepted
@@ -62,7 +83,7 @@ internal sealed partial class AgentSessionService(
         {
             session.Close();
             hub.Detach(session);
-            state.DisconnectAgent(instanceId, generation);
+            await agents.DisconnectAsync(instanceId, generation);
             try
             {
                 await writer;
@@ -107,16 +128,16 @@ internal sealed partial class AgentSessionService(
             switch (message.BodyCase)
             {
                 case AgentMessage.BodyOneofCase.StateReport:
-                    var (sequence, unknown) = await state.ApplyReportAsync(session.InstanceId, message.StateReport);
+                    var (sequence, unknown) = await agents.ApplyReportAsync(session.InstanceId, FromWire(message.StateReport));
                     var ack = new ReportAck { Sequence = sequence };
                     ack.UnknownTaskIds.AddRange(unknown);
                     session.Send(new SchedulerMessage { ReportAck = ack });
                     break;
                 case AgentMessage.BodyOneofCase.Heartbeat:
-                    state.Touch(session.InstanceId, message.Heartbeat.DesiredVersion);
+                    agents.Touch(session.InstanceId, message.Heartbeat.DesiredVersion);
                     break;
                 case AgentMessage.BodyOneofCase.DesiredStateAck:
-                    state.Touch(session.InstanceId, message.DesiredStateAck.Version);
+                    agents.Touch(session.InstanceId, message.DesiredStateAck.Version);
                     break;
                 case AgentMessage.BodyOneofCase.LogChunk:
                     logs.Deliver(session, message.LogChunk);
@@ -129,4 +150,29 @@ internal sealed partial class AgentSessionService(
             }
         }
     }
+
+    private static AgentReport FromWire(StateReport report) => new(
+        [.. report.Tasks.Select((t, i) => new TaskStatusReport
+        {
+            TaskId = t.TaskId,
+            Sequence = t.Sequence,
+            LastStatus = WireConvert.FromWire(t.LastStatus, $"state_report.tasks[{i}].last_status"),
+            StopCode = WireConvert.FromWire(t.StopCode, $"state_report.tasks[{i}].stop_code"),
+            StoppedReason = t.StoppedReason,
+            HealthStatus = WireConvert.FromWire(t.HealthStatus, $"state_report.tasks[{i}].health_status"),
+            StartedAt = WireConvert.FromWire(t.StartedAt),
+            StoppedAt = WireConvert.FromWire(t.StoppedAt),
+            Containers = [.. t.Containers.Select((c, j) => new ContainerStatusReport
+            {
+                Name = c.Name,
+                RuntimeId = c.RuntimeId,
+                LastStatus = WireConvert.FromWire(c.LastStatus, $"state_report.tasks[{i}].containers[{j}].last_status"),
+                ExitCode = c.HasExitCode ? c.ExitCode : null,
+                Reason = c.Reason,
+                NetworkBindings = [.. c.NetworkBindings.Select(WireConvert.FromWire)],
+                HealthStatus = WireConvert.FromWire(c.HealthStatus, $"state_report.tasks[{i}].containers[{j}].health_status"),
+                ImageDigest = c.ImageDigest,
+            })],
+        })],
+        report.FullSnapshot);
 }

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
-using Berth.Scheduler.State;
+using Berth.Scheduler.Tasks;
 using Berth.Scheduler.V1;
 using Grpc.Core;
 
@@ -12,7 +12,7 @@ namespace Berth.Scheduler.Sessions;
 /// When the caller goes away first, the agent is told to stop (<c>cancel</c>); when the agent's session ends first,
 /// the caller gets UNAVAILABLE.
 /// </summary>
-internal sealed partial class LogRelay(SchedulerState state, SessionHub hub, IHostApplicationLifetime lifetime, ILogger<LogRelay> logger)
+internal sealed partial class LogRelay(TaskHandler tasks, SessionHub hub, IHostApplicationLifetime lifetime, ILogger<LogRelay> logger)
 {
     /// <summary>Chunks buffered per stream for a slow caller; beyond that the stream ends with RESOURCE_EXHAUSTED.</summary>
     internal const int BufferedChunks = 4096;
@@ -25,16 +25,16 @@ internal sealed partial class LogRelay(SchedulerState state, SessionHub hub, IHo
     public async Task StreamAsync(GetTaskLogsRequest request, IServerStreamWriter<TaskLogChunk> writer, CancellationToken callToken)
     {
         var (task, container) = Resolve(request);
-        if (string.IsNullOrEmpty(task.ContainerInstanceId) || hub.Find(task.ContainerInstanceId) is not { } session)
+        if (string.IsNullOrEmpty(task.InstanceId) || hub.Find(task.InstanceId) is not { } session)
         {
-            throw new RpcException(new Status(StatusCode.Unavailable, $"The agent of container instance '{task.ContainerInstanceId}' (task '{task.TaskId}') is not connected."));
+            throw new RpcException(new Status(StatusCode.Unavailable, $"The agent of container instance '{task.InstanceId}' (task '{task.TaskId}') is not connected."));
         }
 
         var stream = new LogStream(Guid.NewGuid().ToString("N"), session);
         _streams[stream.Id] = stream;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(callToken, lifetime.ApplicationStopping, session.Closed);
         var ended = false;
-        Log.Opened(logger, stream.Id, task.TaskId, container, task.ContainerInstanceId, request.Follow);
+        Log.Opened(logger, stream.Id, task.TaskId, container, task.InstanceId, request.Follow);
         try
         {
             session.Send(new SchedulerMessage
@@ -54,7 +54,7 @@ internal sealed partial class LogRelay(SchedulerState state, SessionHub hub, IHo
         }
         catch (OperationCanceledException) when (session.Closed.IsCancellationRequested && !callToken.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested)
         {
-            throw new RpcException(new Status(StatusCode.Unavailable, $"The agent of container instance '{task.ContainerInstanceId}' disconnected while streaming logs."));
+            throw new RpcException(new Status(StatusCode.Unavailable, $"The agent of container instance '{task.InstanceId}' disconnected while streaming logs."));
         }
         finally
         {
@@ -84,7 +84,7 @@ internal sealed partial class LogRelay(SchedulerState state, SessionHub hub, IHo
         }
     }
 
-    private (TaskInfo Task, string Container) Resolve(GetTaskLogsRequest request)
+    private (TaskTarget Task, string Container) Resolve(GetTaskLogsRequest request)
     {
         if (string.IsNullOrEmpty(request.Task))
         {
@@ -96,17 +96,17 @@ internal sealed partial class LogRelay(SchedulerState state, SessionHub hub, IHo
             throw new RpcException(new Status(StatusCode.InvalidArgument, "tail must be 0 (all lines) or more."));
         }
 
-        var (found, _) = state.DescribeTasks(request.Cluster, [request.Task]);
+        var (found, _) = tasks.Describe(request.Cluster, [request.Task], t => new TaskTarget(t.Id, t.InstanceId, [.. t.Containers.Select(c => c.Name)]));
         var task = found.FirstOrDefault() ?? throw new RpcException(new Status(StatusCode.NotFound, $"Task '{request.Task}' not found."));
-        var names = string.Join(", ", task.Containers.Select(c => c.Name));
+        var names = string.Join(", ", task.Containers);
         if (string.IsNullOrEmpty(request.Container))
         {
             return task.Containers.Count == 1
-                ? (task, task.Containers[0].Name)
+                ? (task, task.Containers[0])
                 : throw new RpcException(new Status(StatusCode.InvalidArgument, $"container is required: task '{task.TaskId}' has containers {names}."));
         }
 
-        return task.Containers.Any(c => c.Name == request.Container)
+        return task.Containers.Contains(request.Container)
             ? (task, request.Container)
             : throw new RpcException(new Status(StatusCode.NotFound, $"Task '{task.TaskId}' has no container '{request.Container}' (it has {names})."));
     }
@@ -119,4 +119,7 @@ internal sealed partial class LogRelay(SchedulerState state, SessionHub hub, IHo
 
         public Channel<LogChunk> Chunks { get; } = Channel.CreateBounded<LogChunk>(new BoundedChannelOptions(BufferedChunks) { SingleReader = true, SingleWriter = true });
     }
+
+    /// <summary>The task a log stream is about: its instance and its containers' names.</summary>
+    private sealed record TaskTarget(string TaskId, string InstanceId, IReadOnlyList<string> Containers);
 }

@@ -1,22 +1,25 @@
 using System.Collections.Concurrent;
-using Berth.Scheduler.State;
+using Berth.Scheduler.Kernel;
 using Berth.Scheduler.V1;
 using Google.Protobuf.WellKnownTypes;
 
 namespace Berth.Scheduler.Sessions;
 
-/// <summary>The connected agents' sessions, one per instance; routes desired-state changes to them.</summary>
-internal sealed class SessionHub
+/// <summary>
+/// The connected agents' sessions, one per instance. It follows the change feed: an instance whose desired task set
+/// changed has its session marked, and the session's writer sends the newest set.
+/// </summary>
+internal sealed class SessionHub : IChangeObserver
 {
     private readonly ConcurrentDictionary<string, AgentSession> _sessions = new(StringComparer.Ordinal);
-    private readonly SchedulerState _state;
+    private readonly AgentHandler _agents;
     private readonly TimeProvider _time;
 
-    public SessionHub(SchedulerState state, TimeProvider time)
+    public SessionHub(StateKernel kernel, AgentHandler agents, TimeProvider time)
     {
-        _state = state;
+        _agents = agents;
         _time = time;
-        state.DesiredStateChanged += OnDesiredStateChanged;
+        kernel.Subscribe(this);
     }
 
     public int Count => _sessions.Count;
@@ -38,9 +41,9 @@ internal sealed class SessionHub
 
     public void Detach(AgentSession session) => _sessions.TryRemove(new KeyValuePair<string, AgentSession>(session.InstanceId, session));
 
-    private void OnDesiredStateChanged(IReadOnlyCollection<string> instanceIds)
+    public void OnCommitted(CommittedChange change)
     {
-        foreach (var id in instanceIds)
+        foreach (var id in change.DesiredStateChanged)
         {
             if (_sessions.TryGetValue(id, out var session))
             {
@@ -63,7 +66,7 @@ internal sealed class SessionHub
                 continue;
             }
 
-            session.Send(new SchedulerMessage { Heartbeat = new Heartbeat { SentAt = now, DesiredVersion = _state.DesiredVersionOf(session.InstanceId) } });
+            session.Send(new SchedulerMessage { Heartbeat = new Heartbeat { SentAt = now, DesiredVersion = _agents.DesiredVersionOf(session.InstanceId) } });
         }
 
         return closed;

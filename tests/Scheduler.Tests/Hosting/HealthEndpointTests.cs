@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Berth.Scheduler.Tests.Infrastructure;
-using Berth.Scheduler.State;
+using Berth.Scheduler.Kernel;
 using Berth.TestSupport;
 using Grpc.Health.V1;
 using Microsoft.Extensions.DependencyInjection;
@@ -63,7 +63,7 @@ public sealed class HealthEndpointTests(ITestOutputHelper output) : SchedulerTes
     }
 
     // The state loads beside the server's start; until it has, readiness says "loading".
-    private Task LoadedAsync() => Host.Services.GetRequiredService<SchedulerState>().WhenLoaded.WithTimeout();
+    private Task LoadedAsync() => Host.Services.GetRequiredService<StateKernel>().WhenLoaded.WithTimeout();
 
     // The scheduler's plain-HTTP port speaks HTTP/2 only (h2c, for gRPC): prior knowledge, as grpc clients do.
     private HttpClient Http2Client() => new()

@@ -30,11 +30,11 @@ internal sealed class SchedulerHost : IAsyncDisposable
         Channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 64 * 1024 * 1024 });
         AdminToken = File.ReadAllText(Path.Combine(dataDirectory, "admin-token")).Trim();
         JoinToken = File.ReadAllText(Path.Combine(dataDirectory, "join-token")).Trim();
-        Clusters = new Clusters.ClustersClient(Channel);
-        TaskDefinitions = new TaskDefinitions.TaskDefinitionsClient(Channel);
-        Instances = new ContainerInstances.ContainerInstancesClient(Channel);
-        Tasks = new Tasks.TasksClient(Channel);
-        Agents = new AgentService.AgentServiceClient(Channel);
+        Clusters = new V1.Clusters.ClustersClient(Channel);
+        TaskDefinitions = new V1.TaskDefinitions.TaskDefinitionsClient(Channel);
+        Instances = new V1.ContainerInstances.ContainerInstancesClient(Channel);
+        Tasks = new V1.Tasks.TasksClient(Channel);
+        Agents = new V1.AgentService.AgentServiceClient(Channel);
         ServicesApi = new V1.Services.ServicesClient(Channel);
     }
 
@@ -48,15 +48,15 @@ internal sealed class SchedulerHost : IAsyncDisposable
 
     public string JoinToken { get; }
 
-    public Clusters.ClustersClient Clusters { get; }
+    public V1.Clusters.ClustersClient Clusters { get; }
 
-    public TaskDefinitions.TaskDefinitionsClient TaskDefinitions { get; }
+    public V1.TaskDefinitions.TaskDefinitionsClient TaskDefinitions { get; }
 
-    public ContainerInstances.ContainerInstancesClient Instances { get; }
+    public V1.ContainerInstances.ContainerInstancesClient Instances { get; }
 
-    public Tasks.TasksClient Tasks { get; }
+    public V1.Tasks.TasksClient Tasks { get; }
 
-    public AgentService.AgentServiceClient Agents { get; }
+    public V1.AgentService.AgentServiceClient Agents { get; }
 
     /// <summary>The Services API (not <c>Services</c>, which is the host's service provider).</summary>
     public V1.Services.ServicesClient ServicesApi { get; }

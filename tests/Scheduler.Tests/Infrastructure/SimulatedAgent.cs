@@ -107,7 +107,11 @@ internal sealed class SimulatedAgent : IAsyncDisposable
         return agent;
     }
 
-    /// <summary>Opens the session: Hello, then a full snapshot; waits for SessionAccepted.</summary>
+    /// <summary>
+    /// Opens the session: Hello; once the scheduler accepted it, a full snapshot. Nothing is written after a refusal:
+    /// a write racing the scheduler's refusal (it resets the request stream) could fail the call as CANCELLED on this
+    /// side and hide the status the scheduler sent, which the reader records (EndStatus).
+    /// </summary>
     public async Task ConnectAsync(IEnumerable<TaskReport>? snapshot = null, string? helloInstanceId = null)
     {
         _call = _client.Session(SchedulerHost.Bearer(Registration.InstanceCredential), cancellationToken: _stop.Token);
@@ -115,15 +119,28 @@ internal sealed class SimulatedAgent : IAsyncDisposable
         try
         {
             await SendAsync(new AgentMessage { Hello = new Hello { ContainerInstanceId = helloInstanceId ?? InstanceId, Facts = Facts } });
-            var report = new StateReport { FullSnapshot = true };
-            report.Tasks.AddRange(snapshot ?? []);
+        }
+        catch (RpcException)
+        {
+            // Refused on its headers (the reader records how).
+        }
+
+        await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(Accepted is not null || EndStatus is not null), what: "SessionAccepted");
+        if (Accepted is null)
+        {
+            return;
+        }
+
+        var report = new StateReport { FullSnapshot = true };
+        report.Tasks.AddRange(snapshot ?? []);
+        try
+        {
             await SendAsync(new AgentMessage { StateReport = report });
         }
         catch (RpcException)
         {
-            // The scheduler refused the session before reading it all; the reader records how (EndStatus).
+            // The scheduler ended the session meanwhile (the reader records how).
         }
-        await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(Accepted is not null || EndStatus is not null), what: "SessionAccepted");
     }
 
     private async Task ReadAsync()

@@ -1,5 +1,5 @@
 using Berth.Scheduler.RegistryAccess;
-using Berth.Scheduler.State;
+using Berth.Scheduler.Sessions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using Berth.Scheduler.State;
+using Berth.Scheduler.Sessions;
 using Berth.Scheduler.V1;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;

@@ -1,0 +1,48 @@
+using Berth.Scheduler.Clusters;
+using Berth.Scheduler.Instances;
+using Berth.Scheduler.Kernel;
+using Berth.Scheduler.LostHosts;
+using Berth.Scheduler.Retention;
+using Berth.Scheduler.Services;
+using Berth.Scheduler.Services.Reconcile;
+using Berth.Scheduler.Sessions;
+using Berth.Scheduler.TaskDefinitions;
+using Berth.Scheduler.Tasks;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Scheduler.Hosting;
+
+/// <summary>Registration of the state kernel, the feature handlers that reach the state through it, and their loops.</summary>
+internal static class SchedulerStateServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the kernel, one handler per feature folder, and the background loops (load, service reconcile, lost hosts,
+    /// retention). A new feature (load balancers, capacity providers, ...) adds its handler and loops here.
+    /// </summary>
+    public static IServiceCollection AddSchedulerState(this IServiceCollection services)
+    {
+        services.AddOptions<RetentionOptions>()
+            .BindConfiguration(RetentionOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>();
+
+        services.AddSingleton<StateKernel>();
+        services.AddSingleton<ClusterHandler>();
+        services.AddSingleton<TaskDefinitionHandler>();
+        services.AddSingleton<InstanceHandler>();
+        services.AddSingleton<TaskHandler>();
+        services.AddSingleton<ServiceHandler>();
+        services.AddSingleton<AgentHandler>();
+        services.AddSingleton<LostHostHandler>();
+        services.AddSingleton<DesiredStates>();
+
+        services.AddSingleton<LostHostMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<LostHostMonitor>());
+        services.AddSingleton<ServiceReconciler>();
+        services.AddHostedService(sp => sp.GetRequiredService<ServiceReconciler>());
+        services.AddSingleton<RetentionService>();
+        services.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
+        return services;
+    }
+}

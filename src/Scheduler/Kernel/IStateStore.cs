@@ -1,0 +1,65 @@
+namespace Berth.Scheduler.Kernel;
+
+/// <summary>
+/// Durable storage of the kernel's records (implemented by Persistence; its format is its own). The kernel writes
+/// through it before any change is acknowledged, and reads it once at start-up.
+/// </summary>
+internal interface IStateStore : IAsyncDisposable
+{
+    /// <summary>Creates or upgrades the schema (and converts data an older scheduler wrote).</summary>
+    Task OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>Reads every record into <paramref name="sink"/>: catalog first, then clusters, instances, tasks, services.</summary>
+    Task LoadAsync(IStateSink sink, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Captures the records as they are now (the caller holds the lock that guards them) and queues them for the next
+    /// group commit, in call order. Completes when they are durable. Not cancellable: a caller that gives up must not
+    /// leave memory and the database disagreeing about whether the change happened.
+    /// </summary>
+    Task WriteAsync(StateWrites writes);
+
+    /// <summary>
+    /// Removes at most <paramref name="limit"/> records that ended before <paramref name="before"/> (STOPPED tasks,
+    /// INACTIVE services and instances), in one small transaction between group commits. Returns how many went.
+    /// </summary>
+    Task<int> DeleteEndedAsync(DateTimeOffset before, int limit, CancellationToken cancellationToken);
+}
+
+/// <summary>Records to store together, gathered by one transaction.</summary>
+internal sealed class StateWrites
+{
+    public List<ClusterRecord> Clusters { get; } = [];
+
+    public List<TaskDefinitionRecord> TaskDefinitions { get; } = [];
+
+    public List<InstanceRecord> Instances { get; } = [];
+
+    public List<TaskRecord> Tasks { get; } = [];
+
+    public List<ServiceRecord> Services { get; } = [];
+
+    public bool IsEmpty => Clusters.Count == 0 && TaskDefinitions.Count == 0 && Instances.Count == 0 && Tasks.Count == 0 && Services.Count == 0;
+}
+
+/// <summary>Where a store's load puts the records (the kernel, during start-up).</summary>
+internal interface IStateSink
+{
+    /// <summary>Records older than this that ended (STOPPED tasks, INACTIVE services and instances) are not wanted.</summary>
+    DateTimeOffset VisibleSince { get; }
+
+    void AddCluster(ClusterRecord cluster);
+
+    void AddDefinition(TaskDefinitionRecord definition);
+
+    /// <summary>The revision a stored task or service names, or null when it is not stored.</summary>
+    TaskDefinitionRecord? FindDefinition(string arn);
+
+    void AddInstance(InstanceRecord instance);
+
+    /// <summary>Adds a batch of tasks; called from several threads at once.</summary>
+    void AddTasks(IReadOnlyList<TaskRecord> tasks);
+
+    /// <summary>Adds a service (after every task), linking the tasks of its deployments.</summary>
+    void AddService(ServiceRecord service);
+}

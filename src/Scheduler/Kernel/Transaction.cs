@@ -1,0 +1,84 @@
+namespace Berth.Scheduler.Kernel;
+
+/// <summary>
+/// What one commit does, gathered while its lock is held: the records to store, the effects that wait for durability,
+/// and what the change feed will say. Made and finished by <see cref="StateKernel"/>; a handler only adds to it.
+/// </summary>
+internal abstract class Transaction(StateKernel kernel)
+{
+    // Made on first use: most transactions of a reconcile pass or an agent's report write nothing.
+    private HashSet<object>? _saved;
+    private StateWrites? _writes;
+
+    protected StateKernel Kernel { get; } = kernel;
+
+    /// <summary>The time of the change, in whole milliseconds (as stored: a time read back after a restart equals the one answered before it).</summary>
+    public DateTimeOffset Now { get; } = kernel.Now;
+
+    /// <summary>The global task-definition catalog (its own lock; taking it inside a cluster's is allowed, never the reverse).</summary>
+    public TaskDefinitionCatalog Definitions => Kernel.Definitions;
+
+    /// <summary>The next desired-state sequence number (see <see cref="StateKernel.NextSeq"/>).</summary>
+    public long NextSeq() => Kernel.NextSeq();
+
+    internal bool HasWrites => _writes is { IsEmpty: false };
+
+    internal bool ScopeChanged { get; private set; }
+
+    internal StateWrites Writes => _writes ??= new StateWrites();
+
+    private bool Added(object record) => (_saved ??= new HashSet<object>(ReferenceEqualityComparer.Instance)).Add(record);
+
+    /// <summary>Stores the record (once per transaction, as it is when the transaction ends).</summary>
+    public void Save(ClusterRecord cluster)
+    {
+        if (Added(cluster))
+        {
+            Writes.Clusters.Add(cluster);
+            ScopeChanged = true;
+        }
+    }
+
+    /// <summary>Stores the revision.</summary>
+    public void Save(TaskDefinitionRecord definition)
+    {
+        if (Added(definition))
+        {
+            Writes.TaskDefinitions.Add(definition);
+            ScopeChanged = true;
+        }
+    }
+
+    /// <summary>Stores the instance.</summary>
+    public void Save(InstanceRecord instance)
+    {
+        if (Added(instance))
+        {
+            Writes.Instances.Add(instance);
+        }
+    }
+
+    /// <summary>Stores the task.</summary>
+    public void Save(TaskRecord task)
+    {
+        if (Added(task))
+        {
+            Writes.Tasks.Add(task);
+        }
+    }
+
+    /// <summary>Stores the service.</summary>
+    public void Save(ServiceRecord service)
+    {
+        if (Added(service))
+        {
+            Writes.Services.Add(service);
+        }
+    }
+
+    /// <summary>Runs once the writes are durable, under the same lock again (before the change feed hears of it).</summary>
+    internal abstract void ApplyDurableEffects();
+
+    /// <summary>What the change feed is told; null when nothing changed.</summary>
+    internal abstract CommittedChange? Describe(long sequence);
+}

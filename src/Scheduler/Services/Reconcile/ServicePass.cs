@@ -1,0 +1,384 @@
+using Berth.Scheduler.Kernel;
+using Berth.Scheduler.Placement;
+using Berth.Scheduler.Tasks;
+
+namespace Berth.Scheduler.Services.Reconcile;
+
+/// <summary>
+/// One service's reconcile pass, inside its cluster's transaction: level-triggered and idempotent. It compares the
+/// service with its tasks and starts or stops tasks within the deployment configuration, trips the circuit breaker,
+/// finishes deployments and writes the events ECS writes. What it starts and stops reaches the agents once durable,
+/// like any other change.
+/// </summary>
+internal sealed class ServicePass
+{
+    private readonly ClusterTransaction _tx;
+    private readonly PlacementEngine _engine;
+    private readonly ILogger _logger;
+    private readonly List<TaskRecord> _created = [];
+    private readonly List<TaskRecord> _stoppedRunning = [];
+    private readonly List<TaskRecord> _stoppedOther = [];
+    private bool _serviceChanged;
+
+    // True until a slice finds the service not steady.
+    private bool _steady = true;
+
+    private ServicePass(ClusterTransaction tx, ServiceRecord service, PlacementEngine engine, TimeSpan eventRepeatInterval, ILogger logger)
+    {
+        _tx = tx;
+        Service = service;
+        _engine = engine;
+        EventRepeatInterval = eventRepeatInterval;
+        _logger = logger;
+    }
+
+    private ServiceRecord Service { get; }
+
+    private DateTimeOffset Now => _tx.Now;
+
+    private TimeSpan EventRepeatInterval { get; }
+
+    /// <summary>Reconciles one service; true when it changed anything (tasks started or stopped, the service stored).</summary>
+    public static bool Run(ClusterTransaction tx, ServiceRecord service, PlacementEngine engine, TimeSpan eventRepeatInterval, ILogger logger)
+    {
+        var pass = new ServicePass(tx, service, engine, eventRepeatInterval, logger);
+        pass.Reconcile();
+        if (pass._serviceChanged)
+        {
+            tx.Save(service);
+        }
+
+        return tx.HasWrites;
+    }
+
+    private void Reconcile()
+    {
+        var service = Service;
+        foreach (var task in service.Tasks)
+        {
+            if (task.LastStatus == LifecycleStatus.Unknown && task.DesiredStatus == LifecycleStatus.Running)
+            {
+                service.LostTaskIds.Add(task.Id);
+            }
+        }
+
+        StopUnhealthy();
+        TripCircuitBreaker();
+
+        int desired;
+        if (service.IsDaemon)
+        {
+            desired = ReconcileDaemon();
+        }
+        else
+        {
+            desired = service.Status == Statuses.Active ? service.DesiredCount : 0;
+            ReconcileSlice([.. service.Tasks], desired, t => InstanceIsActive(t.InstanceId), onlyInstance: null);
+        }
+
+        Finish(desired);
+    }
+
+    /// <summary>DAEMON: each ACTIVE instance that meets the constraints is a slice wanting one task; every other instance a slice wanting none.</summary>
+    private int ReconcileDaemon()
+    {
+        var service = Service;
+        var eligible = service.Status == Statuses.Active
+            ? ServiceRules.DaemonInstances(_tx.Cluster, _tx.Definitions, service).Select(i => i.Id).ToHashSet(StringComparer.Ordinal)
+            : [];
+        var byInstance = service.Tasks.GroupBy(t => t.InstanceId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        var primary = service.Primary.Id;
+        foreach (var id in eligible.Union(byInstance.Keys).ToList())
+        {
+            var wanted = eligible.Contains(id);
+            var tasks = byInstance.GetValueOrDefault(id) ?? [];
+            // The common case, decided without the slice's bookkeeping: an instance already steady (its one healthy
+            // task of the PRIMARY, or nothing where nothing is wanted). A pass over many instances is mostly these.
+            if (wanted ? tasks is [{ DesiredStatus: LifecycleStatus.Running } only] && only.StartedBy == primary && ServiceRules.IsHealthy(only) : tasks.Count == 0)
+            {
+                continue;
+            }
+
+            // An instance whose agent is away gets nothing new (the placement would only fail on AGENT every pass).
+            var reachable = _tx.Cluster.Instances.TryGetValue(id, out var instance) && instance.AgentConnected;
+            ReconcileSlice(tasks, wanted ? 1 : 0, _ => wanted, onlyInstance: reachable ? id : "");
+        }
+
+        return eligible.Count;
+    }
+
+    private bool InstanceIsActive(string instanceId) =>
+        _tx.Cluster.Instances.TryGetValue(instanceId, out var instance) && instance.Status == InstanceStatus.Active;
+
+    /// <summary>
+    /// Brings one slice of a service's tasks (all of them for REPLICA, one instance's for DAEMON) towards
+    /// <paramref name="desired"/> tasks of the PRIMARY deployment on eligible instances, within the deployment
+    /// configuration: at most maximumPercent of desired placed (RUNNING, PENDING or still stopping), and a running,
+    /// healthy task stopped only while at least minimumHealthyPercent stay healthy. Starts come first, so a replacement
+    /// exists before what it replaces is stopped.
+    /// </summary>
+    /// <param name="onlyInstance">null: place anywhere; an id: place only there; empty: place nothing.</param>
+    private void ReconcileSlice(List<TaskRecord> tasks, int desired, Func<TaskRecord, bool> eligible, string? onlyInstance)
+    {
+        var service = Service;
+        var primary = service.Primary;
+        var live = tasks.Where(t => t.DesiredStatus == LifecycleStatus.Running && t.LastStatus != LifecycleStatus.Unknown).ToList();
+        // UNKNOWN tasks do not count: their host is lost, and what replaces them must fit under maximumPercent.
+        var placed = tasks.Count(t => t.LastStatus != LifecycleStatus.Unknown);
+        var primaryTasks = live.Where(t => t.StartedBy == primary.Id && eligible(t)).ToList();
+        var maxPlaced = desired * service.MaximumPercent / 100;
+        var minHealthy = ((desired * service.MinimumHealthyPercent) + 99) / 100;
+
+        var missing = desired - primaryTasks.Count;
+        var budget = Math.Min(missing, maxPlaced - placed);
+        // A FAILED PRIMARY (circuit breaker without rollback) launches nothing more.
+        if (budget > 0 && primary.RolloutState != Statuses.Failed && onlyInstance != "")
+        {
+            Place(budget, onlyInstance);
+        }
+
+        var healthy = live.Count(ServiceRules.IsHealthy);
+        var stoppable = healthy - minHealthy;
+        var failedPrimary = primary.RolloutState == Statuses.Failed;
+        var unwanted = live
+            .Where(t => t.StartedBy != primary.Id || !eligible(t))
+            // While a failed deployment is left in place, the older tasks that still serve stay.
+            .Where(t => !(failedPrimary && eligible(t) && ServiceRules.IsHealthy(t)))
+            .OrderBy(ServiceRules.IsHealthy);
+        var surplus = primaryTasks.Count - desired;
+        var victims = surplus <= 0 ? [] : primaryTasks
+            .OrderBy(t => ReconnectRank(service, t))
+            .ThenBy(ServiceRules.IsHealthy)
+            .ThenByDescending(t => t.CreatedAt)
+            .Take(surplus);
+        foreach (var task in unwanted.Concat(victims).ToList())
+        {
+            if (ServiceRules.IsHealthy(task))
+            {
+                if (stoppable <= 0)
+                {
+                    continue;
+                }
+
+                stoppable--;
+            }
+
+            var reason = !eligible(task) ? $"Container instance {task.InstanceId} is DRAINING or no longer eligible for service {service.Name}."
+                : service.LostTaskIds.Contains(task.Id) || service.ReplacementTaskIds.Contains(task.Id)
+                    ? $"Duplicate after its host reconnected (reconnect policy {ReconnectPolicyName(service.ReconnectPolicy)})."
+                    : $"Scaling activity initiated by (deployment {primary.Id})";
+            StopTask(task, reason);
+        }
+
+        // UNKNOWN tasks do not keep a service from being steady once they are replaced (the host may never return).
+        var steady = primaryTasks.Count == desired && live.Count == desired && placed == desired
+            && primaryTasks.TrueForAll(ServiceRules.IsHealthy);
+        _steady &= steady;
+    }
+
+    /// <summary>Orders surplus tasks for stopping: the ones the reconnect policy gives up first.</summary>
+    private static int ReconnectRank(ServiceRecord service, TaskRecord task) => service.ReconnectPolicy == ReconnectPolicy.KeepOriginal
+        ? service.ReplacementTaskIds.Contains(task.Id) ? 0 : 1
+        : service.LostTaskIds.Contains(task.Id) ? 0 : 1;
+
+    private static string ReconnectPolicyName(ReconnectPolicy policy) => policy == ReconnectPolicy.KeepOriginal ? "KEEP_ORIGINAL" : "KEEP_REPLACEMENT";
+
+    private void Place(int count, string? onlyInstance)
+    {
+        var service = Service;
+        var definition = ServiceRules.DefinitionOf(_tx.Definitions, service, service.Primary.TaskDefinitionArn);
+        var cluster = _tx.Cluster;
+        var snapshot = cluster.Snapshot;
+        if (onlyInstance is not null)
+        {
+            // DAEMON: the one instance this slice is about, as a cluster of its own.
+            if (snapshot.Find(onlyInstance) is not { } view)
+            {
+                return;
+            }
+
+            snapshot = ClusterSnapshot.Create(cluster.Name, [view]);
+        }
+
+        var result = _engine.Place(snapshot, new PlacementRequest
+        {
+            Task = definition.Requirements,
+            Count = count,
+            Group = service.Group,
+            Strategies = service.Strategies,
+            Constraints = ServiceRules.ConstraintsOf(_tx.Definitions, service),
+        });
+        var anyLost = service.Tasks.Any(t => t.LastStatus == LifecycleStatus.Unknown && t.DesiredStatus == LifecycleStatus.Running);
+        foreach (var placement in result.Placements)
+        {
+            _tx.AdoptPlacement(onlyInstance is null ? result.Snapshot : cluster.Snapshot.WithTaskStarted(placement.InstanceId, placement.Reservation));
+            var task = TaskLifecycle.Create(_tx, definition, placement, service.Group, service.Primary.Id, service.LaunchType, clientToken: null, overrides: null);
+            _tx.AddTask(task, service);
+            if (anyLost)
+            {
+                service.ReplacementTaskIds.Add(task.Id);
+            }
+
+            _created.Add(task);
+        }
+
+        if (!result.Failures.IsEmpty)
+        {
+            var message = ServiceEvents.UnableToPlace(service.Name, result.Failures[0], cluster.Name);
+            _serviceChanged |= ServiceRules.AddEvent(service, message, Now, EventRepeatInterval, _logger);
+        }
+    }
+
+    private void StopTask(TaskRecord task, string reason)
+    {
+        (task.LastStatus == LifecycleStatus.Running ? _stoppedRunning : _stoppedOther).Add(task);
+        TaskLifecycle.RequestStop(_tx, task, StopCode.ServiceSchedulerInitiated, reason);
+    }
+
+    /// <summary>Stops RUNNING tasks whose health check failed after the grace period; each counts as a failed task of its deployment.</summary>
+    private void StopUnhealthy()
+    {
+        var service = Service;
+        var grace = TimeSpan.FromSeconds(service.HealthCheckGracePeriodSeconds);
+        foreach (var task in service.Tasks.ToList())
+        {
+            if (task.DesiredStatus != LifecycleStatus.Running || task.LastStatus != LifecycleStatus.Running
+                || task.HealthStatus != HealthStatus.Unhealthy || !ServiceRules.HasHealthCheck(task.Definition)
+                || (task.StartedAt is { } started && Now - started < grace))
+            {
+                continue;
+            }
+
+            StopTask(task, "Task failed container health checks");
+            if (service.Deployment(task.StartedBy) is { } deployment)
+            {
+                deployment.FailedTasks++;
+                deployment.UpdatedAt = Now;
+            }
+
+            ServiceRules.AddEvent(service, $"(service {service.Name}) (task {task.Id}) failed container health checks.", Now, TimeSpan.Zero, _logger);
+            _serviceChanged = true;
+        }
+    }
+
+    /// <summary>
+    /// ECS's deployment circuit breaker: a PRIMARY deployment in progress whose failed tasks reach
+    /// clamp(0.5 x desired, 3, 200) fails; with rollback, a new deployment of the last COMPLETED one's task definition starts.
+    /// </summary>
+    private void TripCircuitBreaker()
+    {
+        var service = Service;
+        var primary = service.Primary;
+        var breaker = service.DeploymentConfiguration.CircuitBreaker;
+        if (breaker is not { Enable: true } || primary.RolloutState != Statuses.InProgress || service.Status != Statuses.Active)
+        {
+            return;
+        }
+
+        var desired = service.IsDaemon ? ServiceRules.DaemonInstances(_tx.Cluster, _tx.Definitions, service).Count : service.DesiredCount;
+        var threshold = Math.Clamp((int)Math.Ceiling(0.5 * desired), 3, 200);
+        if (primary.FailedTasks < threshold)
+        {
+            return;
+        }
+
+        primary.RolloutState = Statuses.Failed;
+        primary.RolloutStateReason = "ECS deployment circuit breaker: tasks failed to start.";
+        primary.UpdatedAt = Now;
+        _serviceChanged = true;
+        ServiceRules.AddEvent(service, $"(service {service.Name}) (deployment {primary.Id}) deployment failed: tasks failed to start.", Now, TimeSpan.Zero, _logger);
+        if (!breaker.Rollback)
+        {
+            return;
+        }
+
+        var target = service.Deployments.Skip(1).FirstOrDefault(d => d.RolloutState == Statuses.Completed);
+        if (target is null)
+        {
+            ServiceRules.AddEvent(service, $"(service {service.Name}) has no completed deployment to roll back to.", Now, TimeSpan.Zero, _logger);
+            return;
+        }
+
+        ServiceRules.AddEvent(service, $"(service {service.Name}) rolling back to deployment {target.Id}.", Now, TimeSpan.Zero, _logger);
+        ServiceRules.StartDeployment(service, ServiceRules.DefinitionOf(_tx.Definitions, service, target.TaskDefinitionArn), Now, _logger, $"ECS deployment circuit breaker: rolling back to deploymentId {target.Id}.");
+        service.Steady = false;
+    }
+
+    /// <summary>Events for what the pass did, deployments that finished, the steady state, and a deleted service's end.</summary>
+    private void Finish(int desired)
+    {
+        var service = Service;
+        var name = service.Name;
+        if (_stoppedRunning.Count > 0)
+        {
+            ServiceRules.AddEvent(service, $"(service {name}) has begun draining connections on {_stoppedRunning.Count} tasks.", Now, TimeSpan.Zero, _logger);
+            ServiceRules.AddEvent(service, $"(service {name}) has stopped {_stoppedRunning.Count} running tasks: {ServiceEvents.TaskList(_stoppedRunning)}.", Now, TimeSpan.Zero, _logger);
+        }
+
+        if (_stoppedOther.Count > 0)
+        {
+            ServiceRules.AddEvent(service, $"(service {name}) has stopped {_stoppedOther.Count} pending tasks: {ServiceEvents.TaskList(_stoppedOther)}.", Now, TimeSpan.Zero, _logger);
+        }
+
+        if (_created.Count > 0)
+        {
+            ServiceRules.AddEvent(service, $"(service {name}) has started {_created.Count} tasks: {ServiceEvents.TaskList(_created)}.", Now, TimeSpan.Zero, _logger);
+        }
+
+        var acted = _created.Count + _stoppedRunning.Count + _stoppedOther.Count > 0;
+        _serviceChanged |= acted;
+        foreach (var deployment in service.Deployments.Skip(1))
+        {
+            if (deployment.Status == Statuses.Active && !service.Tasks.Any(t => t.StartedBy == deployment.Id))
+            {
+                deployment.Status = Statuses.Inactive;
+                deployment.UpdatedAt = Now;
+                _serviceChanged = true;
+            }
+        }
+
+        _serviceChanged |= ServiceRules.TrimDeployments(service);
+        var steady = _steady && !acted;
+        if (steady && service.Status == Statuses.Active)
+        {
+            var primary = service.Primary;
+            if (primary.RolloutState == Statuses.InProgress)
+            {
+                primary.RolloutState = Statuses.Completed;
+                primary.RolloutStateReason = $"ECS deployment {primary.Id} completed.";
+                primary.UpdatedAt = Now;
+                ServiceRules.AddEvent(service, $"(service {name}) (deployment {primary.Id}) deployment completed.", Now, TimeSpan.Zero, _logger);
+                _serviceChanged = true;
+            }
+
+            if (!service.Steady)
+            {
+                ServiceRules.AddEvent(service, $"(service {name}) has reached a steady state.", Now, TimeSpan.Zero, _logger);
+                _serviceChanged = true;
+            }
+        }
+
+        service.Steady = steady;
+        if (steady && service.LostTaskIds.Count + service.ReplacementTaskIds.Count > 0
+            && !service.Tasks.Any(t => t.LastStatus == LifecycleStatus.Unknown))
+        {
+            // The reconnect (or the loss) is resolved: later surpluses are plain scale-ins again.
+            service.LostTaskIds.Clear();
+            service.ReplacementTaskIds.Clear();
+        }
+
+        if (service.Status == Statuses.Draining && service.Tasks.Count == 0)
+        {
+            service.Status = Statuses.Inactive;
+            service.InactiveAt = Now;
+            ServiceRules.AddEvent(service, $"(service {name}) has been deleted.", Now, TimeSpan.Zero, _logger);
+            _serviceChanged = true;
+        }
+
+        if (!service.IsDaemon && service.Primary.DesiredCount != desired && service.Status == Statuses.Active)
+        {
+            service.Primary.DesiredCount = desired;
+            _serviceChanged = true;
+        }
+    }
+}

@@ -1,0 +1,434 @@
+using System.Collections.Immutable;
+using System.Text.RegularExpressions;
+using Berth.Scheduler.Kernel;
+using Berth.Scheduler.Tasks;
+
+namespace Berth.Scheduler.Services;
+
+/// <summary>
+/// Services: CreateService, UpdateService, DeleteService, DescribeServices, ListServices. They store the desired state
+/// and deployments; the reconcile pass (<see cref="Reconcile.ServiceReconciler"/>) turns it into tasks. Every answer is
+/// described under the same lock as the change it answers for: the reconciler may act on the service before the caller
+/// hears back.
+/// </summary>
+internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<ServiceHandler> logger)
+{
+    private const int MaxDesiredCount = 10_000;
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,255}$")]
+    private static partial Regex NameRegex();
+
+    public Task<T> CreateAsync<T>(CreateServiceCommand command, Func<ServiceRecord, ServiceCounts, T> view)
+    {
+        var cluster = Arns.ClusterName(command.Cluster);
+        if (!NameRegex().IsMatch(command.ServiceName))
+        {
+            throw StateException.Invalid($"service_name: '{command.ServiceName}' must be 1-255 letters, digits, hyphens and underscores.");
+        }
+
+        if (string.IsNullOrEmpty(command.TaskDefinition))
+        {
+            throw StateException.Invalid("task_definition is required.");
+        }
+
+        var daemon = command.SchedulingStrategy == SchedulingStrategy.Daemon;
+        if (!daemon && command.DesiredCount is < 0 or > MaxDesiredCount)
+        {
+            throw StateException.Invalid($"desired_count must be 0-{MaxDesiredCount}.");
+        }
+
+        ValidateDeploymentConfiguration(command.DeploymentConfiguration);
+        if (daemon && command.PlacementStrategy.Length > 0)
+        {
+            throw StateException.Invalid("placement_strategy: DAEMON services take no placement strategies.");
+        }
+
+        var strategies = PlacementSpecs.ParseStrategies(command.PlacementStrategy);
+        if (command.HealthCheckGracePeriodSeconds < 0)
+        {
+            throw StateException.Invalid("health_check_grace_period_seconds must be 0-2147483647.");
+        }
+
+        var launchType = string.IsNullOrEmpty(command.LaunchType) ? "EC2" : command.LaunchType;
+        if (launchType is not ("EC2" or "FARGATE"))
+        {
+            throw StateException.Invalid("launch_type must be EC2 or FARGATE.");
+        }
+
+        if (command.ClientToken.Length > 64)
+        {
+            throw StateException.Invalid("client_token must be at most 64 characters.");
+        }
+
+        return kernel.CommitAsync(cluster, tx =>
+        {
+            tx.Cluster.RequireActive();
+            if (tx.Cluster.Services.TryGetValue(command.ServiceName, out var existing) && existing.Status != Statuses.Inactive)
+            {
+                if (!string.IsNullOrEmpty(command.ClientToken) && existing.ClientToken == command.ClientToken)
+                {
+                    // An idempotent retry: the service the first call created.
+                    return view(existing, ServiceRules.Count(tx.Cluster, tx.Definitions, existing));
+                }
+
+                throw new StateException(StateError.AlreadyExists, $"Service '{command.ServiceName}' already exists in cluster '{cluster}' ({existing.Status}).");
+            }
+
+            var definition = ResolveDefinition(tx.Definitions, command.TaskDefinition, launchType);
+            var constraints = PlacementSpecs.OwnConstraints(definition, command.PlacementConstraints);
+            var service = new ServiceRecord
+            {
+                Cluster = cluster,
+                Name = command.ServiceName,
+                ClientToken = string.IsNullOrEmpty(command.ClientToken) ? null : command.ClientToken,
+                DesiredCount = daemon ? 0 : command.DesiredCount,
+                TaskDefinitionArn = definition.Arn,
+                SchedulingStrategy = daemon ? SchedulingStrategy.Daemon : SchedulingStrategy.Replica,
+                DeploymentConfiguration = command.DeploymentConfiguration ?? new DeploymentSettings(),
+                PlacementStrategy = command.PlacementStrategy,
+                PlacementConstraints = command.PlacementConstraints,
+                HealthCheckGracePeriodSeconds = command.HealthCheckGracePeriodSeconds,
+                LaunchType = launchType,
+                CreatedAt = tx.Now,
+                ReconnectPolicy = command.ReconnectPolicy ?? ReconnectPolicy.KeepReplacement,
+                Strategies = strategies,
+                Constraints = constraints,
+            };
+            ServiceRules.StartDeployment(service, definition, tx.Now, logger);
+            tx.AddService(service);
+            return view(service, ServiceRules.Count(tx.Cluster, tx.Definitions, service));
+        });
+    }
+
+    public Task<T> UpdateAsync<T>(UpdateServiceCommand command, Func<ServiceRecord, ServiceCounts, T> view)
+    {
+        var cluster = Arns.ClusterName(command.Cluster);
+        if (command.DesiredCount is < 0 or > MaxDesiredCount)
+        {
+            throw StateException.Invalid($"desired_count must be 0-{MaxDesiredCount}.");
+        }
+
+        ValidateDeploymentConfiguration(command.DeploymentConfiguration);
+        var strategies = command.PlacementStrategy is { } given ? PlacementSpecs.ParseStrategies(given) : null;
+        if (command.HealthCheckGracePeriodSeconds < 0)
+        {
+            throw StateException.Invalid("health_check_grace_period_seconds must be 0-2147483647.");
+        }
+
+        return kernel.CommitAsync(cluster, tx =>
+        {
+            var service = Find(tx.Cluster, command.Service);
+            if (service.Status != Statuses.Active)
+            {
+                throw StateException.Precondition($"Service '{service.Name}' is {service.Status}; only an ACTIVE service can be updated.");
+            }
+
+            if (service.IsDaemon && command.DesiredCount is not null)
+            {
+                throw StateException.Invalid("desired_count: a DAEMON service runs one task per matching instance; its count cannot be set.");
+            }
+
+            if (service.IsDaemon && strategies is { Count: > 0 })
+            {
+                throw StateException.Invalid("placement_strategy: DAEMON services take no placement strategies.");
+            }
+
+            // Validate everything before changing anything: a refused update leaves the service as it was.
+            var definition = string.IsNullOrEmpty(command.TaskDefinition)
+                ? ServiceRules.DefinitionOf(tx.Definitions, service, service.Primary.TaskDefinitionArn)
+                : ResolveDefinition(tx.Definitions, command.TaskDefinition, service.LaunchType);
+            var constraints = command.PlacementConstraints is { } newConstraints ? PlacementSpecs.OwnConstraints(definition, newConstraints) : null;
+            if (constraints is null)
+            {
+                // The service's constraints with the (possibly new) task definition's must still be at most 10.
+                PlacementSpecs.ParseConstraints(definition, service.PlacementConstraints);
+            }
+
+            var deploy = command.ForceNewDeployment || definition.Arn != service.Primary.TaskDefinitionArn;
+            if (command.DesiredCount is { } count)
+            {
+                service.DesiredCount = count;
+            }
+
+            if (command.DeploymentConfiguration is { } configuration)
+            {
+                // Unset fields keep their value (the request's rule), here inside the configuration too.
+                var current = service.DeploymentConfiguration;
+                service.DeploymentConfiguration = new DeploymentSettings
+                {
+                    MinimumHealthyPercent = configuration.MinimumHealthyPercent ?? current.MinimumHealthyPercent,
+                    MaximumPercent = configuration.MaximumPercent ?? current.MaximumPercent,
+                    CircuitBreaker = configuration.CircuitBreaker ?? current.CircuitBreaker,
+                };
+                deploy = true;
+            }
+
+            if (strategies is not null)
+            {
+                service.PlacementStrategy = command.PlacementStrategy!.Value;
+                service.Strategies = strategies;
+                deploy = true;
+            }
+
+            if (constraints is not null)
+            {
+                service.PlacementConstraints = command.PlacementConstraints!.Value;
+                service.Constraints = constraints;
+                deploy = true;
+            }
+
+            if (command.HealthCheckGracePeriodSeconds is { } grace)
+            {
+                service.HealthCheckGracePeriodSeconds = grace;
+            }
+
+            if (command.ReconnectPolicy is { } policy)
+            {
+                service.ReconnectPolicy = policy;
+            }
+
+            if (deploy)
+            {
+                ServiceRules.StartDeployment(service, definition, tx.Now, logger);
+            }
+            else
+            {
+                service.Primary.DesiredCount = service.DesiredCount;
+                service.Primary.UpdatedAt = tx.Now;
+            }
+
+            // A new count or deployment means the service has to show it reaches a steady state again.
+            service.Steady = false;
+            tx.Save(service);
+            return view(service, ServiceRules.Count(tx.Cluster, tx.Definitions, service));
+        });
+    }
+
+    public Task<T> DeleteAsync<T>(string clusterReference, string reference, bool force, Func<ServiceRecord, ServiceCounts, T> view)
+    {
+        var cluster = Arns.ClusterName(clusterReference);
+        if (string.IsNullOrEmpty(reference))
+        {
+            throw StateException.Invalid("service is required.");
+        }
+
+        return kernel.CommitAsync(cluster, tx =>
+        {
+            var service = Find(tx.Cluster, reference);
+            if (service.Status == Statuses.Inactive)
+            {
+                throw StateException.Precondition($"Service '{service.Name}' is INACTIVE (already deleted).");
+            }
+
+            if (service.Status != Statuses.Draining)
+            {
+                if (!service.IsDaemon && service.DesiredCount > 0 && !force)
+                {
+                    throw StateException.Precondition(
+                        $"Service '{service.Name}' has a desired count of {service.DesiredCount}; scale it to 0 first or delete with force.");
+                }
+
+                service.Status = Statuses.Draining;
+                service.DesiredCount = 0;
+                service.Primary.DesiredCount = 0;
+                service.Steady = false;
+                tx.Save(service);
+            }
+
+            return view(service, ServiceRules.Count(tx.Cluster, tx.Definitions, service));
+        });
+    }
+
+    public (List<T> Found, List<Failure> Failures) Describe<T>(string clusterReference, IReadOnlyList<string> references, Func<ServiceRecord, ServiceCounts, T> view)
+    {
+        var cluster = Arns.ClusterName(clusterReference);
+        if (references.Count is 0 or > 10)
+        {
+            throw StateException.Invalid("services: between 1 and 10 entries.");
+        }
+
+        return kernel.ReadCluster(cluster, state =>
+        {
+            if (state?.IsActive != true)
+            {
+                throw StateException.NotFound($"Cluster '{cluster}' not found.");
+            }
+
+            var found = new List<T>();
+            var failures = new List<Failure>();
+            foreach (var reference in references)
+            {
+                if (state.Services.TryGetValue(Arns.Id(reference), out var service))
+                {
+                    found.Add(view(service, ServiceRules.Count(state, kernel.Definitions, service)));
+                }
+                else
+                {
+                    failures.Add(new Failure(reference, "MISSING", $"Service '{reference}' not found in cluster '{cluster}'."));
+                }
+            }
+
+            return (found, failures);
+        });
+    }
+
+    public (IReadOnlyList<string> Arns, string NextToken) List(ListServicesQuery query)
+    {
+        var cluster = Arns.ClusterName(query.Cluster);
+        if (!string.IsNullOrEmpty(query.LaunchType) && query.LaunchType is not ("EC2" or "FARGATE"))
+        {
+            throw StateException.Invalid("launch_type must be EC2 or FARGATE.");
+        }
+
+        return kernel.ReadCluster(cluster, state =>
+        {
+            if (state?.IsActive != true)
+            {
+                throw StateException.NotFound($"Cluster '{cluster}' not found.");
+            }
+
+            var matching = state.Services.Values
+                .Where(s => s.Status != Statuses.Inactive)
+                .Where(s => query.SchedulingStrategy is not { } strategy || s.SchedulingStrategy == strategy)
+                .Where(s => string.IsNullOrEmpty(query.LaunchType) || s.LaunchType == query.LaunchType)
+                .OrderBy(s => s.Name, StringComparer.Ordinal);
+            // ECS's page size is 10 when none is given.
+            var (page, next) = Paging.Page(matching, query.MaxResults == 0 ? 10 : query.MaxResults, query.NextToken, s => s.Name);
+            return ((IReadOnlyList<string>)page.Select(s => s.Arn).ToList(), next);
+        });
+    }
+
+    /// <summary>Drops service events older than <paramref name="before"/> (bounded state), one commit per cluster.</summary>
+    public async Task TrimEventsAsync(DateTimeOffset before)
+    {
+        foreach (var cluster in kernel.ClusterNames)
+        {
+            await kernel.CommitAsync(cluster, tx =>
+            {
+                foreach (var service in tx.Cluster.Services.Values)
+                {
+                    if (ServiceRules.TrimEvents(service, before))
+                    {
+                        tx.Save(service);
+                    }
+                }
+
+                return true;
+            });
+        }
+    }
+
+    private static ServiceRecord Find(ClusterState cluster, string reference)
+    {
+        cluster.RequireActive();
+        if (string.IsNullOrEmpty(reference))
+        {
+            throw StateException.Invalid("service is required.");
+        }
+
+        return cluster.Services.TryGetValue(Arns.Id(reference), out var service)
+            ? service
+            : throw StateException.NotFound($"Service '{reference}' not found in cluster '{cluster.Name}'.");
+    }
+
+    private static void ValidateDeploymentConfiguration(DeploymentSettings? configuration)
+    {
+        if (configuration is null)
+        {
+            return;
+        }
+
+        if (configuration.MinimumHealthyPercent is < 0 or > 100)
+        {
+            throw StateException.Invalid("deployment_configuration.minimum_healthy_percent must be 0-100.");
+        }
+
+        if (configuration.MaximumPercent is < 100 or > 200)
+        {
+            throw StateException.Invalid("deployment_configuration.maximum_percent must be 100-200.");
+        }
+    }
+
+    /// <summary>Resolves a service's task definition: it must exist, be ACTIVE and support the launch type.</summary>
+    private static TaskDefinitionRecord ResolveDefinition(TaskDefinitionCatalog catalog, string reference, string launchType)
+    {
+        var definition = catalog.Resolve(reference) ?? throw StateException.NotFound($"Task definition '{reference}' not found.");
+        if (!definition.IsActive)
+        {
+            throw StateException.Invalid($"task_definition: '{definition.Arn}' is INACTIVE.");
+        }
+
+        if (launchType == "FARGATE" && !(definition.Definition.RequiresCompatibilities?.Contains("FARGATE") ?? false))
+        {
+            throw StateException.Invalid($"task_definition: '{definition.Arn}' does not support the FARGATE launch type (requiresCompatibilities).");
+        }
+
+        return definition;
+    }
+}
+
+/// <summary>CreateService, as the scheduler takes it.</summary>
+internal sealed record CreateServiceCommand
+{
+    public string Cluster { get; init; } = "";
+
+    public string ServiceName { get; init; } = "";
+
+    public string TaskDefinition { get; init; } = "";
+
+    public int DesiredCount { get; init; }
+
+    public SchedulingStrategy SchedulingStrategy { get; init; } = SchedulingStrategy.Replica;
+
+    public DeploymentSettings? DeploymentConfiguration { get; init; }
+
+    public ImmutableArray<PlacementSpec> PlacementStrategy { get; init; } = [];
+
+    public ImmutableArray<PlacementSpec> PlacementConstraints { get; init; } = [];
+
+    public int HealthCheckGracePeriodSeconds { get; init; }
+
+    public string LaunchType { get; init; } = "";
+
+    public string ClientToken { get; init; } = "";
+
+    public ReconnectPolicy? ReconnectPolicy { get; init; }
+}
+
+/// <summary>UpdateService: null (or empty) means "keep".</summary>
+internal sealed record UpdateServiceCommand
+{
+    public string Cluster { get; init; } = "";
+
+    public string Service { get; init; } = "";
+
+    public string TaskDefinition { get; init; } = "";
+
+    public int? DesiredCount { get; init; }
+
+    public DeploymentSettings? DeploymentConfiguration { get; init; }
+
+    public ImmutableArray<PlacementSpec>? PlacementStrategy { get; init; }
+
+    public ImmutableArray<PlacementSpec>? PlacementConstraints { get; init; }
+
+    public bool ForceNewDeployment { get; init; }
+
+    public int? HealthCheckGracePeriodSeconds { get; init; }
+
+    public ReconnectPolicy? ReconnectPolicy { get; init; }
+}
+
+/// <summary>ListServices's filters.</summary>
+internal sealed record ListServicesQuery
+{
+    public string Cluster { get; init; } = "";
+
+    public SchedulingStrategy? SchedulingStrategy { get; init; }
+
+    public string LaunchType { get; init; } = "";
+
+    public int MaxResults { get; init; }
+
+    public string NextToken { get; init; } = "";
+}

@@ -1,0 +1,275 @@
+using System.Collections.Immutable;
+using Berth.Scheduler.Kernel;
+using Berth.Scheduler.Placement;
+
+namespace Berth.Scheduler.Tasks;
+
+/// <summary>Tasks: RunTask (placement), StopTask, DescribeTasks, ListTasks.</summary>
+internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine)
+{
+    /// <summary>ECS: a group is at most 255 characters.</summary>
+    public const int MaxGroupLength = 255;
+
+    /// <summary>ECS: startedBy is at most 128 characters.</summary>
+    public const int MaxStartedByLength = 128;
+
+    /// <summary>ECS: a client token is at most 64 characters.</summary>
+    public const int MaxClientTokenLength = 64;
+
+    /// <summary>ECS: the overrides of a task are at most 8 KiB of text.</summary>
+    public const int MaxOverridesSize = 8192;
+
+    /// <summary>A task-definition reference (family, family:revision or ARN).</summary>
+    public const int MaxReferenceLength = 1024;
+
+    /// <summary>Places and starts tasks; <paramref name="view"/> projects each created task under the cluster's lock.</summary>
+    public async Task<(List<T> Tasks, List<Failure> Failures)> RunTaskAsync<T>(RunTaskCommand command, Func<TaskRecord, T> view)
+    {
+        var count = command.Count == 0 ? 1 : command.Count;
+        if (count is < 1 or > 10)
+        {
+            throw StateException.Invalid("count must be 1-10.");
+        }
+
+        if (string.IsNullOrEmpty(command.TaskDefinition))
+        {
+            throw StateException.Invalid("task_definition is required.");
+        }
+
+        Limit(command.TaskDefinition, MaxReferenceLength, "task_definition");
+        Limit(command.Group, MaxGroupLength, "group");
+        Limit(command.StartedBy, MaxStartedByLength, "started_by");
+        Limit(command.ClientToken, MaxClientTokenLength, "client_token");
+        if (command.Overrides is { } overrides && overrides.Size > MaxOverridesSize)
+        {
+            throw StateException.Invalid($"overrides: at most {MaxOverridesSize} characters of names, commands and environment together.");
+        }
+
+        var launchType = string.IsNullOrEmpty(command.LaunchType) ? "EC2" : command.LaunchType;
+        if (launchType is not ("EC2" or "FARGATE"))
+        {
+            throw StateException.Invalid("launch_type must be EC2 or FARGATE.");
+        }
+
+        var strategies = PlacementSpecs.ParseStrategies(command.PlacementStrategy);
+        var cluster = Arns.ClusterName(command.Cluster);
+        return await kernel.CommitAsync(cluster, tx =>
+        {
+            if (!string.IsNullOrEmpty(command.ClientToken) && tx.Cluster.TasksWithClientToken(command.ClientToken) is { } earlier)
+            {
+                // An idempotent retry: answer with what the first call started, place nothing new.
+                return (earlier.Select(view).ToList(), new List<Failure>());
+            }
+
+            tx.Cluster.RequireActive();
+            var definition = tx.Definitions.Resolve(command.TaskDefinition) ?? throw StateException.NotFound($"Task definition '{command.TaskDefinition}' not found.");
+            if (!definition.IsActive)
+            {
+                throw StateException.Invalid($"Task definition '{definition.Arn}' is INACTIVE.");
+            }
+
+            if (launchType == "FARGATE" && !(definition.Definition.RequiresCompatibilities?.Contains("FARGATE") ?? false))
+            {
+                throw StateException.Invalid($"Task definition '{definition.Arn}' does not support the FARGATE launch type (requiresCompatibilities).");
+            }
+
+            var constraints = PlacementSpecs.ParseConstraints(definition, command.PlacementConstraints);
+            var group = string.IsNullOrEmpty(command.Group) ? "family:" + definition.Family : command.Group;
+            var result = engine.Place(tx.Cluster.Snapshot, new PlacementRequest
+            {
+                Task = definition.Requirements,
+                Count = count,
+                Group = group,
+                Strategies = strategies,
+                Constraints = constraints,
+            });
+            if (result.Placements.IsEmpty && result.Failures.Any(f => f.Reason == PlacementFailureReasons.NoActiveInstances))
+            {
+                // ECS answers this case with an InvalidParameterException rather than failures.
+                throw StateException.Precondition($"No container instances were found in cluster '{cluster}'.");
+            }
+
+            tx.AdoptPlacement(result.Snapshot);
+            var created = new List<T>(result.Placements.Length);
+            foreach (var placement in result.Placements)
+            {
+                var task = TaskLifecycle.Create(tx, definition, placement, group, command.StartedBy, launchType, command.ClientToken, command.Overrides);
+                tx.AddTask(task);
+                created.Add(view(task));
+            }
+
+            var failures = result.Failures
+                .Select(f => new Failure(f.InstanceId is { } id ? Arns.ContainerInstance(cluster, id) : "", f.Reason, f.Detail))
+                .ToList();
+            return (created, failures);
+        });
+    }
+
+    public Task<T> StopTaskAsync<T>(string clusterReference, string taskReference, string reason, Func<TaskRecord, T> view)
+    {
+        var cluster = Arns.ClusterName(clusterReference);
+        if (reason.Length > 255)
+        {
+            throw StateException.Invalid("reason must be at most 255 characters.");
+        }
+
+        return kernel.CommitAsync(cluster, tx =>
+        {
+            tx.Cluster.RequireActive();
+            if (!tx.Cluster.Tasks.TryGetValue(Arns.Id(taskReference), out var task))
+            {
+                throw StateException.NotFound($"Task '{taskReference}' not found in cluster '{cluster}'.");
+            }
+
+            if (task.DesiredStatus != LifecycleStatus.Stopped)
+            {
+                TaskLifecycle.RequestStop(tx, task, StopCode.UserInitiated, string.IsNullOrEmpty(reason) ? "Task stopped by user" : reason);
+            }
+
+            return view(task);
+        });
+    }
+
+    public (List<T> Found, List<Failure> Failures) Describe<T>(string clusterReference, IEnumerable<string> references, Func<TaskRecord, T> view)
+    {
+        var cluster = Arns.ClusterName(clusterReference);
+        return kernel.ReadCluster(cluster, state =>
+        {
+            RequireActive(state, cluster);
+            var found = new List<T>();
+            var failures = new List<Failure>();
+            foreach (var reference in references)
+            {
+                if (state!.Tasks.TryGetValue(Arns.Id(reference), out var task))
+                {
+                    found.Add(view(task));
+                }
+                else
+                {
+                    failures.Add(new Failure(reference, "MISSING", $"Task '{reference}' not found in cluster '{cluster}'."));
+                }
+            }
+
+            return (found, failures);
+        });
+    }
+
+    public (IReadOnlyList<string> Arns, string NextToken) List(ListTasksQuery query)
+    {
+        var cluster = Arns.ClusterName(query.Cluster);
+        var desired = query.DesiredStatus == LifecycleStatus.Unspecified ? LifecycleStatus.Running : query.DesiredStatus;
+        if (desired is not (LifecycleStatus.Running or LifecycleStatus.Stopped or LifecycleStatus.Pending))
+        {
+            throw StateException.Invalid("desired_status must be RUNNING, PENDING or STOPPED.");
+        }
+
+        return kernel.ReadCluster(cluster, state =>
+        {
+            RequireActive(state, cluster);
+            IEnumerable<TaskRecord> candidates;
+            if (!string.IsNullOrEmpty(query.ContainerInstance))
+            {
+                var instance = state!.Instance(query.ContainerInstance);
+                // An instance's non-stopped tasks are indexed; stopped ones need the scan.
+                candidates = desired == LifecycleStatus.Stopped ? state.Tasks.Values.Where(t => t.InstanceId == instance.Id) : instance.Tasks;
+            }
+            else
+            {
+                candidates = state!.Tasks.Values;
+            }
+
+            var group = string.IsNullOrEmpty(query.ServiceName) ? null : "service:" + query.ServiceName;
+            var matching = candidates
+                .Where(t => t.Durable)
+                .Where(t => desired switch
+                {
+                    // ECS: PENDING lists tasks whose desired status is RUNNING but that do not run yet.
+                    // UNKNOWN tasks (on a lost host) may be running: they list as RUNNING only.
+                    LifecycleStatus.Pending => t.DesiredStatus == LifecycleStatus.Running && t.LastStatus is not (LifecycleStatus.Running or LifecycleStatus.Unknown),
+                    _ => t.DesiredStatus == desired,
+                })
+                .Where(t => string.IsNullOrEmpty(query.Family) || t.Definition.Family == query.Family)
+                .Where(t => group is null || t.Group == group)
+                .Where(t => string.IsNullOrEmpty(query.StartedBy) || t.StartedBy == query.StartedBy)
+                .OrderBy(t => t.Id, StringComparer.Ordinal);
+            var (page, next) = Paging.Page(matching, query.MaxResults, query.NextToken, t => t.Id);
+            return ((IReadOnlyList<string>)page.Select(t => t.Arn).ToList(), next);
+        });
+    }
+
+    /// <summary>Counts the tasks in memory across clusters (diagnostics and benchmarks).</summary>
+    public int Count() => kernel.ClusterNames.Sum(name => kernel.ReadCluster(name, c => c?.Tasks.Count ?? 0));
+
+    private static void RequireActive(ClusterState? state, string cluster)
+    {
+        if (state?.IsActive != true)
+        {
+            throw StateException.NotFound($"Cluster '{cluster}' not found.");
+        }
+    }
+
+    private static void Limit(string? value, int max, string field)
+    {
+        if (value is null)
+        {
+            return;
+        }
+
+        if (value.Length > max)
+        {
+            throw StateException.Invalid($"{field} must be at most {max} characters.");
+        }
+
+        foreach (var c in value)
+        {
+            if (char.IsControl(c))
+            {
+                throw StateException.Invalid($"{field} must not contain control characters.");
+            }
+        }
+    }
+}
+
+/// <summary>RunTask, as the scheduler takes it.</summary>
+internal sealed record RunTaskCommand
+{
+    public string Cluster { get; init; } = "";
+
+    public string TaskDefinition { get; init; } = "";
+
+    public int Count { get; init; }
+
+    public string Group { get; init; } = "";
+
+    public string StartedBy { get; init; } = "";
+
+    public TaskOverrides? Overrides { get; init; }
+
+    public ImmutableArray<PlacementSpec> PlacementStrategy { get; init; } = [];
+
+    public ImmutableArray<PlacementSpec> PlacementConstraints { get; init; } = [];
+
+    public string LaunchType { get; init; } = "";
+
+    public string ClientToken { get; init; } = "";
+}
+
+/// <summary>ListTasks's filters.</summary>
+internal sealed record ListTasksQuery
+{
+    public string Cluster { get; init; } = "";
+
+    public string Family { get; init; } = "";
+
+    public LifecycleStatus DesiredStatus { get; init; }
+
+    public string ContainerInstance { get; init; } = "";
+
+    public string StartedBy { get; init; } = "";
+
+    public string ServiceName { get; init; } = "";
+
+    public int MaxResults { get; init; }
+
+    public string NextToken { get; init; } = "";
+}

@@ -1,0 +1,113 @@
+using Berth.Scheduler.Kernel;
+using Berth.Scheduler.Placement;
+
+namespace Berth.Scheduler.Tasks;
+
+/// <summary>
+/// The task state machine's transitions that several features make (StopTask, agents' reports, lost hosts, services,
+/// forced deregistration), written once. Each runs inside a <see cref="ClusterTransaction"/>.
+/// </summary>
+internal static class TaskLifecycle
+{
+    /// <summary>Creates the record of a placed task (the caller adds it through the transaction).</summary>
+    public static TaskRecord Create(
+        ClusterTransaction tx, TaskDefinitionRecord definition, TaskPlacement placement, string group, string startedBy, string launchType, string? clientToken, TaskOverrides? overrides) => new()
+        {
+            Id = Guid.NewGuid().ToString("N"),
+            Cluster = tx.Cluster.Name,
+            InstanceId = placement.InstanceId,
+            Definition = definition,
+            Group = group,
+            StartedBy = startedBy,
+            LaunchType = launchType,
+            ClientToken = string.IsNullOrEmpty(clientToken) ? null : clientToken,
+            Overrides = overrides,
+            Ports = placement.PortBindings,
+            Reservation = placement.Reservation,
+            CreatedAt = tx.Now,
+            Containers = NewContainers(definition, placement),
+            DesiredSeq = tx.NextSeq(),
+        };
+
+    /// <summary>
+    /// Sets a task's desired status to STOPPED; the agent stops it once it sees its instance's next desired state (sent
+    /// once the change is durable).
+    /// </summary>
+    public static void RequestStop(ClusterTransaction tx, TaskRecord task, StopCode code, string reason)
+    {
+        task.DesiredStatus = LifecycleStatus.Stopped;
+        task.StopCode = code;
+        task.StoppedReason = reason;
+        task.StoppingAt = tx.Now;
+        task.Version++;
+        task.DesiredSeq = tx.NextSeq();
+        tx.Save(task);
+        if (tx.Cluster.Instances.TryGetValue(task.InstanceId, out var instance))
+        {
+            tx.DesiredChanged(instance);
+        }
+    }
+
+    /// <summary>Marks a task STOPPED: terminal; its reservation goes back to the instance and it leaves the desired set.</summary>
+    public static void MarkStopped(ClusterTransaction tx, TaskRecord task)
+    {
+        if (task.LastStatus == LifecycleStatus.Stopped)
+        {
+            return;
+        }
+
+        task.LastStatus = LifecycleStatus.Stopped;
+        task.DesiredStatus = LifecycleStatus.Stopped;
+        task.StoppedAt ??= tx.Now;
+        foreach (var container in task.Containers)
+        {
+            container.LastStatus = LifecycleStatus.Stopped;
+        }
+
+        task.Version++;
+        task.DesiredSeq = tx.NextSeq();
+        tx.TaskStopped(task);
+    }
+
+    /// <summary>Stops a task declared UNKNOWN that its returning host no longer has.</summary>
+    public static void StopLost(ClusterTransaction tx, TaskRecord task)
+    {
+        if (task.StopCode == StopCode.Unspecified)
+        {
+            task.StopCode = StopCode.TerminationNotice;
+        }
+
+        if (string.IsNullOrEmpty(task.StoppedReason))
+        {
+            task.StoppedReason = "Task was not found on its container instance when the instance's agent reconnected";
+        }
+
+        MarkStopped(tx, task);
+    }
+
+    private static List<TaskContainer> NewContainers(TaskDefinitionRecord definition, TaskPlacement placement)
+    {
+        var containers = new List<TaskContainer>();
+        foreach (var c in definition.Definition.ContainerDefinitions ?? [])
+        {
+            var container = new TaskContainer
+            {
+                Name = c.Name ?? "",
+                Image = c.Image ?? "",
+                LastStatus = LifecycleStatus.Pending,
+                Essential = c.IsEssential,
+            };
+            foreach (var p in placement.PortBindings)
+            {
+                if (p.ContainerName == container.Name)
+                {
+                    container.NetworkBindings.Add(new NetworkBinding(p.ContainerPort, p.HostPort, p.Protocol == TransportProtocol.Udp ? "udp" : "tcp", ""));
+                }
+            }
+
+            containers.Add(container);
+        }
+
+        return containers;
+    }
+}
