@@ -33,7 +33,8 @@ internal static class ServiceCommands
         var launchType = new Option<string?>("--launch-type") { Description = "EC2 (default) or FARGATE" };
         var enableExec = new Option<bool>("--enable-execute-command") { Description = "Allow `berth task exec` into the service's tasks (off by default, as ECS's enableExecuteCommand)" };
         var placement = new PlacementArguments();
-        var create = new Command("create", "Create a service and its first deployment") { name, taskdef, desired, daemon, gracePeriod, launchType, enableExec };
+        var loadBalancers = LoadBalancerOption();
+        var create = new Command("create", "Create a service and its first deployment") { name, taskdef, desired, daemon, gracePeriod, launchType, enableExec, loadBalancers };
         placement.AddTo(create);
         deployment.AddTo(create);
         actions.Set(create, async (parse, context, ct) =>
@@ -53,6 +54,7 @@ internal static class ServiceCommands
             };
             request.PlacementStrategy.AddRange(placement.StrategiesOf(parse));
             request.PlacementConstraints.AddRange(placement.ConstraintsOf(parse));
+            request.LoadBalancers.AddRange((parse.GetValue(loadBalancers) ?? []).Select(ParseLoadBalancer));
             var service = (await context.Scheduler.Services.CreateServiceAsync(request, cancellationToken: ct)).Service;
             return await FinishAsync(parse, deployment, context, service, ct);
         });
@@ -69,7 +71,8 @@ internal static class ServiceCommands
         var enableExec = new Option<bool?>("--enable-execute-command") { Description = "Allow (true) or refuse (false) `berth task exec` into tasks started from now on" };
         var deployment = new DeploymentArguments();
         var placement = new PlacementArguments();
-        var update = new Command("update", "Change a service: scale it, or roll out a new task definition") { name, taskdef, desired, force, gracePeriod, enableExec };
+        var loadBalancers = LoadBalancerOption();
+        var update = new Command("update", "Change a service: scale it, or roll out a new task definition") { name, taskdef, desired, force, gracePeriod, enableExec, loadBalancers };
         placement.AddTo(update);
         deployment.AddTo(update);
         actions.Set(update, async (parse, context, ct) =>
@@ -113,10 +116,53 @@ internal static class ServiceCommands
                 request.PlacementConstraintsSet = true;
             }
 
+            if (parse.GetResult(loadBalancers) is not null)
+            {
+                request.LoadBalancers.AddRange((parse.GetValue(loadBalancers) ?? []).Where(v => v.Length > 0).Select(ParseLoadBalancer));
+                request.LoadBalancersSet = true;
+            }
+
             var service = (await context.Scheduler.Services.UpdateServiceAsync(request, cancellationToken: ct)).Service;
             return await FinishAsync(parse, deployment, context, service, ct);
         });
         return update;
+    }
+
+    private static Option<string[]> LoadBalancerOption() => new("--load-balancer")
+    {
+        Description = "Register the tasks with a target group: targetGroup=NAME|ARN,containerName=NAME,containerPort=PORT (repeatable; on update, \"\" removes all)",
+    };
+
+    /// <summary>ECS's <c>targetGroupArn=...,containerName=...,containerPort=...</c> shorthand (<c>targetGroup</c> takes a name or an ARN).</summary>
+    internal static ServiceLoadBalancer ParseLoadBalancer(string value)
+    {
+        var link = new ServiceLoadBalancer();
+        foreach (var part in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = part.IndexOf('=', StringComparison.Ordinal);
+            var (key, item) = eq < 0 ? (part, "") : (part[..eq], part[(eq + 1)..]);
+            switch (key)
+            {
+                case "targetGroup" or "targetGroupArn" or "targetGroupName":
+                    link.TargetGroupArn = item;
+                    break;
+                case "containerName":
+                    link.ContainerName = item;
+                    break;
+                case "containerPort":
+                    link.ContainerPort = int.TryParse(item, out var port) ? port : throw new CliException($"--load-balancer: containerPort '{item}' is not a number.", ExitCodes.Usage);
+                    break;
+                default:
+                    throw new CliException($"--load-balancer: unknown key '{key}'; use targetGroup=NAME,containerName=NAME,containerPort=PORT.", ExitCodes.Usage);
+            }
+        }
+
+        if (link.TargetGroupArn.Length == 0 || link.ContainerName.Length == 0 || link.ContainerPort == 0)
+        {
+            throw new CliException($"--load-balancer '{value}': needs targetGroup, containerName and containerPort.", ExitCodes.Usage);
+        }
+
+        return link;
     }
 
     private static Command Delete(CommandActions actions)

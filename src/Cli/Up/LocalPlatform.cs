@@ -11,7 +11,7 @@ using Grpc.Core;
 namespace Berth.Cli.Up;
 
 /// <summary>What <c>berth up</c> starts, and where.</summary>
-internal sealed record UpOptions(string DataDirectory, string ListenAddress, int RegistryPort, int SchedulerPort, bool StartAgent, string Zone, string Cluster, string AgentScope);
+internal sealed record UpOptions(string DataDirectory, string ListenAddress, int RegistryPort, int SchedulerPort, bool StartAgent, string Zone, string Cluster, string AgentScope, bool StartBalancer = true, int BalancerAdminPort = 0);
 
 /// <summary>
 /// <c>berth up</c>: the registry, the scheduler and one agent as child processes of this one, state under one data
@@ -24,6 +24,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
     private static readonly TimeSpan s_stopGrace = TimeSpan.FromSeconds(20);
     private readonly List<ChildProcess> _children = [];
     private readonly RunFiles _run = new(options.DataDirectory);
+    private int? _balancerAdminPort;
 
     private PlatformDataDirectory? _layout;
 
@@ -83,6 +84,11 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
             if (agent is not null)
             {
                 await WaitForAgentAsync(agent, client, startup.Token);
+            }
+
+            if (options.StartBalancer)
+            {
+                await StartBalancerAsync(client, startup.Token);
             }
 
             Login(token, registryPassword);
@@ -209,6 +215,50 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         new Dictionary<string, string> { ["BERTH_JOINTOKEN"] = ReadSecret(Layout.JoinToken) ?? string.Empty });
     }
 
+    /// <summary>The load balancer <c>berth up</c> makes in the cluster and serves with one balancer process.</summary>
+    public const string LocalLoadBalancer = "local";
+
+    /// <summary>
+    /// Makes the load balancer <c>local</c> (once) and a balancer credential for it (kept in the balancer's data
+    /// directory, 0600), and starts one balancer process serving it; its listeners are the user's to add.
+    /// </summary>
+    private async Task StartBalancerAsync(SchedulerClient client, CancellationToken ct)
+    {
+        try
+        {
+            await client.LoadBalancing.CreateLoadBalancerAsync(new CreateLoadBalancerRequest { Name = LocalLoadBalancer, Cluster = options.Cluster }, cancellationToken: ct);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.AlreadyExists)
+        {
+            // Made by an earlier `berth up`.
+        }
+
+        if (ReadSecret(Layout.BalancerToken) is null)
+        {
+            var credential = (await client.LoadBalancing.CreateBalancerCredentialAsync(new CreateBalancerCredentialRequest { LoadBalancerArn = LocalLoadBalancer }, cancellationToken: ct)).Credential;
+            Core.IO.OwnerOnlyFile.WriteAtomic(Layout.BalancerToken, credential + "\n");
+        }
+
+        Start("balancer", binaries.LoadBalancer,
+        [
+            "--scheduler-url", SchedulerUrl.ToString().TrimEnd('/'),
+            "--token-file", Layout.BalancerToken,
+            "--data-dir", Layout.Balancer,
+            "--listen-address", options.ListenAddress,
+            "--admin-url", $"http://127.0.0.1:{BalancerAdminPort}",
+        ]);
+    }
+
+    // A free port unless one was asked for: several platforms (and tests) on one machine must not collide on it.
+    private int BalancerAdminPort => _balancerAdminPort ??= options.BalancerAdminPort != 0 ? options.BalancerAdminPort : FreeLoopbackPort();
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     private async Task<string> WaitForSchedulerAsync(ChildProcess scheduler, CancellationToken ct)
     {
         var tokenFile = Layout.AdminToken;
@@ -305,6 +355,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
                 ["registryAdminPasswordFile"] = passwordFile,
                 ["pid"] = detachedPid ?? Environment.ProcessId,
                 ["detached"] = detachedPid is not null,
+                ["loadBalancer"] = options.StartBalancer ? LocalLoadBalancer : null,
             });
             context.Output.Out.Flush();
             return;
@@ -317,6 +368,11 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         say.WriteLine(options.StartAgent
             ? $"  agent      this host's Docker engine, cluster '{options.Cluster}', zone '{options.Zone}'"
             : "  agent      none (--no-agent): join hosts with the line below");
+        if (options.StartBalancer)
+        {
+            say.WriteLine($"  balancer   load balancer '{LocalLoadBalancer}' on {options.ListenAddress}, status http://127.0.0.1:{BalancerAdminPort}/status (add listeners: ./berth lb listener create --lb {LocalLoadBalancer} --port 8000 --forward GROUP)");
+        }
+
         say.WriteLine();
         say.WriteLine(registryLoggedIn
             ? $"The berth CLI is logged in ({Relative(CliConfig.PathIn(context.Environment.HomeDirectory))}). Log docker in to the registry:"
@@ -344,7 +400,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
             .ContinueWith(t => t.IsCanceled ? null : _children.FirstOrDefault(c => c.HasExited), TaskScheduler.Default);
         if (exited is null)
         {
-            context.Output.Say("Stopping the agent, scheduler and registry (tasks keep running)...");
+            context.Output.Say("Stopping the agent, balancer, scheduler and registry (tasks keep running)...");
             return ExitCodes.Success;
         }
 

@@ -16,10 +16,12 @@ internal static class UpCommand
         var noAgent = new Option<bool>("--no-agent") { Description = "Start no local agent (join other hosts to the scheduler instead)" };
         var zone = new Option<string>("--zone") { Description = "The local agent's zone (berth.zone)", DefaultValueFactory = _ => "local" };
         var scope = new Option<string>("--agent-scope") { Description = "The local agent's container label scope (keep it stable: the next `berth up` adopts by it)", DefaultValueFactory = _ => "local" };
+        var noBalancer = new Option<bool>("--no-balancer") { Description = "Start no load balancer process (the load balancer 'local' is not made)" };
+        var balancerAdminPort = new Option<int>("--balancer-admin-port") { Description = "The local balancer's admin port on 127.0.0.1 (/healthz, /status); a free one when 0", DefaultValueFactory = _ => 0 };
         var detach = new Option<bool>("--detach", "-d") { Description = "Run in the background once ready (`berth status` shows it, `berth down` stops it)" };
-        var command = new Command("up", "Start a registry, a scheduler and a local agent (state under --data-dir) until Ctrl-C or `berth down`")
+        var command = new Command("up", "Start a registry, a scheduler, a local agent and a load balancer (state under --data-dir) until Ctrl-C or `berth down`")
         {
-            dataDir, listen, registryPort, schedulerPort, noAgent, zone, scope, detach,
+            dataDir, listen, registryPort, schedulerPort, noAgent, zone, scope, noBalancer, balancerAdminPort, detach,
         };
         actions.Set(command, async (parse, context, ct) =>
         {
@@ -31,7 +33,9 @@ internal static class UpCommand
                 !parse.GetValue(noAgent),
                 parse.GetValue(zone)!,
                 context.Cluster,
-                parse.GetValue(scope)!);
+                parse.GetValue(scope)!,
+                !parse.GetValue(noBalancer),
+                parse.GetValue(balancerAdminPort));
             var binaries = PlatformBinaries.Locate(context.Environment.Variable);
             var platform = new LocalPlatform(context, options, binaries);
             if (!parse.GetValue(detach))
@@ -45,7 +49,9 @@ internal static class UpCommand
                 "--registry-port", options.RegistryPort.ToString(CultureInfo.InvariantCulture),
                 "--scheduler-port", options.SchedulerPort.ToString(CultureInfo.InvariantCulture),
                 "--zone", options.Zone, "--agent-scope", options.AgentScope, "--cluster", options.Cluster,
+                "--balancer-admin-port", options.BalancerAdminPort.ToString(CultureInfo.InvariantCulture),
                 .. options.StartAgent ? Array.Empty<string>() : ["--no-agent"],
+                .. options.StartBalancer ? Array.Empty<string>() : ["--no-balancer"],
             ];
             return await platform.RunDetachedAsync(again, ct);
         });

@@ -20,6 +20,17 @@ internal sealed class SchedulerOptions
     [Required]
     public string DataDirectory { get; set; } = "";
 
+    /// <summary>
+    /// How often balancer replicas send a full health report and a heartbeat, and the scheduler a heartbeat (the
+    /// watch stream's <c>report_interval_ms</c>).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan BalancerReportInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often draining targets are looked at (deregistration delays that ended); in-flight reports wake it at once.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan DrainCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How often both sides of a session send heartbeats.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);

@@ -1,6 +1,7 @@
 using Berth.Scheduler.Clusters;
 using Berth.Scheduler.Instances;
 using Berth.Scheduler.Kernel;
+using Berth.Scheduler.LoadBalancing;
 using Berth.Scheduler.LostHosts;
 using Berth.Scheduler.Retention;
 using Berth.Scheduler.Services;
@@ -41,6 +42,10 @@ internal static class SchedulerStateServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<LostHostMonitor>());
         services.AddSingleton<ServiceReconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<ServiceReconciler>());
+        services.AddSingleton<LoadBalancingHandler>();
+        services.AddSingleton<BalancerReports>();
+        services.AddSingleton<TargetDrainer>();
+        services.AddHostedService(sp => sp.GetRequiredService<TargetDrainer>());
         services.AddSingleton<RetentionService>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
         return services;

@@ -45,6 +45,9 @@ internal sealed class ClusterState
     /// <summary>Services by name, INACTIVE ones included until they leave.</summary>
     public Dictionary<string, ServiceRecord> Services { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Load balancers, listeners, rules and target groups of the cluster, and what balancers report about them.</summary>
+    public LoadBalancingState LoadBalancing { get; } = new();
+
     /// <summary>The placement view of the cluster, every non-STOPPED task's reservation applied.</summary>
     public ClusterSnapshot Snapshot { get; private set; }
 

@@ -35,6 +35,12 @@ internal sealed class InstanceRecord
 
     public bool AgentConnected { get; set; }
 
+    /// <summary>
+    /// The address load balancers reach the host's published ports on: the one the agent reports, or else the address
+    /// its session came from. Runtime only: set again when the agent reconnects (targets registered keep theirs).
+    /// </summary>
+    public string? Address { get; set; }
+
     /// <summary>Incremented by every new session, so an old session ending does not disconnect a newer one.</summary>
     public long SessionGeneration { get; set; }
 

@@ -43,6 +43,9 @@ internal sealed class ServiceRecord
 
     public ReconnectPolicy ReconnectPolicy { get; set; } = ReconnectPolicy.KeepReplacement;
 
+    /// <summary>Target groups its tasks are registered with (ECS loadBalancers), by target group ARN.</summary>
+    public ImmutableArray<ServiceLoadBalancer> LoadBalancers { get; set; } = [];
+
     public DateTimeOffset CreatedAt { get; init; }
 
     /// <summary>When it became INACTIVE; it leaves memory and the database some time after (bounded state).</summary>

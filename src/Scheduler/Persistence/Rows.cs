@@ -110,3 +110,18 @@ internal sealed class ServiceRow
 
     public byte[]? Document { get; set; }
 }
+
+/// <summary>
+/// A load balancer (Kind 1), listener (2), rule (3) or target group with its targets (4); <see cref="Document"/> is a
+/// <see cref="LoadBalancingDocument"/>.
+/// </summary>
+internal sealed class LoadBalancingRow
+{
+    public required string Arn { get; set; }
+
+    public required string Cluster { get; set; }
+
+    public int Kind { get; set; }
+
+    public required byte[] Document { get; set; }
+}

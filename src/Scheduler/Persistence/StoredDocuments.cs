@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Berth.Scheduler.Kernel;
 
 namespace Berth.Scheduler.Persistence;
 
@@ -195,6 +196,9 @@ internal sealed class ServiceDocument
 
     /// <summary>The launch throttle; absent when the service is not throttled.</summary>
     public ThrottleDocument? Throttle { get; set; }
+
+    /// <summary>ECS loadBalancers: target group ARN, container name and port.</summary>
+    public List<ServiceLoadBalancerDocument>? LoadBalancers { get; set; }
 }
 
 /// <summary>A service's launch throttle (see ServiceThrottleState).</summary>
@@ -216,6 +220,33 @@ internal sealed class LaunchFailureDocument
     public DateTimeOffset At { get; set; }
 
     public string? Cause { get; set; }
+}
+
+internal sealed class ServiceLoadBalancerDocument
+{
+    public string? TargetGroup { get; set; }
+
+    public string? Container { get; set; }
+
+    public int Port { get; set; }
+}
+
+/// <summary>
+/// Schema 1 of a load-balancing record (load_balancing.Document): exactly one of the parts is set. The parts are the
+/// kernel's records themselves (plain data, no behaviour), so this document changes with them: a reader refuses a
+/// schema it does not know, and a record change that is not additive must raise the schema.
+/// </summary>
+internal sealed class LoadBalancingDocument
+{
+    public int Schema { get; set; } = StoredDocuments.Schema;
+
+    public LoadBalancerRecord? LoadBalancer { get; set; }
+
+    public ListenerRecord? Listener { get; set; }
+
+    public RuleRecord? Rule { get; set; }
+
+    public TargetGroupRecord? TargetGroup { get; set; }
 }
 
 internal sealed class DeploymentConfigurationDocument
@@ -277,6 +308,7 @@ internal sealed class EventDocument
 [JsonSerializable(typeof(TaskDetailsDocument))]
 [JsonSerializable(typeof(HostFactsDocument))]
 [JsonSerializable(typeof(ServiceDocument))]
+[JsonSerializable(typeof(LoadBalancingDocument))]
 [JsonSerializable(typeof(SortedDictionary<string, string>))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class StoredDocumentsContext : JsonSerializerContext;
@@ -304,6 +336,11 @@ internal static class StoredDocuments
     public static byte[] Encode(ServiceDocument document) => JsonSerializer.SerializeToUtf8Bytes(document, StoredDocumentsContext.Default.ServiceDocument);
 
     public static byte[] Encode(SortedDictionary<string, string> attributes) => JsonSerializer.SerializeToUtf8Bytes(attributes, StoredDocumentsContext.Default.SortedDictionaryStringString);
+
+    public static byte[] Encode(LoadBalancingDocument document) => JsonSerializer.SerializeToUtf8Bytes(document, StoredDocumentsContext.Default.LoadBalancingDocument);
+
+    public static LoadBalancingDocument DecodeLoadBalancing(ReadOnlySpan<byte> json) =>
+        Checked(JsonSerializer.Deserialize(json, StoredDocumentsContext.Default.LoadBalancingDocument), d => d.Schema, "load-balancing");
 
     public static TaskDetailsDocument DecodeTaskDetails(ReadOnlySpan<byte> json) =>
         Checked(JsonSerializer.Deserialize(json, StoredDocumentsContext.Default.TaskDetailsDocument), d => d.Schema, "task details");

@@ -264,8 +264,36 @@ internal static class StoredForm
                 Summary = s.Throttle.Summary,
                 Recent = s.Throttle.Recent.ConvertAll(f => new LaunchFailureDocument { At = f.At, Cause = f.Cause }),
             },
+            LoadBalancers = s.LoadBalancers.IsEmpty ? null : [.. s.LoadBalancers.Select(l => new ServiceLoadBalancerDocument { TargetGroup = l.TargetGroupArn, Container = l.ContainerName, Port = l.ContainerPort })],
         }),
     };
+
+    public static LoadBalancingRow ToRow(LoadBalancingObject record) => new()
+    {
+        Arn = record.Arn,
+        Cluster = record.Cluster,
+        Kind = record switch
+        {
+            LoadBalancerRecord => 1,
+            ListenerRecord => 2,
+            RuleRecord => 3,
+            _ => 4,
+        },
+        Document = StoredDocuments.Encode(new LoadBalancingDocument
+        {
+            LoadBalancer = record as LoadBalancerRecord,
+            Listener = record as ListenerRecord,
+            Rule = record as RuleRecord,
+            TargetGroup = record as TargetGroupRecord,
+        }),
+    };
+
+    public static LoadBalancingObject FromRow(LoadBalancingRow row)
+    {
+        var d = StoredDocuments.DecodeLoadBalancing(row.Document);
+        return (LoadBalancingObject?)d.LoadBalancer ?? (LoadBalancingObject?)d.Listener ?? (LoadBalancingObject?)d.Rule ?? d.TargetGroup
+            ?? throw new InvalidDataException($"Load-balancing row {row.Arn} has no record.");
+    }
 
     /// <summary>A service from its row, its strategies and constraints parsed (they were validated when stored).</summary>
     public static ServiceRecord FromRow(ServiceRow row, TaskDefinitionRecord primaryDefinition, ServiceDocument d)
@@ -295,6 +323,7 @@ internal static class StoredForm
             LaunchType = d.LaunchType ?? "EC2",
             ReconnectPolicy = d.ReconnectPolicy == (int)ReconnectPolicy.KeepOriginal ? ReconnectPolicy.KeepOriginal : ReconnectPolicy.KeepReplacement,
             CreatedAt = d.CreatedAt,
+            LoadBalancers = [.. (d.LoadBalancers ?? []).Select(l => new ServiceLoadBalancer(l.TargetGroup ?? "", l.Container ?? "", l.Port))],
             Strategies = PlacementSpecs.ParseStrategies(strategies),
             Constraints = PlacementSpecs.OwnConstraints(primaryDefinition, constraints),
         };

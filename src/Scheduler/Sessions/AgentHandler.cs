@@ -10,7 +10,7 @@ internal sealed class AgentHandler(StateKernel kernel)
 {
     /// <summary>Marks an instance's agent connected with a new session and takes its current facts (validated).</summary>
     /// <returns>The session generation, to pass to <see cref="DisconnectAsync"/>, and the applied report sequence.</returns>
-    public Task<(long Generation, ulong AppliedSequence)> ConnectAsync(string instanceId, HostFacts? facts)
+    public Task<(long Generation, ulong AppliedSequence)> ConnectAsync(string instanceId, HostFacts? facts, string? peerAddress = null)
     {
         // Hello's facts come from the agent like Register's and are held to the same rules; none (or no resources) keeps the stored ones.
         var custom = facts is { Cpu: > 0, Memory: > 0 } ? HostFactsValidator.Validate(facts, "hello.facts") : null;
@@ -34,6 +34,7 @@ internal sealed class AgentHandler(StateKernel kernel)
             }
 
             instance.AgentConnected = true;
+            instance.Address = peerAddress ?? instance.Address;
             instance.LastSeenAt = tx.Now;
             instance.LastHeard = kernel.Time.GetTimestamp();
             var generation = ++instance.SessionGeneration;

@@ -55,7 +55,11 @@ internal sealed partial class AgentSessionService(
             throw new RpcException(new Status(StatusCode.PermissionDenied, $"This credential speaks for container instance '{instanceId}', not '{hello.ContainerInstanceId}'."));
         }
 
-        var (generation, applied) = await agents.ConnectAsync(instanceId, hello.Facts is null ? null : WireConvert.FromWire(hello.Facts));
+        // The address the session came from is where load balancers reach the host's published ports (a host with a
+        // better address for that says so in its facts).
+        var remote = context.GetHttpContext().Connection.RemoteIpAddress;
+        var peer = remote is null ? null : (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString();
+        var (generation, applied) = await agents.ConnectAsync(instanceId, hello.Facts is null ? null : WireConvert.FromWire(hello.Facts), peer);
         var session = new AgentSession(instanceId, generation, responseStream, desiredStates, credentials, time, stream.Token, context.GetHttpContext().Response);
         session.Send(new SchedulerMessage
         {

@@ -74,6 +74,27 @@ namespace Berth.Scheduler.Persistence.Migrations
                     b.ToTable("instances", (string)null);
                 });
 
+            modelBuilder.Entity("Berth.Scheduler.Persistence.LoadBalancingRow", b =>
+                {
+                    b.Property<string>("Arn")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Cluster")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("Document")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<int>("Kind")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Arn");
+
+                    b.ToTable("load_balancing", (string)null);
+                });
+
             modelBuilder.Entity("Berth.Scheduler.Persistence.ServiceRow", b =>
                 {
                     b.Property<string>("Cluster")
