@@ -31,6 +31,7 @@ internal sealed class DesiredStates(StateKernel kernel)
             var sources = new List<DesiredDefinition>(1);
             TaskDefinitionRecord? last = null;
             HashSet<TaskDefinitionRecord>? seen = null;
+            var awsvpc = false;
             foreach (var task in instance.Tasks)
             {
                 if (!task.Durable)
@@ -39,6 +40,7 @@ internal sealed class DesiredStates(StateKernel kernel)
                 }
 
                 tasks.Add(task.DesiredEncoding ??= Encode(task, instance.TaskSubnet).ToByteArray());
+                awsvpc |= task.Definition.Definition.NetworkMode == "awsvpc";
                 // Most sets use one definition: compare with the previous one before paying for a set.
                 if (ReferenceEquals(task.Definition, last))
                 {
@@ -57,7 +59,9 @@ internal sealed class DesiredStates(StateKernel kernel)
             var trailing = new List<byte[]>(2);
             if (cluster is not null)
             {
-                if (HostNetworkField(cluster, instance) is { } network)
+                // Only a host that runs awsvpc tasks is given its network: the agent then builds a bridge, routes and
+                // firewall rules on the host, which a host running only bridge- and host-mode tasks should not get.
+                if (awsvpc && HostNetworkField(cluster, instance) is { } network)
                 {
                     trailing.Add(network);
                 }

@@ -17,6 +17,19 @@ public sealed class HostNetworkTests(ITestOutputHelper output) : SchedulerTest(o
     private Task<CreateClusterResponse> CreateAsync(string name, string cidr = "") =>
         Host.Clusters.CreateClusterAsync(new CreateClusterRequest { ClusterName = name, TaskCidr = cidr }, Host.Admin).ResponseAsync;
 
+    private async Task RegisterAwsvpcAsync() =>
+        await Host.TaskDefinitions.RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest { TaskDefinitionJson = Awsvpc }, Host.Admin);
+
+    /// <summary>Runs awsvpc tasks spread over the instances (a host gets its network with its first awsvpc task).</summary>
+    private async Task<RunTaskResponse> RunAwsvpcAsync(int count, string cluster = "") =>
+        await Host.Tasks.RunTaskAsync(new RunTaskRequest
+        {
+            Cluster = cluster,
+            TaskDefinition = "api",
+            Count = count,
+            PlacementStrategy = { new PlacementStrategy { Type = "spread", Field = "instanceId" } },
+        }, Host.Admin);
+
     [Fact]
     public async Task CreateCluster_GivenOrPoolCidr_IsShownAndOverlapsAreRefused()
     {
@@ -49,6 +62,8 @@ public sealed class HostNetworkTests(ITestOutputHelper output) : SchedulerTest(o
         await CreateAsync("net", "10.70.0.0/16");
         await using var first = await SimulatedAgent.RegisterAsync(Host, "net");
         await using var second = await SimulatedAgent.RegisterAsync(Host, "net");
+        await RegisterAwsvpcAsync();
+        await RunAwsvpcAsync(2, "net");
 
         var one = await first.WaitForDesiredAsync(d => d.HostNetwork?.PeerRoutes.Count == 1, "first host's route to the second");
         var two = await second.WaitForDesiredAsync(d => d.HostNetwork?.PeerRoutes.Count == 1, "second host's route to the first");
@@ -61,7 +76,7 @@ public sealed class HostNetworkTests(ITestOutputHelper output) : SchedulerTest(o
         // The session's remote address is the gateway: loopback in this test.
         Assert.Equal("127.0.0.1", one.HostNetwork.PeerRoutes[0].Via);
 
-        await Host.Instances.DeregisterContainerInstanceAsync(new DeregisterContainerInstanceRequest { Cluster = "net", ContainerInstance = second.InstanceId }, Host.Admin);
+        await Host.Instances.DeregisterContainerInstanceAsync(new DeregisterContainerInstanceRequest { Cluster = "net", ContainerInstance = second.InstanceId, Force = true }, Host.Admin);
 
         var after = await first.WaitForDesiredAsync(d => d.Version > one.Version && d.HostNetwork is { PeerRoutes.Count: 0 }, "route to the deregistered host removed");
         Assert.Equal(one.HostNetwork.TaskSubnet, after.HostNetwork.TaskSubnet);
@@ -71,12 +86,16 @@ public sealed class HostNetworkTests(ITestOutputHelper output) : SchedulerTest(o
     public async Task Restart_HostsKeepTheirSubnets()
     {
         var agent = await SimulatedAgent.RegisterAsync(Host);
+        await RegisterAwsvpcAsync();
+        await RunAwsvpcAsync(1);
         var before = (await agent.WaitForDesiredAsync(d => d.HostNetwork is not null, "host network")).HostNetwork;
         await agent.DisposeAsync();
 
         await RestartAsync();
         await using var back = await SimulatedAgent.ResumeAsync(Host, agent.Registration, agent.Facts);
         await using var newcomer = await SimulatedAgent.RegisterAsync(Host);
+        // Spread: the one task goes to the newcomer, which has none yet.
+        Assert.Equal(newcomer.InstanceId, (await RunAwsvpcAsync(1)).Tasks[0].ContainerInstanceId);
 
         var resumed = (await back.WaitForDesiredAsync(d => d.HostNetwork?.PeerRoutes.Count == 1, "host network after restart")).HostNetwork;
         var other = (await newcomer.WaitForDesiredAsync(d => d.HostNetwork is not null, "newcomer's host network")).HostNetwork;
@@ -89,8 +108,8 @@ public sealed class HostNetworkTests(ITestOutputHelper output) : SchedulerTest(o
     public async Task AwsvpcTasks_ReserveNoHostPorts_CarryTheirSubnetAndShowTheReportedAddress()
     {
         await using var agent = await SimulatedAgent.RegisterAsync(Host);
-        var network = (await agent.WaitForDesiredAsync(d => d.HostNetwork is not null, "host network")).HostNetwork;
-        await Host.TaskDefinitions.RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest { TaskDefinitionJson = Awsvpc }, Host.Admin);
+        await RegisterAwsvpcAsync();
+        var bridgeOnly = await agent.WaitForDesiredAsync(_ => true, "first desired state");
 
         // Three copies of a task on container port 8080 fit one host: each has its own address.
         var run = await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "api", Count = 3, LaunchType = "FARGATE" }, Host.Admin);
@@ -98,6 +117,10 @@ public sealed class HostNetworkTests(ITestOutputHelper output) : SchedulerTest(o
         Assert.Equal(3, run.Tasks.Count);
         Assert.Empty(run.Failures);
         var desired = await agent.WaitForDesiredAsync(d => d.Tasks.Count == 3, "three tasks");
+        // A host without awsvpc tasks is not given a network (its agent would build a bridge, routes and rules).
+        Assert.Null(bridgeOnly.HostNetwork);
+        var network = desired.HostNetwork;
+        Assert.NotNull(network);
         Assert.All(desired.Tasks, t =>
         {
             Assert.Equal(network.TaskSubnet, t.AwsvpcConfiguration.Subnet);
