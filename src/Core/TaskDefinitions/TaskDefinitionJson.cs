@@ -262,6 +262,12 @@ public static partial class TaskDefinitionJson
                 {
                     Fail("memory", "is required when requiresCompatibilities includes FARGATE");
                 }
+
+                // ECS refuses a FARGATE size outside its table at registration (ClientException), not at launch.
+                if (taskCpu is { } fargateCpu && taskMemory is { } fargateMemory && !FargateSizes.IsSupported(fargateCpu, fargateMemory))
+                {
+                    Fail("memory", FargateSizes.Unsupported(fargateCpu, fargateMemory));
+                }
             }
         }
 
@@ -352,6 +358,20 @@ public static partial class TaskDefinitionJson
             else if (c.Image.Length > 255 || c.Image.Any(char.IsWhiteSpace))
             {
                 Fail($"{at}.image", "must be an image reference without spaces, at most 255 characters");
+            }
+
+            // ECS: in awsvpc mode containers share the task's namespace, so links and a hostname of their own are refused.
+            if (networkMode == "awsvpc" && c.ExtensionData is { } extra)
+            {
+                if (extra.ContainsKey("links"))
+                {
+                    Fail($"{at}.links", "links are not supported when networkMode is awsvpc");
+                }
+
+                if (extra.ContainsKey("hostname"))
+                {
+                    Fail($"{at}.hostname", "hostname is not supported when networkMode is awsvpc");
+                }
             }
 
             if (c.Cpu is < 0 or > 10 * 1024 * 1024)

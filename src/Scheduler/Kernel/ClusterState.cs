@@ -37,6 +37,18 @@ internal sealed class ClusterState
 
     public bool IsActive => Record?.Status == Statuses.Active;
 
+    /// <summary>
+    /// Grows whenever a host's task subnet, address or membership changes (Networking): every host's routes to its peers
+    /// depend on all of them, so the agent edge rebuilds its cached host-network entries when this moves.
+    /// </summary>
+    public long NetworkGeneration { get; set; }
+
+    /// <summary>Grows whenever the cluster's service discovery records change (Discovery); the records go to every host.</summary>
+    public long DiscoveryGeneration { get; set; }
+
+    /// <summary>A cache slot of the agent edge (Sessions): the encoded discovery records of a generation. The state only holds it.</summary>
+    public object? EdgeDiscovery { get; set; }
+
     public Dictionary<string, InstanceRecord> Instances { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Every task in memory: live ones, and STOPPED ones until they leave (bounded state).</summary>

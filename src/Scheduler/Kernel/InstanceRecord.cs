@@ -55,6 +55,18 @@ internal sealed class InstanceRecord
 
     public long AcknowledgedVersion { get; set; }
 
+    /// <summary>The host's awsvpc task subnet inside its cluster's task CIDR (stored); null until its agent first connects.</summary>
+    public string? TaskSubnet { get; set; }
+
+    /// <summary>
+    /// The host's address as its peers route to it (the address its agent's session comes from; stored): the gateway of
+    /// the other hosts' routes to <see cref="TaskSubnet"/>.
+    /// </summary>
+    public string? HostAddress { get; set; }
+
+    /// <summary>A cache slot of the agent edge (Sessions): this host's network entry of its desired state. The record only holds it.</summary>
+    public object? EdgeNetwork { get; set; }
+
     public ulong AppliedSequence { get; set; }
 
     public string Arn => Arns.ContainerInstance(Cluster, Id);

@@ -310,9 +310,9 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
         public void Write(ClusterRow row)
         {
             _cluster ??= Prepare(
-                "INSERT INTO clusters (Name, Status, CreatedAtMs) VALUES ($p0, $p1, $p2) " +
-                "ON CONFLICT(Name) DO UPDATE SET Status = excluded.Status, CreatedAtMs = excluded.CreatedAtMs", 3);
-            Run(_cluster, row.Name, row.Status, row.CreatedAtMs);
+                "INSERT INTO clusters (Name, Status, CreatedAtMs, TaskCidr) VALUES ($p0, $p1, $p2, $p3) " +
+                "ON CONFLICT(Name) DO UPDATE SET Status = excluded.Status, CreatedAtMs = excluded.CreatedAtMs, TaskCidr = excluded.TaskCidr", 4);
+            Run(_cluster, row.Name, row.Status, row.CreatedAtMs, row.TaskCidr);
         }
 
         public void Write(TaskDefinitionRow row)
@@ -326,10 +326,12 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
         public void Write(InstanceRow row)
         {
             _instance ??= Prepare(
-                "INSERT INTO instances (Id, Cluster, Status, CredentialHash, RegisteredAtMs, DeregisteredAtMs, DesiredSeq, HostFacts, CustomAttributes) VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8) " +
+                "INSERT INTO instances (Id, Cluster, Status, CredentialHash, RegisteredAtMs, DeregisteredAtMs, DesiredSeq, HostFacts, CustomAttributes, TaskSubnet, HostAddress) " +
+                "VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8, $p9, $p10) " +
                 "ON CONFLICT(Id) DO UPDATE SET Cluster = excluded.Cluster, Status = excluded.Status, CredentialHash = excluded.CredentialHash, DeregisteredAtMs = excluded.DeregisteredAtMs, " +
-                "DesiredSeq = excluded.DesiredSeq, HostFacts = excluded.HostFacts, CustomAttributes = excluded.CustomAttributes", 9);
-            Run(_instance, row.Id, row.Cluster, row.Status, row.CredentialHash, row.RegisteredAtMs, row.DeregisteredAtMs, row.DesiredSeq, row.HostFacts, row.CustomAttributes);
+                "DesiredSeq = excluded.DesiredSeq, HostFacts = excluded.HostFacts, CustomAttributes = excluded.CustomAttributes, TaskSubnet = excluded.TaskSubnet, HostAddress = excluded.HostAddress", 11);
+            Run(_instance, row.Id, row.Cluster, row.Status, row.CredentialHash, row.RegisteredAtMs, row.DeregisteredAtMs, row.DesiredSeq, row.HostFacts, row.CustomAttributes,
+                row.TaskSubnet, row.HostAddress);
         }
 
         public void Write(TaskRow row)

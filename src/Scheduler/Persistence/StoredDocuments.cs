@@ -54,6 +54,28 @@ internal sealed class TaskDetailsDocument
 
     [JsonPropertyName("ver")]
     public long Version { get; set; }
+
+    /// <summary>An awsvpc task's network interface (added within schema 1: older documents simply lack it).</summary>
+    [JsonPropertyName("na")]
+    public AttachmentDocument? Attachment { get; set; }
+}
+
+internal sealed class AttachmentDocument
+{
+    [JsonPropertyName("a")]
+    public string? Address { get; set; }
+
+    [JsonPropertyName("s")]
+    public string? Subnet { get; set; }
+
+    [JsonPropertyName("g")]
+    public string? Gateway { get; set; }
+
+    [JsonPropertyName("m")]
+    public string? Mac { get; set; }
+
+    [JsonPropertyName("r")]
+    public bool Released { get; set; }
 }
 
 internal sealed class ContainerOverrideDocument

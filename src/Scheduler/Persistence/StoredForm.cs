@@ -11,9 +11,9 @@ namespace Berth.Scheduler.Persistence;
 /// <summary>Records to rows and back: the only place that knows both the kernel's records and the stored format.</summary>
 internal static class StoredForm
 {
-    public static ClusterRow ToRow(ClusterRecord c) => new() { Name = c.Name, Status = c.Status, CreatedAtMs = c.CreatedAt.ToUnixTimeMilliseconds() };
+    public static ClusterRow ToRow(ClusterRecord c) => new() { Name = c.Name, Status = c.Status, CreatedAtMs = c.CreatedAt.ToUnixTimeMilliseconds(), TaskCidr = c.TaskCidr };
 
-    public static ClusterRecord FromRow(ClusterRow row) => new() { Name = row.Name, Status = row.Status, CreatedAt = Ms(row.CreatedAtMs) };
+    public static ClusterRecord FromRow(ClusterRow row) => new() { Name = row.Name, Status = row.Status, CreatedAt = Ms(row.CreatedAtMs), TaskCidr = row.TaskCidr };
 
     public static TaskDefinitionRow ToRow(TaskDefinitionRecord d) => new()
     {
@@ -53,6 +53,8 @@ internal static class StoredForm
         DesiredSeq = i.DesiredSeq,
         HostFacts = StoredDocuments.Encode(ToDocument(i.Facts)),
         CustomAttributes = StoredDocuments.Encode(i.CustomAttributes),
+        TaskSubnet = i.TaskSubnet,
+        HostAddress = i.HostAddress,
     };
 
     public static InstanceRecord FromRow(InstanceRow row)
@@ -73,6 +75,8 @@ internal static class StoredForm
             DeregisteredAt = row.DeregisteredAtMs is { } d ? Ms(d) : null,
             Facts = FromDocument(StoredDocuments.DecodeHostFacts(row.HostFacts ?? throw new InvalidDataException($"Container instance {row.Id} has no host facts."))),
             DesiredSeq = row.DesiredSeq,
+            TaskSubnet = row.TaskSubnet,
+            HostAddress = row.HostAddress,
         };
         foreach (var (name, value) in StoredDocuments.DecodeAttributes(row.CustomAttributes))
         {
@@ -177,6 +181,9 @@ internal static class StoredForm
         StoppingAt = d.StoppingAt,
         LastReportedAt = d.LastReportedAt,
         Version = d.Version,
+        Attachment = d.Attachment is { } a
+            ? new AttachmentDocument { Address = a.Ipv4Address, Subnet = Nz(a.Subnet), Gateway = Nz(a.Gateway), Mac = Nz(a.MacAddress), Released = a.Released }
+            : null,
     };
 
     /// <summary>Decodes a task's stored details document (the kernel calls it on a loaded task's first use).</summary>
@@ -215,6 +222,7 @@ internal static class StoredForm
         StoppingAt = d.StoppingAt,
         LastReportedAt = d.LastReportedAt,
         Version = d.Version,
+        Attachment = d.Attachment is { } a ? new TaskAttachment(a.Address ?? "", a.Subnet ?? "", a.Gateway ?? "", a.Mac ?? "", a.Released) : null,
     };
 
     public static ServiceRow ToRow(ServiceRecord s) => new()

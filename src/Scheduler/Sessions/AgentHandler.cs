@@ -161,6 +161,10 @@ internal sealed class AgentHandler(StateKernel kernel)
         task.AgentSequence = r.Sequence;
         task.LastReportedAt = now;
         ApplyContainers(task, r);
+        if (r.Attachment is { } attachment)
+        {
+            task.Attachment = attachment;
+        }
         if (r.HealthStatus != HealthStatus.Unspecified)
         {
             task.HealthStatus = r.HealthStatus;
@@ -274,6 +278,9 @@ internal sealed record TaskStatusReport
     public DateTimeOffset? StartedAt { get; init; }
 
     public DateTimeOffset? StoppedAt { get; init; }
+
+    /// <summary>An awsvpc task's network interface, once it has one.</summary>
+    public TaskAttachment? Attachment { get; init; }
 }
 
 /// <summary>One container's state as its agent reports it.</summary>

@@ -57,7 +57,8 @@ public sealed class SchedulerCommandsTests(SchedulerFixture scheduler, ITestOutp
         var missing = await _cli.RunAsync("cluster", "describe", "blue-never");
 
         Assert.Contains(list, c => (string?)c!["name"] == "blue" && (string?)c["status"] == "ACTIVE");
-        Assert.Matches(@"(?m)^blue\s+ACTIVE\s+0\s+0\s+0\s+0$", table);
+        // The last column is the awsvpc task CIDR the cluster got from the scheduler's pool.
+        Assert.Matches(@"(?m)^blue\s+ACTIVE\s+0\s+0\s+0\s+0\s+\d+\.\d+\.\d+\.\d+/\d+$", table);
         Assert.Equal("INACTIVE", (string?)deleted["status"]);
         Assert.Equal(ExitCodes.Failure, missing.ExitCode);
         Assert.Contains("not found", missing.Error, StringComparison.Ordinal);

@@ -28,6 +28,9 @@ namespace Berth.Scheduler.Persistence.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("TaskCidr")
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Name");
 
                     b.ToTable("clusters", (string)null);
@@ -56,6 +59,9 @@ namespace Berth.Scheduler.Persistence.Migrations
                     b.Property<long>("DesiredSeq")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("HostAddress")
+                        .HasColumnType("TEXT");
+
                     b.Property<byte[]>("HostFacts")
                         .HasColumnType("BLOB");
 
@@ -64,6 +70,9 @@ namespace Berth.Scheduler.Persistence.Migrations
 
                     b.Property<int>("Status")
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("TaskSubnet")
+                        .HasColumnType("TEXT");
 
                     b.HasKey("Id");
 
