@@ -156,14 +156,14 @@ internal sealed class ServicePass
             .Where(t => t.StartedBy != primary.Id || !eligible(t))
             // While a failed deployment is left in place, the older tasks that still serve stay.
             .Where(t => !(failedPrimary && eligible(t) && Healthy(t)))
-            .OrderBy(Healthy);
+            .ToHashSet();
         var surplus = primaryTasks.Count - desired;
-        var victims = surplus <= 0 ? [] : primaryTasks
-            .OrderBy(t => ReconnectRank(service, t))
-            .ThenBy(Healthy)
-            .ThenByDescending(t => t.CreatedAt)
-            .Take(surplus);
-        foreach (var task in unwanted.Concat(victims).ToList())
+        // Which tasks go follows the placement strategy and constraints (ScaleInSelector): old deployments' tasks in
+        // that order (unhealthy first), then the PRIMARY's surplus (a reconnect's duplicates first, then unhealthy).
+        var retiring = unwanted.Count == 0 ? [] : ChooseToStop(live, unwanted.Contains, unwanted.Count, t => Healthy(t) ? 1 : 0);
+        var primarySet = surplus <= 0 ? null : primaryTasks.ToHashSet();
+        var victims = primarySet is null ? [] : ChooseToStop(live, primarySet.Contains, surplus, t => (ReconnectRank(service, t) * 2) + (Healthy(t) ? 1 : 0));
+        foreach (var task in retiring.Concat(victims))
         {
             if (Healthy(task))
             {
@@ -186,6 +186,23 @@ internal sealed class ServicePass
         var steady = primaryTasks.Count == desired && live.Count == desired && placed == desired
             && primaryTasks.TrueForAll(Healthy);
         _steady &= steady;
+    }
+
+    /// <summary>
+    /// Up to <paramref name="count"/> of the live tasks that <paramref name="stoppable"/> allows, in the order they should
+    /// stop: by <paramref name="rank"/>, then the service's placement strategies and constraints (<see cref="ScaleInSelector"/>).
+    /// </summary>
+    private List<TaskRecord> ChooseToStop(List<TaskRecord> live, Func<TaskRecord, bool> stoppable, int count, Func<TaskRecord, int> rank)
+    {
+        var service = Service;
+        var candidates = live.Select(t => new ScaleInCandidate(t.Id, t.InstanceId, t.Reservation, rank(t), t.CreatedAt.UtcTicks, stoppable(t))).ToList();
+        var chosen = ScaleInSelector.Choose(_tx.Cluster.Snapshot, candidates, new ScaleInRequest
+        {
+            Count = count,
+            Strategies = service.Strategies,
+            Constraints = ServiceRules.ConstraintsOf(_tx.Definitions, service),
+        });
+        return [.. chosen.Select(i => live[i])];
     }
 
     /// <summary>Orders surplus tasks for stopping: the ones the reconnect policy gives up first.</summary>
