@@ -72,6 +72,7 @@ public sealed class TaskApiTests(ITestOutputHelper output) : SchedulerTest(outpu
         await using var agent = await SimulatedAgent.RegisterAsync(Host);
         await RegisterAsync(TaskDefinitionSamples.Web(hostPort: 8080));
         var first = Assert.Single((await RunAsync(new RunTaskRequest { TaskDefinition = "web" })).Tasks);
+        await agent.WaitForDesiredAsync(d => d.Tasks.Any(t => t.TaskId == first.TaskId), "the task");
         await agent.ReportAndWaitAsync(first.TaskId, LifecycleStatus.Running);
 
         await agent.ReportAndWaitAsync(first.TaskId, LifecycleStatus.Stopped);

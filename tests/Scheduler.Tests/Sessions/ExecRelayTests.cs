@@ -4,6 +4,7 @@ using Berth.Scheduler.V1;
 using Berth.TestSupport;
 using Google.Protobuf;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
 namespace Berth.Scheduler.Tests.Sessions;
@@ -21,6 +22,7 @@ public sealed class ExecRelayTests(ITestOutputHelper output) : SchedulerTest(out
     {
         await using var agent = await SimulatedAgent.RegisterAsync(Host);
         var task = await RunOneAsync(enableExec: false);
+        await agent.WaitForDesiredAsync(d => d.Tasks.Any(t => t.TaskId == task.TaskId), "the task");
         await agent.ReportAndWaitAsync(task.TaskId, LifecycleStatus.Running);
         Assert.False(task.EnableExecuteCommand);
 
@@ -42,9 +44,10 @@ public sealed class ExecRelayTests(ITestOutputHelper output) : SchedulerTest(out
         Assert.Equal(StatusCode.FailedPrecondition, pending.StatusCode);
         Assert.Contains("is not running (last status PENDING", pending.Status.Detail, StringComparison.Ordinal);
 
+        await agent.WaitForDesiredAsync(d => d.Tasks.Any(t => t.TaskId == task.TaskId), "the task");
         await agent.ReportAndWaitAsync(task.TaskId, LifecycleStatus.Running);
         Assert.Equal(StatusCode.NotFound, (await ExecErrorAsync(Start("0123456789abcdef0123456789abcdef", "sh"))).StatusCode);
-        var container = await ExecErrorAsync(Start(task.TaskId, "sh", container: "nope"));
+        var container = await ExecErrorAsync(StartIn(task.TaskId, "nope", "sh"));
         Assert.Equal(StatusCode.NotFound, container.StatusCode);
         Assert.Contains("no container 'nope' (it has web)", container.Status.Detail, StringComparison.Ordinal);
         var noCommand = await ExecErrorAsync(new ExecStart { Task = task.TaskId });
@@ -70,6 +73,7 @@ public sealed class ExecRelayTests(ITestOutputHelper output) : SchedulerTest(out
     {
         await using var agent = await SimulatedAgent.RegisterAsync(Host);
         var task = await RunOneAsync(enableExec: true);
+        await agent.WaitForDesiredAsync(d => d.Tasks.Any(t => t.TaskId == task.TaskId), "the task");
         await agent.ReportAndWaitAsync(task.TaskId, LifecycleStatus.Running);
 
         // An agent's instance credential is a known credential of the wrong kind; a made-up one is no credential.
@@ -182,6 +186,7 @@ public sealed class ExecRelayTests(ITestOutputHelper output) : SchedulerTest(out
     {
         var agent = await SimulatedAgent.RegisterAsync(Host);
         var task = await RunOneAsync(enableExec: true);
+        await agent.WaitForDesiredAsync(d => d.Tasks.Any(t => t.TaskId == task.TaskId), "the task");
         await agent.ReportAndWaitAsync(task.TaskId, LifecycleStatus.Running);
 
         using (var cancel = new CancellationTokenSource())
@@ -229,7 +234,7 @@ public sealed class ExecRelayTests(ITestOutputHelper output) : SchedulerTest(out
         return start;
     }
 
-    private static ExecStart Start(string task, string command, string container)
+    private static ExecStart StartIn(string task, string container, string command)
     {
         var start = Start(task, command);
         start.Container = container;
