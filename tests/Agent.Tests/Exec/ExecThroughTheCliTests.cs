@@ -73,7 +73,10 @@ public sealed class ExecThroughTheCliTests(EngineFixture engine, ITestOutputHelp
         // change, and prints it again; the controller resizes once the first size is in the file.
         var work = _platform.WorkDirectory;
         var typescript = Path.Combine(work, "exec-typescript");
-        var remote = "busybox stty size; i=0; while [ \"$(busybox stty size)\" = \"33 111\" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; busybox stty size; exit 7";
+        // Engine API 1.41 cannot size an exec's terminal at its start: the size comes with a resize just after it (as
+        // `docker exec` does), so the remote shell waits for a size before it prints it, then for a different one.
+        var remote = "for i in $(busybox seq 200); do s=$(busybox stty size 2>/dev/null); [ -n \"$s\" ] && [ \"$s\" != \"0 0\" ] && break; busybox usleep 100000; done; echo \"size $s\"; "
+            + "for i in $(busybox seq 600); do t=$(busybox stty size 2>/dev/null); [ \"$t\" != \"$s\" ] && break; busybox usleep 100000; done; echo \"size $t\"; exit 7";
         var cli = Path.Combine(work, "exec-cli.sh");
         await File.WriteAllTextAsync(cli, $"exec dotnet {Cli()} task exec {_execTask} -- sh -c '{remote}'\n");
         var control = Path.Combine(work, "exec-control.sh");
@@ -82,7 +85,7 @@ public sealed class ExecThroughTheCliTests(EngineFixture engine, ITestOutputHelp
             script -qfec "sh {cli}" {typescript} </dev/tty &
             child=$!
             i=0
-            while ! grep -q '33 111' {typescript} 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
+            while ! grep -q 'size 33 111' {typescript} 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
             stty rows 44 cols 99
             wait $child
             echo "exit=$?"
@@ -93,8 +96,8 @@ public sealed class ExecThroughTheCliTests(EngineFixture engine, ITestOutputHelp
 
         var shown = await File.ReadAllTextAsync(typescript);
         output.WriteLine("typescript: " + shown);
-        Assert.Contains("33 111", shown, StringComparison.Ordinal);
-        Assert.Contains("44 99", shown, StringComparison.Ordinal);
+        Assert.Contains("size 33 111", shown, StringComparison.Ordinal);
+        Assert.Contains("size 44 99", shown, StringComparison.Ordinal);
         Assert.Contains("exit=7", result.StandardOutput, StringComparison.Ordinal);
     }
 
