@@ -20,6 +20,9 @@ internal static class DeploymentWatcher
 {
     private static readonly TimeSpan s_poll = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long placement may fail with nothing moving before <c>--wait</c> gives up with the cause.</summary>
+    internal static readonly TimeSpan PlacementPatience = TimeSpan.FromSeconds(30);
+
     public static async Task<(ServiceInfo Service, DeploymentOutcome Outcome)> WaitAsync(CliContext context, ServiceInfo service, TimeSpan timeout, CancellationToken ct)
     {
         // Deployments come PRIMARY first: the one this create/update made (or the current one, for a scale).
@@ -27,10 +30,12 @@ internal static class DeploymentWatcher
         var deadline = DateTime.UtcNow + timeout;
         var shown = new Dictionary<string, string>(StringComparer.Ordinal);
         var seenEvents = new HashSet<string>(service.Events.Select(e => e.Id), StringComparer.Ordinal);
+        var stall = new PlacementStall(PlacementPatience);
         while (true)
         {
             service = await ServiceCommands.DescribeOneAsync(context, service.ServiceArn, ct);
-            foreach (var e in service.Events.Reverse().Where(e => seenEvents.Add(e.Id)))
+            var newEvents = service.Events.Reverse().Where(e => seenEvents.Add(e.Id)).ToList();
+            foreach (var e in newEvents)
             {
                 context.Output.Say($"{Display.Time(e.CreatedAt)} {e.Message}");
             }
@@ -57,6 +62,12 @@ internal static class DeploymentWatcher
             if (target is not null && target.RolloutState == "FAILED")
             {
                 context.Output.Error.WriteLine($"deployment {target.Id} failed: {(target.RolloutStateReason.Length > 0 ? target.RolloutStateReason : "no reason given")}");
+                return (service, DeploymentOutcome.Failed);
+            }
+
+            if (stall.Observe(service, target, newEvents, DateTime.UtcNow) is { } cause)
+            {
+                context.Output.Error.WriteLine($"service {service.ServiceName} cannot place its tasks (nothing changed for {PlacementPatience.TotalSeconds:0} s): {cause}");
                 return (service, DeploymentOutcome.Failed);
             }
 
@@ -93,4 +104,45 @@ internal static class DeploymentWatcher
     /// </summary>
     public static string ProgressLine(Deployment d) =>
         $"{d.Id} {d.Status,-8} {Display.TaskDefinition(d.TaskDefinition)}  desired {d.DesiredCount}  running {d.RunningCount}  pending {d.PendingCount}  failed {d.FailedTasks}  {d.RolloutState}";
+}
+
+/// <summary>
+/// Tells when placement keeps failing: an "unable to place a task" event came during the wait, the watched deployment
+/// still lacks tasks, no other deployment has tasks whose stopping could make room (a rollout waiting for old tasks to
+/// drain is progress, not a failure), and no count moved for the patience. Its answer is the event's message (the
+/// cause, in ECS's words).
+/// </summary>
+internal sealed class PlacementStall(TimeSpan patience)
+{
+    private const string UnableToPlace = "was unable to place a task";
+    private string? _cause;
+    private string? _counts;
+    private DateTime _since;
+
+    public string? Observe(ServiceInfo service, Deployment? target, IEnumerable<ServiceEvent> newEvents, DateTime now)
+    {
+        if (newEvents.LastOrDefault(e => e.Message.Contains(UnableToPlace, StringComparison.Ordinal)) is { } placing)
+        {
+            _cause = placing.Message;
+        }
+
+        var others = service.Deployments.Where(d => !ReferenceEquals(d, target)).Sum(d => d.RunningCount + d.PendingCount);
+        if (_cause is null || target is null || target.RunningCount + target.PendingCount >= target.DesiredCount || others > 0)
+        {
+            // Nothing failed to place, or everything is placed, or old tasks may still make room.
+            _cause = target is not null && target.RunningCount + target.PendingCount >= target.DesiredCount ? null : _cause;
+            _counts = null;
+            return null;
+        }
+
+        var counts = string.Join(";", service.Deployments.Select(d => $"{d.Id}:{d.RunningCount}:{d.PendingCount}:{d.FailedTasks}"));
+        if (counts != _counts)
+        {
+            _counts = counts;
+            _since = now;
+            return null;
+        }
+
+        return now - _since >= patience ? _cause : null;
+    }
 }

@@ -32,6 +32,7 @@ internal sealed class ServiceService(ServiceHandler services) : V1.Services.Serv
                 LaunchType = request.LaunchType,
                 ClientToken = request.ClientToken,
                 ReconnectPolicy = FromWire(request.ReconnectPolicy),
+                EnableExecuteCommand = request.EnableExecuteCommand,
                 LoadBalancers = FromWire(request.LoadBalancers),
             }, ToWire),
         };
@@ -60,6 +61,7 @@ internal sealed class ServiceService(ServiceHandler services) : V1.Services.Serv
                 ForceNewDeployment = request.ForceNewDeployment,
                 HealthCheckGracePeriodSeconds = request.HasHealthCheckGracePeriodSeconds ? request.HealthCheckGracePeriodSeconds : null,
                 ReconnectPolicy = FromWire(request.ReconnectPolicy),
+                EnableExecuteCommand = request.HasEnableExecuteCommand ? request.EnableExecuteCommand : null,
                 LoadBalancers = request.LoadBalancersSet || request.LoadBalancers.Count > 0 ? FromWire(request.LoadBalancers) : null,
             }, ToWire),
         };
@@ -135,6 +137,7 @@ internal sealed class ServiceService(ServiceHandler services) : V1.Services.Serv
             LaunchType = s.LaunchType,
             CreatedAt = WireConvert.ToWire(s.CreatedAt),
             ReconnectPolicy = s.ReconnectPolicy == Kernel.ReconnectPolicy.KeepOriginal ? ReconnectPolicy.KeepOriginal : ReconnectPolicy.KeepReplacement,
+            EnableExecuteCommand = s.EnableExecuteCommand,
         };
         info.PlacementStrategy.AddRange(s.PlacementStrategy.Select(p => new PlacementStrategy { Type = p.Type, Field = p.Value }));
         info.PlacementConstraints.AddRange(s.PlacementConstraints.Select(p => new PlacementConstraint { Type = p.Type, Expression = p.Value }));

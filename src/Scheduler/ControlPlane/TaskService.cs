@@ -7,7 +7,7 @@ using Grpc.Core;
 namespace Berth.Scheduler.ControlPlane;
 
 /// <summary>The Tasks API.</summary>
-internal sealed class TaskService(TaskHandler tasks, LogRelay logs) : V1.Tasks.TasksBase
+internal sealed class TaskService(TaskHandler tasks, LogRelay logs, ExecRelay exec) : V1.Tasks.TasksBase
 {
     public override async Task<RunTaskResponse> RunTask(RunTaskRequest request, ServerCallContext context)
     {
@@ -23,6 +23,7 @@ internal sealed class TaskService(TaskHandler tasks, LogRelay logs) : V1.Tasks.T
             PlacementConstraints = WireConvert.FromWire(request.PlacementConstraints),
             LaunchType = request.LaunchType,
             ClientToken = request.ClientToken,
+            EnableExecuteCommand = request.EnableExecuteCommand,
         }, WireConvert.ToInfo);
         var response = new RunTaskResponse();
         response.Tasks.AddRange(created);
@@ -70,6 +71,15 @@ internal sealed class TaskService(TaskHandler tasks, LogRelay logs) : V1.Tasks.T
         var response = new ListTasksResponse { NextToken = next };
         response.TaskArns.AddRange(arns);
         return Task.FromResult(response);
+    }
+
+    public override Task ExecuteCommand(IAsyncStreamReader<ExecClientFrame> requestStream, IServerStreamWriter<ExecServerFrame> responseStream, ServerCallContext context)
+    {
+        // Who: the control plane has one credential kind (the admin API token, checked by AuthInterceptor), so the
+        // record names it and where the call came from.
+        var remote = context.GetHttpContext().Connection.RemoteIpAddress;
+        var caller = remote is null ? "the API token" : $"the API token from {(remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote)}";
+        return exec.RunAsync(requestStream, responseStream, caller, context.CancellationToken);
     }
 
     public override Task GetTaskLogs(GetTaskLogsRequest request, IServerStreamWriter<TaskLogChunk> responseStream, ServerCallContext context) =>

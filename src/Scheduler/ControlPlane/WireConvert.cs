@@ -121,6 +121,7 @@ internal static class WireConvert
             LastReportedAt = ToWire(details.LastReportedAt),
             Version = details.Version,
             Overrides = ToWire(details.Overrides),
+            EnableExecuteCommand = details.EnableExecuteCommand,
         };
         foreach (var c in details.Containers)
         {
@@ -140,7 +141,13 @@ internal static class WireConvert
                 container.ExitCode = exitCode;
             }
 
-            container.NetworkBindings.AddRange(c.NetworkBindings.Select(ToWire));
+            // A stopped task's host ports went back to its instance (other tasks may hold them now): listing them
+            // would send people to ports that are not its own any more. The record keeps what the agent reported.
+            if (t.LastStatus != LifecycleStatus.Stopped)
+            {
+                container.NetworkBindings.AddRange(c.NetworkBindings.Select(ToWire));
+            }
+
             info.Containers.Add(container);
         }
 

@@ -50,6 +50,7 @@ internal static class SchedulerServiceCollectionExtensions
         services.AddSingleton<ApiTokens>();
         services.AddSingleton<SessionHub>();
         services.AddSingleton<LogRelay>();
+        services.AddSingleton<ExecRelay>();
         services.AddSingleton<AuthInterceptor>();
         // Tokens are created on the first start, before anyone could ask for them.
         services.AddHostedService(sp =>

@@ -1,5 +1,6 @@
 using Berth.Scheduler.Clusters;
 using Berth.Scheduler.Discovery;
+using Berth.Scheduler.Exec;
 using Berth.Scheduler.Instances;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.LoadBalancing;
@@ -41,6 +42,7 @@ internal static class SchedulerStateServiceCollectionExtensions
         services.AddSingleton<TaskDefinitionHandler>();
         services.AddSingleton<InstanceHandler>();
         services.AddSingleton<TaskHandler>();
+        services.AddSingleton<ExecHandler>();
         services.AddSingleton<ServiceHandler>();
         services.AddSingleton<AgentHandler>();
         services.AddSingleton<LostHostHandler>();

@@ -43,6 +43,9 @@ internal sealed class ServiceRecord
 
     public ReconnectPolicy ReconnectPolicy { get; set; } = ReconnectPolicy.KeepReplacement;
 
+    /// <summary>ECS enableExecuteCommand: tasks launched from now on allow exec (tasks keep what they were launched with).</summary>
+    public bool EnableExecuteCommand { get; set; }
+
     /// <summary>Target groups its tasks are registered with (ECS loadBalancers), by target group ARN.</summary>
     public ImmutableArray<ServiceLoadBalancer> LoadBalancers { get; set; } = [];
 

@@ -82,6 +82,13 @@ internal sealed class TaskRecord
         init => Details.Overrides = value;
     }
 
+    /// <summary>Exec into its containers is allowed (ECS enableExecuteCommand, from RunTask or its service); fixed at launch.</summary>
+    public bool EnableExecuteCommand
+    {
+        get => Details.EnableExecuteCommand;
+        init => Details.EnableExecuteCommand = value;
+    }
+
     public DateTimeOffset CreatedAt
     {
         get => Details.CreatedAt;
@@ -217,6 +224,8 @@ internal sealed class TaskDetails
     public string LaunchType { get; set; } = "EC2";
 
     public TaskOverrides? Overrides { get; set; }
+
+    public bool EnableExecuteCommand { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
 

@@ -58,6 +58,10 @@ internal sealed class TaskDetailsDocument
     /// <summary>An awsvpc task's network interface (added within schema 1: older documents simply lack it).</summary>
     [JsonPropertyName("na")]
     public AttachmentDocument? Attachment { get; set; }
+
+    /// <summary>ECS enableExecuteCommand (added within schema 1: absent means false, as before it existed).</summary>
+    [JsonPropertyName("ex")]
+    public bool EnableExecuteCommand { get; set; }
 }
 
 internal sealed class AttachmentDocument
@@ -209,6 +213,9 @@ internal sealed class ServiceDocument
 
     /// <summary>1 KEEP_REPLACEMENT, 2 KEEP_ORIGINAL.</summary>
     public int ReconnectPolicy { get; set; }
+
+    /// <summary>ECS enableExecuteCommand (added within schema 1: absent means false).</summary>
+    public bool EnableExecuteCommand { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
 

@@ -154,6 +154,7 @@ internal static class StoredForm
                 Environment = c.Environment.IsEmpty ? null : [.. c.Environment.Select(e => new EnvironmentDocument { Name = e.Name, Value = e.Value })],
             })]
             : null,
+        EnableExecuteCommand = d.EnableExecuteCommand,
         CreatedAt = d.CreatedAt,
         StopCode = (int)d.StopCode,
         StoppedReason = Nz(d.StoppedReason),
@@ -201,6 +202,7 @@ internal static class StoredForm
                 c.CommandSet,
                 [.. (c.Environment ?? []).Select(e => new EnvironmentVariable(e.Name ?? "", e.Value ?? ""))]))])
             : null,
+        EnableExecuteCommand = d.EnableExecuteCommand,
         CreatedAt = d.CreatedAt,
         StopCode = (StopCode)d.StopCode,
         StoppedReason = d.StoppedReason ?? "",
@@ -249,6 +251,7 @@ internal static class StoredForm
             HealthCheckGracePeriodSeconds = s.HealthCheckGracePeriodSeconds,
             LaunchType = s.LaunchType,
             ReconnectPolicy = (int)s.ReconnectPolicy,
+            EnableExecuteCommand = s.EnableExecuteCommand,
             CreatedAt = s.CreatedAt,
             Deployments = s.Deployments.ConvertAll(d => new DeploymentDocument
             {
@@ -330,6 +333,7 @@ internal static class StoredForm
             HealthCheckGracePeriodSeconds = d.HealthCheckGracePeriodSeconds,
             LaunchType = d.LaunchType ?? "EC2",
             ReconnectPolicy = d.ReconnectPolicy == (int)ReconnectPolicy.KeepOriginal ? ReconnectPolicy.KeepOriginal : ReconnectPolicy.KeepReplacement,
+            EnableExecuteCommand = d.EnableExecuteCommand,
             CreatedAt = d.CreatedAt,
             LoadBalancers = [.. (d.LoadBalancers ?? []).Select(l => new ServiceLoadBalancer(l.TargetGroup ?? "", l.Container ?? "", l.Port))],
             Strategies = PlacementSpecs.ParseStrategies(strategies),

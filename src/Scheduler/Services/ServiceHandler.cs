@@ -93,6 +93,7 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
                 LaunchType = launchType,
                 CreatedAt = tx.Now,
                 ReconnectPolicy = command.ReconnectPolicy ?? ReconnectPolicy.KeepReplacement,
+                EnableExecuteCommand = command.EnableExecuteCommand,
                 LoadBalancers = loadBalancers,
                 Strategies = strategies,
                 Constraints = constraints,
@@ -191,6 +192,13 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
             if (command.ReconnectPolicy is { } policy)
             {
                 service.ReconnectPolicy = policy;
+            }
+
+            if (command.EnableExecuteCommand is { } exec)
+            {
+                // As in ECS, running tasks keep what they were launched with: the change reaches tasks launched from
+                // now on (a new deployment, e.g. --force-new-deployment, replaces the old ones).
+                service.EnableExecuteCommand = exec;
             }
 
             if (deploy)
@@ -448,6 +456,8 @@ internal sealed record CreateServiceCommand
 
     public ReconnectPolicy? ReconnectPolicy { get; init; }
 
+    public bool EnableExecuteCommand { get; init; }
+
     public ImmutableArray<LoadBalancerLink> LoadBalancers { get; init; } = [];
 }
 
@@ -476,6 +486,8 @@ internal sealed record UpdateServiceCommand
     public int? HealthCheckGracePeriodSeconds { get; init; }
 
     public ReconnectPolicy? ReconnectPolicy { get; init; }
+
+    public bool? EnableExecuteCommand { get; init; }
 
     /// <summary>New load balancer links (replacing the old; empty removes them), or null to keep.</summary>
     public ImmutableArray<LoadBalancerLink>? LoadBalancers { get; init; }

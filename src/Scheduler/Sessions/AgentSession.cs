@@ -14,7 +14,7 @@ namespace Berth.Scheduler.Sessions;
 internal sealed partial class AgentSession(string instanceId, long generation, IServerStreamWriter<SchedulerMessage> writer, DesiredStates desiredStates, TaskRegistryCredentials credentials, TimeProvider time, CancellationToken streamToken, HttpResponse? response = null)
 {
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly ConcurrentQueue<SchedulerMessage> _outbox = new();
+    private readonly ConcurrentQueue<(SchedulerMessage Message, TaskCompletionSource? Written)> _outbox = new();
     private readonly CancellationTokenSource _closed = CancellationTokenSource.CreateLinkedTokenSource(streamToken);
     private int _desiredDirty;
     private long _sentVersion;
@@ -38,8 +38,21 @@ internal sealed partial class AgentSession(string instanceId, long generation, I
 
     public void Send(SchedulerMessage message)
     {
-        _outbox.Enqueue(message);
+        _outbox.Enqueue((message, null));
         _wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>
+    /// Queues a message and completes once the writer has written it: a relay of a caller's bytes (exec's stdin) waits
+    /// on it, so a fast caller is held back to the agent stream's pace instead of filling the outbox. Cancelled with the
+    /// session (or <paramref name="cancellationToken"/>).
+    /// </summary>
+    public Task SendWrittenAsync(SchedulerMessage message, CancellationToken cancellationToken)
+    {
+        var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _outbox.Enqueue((message, written));
+        _wake.Writer.TryWrite(true);
+        return written.Task.WaitAsync(cancellationToken);
     }
 
     public void Heard() => Interlocked.Exchange(ref _lastHeardTimestamp, time.GetTimestamp());
@@ -65,9 +78,10 @@ internal sealed partial class AgentSession(string instanceId, long generation, I
         while (await _wake.Reader.WaitToReadAsync(token))
         {
             _wake.Reader.TryRead(out _);
-            while (_outbox.TryDequeue(out var message))
+            while (_outbox.TryDequeue(out var queued))
             {
-                await writer.WriteAsync(message, token);
+                await writer.WriteAsync(queued.Message, token);
+                queued.Written?.TrySetResult();
             }
 
             if (Interlocked.Exchange(ref _desiredDirty, 0) == 1)

@@ -25,6 +25,7 @@ internal sealed partial class AgentSessionService(
     SessionHub hub,
     TaskRegistryCredentials credentials,
     LogRelay logs,
+    ExecRelay exec,
     HostNetworks networks,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
@@ -151,6 +152,9 @@ internal sealed partial class AgentSessionService(
                     break;
                 case AgentMessage.BodyOneofCase.LogChunk:
                     logs.Deliver(session, message.LogChunk);
+                    break;
+                case AgentMessage.BodyOneofCase.Exec:
+                    exec.Deliver(session, message.Exec);
                     break;
                 case AgentMessage.BodyOneofCase.Hello:
                     throw new RpcException(new Status(StatusCode.InvalidArgument, "Hello is only the first message of a session."));

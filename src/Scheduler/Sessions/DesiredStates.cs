@@ -152,6 +152,7 @@ internal sealed class DesiredStates(StateKernel kernel)
             StopCode = WireConvert.ToWire(t.StopCode),
             CreatedAt = WireConvert.ToWire(t.CreatedAt),
             LaunchType = t.LaunchType == "EC2" ? "" : t.LaunchType,
+            EnableExecuteCommand = t.EnableExecuteCommand,
         };
         if (t.Definition.Definition.NetworkMode == "awsvpc")
         {

@@ -93,7 +93,7 @@ internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine)
             var created = new List<T>(result.Placements.Length);
             foreach (var placement in result.Placements)
             {
-                var task = TaskLifecycle.Create(tx, definition, placement, group, command.StartedBy, launchType, command.ClientToken, command.Overrides);
+                var task = TaskLifecycle.Create(tx, definition, placement, group, command.StartedBy, launchType, command.ClientToken, command.Overrides, command.EnableExecuteCommand);
                 tx.AddTask(task);
                 created.Add(view(task));
             }
@@ -252,6 +252,8 @@ internal sealed record RunTaskCommand
     public string LaunchType { get; init; } = "";
 
     public string ClientToken { get; init; } = "";
+
+    public bool EnableExecuteCommand { get; init; }
 }
 
 /// <summary>ListTasks's filters.</summary>

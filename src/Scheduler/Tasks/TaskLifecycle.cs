@@ -11,7 +11,7 @@ internal static class TaskLifecycle
 {
     /// <summary>Creates the record of a placed task (the caller adds it through the transaction).</summary>
     public static TaskRecord Create(
-        ClusterTransaction tx, TaskDefinitionRecord definition, TaskPlacement placement, string group, string startedBy, string launchType, string? clientToken, TaskOverrides? overrides) => new()
+        ClusterTransaction tx, TaskDefinitionRecord definition, TaskPlacement placement, string group, string startedBy, string launchType, string? clientToken, TaskOverrides? overrides, bool enableExecuteCommand = false) => new()
         {
             Id = Guid.NewGuid().ToString("N"),
             Cluster = tx.Cluster.Name,
@@ -22,6 +22,7 @@ internal static class TaskLifecycle
             LaunchType = launchType,
             ClientToken = string.IsNullOrEmpty(clientToken) ? null : clientToken,
             Overrides = overrides,
+            EnableExecuteCommand = enableExecuteCommand,
             Ports = placement.PortBindings,
             Reservation = placement.Reservation,
             CreatedAt = tx.Now,

@@ -53,4 +53,45 @@ public sealed class DeploymentWatcherTests
         Assert.Contains("desired 0  running 4", line, StringComparison.Ordinal);
         Assert.DoesNotContain("4/0", line, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void PlacementStall_GivesTheCause_OnceNothingMovedForThePatience()
+    {
+        var stall = new PlacementStall(TimeSpan.FromSeconds(30));
+        var t0 = new DateTime(2026, 12, 3, 12, 0, 0, DateTimeKind.Utc);
+        var primary = Deployment("ecs-svc/1", "PRIMARY", 2, 0);
+        var service = new ServiceInfo { Deployments = { primary } };
+        var unable = new ServiceEvent { Id = "e1", Message = "(service web) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance i-1) has insufficient memory available." };
+
+        Assert.Null(stall.Observe(service, primary, [], t0));
+        Assert.Null(stall.Observe(service, primary, [unable], t0.AddSeconds(1)));
+        Assert.Null(stall.Observe(service, primary, [], t0.AddSeconds(20)));
+        Assert.Equal(unable.Message, stall.Observe(service, primary, [], t0.AddSeconds(31)));
+    }
+
+    [Fact]
+    public void PlacementStall_WaitsAgain_WhenCountsMove_AndNeverFails_WhileOldTasksMayMakeRoom()
+    {
+        var stall = new PlacementStall(TimeSpan.FromSeconds(30));
+        var t0 = new DateTime(2026, 12, 3, 12, 0, 0, DateTimeKind.Utc);
+        var unable = new ServiceEvent { Id = "e1", Message = "(service web) was unable to place a task because no container instance met all of its requirements." };
+        var primary = Deployment("ecs-svc/2", "PRIMARY", 2, 0);
+        var draining = new ServiceInfo { Deployments = { primary, Deployment("ecs-svc/1", "ACTIVE", 0, 2) } };
+
+        // A rollout with static ports waits for the old tasks to stop: not a failure, however long.
+        Assert.Null(stall.Observe(draining, primary, [unable], t0));
+        Assert.Null(stall.Observe(draining, primary, [], t0.AddMinutes(5)));
+
+        // Alone, with one task placed meanwhile: the clock starts again at the change.
+        var moved = Deployment("ecs-svc/2", "PRIMARY", 2, 1);
+        var alone = new ServiceInfo { Deployments = { moved } };
+        Assert.Null(stall.Observe(alone, moved, [], t0.AddMinutes(6)));
+        Assert.Null(stall.Observe(alone, moved, [], t0.AddMinutes(6).AddSeconds(29)));
+        Assert.NotNull(stall.Observe(alone, moved, [], t0.AddMinutes(6).AddSeconds(30)));
+
+        // Everything placed: the cause is forgotten.
+        var placed = Deployment("ecs-svc/2", "PRIMARY", 2, 2);
+        Assert.Null(stall.Observe(new ServiceInfo { Deployments = { placed } }, placed, [], t0.AddMinutes(10)));
+        Assert.Null(stall.Observe(alone, moved, [], t0.AddMinutes(11)));
+    }
 }

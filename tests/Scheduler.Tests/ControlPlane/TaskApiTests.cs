@@ -67,6 +67,24 @@ public sealed class TaskApiTests(ITestOutputHelper output) : SchedulerTest(outpu
     }
 
     [Fact]
+    public async Task AStoppedTask_ListsNoHostPorts_AndTheNextTaskGetsThePort()
+    {
+        await using var agent = await SimulatedAgent.RegisterAsync(Host);
+        await RegisterAsync(TaskDefinitionSamples.Web(hostPort: 8080));
+        var first = Assert.Single((await RunAsync(new RunTaskRequest { TaskDefinition = "web" })).Tasks);
+        await agent.WaitForDesiredAsync(d => d.Tasks.Any(t => t.TaskId == first.TaskId), "the task");
+        await agent.ReportAndWaitAsync(first.TaskId, LifecycleStatus.Running);
+
+        await agent.ReportAndWaitAsync(first.TaskId, LifecycleStatus.Stopped);
+
+        var stopped = (await Host.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { first.TaskId } }, Host.Admin)).Tasks.Single();
+        Assert.Equal(LifecycleStatus.Stopped, stopped.LastStatus);
+        Assert.Empty(stopped.Containers.SelectMany(c => c.NetworkBindings));
+        var next = Assert.Single((await RunAsync(new RunTaskRequest { TaskDefinition = "web" })).Tasks);
+        Assert.Equal(8080, next.Containers[0].NetworkBindings[0].HostPort);
+    }
+
+    [Fact]
     public async Task RunTask_ConstraintNoInstanceMatches_ReturnsAttribute()
     {
         await using var agent = await SimulatedAgent.RegisterAsync(Host);

@@ -64,6 +64,9 @@ internal sealed class SimulatedAgent : IAsyncDisposable
     /// <summary>Log stream requests (and cancels) received from the scheduler, in order.</summary>
     public Channel<LogStreamRequest> LogRequests { get; } = Channel.CreateUnbounded<LogStreamRequest>();
 
+    /// <summary>Exec frames (and cancels) received from the scheduler, in order.</summary>
+    public Channel<ExecToAgent> ExecFrames { get; } = Channel.CreateUnbounded<ExecToAgent>();
+
     /// <summary>Heartbeats received from the scheduler.</summary>
     public int HeartbeatsReceived { get; private set; }
 
@@ -168,6 +171,9 @@ internal sealed class SimulatedAgent : IAsyncDisposable
                             break;
                         case SchedulerMessage.BodyOneofCase.LogStreamRequest:
                             LogRequests.Writer.TryWrite(message.LogStreamRequest);
+                            break;
+                        case SchedulerMessage.BodyOneofCase.Exec:
+                            ExecFrames.Writer.TryWrite(message.Exec);
                             break;
                     }
                 }
