@@ -35,6 +35,9 @@ internal sealed partial class LifecyclePolicies(
     private readonly SemaphoreSlim _oneRun = new(1, 1);
     private readonly ConcurrentDictionary<string, LifecyclePreview> _previews = new(StringComparer.Ordinal);
 
+    /// <summary>Raised after every run, scheduled or manual, once it is recorded.</summary>
+    public event EventHandler<LifecycleRun>? RunFinished;
+
     public override void Dispose()
     {
         _oneRun.Dispose();
@@ -80,7 +83,9 @@ internal sealed partial class LifecyclePolicies(
             var finished = time.GetUtcNow().UtcDateTime;
             await metadata.FinishRunAsync(runId, finished, evaluated, expired.Count, error, options.Value.RunsKept, CancellationToken.None);
             LogRun(logger, evaluated, expired.Count);
-            return new LifecycleRun(runId, started, finished, trigger, repository, evaluated, expired.Count, error, expired);
+            var run = new LifecycleRun(runId, started, finished, trigger, repository, evaluated, expired.Count, error, expired);
+            RunFinished?.Invoke(this, run);
+            return run;
         }
         finally
         {
