@@ -8,4 +8,25 @@ export DOCKER_API_VERSION="${DOCKER_API_VERSION:-1.41}"
 export TESTCONTAINERS_RYUK_DISABLED="${TESTCONTAINERS_RYUK_DISABLED:-true}"
 export TESTCONTAINERS_HOST_OVERRIDE="${TESTCONTAINERS_HOST_OVERRIDE:-127.0.0.1}"
 dotnet build Platform.sln -c Release -nologo -clp:ErrorsOnly
-exec dotnet test Platform.sln -c Release --no-build -nologo --blame-hang-timeout 10m "$@"
+status=0
+dotnet test Platform.sln -c Release --no-build -nologo --blame-hang-timeout 10m "$@" || status=$?
+
+# Tests remove what they create. The shared base image is removed by the last test process that used it (see
+# tests/TestSupport/TestImages.cs); a test host the runner kills at the end never gets to, so finish its job here: when
+# this run imported the image and no live process holds a lease on it, it goes.
+leases="${TMPDIR:-/tmp}/berth-test-images"
+if [ -f "$leases/imported" ]; then
+  live=0
+  for lease in "$leases"/*.lease; do
+    [ -e "$lease" ] || continue
+    pid=$(basename "$lease" .lease)
+    if [ -d "/proc/$pid" ]; then live=1; else rm -f "$lease"; fi
+  done
+  if [ "$live" -eq 0 ]; then
+    # Gone already (the last test host removed it but was stopped before it could say so), or removed now.
+    if ! docker image inspect berth-test/busybox:1 >/dev/null 2>&1 || docker rmi berth-test/busybox:1 >/dev/null 2>&1; then
+      rm -f "$leases/imported"
+    fi
+  fi
+fi
+exit "$status"

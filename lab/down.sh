@@ -10,12 +10,9 @@ for dir in "$LAB_DIR"/h*; do
   [ -d "$dir" ] || continue
   n=${dir##*/h}
   "$here/engine.sh" stop "$n" || true
-  ns=$(lab_host_ns "$n")
-  ip netns del "$ns" 2>/dev/null || true
-  # cgroup v1 leaves the engine's --cgroup-parent directories behind.
-  for cg in /sys/fs/cgroup/*/"$ns"; do
-    [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
-  done
+  # A provisioned host's agent (lab/host.sh) goes before its engine.
+  [ -f "$dir/agent.pid" ] && "$here/host.sh" stop-agent "$n" || true
+  lab_host_down "$n"
 done
 # Hosts whose directory is gone but whose namespace is not (an interrupted up.sh).
 for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$LAB_PREFIX-h[0-9]+$"); do

@@ -19,32 +19,12 @@ mkdir -p "$LAB_DIR"
 # If anything below fails, leave nothing half-made behind.
 trap 'log "setup failed; tearing down"; "$here/down.sh" >/dev/null 2>&1 || true' ERR
 
-ip netns add "$LAB_SWITCH"
-ip -n "$LAB_SWITCH" link set lo up
-ip -n "$LAB_SWITCH" link add br0 type bridge
-ip -n "$LAB_SWITCH" link set br0 up
-
-# The root namespace's leg.
-ip link add "$LAB_ROOT_LINK" type veth peer name "${LAB_ROOT_LINK}s"
-ip link set "${LAB_ROOT_LINK}s" netns "$LAB_SWITCH"
-ip -n "$LAB_SWITCH" link set "${LAB_ROOT_LINK}s" master br0 up
-ip addr add "$LAB_ROOT_IP/24" dev "$LAB_ROOT_LINK"
-ip link set "$LAB_ROOT_LINK" up
+lab_switch_up
 
 : >"$LAB_DIR/hosts"
 for n in $(seq 1 "$count"); do
+  lab_host_up "$n"
   ns=$(lab_host_ns "$n")
-  a="bl${LAB_ID}h${n}a" b="bl${LAB_ID}h${n}b"
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-  ip link add "$a" type veth peer name "$b"
-  ip link set "$a" netns "$ns"
-  ip link set "$b" netns "$LAB_SWITCH"
-  ip -n "$ns" link set "$a" name eth0
-  ip -n "$ns" addr add "$(lab_host_ip "$n")/24" dev eth0
-  ip -n "$ns" link set eth0 up
-  ip -n "$LAB_SWITCH" link set "$b" master br0 up
-  mkdir -p "$(lab_host_dir "$n")"
   echo "host $n $ns $(lab_host_ip "$n") unix://$(lab_host_sock "$n")" >>"$LAB_DIR/hosts"
 done
 

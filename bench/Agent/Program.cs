@@ -35,7 +35,8 @@ try
     var state = Directory.CreateTempSubdirectory("berth-bench-");
     var options = Microsoft.Extensions.Options.Options.Create(new AgentOptions { SchedulerUrl = new Uri("http://127.0.0.1:1"), Scope = scope, DataDirectory = state.FullName, ImagePullBehavior = ImagePullBehavior.PreferCached });
     var images = new ImageStore(runtime, options, AgentDataDirectory.Open(options.Value.DataDirectory), TimeProvider.System, NullLogger<ImageStore>.Instance);
-    var engine = AgentParts.CreateTaskEngine(runtime, images, options, TimeProvider.System, NullLoggerFactory.Instance);
+    var retention = AgentParts.CreateRetention(runtime, AgentParts.CreateArchive(options, TimeProvider.System), options, TimeProvider.System, NullLoggerFactory.Instance);
+    var engine = AgentParts.CreateTaskEngine(runtime, images, retention, options, TimeProvider.System, NullLoggerFactory.Instance);
     using var loop = new ReconcileLoop(engine, options, TimeProvider.System);
     using var watcher = new EngineWatcher(runtime, engine, options, TimeProvider.System, NullLogger<EngineWatcher>.Instance);
     await watcher.StartAsync(CancellationToken.None);
@@ -109,7 +110,7 @@ async Task MeasureMemoryAsync()
     [
         "--config", Path.Combine(work.FullName, "agent.json"), "--scheduler-url", $"http://127.0.0.1:{port}", "--join-token", File.ReadAllText(tokenFile).Trim(),
         "--cluster", "bench", "--data-dir", Path.Combine(work.FullName, "a"), "--scope", scope, "--image-pull-behavior", "PreferCached",
-        "--ReservedMemory", "0", "--Logging:LogLevel:Default", "Warning",
+        "--ReservedMemory", "0", "--TaskCleanup:Wait", "00:00:00", "--Logging:LogLevel:Default", "Warning",
     ]);
     using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
     var instances = new ContainerInstances.ContainerInstancesClient(channel);

@@ -33,7 +33,7 @@ internal static class ReconnectBench
         [
             "--config", Path.Combine(work.FullName, "agent.json"), "--scheduler-url", $"http://127.0.0.1:{port}", "--join-token", File.ReadAllText(tokenFile).Trim(),
             "--cluster", "bench", "--data-dir", Path.Combine(work.FullName, "a"), "--scope", "bench-reconnect-" + Guid.NewGuid().ToString("N")[..6],
-            "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--Logging:LogLevel:Default", "Information",
+            "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--TaskCleanup:Wait", "00:00:00", "--Logging:LogLevel:Default", "Information",
         ], line =>
         {
             if (line.Contains("Reconnecting in", StringComparison.Ordinal))

@@ -11,11 +11,21 @@ using Berth.Scheduler.V1;
 // tool (wrk, --latency). Rounds interleave the proxies (A/B/C/A/B/C...) so drift in the machine's load hits all alike.
 // Usage: dotnet run -c Release --project bench/LoadBalancer -- [--seconds 10] [--rounds 3] [--connections 64]
 //        [--variants berth,nginx,haproxy] [--gc wks|srv|both] [--env deploy/loadbalancer.env|none]
+//        [--set VARIANT:KEY=VALUE]... [--dll VARIANT:PATH]... [--sizes small,large] [--warmup 10]
+// Any variant that is not nginx or haproxy is a Berth balancer; --set adds or overrides one environment variable of
+// one of them and --dll runs another build of it (e.g. a copy of the previous commit's output), for A/B runs.
+// CPU per request is the proxy's utime+stime (all its processes) over the requests wrk completed: it moves less
+// with the machine's load than requests/s does.
 var seconds = Arg("--seconds", 10);
 var rounds = Arg("--rounds", 3);
 var connections = Arg("--connections", 64);
 var variants = ArgText("--variants", "berth,nginx,haproxy").Split(',');
 var gc = ArgText("--gc", "wks");
+var sizes = ArgText("--sizes", "small,large").Split(',');
+// Long enough for tiered compilation to reach its final code on a loaded machine (3 s was not: CPU per request kept
+// falling from round to round).
+var warmup = Arg("--warmup", 10);
+const double ClockTicksPerSecond = 100; // getconf CLK_TCK on Linux
 var root = Directory.CreateTempSubdirectory("berth-lb-bench-").FullName;
 var processes = new List<Process>();
 try
@@ -53,6 +63,7 @@ try
         """));
 
     var ports = new Dictionary<string, int>();
+    var proxies = new Dictionary<string, Process>();
     foreach (var variant in variants)
     {
         var port = FreePort();
@@ -78,6 +89,7 @@ try
                       }
                     }
                     """));
+                proxies[variant] = processes[^1];
                 break;
             case "haproxy":
                 var cfg = Path.Combine(root, "haproxy.cfg");
@@ -99,9 +111,11 @@ try
 
                     """);
                 processes.Add(Start("haproxy", ["-f", cfg, "-db"]));
+                proxies[variant] = processes[^1];
                 break;
             default:
                 await StartBerthAsync(variant, port, upstream);
+                proxies[variant] = processes[^1];
                 break;
         }
 
@@ -117,39 +131,46 @@ try
     foreach (var (variant, port) in ports)
     {
         // Warm-up (JIT, connection pools, page cache); not counted.
-        await WrkAsync(port, "/small.bin", 3, connections);
-        await WrkAsync(port, "/large.bin", 3, connections);
+        foreach (var size in sizes)
+        {
+            await WrkAsync(port, $"/{size}.bin", warmup, connections);
+        }
     }
 
-    var results = new List<(string Variant, string Size, int Round, Wrk Result, double RssMiB)>();
+    var results = new List<(string Variant, string Size, int Round, Wrk Result, double RssMiB, double CpuUsPerRequest)>();
     for (var round = 1; round <= rounds; round++)
     {
-        foreach (var size in new[] { "small", "large" })
+        foreach (var size in sizes)
         {
             foreach (var (variant, port) in ports)
             {
-                var berth = processes.FirstOrDefault(p => p.StartInfo.Environment.TryGetValue("BERTH_BENCH_VARIANT", out var v) && v == variant);
+                var proxy = proxies[variant];
+                var berth = variant is "nginx" or "haproxy" ? null : proxy;
                 using var sampler = berth is null ? null : new RssSampler(berth.Id);
+                var cpuBefore = CpuTicks(proxy.Id);
                 var result = await WrkAsync(port, $"/{size}.bin", seconds, connections);
+                var cpuUs = (CpuTicks(proxy.Id) - cpuBefore) * 1e6 / ClockTicksPerSecond / (result.RequestsPerSecond * seconds);
                 var rss = sampler?.PeakMiB ?? double.NaN;
-                results.Add((variant, size, round, result, rss));
-                Console.WriteLine($"round {round} {size,-5} {variant,-10} {result.RequestsPerSecond,10:F0} req/s {result.MegabytesPerSecond,9:F1} MB/s p50 {result.P50Ms,7:F2} ms p99 {result.P99Ms,7:F2} ms errors {result.Errors} bytes/resp {result.MegabytesPerSecond * 1024 * 1024 / result.RequestsPerSecond:F0}{(double.IsNaN(rss) ? "" : $" rss-peak {rss:F1} MiB")} (load {LoadAverage()})");
+                results.Add((variant, size, round, result, rss, cpuUs));
+                Console.WriteLine($"round {round} {size,-5} {variant,-10} {result.RequestsPerSecond,10:F0} req/s {result.MegabytesPerSecond,9:F1} MB/s p50 {result.P50Ms,7:F2} ms p99 {result.P99Ms,7:F2} ms cpu {cpuUs,7:F1} us/req errors {result.Errors}{(double.IsNaN(rss) ? "" : $" rss-peak {rss:F1} MiB")} (load {LoadAverage()})");
             }
         }
     }
 
     Console.WriteLine();
-    Console.WriteLine($"| size | proxy | req/s (median of {rounds}) | MB/s | p99 ms (median) | vs nginx req/s | peak RSS MiB |");
-    Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
-    foreach (var size in new[] { "small", "large" })
+    Console.WriteLine($"| size | proxy | req/s (median of {rounds}) | MB/s | p99 ms (median) | CPU us/req (median) | vs nginx req/s | vs nginx p99 | peak RSS MiB |");
+    Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    foreach (var size in sizes)
     {
         var nginx = results.Where(r => r.Variant == "nginx" && r.Size == size).Select(r => r.Result.RequestsPerSecond).DefaultIfEmpty(double.NaN).ToList();
         var nginxMedian = Median(nginx);
+        var nginxP99 = Median(results.Where(r => r.Variant == "nginx" && r.Size == size).Select(r => r.Result.P99Ms));
         foreach (var variant in ports.Keys)
         {
             var mine = results.Where(r => r.Variant == variant && r.Size == size).ToList();
             var rps = Median(mine.Select(r => r.Result.RequestsPerSecond));
-            Console.WriteLine($"| {(size == "small" ? "1 KiB" : "1 MiB")} | {variant} | {rps:F0} | {Median(mine.Select(r => r.Result.MegabytesPerSecond)):F1} | {Median(mine.Select(r => r.Result.P99Ms)):F2} | {rps / nginxMedian:F2} | {(mine.All(r => double.IsNaN(r.RssMiB)) ? "" : mine.Max(r => r.RssMiB).ToString("F1", CultureInfo.InvariantCulture))} |");
+            var p99 = Median(mine.Select(r => r.Result.P99Ms));
+            Console.WriteLine($"| {(size == "small" ? "1 KiB" : "1 MiB")} | {variant} | {rps:F0} | {Median(mine.Select(r => r.Result.MegabytesPerSecond)):F1} | {p99:F2} | {Median(mine.Select(r => r.CpuUsPerRequest)):F1} | {rps / nginxMedian:F2} | {p99 / nginxP99:F2} | {(mine.All(r => double.IsNaN(r.RssMiB)) ? "" : mine.Max(r => r.RssMiB).ToString("F1", CultureInfo.InvariantCulture))} |");
         }
     }
 
@@ -211,7 +232,8 @@ async Task StartBerthAsync(string variant, int port, int upstream)
     var dir = Directory.CreateDirectory(Path.Combine(root, variant)).FullName;
     var tokenFile = Path.Combine(root, variant + ".token");
     await File.WriteAllTextAsync(tokenFile, "bench-token");
-    var dll = Path.Combine(AppContext.BaseDirectory, "../../../../../src/LoadBalancer/bin/Release/net10.0/Berth.LoadBalancer.dll");
+    var dll = VariantArgs("--dll", variant).LastOrDefault()
+        ?? Path.Combine(AppContext.BaseDirectory, "../../../../../src/LoadBalancer/bin/Release/net10.0/Berth.LoadBalancer.dll");
     var env = new Dictionary<string, string> { ["BERTH_BENCH_VARIANT"] = variant };
     // deploy/loadbalancer.env, the environment Berth ships for the balancer (--env none: the runtime's defaults).
     var envFile = ArgText("--env", Path.Combine(AppContext.BaseDirectory, "../../../../../deploy/loadbalancer.env"));
@@ -225,6 +247,12 @@ async Task StartBerthAsync(string variant, int port, int upstream)
 
     var useServerGc = gc == "srv" || (gc == "both" && variant.EndsWith("-srv", StringComparison.Ordinal));
     env["DOTNET_gcServer"] = useServerGc ? "1" : "0";
+    foreach (var setting in VariantArgs("--set", variant))
+    {
+        env[setting[..setting.IndexOf('=', StringComparison.Ordinal)]] = setting[(setting.IndexOf('=', StringComparison.Ordinal) + 1)..];
+    }
+
+    Console.WriteLine($"# {variant}: {dll} {string.Join(' ', env.Where(e => e.Key != "BERTH_BENCH_VARIANT").Select(e => $"{e.Key}={e.Value}"))}");
     processes.Add(Start("dotnet", [Path.GetFullPath(dll), "--scheduler-url", watch.Url.ToString(), "--token-file", tokenFile, "--data-dir", dir,
         "--listen-address", "127.0.0.1", "--admin-url", $"http://127.0.0.1:{FreePort()}", "--Logging:LogLevel:Default", "Warning"], env));
     // Ready when the health checks found the upstream healthy (2 checks, 5 s apart).
@@ -324,6 +352,50 @@ static double Median(IEnumerable<double> values)
 {
     var sorted = values.Where(v => !double.IsNaN(v)).Order().ToArray();
     return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+}
+
+// Every `NAME VARIANT:VALUE` argument for this variant, in order.
+IEnumerable<string> VariantArgs(string name, string variant)
+{
+    for (var i = 0; i < args.Length - 1; i++)
+    {
+        if (args[i] == name && args[i + 1].StartsWith(variant + ":", StringComparison.Ordinal))
+        {
+            yield return args[i + 1][(variant.Length + 1)..];
+        }
+    }
+}
+
+// utime + stime of a process and its children (nginx's workers), in clock ticks.
+static long CpuTicks(int pid)
+{
+    long total = 0;
+    foreach (var dir in Directory.EnumerateDirectories("/proc"))
+    {
+        string stat;
+        try
+        {
+            stat = File.ReadAllText(Path.Combine(dir, "stat"));
+        }
+        catch (IOException)
+        {
+            continue;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            continue;
+        }
+
+        // pid (comm) state ppid ... : fields after the command name, which may hold spaces.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var self = int.Parse(stat[..stat.IndexOf(' ', StringComparison.Ordinal)], CultureInfo.InvariantCulture);
+        if (self == pid || int.Parse(fields[1], CultureInfo.InvariantCulture) == pid)
+        {
+            total += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        }
+    }
+
+    return total;
 }
 
 int Arg(string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;

@@ -57,7 +57,7 @@ internal static class Churn
                     await Task.Delay(TimeSpan.FromSeconds(5), stop.Token).ContinueWith(_ => { });
                     foreach (var agent in agents)
                     {
-                        await agent.SendAsync(new AgentMessage { Heartbeat = new Heartbeat { SentAt = Timestamp.FromDateTime(DateTime.UtcNow) } });
+                        await agent.HeartbeatAsync();
                     }
                 }
             });
@@ -136,88 +136,43 @@ internal static class Churn
     private static long Size(string path) => File.Exists(path) ? new FileInfo(path).Length : 0;
 
     /// <summary>A simulated agent whose every task exits as soon as it arrives.</summary>
-    private sealed class ChurnAgent(CallInvoker invoker, RegisterResponse registration, HostFacts facts, Action<int> stopped) : IDisposable
+    private sealed class ChurnAgent(CallInvoker invoker, RegisterResponse registration, HostFacts facts, Action<int> stopped)
+        : SimulatedAgentSession(invoker, registration, facts)
     {
-        private readonly SemaphoreSlim _write = new(1, 1);
         private HashSet<Guid> _reported = [];
         private ulong _sequence = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
-        private AsyncDuplexStreamingCall<AgentMessage, byte[]>? _call;
 
-        public async Task ConnectAsync(CancellationToken cancellationToken)
+        protected override async Task OnMessageAsync(byte[] message)
         {
-            _call = invoker.AsyncDuplexStreamingCall(DesiredStateScanner.Session, null, new CallOptions(new Metadata { { "authorization", "Bearer " + registration.InstanceCredential } }, cancellationToken: cancellationToken));
-            await _call.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello { ContainerInstanceId = registration.ContainerInstanceId, Facts = facts } }, cancellationToken);
-            await _call.RequestStream.WriteAsync(new AgentMessage { StateReport = new StateReport { FullSnapshot = true } }, cancellationToken);
-            _ = Task.Run(() => ReadAsync(cancellationToken), CancellationToken.None);
-        }
-
-        private async Task ReadAsync(CancellationToken cancellationToken)
-        {
-            try
+            var present = new HashSet<Guid>();
+            if (DesiredStateScanner.ScanIds(message, present) is not { } version)
             {
-                await foreach (var message in _call!.ResponseStream.ReadAllAsync(cancellationToken))
+                return;
+            }
+
+            // Every task of the set not reported yet exits now; tasks no longer in the set are done with.
+            var report = new StateReport();
+            foreach (var id in present)
+            {
+                if (!_reported.Contains(id))
                 {
-                    var present = new HashSet<Guid>();
-                    if (DesiredStateScanner.ScanIds(message, present) is not { } version)
-                    {
-                        continue;
-                    }
-
-                    // Every task of the set not reported yet exits now; tasks no longer in the set are done with.
-                    var report = new StateReport();
-                    foreach (var id in present)
-                    {
-                        if (!_reported.Contains(id))
-                        {
-                            report.Tasks.Add(new TaskReport { TaskId = id.ToString("N"), Sequence = ++_sequence, LastStatus = LifecycleStatus.Stopped, StopCode = StopCode.EssentialContainerExited });
-                        }
-                    }
-
-                    present.IntersectWith(_reported);
-                    foreach (var task in report.Tasks)
-                    {
-                        present.Add(Guid.ParseExact(task.TaskId, "N"));
-                    }
-
-                    _reported = present;
-                    await SendAsync(new AgentMessage { DesiredStateAck = new DesiredStateAck { Version = version } });
-                    if (report.Tasks.Count > 0)
-                    {
-                        await SendAsync(new AgentMessage { StateReport = report });
-                        stopped(report.Tasks.Count);
-                    }
+                    report.Tasks.Add(new TaskReport { TaskId = id.ToString("N"), Sequence = ++_sequence, LastStatus = LifecycleStatus.Stopped, StopCode = StopCode.EssentialContainerExited });
                 }
             }
-            catch (Exception e) when (e is RpcException or OperationCanceledException)
-            {
-                if (!cancellationToken.IsCancellationRequested)
-                {
-                    Console.WriteLine($"agent {registration.ContainerInstanceId}: session ended: {e.Message}");
-                }
-            }
-        }
 
-        public async Task SendAsync(AgentMessage message)
-        {
-            await _write.WaitAsync();
-            try
+            present.IntersectWith(_reported);
+            foreach (var task in report.Tasks)
             {
-                await _call!.RequestStream.WriteAsync(message);
+                present.Add(Guid.ParseExact(task.TaskId, "N"));
             }
-            catch (Exception e) when (e is RpcException or InvalidOperationException or OperationCanceledException)
-            {
-                // The session ended; the reader reports it.
-            }
-            finally
-            {
-                _write.Release();
-            }
-        }
 
-        public void Dispose()
-        {
-            _call?.Dispose();
-            _write.Dispose();
+            _reported = present;
+            await SendAsync(new AgentMessage { DesiredStateAck = new DesiredStateAck { Version = version } });
+            if (report.Tasks.Count > 0)
+            {
+                await SendAsync(new AgentMessage { StateReport = report });
+                stopped(report.Tasks.Count);
+            }
         }
     }
 }

@@ -159,76 +159,29 @@ internal static class EndToEnd
     private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
 
     /// <summary>A simulated agent: one real Session stream; records when each task first reaches it.</summary>
-    private sealed class BenchAgent(CallInvoker invoker, RegisterResponse registration, HostFacts facts, ConcurrentBag<double> latencies, Action delivered) : IDisposable
+    private sealed class BenchAgent(CallInvoker invoker, RegisterResponse registration, HostFacts facts, ConcurrentBag<double> latencies, Action delivered)
+        : SimulatedAgentSession(invoker, registration, facts)
     {
         private readonly HashSet<Guid> _seen = [];
-        private readonly SemaphoreSlim _write = new(1, 1);
-        private AsyncDuplexStreamingCall<AgentMessage, byte[]>? _call;
 
         public bool Ready { get; private set; }
 
-        public async Task ConnectAsync(CancellationToken cancellationToken)
+        protected override async Task OnMessageAsync(byte[] message)
         {
-            _call = invoker.AsyncDuplexStreamingCall(DesiredStateScanner.Session, null, new CallOptions(new Metadata { { "authorization", "Bearer " + registration.InstanceCredential } }, cancellationToken: cancellationToken));
-            await _call.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello { ContainerInstanceId = registration.ContainerInstanceId, Facts = facts } }, cancellationToken);
-            await _call.RequestStream.WriteAsync(new AgentMessage { StateReport = new StateReport { FullSnapshot = true } }, cancellationToken);
-            _ = Task.Run(() => ReadAsync(cancellationToken), CancellationToken.None);
-        }
-
-        private async Task ReadAsync(CancellationToken cancellationToken)
-        {
-            try
+            var now = DateTimeOffset.UtcNow;
+            var version = DesiredStateScanner.Scan(message, _seen, task =>
             {
-                await foreach (var message in _call!.ResponseStream.ReadAllAsync(cancellationToken))
-                {
-                    var now = DateTimeOffset.UtcNow;
-                    var version = DesiredStateScanner.Scan(message, _seen, task =>
-                    {
-                        latencies.Add((now - task.CreatedAt.ToDateTimeOffset()).TotalMilliseconds);
-                        delivered();
-                    });
-                    if (version is not { } v)
-                    {
-                        continue;
-                    }
-
-                    Ready = true;
-                    // Level-triggered: acknowledging the version is all an agent must say about a desired state.
-                    await SendAsync(new AgentMessage { DesiredStateAck = new DesiredStateAck { Version = v } });
-                }
-            }
-            catch (Exception e) when (e is RpcException or OperationCanceledException)
+                latencies.Add((now - task.CreatedAt.ToDateTimeOffset()).TotalMilliseconds);
+                delivered();
+            });
+            if (version is not { } v)
             {
-                if (!cancellationToken.IsCancellationRequested)
-                {
-                    Console.WriteLine($"agent {registration.ContainerInstanceId}: session ended: {e.Message}");
-                }
+                return;
             }
-        }
 
-        public Task HeartbeatAsync() => SendAsync(new AgentMessage { Heartbeat = new Heartbeat { SentAt = Timestamp.FromDateTime(DateTime.UtcNow) } });
-
-        private async Task SendAsync(AgentMessage message)
-        {
-            await _write.WaitAsync();
-            try
-            {
-                await _call!.RequestStream.WriteAsync(message);
-            }
-            catch (Exception e) when (e is RpcException or InvalidOperationException or OperationCanceledException)
-            {
-                // The session ended; the reader reports it.
-            }
-            finally
-            {
-                _write.Release();
-            }
-        }
-
-        public void Dispose()
-        {
-            _call?.Dispose();
-            _write.Dispose();
+            Ready = true;
+            // Level-triggered: acknowledging the version is all an agent must say about a desired state.
+            await SendAsync(new AgentMessage { DesiredStateAck = new DesiredStateAck { Version = v } });
         }
     }
 }

@@ -10,6 +10,7 @@ using Berth.Bench.SchedulerLoad;
 //          process started on it: time until it answers, and its RSS.
 //   churn: L task lifetimes (RunTask, the agent reports the task STOPPED) through N simulated agents, with short
 //          retention settings: throughput, RSS and database size sampled as they go (bounded state).
+//   discovery: N simulated agents, one awsvpc service; how long a service discovery change takes to reach every agent.
 var settings = Settings.Parse(args);
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Machine.MemoryGiB():F1} GiB, {Machine.CpuModel()}; load average {Machine.LoadAverage()}");
 if (settings.Part is "all" or "e2e")
@@ -25,6 +26,11 @@ if (settings.Part is "all" or "state")
 if (settings.Part is "churn")
 {
     await Churn.RunAsync(settings);
+}
+
+if (settings.Part is "discovery")
+{
+    await DiscoveryPropagation.RunAsync(settings, rounds: 200);
 }
 
 internal sealed record Settings(

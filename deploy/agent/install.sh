@@ -2,7 +2,8 @@
 # Installs the Berth agent as a systemd service.
 #
 #   sudo deploy/agent/install.sh --scheduler-url http://10.0.0.1:7070 --join-token TOKEN [--cluster NAME]
-#        [--zone Z] [--instance-type T] [--docker-endpoint unix:///var/run/docker.sock] [--from PUBLISH_DIR]
+#        [--zone Z] [--instance-type T] [--attribute NAME=VALUE]... [--docker-endpoint unix:///var/run/docker.sock]
+#        [--from PUBLISH_DIR]
 #
 # Without --from it publishes a self-contained agent from this checkout (needs the .NET SDK). With DESTDIR set
 # everything goes under that root (a throwaway root for tests and packaging): the unit is enabled with
@@ -18,8 +19,9 @@ unitdir=/etc/systemd/system
 datadir=/var/lib/berth/agent
 from=""
 scheduler_url="" join_token="" cluster="" zone="" instance_type="" docker_endpoint=""
+attributes=()
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 die() { echo "install.sh: $*" >&2; exit 1; }
 
 while (($#)); do
@@ -30,6 +32,9 @@ while (($#)); do
     --zone) zone=${2:?}; shift 2 ;;
     --instance-type) instance_type=${2:?}; shift 2 ;;
     --docker-endpoint) docker_endpoint=${2:?}; shift 2 ;;
+    --attribute)
+      [[ "${2:-}" == ?*=?* ]] || die "--attribute wants NAME=VALUE, not '${2:-}'"
+      attributes+=("$2"); shift 2 ;;
     --from) from=${2:?}; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "install.sh: unknown option $1" >&2; usage 2 ;;
@@ -71,6 +76,16 @@ if [ -n "$scheduler_url" ] || [ ! -f "$config" ]; then
     [ -n "$zone" ] && printf '  "Zone": "%s",\n' "$(json_escape "$zone")"
     [ -n "$instance_type" ] && printf '  "InstanceType": "%s",\n' "$(json_escape "$instance_type")"
     [ -n "$docker_endpoint" ] && printf '  "DockerEndpoint": "%s",\n' "$(json_escape "$docker_endpoint")"
+    if ((${#attributes[@]})); then
+      # Custom instance attributes (a provisioned host's berth.host-name among them).
+      printf '  "Attributes": {'
+      sep=""
+      for a in "${attributes[@]}"; do
+        printf '%s"%s": "%s"' "$sep" "$(json_escape "${a%%=*}")" "$(json_escape "${a#*=}")"
+        sep=", "
+      done
+      printf '},\n'
+    fi
     printf '  "DataDirectory": "%s",\n' "$datadir"
     printf '  "Cluster": "%s"\n' "$(json_escape "${cluster:-default}")"
     echo "}"

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Berth.Cli.Clusters;
 using Berth.Cli.Common;
 using Berth.Cli.Instances;
+using Berth.Cli.LoadBalancers;
 using Berth.Cli.Logs;
 using Berth.Cli.Registry;
 using Berth.Cli.Services;
@@ -19,15 +20,19 @@ internal static class BerthCli
     {
         var options = new GlobalOptions();
         var actions = new CommandActions(environment, options);
-        var root = new RootCommand("berth: the Berth container platform's command-line tool (clusters, task definitions, tasks, services, instances, logs, registry, and `berth up` for a local platform)");
+        var root = new RootCommand("berth: the Berth container platform's command-line tool (clusters, task definitions, tasks, services, instances, load balancers, target groups, logs, registry, and `berth up` for a local platform)");
         options.AddTo(root);
         root.Add(UpCommand.Build(actions));
+        root.Add(UpCommand.Down(actions));
+        root.Add(UpCommand.Status(actions));
         root.Add(LoginCommand.Build(actions));
         root.Add(ClusterCommands.Build(actions));
         root.Add(TaskDefinitionCommands.Build(actions));
         root.Add(TaskCommands.Build(actions));
         root.Add(ServiceCommands.Build(actions));
         root.Add(InstanceCommands.Build(actions));
+        root.Add(LoadBalancerCommands.Build(actions));
+        root.Add(TargetGroupCommands.Build(actions));
         root.Add(LogsCommand.Build(actions));
         root.Add(RegistryCommands.Build(actions));
         return root;

@@ -35,7 +35,7 @@ public sealed class CommandLineTests(ITestOutputHelper output) : IDisposable
     {
         var result = await _cli.RunAsync("--help");
 
-        foreach (var noun in new[] { "up", "login", "cluster", "taskdef", "task", "service", "instance", "logs", "registry" })
+        foreach (var noun in new[] { "up", "login", "cluster", "taskdef", "task", "service", "instance", "lb", "targetgroup", "logs", "registry" })
         {
             Assert.Contains($"  {noun} ", result.Output, StringComparison.Ordinal);
         }
@@ -62,6 +62,77 @@ public sealed class CommandLineTests(ITestOutputHelper output) : IDisposable
 
         Assert.Equal(ExitCodes.Failure, result.ExitCode);
         Assert.Contains("cannot reach the registry", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Help_ShowsDefaultsAsTheUserWritesThem()
+    {
+        var run = await _cli.RunAsync("task", "run", "--help");
+        var logs = await _cli.RunAsync("logs", "--help");
+
+        Assert.Contains("[default: table]", run.Output, StringComparison.Ordinal);
+        Assert.Contains("[default: 10m]", run.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("[default: Table]", run.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("00:10:00", run.Output, StringComparison.Ordinal);
+        Assert.Contains("[default: all]", logs.Output, StringComparison.Ordinal);
+        Assert.Contains("--since", logs.Output, StringComparison.Ordinal);
+        Assert.Contains("--timestamps", logs.Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("logs", "abc", "--tail", "-1")]
+    [InlineData("logs", "abc", "--tail", "some")]
+    [InlineData("logs", "abc", "--since", "yesterday-ish")]
+    [InlineData("task", "exec", "abc")]
+    public async Task LogsAndExecArguments_AreCheckedBeforeAnyCall(params string[] args)
+    {
+        var result = await _cli.RunAsync(["--endpoint", "http://127.0.0.1:1", .. args]);
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.StartsWith("error: ", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Since_TakesADurationBackFromNow_OrATime()
+    {
+        var now = DateTimeOffset.Parse("2026-12-03T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+
+        Assert.Equal(now.AddMinutes(-10), Logs.LogsCommand.ParseSince("10m", now));
+        Assert.Equal(now.AddSeconds(-90), Logs.LogsCommand.ParseSince("90s", now));
+        Assert.Equal(DateTimeOffset.Parse("2026-12-03T09:30:00Z", System.Globalization.CultureInfo.InvariantCulture), Logs.LogsCommand.ParseSince("2026-12-03T09:30:00Z", now));
+        Assert.Null(Logs.LogsCommand.ParseSince("soon", now));
+    }
+
+    [Theory]
+    [InlineData(600, "10m")]
+    [InlineData(90, "90s")]
+    [InlineData(7200, "2h")]
+    public void Durations_PrintAsWritten(int seconds, string text) => Assert.Equal(text, Durations.Format(TimeSpan.FromSeconds(seconds)));
+
+    [Fact]
+    public async Task Login_WithAnEmptyTokenFile_SaysTheFileIsEmpty()
+    {
+        var file = Path.Combine(_cli.Home, "empty-token");
+        await File.WriteAllTextAsync(file, "\n");
+
+        var result = await _cli.RunAsync("--endpoint", "http://127.0.0.1:1", "login", "--token-file", file);
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.Contains("the token file is empty", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StatusAndDown_OfADataDirectoryWithNothingRunning_SaySo()
+    {
+        var data = Path.Combine(_cli.Home, "data");
+
+        var status = await _cli.RunAsync("status", "--data-dir", data);
+        var down = await _cli.RunAsync("down", "--data-dir", data);
+
+        Assert.Equal(ExitCodes.Failure, status.ExitCode);
+        Assert.Contains("not running", status.Output, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Success, down.ExitCode);
+        Assert.Contains("No platform is running", down.Output, StringComparison.Ordinal);
     }
 
     public void Dispose() => _cli.Dispose();

@@ -87,7 +87,7 @@ public sealed class LabHosts : IAsyncDisposable
             .EnsureSuccess($"lab/engine.sh {action}");
 
     /// <summary>A 10.231.x.0/24 no other lab on this machine uses.</summary>
-    private static async Task<int> FreeSubnetAsync()
+    public static async Task<int> FreeSubnetAsync()
     {
         var addresses = (await ProcessRunner.RunAsync("ip", ["-o", "-4", "addr", "show"])).EnsureSuccess("ip addr").StandardOutput;
         var start = Random.Shared.Next(1, 250);

@@ -51,6 +51,29 @@ public sealed class LabPlatform : IAsyncDisposable
 
     public TaskDefinitions.TaskDefinitionsClient TaskDefinitions { get; private set; } = null!;
 
+    public Berth.Scheduler.V1.LoadBalancing.LoadBalancingClient LoadBalancing { get; private set; } = null!;
+
+    /// <summary>
+    /// Starts a balancer process (root namespace, listening on the lab's root address) for a load balancer, with a
+    /// fresh credential; dispose it to stop it.
+    /// </summary>
+    public async Task<ServiceProcess> StartBalancerAsync(string loadBalancer, int adminPort)
+    {
+        var credential = (await LoadBalancing.CreateBalancerCredentialAsync(new CreateBalancerCredentialRequest { LoadBalancerArn = loadBalancer }, Admin)).Credential;
+        var directory = Directory.CreateDirectory(Path.Combine(_work.FullName, "balancer-" + Guid.NewGuid().ToString("N")[..8]));
+        var token = Path.Combine(directory.FullName, "token");
+        await File.WriteAllTextAsync(token, credential);
+        return ServiceProcess.Start("balancer", Binary("LoadBalancer", "Berth.LoadBalancer.dll"),
+        [
+            "--scheduler-url", SchedulerUrl, "--token-file", token, "--data-dir", Path.Combine(directory.FullName, "data"),
+            "--listen-address", Lab.RootAddress, "--admin-url", $"http://127.0.0.1:{adminPort}",
+            "--Logging:LogLevel:Default", "Warning",
+        ], Write);
+    }
+
+    /// <summary>A free TCP port on the lab's root address (for a listener).</summary>
+    public int FreeRootPort() => FreePort(Lab.RootAddress);
+
     /// <summary>Admin call options with a 30 s deadline.</summary>
     public CallOptions Admin => new(new Metadata { { "authorization", "Bearer " + _adminToken } }, DateTime.UtcNow.AddSeconds(30));
 
@@ -99,6 +122,7 @@ public sealed class LabPlatform : IAsyncDisposable
         Tasks = new Berth.Scheduler.V1.Tasks.TasksClient(_channel);
         Instances = new ContainerInstances.ContainerInstancesClient(_channel);
         TaskDefinitions = new TaskDefinitions.TaskDefinitionsClient(_channel);
+        LoadBalancing = new Berth.Scheduler.V1.LoadBalancing.LoadBalancingClient(_channel);
 
         foreach (var host in Lab.Hosts.Take(3))
         {
@@ -121,7 +145,7 @@ public sealed class LabPlatform : IAsyncDisposable
             "--config", _agentConfig, "--scheduler-url", SchedulerUrl, "--join-token", _joinToken,
             "--cluster", Cluster, "--zone", ZoneOf(host), "--docker-endpoint", host.DockerHost,
             "--data-dir", Path.Combine(_work.FullName, $"agent-h{host.Number}"), "--scope", "lab", "--image-pull-behavior", "PreferCached",
-            "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--Logging:LogLevel:Default", "Warning",
+            "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--TaskCleanup:Wait", "00:00:00", "--Logging:LogLevel:Default", "Warning",
 
             // Task cgroups below the lab engine's own parent, which lab/down.sh removes.
             "--Cgroups:Parent", $"/{host.Namespace}/berth",

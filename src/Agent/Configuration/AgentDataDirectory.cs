@@ -13,6 +13,8 @@ namespace Berth.Agent.Configuration;
 /// &lt;data-dir&gt;/        0700
 ///   instance.json     this host's instance id and credential (the scheduler's answer to Register)
 ///   images.json       when each image was last used (image cleanup)
+///   stopped-tasks.json  stopped tasks whose containers are kept for the cleanup wait (StoppedTaskRetention)
+///   logs/             the last lines of output of stopped tasks, one file per task (LogArchive)
 ///   awsvpc/           one record per awsvpc sandbox: its address and network (TaskNetworking)
 ///   cni/ipam/         CNI host-local IPAM's allocations, one file per address (CniBridge)
 /// </code>
@@ -21,6 +23,7 @@ internal sealed class AgentDataDirectory
 {
     public const string InstanceFile = "instance.json";
     public const string ImagesFile = "images.json";
+    public const string StoppedTasksFile = "stopped-tasks.json";
 
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
@@ -36,6 +39,12 @@ internal sealed class AgentDataDirectory
 
     public string Images => Path.Combine(Root, ImagesFile);
 
+    /// <summary>Stopped tasks whose containers are kept (<c>stopped-tasks.json</c>).</summary>
+    public string StoppedTasks => Path.Combine(Root, StoppedTasksFile);
+
+    /// <summary>Saved last lines of stopped tasks' output (<c>logs/</c>), one JSON file per task.</summary>
+    public string SavedLogs => Path.Combine(Root, "logs");
+
     /// <summary>awsvpc sandbox records (<c>awsvpc/</c>).</summary>
     public string Awsvpc => Path.Combine(Root, "awsvpc");
 
@@ -48,6 +57,8 @@ internal sealed class AgentDataDirectory
         var layout = new AgentDataDirectory(PrivateDirectory.Ensure(dataDirectory));
         PrivateDirectory.Tighten(layout.Instance);
         PrivateDirectory.Tighten(layout.Images);
+        PrivateDirectory.Tighten(layout.StoppedTasks);
+        PrivateDirectory.Tighten(layout.SavedLogs);
         return layout;
     }
 

@@ -77,11 +77,62 @@ internal sealed class AgentOptions
 
     public ImageCleanupOptions ImageCleanup { get; set; } = new();
 
+    public TaskCleanupOptions TaskCleanup { get; set; } = new();
+
+    public ImagePullBackoffOptions ImagePullBackoff { get; set; } = new();
+
     public AwsvpcOptions Awsvpc { get; set; } = new();
 
     public CgroupOptions Cgroups { get; set; } = new();
 
     public FargateOptions Fargate { get; set; } = new();
+}
+
+/// <summary>
+/// What is kept of a stopped task: its containers for a while (so <c>berth logs</c> and <c>docker inspect</c> still see
+/// them), then the last lines of their output in the state dir.
+/// </summary>
+internal sealed class TaskCleanupOptions
+{
+    /// <summary>
+    /// How long a stopped task's containers are kept once the scheduler no longer lists it (the ECS agent's
+    /// ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION, 3 h by default); zero removes them at once.
+    /// </summary>
+    public TimeSpan Wait { get; set; } = TimeSpan.FromHours(3);
+
+    /// <summary>At most this many stopped tasks keep their containers; beyond it the oldest go first.</summary>
+    [Range(0, 100_000)]
+    public int MaxRetainedTasks { get; set; } = 100;
+
+    /// <summary>While the engine's disk is fuller than this, kept containers go early, oldest first.</summary>
+    [Range(0, 100)]
+    public double DiskUsageThresholdPercent { get; set; } = 90;
+
+    /// <summary>How often kept containers and saved lines are checked against these limits.</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The last bytes of output saved per container when a task stops (0 saves nothing).</summary>
+    [Range(0, 16 * 1024 * 1024)]
+    public int SavedLogBytesPerContainer { get; set; } = 64 * 1024;
+
+    /// <summary>How long saved lines are kept.</summary>
+    public TimeSpan SavedLogRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Saved lines of at most this many tasks are kept; beyond it the oldest go first.</summary>
+    [Range(0, 1_000_000)]
+    public int MaxSavedLogTasks { get; set; } = 1000;
+}
+
+/// <summary>
+/// How long the agent waits before pulling again an image whose pulls keep failing: exponential from
+/// <see cref="Initial"/> up to <see cref="Maximum"/>, each step jittered down by up to half, reset by a good pull.
+/// Meanwhile tasks that need the image fail at once with the last pull error, instead of hammering the registry.
+/// </summary>
+internal sealed class ImagePullBackoffOptions
+{
+    public TimeSpan Initial { get; set; } = TimeSpan.FromSeconds(5);
+
+    public TimeSpan Maximum { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 /// <summary>Removal of unused images.</summary>
@@ -128,6 +179,23 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         if (options.StopTimeout < TimeSpan.Zero || options.ReconcileInterval <= TimeSpan.Zero || options.HeartbeatInterval <= TimeSpan.Zero)
         {
             failures.Add("StopTimeout, ReconcileInterval and HeartbeatInterval must be positive.");
+        }
+
+        if (options.TaskCleanup.Wait < TimeSpan.Zero || options.TaskCleanup.Interval <= TimeSpan.Zero || options.TaskCleanup.SavedLogRetention < TimeSpan.Zero)
+        {
+            failures.Add("TaskCleanup:Wait and TaskCleanup:SavedLogRetention must not be negative, TaskCleanup:Interval must be positive.");
+        }
+
+        // Nested sections are not covered by the data annotations above (they validate top-level properties only).
+        if (options.TaskCleanup.MaxRetainedTasks < 0 || options.TaskCleanup.SavedLogBytesPerContainer < 0 || options.TaskCleanup.MaxSavedLogTasks < 0
+            || options.TaskCleanup.DiskUsageThresholdPercent is < 0 or > 100)
+        {
+            failures.Add("TaskCleanup:MaxRetainedTasks, SavedLogBytesPerContainer and MaxSavedLogTasks must not be negative; DiskUsageThresholdPercent is 0-100.");
+        }
+
+        if (options.ImagePullBackoff.Initial < TimeSpan.Zero || options.ImagePullBackoff.Maximum < options.ImagePullBackoff.Initial)
+        {
+            failures.Add($"ImagePullBackoff:Initial ({options.ImagePullBackoff.Initial}) must not be negative nor above ImagePullBackoff:Maximum ({options.ImagePullBackoff.Maximum}).");
         }
 
         ValidateAwsvpc(options.Awsvpc, failures);

@@ -1,5 +1,7 @@
 using Berth.ServiceDefaults;
 using Berth.Agent.Configuration;
+using Berth.Agent.Exec;
+using Berth.Agent.Logs;
 using Berth.Agent.Dns;
 using Berth.Agent.Isolation;
 using Berth.Agent.Networking;
@@ -67,6 +69,8 @@ internal static class AgentHostBuilderExtensions
         // The layout is opened (directory made, modes tightened) before the session or the image store touch it.
         services.AddSingleton(sp => AgentDataDirectory.Open(sp.GetRequiredService<IOptions<AgentOptions>>().Value.DataDirectory));
         services.AddSingleton<ImageStore>();
+        services.AddSingleton<LogArchive>();
+        services.AddSingleton<StoppedTaskRetention>();
         services.AddSingleton<IHostCommands, ProcessHostCommands>();
         services.AddSingleton<CniBridge>();
         services.AddSingleton<HostNetwork>();
@@ -75,6 +79,8 @@ internal static class AgentHostBuilderExtensions
         services.AddSingleton<SandboxImage>();
         services.AddSingleton<TaskCgroups>();
         services.AddSingleton<TaskEngine>();
+        services.AddSingleton<TaskLogReader>();
+        services.AddSingleton<ExecSessions>();
         services.AddSingleton<HostFactsProvider>();
         services.AddSingleton<IDiskUsageProbe, DriveDiskUsageProbe>();
         services.AddHostedService<NetworkSyncLoop>();
@@ -84,6 +90,7 @@ internal static class AgentHostBuilderExtensions
         services.AddSingleton<SessionClient>();
         services.AddHostedService(sp => sp.GetRequiredService<SessionClient>());
         services.AddHostedService<ImageCleanupService>();
+        services.AddHostedService<StoppedTaskCleanupService>();
         // Ready when the Docker engine answers (/readyz, served when --health-url is set).
         services.AddHealthChecks().AddCheck<EngineHealthCheck>(EngineHealthCheck.Name, tags: [BerthHealth.Ready], timeout: BerthHealth.CheckTimeout);
         services.AddSystemd();

@@ -1,5 +1,6 @@
 using Berth.Agent.Configuration;
 using Berth.Agent.Isolation;
+using Berth.Agent.Logs;
 using Berth.Agent.Networking;
 using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
@@ -14,7 +15,15 @@ namespace Berth.Agent.Hosting;
 /// </summary>
 internal static class AgentParts
 {
-    public static TaskEngine CreateTaskEngine(IContainerRuntime runtime, ImageStore images, IOptions<AgentOptions> options, TimeProvider time, ILoggerFactory logs)
+    /// <summary>Stopped-task cleanup over the data directory's saved lines; <paramref name="time"/> runs its wait.</summary>
+    public static StoppedTaskRetention CreateRetention(IContainerRuntime runtime, LogArchive archive, IOptions<AgentOptions> options, TimeProvider time, ILoggerFactory logs) =>
+        new(runtime, archive, AgentDataDirectory.Open(options.Value.DataDirectory), options, time, logs.CreateLogger<StoppedTaskRetention>());
+
+    /// <summary>The saved lines of stopped tasks in the data directory; <paramref name="time"/> stamps and expires them.</summary>
+    public static LogArchive CreateArchive(IOptions<AgentOptions> options, TimeProvider time) =>
+        new(options, AgentDataDirectory.Open(options.Value.DataDirectory), time);
+
+    public static TaskEngine CreateTaskEngine(IContainerRuntime runtime, ImageStore images, StoppedTaskRetention retention, IOptions<AgentOptions> options, TimeProvider time, ILoggerFactory logs)
     {
         var commands = new ProcessHostCommands();
         var layout = AgentDataDirectory.Open(options.Value.DataDirectory);
@@ -28,6 +37,7 @@ internal static class AgentParts
         return new TaskEngine(
             runtime,
             images,
+            retention,
             networking,
             new TaskCgroups(options, logs.CreateLogger<TaskCgroups>()),
             new SandboxImage(runtime, options, logs.CreateLogger<SandboxImage>()),

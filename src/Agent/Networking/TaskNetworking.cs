@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Berth.Agent.Configuration;
 using Berth.Agent.Dns;
 using Berth.Agent.Tasks;
+using Berth.Core.Concurrency;
 using Berth.Core.IO;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -17,11 +17,13 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
     public static readonly System.Version ApiVersion = new(1, 41);
 
     private readonly DockerClient _client;
+    private readonly ImageDigestResolver _digests;
 
     public DockerContainerRuntime(Uri endpoint)
     {
         Endpoint = endpoint;
         _client = new DockerClientBuilder().WithEndpoint(endpoint).WithApiVersion(ApiVersion).Build();
+        _digests = new ImageDigestResolver(_client);
     }
 
     public Uri Endpoint { get; }
@@ -277,7 +279,7 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
     {
         try
         {
-            return (ContainerDetails?)ToDetails(await _client.Containers.InspectContainerAsync(containerId, cancellationToken));
+            return (ContainerDetails?)await WithDigestAsync(ToDetails(await _client.Containers.InspectContainerAsync(containerId, cancellationToken)), cancellationToken);
         }
         catch (DockerContainerNotFoundException)
         {
@@ -295,7 +297,7 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
         {
             try
             {
-                result.Add(ToDetails(await _client.Containers.InspectContainerAsync(summary.ID, cancellationToken)));
+                result.Add(await WithDigestAsync(ToDetails(await _client.Containers.InspectContainerAsync(summary.ID, cancellationToken)), cancellationToken));
             }
             catch (DockerContainerNotFoundException)
             {
@@ -345,14 +347,17 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
         await pump;
     }
 
-    public async IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, bool follow, int tail, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, LogReadSpec spec, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var parameters = new ContainerLogsParameters
         {
             ShowStdout = true,
             ShowStderr = true,
-            Follow = follow,
-            Tail = tail > 0 ? tail.ToString(CultureInfo.InvariantCulture) : "all",
+            Follow = spec.Follow,
+            // Always with the engine's timestamps: they serve --since on saved lines and --timestamps alike.
+            Timestamps = true,
+            Tail = spec.Tail is { } tail ? tail.ToString(CultureInfo.InvariantCulture) : "all",
+            Since = spec.Since is { } since ? (since.ToUnixTimeMilliseconds() / 1000.0).ToString("0.000", CultureInfo.InvariantCulture) : null,
         };
         using var stream = await Guard(() => _client.Containers.GetContainerLogsAsync(containerId, parameters, cancellationToken));
         var buffer = new byte[16 * 1024];
@@ -379,7 +384,7 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
             int newline;
             while ((newline = IndexOf(text, '\n')) >= 0)
             {
-                yield return new LogLine(isError, text.ToString(0, newline).TrimEnd('\r'));
+                yield return WithTimestamp(isError, text.ToString(0, newline).TrimEnd('\r'));
                 text.Remove(0, newline + 1);
             }
         }
@@ -388,9 +393,21 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
         {
             if (text.Length > 0)
             {
-                yield return new LogLine(isError, text.ToString());
+                yield return WithTimestamp(isError, text.ToString());
             }
         }
+    }
+
+    public Task<IExecSession> StartExecAsync(string containerId, ExecSpec spec, CancellationToken cancellationToken) =>
+        Guard(() => DockerExecSession.StartAsync(_client, containerId, spec, cancellationToken));
+
+    /// <summary>With timestamps the engine starts every line with its RFC 3339 time and a space.</summary>
+    private static LogLine WithTimestamp(bool isError, string line)
+    {
+        var space = line.IndexOf(' ', StringComparison.Ordinal);
+        return space > 0 && LogTimestamps.Parse(line[..space]) is not null
+            ? new LogLine(isError, line[(space + 1)..], line[..space])
+            : new LogLine(isError, line);
     }
 
     /// <summary>Splits <c>repo:tag</c> / <c>repo@digest</c>; without either the engine would pull every tag, so default to latest.</summary>
@@ -424,6 +441,9 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
     {
         ["label"] = labels.ToDictionary(l => $"{l.Key}={l.Value}", _ => true),
     };
+
+    private async Task<ContainerDetails> WithDigestAsync(ContainerDetails details, CancellationToken cancellationToken) =>
+        details.ImageId is { Length: > 0 } id ? details with { ImageDigest = await _digests.ResolveAsync(id, details.Image, cancellationToken) } : details;
 
     private static ContainerDetails ToDetails(ContainerInspectResponse c)
     {

@@ -52,8 +52,11 @@ internal interface IContainerRuntime
     IAsyncEnumerable<ContainerEvent> WatchEventsAsync(IReadOnlyDictionary<string, string> labels, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The container's output, line by line, from the last <paramref name="tail"/> lines (all when 0); with
-    /// <paramref name="follow"/> it waits for more until the container stops.
+    /// The container's output, line by line with the engine's timestamps, as <paramref name="spec"/> asks (tail, since);
+    /// with <see cref="LogReadSpec.Follow"/> it waits for more until the container stops.
     /// </summary>
-    IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, bool follow, int tail, CancellationToken cancellationToken);
+    IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, LogReadSpec spec, CancellationToken cancellationToken);
+
+    /// <summary>Creates an exec in a running container and starts it attached; throws <see cref="ContainerRuntimeException"/> when the engine refuses.</summary>
+    Task<IExecSession> StartExecAsync(string containerId, ExecSpec spec, CancellationToken cancellationToken);
 }

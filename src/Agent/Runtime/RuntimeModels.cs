@@ -137,6 +137,13 @@ internal sealed record ContainerDetails
     /// <summary>The id (<c>sha256:...</c>) of the image the container was created from, whatever its tags say now.</summary>
     public string? ImageId { get; init; }
 
+    /// <summary>
+    /// The digest the engine resolved for that image: the manifest digest the registry served when it was pulled (the
+    /// image's repo digest for the container's repository), else <see cref="ImageId"/> for an image built or imported
+    /// on the host (it has no manifest digest).
+    /// </summary>
+    public string? ImageDigest { get; init; }
+
     public required IReadOnlyDictionary<string, string> Labels { get; init; }
     public required ContainerRunState State { get; init; }
     public int? ExitCode { get; init; }
@@ -157,8 +164,105 @@ internal sealed record ContainerDetails
 /// <summary>A container lifecycle event.</summary>
 internal sealed record ContainerEvent(string ContainerId, string Action, IReadOnlyDictionary<string, string> Attributes, DateTimeOffset Time);
 
-/// <summary>One line of container output.</summary>
-internal sealed record LogLine(bool IsError, string Text);
+/// <summary>How to read a container's output (<c>docker logs</c> options).</summary>
+internal sealed record LogReadSpec
+{
+    /// <summary>Keep reading new output until the container stops.</summary>
+    public bool Follow { get; init; }
+
+    /// <summary>Lines from the end to start with; null: all, 0: none.</summary>
+    public int? Tail { get; init; }
+
+    /// <summary>Only output recorded at or after this time.</summary>
+    public DateTimeOffset? Since { get; init; }
+}
+
+/// <summary>One line of container output, with the time the engine recorded it.</summary>
+/// <param name="IsError">From standard error.</param>
+/// <param name="Text">The line without its newline.</param>
+/// <param name="Timestamp">The engine's time as it wrote it (RFC 3339 with nanoseconds), or null when unknown.</param>
+internal sealed record LogLine(bool IsError, string Text, string? Timestamp = null)
+{
+    /// <summary><see cref="Timestamp"/> parsed; null when there is none or it cannot be read.</summary>
+    public DateTimeOffset? Time => LogTimestamps.Parse(Timestamp);
+}
+
+/// <summary>The engine's log timestamps: RFC 3339 with up to nine fractional digits (.NET parses seven).</summary>
+internal static class LogTimestamps
+{
+    public static DateTimeOffset? Parse(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+
+        var dot = text.IndexOf('.', StringComparison.Ordinal);
+        if (dot > 0)
+        {
+            var end = dot + 1;
+            while (end < text.Length && char.IsAsciiDigit(text[end]))
+            {
+                end++;
+            }
+
+            if (end - dot - 1 > 7)
+            {
+                text = string.Concat(text.AsSpan(0, dot + 8), text.AsSpan(end));
+            }
+        }
+
+        return DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var time) ? time : null;
+    }
+
+    /// <summary>The engine's spelling of a time (<c>2026-12-03T10:00:00.123456700Z</c>), for lines that carry none.</summary>
+    public static string Format(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'00Z'", System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>What to run in a container (an exec).</summary>
+internal sealed record ExecSpec
+{
+    public required IReadOnlyList<string> Command { get; init; }
+
+    /// <summary>Allocate a pseudo-terminal: one raw output stream, resizable.</summary>
+    public bool Tty { get; init; }
+
+    /// <summary>Attach standard input.</summary>
+    public bool Stdin { get; init; }
+
+    /// <summary>Extra environment, <c>NAME=value</c>.</summary>
+    public IReadOnlyList<string> Environment { get; init; } = [];
+
+    public string? User { get; init; }
+
+    public string? WorkingDirectory { get; init; }
+}
+
+/// <summary>A chunk of an exec's output.</summary>
+internal readonly record struct ExecOutput(bool IsError, ReadOnlyMemory<byte> Data);
+
+/// <summary>A running exec, attached: its output, its input, its terminal size and, once it ends, its exit code.</summary>
+internal interface IExecSession : IAsyncDisposable
+{
+    /// <summary>The engine's exec id.</summary>
+    string Id { get; }
+
+    /// <summary>Output until the command ends (or the session is disposed).</summary>
+    IAsyncEnumerable<ExecOutput> ReadOutputAsync(CancellationToken cancellationToken);
+
+    /// <summary>Writes to the command's standard input.</summary>
+    Task WriteInputAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
+
+    /// <summary>Closes the command's standard input (it reads end-of-file).</summary>
+    Task CloseInputAsync(CancellationToken cancellationToken);
+
+    /// <summary>Resizes the pseudo-terminal (only with a TTY).</summary>
+    Task ResizeAsync(int rows, int columns, CancellationToken cancellationToken);
+
+    /// <summary>The exit code once the command has ended; null while it runs.</summary>
+    Task<int?> GetExitCodeAsync(CancellationToken cancellationToken);
+}
 
 /// <summary>A pull failed; the message is the engine's, ready for <c>CannotPullContainerError: ...</c>.</summary>
 internal sealed class ImagePullException(string message, Exception? inner = null) : Exception(message, inner);

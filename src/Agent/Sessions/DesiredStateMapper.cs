@@ -207,6 +207,7 @@ internal static class DesiredStateMapper
             },
             StoppedReason = string.IsNullOrEmpty(task.StoppedReason) ? null : task.StoppedReason,
             Credentials = task.RegistryCredentials.Select(ToCredential).ToList(),
+            EnableExecuteCommand = task.EnableExecuteCommand,
             Fargate = string.Equals(task.LaunchType, "FARGATE", StringComparison.OrdinalIgnoreCase),
             Runtime = string.IsNullOrEmpty(task.Runtime) ? null : task.Runtime,
             SecurityGroups = task.AwsvpcConfiguration?.SecurityGroups.Distinct(StringComparer.Ordinal).ToList() ?? [],

@@ -58,7 +58,7 @@ internal static class ReportMapper
                     ContainerHealth.Starting => HealthStatus.Unknown,
                     _ => HealthStatus.Unspecified,
                 },
-                ImageDigest = c.Image ?? string.Empty,
+                ImageDigest = c.ImageDigest ?? string.Empty,
             };
             if (c.ExitCode is { } exit)
             {

@@ -1,7 +1,10 @@
 using System.Collections.Concurrent;
 using Berth.Agent.Configuration;
+using Berth.Agent.Exec;
+using Berth.Agent.Logs;
 using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
+using Berth.Core.Resilience;
 using Berth.Scheduler.V1;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
@@ -23,11 +26,15 @@ internal sealed partial class SessionClient(
     TaskEngine engine,
     HostFactsProvider facts,
     AgentDataDirectory data,
-    IContainerRuntime runtime,
+    TaskLogReader logs,
+    ExecSessions execs,
     IOptions<AgentOptions> options,
     TimeProvider time,
     ILogger<SessionClient> logger) : BackgroundService
 {
+    /// <summary>The longest wait between reconnects: a thousand agents that lost one scheduler come back spread over it.</summary>
+    internal static readonly TimeSpan MaxReconnectDelay = TimeSpan.FromMinutes(2);
+
     private volatile bool _connected;
 
     /// <summary>True while a session is accepted and alive.</summary>
@@ -50,7 +57,7 @@ internal sealed partial class SessionClient(
             },
         });
         var client = new AgentService.AgentServiceClient(channel);
-        var backoff = new ReconnectBackoff(Random.Shared);
+        var backoff = new ReconnectBackoff(Random.Shared, MaxReconnectDelay);
         var waiter = ReconnectWaiter.For(options.Value.SchedulerUrl!, time, Random.Shared);
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -173,6 +180,9 @@ internal sealed partial class SessionClient(
                     case SchedulerMessage.BodyOneofCase.LogStreamRequest:
                         HandleLogRequest(message.LogStreamRequest, logStreams, SendAsync, ct);
                         break;
+                    case SchedulerMessage.BodyOneofCase.Exec:
+                        execs.Handle(message.Exec, frame => SendAsync(new AgentMessage { Exec = frame }), ct);
+                        break;
                 }
             }
 
@@ -220,6 +230,8 @@ internal sealed partial class SessionClient(
                 await stream.CancelAsync();
             }
 
+            execs.CancelAll();
+
             await sessionCts.CancelAsync();
             try
             {
@@ -266,29 +278,37 @@ internal sealed partial class SessionClient(
             return;
         }
 
-        var containerId = engine.Snapshot().FirstOrDefault(r => r.TaskId == request.TaskId)?.Containers.FirstOrDefault(c => c.Name == request.ContainerName)?.RuntimeId;
+        var query = LogQueryOf(request);
+        var timestamps = request.Options?.Timestamps == true;
         var cts = CancellationTokenSource.CreateLinkedTokenSource(sessionToken);
         streams[request.StreamId] = cts;
         LogLogStreamStarted(logger, request.StreamId, request.TaskId, request.ContainerName, request.Follow);
         _ = Task.Run(async () =>
         {
+            var ended = "end of output";
             try
             {
-                if (containerId is not null)
+                await foreach (var item in logs.ReadAsync(query, cts.Token))
                 {
-                    await foreach (var line in runtime.ReadLogsAsync(containerId, request.Follow, request.Tail, cts.Token))
+                    if (item.Notice is { } notice)
                     {
-                        await send(new AgentMessage
-                        {
-                            LogChunk = new LogChunk { StreamId = request.StreamId, Data = ByteString.CopyFromUtf8(line.Text + "\n"), Stream = line.IsError ? "stderr" : "stdout" },
-                        });
+                        ended = notice.Message;
+                        await send(new AgentMessage { LogChunk = new LogChunk { StreamId = request.StreamId, Notice = ToNotice(notice) } });
+                        continue;
                     }
+
+                    var line = item.Line!;
+                    var text = timestamps ? $"{line.Timestamp ?? LogTimestamps.Format(time.GetUtcNow())} {line.Text}\n" : line.Text + "\n";
+                    await send(new AgentMessage
+                    {
+                        LogChunk = new LogChunk { StreamId = request.StreamId, Data = ByteString.CopyFromUtf8(text), Stream = line.IsError ? "stderr" : "stdout" },
+                    });
                 }
 
                 // The runtime ends a cancelled read quietly: a cancelled stream gets no end marker (nobody waits for it).
                 cts.Token.ThrowIfCancellationRequested();
                 await send(new AgentMessage { LogChunk = new LogChunk { StreamId = request.StreamId, End = true } });
-                LogLogStreamEnded(logger, request.StreamId, containerId is null ? "no such container on this host" : "end of output");
+                LogLogStreamEnded(logger, request.StreamId, ended);
             }
             catch (OperationCanceledException)
             {
@@ -311,6 +331,29 @@ internal sealed partial class SessionClient(
             }
         }, CancellationToken.None);
     }
+
+    /// <summary>The request's options; without them (an older scheduler or CLI) `tail` 0 means every line, as it always did.</summary>
+    internal static TaskLogQuery LogQueryOf(LogStreamRequest request) => request.Options is { } o
+        ? new TaskLogQuery(request.TaskId, request.ContainerName)
+        {
+            Follow = request.Follow,
+            Tail = o.HasTail ? o.Tail : null,
+            Since = o.Since?.ToDateTimeOffset(),
+        }
+        : new TaskLogQuery(request.TaskId, request.ContainerName) { Follow = request.Follow, Tail = request.Tail > 0 ? request.Tail : null };
+
+    private static LogStreamNotice ToNotice(LogNotice notice) => new()
+    {
+        Source = notice.Source switch
+        {
+            LogSource.Runtime => LogStreamNotice.Types.Source.Runtime,
+            LogSource.Saved => LogStreamNotice.Types.Source.Saved,
+            _ => LogStreamNotice.Types.Source.None,
+        },
+        Message = notice.Message,
+        SavedAt = notice.SavedAt is { } at ? Timestamp.FromDateTimeOffset(at) : null,
+        Truncated = notice.Truncated,
+    };
 
     private static async Task SendEndQuietlyAsync(string streamId, Func<AgentMessage, Task> send)
     {

@@ -13,6 +13,7 @@ namespace Berth.Agent.Tasks;
 /// </summary>
 internal sealed partial class ImageStore(IContainerRuntime runtime, IOptions<AgentOptions> options, AgentDataDirectory data, TimeProvider time, ILogger<ImageStore> logger)
 {
+    private readonly ImagePullBackoff _backoff = new(options.Value.ImagePullBackoff, time, Random.Shared);
     private readonly Lazy<ConcurrentDictionary<string, DateTimeOffset>> _lastUsed = new(() => new(data.Read<Dictionary<string, DateTimeOffset>>(data.Images) ?? []));
     private readonly Lock _saveLock = new();
 
@@ -31,8 +32,7 @@ internal sealed partial class ImageStore(IContainerRuntime runtime, IOptions<Age
         {
             try
             {
-                await runtime.PullImageAsync(image, CredentialFor(image, credentials), new PullLog(logger, image), cancellationToken);
-                LogPulled(logger, image);
+                await PullAsync(image, credentials, cancellationToken);
             }
             catch (ImagePullException ex) when (behavior == ImagePullBehavior.Default)
             {
@@ -47,6 +47,42 @@ internal sealed partial class ImageStore(IContainerRuntime runtime, IOptions<Age
 
         MarkUsed(image);
     }
+
+    /// <summary>Pulls, unless the image's pulls keep failing and its backoff has not run out: then fails at once with the last error.</summary>
+    private async Task PullAsync(string image, IReadOnlyList<RegistryCredential> credentials, CancellationToken cancellationToken)
+    {
+        if (_backoff.Blocking(image) is { } waiting)
+        {
+            throw new ImagePullException(Describe(image, waiting));
+        }
+
+        try
+        {
+            await runtime.PullImageAsync(image, CredentialFor(image, credentials), new PullLog(logger, image), cancellationToken);
+        }
+        catch (ImagePullException ex)
+        {
+            var failure = _backoff.RecordFailure(image, ex.Message);
+            LogPullBackingOff(logger, image, failure.Count, (failure.RetryAt - time.GetUtcNow()).TotalSeconds, ex.Message);
+            throw new ImagePullException(failure.Count == 1 ? ex.Message : Describe(image, failure), ex);
+        }
+
+        _backoff.RecordSuccess(image);
+        LogPulled(logger, image);
+    }
+
+    // The engine's own words first: they are the cause (`manifest for ... not found`, `unauthorized`), and the stop reason
+    // reads `CannotPullContainerError: <them>` as ECS's does.
+    private string Describe(string image, ImagePullBackoff.Failure failure)
+    {
+        var wait = failure.RetryAt - time.GetUtcNow();
+        return $"{failure.LastError} (pulling {image} failed {failure.Count} times in a row; the agent pulls it again in {FormatWait(wait)})";
+    }
+
+    private static string FormatWait(TimeSpan wait) =>
+        wait <= TimeSpan.Zero ? "a moment"
+        : wait < TimeSpan.FromMinutes(1) ? $"{Math.Ceiling(wait.TotalSeconds):0}s"
+        : $"{(int)wait.TotalMinutes}m{wait.Seconds:00}s";
 
     /// <summary>When each image reference this agent ran was last used.</summary>
     public IReadOnlyDictionary<string, DateTimeOffset> LastUsed => _lastUsed.Value;

@@ -3,6 +3,7 @@ using Berth.Agent.Configuration;
 using Berth.Agent.Isolation;
 using Berth.Agent.Networking;
 using Berth.Agent.Runtime;
+using Berth.Core.Concurrency;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -17,6 +18,7 @@ namespace Berth.Agent.Tasks;
 internal sealed partial class TaskEngine(
     IContainerRuntime runtime,
     ImageStore images,
+    StoppedTaskRetention retention,
     TaskNetworking networking,
     TaskCgroups cgroups,
     SandboxImage sandboxImage,
@@ -162,6 +164,15 @@ internal sealed partial class TaskEngine(
         }
     }
 
+    /// <summary>The spec the scheduler last gave a task, or null (unknown, or adopted and not yet listed).</summary>
+    public TaskSpec? SpecOf(string taskId)
+    {
+        lock (_lock)
+        {
+            return _tasks.GetValueOrDefault(taskId)?.Spec;
+        }
+    }
+
     /// <summary>The engine stopped answering: remember when, so containers that die meanwhile get the reason.</summary>
     public void MarkEngineDown(string why)
     {
@@ -224,8 +235,10 @@ internal sealed partial class TaskEngine(
         MarkEngineUp();
         lock (_lock)
         {
+            // A stopped task kept for its cleanup wait is no live task: never adopted, never reported again.
             var byTask = containers
                 .Where(c => c.Labels.ContainsKey(ContainerLabels.TaskId) && c.Labels.ContainsKey(ContainerLabels.ContainerName))
+                .Where(c => !retention.IsRetained(c.Labels[ContainerLabels.TaskId]))
                 .GroupBy(c => c.Labels[ContainerLabels.TaskId], StringComparer.Ordinal)
                 .ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
             foreach (var taskId in byTask.Keys.Where(id => !_tasks.ContainsKey(id)))
@@ -417,13 +430,10 @@ internal sealed partial class TaskEngine(
 
         if (decision.Remove)
         {
-            foreach (var c in observed.Values)
-            {
-                await runtime.RemoveContainerAsync(c.Id, ct);
-            }
+            // Stopped and no longer listed: its output is saved and its containers kept for the cleanup wait.
+            await retention.RetainAsync(record.TaskId, observed.Values, record.StoppedAt ?? time.GetUtcNow(), ct);
 
-            // Task-scoped volumes go with the task (shared ones carry no task label and stay), its cgroup too.
-            await runtime.RemoveVolumesAsync(new Dictionary<string, string> { [ContainerLabels.TaskId] = record.TaskId }, ct);
+            // Its cgroup goes now: the containers kept for the cleanup wait have stopped, so it holds no process.
             cgroups.Remove(record.TaskId);
             return;
         }

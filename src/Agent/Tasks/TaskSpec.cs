@@ -145,6 +145,9 @@ internal sealed record TaskSpec
 
     public IReadOnlyList<RegistryCredential> Credentials { get; init; } = [];
 
+    /// <summary>Exec into its containers is allowed (the scheduler's <c>enable_execute_command</c>).</summary>
+    public bool EnableExecuteCommand { get; init; }
+
     /// <summary>Set when the task could not be turned into containers (bad or missing task definition): the task fails to start with it.</summary>
     public string? InvalidReason { get; init; }
 }

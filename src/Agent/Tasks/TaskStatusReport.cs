@@ -12,7 +12,8 @@ internal sealed record ContainerStatusReport(
     string? Reason,
     IReadOnlyList<HostPortBinding> Ports,
     ContainerHealth Health,
-    string? Image);
+    string? Image,
+    string? ImageDigest = null);
 
 /// <summary>The actual state of one task, with the agent's sequence number for it.</summary>
 internal sealed record TaskStatusReport(
@@ -54,7 +55,7 @@ internal sealed record TaskStatusReport(
             };
             var reason = task.Failures.GetValueOrDefault(name) ?? task.ContainerReasons.GetValueOrDefault(name)
                 ?? (o is not null && TaskPlanner.KilledForMemory(o) ? TaskPlanner.OutOfMemoryReason : o?.Error);
-            return new ContainerStatusReport(name, o?.Id, status, o?.ExitCode, reason, o?.Ports ?? [], o?.Health ?? ContainerHealth.None, o?.Image);
+            return new ContainerStatusReport(name, o?.Id, status, o?.ExitCode, reason, o?.Ports ?? [], o?.Health ?? ContainerHealth.None, o?.Image, o?.ImageDigest ?? o?.ImageId);
         }).ToList();
 
         var checkedEssentials = containers.Where(c => task.IsEssential(c.Name) && c.Health != ContainerHealth.None).ToList();

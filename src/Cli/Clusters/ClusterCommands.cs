@@ -12,10 +12,11 @@ internal static class ClusterCommands
         var command = new Command("cluster", "Create, list, describe and delete clusters");
 
         var createName = new Argument<string>("NAME") { Description = "The cluster name" };
-        var create = new Command("create", "Create a cluster (returns the existing one unchanged)") { createName };
+        var taskCidr = new Option<string>("--task-cidr") { Description = "The awsvpc task CIDR its hosts' task subnets come from (default: a free /16 of the scheduler's pool)" };
+        var create = new Command("create", "Create a cluster (returns the existing one unchanged)") { createName, taskCidr };
         actions.Set(create, async (parse, context, ct) =>
         {
-            var reply = await context.Scheduler.Clusters.CreateClusterAsync(new CreateClusterRequest { ClusterName = parse.GetValue(createName) }, cancellationToken: ct);
+            var reply = await context.Scheduler.Clusters.CreateClusterAsync(new CreateClusterRequest { ClusterName = parse.GetValue(createName), TaskCidr = parse.GetValue(taskCidr) ?? "" }, cancellationToken: ct);
             Print(context.Output, [reply.Cluster]);
             return ExitCodes.Success;
         });
@@ -78,7 +79,7 @@ internal static class ClusterCommands
         }
 
         output.Table(
-            ["NAME", "STATUS", "INSTANCES", "RUNNING", "PENDING", "SERVICES"],
-            clusters.Select(c => (IReadOnlyList<string>)[c.Name, c.Status, Display.Num(c.RegisteredContainerInstancesCount), Display.Num(c.RunningTasksCount), Display.Num(c.PendingTasksCount), Display.Num(c.ActiveServicesCount)]));
+            ["NAME", "STATUS", "INSTANCES", "RUNNING", "PENDING", "SERVICES", "TASK CIDR"],
+            clusters.Select(c => (IReadOnlyList<string>)[c.Name, c.Status, Display.Num(c.RegisteredContainerInstancesCount), Display.Num(c.RunningTasksCount), Display.Num(c.PendingTasksCount), Display.Num(c.ActiveServicesCount), c.TaskCidr.Length > 0 ? c.TaskCidr : "-"]));
     }
 }

@@ -5,10 +5,13 @@ using Google.Protobuf;
 namespace Berth.Cli.Common;
 
 /// <summary>How results are printed: aligned tables for people, JSON for scripts.</summary>
-internal enum OutputFormat
+/// <remarks>Not an enum: help prints a default with <see cref="ToString"/>, and users write <c>table</c>, not <c>Table</c>.</remarks>
+internal readonly record struct OutputFormat(string Name)
 {
-    Table,
-    Json,
+    public static readonly OutputFormat Table = new("table");
+    public static readonly OutputFormat Json = new("json");
+
+    public override string ToString() => Name;
 }
 
 /// <summary>

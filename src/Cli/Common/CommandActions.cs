@@ -43,7 +43,7 @@ internal sealed class CommandActions(CliEnvironment environment, GlobalOptions o
                 }
                 catch (RpcException e)
                 {
-                    context.Output.Error.WriteLine("error: " + ErrorMessages.ForScheduler(e, context.Settings.Endpoint));
+                    context.Output.Error.WriteLine("error: " + ErrorMessages.ForScheduler(e, context.Settings.Endpoint, ErrorMessages.ListCommandFor(CommandPath(parse))));
                     return ExitCodes.Failure;
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -52,7 +52,7 @@ internal sealed class CommandActions(CliEnvironment environment, GlobalOptions o
                 }
                 catch (RegistryAdmin.RegistryApiException e)
                 {
-                    context.Output.Error.WriteLine("error: " + ErrorMessages.ForRegistry((int)e.StatusCode, e.Message, context.Settings.Registry));
+                    context.Output.Error.WriteLine("error: " + ErrorMessages.ForRegistry((int)e.StatusCode, e.Message, context.Settings.Registry, ErrorMessages.RegistryAdminListHint(CommandPath(parse))));
                     return ExitCodes.Failure;
                 }
                 catch (HttpRequestException e)
@@ -67,4 +67,17 @@ internal sealed class CommandActions(CliEnvironment environment, GlobalOptions o
                 }
             }
         });
+
+    /// <summary>The command's names from the root down, without the root (<c>service</c>, <c>describe</c>).</summary>
+    private static List<string> CommandPath(ParseResult parse)
+    {
+        var names = new List<string>();
+        for (var result = parse.CommandResult; result.Parent is System.CommandLine.Parsing.CommandResult parent; result = parent)
+        {
+            names.Add(result.Command.Name);
+        }
+
+        names.Reverse();
+        return names;
+    }
 }

@@ -17,8 +17,17 @@ internal static class Display
     public static string Health(HealthStatus health) =>
         health == HealthStatus.Unspecified ? "-" : health.ToString().ToUpperInvariant();
 
-    public static string Time(Timestamp? time) =>
-        time is null ? "-" : time.ToDateTimeOffset().ToString("yyyy-MM-dd HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+    public static string Time(Timestamp? time) => time is null ? "-" : Time(time.ToDateTimeOffset());
+
+    /// <summary>Every table prints times one way: UTC, to the second.</summary>
+    public static string Time(DateTimeOffset time) =>
+        time.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>A time an HTTP API sent as text (ISO 8601), printed as every table prints times; <paramref name="none"/> when absent.</summary>
+    public static string Time(string? text, string none = "-") =>
+        text is null ? none
+        : DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var time) ? Time(time)
+        : text;
 
     /// <summary>The last path segment of an ARN (<c>.../task/c/abc</c> -> <c>abc</c>).</summary>
     public static string ShortArn(string arn) => arn[(arn.LastIndexOf('/') + 1)..];

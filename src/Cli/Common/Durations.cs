@@ -3,6 +3,19 @@ using System.Globalization;
 
 namespace Berth.Cli.Common;
 
+/// <summary>
+/// A duration option's value: a <see cref="TimeSpan"/> that help prints as the user writes it (<c>[default: 10m]</c>, not
+/// <c>00:10:00</c>).
+/// </summary>
+internal readonly record struct CliDuration(TimeSpan Value)
+{
+    public static implicit operator TimeSpan(CliDuration duration) => duration.Value;
+
+    public static implicit operator CliDuration(TimeSpan value) => new(value);
+
+    public override string ToString() => Durations.Format(Value);
+}
+
 /// <summary>Durations on the command line: <c>90s</c>, <c>10m</c>, <c>1h</c>, or a TimeSpan (<c>00:01:30</c>).</summary>
 internal static class Durations
 {
@@ -17,6 +30,13 @@ internal static class Durations
         result.AddError($"'{text}' is not a duration; use e.g. 90s, 10m or 1h.");
         return default;
     }
+
+    /// <summary>The shortest of <c>90s</c>, <c>10m</c>, <c>1h</c> that says <paramref name="value"/> exactly (help texts, messages).</summary>
+    public static string Format(TimeSpan value) =>
+        value.Ticks % TimeSpan.TicksPerHour == 0 ? $"{value.Ticks / TimeSpan.TicksPerHour}h"
+        : value.Ticks % TimeSpan.TicksPerMinute == 0 ? $"{value.Ticks / TimeSpan.TicksPerMinute}m"
+        : value.Ticks % TimeSpan.TicksPerSecond == 0 ? $"{value.Ticks / TimeSpan.TicksPerSecond}s"
+        : value.ToString("c", CultureInfo.InvariantCulture);
 
     public static bool TryParse(string text, out TimeSpan value)
     {

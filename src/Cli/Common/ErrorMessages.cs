@@ -5,8 +5,8 @@ namespace Berth.Cli.Common;
 /// <summary>Turns failures into sentences that say what went wrong and what to do about it.</summary>
 internal static class ErrorMessages
 {
-    /// <summary>A scheduler call that failed with a gRPC status.</summary>
-    public static string ForScheduler(RpcException error, Uri endpoint)
+    /// <summary>A scheduler call that failed with a gRPC status; <paramref name="listCommand"/> is what shows what exists (NOT_FOUND).</summary>
+    public static string ForScheduler(RpcException error, Uri endpoint, string? listCommand = null)
     {
         var detail = string.IsNullOrWhiteSpace(error.Status.Detail) ? error.StatusCode.ToString() : error.Status.Detail.TrimEnd('.');
         return error.StatusCode switch
@@ -17,7 +17,7 @@ internal static class ErrorMessages
                 $"the scheduler at {endpoint} did not accept your credentials ({detail}). Log in with `berth login --endpoint {endpoint} --token-file <scheduler data dir>/admin-token` (`berth up` logs you in by itself).",
             StatusCode.PermissionDenied =>
                 $"the scheduler refused: {detail}. This needs the admin API token (`berth login --token-file <scheduler data dir>/admin-token`).",
-            StatusCode.NotFound => $"not found: {detail}. The matching `list` command shows what exists.",
+            StatusCode.NotFound => listCommand is null ? $"not found: {detail}." : $"not found: {detail}. `{listCommand}` shows what exists.",
             StatusCode.InvalidArgument => $"invalid request: {detail}.",
             StatusCode.FailedPrecondition => $"not possible now: {detail}.",
             StatusCode.AlreadyExists => $"already exists: {detail}.",
@@ -30,15 +30,44 @@ internal static class ErrorMessages
         };
     }
 
+    /// <summary>
+    /// The command that lists what a command works on, for a NOT_FOUND: <c>berth service list</c> for every <c>service</c>
+    /// verb, <c>berth task list</c> for <c>task</c> verbs and <c>logs</c>; null where no list applies.
+    /// </summary>
+    public static string? ListCommandFor(IEnumerable<string> commandPath)
+    {
+        var path = commandPath.ToList();
+        return path.FirstOrDefault() switch
+        {
+            "task" or "logs" => "berth task list (--stopped for stopped tasks)",
+            "service" => "berth service list",
+            "taskdef" => "berth taskdef list",
+            "instance" => "berth instance list",
+            "cluster" => "berth cluster list",
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// What lists the things a <c>berth registry</c> admin command works on, for a 404 (robots, public namespaces);
+    /// null for the repository commands, whose hint is the default.
+    /// </summary>
+    public static string? RegistryAdminListHint(IEnumerable<string> commandPath) => commandPath.Take(2).ToList() switch
+    {
+        ["registry", "public"] => "`berth registry public list` shows the public namespaces",
+        ["registry", "robots" or "grant"] => "`berth registry robots list` shows the robots",
+        _ => null,
+    };
+
     /// <summary>A registry call that failed with an HTTP status and the registry's own error message.</summary>
-    public static string ForRegistry(int status, string message, Uri registry) => status switch
+    public static string ForRegistry(int status, string message, Uri registry, string? listHint = null) => status switch
     {
         // A token that lacks the scope is answered 401 DENIED (RFC 6750 insufficient_scope, so that clients fetch a
         // better token), not 403: the credentials are fine, the permission is missing.
         401 when message.StartsWith("DENIED", StringComparison.Ordinal) => Refused(message),
         403 => Refused(message),
         401 => $"the registry at {registry} did not accept your credentials ({message}). Log in with `berth login --registry {registry} --username NAME --password-stdin`.",
-        404 => $"not found: {message}. `berth registry repos` and `berth registry tags REPO` show what exists.",
+        404 => $"not found: {message}. {listHint ?? "`berth registry repos` and `berth registry tags REPO` show what exists"}.",
         429 => $"the registry is throttling this address: {message}. Wait a minute and retry.",
         _ => $"the registry answered {status}: {message}.",
     };

@@ -7,7 +7,7 @@ internal sealed class GlobalOptions
 {
     public Option<OutputFormat> Output { get; } = new("--output", "-o")
     {
-        Description = "How to print results: table (default) or json",
+        Description = "How to print results: table or json",
         Recursive = true,
         DefaultValueFactory = _ => OutputFormat.Table,
         HelpName = "table|json",

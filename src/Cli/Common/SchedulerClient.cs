@@ -29,6 +29,7 @@ internal sealed class SchedulerClient : IDisposable
         Tasks = new V1.Tasks.TasksClient(invoker);
         Instances = new V1.ContainerInstances.ContainerInstancesClient(invoker);
         Services = new V1.Services.ServicesClient(invoker);
+        LoadBalancing = new V1.LoadBalancing.LoadBalancingClient(invoker);
     }
 
     public Uri Endpoint { get; }
@@ -42,6 +43,8 @@ internal sealed class SchedulerClient : IDisposable
     public V1.ContainerInstances.ContainerInstancesClient Instances { get; }
 
     public V1.Services.ServicesClient Services { get; }
+
+    public V1.LoadBalancing.LoadBalancingClient LoadBalancing { get; }
 
     /// <summary>Follows <c>next_token</c> until the last page and returns every item.</summary>
     public static async Task<List<T>> AllPagesAsync<T>(Func<string, Task<(IEnumerable<T> Items, string NextToken)>> page)

@@ -25,7 +25,12 @@ internal static class LoginCommand
         };
         actions.Set(command, async (parse, context, ct) =>
         {
-            var apiToken = parse.GetValue(token) ?? ReadFile(parse.GetValue(tokenFile));
+            var apiToken = parse.GetValue(token) ?? ReadFile(parse.GetValue(tokenFile), "token file");
+            if (apiToken is { Length: 0 })
+            {
+                throw new CliException("the token is empty: pass the scheduler's API token (its <data dir>/admin-token).", ExitCodes.Usage);
+            }
+
             var user = parse.GetValue(username);
             if (apiToken is null && user is null)
             {
@@ -44,8 +49,13 @@ internal static class LoginCommand
 
             if (user is not null)
             {
-                var password = parse.GetValue(passwordStdin) ? (await Console.In.ReadToEndAsync(ct)).Trim() : ReadFile(parse.GetValue(passwordFile))
+                var password = parse.GetValue(passwordStdin) ? (await Console.In.ReadToEndAsync(ct)).Trim() : ReadFile(parse.GetValue(passwordFile), "password file")
                     ?? throw new CliException("--username needs --password-stdin or --password-file.", ExitCodes.Usage);
+                if (password.Length == 0)
+                {
+                    throw new CliException("the password on standard input is empty.", ExitCodes.Usage);
+                }
+
                 using var registry = new RegistryClient(context.Settings.Registry, user, password);
                 await registry.VerifyLoginAsync(ct);
                 config.Registry = context.Settings.Registry.ToString();
@@ -65,7 +75,7 @@ internal static class LoginCommand
         return command;
     }
 
-    private static string? ReadFile(string? path)
+    private static string? ReadFile(string? path, string what)
     {
         if (path is null)
         {
@@ -74,7 +84,10 @@ internal static class LoginCommand
 
         try
         {
-            return File.ReadAllText(path).Trim();
+            var text = File.ReadAllText(path).Trim();
+            // An empty file is a mistake worth naming (a token file read before the scheduler wrote it, a pipe that
+            // carried nothing), not an empty credential for the server to reject as "missing".
+            return text.Length > 0 ? text : throw new CliException($"the {what} is empty: {path}", ExitCodes.Usage);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

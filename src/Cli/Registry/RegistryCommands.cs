@@ -72,6 +72,7 @@ internal static class RegistryCommands
         command.Add(Robots(actions));
         command.Add(Grant(actions));
         command.Add(Public(actions));
+        command.Add(SyncCommands.Notifications(actions));
         return command;
     }
 
@@ -91,7 +92,7 @@ internal static class RegistryCommands
             {
                 context.Output.Table(["ROBOT", "DESCRIPTION", "CREATED", "EXPIRES", "LAST USED"], robots.Select(r => (IReadOnlyList<string>)
                 [
-                    r.Name, r.Description ?? "-", Time(r.CreatedAt), r.ExpiresAt is { } expires ? Time(expires) : "never", r.LastUsedAt is { } used ? Time(used) : "never",
+                    r.Name, r.Description ?? "-", Display.Time(r.CreatedAt), r.ExpiresAt is { } expires ? Display.Time(expires) : "never", r.LastUsedAt is { } used ? Display.Time(used) : "never",
                 ]));
             }
 
@@ -131,10 +132,31 @@ internal static class RegistryCommands
             return ExitCodes.Success;
         });
 
+        var ensureName = new Argument<string>("NAME") { Description = "The robot's short name (its account is robot$NAME)" };
+        var secretFile = new Option<string>("--secret-file") { Description = "Where its secret is kept (written owner-only); an existing one is left alone", Required = true };
+        var ensurePermissions = new Option<string[]>("--permission") { Description = "PATTERN=ACTIONS for its creation, repeatable, e.g. '*=pull'", HelpName = "PATTERN=ACTIONS" };
+        var ensureDescription = new Option<string?>("--description") { Description = "What it is for" };
+        var ensure = new Command("ensure", "Create a robot once and keep its secret in a file (a new secret if the file is gone); for setup scripts")
+        {
+            ensureName, secretFile, ensurePermissions, ensureDescription,
+        };
+        actions.Set(ensure, async (parse, context, ct) =>
+        {
+            context.Output.Say(await RobotSecrets.EnsureAsync(
+                context.Registry,
+                parse.GetValue(ensureName)!,
+                parse.GetValue(ensureDescription) ?? string.Empty,
+                [.. (parse.GetValue(ensurePermissions) ?? []).Select(ParsePermission)],
+                parse.GetValue(secretFile)!,
+                ct));
+            return ExitCodes.Success;
+        });
+
         command.Add(list);
         command.Add(create);
         command.Add(rotate);
         command.Add(delete);
+        command.Add(ensure);
         return command;
     }
 
@@ -245,9 +267,8 @@ internal static class RegistryCommands
             return;
         }
 
-        output.Fields([("Robot", robot.Name), ("Secret", robot.Secret), ("Expires", robot.ExpiresAt is { } expires ? Time(expires) : "never")]);
-        output.Out.WriteLine("The secret is shown only now: store it (e.g. docker login -u 'ROBOT' --password-stdin).");
+        output.Fields([("Robot", robot.Name), ("Secret", robot.Secret), ("Expires", robot.ExpiresAt is { } expires ? Display.Time(expires) : "never")]);
+        // Single quotes keep the shell from expanding the `$` in robot$NAME.
+        output.Out.WriteLine($"The secret is shown only now: store it (e.g. docker login -u '{robot.Name}' --password-stdin).");
     }
-
-    private static string Time(DateTimeOffset time) => time.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
 }

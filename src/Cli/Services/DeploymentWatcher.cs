@@ -45,6 +45,14 @@ internal static class DeploymentWatcher
                 }
             }
 
+            // The throttle is reset by every new deployment: one set now is about what this command asked for.
+            if (service.Throttle is { } throttle)
+            {
+                context.Output.Error.WriteLine($"service {service.ServiceName} is unable to consistently start tasks successfully: {throttle.Message}. "
+                    + $"The scheduler launches again at {Display.Time(throttle.RetryAt)} (docs/services.md, Troubleshooting).");
+                return (service, DeploymentOutcome.Failed);
+            }
+
             var target = service.Deployments.FirstOrDefault(d => d.Id == watched) ?? service.Deployments.FirstOrDefault();
             if (target is not null && target.RolloutState == "FAILED")
             {
@@ -79,6 +87,10 @@ internal static class DeploymentWatcher
         && target.PendingCount == 0
         && target.RolloutState is "COMPLETED" or "";
 
+    /// <summary>
+    /// One deployment's counts as ECS shows them, desired and running apart: a deployment being replaced wants 0 and
+    /// still runs its old tasks while they drain (<c>desired 0  running 4</c>, not <c>running 4/0</c>).
+    /// </summary>
     public static string ProgressLine(Deployment d) =>
-        $"{d.Id} {d.Status,-8} {Display.TaskDefinition(d.TaskDefinition)}  running {d.RunningCount}/{d.DesiredCount}  pending {d.PendingCount}  failed {d.FailedTasks}  {d.RolloutState}";
+        $"{d.Id} {d.Status,-8} {Display.TaskDefinition(d.TaskDefinition)}  desired {d.DesiredCount}  running {d.RunningCount}  pending {d.PendingCount}  failed {d.FailedTasks}  {d.RolloutState}";
 }

@@ -31,8 +31,10 @@ internal static class ServiceCommands
         var deployment = new DeploymentArguments();
         var gracePeriod = new Option<int>("--health-check-grace-period") { Description = "Seconds after a task starts during which failing health checks are ignored" };
         var launchType = new Option<string?>("--launch-type") { Description = "EC2 (default) or FARGATE" };
+        var enableExec = new Option<bool>("--enable-execute-command") { Description = "Allow `berth task exec` into the service's tasks (off by default, as ECS's enableExecuteCommand)" };
         var placement = new PlacementArguments();
-        var create = new Command("create", "Create a service and its first deployment") { name, taskdef, desired, daemon, gracePeriod, launchType };
+        var loadBalancers = LoadBalancerOption();
+        var create = new Command("create", "Create a service and its first deployment") { name, taskdef, desired, daemon, gracePeriod, launchType, enableExec, loadBalancers };
         placement.AddTo(create);
         deployment.AddTo(create);
         actions.Set(create, async (parse, context, ct) =>
@@ -48,9 +50,11 @@ internal static class ServiceCommands
                 HealthCheckGracePeriodSeconds = parse.GetValue(gracePeriod),
                 LaunchType = parse.GetValue(launchType) ?? string.Empty,
                 ClientToken = Guid.NewGuid().ToString("N"),
+                EnableExecuteCommand = parse.GetValue(enableExec),
             };
             request.PlacementStrategy.AddRange(placement.StrategiesOf(parse));
             request.PlacementConstraints.AddRange(placement.ConstraintsOf(parse));
+            request.LoadBalancers.AddRange((parse.GetValue(loadBalancers) ?? []).Select(ParseLoadBalancer));
             var service = (await context.Scheduler.Services.CreateServiceAsync(request, cancellationToken: ct)).Service;
             return await FinishAsync(parse, deployment, context, service, ct);
         });
@@ -64,9 +68,11 @@ internal static class ServiceCommands
         var desired = new Option<int?>("--desired", "-n") { Description = "A new desired count (scales; no new deployment)" };
         var force = new Option<bool>("--force-new-deployment") { Description = "Start a deployment even if nothing changed (picks up a re-pushed tag)" };
         var gracePeriod = new Option<int?>("--health-check-grace-period") { Description = "A new health-check grace period in seconds" };
+        var enableExec = new Option<bool?>("--enable-execute-command") { Description = "Allow (true) or refuse (false) `berth task exec` into tasks started from now on" };
         var deployment = new DeploymentArguments();
         var placement = new PlacementArguments();
-        var update = new Command("update", "Change a service: scale it, or roll out a new task definition") { name, taskdef, desired, force, gracePeriod };
+        var loadBalancers = LoadBalancerOption();
+        var update = new Command("update", "Change a service: scale it, or roll out a new task definition") { name, taskdef, desired, force, gracePeriod, enableExec, loadBalancers };
         placement.AddTo(update);
         deployment.AddTo(update);
         actions.Set(update, async (parse, context, ct) =>
@@ -88,6 +94,11 @@ internal static class ServiceCommands
                 request.HealthCheckGracePeriodSeconds = seconds;
             }
 
+            if (parse.GetValue(enableExec) is { } exec)
+            {
+                request.EnableExecuteCommand = exec;
+            }
+
             if (deployment.IsGiven(parse))
             {
                 request.DeploymentConfiguration = deployment.ConfigurationOf(parse);
@@ -105,10 +116,53 @@ internal static class ServiceCommands
                 request.PlacementConstraintsSet = true;
             }
 
+            if (parse.GetResult(loadBalancers) is not null)
+            {
+                request.LoadBalancers.AddRange((parse.GetValue(loadBalancers) ?? []).Where(v => v.Length > 0).Select(ParseLoadBalancer));
+                request.LoadBalancersSet = true;
+            }
+
             var service = (await context.Scheduler.Services.UpdateServiceAsync(request, cancellationToken: ct)).Service;
             return await FinishAsync(parse, deployment, context, service, ct);
         });
         return update;
+    }
+
+    private static Option<string[]> LoadBalancerOption() => new("--load-balancer")
+    {
+        Description = "Register the tasks with a target group: targetGroup=NAME|ARN,containerName=NAME,containerPort=PORT (repeatable; on update, \"\" removes all)",
+    };
+
+    /// <summary>ECS's <c>targetGroupArn=...,containerName=...,containerPort=...</c> shorthand (<c>targetGroup</c> takes a name or an ARN).</summary>
+    internal static ServiceLoadBalancer ParseLoadBalancer(string value)
+    {
+        var link = new ServiceLoadBalancer();
+        foreach (var part in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = part.IndexOf('=', StringComparison.Ordinal);
+            var (key, item) = eq < 0 ? (part, "") : (part[..eq], part[(eq + 1)..]);
+            switch (key)
+            {
+                case "targetGroup" or "targetGroupArn" or "targetGroupName":
+                    link.TargetGroupArn = item;
+                    break;
+                case "containerName":
+                    link.ContainerName = item;
+                    break;
+                case "containerPort":
+                    link.ContainerPort = int.TryParse(item, out var port) ? port : throw new CliException($"--load-balancer: containerPort '{item}' is not a number.", ExitCodes.Usage);
+                    break;
+                default:
+                    throw new CliException($"--load-balancer: unknown key '{key}'; use targetGroup=NAME,containerName=NAME,containerPort=PORT.", ExitCodes.Usage);
+            }
+        }
+
+        if (link.TargetGroupArn.Length == 0 || link.ContainerName.Length == 0 || link.ContainerPort == 0)
+        {
+            throw new CliException($"--load-balancer '{value}': needs targetGroup, containerName and containerPort.", ExitCodes.Usage);
+        }
+
+        return link;
     }
 
     private static Command Delete(CommandActions actions)
@@ -218,7 +272,7 @@ internal sealed class DeploymentArguments
 
     public Option<bool> Wait { get; } = new("--wait") { Description = "Show the deployment's progress until it is steady (exit 0) or failed (exit 3)" };
 
-    public Option<TimeSpan> Timeout { get; } = TaskCommands.WaitTimeout();
+    public Option<CliDuration> Timeout { get; } = TaskCommands.WaitTimeout();
 
     public void AddTo(Command command)
     {

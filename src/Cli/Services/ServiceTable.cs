@@ -51,7 +51,9 @@ internal static class ServiceTable
             ("Circuit breaker", configuration?.DeploymentCircuitBreaker is { Enable: true } breaker ? (breaker.Rollback ? "on, rollback" : "on") : "off"),
             ("Placement", string.Join(", ", service.PlacementStrategy.Select(s => s.Field.Length > 0 ? $"{s.Type}({s.Field})" : s.Type)
                 .Concat(service.PlacementConstraints.Select(c => c.Expression.Length > 0 ? $"{c.Type}({c.Expression})" : c.Type))) is { Length: > 0 } placement ? placement : "-"),
+            ("Load balancers", service.LoadBalancers.Count == 0 ? "-" : string.Join(", ", service.LoadBalancers.Select(l => $"{l.TargetGroupArn.Split('/') switch { { Length: >= 3 } p => p[^2], _ => l.TargetGroupArn }} <- {l.ContainerName}:{l.ContainerPort}"))),
             ("Created", Display.Time(service.CreatedAt)),
+            ("Launches", service.Throttle is { } throttle ? $"held back until {Display.Time(throttle.RetryAt)}: {throttle.Message}" : "-"),
         ]);
         output.Out.WriteLine();
         output.Table(

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Berth.Cli.Common;
+using TaskDefinitionFields = Berth.Core.TaskDefinitions.TaskDefinitionFields;
 using Berth.Scheduler.V1;
 
 namespace Berth.Cli.TaskDefinitions;
@@ -25,6 +26,12 @@ internal static class TaskDefinitionCommands
             catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
             {
                 throw new CliException($"cannot read {path}: {e.Message}");
+            }
+
+            // Unknown fields register as they are (ECS JSON from elsewhere must), but a misspelling should not pass unseen.
+            foreach (var unknown in TaskDefinitionFields.FindUnknown(json))
+            {
+                context.Output.Error.WriteLine($"warning: {unknown} (kept as written, unused by Berth)");
             }
 
             var reply = await context.Scheduler.TaskDefinitions.RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest { TaskDefinitionJson = json }, cancellationToken: ct);

@@ -9,11 +9,12 @@ internal static class TaskCommands
 {
     public static Command Build(CommandActions actions)
     {
-        var command = new Command("task", "Run, list, describe and stop tasks");
+        var command = new Command("task", "Run, list, describe, stop and exec into tasks");
         command.Add(Run(actions));
         command.Add(List(actions));
         command.Add(Describe(actions));
         command.Add(Stop(actions));
+        command.Add(ExecCommand.Build(actions));
         return command;
     }
 
@@ -25,9 +26,10 @@ internal static class TaskCommands
         var startedBy = new Option<string?>("--started-by") { Description = "Free text saved on the task" };
         var launchType = new Option<string?>("--launch-type") { Description = "EC2 (default) or FARGATE" };
         var wait = new Option<bool>("--wait") { Description = "Wait until every task runs (non-zero exit if one stops instead)" };
+        var enableExec = new Option<bool>("--enable-execute-command") { Description = "Allow `berth task exec` into the tasks (off by default, as ECS's enableExecuteCommand)" };
         var timeout = WaitTimeout();
         var placement = new PlacementArguments();
-        var run = new Command("run", "Place and start copies of a task definition") { taskdef, count, group, startedBy, launchType, wait, timeout };
+        var run = new Command("run", "Place and start copies of a task definition") { taskdef, count, group, startedBy, launchType, wait, enableExec, timeout };
         placement.AddTo(run);
         actions.Set(run, async (parse, context, ct) =>
         {
@@ -40,6 +42,7 @@ internal static class TaskCommands
                 StartedBy = parse.GetValue(startedBy) ?? string.Empty,
                 LaunchType = parse.GetValue(launchType) ?? string.Empty,
                 ClientToken = Guid.NewGuid().ToString("N"),
+                EnableExecuteCommand = parse.GetValue(enableExec),
             };
             request.PlacementStrategy.AddRange(placement.StrategiesOf(parse));
             request.PlacementConstraints.AddRange(placement.ConstraintsOf(parse));
@@ -142,7 +145,7 @@ internal static class TaskCommands
         return tasks;
     }
 
-    public static Option<TimeSpan> WaitTimeout() => new("--timeout")
+    public static Option<CliDuration> WaitTimeout() => new("--timeout")
     {
         Description = "How long --wait waits (e.g. 90s, 10m)",
         DefaultValueFactory = _ => TimeSpan.FromMinutes(10),

@@ -15,7 +15,7 @@ internal static class TaskTable
         }
 
         output.Table(
-            ["TASK", "TASK DEFINITION", "LAST", "DESIRED", "HEALTH", "INSTANCE", "PORTS"],
+            ["TASK", "TASK DEFINITION", "LAST", "DESIRED", "HEALTH", "INSTANCE", "ADDRESS", "PORTS"],
             tasks.Select(t => (IReadOnlyList<string>)
             [
                 t.TaskId,
@@ -24,9 +24,16 @@ internal static class TaskTable
                 Display.Status(t.DesiredStatus),
                 Display.Health(t.HealthStatus),
                 t.ContainerInstanceId.Length > 0 ? t.ContainerInstanceId : "-",
+                Address(t),
                 Display.Ports(t.Containers.SelectMany(c => c.NetworkBindings)),
             ]));
     }
+
+    /// <summary>An awsvpc task's own address (ECS's ENI attachment), or "-" for tasks on their host's network.</summary>
+    private static string Address(TaskInfo task) =>
+        task.Attachments.FirstOrDefault(a => a.Type == "ElasticNetworkInterface")?.Details.FirstOrDefault(d => d.Name == "privateIPv4Address")?.Value is { Length: > 0 } address
+            ? address
+            : "-";
 
     public static void Describe(CliOutput output, IReadOnlyCollection<TaskInfo> tasks)
     {
@@ -52,6 +59,7 @@ internal static class TaskTable
                 ("Cluster", task.Cluster),
                 ("Task definition", Display.TaskDefinition(task.TaskDefinitionArn)),
                 ("Instance", task.ContainerInstanceId),
+                ("Address", Address(task)),
                 ("Last status", Display.Status(task.LastStatus)),
                 ("Desired status", Display.Status(task.DesiredStatus)),
                 ("Health", Display.Health(task.HealthStatus)),

@@ -99,10 +99,12 @@ internal sealed class ChildProcess : IDisposable
             return;
         }
 
-        // .NET has no SIGTERM for another process; kill(1) is everywhere the platform runs.
-        using (var term = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false }))
+        // .NET has no SIGTERM for another process: kill(2) itself. A part that is already exiting (Ctrl-C reaches the
+        // whole process group, and each part stops on its own SIGINT) is gone by now, and that is no error to print.
+        if (!Common.Posix.Signal(_process.Id, Common.Posix.SigTerm))
         {
-            await term!.WaitForExitAsync();
+            await _process.WaitForExitAsync();
+            return;
         }
 
         try

@@ -11,7 +11,7 @@ using Grpc.Core;
 namespace Berth.Cli.Up;
 
 /// <summary>What <c>berth up</c> starts, and where.</summary>
-internal sealed record UpOptions(string DataDirectory, string ListenAddress, int RegistryPort, int SchedulerPort, bool StartAgent, string Zone, string Cluster, string AgentScope);
+internal sealed record UpOptions(string DataDirectory, string ListenAddress, int RegistryPort, int SchedulerPort, bool StartAgent, string Zone, string Cluster, string AgentScope, bool StartBalancer = true, int BalancerAdminPort = 0);
 
 /// <summary>
 /// <c>berth up</c>: the registry, the scheduler and one agent as child processes of this one, state under one data
@@ -23,12 +23,15 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
     private static readonly TimeSpan s_startDeadline = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan s_stopGrace = TimeSpan.FromSeconds(20);
     private readonly List<ChildProcess> _children = [];
+    private readonly RunFiles _run = new(options.DataDirectory);
+    private int? _balancerAdminPort;
 
     private PlatformDataDirectory? _layout;
 
     private PlatformDataDirectory Layout => _layout ?? throw new InvalidOperationException("the data directory is not open yet");
 
-    private string Data => Layout.Root;
+    // Before the layout is open (the checks that refuse to start), the directory as given, made absolute.
+    private string Data => _layout?.Root ?? Path.GetFullPath(options.DataDirectory);
 
     private Uri RegistryUrl => new($"http://{Host}:{options.RegistryPort}");
 
@@ -45,9 +48,15 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
             throw new CliException($"no Docker engine answers: {problem}.\n{DockerEngineProbe.HowToGetOne}");
         }
 
+        if (_run.LivePid("up") is { } running)
+        {
+            throw new CliException($"a platform is already running from {Relative(Data)} (berth up, pid {running}). `berth status --data-dir {Relative(Data)}` shows it, `berth down --data-dir {Relative(Data)}` stops it.");
+        }
+
         EnsurePortFree(options.RegistryPort, "--registry-port");
         EnsurePortFree(options.SchedulerPort, "--scheduler-port");
         _layout = PlatformDataDirectory.Open(options.DataDirectory);
+        _run.WritePid("up", Environment.ProcessId);
         try
         {
             var registry = Start("registry", binaries.Registry, ["--urls", RegistryUrl.ToString().TrimEnd('/'), "--data-dir", Layout.Registry],
@@ -77,7 +86,14 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
                 await WaitForAgentAsync(agent, client, startup.Token);
             }
 
+            if (options.StartBalancer)
+            {
+                await StartBalancerAsync(client, startup.Token);
+            }
+
             Login(token, registryPassword);
+            _run.WritePlatform(new PlatformInfo(Environment.ProcessId, RegistryUrl.ToString(), SchedulerUrl.ToString(), options.Cluster, options.StartAgent,
+                DateTimeOffset.UtcNow, Math.Round(clock.Elapsed.TotalSeconds, 2)));
             PrintReady(clock.Elapsed, registryPassword is not null);
             return await SuperviseAsync(cancellationToken);
         }
@@ -88,7 +104,62 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         finally
         {
             await StopAllAsync();
+            _run.Clear();
         }
+    }
+
+    /// <summary>
+    /// <c>berth up --detach</c>: starts <c>berth up</c> again in the background (its own session, so the terminal's
+    /// Ctrl-C and hang-up do not reach it; output in <c>logs/up.log</c>), waits until it is ready, prints what the
+    /// foreground one prints, and returns. <c>berth status</c> and <c>berth down</c> find it by its PID files.
+    /// </summary>
+    public async Task<int> RunDetachedAsync(IReadOnlyList<string> upArguments, CancellationToken cancellationToken)
+    {
+        if (_run.LivePid("up") is { } running)
+        {
+            throw new CliException($"a platform is already running from {Relative(Data)} (berth up, pid {running}). `berth status --data-dir {Relative(Data)}` shows it, `berth down --data-dir {Relative(Data)}` stops it.");
+        }
+
+        // The background `berth up` opens the same layout; opening it here makes the log's directory private first.
+        _layout = PlatformDataDirectory.Open(options.DataDirectory);
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        // sh only sets up the streams, then becomes setsid, which becomes `dotnet berth.dll up ...`.
+        foreach (var argument in new[] { "-c", "exec \"$@\" >>\"$BERTH_UP_LOG\" 2>&1 </dev/null", "sh" })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        if (File.Exists("/usr/bin/setsid"))
+        {
+            info.ArgumentList.Add("/usr/bin/setsid");
+        }
+
+        // The same runtime as this process when it is `dotnet` (not an app host such as a test host).
+        info.ArgumentList.Add(Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet");
+        info.ArgumentList.Add(typeof(LocalPlatform).Assembly.Location);
+        foreach (var argument in upArguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment["BERTH_UP_LOG"] = _run.UpLog;
+        info.Environment["BERTH_HOME"] = context.Environment.HomeDirectory;
+        using var process = Process.Start(info)!;
+        var deadline = DateTime.UtcNow + s_startDeadline + TimeSpan.FromSeconds(30);
+        PlatformInfo? ready;
+        while ((ready = _run.Platform()) is null)
+        {
+            if (process.HasExited || DateTime.UtcNow > deadline)
+            {
+                var tail = File.Exists(_run.UpLog) ? File.ReadAllLines(_run.UpLog).TakeLast(20) : [];
+                throw new CliException($"berth up did not start in the background; the last lines of {Relative(_run.UpLog)}:\n  " + string.Join("\n  ", tail));
+            }
+
+            await Task.Delay(200, cancellationToken);
+        }
+
+        PrintReady(TimeSpan.FromSeconds(ready.ReadySeconds), File.Exists(Layout.InitialAdminPassword), detachedPid: ready.Pid);
+        return ExitCodes.Success;
     }
 
     private const string PullRobot = "cluster-pull";
@@ -104,26 +175,20 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         }
 
         using var registry = new Registry.RegistryClient(RegistryUrl, "admin", adminPassword);
-        RobotSecret robot;
-        try
-        {
-            robot = await registry.Admin.CreateRobotAsync(
-                new CreateRobotRequest(PullRobot, "berth up: the scheduler hands tasks short-lived pull credentials of this robot", null, [new PermissionGrant("*", ["pull"])]),
-                ct);
-        }
-        catch (RegistryApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
-        {
-            // The robot is there from an earlier start but its secret file is gone: give it a new secret.
-            robot = await registry.Admin.RotateRobotSecretAsync(PullRobot, ct);
-        }
-
-        Core.IO.OwnerOnlyFile.WriteAtomic(PullSecretFile, robot.Secret);
+        await Registry.RobotSecrets.EnsureAsync(
+            registry,
+            PullRobot,
+            "berth up: the scheduler hands tasks short-lived pull credentials of this robot",
+            [new PermissionGrant("*", ["pull"])],
+            PullSecretFile,
+            ct);
     }
 
     private ChildProcess Start(string name, string dll, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
         var child = ChildProcess.Start(name, dll, arguments, Layout.Log(name), environment);
         _children.Add(child);
+        _run.WritePid(name, child.Id);
         return child;
     }
 
@@ -148,6 +213,50 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         ],
         // The join token travels in the environment, not the command line that `ps` shows every user.
         new Dictionary<string, string> { ["BERTH_JOINTOKEN"] = ReadSecret(Layout.JoinToken) ?? string.Empty });
+    }
+
+    /// <summary>The load balancer <c>berth up</c> makes in the cluster and serves with one balancer process.</summary>
+    public const string LocalLoadBalancer = "local";
+
+    /// <summary>
+    /// Makes the load balancer <c>local</c> (once) and a balancer credential for it (kept in the balancer's data
+    /// directory, 0600), and starts one balancer process serving it; its listeners are the user's to add.
+    /// </summary>
+    private async Task StartBalancerAsync(SchedulerClient client, CancellationToken ct)
+    {
+        try
+        {
+            await client.LoadBalancing.CreateLoadBalancerAsync(new CreateLoadBalancerRequest { Name = LocalLoadBalancer, Cluster = options.Cluster }, cancellationToken: ct);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.AlreadyExists)
+        {
+            // Made by an earlier `berth up`.
+        }
+
+        if (ReadSecret(Layout.BalancerToken) is null)
+        {
+            var credential = (await client.LoadBalancing.CreateBalancerCredentialAsync(new CreateBalancerCredentialRequest { LoadBalancerArn = LocalLoadBalancer }, cancellationToken: ct)).Credential;
+            Core.IO.OwnerOnlyFile.WriteAtomic(Layout.BalancerToken, credential + "\n");
+        }
+
+        Start("balancer", binaries.LoadBalancer,
+        [
+            "--scheduler-url", SchedulerUrl.ToString().TrimEnd('/'),
+            "--token-file", Layout.BalancerToken,
+            "--data-dir", Layout.Balancer,
+            "--listen-address", options.ListenAddress,
+            "--admin-url", $"http://127.0.0.1:{BalancerAdminPort}",
+        ]);
+    }
+
+    // A free port unless one was asked for: several platforms (and tests) on one machine must not collide on it.
+    private int BalancerAdminPort => _balancerAdminPort ??= options.BalancerAdminPort != 0 ? options.BalancerAdminPort : FreeLoopbackPort();
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private async Task<string> WaitForSchedulerAsync(ChildProcess scheduler, CancellationToken ct)
@@ -229,7 +338,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         config.Save(context.Environment.HomeDirectory);
     }
 
-    private void PrintReady(TimeSpan elapsed, bool registryLoggedIn)
+    private void PrintReady(TimeSpan elapsed, bool registryLoggedIn, int? detachedPid = null)
     {
         var registryHost = RegistryUrl.Authority;
         var passwordFile = Relative(Layout.InitialAdminPassword);
@@ -243,6 +352,10 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
                 ["dataDirectory"] = Data,
                 ["readySeconds"] = Math.Round(elapsed.TotalSeconds, 2),
                 ["dockerLogin"] = $"docker login {registryHost} -u admin --password-stdin < {passwordFile}",
+                ["registryAdminPasswordFile"] = passwordFile,
+                ["pid"] = detachedPid ?? Environment.ProcessId,
+                ["detached"] = detachedPid is not null,
+                ["loadBalancer"] = options.StartBalancer ? LocalLoadBalancer : null,
             });
             context.Output.Out.Flush();
             return;
@@ -255,16 +368,28 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         say.WriteLine(options.StartAgent
             ? $"  agent      this host's Docker engine, cluster '{options.Cluster}', zone '{options.Zone}'"
             : "  agent      none (--no-agent): join hosts with the line below");
+        if (options.StartBalancer)
+        {
+            say.WriteLine($"  balancer   load balancer '{LocalLoadBalancer}' on {options.ListenAddress}, status http://127.0.0.1:{BalancerAdminPort}/status (add listeners: ./berth lb listener create --lb {LocalLoadBalancer} --port 8000 --forward GROUP)");
+        }
+
         say.WriteLine();
         say.WriteLine(registryLoggedIn
             ? $"The berth CLI is logged in ({Relative(CliConfig.PathIn(context.Environment.HomeDirectory))}). Log docker in to the registry:"
             : $"The berth CLI is logged in to the scheduler; {passwordFile} is gone, so log in to the registry yourself (`berth login -u NAME --password-stdin`). Docker:");
+        if (registryLoggedIn)
+        {
+            say.WriteLine($"  (the registry's admin password is in {passwordFile})");
+        }
+
         say.WriteLine($"  docker login {registryHost} -u admin --password-stdin < {passwordFile}");
         say.WriteLine("Then try:");
         say.WriteLine("  ./berth instance list");
         say.WriteLine("Join another host:");
         say.WriteLine($"  sudo deploy/agent/install.sh --scheduler-url http://THIS-HOST:{options.SchedulerPort} --join-token \"$(cat {Relative(Layout.JoinToken)})\"");
-        say.WriteLine("Ctrl-C stops the platform; running tasks keep running and the next `berth up` adopts them.");
+        say.WriteLine(detachedPid is { } pid
+            ? $"It runs in the background (berth up, pid {pid}; its output in {Relative(_run.UpLog)}). `berth status` shows it; `berth down` stops it (tasks keep running, the next `berth up` adopts them)."
+            : "Ctrl-C stops the platform (or `berth down` from another terminal); running tasks keep running and the next `berth up` adopts them.");
         say.Flush();
     }
 
@@ -275,7 +400,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
             .ContinueWith(t => t.IsCanceled ? null : _children.FirstOrDefault(c => c.HasExited), TaskScheduler.Default);
         if (exited is null)
         {
-            context.Output.Say("Stopping the agent, scheduler and registry (tasks keep running)...");
+            context.Output.Say("Stopping the agent, balancer, scheduler and registry (tasks keep running)...");
             return ExitCodes.Success;
         }
 

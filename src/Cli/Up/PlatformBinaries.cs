@@ -5,14 +5,14 @@ namespace Berth.Cli.Up;
 /// (<c>src/X/bin/CONFIGURATION/net10.0/Berth.X.dll</c>, built with it because the CLI project orders them), or in a
 /// directory named by <c>BERTH_BIN_DIR</c> that holds all four (a publish of each into one folder).
 /// </summary>
-internal sealed record PlatformBinaries(string Registry, string Scheduler, string Agent, string RepositoryRoot)
+internal sealed record PlatformBinaries(string Registry, string Scheduler, string Agent, string RepositoryRoot, string LoadBalancer)
 {
     public static PlatformBinaries Locate(Func<string, string?> variable)
     {
         var cliDirectory = AppContext.BaseDirectory;
         if (variable("BERTH_BIN_DIR") is { Length: > 0 } bin)
         {
-            return Check(new(Path.Combine(bin, "Berth.Registry.dll"), Path.Combine(bin, "Berth.Scheduler.dll"), Path.Combine(bin, "Berth.Agent.dll"), Directory.GetCurrentDirectory()));
+            return Check(new(Path.Combine(bin, "Berth.Registry.dll"), Path.Combine(bin, "Berth.Scheduler.dll"), Path.Combine(bin, "Berth.Agent.dll"), Directory.GetCurrentDirectory(), Path.Combine(bin, "Berth.LoadBalancer.dll")));
         }
 
         var root = new DirectoryInfo(cliDirectory);
@@ -31,12 +31,12 @@ internal sealed record PlatformBinaries(string Registry, string Scheduler, strin
         var configuration = tfmDirectory.Parent?.Name ?? "Release";
         var tfm = tfmDirectory.Name;
         string Dll(string project) => Path.Combine(root.FullName, "src", project, "bin", configuration, tfm, $"Berth.{project}.dll");
-        return Check(new(Dll("Registry"), Dll("Scheduler"), Dll("Agent"), root.FullName));
+        return Check(new(Dll("Registry"), Dll("Scheduler"), Dll("Agent"), root.FullName, Dll("LoadBalancer")));
     }
 
     private static PlatformBinaries Check(PlatformBinaries binaries)
     {
-        foreach (var dll in new[] { binaries.Registry, binaries.Scheduler, binaries.Agent })
+        foreach (var dll in new[] { binaries.Registry, binaries.Scheduler, binaries.Agent, binaries.LoadBalancer })
         {
             if (!File.Exists(dll))
             {

@@ -15,7 +15,10 @@ namespace Berth.Cli.Up;
 ///   scheduler/                        the scheduler's --data-dir (admin-token, join-token, registry-pull-secret, ...)
 ///   agent/agent.json                  the local agent's (empty) configuration file
 ///   agent/state/                      the local agent's --data-dir (its instance identity)
-///   logs/registry.log, scheduler.log, agent.log
+///   balancer/                         the local load balancer's --data-dir (config.pb, replica-id)
+///   balancer/token                    its balancer credential (watch and report only), 0600
+///   logs/registry.log, scheduler.log, agent.log, balancer.log, up.log (a detached berth up's own output)
+///   run/up.pid, registry.pid, scheduler.pid, agent.pid, balancer.pid, platform.json   a running berth up (RunFiles)
 /// </code>
 /// </remarks>
 internal sealed class PlatformDataDirectory
@@ -39,6 +42,10 @@ internal sealed class PlatformDataDirectory
 
     public string Logs => Path.Combine(Root, "logs");
 
+    public string Balancer => Path.Combine(Root, "balancer");
+
+    public string BalancerToken => Path.Combine(Balancer, "token");
+
     public string InitialAdminPassword => Path.Combine(Registry, WellKnownFiles.InitialAdminPassword);
 
     public string AdminToken => Path.Combine(Scheduler, WellKnownFiles.AdminToken);
@@ -58,6 +65,7 @@ internal sealed class PlatformDataDirectory
         PrivateDirectory.Ensure(layout.Scheduler);
         PrivateDirectory.Ensure(layout.Agent);
         PrivateDirectory.Ensure(layout.Logs);
+        PrivateDirectory.Ensure(layout.Balancer);
         PrivateDirectory.Tighten(layout.AgentConfig);
         foreach (var log in Directory.EnumerateFiles(layout.Logs, "*.log"))
         {

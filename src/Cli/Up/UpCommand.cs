@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Berth.Cli.Common;
 
 namespace Berth.Cli.Up;
@@ -15,9 +16,12 @@ internal static class UpCommand
         var noAgent = new Option<bool>("--no-agent") { Description = "Start no local agent (join other hosts to the scheduler instead)" };
         var zone = new Option<string>("--zone") { Description = "The local agent's zone (berth.zone)", DefaultValueFactory = _ => "local" };
         var scope = new Option<string>("--agent-scope") { Description = "The local agent's container label scope (keep it stable: the next `berth up` adopts by it)", DefaultValueFactory = _ => "local" };
-        var command = new Command("up", "Start a registry, a scheduler and a local agent (state under --data-dir) until Ctrl-C")
+        var noBalancer = new Option<bool>("--no-balancer") { Description = "Start no load balancer process (the load balancer 'local' is not made)" };
+        var balancerAdminPort = new Option<int>("--balancer-admin-port") { Description = "The local balancer's admin port on 127.0.0.1 (/healthz, /status); a free one when 0", DefaultValueFactory = _ => 0 };
+        var detach = new Option<bool>("--detach", "-d") { Description = "Run in the background once ready (`berth status` shows it, `berth down` stops it)" };
+        var command = new Command("up", "Start a registry, a scheduler, a local agent and a load balancer (state under --data-dir) until Ctrl-C or `berth down`")
         {
-            dataDir, listen, registryPort, schedulerPort, noAgent, zone, scope,
+            dataDir, listen, registryPort, schedulerPort, noAgent, zone, scope, noBalancer, balancerAdminPort, detach,
         };
         actions.Set(command, async (parse, context, ct) =>
         {
@@ -29,10 +33,76 @@ internal static class UpCommand
                 !parse.GetValue(noAgent),
                 parse.GetValue(zone)!,
                 context.Cluster,
-                parse.GetValue(scope)!);
+                parse.GetValue(scope)!,
+                !parse.GetValue(noBalancer),
+                parse.GetValue(balancerAdminPort));
             var binaries = PlatformBinaries.Locate(context.Environment.Variable);
-            return await new LocalPlatform(context, options, binaries).RunAsync(ct);
+            var platform = new LocalPlatform(context, options, binaries);
+            if (!parse.GetValue(detach))
+            {
+                return await platform.RunAsync(ct);
+            }
+
+            string[] again =
+            [
+                "up", "--data-dir", options.DataDirectory, "--listen", options.ListenAddress,
+                "--registry-port", options.RegistryPort.ToString(CultureInfo.InvariantCulture),
+                "--scheduler-port", options.SchedulerPort.ToString(CultureInfo.InvariantCulture),
+                "--zone", options.Zone, "--agent-scope", options.AgentScope, "--cluster", options.Cluster,
+                "--balancer-admin-port", options.BalancerAdminPort.ToString(CultureInfo.InvariantCulture),
+                .. options.StartAgent ? Array.Empty<string>() : ["--no-agent"],
+                .. options.StartBalancer ? Array.Empty<string>() : ["--no-balancer"],
+            ];
+            return await platform.RunDetachedAsync(again, ct);
         });
         return command;
     }
+
+    /// <summary><c>berth down</c>: stops the platform a <c>berth up</c> runs from the data directory (in the background or in another terminal).</summary>
+    public static Command Down(CommandActions actions)
+    {
+        var dataDir = DataDirOption();
+        var command = new Command("down", "Stop the platform `berth up` runs from --data-dir (tasks keep running; the next `berth up` adopts them)") { dataDir };
+        actions.Set(command, async (parse, context, ct) =>
+        {
+            var data = Path.GetFullPath(parse.GetValue(dataDir)!);
+            var run = new RunFiles(data);
+            if (run.LivePid("up") is not { } pid)
+            {
+                // Parts whose berth up was killed stop by themselves (they watch it); a stale file says nothing more.
+                context.Output.Say($"No platform is running from {parse.GetValue(dataDir)}.");
+                return ExitCodes.Success;
+            }
+
+            context.Output.Error.WriteLine($"Stopping berth up (pid {pid}): the agent, then the scheduler and registry...");
+            Common.Posix.Signal(pid, Common.Posix.SigTerm);
+            // berth up gives each part 20 s to stop before SIGKILL; allow for all three and then some.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+            while (run.LivePid("up") is not null)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new CliException($"berth up (pid {pid}) did not stop within 90 s; see {run.UpLog} and the logs beside it.");
+                }
+
+                await Task.Delay(200, ct);
+            }
+
+            context.Output.Say($"Stopped the platform running from {parse.GetValue(dataDir)}. Tasks keep running; the next `berth up` adopts them.");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    /// <summary><c>berth status</c>: whether a platform runs from the data directory, its parts and whether each answers.</summary>
+    public static Command Status(CommandActions actions)
+    {
+        var dataDir = DataDirOption();
+        var command = new Command("status", "Show whether the platform of --data-dir runs, and its parts (exit 1 when it does not)") { dataDir };
+        actions.Set(command, async (parse, context, ct) => await PlatformStatus.PrintAsync(context, new RunFiles(Path.GetFullPath(parse.GetValue(dataDir)!)), parse.GetValue(dataDir)!, ct));
+        return command;
+    }
+
+    private static Option<string> DataDirOption() =>
+        new("--data-dir") { Description = "The data directory the platform runs from", DefaultValueFactory = _ => "./data" };
 }

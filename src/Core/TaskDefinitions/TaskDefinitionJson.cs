@@ -182,9 +182,12 @@ public static partial class TaskDefinitionJson
             return "must be an object";
         }
 
-        // Syntax errors: keep the reader's position, drop the .NET type noise.
-        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return "malformed JSON: " + (cut > 0 ? message[..cut] : message) + (e.LineNumber is { } line ? $" (line {line + 1})" : "");
+        // Syntax errors: the reader's own words without its position (it counts lines from 0, and a "Path: ... |
+        // LineNumber: ... | BytePositionInLine: ..." tail besides), then one position, counted from 1 as editors do.
+        var cut = new[] { message.IndexOf(" Path:", StringComparison.Ordinal), message.IndexOf(" LineNumber:", StringComparison.Ordinal) }
+            .Where(i => i > 0).DefaultIfEmpty(message.Length).Min();
+        var position = e.LineNumber is { } line ? $" (line {line + 1}, column {(e.BytePositionInLine ?? 0) + 1})" : "";
+        return "malformed JSON: " + message[..cut].TrimEnd().TrimEnd('.') + position;
     }
 
     /// <summary>Validates a definition as ECS RegisterTaskDefinition does; returns every error found.</summary>
@@ -258,6 +261,12 @@ public static partial class TaskDefinitionJson
                 if (definition.Memory is null)
                 {
                     Fail("memory", "is required when requiresCompatibilities includes FARGATE");
+                }
+
+                // ECS refuses a FARGATE size outside its table at registration (ClientException), not at launch.
+                if (taskCpu is { } fargateCpu && taskMemory is { } fargateMemory && !FargateSizes.IsSupported(fargateCpu, fargateMemory))
+                {
+                    Fail("memory", FargateSizes.Unsupported(fargateCpu, fargateMemory));
                 }
             }
         }
@@ -349,6 +358,20 @@ public static partial class TaskDefinitionJson
             else if (c.Image.Length > 255 || c.Image.Any(char.IsWhiteSpace))
             {
                 Fail($"{at}.image", "must be an image reference without spaces, at most 255 characters");
+            }
+
+            // ECS: in awsvpc mode containers share the task's namespace, so links and a hostname of their own are refused.
+            if (networkMode == "awsvpc" && c.ExtensionData is { } extra)
+            {
+                if (extra.ContainsKey("links"))
+                {
+                    Fail($"{at}.links", "links are not supported when networkMode is awsvpc");
+                }
+
+                if (extra.ContainsKey("hostname"))
+                {
+                    Fail($"{at}.hostname", "hostname is not supported when networkMode is awsvpc");
+                }
             }
 
             if (c.Cpu is < 0 or > 10 * 1024 * 1024)

@@ -1,3 +1,4 @@
+using Berth.Core.Concurrency;
 using Berth.LoadBalancer.Model;
 using Berth.LoadBalancer.State;
 using Microsoft.Extensions.Hosting;

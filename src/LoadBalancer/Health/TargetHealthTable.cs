@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Berth.Core.Concurrency;
 using Berth.LoadBalancer.Model;
 
 namespace Berth.LoadBalancer.Health;

@@ -5,21 +5,43 @@ using Berth.LoadBalancer.Watch;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Berth.LoadBalancer.Hosting;
 
 /// <summary>The balancer's own endpoints, on the admin address only: liveness and what it serves.</summary>
+/// <remarks>
+/// Plain <see cref="RequestDelegate"/>s rather than minimal-API handlers with parameters: those are compiled from
+/// expression trees at startup, which loads System.Linq.Expressions and a few MiB of generated code into a process
+/// whose memory budget is 100 MiB (docs/benchmarks.md, "Load balancer, second round").
+/// </remarks>
 internal static class AdminEndpoints
 {
     public static void MapAdmin(this IEndpointRouteBuilder app)
     {
         // Ready once it has a configuration to serve (from the scheduler or the cache).
-        app.MapGet("/healthz", (ConfigStore store) => store.Current is null ? Results.StatusCode(503) : Results.Text("ok\n"));
+        app.MapGet("/healthz", WriteHealthAsync);
         app.MapGet("/status", WriteStatusAsync);
     }
 
-    private static async Task WriteStatusAsync(HttpContext context, ConfigStore store, WatchClient watch, TargetHealthTable health)
+    private static Task WriteHealthAsync(HttpContext context)
     {
+        var ready = context.RequestServices.GetRequiredService<ConfigStore>().Current is not null;
+        context.Response.StatusCode = ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        if (!ready)
+        {
+            return Task.CompletedTask;
+        }
+
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync("ok\n");
+    }
+
+    private static async Task WriteStatusAsync(HttpContext context)
+    {
+        var store = context.RequestServices.GetRequiredService<ConfigStore>();
+        var watch = context.RequestServices.GetRequiredService<WatchClient>();
+        var health = context.RequestServices.GetRequiredService<TargetHealthTable>();
         context.Response.ContentType = "application/json";
         await using var json = new Utf8JsonWriter(context.Response.Body, new JsonWriterOptions { Indented = true });
         var model = store.Current;

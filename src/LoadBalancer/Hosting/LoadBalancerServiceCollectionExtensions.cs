@@ -22,6 +22,8 @@ namespace Berth.LoadBalancer.Hosting;
 /// <summary>The balancer's composition.</summary>
 internal static class LoadBalancerServiceCollectionExtensions
 {
+    private const string DataProtectionHostedService = "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService";
+
     public static IHostApplicationBuilder AddLoadBalancerServices(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -47,6 +49,16 @@ internal static class LoadBalancerServiceCollectionExtensions
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, KestrelSetup>();
 
         services.AddReverseProxy();
+        // YARP protects its affinity cookies with ASP.NET Data Protection, whose hosted service reads (or creates)
+        // the key ring at startup: that loads the XML stack and crypto code, ~6 MiB of resident memory, in every
+        // balancer, although most never use stickiness. Without it the key ring is read on the first sticky request.
+        for (var i = services.Count - 1; i >= 0; i--)
+        {
+            if (services[i] is { ServiceType: var type, IsKeyedService: false } d && type == typeof(IHostedService) && d.ImplementationType?.FullName == DataProtectionHostedService)
+            {
+                services.RemoveAt(i);
+            }
+        }
         services.AddSingleton<BalancerProxyConfigProvider>();
         services.AddSingleton<IProxyConfigProvider>(sp => sp.GetRequiredService<BalancerProxyConfigProvider>());
         services.AddSingleton<MatcherPolicy, ListenerRuleMatcherPolicy>();
@@ -62,6 +74,11 @@ internal static class LoadBalancerServiceCollectionExtensions
         // YARP and ASP.NET Core log every request at Information: on a proxy that is the hot path.
         builder.Logging.AddFilter("Yarp", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // Hosting starts an Activity and a log scope for every request whenever its logger is enabled at any level;
+        // SocketsHttpHandler then adds a client Activity and a traceparent header to the forwarded request. Nothing
+        // listens to those here, and together they cost several microseconds of CPU per proxied request
+        // (docs/benchmarks.md, "Load balancer, second round"). Unhandled request errors are still logged, by Kestrel.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         return builder;
     }
 

@@ -1,4 +1,6 @@
 using System.Reflection;
+using Berth.Core.Concurrency;
+using Berth.Core.Resilience;
 using Berth.LoadBalancer.Health;
 using Berth.LoadBalancer.Hosting;
 using Berth.LoadBalancer.Model;
@@ -30,6 +32,9 @@ internal sealed partial class WatchClient(
     ILogger<WatchClient> logger) : BackgroundService
 {
     private static readonly string s_version = typeof(WatchClient).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+    /// <summary>The longest wait between reconnects: a balancer catches up within 30 s of the scheduler's return.</summary>
+    private static readonly TimeSpan MaxReconnectDelay = TimeSpan.FromSeconds(30);
+
     private volatile bool _connected;
 
     /// <summary>True while a stream is open and its snapshot was received.</summary>
@@ -56,7 +61,7 @@ internal sealed partial class WatchClient(
             },
         });
         var client = new BalancerWatch.BalancerWatchClient(channel);
-        var backoff = new ReconnectBackoff(Random.Shared);
+        var backoff = new ReconnectBackoff(Random.Shared, MaxReconnectDelay);
         var replica = data.ReplicaId();
         while (!stoppingToken.IsCancellationRequested)
         {

@@ -5,7 +5,7 @@ using Berth.Scheduler.Placement;
 namespace Berth.Scheduler.Clusters;
 
 /// <summary>Clusters: create (idempotent), delete (only when empty), list and describe.</summary>
-internal sealed partial class ClusterHandler(StateKernel kernel)
+internal sealed partial class ClusterHandler(StateKernel kernel, Networking.HostNetworks networks)
 {
     [GeneratedRegex("^[A-Za-z0-9_-]{1,255}$")]
     private static partial Regex NameRegex();
@@ -19,14 +19,24 @@ internal sealed partial class ClusterHandler(StateKernel kernel)
         }
     }
 
-    public async Task<ClusterSummary> CreateAsync(string name)
+    /// <summary>Creates the cluster (or returns it); its awsvpc task CIDR is <paramref name="taskCidr"/> or one from the pool.</summary>
+    public async Task<ClusterSummary> CreateAsync(string name, string? taskCidr = null)
     {
         ValidateName(name, "cluster_name");
-        return await kernel.CommitAsync(name, tx =>
+        var requested = string.IsNullOrEmpty(taskCidr) ? (Networking.Ipv4Cidr?)null : networks.ParseRequested(taskCidr, "task_cidr");
+        return await networks.WithClusterCidrAsync(name, requested, choose => kernel.CommitAsync(name, tx =>
         {
+            // Chosen (and checked) before anything changes: a refused CIDR creates nothing.
+            var cidr = choose(tx.Cluster.Record);
             tx.EnsureCluster();
+            if (cidr is not null && tx.Cluster.Record!.TaskCidr != cidr)
+            {
+                tx.Cluster.Record.TaskCidr = cidr;
+                tx.Save(tx.Cluster.Record);
+            }
+
             return Summarize(tx.Cluster);
-        }, create: true);
+        }, create: true));
     }
 
     public Task<ClusterSummary> DeleteAsync(string reference)
@@ -115,7 +125,7 @@ internal sealed partial class ClusterHandler(StateKernel kernel)
 
         var record = cluster.Record!;
         var services = cluster.Services.Values.Count(s => s.Status == Statuses.Active);
-        return new ClusterSummary(record.Name, record.Arn, record.Status, instances, running, pending, services, record.CreatedAt);
+        return new ClusterSummary(record.Name, record.Arn, record.Status, instances, running, pending, services, record.CreatedAt) { TaskCidr = record.TaskCidr };
     }
 
     private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "...";
@@ -130,4 +140,8 @@ internal sealed record ClusterSummary(
     int RunningTasks,
     int PendingTasks,
     int ActiveServices,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt)
+{
+    /// <summary>The awsvpc task CIDR; null until given or chosen.</summary>
+    public string? TaskCidr { get; init; }
+}

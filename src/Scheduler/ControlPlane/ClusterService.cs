@@ -8,7 +8,7 @@ namespace Berth.Scheduler.ControlPlane;
 internal sealed class ClusterService(ClusterHandler clusters) : V1.Clusters.ClustersBase
 {
     public override async Task<CreateClusterResponse> CreateCluster(CreateClusterRequest request, ServerCallContext context) =>
-        new() { Cluster = ToWire(await clusters.CreateAsync(string.IsNullOrEmpty(request.ClusterName) ? "default" : request.ClusterName)) };
+        new() { Cluster = ToWire(await clusters.CreateAsync(string.IsNullOrEmpty(request.ClusterName) ? "default" : request.ClusterName, request.TaskCidr)) };
 
     public override Task<ListClustersResponse> ListClusters(ListClustersRequest request, ServerCallContext context)
     {
@@ -47,5 +47,6 @@ internal sealed class ClusterService(ClusterHandler clusters) : V1.Clusters.Clus
         PendingTasksCount = c.PendingTasks,
         ActiveServicesCount = c.ActiveServices,
         CreatedAt = WireConvert.ToWire(c.CreatedAt),
+        TaskCidr = c.TaskCidr ?? "",
     };
 }

@@ -32,8 +32,12 @@ internal sealed class ServiceService(ServiceHandler services) : V1.Services.Serv
                 LaunchType = request.LaunchType,
                 ClientToken = request.ClientToken,
                 ReconnectPolicy = FromWire(request.ReconnectPolicy),
+                LoadBalancers = FromWire(request.LoadBalancers),
             }, ToWire),
         };
+
+    private static System.Collections.Immutable.ImmutableArray<LoadBalancerLink> FromWire(IEnumerable<V1.ServiceLoadBalancer> links) =>
+        [.. links.Select(l => new LoadBalancerLink(string.IsNullOrEmpty(l.TargetGroupArn) ? l.TargetGroupName : l.TargetGroupArn, l.ContainerName, l.ContainerPort))];
 
     public override async Task<UpdateServiceResponse> UpdateService(UpdateServiceRequest request, ServerCallContext context)
     {
@@ -56,6 +60,7 @@ internal sealed class ServiceService(ServiceHandler services) : V1.Services.Serv
                 ForceNewDeployment = request.ForceNewDeployment,
                 HealthCheckGracePeriodSeconds = request.HasHealthCheckGracePeriodSeconds ? request.HealthCheckGracePeriodSeconds : null,
                 ReconnectPolicy = FromWire(request.ReconnectPolicy),
+                LoadBalancers = request.LoadBalancersSet || request.LoadBalancers.Count > 0 ? FromWire(request.LoadBalancers) : null,
             }, ToWire),
         };
     }
@@ -115,6 +120,7 @@ internal sealed class ServiceService(ServiceHandler services) : V1.Services.Serv
     {
         var info = new ServiceInfo
         {
+            LoadBalancers = { s.LoadBalancers.Select(l => new V1.ServiceLoadBalancer { TargetGroupArn = l.TargetGroupArn, ContainerName = l.ContainerName, ContainerPort = l.ContainerPort }) },
             ServiceName = s.Name,
             ServiceArn = s.Arn,
             Cluster = s.Cluster,
@@ -154,6 +160,11 @@ internal sealed class ServiceService(ServiceHandler services) : V1.Services.Serv
         }
 
         info.Events.AddRange(s.Events.Select(e => new ServiceEvent { Id = e.Id, CreatedAt = WireConvert.ToWire(e.CreatedAt), Message = e.Message }));
+        if (s.Throttle.RetryAt is { } retryAt)
+        {
+            info.Throttle = new V1.ServiceThrottle { RetryAt = WireConvert.ToWire(retryAt), FailedTasks = s.Throttle.Failures, Message = s.Throttle.Summary ?? "" };
+        }
+
         return info;
     }
 

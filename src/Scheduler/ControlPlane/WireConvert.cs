@@ -144,6 +144,17 @@ internal static class WireConvert
             info.Containers.Add(container);
         }
 
+        if (details.Attachment is { } a)
+        {
+            // ECS's shape: one ElasticNetworkInterface attachment whose details name the subnet and the address.
+            var attachment = new V1.Attachment { Id = t.Id, Type = "ElasticNetworkInterface", Status = a.Released ? "DELETED" : "ATTACHED" };
+            attachment.Details.Add(new V1.AttachmentDetail { Name = "subnetId", Value = a.Subnet });
+            attachment.Details.Add(new V1.AttachmentDetail { Name = "privateIPv4Address", Value = a.Ipv4Address });
+            attachment.Details.Add(new V1.AttachmentDetail { Name = "macAddress", Value = a.MacAddress });
+            attachment.Details.Add(new V1.AttachmentDetail { Name = "gateway", Value = a.Gateway });
+            info.Attachments.Add(attachment);
+        }
+
         return info;
     }
 }

@@ -20,6 +20,17 @@ internal sealed class SchedulerOptions
     [Required]
     public string DataDirectory { get; set; } = "";
 
+    /// <summary>
+    /// How often balancer replicas send a full health report and a heartbeat, and the scheduler a heartbeat (the
+    /// watch stream's <c>report_interval_ms</c>).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan BalancerReportInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often draining targets are looked at (deregistration delays that ended); in-flight reports wake it at once.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan DrainCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How often both sides of a session send heartbeats.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
@@ -60,6 +71,9 @@ internal sealed class SchedulerOptions
     /// <summary>Last port of the dynamic host port range.</summary>
     [Range(1, 65535)]
     public int DynamicPortLast { get; set; } = 65535;
+
+    /// <summary>The launch throttle of services whose tasks keep failing (<c>Scheduler:ServiceThrottle:*</c>).</summary>
+    public Services.ServiceThrottleOptions ServiceThrottle { get; set; } = new();
 }
 
 /// <summary>Rules across fields of <see cref="SchedulerOptions"/>.</summary>
@@ -70,6 +84,13 @@ internal sealed class SchedulerOptionsValidator : IValidateOptions<SchedulerOpti
         if (options.DynamicPortFirst > options.DynamicPortLast)
         {
             return ValidateOptionsResult.Fail("Scheduler:DynamicPortFirst must not exceed Scheduler:DynamicPortLast.");
+        }
+
+        // Data annotations do not reach into the nested section.
+        var throttle = options.ServiceThrottle;
+        if (throttle.Initial <= TimeSpan.Zero || throttle.Maximum < throttle.Initial || throttle.FailuresBeforeThrottle < 1)
+        {
+            return ValidateOptionsResult.Fail($"Scheduler:ServiceThrottle:Initial ({throttle.Initial}) must be positive and not above Scheduler:ServiceThrottle:Maximum ({throttle.Maximum}); FailuresBeforeThrottle ({throttle.FailuresBeforeThrottle}) at least 1.");
         }
 
         return ValidateOptionsResult.Success;

@@ -87,6 +87,8 @@ internal static class SchedulerServiceCollectionExtensions
         app.MapGrpcService<ContainerInstanceService>();
         app.MapGrpcService<TaskService>();
         app.MapGrpcService<ServiceService>();
+        app.MapGrpcService<LoadBalancingService>();
+        app.MapGrpcService<BalancerWatchService>();
         app.MapGrpcService<AgentSessionService>();
         app.MapGrpcHealthChecksService();
         return app;

@@ -1,7 +1,10 @@
 using Berth.Scheduler.Clusters;
+using Berth.Scheduler.Discovery;
 using Berth.Scheduler.Instances;
 using Berth.Scheduler.Kernel;
+using Berth.Scheduler.LoadBalancing;
 using Berth.Scheduler.LostHosts;
+using Berth.Scheduler.Networking;
 using Berth.Scheduler.Retention;
 using Berth.Scheduler.Services;
 using Berth.Scheduler.Services.Reconcile;
@@ -27,6 +30,12 @@ internal static class SchedulerStateServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>();
 
+        services.AddOptions<AwsvpcOptions>()
+            .BindConfiguration(AwsvpcOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AwsvpcOptions>, AwsvpcOptionsValidator>();
+
         services.AddSingleton<StateKernel>();
         services.AddSingleton<ClusterHandler>();
         services.AddSingleton<TaskDefinitionHandler>();
@@ -36,11 +45,20 @@ internal static class SchedulerStateServiceCollectionExtensions
         services.AddSingleton<AgentHandler>();
         services.AddSingleton<LostHostHandler>();
         services.AddSingleton<DesiredStates>();
+        services.AddSingleton<HostNetworks>();
+        services.AddSingleton<HostNetworkObserver>();
+        services.AddHostedService(sp => sp.GetRequiredService<HostNetworkObserver>());
+        services.AddSingleton<DiscoveryObserver>();
+        services.AddHostedService(sp => sp.GetRequiredService<DiscoveryObserver>());
 
         services.AddSingleton<LostHostMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<LostHostMonitor>());
         services.AddSingleton<ServiceReconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<ServiceReconciler>());
+        services.AddSingleton<LoadBalancingHandler>();
+        services.AddSingleton<BalancerReports>();
+        services.AddSingleton<TargetDrainer>();
+        services.AddHostedService(sp => sp.GetRequiredService<TargetDrainer>());
         services.AddSingleton<RetentionService>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
         return services;

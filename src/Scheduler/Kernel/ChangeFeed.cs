@@ -38,6 +38,9 @@ internal sealed class CommittedChange
     /// <summary>Instances whose tasks became UNKNOWN (declared lost) or stopped being UNKNOWN.</summary>
     public IReadOnlyCollection<string> LostHostsChanged { get; init; } = [];
 
+    /// <summary>Whether a load balancer, listener, rule, target group or target was written or deleted.</summary>
+    public bool LoadBalancingChanged { get; init; }
+
     /// <summary>Whether the cluster record or the task-definition catalog was written.</summary>
     public bool ScopeChanged { get; init; }
 }

@@ -9,5 +9,11 @@ internal sealed class ClusterRecord
 
     public DateTimeOffset CreatedAt { get; set; }
 
+    /// <summary>
+    /// The cluster's awsvpc task CIDR (<c>10.240.0.0/16</c>), from which each host gets its task subnet; null until it is
+    /// given at CreateCluster or chosen from the pool when the first host connects (Networking/HostNetworks).
+    /// </summary>
+    public string? TaskCidr { get; set; }
+
     public string Arn => Arns.Cluster(Name);
 }

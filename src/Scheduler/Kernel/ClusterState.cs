@@ -37,6 +37,18 @@ internal sealed class ClusterState
 
     public bool IsActive => Record?.Status == Statuses.Active;
 
+    /// <summary>
+    /// Grows whenever a host's task subnet, address or membership changes (Networking): every host's routes to its peers
+    /// depend on all of them, so the agent edge rebuilds its cached host-network entries when this moves.
+    /// </summary>
+    public long NetworkGeneration { get; set; }
+
+    /// <summary>Grows whenever the cluster's service discovery records change (Discovery); the records go to every host.</summary>
+    public long DiscoveryGeneration { get; set; }
+
+    /// <summary>A cache slot of the agent edge (Sessions): the encoded discovery records of a generation. The state only holds it.</summary>
+    public object? EdgeDiscovery { get; set; }
+
     public Dictionary<string, InstanceRecord> Instances { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Every task in memory: live ones, and STOPPED ones until they leave (bounded state).</summary>
@@ -44,6 +56,9 @@ internal sealed class ClusterState
 
     /// <summary>Services by name, INACTIVE ones included until they leave.</summary>
     public Dictionary<string, ServiceRecord> Services { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Load balancers, listeners, rules and target groups of the cluster, and what balancers report about them.</summary>
+    public LoadBalancingState LoadBalancing { get; } = new();
 
     /// <summary>The placement view of the cluster, every non-STOPPED task's reservation applied.</summary>
     public ClusterSnapshot Snapshot { get; private set; }

@@ -108,6 +108,20 @@ internal sealed class ClusterTransaction : Transaction
         Save(service);
     }
 
+    /// <summary>Adds or replaces a load-balancing record (indexed and stored).</summary>
+    public void PutLoadBalancing(LoadBalancingObject record)
+    {
+        Cluster.LoadBalancing.Put(record);
+        Save(record);
+    }
+
+    /// <summary>Removes a load-balancing record (from the index and the store).</summary>
+    public void RemoveLoadBalancing(string arn)
+    {
+        Cluster.LoadBalancing.Remove(arn);
+        DeleteLoadBalancing(arn);
+    }
+
     /// <summary>The instance's tasks became UNKNOWN (declared lost) or stopped being UNKNOWN.</summary>
     public void LostHostChanged(string instanceId) => (_lostHosts ??= new(StringComparer.Ordinal)).Add(instanceId);
 
@@ -134,7 +148,7 @@ internal sealed class ClusterTransaction : Transaction
 
     internal override CommittedChange? Describe(long sequence)
     {
-        if (!HasWrites && _instances is null && _desiredChanged is null && _published is null && _lostHosts is null)
+        if (!HasWrites && _instances is null && _desiredChanged is null && _published is null && _lostHosts is null && !LoadBalancingChanged)
         {
             return null;
         }
@@ -170,6 +184,7 @@ internal sealed class ClusterTransaction : Transaction
             Services = HasWrites && Writes.Services.Count > 0 ? Writes.Services.ConvertAll(s => s.Name) : [],
             LostHostsChanged = (IReadOnlyCollection<string>?)_lostHosts ?? [],
             ScopeChanged = ScopeChanged,
+            LoadBalancingChanged = LoadBalancingChanged,
         };
     }
 }

@@ -9,7 +9,7 @@ internal interface IStateStore : IAsyncDisposable
     /// <summary>Creates or upgrades the schema (and converts data an older scheduler wrote).</summary>
     Task OpenAsync(CancellationToken cancellationToken);
 
-    /// <summary>Reads every record into <paramref name="sink"/>: catalog first, then clusters, instances, tasks, services.</summary>
+    /// <summary>Reads every record into <paramref name="sink"/>: catalog first, then clusters, instances, tasks, services, load balancing.</summary>
     Task LoadAsync(IStateSink sink, CancellationToken cancellationToken);
 
     /// <summary>
@@ -39,7 +39,14 @@ internal sealed class StateWrites
 
     public List<ServiceRecord> Services { get; } = [];
 
-    public bool IsEmpty => Clusters.Count == 0 && TaskDefinitions.Count == 0 && Instances.Count == 0 && Tasks.Count == 0 && Services.Count == 0;
+    /// <summary>Load-balancing records to store (upserts by ARN).</summary>
+    public List<LoadBalancingObject> LoadBalancing { get; } = [];
+
+    /// <summary>Load-balancing records to delete, by ARN (after the upserts of the same transaction).</summary>
+    public List<string> LoadBalancingDeleted { get; } = [];
+
+    public bool IsEmpty => Clusters.Count == 0 && TaskDefinitions.Count == 0 && Instances.Count == 0 && Tasks.Count == 0 && Services.Count == 0
+        && LoadBalancing.Count == 0 && LoadBalancingDeleted.Count == 0;
 }
 
 /// <summary>Where a store's load puts the records (the kernel, during start-up).</summary>
@@ -62,4 +69,7 @@ internal interface IStateSink
 
     /// <summary>Adds a service (after every task), linking the tasks of its deployments.</summary>
     void AddService(ServiceRecord service);
+
+    /// <summary>Adds a load-balancing record (after the clusters).</summary>
+    void AddLoadBalancing(LoadBalancingObject record);
 }

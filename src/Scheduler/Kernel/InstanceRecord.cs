@@ -35,6 +35,12 @@ internal sealed class InstanceRecord
 
     public bool AgentConnected { get; set; }
 
+    /// <summary>
+    /// The address load balancers reach the host's published ports on: the one the agent reports, or else the address
+    /// its session came from. Runtime only: set again when the agent reconnects (targets registered keep theirs).
+    /// </summary>
+    public string? Address { get; set; }
+
     /// <summary>Incremented by every new session, so an old session ending does not disconnect a newer one.</summary>
     public long SessionGeneration { get; set; }
 
@@ -48,6 +54,18 @@ internal sealed class InstanceRecord
     public long LastHeard { get; set; }
 
     public long AcknowledgedVersion { get; set; }
+
+    /// <summary>The host's awsvpc task subnet inside its cluster's task CIDR (stored); null until its agent first connects.</summary>
+    public string? TaskSubnet { get; set; }
+
+    /// <summary>
+    /// The host's address as its peers route to it (the address its agent's session comes from; stored): the gateway of
+    /// the other hosts' routes to <see cref="TaskSubnet"/>.
+    /// </summary>
+    public string? HostAddress { get; set; }
+
+    /// <summary>A cache slot of the agent edge (Sessions): this host's network entry of its desired state. The record only holds it.</summary>
+    public object? EdgeNetwork { get; set; }
 
     public ulong AppliedSequence { get; set; }
 

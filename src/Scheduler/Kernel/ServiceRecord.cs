@@ -43,6 +43,9 @@ internal sealed class ServiceRecord
 
     public ReconnectPolicy ReconnectPolicy { get; set; } = ReconnectPolicy.KeepReplacement;
 
+    /// <summary>Target groups its tasks are registered with (ECS loadBalancers), by target group ARN.</summary>
+    public ImmutableArray<ServiceLoadBalancer> LoadBalancers { get; set; } = [];
+
     public DateTimeOffset CreatedAt { get; init; }
 
     /// <summary>When it became INACTIVE; it leaves memory and the database some time after (bounded state).</summary>
@@ -71,6 +74,9 @@ internal sealed class ServiceRecord
 
     /// <summary>When each recent message was last recorded, for rate-limiting repeats.</summary>
     public Dictionary<string, DateTimeOffset> RecentMessages { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The launch throttle: failures since the service was last steady and how long launches wait (stored).</summary>
+    public ServiceThrottleState Throttle { get; } = new();
 
     /// <summary>Tasks seen with last status UNKNOWN (their host was lost) and not stopped since.</summary>
     public HashSet<string> LostTaskIds { get; } = new(StringComparer.Ordinal);
@@ -123,10 +129,30 @@ internal sealed class ServiceRecord
         {
             deployment.FailedTasks++;
             deployment.UpdatedAt = now;
+            Throttle.RecordFailure(now, FailureCause(task));
             return true;
         }
 
         return false;
+    }
+
+    /// <summary>Why a task failed: its stopped reason (the agent's words, e.g. <c>CannotPullContainerError: ...</c>), else its first container's.</summary>
+    private static string FailureCause(TaskRecord task)
+    {
+        if (!string.IsNullOrEmpty(task.StoppedReason))
+        {
+            return task.StoppedReason;
+        }
+
+        foreach (var container in task.Containers)
+        {
+            if (!string.IsNullOrEmpty(container.Reason))
+            {
+                return container.Reason;
+            }
+        }
+
+        return "";
     }
 }
 

@@ -131,6 +131,17 @@ internal sealed partial class StateKernel
             kernel.SeenSeq(highest);
         }
 
+        public void AddLoadBalancing(LoadBalancingObject record)
+        {
+            var state = kernel.ClusterForLoad(record.Cluster);
+            lock (state.Gate)
+            {
+                state.LoadBalancing.Put(record);
+            }
+
+            kernel.IndexLoadBalancing(record);
+        }
+
         public void AddService(ServiceRecord service)
         {
             var state = kernel.ClusterForLoad(service.Cluster);

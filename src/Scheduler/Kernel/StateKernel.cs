@@ -20,6 +20,11 @@ internal sealed partial class StateKernel(IStateStore store, TimeProvider time, 
 {
     private readonly ConcurrentDictionary<string, ClusterState> _clusters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _instanceClusters = new(StringComparer.Ordinal);
+
+    // Load balancers and target groups have account-wide names and ARNs (ELB): which cluster holds each, by
+    // "lb:<name>", "tg:<name>" and ARN. Claimed inside the commit that creates the record, so two clusters never
+    // create the same name.
+    private readonly ConcurrentDictionary<string, string> _loadBalancingIndex = new(StringComparer.Ordinal);
     private readonly Lock _observersGate = new();
     private readonly PublishQueue _catalogFeed = new();
     private IChangeObserver[] _observers = [];
@@ -68,6 +73,55 @@ internal sealed partial class StateKernel(IStateStore store, TimeProvider time, 
     public string? ClusterOfInstance(string instanceId) => _instanceClusters.GetValueOrDefault(instanceId);
 
     internal void IndexInstance(string instanceId, string cluster) => _instanceClusters[instanceId] = cluster;
+
+    /// <summary>The cluster that holds a load balancer or target group, by index key (<c>lb:name</c>, <c>tg:name</c>, or an ARN).</summary>
+    public string? ClusterOfLoadBalancing(string key) => _loadBalancingIndex.GetValueOrDefault(key);
+
+    /// <summary>Claims an index key for a cluster; false when another record holds it.</summary>
+    public bool ClaimLoadBalancing(string key, string cluster) => _loadBalancingIndex.TryAdd(key, cluster);
+
+    /// <summary>Gives an index key back (its record was deleted).</summary>
+    public void ReleaseLoadBalancing(string key) => _loadBalancingIndex.TryRemove(key, out _);
+
+    internal void IndexLoadBalancing(LoadBalancingObject record)
+    {
+        switch (record)
+        {
+            case LoadBalancerRecord lb:
+                _loadBalancingIndex[LoadBalancingKeys.LoadBalancerName(lb.Name)] = lb.Cluster;
+                _loadBalancingIndex[lb.Arn] = lb.Cluster;
+                break;
+            case TargetGroupRecord group:
+                _loadBalancingIndex[LoadBalancingKeys.TargetGroupName(group.Name)] = group.Cluster;
+                _loadBalancingIndex[group.Arn] = group.Cluster;
+                break;
+            default:
+                _loadBalancingIndex[record.Arn] = record.Cluster;
+                break;
+        }
+    }
+
+    /// <summary>The sequence of the newest commit so far; read under a cluster's lock, it covers every change that cluster's memory shows.</summary>
+    public long LastSequence => Interlocked.Read(ref _commits);
+
+    /// <summary>
+    /// Changes runtime-only state of a cluster under its lock (balancer health and in-flight reports). Never stored, and
+    /// the change feed does not hear of it; false for an unknown cluster.
+    /// </summary>
+    public bool UpdateClusterRuntime(string cluster, Action<ClusterState> update)
+    {
+        if (!_clusters.TryGetValue(cluster, out var state))
+        {
+            return false;
+        }
+
+        lock (state.Gate)
+        {
+            update(state);
+        }
+
+        return true;
+    }
 
     /// <summary>Reads a cluster under its lock; <paramref name="read"/> gets null for a cluster nothing created.</summary>
     public T ReadCluster<T>(string cluster, Func<ClusterState?, T> read)

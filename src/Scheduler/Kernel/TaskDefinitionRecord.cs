@@ -59,16 +59,19 @@ internal sealed class TaskDefinitionRecord
     {
         int? taskCpu = TaskResources.TryParseCpu(definition.Cpu, out var cpu) ? cpu : null;
         int? taskMemory = TaskResources.TryParseMemory(definition.Memory, out var memory) ? memory : null;
-        var hostMode = definition.NetworkMode is "host" or "awsvpc";
+        var hostMode = definition.NetworkMode == "host";
+        // An awsvpc task has an address of its own: its ports are on that address, not the host's, so it reserves none
+        // (ECS: awsvpc tasks never conflict on ports, any number of them fit one instance).
+        var awsvpc = definition.NetworkMode == "awsvpc";
         var containers = (definition.ContainerDefinitions ?? []).Select(c => new ContainerRequirements(
             c.Name ?? "",
             c.Cpu ?? 0,
             c.Memory,
             c.MemoryReservation,
-            (c.PortMappings ?? []).Select(p => new PortRequest(
+            (awsvpc ? [] : c.PortMappings ?? []).Select(p => new PortRequest(
                 c.Name ?? "",
                 p.ContainerPort ?? 0,
-                // In host and awsvpc modes the container port is the host port (ECS).
+                // In host mode the container port is the host port (ECS).
                 hostMode ? p.ContainerPort ?? 0 : p.HostPort ?? 0,
                 p.EffectiveProtocol == "udp" ? TransportProtocol.Udp : TransportProtocol.Tcp)).ToList()));
         return TaskRequirements.FromContainers(taskCpu, taskMemory, containers);

@@ -144,6 +144,13 @@ internal sealed class TaskRecord
         set => Details.Version = value;
     }
 
+    /// <summary>An awsvpc task's network interface as its agent reported it (its address); null before it has one.</summary>
+    public TaskAttachment? Attachment
+    {
+        get => Details.Attachment;
+        set => Details.Attachment = value;
+    }
+
     public string Arn => Arns.Task(Cluster, Id);
 
     /// <summary>
@@ -228,7 +235,15 @@ internal sealed class TaskDetails
     public DateTimeOffset? LastReportedAt { get; set; }
 
     public long Version { get; set; } = 1;
+
+    public TaskAttachment? Attachment { get; set; }
 }
+
+/// <summary>
+/// An awsvpc task's network interface (ECS's ElasticNetworkInterface attachment): its address in its host's task
+/// subnet. <see cref="Released"/> once the task stopped and the address went back to the host's pool.
+/// </summary>
+internal sealed record TaskAttachment(string Ipv4Address, string Subnet, string Gateway, string MacAddress, bool Released);
 
 /// <summary>A container of a task, as the agent last reported it.</summary>
 internal sealed class TaskContainer

@@ -76,6 +76,25 @@ internal abstract class Transaction(StateKernel kernel)
         }
     }
 
+    /// <summary>Stores a load-balancing record (load balancer, listener, rule or target group with its targets).</summary>
+    public void Save(LoadBalancingObject record)
+    {
+        LoadBalancingChanged = true;
+        if (Added(record))
+        {
+            Writes.LoadBalancing.Add(record);
+        }
+    }
+
+    /// <summary>Deletes a stored load-balancing record by ARN.</summary>
+    public void DeleteLoadBalancing(string arn)
+    {
+        LoadBalancingChanged = true;
+        Writes.LoadBalancingDeleted.Add(arn);
+    }
+
+    internal bool LoadBalancingChanged { get; private set; }
+
     /// <summary>Runs once the writes are durable, under the same lock again (before the change feed hears of it).</summary>
     internal abstract void ApplyDurableEffects();
 

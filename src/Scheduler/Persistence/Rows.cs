@@ -12,6 +12,9 @@ internal sealed class ClusterRow
     public required string Status { get; set; }
 
     public long CreatedAtMs { get; set; }
+
+    /// <summary>The awsvpc task CIDR; null until given or chosen.</summary>
+    public string? TaskCidr { get; set; }
 }
 
 /// <summary>A task-definition revision; <see cref="Json"/> is the user's ECS document as registered (read-only fields dropped).</summary>
@@ -53,6 +56,12 @@ internal sealed class InstanceRow
     public byte[]? HostFacts { get; set; }
 
     public required byte[] CustomAttributes { get; set; }
+
+    /// <summary>The host's awsvpc task subnet (CIDR); null until its agent first connected.</summary>
+    public string? TaskSubnet { get; set; }
+
+    /// <summary>The host's address its peers route its task subnet through.</summary>
+    public string? HostAddress { get; set; }
 }
 
 /// <summary>
@@ -109,4 +118,19 @@ internal sealed class ServiceRow
     public long? InactiveAtMs { get; set; }
 
     public byte[]? Document { get; set; }
+}
+
+/// <summary>
+/// A load balancer (Kind 1), listener (2), rule (3) or target group with its targets (4); <see cref="Document"/> is a
+/// <see cref="LoadBalancingDocument"/>.
+/// </summary>
+internal sealed class LoadBalancingRow
+{
+    public required string Arn { get; set; }
+
+    public required string Cluster { get; set; }
+
+    public int Kind { get; set; }
+
+    public required byte[] Document { get; set; }
 }

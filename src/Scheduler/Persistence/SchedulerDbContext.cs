@@ -19,6 +19,8 @@ internal sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> op
 
     public DbSet<ServiceRow> Services => Set<ServiceRow>();
 
+    public DbSet<LoadBalancingRow> LoadBalancing => Set<LoadBalancingRow>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<ClusterRow>(e =>
@@ -53,6 +55,11 @@ internal sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> op
             // A name is reused after its service became INACTIVE, so the row is replaced, not added.
             e.HasKey(x => new { x.Cluster, x.Name });
             e.HasIndex(x => x.InactiveAtMs);
+        });
+        modelBuilder.Entity<LoadBalancingRow>(e =>
+        {
+            e.ToTable("load_balancing");
+            e.HasKey(x => x.Arn);
         });
     }
 }

@@ -19,7 +19,7 @@ internal sealed partial class SqliteSchedulerStore
         var visibleSinceMs = sink.VisibleSince.ToUnixTimeMilliseconds();
         await using (var connection = await OpenConnectionAsync(cancellationToken))
         {
-            await foreach (var row in ReadAsync(connection, "SELECT Name, Status, CreatedAtMs FROM clusters", r => new ClusterRow { Name = r.GetString(0), Status = r.GetString(1), CreatedAtMs = r.GetInt64(2) }, cancellationToken))
+            await foreach (var row in ReadAsync(connection, "SELECT Name, Status, CreatedAtMs, TaskCidr FROM clusters", r => new ClusterRow { Name = r.GetString(0), Status = r.GetString(1), CreatedAtMs = r.GetInt64(2), TaskCidr = r.IsDBNull(3) ? null : r.GetString(3) }, cancellationToken))
             {
                 sink.AddCluster(StoredForm.FromRow(row));
             }
@@ -30,7 +30,7 @@ internal sealed partial class SqliteSchedulerStore
                 sink.AddDefinition(StoredForm.FromRow(row));
             }
 
-            const string Instances = "SELECT Id, Cluster, Status, CredentialHash, RegisteredAtMs, DeregisteredAtMs, DesiredSeq, HostFacts, CustomAttributes FROM instances " +
+            const string Instances = "SELECT Id, Cluster, Status, CredentialHash, RegisteredAtMs, DeregisteredAtMs, DesiredSeq, HostFacts, CustomAttributes, TaskSubnet, HostAddress FROM instances " +
                 "WHERE DeregisteredAtMs IS NULL OR DeregisteredAtMs >= $since";
             await foreach (var row in ReadAsync(connection, Instances, ReadInstance, cancellationToken, visibleSinceMs))
             {
@@ -60,6 +60,12 @@ internal sealed partial class SqliteSchedulerStore
                 }
 
                 sink.AddService(StoredForm.FromRow(row, definition, document));
+            }
+
+            const string LoadBalancing = "SELECT Arn, Cluster, Kind, Document FROM load_balancing";
+            await foreach (var row in ReadAsync(connection, LoadBalancing, r => new LoadBalancingRow { Arn = r.GetString(0), Cluster = r.GetString(1), Kind = r.GetInt32(2), Document = (byte[])r.GetValue(3) }, cancellationToken))
+            {
+                sink.AddLoadBalancing(StoredForm.FromRow(row));
             }
         }
     }
@@ -174,6 +180,8 @@ internal sealed partial class SqliteSchedulerStore
         DesiredSeq = r.GetInt64(6),
         HostFacts = r.IsDBNull(7) ? null : (byte[])r.GetValue(7),
         CustomAttributes = (byte[])r.GetValue(8),
+        TaskSubnet = r.IsDBNull(9) ? null : r.GetString(9),
+        HostAddress = r.IsDBNull(10) ? null : r.GetString(10),
     };
 
     private static ServiceRow ReadService(SqliteDataReader r) => new()

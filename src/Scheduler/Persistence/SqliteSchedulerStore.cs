@@ -115,6 +115,8 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
         rows.Instances.AddRange(writes.Instances.Select(StoredForm.ToRow));
         rows.Tasks.AddRange(writes.Tasks.Select(StoredForm.ToRow));
         rows.Services.AddRange(writes.Services.Select(StoredForm.ToRow));
+        rows.LoadBalancing.AddRange(writes.LoadBalancing.Select(StoredForm.ToRow));
+        rows.LoadBalancingDeleted.AddRange(writes.LoadBalancingDeleted);
         return Enqueue(new PendingWork(rows, null));
     }
 
@@ -222,6 +224,16 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             {
                 statements.Write(row);
             }
+
+            foreach (var row in rows.LoadBalancing)
+            {
+                statements.Write(row);
+            }
+
+            foreach (var arn in rows.LoadBalancingDeleted)
+            {
+                statements.DeleteLoadBalancing(arn);
+            }
         }
 
         transaction.Commit();
@@ -271,6 +283,10 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
         public List<TaskRow> Tasks { get; } = [];
 
         public List<ServiceRow> Services { get; } = [];
+
+        public List<LoadBalancingRow> LoadBalancing { get; } = [];
+
+        public List<string> LoadBalancingDeleted { get; } = [];
     }
 
     private sealed record EndedDelete(long BeforeMs, int Limit);
@@ -289,14 +305,14 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
     /// <summary>Prepared upserts, created lazily per transaction.</summary>
     private sealed class Statements(SqliteConnection connection, SqliteTransaction transaction) : IDisposable
     {
-        private SqliteCommand? _cluster, _definition, _instance, _task, _service;
+        private SqliteCommand? _cluster, _definition, _instance, _task, _service, _loadBalancing, _loadBalancingDelete;
 
         public void Write(ClusterRow row)
         {
             _cluster ??= Prepare(
-                "INSERT INTO clusters (Name, Status, CreatedAtMs) VALUES ($p0, $p1, $p2) " +
-                "ON CONFLICT(Name) DO UPDATE SET Status = excluded.Status, CreatedAtMs = excluded.CreatedAtMs", 3);
-            Run(_cluster, row.Name, row.Status, row.CreatedAtMs);
+                "INSERT INTO clusters (Name, Status, CreatedAtMs, TaskCidr) VALUES ($p0, $p1, $p2, $p3) " +
+                "ON CONFLICT(Name) DO UPDATE SET Status = excluded.Status, CreatedAtMs = excluded.CreatedAtMs, TaskCidr = excluded.TaskCidr", 4);
+            Run(_cluster, row.Name, row.Status, row.CreatedAtMs, row.TaskCidr);
         }
 
         public void Write(TaskDefinitionRow row)
@@ -310,10 +326,12 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
         public void Write(InstanceRow row)
         {
             _instance ??= Prepare(
-                "INSERT INTO instances (Id, Cluster, Status, CredentialHash, RegisteredAtMs, DeregisteredAtMs, DesiredSeq, HostFacts, CustomAttributes) VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8) " +
+                "INSERT INTO instances (Id, Cluster, Status, CredentialHash, RegisteredAtMs, DeregisteredAtMs, DesiredSeq, HostFacts, CustomAttributes, TaskSubnet, HostAddress) " +
+                "VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8, $p9, $p10) " +
                 "ON CONFLICT(Id) DO UPDATE SET Cluster = excluded.Cluster, Status = excluded.Status, CredentialHash = excluded.CredentialHash, DeregisteredAtMs = excluded.DeregisteredAtMs, " +
-                "DesiredSeq = excluded.DesiredSeq, HostFacts = excluded.HostFacts, CustomAttributes = excluded.CustomAttributes", 9);
-            Run(_instance, row.Id, row.Cluster, row.Status, row.CredentialHash, row.RegisteredAtMs, row.DeregisteredAtMs, row.DesiredSeq, row.HostFacts, row.CustomAttributes);
+                "DesiredSeq = excluded.DesiredSeq, HostFacts = excluded.HostFacts, CustomAttributes = excluded.CustomAttributes, TaskSubnet = excluded.TaskSubnet, HostAddress = excluded.HostAddress", 11);
+            Run(_instance, row.Id, row.Cluster, row.Status, row.CredentialHash, row.RegisteredAtMs, row.DeregisteredAtMs, row.DesiredSeq, row.HostFacts, row.CustomAttributes,
+                row.TaskSubnet, row.HostAddress);
         }
 
         public void Write(TaskRow row)
@@ -333,6 +351,20 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
                 "INSERT INTO services (Cluster, Name, Status, ClientToken, InactiveAtMs, Document) VALUES ($p0, $p1, $p2, $p3, $p4, $p5) " +
                 "ON CONFLICT(Cluster, Name) DO UPDATE SET Status = excluded.Status, ClientToken = excluded.ClientToken, InactiveAtMs = excluded.InactiveAtMs, Document = excluded.Document", 6);
             Run(_service, row.Cluster, row.Name, row.Status, row.ClientToken, row.InactiveAtMs, row.Document);
+        }
+
+        public void Write(LoadBalancingRow row)
+        {
+            _loadBalancing ??= Prepare(
+                "INSERT INTO load_balancing (Arn, Cluster, Kind, Document) VALUES ($p0, $p1, $p2, $p3) " +
+                "ON CONFLICT(Arn) DO UPDATE SET Cluster = excluded.Cluster, Kind = excluded.Kind, Document = excluded.Document", 4);
+            Run(_loadBalancing, row.Arn, row.Cluster, row.Kind, row.Document);
+        }
+
+        public void DeleteLoadBalancing(string arn)
+        {
+            _loadBalancingDelete ??= Prepare("DELETE FROM load_balancing WHERE Arn = $p0", 1);
+            Run(_loadBalancingDelete, arn);
         }
 
         private SqliteCommand Prepare(string sql, int parameters)
@@ -366,6 +398,8 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             _instance?.Dispose();
             _task?.Dispose();
             _service?.Dispose();
+            _loadBalancing?.Dispose();
+            _loadBalancingDelete?.Dispose();
         }
     }
 }

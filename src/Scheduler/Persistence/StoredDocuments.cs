@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Berth.Scheduler.Kernel;
 
 namespace Berth.Scheduler.Persistence;
 
@@ -53,6 +54,28 @@ internal sealed class TaskDetailsDocument
 
     [JsonPropertyName("ver")]
     public long Version { get; set; }
+
+    /// <summary>An awsvpc task's network interface (added within schema 1: older documents simply lack it).</summary>
+    [JsonPropertyName("na")]
+    public AttachmentDocument? Attachment { get; set; }
+}
+
+internal sealed class AttachmentDocument
+{
+    [JsonPropertyName("a")]
+    public string? Address { get; set; }
+
+    [JsonPropertyName("s")]
+    public string? Subnet { get; set; }
+
+    [JsonPropertyName("g")]
+    public string? Gateway { get; set; }
+
+    [JsonPropertyName("m")]
+    public string? Mac { get; set; }
+
+    [JsonPropertyName("r")]
+    public bool Released { get; set; }
 }
 
 internal sealed class ContainerOverrideDocument
@@ -192,6 +215,60 @@ internal sealed class ServiceDocument
     public List<DeploymentDocument>? Deployments { get; set; }
 
     public List<EventDocument>? Events { get; set; }
+
+    /// <summary>The launch throttle; absent when the service is not throttled.</summary>
+    public ThrottleDocument? Throttle { get; set; }
+
+    /// <summary>ECS loadBalancers: target group ARN, container name and port.</summary>
+    public List<ServiceLoadBalancerDocument>? LoadBalancers { get; set; }
+}
+
+/// <summary>A service's launch throttle (see ServiceThrottleState).</summary>
+internal sealed class ThrottleDocument
+{
+    public int Failures { get; set; }
+
+    public int Level { get; set; }
+
+    public DateTimeOffset? RetryAt { get; set; }
+
+    public string? Summary { get; set; }
+
+    public List<LaunchFailureDocument>? Recent { get; set; }
+}
+
+internal sealed class LaunchFailureDocument
+{
+    public DateTimeOffset At { get; set; }
+
+    public string? Cause { get; set; }
+}
+
+internal sealed class ServiceLoadBalancerDocument
+{
+    public string? TargetGroup { get; set; }
+
+    public string? Container { get; set; }
+
+    public int Port { get; set; }
+}
+
+/// <summary>
+/// Schema 1 of a load-balancing record (load_balancing.Document): exactly one of the parts is set. The parts are the
+/// kernel's records themselves (plain data, no behaviour), so this document changes with them: a reader refuses a
+/// schema it does not know, and a record change that is not additive must raise the schema.
+/// </summary>
+internal sealed class LoadBalancingDocument
+{
+    public int Schema { get; set; } = StoredDocuments.Schema;
+
+    public LoadBalancerRecord? LoadBalancer { get; set; }
+
+    public ListenerRecord? Listener { get; set; }
+
+    public RuleRecord? Rule { get; set; }
+
+    public TargetGroupRecord? TargetGroup { get; set; }
 }
 
 internal sealed class DeploymentConfigurationDocument
@@ -253,6 +330,7 @@ internal sealed class EventDocument
 [JsonSerializable(typeof(TaskDetailsDocument))]
 [JsonSerializable(typeof(HostFactsDocument))]
 [JsonSerializable(typeof(ServiceDocument))]
+[JsonSerializable(typeof(LoadBalancingDocument))]
 [JsonSerializable(typeof(SortedDictionary<string, string>))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class StoredDocumentsContext : JsonSerializerContext;
@@ -280,6 +358,11 @@ internal static class StoredDocuments
     public static byte[] Encode(ServiceDocument document) => JsonSerializer.SerializeToUtf8Bytes(document, StoredDocumentsContext.Default.ServiceDocument);
 
     public static byte[] Encode(SortedDictionary<string, string> attributes) => JsonSerializer.SerializeToUtf8Bytes(attributes, StoredDocumentsContext.Default.SortedDictionaryStringString);
+
+    public static byte[] Encode(LoadBalancingDocument document) => JsonSerializer.SerializeToUtf8Bytes(document, StoredDocumentsContext.Default.LoadBalancingDocument);
+
+    public static LoadBalancingDocument DecodeLoadBalancing(ReadOnlySpan<byte> json) =>
+        Checked(JsonSerializer.Deserialize(json, StoredDocumentsContext.Default.LoadBalancingDocument), d => d.Schema, "load-balancing");
 
     public static TaskDetailsDocument DecodeTaskDetails(ReadOnlySpan<byte> json) =>
         Checked(JsonSerializer.Deserialize(json, StoredDocumentsContext.Default.TaskDetailsDocument), d => d.Schema, "task details");

@@ -11,9 +11,9 @@ namespace Berth.Scheduler.Persistence;
 /// <summary>Records to rows and back: the only place that knows both the kernel's records and the stored format.</summary>
 internal static class StoredForm
 {
-    public static ClusterRow ToRow(ClusterRecord c) => new() { Name = c.Name, Status = c.Status, CreatedAtMs = c.CreatedAt.ToUnixTimeMilliseconds() };
+    public static ClusterRow ToRow(ClusterRecord c) => new() { Name = c.Name, Status = c.Status, CreatedAtMs = c.CreatedAt.ToUnixTimeMilliseconds(), TaskCidr = c.TaskCidr };
 
-    public static ClusterRecord FromRow(ClusterRow row) => new() { Name = row.Name, Status = row.Status, CreatedAt = Ms(row.CreatedAtMs) };
+    public static ClusterRecord FromRow(ClusterRow row) => new() { Name = row.Name, Status = row.Status, CreatedAt = Ms(row.CreatedAtMs), TaskCidr = row.TaskCidr };
 
     public static TaskDefinitionRow ToRow(TaskDefinitionRecord d) => new()
     {
@@ -53,6 +53,8 @@ internal static class StoredForm
         DesiredSeq = i.DesiredSeq,
         HostFacts = StoredDocuments.Encode(ToDocument(i.Facts)),
         CustomAttributes = StoredDocuments.Encode(i.CustomAttributes),
+        TaskSubnet = i.TaskSubnet,
+        HostAddress = i.HostAddress,
     };
 
     public static InstanceRecord FromRow(InstanceRow row)
@@ -73,6 +75,8 @@ internal static class StoredForm
             DeregisteredAt = row.DeregisteredAtMs is { } d ? Ms(d) : null,
             Facts = FromDocument(StoredDocuments.DecodeHostFacts(row.HostFacts ?? throw new InvalidDataException($"Container instance {row.Id} has no host facts."))),
             DesiredSeq = row.DesiredSeq,
+            TaskSubnet = row.TaskSubnet,
+            HostAddress = row.HostAddress,
         };
         foreach (var (name, value) in StoredDocuments.DecodeAttributes(row.CustomAttributes))
         {
@@ -177,6 +181,9 @@ internal static class StoredForm
         StoppingAt = d.StoppingAt,
         LastReportedAt = d.LastReportedAt,
         Version = d.Version,
+        Attachment = d.Attachment is { } a
+            ? new AttachmentDocument { Address = a.Ipv4Address, Subnet = Nz(a.Subnet), Gateway = Nz(a.Gateway), Mac = Nz(a.MacAddress), Released = a.Released }
+            : null,
     };
 
     /// <summary>Decodes a task's stored details document (the kernel calls it on a loaded task's first use).</summary>
@@ -215,6 +222,7 @@ internal static class StoredForm
         StoppingAt = d.StoppingAt,
         LastReportedAt = d.LastReportedAt,
         Version = d.Version,
+        Attachment = d.Attachment is { } a ? new TaskAttachment(a.Address ?? "", a.Subnet ?? "", a.Gateway ?? "", a.Mac ?? "", a.Released) : null,
     };
 
     public static ServiceRow ToRow(ServiceRecord s) => new()
@@ -256,8 +264,44 @@ internal static class StoredForm
                 LaunchType = d.LaunchType,
             }),
             Events = s.Events.ConvertAll(e => new EventDocument { Id = e.Id, CreatedAt = e.CreatedAt, Message = e.Message }),
+            Throttle = s.Throttle.IsEmpty ? null : new ThrottleDocument
+            {
+                Failures = s.Throttle.Failures,
+                Level = s.Throttle.Level,
+                RetryAt = s.Throttle.RetryAt,
+                Summary = s.Throttle.Summary,
+                Recent = s.Throttle.Recent.ConvertAll(f => new LaunchFailureDocument { At = f.At, Cause = f.Cause }),
+            },
+            LoadBalancers = s.LoadBalancers.IsEmpty ? null : [.. s.LoadBalancers.Select(l => new ServiceLoadBalancerDocument { TargetGroup = l.TargetGroupArn, Container = l.ContainerName, Port = l.ContainerPort })],
         }),
     };
+
+    public static LoadBalancingRow ToRow(LoadBalancingObject record) => new()
+    {
+        Arn = record.Arn,
+        Cluster = record.Cluster,
+        Kind = record switch
+        {
+            LoadBalancerRecord => 1,
+            ListenerRecord => 2,
+            RuleRecord => 3,
+            _ => 4,
+        },
+        Document = StoredDocuments.Encode(new LoadBalancingDocument
+        {
+            LoadBalancer = record as LoadBalancerRecord,
+            Listener = record as ListenerRecord,
+            Rule = record as RuleRecord,
+            TargetGroup = record as TargetGroupRecord,
+        }),
+    };
+
+    public static LoadBalancingObject FromRow(LoadBalancingRow row)
+    {
+        var d = StoredDocuments.DecodeLoadBalancing(row.Document);
+        return (LoadBalancingObject?)d.LoadBalancer ?? (LoadBalancingObject?)d.Listener ?? (LoadBalancingObject?)d.Rule ?? d.TargetGroup
+            ?? throw new InvalidDataException($"Load-balancing row {row.Arn} has no record.");
+    }
 
     /// <summary>A service from its row, its strategies and constraints parsed (they were validated when stored).</summary>
     public static ServiceRecord FromRow(ServiceRow row, TaskDefinitionRecord primaryDefinition, ServiceDocument d)
@@ -287,6 +331,7 @@ internal static class StoredForm
             LaunchType = d.LaunchType ?? "EC2",
             ReconnectPolicy = d.ReconnectPolicy == (int)ReconnectPolicy.KeepOriginal ? ReconnectPolicy.KeepOriginal : ReconnectPolicy.KeepReplacement,
             CreatedAt = d.CreatedAt,
+            LoadBalancers = [.. (d.LoadBalancers ?? []).Select(l => new ServiceLoadBalancer(l.TargetGroup ?? "", l.Container ?? "", l.Port))],
             Strategies = PlacementSpecs.ParseStrategies(strategies),
             Constraints = PlacementSpecs.OwnConstraints(primaryDefinition, constraints),
         };
@@ -305,6 +350,15 @@ internal static class StoredForm
             LaunchType = x.LaunchType ?? "",
         }));
         service.Events.AddRange((d.Events ?? []).Select(e => new ServiceEventRecord(e.Id ?? "", e.CreatedAt, e.Message ?? "")));
+        if (d.Throttle is { } throttle)
+        {
+            service.Throttle.Failures = throttle.Failures;
+            service.Throttle.Level = throttle.Level;
+            service.Throttle.RetryAt = throttle.RetryAt;
+            service.Throttle.Summary = throttle.Summary;
+            service.Throttle.Recent.AddRange((throttle.Recent ?? []).Select(f => new LaunchFailure(f.At, f.Cause ?? "")));
+        }
+
         return service;
     }
 

@@ -1,5 +1,6 @@
 using Berth.Scheduler.Instances;
 using Berth.Scheduler.Kernel;
+using Berth.Scheduler.LoadBalancing;
 using Berth.Scheduler.V1;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
@@ -13,15 +14,20 @@ namespace Berth.Scheduler.Security;
 /// service (<c>grpc.health.v1.Health</c>) needs none. No credential or an
 /// unknown one is UNAUTHENTICATED; a valid credential of the wrong kind is PERMISSION_DENIED.
 /// </summary>
-internal sealed class AuthInterceptor(ApiTokens tokens, StateKernel kernel, InstanceHandler instances) : Interceptor
+internal sealed class AuthInterceptor(ApiTokens tokens, StateKernel kernel, InstanceHandler instances, LoadBalancingHandler loadBalancing) : Interceptor
 {
     private const string InstanceKey = "berth-instance-id";
+    private const string BalancerKey = "berth-balancer-load-balancer";
+    private static readonly string s_balancerPrefix = $"/{BalancerWatch.Descriptor.FullName}/";
     private static readonly string s_registerMethod = $"/{AgentService.Descriptor.FullName}/Register";
     private static readonly string s_agentPrefix = $"/{AgentService.Descriptor.FullName}/";
     private static readonly string s_healthPrefix = $"/{Grpc.Health.V1.Health.Descriptor.FullName}/";
 
     /// <summary>The instance the caller's credential speaks for (agent calls only).</summary>
     public static string InstanceId(ServerCallContext context) => (string)context.UserState[InstanceKey];
+
+    /// <summary>The load balancer the caller's balancer credential is for (BalancerWatch calls only).</summary>
+    public static string BalancerLoadBalancer(ServerCallContext context) => (string)context.UserState[BalancerKey];
 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -108,6 +114,19 @@ internal sealed class AuthInterceptor(ApiTokens tokens, StateKernel kernel, Inst
             throw new RpcException(new Status(StatusCode.Unauthenticated, "Missing 'authorization: Bearer <token>' metadata."));
         }
 
+        if (context.Method.StartsWith(s_balancerPrefix, StringComparison.Ordinal))
+        {
+            // Balancer credentials are scoped: this service only, one load balancer; the admin token is not one.
+            var lb = loadBalancing.AuthenticateCredential(bearer);
+            if (lb is null)
+            {
+                throw Refuse(bearer, "BalancerWatch needs a balancer credential");
+            }
+
+            context.UserState[BalancerKey] = lb;
+            return;
+        }
+
         if (context.Method.StartsWith(s_agentPrefix, StringComparison.Ordinal))
         {
             var instance = instances.Authenticate(bearer);
@@ -129,7 +148,7 @@ internal sealed class AuthInterceptor(ApiTokens tokens, StateKernel kernel, Inst
     /// <summary>A known credential of the wrong kind is PERMISSION_DENIED; anything else UNAUTHENTICATED.</summary>
     private RpcException Refuse(string token, string what)
     {
-        var known = tokens.IsAdmin(token) || tokens.IsJoin(token) || instances.Authenticate(token) is not null;
+        var known = tokens.IsAdmin(token) || tokens.IsJoin(token) || instances.Authenticate(token) is not null || loadBalancing.AuthenticateCredential(token) is not null;
         return known
             ? new RpcException(new Status(StatusCode.PermissionDenied, $"{what}; this credential is not one."))
             : new RpcException(new Status(StatusCode.Unauthenticated, $"{what}; the credential is not valid."));

@@ -6,7 +6,7 @@ namespace Berth.Scheduler.Services;
 /// <summary>Service event messages worded as ECS words them, so that what users search for in the ECS docs matches.</summary>
 internal static class ServiceEvents
 {
-    private const string Troubleshooting = " For more information, see the Troubleshooting section.";
+    private const string Troubleshooting = " For more information, see the Troubleshooting section of docs/services.md.";
 
     /// <summary>ECS: <c>(task 1234) (task 5678)</c>.</summary>
     public static string TaskList(IEnumerable<TaskRecord> tasks) => string.Join(" ", tasks.Select(t => $"(task {t.Id})"));

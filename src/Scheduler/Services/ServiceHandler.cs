@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Text.RegularExpressions;
 using Berth.Scheduler.Kernel;
+using Berth.Scheduler.LoadBalancing;
 using Berth.Scheduler.Tasks;
 
 namespace Berth.Scheduler.Services;
@@ -76,6 +77,7 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
 
             var definition = ResolveDefinition(tx.Definitions, command.TaskDefinition, launchType);
             var constraints = PlacementSpecs.OwnConstraints(definition, command.PlacementConstraints);
+            var loadBalancers = ResolveLoadBalancers(tx.Cluster, definition, command.LoadBalancers);
             var service = new ServiceRecord
             {
                 Cluster = cluster,
@@ -91,6 +93,7 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
                 LaunchType = launchType,
                 CreatedAt = tx.Now,
                 ReconnectPolicy = command.ReconnectPolicy ?? ReconnectPolicy.KeepReplacement,
+                LoadBalancers = loadBalancers,
                 Strategies = strategies,
                 Constraints = constraints,
             };
@@ -144,7 +147,10 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
                 PlacementSpecs.ParseConstraints(definition, service.PlacementConstraints);
             }
 
-            var deploy = command.ForceNewDeployment || definition.Arn != service.Primary.TaskDefinitionArn;
+            // The links must fit the (possibly new) task definition; new links start a deployment, as in ECS.
+            var loadBalancers = ResolveLoadBalancers(tx.Cluster, definition, command.LoadBalancers ?? [.. service.LoadBalancers.Select(l => new LoadBalancerLink(l.TargetGroupArn, l.ContainerName, l.ContainerPort))]);
+            var deploy = command.ForceNewDeployment || definition.Arn != service.Primary.TaskDefinitionArn || !loadBalancers.SequenceEqual(service.LoadBalancers);
+            service.LoadBalancers = loadBalancers;
             if (command.DesiredCount is { } count)
             {
                 service.DesiredCount = count;
@@ -350,6 +356,54 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
     }
 
     /// <summary>Resolves a service's task definition: it must exist, be ACTIVE and support the launch type.</summary>
+    /// <summary>
+    /// ECS loadBalancers: at most 5; each names a target group of the service's cluster (ARN or name) and a container
+    /// of the task definition that maps the port over TCP.
+    /// </summary>
+    private static ImmutableArray<ServiceLoadBalancer> ResolveLoadBalancers(ClusterState cluster, TaskDefinitionRecord definition, ImmutableArray<LoadBalancerLink> links)
+    {
+        if (links.Length > 5)
+        {
+            throw StateException.Invalid("load_balancers: a service takes at most 5 load balancer entries.");
+        }
+
+        var result = ImmutableArray.CreateBuilder<ServiceLoadBalancer>(links.Length);
+        for (var i = 0; i < links.Length; i++)
+        {
+            var link = links[i];
+            var field = $"load_balancers[{i}]";
+            if (string.IsNullOrEmpty(link.TargetGroup))
+            {
+                throw StateException.Invalid($"{field}.target_group_arn: a target group (ARN or name) is required.");
+            }
+
+            var group = LoadBalancingHandler.FindTargetGroup(cluster.LoadBalancing, link.TargetGroup)
+                ?? throw Elb.NotFound("TargetGroupNotFound", $"{field}.target_group_arn", $"target group '{Elb.Printable(link.TargetGroup)}' not found in cluster '{cluster.Name}'.");
+            var container = definition.Definition.ContainerDefinitions?.FirstOrDefault(c => c.Name == link.ContainerName)
+                ?? throw StateException.Invalid($"{field}.container_name: task definition {definition.Family}:{definition.Revision} has no container '{Elb.Printable(link.ContainerName)}'.");
+            var mapping = container.PortMappings?.FirstOrDefault(m => m.ContainerPort == link.ContainerPort);
+            if (mapping is null)
+            {
+                throw StateException.Invalid($"{field}.container_port: container '{link.ContainerName}' of {definition.Family}:{definition.Revision} does not expose port {link.ContainerPort}.");
+            }
+
+            if (mapping.EffectiveProtocol != "tcp")
+            {
+                throw StateException.Invalid($"{field}.container_port: target group '{group.Name}' speaks {group.Protocol.ToString().ToUpperInvariant()} over TCP; port {link.ContainerPort} is {mapping.EffectiveProtocol}.");
+            }
+
+            var resolved = new ServiceLoadBalancer(group.Arn, link.ContainerName, link.ContainerPort);
+            if (result.Contains(resolved))
+            {
+                throw StateException.Invalid($"{field}: the same target group, container and port appear twice.");
+            }
+
+            result.Add(resolved);
+        }
+
+        return result.ToImmutable();
+    }
+
     private static TaskDefinitionRecord ResolveDefinition(TaskDefinitionCatalog catalog, string reference, string launchType)
     {
         var definition = catalog.Resolve(reference) ?? throw StateException.NotFound($"Task definition '{reference}' not found.");
@@ -393,7 +447,12 @@ internal sealed record CreateServiceCommand
     public string ClientToken { get; init; } = "";
 
     public ReconnectPolicy? ReconnectPolicy { get; init; }
+
+    public ImmutableArray<LoadBalancerLink> LoadBalancers { get; init; } = [];
 }
+
+/// <summary>An ECS loadBalancers entry as given: target group by ARN or name, container name and port.</summary>
+internal sealed record LoadBalancerLink(string TargetGroup, string ContainerName, int ContainerPort);
 
 /// <summary>UpdateService: null (or empty) means "keep".</summary>
 internal sealed record UpdateServiceCommand
@@ -417,6 +476,9 @@ internal sealed record UpdateServiceCommand
     public int? HealthCheckGracePeriodSeconds { get; init; }
 
     public ReconnectPolicy? ReconnectPolicy { get; init; }
+
+    /// <summary>New load balancer links (replacing the old; empty removes them), or null to keep.</summary>
+    public ImmutableArray<LoadBalancerLink>? LoadBalancers { get; init; }
 }
 
 /// <summary>ListServices's filters.</summary>

@@ -40,6 +40,8 @@ internal static partial class ServiceRules
         deployment.RolloutStateReason = reason ?? $"ECS deployment {deployment.Id} in progress.";
         deployments.Insert(0, deployment);
         service.TaskDefinitionArn = definition.Arn;
+        // A new deployment (an image fixed, a rollback) starts at once: the throttle was about the old one's failures.
+        service.Throttle.Reset();
         TrimDeployments(service);
         AddEvent(service, $"(service {service.Name}) (deployment {deployment.Id}) deployment started with {definition.Family}:{definition.Revision}.", now, TimeSpan.Zero, logger);
         return deployment;

@@ -10,7 +10,7 @@ internal sealed class AgentHandler(StateKernel kernel)
 {
     /// <summary>Marks an instance's agent connected with a new session and takes its current facts (validated).</summary>
     /// <returns>The session generation, to pass to <see cref="DisconnectAsync"/>, and the applied report sequence.</returns>
-    public Task<(long Generation, ulong AppliedSequence)> ConnectAsync(string instanceId, HostFacts? facts)
+    public Task<(long Generation, ulong AppliedSequence)> ConnectAsync(string instanceId, HostFacts? facts, string? peerAddress = null)
     {
         // Hello's facts come from the agent like Register's and are held to the same rules; none (or no resources) keeps the stored ones.
         var custom = facts is { Cpu: > 0, Memory: > 0 } ? HostFactsValidator.Validate(facts, "hello.facts") : null;
@@ -34,6 +34,7 @@ internal sealed class AgentHandler(StateKernel kernel)
             }
 
             instance.AgentConnected = true;
+            instance.Address = peerAddress ?? instance.Address;
             instance.LastSeenAt = tx.Now;
             instance.LastHeard = kernel.Time.GetTimestamp();
             var generation = ++instance.SessionGeneration;
@@ -160,6 +161,10 @@ internal sealed class AgentHandler(StateKernel kernel)
         task.AgentSequence = r.Sequence;
         task.LastReportedAt = now;
         ApplyContainers(task, r);
+        if (r.Attachment is { } attachment)
+        {
+            task.Attachment = attachment;
+        }
         if (r.HealthStatus != HealthStatus.Unspecified)
         {
             task.HealthStatus = r.HealthStatus;
@@ -273,6 +278,9 @@ internal sealed record TaskStatusReport
     public DateTimeOffset? StartedAt { get; init; }
 
     public DateTimeOffset? StoppedAt { get; init; }
+
+    /// <summary>An awsvpc task's network interface, once it has one.</summary>
+    public TaskAttachment? Attachment { get; init; }
 }
 
 /// <summary>One container's state as its agent reports it.</summary>

@@ -1,7 +1,10 @@
+using System.Net;
+using System.Net.Sockets;
 using Berth.Scheduler.ControlPlane;
 using Berth.Scheduler.Hosting;
 using Berth.Scheduler.Instances;
 using Berth.Scheduler.Kernel;
+using Berth.Scheduler.Networking;
 using Berth.Scheduler.RegistryAccess;
 using Berth.Scheduler.Security;
 using Berth.Scheduler.V1;
@@ -22,6 +25,7 @@ internal sealed partial class AgentSessionService(
     SessionHub hub,
     TaskRegistryCredentials credentials,
     LogRelay logs,
+    HostNetworks networks,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
     IOptions<SchedulerOptions> options,
@@ -55,7 +59,13 @@ internal sealed partial class AgentSessionService(
             throw new RpcException(new Status(StatusCode.PermissionDenied, $"This credential speaks for container instance '{instanceId}', not '{hello.ContainerInstanceId}'."));
         }
 
-        var (generation, applied) = await agents.ConnectAsync(instanceId, hello.Facts is null ? null : WireConvert.FromWire(hello.Facts));
+        // The address the session came from is where load balancers reach the host's published ports (a host with a
+        // better address for that says so in its facts), and the address its peers route awsvpc task traffic through.
+        var remote = context.GetHttpContext().Connection.RemoteIpAddress;
+        var peer = remote is null ? null : (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString();
+        var (generation, applied) = await agents.ConnectAsync(instanceId, hello.Facts is null ? null : WireConvert.FromWire(hello.Facts), peer);
+        // The host's task subnet (given once) and the address its peers route through.
+        await networks.ConnectHostAsync(instanceId, remote);
         var session = new AgentSession(instanceId, generation, responseStream, desiredStates, credentials, time, stream.Token, context.GetHttpContext().Response);
         session.Send(new SchedulerMessage
         {
@@ -162,6 +172,7 @@ internal sealed partial class AgentSessionService(
             HealthStatus = WireConvert.FromWire(t.HealthStatus, $"state_report.tasks[{i}].health_status"),
             StartedAt = WireConvert.FromWire(t.StartedAt),
             StoppedAt = WireConvert.FromWire(t.StoppedAt),
+            Attachment = t.NetworkAttachment is { } a ? FromWire(a, $"state_report.tasks[{i}].network_attachment") : null,
             Containers = [.. t.Containers.Select((c, j) => new ContainerStatusReport
             {
                 Name = c.Name,
@@ -175,4 +186,30 @@ internal sealed partial class AgentSessionService(
             })],
         })],
         report.FullSnapshot);
+
+    /// <summary>An awsvpc task's interface as its agent reports it: addresses are checked (operators' terminals print them).</summary>
+    private static TaskAttachment FromWire(TaskNetworkAttachment a, string field)
+    {
+        if (!IPAddress.TryParse(a.Ipv4Address, out var address) || address.AddressFamily != AddressFamily.InterNetwork || a.Ipv4Address.Count(c => c == '.') != 3)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"{field}.ipv4_address: must be an IPv4 address."));
+        }
+
+        if (a.Subnet.Length > 0 && !Ipv4Cidr.TryParse(a.Subnet, out _))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"{field}.subnet: must be an IPv4 CIDR."));
+        }
+
+        if (a.Gateway.Length > 0 && (!IPAddress.TryParse(a.Gateway, out var gateway) || gateway.AddressFamily != AddressFamily.InterNetwork))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"{field}.gateway: must be an IPv4 address."));
+        }
+
+        if (a.MacAddress.Length > 17 || !a.MacAddress.All(c => char.IsAsciiHexDigit(c) || c == ':'))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"{field}.mac_address: must be a MAC address (aa:bb:cc:dd:ee:ff)."));
+        }
+
+        return new TaskAttachment(address.ToString(), a.Subnet, a.Gateway, a.MacAddress, a.Released);
+    }
 }

@@ -16,7 +16,11 @@ namespace Berth.Scheduler.Sessions;
 /// The bytes are exactly the protobuf encoding of <c>SchedulerMessage { desired_state = DesiredState { ... } }</c>
 /// (fields in number order, proto3 defaults omitted), so any protobuf parser reads them as the message.
 /// </remarks>
-internal sealed class DesiredStateFrame(long version, string instanceId, ContainerInstanceStatus status, List<byte[]> tasks, List<byte[]> definitions, IReadOnlyList<DesiredDefinition>? definitionSources = null)
+/// <param name="trailingFields">
+/// Fields numbered above <c>task_definitions</c> (host network, security groups, service discovery), each already
+/// encoded with its tag and length, in field order: written after the definitions as they are.
+/// </param>
+internal sealed class DesiredStateFrame(long version, string instanceId, ContainerInstanceStatus status, List<byte[]> tasks, List<byte[]> definitions, IReadOnlyList<DesiredDefinition>? definitionSources = null, IReadOnlyList<byte[]>? trailingFields = null)
 {
     private static readonly uint s_desiredStateTag = WireFormat.MakeTag(SchedulerMessage.DesiredStateFieldNumber, WireFormat.WireType.LengthDelimited);
     private static readonly uint s_versionTag = WireFormat.MakeTag(DesiredState.VersionFieldNumber, WireFormat.WireType.Varint);
@@ -65,6 +69,11 @@ internal sealed class DesiredStateFrame(long version, string instanceId, Contain
                 length += CodedOutputStream.ComputeUInt32Size(s_definitionTag) + CodedOutputStream.ComputeLengthSize(definition.Length) + definition.Length;
             }
 
+            foreach (var piece in trailingFields ?? [])
+            {
+                length += piece.Length;
+            }
+
             return length;
         }
     }
@@ -107,7 +116,14 @@ internal sealed class DesiredStateFrame(long version, string instanceId, Contain
         }
 
         at = WritePieces(destination, at, s_taskTag, tasks);
-        return WritePieces(destination, at, s_definitionTag, definitions);
+        at = WritePieces(destination, at, s_definitionTag, definitions);
+        foreach (var piece in trailingFields ?? [])
+        {
+            piece.CopyTo(destination[at..]);
+            at += piece.Length;
+        }
+
+        return at;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using Berth.Scheduler.ControlPlane;
+using Berth.Scheduler.Discovery;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Placement;
 using Berth.Scheduler.V1;
@@ -18,7 +19,7 @@ internal sealed class DesiredStates(StateKernel kernel)
     /// Under the cluster's lock only references to cached encodings are collected; the bytes are assembled by the caller.
     /// </summary>
     public DesiredStateFrame? Build(string instanceId, long sentVersion) =>
-        kernel.ReadInstance(instanceId, (_, instance) =>
+        kernel.ReadInstance(instanceId, (cluster, instance) =>
         {
             if (instance is null || instance.DesiredVersion <= sentVersion)
             {
@@ -30,6 +31,7 @@ internal sealed class DesiredStates(StateKernel kernel)
             var sources = new List<DesiredDefinition>(1);
             TaskDefinitionRecord? last = null;
             HashSet<TaskDefinitionRecord>? seen = null;
+            var awsvpc = false;
             foreach (var task in instance.Tasks)
             {
                 if (!task.Durable)
@@ -37,7 +39,8 @@ internal sealed class DesiredStates(StateKernel kernel)
                     continue;
                 }
 
-                tasks.Add(task.DesiredEncoding ??= Encode(task).ToByteArray());
+                tasks.Add(task.DesiredEncoding ??= Encode(task, instance.TaskSubnet).ToByteArray());
+                awsvpc |= task.Definition.Definition.NetworkMode == "awsvpc";
                 // Most sets use one definition: compare with the previous one before paying for a set.
                 if (ReferenceEquals(task.Definition, last))
                 {
@@ -53,14 +56,85 @@ internal sealed class DesiredStates(StateKernel kernel)
                 }
             }
 
-            return new DesiredStateFrame(instance.DesiredVersion, instance.Id, WireConvert.ToWire(instance.Status), tasks, definitions, sources);
+            var trailing = new List<byte[]>(2);
+            if (cluster is not null)
+            {
+                // Only a host that runs awsvpc tasks is given its network: the agent then builds a bridge, routes and
+                // firewall rules on the host, which a host running only bridge- and host-mode tasks should not get.
+                if (awsvpc && HostNetworkField(cluster, instance) is { } network)
+                {
+                    trailing.Add(network);
+                }
+
+                trailing.Add(DiscoveryField(cluster));
+            }
+
+            return new DesiredStateFrame(instance.DesiredVersion, instance.Id, WireConvert.ToWire(instance.Status), tasks, definitions, sources, trailing);
         });
 
     /// <summary>The same state as a message (tests and tools).</summary>
     public DesiredState? BuildMessage(string instanceId, long sentVersion) => Build(instanceId, sentVersion)?.ToMessage();
 
-    /// <summary>A task's entry of its instance's desired state.</summary>
-    public static DesiredTask Encode(TaskRecord t)
+    /// <summary>
+    /// The instance's <c>host_network</c> field (tag included): its task subnet, the cluster's CIDR and a route to every
+    /// other live host's subnet through that host's address. Null while the instance has no subnet (the agent then keeps
+    /// its own configuration). Every host's entry depends on all hosts, so it is cached per instance and rebuilt when the
+    /// cluster's <see cref="ClusterState.NetworkGeneration"/> moves.
+    /// </summary>
+    private static byte[]? HostNetworkField(ClusterState cluster, InstanceRecord instance)
+    {
+        if (instance.TaskSubnet is null || cluster.Record?.TaskCidr is not { } cidr)
+        {
+            return null;
+        }
+
+        if (instance.EdgeNetwork is HostNetworkCache cached && cached.Generation == cluster.NetworkGeneration && cached.Subnet == instance.TaskSubnet)
+        {
+            return cached.Bytes;
+        }
+
+        var network = new HostNetwork { TaskSubnet = instance.TaskSubnet, ClusterCidr = cidr };
+        foreach (var peer in cluster.Instances.Values.OrderBy(i => i.TaskSubnet, StringComparer.Ordinal))
+        {
+            if (!ReferenceEquals(peer, instance) && peer.Status != InstanceStatus.Inactive && peer.TaskSubnet is { } subnet && !string.IsNullOrEmpty(peer.HostAddress))
+            {
+                network.PeerRoutes.Add(new PeerRoute { Subnet = subnet, Via = peer.HostAddress, ContainerInstanceId = peer.Id });
+            }
+        }
+
+        var field = new DesiredState { HostNetwork = network }.ToByteArray();
+        instance.EdgeNetwork = new HostNetworkCache(cluster.NetworkGeneration, instance.TaskSubnet, field);
+        return field;
+    }
+
+    /// <summary>
+    /// The cluster's <c>service_discovery</c> field (tag included): its namespace and every record set. The same for every
+    /// host of the cluster, so encoded once per <see cref="ClusterState.DiscoveryGeneration"/>. Always set, so that an
+    /// agent's DNS server drops records the cluster no longer has.
+    /// </summary>
+    private static byte[] DiscoveryField(ClusterState cluster)
+    {
+        if (cluster.EdgeDiscovery is DiscoveryCache cached && cached.Generation == cluster.DiscoveryGeneration)
+        {
+            return cached.Bytes;
+        }
+
+        var discovery = new ServiceDiscovery { Namespaces = { DiscoveryRecords.Namespace(cluster.Name) } };
+        foreach (var set in DiscoveryRecords.Of(cluster))
+        {
+            var records = new DnsRecordSet { Name = set.Name, Type = set.Type == DiscoveryRecordType.A ? DnsRecordType.A : DnsRecordType.Srv };
+            records.Addresses.AddRange(set.Addresses);
+            records.SrvTargets.AddRange(set.Targets.Select(t => new SrvTarget { Target = t.Target, Address = t.Address, Port = t.Port }));
+            discovery.Records.Add(records);
+        }
+
+        var bytes = new DesiredState { ServiceDiscovery = discovery }.ToByteArray();
+        cluster.EdgeDiscovery = new DiscoveryCache(cluster.DiscoveryGeneration, bytes);
+        return bytes;
+    }
+
+    /// <summary>A task's entry of its instance's desired state; <paramref name="subnet"/> is the instance's task subnet.</summary>
+    public static DesiredTask Encode(TaskRecord t, string? subnet = null)
     {
         var desired = new DesiredTask
         {
@@ -77,7 +151,13 @@ internal sealed class DesiredStates(StateKernel kernel)
             StoppedReason = t.StoppedReason,
             StopCode = WireConvert.ToWire(t.StopCode),
             CreatedAt = WireConvert.ToWire(t.CreatedAt),
+            LaunchType = t.LaunchType == "EC2" ? "" : t.LaunchType,
         };
+        if (t.Definition.Definition.NetworkMode == "awsvpc")
+        {
+            desired.AwsvpcConfiguration = new AwsvpcConfiguration { Subnet = subnet ?? "" };
+        }
+
         foreach (var p in t.Ports)
         {
             desired.PortAssignments.Add(new PortAssignment
@@ -107,4 +187,8 @@ internal sealed class DesiredStates(StateKernel kernel)
     }
 
     private sealed record EncodedDocumentCache(string Json, byte[] Bytes);
+
+    private sealed record HostNetworkCache(long Generation, string Subnet, byte[] Bytes);
+
+    private sealed record DiscoveryCache(long Generation, byte[] Bytes);
 }

@@ -39,7 +39,7 @@ internal sealed partial class LogRelay(TaskHandler tasks, SessionHub hub, IHostA
         {
             session.Send(new SchedulerMessage
             {
-                LogStreamRequest = new LogStreamRequest { StreamId = stream.Id, TaskId = task.TaskId, ContainerName = container, Follow = request.Follow, Tail = request.Tail },
+                LogStreamRequest = new LogStreamRequest { StreamId = stream.Id, TaskId = task.TaskId, ContainerName = container, Follow = request.Follow, Tail = request.Tail, Options = request.Options },
             });
             await foreach (var chunk in stream.Chunks.Reader.ReadAllAsync(linked.Token))
             {
@@ -49,7 +49,7 @@ internal sealed partial class LogRelay(TaskHandler tasks, SessionHub hub, IHostA
                     break;
                 }
 
-                await writer.WriteAsync(new TaskLogChunk { Data = chunk.Data, Stream = chunk.Stream }, linked.Token);
+                await writer.WriteAsync(new TaskLogChunk { Data = chunk.Data, Stream = chunk.Stream, Notice = chunk.Notice }, linked.Token);
             }
         }
         catch (OperationCanceledException) when (session.Closed.IsCancellationRequested && !callToken.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested)

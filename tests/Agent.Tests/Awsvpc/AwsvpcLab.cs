@@ -76,7 +76,7 @@ internal sealed class AwsvpcLab : IAsyncDisposable
             "--config", Path.Combine(_work.FullName, "agent.json"), "--scheduler-url", Scheduler.Url, "--join-token", ScriptedScheduler.JoinToken,
             "--cluster", "lab", "--zone", $"h{host.Number}", "--docker-endpoint", host.DockerHost,
             "--data-dir", Path.Combine(_work.FullName, $"agent-h{host.Number}"), "--scope", "lab", "--image-pull-behavior", "PreferCached",
-            "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--ReconcileInterval", "00:00:02",
+            "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--TaskCleanup:Wait", "00:00:00", "--ReconcileInterval", "00:00:02",
 
             // Below the lab engine's own cgroup parent, which lab/down.sh removes.
             "--Cgroups:Parent", $"/{host.Namespace}/berth",

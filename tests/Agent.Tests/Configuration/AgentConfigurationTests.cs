@@ -51,6 +51,26 @@ public sealed class AgentConfigurationTests
     }
 
     [Theory]
+    [InlineData("--TaskCleanup:Wait", "-00:01:00", "TaskCleanup:Wait")]
+    [InlineData("--TaskCleanup:MaxRetainedTasks", "-1", "TaskCleanup:MaxRetainedTasks")]
+    [InlineData("--ImagePullBackoff:Maximum", "00:00:01", "ImagePullBackoff:Initial")]
+    public void CleanupAndBackoffSettings_AreValidated_NamingTheKey(string key, string value, string named)
+    {
+        var ex = Assert.Throws<OptionsValidationException>(() => Build(["--scheduler-url", "http://x:1", key, value]));
+
+        Assert.Contains(named, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CleanupAndBackoff_BindFromTheCommandLine()
+    {
+        var options = Build(["--scheduler-url", "http://x:1", "--TaskCleanup:Wait", "00:30:00", "--ImagePullBackoff:Maximum", "00:15:00"]);
+
+        Assert.Equal((TimeSpan.FromMinutes(30), TimeSpan.FromMinutes(15)), (options.TaskCleanup.Wait, options.ImagePullBackoff.Maximum));
+        Assert.Equal((100, 64 * 1024), (options.TaskCleanup.MaxRetainedTasks, options.TaskCleanup.SavedLogBytesPerContainer));
+    }
+
+    [Theory]
     [InlineData("--Awsvpc:TaskSubnet", "10.240.1.0/30", "Awsvpc:TaskSubnet must be an IPv4 CIDR from /16 to /28")]
     [InlineData("--task-subnet", "banana", "Awsvpc:TaskSubnet must be an IPv4 CIDR")]
     [InlineData("--Awsvpc:PeerRoutes:0:Via", "10.0.0.12", "Awsvpc:PeerRoutes:0 needs Subnet")]

@@ -17,7 +17,8 @@ public sealed class InstallScriptTests(ITestOutputHelper output) : IDisposable
 
         (await ProcessRunner.RunAsync(
             Path.Combine(repo, "deploy/agent/install.sh"),
-            ["--from", AgentBuildOutput(repo), "--scheduler-url", "http://10.231.0.1:7070", "--join-token", "tok\"en", "--cluster", "lab", "--zone", "z1"],
+            ["--from", AgentBuildOutput(repo), "--scheduler-url", "http://10.231.0.1:7070", "--join-token", "tok\"en", "--cluster", "lab", "--zone", "z1",
+                "--attribute", "berth.host-name=web-1", "--attribute", "pool=fargate"],
             TimeSpan.FromSeconds(60), environment: env, log: output.WriteLine)).EnsureSuccess("install.sh");
 
         var binary = Path.Combine(_root.FullName, "opt/berth/agent/Berth.Agent");
@@ -31,6 +32,8 @@ public sealed class InstallScriptTests(ITestOutputHelper output) : IDisposable
             Assert.Equal("tok\"en", json.RootElement.GetProperty("JoinToken").GetString());
             Assert.Equal("lab", json.RootElement.GetProperty("Cluster").GetString());
             Assert.Equal("z1", json.RootElement.GetProperty("Zone").GetString());
+            Assert.Equal("web-1", json.RootElement.GetProperty("Attributes").GetProperty("berth.host-name").GetString());
+            Assert.Equal("fargate", json.RootElement.GetProperty("Attributes").GetProperty("pool").GetString());
         }
 
         var unit = Path.Combine(_root.FullName, "etc/systemd/system/berth-agent.service");

@@ -49,7 +49,7 @@ public sealed class MultiHostTests(ITestOutputHelper output)
                     "--config", config, "--scheduler-url", $"http://{lab.RootAddress}:{port}", "--join-token", (await File.ReadAllTextAsync(tokenFile)).Trim(),
                     "--cluster", "lab", "--zone", $"zone-{host.Number}", "--docker-endpoint", host.DockerHost,
                     "--data-dir", Path.Combine(work.FullName, $"agent-h{host.Number}"), "--scope", "lab", "--image-pull-behavior", "Always",
-                    "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--Cgroups:Parent", $"/{host.Namespace}/berth",
+                    "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--Cgroups:Parent", $"/{host.Namespace}/berth", "--TaskCleanup:Wait", "00:00:00",
                 ], output.WriteLine));
             }
 

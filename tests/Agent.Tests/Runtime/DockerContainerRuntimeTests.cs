@@ -133,7 +133,7 @@ public sealed class DockerContainerRuntimeTests(EngineFixture engine, ITestOutpu
 
         var lines = new List<LogLine>();
         using var cts = new CancellationTokenSource(s_step);
-        await foreach (var line in engine.Runtime.ReadLogsAsync(id, follow: true, tail: 0, cts.Token))
+        await foreach (var line in engine.Runtime.ReadLogsAsync(id, new LogReadSpec { Follow = true }, cts.Token))
         {
             lines.Add(line);
         }
@@ -141,6 +141,57 @@ public sealed class DockerContainerRuntimeTests(EngineFixture engine, ITestOutpu
         // The engine keeps order within a stream, not between stdout and stderr.
         Assert.Equal(["one", "three"], lines.Where(l => !l.IsError).Select(l => l.Text));
         Assert.Equal(["two"], lines.Where(l => l.IsError).Select(l => l.Text));
+        // Every line carries the engine's time (RFC 3339, nanoseconds), in order.
+        Assert.All(lines, l => Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{1,9}Z$", l.Timestamp));
+        var times = lines.Where(l => !l.IsError).Select(l => l.Time!.Value).ToList();
+        Assert.Equal(times.Order(), times);
+    }
+
+    [Fact]
+    public async Task Logs_TailZeroGivesNoLines_TailNTheLast_AndSinceOnlyLaterOnes()
+    {
+        var id = await RunAsync("logs-opts", "echo a; echo b; echo c; sleep 2; echo d");
+        await TaskTimeouts.WaitUntilAsync(async () => (await engine.Runtime.InspectContainerAsync(id, CancellationToken.None))?.State == ContainerRunState.Exited, s_step, "the container to exit");
+
+        async Task<List<LogLine>> ReadAsync(LogReadSpec spec)
+        {
+            var lines = new List<LogLine>();
+            await foreach (var line in engine.Runtime.ReadLogsAsync(id, spec, CancellationToken.None))
+            {
+                lines.Add(line);
+            }
+
+            return lines;
+        }
+
+        var all = await ReadAsync(new LogReadSpec());
+        Assert.Equal(["a", "b", "c", "d"], all.Select(l => l.Text));
+        Assert.Empty(await ReadAsync(new LogReadSpec { Tail = 0 }));
+        Assert.Equal(["c", "d"], (await ReadAsync(new LogReadSpec { Tail = 2 })).Select(l => l.Text));
+        // Since: d was written two seconds after c; a time between them keeps only d.
+        var between = all[2].Time!.Value + TimeSpan.FromSeconds(1);
+        Assert.Equal(["d"], (await ReadAsync(new LogReadSpec { Since = between })).Select(l => l.Text));
+    }
+
+    [Fact]
+    public async Task Exec_WithoutATty_SeparatesTheStreams_TakesInput_AndReportsTheExitCode()
+    {
+        var id = await RunAsync("exec", "trap 'exit 0' TERM; sleep 300 & wait");
+        await using var exec = await engine.Runtime.StartExecAsync(id, new ExecSpec { Command = ["sh", "-c", "cat; echo err >&2; exit 7"], Stdin = true }, CancellationToken.None);
+        await exec.WriteInputAsync("from stdin\n"u8.ToArray(), CancellationToken.None);
+        await exec.CloseInputAsync(CancellationToken.None);
+
+        var (stdout, stderr) = (new StringBuilder(), new StringBuilder());
+        using var cts = new CancellationTokenSource(s_step);
+        await foreach (var chunk in exec.ReadOutputAsync(cts.Token))
+        {
+            (chunk.IsError ? stderr : stdout).Append(Encoding.UTF8.GetString(chunk.Data.Span));
+        }
+
+        Assert.Equal("from stdin\n", stdout.ToString());
+        Assert.Equal("err\n", stderr.ToString());
+        await TaskTimeouts.WaitUntilAsync(async () => await exec.GetExitCodeAsync(CancellationToken.None) is not null, s_step, "the exit code");
+        Assert.Equal(7, await exec.GetExitCodeAsync(CancellationToken.None));
     }
 
     [Fact]
@@ -194,6 +245,42 @@ public sealed class DockerContainerRuntimeTests(EngineFixture engine, ITestOutpu
 
         Assert.Null(await engine.Runtime.InspectImageAsync(reference, CancellationToken.None));
         Assert.NotNull(await engine.Runtime.InspectImageAsync(engine.Image, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ContainerDetails_CarryTheManifestDigestThePullResolved_ElseTheImageId()
+    {
+        await using var registry = await DistributionRegistry.StartAsync(output.WriteLine);
+        var reference = $"{registry.Address}/agent-test/digest:{engine.RunId}";
+        await Docker("tag", engine.Image, reference);
+        var pushed = await Docker("push", reference);
+        var manifestDigest = System.Text.RegularExpressions.Regex.Match(pushed, @"digest: (sha256:[0-9a-f]{64})").Groups[1].Value;
+        Assert.StartsWith("sha256:", manifestDigest, StringComparison.Ordinal);
+        await Docker("rmi", reference);
+        string? pulled = null, local = null;
+        try
+        {
+            await engine.Runtime.PullImageAsync(reference, null, null, CancellationToken.None).WithTimeout(s_step);
+            pulled = await engine.Runtime.CreateContainerAsync(new ContainerCreateSpec { Name = Name("digest-pulled"), Image = reference, Labels = Labels() }, CancellationToken.None);
+            local = await engine.Runtime.CreateContainerAsync(new ContainerCreateSpec { Name = Name("digest-local"), Image = engine.Image, Labels = Labels() }, CancellationToken.None);
+
+            var pulledDetails = (await engine.Runtime.InspectContainerAsync(pulled, CancellationToken.None))!;
+            var localDetails = (await engine.Runtime.InspectContainerAsync(local, CancellationToken.None))!;
+
+            // The registry's manifest digest for the pulled reference; the image id for an imported image, never the name.
+            Assert.Equal(manifestDigest, pulledDetails.ImageDigest);
+            Assert.Equal((await Docker("inspect", "--format", "{{.Image}}", local)).Trim(), localDetails.ImageDigest);
+            Assert.Equal(localDetails.ImageDigest, (await engine.Runtime.ListContainersAsync(Labels(), CancellationToken.None)).Single(c => c.Id == local).ImageDigest);
+        }
+        finally
+        {
+            foreach (var id in new[] { pulled, local }.OfType<string>())
+            {
+                await engine.Runtime.RemoveContainerAsync(id, CancellationToken.None);
+            }
+
+            await engine.Runtime.RemoveImageAsync(reference, CancellationToken.None);
+        }
     }
 
     [Fact]

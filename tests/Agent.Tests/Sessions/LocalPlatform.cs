@@ -86,7 +86,8 @@ internal sealed class LocalPlatform
         [
             "--scheduler-url", $"http://127.0.0.1:{SchedulerPort}", "--cluster", Cluster, "--data-dir", Path.Combine(_work.FullName, name), "--scope", scope,
             "--image-pull-behavior", imagePullBehavior, "--ReconcileInterval", "00:00:02", "--ReservedMemory", "0",
-            "--ImageCleanup:Enabled", "false", "--Logging:LogLevel:Default", "Information", .. extra,
+            // Stopped tasks' containers go at once (their last lines are still saved): tests leave nothing behind.
+            "--ImageCleanup:Enabled", "false", "--TaskCleanup:Wait", "00:00:00", "--Logging:LogLevel:Default", "Information", .. extra,
         ];
         if (withJoinToken)
         {
@@ -101,6 +102,9 @@ internal sealed class LocalPlatform
         _processes.Add(p);
         return p;
     }
+
+    /// <summary>The state directory of the agent started as <paramref name="name"/>.</summary>
+    public string StateDirectoryOf(string name) => Path.Combine(_work.FullName, name);
 
     /// <summary>Starts the Berth registry with auth on and waits until it answers (401 on <c>/v2/</c>).</summary>
     public async Task<BerthRegistry> StartRegistryAsync()

@@ -87,6 +87,46 @@ public sealed class LogStreamingTests(EngineFixture engine, ITestOutputHelper ou
         Assert.Equal(StatusCode.Unavailable, (await ErrorAsync(new GetTaskLogsRequest { Cluster = LocalPlatform.Cluster, Task = taskId })).StatusCode);
     }
 
+    [Fact]
+    public async Task GetTaskLogs_OfAStoppedTaskWhoseContainerIsGone_ServesTheSavedLines_WithOptions_ThenSaysNothingIsLeft()
+    {
+        _platform.StartScheduler();
+        await _platform.ReadTokensAsync();
+        _platform.StartAgent();
+        await _platform.WaitForInstancesAsync(all => all.Any(i => i.AgentConnected));
+        await _platform.RegisterAsync($$"""
+            {"family":"e2e-saved","containerDefinitions":[{"name":"dies","image":"{{engine.Image}}","memory":32,
+              "entryPoint":["sh","-c"],"command":["echo one; echo two; echo 'cannot open /config.json' >&2; exit 4"]}]}
+            """);
+        var taskId = await _platform.RunAsync("e2e-saved");
+        var stopped = await _platform.WaitForTaskAsync(taskId, t => t.LastStatus == LifecycleStatus.Stopped);
+        Assert.Equal(4, stopped.Containers[0].ExitCode);
+        // The test agent keeps no stopped containers (TaskCleanup:Wait 0): once the scheduler lets go, the container goes.
+        await TaskTimeouts.WaitUntilAsync(async () => (await engine.Runtime.ListContainersAsync(new Dictionary<string, string> { ["berth.task-id"] = taskId }, CancellationToken.None)).Count == 0,
+            TimeSpan.FromSeconds(30), "the stopped task's container to be removed");
+
+        // Through the scheduler: the notice first, then the saved lines, with the engine's timestamps when asked.
+        var saved = await ReadAllAsync(new GetTaskLogsRequest { Cluster = LocalPlatform.Cluster, Task = taskId, Options = new LogReadOptions { Timestamps = true } });
+        Assert.Equal(LogStreamNotice.Types.Source.Saved, saved.Notice?.Source);
+        Assert.NotNull(saved.Notice!.SavedAt);
+        output.WriteLine(saved.Notice.Message);
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT[\d:.]+Z one\n\S+Z two\n$", saved.Stdout);
+        Assert.EndsWith("Z cannot open /config.json\n", saved.Stderr, StringComparison.Ordinal);
+
+        // The options travel unchanged: tail 0 is no lines (not "all", as the old tail field reads 0), tail 1 the last.
+        var none = await ReadAllAsync(new GetTaskLogsRequest { Cluster = LocalPlatform.Cluster, Task = taskId, Options = new LogReadOptions { Tail = 0 } });
+        Assert.Equal((LogStreamNotice.Types.Source.Saved, string.Empty), (none.Notice?.Source, none.Text));
+        var last = await ReadAllAsync(new GetTaskLogsRequest { Cluster = LocalPlatform.Cluster, Task = taskId, Options = new LogReadOptions { Tail = 1 } });
+        Assert.Single(last.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+        // The saved lines gone too (past their retention): the answer says nothing is left, instead of an empty success.
+        File.Delete(Path.Combine(_platform.StateDirectoryOf("agent"), "logs", taskId + ".json"));
+        var gone = await ReadAllAsync(new GetTaskLogsRequest { Cluster = LocalPlatform.Cluster, Task = taskId });
+        Assert.Equal(LogStreamNotice.Types.Source.None, gone.Notice?.Source);
+        Assert.Equal(string.Empty, gone.Text);
+        output.WriteLine(gone.Notice!.Message);
+    }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync() => await _platform.StopAsync();
@@ -94,17 +134,19 @@ public sealed class LogStreamingTests(EngineFixture engine, ITestOutputHelper ou
     private static List<int> Ticks(string text) =>
         text.Split('\n').Where(l => l.StartsWith("tick-", StringComparison.Ordinal)).Select(l => int.Parse(l[5..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
 
-    private async Task<(string Stdout, string Stderr, string Text)> ReadAllAsync(GetTaskLogsRequest request)
+    private async Task<(string Stdout, string Stderr, string Text, LogStreamNotice? Notice)> ReadAllAsync(GetTaskLogsRequest request)
     {
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
+        LogStreamNotice? notice = null;
         using var call = _platform.Tasks.GetTaskLogs(request, _platform.Admin, deadline: DateTime.UtcNow.AddSeconds(30));
         await foreach (var chunk in call.ResponseStream.ReadAllAsync())
         {
+            notice ??= chunk.Notice;
             (chunk.Stream == "stderr" ? stderr : stdout).Append(chunk.Data.ToStringUtf8());
         }
 
-        return (stdout.ToString(), stderr.ToString(), stdout.ToString() + stderr);
+        return (stdout.ToString(), stderr.ToString(), stdout.ToString() + stderr, notice);
     }
 
     private async Task<RpcException> ErrorAsync(GetTaskLogsRequest request) =>

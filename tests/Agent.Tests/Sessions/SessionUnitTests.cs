@@ -2,6 +2,7 @@ using Berth.Agent.Configuration;
 using Berth.Agent.Runtime;
 using Berth.Agent.Sessions;
 using Berth.Agent.Tasks;
+using Berth.Core.Resilience;
 using Berth.Scheduler.V1;
 
 namespace Berth.Agent.Tests.Sessions;
@@ -11,16 +12,46 @@ public sealed class SessionUnitTests
     [Fact]
     public void Backoff_GrowsFrom250MsTo2Minutes_WithJitter_AndResets()
     {
-        var backoff = new ReconnectBackoff(new Random(7));
+        var backoff = new ReconnectBackoff(new Random(7), SessionClient.MaxReconnectDelay);
         var delays = Enumerable.Range(0, 15).Select(_ => backoff.Next()).ToList();
 
         Assert.InRange(delays[0].TotalMilliseconds, 125, 250);
         Assert.InRange(delays[1].TotalMilliseconds, 250, 500);
-        Assert.All(delays, d => Assert.True(d <= ReconnectBackoff.Max));
+        Assert.All(delays, d => Assert.True(d <= backoff.Max));
         Assert.InRange(delays[^1].TotalSeconds, 60, 120);
         Assert.True(delays.Distinct().Count() == delays.Count, "jitter makes delays differ");
         backoff.Reset();
         Assert.InRange(backoff.Next().TotalMilliseconds, 125, 250);
+    }
+
+    [Fact]
+    public void LogRequests_WithOptions_TakeTailZeroAsNone_AndWithoutThemKeepTheOldMeaning()
+    {
+        var legacy = SessionClient.LogQueryOf(new LogStreamRequest { TaskId = "t", ContainerName = "c", Tail = 0, Follow = true });
+        Assert.Equal((null, true), (legacy.Tail, legacy.Follow));
+        Assert.Equal(5, SessionClient.LogQueryOf(new LogStreamRequest { TaskId = "t", ContainerName = "c", Tail = 5 }).Tail);
+
+        var none = SessionClient.LogQueryOf(new LogStreamRequest { TaskId = "t", ContainerName = "c", Options = new LogReadOptions { Tail = 0 } });
+        Assert.Equal(0, none.Tail);
+        var since = DateTimeOffset.Parse("2026-12-03T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+        var all = SessionClient.LogQueryOf(new LogStreamRequest
+        {
+            TaskId = "t",
+            ContainerName = "c",
+            Tail = 3,
+            Options = new LogReadOptions { Since = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(since) },
+        });
+        Assert.Equal((null, since), (all.Tail, all.Since));
+    }
+
+    [Fact]
+    public void ImageDigests_ComeFromTheContainersOwnRepository_NeverAnothers()
+    {
+        string[] repoDigests = ["127.0.0.1:5000/team/app@sha256:aaa", "busybox@sha256:bbb"];
+        Assert.Equal("sha256:aaa", ImageDigestResolver.Pick(repoDigests, ImageDigestResolver.RepositoryOf("127.0.0.1:5000/team/app:1")));
+        Assert.Equal("sha256:bbb", ImageDigestResolver.Pick(repoDigests, ImageDigestResolver.RepositoryOf("docker.io/library/busybox:1")));
+        Assert.Null(ImageDigestResolver.Pick(repoDigests, ImageDigestResolver.RepositoryOf("127.0.0.1:5000/team/other:1")));
+        Assert.Equal("team/app", ImageDigestResolver.RepositoryOf("team/app@sha256:ccc"));
     }
 
     [Fact]
@@ -41,7 +72,7 @@ public sealed class SessionUnitTests
                    "stopTimeout":7}]}
                 """,
         });
-        var task = new DesiredTask { TaskId = "t1", TaskArn = "arn:t1", Cluster = "prod", TaskDefinitionArn = "arn:berth:ecs:local:task-definition/web:4", DesiredStatus = LifecycleStatus.Running };
+        var task = new DesiredTask { TaskId = "t1", TaskArn = "arn:t1", Cluster = "prod", TaskDefinitionArn = "arn:berth:ecs:local:task-definition/web:4", DesiredStatus = LifecycleStatus.Running, EnableExecuteCommand = true };
         task.PortAssignments.Add(new PortAssignment { ContainerName = "app", ContainerPort = 80, Protocol = "tcp", HostPort = 49201 });
         var o = new ContainerOverride { Name = "app" };
         o.Environment.Add(new EnvironmentVariable { Name = "B", Value = "override" });
@@ -55,6 +86,7 @@ public sealed class SessionUnitTests
         Assert.Equal(9, set.Version);
         var t1 = set.Tasks[0];
         Assert.Equal(("web:4", "prod", 512), (t1.TaskDefinition, t1.Cluster, t1.CpuLimit));
+        Assert.True(t1.EnableExecuteCommand);
         var app = t1.Containers[1];
         Assert.False(t1.Containers[0].Essential);
         Assert.Equal([new PortBindingSpec(80, "tcp", 49201), new PortBindingSpec(53, "udp", 5353)], app.Ports);
@@ -68,6 +100,7 @@ public sealed class SessionUnitTests
         Assert.Equal(TimeSpan.FromSeconds(7), app.StopTimeout);
         var t2 = set.Tasks[1];
         Assert.False(t2.DesiredRunning);
+        Assert.False(t2.EnableExecuteCommand);
         Assert.Equal((TaskStopCode.UserInitiated, "bye"), (t2.StopCode, t2.StoppedReason));
         Assert.StartsWith("CannotParseTaskDefinition", t2.InvalidReason, StringComparison.Ordinal);
     }
@@ -76,7 +109,7 @@ public sealed class SessionUnitTests
     public void Report_MapsToTheProtocol()
     {
         var report = new TaskStatusReport("t1", 42, LocalStatus.Stopped,
-            [new ContainerStatusReport("app", "c1", LocalStatus.Stopped, 3, "boom", [new HostPortBinding(80, "tcp", 49201)], ContainerHealth.Unhealthy, "img")],
+            [new ContainerStatusReport("app", "c1", LocalStatus.Stopped, 3, "boom", [new HostPortBinding(80, "tcp", 49201)], ContainerHealth.Unhealthy, "registry:5000/app:1", "sha256:abc")],
             TaskStopCode.EssentialContainerExited, "Essential container in task exited", TaskHealth.Unhealthy, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddSeconds(5));
 
         var proto = ReportMapper.Map(report);
@@ -85,6 +118,8 @@ public sealed class SessionUnitTests
         Assert.Equal(3, proto.Containers[0].ExitCode);
         Assert.Equal(49201, proto.Containers[0].NetworkBindings[0].HostPort);
         Assert.Equal(HealthStatus.Unhealthy, proto.HealthStatus);
+        // The digest the engine resolved, not the image's name (task list -o json printed the name as imageDigest).
+        Assert.Equal("sha256:abc", proto.Containers[0].ImageDigest);
     }
 
     [Fact]

@@ -1,4 +1,6 @@
 using Berth.Agent.Configuration;
+using Berth.Agent.Exec;
+using Berth.Agent.Logs;
 using Berth.Agent.Hosting;
 using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
@@ -18,7 +20,10 @@ internal sealed class AgentHarness : IAsyncDisposable
     private readonly EngineWatcher _watcher;
     private readonly ILoggerFactory _logs;
 
-    public AgentHarness(IContainerRuntime runtime, string scope, string stateDir, ITestOutputHelper output, ImagePullBehavior pull = ImagePullBehavior.PreferCached, Action<AgentOptions>? configure = null)
+    /// <param name="cleanup">Stopped-task cleanup (default: containers removed at once, as before retention, so tests leave nothing behind).</param>
+    /// <param name="cleanupClock">The clock of the cleanup wait and the saved lines (a fake one lets a test pass the wait without waiting).</param>
+    public AgentHarness(IContainerRuntime runtime, string scope, string stateDir, ITestOutputHelper output, ImagePullBehavior pull = ImagePullBehavior.PreferCached,
+        TaskCleanupOptions? cleanup = null, TimeProvider? cleanupClock = null, Action<AgentOptions>? configure = null)
     {
         Runtime = runtime;
         var options = new AgentOptions
@@ -29,12 +34,17 @@ internal sealed class AgentHarness : IAsyncDisposable
             StopTimeout = TimeSpan.FromSeconds(2),
             ReconcileInterval = TimeSpan.FromSeconds(2),
             ImagePullBehavior = pull,
+            TaskCleanup = cleanup ?? new TaskCleanupOptions { Wait = TimeSpan.Zero },
         };
         configure?.Invoke(options);
         Options = Microsoft.Extensions.Options.Options.Create(options);
         _logs = LoggerFactory.Create(b => b.AddProvider(new TestOutputLoggerProvider(output)).SetMinimumLevel(LogLevel.Debug));
         Images = new ImageStore(runtime, Options, AgentDataDirectory.Open(Options.Value.DataDirectory), TimeProvider.System, _logs.CreateLogger<ImageStore>());
-        Engine = AgentParts.CreateTaskEngine(runtime, Images, Options, TimeProvider.System, _logs);
+        Archive = AgentParts.CreateArchive(Options, cleanupClock ?? TimeProvider.System);
+        Retention = AgentParts.CreateRetention(runtime, Archive, Options, cleanupClock ?? TimeProvider.System, _logs);
+        Engine = AgentParts.CreateTaskEngine(runtime, Images, Retention, Options, TimeProvider.System, _logs);
+        Logs = new TaskLogReader(runtime, Engine, Archive, Options);
+        Exec = new ExecSessions(runtime, Engine, _logs.CreateLogger<ExecSessions>());
         _loop = new ReconcileLoop(Engine, Options, TimeProvider.System);
         _watcher = new EngineWatcher(runtime, Engine, Options, TimeProvider.System, _logs.CreateLogger<EngineWatcher>());
     }
@@ -46,6 +56,14 @@ internal sealed class AgentHarness : IAsyncDisposable
     public ImageStore Images { get; }
 
     public TaskEngine Engine { get; }
+
+    public LogArchive Archive { get; }
+
+    public StoppedTaskRetention Retention { get; }
+
+    public TaskLogReader Logs { get; }
+
+    public ExecSessions Exec { get; }
 
     public async Task StartAsync()
     {

@@ -66,9 +66,11 @@ internal sealed class FakeContainerRuntime : IContainerRuntime
         yield break;
     }
 
-    public async IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, bool follow, int tail, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, LogReadSpec spec, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Task.CompletedTask;
         yield break;
     }
+
+    public Task<IExecSession> StartExecAsync(string containerId, ExecSpec spec, CancellationToken cancellationToken) => throw new NotSupportedException();
 }

@@ -45,7 +45,8 @@ public sealed class ImageCleanupSystemTests(EngineFixture engine, ITestOutputHel
 
             // "Full" while more than one of the three is left: the cleaner must take b, then a, then stop.
             var disk = new GaugeProbe(() => tags.Count(t => engine.Runtime.InspectImageAsync(t, CancellationToken.None).GetAwaiter().GetResult() is not null) > 1 ? 95 : 50);
-            var taskEngine = AgentParts.CreateTaskEngine(engine.Runtime, images, options, time, NullLoggerFactory.Instance);
+            var retention = AgentParts.CreateRetention(engine.Runtime, AgentParts.CreateArchive(options, time), options, time, NullLoggerFactory.Instance);
+            var taskEngine = AgentParts.CreateTaskEngine(engine.Runtime, images, retention, options, time, NullLoggerFactory.Instance);
             var cleaner = new ImageCleanupService(engine.Runtime, taskEngine, images, disk, options, time, NullLogger<ImageCleanupService>.Instance);
 
             var removed = await cleaner.CleanOnceAsync(CancellationToken.None);

@@ -83,11 +83,80 @@ public sealed class ImageStoreTests : IDisposable
         Assert.Null(Assert.Single(_runtime.Pulls).Credential);
     }
 
+    [Fact]
+    public async Task FailingPulls_BackOffExponentially_FailFastMeanwhileWithTheRealCause_AndResetOnSuccess()
+    {
+        const string image = "reg:5000/missing/app:1";
+        _runtime.FailingPulls[image] = "manifest for reg:5000/missing/app:1 not found: manifest unknown";
+        var store = Store(ImagePullBehavior.Always, new ImagePullBackoffOptions { Initial = TimeSpan.FromSeconds(5), Maximum = TimeSpan.FromSeconds(60) });
+
+        // The first failure is the engine's message as it is (the stop reason reads CannotPullContainerError: <it>).
+        var first = await Assert.ThrowsAsync<ImagePullException>(() => store.EnsureAsync(image, [], CancellationToken.None));
+        Assert.Equal(_runtime.FailingPulls[image], first.Message);
+
+        // Until the step (2.5-5 s: 5 s jittered down by up to half) has passed, tasks fail at once, without a pull.
+        var blocked = await Assert.ThrowsAsync<ImagePullException>(() => store.EnsureAsync(image, [], CancellationToken.None));
+        Assert.Single(_runtime.Pulls);
+        Assert.StartsWith(_runtime.FailingPulls[image], blocked.Message, StringComparison.Ordinal);
+        Assert.Contains("failed 1 times in a row", blocked.Message, StringComparison.Ordinal);
+
+        // Each step at least doubles the lower bound of the last: pulls happen at most at 2.5, 5, 10, 20, ... s.
+        var pullTimes = new List<TimeSpan>();
+        var start = _time.GetUtcNow();
+        for (var second = 0; second < 200; second++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            var before = _runtime.Pulls.Count;
+            await Assert.ThrowsAsync<ImagePullException>(() => store.EnsureAsync(image, [], CancellationToken.None));
+            if (_runtime.Pulls.Count > before)
+            {
+                pullTimes.Add(_time.GetUtcNow() - start);
+            }
+        }
+
+        var gaps = pullTimes.Zip(pullTimes.Skip(1), (a, b) => b - a).ToList();
+        Assert.InRange(pullTimes[0], TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(6));
+        Assert.All(gaps, g => Assert.InRange(g, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(61)));
+        // Capped: 200 s of failing tasks cost a handful of pulls, not 200; the cap keeps it from going silent.
+        Assert.InRange(pullTimes.Count, 4, 10);
+        Assert.True(gaps.TakeLast(2).All(g => g >= TimeSpan.FromSeconds(30)), string.Join(", ", gaps));
+
+        // The image appears: the next allowed pull works and the backoff is gone.
+        _runtime.FailingPulls.Remove(image);
+        _time.Advance(TimeSpan.FromSeconds(61));
+        await store.EnsureAsync(image, [], CancellationToken.None);
+        _runtime.FailingPulls[image] = "unauthorized";
+        await Assert.ThrowsAsync<ImagePullException>(() => store.EnsureAsync(image, [], CancellationToken.None));
+        var afterReset = await Assert.ThrowsAsync<ImagePullException>(() => store.EnsureAsync(image, [], CancellationToken.None));
+        Assert.Contains("failed 1 times in a row", afterReset.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Backoff_IsPerImage_AndDefaultBehaviorStillFallsBackToTheCache()
+    {
+        _runtime.FailingPulls["reg:5000/a:1"] = "connection refused";
+        _runtime.FailingPulls["reg:5000/b:1"] = "connection refused";
+        _runtime.LocalImages.Add("reg:5000/b:1");
+        var store = Store(ImagePullBehavior.Default);
+
+        await Assert.ThrowsAsync<ImagePullException>(() => store.EnsureAsync("reg:5000/a:1", [], CancellationToken.None));
+        // b has not failed yet: it is pulled (and falls back to its cached copy); then, backing off, it uses the cache without a pull.
+        await store.EnsureAsync("reg:5000/b:1", [], CancellationToken.None);
+        await store.EnsureAsync("reg:5000/b:1", [], CancellationToken.None);
+
+        Assert.Equal(["reg:5000/a:1", "reg:5000/b:1"], _runtime.Pulls.Select(p => p.Image));
+    }
+
     public void Dispose() => _state.Delete(recursive: true);
 
-    private ImageStore Store(ImagePullBehavior behavior)
+    private ImageStore Store(ImagePullBehavior behavior, ImagePullBackoffOptions? backoff = null)
     {
-        var options = Microsoft.Extensions.Options.Options.Create(new AgentOptions { DataDirectory = _state.FullName, ImagePullBehavior = behavior });
+        var options = Microsoft.Extensions.Options.Options.Create(new AgentOptions
+        {
+            DataDirectory = _state.FullName,
+            ImagePullBehavior = behavior,
+            ImagePullBackoff = backoff ?? new ImagePullBackoffOptions(),
+        });
         return new ImageStore(_runtime, options, AgentDataDirectory.Open(options.Value.DataDirectory), _time, NullLogger<ImageStore>.Instance);
     }
 }

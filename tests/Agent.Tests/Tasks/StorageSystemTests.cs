@@ -77,7 +77,7 @@ public sealed class StorageSystemTests(EngineFixture engine, ITestOutputHelper o
         await TaskTimeouts.WaitUntilAsync(async () =>
         {
             lines.Clear();
-            await foreach (var line in engine.Runtime.ReadLogsAsync(app, follow: false, tail: 0, CancellationToken.None))
+            await foreach (var line in engine.Runtime.ReadLogsAsync(app, new LogReadSpec(), CancellationToken.None))
             {
                 lines.Add(line.Text);
             }

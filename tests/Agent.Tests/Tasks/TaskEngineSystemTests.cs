@@ -41,6 +41,9 @@ public sealed class TaskEngineSystemTests(EngineFixture engine, ITestOutputHelpe
         Assert.True(containers["init"].FinishedAt <= containers["web"].StartedAt, "web started before init finished");
         Assert.True(containers["web"].StartedAt < containers["after"].StartedAt);
         Assert.Equal("fam:3", containers["web"].Labels[ContainerLabels.TaskDefinition]);
+        // The digest the engine resolved (the imported test image has no manifest digest: its image id), never the name.
+        Assert.Equal(containers["web"].ImageId, report.Containers[1].ImageDigest);
+        Assert.StartsWith("sha256:", report.Containers[1].ImageDigest, StringComparison.Ordinal);
         Assert.Equal("default", containers["web"].Labels[ContainerLabels.Cluster]);
         Assert.Equal(task.TaskId, containers["web"].Labels[ContainerLabels.TaskId]);
     }

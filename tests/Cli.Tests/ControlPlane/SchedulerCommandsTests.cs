@@ -57,7 +57,8 @@ public sealed class SchedulerCommandsTests(SchedulerFixture scheduler, ITestOutp
         var missing = await _cli.RunAsync("cluster", "describe", "blue-never");
 
         Assert.Contains(list, c => (string?)c!["name"] == "blue" && (string?)c["status"] == "ACTIVE");
-        Assert.Matches(@"(?m)^blue\s+ACTIVE\s+0\s+0\s+0\s+0$", table);
+        // The last column is the awsvpc task CIDR the cluster got from the scheduler's pool.
+        Assert.Matches(@"(?m)^blue\s+ACTIVE\s+0\s+0\s+0\s+0\s+\d+\.\d+\.\d+\.\d+/\d+$", table);
         Assert.Equal("INACTIVE", (string?)deleted["status"]);
         Assert.Equal(ExitCodes.Failure, missing.ExitCode);
         Assert.Contains("not found", missing.Error, StringComparison.Ordinal);
@@ -101,6 +102,49 @@ public sealed class SchedulerCommandsTests(SchedulerFixture scheduler, ITestOutp
 
         Assert.Equal(ExitCodes.Failure, result.ExitCode);
         Assert.Contains("invalid request: containerDefinitions[0].portMappings[0].containerPort", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MisspelledField_Registers_WithAWarningNamingTheFieldItResembles_AndIsKept()
+    {
+        await LoginAsync();
+        var file = Path.Combine(_cli.Home, "typo.json");
+        var family = "typo-" + Guid.NewGuid().ToString("N")[..6];
+        await File.WriteAllTextAsync(file, $$"""{"family":"{{family}}","taskRoleArn":"arn:aws:iam::1:role/r","containerDefinitions":[{"name":"web","image":"x","memory":64,"memoryy":3}]}""");
+
+        var result = (await _cli.RunAsync("taskdef", "register", file)).EnsureSuccess();
+        var described = (await _cli.RunAsync("-o", "json", "taskdef", "describe", family)).EnsureSuccess().Json["taskDefinition"]!;
+
+        Assert.Equal($"{family}:1", result.Output.Trim());
+        Assert.Contains("warning: containerDefinitions[0].memoryy is not a task-definition field; did you mean memory?", result.Error, StringComparison.Ordinal);
+        // An ECS field Berth does not use is no mistake: no warning for it.
+        Assert.DoesNotContain("taskRoleArn", result.Error, StringComparison.Ordinal);
+        Assert.Equal(3, (int?)described["containerDefinitions"]![0]!["memoryy"]);
+    }
+
+    [Fact]
+    public async Task MalformedJson_IsReportedWithOnePosition()
+    {
+        await LoginAsync();
+        var file = Path.Combine(_cli.Home, "broken.json");
+        await File.WriteAllTextAsync(file, "{\n  \"family\": \"broken\",\n  \"containerDefinitions\": [,]\n}");
+
+        var result = await _cli.RunAsync("taskdef", "register", file);
+
+        Assert.Equal(ExitCodes.Failure, result.ExitCode);
+        Assert.Matches(@"malformed JSON: .* \(line 3, column \d+\)\.$", result.Error.Trim());
+        Assert.DoesNotContain("LineNumber", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NotFound_NamesTheListCommand()
+    {
+        await LoginAsync();
+
+        var result = await _cli.RunAsync("service", "describe", "--name", "nothing-" + Guid.NewGuid().ToString("N")[..6]);
+
+        Assert.Equal(ExitCodes.Failure, result.ExitCode);
+        Assert.Contains("`berth service list` shows what exists", result.Error, StringComparison.Ordinal);
     }
 
     [Fact]

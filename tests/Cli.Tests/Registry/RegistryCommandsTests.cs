@@ -55,6 +55,58 @@ public sealed class RegistryCommandsTests(RegistryFixture registry, ITestOutputH
     }
 
     [Fact]
+    public async Task Robots_TablePrintsTimesAsEveryTable_TheHintNamesTheRobot_AndASecondDeletePointsAtTheRobots()
+    {
+        await LoginAsync();
+        var name = "tbl-" + Guid.NewGuid().ToString("N")[..6];
+
+        var created = (await _cli.RunAsync("registry", "robots", "create", name, "--expires-in", "720h")).EnsureSuccess();
+        var table = (await _cli.RunAsync("registry", "robots", "list")).EnsureSuccess();
+        (await _cli.RunAsync("registry", "robots", "delete", name)).EnsureSuccess();
+        var again = await _cli.RunAsync("registry", "robots", "delete", name);
+
+        Assert.Contains($"docker login -u 'robot${name}' --password-stdin", created.Output, StringComparison.Ordinal);
+        Assert.Matches(@"Expires:\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ", created.Output);
+        var row = table.Output.Split('\n').Single(l => l.StartsWith($"robot${name} ", StringComparison.Ordinal));
+        Assert.Matches(@"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+never$", row);
+        Assert.Equal(ExitCodes.Failure, again.ExitCode);
+        Assert.Contains("`berth registry robots list`", again.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("registry repos", again.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RobotsEnsure_CreatesOnce_WritesTheSecretOwnerOnly_AndReplacesALostSecret()
+    {
+        await LoginAsync();
+        var name = "pull-" + Guid.NewGuid().ToString("N")[..6];
+        var file = Path.Combine(_cli.Home, "secrets", "pull-secret");
+
+        var first = (await _cli.RunAsync("registry", "robots", "ensure", name, "--permission", "*=pull", "--secret-file", file)).EnsureSuccess();
+        var secret = (await File.ReadAllTextAsync(file)).Trim();
+        var second = (await _cli.RunAsync("registry", "robots", "ensure", name, "--permission", "*=pull", "--secret-file", file)).EnsureSuccess();
+        File.Delete(file);
+        var third = (await _cli.RunAsync("registry", "robots", "ensure", name, "--permission", "*=pull", "--secret-file", file)).EnsureSuccess();
+        var robot = new CliRunner(output);
+        robot.Variables["BERTH_REGISTRY"] = registry.Url;
+        robot.Variables["BERTH_REGISTRY_USERNAME"] = $"robot${name}";
+        robot.Variables["BERTH_REGISTRY_PASSWORD"] = (await File.ReadAllTextAsync(file)).Trim();
+        var works = await robot.RunAsync("registry", "repos");
+        robot.Dispose();
+        (await _cli.RunAsync("registry", "robots", "delete", name)).EnsureSuccess();
+
+        Assert.Contains("created", first.Output, StringComparison.Ordinal);
+        Assert.Contains("nothing to do", second.Output, StringComparison.Ordinal);
+        Assert.Contains("new secret", third.Output, StringComparison.Ordinal);
+        Assert.NotEqual(secret, (await File.ReadAllTextAsync(file)).Trim());
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        }
+
+        works.EnsureSuccess();
+    }
+
+    [Fact]
     public async Task PublicNamespaces_AddListRemove()
     {
         await LoginAsync();
@@ -90,17 +142,28 @@ public sealed class RegistryCommandsTests(RegistryFixture registry, ITestOutputH
         var repository = "cli-" + Guid.NewGuid().ToString("N")[..6] + "/app";
         var docker = new Dictionary<string, string> { ["DOCKER_CONFIG"] = Path.Combine(_cli.Home, "docker") };
         (await ProcessRunner.RunAsync("docker", ["login", host, "-u", "admin", "--password-stdin"], standardInput: registry.AdminPassword, environment: docker, log: output.WriteLine)).EnsureSuccess("docker login");
-        foreach (var tag in new[] { "1", "2" })
+        string[] references = [$"{host}/{repository}:1", $"{host}/{repository}:2"];
+        List<System.Text.Json.Nodes.JsonNode?> repos, tags, after;
+        CliResult missing;
+        try
         {
-            (await ProcessRunner.RunAsync("docker", ["tag", TestImages.Busybox, $"{host}/{repository}:{tag}"], log: output.WriteLine)).EnsureSuccess("docker tag");
-            (await ProcessRunner.RunAsync("docker", ["push", $"{host}/{repository}:{tag}"], environment: docker, log: output.WriteLine)).EnsureSuccess("docker push");
-        }
+            foreach (var reference in references)
+            {
+                (await ProcessRunner.RunAsync("docker", ["tag", TestImages.Busybox, reference], log: output.WriteLine)).EnsureSuccess("docker tag");
+                (await ProcessRunner.RunAsync("docker", ["push", reference], environment: docker, log: output.WriteLine)).EnsureSuccess("docker push");
+            }
 
-        var repos = (await _cli.RunAsync("-o", "json", "registry", "repos")).EnsureSuccess().Json.AsArray();
-        var tags = (await _cli.RunAsync("-o", "json", "registry", "tags", $"{host}/{repository}")).EnsureSuccess().Json.AsArray();
-        (await _cli.RunAsync("registry", "delete", $"{repository}:1")).EnsureSuccess();
-        var after = (await _cli.RunAsync("-o", "json", "registry", "tags", repository)).EnsureSuccess().Json.AsArray();
-        var missing = await _cli.RunAsync("registry", "tags", "nope/nothing");
+            repos = [.. (await _cli.RunAsync("-o", "json", "registry", "repos")).EnsureSuccess().Json.AsArray()];
+            tags = [.. (await _cli.RunAsync("-o", "json", "registry", "tags", $"{host}/{repository}")).EnsureSuccess().Json.AsArray()];
+            (await _cli.RunAsync("registry", "delete", $"{repository}:1")).EnsureSuccess();
+            after = [.. (await _cli.RunAsync("-o", "json", "registry", "tags", repository)).EnsureSuccess().Json.AsArray()];
+            missing = await _cli.RunAsync("registry", "tags", "nope/nothing");
+        }
+        finally
+        {
+            // The tags are the test's; the busybox image under them stays for the other tests.
+            await ProcessRunner.RunAsync("docker", ["rmi", .. references], log: output.WriteLine);
+        }
 
         Assert.Contains(repos, r => (string?)r == repository);
         Assert.Equal(["1", "2"], tags.Select(t => (string?)t));
@@ -167,6 +230,21 @@ public sealed class RegistryCommandsTests(RegistryFixture registry, ITestOutputH
         Assert.Contains("Must specify tagPrefixList or tagPatternList when tagStatus=TAGGED.", refused.Error, StringComparison.Ordinal);
         Assert.Equal(ExitCodes.Failure, gone.ExitCode);
         Assert.Contains("LifecyclePolicyNotFoundException", gone.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NotificationsStatus_ReachesTheAdminRoute_NextToTheRepositoryRoutes()
+    {
+        await LoginAsync();
+
+        // The fixture's registry has no endpoint configured: an empty list, not a 404 from a route lost in the merge.
+        var json = (await _cli.RunAsync("-o", "json", "registry", "notifications", "status")).EnsureSuccess().Json.AsArray();
+        var table = (await _cli.RunAsync("registry", "notifications", "status")).EnsureSuccess();
+        var repos = (await _cli.RunAsync("-o", "json", "registry", "repo", "list")).EnsureSuccess().Json;
+
+        Assert.Empty(json);
+        Assert.Contains("ENDPOINT", table.Output, StringComparison.Ordinal);
+        Assert.NotNull(repos);
     }
 
     public void Dispose() => _cli.Dispose();

@@ -42,6 +42,15 @@ public sealed class DeploymentWatcherTests
     {
         var line = DeploymentWatcher.ProgressLine(Deployment("ecs-svc/2", "PRIMARY", 9, 4, 3));
 
-        Assert.Equal("ecs-svc/2 PRIMARY  web:2  running 4/9  pending 3  failed 0  IN_PROGRESS", line);
+        Assert.Equal("ecs-svc/2 PRIMARY  web:2  desired 9  running 4  pending 3  failed 0  IN_PROGRESS", line);
+    }
+
+    [Fact]
+    public void ProgressLine_OfADeploymentBeingReplaced_ShowsDesiredZeroAndWhatStillRuns()
+    {
+        var line = DeploymentWatcher.ProgressLine(Deployment("ecs-svc/1", "ACTIVE", 0, 4, 0));
+
+        Assert.Contains("desired 0  running 4", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("4/0", line, StringComparison.Ordinal);
     }
 }

@@ -45,7 +45,7 @@ public sealed class EndToEndStoryTests(ITestOutputHelper output)
                     $"--net=/var/run/netns/{host.Namespace}", PlatformProcesses.Binary("Agent", "Berth.Agent"),
                     "--config", await EmptyConfigAsync(work), "--scheduler-url", up.SchedulerUrl, "--zone", zone,
                     "--docker-endpoint", host.DockerHost, "--data-dir", Path.Combine(work.FullName, $"agent-{zone}"), "--scope", scope,
-                    "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false",
+                    "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--TaskCleanup:Wait", "00:00:00",
                 ], output.WriteLine, new Dictionary<string, string> { ["BERTH_JOINTOKEN"] = joinToken }));
             }
 
@@ -102,7 +102,7 @@ public sealed class EndToEndStoryTests(ITestOutputHelper output)
             rolled.EnsureSuccess();
             var progress = rolled.Output.Split('\n').Where(l => l.Contains("ecs-svc/", StringComparison.Ordinal)).ToList();
             Assert.Contains(progress, l => l.Contains("web:1", StringComparison.Ordinal));
-            Assert.Contains(progress, l => l.Contains("web:2", StringComparison.Ordinal) && l.Contains("running 9/9", StringComparison.Ordinal));
+            Assert.Contains(progress, l => l.Contains("web:2", StringComparison.Ordinal) && l.Contains("desired 9  running 9 ", StringComparison.Ordinal));
             await AssertServingAsync(cli, zoneOf, addressOf, expectedPerZone: 3, "web v2");
 
             // Drain host c: its tasks move to a and b, and the service is whole again.

@@ -1,3 +1,4 @@
+using Berth.Cli.Common;
 using Berth.TestSupport;
 using Xunit.Abstractions;
 
@@ -61,14 +62,75 @@ public sealed class UpTests(ITestOutputHelper output)
             var logs = (await cli.RunAsync("logs", taskId)).EnsureSuccess();
             Assert.Contains($"hello from {scope}", logs.Output, StringComparison.Ordinal);
 
+            // Ctrl-C ends `logs -f` with 130, as the shell reports SIGINT (timeout sends the SIGINT after 8 s: start-up and some following).
+            var follow = await ProcessRunner.RunAsync("timeout",
+                ["--preserve-status", "-s", "INT", "8s", "dotnet", PlatformProcesses.Binary("Cli", "berth.dll"), "logs", "-f", taskId],
+                TimeSpan.FromSeconds(60), environment: new Dictionary<string, string> { ["BERTH_HOME"] = home }, log: output.WriteLine);
+            Assert.Equal(130, follow.ExitCode);
+            Assert.Contains($"hello from {scope}", follow.StandardOutput, StringComparison.Ordinal);
+
+            // Stopped, the task's container is kept for the agent's cleanup wait, and its output is still there.
             (await cli.RunAsync("task", "stop", taskId)).EnsureSuccess();
             await TaskTimeouts.WaitUntilAsync(async () =>
-                (await ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=berth.agent={scope}"])).StandardOutput.Trim().Length == 0,
-                TimeSpan.FromSeconds(90), "the stopped task's container to be removed");
+                (await ProcessRunner.RunAsync("docker", ["ps", "-q", "--filter", $"label=berth.agent={scope}"])).StandardOutput.Trim().Length == 0,
+                TimeSpan.FromSeconds(90), "the stopped task's container to stop");
+            var kept = (await ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=berth.agent={scope}"])).StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(container[..12], Assert.Single(kept));
+            var afterStop = (await cli.RunAsync("logs", taskId, "--timestamps")).EnsureSuccess();
+            Assert.Matches($@"^\d{{4}}-\d\d-\d\dT\S+Z hello from {scope}\n", afterStop.Output);
+            Assert.Equal(string.Empty, (await cli.RunAsync("logs", taskId, "--tail", "0")).EnsureSuccess().Output);
         }
         finally
         {
             await up.DisposeAsync();
+            foreach (var id in (await ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=berth.agent={scope}"])).StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                await ProcessRunner.RunAsync("docker", ["rm", "-f", id]);
+            }
+
+            work.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Up_Detached_RunsInTheBackground_StatusShowsItsParts_AndDownStopsIt()
+    {
+        await TestImages.EnsureBusyboxAsync(log: output.WriteLine);
+        var work = Directory.CreateTempSubdirectory("berth-up-detach-test-");
+        var scope = "up-detach-" + Guid.NewGuid().ToString("N")[..6];
+        var data = Path.Combine(work.FullName, "data");
+        string[] arguments = ["--data-dir", data, "--registry-port", PlatformProcesses.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--scheduler-port", PlatformProcesses.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture), "--agent-scope", scope];
+        using var cli = new CliRunner(output, Path.Combine(work.FullName, "home"));
+        try
+        {
+            var up = (await cli.RunAsync(["up", "--detach", .. arguments])).EnsureSuccess();
+            Assert.Contains("runs in the background", up.Output, StringComparison.Ordinal);
+            Assert.Contains("initial-admin-password", up.Output, StringComparison.Ordinal);
+
+            // Logged in as the foreground `up` would, and its parts answer.
+            var status = (await cli.RunAsync("-o", "json", "status", "--data-dir", data)).EnsureSuccess().Json;
+            Assert.Equal((true, true, true), ((bool)status["running"]!, (bool)status["healthy"]!, (bool)status["agent"]!["connected"]!));
+            var pids = new[] { "pid" }.Select(k => (int)status[k]!)
+                .Concat(new[] { "registry", "scheduler", "agent" }.Select(part => (int)status[part]!["pid"]!)).ToList();
+            Assert.All(pids, pid => Assert.True(IsRunning(pid), $"pid {pid} runs"));
+            (await cli.RunAsync("instance", "list")).EnsureSuccess();
+
+            // A second platform on the same data directory is refused, naming the running one.
+            var again = await cli.RunAsync(["up", .. arguments]);
+            Assert.Equal(ExitCodes.Failure, again.ExitCode);
+            Assert.Contains("already running", again.Error, StringComparison.Ordinal);
+
+            (await cli.RunAsync("down", "--data-dir", data)).EnsureSuccess();
+            Assert.All(pids, pid => Assert.False(IsRunning(pid), $"pid {pid} is gone"));
+            var stopped = await cli.RunAsync("status", "--data-dir", data);
+            Assert.Equal(ExitCodes.Failure, stopped.ExitCode);
+            Assert.Contains("not running", stopped.Output, StringComparison.Ordinal);
+            Assert.Empty(Directory.GetFiles(Path.Combine(data, "run")));
+        }
+        finally
+        {
+            await cli.RunAsync("down", "--data-dir", data);
             foreach (var id in (await ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=berth.agent={scope}"])).StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
                 await ProcessRunner.RunAsync("docker", ["rm", "-f", id]);
@@ -153,7 +215,7 @@ public sealed class UpTests(ITestOutputHelper output)
         {
             children = ChildrenOf(up.ProcessId);
             output.WriteLine($"berth up {up.ProcessId}, children {string.Join(' ', children)}");
-            Assert.Equal(3, children.Count); // registry, scheduler, agent
+            Assert.Equal(4, children.Count); // registry, scheduler, agent, load balancer
 
             // No SIGTERM for berth to forward: it is simply gone. (What the children log on the way out is lost with it:
             // their output went through its pipes.)
@@ -180,6 +242,10 @@ public sealed class UpTests(ITestOutputHelper output)
             work.Delete(recursive: true);
         }
     }
+
+    // Running, not a zombie: the detached `berth up` is this test process's child (started in-process), and is reaped
+    // only when the test host gets to it; a user's shell has long exited, and init reaps it at once.
+    private static bool IsRunning(int pid) => TryRead($"/proc/{pid}/stat") is { } stat && stat[(stat.LastIndexOf(')') + 2)] != 'Z';
 
     // The processes whose parent is pid (field 4 of /proc/PID/stat, after the parenthesised command name).
     private static List<int> ChildrenOf(int pid) =>

@@ -233,6 +233,20 @@ public class TaskDefinitionJsonTests
     }
 
     [Fact]
+    public void Parse_SyntaxError_NamesOnePosition_CountedFromOneAsEditorsDo()
+    {
+        // Line 3 has the stray comma's successor: `}` where a value should be.
+        var json = "{\n  \"family\": \"web\",\n  \"memory\": ,\n}";
+
+        var message = Assert.Throws<TaskDefinitionException>(() => TaskDefinitionJson.Parse(json)).Message;
+
+        Assert.Matches(@"^\$: malformed JSON: .+ \(line 3, column \d+\)$", message);
+        Assert.DoesNotContain("LineNumber", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("BytePosition", message, StringComparison.Ordinal);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(message, "line"));
+    }
+
+    [Fact]
     public void Parse_ReportsEveryErrorNotJustTheFirst()
     {
         var json = """{"family":"f","containerDefinitions":[{"name":"a","memory":2,"portMappings":[{"containerPort":0}]}]}""";

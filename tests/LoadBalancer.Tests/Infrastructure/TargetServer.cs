@@ -14,7 +14,7 @@ namespace Berth.LoadBalancer.Tests.Infrastructure;
 
 /// <summary>
 /// A real HTTP target on a loopback port: answers every path with its name (header <c>X-Target</c> too), <c>/health</c>
-/// with <see cref="HealthStatus"/>, <c>/slow</c> once <see cref="ReleaseSlow"/> is called, <c>/ws</c> as a WebSocket
+/// with <see cref="HealthStatus"/>, <c>/headers</c> with the request's headers (one <c>name: value</c> a line), <c>/slow</c> once <see cref="ReleaseSlow"/> is called, <c>/ws</c> as a WebSocket
 /// echo, and a unary gRPC method (<c>LoadBalancing.DescribeLoadBalancers</c> answering its name) when HTTP/2-only.
 /// </summary>
 internal sealed class TargetServer : IAsyncDisposable
@@ -41,7 +41,7 @@ internal sealed class TargetServer : IAsyncDisposable
     public int HealthStatus { get; set; } = 200;
 
     /// <summary>Completes on every request (tests wait on it).</summary>
-    public Berth.LoadBalancer.Health.ChangeSignal Requests { get; } = new();
+    public Berth.Core.Concurrency.ChangeSignal Requests { get; } = new();
 
     public static async Task<TargetServer> StartAsync(string name, bool http2Only = false, int port = 0)
     {
@@ -62,6 +62,7 @@ internal sealed class TargetServer : IAsyncDisposable
             await next(context);
         });
         app.MapGet("/health", (HttpContext c) => Results.Text(name, statusCode: server.HealthStatus));
+        app.MapGet("/headers", (HttpContext c) => Results.Text(string.Join('\n', c.Request.Headers.Select(h => $"{h.Key}: {h.Value}"))));
         app.MapGet("/slow", async () =>
         {
             Interlocked.Increment(ref server._slowInFlight);

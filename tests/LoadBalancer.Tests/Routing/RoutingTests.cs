@@ -117,6 +117,26 @@ public sealed class RoutingTests(ITestOutputHelper output)
         Assert.Equal(5, seen.Count(s => s == "b"));
     }
 
+    [Fact]
+    public async Task ForwardedRequests_CarryTheClientsTraceContextUnchanged_AndNoneOfTheBalancersOwn()
+    {
+        // The balancer starts no trace span per request (hosting diagnostics are off on the hot path), so it neither
+        // rewrites a client's traceparent nor invents one.
+        var port = BalancerHost.FreePort();
+        await using var web = await TargetServer.StartAsync("web");
+        var snapshot = Snapshot(1, [Http(port, Forward("web"))], [Group("web", [web.Port])]);
+        await using var lab = await Lab.StartAsync(output, snapshot);
+        using var client = Lab.Client(port);
+        const string traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+        var traced = (await SendAsync(client, HttpMethod.Get, "/headers", ("traceparent", traceparent))).Split('\n');
+        var plain = (await client.GetStringAsync("/headers").WithTimeout()).Split('\n');
+
+        Assert.Contains($"traceparent: {traceparent}", traced);
+        Assert.DoesNotContain(plain, line => line.StartsWith("traceparent:", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains("X-Forwarded-For: 127.0.0.1", plain);
+    }
+
     private static async Task<string> SendAsync(HttpClient client, HttpMethod method, string path, params (string Name, string Value)[] headers)
     {
         using var request = new HttpRequestMessage(method, path);

@@ -14,6 +14,9 @@ internal enum TaskOutcome
 
     /// <summary>Its essential container exits at once (the task stops with ESSENTIAL_CONTAINER_EXITED).</summary>
     ExitsAtOnce,
+
+    /// <summary>Its image cannot be pulled (the task stops with TASK_FAILED_TO_START and the agent's CannotPullContainerError).</summary>
+    FailsToStart,
 }
 
 /// <summary>
@@ -106,6 +109,17 @@ internal sealed class AgentAutopilot : IAsyncDisposable
             if (task.DesiredStatus == LifecycleStatus.Running && reported == LifecycleStatus.Unspecified)
             {
                 var outcome = Behaviour(task);
+                if (outcome == TaskOutcome.FailsToStart)
+                {
+                    await _agent.ReportAsync(task.TaskId, LifecycleStatus.Stopped, r =>
+                    {
+                        r.StopCode = StopCode.TaskFailedToStart;
+                        r.StoppedReason = "CannotPullContainerError: pull access denied for registry.local/missing, repository does not exist or may require 'docker login'";
+                    });
+                    Set(task.TaskId, LifecycleStatus.Stopped, healthy: false);
+                    continue;
+                }
+
                 if (outcome == TaskOutcome.ExitsAtOnce)
                 {
                     await _agent.ReportAsync(task.TaskId, LifecycleStatus.Stopped, r =>

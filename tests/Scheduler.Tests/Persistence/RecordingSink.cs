@@ -35,4 +35,8 @@ internal sealed class RecordingSink(DateTimeOffset? visibleSince = null) : IStat
     }
 
     public void AddService(ServiceRecord service) => Services.Add(service);
+
+    public List<LoadBalancingObject> LoadBalancing { get; } = [];
+
+    public void AddLoadBalancing(LoadBalancingObject record) => LoadBalancing.Add(record);
 }

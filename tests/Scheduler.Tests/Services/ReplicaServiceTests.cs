@@ -87,7 +87,7 @@ public sealed class ReplicaServiceTests(ITestOutputHelper output) : ServiceTest(
         await Task.Delay(TimeSpan.FromSeconds(1.5)); // several more passes, each unable to place the third task
         service = await DescribeAsync("web");
 
-        var expected = $"(service web) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance {a.Agent.InstanceId}) has insufficient memory available. For more information, see the Troubleshooting section.";
+        var expected = $"(service web) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance {a.Agent.InstanceId}) has insufficient memory available. For more information, see the Troubleshooting section of docs/services.md.";
         Assert.Single(service.Events, e => e.Message == expected);
         Assert.Equal(2, (await TasksAsync("web")).Count);
         Assert.Equal("IN_PROGRESS", service.Deployments[0].RolloutState);

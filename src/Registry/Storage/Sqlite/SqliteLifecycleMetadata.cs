@@ -175,6 +175,10 @@ internal sealed class SqliteLifecycleMetadata(SqliteMetadataStore store) : ILife
                     reason.Value = expiry.Reason;
                     pushed.Value = expiry.Image.PushedAt;
                     await delete.ExecuteNonQueryAsync(CancellationToken.None);
+
+                    // A manifest delete as any other: notification consumers get distribution's delete event, committed
+                    // with the delete.
+                    store.Journal(transaction, new RegistryChange(ChangeAction.Delete, repository, expiry.Image.Digest, null, 0, null));
                     expired.Add(new ExpiredImage(repository, expiry.Image.Digest, current, expiry.Image.PushedAt, expiry.Rule.Priority, expiry.Reason, now));
                 }
 

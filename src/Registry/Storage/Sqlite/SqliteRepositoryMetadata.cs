@@ -195,6 +195,13 @@ internal sealed class SqliteRepositoryMetadata(SqliteMetadataStore store, TimePr
                     DELETE FROM "Repositories" WHERE "Id" = $id;
                     """;
                 await command.ExecuteNonQueryAsync(CancellationToken.None);
+
+                // Notifications (and a replicator reading them) see each image go, as for a manifest delete by digest.
+                foreach (var digest in manifests.Keys)
+                {
+                    store.Journal(transaction, new RegistryChange(ChangeAction.Delete, name, digest, null, 0, null));
+                }
+
                 return (RepositoryDeletion.Deleted, id, [.. manifests.Select(m => new RemovedManifest(m.Key, m.Value))]);
             },
             cancellationToken);

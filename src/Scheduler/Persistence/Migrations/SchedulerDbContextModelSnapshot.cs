@@ -28,6 +28,9 @@ namespace Berth.Scheduler.Persistence.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("TaskCidr")
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Name");
 
                     b.ToTable("clusters", (string)null);
@@ -56,6 +59,9 @@ namespace Berth.Scheduler.Persistence.Migrations
                     b.Property<long>("DesiredSeq")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("HostAddress")
+                        .HasColumnType("TEXT");
+
                     b.Property<byte[]>("HostFacts")
                         .HasColumnType("BLOB");
 
@@ -65,6 +71,9 @@ namespace Berth.Scheduler.Persistence.Migrations
                     b.Property<int>("Status")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("TaskSubnet")
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Cluster");
@@ -72,6 +81,27 @@ namespace Berth.Scheduler.Persistence.Migrations
                     b.HasIndex("DeregisteredAtMs");
 
                     b.ToTable("instances", (string)null);
+                });
+
+            modelBuilder.Entity("Berth.Scheduler.Persistence.LoadBalancingRow", b =>
+                {
+                    b.Property<string>("Arn")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Cluster")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("Document")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<int>("Kind")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Arn");
+
+                    b.ToTable("load_balancing", (string)null);
                 });
 
             modelBuilder.Entity("Berth.Scheduler.Persistence.ServiceRow", b =>

@@ -1,4 +1,5 @@
 using Berth.Scheduler.Kernel;
+using Berth.Scheduler.LoadBalancing;
 using Berth.Scheduler.Placement;
 using Berth.Scheduler.Tasks;
 
@@ -18,17 +19,24 @@ internal sealed class ServicePass
     private readonly List<TaskRecord> _created = [];
     private readonly List<TaskRecord> _stoppedRunning = [];
     private readonly List<TaskRecord> _stoppedOther = [];
+    private readonly List<TaskRecord> _draining = [];
     private bool _serviceChanged;
+
+    private readonly ServiceThrottleOptions _throttle;
 
     // True until a slice finds the service not steady.
     private bool _steady = true;
 
-    private ServicePass(ClusterTransaction tx, ServiceRecord service, PlacementEngine engine, TimeSpan eventRepeatInterval, ILogger logger)
+    // Launches are held back this pass (the service's tasks keep failing).
+    private bool _throttled;
+
+    private ServicePass(ClusterTransaction tx, ServiceRecord service, PlacementEngine engine, TimeSpan eventRepeatInterval, ServiceThrottleOptions throttle, ILogger logger)
     {
         _tx = tx;
         Service = service;
         _engine = engine;
         EventRepeatInterval = eventRepeatInterval;
+        _throttle = throttle;
         _logger = logger;
     }
 
@@ -39,9 +47,9 @@ internal sealed class ServicePass
     private TimeSpan EventRepeatInterval { get; }
 
     /// <summary>Reconciles one service; true when it changed anything (tasks started or stopped, the service stored).</summary>
-    public static bool Run(ClusterTransaction tx, ServiceRecord service, PlacementEngine engine, TimeSpan eventRepeatInterval, ILogger logger)
+    public static bool Run(ClusterTransaction tx, ServiceRecord service, PlacementEngine engine, TimeSpan eventRepeatInterval, ServiceThrottleOptions throttle, ILogger logger)
     {
-        var pass = new ServicePass(tx, service, engine, eventRepeatInterval, logger);
+        var pass = new ServicePass(tx, service, engine, eventRepeatInterval, throttle, logger);
         pass.Reconcile();
         if (pass._serviceChanged)
         {
@@ -62,8 +70,12 @@ internal sealed class ServicePass
             }
         }
 
+        _serviceChanged |= ServiceTargets.Sync(_tx, service, _logger);
         StopUnhealthy();
+        StopElbUnhealthy();
         TripCircuitBreaker();
+        _serviceChanged |= ServiceThrottle.Update(service, Now, _throttle, Random.Shared, EventRepeatInterval, _logger);
+        _throttled = ServiceThrottle.Holds(service, Now);
 
         int desired;
         if (service.IsDaemon)
@@ -94,7 +106,7 @@ internal sealed class ServicePass
             var tasks = byInstance.GetValueOrDefault(id) ?? [];
             // The common case, decided without the slice's bookkeeping: an instance already steady (its one healthy
             // task of the PRIMARY, or nothing where nothing is wanted). A pass over many instances is mostly these.
-            if (wanted ? tasks is [{ DesiredStatus: LifecycleStatus.Running } only] && only.StartedBy == primary && ServiceRules.IsHealthy(only) : tasks.Count == 0)
+            if (wanted ? tasks is [{ DesiredStatus: LifecycleStatus.Running } only] && only.StartedBy == primary && Healthy(only) : tasks.Count == 0)
             {
                 continue;
             }
@@ -131,29 +143,29 @@ internal sealed class ServicePass
 
         var missing = desired - primaryTasks.Count;
         var budget = Math.Min(missing, maxPlaced - placed);
-        // A FAILED PRIMARY (circuit breaker without rollback) launches nothing more.
-        if (budget > 0 && primary.RolloutState != Statuses.Failed && onlyInstance != "")
+        // A FAILED PRIMARY (circuit breaker without rollback) launches nothing more; a throttled service nothing for now.
+        if (budget > 0 && primary.RolloutState != Statuses.Failed && onlyInstance != "" && !_throttled)
         {
             Place(budget, onlyInstance);
         }
 
-        var healthy = live.Count(ServiceRules.IsHealthy);
+        var healthy = live.Count(Healthy);
         var stoppable = healthy - minHealthy;
         var failedPrimary = primary.RolloutState == Statuses.Failed;
         var unwanted = live
             .Where(t => t.StartedBy != primary.Id || !eligible(t))
             // While a failed deployment is left in place, the older tasks that still serve stay.
-            .Where(t => !(failedPrimary && eligible(t) && ServiceRules.IsHealthy(t)))
-            .OrderBy(ServiceRules.IsHealthy);
+            .Where(t => !(failedPrimary && eligible(t) && Healthy(t)))
+            .ToHashSet();
         var surplus = primaryTasks.Count - desired;
-        var victims = surplus <= 0 ? [] : primaryTasks
-            .OrderBy(t => ReconnectRank(service, t))
-            .ThenBy(ServiceRules.IsHealthy)
-            .ThenByDescending(t => t.CreatedAt)
-            .Take(surplus);
-        foreach (var task in unwanted.Concat(victims).ToList())
+        // Which tasks go follows the placement strategy and constraints (ScaleInSelector): old deployments' tasks in
+        // that order (unhealthy first), then the PRIMARY's surplus (a reconnect's duplicates first, then unhealthy).
+        var retiring = unwanted.Count == 0 ? [] : ChooseToStop(live, unwanted.Contains, unwanted.Count, t => Healthy(t) ? 1 : 0);
+        var primarySet = surplus <= 0 ? null : primaryTasks.ToHashSet();
+        var victims = primarySet is null ? [] : ChooseToStop(live, primarySet.Contains, surplus, t => (ReconnectRank(service, t) * 2) + (Healthy(t) ? 1 : 0));
+        foreach (var task in retiring.Concat(victims))
         {
-            if (ServiceRules.IsHealthy(task))
+            if (Healthy(task))
             {
                 if (stoppable <= 0)
                 {
@@ -172,8 +184,25 @@ internal sealed class ServicePass
 
         // UNKNOWN tasks do not keep a service from being steady once they are replaced (the host may never return).
         var steady = primaryTasks.Count == desired && live.Count == desired && placed == desired
-            && primaryTasks.TrueForAll(ServiceRules.IsHealthy);
+            && primaryTasks.TrueForAll(Healthy);
         _steady &= steady;
+    }
+
+    /// <summary>
+    /// Up to <paramref name="count"/> of the live tasks that <paramref name="stoppable"/> allows, in the order they should
+    /// stop: by <paramref name="rank"/>, then the service's placement strategies and constraints (<see cref="ScaleInSelector"/>).
+    /// </summary>
+    private List<TaskRecord> ChooseToStop(List<TaskRecord> live, Func<TaskRecord, bool> stoppable, int count, Func<TaskRecord, int> rank)
+    {
+        var service = Service;
+        var candidates = live.Select(t => new ScaleInCandidate(t.Id, t.InstanceId, t.Reservation, rank(t), t.CreatedAt.UtcTicks, stoppable(t))).ToList();
+        var chosen = ScaleInSelector.Choose(_tx.Cluster.Snapshot, candidates, new ScaleInRequest
+        {
+            Count = count,
+            Strategies = service.Strategies,
+            Constraints = ServiceRules.ConstraintsOf(_tx.Definitions, service),
+        });
+        return [.. chosen.Select(i => live[i])];
     }
 
     /// <summary>Orders surplus tasks for stopping: the ones the reconnect policy gives up first.</summary>
@@ -229,8 +258,24 @@ internal sealed class ServicePass
         }
     }
 
+    /// <summary>
+    /// A task is healthy when its containers are (<see cref="ServiceRules.IsHealthy"/>) and, for a service behind load
+    /// balancers, its targets are healthy there too; a task whose targets drain is not.
+    /// </summary>
+    private bool Healthy(TaskRecord task) => ServiceRules.IsHealthy(task) && ServiceTargets.Healthy(_tx.Cluster, Service, task, Now);
+
     private void StopTask(TaskRecord task, string reason)
     {
+        // Behind a load balancer the task's targets drain first; the drainer stops it once nothing is in flight.
+        switch (ServiceTargets.DrainBeforeStop(_tx, Service, task, StopCode.ServiceSchedulerInitiated, reason))
+        {
+            case ServiceTargets.DrainOutcome.BeganDraining:
+                _draining.Add(task);
+                return;
+            case ServiceTargets.DrainOutcome.AlreadyDraining:
+                return;
+        }
+
         (task.LastStatus == LifecycleStatus.Running ? _stoppedRunning : _stoppedOther).Add(task);
         TaskLifecycle.RequestStop(_tx, task, StopCode.ServiceSchedulerInitiated, reason);
     }
@@ -257,6 +302,43 @@ internal sealed class ServicePass
             }
 
             ServiceRules.AddEvent(service, $"(service {service.Name}) (task {task.Id}) failed container health checks.", Now, TimeSpan.Zero, _logger);
+            _serviceChanged = true;
+        }
+    }
+
+    /// <summary>
+    /// Stops RUNNING tasks whose load balancer reports their target unhealthy once the grace period has passed since
+    /// they started (ECS: the grace period covers ELB health checks too); each counts as a failed task.
+    /// </summary>
+    private void StopElbUnhealthy()
+    {
+        var service = Service;
+        if (service.LoadBalancers.IsEmpty)
+        {
+            return;
+        }
+
+        var grace = TimeSpan.FromSeconds(service.HealthCheckGracePeriodSeconds);
+        foreach (var task in service.Tasks.ToList())
+        {
+            if (task.DesiredStatus != LifecycleStatus.Running || task.LastStatus != LifecycleStatus.Running
+                || (task.StartedAt is { } started && Now - started < grace)
+                || ServiceTargets.UnhealthyIn(_tx.Cluster, service, task, Now) is not { } why)
+            {
+                continue;
+            }
+
+            // An unhealthy target takes no requests: nothing to drain for, so it stops at once.
+            (task.LastStatus == LifecycleStatus.Running ? _stoppedRunning : _stoppedOther).Add(task);
+            TaskLifecycle.RequestStop(_tx, task, StopCode.ServiceSchedulerInitiated, "Task failed ELB health checks");
+            if (service.Deployment(task.StartedBy) is { } deployment)
+            {
+                deployment.FailedTasks++;
+                deployment.UpdatedAt = Now;
+            }
+
+            ServiceRules.AddEvent(service, why, Now, TimeSpan.Zero, _logger);
+            ServiceRules.AddEvent(service, $"(service {service.Name}) (task {task.Id}) failed ELB health checks.", Now, TimeSpan.Zero, _logger);
             _serviceChanged = true;
         }
     }
@@ -309,9 +391,18 @@ internal sealed class ServicePass
     {
         var service = Service;
         var name = service.Name;
+        if (_draining.Count > 0)
+        {
+            ServiceRules.AddEvent(service, $"(service {name}) has begun draining connections on {_draining.Count} tasks.", Now, TimeSpan.Zero, _logger);
+        }
+
         if (_stoppedRunning.Count > 0)
         {
-            ServiceRules.AddEvent(service, $"(service {name}) has begun draining connections on {_stoppedRunning.Count} tasks.", Now, TimeSpan.Zero, _logger);
+            if (service.LoadBalancers.IsEmpty)
+            {
+                ServiceRules.AddEvent(service, $"(service {name}) has begun draining connections on {_stoppedRunning.Count} tasks.", Now, TimeSpan.Zero, _logger);
+            }
+
             ServiceRules.AddEvent(service, $"(service {name}) has stopped {_stoppedRunning.Count} running tasks: {ServiceEvents.TaskList(_stoppedRunning)}.", Now, TimeSpan.Zero, _logger);
         }
 
@@ -325,7 +416,7 @@ internal sealed class ServicePass
             ServiceRules.AddEvent(service, $"(service {name}) has started {_created.Count} tasks: {ServiceEvents.TaskList(_created)}.", Now, TimeSpan.Zero, _logger);
         }
 
-        var acted = _created.Count + _stoppedRunning.Count + _stoppedOther.Count > 0;
+        var acted = _created.Count + _stoppedRunning.Count + _stoppedOther.Count + _draining.Count > 0;
         _serviceChanged |= acted;
         foreach (var deployment in service.Deployments.Skip(1))
         {
@@ -356,6 +447,9 @@ internal sealed class ServicePass
                 ServiceRules.AddEvent(service, $"(service {name}) has reached a steady state.", Now, TimeSpan.Zero, _logger);
                 _serviceChanged = true;
             }
+
+            // Steady: what failed before no longer slows the next launch down.
+            _serviceChanged |= service.Throttle.Reset();
         }
 
         service.Steady = steady;

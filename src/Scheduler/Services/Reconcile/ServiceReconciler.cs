@@ -35,6 +35,9 @@ internal sealed partial class ServiceReconciler : BackgroundService, IChangeObse
     /// <summary>Every committed change may matter to a service: wake for another pass.</summary>
     public void OnCommitted(CommittedChange change) => _signal.Wake();
 
+    /// <summary>Asks for another pass without a commit (a balancer's health report changed what a service sees).</summary>
+    public void Wake() => _signal.Wake();
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(_options.ServiceReconcileInterval, _time);
@@ -86,7 +89,7 @@ internal sealed partial class ServiceReconciler : BackgroundService, IChangeObse
                 cancellationToken.ThrowIfCancellationRequested();
                 commits.Add(_kernel.CommitAsync(cluster, tx =>
                     tx.Cluster.Services.TryGetValue(name, out var service) && service.Status != Statuses.Inactive
-                    && ServicePass.Run(tx, service, _engine, interval, _logger)));
+                    && ServicePass.Run(tx, service, _engine, interval, _options.ServiceThrottle, _logger)));
             }
         }
 

@@ -282,6 +282,47 @@ namespace Berth.Registry.Storage.Sqlite.Migrations
                     b.ToTable("ManifestPulls", (string)null);
                 });
 
+            modelBuilder.Entity("Berth.Registry.Storage.Sqlite.NotificationCursorEntity", b =>
+                {
+                    b.Property<string>("Endpoint")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("LastEventId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Endpoint");
+
+                    b.ToTable("NotificationCursors", (string)null);
+                });
+
+            modelBuilder.Entity("Berth.Registry.Storage.Sqlite.NotificationEventEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasAnnotation("Sqlite:Autoincrement", true);
+
+                    b.Property<string>("Action")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Payload")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("NotificationEvents", (string)null);
+                });
+
             modelBuilder.Entity("Berth.Registry.Storage.Sqlite.RepositoryBlobEntity", b =>
                 {
                     b.Property<long>("RepositoryId")

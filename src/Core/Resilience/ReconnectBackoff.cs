@@ -1,15 +1,16 @@
-namespace Berth.Agent.Sessions;
+namespace Berth.Core.Resilience;
 
 /// <summary>
-/// Jittered exponential backoff from 250 ms up to 2 minutes ("equal jitter": half the step fixed, half random),
-/// so a thousand agents that lost the same scheduler do not come back in the same millisecond.
+/// Jittered exponential backoff from 250 ms up to <see cref="Max"/> ("equal jitter": half the step fixed, half
+/// random), so many clients that lost the same server do not come back in the same millisecond.
 /// </summary>
-internal sealed class ReconnectBackoff(Random random)
+public sealed class ReconnectBackoff(Random random, TimeSpan max)
 {
     public static readonly TimeSpan First = TimeSpan.FromMilliseconds(250);
-    public static readonly TimeSpan Max = TimeSpan.FromMinutes(2);
 
     private int _attempt;
+
+    public TimeSpan Max { get; } = max;
 
     public TimeSpan Next()
     {

@@ -11,8 +11,8 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Berth.Registry.Storage.Sqlite.Migrations
 {
     [DbContext(typeof(RegistryDbContext))]
-    [Migration("20261203231559_LifecyclePolicies")]
-    partial class LifecyclePolicies
+    [Migration("20261203225932_NotificationOutbox")]
+    partial class NotificationOutbox
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -131,9 +131,6 @@ namespace Berth.Registry.Storage.Sqlite.Migrations
                     b.Property<DateTime>("ExpiredAt")
                         .HasColumnType("TEXT");
 
-                    b.Property<DateTime>("ImagePushedAt")
-                        .HasColumnType("TEXT");
-
                     b.Property<string>("Reason")
                         .IsRequired()
                         .HasColumnType("TEXT");
@@ -145,55 +142,14 @@ namespace Berth.Registry.Storage.Sqlite.Migrations
                     b.Property<int>("RulePriority")
                         .HasColumnType("INTEGER");
 
-                    b.Property<long>("RunId")
-                        .HasColumnType("INTEGER");
-
                     b.Property<string>("Tags")
                         .HasColumnType("TEXT");
 
                     b.HasKey("Id");
 
-                    b.HasIndex("RunId");
-
                     b.HasIndex("Repository", "ExpiredAt");
 
                     b.ToTable("LifecycleExpirations", (string)null);
-                });
-
-            modelBuilder.Entity("Berth.Registry.Storage.Sqlite.LifecycleRunEntity", b =>
-                {
-                    b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("Error")
-                        .HasColumnType("TEXT");
-
-                    b.Property<DateTime>("FinishedAt")
-                        .HasColumnType("TEXT");
-
-                    b.Property<int>("ImagesExpired")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<int>("RepositoriesEvaluated")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("Repository")
-                        .HasColumnType("TEXT");
-
-                    b.Property<DateTime>("StartedAt")
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("Trigger")
-                        .IsRequired()
-                        .HasMaxLength(16)
-                        .HasColumnType("TEXT");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("StartedAt");
-
-                    b.ToTable("LifecycleRuns", (string)null);
                 });
 
             modelBuilder.Entity("Berth.Registry.Storage.Sqlite.ManifestBlobEntity", b =>
@@ -285,6 +241,47 @@ namespace Berth.Registry.Storage.Sqlite.Migrations
                     b.ToTable("ManifestPulls", (string)null);
                 });
 
+            modelBuilder.Entity("Berth.Registry.Storage.Sqlite.NotificationCursorEntity", b =>
+                {
+                    b.Property<string>("Endpoint")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("LastEventId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Endpoint");
+
+                    b.ToTable("NotificationCursors", (string)null);
+                });
+
+            modelBuilder.Entity("Berth.Registry.Storage.Sqlite.NotificationEventEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasAnnotation("Sqlite:Autoincrement", true);
+
+                    b.Property<string>("Action")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Payload")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("NotificationEvents", (string)null);
+                });
+
             modelBuilder.Entity("Berth.Registry.Storage.Sqlite.RepositoryBlobEntity", b =>
                 {
                     b.Property<long>("RepositoryId")
@@ -365,9 +362,6 @@ namespace Berth.Registry.Storage.Sqlite.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<string>("LifecyclePolicy")
-                        .HasColumnType("TEXT");
-
-                    b.Property<DateTime?>("LifecyclePolicyEvaluatedAt")
                         .HasColumnType("TEXT");
 
                     b.Property<DateTime?>("LifecyclePolicyUpdatedAt")

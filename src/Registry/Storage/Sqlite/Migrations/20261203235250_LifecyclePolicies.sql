@@ -21,7 +21,7 @@ CREATE INDEX "IX_LifecycleExpirations_RunId" ON "LifecycleExpirations" ("RunId")
 CREATE INDEX "IX_LifecycleRuns_StartedAt" ON "LifecycleRuns" ("StartedAt");
 
 INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
-VALUES ('20261203231559_LifecyclePolicies', '10.0.15');
+VALUES ('20261203235250_LifecyclePolicies', '10.0.15');
 
 COMMIT;
 

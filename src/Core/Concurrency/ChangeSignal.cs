@@ -1,10 +1,10 @@
-namespace Berth.Agent.Tasks;
+namespace Berth.Core.Concurrency;
 
 /// <summary>
-/// A level-triggered wake-up: take <see cref="Next"/>, look at the state, then await it; any
-/// <see cref="Notify"/> after taking it completes it, so no change is missed between look and wait.
+/// A level-triggered wake-up: take <see cref="Next"/>, look at the state, then await it; any <see cref="Notify"/>
+/// after taking it completes it, so no change is missed between look and wait.
 /// </summary>
-internal sealed class ChangeSignal
+public sealed class ChangeSignal
 {
     private TaskCompletionSource _current = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

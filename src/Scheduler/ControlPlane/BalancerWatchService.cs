@@ -1,0 +1,212 @@
+using Berth.Scheduler.Hosting;
+using Berth.Scheduler.Kernel;
+using Berth.Scheduler.LoadBalancing;
+using Berth.Scheduler.Security;
+using Berth.Scheduler.V1;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Scheduler.ControlPlane;
+
+/// <summary>
+/// The balancers' watch stream: after the Hello, a snapshot of the load balancer's configuration, then a delta for
+/// every committed change a balancer would see (the kernel's change feed wakes the stream; each wake rebuilds the
+/// configuration under the cluster's lock and sends the difference, so deltas coalesce and never miss a change).
+/// Versions are kernel commit sequences, comparable within one epoch; the epoch is new for every scheduler process,
+/// so a balancer reconnecting after a restart gets a snapshot. Reports coming back go to <see cref="BalancerReports"/>.
+/// </summary>
+internal sealed partial class BalancerWatchService(StateKernel kernel, BalancerReports reports, IOptions<SchedulerOptions> options, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<BalancerWatchService> logger)
+    : BalancerWatch.BalancerWatchBase
+{
+    public override async Task Watch(IAsyncStreamReader<BalancerMessage> requestStream, IServerStreamWriter<WatchEvent> responseStream, ServerCallContext context)
+    {
+        var lbArn = AuthInterceptor.BalancerLoadBalancer(context);
+        using var stream = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        var interval = options.Value.BalancerReportInterval;
+
+        using var helloTimeout = CancellationTokenSource.CreateLinkedTokenSource(stream.Token);
+        helloTimeout.CancelAfter(interval * 3);
+        bool any;
+        try
+        {
+            any = await requestStream.MoveNext(helloTimeout.Token);
+        }
+        catch (OperationCanceledException) when (!stream.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, "No Hello within three report intervals."));
+        }
+
+        if (!any || requestStream.Current.BodyCase != BalancerMessage.BodyOneofCase.Hello)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "hello: the first message of a watch must be Hello."));
+        }
+
+        var hello = requestStream.Current.Hello;
+        var cluster = kernel.ClusterOfLoadBalancing(lbArn)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"LoadBalancerNotFound: hello.load_balancer_arn: load balancer '{lbArn}' no longer exists."));
+        var name = kernel.ReadCluster(cluster, s => s?.LoadBalancing.LoadBalancers.GetValueOrDefault(lbArn)?.Name);
+        if (!string.IsNullOrEmpty(hello.LoadBalancerArn) && hello.LoadBalancerArn != lbArn && hello.LoadBalancerArn != name)
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "hello.load_balancer_arn: this credential is for another load balancer."));
+        }
+
+        var replica = hello.ReplicaId;
+        if (replica.Length is 0 or > 128 || replica.Any(char.IsControl))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "hello.replica_id: must be 1-128 printable characters."));
+        }
+
+        var addresses = hello.AdvertisedAddresses.Take(16).Where(a => a.Length <= 300 && !a.Any(char.IsControl)).ToList();
+        var changed = new Wake();
+        using var subscription = kernel.Subscribe(new Observer(cluster, changed));
+
+        // Subscribed before the snapshot is read: a change committed in between wakes the loop and becomes a delta.
+        var (config, version) = Read(cluster, lbArn) ?? throw new RpcException(new Status(StatusCode.NotFound, $"LoadBalancerNotFound: load balancer '{lbArn}' no longer exists."));
+        // Present before the snapshot goes out: the replica's acknowledgement of it must find it here.
+        reports.Connected(lbArn, replica, addresses);
+        using var timer = new PeriodicTimer(interval, time);
+        try
+        {
+            await responseStream.WriteAsync(new WatchEvent
+            {
+                Snapshot = new ConfigSnapshot { Epoch = reports.Epoch, Version = version, Config = config, ReportIntervalMs = (int)interval.TotalMilliseconds },
+            }, stream.Token);
+            Log.WatchStarted(logger, lbArn, replica, version);
+            var reader = ReadLoopAsync(requestStream, lbArn, replica, stream.Token);
+            var tick = timer.WaitForNextTickAsync(stream.Token).AsTask();
+            var woken = changed.NextAsync(stream.Token);
+            while (true)
+            {
+                await Task.WhenAny(woken, tick, reader);
+                if (reader.IsCompleted)
+                {
+                    await reader;
+                    return;
+                }
+
+                if (woken.IsCompleted)
+                {
+                    await woken;
+                    woken = changed.NextAsync(stream.Token);
+                    var next = Read(cluster, lbArn);
+                    if (next is null)
+                    {
+                        throw new RpcException(new Status(StatusCode.NotFound, $"LoadBalancerNotFound: load balancer '{lbArn}' was deleted."));
+                    }
+
+                    var (newConfig, newVersion) = next.Value;
+                    var changes = LoadBalancingWire.Diff(config, newConfig);
+                    if (changes.Count > 0 && newVersion > version)
+                    {
+                        var delta = new ConfigDelta { Epoch = reports.Epoch, BaseVersion = version, Version = newVersion };
+                        delta.Changes.AddRange(changes);
+                        await responseStream.WriteAsync(new WatchEvent { Delta = delta }, stream.Token);
+                        config = newConfig;
+                        version = newVersion;
+                    }
+                }
+
+                if (tick.IsCompleted)
+                {
+                    await tick;
+                    tick = timer.WaitForNextTickAsync(stream.Token).AsTask();
+                    await responseStream.WriteAsync(new WatchEvent { Heartbeat = new WatchHeartbeat { SentAt = Timestamp.FromDateTimeOffset(time.GetUtcNow()), Version = version } }, stream.Token);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stream.IsCancellationRequested)
+        {
+            // The balancer went away, or the scheduler is stopping.
+        }
+        finally
+        {
+            reports.Disconnected(lbArn, replica);
+            Log.WatchEnded(logger, lbArn, replica);
+        }
+    }
+
+    /// <summary>The configuration and the commit sequence it reflects, read together under the cluster's lock.</summary>
+    private (BalancerConfig Config, long Version)? Read(string cluster, string lbArn) => kernel.ReadCluster(cluster, state =>
+        state is null || !state.LoadBalancing.LoadBalancers.ContainsKey(lbArn)
+            ? ((BalancerConfig, long)?)null
+            : (LoadBalancingWire.Config(state.LoadBalancing, lbArn), Math.Max(1, kernel.LastSequence)));
+
+    private async Task ReadLoopAsync(IAsyncStreamReader<BalancerMessage> requestStream, string lbArn, string replica, CancellationToken ct)
+    {
+        await Task.Yield();
+        while (await requestStream.MoveNext(ct))
+        {
+            var message = requestStream.Current;
+            switch (message.BodyCase)
+            {
+                case BalancerMessage.BodyOneofCase.Health:
+                    reports.Health(lbArn, replica, message.Health.Full, [.. message.Health.Observations
+                        .Where(o => o.Target is not null && o.Health is not null)
+                        .Select(o => (o.TargetGroupArn, TargetRecord.KeyOf(o.Target.Id, o.Target.Port), LoadBalancingWire.FromWire(o.Health.State), Clip(o.Health.Reason), Clip(o.Health.Description)))]);
+                    break;
+                case BalancerMessage.BodyOneofCase.InFlight:
+                    reports.InFlight(lbArn, replica, [.. message.InFlight.Targets.Where(t => t.Target is not null)
+                        .Select(t => (t.TargetGroupArn, TargetRecord.KeyOf(t.Target.Id, t.Target.Port), Math.Max(0, t.Requests) + Math.Max(0, t.Connections)))]);
+                    break;
+                case BalancerMessage.BodyOneofCase.Ack:
+                    if (message.Ack.RefusedVersion != 0)
+                    {
+                        Log.ConfigRefused(logger, lbArn, replica, message.Ack.RefusedVersion, Clip(message.Ack.RefusedReason));
+                    }
+
+                    reports.Applied(lbArn, replica, message.Ack.AppliedVersion);
+                    break;
+                case BalancerMessage.BodyOneofCase.Heartbeat:
+                    reports.Heard(lbArn, replica);
+                    break;
+                case BalancerMessage.BodyOneofCase.Hello:
+                    throw new RpcException(new Status(StatusCode.InvalidArgument, "hello: only the first message of a watch is a Hello."));
+            }
+        }
+    }
+
+    private static string Clip(string value) => Elb.Printable(value.Length > 512 ? value[..512] : value);
+
+    /// <summary>Wakes the stream for commits of its cluster that touched load balancing (coalescing).</summary>
+    private sealed class Observer(string cluster, Wake wake) : IChangeObserver
+    {
+        public void OnCommitted(CommittedChange change)
+        {
+            if (change.LoadBalancingChanged && change.Cluster == cluster)
+            {
+                wake.Set();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A coalescing signal: one pending wake at most; a wake set after the loop took the pending one stays pending, so
+    /// a change committed while a delta is being built is never missed.
+    /// </summary>
+    private sealed class Wake
+    {
+        private readonly System.Threading.Channels.Channel<bool> _channel = System.Threading.Channels.Channel.CreateBounded<bool>(
+            new System.Threading.Channels.BoundedChannelOptions(1) { FullMode = System.Threading.Channels.BoundedChannelFullMode.DropWrite });
+
+        public void Set() => _channel.Writer.TryWrite(true);
+
+        /// <summary>Completes when a wake is pending, and takes it.</summary>
+        public async Task NextAsync(CancellationToken ct)
+        {
+            await _channel.Reader.ReadAsync(ct);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Information, Message = "Balancer replica {Replica} of {LoadBalancer} watches (snapshot version {Version})")]
+        public static partial void WatchStarted(ILogger logger, string loadBalancer, string replica, long version);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Balancer replica {Replica} of {LoadBalancer} stopped watching")]
+        public static partial void WatchEnded(ILogger logger, string loadBalancer, string replica);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Balancer replica {Replica} of {LoadBalancer} refused configuration version {Version}: {Reason}")]
+        public static partial void ConfigRefused(ILogger logger, string loadBalancer, string replica, long version, string reason);
+    }
+}

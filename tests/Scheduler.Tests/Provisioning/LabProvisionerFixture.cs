@@ -1,0 +1,138 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Berth.Scheduler.Provisioning;
+using Berth.Scheduler.Provisioning.Lab;
+using Berth.Scheduler.V1;
+using Berth.TestSupport;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Berth.Scheduler.Tests.Provisioning;
+
+/// <summary>
+/// A lab provisioner with its own lab (a random id, a free 10.231.x.0/24, a temp data directory) and the real
+/// scheduler process listening on the lab's root leg, so the hosts' agents register with it. Disposing stops the
+/// scheduler and tears the lab down (lab/down.sh), whatever the test left. Needs root and the built agent.
+/// </summary>
+internal sealed class LabProvisionerFixture : IAsyncDisposable
+{
+    private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("berth-lab-provisioner-");
+    private readonly Action<string> _log;
+    private ServiceProcess? _scheduler;
+    private GrpcChannel? _channel;
+    private string _adminToken = "";
+
+    private LabProvisionerFixture(Action<string> log)
+    {
+        _log = log;
+    }
+
+    public ProvisioningOptions Options { get; } = new() { Kind = "lab", RetryBackoff = TimeSpan.Zero, MaxRetryBackoff = TimeSpan.Zero };
+
+    public Uri SchedulerUrl { get; private set; } = null!;
+
+    public string JoinToken { get; private set; } = "";
+
+    public string LabDirectory => Options.Lab.DataDirectory!;
+
+    public static async Task<LabProvisionerFixture> StartAsync(Action<string> log)
+    {
+        var fixture = new LabProvisionerFixture(log);
+        try
+        {
+            await fixture.InitializeAsync();
+        }
+        catch
+        {
+            await fixture.DisposeAsync();
+            throw;
+        }
+
+        return fixture;
+    }
+
+    /// <summary>A provisioner over this lab; a new one stands for a restarted scheduler (the lab provisioner keeps nothing in memory).</summary>
+    public LabHostProvisioner Provisioner() =>
+        new(Microsoft.Extensions.Options.Options.Create(Options), TimeProvider.System, NullLogger<LabHostProvisioner>.Instance);
+
+    public HostProvisioning Caller() =>
+        new(Provisioner(), Microsoft.Extensions.Options.Options.Create(Options), TimeProvider.System, NullLogger<HostProvisioning>.Instance);
+
+    public HostRequest Request(string name, string zone = "a") => new(name, "default", SchedulerUrl, JoinToken, zone, "lab.small");
+
+    /// <summary>The container instances registered in the default cluster, with their attributes.</summary>
+    public async Task<List<ContainerInstance>> InstancesAsync()
+    {
+        var client = new ContainerInstances.ContainerInstancesClient(_channel);
+        var admin = new CallOptions(new Metadata { { "authorization", "Bearer " + _adminToken } }, DateTime.UtcNow.AddSeconds(30));
+        var list = await client.ListContainerInstancesAsync(new ListContainerInstancesRequest { Cluster = "default" }, admin);
+        if (list.ContainerInstanceArns.Count == 0)
+        {
+            return [];
+        }
+
+        return [.. (await client.DescribeContainerInstancesAsync(new DescribeContainerInstancesRequest { Cluster = "default", ContainerInstances = { list.ContainerInstanceArns } }, admin)).ContainerInstances];
+    }
+
+    /// <summary>Runs lab/host.sh directly (for what the provisioner does not expose, e.g. a second opinion on list).</summary>
+    public Task<ProcessResult> HostScriptAsync(params string[] arguments) =>
+        ProcessRunner.RunAsync("bash", [Path.Combine(Options.Lab.ScriptsDirectory, "host.sh"), .. arguments], TimeSpan.FromSeconds(60), environment: Environment(), log: _log);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_scheduler is not null)
+        {
+            await _scheduler.DisposeAsync();
+        }
+
+        _channel?.Dispose();
+        if (Options.Lab.DataDirectory is not null)
+        {
+            (await ProcessRunner.RunAsync("bash", [Path.Combine(Options.Lab.ScriptsDirectory, "down.sh")], TimeSpan.FromSeconds(180), environment: Environment(), log: _log)).EnsureSuccess("lab/down.sh");
+        }
+
+        _work.Delete(recursive: true);
+    }
+
+    private Dictionary<string, string> Environment() => new()
+    {
+        ["LAB_ID"] = Options.Lab.Id,
+        ["LAB_NET"] = Options.Lab.Net.ToString(CultureInfo.InvariantCulture),
+        ["LAB_DIR"] = LabDirectory,
+    };
+
+    private async Task InitializeAsync()
+    {
+        Options.Lab.Id = "p" + Guid.NewGuid().ToString("N")[..3];
+        Options.Lab.Net = await LabHosts.FreeSubnetAsync();
+        Options.Lab.DataDirectory = Path.Combine(_work.FullName, "lab");
+        Options.Lab.ScriptsDirectory = Path.Combine(LabHosts.RepositoryRoot(), "lab");
+        Options.Lab.AgentPath = LabPlatform.Binary("Agent", "Berth.Agent");
+        Options.Lab.AgentSettings["ReservedMemory"] = "0";
+        Options.Lab.AgentSettings["ImageCleanup:Enabled"] = "false";
+        Options.Lab.AgentSettings["HeartbeatInterval"] = "00:00:01";
+        Options.CreateTimeout = TimeSpan.FromMinutes(3);
+        Options.DestroyTimeout = TimeSpan.FromMinutes(2);
+
+        var root = await Provisioner().EnsureNetworkAsync(CancellationToken.None).WithTimeout();
+        var port = FreePort(root);
+        SchedulerUrl = new Uri($"http://{root}:{port}");
+        var data = Path.Combine(_work.FullName, "scheduler");
+        _scheduler = ServiceProcess.Start("scheduler", LabPlatform.Binary("Scheduler", "Berth.Scheduler.dll"),
+            ["--urls", SchedulerUrl.ToString().TrimEnd('/'), "--data-dir", data, "--Logging:LogLevel:Microsoft.AspNetCore", "Warning"], _log);
+        var tokenFile = Path.Combine(data, "join-token");
+        await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(File.Exists(tokenFile) && new FileInfo(tokenFile).Length > 0), TimeSpan.FromSeconds(60), "the scheduler's join token");
+        JoinToken = (await File.ReadAllTextAsync(tokenFile)).Trim();
+        _adminToken = (await File.ReadAllTextAsync(Path.Combine(data, "admin-token"))).Trim();
+        _channel = GrpcChannel.ForAddress(SchedulerUrl);
+    }
+
+    private static int FreePort(string address)
+    {
+        using var listener = new TcpListener(IPAddress.Parse(address), 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
