@@ -1,5 +1,6 @@
 using Berth.Registry.Gc;
 using Berth.Registry.Images;
+using Berth.Registry.Lifecycle;
 using Berth.Registry.Repositories;
 using Berth.Registry.Storage;
 using Berth.Registry.Storage.Sqlite;
@@ -8,8 +9,8 @@ using Berth.RegistryAdmin;
 namespace Berth.Registry;
 
 /// <summary>
-/// Registry operations in ECR's vocabulary (issue 15): repositories with settings, image details, and their admin
-/// API. Added after <see cref="RegistryServiceCollectionExtensions.AddRegistryServices"/>, whose start-up opens the
+/// Registry operations in ECR's vocabulary (issue 15): repositories with settings, image details, garbage collection,
+/// lifecycle policies, and their admin API. Added after <see cref="RegistryServiceCollectionExtensions.AddRegistryServices"/>, whose start-up opens the
 /// database before these load from it.
 /// </summary>
 internal static class RegistryOperations
@@ -27,6 +28,10 @@ internal static class RegistryOperations
         services.AddSingleton<GarbageCollector>();
         services.AddHostedService(provider => provider.GetRequiredService<GarbageCollector>());
         services.AddSingleton<PullRecorder>();
+        services.AddOptions<LifecycleOptions>().BindConfiguration(LifecycleOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<ILifecycleMetadata, SqliteLifecycleMetadata>();
+        services.AddSingleton<LifecyclePolicies>();
+        services.AddHostedService(provider => provider.GetRequiredService<LifecyclePolicies>());
         services.AddHostedService<OperationsStartup>();
         services.AddHostedService(provider => provider.GetRequiredService<PullRecorder>());
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, RegistryOperationsJsonContext.Default));
@@ -35,7 +40,7 @@ internal static class RegistryOperations
 
     /// <summary>The operations endpoints, inside the admin API's group (authenticated, admins only).</summary>
     public static RouteGroupBuilder MapRegistryOperations(this RouteGroupBuilder admin) =>
-        admin.MapRepositoryApi().MapImageApi().MapGcApi();
+        admin.MapRepositoryApi().MapImageApi().MapGcApi().MapLifecycleApi();
 
     /// <summary>Loads repository settings and templates once the database is open (after RegistryStartup).</summary>
     private sealed class OperationsStartup(RepositoryCatalog catalog) : IHostedService

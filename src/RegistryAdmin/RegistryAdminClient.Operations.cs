@@ -48,4 +48,33 @@ public sealed partial class RegistryAdminClient
     /// <summary>The last garbage collection runs, newest first.</summary>
     public Task<List<GcRunSummary>> ListGcRunsAsync(CancellationToken cancellationToken) =>
         GetAsync(OperationsApiPaths.GcRuns, Ops.ListGcRunSummary, cancellationToken);
+
+    /// <summary>The repository's lifecycle policy (ECR's GetLifecyclePolicy).</summary>
+    public Task<LifecyclePolicyResponse> GetLifecyclePolicyAsync(string repository, CancellationToken cancellationToken) =>
+        GetAsync(LifecycleApiPaths.Policy(repository), Ops.LifecyclePolicyResponse, cancellationToken);
+
+    /// <summary>Sets the repository's lifecycle policy (ECR's PutLifecyclePolicy); the text is ECR's policy JSON.</summary>
+    public Task<LifecyclePolicyResponse> PutLifecyclePolicyAsync(string repository, string policyText, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Put, LifecycleApiPaths.Policy(repository), new LifecyclePolicyRequest(policyText), Ops.LifecyclePolicyRequest, Ops.LifecyclePolicyResponse, cancellationToken);
+
+    /// <summary>Removes the repository's lifecycle policy (ECR's DeleteLifecyclePolicy); answers the removed policy.</summary>
+    public Task<LifecyclePolicyResponse> DeleteLifecyclePolicyAsync(string repository, CancellationToken cancellationToken) =>
+        SendAsync<object, LifecyclePolicyResponse>(HttpMethod.Delete, LifecycleApiPaths.Policy(repository), null, null, Ops.LifecyclePolicyResponse, cancellationToken);
+
+    /// <summary>Evaluates a policy (or, with null, the repository's own) without expiring anything (ECR's StartLifecyclePolicyPreview).</summary>
+    public Task<LifecyclePolicyPreviewResponse> StartLifecyclePolicyPreviewAsync(string repository, string? policyText, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Post, LifecycleApiPaths.Preview(repository), new LifecyclePolicyRequest(policyText), Ops.LifecyclePolicyRequest, Ops.LifecyclePolicyPreviewResponse, cancellationToken);
+
+    /// <summary>The repository's last preview (ECR's GetLifecyclePolicyPreview).</summary>
+    public Task<LifecyclePolicyPreviewResponse> GetLifecyclePolicyPreviewAsync(string repository, CancellationToken cancellationToken) =>
+        GetAsync(LifecycleApiPaths.Preview(repository), Ops.LifecyclePolicyPreviewResponse, cancellationToken);
+
+    /// <summary>Applies the lifecycle policy of <paramref name="repository"/> (or of every repository with one) now.</summary>
+    public Task<LifecycleRunSummary> RunLifecyclePoliciesAsync(string? repository, CancellationToken cancellationToken) =>
+        SendAsync<object, LifecycleRunSummary>(
+            HttpMethod.Post, repository is null ? LifecycleApiPaths.Runs : $"{LifecycleApiPaths.Runs}?repository={Uri.EscapeDataString(repository)}", null, null, Ops.LifecycleRunSummary, cancellationToken);
+
+    /// <summary>The last lifecycle runs, newest first, with what each expired (only <paramref name="repository"/>'s when given).</summary>
+    public Task<List<LifecycleRunSummary>> ListLifecycleRunsAsync(string? repository, int limit, CancellationToken cancellationToken) =>
+        GetAsync($"{LifecycleApiPaths.Runs}?n={limit}{(repository is null ? "" : "&repository=" + Uri.EscapeDataString(repository))}", Ops.ListLifecycleRunSummary, cancellationToken);
 }

@@ -111,4 +111,9 @@ public sealed record ImageDetail(
 [JsonSerializable(typeof(List<ImageDetail>))]
 [JsonSerializable(typeof(GcRunReport))]
 [JsonSerializable(typeof(List<GcRunSummary>))]
+[JsonSerializable(typeof(LifecyclePolicyRequest))]
+[JsonSerializable(typeof(LifecyclePolicyResponse))]
+[JsonSerializable(typeof(LifecyclePolicyPreviewResponse))]
+[JsonSerializable(typeof(LifecycleRunSummary))]
+[JsonSerializable(typeof(List<LifecycleRunSummary>))]
 public sealed partial class RegistryOperationsJsonContext : JsonSerializerContext;

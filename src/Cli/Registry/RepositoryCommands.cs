@@ -208,7 +208,7 @@ internal static class RepositoryCommands
         _ => bytes.ToString(CultureInfo.InvariantCulture) + " B",
     };
 
-    private static string Time(DateTimeOffset time) => time.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    internal static string Time(DateTimeOffset time) => time.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>--tag-mutability, --exclude (repeatable), --description: the settings a repository or template takes.</summary>
     private sealed class SettingsOptions

@@ -276,6 +276,9 @@ internal sealed class RegistryStore : IDisposable
     /// <summary>Under <see cref="ExclusiveAsync"/>: an untagged manifest deleted from the database.</summary>
     public void ForgetManifest(int repository, string digest) => _index.RemoveManifest(repository, digest, []);
 
+    /// <summary>Under <see cref="ExclusiveAsync"/>: a manifest deleted from the database with the tags that pointed at it.</summary>
+    public void ForgetManifest(int repository, string digest, IReadOnlyList<string> tags) => _index.RemoveManifest(repository, digest, tags);
+
     /// <summary>Under <see cref="ExclusiveAsync"/>: a blob deleted from the database (every link with it).</summary>
     public void ForgetBlob(string digest)
     {

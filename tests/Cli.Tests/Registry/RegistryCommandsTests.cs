@@ -196,6 +196,43 @@ public sealed class RegistryCommandsTests(RegistryFixture registry, ITestOutputH
     }
 
     [Fact]
+    public async Task Lifecycle_PutGetPreviewRunRunsDelete_WithEcrsErrors()
+    {
+        await LoginAsync();
+        var name = "cli-" + Guid.NewGuid().ToString("N")[..6] + "/lifecycle";
+        (await _cli.RunAsync("registry", "repo", "create", name)).EnsureSuccess();
+        var policy = Path.Combine(_cli.Home, "policy.json");
+        const string Text = """
+            {"rules": [{"rulePriority": 1, "description": "keep ten", "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10}, "action": {"type": "expire"}}]}
+            """;
+        await File.WriteAllTextAsync(policy, Text);
+        var bad = Path.Combine(_cli.Home, "bad.json");
+        await File.WriteAllTextAsync(bad, Text.Replace("\"any\"", "\"tagged\"", StringComparison.Ordinal));
+
+        var put = (await _cli.RunAsync("-o", "json", "registry", "lifecycle", "put", name, policy)).EnsureSuccess().Json;
+        var got = (await _cli.RunAsync("registry", "lifecycle", "get", name)).EnsureSuccess();
+        var preview = (await _cli.RunAsync("registry", "lifecycle", "preview", name)).EnsureSuccess();
+        var candidate = (await _cli.RunAsync("-o", "json", "registry", "lifecycle", "preview", name, policy)).EnsureSuccess().Json;
+        var run = (await _cli.RunAsync("-o", "json", "registry", "lifecycle", "run", name)).EnsureSuccess().Json;
+        var runs = (await _cli.RunAsync("-o", "json", "registry", "lifecycle", "runs", name)).EnsureSuccess().Json.AsArray();
+        var refused = await _cli.RunAsync("registry", "lifecycle", "put", name, bad);
+        (await _cli.RunAsync("registry", "lifecycle", "delete", name)).EnsureSuccess();
+        var gone = await _cli.RunAsync("registry", "lifecycle", "get", name);
+
+        Assert.Equal(Text, (string?)put["lifecyclePolicyText"]);
+        Assert.Contains("last evaluated: never", got.Output, StringComparison.Ordinal);
+        Assert.Contains("0 images would expire", preview.Output, StringComparison.Ordinal);
+        Assert.Equal("COMPLETE", (string?)candidate["status"]);
+        Assert.Equal((1, 0), ((int)run["repositoriesEvaluated"]!, (int)run["imagesExpired"]!));
+        Assert.Contains(runs, r => (long)r!["id"]! == (long)run["id"]!);
+        Assert.Equal(ExitCodes.Failure, refused.ExitCode);
+        Assert.Contains("InvalidParameterException", refused.Error, StringComparison.Ordinal);
+        Assert.Contains("Must specify tagPrefixList or tagPatternList when tagStatus=TAGGED.", refused.Error, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Failure, gone.ExitCode);
+        Assert.Contains("LifecyclePolicyNotFoundException", gone.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task NotificationsStatus_ReachesTheAdminRoute_NextToTheRepositoryRoutes()
     {
         await LoginAsync();

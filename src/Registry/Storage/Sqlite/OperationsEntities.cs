@@ -24,6 +24,9 @@ internal sealed class RepositorySettingsEntity
     public string? LifecyclePolicy { get; set; }
 
     public DateTime? LifecyclePolicyUpdatedAt { get; set; }
+
+    /// <summary>When the policy was last applied (ECR's lastEvaluatedAt).</summary>
+    public DateTime? LifecyclePolicyEvaluatedAt { get; set; }
 }
 
 /// <summary>Settings a repository gets when a push creates it (ECR's repository creation templates).</summary>
@@ -102,10 +105,34 @@ internal sealed class GcRunEntity
     public string? Error { get; set; }
 }
 
+/// <summary>One application of the lifecycle policies (on schedule or on demand), for the admin API.</summary>
+internal sealed class LifecycleRunEntity
+{
+    public long Id { get; set; }
+
+    public DateTime StartedAt { get; set; }
+
+    public DateTime FinishedAt { get; set; }
+
+    /// <summary><c>schedule</c> or <c>manual</c>.</summary>
+    public required string Trigger { get; set; }
+
+    /// <summary>The one repository a manual run was asked for; null when every repository with a policy was.</summary>
+    public string? Repository { get; set; }
+
+    public int RepositoriesEvaluated { get; set; }
+
+    public int ImagesExpired { get; set; }
+
+    public string? Error { get; set; }
+}
+
 /// <summary>An image a lifecycle rule expired: what, when, and which rule.</summary>
 internal sealed class LifecycleExpirationEntity
 {
     public long Id { get; set; }
+
+    public long RunId { get; set; }
 
     public required string Repository { get; set; }
 
@@ -117,6 +144,8 @@ internal sealed class LifecycleExpirationEntity
     public int RulePriority { get; set; }
 
     public required string Reason { get; set; }
+
+    public DateTime ImagePushedAt { get; set; }
 
     public DateTime ExpiredAt { get; set; }
 }
@@ -173,11 +202,21 @@ internal static class OperationsModel
             e.HasIndex(x => x.StartedAt);
         });
 
+        modelBuilder.Entity<LifecycleRunEntity>(e =>
+        {
+            e.ToTable("LifecycleRuns");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Trigger).HasMaxLength(16);
+            e.HasIndex(x => x.StartedAt);
+        });
+
         modelBuilder.Entity<LifecycleExpirationEntity>(e =>
         {
             e.ToTable("LifecycleExpirations");
             e.HasKey(x => x.Id);
             e.HasIndex(x => new { x.Repository, x.ExpiredAt });
+            // No foreign key to LifecycleRuns: SQLite would rebuild the table to add one; pruning runs deletes their rows.
+            e.HasIndex(x => x.RunId);
         });
     }
 

@@ -128,6 +128,9 @@ namespace Berth.Registry.Storage.Sqlite.Migrations
                     b.Property<DateTime>("ExpiredAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<DateTime>("ImagePushedAt")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Reason")
                         .IsRequired()
                         .HasColumnType("TEXT");
@@ -139,14 +142,55 @@ namespace Berth.Registry.Storage.Sqlite.Migrations
                     b.Property<int>("RulePriority")
                         .HasColumnType("INTEGER");
 
+                    b.Property<long>("RunId")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Tags")
                         .HasColumnType("TEXT");
 
                     b.HasKey("Id");
 
+                    b.HasIndex("RunId");
+
                     b.HasIndex("Repository", "ExpiredAt");
 
                     b.ToTable("LifecycleExpirations", (string)null);
+                });
+
+            modelBuilder.Entity("Berth.Registry.Storage.Sqlite.LifecycleRunEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("FinishedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("ImagesExpired")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("RepositoriesEvaluated")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Repository")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("StartedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Trigger")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("StartedAt");
+
+                    b.ToTable("LifecycleRuns", (string)null);
                 });
 
             modelBuilder.Entity("Berth.Registry.Storage.Sqlite.ManifestBlobEntity", b =>
@@ -359,6 +403,9 @@ namespace Berth.Registry.Storage.Sqlite.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<string>("LifecyclePolicy")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("LifecyclePolicyEvaluatedAt")
                         .HasColumnType("TEXT");
 
                     b.Property<DateTime?>("LifecyclePolicyUpdatedAt")
