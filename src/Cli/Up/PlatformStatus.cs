@@ -12,7 +12,7 @@ internal static class PlatformStatus
     {
         var upPid = run.LivePid("up");
         var platform = run.Platform();
-        var parts = new[] { "registry", "scheduler", "agent" }.Select(name => (Name: name, Pid: run.LivePid(name))).ToList();
+        var parts = new[] { "registry", "scheduler", "agent", "balancer" }.Select(name => (Name: name, Pid: run.LivePid(name))).ToList();
         if (upPid is null)
         {
             if (context.Output.IsJson)
@@ -43,6 +43,7 @@ internal static class PlatformStatus
                 ["registry"] = new JsonObject { ["url"] = platform?.Registry, ["pid"] = parts[0].Pid, ["answering"] = registryAnswers },
                 ["scheduler"] = new JsonObject { ["url"] = platform?.Scheduler, ["pid"] = parts[1].Pid, ["answering"] = schedulerAnswers },
                 ["agent"] = new JsonObject { ["pid"] = parts[2].Pid, ["connected"] = agentConnected },
+                ["balancer"] = new JsonObject { ["pid"] = parts[3].Pid },
             });
             return healthy ? ExitCodes.Success : ExitCodes.Failure;
         }
@@ -56,6 +57,8 @@ internal static class PlatformStatus
             ["registry", Pid(parts[0].Pid), platform?.Registry ?? "-", registryAnswers ? "answering" : "not answering"],
             ["scheduler", Pid(parts[1].Pid), platform?.Scheduler ?? "-", schedulerAnswers ? "answering" : "not answering"],
             ["agent", Pid(parts[2].Pid), "-", platform is { Agent: false } ? "none (--no-agent)" : agentConnected == true ? "connected" : "not connected"],
+            // The balancer answers on its own admin port; its process is what status can vouch for here.
+            ["balancer", Pid(parts[3].Pid), "-", parts[3].Pid is null ? "none (--no-balancer)" : "running"],
         ]);
         say.WriteLine("`berth down` stops it.");
         return healthy ? ExitCodes.Success : ExitCodes.Failure;
