@@ -53,6 +53,10 @@ public sealed class LabPlatform : IAsyncDisposable
 
     public Berth.Scheduler.V1.LoadBalancing.LoadBalancingClient LoadBalancing { get; private set; } = null!;
 
+    public ApplicationAutoScaling.ApplicationAutoScalingClient AutoScaling { get; private set; } = null!;
+
+    public Berth.Scheduler.V1.Metrics.MetricsClient Metrics { get; private set; } = null!;
+
     /// <summary>
     /// Starts a balancer process (root namespace, listening on the lab's root address) for a load balancer, with a
     /// fresh credential; dispose it to stop it.
@@ -109,6 +113,8 @@ public sealed class LabPlatform : IAsyncDisposable
             "--Scheduler:MissedHeartbeatsBeforeDisconnect", "5",
             "--lost-host-grace", LostHostGrace.ToString("c", CultureInfo.InvariantCulture), "--Scheduler:FullSync", "false",
             "--Logging:LogLevel:Microsoft.AspNetCore", "Warning",
+            // Auto scaling decides every 5 s here (1 min by default) so a lab test sees it within seconds.
+            "--Scheduler:Scaling:Interval", "00:00:05",
         ], Write);
         var tokenFile = Path.Combine(data, "join-token");
         await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(File.Exists(tokenFile) && new FileInfo(tokenFile).Length > 0), TimeSpan.FromSeconds(60), "the scheduler's join token");
@@ -123,6 +129,8 @@ public sealed class LabPlatform : IAsyncDisposable
         Instances = new ContainerInstances.ContainerInstancesClient(_channel);
         TaskDefinitions = new TaskDefinitions.TaskDefinitionsClient(_channel);
         LoadBalancing = new Berth.Scheduler.V1.LoadBalancing.LoadBalancingClient(_channel);
+        AutoScaling = new ApplicationAutoScaling.ApplicationAutoScalingClient(_channel);
+        Metrics = new Berth.Scheduler.V1.Metrics.MetricsClient(_channel);
 
         foreach (var host in Lab.Hosts.Take(3))
         {
@@ -145,7 +153,7 @@ public sealed class LabPlatform : IAsyncDisposable
             "--config", _agentConfig, "--scheduler-url", SchedulerUrl, "--join-token", _joinToken,
             "--cluster", Cluster, "--zone", ZoneOf(host), "--docker-endpoint", host.DockerHost,
             "--data-dir", Path.Combine(_work.FullName, $"agent-h{host.Number}"), "--scope", "lab", "--image-pull-behavior", "PreferCached",
-            "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--TaskCleanup:Wait", "00:00:00", "--Logging:LogLevel:Default", "Warning",
+            "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--StatsInterval", "00:00:02", "--TaskCleanup:Wait", "00:00:00", "--Logging:LogLevel:Default", "Warning",
 
             // Task cgroups below the lab engine's own parent, which lab/down.sh removes.
             "--Cgroups:Parent", $"/{host.Namespace}/berth",

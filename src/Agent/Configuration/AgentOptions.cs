@@ -75,6 +75,9 @@ internal sealed class AgentOptions
     /// <summary>Heartbeat interval until the scheduler tells its own.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How often running tasks' CPU and memory are sampled and sent (the scheduler's service auto scaling reads them); zero turns it off.</summary>
+    public TimeSpan StatsInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     public ImageCleanupOptions ImageCleanup { get; set; } = new();
 
     public TaskCleanupOptions TaskCleanup { get; set; } = new();
@@ -174,6 +177,11 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         if (options.StateDirectory is not null)
         {
             failures.Add($"StateDirectory is now DataDirectory (--data-dir, BERTH_DATADIRECTORY): rename it in the configuration (it is '{options.StateDirectory}').");
+        }
+
+        if (options.StatsInterval < TimeSpan.Zero)
+        {
+            failures.Add("StatsInterval must not be negative (zero turns the task stats off).");
         }
 
         if (options.StopTimeout < TimeSpan.Zero || options.ReconcileInterval <= TimeSpan.Zero || options.HeartbeatInterval <= TimeSpan.Zero)

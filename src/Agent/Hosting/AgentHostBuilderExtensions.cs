@@ -7,6 +7,7 @@ using Berth.Agent.Isolation;
 using Berth.Agent.Networking;
 using Berth.Agent.Runtime;
 using Berth.Agent.Sessions;
+using Berth.Agent.Stats;
 using Berth.Agent.Tasks;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -87,6 +88,7 @@ internal static class AgentHostBuilderExtensions
         services.AddHostedService<ServiceDiscoveryServer>();
         services.AddHostedService<EngineWatcher>();
         services.AddHostedService<ReconcileLoop>();
+        services.AddSingleton<TaskStatsSampler>();
         services.AddSingleton<SessionClient>();
         services.AddHostedService(sp => sp.GetRequiredService<SessionClient>());
         services.AddHostedService<ImageCleanupService>();

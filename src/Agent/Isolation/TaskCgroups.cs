@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Berth.Agent.Configuration;
+using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -99,6 +100,42 @@ internal sealed partial class TaskCgroups(IOptions<AgentOptions> options, ILogge
             {
                 LogRemoveFailed(logger, path, ex.Message);
             }
+        }
+    }
+
+    /// <summary>
+    /// What a cgroup (relative to the controllers, e.g. the task's <see cref="PathFor"/> or <c>/docker/&lt;id&gt;</c>) has used,
+    /// from cgroup v1's files: <c>cpuacct.usage</c> (ns) and <c>memory.usage_in_bytes</c> less <c>total_inactive_file</c>
+    /// (as <c>docker stats</c> counts). Null when the files are not there (no such cgroup, cgroup v2, no access).
+    /// </summary>
+    public ContainerUsage? ReadUsage(string relative)
+    {
+        var cpuFile = Path.Combine(Controller("cpuacct", relative), "cpuacct.usage");
+        var memoryDirectory = Controller("memory", relative);
+        try
+        {
+            if (!File.Exists(cpuFile))
+            {
+                return null;
+            }
+
+            var cpu = long.Parse(File.ReadAllText(cpuFile).AsSpan().Trim(), CultureInfo.InvariantCulture);
+            var memory = long.Parse(File.ReadAllText(Path.Combine(memoryDirectory, "memory.usage_in_bytes")).AsSpan().Trim(), CultureInfo.InvariantCulture);
+            foreach (var line in File.ReadLines(Path.Combine(memoryDirectory, "memory.stat")))
+            {
+                if (line.StartsWith("total_inactive_file ", StringComparison.Ordinal))
+                {
+                    memory -= Math.Min(memory, long.Parse(line.AsSpan("total_inactive_file ".Length), CultureInfo.InvariantCulture));
+                    break;
+                }
+            }
+
+            return new ContainerUsage(cpu, memory);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or OverflowException)
+        {
+            // Gone between the check and the read (the task stopped), or not a file we understand: the caller falls back.
+            return null;
         }
     }
 

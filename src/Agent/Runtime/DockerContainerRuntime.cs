@@ -287,6 +287,35 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
         }
     });
 
+    public Task<ContainerUsage?> GetUsageAsync(string containerId, CancellationToken cancellationToken) => Guard(async () =>
+    {
+        try
+        {
+            // one-shot: the engine answers at once instead of waiting a second for a "previous" CPU sample.
+            ContainerStatsResponse? stats = null;
+            await _client.Containers.GetContainerStatsAsync(containerId, new ContainerStatsParameters { Stream = false, OneShot = true }, new SynchronousProgress<ContainerStatsResponse>(s => stats = s), cancellationToken);
+            if (stats?.CPUStats?.CPUUsage is not { } cpu || stats.MemoryStats is not { } memory)
+            {
+                return (ContainerUsage?)null;
+            }
+
+            // docker stats: usage minus inactive file cache (cgroup v1 total_inactive_file, v2 inactive_file).
+            var inactive = 0UL;
+            if (memory.Stats is { } s && !s.TryGetValue("total_inactive_file", out inactive))
+            {
+                s.TryGetValue("inactive_file", out inactive);
+            }
+
+            var usage = memory.Usage ?? 0;
+            var used = usage > inactive ? usage - inactive : usage;
+            return new ContainerUsage((long)cpu.TotalUsage, (long)used);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return null;
+        }
+    });
+
     public Task<IReadOnlyList<ContainerDetails>> ListContainersAsync(IReadOnlyDictionary<string, string> labels, CancellationToken cancellationToken) => Guard(async () =>
     {
         var list = await _client.Containers.ListContainersAsync(

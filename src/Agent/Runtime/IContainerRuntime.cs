@@ -57,6 +57,12 @@ internal interface IContainerRuntime
     /// </summary>
     IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, LogReadSpec spec, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The container's cumulative CPU time and current memory use from the engine's one-shot stats (no second sample
+    /// to wait for: the caller keeps the previous CPU time); null when the container is gone or not running.
+    /// </summary>
+    Task<ContainerUsage?> GetUsageAsync(string containerId, CancellationToken cancellationToken);
+
     /// <summary>Creates an exec in a running container and starts it attached; throws <see cref="ContainerRuntimeException"/> when the engine refuses.</summary>
     Task<IExecSession> StartExecAsync(string containerId, ExecSpec spec, CancellationToken cancellationToken);
 }

@@ -107,6 +107,11 @@ internal sealed record ContainerCreateSpec
 }
 
 /// <summary>Engine-level state of a container.</summary>
+/// <summary>What a container (or a task's cgroup) has used: CPU time since it started, and memory now.</summary>
+/// <param name="CpuNanos">CPU time, nanoseconds, cumulative.</param>
+/// <param name="MemoryBytes">Memory in use without inactive file cache (what <c>docker stats</c> shows).</param>
+internal readonly record struct ContainerUsage(long CpuNanos, long MemoryBytes);
+
 internal enum ContainerRunState
 {
     Created,

@@ -3,6 +3,7 @@ using Berth.Agent.Configuration;
 using Berth.Agent.Exec;
 using Berth.Agent.Logs;
 using Berth.Agent.Runtime;
+using Berth.Agent.Stats;
 using Berth.Agent.Tasks;
 using Berth.Core.Resilience;
 using Berth.Scheduler.V1;
@@ -28,6 +29,7 @@ internal sealed partial class SessionClient(
     AgentDataDirectory data,
     TaskLogReader logs,
     ExecSessions execs,
+    TaskStatsSampler stats,
     IOptions<AgentOptions> options,
     TimeProvider time,
     ILogger<SessionClient> logger) : BackgroundService
@@ -190,11 +192,30 @@ internal sealed partial class SessionClient(
         }, ct);
 
         var tick = timer.WaitForNextTickAsync(ct).AsTask();
+        // Task stats ride the same stream, at their own pace; a stats interval of zero sends none.
+        using var statsTimer = options.Value.StatsInterval > TimeSpan.Zero ? new PeriodicTimer(options.Value.StatsInterval, time) : null;
+        var statsTick = statsTimer?.WaitForNextTickAsync(ct).AsTask() ?? new TaskCompletionSource<bool>().Task;
         try
         {
             while (true)
             {
-                await Task.WhenAny(changed, tick, reader);
+                await Task.WhenAny(changed, tick, reader, statsTick);
+                if (statsTick.IsCompleted)
+                {
+                    if (!await statsTick)
+                    {
+                        return;
+                    }
+
+                    var sample = await stats.SampleAsync(ct);
+                    if (sample.Tasks.Count > 0)
+                    {
+                        await SendAsync(new AgentMessage { TaskStats = sample });
+                    }
+
+                    statsTick = statsTimer!.WaitForNextTickAsync(ct).AsTask();
+                }
+
                 if (reader.IsCompleted)
                 {
                     await reader;

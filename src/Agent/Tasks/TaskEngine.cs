@@ -164,6 +164,25 @@ internal sealed partial class TaskEngine(
         }
     }
 
+    /// <summary>Every task with a running container, and the runtime ids of its running containers (the stats sampler).</summary>
+    public IReadOnlyList<(string TaskId, IReadOnlyList<string> ContainerIds)> RunningContainers()
+    {
+        lock (_lock)
+        {
+            var running = new List<(string, IReadOnlyList<string>)>();
+            foreach (var record in _tasks.Values)
+            {
+                var ids = record.Observed.Values.Where(c => c.State == ContainerRunState.Running).Select(c => c.Id).ToList();
+                if (ids.Count > 0)
+                {
+                    running.Add((record.TaskId, ids));
+                }
+            }
+
+            return running;
+        }
+    }
+
     /// <summary>The spec the scheduler last gave a task, or null (unknown, or adopted and not yet listed).</summary>
     public TaskSpec? SpecOf(string taskId)
     {

@@ -8,6 +8,12 @@ internal static class Display
 {
     public static string Num(long value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>A measured figure: at most one decimal.</summary>
+    public static string Number(double value) => value.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>A utilization in percent.</summary>
+    public static string Percent(double value) => Number(value) + "%";
+
     public static string Status(LifecycleStatus status) =>
         status == LifecycleStatus.Unspecified ? "-" : status.ToString().ToUpperInvariant();
 

@@ -30,6 +30,8 @@ internal sealed class SchedulerClient : IDisposable
         Instances = new V1.ContainerInstances.ContainerInstancesClient(invoker);
         Services = new V1.Services.ServicesClient(invoker);
         LoadBalancing = new V1.LoadBalancing.LoadBalancingClient(invoker);
+        AutoScaling = new V1.ApplicationAutoScaling.ApplicationAutoScalingClient(invoker);
+        Metrics = new V1.Metrics.MetricsClient(invoker);
     }
 
     public Uri Endpoint { get; }
@@ -45,6 +47,10 @@ internal sealed class SchedulerClient : IDisposable
     public V1.Services.ServicesClient Services { get; }
 
     public V1.LoadBalancing.LoadBalancingClient LoadBalancing { get; }
+
+    public V1.ApplicationAutoScaling.ApplicationAutoScalingClient AutoScaling { get; }
+
+    public V1.Metrics.MetricsClient Metrics { get; }
 
     /// <summary>Follows <c>next_token</c> until the last page and returns every item.</summary>
     public static async Task<List<T>> AllPagesAsync<T>(Func<string, Task<(IEnumerable<T> Items, string NextToken)>> page)

@@ -5,7 +5,7 @@ using Berth.Scheduler.V1;
 
 namespace Berth.Cli.Services;
 
-/// <summary><c>berth service create|update|delete|list|describe|events</c>.</summary>
+/// <summary><c>berth service create|update|delete|list|describe|events|scaling|metrics</c>.</summary>
 internal static class ServiceCommands
 {
     public static Command Build(CommandActions actions)
@@ -17,6 +17,8 @@ internal static class ServiceCommands
         command.Add(List(actions));
         command.Add(Describe(actions));
         command.Add(Events(actions));
+        command.Add(ScalingCommands.Build(actions));
+        command.Add(ScalingCommands.Metrics(actions));
         return command;
     }
 

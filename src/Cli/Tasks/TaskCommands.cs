@@ -14,6 +14,7 @@ internal static class TaskCommands
         command.Add(List(actions));
         command.Add(Describe(actions));
         command.Add(Stop(actions));
+        command.Add(Services.ScalingCommands.Stats(actions));
         command.Add(ExecCommand.Build(actions));
         return command;
     }

@@ -89,6 +89,8 @@ internal static class SchedulerServiceCollectionExtensions
         app.MapGrpcService<TaskService>();
         app.MapGrpcService<ServiceService>();
         app.MapGrpcService<LoadBalancingService>();
+        app.MapGrpcService<ScalingService>();
+        app.MapGrpcService<MetricsService>();
         app.MapGrpcService<BalancerWatchService>();
         app.MapGrpcService<AgentSessionService>();
         app.MapGrpcHealthChecksService();

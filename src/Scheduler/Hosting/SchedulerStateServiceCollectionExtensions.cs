@@ -7,6 +7,7 @@ using Berth.Scheduler.LoadBalancing;
 using Berth.Scheduler.LostHosts;
 using Berth.Scheduler.Networking;
 using Berth.Scheduler.Retention;
+using Berth.Scheduler.Scaling;
 using Berth.Scheduler.Services;
 using Berth.Scheduler.Services.Reconcile;
 using Berth.Scheduler.Sessions;
@@ -61,6 +62,15 @@ internal static class SchedulerStateServiceCollectionExtensions
         services.AddSingleton<BalancerReports>();
         services.AddSingleton<TargetDrainer>();
         services.AddHostedService(sp => sp.GetRequiredService<TargetDrainer>());
+        services.AddOptions<ScalingOptions>()
+            .BindConfiguration(ScalingOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<ServiceMetrics>();
+        services.AddSingleton<TaskStatsStore>();
+        services.AddSingleton<ScalingHandler>();
+        services.AddSingleton<ScalingRunner>();
+        services.AddHostedService(sp => sp.GetRequiredService<ScalingRunner>());
         services.AddSingleton<RetentionService>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
         return services;

@@ -60,6 +60,9 @@ internal sealed class ClusterState
     /// <summary>Load balancers, listeners, rules and target groups of the cluster, and what balancers report about them.</summary>
     public LoadBalancingState LoadBalancing { get; } = new();
 
+    /// <summary>Scalable targets (service auto scaling) by service name.</summary>
+    public Dictionary<string, ScalableTargetRecord> ScalableTargets { get; } = new(StringComparer.Ordinal);
+
     /// <summary>The placement view of the cluster, every non-STOPPED task's reservation applied.</summary>
     public ClusterSnapshot Snapshot { get; private set; }
 

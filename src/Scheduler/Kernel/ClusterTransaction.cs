@@ -122,6 +122,25 @@ internal sealed class ClusterTransaction : Transaction
         DeleteLoadBalancing(arn);
     }
 
+    /// <summary>Adds or replaces a service's scalable target (indexed and stored).</summary>
+    public void PutScalableTarget(ScalableTargetRecord target)
+    {
+        Cluster.ScalableTargets[target.ServiceName] = target;
+        Save(target);
+    }
+
+    /// <summary>Removes a service's scalable target, if it has one; true when it had.</summary>
+    public bool RemoveScalableTarget(string service)
+    {
+        if (!Cluster.ScalableTargets.Remove(service))
+        {
+            return false;
+        }
+
+        DeleteScalableTarget(Cluster.Name, service);
+        return true;
+    }
+
     /// <summary>The instance's tasks became UNKNOWN (declared lost) or stopped being UNKNOWN.</summary>
     public void LostHostChanged(string instanceId) => (_lostHosts ??= new(StringComparer.Ordinal)).Add(instanceId);
 

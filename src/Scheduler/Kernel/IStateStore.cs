@@ -9,7 +9,7 @@ internal interface IStateStore : IAsyncDisposable
     /// <summary>Creates or upgrades the schema (and converts data an older scheduler wrote).</summary>
     Task OpenAsync(CancellationToken cancellationToken);
 
-    /// <summary>Reads every record into <paramref name="sink"/>: catalog first, then clusters, instances, tasks, services, load balancing.</summary>
+    /// <summary>Reads every record into <paramref name="sink"/>: catalog first, then clusters, instances, tasks, services, load balancing, scalable targets.</summary>
     Task LoadAsync(IStateSink sink, CancellationToken cancellationToken);
 
     /// <summary>
@@ -45,8 +45,14 @@ internal sealed class StateWrites
     /// <summary>Load-balancing records to delete, by ARN (after the upserts of the same transaction).</summary>
     public List<string> LoadBalancingDeleted { get; } = [];
 
+    /// <summary>Scalable targets to store (upserts by cluster and service).</summary>
+    public List<ScalableTargetRecord> ScalableTargets { get; } = [];
+
+    /// <summary>Scalable targets to delete, by cluster and service (after the upserts of the same transaction).</summary>
+    public List<(string Cluster, string Service)> ScalableTargetsDeleted { get; } = [];
+
     public bool IsEmpty => Clusters.Count == 0 && TaskDefinitions.Count == 0 && Instances.Count == 0 && Tasks.Count == 0 && Services.Count == 0
-        && LoadBalancing.Count == 0 && LoadBalancingDeleted.Count == 0;
+        && LoadBalancing.Count == 0 && LoadBalancingDeleted.Count == 0 && ScalableTargets.Count == 0 && ScalableTargetsDeleted.Count == 0;
 }
 
 /// <summary>Where a store's load puts the records (the kernel, during start-up).</summary>
@@ -72,4 +78,7 @@ internal interface IStateSink
 
     /// <summary>Adds a load-balancing record (after the clusters).</summary>
     void AddLoadBalancing(LoadBalancingObject record);
+
+    /// <summary>Adds a scalable target (after the services).</summary>
+    void AddScalableTarget(ScalableTargetRecord target);
 }

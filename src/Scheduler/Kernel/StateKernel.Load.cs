@@ -142,6 +142,15 @@ internal sealed partial class StateKernel
             kernel.IndexLoadBalancing(record);
         }
 
+        public void AddScalableTarget(ScalableTargetRecord target)
+        {
+            var state = kernel.ClusterForLoad(target.Cluster);
+            lock (state.Gate)
+            {
+                state.ScalableTargets[target.ServiceName] = target;
+            }
+        }
+
         public void AddService(ServiceRecord service)
         {
             var state = kernel.ClusterForLoad(service.Cluster);

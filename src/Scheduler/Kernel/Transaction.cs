@@ -95,6 +95,18 @@ internal abstract class Transaction(StateKernel kernel)
 
     internal bool LoadBalancingChanged { get; private set; }
 
+    /// <summary>Stores a scalable target (as it is when the transaction ends).</summary>
+    public void Save(ScalableTargetRecord target)
+    {
+        if (Added(target))
+        {
+            Writes.ScalableTargets.Add(target);
+        }
+    }
+
+    /// <summary>Deletes a stored scalable target.</summary>
+    public void DeleteScalableTarget(string cluster, string service) => Writes.ScalableTargetsDeleted.Add((cluster, service));
+
     /// <summary>Runs once the writes are durable, under the same lock again (before the change feed hears of it).</summary>
     internal abstract void ApplyDurableEffects();
 

@@ -120,6 +120,16 @@ internal sealed class ServiceRow
     public byte[]? Document { get; set; }
 }
 
+/// <summary>A service's scalable target; <see cref="Document"/> is a <see cref="ScalableTargetDocument"/>.</summary>
+internal sealed class ScalableTargetRow
+{
+    public required string Cluster { get; set; }
+
+    public required string ServiceName { get; set; }
+
+    public required byte[] Document { get; set; }
+}
+
 /// <summary>
 /// A load balancer (Kind 1), listener (2), rule (3) or target group with its targets (4); <see cref="Document"/> is a
 /// <see cref="LoadBalancingDocument"/>.

@@ -21,6 +21,8 @@ internal sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> op
 
     public DbSet<LoadBalancingRow> LoadBalancing => Set<LoadBalancingRow>();
 
+    public DbSet<ScalableTargetRow> ScalableTargets => Set<ScalableTargetRow>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<ClusterRow>(e =>
@@ -60,6 +62,11 @@ internal sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> op
         {
             e.ToTable("load_balancing");
             e.HasKey(x => x.Arn);
+        });
+        modelBuilder.Entity<ScalableTargetRow>(e =>
+        {
+            e.ToTable("scalable_targets");
+            e.HasKey(x => new { x.Cluster, x.ServiceName });
         });
     }
 }

@@ -67,6 +67,12 @@ internal sealed partial class SqliteSchedulerStore
             {
                 sink.AddLoadBalancing(StoredForm.FromRow(row));
             }
+
+            const string ScalableTargets = "SELECT Cluster, ServiceName, Document FROM scalable_targets";
+            await foreach (var row in ReadAsync(connection, ScalableTargets, r => new ScalableTargetRow { Cluster = r.GetString(0), ServiceName = r.GetString(1), Document = (byte[])r.GetValue(2) }, cancellationToken))
+            {
+                sink.AddScalableTarget(StoredScaling.FromRow(row));
+            }
         }
     }
 

@@ -117,6 +117,8 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
         rows.Services.AddRange(writes.Services.Select(StoredForm.ToRow));
         rows.LoadBalancing.AddRange(writes.LoadBalancing.Select(StoredForm.ToRow));
         rows.LoadBalancingDeleted.AddRange(writes.LoadBalancingDeleted);
+        rows.ScalableTargets.AddRange(writes.ScalableTargets.Select(StoredScaling.ToRow));
+        rows.ScalableTargetsDeleted.AddRange(writes.ScalableTargetsDeleted);
         return Enqueue(new PendingWork(rows, null));
     }
 
@@ -234,6 +236,16 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             {
                 statements.DeleteLoadBalancing(arn);
             }
+
+            foreach (var row in rows.ScalableTargets)
+            {
+                statements.Write(row);
+            }
+
+            foreach (var (cluster, service) in rows.ScalableTargetsDeleted)
+            {
+                statements.DeleteScalableTarget(cluster, service);
+            }
         }
 
         transaction.Commit();
@@ -287,6 +299,10 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
         public List<LoadBalancingRow> LoadBalancing { get; } = [];
 
         public List<string> LoadBalancingDeleted { get; } = [];
+
+        public List<ScalableTargetRow> ScalableTargets { get; } = [];
+
+        public List<(string Cluster, string Service)> ScalableTargetsDeleted { get; } = [];
     }
 
     private sealed record EndedDelete(long BeforeMs, int Limit);
@@ -305,7 +321,7 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
     /// <summary>Prepared upserts, created lazily per transaction.</summary>
     private sealed class Statements(SqliteConnection connection, SqliteTransaction transaction) : IDisposable
     {
-        private SqliteCommand? _cluster, _definition, _instance, _task, _service, _loadBalancing, _loadBalancingDelete;
+        private SqliteCommand? _cluster, _definition, _instance, _task, _service, _loadBalancing, _loadBalancingDelete, _scalableTarget, _scalableTargetDelete;
 
         public void Write(ClusterRow row)
         {
@@ -367,6 +383,20 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             Run(_loadBalancingDelete, arn);
         }
 
+        public void Write(ScalableTargetRow row)
+        {
+            _scalableTarget ??= Prepare(
+                "INSERT INTO scalable_targets (Cluster, ServiceName, Document) VALUES ($p0, $p1, $p2) " +
+                "ON CONFLICT(Cluster, ServiceName) DO UPDATE SET Document = excluded.Document", 3);
+            Run(_scalableTarget, row.Cluster, row.ServiceName, row.Document);
+        }
+
+        public void DeleteScalableTarget(string cluster, string service)
+        {
+            _scalableTargetDelete ??= Prepare("DELETE FROM scalable_targets WHERE Cluster = $p0 AND ServiceName = $p1", 2);
+            Run(_scalableTargetDelete, cluster, service);
+        }
+
         private SqliteCommand Prepare(string sql, int parameters)
         {
             var command = connection.CreateCommand();
@@ -400,6 +430,8 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             _service?.Dispose();
             _loadBalancing?.Dispose();
             _loadBalancingDelete?.Dispose();
+            _scalableTarget?.Dispose();
+            _scalableTargetDelete?.Dispose();
         }
     }
 }

@@ -338,6 +338,7 @@ internal sealed class EventDocument
 [JsonSerializable(typeof(HostFactsDocument))]
 [JsonSerializable(typeof(ServiceDocument))]
 [JsonSerializable(typeof(LoadBalancingDocument))]
+[JsonSerializable(typeof(ScalableTargetDocument))]
 [JsonSerializable(typeof(SortedDictionary<string, string>))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class StoredDocumentsContext : JsonSerializerContext;
@@ -367,6 +368,11 @@ internal static class StoredDocuments
     public static byte[] Encode(SortedDictionary<string, string> attributes) => JsonSerializer.SerializeToUtf8Bytes(attributes, StoredDocumentsContext.Default.SortedDictionaryStringString);
 
     public static byte[] Encode(LoadBalancingDocument document) => JsonSerializer.SerializeToUtf8Bytes(document, StoredDocumentsContext.Default.LoadBalancingDocument);
+
+    public static byte[] Encode(ScalableTargetDocument document) => JsonSerializer.SerializeToUtf8Bytes(document, StoredDocumentsContext.Default.ScalableTargetDocument);
+
+    public static ScalableTargetDocument DecodeScalableTarget(ReadOnlySpan<byte> json) =>
+        Checked(JsonSerializer.Deserialize(json, StoredDocumentsContext.Default.ScalableTargetDocument), d => d.Schema, "scalable target");
 
     public static LoadBalancingDocument DecodeLoadBalancing(ReadOnlySpan<byte> json) =>
         Checked(JsonSerializer.Deserialize(json, StoredDocumentsContext.Default.LoadBalancingDocument), d => d.Schema, "load-balancing");

@@ -207,8 +207,7 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
             }
             else
             {
-                service.Primary.DesiredCount = service.DesiredCount;
-                service.Primary.UpdatedAt = tx.Now;
+                ServiceRules.SetDesiredCount(service, service.DesiredCount, tx.Now);
             }
 
             // A new count or deployment means the service has to show it reaches a steady state again.
@@ -247,6 +246,10 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
                 service.Primary.DesiredCount = 0;
                 service.Steady = false;
                 tx.Save(service);
+
+                // Its scalable target goes with it (the ECS console deregisters it too): a later service of the same
+                // name starts without bounds and policies it never asked for.
+                tx.RemoveScalableTarget(service.Name);
             }
 
             return view(service, ServiceRules.Count(tx.Cluster, tx.Definitions, service));

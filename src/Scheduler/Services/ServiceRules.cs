@@ -82,6 +82,18 @@ internal static partial class ServiceRules
     private static string NewDeploymentId() =>
         "ecs-svc/" + ((BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) % 9_000_000_000_000_000_000UL) + 1_000_000_000_000_000_000UL).ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// Sets a REPLICA service's desired count without a new deployment (UpdateService with a count only, and the auto
+    /// scaling pass): the primary deployment takes the count, and the service has to reach a steady state again.
+    /// </summary>
+    public static void SetDesiredCount(ServiceRecord service, int count, DateTimeOffset now)
+    {
+        service.DesiredCount = count;
+        service.Primary.DesiredCount = count;
+        service.Primary.UpdatedAt = now;
+        service.Steady = false;
+    }
+
     /// <summary>Adds an event (newest first, the last 100 kept), unless the same message was recorded within <paramref name="repeatAfter"/>.</summary>
     public static bool AddEvent(ServiceRecord service, string message, DateTimeOffset now, TimeSpan repeatAfter, ILogger logger)
     {

@@ -6,6 +6,7 @@ using Berth.Scheduler.Instances;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Networking;
 using Berth.Scheduler.RegistryAccess;
+using Berth.Scheduler.Scaling;
 using Berth.Scheduler.Security;
 using Berth.Scheduler.V1;
 using Google.Protobuf.WellKnownTypes;
@@ -27,6 +28,7 @@ internal sealed partial class AgentSessionService(
     LogRelay logs,
     ExecRelay exec,
     HostNetworks networks,
+    TaskStatsStore stats,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
     IOptions<SchedulerOptions> options,
@@ -156,6 +158,10 @@ internal sealed partial class AgentSessionService(
                 case AgentMessage.BodyOneofCase.Exec:
                     exec.Deliver(session, message.Exec);
                     break;
+                case AgentMessage.BodyOneofCase.TaskStats:
+                    // At most one sample per task of the host: a report is bounded by what the host runs.
+                    stats.Ingest(session.InstanceId, [.. message.TaskStats.Tasks.Take(StatsPerReport).Select(t => new TaskUsageSample(t.TaskId, t.CpuUnits, t.MemoryMib))]);
+                    break;
                 case AgentMessage.BodyOneofCase.Hello:
                     throw new RpcException(new Status(StatusCode.InvalidArgument, "Hello is only the first message of a session."));
                 default:
@@ -164,6 +170,9 @@ internal sealed partial class AgentSessionService(
             }
         }
     }
+
+    // A host runs at most a few hundred tasks; anything beyond this in one report is not a real host's.
+    private const int StatsPerReport = 4096;
 
     private static AgentReport FromWire(StateReport report) => new(
         [.. report.Tasks.Select((t, i) => new TaskStatusReport

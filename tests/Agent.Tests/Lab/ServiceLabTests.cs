@@ -66,6 +66,63 @@ public sealed class ServiceLabTests : IClassFixture<ServiceLab>, IDisposable
     }
 
     [Fact]
+    public async Task CpuBurningService_WithTargetTrackingAt50Percent_ScalesOut_ThroughRealAgentsAndScheduler()
+    {
+        // A task of 128 CPU units burning CPU (yes): its task cgroup caps it at an eighth of a core, so it runs at about
+        // 100 % of what it reserves; target tracking at 50 % wants twice the tasks, up to the maximum 3.
+        const string name = "burn";
+        var json = $$"""
+            {"family":"{{name}}","containerDefinitions":[{"name":"burn","image":"{{LabPlatform.HttpImages[0]}}","memory":32,"cpu":128,"essential":true,
+              "entryPoint":["sh","-c"],"command":["trap 'exit 0' TERM; yes >/dev/null & wait"],"stopTimeout":2}]}
+            """;
+        var definition = (await _lab.TaskDefinitions.RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest { TaskDefinitionJson = json }, _lab.Admin)).TaskDefinition.Arn;
+        var resource = $"service/{LabPlatform.Cluster}/{name}";
+        try
+        {
+            await CreateAsync(name, definition, 1);
+            // No health check: RUNNING is as good as it gets.
+            await TaskTimeouts.WaitUntilAsync(async () => (await _lab.DescribeServiceAsync(name)).RunningCount == 1, TimeSpan.FromSeconds(120), "one task running");
+            await _lab.AutoScaling.RegisterScalableTargetAsync(new RegisterScalableTargetRequest { ResourceId = resource, MinCapacity = 1, MaxCapacity = 3 }, _lab.Admin);
+            await _lab.AutoScaling.PutScalingPolicyAsync(new PutScalingPolicyRequest
+            {
+                PolicyName = "cpu50",
+                ResourceId = resource,
+                PolicyType = "TargetTrackingScaling",
+                TargetTrackingScalingPolicyConfiguration = new TargetTrackingConfiguration { TargetValue = 50, PredefinedMetricType = "ECSServiceAverageCPUUtilization", ScaleOutCooldown = 0 },
+            }, _lab.Admin);
+
+            var watch = Stopwatch.StartNew();
+            await TaskTimeouts.WaitUntilAsync(async () => (await _lab.DescribeServiceAsync(name)).DesiredCount == 3, TimeSpan.FromSeconds(120), "scaled out to 3");
+            _output.WriteLine($"desired 3 after {watch.Elapsed.TotalSeconds:0} s");
+            await TaskTimeouts.WaitUntilAsync(async () => (await _lab.DescribeServiceAsync(name)).RunningCount == 3, TimeSpan.FromSeconds(120), "three tasks running");
+
+            var stats = (await _lab.Metrics.GetTaskStatsAsync(new GetTaskStatsRequest { Cluster = LabPlatform.Cluster, ServiceName = name }, _lab.Admin)).Tasks;
+            foreach (var s in stats)
+            {
+                _output.WriteLine($"{s.TaskId}: {s.CpuUnits:0} of {s.CpuReserved} units ({s.CpuUtilization:0} %), {s.MemoryMib:0.0} MiB");
+            }
+
+            Assert.Contains(stats, s => s.CpuUtilization > 50);
+            var activities = (await _lab.AutoScaling.DescribeScalingActivitiesAsync(new DescribeScalingActivitiesRequest { ResourceId = resource }, _lab.Admin)).ScalingActivities;
+            Assert.All(activities, a => Assert.StartsWith("monitor alarm TargetTracking-cpu50-AlarmHigh", a.Cause, StringComparison.Ordinal));
+            Assert.Equal(3, activities[0].ToCount);
+        }
+        finally
+        {
+            try
+            {
+                await _lab.AutoScaling.DeregisterScalableTargetAsync(new DeregisterScalableTargetRequest { ResourceId = resource }, _lab.Admin);
+            }
+            catch (Grpc.Core.RpcException)
+            {
+                // Not registered (the test failed before).
+            }
+
+            await _lab.DeleteServiceAsync(name);
+        }
+    }
+
+    [Fact]
     public async Task ReplicaService_SixTasks_SpreadOverTheThreeZones()
     {
         const string name = "spread";

@@ -57,6 +57,12 @@ internal sealed class FakeContainerRuntime : IContainerRuntime
 
     public Task<ContainerDetails?> InspectContainerAsync(string containerId, CancellationToken cancellationToken) => Task.FromResult<ContainerDetails?>(null);
 
+    /// <summary>What <see cref="GetUsageAsync"/> answers, by container id.</summary>
+    public Dictionary<string, ContainerUsage> Usage { get; } = new(StringComparer.Ordinal);
+
+    public Task<ContainerUsage?> GetUsageAsync(string containerId, CancellationToken cancellationToken) =>
+        Task.FromResult(Usage.TryGetValue(containerId, out var usage) ? usage : (ContainerUsage?)null);
+
     public Task<IReadOnlyList<ContainerDetails>> ListContainersAsync(IReadOnlyDictionary<string, string> labels, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<ContainerDetails>>([]);
 

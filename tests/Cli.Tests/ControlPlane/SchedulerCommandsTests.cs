@@ -187,5 +187,50 @@ public sealed class SchedulerCommandsTests(SchedulerFixture scheduler, ITestOutp
         Assert.Empty(json);
     }
 
+    [Fact]
+    public async Task ServiceScaling_TargetPoliciesScheduleActivitiesAndMetrics_ThroughTheCli()
+    {
+        await LoginAsync();
+        var file = Path.Combine(_cli.Home, "td.json");
+        await File.WriteAllTextAsync(file, """{"family":"scaled","containerDefinitions":[{"name":"web","image":"x","cpu":256,"memory":64}]}""");
+        (await _cli.RunAsync("taskdef", "register", file)).EnsureSuccess();
+        (await _cli.RunAsync("cluster", "create", "scaling")).EnsureSuccess();
+        (await _cli.RunAsync("-c", "scaling", "service", "create", "-s", "web", "-t", "scaled", "-n", "0")).EnsureSuccess();
+
+        var refused = await _cli.RunAsync("-c", "scaling", "service", "scaling", "target", "register", "-s", "web", "--min", "5", "--max", "2");
+        Assert.Equal(ExitCodes.Failure, refused.ExitCode);
+        Assert.Contains("ValidationException: max_capacity", refused.Error, StringComparison.Ordinal);
+
+        var arn = (await _cli.RunAsync("-c", "scaling", "service", "scaling", "target", "register", "-s", "web", "--min", "0", "--max", "8")).EnsureSuccess().Output.Trim();
+        Assert.Equal("arn:berth:application-autoscaling:local:scalable-target/scaling/web", arn);
+        (await _cli.RunAsync("-c", "scaling", "service", "scaling", "target", "register", "-s", "web", "--suspend-scale-in", "true")).EnsureSuccess();
+        (await _cli.RunAsync("-c", "scaling", "service", "scaling", "policy", "put", "-s", "web", "--policy-name", "cpu50", "--cpu", "50", "--scale-in-cooldown", "120")).EnsureSuccess();
+        (await _cli.RunAsync("-c", "scaling", "service", "scaling", "policy", "put-step", "-s", "web", "--policy-name", "hot", "--threshold", "80", "--comparison", ">=",
+            "--step", "0:10=1", "--step", "10:=3")).EnsureSuccess();
+        (await _cli.RunAsync("-c", "scaling", "service", "scaling", "schedule", "put", "-s", "web", "--action-name", "night", "--schedule", "cron(0 22 ? * * *)",
+            "--timezone", "Europe/Berlin", "--max", "2")).EnsureSuccess();
+
+        var targets = (await _cli.RunAsync("-c", "scaling", "service", "scaling", "target", "describe")).EnsureSuccess().Output;
+        Assert.Matches(@"(?m)^web\s+0\s+8\s+0\s+scale-in\s", targets);
+        var policies = (await _cli.RunAsync("-c", "scaling", "-o", "json", "service", "scaling", "policy", "describe", "-s", "web")).EnsureSuccess().Json.AsArray();
+        Assert.Equal(["cpu50", "hot"], policies.Select(p => (string?)p!["policyName"]));
+        Assert.Equal(120, (int?)policies[0]!["targetTrackingScalingPolicyConfiguration"]!["scaleInCooldown"]);
+        Assert.Equal(2, policies[1]!["stepScalingPolicyConfiguration"]!["stepAdjustments"]!.AsArray().Count);
+        var schedules = (await _cli.RunAsync("-c", "scaling", "service", "scaling", "schedule", "describe")).EnsureSuccess().Output;
+        Assert.Matches(@"(?m)^web\s+night\s+cron\(0 22 \? \* \* \*\)\s+Europe/Berlin\s+-\s+2\s+\d{4}-", schedules);
+        Assert.Single((await _cli.RunAsync("-c", "scaling", "service", "scaling", "activities")).EnsureSuccess().Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        var metrics = (await _cli.RunAsync("-c", "scaling", "service", "metrics", "-s", "web")).EnsureSuccess().Output;
+        Assert.Contains("no data", metrics, StringComparison.Ordinal);
+        Assert.Empty((await _cli.RunAsync("-c", "scaling", "-o", "json", "task", "stats")).EnsureSuccess().Json.AsArray());
+
+        var bad = await _cli.RunAsync("-c", "scaling", "service", "scaling", "policy", "put-step", "-s", "web", "--policy-name", "x", "--threshold", "1", "--comparison", ">", "--step", "0-1");
+        Assert.Equal(ExitCodes.Usage, bad.ExitCode);
+        (await _cli.RunAsync("-c", "scaling", "service", "scaling", "policy", "delete", "-s", "web", "--policy-name", "hot")).EnsureSuccess();
+        (await _cli.RunAsync("-c", "scaling", "service", "scaling", "schedule", "delete", "-s", "web", "--action-name", "night")).EnsureSuccess();
+        (await _cli.RunAsync("-c", "scaling", "service", "scaling", "target", "deregister", "-s", "web")).EnsureSuccess();
+        var gone = await _cli.RunAsync("-c", "scaling", "service", "scaling", "policy", "delete", "-s", "web", "--policy-name", "cpu50");
+        Assert.Contains("ObjectNotFoundException", gone.Error, StringComparison.Ordinal);
+    }
+
     public void Dispose() => _cli.Dispose();
 }

@@ -39,4 +39,8 @@ internal sealed class RecordingSink(DateTimeOffset? visibleSince = null) : IStat
     public List<LoadBalancingObject> LoadBalancing { get; } = [];
 
     public void AddLoadBalancing(LoadBalancingObject record) => LoadBalancing.Add(record);
+
+    public List<ScalableTargetRecord> ScalableTargets { get; } = [];
+
+    public void AddScalableTarget(ScalableTargetRecord target) => ScalableTargets.Add(target);
 }

@@ -104,6 +104,23 @@ namespace Berth.Scheduler.Persistence.Migrations
                     b.ToTable("load_balancing", (string)null);
                 });
 
+            modelBuilder.Entity("Berth.Scheduler.Persistence.ScalableTargetRow", b =>
+                {
+                    b.Property<string>("Cluster")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ServiceName")
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("Document")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.HasKey("Cluster", "ServiceName");
+
+                    b.ToTable("scalable_targets", (string)null);
+                });
+
             modelBuilder.Entity("Berth.Scheduler.Persistence.ServiceRow", b =>
                 {
                     b.Property<string>("Cluster")
