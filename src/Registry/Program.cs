@@ -13,6 +13,7 @@ builder.WebHost.UseKestrelHttpsConfiguration();
 builder.Configuration.AddCommandLine(args, RegistryOptions.SwitchMappings);
 builder.AddBerthDefaults();
 builder.AddRegistryServices();
+builder.AddRegistryOperations();
 builder.AddRegistryAuth();
 
 var app = builder.Build();

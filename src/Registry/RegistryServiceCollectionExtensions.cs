@@ -3,6 +3,7 @@ using Berth.Registry.Blobs;
 using Berth.Registry.Errors;
 using Berth.Registry.Http;
 using Berth.Registry.Manifests;
+using Berth.Registry.Notifications;
 using Berth.Registry.Referrers;
 using Berth.Registry.Routing;
 using Berth.Registry.Storage;
@@ -58,6 +59,7 @@ internal static class RegistryServiceCollectionExtensions
         // Ready once both databases open; the index is loaded before Kestrel listens (RegistryStartup), so a registry
         // that answers at all has it.
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>(DatabaseHealthCheck.Name, tags: [ServiceDefaults.BerthHealth.Ready], timeout: ServiceDefaults.BerthHealth.CheckTimeout);
+        builder.AddRegistryNotifications();
         return builder;
     }
 

@@ -44,7 +44,7 @@ public sealed class RegistryApiException : Exception
 /// the client does not own it. Refusals throw <see cref="RegistryApiException"/>; transport failures stay
 /// <see cref="HttpRequestException"/>.
 /// </summary>
-public sealed class RegistryAdminClient(HttpClient http, string? username, string? password)
+public sealed partial class RegistryAdminClient(HttpClient http, string? username, string? password)
 {
     private static RegistryAdminJsonContext Json => RegistryAdminJsonContext.Default;
 

@@ -22,4 +22,5 @@ namespace Berth.RegistryAdmin;
 [JsonSerializable(typeof(List<string>))]
 [JsonSerializable(typeof(LoginPassword))]
 [JsonSerializable(typeof(RegistryErrorResponse))]
+[JsonSerializable(typeof(List<NotificationEndpointStatus>))]
 public sealed partial class RegistryAdminJsonContext : JsonSerializerContext;

@@ -25,10 +25,30 @@ internal static class RegistryCommands
         });
 
         var repository = new Argument<string>("REPOSITORY") { Description = "The repository, e.g. team-a/app" };
-        var tags = new Command("tags", "List a repository's tags") { repository };
+        var tags = new Command("tags", "List a repository's tags with their digest, size and push time") { repository };
         actions.Set(tags, async (parse, context, ct) =>
         {
-            PrintList(context.Output, "TAG", await context.Registry.TagsAsync(StripHost(parse.GetValue(repository)!, context), ct));
+            var name = StripHost(parse.GetValue(repository)!, context);
+            if (context.Output.IsJson)
+            {
+                // The JSON stays a list of tag names (scripts read it); `registry images -o json` has the details.
+                PrintList(context.Output, "TAG", await context.Registry.TagsAsync(name, ct));
+                return ExitCodes.Success;
+            }
+
+            List<ImageDetail> images;
+            try
+            {
+                images = await context.Registry.Admin.DescribeImagesAsync(name, ct);
+            }
+            catch (RegistryApiException e) when (e.StatusCode is System.Net.HttpStatusCode.Forbidden or System.Net.HttpStatusCode.Unauthorized)
+            {
+                // Image details come from the admin API; whoever may only pull still gets the tag names (v2 API).
+                PrintList(context.Output, "TAG", await context.Registry.TagsAsync(name, ct));
+                return ExitCodes.Success;
+            }
+
+            context.Output.Table(["TAG", "DIGEST", "SIZE", "PUSHED"], RepositoryCommands.TagRows(images));
             return ExitCodes.Success;
         });
 
@@ -45,9 +65,13 @@ internal static class RegistryCommands
         command.Add(repos);
         command.Add(tags);
         command.Add(delete);
+        command.Add(RepositoryCommands.Repo(actions));
+        command.Add(RepositoryCommands.Images(actions));
+        command.Add(GcCommands.Build(actions));
         command.Add(Robots(actions));
         command.Add(Grant(actions));
         command.Add(Public(actions));
+        command.Add(SyncCommands.Notifications(actions));
         return command;
     }
 

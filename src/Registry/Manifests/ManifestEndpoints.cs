@@ -2,6 +2,8 @@ using System.Buffers;
 using Berth.Core.Images;
 using Berth.Registry.Errors;
 using Berth.Registry.Http;
+using Berth.Registry.Images;
+using Berth.Registry.Repositories;
 using Berth.Registry.Routing;
 using Berth.Registry.Storage;
 using Berth.Registry.Storage.Caching;
@@ -12,7 +14,7 @@ using Microsoft.Extensions.Primitives;
 namespace Berth.Registry.Manifests;
 
 /// <summary><c>GET|HEAD|PUT|DELETE /v2/&lt;name&gt;/manifests/&lt;tag or digest&gt;</c>.</summary>
-internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOptions> options)
+internal sealed class ManifestEndpoints(RegistryStore store, RepositoryCatalog repositories, PullRecorder pulls, IOptions<RegistryOptions> options)
 {
     private readonly int _maxManifestBytes = options.Value.MaxManifestBytes;
     private readonly SparseManifests _sparse = options.Value.SparseManifests;
@@ -42,16 +44,21 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
         }
 
         var body = store.GetManifestBodyAsync(manifest, context.RequestAborted);
-        return body.IsCompletedSuccessfully ? WriteBodyAsync(context, route, manifest.MediaType, body.Result) : AwaitBodyAsync(context, route, manifest.MediaType, body);
+        return body.IsCompletedSuccessfully
+            ? WriteBodyAsync(context, route, manifest.RepositoryId, manifest.MediaType, body.Result)
+            : AwaitBodyAsync(context, route, manifest.RepositoryId, manifest.MediaType, body);
     }
 
-    private static async Task AwaitBodyAsync(HttpContext context, RegistryRoute route, string mediaType, ValueTask<CachedManifest?> body) =>
-        await WriteBodyAsync(context, route, mediaType, await body);
+    private async Task AwaitBodyAsync(HttpContext context, RegistryRoute route, int repository, string mediaType, ValueTask<CachedManifest?> body) =>
+        await WriteBodyAsync(context, route, repository, mediaType, await body);
 
-    private static Task WriteBodyAsync(HttpContext context, RegistryRoute route, string mediaType, CachedManifest? body)
+    private Task WriteBodyAsync(HttpContext context, RegistryRoute route, int repository, string mediaType, CachedManifest? body)
     {
         // Null: deleted between the index lookup and the read.
         var manifest = body ?? throw RegistryException.ManifestUnknown(route.Argument.ToString());
+
+        // A GET of the body is a pull (ECR's lastRecordedPullTime); a HEAD is not. Noted in memory, written in batches.
+        pulls.Record(repository, manifest.Digest);
         WriteHeaders(context.Response, mediaType, manifest.Digest, manifest.ETag, manifest.Content.Length);
         return context.Response.Body.WriteAsync(manifest.Content, context.RequestAborted).AsTask();
     }
@@ -81,11 +88,16 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
             throw RegistryException.DigestInvalid($"the manifest's digest is {digest}, the request says {expected}");
         }
 
+        await repositories.EnsureForPushAsync(name, context.RequestAborted);
         var entry = await store.PutManifestAsync(
             name,
             new NewManifest(digest.ToString(), parsed.MediaType, parsed.ArtifactType, parsed.Subject?.Digest, content, StoredBlobReferences(parsed), [.. parsed.Manifests.Select(d => d.Digest)]),
             tags,
-            references => CheckReferences(references, parsed),
+            references =>
+            {
+                repositories.CheckTagsMayMove(name, tags, digest.ToString());
+                CheckReferences(references, parsed);
+            },
             context.RequestAborted);
 
         var response = context.Response;
@@ -173,6 +185,15 @@ internal sealed class ManifestEndpoints(RegistryStore store, IOptions<RegistryOp
 
         var key = route.Argument.ToString();
         var name = route.Name.ToString();
+        if (isDigest)
+        {
+            await repositories.CheckManifestMayBeDeletedAsync(name, key, context.RequestAborted);
+        }
+        else if (store.TryGetManifest(repository, key, out _))
+        {
+            repositories.CheckTagMayBeDeleted(name, key);
+        }
+
         var deleted = isDigest
             ? await store.DeleteManifestAsync(repository, name, key, context.RequestAborted)
             : await store.DeleteTagAsync(repository, name, key, context.RequestAborted);

@@ -161,6 +161,21 @@ internal sealed partial class FileSystemBlobStore(RegistryDataDirectory layout) 
         }
     }
 
+    public Task DeleteBlobAsync(string digest, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // unlink(2): a pull that has the file open keeps its inode, and so every byte, until it closes it.
+            File.Delete(PathOf(digest));
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Never stored under this prefix: nothing to delete.
+        }
+
+        return Task.CompletedTask;
+    }
+
     public bool TryGetLocalPath(string digest, out string path)
     {
         path = PathOf(digest);

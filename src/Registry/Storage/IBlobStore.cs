@@ -67,6 +67,12 @@ internal interface IBlobStore
     /// <summary>Removes the upload and its bytes; nothing when it does not exist.</summary>
     Task DeleteUploadAsync(string uploadId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Removes the blob's bytes (the garbage collector, once no metadata names it); nothing when they are not there.
+    /// A reader that opened the blob before keeps reading all of it (on the filesystem the bytes live until it closes).
+    /// </summary>
+    Task DeleteBlobAsync(string digest, CancellationToken cancellationToken);
+
     /// <summary>The blob's bytes, or null when the store does not have it.</summary>
     Task<Stream?> OpenReadAsync(string digest, CancellationToken cancellationToken);
 

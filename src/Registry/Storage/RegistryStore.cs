@@ -29,9 +29,12 @@ internal sealed class RegistryStore : IDisposable
     private readonly Lock _blobGate = new();
     private long _unlinks;
 
-    public RegistryStore(IMetadataStore metadata, IOptions<RegistryOptions> options)
+    private readonly IBlobStore _blobStore;
+
+    public RegistryStore(IMetadataStore metadata, IBlobStore blobStore, IOptions<RegistryOptions> options)
     {
         _metadata = metadata;
+        _blobStore = blobStore;
         _manifests = new BoundedCache<CachedManifest>(options.Value.ManifestCacheBytes, static m => m.Cost);
         _blobs = new BoundedCache<BlobInfo>(options.Value.BlobCacheEntries, static _ => 1);
     }
@@ -99,6 +102,21 @@ internal sealed class RegistryStore : IDisposable
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
+            // The garbage collector deletes blob bytes under this lock. An upload that found the bytes stored (and
+            // kept them) just before the collector deleted them must not link a blob that is gone: it fails here and
+            // the client uploads again. One open per upload or mount, never on a pull.
+            await using (var bytes = await _blobStore.OpenReadAsync(digest, CancellationToken.None))
+            {
+                if (bytes is null)
+                {
+                    throw new Errors.RegistryException(
+                        StatusCodes.Status404NotFound,
+                        Errors.ErrorCodes.BlobUnknown,
+                        "blob unknown to registry",
+                        $"{digest} was garbage-collected while this upload committed it; upload it again");
+                }
+            }
+
             var id = IndexId(await _metadata.LinkBlobAsync(repository, digest, size, uploadId, CancellationToken.None));
             EnsureRepository(id, repository);
             lock (_blobGate)
@@ -209,6 +227,62 @@ internal sealed class RegistryStore : IDisposable
         finally
         {
             _writeLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="write"/> under the write lock: for writes made elsewhere (repositories, the garbage
+    /// collector, lifecycle policies) that must not interleave with pushes and deletes, and then tell the index
+    /// (<see cref="IndexRepository"/>, <see cref="ForgetRepository"/>, <see cref="ForgetManifest"/>, <see cref="ForgetBlob"/>).
+    /// </summary>
+    public async Task<T> ExclusiveAsync<T>(Func<Task<T>> write, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            return await write();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Under <see cref="ExclusiveAsync"/>: a repository created in the database.</summary>
+    public void IndexRepository(long id, string name) => EnsureRepository(IndexId(id), name);
+
+    /// <summary>Under <see cref="ExclusiveAsync"/>: a repository deleted from the database, with the manifests and tags it had.</summary>
+    public void ForgetRepository(string name, IEnumerable<Repositories.RemovedManifest> manifests)
+    {
+        if (!TryGetRepository(name, out var id))
+        {
+            return;
+        }
+
+        foreach (var manifest in manifests)
+        {
+            _index.RemoveManifest(id, manifest.Digest, manifest.Tags);
+        }
+
+        _index.RemoveRepository(name);
+        lock (_blobGate)
+        {
+            // Cached blobs may still list the repository's id; ids are never reused (AUTOINCREMENT), but a reader that
+            // raced the delete must not put a link back.
+            _unlinks++;
+        }
+    }
+
+    /// <summary>Under <see cref="ExclusiveAsync"/>: an untagged manifest deleted from the database.</summary>
+    public void ForgetManifest(int repository, string digest) => _index.RemoveManifest(repository, digest, []);
+
+    /// <summary>Under <see cref="ExclusiveAsync"/>: a blob deleted from the database (every link with it).</summary>
+    public void ForgetBlob(string digest)
+    {
+        lock (_blobGate)
+        {
+            _unlinks++;
+            _blobs.Remove(digest);
         }
     }
 

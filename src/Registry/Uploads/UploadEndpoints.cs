@@ -3,6 +3,7 @@ using Berth.Core.Images;
 using Berth.Registry.Access;
 using Berth.Registry.Errors;
 using Berth.Registry.Http;
+using Berth.Registry.Repositories;
 using Berth.Registry.Routing;
 using Berth.Registry.Storage;
 using Microsoft.AspNetCore.Http.Features;
@@ -11,7 +12,7 @@ using Microsoft.Extensions.Options;
 namespace Berth.Registry.Uploads;
 
 /// <summary><c>/v2/&lt;name&gt;/blobs/uploads/[id]</c>: POST, PATCH, PUT, GET, DELETE.</summary>
-internal sealed class UploadEndpoints(UploadManager uploads, RegistryStore store, IRegistryAccessPolicy access, IOptions<RegistryOptions> options)
+internal sealed class UploadEndpoints(UploadManager uploads, RegistryStore store, RepositoryCatalog repositories, IRegistryAccessPolicy access, IOptions<RegistryOptions> options)
 {
     // How many repositories linking a blob a mount without 'from' tries before it gives up and starts an upload.
     private const int MountCandidates = 100;
@@ -24,6 +25,10 @@ internal sealed class UploadEndpoints(UploadManager uploads, RegistryStore store
         var name = route.Name.ToString();
         var query = context.Request.Query;
         var ct = context.RequestAborted;
+
+        // ECR's create-on-push: a push into a repository that does not exist needs a template (or the option) that
+        // lets it create one. Checked when the push starts, before any byte is taken.
+        await repositories.EnsureForPushAsync(name, ct);
 
         var mount = query["mount"].ToString();
         if (mount.Length > 0)

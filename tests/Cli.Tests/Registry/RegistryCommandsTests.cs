@@ -171,5 +171,44 @@ public sealed class RegistryCommandsTests(RegistryFixture registry, ITestOutputH
         Assert.Equal(ExitCodes.Failure, missing.ExitCode);
     }
 
+    [Fact]
+    public async Task Repo_CreateDescribeUpdateImagesDelete()
+    {
+        await LoginAsync();
+        var name = "cli-" + Guid.NewGuid().ToString("N")[..6] + "/repo";
+
+        var created = (await _cli.RunAsync("-o", "json", "registry", "repo", "create", name, "--immutable", "--exclude", "latest", "--description", "the app")).EnsureSuccess().Json;
+        var described = (await _cli.RunAsync("registry", "repo", "describe", name)).EnsureSuccess();
+        var updated = (await _cli.RunAsync("-o", "json", "registry", "repo", "update", name, "--tag-mutability", "MUTABLE")).EnsureSuccess().Json;
+        var images = (await _cli.RunAsync("-o", "json", "registry", "images", name)).EnsureSuccess().Json.AsArray();
+        var duplicate = await _cli.RunAsync("registry", "repo", "create", name);
+        (await _cli.RunAsync("registry", "repo", "delete", name)).EnsureSuccess();
+        var gone = await _cli.RunAsync("registry", "repo", "describe", name);
+
+        Assert.Equal("IMMUTABLE_WITH_EXCLUSION", (string?)created["imageTagMutability"]);
+        Assert.Contains("IMMUTABLE_WITH_EXCLUSION except latest", described.Output, StringComparison.Ordinal);
+        Assert.Equal(("MUTABLE", "the app"), ((string?)updated["imageTagMutability"], (string?)updated["description"]));
+        Assert.Empty(images);
+        Assert.Equal(ExitCodes.Failure, duplicate.ExitCode);
+        Assert.Contains("RepositoryAlreadyExistsException", duplicate.Error, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Failure, gone.ExitCode);
+        Assert.Contains("RepositoryNotFoundException", gone.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NotificationsStatus_ReachesTheAdminRoute_NextToTheRepositoryRoutes()
+    {
+        await LoginAsync();
+
+        // The fixture's registry has no endpoint configured: an empty list, not a 404 from a route lost in the merge.
+        var json = (await _cli.RunAsync("-o", "json", "registry", "notifications", "status")).EnsureSuccess().Json.AsArray();
+        var table = (await _cli.RunAsync("registry", "notifications", "status")).EnsureSuccess();
+        var repos = (await _cli.RunAsync("-o", "json", "registry", "repo", "list")).EnsureSuccess().Json;
+
+        Assert.Empty(json);
+        Assert.Contains("ENDPOINT", table.Output, StringComparison.Ordinal);
+        Assert.NotNull(repos);
+    }
+
     public void Dispose() => _cli.Dispose();
 }

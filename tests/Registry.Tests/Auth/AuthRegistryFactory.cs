@@ -18,6 +18,9 @@ public sealed class AuthRegistryFactory : WebApplicationFactory<Program>
 
     public Dictionary<string, string?> Settings { get; } = [];
 
+    /// <summary>Leaves <see cref="DataDir"/> in place on dispose, for a restart on the same data dir.</summary>
+    public bool KeepDataDir { get; set; }
+
     public string AdminPassword => File.ReadAllText(Path.Combine(DataDir, "initial-admin-password")).Trim();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -53,7 +56,7 @@ public sealed class AuthRegistryFactory : WebApplicationFactory<Program>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (disposing && Directory.Exists(DataDir))
+        if (disposing && !KeepDataDir && Directory.Exists(DataDir))
         {
             Directory.Delete(DataDir, recursive: true);
         }

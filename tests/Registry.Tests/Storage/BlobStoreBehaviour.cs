@@ -117,6 +117,23 @@ public abstract class BlobStoreBehaviour : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DeletingABlob_RemovesItsBytes_KeepsAnOpenReaderWhole_AndIsHarmlessTwice()
+    {
+        var content = RandomNumberGenerator.GetBytes(50_000);
+        var digest = Digest.Compute(content);
+        await UploadAsync(content);
+        await using var reader = await Store.OpenReadAsync(digest.ToString(), CancellationToken.None);
+
+        await Store.DeleteBlobAsync(digest.ToString(), CancellationToken.None);
+        await Store.DeleteBlobAsync(digest.ToString(), CancellationToken.None);
+        using var rest = new MemoryStream();
+        await reader!.CopyToAsync(rest);
+
+        Assert.Null(await Store.OpenReadAsync(digest.ToString(), CancellationToken.None));
+        Assert.Equal(content, rest.ToArray());
+    }
+
+    [Fact]
     public async Task CommittingAgain_AnUploadAlreadyCommitted_Succeeds()
     {
         // The registry commits the bytes, then writes the metadata; when that write fails the client retries the PUT.

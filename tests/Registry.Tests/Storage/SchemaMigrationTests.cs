@@ -80,6 +80,48 @@ public sealed class SchemaMigrationTests : IDisposable
         Assert.Empty(await SchemaMigrations.ApplyAsync(connection, scope, CancellationToken.None));
     }
 
+    /// <summary>
+    /// A registry.db written at the schema of the last release before the operations and notification migrations
+    /// (ManifestLoadIndex) keeps every row when upgraded, ends with the schema a new database gets, and has what the
+    /// garbage collector must review queued (an untagged manifest, a blob no manifest references).
+    /// </summary>
+    [Fact]
+    public async Task ADatabaseAtTheReleasedSchema_WithContent_Upgrades_KeepsItsRows_AndQueuesGcReviews()
+    {
+        const string released = "20261203173532_ManifestLoadIndex";
+        var scripts = SchemaMigrations.Scripts(SchemaMigrations.Registry);
+        await using var connection = await OpenAsync("released.db");
+        await SchemaMigrations.ApplyAsync(connection, [.. scripts.Where(s => string.CompareOrdinal(s.Id, released) <= 0)], CancellationToken.None);
+        await ExecuteAsync(connection, """
+            INSERT INTO "Repositories" ("Name", "CreatedAt") VALUES ('team/app', '2026-12-01 00:00:00');
+            INSERT INTO "Blobs" ("Digest", "Size", "CreatedAt") VALUES ('sha256:layer', 10, '2026-12-01 00:00:00'), ('sha256:orphan', 20, '2026-12-01 00:00:00');
+            INSERT INTO "RepositoryBlobs" ("RepositoryId", "Digest", "CreatedAt") VALUES (1, 'sha256:layer', '2026-12-01 00:00:00'), (1, 'sha256:orphan', '2026-12-01 00:00:00');
+            INSERT INTO "Manifests" ("RepositoryId", "Digest", "MediaType", "Size", "Content", "CreatedAt")
+                VALUES (1, 'sha256:tagged', 'application/vnd.oci.image.manifest.v1+json', 2, X'7B7D', '2026-12-01 00:00:00'),
+                       (1, 'sha256:untagged', 'application/vnd.oci.image.manifest.v1+json', 2, X'7B7D', '2026-12-01 00:00:00');
+            INSERT INTO "ManifestBlobs" ("ManifestId", "Digest") VALUES (1, 'sha256:layer'), (2, 'sha256:layer');
+            INSERT INTO "Tags" ("RepositoryId", "Name", "ManifestId", "UpdatedAt") VALUES (1, 'v1', 1, '2026-12-01 00:00:00');
+            INSERT INTO "UploadSessions" ("Id", "Repository", "Algorithm", "CreatedAt", "Monolithic") VALUES ('u1', 'team/app', 'sha256', '2026-12-01 00:00:00', 0);
+            """);
+        var rowsBefore = await RowCountsAsync(connection);
+
+        var applied = await SchemaMigrations.ApplyAsync(connection, SchemaMigrations.Registry, CancellationToken.None);
+
+        // Both new migrations, operations first (the notification outbox was regenerated to order after it).
+        Assert.Equal(scripts.Select(s => s.Id).Where(id => string.CompareOrdinal(id, released) > 0), applied);
+        Assert.True(applied.ToList().FindIndex(id => id.EndsWith("_RegistryOperations", StringComparison.Ordinal))
+            < applied.ToList().FindIndex(id => id.EndsWith("_NotificationOutbox", StringComparison.Ordinal)));
+        Assert.Equal(rowsBefore, await RowCountsAsync(connection));
+        Assert.Equal(["2 migration"], await ReadAsync(connection, """SELECT "ManifestId" || ' ' || "Event" FROM "GcManifestReviews";"""));
+        Assert.Equal(["sha256:orphan migration"], await ReadAsync(connection, """SELECT "Digest" || ' ' || "Event" FROM "GcBlobReviews";"""));
+        Assert.Equal(["0"], await ReadAsync(connection, """SELECT CAST(count(*) AS TEXT) FROM "NotificationEvents";"""));
+
+        await using var fresh = await OpenAsync("fresh.db");
+        await SchemaMigrations.ApplyAsync(fresh, SchemaMigrations.Registry, CancellationToken.None);
+        Assert.Equal(await SchemaAsync(fresh), await SchemaAsync(connection));
+        Assert.Equal(await HistoryAsync(fresh), await HistoryAsync(connection));
+    }
+
     [Fact]
     public async Task ADatabaseFromANewerRegistry_IsRefused_AndLeftAsItWas()
     {
@@ -166,6 +208,17 @@ public sealed class SchemaMigrationTests : IDisposable
         await ReadAsync(connection, """
             SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master
             WHERE name NOT LIKE 'sqlite_%' AND name <> '__EFMigrationsLock' ORDER BY type, name;
+            """);
+
+    private static async Task<List<string>> RowCountsAsync(SqliteConnection connection) =>
+        await ReadAsync(connection, """
+            SELECT 'Repositories ' || (SELECT count(*) FROM "Repositories") UNION ALL
+            SELECT 'Blobs ' || (SELECT count(*) FROM "Blobs") UNION ALL
+            SELECT 'RepositoryBlobs ' || (SELECT count(*) FROM "RepositoryBlobs") UNION ALL
+            SELECT 'Manifests ' || (SELECT count(*) FROM "Manifests") UNION ALL
+            SELECT 'ManifestBlobs ' || (SELECT count(*) FROM "ManifestBlobs") UNION ALL
+            SELECT 'Tags ' || (SELECT count(*) FROM "Tags") UNION ALL
+            SELECT 'UploadSessions ' || (SELECT count(*) FROM "UploadSessions");
             """);
 
     private static async Task<List<string>> HistoryAsync(SqliteConnection connection) =>

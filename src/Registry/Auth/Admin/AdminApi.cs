@@ -1,5 +1,6 @@
 using Berth.Registry.Auth.Accounts;
 using Berth.Registry.Errors;
+using Berth.Registry.Notifications;
 using Berth.Registry.Auth.Credentials;
 using Berth.Registry.Auth.Scopes;
 using Berth.Registry.Auth.Throttling;
@@ -39,6 +40,8 @@ internal static class AdminApi
             SetPublic(request.Pattern, true, accounts, cache, context));
         admin.MapDelete("/public-namespaces", (string pattern, AccountStore accounts, PublicNamespaceCache cache, HttpContext context) =>
             SetPublic(pattern, false, accounts, cache, context));
+        admin.MapRegistryOperations();
+        admin.MapNotificationsAdmin();
         return endpoints;
     }
 

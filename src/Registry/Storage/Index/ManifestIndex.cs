@@ -227,6 +227,20 @@ internal sealed class ManifestIndex
         }
     }
 
+    /// <summary>Writer: a repository deleted from the database (its manifests and tags removed before).</summary>
+    public bool RemoveRepository(string name)
+    {
+        BeginWrite();
+        try
+        {
+            return _repositories.Remove(RepositoryOwner, name);
+        }
+        finally
+        {
+            EndWrite();
+        }
+    }
+
     public bool RemoveTag(int repository, string tag)
     {
         BeginWrite();

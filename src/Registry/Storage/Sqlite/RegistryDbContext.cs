@@ -20,6 +20,10 @@ internal sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> opti
 
     public DbSet<UploadSessionEntity> UploadSessions => Set<UploadSessionEntity>();
 
+    public DbSet<NotificationEventEntity> NotificationEvents => Set<NotificationEventEntity>();
+
+    public DbSet<NotificationCursorEntity> NotificationCursors => Set<NotificationCursorEntity>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<RepositoryEntity>(e =>
@@ -93,6 +97,24 @@ internal sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> opti
             e.HasKey(x => x.Id);
             e.Property(x => x.Id).HasMaxLength(32);
             e.HasIndex(x => x.CreatedAt);
+        });
+
+        OperationsModel.Configure(modelBuilder);
+
+        // The notification outbox (src/Registry/Notifications). AUTOINCREMENT: ids must never be reused once trimmed.
+        modelBuilder.Entity<NotificationEventEntity>(e =>
+        {
+            e.ToTable("NotificationEvents");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).ValueGeneratedOnAdd().HasAnnotation("Sqlite:Autoincrement", true);
+            e.Property(x => x.Action).HasMaxLength(16);
+        });
+
+        modelBuilder.Entity<NotificationCursorEntity>(e =>
+        {
+            e.ToTable("NotificationCursors");
+            e.HasKey(x => x.Endpoint);
+            e.Property(x => x.Endpoint).HasMaxLength(128);
         });
     }
 }

@@ -9,10 +9,18 @@ namespace Berth.Registry.Storage.Sqlite;
 /// out, so a push costs one statement batch, without change tracking or LINQ translation, and the process does not
 /// load EF Core at all. Writes go through one connection under its own lock (the caller serializes them too; upload
 /// records are written outside the caller's lock); reads on cache misses go through a pool of read-only connections
-/// (<see cref="SqliteReadPool"/>).
+/// (<see cref="SqliteReadPool"/>). Pushes and deletes also write what <paramref name="journal"/> asks for (the
+/// notification outbox) in their own transaction.
 /// </summary>
-internal sealed class SqliteMetadataStore(RegistryDataDirectory layout, TimeProvider time) : IMetadataStore, IDisposable
+internal sealed class SqliteMetadataStore(RegistryDataDirectory layout, TimeProvider time, IChangeJournal? journal = null) : IMetadataStore, IDisposable
 {
+    private const string JournalSql = """INSERT INTO "NotificationEvents" ("Action", "Payload", "CreatedAt") VALUES ($action, $payload, $now);""";
+
+    private readonly IChangeJournal _journal = journal ?? new NoChangeJournal();
+
+    // Whether the current WriteAsync recorded a change (set by Journal; both run under _lock).
+    private bool _journaledInWrite;
+
     private const string LinkBlobSql = """
         INSERT INTO "Repositories" ("Name", "CreatedAt") VALUES ($repository, $now) ON CONFLICT ("Name") DO NOTHING;
         INSERT INTO "Blobs" ("Digest", "Size", "CreatedAt") VALUES ($digest, $size, $now) ON CONFLICT ("Digest") DO NOTHING;
@@ -156,14 +164,35 @@ internal sealed class SqliteMetadataStore(RegistryDataDirectory layout, TimeProv
         }
     }
 
-    public async Task<bool> UnlinkBlobAsync(string repository, string digest, CancellationToken cancellationToken) =>
-        await ExecuteAsync(
-            """
-            DELETE FROM "RepositoryBlobs"
-            WHERE "Digest" = $digest AND "RepositoryId" = (SELECT "Id" FROM "Repositories" WHERE "Name" = $repository);
-            """,
-            [("$digest", digest), ("$repository", repository)],
-            cancellationToken) > 0;
+    public async Task<bool> UnlinkBlobAsync(string repository, string digest, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            var connection = Connection();
+            using var transaction = connection.BeginTransaction();
+            using var command = connection.Command("""
+                DELETE FROM "RepositoryBlobs"
+                WHERE "Digest" = $digest AND "RepositoryId" = (SELECT "Id" FROM "Repositories" WHERE "Name" = $repository);
+                """);
+            command.Transaction = transaction;
+            command.Parameters.AddWithValue("$digest", digest);
+            command.Parameters.AddWithValue("$repository", repository);
+            var removed = await command.ExecuteNonQueryAsync(CancellationToken.None) > 0;
+            var recorded = removed && Record(transaction, new RegistryChange(ChangeAction.Delete, repository, digest, null, 0, null));
+            transaction.Commit();
+            if (recorded)
+            {
+                _journal.Committed();
+            }
+
+            return removed;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
 
     public Task<long?> GetLinkedBlobSizeAsync(long repositoryId, string digest, CancellationToken cancellationToken) =>
         Task.FromResult(Readers().Read(reader =>
@@ -298,7 +327,24 @@ internal sealed class SqliteMetadataStore(RegistryDataDirectory layout, TimeProv
                 }
             }
 
+            // distribution's events: one push per tag the push set, or one untagged push by digest.
+            var recorded = false;
+            if (tags.Count == 0)
+            {
+                recorded = Record(transaction, new RegistryChange(ChangeAction.Push, repository, stored!.Digest, stored.MediaType, stored.Size, null));
+            }
+
+            foreach (var name in tags)
+            {
+                recorded |= Record(transaction, new RegistryChange(ChangeAction.Push, repository, stored!.Digest, stored.MediaType, stored.Size, name));
+            }
+
             transaction.Commit();
+            if (recorded)
+            {
+                _journal.Committed();
+            }
+
             return stored!;
         }
         finally
@@ -341,14 +387,35 @@ internal sealed class SqliteMetadataStore(RegistryDataDirectory layout, TimeProv
             return referrers;
         }));
 
-    public async Task<bool> DeleteTagAsync(string repository, string tag, CancellationToken cancellationToken) =>
-        await ExecuteAsync(
-            """
-            DELETE FROM "Tags"
-            WHERE "Name" = $tag AND "RepositoryId" = (SELECT "Id" FROM "Repositories" WHERE "Name" = $repository);
-            """,
-            [("$tag", tag), ("$repository", repository)],
-            cancellationToken) > 0;
+    public async Task<bool> DeleteTagAsync(string repository, string tag, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            var connection = Connection();
+            using var transaction = connection.BeginTransaction();
+            using var command = connection.Command("""
+                DELETE FROM "Tags"
+                WHERE "Name" = $tag AND "RepositoryId" = (SELECT "Id" FROM "Repositories" WHERE "Name" = $repository);
+                """);
+            command.Transaction = transaction;
+            command.Parameters.AddWithValue("$tag", tag);
+            command.Parameters.AddWithValue("$repository", repository);
+            var removed = await command.ExecuteNonQueryAsync(CancellationToken.None) > 0;
+            var recorded = removed && Record(transaction, new RegistryChange(ChangeAction.Delete, repository, null, null, 0, tag));
+            transaction.Commit();
+            if (recorded)
+            {
+                _journal.Committed();
+            }
+
+            return removed;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
 
     public async Task<IReadOnlyList<string>?> DeleteManifestAsync(string repository, string digest, CancellationToken cancellationToken)
     {
@@ -380,7 +447,13 @@ internal sealed class SqliteMetadataStore(RegistryDataDirectory layout, TimeProv
                 DELETE FROM "Manifests" WHERE "Id" = $id;
                 """;
             await command.ExecuteNonQueryAsync(CancellationToken.None);
+            var recorded = Record(transaction, new RegistryChange(ChangeAction.Delete, repository, digest, null, 0, null));
             transaction.Commit();
+            if (recorded)
+            {
+                _journal.Committed();
+            }
+
             return tags;
         }
         finally
@@ -412,6 +485,62 @@ internal sealed class SqliteMetadataStore(RegistryDataDirectory layout, TimeProv
             command.Parameters[1].Value = limit;
             return Strings(command);
         }));
+
+    /// <summary>
+    /// Runs <paramref name="write"/> in one transaction on the writer connection, under its lock: how the registry's
+    /// other SQLite stores (repositories, images, garbage collection) write to the same database without a second
+    /// writer. Once the lock is held the write runs to its end. A write that records changes through
+    /// <see cref="Journal"/> wakes the journal's consumer after its commit.
+    /// </summary>
+    internal async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> write, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            _journaledInWrite = false;
+            var connection = Connection();
+            using var transaction = connection.BeginTransaction();
+            var result = await write(connection, transaction);
+            transaction.Commit();
+            if (_journaledInWrite)
+            {
+                _journal.Committed();
+            }
+
+            return result;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Runs <paramref name="read"/> on a pooled read-only connection.</summary>
+    internal T Read<T>(Func<SqliteReadPool.Reader, T> read) => Readers().Read(read);
+
+    /// <summary>
+    /// Records <paramref name="change"/> from inside a <see cref="WriteAsync"/> (a repository deleted with its images):
+    /// such changes reach the notification outbox in their own transaction, like the store's own pushes and deletes.
+    /// </summary>
+    internal void Journal(SqliteTransaction transaction, in RegistryChange change) =>
+        _journaledInWrite |= Record(transaction, change);
+
+    /// <summary>Adds the journal's row for <paramref name="change"/> inside <paramref name="transaction"/>, if it wants one.</summary>
+    private bool Record(SqliteTransaction transaction, in RegistryChange change)
+    {
+        if (_journal.Describe(change) is not { } entry)
+        {
+            return false;
+        }
+
+        using var command = transaction.Connection!.Command(JournalSql);
+        command.Transaction = transaction;
+        command.Parameters.AddWithValue("$action", entry.Action);
+        command.Parameters.AddWithValue("$payload", entry.Payload);
+        command.Parameters.AddWithValue("$now", time.GetUtcNow().UtcDateTime);
+        command.ExecuteNonQuery();
+        return true;
+    }
 
     // Opened by InitializeAsync, which migrates the schema first; callers hold _lock.
     private SqliteConnection Connection() =>

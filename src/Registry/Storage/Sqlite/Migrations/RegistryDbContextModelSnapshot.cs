@@ -34,6 +34,121 @@ namespace Berth.Registry.Storage.Sqlite.Migrations
                     b.ToTable("Blobs", (string)null);
                 });
 
+            modelBuilder.Entity("Berth.Registry.Storage.Sqlite.GcBlobReviewEntity", b =>
+                {
+                    b.Property<string>("Digest")
+                        .HasMaxLength(135)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Event")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("EventAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Digest");
+
+                    b.HasIndex("EventAt");
+
+                    b.ToTable("GcBlobReviews", (string)null);
+                });
+
+            modelBuilder.Entity("Berth.Registry.Storage.Sqlite.GcManifestReviewEntity", b =>
+                {
+                    b.Property<long>("ManifestId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Event")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("EventAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("RepositoryId")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("ManifestId");
+
+                    b.HasIndex("EventAt");
+
+                    b.ToTable("GcManifestReviews", (string)null);
+                });
+
+            modelBuilder.Entity("Berth.Registry.Storage.Sqlite.GcRunEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("BlobsDeleted")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("BytesDeleted")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("DryRun")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("FinishedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ManifestsDeleted")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("StartedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("UploadsDeleted")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("StartedAt");
+
+                    b.ToTable("GcRuns", (string)null);
+                });
+
+            modelBuilder.Entity("Berth.Registry.Storage.Sqlite.LifecycleExpirationEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Digest")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("ExpiredAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Repository")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("RulePriority")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Tags")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Repository", "ExpiredAt");
+
+                    b.ToTable("LifecycleExpirations", (string)null);
+                });
+
             modelBuilder.Entity("Berth.Registry.Storage.Sqlite.ManifestBlobEntity", b =>
                 {
                     b.Property<long>("ManifestId")
@@ -110,6 +225,60 @@ namespace Berth.Registry.Storage.Sqlite.Migrations
                     b.ToTable("Manifests", (string)null);
                 });
 
+            modelBuilder.Entity("Berth.Registry.Storage.Sqlite.ManifestPullEntity", b =>
+                {
+                    b.Property<long>("ManifestId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("LastPulledAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("ManifestId");
+
+                    b.ToTable("ManifestPulls", (string)null);
+                });
+
+            modelBuilder.Entity("Berth.Registry.Storage.Sqlite.NotificationCursorEntity", b =>
+                {
+                    b.Property<string>("Endpoint")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("LastEventId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Endpoint");
+
+                    b.ToTable("NotificationCursors", (string)null);
+                });
+
+            modelBuilder.Entity("Berth.Registry.Storage.Sqlite.NotificationEventEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasAnnotation("Sqlite:Autoincrement", true);
+
+                    b.Property<string>("Action")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Payload")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("NotificationEvents", (string)null);
+                });
+
             modelBuilder.Entity("Berth.Registry.Storage.Sqlite.RepositoryBlobEntity", b =>
                 {
                     b.Property<long>("RepositoryId")
@@ -126,6 +295,37 @@ namespace Berth.Registry.Storage.Sqlite.Migrations
                     b.HasIndex("Digest");
 
                     b.ToTable("RepositoryBlobs", (string)null);
+                });
+
+            modelBuilder.Entity("Berth.Registry.Storage.Sqlite.RepositoryCreationTemplateEntity", b =>
+                {
+                    b.Property<string>("Prefix")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("CreateOnPush")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Description")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("TagMutability")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("TagMutabilityExclusions")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Prefix");
+
+                    b.ToTable("RepositoryCreationTemplates", (string)null);
                 });
 
             modelBuilder.Entity("Berth.Registry.Storage.Sqlite.RepositoryEntity", b =>
@@ -148,6 +348,33 @@ namespace Berth.Registry.Storage.Sqlite.Migrations
                         .IsUnique();
 
                     b.ToTable("Repositories", (string)null);
+                });
+
+            modelBuilder.Entity("Berth.Registry.Storage.Sqlite.RepositorySettingsEntity", b =>
+                {
+                    b.Property<long>("RepositoryId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Description")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LifecyclePolicy")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("LifecyclePolicyUpdatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("TagMutability")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("TagMutabilityExclusions")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("RepositoryId");
+
+                    b.ToTable("RepositorySettings", (string)null);
                 });
 
             modelBuilder.Entity("Berth.Registry.Storage.Sqlite.TagEntity", b =>
@@ -232,6 +459,15 @@ namespace Berth.Registry.Storage.Sqlite.Migrations
                         .IsRequired();
                 });
 
+            modelBuilder.Entity("Berth.Registry.Storage.Sqlite.ManifestPullEntity", b =>
+                {
+                    b.HasOne("Berth.Registry.Storage.Sqlite.ManifestEntity", null)
+                        .WithMany()
+                        .HasForeignKey("ManifestId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Berth.Registry.Storage.Sqlite.RepositoryBlobEntity", b =>
                 {
                     b.HasOne("Berth.Registry.Storage.Sqlite.BlobEntity", null)
@@ -240,6 +476,15 @@ namespace Berth.Registry.Storage.Sqlite.Migrations
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
 
+                    b.HasOne("Berth.Registry.Storage.Sqlite.RepositoryEntity", null)
+                        .WithMany()
+                        .HasForeignKey("RepositoryId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Berth.Registry.Storage.Sqlite.RepositorySettingsEntity", b =>
+                {
                     b.HasOne("Berth.Registry.Storage.Sqlite.RepositoryEntity", null)
                         .WithMany()
                         .HasForeignKey("RepositoryId")

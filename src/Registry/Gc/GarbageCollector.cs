@@ -1,0 +1,155 @@
+using Berth.Registry.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Registry.Gc;
+
+/// <summary>What a collection deleted, or with a dry run would delete.</summary>
+internal sealed record GcReport(GcRun Run, IReadOnlyList<CollectedManifest> Manifests, IReadOnlyList<CollectedBlob> Blobs);
+
+/// <summary>
+/// Online garbage collection on GitLab's model: no mark-and-sweep and no read-only window. Triggers queue what a change
+/// may have left unreferenced (in the change's own transaction); this collector stamps new queue entries with its
+/// clock, and deletes in small batches what has been in the queue for the review delay and is, re-checked inside the
+/// delete's transaction and under the registry's write lock, still unreferenced. Pushes and pulls go on between
+/// batches. Manifests first (their deletes queue their blobs), then blobs, whose bytes are deleted under the same
+/// lock. docs/registry.md, "Garbage collection", walks through the races.
+/// </summary>
+internal sealed partial class GarbageCollector(
+    RegistryStore store,
+    IGcMetadata metadata,
+    IBlobStore blobs,
+    TimeProvider time,
+    IOptions<GcOptions> options,
+    ILogger<GarbageCollector> logger) : BackgroundService
+{
+    private readonly SemaphoreSlim _oneRun = new(1, 1);
+
+    public override void Dispose()
+    {
+        _oneRun.Dispose();
+        base.Dispose();
+    }
+
+    /// <summary>One collection now; with <paramref name="dryRun"/> only what it would delete (after stamping the queues).</summary>
+    public async Task<GcReport> RunAsync(bool dryRun, CancellationToken cancellationToken)
+    {
+        await _oneRun.WaitAsync(cancellationToken);
+        try
+        {
+            var started = time.GetUtcNow().UtcDateTime;
+            await metadata.StampAsync(started, cancellationToken);
+            var cutoff = started - options.Value.ReviewDelay;
+            if (dryRun)
+            {
+                var (wouldManifests, wouldBlobs) = await metadata.PreviewAsync(cutoff, cancellationToken);
+                var preview = new GcRun(started, time.GetUtcNow().UtcDateTime, true, wouldManifests.Count, wouldBlobs.Count, wouldBlobs.Sum(b => b.Size), null);
+                await metadata.RecordRunAsync(preview, cancellationToken);
+                return new GcReport(preview, wouldManifests, wouldBlobs);
+            }
+
+            var manifests = new List<CollectedManifest>();
+            var collected = new List<CollectedBlob>();
+            string? error = null;
+            try
+            {
+                await CollectManifestsAsync(cutoff, manifests, cancellationToken);
+
+                // The manifests just deleted queued their blobs: their review delay starts now (with a delay of 0
+                // they go in this run), as it would have with the time of the event.
+                await metadata.StampAsync(time.GetUtcNow().UtcDateTime, cancellationToken);
+                await CollectBlobsAsync(cutoff, collected, cancellationToken);
+            }
+            catch (Exception exception) when (exception is IOException or Microsoft.Data.Sqlite.SqliteException)
+            {
+                // Recorded with the run; what was deleted stays deleted and the rest waits for the next run.
+                error = exception.Message;
+                LogRunFailed(logger, exception);
+            }
+
+            var run = new GcRun(started, time.GetUtcNow().UtcDateTime, false, manifests.Count, collected.Count, collected.Sum(b => b.Size), error);
+            await metadata.RecordRunAsync(run, CancellationToken.None);
+            LogRun(logger, run.ManifestsDeleted, run.BlobsDeleted, run.BytesDeleted);
+            return new GcReport(run, manifests, collected);
+        }
+        finally
+        {
+            _oneRun.Release();
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Value.Enabled)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(options.Value.Interval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                await RunAsync(dryRun: false, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping between or inside a batch: every batch is its own transaction.
+        }
+    }
+
+    private async Task CollectManifestsAsync(DateTime cutoff, List<CollectedManifest> deleted, CancellationToken cancellationToken)
+    {
+        var batchSize = options.Value.BatchSize;
+        while (true)
+        {
+            // One batch under the write lock: the re-check and the delete see the same state as any push.
+            var reviewed = await store.ExclusiveAsync(
+                async () =>
+                {
+                    var (batch, count) = await metadata.CollectManifestsAsync(cutoff, batchSize, CancellationToken.None);
+                    foreach (var manifest in batch)
+                    {
+                        store.ForgetManifest((int)manifest.RepositoryId, manifest.Digest);
+                    }
+
+                    deleted.AddRange(batch);
+                    return count;
+                },
+                cancellationToken);
+            if (reviewed < batchSize)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task CollectBlobsAsync(DateTime cutoff, List<CollectedBlob> deleted, CancellationToken cancellationToken)
+    {
+        var batchSize = options.Value.BatchSize;
+        while (true)
+        {
+            var reviewed = await store.ExclusiveAsync(
+                async () =>
+                {
+                    var (batch, count) = await metadata.CollectBlobsAsync(cutoff, batchSize, CancellationToken.None);
+                    foreach (var blob in batch)
+                    {
+                        store.ForgetBlob(blob.Digest);
+
+                        // Under the write lock: a push that committed the same bytes meanwhile cannot link them
+                        // until this returns, and then finds them gone (RegistryStore.LinkBlobAsync checks).
+                        await blobs.DeleteBlobAsync(blob.Digest, CancellationToken.None);
+                    }
+
+                    deleted.AddRange(batch);
+                    return count;
+                },
+                cancellationToken);
+            if (reviewed < batchSize)
+            {
+                return;
+            }
+        }
+    }
+}
