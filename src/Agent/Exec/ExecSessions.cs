@@ -4,7 +4,6 @@ using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
 using Berth.Scheduler.V1;
 using Google.Protobuf;
-using Microsoft.Extensions.Logging;
 
 namespace Berth.Agent.Exec;
 

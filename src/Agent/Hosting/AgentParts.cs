@@ -4,7 +4,6 @@ using Berth.Agent.Logs;
 using Berth.Agent.Networking;
 using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Hosting;

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Berth.Agent.Configuration;
 using Berth.Agent.Runtime;
 using Berth.Core.Images;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Tasks;

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Berth.Agent.Configuration;
 using Berth.Agent.Logs;
 using Berth.Agent.Runtime;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Tasks;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using Berth.Cli.Common;
 using Berth.Core.IO;
 
 namespace Berth.Cli.Up;

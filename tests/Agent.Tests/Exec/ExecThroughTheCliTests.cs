@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Berth.Agent.Exec;
-using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
 using Berth.Agent.Tests.Tasks;
 using Berth.Scheduler.V1;

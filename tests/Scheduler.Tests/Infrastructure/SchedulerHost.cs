@@ -1,4 +1,3 @@
-using Berth.Scheduler.V1;
 using Berth.TestSupport;
 using Grpc.Core;
 using Grpc.Net.Client;
