@@ -23,7 +23,7 @@ internal sealed partial class StoppedTaskRetention(
 {
     private readonly Lock _saveLock = new();
     private readonly Lazy<ConcurrentDictionary<string, RetainedTask>> _retained = new(() => new(
-        (data.Read<List<RetainedTask>>(data.StoppedTasks) ?? []).ToDictionary(t => t.TaskId, StringComparer.Ordinal), StringComparer.Ordinal));
+        (AgentDataDirectory.Read<List<RetainedTask>>(data.StoppedTasks) ?? []).ToDictionary(t => t.TaskId, StringComparer.Ordinal), StringComparer.Ordinal));
 
     /// <summary>A stopped task whose containers are kept (since <see cref="KeptAt"/>, when the scheduler let go of it) until <see cref="RemoveAfter"/>.</summary>
     public sealed record RetainedTask(string TaskId, DateTimeOffset StoppedAt, DateTimeOffset KeptAt, DateTimeOffset RemoveAfter);
