@@ -17,6 +17,7 @@ internal sealed record PlatformInfo(int Pid, string Registry, string Scheduler, 
 internal sealed class RunFiles(string dataDirectory)
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private static readonly string[] s_pidNames = ["up", "registry", "scheduler", "agent"];
 
     public string Directory => Path.Combine(dataDirectory, "run");
 
@@ -58,7 +59,7 @@ internal sealed class RunFiles(string dataDirectory)
     /// <summary>Removes the files (a clean stop).</summary>
     public void Clear()
     {
-        foreach (var file in new[] { "up", "registry", "scheduler", "agent" }.Select(PidFile).Append(PlatformFile))
+        foreach (var file in s_pidNames.Select(PidFile).Append(PlatformFile))
         {
             File.Delete(file);
         }
