@@ -12,7 +12,7 @@ public sealed class RegistryApiException : Exception
 {
     /// <summary>Creates the exception.</summary>
     public RegistryApiException(HttpStatusCode statusCode, IReadOnlyList<RegistryErrorBody> errors, string fallback)
-        : base(errors.Count > 0 ? string.Join("; ", errors.Select(e => $"{e.Code}: {e.Message}")) : fallback)
+        : base(Describe(errors, fallback))
     {
         StatusCode = statusCode;
         Errors = errors;
@@ -36,6 +36,12 @@ public sealed class RegistryApiException : Exception
 
     /// <summary>The errors of the distribution-spec body; empty when the body was not one.</summary>
     public IReadOnlyList<RegistryErrorBody> Errors { get; }
+
+    private static string Describe(IReadOnlyList<RegistryErrorBody> errors, string fallback)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        return errors.Count > 0 ? string.Join("; ", errors.Select(e => $"{e.Code}: {e.Message}")) : fallback;
+    }
 }
 
 /// <summary>
