@@ -87,12 +87,12 @@ public sealed partial class RegistryAdminClient(HttpClient http, string? usernam
         SendAsync<object>(HttpMethod.Delete, AdminApiPaths.Robot(name), null, null, cancellationToken);
 
     /// <summary>The grants, of one principal or of all.</summary>
-    public Task<List<Permission>> ListPermissionsAsync(string? principal, CancellationToken cancellationToken) =>
-        GetAsync(principal is null ? AdminApiPaths.Permissions : $"{AdminApiPaths.Permissions}?principal={Uri.EscapeDataString(principal)}", Json.ListPermission, cancellationToken);
+    public Task<List<PrincipalGrant>> ListPermissionsAsync(string? principal, CancellationToken cancellationToken) =>
+        GetAsync(principal is null ? AdminApiPaths.Permissions : $"{AdminApiPaths.Permissions}?principal={Uri.EscapeDataString(principal)}", Json.ListPrincipalGrant, cancellationToken);
 
     /// <summary>Grants (or with no actions, removes) a principal's actions on a pattern.</summary>
-    public Task PutPermissionAsync(Permission permission, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Put, AdminApiPaths.Permissions, permission, Json.Permission, cancellationToken);
+    public Task PutPermissionAsync(PrincipalGrant permission, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Put, AdminApiPaths.Permissions, permission, Json.PrincipalGrant, cancellationToken);
 
     /// <summary>The patterns anyone may pull.</summary>
     public Task<List<string>> ListPublicNamespacesAsync(CancellationToken cancellationToken) =>
