@@ -47,7 +47,9 @@ internal sealed partial class ServiceDiscoveryServer(TaskNetworking networking, 
                     Endpoint = null;
                     if (gateway is not null)
                     {
+#pragma warning disable CA2000 // ownership passes to `server`, stopped when the bridge moves and in the finally below.
                         server = TryStart(new IPEndPoint(gateway, 53), responder, upstreams, stoppingToken);
+#pragma warning restore CA2000
                     }
                 }
 
@@ -68,7 +70,9 @@ internal sealed partial class ServiceDiscoveryServer(TaskNetworking networking, 
 
     private DnsServer? TryStart(IPEndPoint endpoint, DnsResponder responder, List<IPAddress> upstreams, CancellationToken stoppingToken)
     {
+#pragma warning disable CA2000 // the server owns its two transports; TryStart stops it on a failed bind or hands it to ExecuteAsync.
         var server = new DnsServer([new UdpServerTransport(endpoint, TransportTimeoutMs), new TcpServerTransport(endpoint, TransportTimeoutMs, TransportTimeoutMs)]);
+#pragma warning restore CA2000
         server.QueryReceived += async (_, e) =>
         {
             if (e.Query is DnsMessage query)

@@ -262,7 +262,9 @@ internal sealed partial class SessionClient(
     {
         if (request.Cancel)
         {
+#pragma warning disable CA2000 // cancelled only: the stream's task owns the source and disposes it when it ends.
             if (streams.TryRemove(request.StreamId, out var running))
+#pragma warning restore CA2000
             {
                 try
                 {

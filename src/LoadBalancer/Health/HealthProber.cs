@@ -87,7 +87,9 @@ internal sealed partial class HealthProber(
                     }
 
                     Stop(existing);
+#pragma warning disable CA2000 // the loop owns its source; Stop(loop) cancels and disposes it.
                     var loop = new ProbeLoop(shape, entry, CancellationTokenSource.CreateLinkedTokenSource(_stopping)) { Group = group };
+#pragma warning restore CA2000
                     _loops[key] = loop;
                     _ = RunAsync(loop);
                 }
