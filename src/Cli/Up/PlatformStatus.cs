@@ -8,7 +8,7 @@ namespace Berth.Cli.Up;
 /// <summary><c>berth status</c>: the platform of a data directory, each part's PID, and whether it answers.</summary>
 internal static class PlatformStatus
 {
-    private static readonly string[] s_parts = ["registry", "scheduler", "agent"];
+    private static readonly string[] s_parts = ["registry", "scheduler", "agent", "balancer"];
 
     public static async Task<int> PrintAsync(CliContext context, RunFiles run, string shownDataDirectory, CancellationToken ct)
     {
@@ -45,6 +45,7 @@ internal static class PlatformStatus
                 ["registry"] = new JsonObject { ["url"] = platform?.Registry, ["pid"] = parts[0].Pid, ["answering"] = registryAnswers },
                 ["scheduler"] = new JsonObject { ["url"] = platform?.Scheduler, ["pid"] = parts[1].Pid, ["answering"] = schedulerAnswers },
                 ["agent"] = new JsonObject { ["pid"] = parts[2].Pid, ["connected"] = agentConnected },
+                ["balancer"] = new JsonObject { ["pid"] = parts[3].Pid },
             });
             return healthy ? ExitCodes.Success : ExitCodes.Failure;
         }
@@ -58,6 +59,8 @@ internal static class PlatformStatus
             ["registry", Pid(parts[0].Pid), platform?.Registry ?? "-", registryAnswers ? "answering" : "not answering"],
             ["scheduler", Pid(parts[1].Pid), platform?.Scheduler ?? "-", schedulerAnswers ? "answering" : "not answering"],
             ["agent", Pid(parts[2].Pid), "-", platform is { Agent: false } ? "none (--no-agent)" : agentConnected == true ? "connected" : "not connected"],
+            // The balancer answers on its own admin port; its process is what status can vouch for here.
+            ["balancer", Pid(parts[3].Pid), "-", parts[3].Pid is null ? "none (--no-balancer)" : "running"],
         ]);
         say.WriteLine("`berth down` stops it.");
         return healthy ? ExitCodes.Success : ExitCodes.Failure;

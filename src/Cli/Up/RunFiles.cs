@@ -9,7 +9,7 @@ internal sealed record PlatformInfo(int Pid, string Registry, string Scheduler, 
 
 /// <summary>
 /// <c>&lt;data-dir&gt;/run/</c>: the PID files of a running <c>berth up</c> (<c>up.pid</c>) and of its parts
-/// (<c>registry.pid</c>, <c>scheduler.pid</c>, <c>agent.pid</c>), and <c>platform.json</c> once it is ready. They let
+/// (<c>registry.pid</c>, <c>scheduler.pid</c>, <c>agent.pid</c>, <c>balancer.pid</c>), and <c>platform.json</c> once it is ready. They let
 /// <c>berth status</c> and <c>berth down</c> find a platform started in the background, and a second <c>berth up</c> on
 /// the same data directory refuse to start. A PID is only believed when the process still runs and is a Berth process
 /// (a reused PID after a crash is not).
@@ -17,7 +17,7 @@ internal sealed record PlatformInfo(int Pid, string Registry, string Scheduler, 
 internal sealed class RunFiles(string dataDirectory)
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
-    private static readonly string[] s_pidNames = ["up", "registry", "scheduler", "agent"];
+    private static readonly string[] s_pidNames = ["up", "registry", "scheduler", "agent", "balancer"];
 
     public string Directory => Path.Combine(dataDirectory, "run");
 

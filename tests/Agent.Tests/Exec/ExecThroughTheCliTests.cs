@@ -74,11 +74,15 @@ public sealed class ExecThroughTheCliTests(EngineFixture engine, ITestOutputHelp
     public async Task InATerminal_TheRemoteTerminalHasOurSize_AndTheExitCodeComesBack()
     {
         // `script` runs the CLI on a pseudo-terminal whose size we set first; the remote command prints the size of its own.
-        var command = $"stty rows 33 cols 111; exec dotnet {Cli()} --endpoint {_endpoint} task exec {_task.TaskId} -- sh -c 'busybox stty size; exit 7'";
+        // Engine API 1.41 cannot size an exec's terminal at its start, so the size is set by a resize just after it (as
+        // `docker exec` does): a command that reads the size at once can be faster than that under load, so this one
+        // waits for a size (up to 20 s) before it prints it, as a full-screen program redraws on SIGWINCH.
+        const string remote = "for i in $(busybox seq 200); do s=$(busybox stty size 2>/dev/null); [ -n \"$s\" ] && [ \"$s\" != \"0 0\" ] && break; busybox usleep 100000; done; echo \"size $s\"; exit 7";
+        var command = $"stty rows 33 cols 111; exec dotnet {Cli()} --endpoint {_endpoint} task exec {_task.TaskId} -- sh -c '{remote}'";
         var result = await ProcessRunner.RunAsync("script", ["-qec", command, "/dev/null"], TimeSpan.FromMinutes(2), log: output.WriteLine);
 
         Assert.Equal(7, result.ExitCode);
-        Assert.Contains("33 111", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("size 33 111", result.StandardOutput, StringComparison.Ordinal);
     }
 
     [Fact]

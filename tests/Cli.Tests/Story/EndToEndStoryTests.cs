@@ -102,7 +102,7 @@ public sealed class EndToEndStoryTests(ITestOutputHelper output)
             rolled.EnsureSuccess();
             var progress = rolled.Output.Split('\n').Where(l => l.Contains("ecs-svc/", StringComparison.Ordinal)).ToList();
             Assert.Contains(progress, l => l.Contains("web:1", StringComparison.Ordinal));
-            Assert.Contains(progress, l => l.Contains("web:2", StringComparison.Ordinal) && l.Contains("running 9/9", StringComparison.Ordinal));
+            Assert.Contains(progress, l => l.Contains("web:2", StringComparison.Ordinal) && l.Contains("desired 9  running 9 ", StringComparison.Ordinal));
             await AssertServingAsync(cli, zoneOf, addressOf, expectedPerZone: 3, "web v2");
 
             // Drain host c: its tasks move to a and b, and the service is whole again.

@@ -215,7 +215,7 @@ public sealed class UpTests(ITestOutputHelper output)
         {
             children = ChildrenOf(up.ProcessId);
             output.WriteLine($"berth up {up.ProcessId}, children {string.Join(' ', children)}");
-            Assert.Equal(3, children.Count); // registry, scheduler, agent
+            Assert.Equal(4, children.Count); // registry, scheduler, agent, load balancer
 
             // No SIGTERM for berth to forward: it is simply gone. (What the children log on the way out is lost with it:
             // their output went through its pipes.)

@@ -1,4 +1,5 @@
 using Berth.TestSupport;
+using Grpc.AspNetCore.Server;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Hosting;
@@ -67,6 +68,9 @@ internal sealed class SchedulerHost : IAsyncDisposable
 
     public IServiceProvider Services => _factory.Services;
 
+    /// <summary>The statuses the scheduler's handlers ended calls with, as the scheduler decided them.</summary>
+    public RefusedCalls Refused => _factory.Services.GetRequiredService<RefusedCalls>();
+
     /// <summary>Starts the scheduler; <paramref name="time"/> replaces its clock (a <c>FakeTimeProvider</c> moves it by hand).</summary>
     public static async Task<SchedulerHost> StartAsync(string dataDirectory, ITestOutputHelper? output = null, IDictionary<string, string?>? settings = null, TimeProvider? time = null)
     {
@@ -85,6 +89,19 @@ internal sealed class SchedulerHost : IAsyncDisposable
             {
                 web.ConfigureTestServices(services => services.Replace(ServiceDescriptor.Singleton(time)));
             }
+
+            web.ConfigureTestServices(services =>
+            {
+                services.AddSingleton<RefusedCalls>();
+                services.Configure<GrpcServiceOptions>(grpc =>
+                {
+                    // Outermost, so it sees the status the auth interceptor turns the handlers' errors into.
+                    grpc.Interceptors.Add<RefusedCallsInterceptor>();
+                    var registration = grpc.Interceptors[^1];
+                    grpc.Interceptors.RemoveAt(grpc.Interceptors.Count - 1);
+                    grpc.Interceptors.Insert(0, registration);
+                });
+            });
 
             web.ConfigureLogging(logging =>
             {

@@ -242,23 +242,6 @@ internal sealed class SimulatedAgent : IAsyncDisposable
         return EndStatus!.Value;
     }
 
-    /// <summary>Ends the request side without waiting for the response side to end.</summary>
-    public async Task CompleteRequestsAsync()
-    {
-        try
-        {
-            await _call!.RequestStream.CompleteAsync().WithTimeout();
-        }
-        catch (RpcException)
-        {
-            // The scheduler ended the session first (the reader records how).
-        }
-        catch (InvalidOperationException)
-        {
-            // The call already completed.
-        }
-    }
-
     /// <summary>Closes the request side, as an agent shutting down cleanly does.</summary>
     public async Task DisconnectAsync()
     {
