@@ -2,7 +2,6 @@ using System.Net;
 using ARSoft.Tools.Net.Dns;
 using Berth.Agent.Configuration;
 using Berth.Agent.Networking;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Dns;

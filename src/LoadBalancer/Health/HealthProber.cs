@@ -1,7 +1,6 @@
 using Berth.Core.Concurrency;
 using Berth.LoadBalancer.Model;
 using Berth.LoadBalancer.State;
-using Microsoft.Extensions.Logging;
 
 namespace Berth.LoadBalancer.Health;
 

@@ -1,5 +1,4 @@
 using Berth.LoadBalancer.State;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Matching;
 
 namespace Berth.LoadBalancer.Routing;

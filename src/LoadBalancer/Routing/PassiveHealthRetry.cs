@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using Berth.LoadBalancer.Health;
-using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Berth.LoadBalancer.Routing;

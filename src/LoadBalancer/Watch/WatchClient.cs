@@ -8,7 +8,6 @@ using Berth.Scheduler.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using V1 = Berth.Scheduler.V1;
 
