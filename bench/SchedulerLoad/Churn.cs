@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Berth.Scheduler.V1;
-using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
 

@@ -1,6 +1,5 @@
 using Berth.Agent.Hosting;
 using Berth.ServiceDefaults;
-using Microsoft.Extensions.Hosting;
 
 // The Berth agent: registers this host with the scheduler, keeps one session to it, and converges the local
 // Docker engine to the tasks the scheduler wants here. Configuration: /etc/berth/agent.json, BERTH_* variables,

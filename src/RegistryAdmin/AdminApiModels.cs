@@ -89,7 +89,7 @@ public sealed record PermissionGrant(string? Pattern, IReadOnlyList<string>? Act
 /// <param name="Principal">A user name or <c>robot$NAME</c>.</param>
 /// <param name="Pattern"><c>*</c>, <c>namespace/*</c> or a repository name.</param>
 /// <param name="Actions"><c>pull</c>, <c>push</c>, <c>delete</c>, <c>admin</c>; empty removes the grant.</param>
-public sealed record Permission(string? Principal, string? Pattern, IReadOnlyList<string>? Actions);
+public sealed record PrincipalGrant(string? Principal, string? Pattern, IReadOnlyList<string>? Actions);
 
 /// <summary>The body of <c>PUT /public-namespaces</c>.</summary>
 /// <param name="Pattern"><c>*</c>, <c>namespace/*</c> or a repository name.</param>

@@ -12,7 +12,7 @@ public sealed class RegistryApiException : Exception
 {
     /// <summary>Creates the exception.</summary>
     public RegistryApiException(HttpStatusCode statusCode, IReadOnlyList<RegistryErrorBody> errors, string fallback)
-        : base(errors.Count > 0 ? string.Join("; ", errors.Select(e => $"{e.Code}: {e.Message}")) : fallback)
+        : base(Describe(errors, fallback))
     {
         StatusCode = statusCode;
         Errors = errors;
@@ -36,6 +36,12 @@ public sealed class RegistryApiException : Exception
 
     /// <summary>The errors of the distribution-spec body; empty when the body was not one.</summary>
     public IReadOnlyList<RegistryErrorBody> Errors { get; }
+
+    private static string Describe(IReadOnlyList<RegistryErrorBody> errors, string fallback)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        return errors.Count > 0 ? string.Join("; ", errors.Select(e => $"{e.Code}: {e.Message}")) : fallback;
+    }
 }
 
 /// <summary>
@@ -81,12 +87,12 @@ public sealed partial class RegistryAdminClient(HttpClient http, string? usernam
         SendAsync<object>(HttpMethod.Delete, AdminApiPaths.Robot(name), null, null, cancellationToken);
 
     /// <summary>The grants, of one principal or of all.</summary>
-    public Task<List<Permission>> ListPermissionsAsync(string? principal, CancellationToken cancellationToken) =>
-        GetAsync(principal is null ? AdminApiPaths.Permissions : $"{AdminApiPaths.Permissions}?principal={Uri.EscapeDataString(principal)}", Json.ListPermission, cancellationToken);
+    public Task<List<PrincipalGrant>> ListPermissionsAsync(string? principal, CancellationToken cancellationToken) =>
+        GetAsync(principal is null ? AdminApiPaths.Permissions : $"{AdminApiPaths.Permissions}?principal={Uri.EscapeDataString(principal)}", Json.ListPrincipalGrant, cancellationToken);
 
     /// <summary>Grants (or with no actions, removes) a principal's actions on a pattern.</summary>
-    public Task PutPermissionAsync(Permission permission, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Put, AdminApiPaths.Permissions, permission, Json.Permission, cancellationToken);
+    public Task PutPermissionAsync(PrincipalGrant permission, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Put, AdminApiPaths.Permissions, permission, Json.PrincipalGrant, cancellationToken);
 
     /// <summary>The patterns anyone may pull.</summary>
     public Task<List<string>> ListPublicNamespacesAsync(CancellationToken cancellationToken) =>

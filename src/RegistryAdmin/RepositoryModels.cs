@@ -22,7 +22,11 @@ public static class OperationsApiPaths
     public static string Images(string repository) => $"{AdminApiPaths.Prefix}/images/{EscapeName(repository)}";
 
     /// <summary>A repository name in a path: each component escaped, the slashes kept.</summary>
-    public static string EscapeName(string name) => string.Join('/', name.Split('/').Select(Uri.EscapeDataString));
+    public static string EscapeName(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return string.Join('/', name.Split('/').Select(Uri.EscapeDataString));
+    }
 }
 
 /// <summary>An ECR tag mutability exclusion filter.</summary>

@@ -62,7 +62,7 @@ internal sealed class AgentDataDirectory
         return layout;
     }
 
-    public T? Read<T>(string path)
+    public static T? Read<T>(string path)
         where T : class =>
         File.Exists(path) ? JsonSerializer.Deserialize<T>(File.ReadAllText(path), s_json) : null;
 

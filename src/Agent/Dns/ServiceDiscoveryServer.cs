@@ -2,8 +2,6 @@ using System.Net;
 using ARSoft.Tools.Net.Dns;
 using Berth.Agent.Configuration;
 using Berth.Agent.Networking;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Dns;
@@ -48,7 +46,9 @@ internal sealed partial class ServiceDiscoveryServer(TaskNetworking networking, 
                     Endpoint = null;
                     if (gateway is not null)
                     {
+#pragma warning disable CA2000 // ownership passes to `server`, stopped when the bridge moves and in the finally below.
                         server = TryStart(new IPEndPoint(gateway, 53), responder, upstreams, stoppingToken);
+#pragma warning restore CA2000
                     }
                 }
 
@@ -69,7 +69,9 @@ internal sealed partial class ServiceDiscoveryServer(TaskNetworking networking, 
 
     private DnsServer? TryStart(IPEndPoint endpoint, DnsResponder responder, List<IPAddress> upstreams, CancellationToken stoppingToken)
     {
+#pragma warning disable CA2000 // the server owns its two transports; TryStart stops it on a failed bind or hands it to ExecuteAsync.
         var server = new DnsServer([new UdpServerTransport(endpoint, TransportTimeoutMs), new TcpServerTransport(endpoint, TransportTimeoutMs, TransportTimeoutMs)]);
+#pragma warning restore CA2000
         server.QueryReceived += async (_, e) =>
         {
             if (e.Query is DnsMessage query)

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace Berth.Agent.Exec;
 
 internal sealed partial class ExecSessions

@@ -4,7 +4,6 @@ using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
 using Berth.Scheduler.V1;
 using Google.Protobuf;
-using Microsoft.Extensions.Logging;
 
 namespace Berth.Agent.Exec;
 
@@ -33,7 +32,9 @@ internal sealed partial class ExecSessions(IContainerRuntime runtime, TaskEngine
     {
         if (message.Cancel)
         {
+#pragma warning disable CA2000 // cancelled only: RunAsync owns the session and disposes it in its finally.
             if (_sessions.TryRemove(message.SessionId, out var cancelled))
+#pragma warning restore CA2000
             {
                 cancelled.Cancel();
             }
@@ -73,7 +74,9 @@ internal sealed partial class ExecSessions(IContainerRuntime runtime, TaskEngine
     {
         foreach (var id in _sessions.Keys)
         {
+#pragma warning disable CA2000 // cancelled only: RunAsync owns the session and disposes it in its finally.
             if (_sessions.TryRemove(id, out var session))
+#pragma warning restore CA2000
             {
                 session.Cancel();
             }

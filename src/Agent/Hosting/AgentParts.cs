@@ -4,7 +4,6 @@ using Berth.Agent.Logs;
 using Berth.Agent.Networking;
 using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Hosting;
@@ -27,6 +26,7 @@ internal static class AgentParts
     {
         var commands = new ProcessHostCommands();
         var layout = AgentDataDirectory.Open(options.Value.DataDirectory);
+#pragma warning disable CA2000 // owned by the TaskEngine it is passed to, which lives as long as the agent.
         var networking = new TaskNetworking(
             new CniBridge(commands, options, layout),
             new HostNetwork(commands, options, logs.CreateLogger<HostNetwork>()),
@@ -34,13 +34,16 @@ internal static class AgentParts
             options,
             layout,
             logs.CreateLogger<TaskNetworking>());
+#pragma warning restore CA2000
         return new TaskEngine(
             runtime,
             images,
             retention,
             networking,
             new TaskCgroups(options, logs.CreateLogger<TaskCgroups>()),
+#pragma warning disable CA2000 // owned by the TaskEngine it is passed to, which lives as long as the agent.
             new SandboxImage(runtime, options, logs.CreateLogger<SandboxImage>()),
+#pragma warning restore CA2000
             options,
             time,
             logs.CreateLogger<TaskEngine>());

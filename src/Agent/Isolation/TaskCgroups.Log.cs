@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace Berth.Agent.Isolation;
 
 internal sealed partial class TaskCgroups

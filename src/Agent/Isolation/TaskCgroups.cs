@@ -3,7 +3,6 @@ using System.Text.RegularExpressions;
 using Berth.Agent.Configuration;
 using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Isolation;

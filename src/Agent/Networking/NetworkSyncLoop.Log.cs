@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace Berth.Agent.Networking;
 
 internal sealed partial class NetworkSyncLoop

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Formats.Tar;
 using Berth.Agent.Configuration;
 using Berth.Agent.Runtime;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Networking;

@@ -1,12 +1,9 @@
-using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Berth.Agent.Configuration;
 using Berth.Agent.Dns;
-using Berth.Agent.Tasks;
 using Berth.Core.Concurrency;
 using Berth.Core.IO;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Networking;

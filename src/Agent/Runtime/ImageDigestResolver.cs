@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Berth.Core.Images;
 using Docker.DotNet;
-using Docker.DotNet.Models;
 
 namespace Berth.Agent.Runtime;
 

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace Berth.Agent.Sessions;
 
 internal sealed partial class SessionClient

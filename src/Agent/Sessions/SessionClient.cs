@@ -11,8 +11,6 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Sessions;
@@ -284,7 +282,9 @@ internal sealed partial class SessionClient(
     {
         if (request.Cancel)
         {
+#pragma warning disable CA2000 // cancelled only: the stream's task owns the source and disposes it when it ends.
             if (streams.TryRemove(request.StreamId, out var running))
+#pragma warning restore CA2000
             {
                 try
                 {

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace Berth.Agent.Tasks;
 
 internal sealed partial class EngineWatcher

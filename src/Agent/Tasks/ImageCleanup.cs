@@ -1,7 +1,5 @@
 using Berth.Agent.Configuration;
 using Berth.Agent.Runtime;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Tasks;

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Berth.Agent.Configuration;
 using Berth.Agent.Runtime;
 using Berth.Core.Images;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Tasks;
@@ -14,7 +13,7 @@ namespace Berth.Agent.Tasks;
 internal sealed partial class ImageStore(IContainerRuntime runtime, IOptions<AgentOptions> options, AgentDataDirectory data, TimeProvider time, ILogger<ImageStore> logger)
 {
     private readonly ImagePullBackoff _backoff = new(options.Value.ImagePullBackoff, time, Random.Shared);
-    private readonly Lazy<ConcurrentDictionary<string, DateTimeOffset>> _lastUsed = new(() => new(data.Read<Dictionary<string, DateTimeOffset>>(data.Images) ?? []));
+    private readonly Lazy<ConcurrentDictionary<string, DateTimeOffset>> _lastUsed = new(() => new(AgentDataDirectory.Read<Dictionary<string, DateTimeOffset>>(data.Images) ?? []));
     private readonly Lock _saveLock = new();
 
     /// <summary>Makes <paramref name="image"/> available; throws <see cref="ImagePullException"/> when it cannot.</summary>

@@ -1,5 +1,4 @@
 using Berth.Agent.Configuration;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Tasks;

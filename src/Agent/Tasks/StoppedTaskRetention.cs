@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Berth.Agent.Configuration;
 using Berth.Agent.Logs;
 using Berth.Agent.Runtime;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Tasks;
@@ -24,7 +23,7 @@ internal sealed partial class StoppedTaskRetention(
 {
     private readonly Lock _saveLock = new();
     private readonly Lazy<ConcurrentDictionary<string, RetainedTask>> _retained = new(() => new(
-        (data.Read<List<RetainedTask>>(data.StoppedTasks) ?? []).ToDictionary(t => t.TaskId, StringComparer.Ordinal), StringComparer.Ordinal));
+        (AgentDataDirectory.Read<List<RetainedTask>>(data.StoppedTasks) ?? []).ToDictionary(t => t.TaskId, StringComparer.Ordinal), StringComparer.Ordinal));
 
     /// <summary>A stopped task whose containers are kept (since <see cref="KeptAt"/>, when the scheduler let go of it) until <see cref="RemoveAfter"/>.</summary>
     public sealed record RetainedTask(string TaskId, DateTimeOffset StoppedAt, DateTimeOffset KeptAt, DateTimeOffset RemoveAfter);

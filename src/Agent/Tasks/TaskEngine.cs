@@ -4,7 +4,6 @@ using Berth.Agent.Isolation;
 using Berth.Agent.Networking;
 using Berth.Agent.Runtime;
 using Berth.Core.Concurrency;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Tasks;

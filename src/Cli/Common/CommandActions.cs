@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Net.Http;
 using Grpc.Core;
 
 namespace Berth.Cli.Common;

@@ -168,7 +168,7 @@ internal static class RegistryCommands
         actions.Set(command, async (parse, context, ct) =>
         {
             var grant = ParsePermission(parse.GetValue(permission)!);
-            await context.Registry.Admin.PutPermissionAsync(new Permission(parse.GetValue(principal), grant.Pattern, grant.Actions), ct);
+            await context.Registry.Admin.PutPermissionAsync(new PrincipalGrant(parse.GetValue(principal), grant.Pattern, grant.Actions), ct);
             context.Output.Say($"{parse.GetValue(principal)}: {parse.GetValue(permission)}");
             return ExitCodes.Success;
         });

@@ -430,7 +430,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         _children.Clear();
     }
 
-    private void ThrowIfExited(ChildProcess child)
+    private static void ThrowIfExited(ChildProcess child)
     {
         if (child.HasExited)
         {

@@ -8,11 +8,13 @@ namespace Berth.Cli.Up;
 /// <summary><c>berth status</c>: the platform of a data directory, each part's PID, and whether it answers.</summary>
 internal static class PlatformStatus
 {
+    private static readonly string[] s_parts = ["registry", "scheduler", "agent", "balancer"];
+
     public static async Task<int> PrintAsync(CliContext context, RunFiles run, string shownDataDirectory, CancellationToken ct)
     {
         var upPid = run.LivePid("up");
         var platform = run.Platform();
-        var parts = new[] { "registry", "scheduler", "agent", "balancer" }.Select(name => (Name: name, Pid: run.LivePid(name))).ToList();
+        var parts = s_parts.Select(name => (Name: name, Pid: run.LivePid(name))).ToList();
         if (upPid is null)
         {
             if (context.Output.IsJson)

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using Berth.Cli.Common;
 using Berth.Core.IO;
 
 namespace Berth.Cli.Up;
@@ -18,6 +17,7 @@ internal sealed record PlatformInfo(int Pid, string Registry, string Scheduler, 
 internal sealed class RunFiles(string dataDirectory)
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private static readonly string[] s_pidNames = ["up", "registry", "scheduler", "agent", "balancer"];
 
     public string Directory => Path.Combine(dataDirectory, "run");
 
@@ -59,7 +59,7 @@ internal sealed class RunFiles(string dataDirectory)
     /// <summary>Removes the files (a clean stop).</summary>
     public void Clear()
     {
-        foreach (var file in new[] { "up", "registry", "scheduler", "agent", "balancer" }.Select(PidFile).Append(PlatformFile))
+        foreach (var file in s_pidNames.Select(PidFile).Append(PlatformFile))
         {
             File.Delete(file);
         }

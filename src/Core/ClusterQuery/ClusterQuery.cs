@@ -23,7 +23,9 @@ namespace Berth.Core.ClusterQuery;
 /// run of characters. <c>=~</c>/<c>!~</c> take a regular expression that must match the whole value (Java's
 /// <c>Pattern.matches</c>, which ECS uses).
 /// </remarks>
+#pragma warning disable CA1724 // The feature folder is named after its main type (namespace = folder, STYLE.md); renaming either would only move the clash.
 public sealed class ClusterQuery
+#pragma warning restore CA1724
 {
     private readonly Func<IClusterQueryTarget, bool> _predicate;
 

@@ -19,8 +19,12 @@ public sealed partial class StopWithParent(IHostApplicationLifetime lifetime, IL
     /// <summary>Set to <c>1</c> by a parent that holds the child's standard input open for as long as it lives.</summary>
     public const string Variable = "BERTH_STOP_WITH_PARENT";
 
+    /// <summary>Whether this process was started by a parent that set <see cref="Variable"/> to <c>1</c>.</summary>
     public static bool Requested => Environment.GetEnvironmentVariable(Variable) == "1";
 
+    /// <summary>Starts the background thread that waits for the end of standard input; returns at once.</summary>
+    /// <param name="cancellationToken">Unused: starting never blocks.</param>
+    /// <returns>A completed task.</returns>
     public Task StartAsync(CancellationToken cancellationToken)
     {
         // A thread of its own, blocked in read(2) for the life of the process: a pipe read cannot be cancelled, and
@@ -30,6 +34,12 @@ public sealed partial class StopWithParent(IHostApplicationLifetime lifetime, IL
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Nothing to stop: the watcher thread is a background thread blocked in a read that cannot be cancelled, and it
+    /// ends with the process.
+    /// </summary>
+    /// <param name="cancellationToken">Unused.</param>
+    /// <returns>A completed task.</returns>
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private void WaitForEndOfInput()
@@ -56,9 +66,12 @@ public sealed partial class StopWithParent(IHostApplicationLifetime lifetime, IL
     private static partial void LogParentGone(ILogger logger, string variable);
 }
 
+/// <summary>Registers <see cref="StopWithParent"/> in a host's service collection.</summary>
 public static class StopWithParentExtensions
 {
     /// <summary>Adds <see cref="StopWithParent"/> when the parent asked for it with <see cref="StopWithParent.Variable"/>.</summary>
+    /// <param name="services">The host's services.</param>
+    /// <returns>The same <paramref name="services"/>, for chaining.</returns>
     public static IServiceCollection AddStopWithParent(this IServiceCollection services)
     {
         if (StopWithParent.Requested)

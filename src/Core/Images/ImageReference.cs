@@ -12,6 +12,7 @@ public static class ImageReference
     /// </summary>
     public static string RegistryHost(string image)
     {
+        ArgumentNullException.ThrowIfNull(image);
         var slash = image.IndexOf('/', StringComparison.Ordinal);
         if (slash <= 0)
         {

@@ -101,6 +101,7 @@ public static partial class TaskDefinitionJson
     /// </summary>
     public static string SerializeDescribed(TaskDefinition definition, int revision, string arn, string status, DateTimeOffset registeredAt, DateTimeOffset? deregisteredAt)
     {
+        ArgumentNullException.ThrowIfNull(definition);
         var node = JsonSerializer.SerializeToNode(definition, s_options)!.AsObject();
         node["taskDefinitionArn"] = arn;
         node["revision"] = revision;
@@ -193,6 +194,7 @@ public static partial class TaskDefinitionJson
     /// <summary>Validates a definition as ECS RegisterTaskDefinition does; returns every error found.</summary>
     public static IReadOnlyList<TaskDefinitionError> Validate(TaskDefinition definition)
     {
+        ArgumentNullException.ThrowIfNull(definition);
         var errors = new List<TaskDefinitionError>();
         void Fail(string field, string message) => errors.Add(new TaskDefinitionError(field, message));
 

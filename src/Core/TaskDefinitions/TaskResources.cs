@@ -66,6 +66,7 @@ public static class TaskResources
     /// </summary>
     public static int ReservedCpu(TaskDefinition definition)
     {
+        ArgumentNullException.ThrowIfNull(definition);
         if (TryParseCpu(definition.Cpu, out var units))
         {
             return units;
@@ -80,6 +81,7 @@ public static class TaskResources
     /// </summary>
     public static int ReservedMemory(TaskDefinition definition)
     {
+        ArgumentNullException.ThrowIfNull(definition);
         if (TryParseMemory(definition.Memory, out var mebibytes))
         {
             return mebibytes;

@@ -1,8 +1,6 @@
 using Berth.Core.Concurrency;
 using Berth.LoadBalancer.Model;
 using Berth.LoadBalancer.State;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace Berth.LoadBalancer.Health;
 
@@ -88,7 +86,9 @@ internal sealed partial class HealthProber(
                     }
 
                     Stop(existing);
+#pragma warning disable CA2000 // the loop owns its source; Stop(loop) cancels and disposes it.
                     var loop = new ProbeLoop(shape, entry, CancellationTokenSource.CreateLinkedTokenSource(_stopping)) { Group = group };
+#pragma warning restore CA2000
                     _loops[key] = loop;
                     _ = RunAsync(loop);
                 }

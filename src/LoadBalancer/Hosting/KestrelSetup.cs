@@ -1,6 +1,5 @@
 using System.Net;
 using Berth.LoadBalancer.Listeners;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 

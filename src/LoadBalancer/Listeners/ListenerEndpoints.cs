@@ -4,8 +4,6 @@ using System.Text;
 using Berth.LoadBalancer.Hosting;
 using Berth.LoadBalancer.Model;
 using Berth.LoadBalancer.State;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Berth.LoadBalancer.Listeners;

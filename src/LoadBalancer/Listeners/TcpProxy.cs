@@ -6,7 +6,6 @@ using Berth.LoadBalancer.Health;
 using Berth.LoadBalancer.Model;
 using Berth.LoadBalancer.State;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.Extensions.Logging;
 
 namespace Berth.LoadBalancer.Listeners;
 

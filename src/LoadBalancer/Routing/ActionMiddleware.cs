@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using Berth.LoadBalancer.Model;
-using Microsoft.AspNetCore.Http;
 
 namespace Berth.LoadBalancer.Routing;
 

@@ -1,6 +1,4 @@
 using Berth.LoadBalancer.State;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Matching;
 
 namespace Berth.LoadBalancer.Routing;

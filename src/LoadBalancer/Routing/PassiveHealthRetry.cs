@@ -1,9 +1,6 @@
 using System.Net.Sockets;
 using Berth.LoadBalancer.Health;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
-using Yarp.ReverseProxy.Model;
 
 namespace Berth.LoadBalancer.Routing;
 

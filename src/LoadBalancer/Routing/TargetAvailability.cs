@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Berth.LoadBalancer.Health;
-using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Model;
 
 namespace Berth.LoadBalancer.Routing;

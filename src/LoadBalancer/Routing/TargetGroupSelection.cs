@@ -1,6 +1,5 @@
 using System.Globalization;
 using Berth.LoadBalancer.Model;
-using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy;
 
 namespace Berth.LoadBalancer.Routing;

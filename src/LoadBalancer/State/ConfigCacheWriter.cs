@@ -1,6 +1,4 @@
 using Google.Protobuf;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using V1 = Berth.Scheduler.V1;
 
 namespace Berth.LoadBalancer.State;

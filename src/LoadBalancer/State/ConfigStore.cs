@@ -1,7 +1,5 @@
 using Berth.LoadBalancer.Health;
 using Berth.LoadBalancer.Model;
-using Google.Protobuf;
-using Microsoft.Extensions.Logging;
 using V1 = Berth.Scheduler.V1;
 
 namespace Berth.LoadBalancer.State;

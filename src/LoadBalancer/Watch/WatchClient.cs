@@ -3,14 +3,11 @@ using Berth.Core.Concurrency;
 using Berth.Core.Resilience;
 using Berth.LoadBalancer.Health;
 using Berth.LoadBalancer.Hosting;
-using Berth.LoadBalancer.Model;
 using Berth.LoadBalancer.State;
 using Berth.Scheduler.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using V1 = Berth.Scheduler.V1;
 

@@ -4,7 +4,6 @@ using Berth.Registry.Auth.Admin;
 using Berth.Registry.Auth.Credentials;
 using Berth.Registry.Auth.Throttling;
 using Berth.Registry.Auth.Tokens;
-using Berth.Registry.Storage.Sqlite;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection.Extensions;

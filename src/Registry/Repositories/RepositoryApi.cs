@@ -1,4 +1,3 @@
-using Berth.Registry.Auth.Admin;
 using Berth.RegistryAdmin;
 
 namespace Berth.Registry.Repositories;

@@ -1,4 +1,3 @@
-using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Sessions;
 using Berth.Scheduler.Tasks;
 using Berth.Scheduler.V1;

@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using Berth.Scheduler.Kernel;
 using Google.Protobuf.WellKnownTypes;
-using V1 = Berth.Scheduler.V1;
 
 namespace Berth.Scheduler.ControlPlane;
 

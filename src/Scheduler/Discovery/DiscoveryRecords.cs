@@ -1,5 +1,4 @@
 using Berth.Scheduler.Kernel;
-using Berth.Scheduler.Placement;
 
 namespace Berth.Scheduler.Discovery;
 

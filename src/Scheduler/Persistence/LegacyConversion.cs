@@ -1,6 +1,5 @@
 using Berth.Scheduler.Kernel;
 using Microsoft.Data.Sqlite;
-using V1 = Berth.Scheduler.V1;
 
 namespace Berth.Scheduler.Persistence;
 

@@ -2,7 +2,6 @@ using System.Collections.Immutable;
 using System.Text.RegularExpressions;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.LoadBalancing;
-using Berth.Scheduler.Tasks;
 
 namespace Berth.Scheduler.Services;
 

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Placement;
-using Berth.Scheduler.Tasks;
 using PlacementConstraint = Berth.Scheduler.Placement.PlacementConstraint;
 
 namespace Berth.Scheduler.Services;

@@ -19,7 +19,9 @@ internal sealed class SessionHub : IChangeObserver
     {
         _agents = agents;
         _time = time;
+#pragma warning disable CA2000 // subscribed for the kernel's whole life: both are singletons of the same host.
         kernel.Subscribe(this);
+#pragma warning restore CA2000
     }
 
     public int Count => _sessions.Count;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using ARSoft.Tools.Net;
 using ARSoft.Tools.Net.Dns;
 
 namespace Berth.Agent.Tests.Awsvpc;

@@ -89,7 +89,7 @@ public sealed class HealthEndpointTests(ITestOutputHelper output) : IAsyncLifeti
         return answer;
     }
 
-    private async Task<(HttpStatusCode, JsonElement)> GetAsync(string url)
+    private static async Task<(HttpStatusCode, JsonElement)> GetAsync(string url)
     {
         using var response = await s_http.GetAsync(url);
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);

@@ -1,5 +1,4 @@
 using System.Net;
-using Berth.Agent.Dns;
 using Berth.Agent.Networking;
 using Berth.Agent.Runtime;
 using Berth.Agent.Sessions;

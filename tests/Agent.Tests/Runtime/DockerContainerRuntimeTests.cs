@@ -308,7 +308,7 @@ public sealed class DockerContainerRuntimeTests(EngineFixture engine, ITestOutpu
         Assert.Equal(("a/b", "sha256:abc"), DockerContainerRuntime.SplitReference("a/b@sha256:abc"));
     }
 
-    private string Name(string what) => $"berth-test-{what}-{Guid.NewGuid().ToString("N")[..8]}";
+    private static string Name(string what) => $"berth-test-{what}-{Guid.NewGuid().ToString("N")[..8]}";
 
     private Dictionary<string, string> Labels(params (string Key, string Value)[] extra)
     {

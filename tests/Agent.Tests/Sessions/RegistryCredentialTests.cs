@@ -1,4 +1,3 @@
-using Berth.Agent.Runtime;
 using Berth.Scheduler.V1;
 using Xunit.Abstractions;
 

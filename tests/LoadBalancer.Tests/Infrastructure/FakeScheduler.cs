@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Berth.Core.Concurrency;
-using Berth.LoadBalancer.Health;
 using Berth.Scheduler.V1;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;

@@ -1,7 +1,5 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Berth.Registry.Tests.Infrastructure;
 using static Berth.Registry.Tests.Infrastructure.RegistryTestClient;

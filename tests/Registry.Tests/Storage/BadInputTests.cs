@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text;
 using Berth.Registry.Tests.Infrastructure;
 using Berth.Registry.Tests.Manifests;

@@ -1,5 +1,4 @@
 using Berth.Registry.Storage;
-using Microsoft.Extensions.Options;
 
 namespace Berth.Registry.Tests.Storage;
 

@@ -1,7 +1,6 @@
 using Berth.Registry.Storage;
 using Berth.Registry.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Options;
 
 namespace Berth.Registry.Tests.Storage;
 

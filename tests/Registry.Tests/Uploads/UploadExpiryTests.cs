@@ -1,7 +1,6 @@
 using System.Net;
 using Berth.Registry.Tests.Infrastructure;
 using Berth.TestSupport;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;

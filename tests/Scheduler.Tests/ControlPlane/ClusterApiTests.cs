@@ -1,6 +1,5 @@
 using Berth.Scheduler.Tests.Infrastructure;
 using Berth.Scheduler.V1;
-using Berth.TestSupport;
 using Grpc.Core;
 using Xunit.Abstractions;
 

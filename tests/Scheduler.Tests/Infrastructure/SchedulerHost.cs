@@ -1,4 +1,3 @@
-using Berth.Scheduler.V1;
 using Berth.TestSupport;
 using Grpc.AspNetCore.Server;
 using Grpc.Core;

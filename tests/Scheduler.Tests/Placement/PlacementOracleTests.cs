@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using Berth.Core.ClusterQuery;
 using Berth.Scheduler.Placement;
 using static Berth.Scheduler.Tests.Placement.Cluster;
 

@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using Berth.Scheduler.Scaling;
 using Microsoft.Extensions.Time.Testing;
 

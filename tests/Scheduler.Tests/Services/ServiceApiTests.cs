@@ -7,7 +7,7 @@ namespace Berth.Scheduler.Tests.Services;
 
 public sealed class ServiceApiTests(ITestOutputHelper output) : ServiceTest(output)
 {
-    private async Task<RpcException> FailsAsync<T>(Func<Task<T>> call) => await Assert.ThrowsAsync<RpcException>(call);
+    private static async Task<RpcException> FailsAsync<T>(Func<Task<T>> call) => await Assert.ThrowsAsync<RpcException>(call);
 
     [Fact]
     public async Task CreateService_StoresTheServiceWithAPrimaryDeployment()

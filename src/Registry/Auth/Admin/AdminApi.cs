@@ -33,7 +33,7 @@ internal static class AdminApi
         admin.MapPost("/robots/{name}/secret", RotateRobotSecret);
         admin.MapDelete("/robots/{name}", DeletePrincipal);
         admin.MapGet("/permissions", async (string? principal, AccountStore accounts, CancellationToken ct) =>
-            (await accounts.ListPermissionsAsync(principal, ct)).Select(p => new Permission(p.Principal, p.Pattern, ActionNames(p.Actions))).ToList());
+            (await accounts.ListPermissionsAsync(principal, ct)).Select(p => new PrincipalGrant(p.Principal, p.Pattern, ActionNames(p.Actions))).ToList());
         admin.MapPut("/permissions", PutPermission);
         admin.MapGet("/public-namespaces", async (AccountStore accounts, CancellationToken ct) => await accounts.ListPublicNamespacesAsync(ct));
         admin.MapPut("/public-namespaces", (PublicNamespaceRequest request, AccountStore accounts, PublicNamespaceCache cache, HttpContext context) =>
@@ -196,7 +196,7 @@ internal static class AdminApi
         return Results.Ok(new RobotSecret(robot.Name, secret, robot.ExpiresAt));
     }
 
-    private static async Task<IResult> PutPermission(Permission request, AccountStore accounts, CancellationToken ct)
+    private static async Task<IResult> PutPermission(PrincipalGrant request, AccountStore accounts, CancellationToken ct)
     {
         if (await accounts.FindPrincipalAsync(request.Principal ?? string.Empty, ct) is null)
         {

@@ -14,7 +14,9 @@ internal sealed class SigningKeyStore
 
     public SigningKeyStore(string keyPath)
     {
+#pragma warning disable CA2000 // the key is the store's Key for the life of the process (the store is a singleton).
         var ecdsa = ECDsa.Create();
+#pragma warning restore CA2000
         if (File.Exists(keyPath))
         {
             ecdsa.ImportFromPem(File.ReadAllText(keyPath));

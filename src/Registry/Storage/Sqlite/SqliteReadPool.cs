@@ -58,7 +58,9 @@ internal sealed class SqliteReadPool(string connectionString) : IDisposable
 
     private Reader Open()
     {
+#pragma warning disable CA2000 // the returned Reader owns the connection; the catch below disposes it on failure.
         var connection = new SqliteConnection(connectionString);
+#pragma warning restore CA2000
         try
         {
             connection.Open();

@@ -29,7 +29,9 @@ internal sealed partial class ServiceReconciler : BackgroundService, IChangeObse
         _time = time;
         _options = options.Value;
         _logger = logger;
+#pragma warning disable CA2000 // subscribed for the kernel's whole life: both are singletons of the same host.
         kernel.Subscribe(this);
+#pragma warning restore CA2000
     }
 
     /// <summary>Every committed change may matter to a service: wake for another pass.</summary>
