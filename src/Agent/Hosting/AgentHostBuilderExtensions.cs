@@ -9,7 +9,6 @@ using Berth.Agent.Runtime;
 using Berth.Agent.Sessions;
 using Berth.Agent.Stats;
 using Berth.Agent.Tasks;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Hosting;

@@ -2,8 +2,6 @@ using System.Text.Json;
 using Berth.LoadBalancer.Health;
 using Berth.LoadBalancer.State;
 using Berth.LoadBalancer.Watch;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Berth.LoadBalancer.Hosting;
 

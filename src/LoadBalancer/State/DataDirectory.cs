@@ -1,3 +1,4 @@
+using Berth.Core.IO;
 using Berth.LoadBalancer.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -12,9 +13,16 @@ internal sealed class DataDirectory
 {
     public DataDirectory(IOptions<BalancerOptions> options)
     {
-        Root = Path.GetFullPath(options.Value.DataDirectory!);
-        Directory.CreateDirectory(Root);
-        Directory.CreateDirectory(Certificates);
+        // Owner-only, as every part's data directory (Core/IO/PrivateDirectory): certs/ holds the listeners' private
+        // keys. Modes left looser by an earlier version are tightened here.
+        Root = PrivateDirectory.Ensure(options.Value.DataDirectory!);
+        PrivateDirectory.Ensure(Certificates);
+        PrivateDirectory.Tighten(ConfigCache);
+        PrivateDirectory.Tighten(ReplicaIdFile);
+        foreach (var file in Directory.EnumerateFiles(Certificates))
+        {
+            PrivateDirectory.Tighten(file);
+        }
     }
 
     public string Root { get; }
@@ -42,16 +50,7 @@ internal sealed class DataDirectory
         return id;
     }
 
-    /// <summary>Write to a temporary file, fsync, rename: a crash leaves the old file or the new one, never half.</summary>
-    public static void WriteAtomically(string path, ReadOnlySpan<byte> content)
-    {
-        var temp = path + ".tmp";
-        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            file.Write(content);
-            file.Flush(flushToDisk: true);
-        }
-
-        File.Move(temp, path, overwrite: true);
-    }
+    /// <summary>Write to a temporary file (0600), fsync, rename: a crash leaves the old file or the new one, never half.</summary>
+    public static void WriteAtomically(string path, ReadOnlySpan<byte> content) =>
+        OwnerOnlyFile.WriteAtomic(path, content, durable: true);
 }

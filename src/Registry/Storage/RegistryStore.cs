@@ -233,7 +233,7 @@ internal sealed class RegistryStore : IDisposable
     /// <summary>
     /// Runs <paramref name="write"/> under the write lock: for writes made elsewhere (repositories, the garbage
     /// collector, lifecycle policies) that must not interleave with pushes and deletes, and then tell the index
-    /// (<see cref="IndexRepository"/>, <see cref="ForgetRepository"/>, <see cref="ForgetManifest"/>, <see cref="ForgetBlob"/>).
+    /// (<see cref="IndexRepository"/>, <see cref="ForgetRepository"/>, <see cref="ForgetManifest(int, string)"/>, <see cref="ForgetBlob"/>).
     /// </summary>
     public async Task<T> ExclusiveAsync<T>(Func<Task<T>> write, CancellationToken cancellationToken)
     {

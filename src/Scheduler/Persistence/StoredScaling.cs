@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Scaling;
 

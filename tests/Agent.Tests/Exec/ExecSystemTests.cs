@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
 using Berth.Agent.Tests.Tasks;
 using Berth.Scheduler.V1;

@@ -71,7 +71,7 @@ public sealed class HealthEndpointTests(ITestOutputHelper output) : IAsyncLifeti
         return (agent, $"http://127.0.0.1:{port}/");
     }
 
-    private async Task<(HttpStatusCode, JsonElement)> WaitForAnswerAsync(string url)
+    private static async Task<(HttpStatusCode, JsonElement)> WaitForAnswerAsync(string url)
     {
         (HttpStatusCode, JsonElement) answer = default;
         await TaskTimeouts.WaitUntilAsync(async () =>
