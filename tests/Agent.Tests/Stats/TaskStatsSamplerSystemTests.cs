@@ -82,6 +82,9 @@ public sealed class TaskStatsSamplerSystemTests(EngineFixture engine, ITestOutpu
         Assert.Empty((await sampler.SampleAsync(CancellationToken.None)).Tasks);
         await TaskTimeouts.WaitUntilAsync(async () =>
         {
+            // CPU use is a rate: it needs a real measurement window. Over ~100 ms the engine's answer time (its stats
+            // are read when it answers, the window is timed here) skews the rate by up to 2x; over 2 s it does not.
+            await Task.Delay(TimeSpan.FromSeconds(2));
             var report = await sampler.SampleAsync(CancellationToken.None);
             busy = report.Tasks.FirstOrDefault(t => t.TaskId == busyId);
             idle = report.Tasks.FirstOrDefault(t => t.TaskId == idleId);
@@ -90,7 +93,7 @@ public sealed class TaskStatsSamplerSystemTests(EngineFixture engine, ITestOutpu
                 output.WriteLine($"busy {busy.CpuUnits:0} units {busy.MemoryMib:0.0} MiB over {busy.IntervalMs} ms; idle {idle?.CpuUnits:0} units");
             }
 
-            return busy is { CpuUnits: > 200, IntervalMs: > 200 } && idle is not null;
+            return busy is { CpuUnits: > 200, IntervalMs: > 1500 } && idle is not null;
         }, TimeSpan.FromSeconds(30), "a sample with the busy task using CPU");
         Assert.InRange(busy!.CpuUnits, 200, 1024 * 1.2);
         return (busy, idle!);
