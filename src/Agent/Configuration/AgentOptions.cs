@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
-using Berth.Agent.Networking;
 using Berth.Agent.Tasks;
+using Berth.Core.Networking;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Configuration;
@@ -228,12 +228,12 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
     private static void ValidateAwsvpc(AwsvpcOptions awsvpc, List<string> failures)
     {
         Ipv4Cidr? subnet = null;
-        if (awsvpc.TaskSubnet is not null && (!Ipv4Cidr.TryParse(awsvpc.TaskSubnet, out subnet) || subnet.Value.PrefixLength is < 16 or > 28))
+        if (awsvpc.TaskSubnet is not null && (!Ipv4Cidr.TryParse(awsvpc.TaskSubnet, out subnet, bareAddressIsHost: true) || subnet.Value.PrefixLength is < 16 or > 28))
         {
             failures.Add($"Awsvpc:TaskSubnet must be an IPv4 CIDR from /16 to /28, not '{awsvpc.TaskSubnet}'.");
         }
 
-        if (awsvpc.ClusterCidr is not null && !Ipv4Cidr.TryParse(awsvpc.ClusterCidr, out _))
+        if (awsvpc.ClusterCidr is not null && !Ipv4Cidr.TryParse(awsvpc.ClusterCidr, out _, bareAddressIsHost: true))
         {
             failures.Add($"Awsvpc:ClusterCidr must be an IPv4 CIDR, not '{awsvpc.ClusterCidr}'.");
         }
@@ -241,7 +241,7 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         for (var i = 0; i < awsvpc.PeerRoutes.Count; i++)
         {
             var peer = awsvpc.PeerRoutes[i];
-            if (!Ipv4Cidr.TryParse(peer.Subnet, out var peerSubnet) || !Ipv4Cidr.TryParseAddress(peer.Via, out _))
+            if (!Ipv4Cidr.TryParse(peer.Subnet, out var peerSubnet, bareAddressIsHost: true) || !Ipv4Cidr.TryParseAddress(peer.Via, out _))
             {
                 failures.Add($"Awsvpc:PeerRoutes:{i} needs Subnet (an IPv4 CIDR) and Via (an IPv4 address), not '{peer.Subnet}' via '{peer.Via}'.");
             }

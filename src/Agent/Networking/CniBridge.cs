@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Berth.Agent.Configuration;
+using Berth.Core.Networking;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Networking;
@@ -67,7 +68,7 @@ internal sealed class CniBridge(IHostCommands commands, IOptions<AgentOptions> o
             throw new NetworkSetupException($"the CNI bridge plugin answered something that is not a CNI result: {ex.Message}");
         }
 
-        var ip = parsed?.Ips?.FirstOrDefault(i => Ipv4Cidr.TryParse(i.Address, out _))
+        var ip = parsed?.Ips?.FirstOrDefault(i => Ipv4Cidr.TryParse(i.Address, out _, bareAddressIsHost: true))
             ?? throw new NetworkSetupException("the CNI bridge plugin returned no IPv4 address");
         var cidr = ip.Address!;
         var address = IPAddress.Parse(cidr[..cidr.IndexOf('/', StringComparison.Ordinal)]);

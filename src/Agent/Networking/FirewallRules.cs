@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Berth.Core.Networking;
 
 namespace Berth.Agent.Networking;
 

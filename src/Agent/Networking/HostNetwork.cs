@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Berth.Agent.Configuration;
+using Berth.Core.Networking;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Networking;
@@ -141,7 +142,7 @@ internal sealed partial class HostNetwork(IHostCommands commands, IOptions<Agent
         foreach (var route in routes.Where(r => r.Dst is not null))
         {
             // `ip -j` writes a /32 without its prefix; peers' subnets always have one.
-            var destination = Ipv4Cidr.TryParse(route.Dst, out var cidr) ? cidr.Value.ToString() : route.Dst!;
+            var destination = Ipv4Cidr.TryParse(route.Dst, out var cidr, bareAddressIsHost: true) ? cidr.Value.ToString() : route.Dst!;
             result[destination] = route.Gateway ?? string.Empty;
         }
 

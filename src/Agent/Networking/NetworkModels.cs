@@ -1,4 +1,5 @@
 using System.Net;
+using Berth.Core.Networking;
 
 namespace Berth.Agent.Networking;
 

@@ -4,6 +4,7 @@ using Berth.Agent.Configuration;
 using Berth.Agent.Dns;
 using Berth.Core.Concurrency;
 using Berth.Core.IO;
+using Berth.Core.Networking;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Networking;
@@ -259,7 +260,7 @@ internal sealed partial class TaskNetworking(
         try
         {
             var record = JsonSerializer.Deserialize(File.ReadAllBytes(RecordPath(sandboxId)), AttachmentJsonContext.Default.AttachmentRecord);
-            return record is not null && Ipv4Cidr.TryParseAddress(record.Address, out var address) && Ipv4Cidr.TryParse(record.Subnet, out var subnet) && Ipv4Cidr.TryParseAddress(record.Gateway, out var gateway)
+            return record is not null && Ipv4Cidr.TryParseAddress(record.Address, out var address) && Ipv4Cidr.TryParse(record.Subnet, out var subnet, bareAddressIsHost: true) && Ipv4Cidr.TryParseAddress(record.Gateway, out var gateway)
                 ? new NetworkAttachment(address, subnet.Value, gateway, record.MacAddress ?? string.Empty)
                 : null;
         }
@@ -271,16 +272,16 @@ internal sealed partial class TaskNetworking(
 
     private static HostNetworkSpec? FromOptions(AwsvpcOptions awsvpc)
     {
-        if (!Ipv4Cidr.TryParse(awsvpc.TaskSubnet, out var subnet))
+        if (!Ipv4Cidr.TryParse(awsvpc.TaskSubnet, out var subnet, bareAddressIsHost: true))
         {
             return null;
         }
 
         var peers = awsvpc.PeerRoutes
-            .Select(p => Ipv4Cidr.TryParse(p.Subnet, out var s) && Ipv4Cidr.TryParseAddress(p.Via, out var via) ? new PeerRoute(s.Value, via) : null)
+            .Select(p => Ipv4Cidr.TryParse(p.Subnet, out var s, bareAddressIsHost: true) && Ipv4Cidr.TryParseAddress(p.Via, out var via) ? new PeerRoute(s.Value, via) : null)
             .OfType<PeerRoute>()
             .ToList();
-        return new HostNetworkSpec(subnet.Value, Ipv4Cidr.TryParse(awsvpc.ClusterCidr, out var cluster) ? cluster : null, peers);
+        return new HostNetworkSpec(subnet.Value, Ipv4Cidr.TryParse(awsvpc.ClusterCidr, out var cluster, bareAddressIsHost: true) ? cluster : null, peers);
     }
 
     private sealed class TaskEndpointComparer : IEqualityComparer<TaskEndpoint>

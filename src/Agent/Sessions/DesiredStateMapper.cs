@@ -5,6 +5,7 @@ using Berth.Agent.Networking;
 using PeerRoute = Berth.Agent.Networking.PeerRoute;
 using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
+using Berth.Core.Networking;
 using Berth.Core.TaskDefinitions;
 using TaskDefinition = Berth.Core.TaskDefinitions.TaskDefinition;
 using ContainerDefinition = Berth.Core.TaskDefinitions.ContainerDefinition;
@@ -46,7 +47,7 @@ internal static class DesiredStateMapper
 
     private static HostNetworkSpec? MapHostNetwork(Berth.Scheduler.V1.HostNetwork network, List<string> warnings)
     {
-        if (!Ipv4Cidr.TryParse(network.TaskSubnet, out var subnet) || subnet.Value.PrefixLength is < 16 or > 28)
+        if (!Ipv4Cidr.TryParse(network.TaskSubnet, out var subnet, bareAddressIsHost: true) || subnet.Value.PrefixLength is < 16 or > 28)
         {
             warnings.Add($"host_network.task_subnet '{network.TaskSubnet}' is not an IPv4 CIDR from /16 to /28: the host network is ignored");
             return null;
@@ -55,7 +56,7 @@ internal static class DesiredStateMapper
         Ipv4Cidr? cluster = null;
         if (network.ClusterCidr.Length > 0)
         {
-            if (Ipv4Cidr.TryParse(network.ClusterCidr, out var c) && c.Value.Contains(subnet.Value))
+            if (Ipv4Cidr.TryParse(network.ClusterCidr, out var c, bareAddressIsHost: true) && c.Value.Contains(subnet.Value))
             {
                 cluster = c;
             }
@@ -68,7 +69,7 @@ internal static class DesiredStateMapper
         var peers = new List<PeerRoute>();
         foreach (var peer in network.PeerRoutes)
         {
-            if (!Ipv4Cidr.TryParse(peer.Subnet, out var peerSubnet) || !Ipv4Cidr.TryParseAddress(peer.Via, out var via))
+            if (!Ipv4Cidr.TryParse(peer.Subnet, out var peerSubnet, bareAddressIsHost: true) || !Ipv4Cidr.TryParseAddress(peer.Via, out var via))
             {
                 warnings.Add($"peer route '{peer.Subnet}' via '{peer.Via}' is not an IPv4 CIDR and address: ignored");
             }
@@ -108,7 +109,7 @@ internal static class DesiredStateMapper
             {
                 warnings.Add($"{group.GroupId}: a rule needs exactly one of cidr_ipv4 and source_group_id: rule ignored");
             }
-            else if (hasCidr && !Ipv4Cidr.TryParse(rule.CidrIpv4, out cidr))
+            else if (hasCidr && !Ipv4Cidr.TryParse(rule.CidrIpv4, out cidr, bareAddressIsHost: true))
             {
                 warnings.Add($"{group.GroupId}: cidr_ipv4 '{rule.CidrIpv4}' is not an IPv4 CIDR: rule ignored");
             }

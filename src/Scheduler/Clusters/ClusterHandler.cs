@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Berth.Core.Networking;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Placement;
 
@@ -23,7 +24,7 @@ internal sealed partial class ClusterHandler(StateKernel kernel, Networking.Host
     public async Task<ClusterSummary> CreateAsync(string name, string? taskCidr = null)
     {
         ValidateName(name, "cluster_name");
-        var requested = string.IsNullOrEmpty(taskCidr) ? (Networking.Ipv4Cidr?)null : networks.ParseRequested(taskCidr, "task_cidr");
+        var requested = string.IsNullOrEmpty(taskCidr) ? (Ipv4Cidr?)null : networks.ParseRequested(taskCidr, "task_cidr");
         return await networks.WithClusterCidrAsync(name, requested, choose => kernel.CommitAsync(name, tx =>
         {
             // Chosen (and checked) before anything changes: a refused CIDR creates nothing.

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Berth.Core.Networking;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Scheduler.Networking;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Berth.Core.Networking;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Placement;
 using Microsoft.Extensions.Options;

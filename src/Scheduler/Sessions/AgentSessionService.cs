@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Berth.Core.Networking;
 using Berth.Scheduler.ControlPlane;
 using Berth.Scheduler.Hosting;
 using Berth.Scheduler.Instances;

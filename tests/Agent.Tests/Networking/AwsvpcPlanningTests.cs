@@ -3,6 +3,7 @@ using Berth.Agent.Networking;
 using Berth.Agent.Runtime;
 using Berth.Agent.Sessions;
 using Berth.Agent.Tasks;
+using Berth.Core.Networking;
 using Berth.Scheduler.V1;
 using ContainerSpec = Berth.Agent.Tasks.ContainerSpec;
 using HostNetwork = Berth.Scheduler.V1.HostNetwork;

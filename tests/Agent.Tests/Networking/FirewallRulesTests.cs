@@ -1,5 +1,6 @@
 using System.Net;
 using Berth.Agent.Networking;
+using Berth.Core.Networking;
 
 namespace Berth.Agent.Tests.Networking;
 
@@ -106,9 +107,10 @@ public sealed class FirewallRulesTests
     [InlineData("10/8", false, null, null)]
     [InlineData("fe80::/64", false, null, null)]
     [InlineData("", false, null, null)]
+    // As the agent reads them (rules and routes name single hosts without a prefix).
     public void Cidrs_ParseNormalised(string text, bool valid, string? normalised, string? gateway)
     {
-        Assert.Equal(valid, Ipv4Cidr.TryParse(text, out var cidr));
+        Assert.Equal(valid, Ipv4Cidr.TryParse(text, out var cidr, bareAddressIsHost: true));
         Assert.Equal(normalised, cidr?.ToString());
         Assert.Equal(gateway, cidr?.Gateway.ToString());
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using Berth.Agent.Configuration;
 using Berth.Agent.Networking;
+using Berth.Core.Networking;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
