@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Placement;
 
@@ -7,75 +6,20 @@ namespace Berth.Scheduler.Networking;
 /// <summary>
 /// Keeps every host's routes to its peers current. Each host's desired state carries routes to all other hosts' task
 /// subnets, so when one host gets a subnet, moves to another address, or leaves (deregistered), every other host of
-/// the cluster needs a new desired state. It follows the change feed: a commit that changed instances wakes it, and it
-/// compares the cluster's host addressing (a fingerprint) with what it last published; when they differ it commits a
-/// new network generation that gives every host of the cluster a new desired-state version.
+/// the cluster needs a new desired state: a commit that changed instances wakes it, and when the cluster's host addressing
+/// differs from what was last published, a new network generation gives every host a new desired-state version.
 /// </summary>
-internal sealed partial class HostNetworkObserver(StateKernel kernel, ILogger<HostNetworkObserver> logger) : BackgroundService, IChangeObserver
+internal sealed partial class HostNetworkObserver(StateKernel kernel, ILogger<HostNetworkObserver> logger) : ClusterPublisher(kernel)
 {
-    private readonly Channel<string> _wake = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Dictionary<string, string> _published = new(StringComparer.Ordinal);
+    protected override bool Wakes(CommittedChange change) => change.Instances.Count > 0 || change.ScopeChanged;
 
-    public void OnCommitted(CommittedChange change)
-    {
-        if (change.Cluster is { } cluster && (change.Instances.Count > 0 || change.ScopeChanged))
-        {
-            _wake.Writer.TryWrite(cluster);
-        }
-    }
+    protected override void NextGeneration(ClusterState cluster) => cluster.NetworkGeneration++;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var subscription = kernel.Subscribe(this);
-        var pending = new HashSet<string>(StringComparer.Ordinal);
-        while (await _wake.Reader.WaitToReadAsync(stoppingToken))
-        {
-            // Coalesce: every cluster woken meanwhile is compared once, however many commits woke it (a thousand agents
-            // connecting at once must not make a thousand generations, each a push to every host).
-            while (_wake.Reader.TryRead(out var woken))
-            {
-                pending.Add(woken);
-            }
-
-            foreach (var cluster in pending)
-            {
-                var fingerprint = kernel.ReadCluster(cluster, Fingerprint);
-                if (fingerprint is null || (_published.TryGetValue(cluster, out var last) && last == fingerprint))
-                {
-                    continue;
-                }
-
-                try
-                {
-                    _published[cluster] = await kernel.CommitAsync(cluster, tx =>
-                    {
-                        // Read again under the lock: what the pushes will carry is what is published.
-                        var current = Fingerprint(tx.Cluster) ?? "";
-                        tx.Cluster.NetworkGeneration++;
-                        foreach (var instance in tx.Cluster.Instances.Values)
-                        {
-                            if (instance.Status != InstanceStatus.Inactive)
-                            {
-                                tx.DesiredChanged(instance);
-                            }
-                        }
-
-                        return current;
-                    });
-                }
-                catch (StateException e)
-                {
-                    // The cluster went away meanwhile; nothing to route.
-                    Log.ClusterGone(logger, cluster, e.Message);
-                }
-            }
-
-            pending.Clear();
-        }
-    }
+    // The cluster went away meanwhile; nothing to route.
+    protected override void NotPublished(string cluster, string reason) => Log.ClusterGone(logger, cluster, reason);
 
     /// <summary>The cluster's CIDR and each live host's id, subnet and address, in id order; null for an unknown cluster.</summary>
-    private static string? Fingerprint(ClusterState? cluster)
+    protected override string? Fingerprint(ClusterState? cluster)
     {
         if (cluster?.Record is null)
         {
