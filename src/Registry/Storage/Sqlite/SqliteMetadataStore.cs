@@ -164,35 +164,11 @@ internal sealed class SqliteMetadataStore(RegistryDataDirectory layout, TimeProv
         }
     }
 
-    public async Task<bool> UnlinkBlobAsync(string repository, string digest, CancellationToken cancellationToken)
-    {
-        await _lock.WaitAsync(cancellationToken);
-        try
-        {
-            var connection = Connection();
-            using var transaction = connection.BeginTransaction();
-            using var command = connection.Command("""
-                DELETE FROM "RepositoryBlobs"
-                WHERE "Digest" = $digest AND "RepositoryId" = (SELECT "Id" FROM "Repositories" WHERE "Name" = $repository);
-                """);
-            command.Transaction = transaction;
-            command.Parameters.AddWithValue("$digest", digest);
-            command.Parameters.AddWithValue("$repository", repository);
-            var removed = await command.ExecuteNonQueryAsync(CancellationToken.None) > 0;
-            var recorded = removed && Record(transaction, new RegistryChange(ChangeAction.Delete, repository, digest, null, 0, null));
-            transaction.Commit();
-            if (recorded)
-            {
-                _journal.Committed();
-            }
-
-            return removed;
-        }
-        finally
-        {
-            _lock.Release();
-        }
-    }
+    public Task<bool> UnlinkBlobAsync(string repository, string digest, CancellationToken cancellationToken) =>
+        DeleteJournaledAsync("""
+            DELETE FROM "RepositoryBlobs"
+            WHERE "Digest" = $key AND "RepositoryId" = (SELECT "Id" FROM "Repositories" WHERE "Name" = $repository);
+            """, digest, new RegistryChange(ChangeAction.Delete, repository, digest, null, 0, null), cancellationToken);
 
     public Task<long?> GetLinkedBlobSizeAsync(long repositoryId, string digest, CancellationToken cancellationToken) =>
         Task.FromResult(Readers().Read(reader =>
@@ -387,22 +363,30 @@ internal sealed class SqliteMetadataStore(RegistryDataDirectory layout, TimeProv
             return referrers;
         }));
 
-    public async Task<bool> DeleteTagAsync(string repository, string tag, CancellationToken cancellationToken)
+    public Task<bool> DeleteTagAsync(string repository, string tag, CancellationToken cancellationToken) =>
+        DeleteJournaledAsync("""
+            DELETE FROM "Tags"
+            WHERE "Name" = $key AND "RepositoryId" = (SELECT "Id" FROM "Repositories" WHERE "Name" = $repository);
+            """, tag, new RegistryChange(ChangeAction.Delete, repository, null, null, 0, tag), cancellationToken);
+
+    /// <summary>
+    /// Runs a DELETE of one repository's row (parameters <c>$key</c> and <c>$repository</c>) under the write lock and,
+    /// when it removed something, journals <paramref name="change"/> in the same transaction, so a notification exists
+    /// exactly when the delete committed; the senders are woken after the commit.
+    /// </summary>
+    private async Task<bool> DeleteJournaledAsync(string sql, string key, RegistryChange change, CancellationToken cancellationToken)
     {
         await _lock.WaitAsync(cancellationToken);
         try
         {
             var connection = Connection();
             using var transaction = connection.BeginTransaction();
-            using var command = connection.Command("""
-                DELETE FROM "Tags"
-                WHERE "Name" = $tag AND "RepositoryId" = (SELECT "Id" FROM "Repositories" WHERE "Name" = $repository);
-                """);
+            using var command = connection.Command(sql);
             command.Transaction = transaction;
-            command.Parameters.AddWithValue("$tag", tag);
-            command.Parameters.AddWithValue("$repository", repository);
+            command.Parameters.AddWithValue("$key", key);
+            command.Parameters.AddWithValue("$repository", change.Repository);
             var removed = await command.ExecuteNonQueryAsync(CancellationToken.None) > 0;
-            var recorded = removed && Record(transaction, new RegistryChange(ChangeAction.Delete, repository, null, null, 0, tag));
+            var recorded = removed && Record(transaction, change);
             transaction.Commit();
             if (recorded)
             {
