@@ -33,10 +33,18 @@ internal sealed class AgentAutopilot : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    public AgentAutopilot(SimulatedAgent agent, bool reportHealth = false)
+    /// <param name="agent">The connected agent it drives.</param>
+    /// <param name="reportHealth">Whether RUNNING reports carry a health status.</param>
+    /// <param name="alreadyRunning">Tasks the agent's snapshot said it runs (a host that comes back): it runs them from the start.</param>
+    public AgentAutopilot(SimulatedAgent agent, bool reportHealth = false, IEnumerable<string>? alreadyRunning = null)
     {
         _agent = agent;
         ReportHealth = reportHealth;
+        foreach (var id in alreadyRunning ?? [])
+        {
+            _reported[id] = LifecycleStatus.Running;
+        }
+
         _loop = Task.Run(LoopAsync);
     }
 
@@ -148,6 +156,15 @@ internal sealed class AgentAutopilot : IAsyncDisposable
                 Set(task.TaskId, LifecycleStatus.Stopped, healthy: false);
                 await _agent.ReportAsync(task.TaskId, LifecycleStatus.Stopped, r => r.StopCode = task.StopCode);
             }
+        }
+
+        // Every desired state is the host's complete set (agent.proto): a task it runs that the set no longer lists is
+        // stopped, as the real agent's TaskPlanner does ("Task is no longer in the scheduler's desired set").
+        var listed = desired.Tasks.Select(t => t.TaskId).ToHashSet(StringComparer.Ordinal);
+        foreach (var gone in Running().Where(id => !listed.Contains(id)))
+        {
+            Set(gone, LifecycleStatus.Stopped, healthy: false);
+            await _agent.ReportAsync(gone, LifecycleStatus.Stopped, r => r.StopCode = StopCode.ServiceSchedulerInitiated);
         }
 
         List<string> due;

@@ -48,7 +48,10 @@ public abstract class ServiceTest(ITestOutputHelper output) : SchedulerTest(outp
         var sequence = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000 + 500_000;
         var snapshot = runningTaskIds.Select(id => new TaskReport { TaskId = id, Sequence = sequence++, LastStatus = LifecycleStatus.Running }).ToList();
         var agent = await SimulatedAgent.ResumeAsync(Host, stopped.Agent.Registration, stopped.Agent.Facts, snapshot);
-        return Track(new AgentAutopilot(agent, reportHealth));
+        // The host runs what its snapshot says from the start, so a test's view of the running tasks includes them until
+        // the scheduler's desired set stops them (until now they appeared only once re-reported, and a test could see
+        // the cluster "without duplicates" before the reconnect was even handled).
+        return Track(new AgentAutopilot(agent, reportHealth, snapshot.Select(r => r.TaskId)));
     }
 
     private AgentAutopilot Track(AgentAutopilot pilot)
