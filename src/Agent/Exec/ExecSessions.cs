@@ -87,6 +87,14 @@ internal sealed partial class ExecSessions(IContainerRuntime runtime, TaskEngine
     {
         var ct = session.Token;
         Task Send(ExecServerFrame frame) => send(new ExecFromAgent { SessionId = session.Id, Frame = frame });
+
+        // The session is no longer open once its caller can learn that it ended: released before the last frame goes.
+        Task End(ExecServerFrame frame)
+        {
+            Release(session);
+            return Send(frame);
+        }
+
         try
         {
             var start = (await session.Frames.Reader.ReadAsync(ct)).Start;
@@ -94,7 +102,7 @@ internal sealed partial class ExecSessions(IContainerRuntime runtime, TaskEngine
             if (problem is not null)
             {
                 LogRefused(logger, session.Id, start.Task, problem.Message);
-                await Send(new ExecServerFrame { Error = problem });
+                await End(new ExecServerFrame { Error = problem });
                 return;
             }
 
@@ -113,7 +121,7 @@ internal sealed partial class ExecSessions(IContainerRuntime runtime, TaskEngine
             }
             catch (Exception ex) when (ex is ContainerRuntimeException or EngineUnavailableException)
             {
-                await Send(new ExecServerFrame { Error = Error(ExecError.Types.Code.Unavailable, $"the container runtime could not start the command: {ex.Message}") });
+                await End(new ExecServerFrame { Error = Error(ExecError.Types.Code.Unavailable, $"the container runtime could not start the command: {ex.Message}") });
                 return;
             }
 
@@ -140,7 +148,7 @@ internal sealed partial class ExecSessions(IContainerRuntime runtime, TaskEngine
                 ct.ThrowIfCancellationRequested();
                 var exitCode = await WaitForExitCodeAsync(exec, ct);
                 LogEnded(logger, session.Id, exitCode);
-                await Send(exitCode is { } code
+                await End(exitCode is { } code
                     ? new ExecServerFrame { Exited = new ExecExited { ExitCode = code } }
                     : new ExecServerFrame { Error = Error(ExecError.Types.Code.Unavailable, "the command's output ended but the runtime never reported its exit code") });
             }
@@ -152,14 +160,18 @@ internal sealed partial class ExecSessions(IContainerRuntime runtime, TaskEngine
         catch (Exception ex) when (ex is ContainerRuntimeException or EngineUnavailableException or IOException or Grpc.Core.RpcException)
         {
             LogFailed(logger, session.Id, ex.Message);
+            Release(session);
             await SendQuietlyAsync(send, session.Id, Error(ExecError.Types.Code.Unavailable, $"the exec broke: {ex.Message}"));
         }
         finally
         {
-            _sessions.TryRemove(new KeyValuePair<string, Session>(session.Id, session));
+            Release(session);
             session.Dispose();
         }
     }
+
+    // Only this session's entry: a new session may already use the id's slot after a cancel removed this one.
+    private void Release(Session session) => _sessions.TryRemove(new KeyValuePair<string, Session>(session.Id, session));
 
     /// <summary>The task (id or ARN), its container (the only one when unnamed), running, with exec allowed.</summary>
     private ((string TaskId, string Container, string ContainerId)? Target, ExecError? Problem) Resolve(ExecStart start)
