@@ -5,6 +5,7 @@ using Berth.Agent.Logs;
 using Berth.Agent.Runtime;
 using Berth.Agent.Stats;
 using Berth.Agent.Tasks;
+using Berth.Core.Networking;
 using Berth.Core.Resilience;
 using Berth.Scheduler.V1;
 using Google.Protobuf;
@@ -47,14 +48,7 @@ internal sealed partial class SessionClient(
     {
         using var channel = GrpcChannel.ForAddress(options.Value.SchedulerUrl!, new GrpcChannelOptions
         {
-            HttpHandler = new SocketsHttpHandler
-            {
-                // Notice a vanished scheduler (host down, cable out) even when no message is due.
-                KeepAlivePingDelay = TimeSpan.FromSeconds(15),
-                KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
-                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
-                ConnectTimeout = TimeSpan.FromSeconds(10),
-            },
+            HttpHandler = ControlPlaneHttpHandler.Create(),
         });
         var client = new AgentService.AgentServiceClient(channel);
         var backoff = new ReconnectBackoff(Random.Shared, MaxReconnectDelay);

@@ -1,5 +1,6 @@
 using System.Reflection;
 using Berth.Core.Concurrency;
+using Berth.Core.Networking;
 using Berth.Core.Resilience;
 using Berth.LoadBalancer.Health;
 using Berth.LoadBalancer.Hosting;
@@ -48,14 +49,7 @@ internal sealed partial class WatchClient(
         var o = options.Value;
         using var channel = GrpcChannel.ForAddress(o.SchedulerUrl!, new GrpcChannelOptions
         {
-            HttpHandler = new SocketsHttpHandler
-            {
-                // Notice a vanished scheduler even when no message is due.
-                KeepAlivePingDelay = TimeSpan.FromSeconds(15),
-                KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
-                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
-                ConnectTimeout = TimeSpan.FromSeconds(10),
-            },
+            HttpHandler = ControlPlaneHttpHandler.Create(),
         });
         var client = new BalancerWatch.BalancerWatchClient(channel);
         var backoff = new ReconnectBackoff(Random.Shared, MaxReconnectDelay);

@@ -1,35 +1,20 @@
 using Berth.Scheduler.Kernel;
-using Microsoft.Data.Sqlite;
+using Berth.ServiceDefaults.AspNetCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Berth.Scheduler.Hosting;
 
 /// <summary>
-/// Readiness: <c>scheduler.db</c> opens and answers a query on a fresh connection. A fresh one, not the store's own
-/// writer connection: that one keeps working on a file that was deleted or a disk that went away.
+/// Readiness: <c>scheduler.db</c> opens and answers a query on a fresh connection (<see cref="SqliteFileProbe"/>).
 /// </summary>
 internal sealed class DatabaseHealthCheck(SchedulerDataDirectory layout) : IHealthCheck
 {
     public const string Name = "database";
 
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        // ReadWrite, not ReadWriteCreate: a missing file is a failure here, never an empty database made on the spot.
-        var connectionString = new SqliteConnectionStringBuilder { DataSource = layout.Database, Mode = SqliteOpenMode.ReadWrite, Pooling = false, DefaultTimeout = 5 }.ToString();
-        try
-        {
-            await using var connection = new SqliteConnection(connectionString);
-            await connection.OpenAsync(cancellationToken);
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT count(*) FROM sqlite_schema";
-            await command.ExecuteScalarAsync(cancellationToken);
-            return HealthCheckResult.Healthy("scheduler.db answers");
-        }
-        catch (SqliteException e)
-        {
-            return HealthCheckResult.Unhealthy($"scheduler.db: {e.Message}");
-        }
-    }
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        await SqliteFileProbe.ProblemAsync(layout.Database, cancellationToken) is { } problem
+            ? HealthCheckResult.Unhealthy($"scheduler.db: {problem}")
+            : HealthCheckResult.Healthy("scheduler.db answers");
 }
 
 /// <summary>
