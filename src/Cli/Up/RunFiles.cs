@@ -68,7 +68,7 @@ internal sealed class RunFiles(string dataDirectory)
     private string PidFile(string name) => Path.Combine(Directory, name + ".pid");
 
     // /proc/PID/cmdline is NUL-separated argv: `dotnet .../berth.dll up` or `dotnet .../Berth.Scheduler.dll ...`.
-    private static bool IsBerthProcess(int pid)
+    public static bool IsBerthProcess(int pid)
     {
         try
         {

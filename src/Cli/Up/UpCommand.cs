@@ -78,7 +78,9 @@ internal static class UpCommand
             Common.Posix.Signal(pid, Common.Posix.SigTerm);
             // berth up gives each part 20 s to stop before SIGKILL; allow for all three and then some.
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-            while (run.LivePid("up") is not null)
+            // berth up clears its run files a moment before its process ends; wait for the process too, so that
+            // nothing of the platform runs once `down` returns.
+            while (run.LivePid("up") is not null || RunFiles.IsBerthProcess(pid))
             {
                 if (DateTime.UtcNow > deadline)
                 {

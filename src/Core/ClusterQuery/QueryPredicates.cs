@@ -6,7 +6,6 @@ namespace Berth.Core.ClusterQuery;
 /// <summary>Turns one comparison into a predicate, parsing and validating its arguments once, at parse time.</summary>
 internal static class QueryPredicates
 {
-    private static readonly TimeSpan s_regexTimeout = TimeSpan.FromMilliseconds(200);
 
     private static readonly string[] s_dateFormats =
     [
@@ -173,12 +172,19 @@ internal static class QueryPredicates
     {
         try
         {
-            // Java's Pattern.matches (which ECS uses) matches the whole value.
-            return new Regex(@"\A(?:" + pattern + @")\z", RegexOptions.CultureInvariant, s_regexTimeout);
+            // Java's Pattern.matches (which ECS uses) matches the whole value. The non-backtracking engine runs in time
+            // linear in the value, so a user's pattern can neither stall placement nor need a wall-clock timeout — a
+            // timeout fired on a busy machine for a harmless pattern, failing a placement for no reason of its own.
+            return new Regex(@"\A(?:" + pattern + @")\z", RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
         }
         catch (ArgumentException e)
         {
             throw new ClusterQuerySyntaxException(text, position, "a valid regular expression", $"'{pattern}' ({e.Message})");
+        }
+        catch (NotSupportedException e)
+        {
+            throw new ClusterQuerySyntaxException(
+                text, position, "a regular expression without backreferences, lookaround or atomic groups", $"'{pattern}' ({e.Message})");
         }
     }
 

@@ -43,6 +43,15 @@ public sealed class ClusterQueryOperatorTests
     public void Operators_SymbolAndWordForms(string expression, bool expected) =>
         Assert.Equal(expected, Query.Parse(expression).Matches(s_m5));
 
+    [Fact]
+    public void Matches_APatternThatBacktracksExponentially_AnswersAtOnce()
+    {
+        // (a+)+b against 40 a's takes a backtracking engine ~2^40 steps; the engine we use is linear in the value.
+        var target = new FakeTarget(("x", new string('a', 40) + "!"));
+        Assert.False(Query.Parse("attribute:x =~ '(a+)+b'").Matches(target));
+        Assert.True(Query.Parse("attribute:x =~ '(a+)+!'").Matches(target));
+    }
+
     [Theory]
     [InlineData("attribute:ecs.instance-type == m5.*", true)]
     [InlineData("attribute:ecs.instance-type == *.large", true)]

@@ -30,6 +30,8 @@ public sealed class ClusterQuerySyntaxTests
     [InlineData("runningTasksCount > many", 20, "a whole number")]
     [InlineData("instanceId > i-1", 11, "an operator valid for instanceId")]
     [InlineData("attribute:x =~ '(unclosed'", 15, "a valid regular expression")]
+    [InlineData("attribute:x =~ '(a)\\1'", 15, "a regular expression without backreferences")]
+    [InlineData("attribute:x =~ '(?=a)a'", 15, "a regular expression without backreferences")]
     public void Parse_InvalidExpression_NamesPositionAndExpectation(string expression, int position, string expected)
     {
         var error = Assert.Throws<ClusterQuerySyntaxException>(() => Query.Parse(expression));
