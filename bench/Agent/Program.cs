@@ -1,15 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Berth.Agent.Configuration;
 using Berth.Agent.Hosting;
 using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
 using Berth.Scheduler.V1;
 using Berth.TestSupport;
-using Grpc.Core;
-using Grpc.Net.Client;
 using Microsoft.Extensions.Logging.Abstractions;
 
 // 1. Overhead: desired state received -> container running, through the agent's engine (in process, real Docker
@@ -96,60 +92,32 @@ finally
 
 async Task MeasureMemoryAsync()
 {
-    var repo = RepositoryRoot();
-    var work = Directory.CreateTempSubdirectory("berth-bench-mem-");
-    var port = FreePort();
-    var schedulerDll = Path.Combine(repo, "src/Scheduler/bin/Release/net10.0/Berth.Scheduler.dll");
-    var agentBinary = Path.Combine(repo, "src/Agent/bin/Release/net10.0/Berth.Agent");
-    await using var scheduler = ServiceProcess.Start("scheduler", schedulerDll, ["--urls", $"http://127.0.0.1:{port}", "--data-dir", Path.Combine(work.FullName, "s"), "--Logging:LogLevel:Default", "Warning"]);
-    var tokenFile = Path.Combine(work.FullName, "s", "join-token");
-    await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(File.Exists(tokenFile) && new FileInfo(tokenFile).Length > 0), TimeSpan.FromSeconds(60));
-    var admin = new Metadata { { "authorization", "Bearer " + File.ReadAllText(Path.Combine(work.FullName, "s", "admin-token")).Trim() } };
-    File.WriteAllText(Path.Combine(work.FullName, "agent.json"), "{}");
-    await using var agent = ServiceProcess.Start("agent", agentBinary,
-    [
-        "--config", Path.Combine(work.FullName, "agent.json"), "--scheduler-url", $"http://127.0.0.1:{port}", "--join-token", File.ReadAllText(tokenFile).Trim(),
-        "--cluster", "bench", "--data-dir", Path.Combine(work.FullName, "a"), "--scope", scope, "--image-pull-behavior", "PreferCached",
-        "--ReservedMemory", "0", "--TaskCleanup:Wait", "00:00:00", "--Logging:LogLevel:Default", "Warning",
-    ]);
-    using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-    var instances = new ContainerInstances.ContainerInstancesClient(channel);
-    await TaskTimeouts.WaitUntilAsync(async () =>
-    {
-        try
-        {
-            var list = await instances.ListContainerInstancesAsync(new ListContainerInstancesRequest { Cluster = "bench" }, admin);
-            return list.ContainerInstanceArns.Count == 1 && (await instances.DescribeContainerInstancesAsync(new DescribeContainerInstancesRequest { Cluster = "bench", ContainerInstances = { list.ContainerInstanceArns } }, admin)).ContainerInstances[0].AgentConnected;
-        }
-        catch (RpcException)
-        {
-            return false;
-        }
-    }, TimeSpan.FromSeconds(60));
+    // The agent's own defaults otherwise (image cleanup on), so the figures compare with earlier runs.
+    await using var platform = await HostPlatform.StartAsync(
+        "bench",
+        schedulerArguments: ["--Logging:LogLevel:Default", "Warning"],
+        agentArguments: ["--image-pull-behavior", "PreferCached", "--ImageCleanup:Enabled", "true", "--Logging:LogLevel:Default", "Warning"]);
     await Task.Delay(TimeSpan.FromSeconds(15));
-    var idle = RssMiB(agent.Id);
+    var idle = RssMiB(platform.Agent.Id);
     Console.WriteLine($"agent RSS idle MiB: {idle:0.0}");
 
-    await new TaskDefinitions.TaskDefinitionsClient(channel).RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest
+    await platform.TaskDefinitions.RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest
     {
         TaskDefinitionJson = $$"""{"family":"bench-idle","containerDefinitions":[{"name":"c","image":"{{image}}","cpu":1,"memory":8,"entryPoint":["sh","-c"],"command":["trap 'exit 0' TERM; sleep 600 & wait"],"stopTimeout":2}]}""",
-    }, admin);
-    var tasks = new Berth.Scheduler.V1.Tasks.TasksClient(channel);
+    }, platform.Admin);
     for (var placed = 0; placed < taskCount; placed += 10)
     {
-        var run = await tasks.RunTaskAsync(new RunTaskRequest { Cluster = "bench", TaskDefinition = "bench-idle", Count = Math.Min(10, taskCount - placed) }, admin);
+        var run = await platform.Tasks.RunTaskAsync(new RunTaskRequest { Cluster = "bench", TaskDefinition = "bench-idle", Count = Math.Min(10, taskCount - placed) }, platform.Admin);
         if (run.Failures.Count > 0)
         {
             throw new InvalidOperationException($"RunTask failed: {run.Failures[0].Reason} {run.Failures[0].Detail}");
         }
     }
 
-    await TaskTimeouts.WaitUntilAsync(async () => (await runtime.ListContainersAsync(labels, CancellationToken.None)).Count(c => c.State == ContainerRunState.Running) == taskCount, TimeSpan.FromMinutes(5), $"{taskCount} running containers");
+    var theirs = new Dictionary<string, string> { [ContainerLabels.Agent] = platform.Scope };
+    await TaskTimeouts.WaitUntilAsync(async () => (await runtime.ListContainersAsync(theirs, CancellationToken.None)).Count(c => c.State == ContainerRunState.Running) == taskCount, TimeSpan.FromMinutes(5), $"{taskCount} running containers");
     await Task.Delay(TimeSpan.FromSeconds(15));
-    Console.WriteLine($"agent RSS with {taskCount} running tasks MiB: {RssMiB(agent.Id):0.0}");
-    await agent.KillAsync();
-    await scheduler.KillAsync();
-    work.Delete(recursive: true);
+    Console.WriteLine($"agent RSS with {taskCount} running tasks MiB: {RssMiB(platform.Agent.Id):0.0}");
 }
 
 async Task RemoveOursAsync()
@@ -180,13 +148,6 @@ static (double P50, double P90) Percentiles(List<double> values)
 {
     var sorted = values.Order().ToList();
     return (sorted[(int)(sorted.Count * 0.5)], sorted[Math.Min(sorted.Count - 1, (int)(sorted.Count * 0.9))]);
-}
-
-static int FreePort()
-{
-    using var listener = new TcpListener(IPAddress.Loopback, 0);
-    listener.Start();
-    return ((IPEndPoint)listener.LocalEndpoint).Port;
 }
 
 int Arg(string name, int fallback)

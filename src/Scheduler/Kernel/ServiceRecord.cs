@@ -117,7 +117,10 @@ internal sealed class ServiceRecord
 
     /// <summary>
     /// Takes a task that became STOPPED out of the service, and counts it as a failed task of its deployment when it
-    /// stopped without being asked to (failed to start, essential container exited). True when the stored service changed.
+    /// stopped without being asked to (failed to start, essential container exited). Only the PRIMARY deployment's
+    /// failures feed the launch throttle: an older deployment launches nothing, and its tasks failing while a fixed one
+    /// replaces them must neither hold back nor fail (<c>--wait</c> reads the throttle) the deployment that fixes them.
+    /// True when the stored service changed.
     /// </summary>
     public bool TaskStopped(TaskRecord task, DateTimeOffset now)
     {
@@ -132,7 +135,11 @@ internal sealed class ServiceRecord
         {
             deployment.FailedTasks++;
             deployment.UpdatedAt = now;
-            Throttle.RecordFailure(now, FailureCause(task));
+            if (ReferenceEquals(deployment, Primary))
+            {
+                Throttle.RecordFailure(now, FailureCause(task));
+            }
+
             return true;
         }
 

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Berth.Scheduler.Kernel;
 
 namespace Berth.Scheduler.Services;
@@ -28,7 +29,7 @@ internal sealed class ServiceThrottleOptions
 /// last wait ended: the tasks of one launch failing one after another raise the wait once. Steady state, or a new
 /// deployment, resets it. The state is the service's (<see cref="ServiceThrottleState"/>), stored with it.
 /// </summary>
-internal static class ServiceThrottle
+internal static partial class ServiceThrottle
 {
     /// <summary>The failures an aggregated event looks back over.</summary>
     private static readonly TimeSpan s_window = TimeSpan.FromMinutes(15);
@@ -81,11 +82,22 @@ internal static class ServiceThrottle
         }
 
         var minutes = Math.Max(1, (int)Math.Ceiling((now - recent[0].At).TotalMinutes));
-        var causes = recent.GroupBy(f => f.Cause, StringComparer.Ordinal).OrderByDescending(g => g.Count()).ThenByDescending(g => g.Max(f => f.At)).ToList();
+        var causes = recent.GroupBy(f => CauseOf(f.Cause), StringComparer.Ordinal).OrderByDescending(g => g.Count()).ThenByDescending(g => g.Max(f => f.At)).ToList();
         var cause = causes[0].Key.Length > 0 ? causes[0].Key : "no reason was reported";
         var others = causes.Count > 1 ? $" (and {causes.Count - 1} other cause{(causes.Count > 2 ? "s" : "")})" : "";
         return $"{recent.Count} task{(recent.Count == 1 ? "" : "s")} failed to start in the last {minutes} min: {cause}{others}";
     }
+
+    /// <summary>
+    /// The cause of a failure without the agent's note on its own pull backoff (<c>CannotPullContainerError: ... (pulling
+    /// IMAGE failed 4 times in a row; the agent pulls it again in 26s)</c>, Agent <c>ImageStore</c>): the count and the
+    /// wait differ with every failure, so kept they made one cause read as many ("and 4 other causes"), and the wait
+    /// was stale by the time the event was written.
+    /// </summary>
+    public static string CauseOf(string reason) => AgentPullNote().Replace(reason, "");
+
+    [GeneratedRegex(@" \(pulling \S+ failed \d+ times in a row; the agent pulls it again in [^)]*\)$", RegexOptions.CultureInvariant)]
+    private static partial Regex AgentPullNote();
 
     /// <summary>ECS's spelling of a wait: <c>40s</c>, <c>2m</c>, <c>2m30s</c>.</summary>
     public static string Durations(TimeSpan wait)

@@ -17,6 +17,9 @@ internal enum TaskOutcome
 
     /// <summary>Its image cannot be pulled (the task stops with TASK_FAILED_TO_START and the agent's CannotPullContainerError).</summary>
     FailsToStart,
+
+    /// <summary>Nothing is reported yet (a slow pull): the task stays PENDING, asked again at every step until the behaviour changes.</summary>
+    Waits,
 }
 
 /// <summary>
@@ -117,6 +120,11 @@ internal sealed class AgentAutopilot : IAsyncDisposable
             if (task.DesiredStatus == LifecycleStatus.Running && reported == LifecycleStatus.Unspecified)
             {
                 var outcome = Behaviour(task);
+                if (outcome == TaskOutcome.Waits)
+                {
+                    continue;
+                }
+
                 if (outcome == TaskOutcome.FailsToStart)
                 {
                     await _agent.ReportAsync(task.TaskId, LifecycleStatus.Stopped, r =>
@@ -191,6 +199,17 @@ internal sealed class AgentAutopilot : IAsyncDisposable
                 Set(id, LifecycleStatus.Running, healthy: true);
             }
         }
+    }
+
+    /// <summary>A running task's essential container exits on its own (a crash the scheduler did not ask for).</summary>
+    public async Task CrashAsync(string taskId)
+    {
+        Set(taskId, LifecycleStatus.Stopped, healthy: false);
+        await _agent.ReportAsync(taskId, LifecycleStatus.Stopped, r =>
+        {
+            r.StopCode = StopCode.EssentialContainerExited;
+            r.StoppedReason = "Essential container in task exited";
+        });
     }
 
     private void Set(string taskId, LifecycleStatus status, bool healthy)

@@ -81,6 +81,41 @@ public sealed class ServiceThrottleTests(ITestOutputHelper output) : ServiceTest
     }
 
     [Fact]
+    public async Task TheOldDeploymentsTasksFailingAfterAnUpdate_DoNotThrottleTheNewDeployment()
+    {
+        // The tasks of the deployment being replaced keep running until the new ones are healthy (minimumHealthyPercent
+        // 100), and may crash meanwhile. Those failures are the old revision's: they must not hold back, or fail the
+        // `--wait` of, the deployment that replaces it (DescribeServices' throttle is what `--wait` reads).
+        var agent = await StartAgentAsync();
+        var crashing = await RegisterAsync(TaskDefinitionSamples.Worker(image: "registry.local/worker:1"));
+        var fixedRevision = await RegisterAsync(TaskDefinitionSamples.Worker(image: "registry.local/worker:2"));
+        var release = false;
+        agent.Behaviour = t => t.TaskDefinitionArn == crashing.Arn || Volatile.Read(ref release) ? TaskOutcome.Healthy : TaskOutcome.Waits;
+        await CreateAsync(new CreateServiceRequest { ServiceName = "web", TaskDefinition = crashing.Arn, DesiredCount = 2 });
+        await WaitForServiceAsync("web", Steady, "the first revision steady");
+        var old = RunningHealthy();
+        Assert.Equal(2, old.Count);
+
+        var updated = await UpdateAsync(new UpdateServiceRequest { Service = "web", TaskDefinition = fixedRevision.Arn });
+        var newDeployment = updated.Deployments[0].Id;
+        await WaitForServiceAsync("web", s => s.Deployments[0].Id == newDeployment && s.Deployments[0].PendingCount == 2, "the new revision's tasks launched");
+        foreach (var id in old)
+        {
+            await agent.CrashAsync(id);
+        }
+
+        var crashed = await WaitForServiceAsync("web", s => s.Deployments.Any(d => d.Id != newDeployment && d.FailedTasks == 2), "the old revision's crashes counted");
+        Assert.Null(crashed.Throttle);
+
+        Volatile.Write(ref release, true);
+        var steady = await WaitForServiceAsync("web", s => Steady(s) && s.Deployments[0].Id == newDeployment, "the new revision steady");
+        Assert.Null(steady.Throttle);
+        Assert.DoesNotContain(steady.Events, e => e.Message.Contains("unable to consistently start tasks", StringComparison.Ordinal));
+        Assert.DoesNotContain(steady.Events, e => e.Message.Contains("failed to start in the last", StringComparison.Ordinal));
+        Assert.Equal(0, steady.Deployments[0].FailedTasks);
+    }
+
+    [Fact]
     public async Task OneCrash_IsReplacedAtOnce_WithoutAThrottle()
     {
         var agent = await StartAgentAsync();
