@@ -139,9 +139,11 @@ for rep in $(seq 1 "$reps"); do
   pid=$!; pids+=("$pid")
   ready=$(wait_ready "$berth_port")
   idle=$(status_kib "$pid" VmRSS)
+  cpu=$(awk -v h="$(getconf CLK_TCK)" '{ printf "user %.1f s, sys %.1f s", $14 / h, $15 / h }' "/proc/$pid/stat")
   indexed=$(grep -o 'indexed in [0-9]* MiB in [0-9.]* s' "$dir/berth-$stamp-$rep.log" | head -1)
-  printf 'berth\t%s\tstart-up %s s to the first answer (%s), RSS after start %s MiB\n' "$rep" "$ready" "$indexed" "$((idle / 1024))" >>"$dir/startup-$stamp.tsv"
-  log "berth#$rep answered after $ready s ($indexed), RSS $((idle / 1024)) MiB"
+  printf 'berth\t%s\tstart-up %s s to the first answer (%s; CPU %s), RSS after start %s MiB, load average %s\n' \
+    "$rep" "$ready" "$indexed" "$cpu" "$((idle / 1024))" "$(cut -d' ' -f1 /proc/loadavg)" >>"$dir/startup-$stamp.tsv"
+  log "berth#$rep answered after $ready s ($indexed; CPU $cpu), RSS $((idle / 1024)) MiB"
   measure berth "$pid" "$berth_port" "$rep"
   stop "$pid"
 done
