@@ -2,15 +2,16 @@
 # Berth's registry against CNCF distribution (Debian's docker-registry 2.8) with a large registry: 1,000,000 manifests
 # in 100,000 repositories, GET of manifests by digest spread at random over all of them, side by side.
 #
-#   bench/registry-scale.sh     # DIR=/tmp/berth-scale REPOS=100000 PER=10 REPS=2 CONC=16 DURATION=20
+#   bench/registry-scale.sh     # DIR=/tmp/berth-scale REPOS=100000 PER=10 REPS=2 CONC=16 DURATION=20 SKIP_BUILD=0
 #
-# Populates once into DIR (kept between runs: about 20 minutes on this machine under load) with bench/RegistryScale:
-# Berth in its own schema (the registry's migrations, the rows a push writes, batched), distribution in its own
-# filesystem layout on a loop-mounted ext4 image with 1 KiB blocks (4 million small files and directories; on the
-# root filesystem they would take 16 GB). Then, per repetition, starts each server on the populated data, measures
-# Berth's start-up (process start to the first answer of GET /v2/, and the index load it logs), runs the
-# get-manifest-spread workload of bench/RegistryLoad (every body checked against its digest), samples each server's
-# VmRSS under load, stops exactly the processes it started, and prints a summary (also in DIR/summary-*.md).
+# Populates once into DIR (kept between runs; under load here Berth's side took 4 minutes, distribution's 25-40) with
+# bench/RegistryScale: Berth in its own schema (the registry's migrations, the rows a push writes, batched),
+# distribution in its own filesystem layout on a loop-mounted ext4 image with 1 KiB blocks (4 million small files and
+# directories; on the root filesystem they would take 16 GB). Then, per repetition, starts each server on the
+# populated data, measures Berth's start-up (process start to the first answer of GET /v2/, and the index load it
+# logs), runs the get-manifest-spread workload of bench/RegistryLoad (every body checked against its digest), samples
+# each server's VmRSS under load, stops exactly the processes it started, and prints a summary (also in
+# DIR/summary-*.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -72,10 +73,12 @@ sample_rss() { # pid flag file
   echo "$max" >"$3"
 }
 
-log "building (Release)"
-for project in src/Registry bench/RegistryLoad bench/RegistryScale; do
-  dotnet build "$root/$project" -c Release -nologo -clp:ErrorsOnly >/dev/null
-done
+if [ "${SKIP_BUILD:-0}" != 1 ]; then # SKIP_BUILD=1: the Release builds are there (a no-op build takes minutes under load)
+  log "building (Release)"
+  for project in src/Registry bench/RegistryLoad bench/RegistryScale; do
+    dotnet build "$root/$project" -c Release -nologo -clp:ErrorsOnly >/dev/null
+  done
+fi
 
 mkdir -p "$dir/dist"
 if [ ! -f "$dir/berth/registry.db" ]; then
@@ -139,9 +142,11 @@ for rep in $(seq 1 "$reps"); do
   pid=$!; pids+=("$pid")
   ready=$(wait_ready "$berth_port")
   idle=$(status_kib "$pid" VmRSS)
+  cpu=$(awk -v h="$(getconf CLK_TCK)" '{ printf "user %.1f s, sys %.1f s", $14 / h, $15 / h }' "/proc/$pid/stat")
   indexed=$(grep -o 'indexed in [0-9]* MiB in [0-9.]* s' "$dir/berth-$stamp-$rep.log" | head -1)
-  printf 'berth\t%s\tstart-up %s s to the first answer (%s), RSS after start %s MiB\n' "$rep" "$ready" "$indexed" "$((idle / 1024))" >>"$dir/startup-$stamp.tsv"
-  log "berth#$rep answered after $ready s ($indexed), RSS $((idle / 1024)) MiB"
+  printf 'berth\t%s\tstart-up %s s to the first answer (%s; CPU %s), RSS after start %s MiB, load average %s\n' \
+    "$rep" "$ready" "$indexed" "$cpu" "$((idle / 1024))" "$(cut -d' ' -f1 /proc/loadavg)" >>"$dir/startup-$stamp.tsv"
+  log "berth#$rep answered after $ready s ($indexed; CPU $cpu), RSS $((idle / 1024)) MiB"
   measure berth "$pid" "$berth_port" "$rep"
   stop "$pid"
 done

@@ -30,6 +30,12 @@ internal sealed record ReferrerRecord(string Digest, string MediaType, string? A
 /// <summary>Receives, at start, what the in-memory index holds (<see cref="IMetadataStore.LoadIndexAsync"/>).</summary>
 internal interface IIndexBuilder
 {
+    /// <summary>
+    /// Before the rows: how many of each will follow (counted in the load's own read transaction), so the tables are
+    /// sized once instead of rehashed at every doubling.
+    /// </summary>
+    void Reserve(int repositories, int manifests, int tags);
+
     void AddRepository(long id, string name);
 
     /// <returns>A handle for <see cref="AddTag"/>.</returns>

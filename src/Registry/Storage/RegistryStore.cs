@@ -351,6 +351,8 @@ internal sealed class RegistryStore : IDisposable
 
     private sealed class IndexBuilder(ManifestIndex index) : IIndexBuilder
     {
+        public void Reserve(int repositories, int manifests, int tags) => index.Reserve(repositories, manifests, tags);
+
         public void AddRepository(long id, string name) => index.AddRepository(IndexId(id), name);
 
         public int AddManifest(long repositoryId, string digest, string mediaType, long size) =>

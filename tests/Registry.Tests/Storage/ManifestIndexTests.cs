@@ -115,6 +115,57 @@ public sealed class ManifestIndexTests
         }
     }
 
+    [Theory]
+    [InlineData(1_000)]
+    [InlineData(12_289)]
+    public void Reserving_SizesTheTablesNoLargerThanGrowth_AndEverythingLoadedIsFound(int count)
+    {
+        var reserved = new ManifestIndex();
+        var grown = new ManifestIndex();
+        reserved.Reserve(count / 10, count, count);
+        var manifests = new List<(int Repository, string Digest, int Reference)>();
+        foreach (var index in new[] { reserved, grown })
+        {
+            for (var repository = 1; repository <= count / 10; repository++)
+            {
+                index.AddRepository(repository, $"repo/{repository}");
+            }
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            var repository = (i % (count / 10)) + 1;
+            var digest = NewDigest(Digest.Sha256);
+            var reference = reserved.LoadManifest(repository, digest, Docker, i);
+            reserved.LoadTag(repository, $"v{i}", reference);
+            grown.LoadTag(repository, $"v{i}", grown.LoadManifest(repository, digest, Docker, i));
+            manifests.Add((repository, digest, i));
+        }
+
+        Assert.True(reserved.Statistics.Bytes <= grown.Statistics.Bytes, $"{reserved.Statistics.Bytes} > {grown.Statistics.Bytes}");
+        Assert.Equal(grown.Statistics with { Bytes = 0 }, reserved.Statistics with { Bytes = 0 });
+        foreach (var (repository, digest, size) in manifests)
+        {
+            Assert.True(reserved.TryGetRepository($"repo/{repository}", out var id));
+            Assert.Equal(repository, id);
+            Assert.True(reserved.TryGetByDigest(repository, digest, out var byDigest));
+            Assert.Equal(size, byDigest.Size);
+            Assert.True(reserved.TryGetByTag(repository, $"v{size}", out var byTag));
+            Assert.Equal(digest, byTag.ToString());
+        }
+
+        // A reservation on a table that already holds entries (and tombstones) keeps every one of them found.
+        Assert.True(reserved.RemoveManifest(manifests[0].Repository, manifests[0].Digest, ["v0"]));
+        reserved.Reserve(count, count * 4, count * 4);
+        Assert.False(reserved.TryGetByDigest(manifests[0].Repository, manifests[0].Digest, out _));
+        foreach (var (repository, digest, size) in manifests.Skip(1))
+        {
+            Assert.True(reserved.TryGetByDigest(repository, digest, out var found));
+            Assert.Equal(size, found.Size);
+            Assert.True(reserved.TryGetByTag(repository, $"v{size}", out _));
+        }
+    }
+
     [Fact]
     public async Task Readers_NeverSeeAHalfWrittenEntry_WhileTheWriterChurns()
     {

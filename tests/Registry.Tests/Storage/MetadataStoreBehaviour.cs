@@ -223,6 +223,7 @@ public abstract class MetadataStoreBehaviour : IAsyncLifetime
         Assert.Equal((index.MediaType, index.Content.Length), loaded.Manifests[("load/app", index.Digest)]);
         Assert.Equal((image.MediaType, image.Content.Length), loaded.Manifests[("load/app", image.Digest)]);
         Assert.Equal(3, loaded.Manifests.Count);
+        Assert.Equal((3, 3, 3), loaded.Reserved);
         Assert.Equal(
             new Dictionary<(string, string), string>
             {
@@ -258,6 +259,15 @@ public abstract class MetadataStoreBehaviour : IAsyncLifetime
         public Dictionary<(string Repository, string Digest), (string MediaType, long Size)> Manifests { get; } = [];
 
         public Dictionary<(string Repository, string Tag), string> Tags { get; } = [];
+
+        public (int Repositories, int Manifests, int Tags)? Reserved { get; private set; }
+
+        public void Reserve(int repositories, int manifests, int tags)
+        {
+            Assert.Null(Reserved);
+            Assert.Empty(Repositories);
+            Reserved = (repositories, manifests, tags);
+        }
 
         public void AddRepository(long id, string name) => Repositories.Add(id, name);
 

@@ -90,6 +90,16 @@ internal sealed class ManifestTable(int hashLength)
         return slot;
     }
 
+    /// <summary>Writer: room for <paramref name="count"/> more manifests without a rehash (see <see cref="NameTable.Reserve"/>).</summary>
+    public void Reserve(int count)
+    {
+        var size = NameTable.BucketsFor(Count + _tombstones + count);
+        if (size > _buckets.Length)
+        {
+            Rehash(size);
+        }
+    }
+
     /// <summary>Writer: removes (repository, hash); returns its former slot or -1.</summary>
     public int Remove(int repository, ReadOnlySpan<byte> hash)
     {

@@ -48,7 +48,9 @@ internal sealed class NameTable
     /// <summary>Writer: adds or replaces. Returns whether the key was new.</summary>
     public bool Set(int owner, string name, int value)
     {
-        var existing = Find(owner, name);
+        // One hash per insert: Find and Place share it (hashing the name is most of an insert's cost).
+        var hash = Hash(owner, name);
+        var existing = Find(owner, name, hash);
         if (existing >= 0)
         {
             _values[existing] = value;
@@ -72,9 +74,22 @@ internal sealed class NameTable
         _owners[slot] = owner;
         _values[slot] = value;
         _names[slot] = StoreName(name);
-        Place(Hash(owner, name), slot);
+        Place(hash, slot);
         Count++;
         return true;
+    }
+
+    /// <summary>
+    /// Writer: room for <paramref name="count"/> more names without a rehash (the buckets the table would grow to
+    /// anyway; nothing when it is big enough).
+    /// </summary>
+    public void Reserve(int count)
+    {
+        var size = BucketsFor(Count + _tombstones + count);
+        if (size > _buckets.Length)
+        {
+            Rehash(size);
+        }
     }
 
     /// <summary>Writer: removes (owner, name); returns whether it was there.</summary>
@@ -106,11 +121,13 @@ internal sealed class NameTable
         return false;
     }
 
-    private int Find(int owner, ReadOnlySpan<char> name)
+    private int Find(int owner, ReadOnlySpan<char> name) => Find(owner, name, Hash(owner, name));
+
+    private int Find(int owner, ReadOnlySpan<char> name, int hash)
     {
         var buckets = _buckets;
         var mask = buckets.Length - 1;
-        var bucket = Hash(owner, name) & mask;
+        var bucket = hash & mask;
         for (var probes = 0; probes < buckets.Length; probes++, bucket = (bucket + 1) & mask)
         {
             var entry = buckets[bucket];
@@ -234,6 +251,9 @@ internal sealed class NameTable
             }
         }
     }
+
+    // The fewest power-of-two buckets that keep `entries` under the 3/4 load factor Set grows at.
+    internal static int BucketsFor(int entries) => Math.Max(16, (int)BitOperations.RoundUpToPowerOf2((uint)(((long)entries + 1) * 4 / 3) + 1));
 
     // Marvin and HashCode are seeded per process: names come from clients, who must not be able to aim at a bucket.
     private static int Hash(int owner, ReadOnlySpan<char> name) =>

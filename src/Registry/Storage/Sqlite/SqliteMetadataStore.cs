@@ -74,13 +74,30 @@ internal sealed class SqliteMetadataStore(RegistryDataDirectory layout, TimeProv
             var connection = Connection();
             // One read transaction: the three reads see one state of the database.
             using var transaction = connection.BeginTransaction(deferred: true);
+
+            // The counts first (each a walk of a small index's pages: tens of ms for a million rows), so the index
+            // and the join arrays below are sized once.
+            var counts = new long[3];
+            await ForEachAsync(
+                transaction,
+                """SELECT (SELECT count(*) FROM "Repositories"), (SELECT count(*) FROM "Manifests"), (SELECT count(*) FROM "Tags");""",
+                r =>
+                {
+                    for (var i = 0; i < counts.Length; i++)
+                    {
+                        counts[i] = r.GetInt64(i);
+                    }
+                },
+                cancellationToken);
+            var manifests = (int)counts[1];
+            index.Reserve((int)counts[0], manifests, (int)counts[2]);
             await ForEachAsync(transaction, """SELECT "Id", "Name" FROM "Repositories";""", r => index.AddRepository(r.GetInt64(0), r.GetString(1)), cancellationToken);
 
             // Tags name their manifest by row id: keep (id -> handle) in two plain arrays for the join, sorted by id
             // after the scan (no dictionary of a million entries). The scan reads the covering index, not the rows
             // with their bodies.
-            var ids = new List<long>();
-            var handles = new List<int>();
+            var ids = new List<long>(manifests);
+            var handles = new List<int>(manifests);
             await ForEachAsync(
                 transaction,
                 """SELECT "Id", "RepositoryId", "Digest", "MediaType", "Size" FROM "Manifests" INDEXED BY "IX_Manifests_Index";""",
