@@ -8,9 +8,34 @@ using Microsoft.Data.Sqlite;
 
 // usage: Berth.Bench.RegistryScale berth DATA_DIR REPOSITORIES PER_REPOSITORY
 //        Berth.Bench.RegistryScale distribution ROOT_DIR REPOSITORIES PER_REPOSITORY
+//        Berth.Bench.RegistryScale gc DATA_DIR REPOSITORIES                      (bench/registry-gc.sh)
+//        Berth.Bench.RegistryScale gc-verify DATA_DIR REPOSITORIES [URL [EVERY]]
+const string Usage = """
+    usage: Berth.Bench.RegistryScale berth|distribution DIR REPOSITORIES PER_REPOSITORY
+           Berth.Bench.RegistryScale gc DATA_DIR REPOSITORIES
+           Berth.Bench.RegistryScale gc-verify DATA_DIR REPOSITORIES [REGISTRY_URL [EVERY_NTH_REPOSITORY]]
+    """;
+if (args is ["gc", var gcDir, var gcRepositories])
+{
+    var populating = Stopwatch.StartNew();
+    var count = int.Parse(gcRepositories, CultureInfo.InvariantCulture);
+    await GcPopulation.PopulateAsync(Path.GetFullPath(gcDir), count, populating);
+    Console.WriteLine($"gc: {count * GcImages.ManifestsPerRepository} manifests, {count * GcImages.BlobsPerRepository} blobs in {count} repositories in {populating.Elapsed.TotalSeconds:F0} s");
+    return 0;
+}
+
+if (args is ["gc-verify", var verifyDir, var verifyRepositories, .. var rest] && rest.Length <= 2)
+{
+    return await GcVerification.VerifyAsync(
+        Path.GetFullPath(verifyDir),
+        int.Parse(verifyRepositories, CultureInfo.InvariantCulture),
+        rest.Length > 0 ? new Uri(rest[0].TrimEnd('/') + "/") : null,
+        rest.Length > 1 ? int.Parse(rest[1], CultureInfo.InvariantCulture) : 10);
+}
+
 if (args.Length != 4 || args[0] is not ("berth" or "distribution"))
 {
-    Console.Error.WriteLine("usage: Berth.Bench.RegistryScale berth|distribution DIR REPOSITORIES PER_REPOSITORY");
+    Console.Error.WriteLine(Usage);
     return 2;
 }
 

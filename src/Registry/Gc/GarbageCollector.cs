@@ -54,10 +54,12 @@ internal sealed partial class GarbageCollector(
             {
                 await CollectManifestsAsync(cutoff, manifests, cancellationToken);
 
-                // The manifests just deleted queued their blobs: their review delay starts now (with a delay of 0
-                // they go in this run), as it would have with the time of the event.
-                await metadata.StampAsync(time.GetUtcNow().UtcDateTime, cancellationToken);
-                await CollectBlobsAsync(cutoff, collected, cancellationToken);
+                // The manifests just deleted queued their blobs: their review delay starts now, as it would have
+                // with the time of the event. The cutoff moves with the stamp, or with a delay of 0 those blobs
+                // (stamped after the run's start) would wait for the next run.
+                var stamped = time.GetUtcNow().UtcDateTime;
+                await metadata.StampAsync(stamped, cancellationToken);
+                await CollectBlobsAsync(stamped - options.Value.ReviewDelay, collected, cancellationToken);
             }
             catch (Exception exception) when (exception is IOException or Microsoft.Data.Sqlite.SqliteException)
             {

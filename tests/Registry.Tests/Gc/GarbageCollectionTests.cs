@@ -116,6 +116,32 @@ public sealed class GarbageCollectionTests : IDisposable
     }
 
     [Fact]
+    public async Task WithNoDelay_OneRunTakesAnUntaggedImage_AndTheBlobsItsDeletionQueued_OnAClockThatMoves()
+    {
+        // A real clock moves between the run's first stamp and the one after the manifest phase: the blobs the
+        // manifest deletes queued are stamped after the run started and must still go in this run.
+        _factory.Settings["Registry:Gc:ReviewDelay"] = "00:00:00";
+        var client = await WireAsync("gc/now");
+        var (_, kept) = await PushAsync(client, "gc/now", "keep");
+        var (goneDigest, gone) = await PushAsync(client, "gc/now", "gone");
+        using (var untag = await client.DeleteAsync("/v2/gc/now/manifests/gone").WithTimeout())
+        {
+            Assert.Equal(HttpStatusCode.Accepted, untag.StatusCode);
+        }
+
+        _factory.Time.AutoAdvanceAmount = TimeSpan.FromMilliseconds(1);
+        var report = await Collector.RunAsync(dryRun: false, CancellationToken.None).WithTimeout();
+
+        Assert.Equal([goneDigest], report.Manifests.Select(m => m.Digest));
+        Assert.Equal(Blobs(gone).Select(b => b.Digest).Order(), report.Blobs.Select(b => b.Digest).Order());
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(client, "/v2/gc/now/manifests/keep"));
+        foreach (var (digest, _) in Blobs(kept))
+        {
+            Assert.Equal(HttpStatusCode.OK, await StatusAsync(client, $"/v2/gc/now/blobs/{digest}"));
+        }
+    }
+
+    [Fact]
     public async Task ChildrenOfAnIndex_AndReferrersOfALiveSubject_AreNeverCollected()
     {
         _factory.Settings["Registry:Gc:ReviewDelay"] = "00:00:00";

@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
 using Berth.Registry.Gc;
 using Microsoft.Data.Sqlite;
 
@@ -74,31 +77,23 @@ internal sealed class SqliteGcMetadata(SqliteMetadataStore store) : IGcMetadata
                     }
                 }
 
-                command.Parameters.Clear();
-                var id = command.Parameters.Add("$id", SqliteType.Integer);
-
+                // One statement per table for the whole batch (the ids as a JSON array): per-row statements cost more
+                // than the deletes themselves at a million queued items (docs/benchmarks.md, "Garbage collection").
                 // Child rows first: the triggers queue the blobs the manifest referenced, the children of an index,
-                // and the referrers of a subject, for a later pass.
+                // and the referrers of a subject, for a later pass. Then the queue entries reviewed and still
+                // referenced (or gone already): off the queue until a new event puts them back; entries re-queued by
+                // the deletes have EventAt null and stay.
+                command.Parameters.Clear();
+                command.Parameters.AddWithValue("$dangling", JsonArray(dangling.Select(d => d.Id)));
+                command.Parameters.AddWithValue("$reviewed", JsonArray(reviewed));
                 command.CommandText = """
-                    DELETE FROM "ManifestBlobs" WHERE "ManifestId" = $id;
-                    DELETE FROM "ManifestChildren" WHERE "ManifestId" = $id;
-                    DELETE FROM "ManifestPulls" WHERE "ManifestId" = $id;
-                    DELETE FROM "Manifests" WHERE "Id" = $id;
+                    DELETE FROM "ManifestBlobs" WHERE "ManifestId" IN (SELECT value FROM json_each($dangling));
+                    DELETE FROM "ManifestChildren" WHERE "ManifestId" IN (SELECT value FROM json_each($dangling));
+                    DELETE FROM "ManifestPulls" WHERE "ManifestId" IN (SELECT value FROM json_each($dangling));
+                    DELETE FROM "Manifests" WHERE "Id" IN (SELECT value FROM json_each($dangling));
+                    DELETE FROM "GcManifestReviews" WHERE "ManifestId" IN (SELECT value FROM json_each($reviewed)) AND "EventAt" IS NOT NULL;
                     """;
-                foreach (var (manifestId, _) in dangling)
-                {
-                    id.Value = manifestId;
-                    await command.ExecuteNonQueryAsync(CancellationToken.None);
-                }
-
-                // Reviewed and still referenced (or gone already): off the queue until a new event puts it back.
-                // Entries re-queued by the deletes above have EventAt null and stay.
-                command.CommandText = """DELETE FROM "GcManifestReviews" WHERE "ManifestId" = $id AND "EventAt" IS NOT NULL;""";
-                foreach (var manifestId in reviewed)
-                {
-                    id.Value = manifestId;
-                    await command.ExecuteNonQueryAsync(CancellationToken.None);
-                }
+                await command.ExecuteNonQueryAsync(CancellationToken.None);
 
                 return ([.. dangling.Select(d => d.Manifest)], reviewed.Count);
             },
@@ -131,23 +126,14 @@ internal sealed class SqliteGcMetadata(SqliteMetadataStore store) : IGcMetadata
                 }
 
                 command.Parameters.Clear();
-                var digest = command.Parameters.Add("$digest", SqliteType.Text);
+                command.Parameters.AddWithValue("$dangling", JsonArray(dangling.Select(b => b.Digest)));
+                command.Parameters.AddWithValue("$reviewed", JsonArray(reviewed));
                 command.CommandText = """
-                    DELETE FROM "RepositoryBlobs" WHERE "Digest" = $digest;
-                    DELETE FROM "Blobs" WHERE "Digest" = $digest;
+                    DELETE FROM "RepositoryBlobs" WHERE "Digest" IN (SELECT value FROM json_each($dangling));
+                    DELETE FROM "Blobs" WHERE "Digest" IN (SELECT value FROM json_each($dangling));
+                    DELETE FROM "GcBlobReviews" WHERE "Digest" IN (SELECT value FROM json_each($reviewed));
                     """;
-                foreach (var blob in dangling)
-                {
-                    digest.Value = blob.Digest;
-                    await command.ExecuteNonQueryAsync(CancellationToken.None);
-                }
-
-                command.CommandText = """DELETE FROM "GcBlobReviews" WHERE "Digest" = $digest;""";
-                foreach (var reviewedDigest in reviewed)
-                {
-                    digest.Value = reviewedDigest;
-                    await command.ExecuteNonQueryAsync(CancellationToken.None);
-                }
+                await command.ExecuteNonQueryAsync(CancellationToken.None);
 
                 return (dangling, reviewed.Count);
             },
@@ -228,6 +214,35 @@ internal sealed class SqliteGcMetadata(SqliteMetadataStore store) : IGcMetadata
 
             return runs;
         }));
+
+    private static string JsonArray(IEnumerable<long> values) => JsonArray(json =>
+    {
+        foreach (var value in values)
+        {
+            json.WriteNumberValue(value);
+        }
+    });
+
+    private static string JsonArray(IEnumerable<string> values) => JsonArray(json =>
+    {
+        foreach (var value in values)
+        {
+            json.WriteStringValue(value);
+        }
+    });
+
+    private static string JsonArray(Action<Utf8JsonWriter> items)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            items(json);
+            json.WriteEndArray();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 
     private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql)
     {
