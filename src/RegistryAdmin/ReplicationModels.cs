@@ -78,6 +78,7 @@ public sealed record DescribeImageReplicationStatusResponse(string RepositoryNam
 /// <summary>The JSON of the replication API, generated at compile time (camelCase, web defaults).</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(PutReplicationConfigurationRequest))]
+[JsonSerializable(typeof(ReplicationConfiguration))]
 [JsonSerializable(typeof(DescribeRegistryResponse))]
 [JsonSerializable(typeof(DescribeImageReplicationStatusResponse))]
 [JsonSerializable(typeof(RegistryErrorResponse))]
