@@ -135,7 +135,7 @@ internal static partial class ReplicationRulesParser
         {
             if (configuration.Rules.Count > MaxRules)
             {
-                violations.Add(Violation($"[{configuration.Rules.Count} rules]", "replicationConfiguration.rules", $"Member must have length less than or equal to {MaxRules}"));
+                violations.Add(Violation($"'[{configuration.Rules.Count} rules]'", "replicationConfiguration.rules", $"Member must have length less than or equal to {MaxRules}"));
             }
 
             var parsed = new List<ReplicationRuleSpec>();
@@ -159,7 +159,7 @@ internal static partial class ReplicationRulesParser
                 {
                     if (rule.Destinations.Count > MaxDestinations)
                     {
-                        violations.Add(Violation($"[{rule.Destinations.Count} destinations]", $"{at}.destinations", $"Member must have length less than or equal to {MaxDestinations}"));
+                        violations.Add(Violation($"'[{rule.Destinations.Count} destinations]'", $"{at}.destinations", $"Member must have length less than or equal to {MaxDestinations}"));
                     }
 
                     for (var d = 0; d < rule.Destinations.Count; d++)
@@ -182,7 +182,7 @@ internal static partial class ReplicationRulesParser
                 {
                     if (filters.Count is < 1 or > MaxFilters)
                     {
-                        violations.Add(Violation($"[{filters.Count} filters]", $"{at}.repositoryFilters", filters.Count < 1
+                        violations.Add(Violation($"'[{filters.Count} filters]'", $"{at}.repositoryFilters", filters.Count < 1
                             ? "Member must have length greater than or equal to 1"
                             : $"Member must have length less than or equal to {MaxFilters}"));
                     }
