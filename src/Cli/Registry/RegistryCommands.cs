@@ -69,6 +69,7 @@ internal static class RegistryCommands
         command.Add(RepositoryCommands.Images(actions));
         command.Add(GcCommands.Build(actions));
         command.Add(LifecycleCommands.Build(actions));
+        command.Add(ReplicationCommands.Build(actions));
         command.Add(Robots(actions));
         command.Add(Grant(actions));
         command.Add(Public(actions));

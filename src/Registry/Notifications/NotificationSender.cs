@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Threading.Channels;
+using Berth.Registry.Outbox;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Registry.Notifications;
@@ -17,13 +18,13 @@ internal sealed partial class NotificationSender : BackgroundService
 {
     public const string EnvelopeMediaType = "application/vnd.docker.distribution.events.v1+json";
 
-    private readonly NotificationQueue _queue;
+    private readonly ChangeOutbox _queue;
     private readonly NotificationOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<NotificationSender> _logger;
     private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = Timeout.InfiniteTimeSpan };
 
-    public NotificationSender(NotificationQueue queue, NotificationSignal signal, IOptions<NotificationOptions> options, TimeProvider time, ILogger<NotificationSender> logger)
+    public NotificationSender(ChangeOutbox queue, ChangeSignal signal, IOptions<NotificationOptions> options, TimeProvider time, ILogger<NotificationSender> logger)
     {
         _queue = queue;
         _options = options.Value;
@@ -45,7 +46,7 @@ internal sealed partial class NotificationSender : BackgroundService
     /// <summary>Cursors are read (and new endpoints given one) before the registry takes requests.</summary>
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        var cursors = await _queue.OpenAsync([.. Endpoints.Select(e => e.Endpoint.Name)], cancellationToken);
+        var cursors = await _queue.OpenAsync(cancellationToken);
         foreach (var state in Endpoints)
         {
             state.Start(cursors[state.Endpoint.Name]);

@@ -1,3 +1,4 @@
+using Berth.Registry.Outbox;
 using Berth.RegistryAdmin;
 
 namespace Berth.Registry.Notifications;
@@ -19,7 +20,7 @@ internal static class NotificationsAdmin
             return [];
         }
 
-        var queue = services.GetRequiredService<NotificationQueue>();
+        var queue = services.GetRequiredService<ChangeOutbox>();
         var list = new List<NotificationEndpointStatus>();
         foreach (var state in sender.Endpoints)
         {

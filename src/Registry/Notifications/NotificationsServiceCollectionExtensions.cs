@@ -1,5 +1,4 @@
-using Berth.Registry.Storage;
-using Microsoft.Extensions.DependencyInjection.Extensions;
+using Berth.Registry.Outbox;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Registry.Notifications;
@@ -7,16 +6,16 @@ namespace Berth.Registry.Notifications;
 internal static class NotificationsServiceCollectionExtensions
 {
     /// <summary>
-    /// Options always (validated at start); the journal, the HTTP context accessor and the senders only when endpoints
-    /// are configured, so a registry without notifications pays nothing on any request. Registered after the registry's
-    /// start-up service: the senders read their cursors from the migrated database before Kestrel listens.
+    /// Options always (validated at start); the outbox interest, the HTTP context accessor and the senders only when
+    /// endpoints are configured, so a registry without notifications pays nothing on any request. Registered after the
+    /// registry's start-up service: the senders read their cursors from the migrated database before Kestrel listens.
     /// </summary>
     public static WebApplicationBuilder AddRegistryNotifications(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
         services.AddOptions<NotificationOptions>().BindConfiguration(NotificationOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<NotificationOptions>, NotificationOptionsValidator>();
-        services.TryAddSingleton<IChangeJournal, NoChangeJournal>();
+        builder.AddChangeOutbox();
         var configured = builder.Configuration.GetSection(NotificationOptions.SectionName + ":Endpoints").GetChildren().Any();
         if (!configured)
         {
@@ -24,10 +23,9 @@ internal static class NotificationsServiceCollectionExtensions
         }
 
         services.AddHttpContextAccessor();
-        services.AddSingleton<NotificationSignal>();
-        services.AddSingleton<NotificationJournal>();
-        services.Replace(ServiceDescriptor.Singleton<IChangeJournal>(provider => provider.GetRequiredService<NotificationJournal>()));
-        services.AddSingleton<NotificationQueue>();
+        services.AddSingleton<NotificationInterest>();
+        services.AddSingleton<IOutboxInterest>(provider => provider.GetRequiredService<NotificationInterest>());
+        services.AddSingleton<IOutboxConsumer>(provider => provider.GetRequiredService<NotificationInterest>());
         services.AddSingleton<NotificationSender>();
         services.AddHostedService(provider => provider.GetRequiredService<NotificationSender>());
         return builder;

@@ -24,6 +24,10 @@ internal sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> opti
 
     public DbSet<NotificationCursorEntity> NotificationCursors => Set<NotificationCursorEntity>();
 
+    public DbSet<ReplicationConfigurationEntity> ReplicationConfigurations => Set<ReplicationConfigurationEntity>();
+
+    public DbSet<ReplicationImageEntity> ReplicationImages => Set<ReplicationImageEntity>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<RepositoryEntity>(e =>
@@ -115,6 +119,28 @@ internal sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> opti
             e.ToTable("NotificationCursors");
             e.HasKey(x => x.Endpoint);
             e.Property(x => x.Endpoint).HasMaxLength(128);
+        });
+
+        // Replication (src/Registry/Replication): the configuration and each image's status per destination.
+        modelBuilder.Entity<ReplicationConfigurationEntity>(e =>
+        {
+            e.ToTable("ReplicationConfiguration");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).ValueGeneratedNever();
+        });
+
+        modelBuilder.Entity<ReplicationImageEntity>(e =>
+        {
+            e.ToTable("ReplicationImages");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Repository).HasMaxLength(255);
+            e.Property(x => x.Digest).HasMaxLength(135);
+            e.Property(x => x.Destination).HasMaxLength(255);
+            e.Property(x => x.Status).HasMaxLength(16);
+            e.HasIndex(x => new { x.Repository, x.Digest, x.Destination }).IsUnique();
+
+            // The worker's question: what is due next.
+            e.HasIndex(x => x.NextAttemptAt);
         });
     }
 }

@@ -1,51 +1,43 @@
 using System.Text.Json;
 using Berth.Registry.Http;
+using Berth.Registry.Notifications;
 using Berth.Registry.Storage;
-using Microsoft.Extensions.Options;
 
-namespace Berth.Registry.Notifications;
+namespace Berth.Registry.Outbox;
+
+/// <summary>Says which changes one outbox consumer needs a row for (asked inside the change's transaction: cheap, no I/O).</summary>
+internal interface IOutboxInterest
+{
+    bool Wants(in RegistryChange change);
+}
 
 /// <summary>
 /// Turns a committed-to-be change into the outbox row the metadata store writes in the change's transaction (the
-/// event as JSON, fixed now: its id, time and request), and wakes the senders after the commit. Only actions some
-/// endpoint wants get a row. The request comes from <see cref="IHttpContextAccessor"/>, which is registered only when
-/// notifications are configured (it costs every request an async-local write).
+/// event as distribution's notification JSON, fixed now: its id, time and request), and wakes the consumers after the
+/// commit. One row per change however many consumers want it (notification endpoints, replication): only changes some
+/// consumer wants get a row, so with none a write costs nothing more. The request comes from
+/// <see cref="IHttpContextAccessor"/>, which is registered only when notifications are configured (it costs every
+/// request an async-local write, and only notifications carry the request).
 /// </summary>
-internal sealed class NotificationJournal : IChangeJournal
+internal sealed class OutboxJournal(IEnumerable<IOutboxInterest> interests, TimeProvider time, ChangeSignal signal, IHttpContextAccessor? http = null) : IChangeJournal
 {
-    private readonly TimeProvider _time;
-    private readonly IHttpContextAccessor? _http;
-    private readonly NotificationSignal _signal;
-    private readonly bool _push;
-    private readonly bool _delete;
+    private readonly IOutboxInterest[] _interests = [.. interests];
     private readonly NotificationSource _source = new(Environment.MachineName, Guid.NewGuid().ToString());
-
-    public NotificationJournal(IOptions<NotificationOptions> options, TimeProvider time, NotificationSignal signal, IHttpContextAccessor? http = null)
-    {
-        _time = time;
-        _http = http;
-        _signal = signal;
-        var actions = options.Value.Endpoints.SelectMany(e => e.EffectiveActions).ToHashSet(StringComparer.Ordinal);
-        _push = actions.Contains("push");
-        _delete = actions.Contains("delete");
-        WantsPulls = actions.Contains("pull");
-    }
-
-    /// <summary>Whether some endpoint receives pull events (else a pull records nothing).</summary>
-    public bool WantsPulls { get; }
 
     public JournalEntry? Describe(in RegistryChange change)
     {
-        var wanted = change.Action switch
+        foreach (var interest in _interests)
         {
-            ChangeAction.Push => _push,
-            ChangeAction.Delete => _delete,
-            _ => WantsPulls,
-        };
-        return wanted ? new JournalEntry(ActionName(change.Action), Serialize(change)) : null;
+            if (interest.Wants(change))
+            {
+                return new JournalEntry(ActionName(change.Action), Serialize(change));
+            }
+        }
+
+        return null;
     }
 
-    public void Committed() => _signal.Wake();
+    public void Committed() => signal.Wake();
 
     public static string ActionName(ChangeAction action) => action switch
     {
@@ -56,7 +48,7 @@ internal sealed class NotificationJournal : IChangeJournal
 
     public string Serialize(in RegistryChange change)
     {
-        var context = _http?.HttpContext;
+        var context = http?.HttpContext;
         var request = context?.Request;
         string? url = null;
         if (request is not null && change.Digest is { } digest)
@@ -67,7 +59,7 @@ internal sealed class NotificationJournal : IChangeJournal
 
         var notification = new NotificationEvent(
             Guid.NewGuid().ToString(),
-            _time.GetUtcNow(),
+            time.GetUtcNow(),
             ActionName(change.Action),
             new NotificationTarget(
                 change.MediaType,
@@ -97,8 +89,8 @@ internal sealed class NotificationJournal : IChangeJournal
             : null;
 }
 
-/// <summary>Wakes every endpoint's sender after a commit that recorded events.</summary>
-internal sealed class NotificationSignal
+/// <summary>Wakes every outbox consumer after a commit that recorded events.</summary>
+internal sealed class ChangeSignal
 {
     private readonly List<Action> _listeners = [];
 

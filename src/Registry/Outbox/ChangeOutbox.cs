@@ -1,27 +1,56 @@
 using Berth.Registry.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
 
-namespace Berth.Registry.Notifications;
+namespace Berth.Registry.Outbox;
 
-/// <summary>An event of the outbox, as a sender reads it.</summary>
+/// <summary>An event of the outbox, as a consumer reads it.</summary>
 internal readonly record struct QueuedEvent(long Id, string Action, string Payload);
 
+/// <summary>One reader of the outbox: the names of the cursors it keeps (a notification endpoint each, replication one).</summary>
+internal interface IOutboxConsumer
+{
+    IReadOnlyCollection<string> CursorNames { get; }
+}
+
 /// <summary>
-/// The notification outbox in the registry's database (<c>NotificationEvents</c>, written by the metadata store in
-/// each change's transaction) and each endpoint's cursor (<c>NotificationCursors</c>). Its own connections: a sender
-/// reading or advancing never waits for the metadata store's writer lock in the process, only for SQLite's.
+/// The registry's durable change outbox (<c>NotificationEvents</c>, written by the metadata store in each change's
+/// transaction: <see cref="OutboxJournal"/>) and one cursor per consumer (<c>NotificationCursors</c>): the notification
+/// senders (a cursor per endpoint) and replication (one). The tables kept their first user's names. Its own
+/// connections: a consumer reading or advancing never waits for the metadata store's writer lock in the process, only
+/// for SQLite's.
 /// </summary>
-internal sealed class NotificationQueue(RegistryDataDirectory layout, TimeProvider time)
+internal sealed class ChangeOutbox(RegistryDataDirectory layout, TimeProvider time, IEnumerable<IOutboxConsumer> consumers) : IDisposable
 {
     private readonly string _connectionString = SqliteConnections.ConnectionString(layout.RegistryDatabase);
+    private readonly SemaphoreSlim _opening = new(1, 1);
+    private IReadOnlyDictionary<string, long>? _opened;
+
+    public void Dispose() => _opening.Dispose();
 
     /// <summary>
-    /// Gives every configured endpoint a cursor (a new endpoint starts after the events already queued: it was not
-    /// configured when they happened), forgets endpoints no longer configured, and trims what all have received.
+    /// The cursors of every consumer, as they were when the outbox was opened: the first caller (a consumer starting)
+    /// opens it for all of them at once, since forgetting cursors nobody keeps needs the whole list.
     /// </summary>
-    public async Task<IReadOnlyDictionary<string, long>> OpenAsync(IReadOnlyCollection<string> endpoints, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, long>> OpenAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await _opening.WaitAsync(cancellationToken);
+        try
+        {
+            return _opened ??= await OpenAsync([.. consumers.SelectMany(c => c.CursorNames).Distinct(StringComparer.Ordinal)], cancellationToken);
+        }
+        finally
+        {
+            _opening.Release();
+        }
+    }
+
+    /// <summary>
+    /// Gives every consumer a cursor (a new one starts after the events already queued: it was not there when they
+    /// happened), forgets cursors no consumer keeps any more, and trims what all have read.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, long>> OpenAsync(IReadOnlyCollection<string> endpoints, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenWritableAsync(cancellationToken);
         using var transaction = connection.BeginTransaction();
         using var command = connection.Command("""
             INSERT INTO "NotificationCursors" ("Endpoint", "LastEventId", "UpdatedAt")
@@ -75,7 +104,7 @@ internal sealed class NotificationQueue(RegistryDataDirectory layout, TimeProvid
     /// <summary>Events after <paramref name="cursor"/>, oldest first, at most <paramref name="limit"/>.</summary>
     public async Task<IReadOnlyList<QueuedEvent>> ReadAsync(long cursor, int limit, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenWritableAsync(cancellationToken);
         using var command = connection.Command("""SELECT "Id", "Action", "Payload" FROM "NotificationEvents" WHERE "Id" > $cursor ORDER BY "Id" LIMIT $limit;""");
         command.Parameters.AddWithValue("$cursor", cursor);
         command.Parameters.AddWithValue("$limit", limit);
@@ -92,7 +121,7 @@ internal sealed class NotificationQueue(RegistryDataDirectory layout, TimeProvid
     /// <summary>How many events after <paramref name="cursor"/> are of <paramref name="actions"/>.</summary>
     public async Task<long> CountPendingAsync(long cursor, IReadOnlyList<string> actions, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenWritableAsync(cancellationToken);
         using var command = connection.Command($"""
             SELECT COUNT(*) FROM "NotificationEvents" WHERE "Id" > $cursor AND "Action" IN ({string.Join(", ", actions.Select((_, i) => "$a" + i))});
             """);
@@ -105,11 +134,24 @@ internal sealed class NotificationQueue(RegistryDataDirectory layout, TimeProvid
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    /// <summary>Records that <paramref name="endpoint"/> has received every event up to <paramref name="cursor"/>, and trims.</summary>
-    public async Task AdvanceAsync(string endpoint, long cursor, CancellationToken cancellationToken)
+    /// <summary>Records that the consumer's cursor <paramref name="endpoint"/> has read every event up to <paramref name="cursor"/>, and trims.</summary>
+    public Task AdvanceAsync(string endpoint, long cursor, CancellationToken cancellationToken) =>
+        AdvanceAsync(endpoint, cursor, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="AdvanceAsync(string, long, CancellationToken)"/>, with <paramref name="alsoWrite"/> run in the same
+    /// transaction: a consumer that turns events into rows of its own (replication) stores them and its cursor together,
+    /// so after a crash it neither loses nor repeats an event.
+    /// </summary>
+    public async Task AdvanceAsync(string endpoint, long cursor, Func<SqliteConnection, SqliteTransaction, Task>? alsoWrite, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenWritableAsync(cancellationToken);
         using var transaction = connection.BeginTransaction();
+        if (alsoWrite is not null)
+        {
+            await alsoWrite(connection, transaction);
+        }
+
         using var command = connection.Command($"""
             UPDATE "NotificationCursors" SET "LastEventId" = $cursor, "UpdatedAt" = $now WHERE "Endpoint" = $endpoint AND "LastEventId" < $cursor;
             {TrimSql}
@@ -122,10 +164,13 @@ internal sealed class NotificationQueue(RegistryDataDirectory layout, TimeProvid
         transaction.Commit();
     }
 
+    /// <summary>A connection of the outbox's own (writable), for a consumer's reads and writes of its own tables.</summary>
+    public Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken) => OpenWritableAsync(cancellationToken);
+
     /// <summary>A pull event: a pull changes nothing, so it has no transaction to join and is written on its own.</summary>
     public async Task AppendAsync(string action, string payload, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenWritableAsync(cancellationToken);
         using var command = connection.Command("""INSERT INTO "NotificationEvents" ("Action", "Payload", "CreatedAt") VALUES ($action, $payload, $now);""");
         command.Parameters.AddWithValue("$action", action);
         command.Parameters.AddWithValue("$payload", payload);
@@ -135,7 +180,7 @@ internal sealed class NotificationQueue(RegistryDataDirectory layout, TimeProvid
 
     // The ADO.NET pool is shared with the read pool (same connection string), whose connections are query_only: a
     // connection it handed back (a host restarted in the same process) must be made writable again.
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    private async Task<SqliteConnection> OpenWritableAsync(CancellationToken cancellationToken)
     {
         var connection = await SqliteConnections.OpenAsync(_connectionString, cancellationToken);
         using var writable = connection.Command("PRAGMA query_only=0;");
@@ -143,7 +188,7 @@ internal sealed class NotificationQueue(RegistryDataDirectory layout, TimeProvid
         return connection;
     }
 
-    // Events every endpoint has received go; with no endpoint at all (MIN of nothing is NULL) nothing is deleted here,
+    // Events every consumer has read go; with no consumer at all (MIN of nothing is NULL) nothing is deleted here,
     // and OpenAsync's cursors decide again at the next start.
     private const string TrimSql = """DELETE FROM "NotificationEvents" WHERE "Id" <= (SELECT MIN("LastEventId") FROM "NotificationCursors");""";
 }
