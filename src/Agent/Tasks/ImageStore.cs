@@ -15,6 +15,8 @@ internal sealed partial class ImageStore(IContainerRuntime runtime, IOptions<Age
     private readonly ImagePullBackoff _backoff = new(options.Value.ImagePullBackoff, time, Random.Shared);
     private readonly Lazy<ConcurrentDictionary<string, DateTimeOffset>> _lastUsed = new(() => new(AgentDataDirectory.Read<Dictionary<string, DateTimeOffset>>(data.Images) ?? []));
     private readonly Lock _saveLock = new();
+    private readonly Lock _pullLock = new();
+    private readonly Dictionary<string, SharedPull> _pulls = new(StringComparer.Ordinal);
 
     /// <summary>Makes <paramref name="image"/> available; throws <see cref="ImagePullException"/> when it cannot.</summary>
     public async Task EnsureAsync(string image, IReadOnlyList<RegistryCredential> credentials, CancellationToken cancellationToken)
@@ -31,7 +33,7 @@ internal sealed partial class ImageStore(IContainerRuntime runtime, IOptions<Age
         {
             try
             {
-                await PullAsync(image, credentials, cancellationToken);
+                await PullSharedAsync(image, credentials, cancellationToken);
             }
             catch (ImagePullException ex) when (behavior == ImagePullBehavior.Default)
             {
@@ -45,6 +47,96 @@ internal sealed partial class ImageStore(IContainerRuntime runtime, IOptions<Age
         }
 
         MarkUsed(image);
+    }
+
+    /// <summary>
+    /// Joins the pull of <paramref name="image"/> already running, or starts it. Tasks of one image launched together
+    /// share one pull: each pull of its own fetched the manifest again and, for an image that cannot be pulled, counted
+    /// as a failure of its own, so the backoff grew per task instead of per attempt. The first caller's credentials are
+    /// used (the scheduler hands every task the same credential per registry). A caller that leaves (its task stopped)
+    /// stops waiting; the pull itself is cancelled only when no caller waits for it any more.
+    /// </summary>
+    private async Task PullSharedAsync(string image, IReadOnlyList<RegistryCredential> credentials, CancellationToken cancellationToken)
+    {
+        SharedPull pull;
+        lock (_pullLock)
+        {
+            if (!_pulls.TryGetValue(image, out pull!))
+            {
+                pull = new SharedPull();
+                _pulls[image] = pull;
+                pull.Completion = RunSharedPullAsync(image, credentials, pull);
+            }
+
+            pull.Waiters++;
+        }
+
+        try
+        {
+            await pull.Completion.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            var abandon = false;
+            lock (_pullLock)
+            {
+                if (--pull.Waiters == 0 && !pull.Finished)
+                {
+                    // The next caller starts afresh rather than joining a pull on its way out.
+                    pull.Abandoned = abandon = true;
+                    _pulls.Remove(image);
+                }
+            }
+
+            if (abandon)
+            {
+                await pull.Cancel.CancelAsync();
+                pull.Cancel.Dispose();
+            }
+        }
+    }
+
+    private async Task RunSharedPullAsync(string image, IReadOnlyList<RegistryCredential> credentials, SharedPull pull)
+    {
+        // Off the caller's lock before anything runs.
+        await Task.Yield();
+        try
+        {
+            await PullAsync(image, credentials, pull.Cancel.Token);
+        }
+        finally
+        {
+            bool dispose;
+            lock (_pullLock)
+            {
+                pull.Finished = true;
+                dispose = !pull.Abandoned;
+                if (_pulls.TryGetValue(image, out var current) && current == pull)
+                {
+                    _pulls.Remove(image);
+                }
+            }
+
+            // Whoever sees the pull last disposes its cancellation source: the abandoning caller after cancelling, or here.
+            if (dispose)
+            {
+                pull.Cancel.Dispose();
+            }
+        }
+    }
+
+    /// <summary>One pull in flight and the callers waiting for it; the counts and flags are read and written under the store's pull lock.</summary>
+    private sealed class SharedPull
+    {
+        public CancellationTokenSource Cancel { get; } = new();
+
+        public Task Completion { get; set; } = Task.CompletedTask;
+
+        public int Waiters { get; set; }
+
+        public bool Finished { get; set; }
+
+        public bool Abandoned { get; set; }
     }
 
     /// <summary>Pulls, unless the image's pulls keep failing and its backoff has not run out: then fails at once with the last error.</summary>

@@ -16,17 +16,44 @@ internal sealed class FakeContainerRuntime : IContainerRuntime
     public Task<EngineInfo> GetInfoAsync(CancellationToken cancellationToken) =>
         Task.FromResult(new EngineInfo("fake", "fake", 2, 4L << 30, "20.10.24", "fake", "x86_64", "/var/lib/docker"));
 
-    public Task PullImageAsync(string image, RegistryCredential? credential, IProgress<PullProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>When set, every pull waits for it (or for its cancellation) before it ends.</summary>
+    public TaskCompletionSource? PullGate { get; set; }
+
+    /// <summary>Pulls that ended because their cancellation token fired.</summary>
+    public int CancelledPulls => Volatile.Read(ref _cancelledPulls);
+
+    private int _cancelledPulls;
+
+    public async Task PullImageAsync(string image, RegistryCredential? credential, IProgress<PullProgress>? progress, CancellationToken cancellationToken)
     {
-        Pulls.Add((image, credential));
+        lock (Pulls)
+        {
+            Pulls.Add((image, credential));
+        }
+
+        if (PullGate is { } gate)
+        {
+            try
+            {
+                await gate.Task.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                Interlocked.Increment(ref _cancelledPulls);
+                throw;
+            }
+        }
+
         if (FailingPulls.TryGetValue(image, out var message))
         {
             throw new ImagePullException(message);
         }
 
         progress?.Report(new PullProgress("layer1", "Pull complete", null, null));
-        LocalImages.Add(image);
-        return Task.CompletedTask;
+        lock (LocalImages)
+        {
+            LocalImages.Add(image);
+        }
     }
 
     public Task ImportImageAsync(string reference, Stream rootfs, IReadOnlyList<string> changes, CancellationToken cancellationToken)

@@ -10,6 +10,7 @@ public sealed class ImageStoreTests : IDisposable
 {
     private readonly DirectoryInfo _state = Directory.CreateTempSubdirectory("berth-images-");
     private readonly FakeContainerRuntime _runtime = new();
+    private static readonly TimeSpan s_step = TimeSpan.FromSeconds(30);
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
 
     [Fact]
@@ -25,6 +26,92 @@ public sealed class ImageStoreTests : IDisposable
 
         Assert.Equal("manifest unknown", ex.Message);
         Assert.Equal(2, _runtime.Pulls.Count);
+    }
+
+    [Fact]
+    public async Task TasksOfOneImage_ShareOnePull()
+    {
+        _runtime.PullGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var store = Store(ImagePullBehavior.Always);
+
+        var first = store.EnsureAsync("reg:5000/app:1", [], CancellationToken.None);
+        var second = store.EnsureAsync("reg:5000/app:1", [], CancellationToken.None);
+        await WaitForPullsAsync(1);
+        _runtime.PullGate.SetResult();
+        await Task.WhenAll(first, second).WaitAsync(s_step);
+
+        Assert.Single(_runtime.Pulls);
+        await store.EnsureAsync("reg:5000/app:1", [], CancellationToken.None);
+        Assert.Equal(2, _runtime.Pulls.Count);
+    }
+
+    [Fact]
+    public async Task ASharedPullThatFails_FailsEveryWaiter_AndCountsOnceInTheBackoff()
+    {
+        _runtime.PullGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _runtime.FailingPulls["reg:5000/app:9"] = "manifest unknown";
+        var store = Store(ImagePullBehavior.Always);
+
+        var waiters = Enumerable.Range(0, 3).Select(_ => store.EnsureAsync("reg:5000/app:9", [], CancellationToken.None)).ToList();
+        await WaitForPullsAsync(1);
+        _runtime.PullGate.SetResult();
+        foreach (var waiter in waiters)
+        {
+            var failed = await Assert.ThrowsAsync<ImagePullException>(() => waiter.WaitAsync(s_step));
+            Assert.Equal("manifest unknown", failed.Message);
+        }
+
+        Assert.Single(_runtime.Pulls);
+        // One failure, not three: the next attempt is held back by the first step of the backoff only.
+        var held = await Assert.ThrowsAsync<ImagePullException>(() => store.EnsureAsync("reg:5000/app:9", [], CancellationToken.None));
+        Assert.Contains("failed 1 times in a row", held.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AWaiterThatLeaves_DoesNotCancelThePullOthersWaitFor_TheLastOneDoes()
+    {
+        _runtime.PullGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var store = Store(ImagePullBehavior.Always);
+        using var leaving = new CancellationTokenSource();
+        using var alsoLeaving = new CancellationTokenSource();
+
+        var stopped = store.EnsureAsync("reg:5000/app:1", [], leaving.Token);
+        var staying = store.EnsureAsync("reg:5000/app:1", [], CancellationToken.None);
+        await WaitForPullsAsync(1);
+        await leaving.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => stopped.WaitAsync(s_step));
+        _runtime.PullGate.SetResult();
+        await staying.WaitAsync(s_step);
+        Assert.Equal((1, 0), (_runtime.Pulls.Count, _runtime.CancelledPulls));
+
+        _runtime.PullGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var alone = store.EnsureAsync("reg:5000/app:1", [], alsoLeaving.Token);
+        await WaitForPullsAsync(2);
+        await alsoLeaving.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => alone.WaitAsync(s_step));
+        await WaitUntilAsync(() => _runtime.CancelledPulls == 1);
+
+        // The abandoned pull is not joined: the next caller starts its own.
+        _runtime.PullGate.SetResult();
+        await store.EnsureAsync("reg:5000/app:1", [], CancellationToken.None).WaitAsync(s_step);
+        Assert.Equal(3, _runtime.Pulls.Count);
+    }
+
+    private Task WaitForPullsAsync(int count) => WaitUntilAsync(() =>
+    {
+        lock (_runtime.Pulls)
+        {
+            return _runtime.Pulls.Count >= count;
+        }
+    });
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(s_step);
+        while (!condition())
+        {
+            await Task.Delay(5, timeout.Token);
+        }
     }
 
     [Fact]
