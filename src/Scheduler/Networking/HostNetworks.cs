@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Berth.Core.Networking;
@@ -18,6 +19,11 @@ internal sealed partial class HostNetworks(StateKernel kernel, IOptions<AwsvpcOp
     // Choosing a cluster's CIDR compares it with every other cluster's, which live under other locks: one choice at a
     // time, held across the commit, so two clusters can never be given overlapping CIDRs.
     private readonly SemaphoreSlim _cidrChoice = new(1, 1);
+
+    // Clusters whose CIDR had no free subnet for the last host that asked: the warning is written once per cluster, not
+    // once per host (a 1,000-host cluster in a /16 of /24s would write 744 of them at every scheduler start), and again
+    // after a subnet was handed out.
+    private readonly ConcurrentDictionary<string, bool> _exhausted = new(StringComparer.Ordinal);
 
     private AwsvpcOptions Options => options.Value;
 
@@ -112,11 +118,16 @@ internal sealed partial class HostNetworks(StateKernel kernel, IOptions<AwsvpcOp
                     }
 
                     changed = true;
+                    _exhausted.TryRemove(tx.Cluster.Name, out _);
                     Log.SubnetAssigned(logger, instanceId, tx.Cluster.Name, instance.TaskSubnet);
+                }
+                else if (_exhausted.TryAdd(tx.Cluster.Name, true))
+                {
+                    Log.NoFreeSubnet(logger, instanceId, tx.Cluster.Name, cidr.Value.ToString(), prefix);
                 }
                 else
                 {
-                    Log.NoFreeSubnet(logger, instanceId, tx.Cluster.Name, cidr.Value.ToString(), prefix);
+                    Log.NoFreeSubnetAgain(logger, instanceId, tx.Cluster.Name);
                 }
             }
 
@@ -137,15 +148,48 @@ internal sealed partial class HostNetworks(StateKernel kernel, IOptions<AwsvpcOp
     }
 
     /// <summary>The first subnet of <paramref name="prefix"/> in <paramref name="cidr"/> that overlaps none of <paramref name="used"/>.</summary>
+    /// <remarks>
+    /// Each used block marks the candidate indexes it covers, so the cost is one pass over <paramref name="used"/> plus one
+    /// over the candidates up to the first free one, not their product: every connecting host of a cluster asks once under
+    /// the cluster's lock, and in a cluster with more hosts than subnets (1,000 hosts in a /16 of /24s) every host beyond
+    /// the 256th asks again at each reconnect.
+    /// </remarks>
     public static Ipv4Cidr? FreeSubnet(Ipv4Cidr cidr, int prefix, IReadOnlyCollection<Ipv4Cidr> used)
     {
         var count = cidr.SubnetCount(prefix);
+        var shift = 32 - prefix;
+        var taken = new HashSet<long>();
+        foreach (var block in used)
+        {
+            if (!block.Overlaps(cidr))
+            {
+                continue;
+            }
+
+            if (block.Contains(cidr))
+            {
+                return null;
+            }
+
+            // Inside the CIDR: a block no larger than a subnet covers one candidate, a larger one a run of them.
+            var first = (long)(block.Network - cidr.Network) >> shift;
+            var covered = block.PrefixLength >= prefix ? 1L : 1L << (prefix - block.PrefixLength);
+            for (var i = first; i < first + covered; i++)
+            {
+                taken.Add(i);
+            }
+        }
+
+        if (taken.Count >= count)
+        {
+            return null;
+        }
+
         for (long i = 0; i < count; i++)
         {
-            var candidate = cidr.Subnet(prefix, i);
-            if (!used.Any(u => u.Overlaps(candidate)))
+            if (!taken.Contains(i))
             {
-                return candidate;
+                return cidr.Subnet(prefix, i);
             }
         }
 
