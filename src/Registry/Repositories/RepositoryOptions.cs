@@ -17,4 +17,12 @@ internal sealed class RepositoryOptions
     /// <summary>How often the last pull times noted in memory are written to the database (ECR records them within a day).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan LastPullFlushInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How many distinct manifests' pull times may wait in memory before they are written without waiting for the
+    /// interval. A waiting manifest costs ~250 bytes; at 20,000 GETs/s spread over a million manifests, a minute's worth
+    /// held 75 MiB of the registry's 200 MiB budget. 16,384 hold ~4 MiB.
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public int LastPullMaxPending { get; set; } = 16_384;
 }
