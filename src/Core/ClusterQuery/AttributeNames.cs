@@ -18,6 +18,12 @@ public static class AttributeNames
     /// <summary>The CPU architecture, for example <c>x86_64</c> or <c>arm64</c> (ECS: <c>ecs.cpu-architecture</c>).</summary>
     public const string CpuArchitecture = "berth.cpu-architecture";
 
+    /// <summary>
+    /// Present (with an empty value) on an instance that can run awsvpc tasks: it holds a task subnet of its cluster's
+    /// CIDR (ECS: <c>ecs.capability.task-eni</c>). awsvpc tasks are placed only where it is.
+    /// </summary>
+    public const string TaskEni = "berth.capability.task-eni";
+
     private const string EcsPrefix = "ecs.";
     private const string BerthPrefix = "berth.";
 

@@ -40,6 +40,7 @@ internal static partial class HostFactsValidator
         AttributeNames.CpuArchitecture,
         AttributeNames.Zone,
         AttributeNames.InstanceType,
+        AttributeNames.TaskEni,
     };
 
     // Host names: letters, digits, hyphens, dots, underscores (DNS names and what `hostname` prints).

@@ -327,6 +327,16 @@ internal sealed class ClusterState
             attributes.Remove(Core.ClusterQuery.AttributeNames.InstanceType);
         }
 
+        // A capability, as ECS has it: the name alone says the host can give awsvpc tasks addresses.
+        if (instance.TaskSubnet is not null)
+        {
+            attributes[Core.ClusterQuery.AttributeNames.TaskEni] = "";
+        }
+        else
+        {
+            attributes.Remove(Core.ClusterQuery.AttributeNames.TaskEni);
+        }
+
         return attributes;
     }
 }

@@ -72,6 +72,18 @@ internal static class PlacementSpecs
         return constraints;
     }
 
+    /// <summary>What every awsvpc task requires of its host.</summary>
+    public static readonly PlacementConstraint NeedsTaskSubnet = PlacementConstraint.MemberOf($"attribute:{Core.ClusterQuery.AttributeNames.TaskEni} exists");
+
+    /// <summary>
+    /// The constraints the task definition implies, added where tasks are placed and never stored or shown (as ECS
+    /// implies <c>ecs.capability.task-eni</c> for awsvpc): a host without a task subnet (its cluster's CIDR full, or
+    /// none) cannot give an awsvpc task an address, so the task goes to another host or fails placement with
+    /// ATTRIBUTE instead of starting there and failing. Not counted among the 10.
+    /// </summary>
+    public static IEnumerable<PlacementConstraint> Implied(TaskDefinitionRecord definition) =>
+        definition.Definition.NetworkMode == "awsvpc" ? [NeedsTaskSubnet] : [];
+
     /// <summary>The service's own constraints (the given ones, after the task definition's).</summary>
     public static List<PlacementConstraint> OwnConstraints(TaskDefinitionRecord definition, IEnumerable<PlacementSpec> given) =>
         ParseConstraints(definition, given).Skip(definition.Definition.PlacementConstraints?.Count ?? 0).ToList();

@@ -136,6 +136,7 @@ internal static partial class ServiceRules
         var definition = DefinitionOf(catalog, service, service.Primary.TaskDefinitionArn);
         var constraints = PlacementSpecs.ParseConstraints(definition, []);
         constraints.AddRange(service.Constraints);
+        constraints.AddRange(PlacementSpecs.Implied(definition));
         return constraints;
     }
 

@@ -67,9 +67,10 @@ internal sealed partial class AgentSessionService(
         // better address for that says so in its facts), and the address its peers route awsvpc task traffic through.
         var remote = context.GetHttpContext().Connection.RemoteIpAddress;
         var peer = remote is null ? null : (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString();
-        var (generation, applied) = await agents.ConnectAsync(instanceId, hello.Facts is null ? null : WireConvert.FromWire(hello.Facts), peer);
-        // The host's task subnet (given once) and the address its peers route through.
+        // The host's task subnet (given once) and the address its peers route through — before the agent counts as
+        // connected, so that no placement sees a connected host without the subnet awsvpc tasks require of it.
         await networks.ConnectHostAsync(instanceId, remote);
+        var (generation, applied) = await agents.ConnectAsync(instanceId, hello.Facts is null ? null : WireConvert.FromWire(hello.Facts), peer);
         var session = new AgentSession(instanceId, generation, responseStream, desiredStates, credentials, time, stream.Token, context.GetHttpContext().Response);
         session.Send(new SchedulerMessage
         {

@@ -74,6 +74,7 @@ internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine)
             }
 
             var constraints = PlacementSpecs.ParseConstraints(definition, command.PlacementConstraints);
+            constraints.AddRange(PlacementSpecs.Implied(definition));
             var group = string.IsNullOrEmpty(command.Group) ? "family:" + definition.Family : command.Group;
             var result = engine.Place(tx.Cluster.Snapshot, new PlacementRequest
             {

@@ -82,6 +82,49 @@ public sealed class HostNetworkTests(ITestOutputHelper output) : SchedulerTest(o
     }
 
     [Fact]
+    public async Task AHostWithoutATaskSubnet_GetsNoAwsvpcTasks_AndSaysSoInItsAttributes()
+    {
+        // A /24 cluster CIDR holds one /24 host subnet: the first host to connect takes it, the second gets none.
+        await CreateAsync("tiny", "10.60.0.0/24");
+        await using var first = await SimulatedAgent.RegisterAsync(Host, "tiny");
+        await using var second = await SimulatedAgent.RegisterAsync(Host, "tiny");
+        await RegisterAwsvpcAsync();
+
+        // Spread over instanceId would put two on each; the second cannot give them addresses.
+        var spread = await RunAwsvpcAsync(4, "tiny");
+        var pinned = await Host.Tasks.RunTaskAsync(new RunTaskRequest
+        {
+            Cluster = "tiny",
+            TaskDefinition = "api",
+            PlacementConstraints = { new PlacementConstraint { Type = "memberOf", Expression = $"ec2InstanceId == {second.InstanceId}" } },
+        }, Host.Admin);
+        // ECS's spelling of the capability names the same attribute.
+        var ecsSpelling = await Host.Tasks.RunTaskAsync(new RunTaskRequest
+        {
+            Cluster = "tiny",
+            TaskDefinition = "api",
+            PlacementConstraints = { new PlacementConstraint { Type = "memberOf", Expression = "attribute:ecs.capability.task-eni exists" } },
+        }, Host.Admin);
+        var instances = (await Host.Instances.DescribeContainerInstancesAsync(
+            new DescribeContainerInstancesRequest { Cluster = "tiny", ContainerInstances = { first.InstanceId, second.InstanceId } }, Host.Admin)).ContainerInstances;
+
+        Assert.Empty(spread.Failures);
+        Assert.All(spread.Tasks, t => Assert.Equal(first.InstanceId, t.ContainerInstanceId));
+        Assert.Empty(pinned.Tasks);
+        Assert.Equal("ATTRIBUTE", Assert.Single(pinned.Failures).Reason);
+        Assert.Equal(first.InstanceId, Assert.Single(ecsSpelling.Tasks).ContainerInstanceId);
+        Assert.Contains(instances.Single(i => i.ContainerInstanceId == first.InstanceId).Attributes, a => a.Name == "berth.capability.task-eni" && a.Value == "");
+        Assert.DoesNotContain(instances.Single(i => i.ContainerInstanceId == second.InstanceId).Attributes, a => a.Name == "berth.capability.task-eni");
+        // It is the scheduler's to say: no custom attribute stands in for it.
+        var put = await Assert.ThrowsAsync<RpcException>(() => Host.Instances.PutAttributesAsync(new PutAttributesRequest
+        {
+            Cluster = "tiny",
+            Attributes = { new TargetedAttribute { Name = "ecs.capability.task-eni", TargetId = second.InstanceId } },
+        }, Host.Admin).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, put.StatusCode);
+    }
+
+    [Fact]
     public async Task Restart_HostsKeepTheirSubnets()
     {
         var agent = await SimulatedAgent.RegisterAsync(Host);
