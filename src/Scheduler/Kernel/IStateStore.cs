@@ -20,8 +20,9 @@ internal interface IStateStore : IAsyncDisposable
     Task WriteAsync(StateWrites writes);
 
     /// <summary>
-    /// Removes at most <paramref name="limit"/> records that ended before <paramref name="before"/> (STOPPED tasks,
-    /// INACTIVE services and instances), in one small transaction between group commits. Returns how many went.
+    /// Removes records that ended before <paramref name="before"/> (STOPPED tasks, INACTIVE services and instances) in
+    /// the next group commit: <paramref name="limit"/> of each kind, or as many as that commit writes task rows when it
+    /// writes more, so that deletes keep pace with a busy writer. Returns how many went.
     /// </summary>
     Task<int> DeleteEndedAsync(DateTimeOffset before, int limit, CancellationToken cancellationToken);
 }

@@ -151,32 +151,24 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
         while (await reader.WaitToReadAsync())
         {
             batch.Clear();
+            var hasDelete = false;
             while (batch.Count < MaxBatchCommits && reader.TryPeek(out var next))
             {
-                // A delete runs alone in its own small transaction, between group commits.
-                if (next.Delete is not null && batch.Count > 0)
+                // A retention delete rides on the group commit instead of paying a commit (an fsync) of its own: on a
+                // slow disk a transaction of its own per batch let the deletes fall behind the writes. One per transaction.
+                if (next.Delete is not null && hasDelete)
                 {
                     break;
                 }
 
                 reader.TryRead(out next);
                 batch.Add(next!);
-                if (next!.Delete is not null)
-                {
-                    break;
-                }
+                hasDelete |= next!.Delete is not null;
             }
 
             try
             {
-                if (batch[0].Delete is { } delete)
-                {
-                    batch[0].Deleted = DeleteEnded(delete);
-                }
-                else
-                {
-                    WriteBatch(batch);
-                }
+                WriteBatch(batch);
 
                 foreach (var work in batch)
                 {
@@ -199,9 +191,17 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
         var connection = _writer!;
         using var transaction = connection.BeginTransaction();
         using var statements = new Statements(connection, transaction);
+        var taskRows = 0;
+        PendingWork? delete = null;
         foreach (var work in batch)
         {
-            var rows = work.Rows!;
+            if (work.Rows is not { } rows)
+            {
+                delete = work;
+                continue;
+            }
+
+            taskRows += rows.Tasks.Count;
             foreach (var row in rows.Clusters)
             {
                 statements.Write(row);
@@ -248,24 +248,28 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             }
         }
 
+        if (delete is not null)
+        {
+            // As many ended rows as this transaction writes task rows, at least the caller's limit: while a backlog
+            // lasts, each commit removes more than it adds, and a delete costs a commit no more than its own writes do.
+            delete.Deleted = DeleteEnded(connection, transaction, delete.Delete!.BeforeMs, Math.Max(delete.Delete.Limit, taskRows));
+        }
+
         transaction.Commit();
     }
 
-    private int DeleteEnded(EndedDelete delete)
+    private static int DeleteEnded(SqliteConnection connection, SqliteTransaction transaction, long beforeMs, int limit)
     {
-        var connection = _writer!;
-        using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.Parameters.AddWithValue("$before", delete.BeforeMs);
-        command.Parameters.AddWithValue("$limit", delete.Limit);
+        command.Parameters.AddWithValue("$before", beforeMs);
+        command.Parameters.AddWithValue("$limit", limit);
         command.CommandText = "DELETE FROM tasks WHERE Id IN (SELECT Id FROM tasks WHERE StoppedAtMs < $before LIMIT $limit)";
         var deleted = command.ExecuteNonQuery();
         command.CommandText = "DELETE FROM services WHERE rowid IN (SELECT rowid FROM services WHERE InactiveAtMs < $before LIMIT $limit)";
         deleted += command.ExecuteNonQuery();
         command.CommandText = "DELETE FROM instances WHERE Id IN (SELECT Id FROM instances WHERE DeregisteredAtMs < $before LIMIT $limit)";
         deleted += command.ExecuteNonQuery();
-        transaction.Commit();
         return deleted;
     }
 

@@ -24,7 +24,8 @@ internal sealed class RetentionOptions
     public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
-    /// Records taken out of memory per cluster lock, and rows deleted per transaction: small, so that no commit waits
+    /// Records taken out of memory per cluster lock, and the fewest rows a delete removes (it rides on the next group
+    /// commit and removes as many as that commit writes task rows when that is more): small, so that no commit waits
     /// long behind the retention.
     /// </summary>
     [Range(1, 100_000)]

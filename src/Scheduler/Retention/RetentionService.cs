@@ -8,8 +8,9 @@ namespace Berth.Scheduler.Retention;
 /// Bounded state: STOPPED tasks, INACTIVE services and INACTIVE container instances leave memory
 /// <see cref="RetentionOptions.Visibility"/> after they ended and their rows leave the database
 /// <see cref="RetentionOptions.RowRetention"/> after; service events older than the row retention go too (deployments
-/// are bounded by each pass). Work is done in small batches, each a short hold of one cluster's lock or one small
-/// transaction between group commits, so no commit stalls behind it.
+/// are bounded by each pass). Work is done in small batches, each a short hold of one cluster's lock or a delete that
+/// rides on the next group commit (sized to that commit's writes, so deletes keep pace with a busy writer on a slow
+/// disk), so no commit stalls behind it.
 /// </summary>
 internal sealed partial class RetentionService(
     StateKernel kernel, IStateStore store, ServiceHandler services, TimeProvider time, IOptions<RetentionOptions> options, ILogger<RetentionService> logger) : BackgroundService
