@@ -64,6 +64,12 @@ internal sealed class ClusterState
     /// <summary>A cache slot of the agent edge (Sessions): the encoded groups of a generation. The state only holds it.</summary>
     public object? EdgeSecurityGroups { get; set; }
 
+    /// <summary>
+    /// The awsvpc tasks that are not STOPPED (an index: security group members are found among them, so a cluster of
+    /// many bridge-mode tasks costs nothing to compare).
+    /// </summary>
+    public HashSet<TaskRecord> AwsvpcTasks { get; } = [];
+
     /// <summary>Security groups by id (the cluster is their VPC).</summary>
     public Dictionary<string, SecurityGroupRecord> SecurityGroups { get; } = new(StringComparer.Ordinal);
 
@@ -122,6 +128,10 @@ internal sealed class ClusterState
             }
 
             service?.Tasks.Add(task);
+            if (task.Definition.Definition.NetworkMode == "awsvpc")
+            {
+                AwsvpcTasks.Add(task);
+            }
         }
         else
         {
@@ -144,6 +154,7 @@ internal sealed class ClusterState
     /// <summary>A task became STOPPED: it leaves its instance's set and gives its reservation back.</summary>
     internal void Release(TaskRecord task)
     {
+        AwsvpcTasks.Remove(task);
         if (Instances.TryGetValue(task.InstanceId, out var instance) && instance.Tasks.Remove(task) && Snapshot.Find(instance.Id) is not null)
         {
             Snapshot = Snapshot.WithTaskStopped(instance.Id, task.Reservation);

@@ -198,14 +198,11 @@ internal sealed class SecurityGroupHandler(StateKernel kernel)
     /// <summary>What keeps a group from being deleted, in words; null when nothing does.</summary>
     private static string? Dependent(ClusterState cluster, SecurityGroupRecord group)
     {
-        foreach (var instance in cluster.Instances.Values)
+        foreach (var task in cluster.AwsvpcTasks)
         {
-            foreach (var task in instance.Tasks)
+            if (task.LastStatus != LifecycleStatus.Stopped && task.SecurityGroups.Contains(group.Id))
             {
-                if (task.LastStatus != LifecycleStatus.Stopped && task.SecurityGroups.Contains(group.Id))
-                {
-                    return $"task {task.Id} uses it";
-                }
+                return $"task {task.Id} uses it";
             }
         }
 

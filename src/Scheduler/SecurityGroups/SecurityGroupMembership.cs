@@ -19,26 +19,22 @@ internal static class SecurityGroupMembership
         }
 
         var members = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        foreach (var instance in cluster.Instances.Values)
+        // Only awsvpc tasks' details are read (and decoded, for a task loaded at start-up).
+        foreach (var task in cluster.AwsvpcTasks)
         {
-            foreach (var task in instance.Tasks)
+            if (task.LastStatus == LifecycleStatus.Stopped || task.Attachment is not { Released: false } attachment || attachment.Ipv4Address.Length == 0)
             {
-                // The definition is a field; only awsvpc tasks' details are read (and decoded, for a task loaded at start-up).
-                if (task.LastStatus == LifecycleStatus.Stopped || task.Definition.Definition.NetworkMode != "awsvpc"
-                    || task.Attachment is not { Released: false } attachment || attachment.Ipv4Address.Length == 0)
+                continue;
+            }
+
+            foreach (var group in task.SecurityGroups)
+            {
+                if (!members.TryGetValue(group, out var list))
                 {
-                    continue;
+                    members[group] = list = [];
                 }
 
-                foreach (var group in task.SecurityGroups)
-                {
-                    if (!members.TryGetValue(group, out var list))
-                    {
-                        members[group] = list = [];
-                    }
-
-                    list.Add(attachment.Ipv4Address);
-                }
+                list.Add(attachment.Ipv4Address);
             }
         }
 
