@@ -71,7 +71,8 @@ public sealed class SecurityGroupCommandsTests(SchedulerFixture scheduler, ITest
 
         var web = (string)(await _cli.RunAsync("--cluster", cluster, "-o", "json", "securitygroup", "create", "web", "--description", "w")).EnsureSuccess().Json.AsArray()[0]!["groupId"]!;
         var service = (await _cli.RunAsync("--cluster", cluster, "-o", "json", "service", "create", "--name", "api", "--taskdef", family, "--desired", "0", "--security-groups", web)).EnsureSuccess().Json;
-        Assert.Equal(web, (string?)service["networkConfiguration"]!["awsvpcConfiguration"]!["securityGroups"]![0]);
+        var shown = service is System.Text.Json.Nodes.JsonArray array ? array[0]! : service;
+        Assert.Equal(web, (string?)shown["networkConfiguration"]!["awsvpcConfiguration"]!["securityGroups"]![0]);
     }
 
     [Theory]
