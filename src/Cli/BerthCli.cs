@@ -5,6 +5,7 @@ using Berth.Cli.Instances;
 using Berth.Cli.LoadBalancers;
 using Berth.Cli.Logs;
 using Berth.Cli.Registry;
+using Berth.Cli.SecurityGroups;
 using Berth.Cli.Services;
 using Berth.Cli.Login;
 using Berth.Cli.TaskDefinitions;
@@ -20,7 +21,7 @@ internal static class BerthCli
     {
         var options = new GlobalOptions();
         var actions = new CommandActions(environment, options);
-        var root = new RootCommand("berth: the Berth container platform's command-line tool (clusters, task definitions, tasks, services, instances, load balancers, target groups, logs, registry, and `berth up` for a local platform)");
+        var root = new RootCommand("berth: the Berth container platform's command-line tool (clusters, task definitions, tasks, services, instances, load balancers, target groups, security groups, logs, registry, and `berth up` for a local platform)");
         options.AddTo(root);
         root.Add(UpCommand.Build(actions));
         root.Add(UpCommand.Down(actions));
@@ -33,6 +34,7 @@ internal static class BerthCli
         root.Add(InstanceCommands.Build(actions));
         root.Add(LoadBalancerCommands.Build(actions));
         root.Add(TargetGroupCommands.Build(actions));
+        root.Add(SecurityGroupCommands.Build(actions));
         root.Add(LogsCommand.Build(actions));
         root.Add(RegistryCommands.Build(actions));
         return root;

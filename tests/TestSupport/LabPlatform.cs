@@ -57,6 +57,8 @@ public sealed class LabPlatform : IAsyncDisposable
 
     public Berth.Scheduler.V1.Metrics.MetricsClient Metrics { get; private set; } = null!;
 
+    public Berth.Scheduler.V1.SecurityGroups.SecurityGroupsClient SecurityGroups { get; private set; } = null!;
+
     /// <summary>
     /// Starts a balancer process (root namespace, listening on the lab's root address) for a load balancer, with a
     /// fresh credential; dispose it to stop it.
@@ -131,6 +133,7 @@ public sealed class LabPlatform : IAsyncDisposable
         LoadBalancing = new Berth.Scheduler.V1.LoadBalancing.LoadBalancingClient(_channel);
         AutoScaling = new ApplicationAutoScaling.ApplicationAutoScalingClient(_channel);
         Metrics = new Berth.Scheduler.V1.Metrics.MetricsClient(_channel);
+        SecurityGroups = new Berth.Scheduler.V1.SecurityGroups.SecurityGroupsClient(_channel);
 
         foreach (var host in Lab.Hosts.Take(3))
         {

@@ -44,6 +44,7 @@ internal static class ErrorMessages
             "taskdef" => "berth taskdef list",
             "instance" => "berth instance list",
             "cluster" => "berth cluster list",
+            "securitygroup" => "berth securitygroup list",
             _ => null,
         };
     }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Berth.Cli.Common;
+using Berth.Cli.SecurityGroups;
 using Berth.Cli.Tasks;
 using Berth.Scheduler.V1;
 
@@ -36,7 +37,8 @@ internal static class ServiceCommands
         var enableExec = new Option<bool>("--enable-execute-command") { Description = "Allow `berth task exec` into the service's tasks (off by default, as ECS's enableExecuteCommand)" };
         var placement = new PlacementArguments();
         var loadBalancers = LoadBalancerOption();
-        var create = new Command("create", "Create a service and its first deployment") { name, taskdef, desired, daemon, gracePeriod, launchType, enableExec, loadBalancers };
+        var securityGroups = SecurityGroupCommands.GroupsOption();
+        var create = new Command("create", "Create a service and its first deployment") { name, taskdef, desired, daemon, gracePeriod, launchType, enableExec, loadBalancers, securityGroups };
         placement.AddTo(create);
         deployment.AddTo(create);
         actions.Set(create, async (parse, context, ct) =>
@@ -53,6 +55,7 @@ internal static class ServiceCommands
                 LaunchType = parse.GetValue(launchType) ?? string.Empty,
                 ClientToken = Guid.NewGuid().ToString("N"),
                 EnableExecuteCommand = parse.GetValue(enableExec),
+                NetworkConfiguration = SecurityGroupCommands.NetworkConfigurationOf(parse, securityGroups),
             };
             request.PlacementStrategy.AddRange(placement.StrategiesOf(parse));
             request.PlacementConstraints.AddRange(placement.ConstraintsOf(parse));
@@ -74,7 +77,8 @@ internal static class ServiceCommands
         var deployment = new DeploymentArguments();
         var placement = new PlacementArguments();
         var loadBalancers = LoadBalancerOption();
-        var update = new Command("update", "Change a service: scale it, or roll out a new task definition") { name, taskdef, desired, force, gracePeriod, enableExec, loadBalancers };
+        var securityGroups = SecurityGroupCommands.GroupsOption();
+        var update = new Command("update", "Change a service: scale it, or roll out a new task definition") { name, taskdef, desired, force, gracePeriod, enableExec, loadBalancers, securityGroups };
         placement.AddTo(update);
         deployment.AddTo(update);
         actions.Set(update, async (parse, context, ct) =>
@@ -85,6 +89,8 @@ internal static class ServiceCommands
                 Service = parse.GetValue(name),
                 TaskDefinition = parse.GetValue(taskdef) ?? string.Empty,
                 ForceNewDeployment = parse.GetValue(force),
+                // Given (even empty: back to the default group) replaces the groups and starts a deployment if they differ.
+                NetworkConfiguration = SecurityGroupCommands.NetworkConfigurationOf(parse, securityGroups),
             };
             if (parse.GetValue(desired) is { } count)
             {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Berth.Cli.Common;
+using Berth.Cli.SecurityGroups;
 using Berth.Scheduler.V1;
 
 namespace Berth.Cli.Tasks;
@@ -29,8 +30,9 @@ internal static class TaskCommands
         var wait = new Option<bool>("--wait") { Description = "Wait until every task runs (non-zero exit if one stops instead)" };
         var enableExec = new Option<bool>("--enable-execute-command") { Description = "Allow `berth task exec` into the tasks (off by default, as ECS's enableExecuteCommand)" };
         var timeout = WaitTimeout();
+        var securityGroups = SecurityGroupCommands.GroupsOption();
         var placement = new PlacementArguments();
-        var run = new Command("run", "Place and start copies of a task definition") { taskdef, count, group, startedBy, launchType, wait, enableExec, timeout };
+        var run = new Command("run", "Place and start copies of a task definition") { taskdef, count, group, startedBy, launchType, wait, enableExec, timeout, securityGroups };
         placement.AddTo(run);
         actions.Set(run, async (parse, context, ct) =>
         {
@@ -44,6 +46,7 @@ internal static class TaskCommands
                 LaunchType = parse.GetValue(launchType) ?? string.Empty,
                 ClientToken = Guid.NewGuid().ToString("N"),
                 EnableExecuteCommand = parse.GetValue(enableExec),
+                NetworkConfiguration = SecurityGroupCommands.NetworkConfigurationOf(parse, securityGroups),
             };
             request.PlacementStrategy.AddRange(placement.StrategiesOf(parse));
             request.PlacementConstraints.AddRange(placement.ConstraintsOf(parse));

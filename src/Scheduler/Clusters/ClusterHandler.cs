@@ -30,6 +30,7 @@ internal sealed partial class ClusterHandler(StateKernel kernel, Networking.Host
             // Chosen (and checked) before anything changes: a refused CIDR creates nothing.
             var cidr = choose(tx.Cluster.Record);
             tx.EnsureCluster();
+            SecurityGroups.LaunchGroups.EnsureDefault(tx);
             if (cidr is not null && tx.Cluster.Record!.TaskCidr != cidr)
             {
                 tx.Cluster.Record.TaskCidr = cidr;

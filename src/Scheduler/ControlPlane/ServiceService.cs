@@ -34,6 +34,7 @@ internal sealed class ServiceService(ServiceHandler services) : V1.Services.Serv
                 ReconnectPolicy = FromWire(request.ReconnectPolicy),
                 EnableExecuteCommand = request.EnableExecuteCommand,
                 LoadBalancers = FromWire(request.LoadBalancers),
+                SecurityGroups = WireConvert.FromWire(request.NetworkConfiguration),
             }, ToWire),
         };
 
@@ -63,6 +64,7 @@ internal sealed class ServiceService(ServiceHandler services) : V1.Services.Serv
                 ReconnectPolicy = FromWire(request.ReconnectPolicy),
                 EnableExecuteCommand = request.HasEnableExecuteCommand ? request.EnableExecuteCommand : null,
                 LoadBalancers = request.LoadBalancersSet || request.LoadBalancers.Count > 0 ? FromWire(request.LoadBalancers) : null,
+                SecurityGroups = request.NetworkConfiguration is null ? null : WireConvert.FromWire(request.NetworkConfiguration),
             }, ToWire),
         };
     }
@@ -139,6 +141,11 @@ internal sealed class ServiceService(ServiceHandler services) : V1.Services.Serv
             ReconnectPolicy = s.ReconnectPolicy == Kernel.ReconnectPolicy.KeepOriginal ? ReconnectPolicy.KeepOriginal : ReconnectPolicy.KeepReplacement,
             EnableExecuteCommand = s.EnableExecuteCommand,
         };
+        if (!s.SecurityGroups.IsEmpty)
+        {
+            info.NetworkConfiguration = WireConvert.ToWire(s.SecurityGroups);
+        }
+
         info.PlacementStrategy.AddRange(s.PlacementStrategy.Select(p => new PlacementStrategy { Type = p.Type, Field = p.Value }));
         info.PlacementConstraints.AddRange(s.PlacementConstraints.Select(p => new PlacementConstraint { Type = p.Type, Expression = p.Value }));
         for (var i = 0; i < s.Deployments.Count; i++)

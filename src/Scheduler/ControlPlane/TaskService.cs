@@ -23,6 +23,7 @@ internal sealed class TaskService(TaskHandler tasks, LogRelay logs, ExecRelay ex
             LaunchType = request.LaunchType,
             ClientToken = request.ClientToken,
             EnableExecuteCommand = request.EnableExecuteCommand,
+            SecurityGroups = WireConvert.FromWire(request.NetworkConfiguration),
         }, WireConvert.ToInfo);
         var response = new RunTaskResponse();
         response.Tasks.AddRange(created);

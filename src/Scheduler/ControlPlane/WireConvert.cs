@@ -161,6 +161,19 @@ internal static class WireConvert
             info.Attachments.Add(attachment);
         }
 
+        if (!details.SecurityGroups.IsEmpty)
+        {
+            info.NetworkConfiguration = ToWire(details.SecurityGroups);
+        }
+
         return info;
     }
+
+    /// <summary>ECS networkConfiguration with its awsvpcConfiguration's groups.</summary>
+    public static V1.NetworkConfiguration ToWire(System.Collections.Immutable.ImmutableArray<string> securityGroups) =>
+        new() { AwsvpcConfiguration = new V1.AwsvpcNetworkConfiguration { SecurityGroups = { securityGroups } } };
+
+    /// <summary>The groups of a request's networkConfiguration (none when it is unset).</summary>
+    public static System.Collections.Immutable.ImmutableArray<string> FromWire(V1.NetworkConfiguration? configuration) =>
+        configuration?.AwsvpcConfiguration is { } awsvpc ? [.. awsvpc.SecurityGroups] : [];
 }

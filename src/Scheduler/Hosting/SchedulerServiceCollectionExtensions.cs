@@ -89,6 +89,7 @@ internal static class SchedulerServiceCollectionExtensions
         app.MapGrpcService<TaskService>();
         app.MapGrpcService<ServiceService>();
         app.MapGrpcService<LoadBalancingService>();
+        app.MapGrpcService<SecurityGroupService>();
         app.MapGrpcService<ScalingService>();
         app.MapGrpcService<MetricsService>();
         app.MapGrpcService<BalancerWatchService>();

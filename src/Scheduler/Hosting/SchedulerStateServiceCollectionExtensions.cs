@@ -8,6 +8,7 @@ using Berth.Scheduler.LostHosts;
 using Berth.Scheduler.Networking;
 using Berth.Scheduler.Retention;
 using Berth.Scheduler.Scaling;
+using Berth.Scheduler.SecurityGroups;
 using Berth.Scheduler.Services;
 using Berth.Scheduler.Services.Reconcile;
 using Berth.Scheduler.Sessions;
@@ -53,6 +54,9 @@ internal static class SchedulerStateServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<HostNetworkObserver>());
         services.AddSingleton<DiscoveryObserver>();
         services.AddHostedService(sp => sp.GetRequiredService<DiscoveryObserver>());
+        services.AddSingleton<SecurityGroupHandler>();
+        services.AddSingleton<SecurityGroupObserver>();
+        services.AddHostedService(sp => sp.GetRequiredService<SecurityGroupObserver>());
 
         services.AddSingleton<LostHostMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<LostHostMonitor>());

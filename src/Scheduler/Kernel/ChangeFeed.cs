@@ -41,6 +41,9 @@ internal sealed class CommittedChange
     /// <summary>Whether a load balancer, listener, rule, target group or target was written or deleted.</summary>
     public bool LoadBalancingChanged { get; init; }
 
+    /// <summary>Whether a security group was written or deleted.</summary>
+    public bool SecurityGroupsChanged { get; init; }
+
     /// <summary>Whether the cluster record or the task-definition catalog was written.</summary>
     public bool ScopeChanged { get; init; }
 }

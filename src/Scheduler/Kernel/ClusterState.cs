@@ -49,6 +49,30 @@ internal sealed class ClusterState
     /// <summary>A cache slot of the agent edge (Sessions): the encoded discovery records of a generation. The state only holds it.</summary>
     public object? EdgeDiscovery { get; set; }
 
+    /// <summary>
+    /// Grows whenever what hosts are sent about security groups changes (a group's rules, or the addresses of its member
+    /// tasks; SecurityGroups/SecurityGroupObserver): every host of the cluster then gets a new desired state.
+    /// </summary>
+    public long SecurityGroupGeneration { get; set; }
+
+    /// <summary>
+    /// The groups as last published (with <see cref="SecurityGroupGeneration"/>): what the observer compared, so every push
+    /// of a generation carries exactly that. Null until the first publication after start (pushes then read the records).
+    /// </summary>
+    public IReadOnlyList<PublishedSecurityGroup>? PublishedSecurityGroups { get; set; }
+
+    /// <summary>A cache slot of the agent edge (Sessions): the encoded groups of a generation. The state only holds it.</summary>
+    public object? EdgeSecurityGroups { get; set; }
+
+    /// <summary>
+    /// The awsvpc tasks that are not STOPPED (an index: security group members are found among them, so a cluster of
+    /// many bridge-mode tasks costs nothing to compare).
+    /// </summary>
+    public HashSet<TaskRecord> AwsvpcTasks { get; } = [];
+
+    /// <summary>Security groups by id (the cluster is their VPC).</summary>
+    public Dictionary<string, SecurityGroupRecord> SecurityGroups { get; } = new(StringComparer.Ordinal);
+
     public Dictionary<string, InstanceRecord> Instances { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Every task in memory: live ones, and STOPPED ones until they leave (bounded state).</summary>
@@ -104,6 +128,10 @@ internal sealed class ClusterState
             }
 
             service?.Tasks.Add(task);
+            if (task.Definition.Definition.NetworkMode == "awsvpc")
+            {
+                AwsvpcTasks.Add(task);
+            }
         }
         else
         {
@@ -126,6 +154,7 @@ internal sealed class ClusterState
     /// <summary>A task became STOPPED: it leaves its instance's set and gives its reservation back.</summary>
     internal void Release(TaskRecord task)
     {
+        AwsvpcTasks.Remove(task);
         if (Instances.TryGetValue(task.InstanceId, out var instance) && instance.Tasks.Remove(task) && Snapshot.Find(instance.Id) is not null)
         {
             Snapshot = Snapshot.WithTaskStopped(instance.Id, task.Reservation);

@@ -141,6 +141,20 @@ internal sealed class ClusterTransaction : Transaction
         return true;
     }
 
+    /// <summary>Adds or replaces a security group (indexed and stored; hosts hear of it through the change feed).</summary>
+    public void PutSecurityGroup(SecurityGroupRecord group)
+    {
+        Cluster.SecurityGroups[group.Id] = group;
+        Save(group);
+    }
+
+    /// <summary>Removes a security group (from the index and the store).</summary>
+    public void RemoveSecurityGroup(string id)
+    {
+        Cluster.SecurityGroups.Remove(id);
+        DeleteSecurityGroup(id);
+    }
+
     /// <summary>The instance's tasks became UNKNOWN (declared lost) or stopped being UNKNOWN.</summary>
     public void LostHostChanged(string instanceId) => (_lostHosts ??= new(StringComparer.Ordinal)).Add(instanceId);
 
@@ -167,7 +181,7 @@ internal sealed class ClusterTransaction : Transaction
 
     internal override CommittedChange? Describe(long sequence)
     {
-        if (!HasWrites && _instances is null && _desiredChanged is null && _published is null && _lostHosts is null && !LoadBalancingChanged)
+        if (!HasWrites && _instances is null && _desiredChanged is null && _published is null && _lostHosts is null && !LoadBalancingChanged && !SecurityGroupsChanged)
         {
             return null;
         }
@@ -204,6 +218,7 @@ internal sealed class ClusterTransaction : Transaction
             LostHostsChanged = (IReadOnlyCollection<string>?)_lostHosts ?? [],
             ScopeChanged = ScopeChanged,
             LoadBalancingChanged = LoadBalancingChanged,
+            SecurityGroupsChanged = SecurityGroupsChanged,
         };
     }
 }

@@ -49,6 +49,12 @@ internal sealed class ServiceRecord
     /// <summary>Target groups its tasks are registered with (ECS loadBalancers), by target group ARN.</summary>
     public ImmutableArray<ServiceLoadBalancer> LoadBalancers { get; set; } = [];
 
+    /// <summary>
+    /// ECS networkConfiguration.awsvpcConfiguration.securityGroups (ids) for awsvpc services; empty: its tasks join the
+    /// cluster's default group. Tasks keep the groups they were launched with; a change starts a deployment.
+    /// </summary>
+    public ImmutableArray<string> SecurityGroups { get; set; } = [];
+
     public DateTimeOffset CreatedAt { get; init; }
 
     /// <summary>When it became INACTIVE; it leaves memory and the database some time after (bounded state).</summary>

@@ -142,6 +142,15 @@ internal sealed partial class StateKernel
             kernel.IndexLoadBalancing(record);
         }
 
+        public void AddSecurityGroup(SecurityGroupRecord group)
+        {
+            var state = kernel.ClusterForLoad(group.Cluster);
+            lock (state.Gate)
+            {
+                state.SecurityGroups[group.Id] = group;
+            }
+        }
+
         public void AddScalableTarget(ScalableTargetRecord target)
         {
             var state = kernel.ClusterForLoad(target.Cluster);

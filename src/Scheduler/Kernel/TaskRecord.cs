@@ -89,6 +89,17 @@ internal sealed class TaskRecord
         init => Details.EnableExecuteCommand = value;
     }
 
+    /// <summary>
+    /// The security groups (ids) an awsvpc task belongs to, fixed at launch: those its RunTask or service named, else its
+    /// cluster's default group. Empty for other network modes (and for awsvpc tasks launched before groups existed,
+    /// whose ingress the agents leave unfiltered).
+    /// </summary>
+    public ImmutableArray<string> SecurityGroups
+    {
+        get => Details.SecurityGroups;
+        init => Details.SecurityGroups = value;
+    }
+
     public DateTimeOffset CreatedAt
     {
         get => Details.CreatedAt;
@@ -226,6 +237,8 @@ internal sealed class TaskDetails
     public TaskOverrides? Overrides { get; set; }
 
     public bool EnableExecuteCommand { get; set; }
+
+    public ImmutableArray<string> SecurityGroups { get; set; } = [];
 
     public DateTimeOffset CreatedAt { get; set; }
 

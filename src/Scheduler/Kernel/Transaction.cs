@@ -107,6 +107,25 @@ internal abstract class Transaction(StateKernel kernel)
     /// <summary>Deletes a stored scalable target.</summary>
     public void DeleteScalableTarget(string cluster, string service) => Writes.ScalableTargetsDeleted.Add((cluster, service));
 
+    /// <summary>Stores a security group (as it is when the transaction ends).</summary>
+    public void Save(SecurityGroupRecord group)
+    {
+        SecurityGroupsChanged = true;
+        if (Added(group))
+        {
+            Writes.SecurityGroups.Add(group);
+        }
+    }
+
+    /// <summary>Deletes a stored security group by id.</summary>
+    public void DeleteSecurityGroup(string id)
+    {
+        SecurityGroupsChanged = true;
+        Writes.SecurityGroupsDeleted.Add(id);
+    }
+
+    internal bool SecurityGroupsChanged { get; private set; }
+
     /// <summary>Runs once the writes are durable, under the same lock again (before the change feed hears of it).</summary>
     internal abstract void ApplyDurableEffects();
 

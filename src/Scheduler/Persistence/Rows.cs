@@ -120,6 +120,18 @@ internal sealed class ServiceRow
     public byte[]? Document { get; set; }
 }
 
+/// <summary>A security group; <see cref="Document"/> is a <see cref="SecurityGroupDocument"/> (description and rules).</summary>
+internal sealed class SecurityGroupRow
+{
+    public required string Id { get; set; }
+
+    public required string Cluster { get; set; }
+
+    public required string Name { get; set; }
+
+    public required byte[] Document { get; set; }
+}
+
 /// <summary>A service's scalable target; <see cref="Document"/> is a <see cref="ScalableTargetDocument"/>.</summary>
 internal sealed class ScalableTargetRow
 {

@@ -23,6 +23,8 @@ internal sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> op
 
     public DbSet<ScalableTargetRow> ScalableTargets => Set<ScalableTargetRow>();
 
+    public DbSet<SecurityGroupRow> SecurityGroups => Set<SecurityGroupRow>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<ClusterRow>(e =>
@@ -67,6 +69,11 @@ internal sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> op
         {
             e.ToTable("scalable_targets");
             e.HasKey(x => new { x.Cluster, x.ServiceName });
+        });
+        modelBuilder.Entity<SecurityGroupRow>(e =>
+        {
+            e.ToTable("security_groups");
+            e.HasKey(x => x.Id);
         });
     }
 }

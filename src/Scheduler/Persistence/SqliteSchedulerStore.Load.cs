@@ -73,6 +73,12 @@ internal sealed partial class SqliteSchedulerStore
             {
                 sink.AddScalableTarget(StoredScaling.FromRow(row));
             }
+
+            const string SecurityGroups = "SELECT Id, Cluster, Name, Document FROM security_groups";
+            await foreach (var row in ReadAsync(connection, SecurityGroups, r => new SecurityGroupRow { Id = r.GetString(0), Cluster = r.GetString(1), Name = r.GetString(2), Document = (byte[])r.GetValue(3) }, cancellationToken))
+            {
+                sink.AddSecurityGroup(StoredSecurityGroups.FromRow(row));
+            }
         }
     }
 

@@ -119,6 +119,8 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
         rows.LoadBalancingDeleted.AddRange(writes.LoadBalancingDeleted);
         rows.ScalableTargets.AddRange(writes.ScalableTargets.Select(StoredScaling.ToRow));
         rows.ScalableTargetsDeleted.AddRange(writes.ScalableTargetsDeleted);
+        rows.SecurityGroups.AddRange(writes.SecurityGroups.Select(StoredSecurityGroups.ToRow));
+        rows.SecurityGroupsDeleted.AddRange(writes.SecurityGroupsDeleted);
         return Enqueue(new PendingWork(rows, null));
     }
 
@@ -246,6 +248,16 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             {
                 statements.DeleteScalableTarget(cluster, service);
             }
+
+            foreach (var row in rows.SecurityGroups)
+            {
+                statements.Write(row);
+            }
+
+            foreach (var id in rows.SecurityGroupsDeleted)
+            {
+                statements.DeleteSecurityGroup(id);
+            }
         }
 
         if (delete is not null)
@@ -307,6 +319,10 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
         public List<ScalableTargetRow> ScalableTargets { get; } = [];
 
         public List<(string Cluster, string Service)> ScalableTargetsDeleted { get; } = [];
+
+        public List<SecurityGroupRow> SecurityGroups { get; } = [];
+
+        public List<string> SecurityGroupsDeleted { get; } = [];
     }
 
     private sealed record EndedDelete(long BeforeMs, int Limit);
@@ -325,7 +341,7 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
     /// <summary>Prepared upserts, created lazily per transaction.</summary>
     private sealed class Statements(SqliteConnection connection, SqliteTransaction transaction) : IDisposable
     {
-        private SqliteCommand? _cluster, _definition, _instance, _task, _service, _loadBalancing, _loadBalancingDelete, _scalableTarget, _scalableTargetDelete;
+        private SqliteCommand? _cluster, _definition, _instance, _task, _service, _loadBalancing, _loadBalancingDelete, _scalableTarget, _scalableTargetDelete, _securityGroup, _securityGroupDelete;
 
         public void Write(ClusterRow row)
         {
@@ -401,6 +417,20 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             Run(_scalableTargetDelete, cluster, service);
         }
 
+        public void Write(SecurityGroupRow row)
+        {
+            _securityGroup ??= Prepare(
+                "INSERT INTO security_groups (Id, Cluster, Name, Document) VALUES ($p0, $p1, $p2, $p3) " +
+                "ON CONFLICT(Id) DO UPDATE SET Document = excluded.Document", 4);
+            Run(_securityGroup, row.Id, row.Cluster, row.Name, row.Document);
+        }
+
+        public void DeleteSecurityGroup(string id)
+        {
+            _securityGroupDelete ??= Prepare("DELETE FROM security_groups WHERE Id = $p0", 1);
+            Run(_securityGroupDelete, id);
+        }
+
         private SqliteCommand Prepare(string sql, int parameters)
         {
             var command = connection.CreateCommand();
@@ -436,6 +466,8 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             _loadBalancingDelete?.Dispose();
             _scalableTarget?.Dispose();
             _scalableTargetDelete?.Dispose();
+            _securityGroup?.Dispose();
+            _securityGroupDelete?.Dispose();
         }
     }
 }

@@ -62,6 +62,10 @@ internal sealed class TaskDetailsDocument
     /// <summary>ECS enableExecuteCommand (added within schema 1: absent means false, as before it existed).</summary>
     [JsonPropertyName("ex")]
     public bool EnableExecuteCommand { get; set; }
+
+    /// <summary>An awsvpc task's security groups (added within schema 1: absent means none, as before they existed).</summary>
+    [JsonPropertyName("sgs")]
+    public List<string>? SecurityGroups { get; set; }
 }
 
 internal sealed class AttachmentDocument
@@ -228,6 +232,9 @@ internal sealed class ServiceDocument
 
     /// <summary>ECS loadBalancers: target group ARN, container name and port.</summary>
     public List<ServiceLoadBalancerDocument>? LoadBalancers { get; set; }
+
+    /// <summary>awsvpcConfiguration.securityGroups (added within schema 1: absent means none).</summary>
+    public List<string>? SecurityGroups { get; set; }
 }
 
 /// <summary>A service's launch throttle (see ServiceThrottleState).</summary>
@@ -339,6 +346,7 @@ internal sealed class EventDocument
 [JsonSerializable(typeof(ServiceDocument))]
 [JsonSerializable(typeof(LoadBalancingDocument))]
 [JsonSerializable(typeof(ScalableTargetDocument))]
+[JsonSerializable(typeof(SecurityGroupDocument))]
 [JsonSerializable(typeof(SortedDictionary<string, string>))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class StoredDocumentsContext : JsonSerializerContext;
@@ -370,6 +378,11 @@ internal static class StoredDocuments
     public static byte[] Encode(LoadBalancingDocument document) => JsonSerializer.SerializeToUtf8Bytes(document, StoredDocumentsContext.Default.LoadBalancingDocument);
 
     public static byte[] Encode(ScalableTargetDocument document) => JsonSerializer.SerializeToUtf8Bytes(document, StoredDocumentsContext.Default.ScalableTargetDocument);
+
+    public static byte[] Encode(SecurityGroupDocument document) => JsonSerializer.SerializeToUtf8Bytes(document, StoredDocumentsContext.Default.SecurityGroupDocument);
+
+    public static SecurityGroupDocument DecodeSecurityGroup(ReadOnlySpan<byte> json) =>
+        Checked(JsonSerializer.Deserialize(json, StoredDocumentsContext.Default.SecurityGroupDocument), d => d.Schema, "security group");
 
     public static ScalableTargetDocument DecodeScalableTarget(ReadOnlySpan<byte> json) =>
         Checked(JsonSerializer.Deserialize(json, StoredDocumentsContext.Default.ScalableTargetDocument), d => d.Schema, "scalable target");

@@ -182,6 +182,7 @@ internal static class StoredForm
         StoppingAt = d.StoppingAt,
         LastReportedAt = d.LastReportedAt,
         Version = d.Version,
+        SecurityGroups = d.SecurityGroups.IsEmpty ? null : [.. d.SecurityGroups],
         Attachment = d.Attachment is { } a
             ? new AttachmentDocument { Address = a.Ipv4Address, Subnet = Nz(a.Subnet), Gateway = Nz(a.Gateway), Mac = Nz(a.MacAddress), Released = a.Released }
             : null,
@@ -224,6 +225,7 @@ internal static class StoredForm
         StoppingAt = d.StoppingAt,
         LastReportedAt = d.LastReportedAt,
         Version = d.Version,
+        SecurityGroups = d.SecurityGroups is { Count: > 0 } groups ? [.. groups.Select(SharedStrings.Intern)] : [],
         Attachment = d.Attachment is { } a ? new TaskAttachment(a.Address ?? "", a.Subnet ?? "", a.Gateway ?? "", a.Mac ?? "", a.Released) : null,
     };
 
@@ -276,6 +278,7 @@ internal static class StoredForm
                 Recent = s.Throttle.Recent.ConvertAll(f => new LaunchFailureDocument { At = f.At, Cause = f.Cause }),
             },
             LoadBalancers = s.LoadBalancers.IsEmpty ? null : [.. s.LoadBalancers.Select(l => new ServiceLoadBalancerDocument { TargetGroup = l.TargetGroupArn, Container = l.ContainerName, Port = l.ContainerPort })],
+            SecurityGroups = s.SecurityGroups.IsEmpty ? null : [.. s.SecurityGroups],
         }),
     };
 
@@ -336,6 +339,7 @@ internal static class StoredForm
             EnableExecuteCommand = d.EnableExecuteCommand,
             CreatedAt = d.CreatedAt,
             LoadBalancers = [.. (d.LoadBalancers ?? []).Select(l => new ServiceLoadBalancer(l.TargetGroup ?? "", l.Container ?? "", l.Port))],
+            SecurityGroups = [.. d.SecurityGroups ?? []],
             Strategies = PlacementSpecs.ParseStrategies(strategies),
             Constraints = PlacementSpecs.OwnConstraints(primaryDefinition, constraints),
         };

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Text.RegularExpressions;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.LoadBalancing;
+using Berth.Scheduler.SecurityGroups;
 
 namespace Berth.Scheduler.Services;
 
@@ -77,6 +78,7 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
             var definition = ResolveDefinition(tx.Definitions, command.TaskDefinition, launchType);
             var constraints = PlacementSpecs.OwnConstraints(definition, command.PlacementConstraints);
             var loadBalancers = ResolveLoadBalancers(tx.Cluster, definition, command.LoadBalancers);
+            var securityGroups = LaunchGroups.Validate(tx.Cluster, definition, command.SecurityGroups);
             var service = new ServiceRecord
             {
                 Cluster = cluster,
@@ -94,6 +96,7 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
                 ReconnectPolicy = command.ReconnectPolicy ?? ReconnectPolicy.KeepReplacement,
                 EnableExecuteCommand = command.EnableExecuteCommand,
                 LoadBalancers = loadBalancers,
+                SecurityGroups = securityGroups,
                 Strategies = strategies,
                 Constraints = constraints,
             };
@@ -149,8 +152,12 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
 
             // The links must fit the (possibly new) task definition; new links start a deployment, as in ECS.
             var loadBalancers = ResolveLoadBalancers(tx.Cluster, definition, command.LoadBalancers ?? [.. service.LoadBalancers.Select(l => new LoadBalancerLink(l.TargetGroupArn, l.ContainerName, l.ContainerPort))]);
-            var deploy = command.ForceNewDeployment || definition.Arn != service.Primary.TaskDefinitionArn || !loadBalancers.SequenceEqual(service.LoadBalancers);
+            // The groups must fit the (possibly new) task definition too; new groups start a deployment, as in ECS.
+            var securityGroups = LaunchGroups.Validate(tx.Cluster, definition, command.SecurityGroups ?? service.SecurityGroups);
+            var deploy = command.ForceNewDeployment || definition.Arn != service.Primary.TaskDefinitionArn || !loadBalancers.SequenceEqual(service.LoadBalancers)
+                || !securityGroups.SequenceEqual(service.SecurityGroups);
             service.LoadBalancers = loadBalancers;
+            service.SecurityGroups = securityGroups;
             if (command.DesiredCount is { } count)
             {
                 service.DesiredCount = count;
@@ -461,6 +468,9 @@ internal sealed record CreateServiceCommand
     public bool EnableExecuteCommand { get; init; }
 
     public ImmutableArray<LoadBalancerLink> LoadBalancers { get; init; } = [];
+
+    /// <summary>networkConfiguration.awsvpcConfiguration.securityGroups (ids); empty: the cluster's default group.</summary>
+    public ImmutableArray<string> SecurityGroups { get; init; } = [];
 }
 
 /// <summary>An ECS loadBalancers entry as given: target group by ARN or name, container name and port.</summary>
@@ -493,6 +503,9 @@ internal sealed record UpdateServiceCommand
 
     /// <summary>New load balancer links (replacing the old; empty removes them), or null to keep.</summary>
     public ImmutableArray<LoadBalancerLink>? LoadBalancers { get; init; }
+
+    /// <summary>New security groups (replacing the old; empty: the cluster's default group), or null to keep.</summary>
+    public ImmutableArray<string>? SecurityGroups { get; init; }
 }
 
 /// <summary>ListServices's filters.</summary>

@@ -2,6 +2,7 @@ using Berth.Scheduler.ControlPlane;
 using Berth.Scheduler.Discovery;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Placement;
+using Berth.Scheduler.SecurityGroups;
 using Berth.Scheduler.V1;
 using Google.Protobuf;
 
@@ -32,6 +33,7 @@ internal sealed class DesiredStates(StateKernel kernel)
             TaskDefinitionRecord? last = null;
             HashSet<TaskDefinitionRecord>? seen = null;
             var awsvpc = false;
+            HashSet<string>? groups = null;
             foreach (var task in instance.Tasks)
             {
                 if (!task.Durable)
@@ -40,7 +42,15 @@ internal sealed class DesiredStates(StateKernel kernel)
                 }
 
                 tasks.Add(task.DesiredEncoding ??= Encode(task, instance.TaskSubnet).ToByteArray());
-                awsvpc |= task.Definition.Definition.NetworkMode == "awsvpc";
+                if (task.Definition.Definition.NetworkMode == "awsvpc")
+                {
+                    awsvpc = true;
+                    if (cluster is { SecurityGroups.Count: > 0 } && !task.SecurityGroups.IsEmpty)
+                    {
+                        (groups ??= new(StringComparer.Ordinal)).UnionWith(task.SecurityGroups);
+                    }
+                }
+
                 // Most sets use one definition: compare with the previous one before paying for a set.
                 if (ReferenceEquals(task.Definition, last))
                 {
@@ -64,6 +74,11 @@ internal sealed class DesiredStates(StateKernel kernel)
                 if (awsvpc && HostNetworkField(cluster, instance) is { } network)
                 {
                     trailing.Add(network);
+                }
+
+                if (groups is not null)
+                {
+                    trailing.AddRange(SecurityGroupFields(cluster, groups));
                 }
 
                 trailing.Add(DiscoveryField(cluster));
@@ -105,6 +120,84 @@ internal sealed class DesiredStates(StateKernel kernel)
         var field = new DesiredState { HostNetwork = network }.ToByteArray();
         instance.EdgeNetwork = new HostNetworkCache(cluster.NetworkGeneration, instance.TaskSubnet, field);
         return field;
+    }
+
+    /// <summary>
+    /// The <c>security_groups</c> fields (tag included, one per group) a host needs: the groups its awsvpc tasks belong to
+    /// and every group their rules name as a source, as last published (<see cref="ClusterState.PublishedSecurityGroups"/>),
+    /// each encoded once per <see cref="ClusterState.SecurityGroupGeneration"/>; ordered by id.
+    /// </summary>
+    private static List<byte[]> SecurityGroupFields(ClusterState cluster, HashSet<string> joined)
+    {
+        Dictionary<string, (PublishedSecurityGroup Group, byte[] Bytes)> encoded;
+        if (cluster.PublishedSecurityGroups is { } published)
+        {
+            if (cluster.EdgeSecurityGroups is SecurityGroupCache cached && cached.Generation == cluster.SecurityGroupGeneration && ReferenceEquals(cached.Published, published))
+            {
+                encoded = cached.Groups;
+            }
+            else
+            {
+                encoded = EncodeGroups(published);
+                cluster.EdgeSecurityGroups = new SecurityGroupCache(cluster.SecurityGroupGeneration, published, encoded);
+            }
+        }
+        else
+        {
+            // Not published yet since the scheduler started (the first host to connect publishes): read the records.
+            encoded = EncodeGroups(SecurityGroupMembership.Of(cluster));
+        }
+
+        var needed = new SortedSet<string>(joined, StringComparer.Ordinal);
+        foreach (var id in joined)
+        {
+            if (encoded.TryGetValue(id, out var entry))
+            {
+                foreach (var rule in entry.Group.Ingress)
+                {
+                    if (rule.SourceGroupId is { } source)
+                    {
+                        needed.Add(source);
+                    }
+                }
+            }
+        }
+
+        var fields = new List<byte[]>(needed.Count);
+        foreach (var id in needed)
+        {
+            if (encoded.TryGetValue(id, out var entry))
+            {
+                fields.Add(entry.Bytes);
+            }
+        }
+
+        return fields;
+    }
+
+    private static Dictionary<string, (PublishedSecurityGroup Group, byte[] Bytes)> EncodeGroups(IReadOnlyList<PublishedSecurityGroup> groups)
+    {
+        var encoded = new Dictionary<string, (PublishedSecurityGroup, byte[])>(groups.Count, StringComparer.Ordinal);
+        foreach (var group in groups)
+        {
+            var message = new SecurityGroup { GroupId = group.Id, GroupName = group.Name, MemberAddresses = { group.Members } };
+            foreach (var rule in group.Ingress)
+            {
+                message.Ingress.Add(new SecurityGroupRule
+                {
+                    IpProtocol = rule.Protocol,
+                    FromPort = rule.FromPort,
+                    ToPort = rule.ToPort,
+                    CidrIpv4 = rule.SourceCidr ?? "",
+                    SourceGroupId = rule.SourceGroupId ?? "",
+                    Description = rule.Description,
+                });
+            }
+
+            encoded[group.Id] = (group, new DesiredState { SecurityGroups = { message } }.ToByteArray());
+        }
+
+        return encoded;
     }
 
     /// <summary>
@@ -156,7 +249,7 @@ internal sealed class DesiredStates(StateKernel kernel)
         };
         if (t.Definition.Definition.NetworkMode == "awsvpc")
         {
-            desired.AwsvpcConfiguration = new AwsvpcConfiguration { Subnet = subnet ?? "" };
+            desired.AwsvpcConfiguration = new AwsvpcConfiguration { Subnet = subnet ?? "", SecurityGroups = { t.SecurityGroups } };
         }
 
         foreach (var p in t.Ports)
@@ -192,4 +285,6 @@ internal sealed class DesiredStates(StateKernel kernel)
     private sealed record HostNetworkCache(long Generation, string Subnet, byte[] Bytes);
 
     private sealed record DiscoveryCache(long Generation, byte[] Bytes);
+
+    private sealed record SecurityGroupCache(long Generation, IReadOnlyList<PublishedSecurityGroup> Published, Dictionary<string, (PublishedSecurityGroup Group, byte[] Bytes)> Groups);
 }

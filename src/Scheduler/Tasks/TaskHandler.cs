@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Placement;
+using Berth.Scheduler.SecurityGroups;
 
 namespace Berth.Scheduler.Tasks;
 
@@ -73,6 +74,7 @@ internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine)
                 throw StateException.Invalid($"Task definition '{definition.Arn}' does not support the FARGATE launch type (requiresCompatibilities).");
             }
 
+            var given = LaunchGroups.Validate(tx.Cluster, definition, command.SecurityGroups);
             var constraints = PlacementSpecs.ParseConstraints(definition, command.PlacementConstraints);
             constraints.AddRange(PlacementSpecs.Implied(definition));
             var group = string.IsNullOrEmpty(command.Group) ? "family:" + definition.Family : command.Group;
@@ -92,9 +94,11 @@ internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine)
 
             tx.AdoptPlacement(result.Snapshot);
             var created = new List<T>(result.Placements.Length);
+            // Resolved after the last refusal: it may make the cluster's default group, a change a refusal must not leave.
+            var groups = result.Placements.IsEmpty ? [] : LaunchGroups.ForTask(tx, definition, given);
             foreach (var placement in result.Placements)
             {
-                var task = TaskLifecycle.Create(tx, definition, placement, group, command.StartedBy, launchType, command.ClientToken, command.Overrides, command.EnableExecuteCommand);
+                var task = TaskLifecycle.Create(tx, definition, placement, group, command.StartedBy, launchType, command.ClientToken, command.Overrides, command.EnableExecuteCommand, groups);
                 tx.AddTask(task);
                 created.Add(view(task));
             }
@@ -255,6 +259,9 @@ internal sealed record RunTaskCommand
     public string ClientToken { get; init; } = "";
 
     public bool EnableExecuteCommand { get; init; }
+
+    /// <summary>networkConfiguration.awsvpcConfiguration.securityGroups (ids); empty: the cluster's default group.</summary>
+    public ImmutableArray<string> SecurityGroups { get; init; } = [];
 }
 
 /// <summary>ListTasks's filters.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Placement;
 
@@ -11,7 +12,7 @@ internal static class TaskLifecycle
 {
     /// <summary>Creates the record of a placed task (the caller adds it through the transaction).</summary>
     public static TaskRecord Create(
-        ClusterTransaction tx, TaskDefinitionRecord definition, TaskPlacement placement, string group, string startedBy, string launchType, string? clientToken, TaskOverrides? overrides, bool enableExecuteCommand = false) => new()
+        ClusterTransaction tx, TaskDefinitionRecord definition, TaskPlacement placement, string group, string startedBy, string launchType, string? clientToken, TaskOverrides? overrides, bool enableExecuteCommand = false, ImmutableArray<string> securityGroups = default) => new()
         {
             Id = Guid.NewGuid().ToString("N"),
             Cluster = tx.Cluster.Name,
@@ -23,6 +24,7 @@ internal static class TaskLifecycle
             ClientToken = string.IsNullOrEmpty(clientToken) ? null : clientToken,
             Overrides = overrides,
             EnableExecuteCommand = enableExecuteCommand,
+            SecurityGroups = securityGroups.IsDefault ? [] : securityGroups,
             Ports = placement.PortBindings,
             Reservation = placement.Reservation,
             CreatedAt = tx.Now,

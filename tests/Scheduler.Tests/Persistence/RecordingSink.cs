@@ -43,4 +43,8 @@ internal sealed class RecordingSink(DateTimeOffset? visibleSince = null) : IStat
     public List<ScalableTargetRecord> ScalableTargets { get; } = [];
 
     public void AddScalableTarget(ScalableTargetRecord target) => ScalableTargets.Add(target);
+
+    public List<SecurityGroupRecord> SecurityGroups { get; } = [];
+
+    public void AddSecurityGroup(SecurityGroupRecord group) => SecurityGroups.Add(group);
 }

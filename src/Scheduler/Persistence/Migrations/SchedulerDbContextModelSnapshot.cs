@@ -121,6 +121,28 @@ namespace Berth.Scheduler.Persistence.Migrations
                     b.ToTable("scalable_targets", (string)null);
                 });
 
+            modelBuilder.Entity("Berth.Scheduler.Persistence.SecurityGroupRow", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Cluster")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("Document")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("security_groups", (string)null);
+                });
+
             modelBuilder.Entity("Berth.Scheduler.Persistence.ServiceRow", b =>
                 {
                     b.Property<string>("Cluster")

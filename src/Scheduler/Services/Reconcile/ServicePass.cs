@@ -1,6 +1,7 @@
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.LoadBalancing;
 using Berth.Scheduler.Placement;
+using Berth.Scheduler.SecurityGroups;
 using Berth.Scheduler.Tasks;
 
 namespace Berth.Scheduler.Services.Reconcile;
@@ -241,7 +242,8 @@ internal sealed class ServicePass
         foreach (var placement in result.Placements)
         {
             _tx.AdoptPlacement(onlyInstance is null ? result.Snapshot : cluster.Snapshot.WithTaskStarted(placement.InstanceId, placement.Reservation));
-            var task = TaskLifecycle.Create(_tx, definition, placement, service.Group, service.Primary.Id, service.LaunchType, clientToken: null, overrides: null, service.EnableExecuteCommand);
+            var task = TaskLifecycle.Create(_tx, definition, placement, service.Group, service.Primary.Id, service.LaunchType, clientToken: null, overrides: null, service.EnableExecuteCommand,
+                LaunchGroups.ForTask(_tx, definition, service.SecurityGroups));
             _tx.AddTask(task, service);
             if (anyLost)
             {
