@@ -47,6 +47,10 @@ internal sealed partial class PullThroughCache(
 
     // Blob fetches in flight, by digest: a second pull of the same blob waits for the first fetch instead of its own.
     private readonly ConcurrentDictionary<string, Task> _fetches = new(StringComparer.Ordinal);
+    private int _waiting;
+
+    /// <summary>Pulls waiting for another pull's fetch of the same blob now (a test watches it to know the pulls overlap).</summary>
+    public int PullsWaiting => Volatile.Read(ref _waiting);
 
     public void Dispose() => _http.Dispose();
 
@@ -149,6 +153,7 @@ internal sealed partial class PullThroughCache(
         if (running != mine.Task)
         {
             Log.WaitingForFetch(logger, match.Repository, key);
+            Interlocked.Increment(ref _waiting);
             try
             {
                 await running.WaitAsync(ct);
@@ -156,6 +161,10 @@ internal sealed partial class PullThroughCache(
             catch (Exception) when (!ct.IsCancellationRequested)
             {
                 // The other fetch failed (its client was told why); this pull tries on its own below.
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _waiting);
             }
 
             if (await LinkHeldBlobAsync(match.Repository, key))
