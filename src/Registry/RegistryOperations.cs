@@ -1,6 +1,7 @@
 using Berth.Registry.Gc;
 using Berth.Registry.Images;
 using Berth.Registry.Lifecycle;
+using Berth.Registry.PullThrough;
 using Berth.Registry.Replication;
 using Berth.Registry.Repositories;
 using Berth.Registry.Storage;
@@ -11,7 +12,7 @@ namespace Berth.Registry;
 
 /// <summary>
 /// Registry operations in ECR's vocabulary (issue 15): repositories with settings, image details, garbage collection,
-/// lifecycle policies, replication, and their admin API. Added after <see cref="RegistryServiceCollectionExtensions.AddRegistryServices"/>, whose start-up opens the
+/// lifecycle policies, replication, the pull-through cache, and their admin API. Added after <see cref="RegistryServiceCollectionExtensions.AddRegistryServices"/>, whose start-up opens the
 /// database before these load from it.
 /// </summary>
 internal static class RegistryOperations
@@ -37,12 +38,13 @@ internal static class RegistryOperations
         services.AddHostedService(provider => provider.GetRequiredService<PullRecorder>());
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, RegistryOperationsJsonContext.Default));
         builder.AddRegistryReplication();
+        builder.AddRegistryPullThroughCache();
         return builder;
     }
 
     /// <summary>The operations endpoints, inside the admin API's group (authenticated, admins only).</summary>
     public static RouteGroupBuilder MapRegistryOperations(this RouteGroupBuilder admin) =>
-        admin.MapRepositoryApi().MapImageApi().MapGcApi().MapLifecycleApi().MapReplicationApi();
+        admin.MapRepositoryApi().MapImageApi().MapGcApi().MapLifecycleApi().MapReplicationApi().MapPullThroughApi();
 
     /// <summary>Loads repository settings and templates once the database is open (after RegistryStartup).</summary>
     private sealed class OperationsStartup(RepositoryCatalog catalog) : IHostedService

@@ -70,6 +70,7 @@ internal static class RegistryCommands
         command.Add(GcCommands.Build(actions));
         command.Add(LifecycleCommands.Build(actions));
         command.Add(ReplicationCommands.Build(actions));
+        command.Add(CacheRuleCommands.Build(actions));
         command.Add(Robots(actions));
         command.Add(Grant(actions));
         command.Add(Public(actions));

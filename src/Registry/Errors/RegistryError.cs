@@ -21,6 +21,9 @@ internal static class ErrorCodes
     public const string Unsupported = "UNSUPPORTED";
     public const string TooManyRequests = "TOOMANYREQUESTS";
 
+    // distribution's errcode.ErrorCodeUnavailable (503): a pull-through cache whose upstream cannot be reached.
+    public const string Unavailable = "UNAVAILABLE";
+
     // Docker registry v2 codes that OCI dropped but clients still understand.
     public const string TagInvalid = "TAG_INVALID";
     public const string PaginationNumberInvalid = "PAGINATION_NUMBER_INVALID";

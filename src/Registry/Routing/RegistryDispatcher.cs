@@ -4,6 +4,7 @@ using Berth.Registry.Blobs;
 using Berth.Registry.Errors;
 using Berth.Registry.Http;
 using Berth.Registry.Manifests;
+using Berth.Registry.PullThrough;
 using Berth.Registry.Referrers;
 using Berth.Registry.Storage;
 using Berth.Registry.Tags;
@@ -23,6 +24,7 @@ internal sealed partial class RegistryDispatcher(
     ManifestEndpoints manifests,
     ListEndpoints lists,
     ReferrersEndpoint referrers,
+    PullThroughCache cache,
     ILogger<RegistryDispatcher> logger)
 {
     private static readonly ReadOnlyMemory<byte> s_emptyObject = "{}"u8.ToArray();
@@ -114,6 +116,25 @@ internal sealed partial class RegistryDispatcher(
         var action = ActionFor(route.Kind, method);
         var mountSource = route.Kind == RouteKind.Upload && route.Argument.IsEmpty && HttpMethods.IsPost(method) ? MountSource(request) : default;
         await AuthorizeAsync(context, route.Name, action, mountSource);
+        if (cache.Covers(route.Name.Span))
+        {
+            // A pull-through cache repository: ECR refuses pushes into it, and a pull fills what is missing first.
+            if (action == RegistryAction.Push)
+            {
+                throw cache.PushRefused(route.Name.Span);
+            }
+
+            if (route.Kind == RouteKind.Manifest && action == RegistryAction.Pull)
+            {
+                await cache.PrepareManifestAsync(route, context.RequestAborted);
+            }
+            else if (route.Kind == RouteKind.Blob && action == RegistryAction.Pull
+                && await cache.ServeBlobAsync(context, route, head: HttpMethods.IsHead(method)))
+            {
+                return;
+            }
+        }
+
         switch (route.Kind)
         {
             case RouteKind.Blob:

@@ -233,6 +233,36 @@ public sealed class RegistryCommandsTests(RegistryFixture registry, ITestOutputH
     }
 
     [Fact]
+    public async Task CacheRules_CreateListDelete_WithEcrsErrors_AndThePasswordNeverShown()
+    {
+        await LoginAsync();
+        var prefix = "cache-" + Guid.NewGuid().ToString("N")[..6];
+        var secret = Path.Combine(_cli.Home, "upstream-password");
+        await File.WriteAllTextAsync(secret, "upstream-s3cret");
+
+        var created = (await _cli.RunAsync("-o", "json", "registry", "cache-rule", "create", prefix, "http://127.0.0.1:1", "--username", "robot$mirror", "--password-file", secret)).EnsureSuccess().Json;
+        var table = (await _cli.RunAsync("registry", "cache-rule", "list")).EnsureSuccess();
+        var one = (await _cli.RunAsync("-o", "json", "registry", "cache-rule", "list", prefix)).EnsureSuccess().Json;
+        var again = await _cli.RunAsync("registry", "cache-rule", "create", prefix, "https://quay.io");
+        var bad = await _cli.RunAsync("registry", "cache-rule", "create", "x", "https://quay.io");
+        var noPassword = await _cli.RunAsync("registry", "cache-rule", "create", prefix + "-2", "https://quay.io", "--username", "someone");
+        (await _cli.RunAsync("registry", "cache-rule", "delete", prefix)).EnsureSuccess();
+        var gone = await _cli.RunAsync("registry", "cache-rule", "delete", prefix);
+
+        Assert.Equal((prefix, "http://127.0.0.1:1", "robot$mirror"), ((string?)created["ecrRepositoryPrefix"], (string?)created["upstreamRegistryUrl"], (string?)created["username"]));
+        Assert.Contains(prefix, table.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("upstream-s3cret", table.Output + one.ToJsonString(), StringComparison.Ordinal);
+        Assert.Equal(prefix, (string?)Assert.Single(one["pullThroughCacheRules"]!.AsArray())!["ecrRepositoryPrefix"]);
+        Assert.Equal(ExitCodes.Failure, again.ExitCode);
+        Assert.Contains("PullThroughCacheRuleAlreadyExistsException", again.Error, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Failure, bad.ExitCode);
+        Assert.Contains("InvalidParameterException", bad.Error, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Usage, noPassword.ExitCode);
+        Assert.Equal(ExitCodes.Failure, gone.ExitCode);
+        Assert.Contains("PullThroughCacheRuleNotFoundException", gone.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task NotificationsStatus_ReachesTheAdminRoute_NextToTheRepositoryRoutes()
     {
         await LoginAsync();

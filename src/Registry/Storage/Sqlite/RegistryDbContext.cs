@@ -28,6 +28,8 @@ internal sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> opti
 
     public DbSet<ReplicationImageEntity> ReplicationImages => Set<ReplicationImageEntity>();
 
+    public DbSet<PullThroughCacheRuleEntity> PullThroughCacheRules => Set<PullThroughCacheRuleEntity>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<RepositoryEntity>(e =>
@@ -141,6 +143,15 @@ internal sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> opti
 
             // The worker's question: what is due next.
             e.HasIndex(x => x.NextAttemptAt);
+        });
+
+        // Pull-through cache rules (src/Registry/PullThrough): one row per prefix.
+        modelBuilder.Entity<PullThroughCacheRuleEntity>(e =>
+        {
+            e.ToTable("PullThroughCacheRules");
+            e.HasKey(x => x.Prefix);
+            e.Property(x => x.Prefix).HasMaxLength(30);
+            e.Property(x => x.UpstreamRegistryUrl).HasMaxLength(2048);
         });
     }
 }

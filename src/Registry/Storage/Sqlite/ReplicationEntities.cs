@@ -47,3 +47,25 @@ internal sealed class ReplicationImageEntity
 
     public DateTime UpdatedAt { get; set; }
 }
+
+/// <summary>
+/// A pull-through cache rule (src/Registry/PullThrough, ECR's CreatePullThroughCacheRule): repositories under
+/// <see cref="Prefix"/> are copies of the upstream registry's, fetched on first pull. The upstream credentials are
+/// stored as replication's destination credentials are (in the registry database, in a data dir of mode 0700).
+/// </summary>
+internal sealed class PullThroughCacheRuleEntity
+{
+    /// <summary>ECR's <c>ecrRepositoryPrefix</c>: a pull of <c>PREFIX/REPO</c> is a pull of <c>REPO</c> upstream.</summary>
+    public required string Prefix { get; set; }
+
+    /// <summary>The upstream registry's base URL (<c>https://host[:port]</c>).</summary>
+    public required string UpstreamRegistryUrl { get; set; }
+
+    public string? Username { get; set; }
+
+    public string? Password { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+
+    public DateTime UpdatedAt { get; set; }
+}

@@ -323,6 +323,34 @@ namespace Berth.Registry.Storage.Sqlite.Migrations
                     b.ToTable("NotificationEvents", (string)null);
                 });
 
+            modelBuilder.Entity("Berth.Registry.Storage.Sqlite.PullThroughCacheRuleEntity", b =>
+                {
+                    b.Property<string>("Prefix")
+                        .HasMaxLength(30)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Password")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("UpstreamRegistryUrl")
+                        .IsRequired()
+                        .HasMaxLength(2048)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Username")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Prefix");
+
+                    b.ToTable("PullThroughCacheRules", (string)null);
+                });
+
             modelBuilder.Entity("Berth.Registry.Storage.Sqlite.ReplicationConfigurationEntity", b =>
                 {
                     b.Property<int>("Id")
