@@ -23,6 +23,8 @@ internal sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> op
 
     public DbSet<ScalableTargetRow> ScalableTargets => Set<ScalableTargetRow>();
 
+    public DbSet<HostGroupRow> HostGroups => Set<HostGroupRow>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<ClusterRow>(e =>
@@ -67,6 +69,11 @@ internal sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> op
         {
             e.ToTable("scalable_targets");
             e.HasKey(x => new { x.Cluster, x.ServiceName });
+        });
+        modelBuilder.Entity<HostGroupRow>(e =>
+        {
+            e.ToTable("host_groups");
+            e.HasKey(x => new { x.Cluster, x.Name });
         });
     }
 }

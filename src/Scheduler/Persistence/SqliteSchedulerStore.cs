@@ -119,6 +119,8 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
         rows.LoadBalancingDeleted.AddRange(writes.LoadBalancingDeleted);
         rows.ScalableTargets.AddRange(writes.ScalableTargets.Select(StoredScaling.ToRow));
         rows.ScalableTargetsDeleted.AddRange(writes.ScalableTargetsDeleted);
+        rows.HostGroups.AddRange(writes.HostGroups.Select(StoredHostGroups.ToRow));
+        rows.HostGroupsDeleted.AddRange(writes.HostGroupsDeleted);
         return Enqueue(new PendingWork(rows, null));
     }
 
@@ -246,6 +248,16 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             {
                 statements.DeleteScalableTarget(cluster, service);
             }
+
+            foreach (var row in rows.HostGroups)
+            {
+                statements.Write(row);
+            }
+
+            foreach (var (cluster, name) in rows.HostGroupsDeleted)
+            {
+                statements.DeleteHostGroup(cluster, name);
+            }
         }
 
         transaction.Commit();
@@ -303,6 +315,10 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
         public List<ScalableTargetRow> ScalableTargets { get; } = [];
 
         public List<(string Cluster, string Service)> ScalableTargetsDeleted { get; } = [];
+
+        public List<HostGroupRow> HostGroups { get; } = [];
+
+        public List<(string Cluster, string Name)> HostGroupsDeleted { get; } = [];
     }
 
     private sealed record EndedDelete(long BeforeMs, int Limit);
@@ -321,7 +337,7 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
     /// <summary>Prepared upserts, created lazily per transaction.</summary>
     private sealed class Statements(SqliteConnection connection, SqliteTransaction transaction) : IDisposable
     {
-        private SqliteCommand? _cluster, _definition, _instance, _task, _service, _loadBalancing, _loadBalancingDelete, _scalableTarget, _scalableTargetDelete;
+        private SqliteCommand? _cluster, _definition, _instance, _task, _service, _loadBalancing, _loadBalancingDelete, _scalableTarget, _scalableTargetDelete, _hostGroup, _hostGroupDelete;
 
         public void Write(ClusterRow row)
         {
@@ -397,6 +413,20 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             Run(_scalableTargetDelete, cluster, service);
         }
 
+        public void Write(HostGroupRow row)
+        {
+            _hostGroup ??= Prepare(
+                "INSERT INTO host_groups (Cluster, Name, Document) VALUES ($p0, $p1, $p2) " +
+                "ON CONFLICT(Cluster, Name) DO UPDATE SET Document = excluded.Document", 3);
+            Run(_hostGroup, row.Cluster, row.Name, row.Document);
+        }
+
+        public void DeleteHostGroup(string cluster, string name)
+        {
+            _hostGroupDelete ??= Prepare("DELETE FROM host_groups WHERE Cluster = $p0 AND Name = $p1", 2);
+            Run(_hostGroupDelete, cluster, name);
+        }
+
         private SqliteCommand Prepare(string sql, int parameters)
         {
             var command = connection.CreateCommand();
@@ -432,6 +462,8 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             _loadBalancingDelete?.Dispose();
             _scalableTarget?.Dispose();
             _scalableTargetDelete?.Dispose();
+            _hostGroup?.Dispose();
+            _hostGroupDelete?.Dispose();
         }
     }
 }

@@ -40,7 +40,11 @@ internal sealed class RecordingSink(DateTimeOffset? visibleSince = null) : IStat
 
     public void AddLoadBalancing(LoadBalancingObject record) => LoadBalancing.Add(record);
 
+    public List<HostGroupRecord> HostGroups { get; } = [];
+
     public List<ScalableTargetRecord> ScalableTargets { get; } = [];
 
     public void AddScalableTarget(ScalableTargetRecord target) => ScalableTargets.Add(target);
+
+    public void AddHostGroup(HostGroupRecord group) => HostGroups.Add(group);
 }
