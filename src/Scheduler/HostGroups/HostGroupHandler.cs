@@ -25,8 +25,15 @@ internal sealed class HostGroupHandler(StateKernel kernel, HostGroupProvisioner 
                 "ValidationError: No host provisioner is configured: host groups need Provisioning:Kind (lab or exec) in the scheduler's configuration (docs/provisioning.md).");
         }
 
+        // The default cluster comes into being with its first host, as ECS's does; any other must have been created.
+        var isDefault = cluster == "default";
         var arn = await kernel.CommitAsync(cluster, tx =>
         {
+            if (isDefault)
+            {
+                tx.EnsureCluster();
+            }
+
             tx.Cluster.RequireActive();
             if (tx.Cluster.HostGroups.ContainsKey(name))
             {
@@ -45,7 +52,7 @@ internal sealed class HostGroupHandler(StateKernel kernel, HostGroupProvisioner 
             };
             tx.PutHostGroup(group);
             return group.Arn;
-        });
+        }, create: isDefault);
         signal.Wake();
         return arn;
     }
@@ -134,7 +141,8 @@ internal sealed class HostGroupHandler(StateKernel kernel, HostGroupProvisioner 
         {
             if (state?.IsActive != true)
             {
-                throw StateException.NotFound($"ClusterNotFoundException: Cluster '{cluster}' not found.");
+                // The default cluster that nothing created yet simply has no groups.
+                return cluster == "default" ? [] : throw StateException.NotFound($"ClusterNotFoundException: Cluster '{cluster}' not found.");
             }
 
             return state.HostGroups.Values
