@@ -35,6 +35,14 @@ internal sealed class FakeHostProvisioner : IHostProvisioner, IAsyncDisposable
 
     public SimulatedAgent? Agent(string name) => _hosts.TryGetValue(name, out var entry) ? entry.Agent : null;
 
+    /// <summary>The host's agent stops (its session ends, nothing more is heard from it); the host stays.</summary>
+    public async Task SilenceAsync(string name)
+    {
+        var (host, agent) = _hosts[name];
+        _hosts[name] = (host, null);
+        await agent!.DisposeAsync();
+    }
+
     public void AddStray(string name, ProvisionedHostState state) => _hosts[name] = (new ProvisionedHost(name, state), null);
 
     public async Task<ProvisionedHost> CreateAsync(HostRequest request, CancellationToken cancellationToken)

@@ -158,7 +158,7 @@ public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : Schedul
         var first = (await WaitForGroupAsync("web", g => g.Hosts.Count(h => h.LifecycleState == "InService") == 1, "one host")).Hosts[0];
 
         // Its agent goes silent.
-        await _provisioner.Agent(first.Name)!.DisposeAsync();
+        await _provisioner.SilenceAsync(first.Name);
         await TaskTimeouts.WaitUntilAsync(async () => !(await InstancesAsync()).Single().AgentConnected, what: "the agent's session to end");
 
         // Lost (silent past 30 s) but inside the 120 s grace period: kept.
@@ -309,7 +309,8 @@ public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : Schedul
 
         var after = await DescribeAsync("web");
         Assert.Equal(before.HostGroupArn, after.HostGroupArn);
-        Assert.Equal((["a"], "blue", 60), (after.Zones.ToList(), after.Attributes["team"], after.HealthCheckGracePeriod));
+        Assert.Equal(["a"], after.Zones);
+        Assert.Equal(("blue", 60), (after.Attributes["team"], after.HealthCheckGracePeriod));
         Assert.Equal(before.Hosts.Select(h => (h.Name, h.ContainerInstanceArn)), after.Hosts.Select(h => (h.Name, h.ContainerInstanceArn)));
         Assert.Equal(before.Hosts.Count, (await ActivitiesAsync("web")).Count);
         Assert.Contains("constraints to min: 2, max: 4, desired: 2 changing the desired capacity from 0 to 2.", (await ActivitiesAsync("web"))[0].Cause, StringComparison.Ordinal);
