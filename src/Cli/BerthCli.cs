@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Berth.Cli.Clusters;
 using Berth.Cli.Common;
+using Berth.Cli.HostGroups;
 using Berth.Cli.Instances;
 using Berth.Cli.LoadBalancers;
 using Berth.Cli.Logs;
@@ -21,7 +22,7 @@ internal static class BerthCli
     {
         var options = new GlobalOptions();
         var actions = new CommandActions(environment, options);
-        var root = new RootCommand("berth: the Berth container platform's command-line tool (clusters, task definitions, tasks, services, instances, load balancers, target groups, security groups, logs, registry, and `berth up` for a local platform)");
+        var root = new RootCommand("berth: the Berth container platform's command-line tool (clusters, task definitions, tasks, services, instances, host groups, load balancers, target groups, security groups, logs, registry, and `berth up` for a local platform)");
         options.AddTo(root);
         root.Add(UpCommand.Build(actions));
         root.Add(UpCommand.Down(actions));
@@ -32,6 +33,7 @@ internal static class BerthCli
         root.Add(TaskCommands.Build(actions));
         root.Add(ServiceCommands.Build(actions));
         root.Add(InstanceCommands.Build(actions));
+        root.Add(HostGroupCommands.Build(actions));
         root.Add(LoadBalancerCommands.Build(actions));
         root.Add(TargetGroupCommands.Build(actions));
         root.Add(SecurityGroupCommands.Build(actions));

@@ -33,6 +33,7 @@ internal sealed class SchedulerClient : IDisposable
         AutoScaling = new V1.ApplicationAutoScaling.ApplicationAutoScalingClient(invoker);
         Metrics = new V1.Metrics.MetricsClient(invoker);
         SecurityGroups = new V1.SecurityGroups.SecurityGroupsClient(invoker);
+        HostGroups = new V1.HostGroups.HostGroupsClient(invoker);
     }
 
     public Uri Endpoint { get; }
@@ -54,6 +55,8 @@ internal sealed class SchedulerClient : IDisposable
     public V1.Metrics.MetricsClient Metrics { get; }
 
     public V1.SecurityGroups.SecurityGroupsClient SecurityGroups { get; }
+
+    public V1.HostGroups.HostGroupsClient HostGroups { get; }
 
     /// <summary>Follows <c>next_token</c> until the last page and returns every item.</summary>
     public static async Task<List<T>> AllPagesAsync<T>(Func<string, Task<(IEnumerable<T> Items, string NextToken)>> page)

@@ -4,6 +4,7 @@ using Berth.Scheduler.ControlPlane;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Persistence;
 using Berth.Scheduler.Placement;
+using Berth.Scheduler.Provisioning;
 using Berth.Scheduler.RegistryAccess;
 using Berth.Scheduler.Security;
 using Berth.Scheduler.Sessions;
@@ -48,6 +49,7 @@ internal static class SchedulerServiceCollectionExtensions
         });
         services.AddSchedulerState();
         services.AddSingleton<ApiTokens>();
+        services.AddSingleton<HostJoinTokens>();
         services.AddSingleton<SessionHub>();
         services.AddSingleton<LogRelay>();
         services.AddSingleton<ExecRelay>();
@@ -60,6 +62,13 @@ internal static class SchedulerServiceCollectionExtensions
         });
         services.AddHostedService<SessionHeartbeatService>();
         services.AddRegistryAccess();
+        // Host groups make hosts through the provisioner the Provisioning section chooses; without one the scheduler
+        // starts as before and refuses to create a host group (it would have no way to make its hosts).
+        if (!string.IsNullOrEmpty(builder.Configuration[$"{ProvisioningOptions.Section}:Kind"]))
+        {
+            services.AddHostProvisioning();
+        }
+
         // Readiness (/readyz and the standard grpc.health.v1.Health service, which probes and grpc_health_probe use
         // where HTTP/1.1 cannot reach an h2c port): the state is loaded and the database opens.
         services.AddHealthChecks()
@@ -91,6 +100,7 @@ internal static class SchedulerServiceCollectionExtensions
         app.MapGrpcService<LoadBalancingService>();
         app.MapGrpcService<SecurityGroupService>();
         app.MapGrpcService<ScalingService>();
+        app.MapGrpcService<HostGroupService>();
         app.MapGrpcService<MetricsService>();
         app.MapGrpcService<BalancerWatchService>();
         app.MapGrpcService<AgentSessionService>();

@@ -1,6 +1,7 @@
 using Berth.Scheduler.Clusters;
 using Berth.Scheduler.Discovery;
 using Berth.Scheduler.Exec;
+using Berth.Scheduler.HostGroups;
 using Berth.Scheduler.Instances;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.LoadBalancing;
@@ -75,6 +76,16 @@ internal static class SchedulerStateServiceCollectionExtensions
         services.AddSingleton<ScalingHandler>();
         services.AddSingleton<ScalingRunner>();
         services.AddHostedService(sp => sp.GetRequiredService<ScalingRunner>());
+        services.AddOptions<HostGroupOptions>()
+            .BindConfiguration(HostGroupOptions.Section)
+            .Validate(o => o.Interval > TimeSpan.Zero, "HostGroups:Interval must be positive.")
+            .Validate(o => o.SchedulerUrl is null || (o.SchedulerUrl.IsAbsoluteUri && o.SchedulerUrl.Scheme is "http" or "https"), "HostGroups:SchedulerUrl must be an absolute http or https URL.")
+            .ValidateOnStart();
+        services.AddSingleton<HostGroupSignal>();
+        services.AddSingleton<HostGroupProvisioner>();
+        services.AddSingleton<HostGroupHandler>();
+        services.AddSingleton<HostGroupReconciler>();
+        services.AddHostedService(sp => sp.GetRequiredService<HostGroupReconciler>());
         services.AddSingleton<RetentionService>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
         return services;

@@ -87,6 +87,9 @@ internal sealed class ClusterState
     /// <summary>Scalable targets (service auto scaling) by service name.</summary>
     public Dictionary<string, ScalableTargetRecord> ScalableTargets { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Host groups (auto scaling groups) by name.</summary>
+    public Dictionary<string, HostGroupRecord> HostGroups { get; } = new(StringComparer.Ordinal);
+
     /// <summary>The placement view of the cluster, every non-STOPPED task's reservation applied.</summary>
     public ClusterSnapshot Snapshot { get; private set; }
 

@@ -155,6 +155,25 @@ internal sealed class ClusterTransaction : Transaction
         DeleteSecurityGroup(id);
     }
 
+    /// <summary>Adds or replaces a host group (indexed and stored).</summary>
+    public void PutHostGroup(HostGroupRecord group)
+    {
+        Cluster.HostGroups[group.Name] = group;
+        Save(group);
+    }
+
+    /// <summary>Removes a host group; true when it was there.</summary>
+    public bool RemoveHostGroup(string name)
+    {
+        if (!Cluster.HostGroups.Remove(name))
+        {
+            return false;
+        }
+
+        DeleteHostGroup(Cluster.Name, name);
+        return true;
+    }
+
     /// <summary>The instance's tasks became UNKNOWN (declared lost) or stopped being UNKNOWN.</summary>
     public void LostHostChanged(string instanceId) => (_lostHosts ??= new(StringComparer.Ordinal)).Add(instanceId);
 

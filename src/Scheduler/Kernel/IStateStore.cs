@@ -9,7 +9,7 @@ internal interface IStateStore : IAsyncDisposable
     /// <summary>Creates or upgrades the schema (and converts data an older scheduler wrote).</summary>
     Task OpenAsync(CancellationToken cancellationToken);
 
-    /// <summary>Reads every record into <paramref name="sink"/>: catalog first, then clusters, instances, tasks, services, load balancing, scalable targets, security groups.</summary>
+    /// <summary>Reads every record into <paramref name="sink"/>: catalog first, then clusters, instances, tasks, services, load balancing, scalable targets, security groups, host groups.</summary>
     Task LoadAsync(IStateSink sink, CancellationToken cancellationToken);
 
     /// <summary>
@@ -58,9 +58,16 @@ internal sealed class StateWrites
     /// <summary>Security groups to delete, by id (after the upserts of the same transaction).</summary>
     public List<string> SecurityGroupsDeleted { get; } = [];
 
+    /// <summary>Host groups to store (upserts by cluster and name).</summary>
+    public List<HostGroupRecord> HostGroups { get; } = [];
+
+    /// <summary>Host groups to delete, by cluster and name (after the upserts of the same transaction).</summary>
+    public List<(string Cluster, string Name)> HostGroupsDeleted { get; } = [];
+
     public bool IsEmpty => Clusters.Count == 0 && TaskDefinitions.Count == 0 && Instances.Count == 0 && Tasks.Count == 0 && Services.Count == 0
         && LoadBalancing.Count == 0 && LoadBalancingDeleted.Count == 0 && ScalableTargets.Count == 0 && ScalableTargetsDeleted.Count == 0
-        && SecurityGroups.Count == 0 && SecurityGroupsDeleted.Count == 0;
+        && SecurityGroups.Count == 0 && SecurityGroupsDeleted.Count == 0
+        && HostGroups.Count == 0 && HostGroupsDeleted.Count == 0;
 }
 
 /// <summary>Where a store's load puts the records (the kernel, during start-up).</summary>
@@ -92,4 +99,7 @@ internal interface IStateSink
 
     /// <summary>Adds a security group (after the clusters).</summary>
     void AddSecurityGroup(SecurityGroupRecord group);
+
+    /// <summary>Adds a host group (after the clusters).</summary>
+    void AddHostGroup(HostGroupRecord group);
 }

@@ -160,6 +160,15 @@ internal sealed partial class StateKernel
             }
         }
 
+        public void AddHostGroup(HostGroupRecord group)
+        {
+            var state = kernel.ClusterForLoad(group.Cluster);
+            lock (state.Gate)
+            {
+                state.HostGroups[group.Name] = group;
+            }
+        }
+
         public void AddService(ServiceRecord service)
         {
             var state = kernel.ClusterForLoad(service.Cluster);

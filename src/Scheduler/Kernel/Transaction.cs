@@ -126,6 +126,18 @@ internal abstract class Transaction(StateKernel kernel)
 
     internal bool SecurityGroupsChanged { get; private set; }
 
+    /// <summary>Stores a host group (as it is when the transaction ends).</summary>
+    public void Save(HostGroupRecord group)
+    {
+        if (Added(group))
+        {
+            Writes.HostGroups.Add(group);
+        }
+    }
+
+    /// <summary>Deletes a stored host group.</summary>
+    public void DeleteHostGroup(string cluster, string name) => Writes.HostGroupsDeleted.Add((cluster, name));
+
     /// <summary>Runs once the writes are durable, under the same lock again (before the change feed hears of it).</summary>
     internal abstract void ApplyDurableEffects();
 

@@ -142,6 +142,16 @@ internal sealed class ScalableTargetRow
     public required byte[] Document { get; set; }
 }
 
+/// <summary>A host group with its hosts and activities; <see cref="Document"/> is a <see cref="HostGroupDocument"/>.</summary>
+internal sealed class HostGroupRow
+{
+    public required string Cluster { get; set; }
+
+    public required string Name { get; set; }
+
+    public required byte[] Document { get; set; }
+}
+
 /// <summary>
 /// A load balancer (Kind 1), listener (2), rule (3) or target group with its targets (4); <see cref="Document"/> is a
 /// <see cref="LoadBalancingDocument"/>.

@@ -24,6 +24,7 @@ internal sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> op
     public DbSet<ScalableTargetRow> ScalableTargets => Set<ScalableTargetRow>();
 
     public DbSet<SecurityGroupRow> SecurityGroups => Set<SecurityGroupRow>();
+    public DbSet<HostGroupRow> HostGroups => Set<HostGroupRow>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -74,6 +75,11 @@ internal sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> op
         {
             e.ToTable("security_groups");
             e.HasKey(x => x.Id);
+        });
+        modelBuilder.Entity<HostGroupRow>(e =>
+        {
+            e.ToTable("host_groups");
+            e.HasKey(x => new { x.Cluster, x.Name });
         });
     }
 }

@@ -79,6 +79,12 @@ internal sealed partial class SqliteSchedulerStore
             {
                 sink.AddSecurityGroup(StoredSecurityGroups.FromRow(row));
             }
+
+            const string HostGroups = "SELECT Cluster, Name, Document FROM host_groups";
+            await foreach (var row in ReadAsync(connection, HostGroups, r => new HostGroupRow { Cluster = r.GetString(0), Name = r.GetString(1), Document = (byte[])r.GetValue(2) }, cancellationToken))
+            {
+                sink.AddHostGroup(StoredHostGroups.FromRow(row));
+            }
         }
     }
 

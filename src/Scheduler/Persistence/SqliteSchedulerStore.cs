@@ -121,6 +121,8 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
         rows.ScalableTargetsDeleted.AddRange(writes.ScalableTargetsDeleted);
         rows.SecurityGroups.AddRange(writes.SecurityGroups.Select(StoredSecurityGroups.ToRow));
         rows.SecurityGroupsDeleted.AddRange(writes.SecurityGroupsDeleted);
+        rows.HostGroups.AddRange(writes.HostGroups.Select(StoredHostGroups.ToRow));
+        rows.HostGroupsDeleted.AddRange(writes.HostGroupsDeleted);
         return Enqueue(new PendingWork(rows, null));
     }
 
@@ -254,9 +256,19 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
                 statements.Write(row);
             }
 
+            foreach (var row in rows.HostGroups)
+            {
+                statements.Write(row);
+            }
+
             foreach (var id in rows.SecurityGroupsDeleted)
             {
                 statements.DeleteSecurityGroup(id);
+            }
+
+            foreach (var (cluster, name) in rows.HostGroupsDeleted)
+            {
+                statements.DeleteHostGroup(cluster, name);
             }
         }
 
@@ -323,6 +335,10 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
         public List<SecurityGroupRow> SecurityGroups { get; } = [];
 
         public List<string> SecurityGroupsDeleted { get; } = [];
+
+        public List<HostGroupRow> HostGroups { get; } = [];
+
+        public List<(string Cluster, string Name)> HostGroupsDeleted { get; } = [];
     }
 
     private sealed record EndedDelete(long BeforeMs, int Limit);
@@ -341,7 +357,7 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
     /// <summary>Prepared upserts, created lazily per transaction.</summary>
     private sealed class Statements(SqliteConnection connection, SqliteTransaction transaction) : IDisposable
     {
-        private SqliteCommand? _cluster, _definition, _instance, _task, _service, _loadBalancing, _loadBalancingDelete, _scalableTarget, _scalableTargetDelete, _securityGroup, _securityGroupDelete;
+        private SqliteCommand? _cluster, _definition, _instance, _task, _service, _loadBalancing, _loadBalancingDelete, _scalableTarget, _scalableTargetDelete, _securityGroup, _securityGroupDelete, _hostGroup, _hostGroupDelete;
 
         public void Write(ClusterRow row)
         {
@@ -431,6 +447,20 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             Run(_securityGroupDelete, id);
         }
 
+        public void Write(HostGroupRow row)
+        {
+            _hostGroup ??= Prepare(
+                "INSERT INTO host_groups (Cluster, Name, Document) VALUES ($p0, $p1, $p2) " +
+                "ON CONFLICT(Cluster, Name) DO UPDATE SET Document = excluded.Document", 3);
+            Run(_hostGroup, row.Cluster, row.Name, row.Document);
+        }
+
+        public void DeleteHostGroup(string cluster, string name)
+        {
+            _hostGroupDelete ??= Prepare("DELETE FROM host_groups WHERE Cluster = $p0 AND Name = $p1", 2);
+            Run(_hostGroupDelete, cluster, name);
+        }
+
         private SqliteCommand Prepare(string sql, int parameters)
         {
             var command = connection.CreateCommand();
@@ -468,6 +498,8 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             _scalableTargetDelete?.Dispose();
             _securityGroup?.Dispose();
             _securityGroupDelete?.Dispose();
+            _hostGroup?.Dispose();
+            _hostGroupDelete?.Dispose();
         }
     }
 }

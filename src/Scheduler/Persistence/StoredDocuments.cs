@@ -347,6 +347,7 @@ internal sealed class EventDocument
 [JsonSerializable(typeof(LoadBalancingDocument))]
 [JsonSerializable(typeof(ScalableTargetDocument))]
 [JsonSerializable(typeof(SecurityGroupDocument))]
+[JsonSerializable(typeof(HostGroupDocument))]
 [JsonSerializable(typeof(SortedDictionary<string, string>))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class StoredDocumentsContext : JsonSerializerContext;
@@ -386,6 +387,11 @@ internal static class StoredDocuments
 
     public static ScalableTargetDocument DecodeScalableTarget(ReadOnlySpan<byte> json) =>
         Checked(JsonSerializer.Deserialize(json, StoredDocumentsContext.Default.ScalableTargetDocument), d => d.Schema, "scalable target");
+
+    public static byte[] Encode(HostGroupDocument document) => JsonSerializer.SerializeToUtf8Bytes(document, StoredDocumentsContext.Default.HostGroupDocument);
+
+    public static HostGroupDocument DecodeHostGroup(ReadOnlySpan<byte> json) =>
+        Checked(JsonSerializer.Deserialize(json, StoredDocumentsContext.Default.HostGroupDocument), d => d.Schema, "host group");
 
     public static LoadBalancingDocument DecodeLoadBalancing(ReadOnlySpan<byte> json) =>
         Checked(JsonSerializer.Deserialize(json, StoredDocumentsContext.Default.LoadBalancingDocument), d => d.Schema, "load-balancing");

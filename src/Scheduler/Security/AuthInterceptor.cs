@@ -9,12 +9,13 @@ namespace Berth.Scheduler.Security;
 
 /// <summary>
 /// Authenticates every call and turns refused state operations into precise status codes.
-/// Control-plane services need the admin API token; <c>Register</c> the join token; <c>Session</c> an instance
+/// Control-plane services need the admin API token; <c>Register</c> the join token (or a one-use host join token issued
+/// for the cluster it joins, void once used); <c>Session</c> an instance
 /// credential, whose instance id is handed to the service through <see cref="InstanceId"/>; the standard gRPC health
 /// service (<c>grpc.health.v1.Health</c>) needs none. No credential or an
 /// unknown one is UNAUTHENTICATED; a valid credential of the wrong kind is PERMISSION_DENIED.
 /// </summary>
-internal sealed class AuthInterceptor(ApiTokens tokens, StateKernel kernel, InstanceHandler instances, LoadBalancingHandler loadBalancing) : Interceptor
+internal sealed class AuthInterceptor(ApiTokens tokens, HostJoinTokens hostTokens, StateKernel kernel, InstanceHandler instances, LoadBalancingHandler loadBalancing) : Interceptor
 {
     private const string InstanceKey = "berth-instance-id";
     private const string BalancerKey = "berth-balancer-load-balancer";
@@ -31,7 +32,7 @@ internal sealed class AuthInterceptor(ApiTokens tokens, StateKernel kernel, Inst
 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        await AuthorizeAsync(context, (request as RegisterRequest)?.JoinToken);
+        await AuthorizeAsync(context, request as RegisterRequest);
         try
         {
             return await continuation(request, context);
@@ -81,7 +82,7 @@ internal sealed class AuthInterceptor(ApiTokens tokens, StateKernel kernel, Inst
         }
     }
 
-    private async Task AuthorizeAsync(ServerCallContext context, string? joinTokenField)
+    private async Task AuthorizeAsync(ServerCallContext context, RegisterRequest? register)
     {
         // The standard health service answers anyone, at once: probes carry no credentials, and a scheduler that is
         // still loading must say NOT_SERVING rather than keep the probe waiting.
@@ -95,18 +96,34 @@ internal sealed class AuthInterceptor(ApiTokens tokens, StateKernel kernel, Inst
         var bearer = Bearer(context);
         if (context.Method == s_registerMethod)
         {
-            var token = string.IsNullOrEmpty(joinTokenField) ? bearer : joinTokenField;
+            var token = string.IsNullOrEmpty(register?.JoinToken) ? bearer : register.JoinToken;
             if (token is null)
             {
                 throw new RpcException(new Status(StatusCode.Unauthenticated, "Register needs the join token (join_token, or authorization: Bearer <join token>)."));
             }
 
-            if (!tokens.IsJoin(token))
+            if (tokens.IsJoin(token))
             {
-                throw Refuse(token, "Register needs the join token");
+                return;
             }
 
-            return;
+            if (HostJoinTokens.LooksLikeToken(token))
+            {
+                var cluster = Arns.ClusterName(register?.Cluster);
+                if (hostTokens.Redeem(token, cluster, out var issuedFor) is not null)
+                {
+                    return;
+                }
+
+                if (issuedFor is not null)
+                {
+                    throw new RpcException(new Status(StatusCode.PermissionDenied, $"This one-use join token was issued for cluster '{issuedFor}', not '{cluster}'."));
+                }
+
+                throw new RpcException(new Status(StatusCode.Unauthenticated, "Register needs the join token; this one-use join token is not valid (used already, or its host was destroyed)."));
+            }
+
+            throw Refuse(token, "Register needs the join token");
         }
 
         if (bearer is null)
@@ -148,7 +165,7 @@ internal sealed class AuthInterceptor(ApiTokens tokens, StateKernel kernel, Inst
     /// <summary>A known credential of the wrong kind is PERMISSION_DENIED; anything else UNAUTHENTICATED.</summary>
     private RpcException Refuse(string token, string what)
     {
-        var known = tokens.IsAdmin(token) || tokens.IsJoin(token) || instances.Authenticate(token) is not null || loadBalancing.AuthenticateCredential(token) is not null;
+        var known = tokens.IsAdmin(token) || tokens.IsJoin(token) || hostTokens.IsValid(token) || instances.Authenticate(token) is not null || loadBalancing.AuthenticateCredential(token) is not null;
         return known
             ? new RpcException(new Status(StatusCode.PermissionDenied, $"{what}; this credential is not one."))
             : new RpcException(new Status(StatusCode.Unauthenticated, $"{what}; the credential is not valid."));

@@ -232,5 +232,27 @@ public sealed class SchedulerCommandsTests(SchedulerFixture scheduler, ITestOutp
         Assert.Contains("ObjectNotFoundException", gone.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task HostGroups_OnASchedulerWithoutAProvisioner_ListEmpty_RefuseWithAutoScalingsWordsAndTheReason()
+    {
+        await LoginAsync();
+        (await _cli.RunAsync("cluster", "create", "hosts")).EnsureSuccess();
+
+        Assert.Empty((await _cli.RunAsync("-c", "hosts", "-o", "json", "hostgroup", "list")).EnsureSuccess().Json.AsArray());
+        var badSize = await _cli.RunAsync("-c", "hosts", "hostgroup", "create", "web", "--min", "1", "--max", "3", "--desired", "5");
+        var noProvisioner = await _cli.RunAsync("-c", "hosts", "hostgroup", "create", "web", "--min", "1", "--max", "3", "--zone", "a", "--attribute", "team=blue");
+        var badAttribute = await _cli.RunAsync("-c", "hosts", "hostgroup", "create", "web", "--min", "1", "--max", "3", "--attribute", "team");
+        var missing = await _cli.RunAsync("-c", "hosts", "hostgroup", "activities", "nope");
+
+        Assert.Equal(ExitCodes.Failure, badSize.ExitCode);
+        Assert.Contains("ValidationError: Desired capacity:5 must be between the specified min size:1 and max size:3", badSize.Error, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Failure, noProvisioner.ExitCode);
+        Assert.Contains("No host provisioner is configured", noProvisioner.Error, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Usage, badAttribute.ExitCode);
+        Assert.Contains("expected NAME=VALUE", badAttribute.Error, StringComparison.Ordinal);
+        Assert.Contains("AutoScalingGroup name not found", missing.Error, StringComparison.Ordinal);
+        Assert.Empty((await _cli.RunAsync("-c", "hosts", "-o", "json", "hostgroup", "list")).EnsureSuccess().Json.AsArray());
+    }
+
     public void Dispose() => _cli.Dispose();
 }

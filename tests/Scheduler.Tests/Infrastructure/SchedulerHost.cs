@@ -71,8 +71,12 @@ internal sealed class SchedulerHost : IAsyncDisposable
     /// <summary>The statuses the scheduler's handlers ended calls with, as the scheduler decided them.</summary>
     public RefusedCalls Refused => _factory.Services.GetRequiredService<RefusedCalls>();
 
-    /// <summary>Starts the scheduler; <paramref name="time"/> replaces its clock (a <c>FakeTimeProvider</c> moves it by hand).</summary>
-    public static async Task<SchedulerHost> StartAsync(string dataDirectory, ITestOutputHelper? output = null, IDictionary<string, string?>? settings = null, TimeProvider? time = null)
+    /// <summary>
+    /// Starts the scheduler; <paramref name="time"/> replaces its clock (a <c>FakeTimeProvider</c> moves it by hand);
+    /// <paramref name="services"/> adds or replaces services (a fake host provisioner).
+    /// </summary>
+    public static async Task<SchedulerHost> StartAsync(string dataDirectory, ITestOutputHelper? output = null, IDictionary<string, string?>? settings = null, TimeProvider? time = null,
+        Action<IServiceCollection>? services = null)
     {
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
@@ -88,6 +92,11 @@ internal sealed class SchedulerHost : IAsyncDisposable
             if (time is not null)
             {
                 web.ConfigureTestServices(services => services.Replace(ServiceDescriptor.Singleton(time)));
+            }
+
+            if (services is not null)
+            {
+                web.ConfigureTestServices(services);
             }
 
             web.ConfigureTestServices(services =>

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
 namespace Berth.Scheduler.Tests.Infrastructure;
@@ -20,7 +21,10 @@ public abstract class SchedulerTest(ITestOutputHelper output) : IAsyncLifetime
     /// <summary>The scheduler's clock; null for the system clock.</summary>
     private protected virtual TimeProvider? Time => null;
 
-    public virtual async Task InitializeAsync() => _host = await SchedulerHost.StartAsync(_data.Path, Output, Settings, Time);
+    /// <summary>Adds or replaces the host's services (a fake host provisioner); null for none.</summary>
+    private protected virtual Action<IServiceCollection>? Services => null;
+
+    public virtual async Task InitializeAsync() => _host = await SchedulerHost.StartAsync(_data.Path, Output, Settings, Time, Services);
 
     public virtual async Task DisposeAsync()
     {
@@ -38,6 +42,6 @@ public abstract class SchedulerTest(ITestOutputHelper output) : IAsyncLifetime
         await Host.DisposeAsync();
         _host = null;
         whileStopped?.Invoke();
-        _host = await SchedulerHost.StartAsync(_data.Path, Output, Settings, Time);
+        _host = await SchedulerHost.StartAsync(_data.Path, Output, Settings, Time, Services);
     }
 }

@@ -40,6 +40,8 @@ internal sealed class RecordingSink(DateTimeOffset? visibleSince = null) : IStat
 
     public void AddLoadBalancing(LoadBalancingObject record) => LoadBalancing.Add(record);
 
+    public List<HostGroupRecord> HostGroups { get; } = [];
+
     public List<ScalableTargetRecord> ScalableTargets { get; } = [];
 
     public void AddScalableTarget(ScalableTargetRecord target) => ScalableTargets.Add(target);
@@ -47,4 +49,6 @@ internal sealed class RecordingSink(DateTimeOffset? visibleSince = null) : IStat
     public List<SecurityGroupRecord> SecurityGroups { get; } = [];
 
     public void AddSecurityGroup(SecurityGroupRecord group) => SecurityGroups.Add(group);
+
+    public void AddHostGroup(HostGroupRecord group) => HostGroups.Add(group);
 }

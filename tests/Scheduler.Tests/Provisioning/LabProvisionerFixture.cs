@@ -24,9 +24,12 @@ internal sealed class LabProvisionerFixture : IAsyncDisposable
     private GrpcChannel? _channel;
     private string _adminToken = "";
 
-    private LabProvisionerFixture(Action<string> log)
+    private readonly bool _schedulerProvisions;
+
+    private LabProvisionerFixture(Action<string> log, bool schedulerProvisions)
     {
         _log = log;
+        _schedulerProvisions = schedulerProvisions;
     }
 
     public ProvisioningOptions Options { get; } = new() { Kind = "lab", RetryBackoff = TimeSpan.Zero, MaxRetryBackoff = TimeSpan.Zero };
@@ -37,9 +40,11 @@ internal sealed class LabProvisionerFixture : IAsyncDisposable
 
     public string LabDirectory => Options.Lab.DataDirectory!;
 
-    public static async Task<LabProvisionerFixture> StartAsync(Action<string> log)
+    /// <param name="log">Where the scheduler's and the scripts' output goes.</param>
+    /// <param name="schedulerProvisions">Whether the scheduler itself gets this lab as its provisioner (host groups make their hosts in it).</param>
+    public static async Task<LabProvisionerFixture> StartAsync(Action<string> log, bool schedulerProvisions = false)
     {
-        var fixture = new LabProvisionerFixture(log);
+        var fixture = new LabProvisionerFixture(log, schedulerProvisions);
         try
         {
             await fixture.InitializeAsync();
@@ -62,12 +67,18 @@ internal sealed class LabProvisionerFixture : IAsyncDisposable
 
     public HostRequest Request(string name, string zone = "a") => new(name, "default", SchedulerUrl, JoinToken, zone, "lab.small");
 
-    /// <summary>The container instances registered in the default cluster, with their attributes.</summary>
-    public async Task<List<ContainerInstance>> InstancesAsync()
+    /// <summary>Call options with the admin token and a deadline.</summary>
+    public CallOptions Admin => new(new Metadata { { "authorization", "Bearer " + _adminToken } }, DateTime.UtcNow.AddSeconds(30));
+
+    /// <summary>The scheduler's HostGroups API.</summary>
+    public V1.HostGroups.HostGroupsClient HostGroups => new(_channel);
+
+    /// <summary>The container instances registered in the default cluster (of <paramref name="status"/>; ACTIVE and DRAINING when empty), with their attributes.</summary>
+    public async Task<List<ContainerInstance>> InstancesAsync(string status = "")
     {
         var client = new ContainerInstances.ContainerInstancesClient(_channel);
-        var admin = new CallOptions(new Metadata { { "authorization", "Bearer " + _adminToken } }, DateTime.UtcNow.AddSeconds(30));
-        var list = await client.ListContainerInstancesAsync(new ListContainerInstancesRequest { Cluster = "default" }, admin);
+        var admin = Admin;
+        var list = await client.ListContainerInstancesAsync(new ListContainerInstancesRequest { Cluster = "default", Status = status }, admin);
         if (list.ContainerInstanceArns.Count == 0)
         {
             return [];
@@ -120,13 +131,53 @@ internal sealed class LabProvisionerFixture : IAsyncDisposable
         var port = FreePort(root);
         SchedulerUrl = new Uri($"http://{root}:{port}");
         var data = Path.Combine(_work.FullName, "scheduler");
-        _scheduler = ServiceProcess.Start("scheduler", LabPlatform.Binary("Scheduler", "Berth.Scheduler.dll"),
-            ["--urls", SchedulerUrl.ToString().TrimEnd('/'), "--data-dir", data, "--Logging:LogLevel:Microsoft.AspNetCore", "Warning"], _log);
+        List<string> arguments = ["--urls", SchedulerUrl.ToString().TrimEnd('/'), "--data-dir", data, "--Logging:LogLevel:Microsoft.AspNetCore", "Warning"];
+        if (_schedulerProvisions)
+        {
+            arguments.AddRange(
+            [
+                "--Provisioning:Kind", "lab",
+                "--Provisioning:Lab:Id", Options.Lab.Id,
+                "--Provisioning:Lab:Net", Options.Lab.Net.ToString(CultureInfo.InvariantCulture),
+                "--Provisioning:Lab:DataDirectory", Options.Lab.DataDirectory,
+                "--Provisioning:Lab:ScriptsDirectory", Options.Lab.ScriptsDirectory,
+                "--Provisioning:Lab:AgentPath", Options.Lab.AgentPath,
+                "--Provisioning:CreateTimeout", Options.CreateTimeout.ToString(),
+                "--Provisioning:RetryBackoff", "00:00:01",
+                "--HostGroups:SchedulerUrl", SchedulerUrl.ToString(),
+                "--HostGroups:Interval", "00:00:02",
+            ]);
+            // A key with ':' cannot be spelled on a command line as one dictionary key (it would nest): those stay defaults.
+            foreach (var (key, value) in Options.Lab.AgentSettings.Where(s => !s.Key.Contains(':', StringComparison.Ordinal)))
+            {
+                arguments.AddRange([$"--Provisioning:Lab:AgentSettings:{key}", value]);
+            }
+        }
+
+        _scheduler = ServiceProcess.Start("scheduler", LabPlatform.Binary("Scheduler", "Berth.Scheduler.dll"), arguments, _log);
         var tokenFile = Path.Combine(data, "join-token");
         await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(File.Exists(tokenFile) && new FileInfo(tokenFile).Length > 0), TimeSpan.FromSeconds(60), "the scheduler's join token");
         JoinToken = (await File.ReadAllTextAsync(tokenFile)).Trim();
         _adminToken = (await File.ReadAllTextAsync(Path.Combine(data, "admin-token"))).Trim();
         _channel = GrpcChannel.ForAddress(SchedulerUrl);
+        // The tokens are written before Kestrel listens: wait until the API answers.
+        await TaskTimeouts.WaitUntilAsync(async () =>
+        {
+            try
+            {
+                await InstancesAsync();
+                return true;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+            {
+                // It answers: the default cluster just has no host yet.
+                return true;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(60), "the scheduler's API");
     }
 
     private static int FreePort(string address)

@@ -36,6 +36,23 @@ namespace Berth.Scheduler.Persistence.Migrations
                     b.ToTable("clusters", (string)null);
                 });
 
+            modelBuilder.Entity("Berth.Scheduler.Persistence.HostGroupRow", b =>
+                {
+                    b.Property<string>("Cluster")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("Document")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.HasKey("Cluster", "Name");
+
+                    b.ToTable("host_groups", (string)null);
+                });
+
             modelBuilder.Entity("Berth.Scheduler.Persistence.InstanceRow", b =>
                 {
                     b.Property<string>("Id")
