@@ -36,7 +36,9 @@ public sealed class ComposeImagesSystemTests(ITestOutputHelper output) : IAsyncL
 
     private readonly string _runId = Guid.NewGuid().ToString("N")[..8];
     private readonly DirectoryInfo _dockerConfig = Directory.CreateTempSubdirectory("berth-compose-docker-");
-    private readonly List<IAsyncDisposable> _resources = [];
+    private readonly List<IContainer> _containers = [];
+    private readonly List<IVolume> _volumes = [];
+    private INetwork? _network;
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -55,12 +57,10 @@ public sealed class ComposeImagesSystemTests(ITestOutputHelper output) : IAsyncL
         await BuildAsync(repo, "Scheduler", SchedulerImage);
 
         // The compose project's network (the scheduler reaches the registry as http://registry:5000) and named volumes.
-        var network = Track(new NetworkBuilder().WithName($"berth-compose-{_runId}").WithCleanUp(true).Build());
+        var network = _network = new NetworkBuilder().WithName($"berth-compose-{_runId}").Build();
         await network.CreateAsync();
-        var registryData = Track(new VolumeBuilder().WithName($"berth-compose-{_runId}-registry-data").WithCleanUp(true).Build());
-        var schedulerData = Track(new VolumeBuilder().WithName($"berth-compose-{_runId}-scheduler-data").WithCleanUp(true).Build());
-        await registryData.CreateAsync();
-        await schedulerData.CreateAsync();
+        var registryData = await CreateVolumeAsync("registry-data");
+        var schedulerData = await CreateVolumeAsync("scheduler-data");
 
         var registry = await StartRegistryAsync(repo, network, registryData, hostPort: null);
         var registryPort = registry.GetMappedPublicPort(5000);
@@ -99,7 +99,7 @@ public sealed class ComposeImagesSystemTests(ITestOutputHelper output) : IAsyncL
         // A new registry container on the same volume and host port (what `docker-compose up` after `down` does): the
         // image pushed before is served from the volume.
         await registry.DisposeAsync();
-        _resources.Remove(registry);
+        _containers.Remove(registry);
         (await DockerAsync(["rmi", image])).EnsureSuccess("docker rmi");
         await StartRegistryAsync(repo, network, registryData, registryPort);
         await WaitForHealthAsync(new Uri($"http://127.0.0.1:{registryPort}"), http2: false, "registry after the restart");
@@ -110,10 +110,25 @@ public sealed class ComposeImagesSystemTests(ITestOutputHelper output) : IAsyncL
 
     public async Task DisposeAsync()
     {
-        // Containers first (most recent first), then the volumes and the network they used.
-        for (var i = _resources.Count - 1; i >= 0; i--)
+        // Containers first, then the volumes and the network they used. Without Ryuk, disposing a volume or a network
+        // deletes nothing, and an auto-removed container goes a moment after it stops: wait for that, then delete.
+        foreach (var container in _containers)
         {
-            await _resources[i].DisposeAsync();
+            await container.DisposeAsync();
+        }
+
+        await TaskTimeouts.WaitUntilAsync(
+            async () => (await ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"name=berth-compose-{_runId}-"])).StandardOutput.Trim().Length == 0,
+            TimeSpan.FromSeconds(30),
+            "the test's containers to be removed");
+        foreach (var volume in _volumes)
+        {
+            await volume.DeleteAsync();
+        }
+
+        if (_network is not null)
+        {
+            await _network.DeleteAsync();
         }
 
         _dockerConfig.Delete(recursive: true);
@@ -195,7 +210,7 @@ public sealed class ComposeImagesSystemTests(ITestOutputHelper output) : IAsyncL
     private async Task<IContainer> StartAsync(ContainerBuilder builder)
     {
         var container = builder.Build();
-        _resources.Add(container);
+        _containers.Add(container);
         await container.StartAsync().WithTimeout(TimeSpan.FromMinutes(1));
         return container;
     }
@@ -261,10 +276,11 @@ public sealed class ComposeImagesSystemTests(ITestOutputHelper output) : IAsyncL
             .Select(line => line.Split('=', 2))
             .ToDictionary(pair => pair[0], pair => pair[1]);
 
-    private T Track<T>(T resource)
-        where T : IAsyncDisposable
+    private async Task<IVolume> CreateVolumeAsync(string name)
     {
-        _resources.Add(resource);
-        return resource;
+        var volume = new VolumeBuilder().WithName($"berth-compose-{_runId}-{name}").Build();
+        _volumes.Add(volume);
+        await volume.CreateAsync();
+        return volume;
     }
 }
