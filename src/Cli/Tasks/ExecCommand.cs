@@ -94,7 +94,7 @@ internal static class ExecCommand
             using (this)
             using (call)
             {
-                await SendAsync(new ExecClientFrame { Start = start }, ct);
+                await SendStartAsync(start, ct);
                 using var raw = start.Tty ? Posix.EnterRawMode() : null;
                 using var resize = start.Tty && !OperatingSystem.IsWindows()
                     ? PosixSignalRegistration.Create(PosixSignal.SIGWINCH, signal => _ = ResizeAsync(ct))
@@ -132,6 +132,24 @@ internal static class ExecCommand
             _send.Dispose();
             _stdout?.Dispose();
             _stderr?.Dispose();
+        }
+
+        /// <summary>
+        /// Sends the start. The scheduler refuses some calls before it reads it (a bad credential) and resets the
+        /// stream; the write can lose that race and fail as Cancelled while the refusal is still arriving, so on a
+        /// failed write the user is shown the scheduler's answer, not the write's.
+        /// </summary>
+        private async Task SendStartAsync(ExecStart start, CancellationToken ct)
+        {
+            try
+            {
+                await SendAsync(new ExecClientFrame { Start = start }, ct);
+            }
+            catch (RpcException) when (!ct.IsCancellationRequested)
+            {
+                await call.ResponseStream.MoveNext(ct);
+                throw;
+            }
         }
 
         private async Task PumpInputAsync(CancellationToken ct)
