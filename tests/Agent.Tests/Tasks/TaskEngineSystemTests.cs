@@ -73,11 +73,15 @@ public sealed class TaskEngineSystemTests(EngineFixture engine, ITestOutputHelpe
     public async Task EssentialContainerExit_StopsTheTask_WithTheReasonAndExitCodes()
     {
         await using var agent = await StartAgentAsync();
+        // web exits when told, once the sidecar's script runs: its stop is then a SIGTERM the script traps (see ReadyScript).
         var task = NewTask("essential",
-            Container("web", "sleep 1; exit 3"),
-            Container("sidecar", "trap 'exit 0' TERM; sleep 300 & wait", essential: false));
+            Container("web", "until [ -f /tmp/go ]; do sleep 0.1; done; exit 3"),
+            Container("sidecar", ReadyScript, essential: false));
 
         agent.Engine.ApplyDesired(new DesiredTaskSet(1, [task]));
+        var running = await agent.WaitForAsync(task.TaskId, r => r.Containers.All(c => c.Status == LocalStatus.Running));
+        await WaitForScriptAsync(running.Containers[1].RuntimeId!);
+        (await ProcessRunner.RunAsync("docker", ["exec", running.Containers[0].RuntimeId!, "sh", "-c", ": > /tmp/go"])).EnsureSuccess("docker exec");
         var report = await agent.WaitForAsync(task.TaskId, r => r.Status == LocalStatus.Stopped);
 
         output.WriteLine(AgentHarness.Describe(report));
@@ -180,9 +184,10 @@ public sealed class TaskEngineSystemTests(EngineFixture engine, ITestOutputHelpe
     public async Task DesiredStopped_StopsWithTheSchedulersReason()
     {
         await using var agent = await StartAgentAsync();
-        var task = NewTask("stop", Container("web", "trap 'exit 0' TERM; sleep 300 & wait"));
+        var task = NewTask("stop", Container("web", ReadyScript));
         agent.Engine.ApplyDesired(new DesiredTaskSet(1, [task]));
-        await agent.WaitForAsync(task.TaskId, r => r.Status == LocalStatus.Running);
+        var running = await agent.WaitForAsync(task.TaskId, r => r.Status == LocalStatus.Running);
+        await WaitForScriptAsync(running.Containers[0].RuntimeId!);
 
         agent.Engine.ApplyDesired(new DesiredTaskSet(2, [task with { DesiredRunning = false, StopCode = TaskStopCode.UserInitiated, StoppedReason = "Stopped by user" }]));
         var report = await agent.WaitForAsync(task.TaskId, r => r.Status == LocalStatus.Stopped);
@@ -223,6 +228,20 @@ public sealed class TaskEngineSystemTests(EngineFixture engine, ITestOutputHelpe
         await agent.StartAsync();
         return agent;
     }
+
+    /// <summary>
+    /// A container whose graceful exit code a test checks. The engine reports a container started before its script
+    /// has set its trap: a SIGTERM in that moment is ignored (the script is PID 1, and PID 1 gets no default action), so
+    /// the stop ends in SIGKILL (137); earlier still, while runc's init is PID 1, CI saw exit status 2 (a stop 15-40 ms
+    /// after the start, under load; a probe here of 150 stops sent at once after the start had one ignored). Such tests
+    /// wait for <c>/tmp/ready</c>, written once the trap is set, before the stop.
+    /// </summary>
+    private const string ReadyScript = "trap 'exit 0' TERM; : > /tmp/ready; sleep 300 & wait";
+
+    private static Task WaitForScriptAsync(string runtimeId) => TaskTimeouts.WaitUntilAsync(
+        async () => (await ProcessRunner.RunAsync("docker", ["exec", runtimeId, "test", "-f", "/tmp/ready"])).ExitCode == 0,
+        TimeSpan.FromSeconds(30),
+        "the container's script to set its trap");
 
     private static TaskSpec NewTask(string name, params ContainerSpec[] containers) => new()
     {
