@@ -3,7 +3,7 @@
 # go to `dotnet test` (CI adds TRX loggers).
 set -euo pipefail
 cd "$(dirname "$0")"
-# Testcontainers against Debian's engine 20.10 (see docs/architecture.md).
+# Testcontainers against Debian's engine 20.10 (the systemd machine, the compose images; see docs/architecture.md, "Ports and files").
 export DOCKER_API_VERSION="${DOCKER_API_VERSION:-1.41}"
 export TESTCONTAINERS_RYUK_DISABLED="${TESTCONTAINERS_RYUK_DISABLED:-true}"
 export TESTCONTAINERS_HOST_OVERRIDE="${TESTCONTAINERS_HOST_OVERRIDE:-127.0.0.1}"
