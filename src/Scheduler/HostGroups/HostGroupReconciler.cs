@@ -52,7 +52,16 @@ internal sealed partial class HostGroupReconciler(
             signal.Wake();
             while (await signal.WaitAsync(stoppingToken))
             {
-                await RunOnceAsync(stoppingToken);
+                try
+                {
+                    await RunOnceAsync(stoppingToken);
+                }
+                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // A pass that fails (the store, a bug) is logged and the next signal or tick runs another: an
+                    // exception out of a BackgroundService stops the whole scheduler.
+                    Log.PassFailed(logger, e);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -348,5 +357,8 @@ internal sealed partial class HostGroupReconciler(
 
         [LoggerMessage(7, LogLevel.Warning, "Orphan hosts could not be collected (tried again next pass): {Reason}")]
         public static partial void OrphansFailed(ILogger logger, string reason);
+
+        [LoggerMessage(8, LogLevel.Error, "Host group pass failed (the next signal or tick runs another)")]
+        public static partial void PassFailed(ILogger logger, Exception exception);
     }
 }

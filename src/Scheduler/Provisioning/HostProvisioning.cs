@@ -44,13 +44,14 @@ internal sealed partial class HostProvisioning(IHostProvisioner provisioner, IOp
                 await DestroyAfterFailedCreateAsync(request.Name, null);
                 throw;
             }
-            catch (ProvisionerException e)
+            catch (Exception caught) when (caught is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
+                var e = AsProvisionerFailure(caught, $"create {request.Name}");
                 LogCreateFailed(logger, request.Name, attempt, attempts, e.Summary);
                 await DestroyAfterFailedCreateAsync(request.Name, e);
                 if (!e.Retryable || attempt >= attempts)
                 {
-                    throw;
+                    throw e;
                 }
 
                 await Task.Delay(Backoff(attempt), time, cancellationToken);
@@ -69,8 +70,9 @@ internal sealed partial class HostProvisioning(IHostProvisioner provisioner, IOp
                 await provisioner.DestroyAsync(name, cancellationToken);
                 return;
             }
-            catch (ProvisionerException e)
+            catch (Exception caught) when (caught is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
+                var e = AsProvisionerFailure(caught, $"destroy {name}");
                 LogDestroyFailed(logger, name, attempt, attempts, e.Summary);
                 if (!e.Retryable || attempt >= attempts)
                 {
@@ -89,7 +91,16 @@ internal sealed partial class HostProvisioning(IHostProvisioner provisioner, IOp
     /// </summary>
     public async Task<IReadOnlyList<string>> CollectOrphansAsync(Func<ProvisionedHost, bool> keep, CancellationToken cancellationToken)
     {
-        var hosts = await provisioner.ListAsync(cancellationToken);
+        IReadOnlyList<ProvisionedHost> hosts;
+        try
+        {
+            hosts = await provisioner.ListAsync(cancellationToken);
+        }
+        catch (Exception caught) when (caught is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            throw AsProvisionerFailure(caught, "list");
+        }
+
         var destroyed = new List<string>();
         var failures = new List<ProvisionerException>();
         foreach (var host in hosts.Where(h => !keep(h)))
@@ -117,6 +128,15 @@ internal sealed partial class HostProvisioning(IHostProvisioner provisioner, IOp
 
         return destroyed;
     }
+
+    /// <summary>
+    /// The contract's failure for anything a provisioner throws. <see cref="ProvisionerException"/> is the contract;
+    /// anything else (a provisioner's bug, a transport error in one that runs in-process, its own timeout) is a failed
+    /// call as well, retried like one: it must never escape into the loops that call this and end the scheduler.
+    /// </summary>
+    private static ProvisionerException AsProvisionerFailure(Exception caught, string call) =>
+        caught as ProvisionerException
+        ?? new ProvisionerException($"{call}: the provisioner failed unexpectedly: {caught.GetType().Name}: {caught.Message}", ProvisionerErrorKind.Failed, inner: caught);
 
     /// <summary>The wait before retry number <paramref name="attempt"/>: RetryBackoff doubled per attempt, capped.</summary>
     internal TimeSpan Backoff(int attempt)

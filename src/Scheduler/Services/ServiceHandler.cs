@@ -77,7 +77,7 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
 
             var definition = ResolveDefinition(tx.Definitions, command.TaskDefinition, launchType);
             var constraints = PlacementSpecs.OwnConstraints(definition, command.PlacementConstraints);
-            var loadBalancers = ResolveLoadBalancers(tx.Cluster, definition, command.LoadBalancers);
+            var loadBalancers = ResolveLoadBalancers(tx.Cluster, definition, command.LoadBalancers, given: true);
             var securityGroups = LaunchGroups.Validate(tx.Cluster, definition, command.SecurityGroups);
             var service = new ServiceRecord
             {
@@ -151,7 +151,11 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
             }
 
             // The links must fit the (possibly new) task definition; new links start a deployment, as in ECS.
-            var loadBalancers = ResolveLoadBalancers(tx.Cluster, definition, command.LoadBalancers ?? [.. service.LoadBalancers.Select(l => new LoadBalancerLink(l.TargetGroupArn, l.ContainerName, l.ContainerPort))]);
+            var loadBalancers = ResolveLoadBalancers(
+                tx.Cluster,
+                definition,
+                command.LoadBalancers ?? [.. service.LoadBalancers.Select(l => new LoadBalancerLink(l.TargetGroupArn, l.ContainerName, l.ContainerPort))],
+                given: command.LoadBalancers is not null);
             // The groups must fit the (possibly new) task definition too; new groups start a deployment, as in ECS.
             var securityGroups = LaunchGroups.Validate(tx.Cluster, definition, command.SecurityGroups ?? service.SecurityGroups);
             var deploy = command.ForceNewDeployment || definition.Arn != service.Primary.TaskDefinitionArn || !loadBalancers.SequenceEqual(service.LoadBalancers)
@@ -372,12 +376,12 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
         }
     }
 
-    /// <summary>Resolves a service's task definition: it must exist, be ACTIVE and support the launch type.</summary>
     /// <summary>
     /// ECS loadBalancers: at most 5; each names a target group of the service's cluster (ARN or name) and a container
-    /// of the task definition that maps the port over TCP.
+    /// of the task definition that maps the port over TCP. Links given in the call (<paramref name="given"/>) must also
+    /// name a group some load balancer forwards to; a service's own links are kept when a listener later goes.
     /// </summary>
-    private static ImmutableArray<ServiceLoadBalancer> ResolveLoadBalancers(ClusterState cluster, TaskDefinitionRecord definition, ImmutableArray<LoadBalancerLink> links)
+    private static ImmutableArray<ServiceLoadBalancer> ResolveLoadBalancers(ClusterState cluster, TaskDefinitionRecord definition, ImmutableArray<LoadBalancerLink> links, bool given)
     {
         if (links.Length > 5)
         {
@@ -396,6 +400,13 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
 
             var group = LoadBalancingHandler.FindTargetGroup(cluster.LoadBalancing, link.TargetGroup)
                 ?? throw Elb.NotFound("TargetGroupNotFound", $"{field}.target_group_arn", $"target group '{Elb.Printable(link.TargetGroup)}' not found in cluster '{cluster.Name}'.");
+            // ECS refuses a target group no load balancer forwards to: its targets would stay 'unused', never healthy,
+            // and the service's deployments would wait for them forever.
+            if (given && cluster.LoadBalancing.LoadBalancersOf(group.Arn).Count == 0)
+            {
+                throw StateException.Invalid($"{field}.target_group_arn: The target group with targetGroupArn {group.Arn} does not have an associated load balancer.");
+            }
+
             var container = definition.Definition.ContainerDefinitions?.FirstOrDefault(c => c.Name == link.ContainerName)
                 ?? throw StateException.Invalid($"{field}.container_name: task definition {definition.Family}:{definition.Revision} has no container '{Elb.Printable(link.ContainerName)}'.");
             var mapping = container.PortMappings?.FirstOrDefault(m => m.ContainerPort == link.ContainerPort);

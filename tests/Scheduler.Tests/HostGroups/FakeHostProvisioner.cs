@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using Berth.Scheduler.Provisioning;
 using Berth.Scheduler.Tests.Infrastructure;
 using Berth.Scheduler.V1;
+using Berth.TestSupport;
+using Grpc.Core;
 using Grpc.Net.Client;
 
 namespace Berth.Scheduler.Tests.HostGroups;
@@ -76,9 +78,24 @@ internal sealed class FakeHostProvisioner : IHostProvisioner, IAsyncDisposable
         facts.InstanceType = request.InstanceType;
         facts.Attributes.AddRange(request.AgentAttributes.Select(a => new InstanceAttribute { Name = a.Key, Value = a.Value }));
         var channel = GrpcChannel.ForAddress(request.SchedulerUrl);
-        var agent = await SimulatedAgent.RegisterAsync(new AgentService.AgentServiceClient(channel), request.JoinToken, request.Cluster, facts, connect);
+        var client = new AgentService.AgentServiceClient(channel);
+        SimulatedAgent? agent = null;
+        // As a real agent does, it retries while the scheduler does not answer yet: after a restart the host-group
+        // pass can launch before the scheduler listens.
+        await TaskTimeouts.WaitUntilAsync(async () =>
+        {
+            try
+            {
+                agent = await SimulatedAgent.RegisterAsync(client, request.JoinToken, request.Cluster, facts, connect);
+                return true;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(60), $"host {request.Name}'s agent to register");
         _hosts[request.Name] = (new ProvisionedHost(request.Name, ProvisionedHostState.Creating), agent);
-        return agent;
+        return agent!;
     }
 
     public async Task DestroyAsync(string name, CancellationToken cancellationToken)

@@ -49,6 +49,14 @@ public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : Schedul
 
     private HostGroupReconciler Reconciler => Host.Services.GetRequiredService<HostGroupReconciler>();
 
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        // The loop's first pass (woken at start) is over before a test makes a group: otherwise it can see the new
+        // group, and the group's own wake runs a second pass right after it (a failed launch tried twice, say).
+        await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(Reconciler.Passes >= 1), what: "the reconciler's first pass");
+    }
+
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
@@ -149,6 +157,25 @@ public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : Schedul
         Assert.Empty((await DescribeAsync("web")).Hosts);
         Assert.Equal(0, Host.Services.GetRequiredService<HostJoinTokens>().Outstanding);
         Assert.Empty(await InstancesAsync());
+    }
+
+    [Fact]
+    public async Task AProvisionerThrowingOutsideItsContract_IsAFailedLaunch_AndTheLoopLivesOn()
+    {
+        // Not a ProvisionerException: before, it escaped the reconciler's loop and stopped the whole scheduler.
+        _provisioner.OnCreate = (request, _) => throw new InvalidOperationException("a provisioner bug");
+
+        await Groups.CreateHostGroupAsync(new CreateHostGroupRequest { Name = "web", MinSize = 1, MaxSize = 1 }, Host.Admin);
+
+        var failed = await WaitForActivityAsync("web", a => a.StatusCode == "Failed", "a failed launch");
+        Assert.Contains("the provisioner failed unexpectedly: InvalidOperationException: a provisioner bug", failed.StatusMessage, StringComparison.Ordinal);
+        var name = failed.Description["Launching a new host: ".Length..];
+        Assert.Contains($"destroy {name}", _provisioner.Calls);
+
+        // The loop's next tick launches again, and a working provisioner gives the group its host.
+        _provisioner.OnCreate = null;
+        _time.Advance(TimeSpan.FromDays(1));
+        await WaitForGroupAsync("web", g => g.Hosts.Count(h => h.LifecycleState == "InService") == 1, "a host in service from the loop's next pass");
     }
 
     [Fact]

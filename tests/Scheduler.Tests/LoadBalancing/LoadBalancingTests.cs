@@ -101,15 +101,28 @@ public sealed class LoadBalancingTests(ITestOutputHelper output) : ServiceTest(o
         Assert.StartsWith("TargetGroupNotFound: load_balancers[0].target_group_arn:", group404.Status.Detail);
         Assert.Empty((await Host.ServicesApi.ListServicesAsync(new ListServicesRequest(), Host.Admin)).ServiceArns);
 
-        // A group used by a service cannot be deleted either.
+        // A group no load balancer forwards to is refused as ECS refuses it (its targets could never be healthy); once
+        // a rule forwards to it, the service is accepted, and a group used by a service cannot be deleted either.
         var other = (await Api.CreateTargetGroupAsync(new CreateTargetGroupRequest { Name = "other", Port = 80 }, Host.Admin)).TargetGroup;
-        await CreateAsync(new CreateServiceRequest
+        var withOther = new CreateServiceRequest
         {
             ServiceName = "svc",
             TaskDefinition = "web",
             DesiredCount = 0,
             LoadBalancers = { new ServiceLoadBalancer { TargetGroupName = "other", ContainerName = "web", ContainerPort = 80 } },
-        });
+        };
+        var unattached = await RefusedAsync(() => CreateAsync(withOther));
+        Assert.Equal(StatusCode.InvalidArgument, unattached.StatusCode);
+        Assert.Contains($"load_balancers[0].target_group_arn: The target group with targetGroupArn {other.TargetGroupArn} does not have an associated load balancer.", unattached.Status.Detail);
+        Assert.Empty((await Host.ServicesApi.ListServicesAsync(new ListServicesRequest(), Host.Admin)).ServiceArns);
+        await Api.CreateRuleAsync(new CreateRuleRequest
+        {
+            ListenerArn = listener.ListenerArn,
+            Priority = 20,
+            Conditions = { new RuleCondition { PathPattern = new PathPatternCondition { Values = { "/other/*" } } } },
+            Actions = { new RuleAction { Forward = new ForwardActionConfig { TargetGroups = { new TargetGroupTuple { TargetGroupArn = other.TargetGroupArn } } } } },
+        }, Host.Admin);
+        await CreateAsync(withOther);
         var serviceInUse = await RefusedAsync(() => Api.DeleteTargetGroupAsync(new DeleteTargetGroupRequest { TargetGroupArn = other.TargetGroupArn }, Host.Admin).ResponseAsync);
         Assert.Contains("service svc", serviceInUse.Status.Detail);
     }
