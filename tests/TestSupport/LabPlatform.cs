@@ -149,12 +149,23 @@ public sealed class LabPlatform : IAsyncDisposable
             "--Scheduler:Scaling:Interval", "00:00:05",
         ], Write);
 
-    /// <summary>Stops the scheduler as systemd would (SIGTERM, then a wait); agents and balancers keep running.</summary>
-    public async Task StopSchedulerAsync()
+    /// <summary>
+    /// Stops the scheduler as systemd would (SIGTERM, then a wait) or, with <paramref name="crash"/>, kills it (SIGKILL);
+    /// agents and balancers keep running.
+    /// </summary>
+    public async Task StopSchedulerAsync(bool crash = false)
     {
         if (_scheduler is not null)
         {
-            await _scheduler.StopAsync();
+            if (crash)
+            {
+                await _scheduler.KillAsync();
+            }
+            else
+            {
+                await _scheduler.StopAsync();
+            }
+
             await _scheduler.DisposeAsync();
             _scheduler = null;
         }
