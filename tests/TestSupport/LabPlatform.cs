@@ -107,17 +107,8 @@ public sealed class LabPlatform : IAsyncDisposable
 
         var port = FreePort(Lab.RootAddress);
         SchedulerUrl = $"http://{Lab.RootAddress}:{port}";
-        var data = Path.Combine(_work.FullName, "scheduler");
-        _scheduler = ServiceProcess.Start("scheduler", Binary("Scheduler", "Berth.Scheduler.dll"),
-        [
-            "--urls", SchedulerUrl, "--data-dir", data, "--Scheduler:HeartbeatInterval", "00:00:01",
-            // Five silent seconds close a session (not three): the machine running the lab may be loaded.
-            "--Scheduler:MissedHeartbeatsBeforeDisconnect", "5",
-            "--lost-host-grace", LostHostGrace.ToString("c", CultureInfo.InvariantCulture), "--Scheduler:FullSync", "false",
-            "--Logging:LogLevel:Microsoft.AspNetCore", "Warning",
-            // Auto scaling decides every 5 s here (1 min by default) so a lab test sees it within seconds.
-            "--Scheduler:Scaling:Interval", "00:00:05",
-        ], Write);
+        StartScheduler();
+        var data = SchedulerDataDirectory;
         var tokenFile = Path.Combine(data, "join-token");
         await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(File.Exists(tokenFile) && new FileInfo(tokenFile).Length > 0), TimeSpan.FromSeconds(60), "the scheduler's join token");
         _joinToken = (await File.ReadAllTextAsync(tokenFile)).Trim();
@@ -141,6 +132,76 @@ public sealed class LabPlatform : IAsyncDisposable
         }
 
         await WaitForConnectedAgentsAsync(3);
+    }
+
+    private string SchedulerDataDirectory => Path.Combine(_work.FullName, "scheduler");
+
+    /// <summary>Starts the scheduler process on <see cref="SchedulerUrl"/> and its data directory (kept across restarts).</summary>
+    private void StartScheduler() =>
+        _scheduler = ServiceProcess.Start("scheduler", Binary("Scheduler", "Berth.Scheduler.dll"),
+        [
+            "--urls", SchedulerUrl, "--data-dir", SchedulerDataDirectory, "--Scheduler:HeartbeatInterval", "00:00:01",
+            // Five silent seconds close a session (not three): the machine running the lab may be loaded.
+            "--Scheduler:MissedHeartbeatsBeforeDisconnect", "5",
+            "--lost-host-grace", LostHostGrace.ToString("c", CultureInfo.InvariantCulture), "--Scheduler:FullSync", "false",
+            "--Logging:LogLevel:Microsoft.AspNetCore", "Warning",
+            // Auto scaling decides every 5 s here (1 min by default) so a lab test sees it within seconds.
+            "--Scheduler:Scaling:Interval", "00:00:05",
+        ], Write);
+
+    /// <summary>
+    /// Stops the scheduler as systemd would (SIGTERM, then a wait) or, with <paramref name="crash"/>, kills it (SIGKILL);
+    /// agents and balancers keep running.
+    /// </summary>
+    public async Task StopSchedulerAsync(bool crash = false)
+    {
+        if (_scheduler is not null)
+        {
+            if (crash)
+            {
+                await _scheduler.KillAsync();
+            }
+            else
+            {
+                await _scheduler.StopAsync();
+            }
+
+            await _scheduler.DisposeAsync();
+            _scheduler = null;
+        }
+    }
+
+    /// <summary>
+    /// Starts the scheduler again on the same address and data directory (after <see cref="StopSchedulerAsync"/>) and
+    /// waits until it answers; the clients of this platform reconnect by themselves.
+    /// </summary>
+    public async Task StartSchedulerAgainAsync()
+    {
+        if (_scheduler is not null)
+        {
+            throw new InvalidOperationException("The scheduler is running.");
+        }
+
+        StartScheduler();
+        await TaskTimeouts.WaitUntilAsync(async () =>
+        {
+            try
+            {
+                await DescribeInstancesAsync();
+                return true;
+            }
+            catch (RpcException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(60), "the scheduler to answer again");
+    }
+
+    /// <summary>The lab host a task was placed on.</summary>
+    public async Task<LabHost> HostOfAsync(TaskInfo task)
+    {
+        var instance = (await Instances.DescribeContainerInstancesAsync(new DescribeContainerInstancesRequest { Cluster = Cluster, ContainerInstances = { task.ContainerInstanceArn } }, Admin)).ContainerInstances.Single();
+        return Lab.Hosts.Single(h => instance.Attributes.Any(a => a.Name == "berth.zone" && a.Value == ZoneOf(h)));
     }
 
     /// <summary>The zone attribute (<c>berth.zone</c>) of a lab host's agent: a, b, c, d for hosts 1-4.</summary>
@@ -304,8 +365,7 @@ public sealed class LabPlatform : IAsyncDisposable
     /// <summary>GETs the index page of a task from the root namespace (over the lab bridge); null when it does not answer.</summary>
     public async Task<string?> GetPageAsync(TaskInfo task)
     {
-        var instance = (await Instances.DescribeContainerInstancesAsync(new DescribeContainerInstancesRequest { Cluster = Cluster, ContainerInstances = { task.ContainerInstanceArn } }, Admin)).ContainerInstances.Single();
-        var host = Lab.Hosts.Single(h => instance.Attributes.Any(a => a.Name == "berth.zone" && a.Value == ZoneOf(h)));
+        var host = await HostOfAsync(task);
         var port = task.Containers[0].NetworkBindings.FirstOrDefault()?.HostPort ?? 0;
         if (port == 0)
         {
