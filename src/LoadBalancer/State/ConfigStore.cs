@@ -84,7 +84,13 @@ internal sealed partial class ConfigStore
             }
 
             var reason = Publish(delta.Epoch, delta.Version, next);
-            return reason is null ? (DeltaResult.Applied, null) : (DeltaResult.Refused, reason);
+            if (reason is not null)
+            {
+                return (DeltaResult.Refused, reason);
+            }
+
+            LogTargetChanges(delta);
+            return (DeltaResult.Applied, null);
         }
     }
 
@@ -112,6 +118,33 @@ internal sealed partial class ConfigStore
         return null;
     }
 
+    /// <summary>
+    /// At Debug, one line per target change once routing serves it: what an operator follows to see when a
+    /// registration reached this replica (bench/LoadBalancerPropagation times these lines, docs/benchmarks.md).
+    /// </summary>
+    private void LogTargetChanges(V1.ConfigDelta delta)
+    {
+        if (!_logger.IsEnabled(LogLevel.Debug))
+        {
+            return;
+        }
+
+        foreach (var change in delta.Changes)
+        {
+            var (target, kind) = change.ChangeCase switch
+            {
+                V1.ConfigChange.ChangeOneofCase.TargetUpserted => (change.TargetUpserted,
+                    change.TargetUpserted.Target?.Registration == V1.TargetRegistration.Draining ? "draining" : "registered"),
+                V1.ConfigChange.ChangeOneofCase.TargetRemoved => (change.TargetRemoved, "removed"),
+                _ => (null, ""),
+            };
+            if (target?.Target?.Target is { } description)
+            {
+                LogTargetChanged(_logger, delta.Version, description.Id, description.Port, kind, target.TargetGroupArn);
+            }
+        }
+    }
+
     /// <summary>The wire form served now (a copy), for tests and the status page.</summary>
     public V1.BalancerConfig? WireCopy()
     {
@@ -129,6 +162,9 @@ internal sealed partial class ConfigStore
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Configuration version {Version} refused; the last good one stays: {Reason}")]
     private static partial void LogRefused(ILogger logger, long version, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Version {Version} serves target {Target}:{Port} {Change} in {TargetGroup}")]
+    private static partial void LogTargetChanged(ILogger logger, long version, string target, int port, string change, string targetGroup);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Configuration {Epoch}/{Version} applied: {Listeners} listeners, {TargetGroups} target groups")]
     private static partial void LogApplied(ILogger logger, string epoch, long version, int listeners, int targetGroups);

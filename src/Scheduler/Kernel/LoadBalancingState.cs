@@ -87,6 +87,30 @@ internal sealed class LoadBalancingState
     /// <summary>The load balancers whose listeners or rules forward to a target group.</summary>
     public List<string> LoadBalancersOf(string targetGroupArn) =>
         [.. LoadBalancers.Keys.Where(lb => GroupsOf(lb).Contains(targetGroupArn)).Order(StringComparer.Ordinal)];
+
+    /// <summary>
+    /// <see cref="LoadBalancersOf"/> for every target group in one sweep (groups no load balancer uses are absent): a
+    /// pass over many targets asks it once, not once per target, which at 1,000 groups behind one load balancer cost
+    /// a quarter of the scheduler's CPU under the cluster's lock (docs/benchmarks.md, "Load balancer propagation").
+    /// </summary>
+    public Dictionary<string, List<string>> LoadBalancersByGroup()
+    {
+        var byGroup = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var lb in LoadBalancers.Keys.Order(StringComparer.Ordinal))
+        {
+            foreach (var group in GroupsOf(lb))
+            {
+                if (!byGroup.TryGetValue(group, out var balancers))
+                {
+                    byGroup[group] = balancers = [];
+                }
+
+                balancers.Add(lb);
+            }
+        }
+
+        return byGroup;
+    }
 }
 
 /// <summary>One replica's view of one target: ELB's state, reason and description, and when it was reported.</summary>

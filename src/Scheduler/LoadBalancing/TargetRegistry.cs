@@ -66,12 +66,14 @@ internal static class TargetRegistry
         var removed = 0;
         var stops = new Dictionary<string, (StopCode Code, string Reason)>(StringComparer.Ordinal);
         var deregisteredByService = new Dictionary<(string Service, string Group), int>();
+        Dictionary<string, List<string>>? balancersByGroup = null;
         foreach (var group in lbs.TargetGroups.Values)
         {
             List<TargetRecord>? done = null;
             foreach (var target in group.Targets.Values)
             {
-                if (target.Draining && (now >= target.DrainDeadline || Idle(lbs, group, target, now)))
+                if (target.Draining && (now >= target.DrainDeadline
+                    || Idle(lbs, (balancersByGroup ??= lbs.LoadBalancersByGroup()).GetValueOrDefault(group.Arn) ?? [], group, target, now)))
                 {
                     (done ??= []).Add(target);
                 }
@@ -162,9 +164,8 @@ internal static class TargetRegistry
     /// replica that went silent may still serve its last configuration (fail static), so with none heard from the
     /// deregistration delay decides.
     /// </summary>
-    private static bool Idle(LoadBalancingState lbs, TargetGroupRecord group, TargetRecord target, DateTimeOffset now)
+    private static bool Idle(LoadBalancingState lbs, List<string> balancers, TargetGroupRecord group, TargetRecord target, DateTimeOffset now)
     {
-        var balancers = lbs.LoadBalancersOf(group.Arn);
         if (balancers.Count == 0)
         {
             return true;
