@@ -174,6 +174,25 @@ internal sealed class ClusterTransaction : Transaction
         return true;
     }
 
+    /// <summary>Adds or replaces a capacity provider (indexed and stored).</summary>
+    public void PutCapacityProvider(CapacityProviderRecord provider)
+    {
+        Cluster.CapacityProviders[provider.Name] = provider;
+        Save(provider);
+    }
+
+    /// <summary>Removes a capacity provider; true when it was there.</summary>
+    public bool RemoveCapacityProvider(string name)
+    {
+        if (!Cluster.CapacityProviders.Remove(name))
+        {
+            return false;
+        }
+
+        DeleteCapacityProvider(Cluster.Name, name);
+        return true;
+    }
+
     /// <summary>The instance's tasks became UNKNOWN (declared lost) or stopped being UNKNOWN.</summary>
     public void LostHostChanged(string instanceId) => (_lostHosts ??= new(StringComparer.Ordinal)).Add(instanceId);
 
