@@ -33,6 +33,9 @@ internal sealed class ClusterTransaction : Transaction
         {
             Cluster.Record.Status = Statuses.Active;
             Cluster.Record.CreatedAt = Now;
+            // A cluster created again under a deleted one's name starts without its capacity providers, as ECS's would.
+            Cluster.Record.CapacityProviders = [];
+            Cluster.Record.DefaultStrategy = [];
         }
         else
         {

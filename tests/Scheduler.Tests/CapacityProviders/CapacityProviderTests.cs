@@ -124,6 +124,33 @@ public sealed class CapacityProviderTests(ITestOutputHelper output) : SchedulerT
     }
 
     [Fact]
+    public async Task AClusterCreatedAgainUnderADeletedOnesName_StartsWithoutItsCapacityProviders()
+    {
+        await Clusters.CreateClusterAsync(new CreateClusterRequest { ClusterName = "prod" }, Host.Admin);
+        await Groups.CreateHostGroupAsync(new CreateHostGroupRequest { Cluster = "prod", Name = "web", MaxSize = 2 }, Host.Admin);
+        await Providers.CreateCapacityProviderAsync(new CreateCapacityProviderRequest
+        {
+            Cluster = "prod",
+            Name = "web-cp",
+            AutoScalingGroupProvider = new AutoScalingGroupProvider { AutoScalingGroupArn = "web" },
+        }, Host.Admin);
+        await Providers.PutClusterCapacityProvidersAsync(new PutClusterCapacityProvidersRequest
+        {
+            Cluster = "prod",
+            CapacityProviders = { "web-cp" },
+            DefaultCapacityProviderStrategy = { Item("web-cp", 0, 1) },
+        }, Host.Admin);
+        var before = Assert.Single((await Clusters.DescribeClustersAsync(new DescribeClustersRequest { Clusters = { "prod" } }, Host.Admin)).Clusters);
+        Assert.Equal(["web-cp"], before.CapacityProviders);
+
+        await Clusters.DeleteClusterAsync(new DeleteClusterRequest { Cluster = "prod" }, Host.Admin);
+        var again = (await Clusters.CreateClusterAsync(new CreateClusterRequest { ClusterName = "prod" }, Host.Admin)).Cluster;
+
+        Assert.Empty(again.CapacityProviders);
+        Assert.Empty(again.DefaultCapacityProviderStrategy);
+    }
+
+    [Fact]
     public async Task Delete_IsRefusedWhileAClusterUsesTheProvider_NamingIt_ThenGoes()
     {
         await GroupAsync("web");
