@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Berth.Cli.Clusters;
 using Berth.Cli.Common;
+using Berth.Cli.CapacityProviders;
 using Berth.Cli.HostGroups;
 using Berth.Cli.Instances;
 using Berth.Cli.LoadBalancers;
@@ -34,6 +35,7 @@ internal static class BerthCli
         root.Add(ServiceCommands.Build(actions));
         root.Add(InstanceCommands.Build(actions));
         root.Add(HostGroupCommands.Build(actions));
+        root.Add(CapacityProviderCommands.Build(actions));
         root.Add(LoadBalancerCommands.Build(actions));
         root.Add(TargetGroupCommands.Build(actions));
         root.Add(SecurityGroupCommands.Build(actions));

@@ -4,7 +4,7 @@ using Berth.Scheduler.V1;
 
 namespace Berth.Cli.Clusters;
 
-/// <summary><c>berth cluster create|list|describe|delete</c>.</summary>
+/// <summary><c>berth cluster create|list|describe|delete|put-capacity-providers</c>.</summary>
 internal static class ClusterCommands
 {
     public static Command Build(CommandActions actions)
@@ -63,10 +63,32 @@ internal static class ClusterCommands
             return ExitCodes.Success;
         });
 
+        var providers = new Argument<string[]>("PROVIDER") { Description = "The capacity providers to associate (replacing the current list; none removes every one)", Arity = ArgumentArity.ZeroOrMore };
+        var defaultStrategy = new Option<string[]>("--default-strategy")
+        {
+            Description = "An item of the default capacity provider strategy, repeatable: provider=NAME[,base=N][,weight=N]",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var put = new Command("put-capacity-providers", "Set the cluster's capacity providers and default capacity provider strategy (ECS PutClusterCapacityProviders)") { providers, defaultStrategy };
+        actions.Set(put, async (parse, context, ct) =>
+        {
+            var request = new PutClusterCapacityProvidersRequest
+            {
+                Cluster = context.Cluster,
+                CapacityProviders = { parse.GetValue(providers) ?? [] },
+                DefaultCapacityProviderStrategy = { (parse.GetValue(defaultStrategy) ?? []).Select(s => CapacityProviderStrategyArguments.Parse(s, "--default-strategy")) },
+            };
+            await context.Scheduler.CapacityProviders.PutClusterCapacityProvidersAsync(request, cancellationToken: ct);
+            var reply = await context.Scheduler.Clusters.DescribeClustersAsync(new DescribeClustersRequest { Clusters = { context.Cluster } }, cancellationToken: ct);
+            Print(context.Output, reply.Clusters);
+            return ExitCodes.Success;
+        });
+
         command.Add(create);
         command.Add(list);
         command.Add(describe);
         command.Add(delete);
+        command.Add(put);
         return command;
     }
 
@@ -79,7 +101,13 @@ internal static class ClusterCommands
         }
 
         output.Table(
-            ["NAME", "STATUS", "INSTANCES", "RUNNING", "PENDING", "SERVICES", "TASK CIDR"],
-            clusters.Select(c => (IReadOnlyList<string>)[c.Name, c.Status, Display.Num(c.RegisteredContainerInstancesCount), Display.Num(c.RunningTasksCount), Display.Num(c.PendingTasksCount), Display.Num(c.ActiveServicesCount), c.TaskCidr.Length > 0 ? c.TaskCidr : "-"]));
+            ["NAME", "STATUS", "INSTANCES", "RUNNING", "PENDING", "SERVICES", "TASK CIDR", "CAPACITY PROVIDERS", "DEFAULT STRATEGY"],
+            clusters.Select(c => (IReadOnlyList<string>)
+            [
+                c.Name, c.Status, Display.Num(c.RegisteredContainerInstancesCount), Display.Num(c.RunningTasksCount), Display.Num(c.PendingTasksCount), Display.Num(c.ActiveServicesCount),
+                c.TaskCidr.Length > 0 ? c.TaskCidr : "-",
+                c.CapacityProviders.Count > 0 ? string.Join(",", c.CapacityProviders) : "-",
+                c.DefaultCapacityProviderStrategy.Count > 0 ? string.Join(" ", c.DefaultCapacityProviderStrategy.Select(i => $"{i.CapacityProvider}(base={i.Base},weight={i.Weight})")) : "-",
+            ]));
     }
 }

@@ -34,6 +34,7 @@ internal sealed class SchedulerClient : IDisposable
         Metrics = new V1.Metrics.MetricsClient(invoker);
         SecurityGroups = new V1.SecurityGroups.SecurityGroupsClient(invoker);
         HostGroups = new V1.HostGroups.HostGroupsClient(invoker);
+        CapacityProviders = new V1.CapacityProviders.CapacityProvidersClient(invoker);
     }
 
     public Uri Endpoint { get; }
@@ -57,6 +58,8 @@ internal sealed class SchedulerClient : IDisposable
     public V1.SecurityGroups.SecurityGroupsClient SecurityGroups { get; }
 
     public V1.HostGroups.HostGroupsClient HostGroups { get; }
+
+    public V1.CapacityProviders.CapacityProvidersClient CapacityProviders { get; }
 
     /// <summary>Follows <c>next_token</c> until the last page and returns every item.</summary>
     public static async Task<List<T>> AllPagesAsync<T>(Func<string, Task<(IEnumerable<T> Items, string NextToken)>> page)

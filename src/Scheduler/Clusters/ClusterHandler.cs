@@ -127,7 +127,11 @@ internal sealed partial class ClusterHandler(StateKernel kernel, Networking.Host
 
         var record = cluster.Record!;
         var services = cluster.Services.Values.Count(s => s.Status == Statuses.Active);
-        return new ClusterSummary(record.Name, record.Arn, record.Status, instances, running, pending, services, record.CreatedAt) { TaskCidr = record.TaskCidr };
+        return new ClusterSummary(record.Name, record.Arn, record.Status, instances, running, pending, services, record.CreatedAt) {
+            TaskCidr = record.TaskCidr,
+            CapacityProviders = record.CapacityProviders,
+            DefaultStrategy = record.DefaultStrategy,
+        };
     }
 
     private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "...";
@@ -146,4 +150,10 @@ internal sealed record ClusterSummary(
 {
     /// <summary>The awsvpc task CIDR; null until given or chosen.</summary>
     public string? TaskCidr { get; init; }
+
+    /// <summary>The associated capacity providers, in the order given.</summary>
+    public IReadOnlyList<string> CapacityProviders { get; init; } = [];
+
+    /// <summary>The default capacity provider strategy.</summary>
+    public IReadOnlyList<StrategyItem> DefaultStrategy { get; init; } = [];
 }

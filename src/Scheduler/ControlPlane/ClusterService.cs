@@ -39,6 +39,8 @@ internal sealed class ClusterService(ClusterHandler clusters) : V1.Clusters.Clus
 
     private static Cluster ToWire(ClusterSummary c) => new()
     {
+        CapacityProviders = { c.CapacityProviders },
+        DefaultCapacityProviderStrategy = { c.DefaultStrategy.Select(CapacityProviderService.ToWire) },
         Name = c.Name,
         Arn = c.Arn,
         Status = c.Status,

@@ -108,6 +108,12 @@ internal sealed class HostGroupHandler(StateKernel kernel, HostGroupProvisioner 
         await kernel.CommitAsync(cluster, tx =>
         {
             var group = Group(tx.Cluster, name);
+            // ECS keeps a capacity provider's group while the provider exists; the provider goes first.
+            if (tx.Cluster.CapacityProviders.Values.FirstOrDefault(p => p.HostGroup == group.Name) is { } provider)
+            {
+                throw Asg.ResourceInUse($"AutoScalingGroup {group.Name} is used by capacity provider '{provider.Name}'; delete the capacity provider first.");
+            }
+
             if (group.Hosts.Count == 0)
             {
                 tx.RemoveHostGroup(name);

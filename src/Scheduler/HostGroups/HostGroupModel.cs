@@ -150,8 +150,8 @@ internal static partial class Asg
     public static StateException AlreadyExists(string name) =>
         new(StateError.AlreadyExists, $"AlreadyExists: AutoScalingGroup by this name already exists - A group with the name {Printable(name)} already exists");
 
-    public static StateException ResourceInUse() =>
-        new(StateError.FailedPrecondition, "ResourceInUse: You cannot delete an AutoScalingGroup while there are instances still in the group.");
+    public static StateException ResourceInUse(string message = "You cannot delete an AutoScalingGroup while there are instances still in the group.") =>
+        new(StateError.FailedPrecondition, $"ResourceInUse: {message}");
 
     public static StateException ActivityInProgress() =>
         new(StateError.FailedPrecondition, "ScalingActivityInProgress: You cannot delete an AutoScalingGroup while there are scaling activities in progress for that group.");

@@ -101,6 +101,7 @@ internal static class SchedulerServiceCollectionExtensions
         app.MapGrpcService<SecurityGroupService>();
         app.MapGrpcService<ScalingService>();
         app.MapGrpcService<HostGroupService>();
+        app.MapGrpcService<CapacityProviderService>();
         app.MapGrpcService<MetricsService>();
         app.MapGrpcService<BalancerWatchService>();
         app.MapGrpcService<AgentSessionService>();

@@ -86,6 +86,7 @@ internal static class SchedulerStateServiceCollectionExtensions
         services.AddSingleton<HostGroupHandler>();
         services.AddSingleton<HostGroupReconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<HostGroupReconciler>());
+        services.AddSingleton<CapacityProviders.CapacityProviderHandler>();
         services.AddSingleton<RetentionService>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
         return services;

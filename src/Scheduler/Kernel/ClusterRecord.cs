@@ -15,5 +15,11 @@ internal sealed class ClusterRecord
     /// </summary>
     public string? TaskCidr { get; set; }
 
+    /// <summary>The capacity providers associated with the cluster (PutClusterCapacityProviders), in the order given.</summary>
+    public IReadOnlyList<string> CapacityProviders { get; set; } = [];
+
+    /// <summary>The strategy a RunTask or CreateService without launch type or strategy uses; empty for none.</summary>
+    public IReadOnlyList<StrategyItem> DefaultStrategy { get; set; } = [];
+
     public string Arn => Arns.Cluster(Name);
 }

@@ -90,6 +90,9 @@ internal sealed class ClusterState
     /// <summary>Host groups (auto scaling groups) by name.</summary>
     public Dictionary<string, HostGroupRecord> HostGroups { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Capacity providers (wrapping host groups of this cluster) by name.</summary>
+    public Dictionary<string, CapacityProviderRecord> CapacityProviders { get; } = new(StringComparer.Ordinal);
+
     /// <summary>The placement view of the cluster, every non-STOPPED task's reservation applied.</summary>
     public ClusterSnapshot Snapshot { get; private set; }
 

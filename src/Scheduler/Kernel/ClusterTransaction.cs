@@ -33,6 +33,9 @@ internal sealed class ClusterTransaction : Transaction
         {
             Cluster.Record.Status = Statuses.Active;
             Cluster.Record.CreatedAt = Now;
+            // A cluster created again under a deleted one's name starts without its capacity providers, as ECS's would.
+            Cluster.Record.CapacityProviders = [];
+            Cluster.Record.DefaultStrategy = [];
         }
         else
         {
@@ -171,6 +174,25 @@ internal sealed class ClusterTransaction : Transaction
         }
 
         DeleteHostGroup(Cluster.Name, name);
+        return true;
+    }
+
+    /// <summary>Adds or replaces a capacity provider (indexed and stored).</summary>
+    public void PutCapacityProvider(CapacityProviderRecord provider)
+    {
+        Cluster.CapacityProviders[provider.Name] = provider;
+        Save(provider);
+    }
+
+    /// <summary>Removes a capacity provider; true when it was there.</summary>
+    public bool RemoveCapacityProvider(string name)
+    {
+        if (!Cluster.CapacityProviders.Remove(name))
+        {
+            return false;
+        }
+
+        DeleteCapacityProvider(Cluster.Name, name);
         return true;
     }
 

@@ -9,7 +9,7 @@ internal interface IStateStore : IAsyncDisposable
     /// <summary>Creates or upgrades the schema (and converts data an older scheduler wrote).</summary>
     Task OpenAsync(CancellationToken cancellationToken);
 
-    /// <summary>Reads every record into <paramref name="sink"/>: catalog first, then clusters, instances, tasks, services, load balancing, scalable targets, security groups, host groups.</summary>
+    /// <summary>Reads every record into <paramref name="sink"/>: catalog first, then clusters, instances, tasks, services, load balancing, scalable targets, security groups, host groups, capacity providers.</summary>
     Task LoadAsync(IStateSink sink, CancellationToken cancellationToken);
 
     /// <summary>
@@ -64,10 +64,17 @@ internal sealed class StateWrites
     /// <summary>Host groups to delete, by cluster and name (after the upserts of the same transaction).</summary>
     public List<(string Cluster, string Name)> HostGroupsDeleted { get; } = [];
 
+    /// <summary>Capacity providers to store (upserts by cluster and name).</summary>
+    public List<CapacityProviderRecord> CapacityProviders { get; } = [];
+
+    /// <summary>Capacity providers to delete, by cluster and name (after the upserts of the same transaction).</summary>
+    public List<(string Cluster, string Name)> CapacityProvidersDeleted { get; } = [];
+
     public bool IsEmpty => Clusters.Count == 0 && TaskDefinitions.Count == 0 && Instances.Count == 0 && Tasks.Count == 0 && Services.Count == 0
         && LoadBalancing.Count == 0 && LoadBalancingDeleted.Count == 0 && ScalableTargets.Count == 0 && ScalableTargetsDeleted.Count == 0
         && SecurityGroups.Count == 0 && SecurityGroupsDeleted.Count == 0
-        && HostGroups.Count == 0 && HostGroupsDeleted.Count == 0;
+        && HostGroups.Count == 0 && HostGroupsDeleted.Count == 0
+        && CapacityProviders.Count == 0 && CapacityProvidersDeleted.Count == 0;
 }
 
 /// <summary>Where a store's load puts the records (the kernel, during start-up).</summary>
@@ -102,4 +109,7 @@ internal interface IStateSink
 
     /// <summary>Adds a host group (after the clusters).</summary>
     void AddHostGroup(HostGroupRecord group);
+
+    /// <summary>Adds a capacity provider (after the clusters).</summary>
+    void AddCapacityProvider(CapacityProviderRecord provider);
 }

@@ -169,6 +169,15 @@ internal sealed partial class StateKernel
             }
         }
 
+        public void AddCapacityProvider(CapacityProviderRecord provider)
+        {
+            var state = kernel.ClusterForLoad(provider.Cluster);
+            lock (state.Gate)
+            {
+                state.CapacityProviders[provider.Name] = provider;
+            }
+        }
+
         public void AddService(ServiceRecord service)
         {
             var state = kernel.ClusterForLoad(service.Cluster);

@@ -138,6 +138,18 @@ internal abstract class Transaction(StateKernel kernel)
     /// <summary>Deletes a stored host group.</summary>
     public void DeleteHostGroup(string cluster, string name) => Writes.HostGroupsDeleted.Add((cluster, name));
 
+    /// <summary>Stores a capacity provider (as it is when the transaction ends).</summary>
+    public void Save(CapacityProviderRecord provider)
+    {
+        if (Added(provider))
+        {
+            Writes.CapacityProviders.Add(provider);
+        }
+    }
+
+    /// <summary>Deletes a stored capacity provider.</summary>
+    public void DeleteCapacityProvider(string cluster, string name) => Writes.CapacityProvidersDeleted.Add((cluster, name));
+
     /// <summary>Runs once the writes are durable, under the same lock again (before the change feed hears of it).</summary>
     internal abstract void ApplyDurableEffects();
 

@@ -15,6 +15,9 @@ internal sealed class ClusterRow
 
     /// <summary>The awsvpc task CIDR; null until given or chosen.</summary>
     public string? TaskCidr { get; set; }
+
+    /// <summary>The associated capacity providers and default strategy, a <see cref="ClusterCapacityDocument"/>; null for none.</summary>
+    public byte[]? CapacityProviders { get; set; }
 }
 
 /// <summary>A task-definition revision; <see cref="Json"/> is the user's ECS document as registered (read-only fields dropped).</summary>
@@ -144,6 +147,16 @@ internal sealed class ScalableTargetRow
 
 /// <summary>A host group with its hosts and activities; <see cref="Document"/> is a <see cref="HostGroupDocument"/>.</summary>
 internal sealed class HostGroupRow
+{
+    public required string Cluster { get; set; }
+
+    public required string Name { get; set; }
+
+    public required byte[] Document { get; set; }
+}
+
+/// <summary>A capacity provider; <see cref="Document"/> is a <see cref="CapacityProviderDocument"/>.</summary>
+internal sealed class CapacityProviderRow
 {
     public required string Cluster { get; set; }
 

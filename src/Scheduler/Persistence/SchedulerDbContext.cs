@@ -26,6 +26,8 @@ internal sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> op
     public DbSet<SecurityGroupRow> SecurityGroups => Set<SecurityGroupRow>();
     public DbSet<HostGroupRow> HostGroups => Set<HostGroupRow>();
 
+    public DbSet<CapacityProviderRow> CapacityProviders => Set<CapacityProviderRow>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<ClusterRow>(e =>
@@ -79,6 +81,11 @@ internal sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> op
         modelBuilder.Entity<HostGroupRow>(e =>
         {
             e.ToTable("host_groups");
+            e.HasKey(x => new { x.Cluster, x.Name });
+        });
+        modelBuilder.Entity<CapacityProviderRow>(e =>
+        {
+            e.ToTable("capacity_providers");
             e.HasKey(x => new { x.Cluster, x.Name });
         });
     }

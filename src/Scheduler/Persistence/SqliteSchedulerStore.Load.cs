@@ -19,7 +19,7 @@ internal sealed partial class SqliteSchedulerStore
         var visibleSinceMs = sink.VisibleSince.ToUnixTimeMilliseconds();
         await using (var connection = await OpenConnectionAsync(cancellationToken))
         {
-            await foreach (var row in ReadAsync(connection, "SELECT Name, Status, CreatedAtMs, TaskCidr FROM clusters", r => new ClusterRow { Name = r.GetString(0), Status = r.GetString(1), CreatedAtMs = r.GetInt64(2), TaskCidr = r.IsDBNull(3) ? null : r.GetString(3) }, cancellationToken))
+            await foreach (var row in ReadAsync(connection, "SELECT Name, Status, CreatedAtMs, TaskCidr, CapacityProviders FROM clusters", r => new ClusterRow { Name = r.GetString(0), Status = r.GetString(1), CreatedAtMs = r.GetInt64(2), TaskCidr = r.IsDBNull(3) ? null : r.GetString(3), CapacityProviders = r.IsDBNull(4) ? null : (byte[])r.GetValue(4) }, cancellationToken))
             {
                 sink.AddCluster(StoredForm.FromRow(row));
             }
@@ -84,6 +84,12 @@ internal sealed partial class SqliteSchedulerStore
             await foreach (var row in ReadAsync(connection, HostGroups, r => new HostGroupRow { Cluster = r.GetString(0), Name = r.GetString(1), Document = (byte[])r.GetValue(2) }, cancellationToken))
             {
                 sink.AddHostGroup(StoredHostGroups.FromRow(row));
+            }
+
+            const string CapacityProviders = "SELECT Cluster, Name, Document FROM capacity_providers";
+            await foreach (var row in ReadAsync(connection, CapacityProviders, r => new CapacityProviderRow { Cluster = r.GetString(0), Name = r.GetString(1), Document = (byte[])r.GetValue(2) }, cancellationToken))
+            {
+                sink.AddCapacityProvider(StoredCapacityProviders.FromRow(row));
             }
         }
     }

@@ -123,6 +123,8 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
         rows.SecurityGroupsDeleted.AddRange(writes.SecurityGroupsDeleted);
         rows.HostGroups.AddRange(writes.HostGroups.Select(StoredHostGroups.ToRow));
         rows.HostGroupsDeleted.AddRange(writes.HostGroupsDeleted);
+        rows.CapacityProviders.AddRange(writes.CapacityProviders.Select(StoredCapacityProviders.ToRow));
+        rows.CapacityProvidersDeleted.AddRange(writes.CapacityProvidersDeleted);
         return Enqueue(new PendingWork(rows, null));
     }
 
@@ -270,6 +272,16 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             {
                 statements.DeleteHostGroup(cluster, name);
             }
+
+            foreach (var row in rows.CapacityProviders)
+            {
+                statements.Write(row);
+            }
+
+            foreach (var (cluster, name) in rows.CapacityProvidersDeleted)
+            {
+                statements.DeleteCapacityProvider(cluster, name);
+            }
         }
 
         if (delete is not null)
@@ -339,6 +351,10 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
         public List<HostGroupRow> HostGroups { get; } = [];
 
         public List<(string Cluster, string Name)> HostGroupsDeleted { get; } = [];
+
+        public List<CapacityProviderRow> CapacityProviders { get; } = [];
+
+        public List<(string Cluster, string Name)> CapacityProvidersDeleted { get; } = [];
     }
 
     private sealed record EndedDelete(long BeforeMs, int Limit);
@@ -357,14 +373,14 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
     /// <summary>Prepared upserts, created lazily per transaction.</summary>
     private sealed class Statements(SqliteConnection connection, SqliteTransaction transaction) : IDisposable
     {
-        private SqliteCommand? _cluster, _definition, _instance, _task, _service, _loadBalancing, _loadBalancingDelete, _scalableTarget, _scalableTargetDelete, _securityGroup, _securityGroupDelete, _hostGroup, _hostGroupDelete;
+        private SqliteCommand? _cluster, _definition, _instance, _task, _service, _loadBalancing, _loadBalancingDelete, _scalableTarget, _scalableTargetDelete, _securityGroup, _securityGroupDelete, _hostGroup, _hostGroupDelete, _capacityProvider, _capacityProviderDelete;
 
         public void Write(ClusterRow row)
         {
             _cluster ??= Prepare(
-                "INSERT INTO clusters (Name, Status, CreatedAtMs, TaskCidr) VALUES ($p0, $p1, $p2, $p3) " +
-                "ON CONFLICT(Name) DO UPDATE SET Status = excluded.Status, CreatedAtMs = excluded.CreatedAtMs, TaskCidr = excluded.TaskCidr", 4);
-            Run(_cluster, row.Name, row.Status, row.CreatedAtMs, row.TaskCidr);
+                "INSERT INTO clusters (Name, Status, CreatedAtMs, TaskCidr, CapacityProviders) VALUES ($p0, $p1, $p2, $p3, $p4) " +
+                "ON CONFLICT(Name) DO UPDATE SET Status = excluded.Status, CreatedAtMs = excluded.CreatedAtMs, TaskCidr = excluded.TaskCidr, CapacityProviders = excluded.CapacityProviders", 5);
+            Run(_cluster, row.Name, row.Status, row.CreatedAtMs, row.TaskCidr, row.CapacityProviders);
         }
 
         public void Write(TaskDefinitionRow row)
@@ -455,6 +471,20 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             Run(_hostGroup, row.Cluster, row.Name, row.Document);
         }
 
+        public void Write(CapacityProviderRow row)
+        {
+            _capacityProvider ??= Prepare(
+                "INSERT INTO capacity_providers (Cluster, Name, Document) VALUES ($p0, $p1, $p2) " +
+                "ON CONFLICT(Cluster, Name) DO UPDATE SET Document = excluded.Document", 3);
+            Run(_capacityProvider, row.Cluster, row.Name, row.Document);
+        }
+
+        public void DeleteCapacityProvider(string cluster, string name)
+        {
+            _capacityProviderDelete ??= Prepare("DELETE FROM capacity_providers WHERE Cluster = $p0 AND Name = $p1", 2);
+            Run(_capacityProviderDelete, cluster, name);
+        }
+
         public void DeleteHostGroup(string cluster, string name)
         {
             _hostGroupDelete ??= Prepare("DELETE FROM host_groups WHERE Cluster = $p0 AND Name = $p1", 2);
@@ -500,6 +530,8 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             _securityGroupDelete?.Dispose();
             _hostGroup?.Dispose();
             _hostGroupDelete?.Dispose();
+            _capacityProvider?.Dispose();
+            _capacityProviderDelete?.Dispose();
         }
     }
 }

@@ -348,6 +348,8 @@ internal sealed class EventDocument
 [JsonSerializable(typeof(ScalableTargetDocument))]
 [JsonSerializable(typeof(SecurityGroupDocument))]
 [JsonSerializable(typeof(HostGroupDocument))]
+[JsonSerializable(typeof(CapacityProviderDocument))]
+[JsonSerializable(typeof(ClusterCapacityDocument))]
 [JsonSerializable(typeof(SortedDictionary<string, string>))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class StoredDocumentsContext : JsonSerializerContext;
@@ -392,6 +394,16 @@ internal static class StoredDocuments
 
     public static HostGroupDocument DecodeHostGroup(ReadOnlySpan<byte> json) =>
         Checked(JsonSerializer.Deserialize(json, StoredDocumentsContext.Default.HostGroupDocument), d => d.Schema, "host group");
+
+    public static byte[] Encode(CapacityProviderDocument document) => JsonSerializer.SerializeToUtf8Bytes(document, StoredDocumentsContext.Default.CapacityProviderDocument);
+
+    public static CapacityProviderDocument DecodeCapacityProvider(ReadOnlySpan<byte> json) =>
+        Checked(JsonSerializer.Deserialize(json, StoredDocumentsContext.Default.CapacityProviderDocument), d => d.Schema, "capacity provider");
+
+    public static byte[] Encode(ClusterCapacityDocument document) => JsonSerializer.SerializeToUtf8Bytes(document, StoredDocumentsContext.Default.ClusterCapacityDocument);
+
+    public static ClusterCapacityDocument DecodeClusterCapacity(ReadOnlySpan<byte> json) =>
+        Checked(JsonSerializer.Deserialize(json, StoredDocumentsContext.Default.ClusterCapacityDocument), d => d.Schema, "cluster capacity providers");
 
     public static LoadBalancingDocument DecodeLoadBalancing(ReadOnlySpan<byte> json) =>
         Checked(JsonSerializer.Deserialize(json, StoredDocumentsContext.Default.LoadBalancingDocument), d => d.Schema, "load-balancing");

@@ -11,9 +11,21 @@ namespace Berth.Scheduler.Persistence;
 /// <summary>Records to rows and back: the only place that knows both the kernel's records and the stored format.</summary>
 internal static class StoredForm
 {
-    public static ClusterRow ToRow(ClusterRecord c) => new() { Name = c.Name, Status = c.Status, CreatedAtMs = c.CreatedAt.ToUnixTimeMilliseconds(), TaskCidr = c.TaskCidr };
+    public static ClusterRow ToRow(ClusterRecord c) => new()
+    {
+        Name = c.Name,
+        Status = c.Status,
+        CreatedAtMs = c.CreatedAt.ToUnixTimeMilliseconds(),
+        TaskCidr = c.TaskCidr,
+        CapacityProviders = StoredCapacityProviders.ToColumn(c),
+    };
 
-    public static ClusterRecord FromRow(ClusterRow row) => new() { Name = row.Name, Status = row.Status, CreatedAt = Ms(row.CreatedAtMs), TaskCidr = row.TaskCidr };
+    public static ClusterRecord FromRow(ClusterRow row)
+    {
+        var record = new ClusterRecord { Name = row.Name, Status = row.Status, CreatedAt = Ms(row.CreatedAtMs), TaskCidr = row.TaskCidr };
+        StoredCapacityProviders.FromColumn(row.CapacityProviders, record);
+        return record;
+    }
 
     public static TaskDefinitionRow ToRow(TaskDefinitionRecord d) => new()
     {

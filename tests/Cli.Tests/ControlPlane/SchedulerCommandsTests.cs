@@ -57,8 +57,8 @@ public sealed class SchedulerCommandsTests(SchedulerFixture scheduler, ITestOutp
         var missing = await _cli.RunAsync("cluster", "describe", "blue-never");
 
         Assert.Contains(list, c => (string?)c!["name"] == "blue" && (string?)c["status"] == "ACTIVE");
-        // The last column is the awsvpc task CIDR the cluster got from the scheduler's pool.
-        Assert.Matches(@"(?m)^blue\s+ACTIVE\s+0\s+0\s+0\s+0\s+\d+\.\d+\.\d+\.\d+/\d+$", table);
+        // Then the awsvpc task CIDR the cluster got from the scheduler's pool, and no capacity providers nor default strategy.
+        Assert.Matches(@"(?m)^blue\s+ACTIVE\s+0\s+0\s+0\s+0\s+\d+\.\d+\.\d+\.\d+/\d+\s+-\s+-$", table);
         Assert.Equal("INACTIVE", (string?)deleted["status"]);
         Assert.Equal(ExitCodes.Failure, missing.ExitCode);
         Assert.Contains("not found", missing.Error, StringComparison.Ordinal);
@@ -252,6 +252,36 @@ public sealed class SchedulerCommandsTests(SchedulerFixture scheduler, ITestOutp
         Assert.Contains("expected NAME=VALUE", badAttribute.Error, StringComparison.Ordinal);
         Assert.Contains("AutoScalingGroup name not found", missing.Error, StringComparison.Ordinal);
         Assert.Empty((await _cli.RunAsync("-c", "hosts", "-o", "json", "hostgroup", "list")).EnsureSuccess().Json.AsArray());
+    }
+
+    [Fact]
+    public async Task CapacityProviders_CreateRefusedInEcsWords_PutClusterCapacityProvidersShowsInClusterDescribe()
+    {
+        await LoginAsync();
+        (await _cli.RunAsync("cluster", "create", "cp")).EnsureSuccess();
+
+        Assert.Empty((await _cli.RunAsync("-c", "cp", "-o", "json", "capacity-provider", "describe")).EnsureSuccess().Json.AsArray());
+        var reserved = await _cli.RunAsync("-c", "cp", "capacity-provider", "create", "fargate-x", "--host-group", "web");
+        var noGroup = await _cli.RunAsync("-c", "cp", "capacity-provider", "create", "web-cp", "--host-group", "web", "--target-capacity", "80");
+        var badSwitch = await _cli.RunAsync("-c", "cp", "capacity-provider", "create", "web-cp", "--host-group", "web", "--managed-scaling", "on");
+        var badItem = await _cli.RunAsync("-c", "cp", "cluster", "put-capacity-providers", "FARGATE", "--default-strategy", "FARGATE,weight=1");
+        var notAssociated = await _cli.RunAsync("-c", "cp", "cluster", "put-capacity-providers", "FARGATE", "--default-strategy", "provider=FARGATE_SPOT,weight=1");
+
+        Assert.Equal(ExitCodes.Failure, reserved.ExitCode);
+        Assert.Contains("can't be prefixed with \"aws\", \"ecs\", or \"fargate\"", reserved.Error, StringComparison.Ordinal);
+        Assert.Contains("InvalidParameterException: The specified Auto Scaling group 'web' does not exist in cluster 'cp'", noGroup.Error, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Usage, badSwitch.ExitCode);
+        Assert.Equal(ExitCodes.Usage, badItem.ExitCode);
+        Assert.Contains("expected provider=NAME[,base=N][,weight=N]", badItem.Error, StringComparison.Ordinal);
+        Assert.Contains("not associated with the cluster", notAssociated.Error, StringComparison.Ordinal);
+
+        (await _cli.RunAsync("-c", "cp", "cluster", "put-capacity-providers", "FARGATE", "FARGATE_SPOT",
+            "--default-strategy", "provider=FARGATE,base=1,weight=1", "--default-strategy", "capacityProvider=FARGATE_SPOT,weight=3")).EnsureSuccess();
+        var cluster = (await _cli.RunAsync("-o", "json", "cluster", "describe", "cp")).EnsureSuccess().Json.AsArray().Single()!;
+        Assert.Equal(["FARGATE", "FARGATE_SPOT"], cluster["capacityProviders"]!.AsArray().Select(n => (string)n!));
+        var strategy = cluster["defaultCapacityProviderStrategy"]!.AsArray();
+        Assert.Equal(("FARGATE", 1, 1), ((string)strategy[0]!["capacityProvider"]!, (int)strategy[0]!["base"]!, (int)strategy[0]!["weight"]!));
+        Assert.Equal(("FARGATE_SPOT", 3), ((string)strategy[1]!["capacityProvider"]!, (int)strategy[1]!["weight"]!));
     }
 
     public void Dispose() => _cli.Dispose();

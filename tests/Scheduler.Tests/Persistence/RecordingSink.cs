@@ -42,6 +42,8 @@ internal sealed class RecordingSink(DateTimeOffset? visibleSince = null) : IStat
 
     public List<HostGroupRecord> HostGroups { get; } = [];
 
+    public List<CapacityProviderRecord> CapacityProviders { get; } = [];
+
     public List<ScalableTargetRecord> ScalableTargets { get; } = [];
 
     public void AddScalableTarget(ScalableTargetRecord target) => ScalableTargets.Add(target);
@@ -51,4 +53,6 @@ internal sealed class RecordingSink(DateTimeOffset? visibleSince = null) : IStat
     public void AddSecurityGroup(SecurityGroupRecord group) => SecurityGroups.Add(group);
 
     public void AddHostGroup(HostGroupRecord group) => HostGroups.Add(group);
+
+    public void AddCapacityProvider(CapacityProviderRecord provider) => CapacityProviders.Add(provider);
 }

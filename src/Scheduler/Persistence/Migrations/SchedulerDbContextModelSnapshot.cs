@@ -16,10 +16,30 @@ namespace Berth.Scheduler.Persistence.Migrations
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
+            modelBuilder.Entity("Berth.Scheduler.Persistence.CapacityProviderRow", b =>
+                {
+                    b.Property<string>("Cluster")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("Document")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.HasKey("Cluster", "Name");
+
+                    b.ToTable("capacity_providers", (string)null);
+                });
+
             modelBuilder.Entity("Berth.Scheduler.Persistence.ClusterRow", b =>
                 {
                     b.Property<string>("Name")
                         .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("CapacityProviders")
+                        .HasColumnType("BLOB");
 
                     b.Property<long>("CreatedAtMs")
                         .HasColumnType("INTEGER");
