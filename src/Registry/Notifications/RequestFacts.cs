@@ -9,13 +9,13 @@ namespace Berth.Registry.Notifications;
 /// What an event says about the request that caused it, read while the request is live: a push or delete turns it into
 /// JSON at once (inside its transaction), a pull keeps it until the next flush of pull events, after the request is
 /// gone. Capturing costs a few references (the strings are the request's own) and one string, the URL base; the address
-/// and the actor are formatted and decoded only when the event is written.
+/// is formatted only when the event is written.
 /// </summary>
 internal sealed class RequestFacts
 {
     private readonly IPAddress? _remoteIp;
     private readonly int _remotePort;
-    private readonly string? _authorization;
+    private readonly string? _actor;
 
     private RequestFacts(HttpContext context)
     {
@@ -26,7 +26,11 @@ internal sealed class RequestFacts
         Host = request.Host.Value;
         Method = request.Method;
         UserAgent = request.Headers.UserAgent.ToString();
-        _authorization = request.Headers.Authorization.Count > 0 ? request.Headers.Authorization[0] : null;
+        // The account name when the request carried Basic credentials (decoded now: a pull's facts wait in memory for
+        // the next flush, and the password must not wait with them); a bearer token's subject is not decoded again here.
+        _actor = request.Headers.Authorization is [{ } authorization] && authorization.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase)
+            ? CredentialVerifier.ReadBasic(authorization)?.Username
+            : null;
         UrlBase = RegistryHeaders.AbsoluteUrl(request, "");
     }
 
@@ -53,7 +57,5 @@ internal sealed class RequestFacts
         Method,
         UserAgent);
 
-    // The account name when the request carried Basic credentials; a bearer token's subject is not decoded again here.
-    public NotificationActor? Actor() =>
-        CredentialVerifier.ReadBasic(_authorization) is { } basic ? new NotificationActor(basic.Username) : null;
+    public NotificationActor? Actor() => _actor is null ? null : new NotificationActor(_actor);
 }
