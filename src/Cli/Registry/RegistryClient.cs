@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Berth.Cli.Common;
+using Berth.Core.Networking;
 using Berth.RegistryAdmin;
 
 namespace Berth.Cli.Registry;
@@ -114,8 +115,8 @@ internal sealed class RegistryClient : IDisposable
 
     private async Task<string> FetchTokenAsync(AuthenticationHeaderValue challenge, string scope, CancellationToken ct)
     {
-        var parameters = ParseChallenge(challenge.Parameter ?? string.Empty);
-        if (!parameters.TryGetValue("realm", out var realm))
+        // RFC 7235 auth-params: the scope list's commas sit inside quotes.
+        if (!AuthChallenge.TryParseParameters(challenge.Parameter, out var parameters) || !parameters.TryGetValue("realm", out var realm))
         {
             throw new CliException($"the registry at {Address} sent a Bearer challenge without a realm.");
         }
@@ -174,42 +175,5 @@ internal sealed class RegistryClient : IDisposable
 
         var link = links.FirstOrDefault(l => l.Contains("rel=\"next\"", StringComparison.Ordinal));
         return link is null ? null : link[(link.IndexOf('<', StringComparison.Ordinal) + 1)..link.IndexOf('>', StringComparison.Ordinal)];
-    }
-
-    /// <summary><c>realm="...",service="...",scope="..."</c> into a dictionary.</summary>
-    internal static Dictionary<string, string> ParseChallenge(string parameter)
-    {
-        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        var i = 0;
-        while (i < parameter.Length)
-        {
-            var equals = parameter.IndexOf('=', i);
-            if (equals < 0)
-            {
-                break;
-            }
-
-            var key = parameter[i..equals].Trim(' ', ',');
-            string value;
-            if (equals + 1 < parameter.Length && parameter[equals + 1] == '"')
-            {
-                var close = parameter.IndexOf('"', equals + 2);
-                close = close < 0 ? parameter.Length : close;
-                value = parameter[(equals + 2)..close];
-                i = close + 1;
-            }
-            else
-            {
-                var comma = parameter.IndexOf(',', equals);
-                comma = comma < 0 ? parameter.Length : comma;
-                value = parameter[(equals + 1)..comma];
-                i = comma;
-            }
-
-            values[key] = value;
-            i++;
-        }
-
-        return values;
     }
 }

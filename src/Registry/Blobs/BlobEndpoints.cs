@@ -2,6 +2,7 @@ using System.Globalization;
 using Berth.Core.Images;
 using Berth.Registry.Errors;
 using Berth.Registry.Http;
+using Berth.Registry.Notifications;
 using Berth.Registry.Routing;
 using Berth.Registry.Storage;
 using Microsoft.Net.Http.Headers;
@@ -9,7 +10,7 @@ using Microsoft.Net.Http.Headers;
 namespace Berth.Registry.Blobs;
 
 /// <summary><c>GET|HEAD|DELETE /v2/&lt;name&gt;/blobs/&lt;digest&gt;</c>.</summary>
-internal sealed class BlobEndpoints(RegistryStore store, IBlobStore blobs)
+internal sealed class BlobEndpoints(RegistryStore store, IBlobStore blobs, PullEvents pullEvents)
 {
     /// <summary>HEAD is the hottest path of a push (docker checks every layer): a cached blob costs no allocation and no I/O.</summary>
     public async Task HeadAsync(HttpContext context, RegistryRoute route)
@@ -25,6 +26,11 @@ internal sealed class BlobEndpoints(RegistryStore store, IBlobStore blobs)
     {
         var blob = await FindAsync(context, route);
         await SendAsync(context, blob);
+        if (pullEvents.Enabled && context.Response.StatusCode is StatusCodes.Status200OK or StatusCodes.Status206PartialContent)
+        {
+            // After the body: a GET that failed to send (or a 304 to a conditional GET) pulled nothing.
+            pullEvents.Blob(context, route.Name.ToString(), blob.Digest, blob.Size);
+        }
     }
 
     private Task SendAsync(HttpContext context, BlobInfo blob)

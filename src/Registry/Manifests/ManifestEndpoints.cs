@@ -3,6 +3,7 @@ using Berth.Core.Images;
 using Berth.Registry.Errors;
 using Berth.Registry.Http;
 using Berth.Registry.Images;
+using Berth.Registry.Notifications;
 using Berth.Registry.Repositories;
 using Berth.Registry.Routing;
 using Berth.Registry.Storage;
@@ -14,7 +15,7 @@ using Microsoft.Extensions.Primitives;
 namespace Berth.Registry.Manifests;
 
 /// <summary><c>GET|HEAD|PUT|DELETE /v2/&lt;name&gt;/manifests/&lt;tag or digest&gt;</c>.</summary>
-internal sealed class ManifestEndpoints(RegistryStore store, RepositoryCatalog repositories, PullRecorder pulls, IOptions<RegistryOptions> options)
+internal sealed class ManifestEndpoints(RegistryStore store, RepositoryCatalog repositories, PullRecorder pulls, PullEvents pullEvents, IOptions<RegistryOptions> options)
 {
     private readonly int _maxManifestBytes = options.Value.MaxManifestBytes;
     private readonly SparseManifests _sparse = options.Value.SparseManifests;
@@ -59,6 +60,13 @@ internal sealed class ManifestEndpoints(RegistryStore store, RepositoryCatalog r
 
         // A GET of the body is a pull (ECR's lastRecordedPullTime); a HEAD is not. Noted in memory, written in batches.
         pulls.Record(repository, manifest.Digest);
+        if (pullEvents.Enabled)
+        {
+            // distribution's pull event names the tag when the manifest was asked for by one.
+            var reference = route.Argument.Span;
+            pullEvents.Manifest(context, route.Name.ToString(), manifest.Digest, mediaType, manifest.Content.Length, reference.Contains(':') ? null : reference.ToString());
+        }
+
         WriteHeaders(context.Response, mediaType, manifest.Digest, manifest.ETag, manifest.Content.Length);
         return context.Response.Body.WriteAsync(manifest.Content, context.RequestAborted).AsTask();
     }

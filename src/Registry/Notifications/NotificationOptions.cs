@@ -22,6 +22,19 @@ internal sealed class NotificationOptions
     /// wake-up lost between the commit and the sender's wait.
     /// </summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How often pull events noted in memory are written to the outbox (one transaction each time): a pull is not
+    /// acknowledged by a commit, so a crash loses at most this long's pull events.
+    /// </summary>
+    public TimeSpan PullFlushInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Pull events waiting in memory, at most: half of it starts a write at once, and pulls beyond it (a writer that
+    /// cannot keep up) are not recorded, which keeps memory bounded and never holds up a pull.
+    /// </summary>
+    [Range(2, 1_000_000)]
+    public int MaxPendingPulls { get; set; } = 10_000;
 }
 
 /// <summary>One receiver of events (distribution's <c>notifications.endpoints[]</c>).</summary>
@@ -101,6 +114,11 @@ internal sealed class NotificationOptionsValidator : IValidateOptions<Notificati
         if (options.PollInterval <= TimeSpan.Zero)
         {
             failures.Add($"{NotificationOptions.SectionName}:PollInterval must be positive");
+        }
+
+        if (options.PullFlushInterval <= TimeSpan.Zero)
+        {
+            failures.Add($"{NotificationOptions.SectionName}:PullFlushInterval must be positive");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

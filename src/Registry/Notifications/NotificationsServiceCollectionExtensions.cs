@@ -6,7 +6,8 @@ namespace Berth.Registry.Notifications;
 internal static class NotificationsServiceCollectionExtensions
 {
     /// <summary>
-    /// Options always (validated at start); the outbox interest, the HTTP context accessor and the senders only when
+    /// Options and the pull-event buffer always (validated at start; the buffer idles without an endpoint that wants
+    /// pulls); the outbox interest, the HTTP context accessor and the senders only when
     /// endpoints are configured, so a registry without notifications pays nothing on any request. Registered after the
     /// registry's start-up service: the senders read their cursors from the migrated database before Kestrel listens.
     /// </summary>
@@ -16,6 +17,10 @@ internal static class NotificationsServiceCollectionExtensions
         services.AddOptions<NotificationOptions>().BindConfiguration(NotificationOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<NotificationOptions>, NotificationOptionsValidator>();
         builder.AddChangeOutbox();
+
+        // Always there (the manifest and blob endpoints ask it), idle unless some endpoint wants pulls.
+        services.AddSingleton<PullEvents>();
+        services.AddHostedService(provider => provider.GetRequiredService<PullEvents>());
         var configured = builder.Configuration.GetSection(NotificationOptions.SectionName + ":Endpoints").GetChildren().Any();
         if (!configured)
         {

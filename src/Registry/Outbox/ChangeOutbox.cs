@@ -167,15 +167,26 @@ internal sealed class ChangeOutbox(RegistryDataDirectory layout, TimeProvider ti
     /// <summary>A connection of the outbox's own (writable), for a consumer's reads and writes of its own tables.</summary>
     public Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken) => OpenWritableAsync(cancellationToken);
 
-    /// <summary>A pull event: a pull changes nothing, so it has no transaction to join and is written on its own.</summary>
-    public async Task AppendAsync(string action, string payload, CancellationToken cancellationToken)
+    /// <summary>
+    /// Events that join no change's transaction (pulls: a pull changes nothing), in one transaction of their own, in
+    /// the order given.
+    /// </summary>
+    public async Task AppendAsync(string action, IReadOnlyList<string> payloads, CancellationToken cancellationToken)
     {
         await using var connection = await OpenWritableAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
         using var command = connection.Command("""INSERT INTO "NotificationEvents" ("Action", "Payload", "CreatedAt") VALUES ($action, $payload, $now);""");
+        command.Transaction = transaction;
         command.Parameters.AddWithValue("$action", action);
-        command.Parameters.AddWithValue("$payload", payload);
+        var payload = command.Parameters.Add("$payload", SqliteType.Text);
         command.Parameters.AddWithValue("$now", time.GetUtcNow().UtcDateTime);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        foreach (var text in payloads)
+        {
+            payload.Value = text;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        transaction.Commit();
     }
 
     // The ADO.NET pool is shared with the read pool (same connection string), whose connections are query_only: a

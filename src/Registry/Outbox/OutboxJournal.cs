@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Berth.Registry.Http;
 using Berth.Registry.Notifications;
 using Berth.Registry.Storage;
 
@@ -49,17 +48,20 @@ internal sealed class OutboxJournal(IEnumerable<IOutboxInterest> interests, Time
     public string Serialize(in RegistryChange change)
     {
         var context = http?.HttpContext;
-        var request = context?.Request;
-        string? url = null;
-        if (request is not null && change.Digest is { } digest)
-        {
-            var kind = request.Path.Value?.Contains("/blobs/", StringComparison.Ordinal) == true ? "blobs" : "manifests";
-            url = RegistryHeaders.AbsoluteUrl(request, $"/v2/{change.Repository}/{kind}/{digest}");
-        }
+        var kind = context?.Request.Path.Value?.Contains("/blobs/", StringComparison.Ordinal) == true ? "blobs" : "manifests";
+        return Serialize(change, kind, context is null ? null : RequestFacts.Capture(context), time.GetUtcNow());
+    }
 
+    /// <summary>
+    /// The event as distribution's JSON, with a fresh id: for a change now, and for a pull (<see cref="PullEvents"/>)
+    /// when its batch is written, with the time and the request noted when it was served.
+    /// </summary>
+    /// <param name="kind"><c>manifests</c> or <c>blobs</c>: which URL the target's <c>url</c> names.</param>
+    public string Serialize(in RegistryChange change, string kind, RequestFacts? request, DateTimeOffset at)
+    {
         var notification = new NotificationEvent(
             Guid.NewGuid().ToString(),
-            time.GetUtcNow(),
+            at,
             ActionName(change.Action),
             new NotificationTarget(
                 change.MediaType,
@@ -67,26 +69,13 @@ internal sealed class OutboxJournal(IEnumerable<IOutboxInterest> interests, Time
                 change.Digest,
                 change.MediaType is null ? null : change.Size,
                 change.Repository,
-                url,
+                request is not null && change.Digest is { } digest ? request.Url(change.Repository, kind, digest) : null,
                 change.Tag),
-            context is null
-                ? null
-                : new NotificationRequest(
-                    context.TraceIdentifier,
-                    context.Connection.RemoteIpAddress is { } ip ? $"{ip}:{context.Connection.RemotePort}" : null,
-                    request!.Host.Value,
-                    request.Method,
-                    request.Headers.UserAgent.ToString()),
-            Actor(context),
+            request?.ToRequest(),
+            request?.Actor(),
             _source);
         return JsonSerializer.Serialize(notification, NotificationJsonContext.Default.NotificationEvent);
     }
-
-    // The account name when the request carried Basic credentials; a bearer token's subject is not decoded again here.
-    private static NotificationActor? Actor(HttpContext? context) =>
-        context is not null && Auth.Credentials.CredentialVerifier.ReadBasic(context.Request.Headers.Authorization) is { } basic
-            ? new NotificationActor(basic.Username)
-            : null;
 }
 
 /// <summary>Wakes every outbox consumer after a commit that recorded events.</summary>

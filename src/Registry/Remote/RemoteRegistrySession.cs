@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Berth.Core.Networking;
 
 namespace Berth.Registry.Remote;
 
@@ -71,8 +72,8 @@ internal sealed class RemoteRegistrySession(
             return basic ?? throw fail($"{name} asks for credentials and none are configured for it");
         }
 
-        var fields = ParseChallenge(parameter);
-        if (!fields.TryGetValue("realm", out var realm) || !Uri.TryCreate(realm, UriKind.Absolute, out var realmUri))
+        // RFC 7235 auth-params: the scope list's commas sit inside quotes.
+        if (!AuthChallenge.TryParseParameters(parameter, out var fields) || !fields.TryGetValue("realm", out var realm) || !Uri.TryCreate(realm, UriKind.Absolute, out var realmUri))
         {
             throw fail($"{name} sent a Bearer challenge without a usable realm");
         }
@@ -97,42 +98,5 @@ internal sealed class RemoteRegistrySession(
         return token is { Length: > 0 }
             ? new AuthenticationHeaderValue("Bearer", token)
             : throw fail($"{name}'s token endpoint answered without a token");
-    }
-
-    // key="value" pairs, comma-separated; values may hold commas (scope lists), so quotes are honoured.
-    private static Dictionary<string, string> ParseChallenge(string parameter)
-    {
-        var fields = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        var i = 0;
-        while (i < parameter.Length)
-        {
-            var equals = parameter.IndexOf('=', i);
-            if (equals < 0)
-            {
-                break;
-            }
-
-            var key = parameter[i..equals].Trim(' ', ',');
-            i = equals + 1;
-            string value;
-            if (i < parameter.Length && parameter[i] == '"')
-            {
-                var end = parameter.IndexOf('"', i + 1);
-                end = end < 0 ? parameter.Length : end;
-                value = parameter[(i + 1)..end];
-                i = end + 1;
-            }
-            else
-            {
-                var end = parameter.IndexOf(',', i);
-                end = end < 0 ? parameter.Length : end;
-                value = parameter[i..end];
-                i = end;
-            }
-
-            fields[key] = value;
-        }
-
-        return fields;
     }
 }

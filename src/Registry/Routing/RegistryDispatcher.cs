@@ -4,6 +4,7 @@ using Berth.Registry.Blobs;
 using Berth.Registry.Errors;
 using Berth.Registry.Http;
 using Berth.Registry.Manifests;
+using Berth.Registry.Notifications;
 using Berth.Registry.PullThrough;
 using Berth.Registry.Referrers;
 using Berth.Registry.Storage;
@@ -25,6 +26,7 @@ internal sealed partial class RegistryDispatcher(
     ListEndpoints lists,
     ReferrersEndpoint referrers,
     PullThroughCache cache,
+    PullEvents pullEvents,
     ILogger<RegistryDispatcher> logger)
 {
     private static readonly ReadOnlyMemory<byte> s_emptyObject = "{}"u8.ToArray();
@@ -131,6 +133,12 @@ internal sealed partial class RegistryDispatcher(
             else if (route.Kind == RouteKind.Blob && action == RegistryAction.Pull
                 && await cache.ServeBlobAsync(context, route, head: HttpMethods.IsHead(method)))
             {
+                // Streamed from the upstream as it was fetched: still a pull of this registry's blob.
+                if (pullEvents.Enabled && HttpMethods.IsGet(method) && context.Response.ContentLength is { } length)
+                {
+                    pullEvents.Blob(context, route.Name.ToString(), route.Argument.ToString(), length);
+                }
+
                 return;
             }
         }

@@ -1,5 +1,6 @@
 using Berth.Cli.Common;
 using Berth.Cli.Registry;
+using Berth.Core.Networking;
 
 namespace Berth.Cli.Tests.Registry;
 
@@ -27,9 +28,10 @@ public sealed class RegistryParsingTests
     }
 
     [Fact]
-    public void ParseChallenge_ReadsTheDockerTokenChallenge()
+    public void TheChallengeParser_ReadsTheDockerTokenChallenge()
     {
-        var values = RegistryClient.ParseChallenge("realm=\"http://127.0.0.1:5000/auth/token\",service=\"berth-registry\",scope=\"repository:a/b:pull,push\"");
+        // RegistryClient reads its Bearer challenges with Core's parser.
+        Assert.True(AuthChallenge.TryParseParameters("realm=\"http://127.0.0.1:5000/auth/token\",service=\"berth-registry\",scope=\"repository:a/b:pull,push\"", out var values));
 
         Assert.Equal("http://127.0.0.1:5000/auth/token", values["realm"]);
         Assert.Equal("berth-registry", values["service"]);

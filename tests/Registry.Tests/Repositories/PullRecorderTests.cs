@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Berth.Registry.Images;
 using Berth.Registry.Repositories;
+using Berth.Registry.Tests.Infrastructure;
 using Berth.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -80,25 +81,6 @@ public sealed class PullRecorderTests
         await recorder.StopAsync(CancellationToken.None);
 
         Assert.Equal("sha256:c", Assert.Single(await _metadata.Batches.Reader.ReadAsync().AsTask().WithTimeout()).Digest);
-    }
-
-    /// <summary>The fake clock, telling the test each time a timer is made on it.</summary>
-    private sealed class TimerSignallingTime(FakeTimeProvider inner) : TimeProvider
-    {
-        public Channel<bool> Created { get; } = Channel.CreateUnbounded<bool>();
-
-        public override DateTimeOffset GetUtcNow() => inner.GetUtcNow();
-
-        public override long GetTimestamp() => inner.GetTimestamp();
-
-        public override long TimestampFrequency => inner.TimestampFrequency;
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            var timer = inner.CreateTimer(callback, state, dueTime, period);
-            Created.Writer.TryWrite(true);
-            return timer;
-        }
     }
 
     private sealed class RecordingMetadata : IImageMetadata
