@@ -1,3 +1,4 @@
+using Berth.Scheduler.CapacityProviders;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.LoadBalancing;
 using Berth.Scheduler.Placement;
@@ -147,7 +148,7 @@ internal sealed class ServicePass
         // A FAILED PRIMARY (circuit breaker without rollback) launches nothing more; a throttled service nothing for now.
         if (budget > 0 && primary.RolloutState != Statuses.Failed && onlyInstance != "" && !_throttled)
         {
-            Place(budget, onlyInstance);
+            Place(budget, onlyInstance, primaryTasks);
         }
 
         var healthy = live.Count(Healthy);
@@ -213,7 +214,10 @@ internal sealed class ServicePass
 
     private static string ReconnectPolicyName(ReconnectPolicy policy) => policy == ReconnectPolicy.KeepOriginal ? "KEEP_ORIGINAL" : "KEEP_REPLACEMENT";
 
-    private void Place(int count, string? onlyInstance)
+    /// <param name="count">How many to place.</param>
+    /// <param name="onlyInstance">DAEMON: the one instance to place on; null for anywhere.</param>
+    /// <param name="running">The PRIMARY's live tasks: a capacity provider strategy's base and weights count them.</param>
+    private void Place(int count, string? onlyInstance, List<TaskRecord> running)
     {
         var service = Service;
         var definition = ServiceRules.DefinitionOf(_tx.Definitions, service, service.Primary.TaskDefinitionArn);
@@ -230,33 +234,41 @@ internal sealed class ServicePass
             snapshot = ClusterSnapshot.Create(cluster.Name, [view]);
         }
 
-        var result = _engine.Place(snapshot, new PlacementRequest
+        var request = new PlacementRequest
         {
             Task = definition.Requirements,
             Count = count,
             Group = service.Group,
             Strategies = service.Strategies,
             Constraints = ServiceRules.ConstraintsOf(_tx.Definitions, service),
-        });
+        };
+        // With a capacity provider strategy each provider's share goes on its own host group, and the split counts
+        // what each provider already runs, so the service's tasks per provider keep following base then weight.
+        List<StrategyPlacement.Share> shares = service.CapacityProviderStrategy.Count == 0 || onlyInstance is not null
+            ? [new("", _engine.Place(snapshot, request))]
+            : StrategyPlacement.Place(_tx, _engine, request, service.CapacityProviderStrategy, StrategyPlacement.Existing(service.CapacityProviderStrategy, running));
         var anyLost = service.Tasks.Any(t => t.LastStatus == LifecycleStatus.Unknown && t.DesiredStatus == LifecycleStatus.Running);
-        foreach (var placement in result.Placements)
+        foreach (var (provider, result) in shares)
         {
-            _tx.AdoptPlacement(onlyInstance is null ? result.Snapshot : cluster.Snapshot.WithTaskStarted(placement.InstanceId, placement.Reservation));
-            var task = TaskLifecycle.Create(_tx, definition, placement, service.Group, service.Primary.Id, service.LaunchType, clientToken: null, overrides: null, service.EnableExecuteCommand,
-                LaunchGroups.ForTask(_tx, definition, service.SecurityGroups));
-            _tx.AddTask(task, service);
-            if (anyLost)
+            foreach (var placement in result.Placements)
             {
-                service.ReplacementTaskIds.Add(task.Id);
+                _tx.AdoptPlacement(onlyInstance is null ? result.Snapshot : cluster.Snapshot.WithTaskStarted(placement.InstanceId, placement.Reservation));
+                var task = TaskLifecycle.Create(_tx, definition, placement, service.Group, service.Primary.Id, service.LaunchType, clientToken: null, overrides: null, service.EnableExecuteCommand,
+                    LaunchGroups.ForTask(_tx, definition, service.SecurityGroups), provider);
+                _tx.AddTask(task, service);
+                if (anyLost)
+                {
+                    service.ReplacementTaskIds.Add(task.Id);
+                }
+
+                _created.Add(task);
             }
 
-            _created.Add(task);
-        }
-
-        if (!result.Failures.IsEmpty)
-        {
-            var message = ServiceEvents.UnableToPlace(service.Name, result.Failures[0], cluster.Name);
-            _serviceChanged |= ServiceRules.AddEvent(service, message, Now, EventRepeatInterval, _logger);
+            if (!result.Failures.IsEmpty)
+            {
+                var message = ServiceEvents.UnableToPlace(service.Name, result.Failures[0], cluster.Name);
+                _serviceChanged |= ServiceRules.AddEvent(service, message, Now, EventRepeatInterval, _logger);
+            }
         }
     }
 
