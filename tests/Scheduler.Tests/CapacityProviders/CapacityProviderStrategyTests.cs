@@ -141,7 +141,7 @@ public sealed class CapacityProviderStrategyTests(ITestOutputHelper output) : Sc
     }
 
     [Fact]
-    public async Task Service_KeepsItsSplitAsItGrows_AndItsProviderCannotBeRemovedFromTheCluster()
+    public async Task Service_KeepsItsSplitAsItGrowsAndShrinks_AndItsProviderCannotBeRemovedFromTheCluster()
     {
         var (hostsA, hostsB) = await TwoProvidersAsync();
         var created = (await Host.ServicesApi.CreateServiceAsync(new CreateServiceRequest
@@ -165,6 +165,11 @@ public sealed class CapacityProviderStrategyTests(ITestOutputHelper output) : Sc
         tasks = await ServiceTasksAsync("api", 6);
         Assert.Equal(4, tasks.Count(t => t.CapacityProviderName == "a-cp"));
         Assert.Equal(2, tasks.Count(t => t.CapacityProviderName == "b-cp"));
+
+        // Shrinking to 3 stops from the providers above their share of 3 (a 3, b 0): both of b's go, and one of a's.
+        await Host.ServicesApi.UpdateServiceAsync(new UpdateServiceRequest { Service = "api", DesiredCount = 3 }, Host.Admin);
+        tasks = await ServiceTasksAsync("api", 3);
+        Assert.All(tasks, t => Assert.Equal("a-cp", t.CapacityProviderName));
 
         var e = await Assert.ThrowsAsync<RpcException>(() => Providers.PutClusterCapacityProvidersAsync(new PutClusterCapacityProvidersRequest
         {

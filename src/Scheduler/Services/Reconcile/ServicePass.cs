@@ -164,7 +164,7 @@ internal sealed class ServicePass
         // that order (unhealthy first), then the PRIMARY's surplus (a reconnect's duplicates first, then unhealthy).
         var retiring = unwanted.Count == 0 ? [] : ChooseToStop(live, unwanted.Contains, unwanted.Count, t => Healthy(t) ? 1 : 0);
         var primarySet = surplus <= 0 ? null : primaryTasks.ToHashSet();
-        var victims = primarySet is null ? [] : ChooseToStop(live, primarySet.Contains, surplus, t => (ReconnectRank(service, t) * 2) + (Healthy(t) ? 1 : 0));
+        var victims = primarySet is null ? [] : ChooseSurplus(live, primaryTasks, surplus, desired);
         foreach (var task in retiring.Concat(victims))
         {
             if (Healthy(task))
@@ -205,6 +205,52 @@ internal sealed class ServicePass
             Constraints = ServiceRules.ConstraintsOf(_tx.Definitions, service),
         });
         return [.. chosen.Select(i => live[i])];
+    }
+
+    /// <summary>
+    /// The PRIMARY's <paramref name="surplus"/> tasks to stop (a reconnect's duplicates first, then unhealthy). With a
+    /// capacity provider strategy they come from the providers above their share of <paramref name="desired"/> (the
+    /// split of it, base then weight; a provider the strategy no longer names first), so a shrinking service keeps its
+    /// split; within a provider, as without a strategy.
+    /// </summary>
+    private List<TaskRecord> ChooseSurplus(List<TaskRecord> live, List<TaskRecord> primaryTasks, int surplus, int desired)
+    {
+        var service = Service;
+        int Rank(TaskRecord t) => (ReconnectRank(service, t) * 2) + (Healthy(t) ? 1 : 0);
+        var strategy = service.CapacityProviderStrategy;
+        if (strategy.Count == 0)
+        {
+            var all = primaryTasks.ToHashSet();
+            return ChooseToStop(live, all.Contains, surplus, Rank);
+        }
+
+        var share = StrategySplit.Split(strategy, desired);
+        int ItemOf(TaskRecord t)
+        {
+            for (var i = 0; i < strategy.Count; i++)
+            {
+                if (strategy[i].Provider == t.CapacityProviderName)
+                {
+                    return i;
+                }
+            }
+
+            return -1;
+        }
+
+        // Each provider's tasks beyond its share add up to at least the surplus (the shares add up to desired).
+        var chosen = new List<TaskRecord>(surplus);
+        foreach (var provider in primaryTasks.GroupBy(ItemOf).OrderBy(g => g.Key))
+        {
+            var excess = Math.Min(surplus - chosen.Count, provider.Count() - (provider.Key < 0 ? 0 : share[provider.Key]));
+            if (excess > 0)
+            {
+                var tasks = provider.ToHashSet();
+                chosen.AddRange(ChooseToStop(live, tasks.Contains, excess, Rank));
+            }
+        }
+
+        return chosen;
     }
 
     /// <summary>Orders surplus tasks for stopping: the ones the reconnect policy gives up first.</summary>
