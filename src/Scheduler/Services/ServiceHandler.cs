@@ -346,7 +346,8 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
             var matching = state.Services.Values
                 .Where(s => s.Status != Statuses.Inactive)
                 .Where(s => query.SchedulingStrategy is not { } strategy || s.SchedulingStrategy == strategy)
-                .Where(s => string.IsNullOrEmpty(query.LaunchType) || s.LaunchType == query.LaunchType)
+                // ECS: a service launched by a capacity provider strategy has no launch type to match.
+                .Where(s => string.IsNullOrEmpty(query.LaunchType) || (s.LaunchType == query.LaunchType && s.CapacityProviderStrategy.Count == 0))
                 .OrderBy(s => s.Name, StringComparer.Ordinal);
             // ECS's page size is 10 when none is given.
             var (page, next) = Paging.Page(matching, query.MaxResults == 0 ? 10 : query.MaxResults, query.NextToken, s => s.Name);

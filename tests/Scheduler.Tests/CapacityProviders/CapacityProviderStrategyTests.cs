@@ -154,6 +154,10 @@ public sealed class CapacityProviderStrategyTests(ITestOutputHelper output) : Sc
         Assert.Equal("", created.LaunchType);
         Assert.Equal([("a-cp", 2, 1), ("b-cp", 0, 1)], created.CapacityProviderStrategy.Select(i => (i.CapacityProvider, i.Base, i.Weight)));
 
+        // As in ECS a strategy's service has no launch type: a launch-type filter does not list it.
+        await Host.ServicesApi.CreateServiceAsync(new CreateServiceRequest { ServiceName = "plain", TaskDefinition = "web", LaunchType = "EC2" }, Host.Admin);
+        Assert.Equal(["plain"], (await Host.ServicesApi.ListServicesAsync(new ListServicesRequest { LaunchType = "EC2" }, Host.Admin)).ServiceArns.Select(a => a.Split('/')[^1]));
+
         // Base 2 on a-cp, then 1:1 from there (ties to the first listed): a 3, b 1.
         var tasks = await ServiceTasksAsync("api", 4);
         Assert.Equal(3, tasks.Count(t => t.CapacityProviderName == "a-cp"));
