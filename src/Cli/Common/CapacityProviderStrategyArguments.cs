@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Berth.Scheduler.V1;
 
 namespace Berth.Cli.Common;
@@ -8,6 +9,20 @@ namespace Berth.Cli.Common;
 /// </summary>
 internal static class CapacityProviderStrategyArguments
 {
+    /// <summary>
+    /// <c>--capacity-provider-strategy</c> of <c>task run</c> and <c>service create|update</c>: one item per use (an
+    /// empty value, on update, goes back to the launch type).
+    /// </summary>
+    public static Option<string[]> StrategyOption() => new("--capacity-provider-strategy")
+    {
+        Description = "An item of the capacity provider strategy, repeatable: provider=NAME[,base=N][,weight=N] (not with --launch-type)",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    /// <summary>The items given with <paramref name="option"/> (empty values skipped).</summary>
+    public static IEnumerable<CapacityProviderStrategyItem> Of(ParseResult parse, Option<string[]> option) =>
+        (parse.GetValue(option) ?? []).Where(v => v.Length > 0).Select(v => Parse(v, option.Name));
+
     public static CapacityProviderStrategyItem Parse(string text, string option)
     {
         var item = new CapacityProviderStrategyItem();

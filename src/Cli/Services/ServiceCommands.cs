@@ -33,12 +33,13 @@ internal static class ServiceCommands
         var daemon = new Option<bool>("--daemon") { Description = "One task on every ACTIVE instance that meets the constraints (DAEMON)" };
         var deployment = new DeploymentArguments();
         var gracePeriod = new Option<int>("--health-check-grace-period") { Description = "Seconds after a task starts during which failing health checks are ignored" };
-        var launchType = new Option<string?>("--launch-type") { Description = "EC2 (default) or FARGATE" };
+        var launchType = new Option<string?>("--launch-type") { Description = "EC2 or FARGATE (EC2, or the cluster's default capacity provider strategy, when neither this nor a strategy is given)" };
+        var strategy = CapacityProviderStrategyArguments.StrategyOption();
         var enableExec = new Option<bool>("--enable-execute-command") { Description = "Allow `berth task exec` into the service's tasks (off by default, as ECS's enableExecuteCommand)" };
         var placement = new PlacementArguments();
         var loadBalancers = LoadBalancerOption();
         var securityGroups = SecurityGroupCommands.GroupsOption();
-        var create = new Command("create", "Create a service and its first deployment") { name, taskdef, desired, daemon, gracePeriod, launchType, enableExec, loadBalancers, securityGroups };
+        var create = new Command("create", "Create a service and its first deployment") { name, taskdef, desired, daemon, gracePeriod, launchType, strategy, enableExec, loadBalancers, securityGroups };
         placement.AddTo(create);
         deployment.AddTo(create);
         actions.Set(create, async (parse, context, ct) =>
@@ -60,6 +61,7 @@ internal static class ServiceCommands
             request.PlacementStrategy.AddRange(placement.StrategiesOf(parse));
             request.PlacementConstraints.AddRange(placement.ConstraintsOf(parse));
             request.LoadBalancers.AddRange((parse.GetValue(loadBalancers) ?? []).Select(ParseLoadBalancer));
+            request.CapacityProviderStrategy.AddRange(CapacityProviderStrategyArguments.Of(parse, strategy));
             var service = (await context.Scheduler.Services.CreateServiceAsync(request, cancellationToken: ct)).Service;
             return await FinishAsync(parse, deployment, context, service, ct);
         });
@@ -78,7 +80,8 @@ internal static class ServiceCommands
         var placement = new PlacementArguments();
         var loadBalancers = LoadBalancerOption();
         var securityGroups = SecurityGroupCommands.GroupsOption();
-        var update = new Command("update", "Change a service: scale it, or roll out a new task definition") { name, taskdef, desired, force, gracePeriod, enableExec, loadBalancers, securityGroups };
+        var strategy = CapacityProviderStrategyArguments.StrategyOption();
+        var update = new Command("update", "Change a service: scale it, or roll out a new task definition") { name, taskdef, desired, force, gracePeriod, enableExec, loadBalancers, securityGroups, strategy };
         placement.AddTo(update);
         deployment.AddTo(update);
         actions.Set(update, async (parse, context, ct) =>
@@ -128,6 +131,13 @@ internal static class ServiceCommands
             {
                 request.LoadBalancers.AddRange((parse.GetValue(loadBalancers) ?? []).Where(v => v.Length > 0).Select(ParseLoadBalancer));
                 request.LoadBalancersSet = true;
+            }
+
+            if (parse.GetResult(strategy) is not null)
+            {
+                // Tasks launched from now on follow it (no deployment, as in ECS); an empty value: back to the launch type.
+                request.CapacityProviderStrategy.AddRange(CapacityProviderStrategyArguments.Of(parse, strategy));
+                request.CapacityProviderStrategySet = true;
             }
 
             var service = (await context.Scheduler.Services.UpdateServiceAsync(request, cancellationToken: ct)).Service;

@@ -26,13 +26,14 @@ internal static class TaskCommands
         var count = new Option<int>("--count", "-n") { Description = "Copies to start (1-10)", DefaultValueFactory = _ => 1 };
         var group = new Option<string?>("--group") { Description = "The task group (family:<family> by default)" };
         var startedBy = new Option<string?>("--started-by") { Description = "Free text saved on the task" };
-        var launchType = new Option<string?>("--launch-type") { Description = "EC2 (default) or FARGATE" };
+        var launchType = new Option<string?>("--launch-type") { Description = "EC2 or FARGATE (EC2, or the cluster's default capacity provider strategy, when neither this nor a strategy is given)" };
+        var strategy = CapacityProviderStrategyArguments.StrategyOption();
         var wait = new Option<bool>("--wait") { Description = "Wait until every task runs (non-zero exit if one stops instead)" };
         var enableExec = new Option<bool>("--enable-execute-command") { Description = "Allow `berth task exec` into the tasks (off by default, as ECS's enableExecuteCommand)" };
         var timeout = WaitTimeout();
         var securityGroups = SecurityGroupCommands.GroupsOption();
         var placement = new PlacementArguments();
-        var run = new Command("run", "Place and start copies of a task definition") { taskdef, count, group, startedBy, launchType, wait, enableExec, timeout, securityGroups };
+        var run = new Command("run", "Place and start copies of a task definition") { taskdef, count, group, startedBy, launchType, strategy, wait, enableExec, timeout, securityGroups };
         placement.AddTo(run);
         actions.Set(run, async (parse, context, ct) =>
         {
@@ -50,6 +51,7 @@ internal static class TaskCommands
             };
             request.PlacementStrategy.AddRange(placement.StrategiesOf(parse));
             request.PlacementConstraints.AddRange(placement.ConstraintsOf(parse));
+            request.CapacityProviderStrategy.AddRange(CapacityProviderStrategyArguments.Of(parse, strategy));
             var reply = await context.Scheduler.Tasks.RunTaskAsync(request, cancellationToken: ct);
             foreach (var failure in reply.Failures)
             {

@@ -110,13 +110,7 @@ internal sealed class CapacityProviderHandler(StateKernel kernel)
             throw Ecs.InvalidParameter("The capacity providers of a cluster must each be given once.");
         }
 
-        foreach (var item in strategy)
-        {
-            if (!names.Contains(item.Provider))
-            {
-                throw Ecs.InvalidParameter($"The specified capacity provider strategy cannot contain a capacity provider ('{Ecs.Printable(item.Provider)}') that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.");
-            }
-        }
+        Ecs.CheckForCluster(strategy, names);
 
         return CommitAsync(cluster, tx =>
         {
@@ -131,6 +125,15 @@ internal sealed class CapacityProviderHandler(StateKernel kernel)
             }
 
             var record = state.Record!;
+            foreach (var removed in record.CapacityProviders.Except(names, StringComparer.Ordinal))
+            {
+                // ECS: a provider a service's strategy names stays associated until the service stops naming it.
+                if (state.Services.Values.FirstOrDefault(s => s.Status != Statuses.Inactive && s.CapacityProviderStrategy.Any(i => i.Provider == removed)) is { } service)
+                {
+                    throw Ecs.InUse($"The specified capacity provider '{removed}' is in use by service '{service.Name}' and cannot be removed. Update the service's capacity provider strategy first.");
+                }
+            }
+
             record.CapacityProviders = names;
             record.DefaultStrategy = strategy;
             tx.Save(record);

@@ -123,6 +123,28 @@ internal static partial class Ecs
         }
     }
 
+    /// <summary>
+    /// ECS's rules for a strategy used on a cluster (PutClusterCapacityProviders' default, RunTask's and a service's):
+    /// every provider is associated with the cluster, and Fargate providers are not mixed with host-group ones (their
+    /// tasks would need two launch types).
+    /// </summary>
+    public static void CheckForCluster(IReadOnlyList<StrategyItem> strategy, IReadOnlyCollection<string> associated)
+    {
+        foreach (var item in strategy)
+        {
+            if (!associated.Contains(item.Provider))
+            {
+                throw InvalidParameter($"The specified capacity provider strategy cannot contain a capacity provider ('{Printable(item.Provider)}') that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.");
+            }
+        }
+
+        var fargate = strategy.Count(i => FargateProviders.Contains(i.Provider));
+        if (fargate > 0 && fargate < strategy.Count)
+        {
+            throw InvalidParameter("The specified capacity provider strategy cannot contain a mix of capacity providers using Auto Scaling groups and Fargate providers. Specify one or the other and try again.");
+        }
+    }
+
     /// <summary>ENABLED / DISABLED as ECS spells them; empty gives <paramref name="current"/>.</summary>
     public static bool Switch(string value, bool current, string field) => value switch
     {

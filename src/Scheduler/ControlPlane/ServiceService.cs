@@ -35,6 +35,7 @@ internal sealed class ServiceService(ServiceHandler services) : V1.Services.Serv
                 EnableExecuteCommand = request.EnableExecuteCommand,
                 LoadBalancers = FromWire(request.LoadBalancers),
                 SecurityGroups = WireConvert.FromWire(request.NetworkConfiguration),
+                CapacityProviderStrategy = [.. request.CapacityProviderStrategy.Select(CapacityProviderService.FromWire)],
             }, ToWire),
         };
 
@@ -65,6 +66,9 @@ internal sealed class ServiceService(ServiceHandler services) : V1.Services.Serv
                 EnableExecuteCommand = request.HasEnableExecuteCommand ? request.EnableExecuteCommand : null,
                 LoadBalancers = request.LoadBalancersSet || request.LoadBalancers.Count > 0 ? FromWire(request.LoadBalancers) : null,
                 SecurityGroups = request.NetworkConfiguration is null ? null : WireConvert.FromWire(request.NetworkConfiguration),
+                CapacityProviderStrategy = request.CapacityProviderStrategySet || request.CapacityProviderStrategy.Count > 0
+                    ? [.. request.CapacityProviderStrategy.Select(CapacityProviderService.FromWire)]
+                    : null,
             }, ToWire),
         };
     }
@@ -136,7 +140,9 @@ internal sealed class ServiceService(ServiceHandler services) : V1.Services.Serv
             SchedulingStrategy = s.IsDaemon ? SchedulingStrategy.Daemon : SchedulingStrategy.Replica,
             DeploymentConfiguration = ToWire(s.DeploymentConfiguration),
             HealthCheckGracePeriodSeconds = s.HealthCheckGracePeriodSeconds,
-            LaunchType = s.LaunchType,
+            // ECS shows either the launch type or the strategy.
+            LaunchType = s.CapacityProviderStrategy.Count == 0 ? s.LaunchType : "",
+            CapacityProviderStrategy = { s.CapacityProviderStrategy.Select(CapacityProviderService.ToWire) },
             CreatedAt = WireConvert.ToWire(s.CreatedAt),
             ReconnectPolicy = s.ReconnectPolicy == Kernel.ReconnectPolicy.KeepOriginal ? ReconnectPolicy.KeepOriginal : ReconnectPolicy.KeepReplacement,
             EnableExecuteCommand = s.EnableExecuteCommand,

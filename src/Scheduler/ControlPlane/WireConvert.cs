@@ -108,6 +108,7 @@ internal static class WireConvert
             Group = t.Group,
             StartedBy = details.StartedBy,
             LaunchType = details.LaunchType,
+            CapacityProviderName = details.CapacityProviderName,
             Cpu = t.Reservation.Cpu,
             Memory = t.Reservation.Memory,
             StopCode = ToWire(details.StopCode),

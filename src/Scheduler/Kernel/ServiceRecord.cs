@@ -39,7 +39,14 @@ internal sealed class ServiceRecord
 
     public int HealthCheckGracePeriodSeconds { get; set; }
 
-    public string LaunchType { get; init; } = "EC2";
+    /// <summary>The launch type its tasks get (EC2 for a strategy of host-group providers, FARGATE for the Fargate ones).</summary>
+    public string LaunchType { get; set; } = "EC2";
+
+    /// <summary>
+    /// ECS capacityProviderStrategy (the given one, or the cluster's default at creation); empty: launched by
+    /// <see cref="LaunchType"/>. The service's tasks per provider follow it, base first, then by weight.
+    /// </summary>
+    public IReadOnlyList<StrategyItem> CapacityProviderStrategy { get; set; } = [];
 
     public ReconnectPolicy ReconnectPolicy { get; set; } = ReconnectPolicy.KeepReplacement;
 

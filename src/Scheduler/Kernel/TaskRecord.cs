@@ -76,6 +76,13 @@ internal sealed class TaskRecord
         init => Details.LaunchType = value;
     }
 
+    /// <summary>The capacity provider it was launched with (ECS capacityProviderName); empty when launched by launch type.</summary>
+    public string CapacityProviderName
+    {
+        get => Details.CapacityProviderName;
+        init => Details.CapacityProviderName = value;
+    }
+
     public TaskOverrides? Overrides
     {
         get => Details.Overrides;
@@ -233,6 +240,8 @@ internal sealed class TaskDetails
     public string StartedBy { get; set; } = "";
 
     public string LaunchType { get; set; } = "EC2";
+
+    public string CapacityProviderName { get; set; } = "";
 
     public TaskOverrides? Overrides { get; set; }
 

@@ -66,6 +66,9 @@ internal sealed class TaskDetailsDocument
     /// <summary>An awsvpc task's security groups (added within schema 1: absent means none, as before they existed).</summary>
     [JsonPropertyName("sgs")]
     public List<string>? SecurityGroups { get; set; }
+    /// <summary>ECS capacityProviderName (added within schema 1: absent means launched by launch type).</summary>
+    [JsonPropertyName("cp")]
+    public string? CapacityProvider { get; set; }
 }
 
 internal sealed class AttachmentDocument
@@ -235,6 +238,8 @@ internal sealed class ServiceDocument
 
     /// <summary>awsvpcConfiguration.securityGroups (added within schema 1: absent means none).</summary>
     public List<string>? SecurityGroups { get; set; }
+    /// <summary>ECS capacityProviderStrategy (added within schema 1: absent means launched by launch type).</summary>
+    public List<StrategyItemDocument>? CapacityProviderStrategy { get; set; }
 }
 
 /// <summary>A service's launch throttle (see ServiceThrottleState).</summary>

@@ -167,6 +167,7 @@ internal static class StoredForm
             })]
             : null,
         EnableExecuteCommand = d.EnableExecuteCommand,
+        CapacityProvider = Nz(d.CapacityProviderName),
         CreatedAt = d.CreatedAt,
         StopCode = (int)d.StopCode,
         StoppedReason = Nz(d.StoppedReason),
@@ -216,6 +217,7 @@ internal static class StoredForm
                 [.. (c.Environment ?? []).Select(e => new EnvironmentVariable(e.Name ?? "", e.Value ?? ""))]))])
             : null,
         EnableExecuteCommand = d.EnableExecuteCommand,
+        CapacityProviderName = SharedStrings.Intern(d.CapacityProvider ?? ""),
         CreatedAt = d.CreatedAt,
         StopCode = (StopCode)d.StopCode,
         StoppedReason = d.StoppedReason ?? "",
@@ -291,6 +293,7 @@ internal static class StoredForm
             },
             LoadBalancers = s.LoadBalancers.IsEmpty ? null : [.. s.LoadBalancers.Select(l => new ServiceLoadBalancerDocument { TargetGroup = l.TargetGroupArn, Container = l.ContainerName, Port = l.ContainerPort })],
             SecurityGroups = s.SecurityGroups.IsEmpty ? null : [.. s.SecurityGroups],
+            CapacityProviderStrategy = s.CapacityProviderStrategy.Count == 0 ? null : [.. s.CapacityProviderStrategy.Select(i => new StrategyItemDocument { Provider = i.Provider, Base = i.Base, Weight = i.Weight })],
         }),
     };
 
@@ -352,6 +355,7 @@ internal static class StoredForm
             CreatedAt = d.CreatedAt,
             LoadBalancers = [.. (d.LoadBalancers ?? []).Select(l => new ServiceLoadBalancer(l.TargetGroup ?? "", l.Container ?? "", l.Port))],
             SecurityGroups = [.. d.SecurityGroups ?? []],
+            CapacityProviderStrategy = [.. (d.CapacityProviderStrategy ?? []).Select(i => new StrategyItem(i.Provider ?? "", i.Base, i.Weight))],
             Strategies = PlacementSpecs.ParseStrategies(strategies),
             Constraints = PlacementSpecs.OwnConstraints(primaryDefinition, constraints),
         };

@@ -15,6 +15,11 @@ internal static class ServiceEvents
     public static string UnableToPlace(string service, PlacementFailure failure, string cluster)
     {
         var prefix = $"(service {service}) was unable to place a task because no container instance met all of its requirements.";
+        if (failure.Reason == CapacityProviders.StrategyPlacement.CapacityFailure)
+        {
+            return $"(service {service}) was unable to place a task. Reason: {failure.Detail}";
+        }
+
         if (failure.InstanceId is null)
         {
             return $"{prefix} Reason: No Container Instances were found in your cluster '{cluster}'.{Troubleshooting}";

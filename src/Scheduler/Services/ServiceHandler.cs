@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Text.RegularExpressions;
+using Berth.Scheduler.CapacityProviders;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.LoadBalancing;
 using Berth.Scheduler.SecurityGroups;
@@ -50,10 +51,11 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
             throw StateException.Invalid("health_check_grace_period_seconds must be 0-2147483647.");
         }
 
-        var launchType = string.IsNullOrEmpty(command.LaunchType) ? "EC2" : command.LaunchType;
-        if (launchType is not ("EC2" or "FARGATE"))
+        LaunchChoice.Check(command.LaunchType, command.CapacityProviderStrategy);
+        if (daemon && command.CapacityProviderStrategy.Count > 0)
         {
-            throw StateException.Invalid("launch_type must be EC2 or FARGATE.");
+            // ECS: the DAEMON scheduling strategy places one task per instance; it takes no capacity provider strategy.
+            throw Ecs.InvalidParameter("The daemon scheduling strategy does not support a capacity provider strategy.");
         }
 
         if (command.ClientToken.Length > 64)
@@ -75,7 +77,10 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
                 throw new StateException(StateError.AlreadyExists, $"Service '{command.ServiceName}' already exists in cluster '{cluster}' ({existing.Status}).");
             }
 
-            var definition = ResolveDefinition(tx.Definitions, command.TaskDefinition, launchType);
+            // A DAEMON service runs on every instance: the cluster's default strategy does not apply to it.
+            var launch = daemon ? new LaunchChoice(command.LaunchType.Length > 0 ? command.LaunchType : "EC2", [])
+                : LaunchChoice.Resolve(tx.Cluster, command.LaunchType, command.CapacityProviderStrategy);
+            var definition = ResolveDefinition(tx.Definitions, command.TaskDefinition, launch.LaunchType);
             var constraints = PlacementSpecs.OwnConstraints(definition, command.PlacementConstraints);
             var loadBalancers = ResolveLoadBalancers(tx.Cluster, definition, command.LoadBalancers, given: true);
             var securityGroups = LaunchGroups.Validate(tx.Cluster, definition, command.SecurityGroups);
@@ -91,7 +96,8 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
                 PlacementStrategy = command.PlacementStrategy,
                 PlacementConstraints = command.PlacementConstraints,
                 HealthCheckGracePeriodSeconds = command.HealthCheckGracePeriodSeconds,
-                LaunchType = launchType,
+                LaunchType = launch.LaunchType,
+                CapacityProviderStrategy = launch.Strategy,
                 CreatedAt = tx.Now,
                 ReconnectPolicy = command.ReconnectPolicy ?? ReconnectPolicy.KeepReplacement,
                 EnableExecuteCommand = command.EnableExecuteCommand,
@@ -115,6 +121,11 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
         }
 
         ValidateDeploymentConfiguration(command.DeploymentConfiguration);
+        if (command.CapacityProviderStrategy is { } newStrategy)
+        {
+            Ecs.Check(newStrategy);
+        }
+
         var strategies = command.PlacementStrategy is { } given ? PlacementSpecs.ParseStrategies(given) : null;
         if (command.HealthCheckGracePeriodSeconds < 0)
         {
@@ -139,10 +150,25 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
                 throw StateException.Invalid("placement_strategy: DAEMON services take no placement strategies.");
             }
 
-            // Validate everything before changing anything: a refused update leaves the service as it was.
+            if (service.IsDaemon && command.CapacityProviderStrategy is { Count: > 0 })
+            {
+                throw Ecs.InvalidParameter("The daemon scheduling strategy does not support a capacity provider strategy.");
+            }
+
+            // Validate everything before changing anything: a refused update leaves the service as it was. An empty
+            // strategy goes back to the service's launch type (ECS).
+            var launch = command.CapacityProviderStrategy is { Count: > 0 } strategy
+                ? LaunchChoice.Resolve(tx.Cluster, "", strategy)
+                : new LaunchChoice(service.LaunchType, command.CapacityProviderStrategy is null ? service.CapacityProviderStrategy : []);
             var definition = string.IsNullOrEmpty(command.TaskDefinition)
                 ? ServiceRules.DefinitionOf(tx.Definitions, service, service.Primary.TaskDefinitionArn)
-                : ResolveDefinition(tx.Definitions, command.TaskDefinition, service.LaunchType);
+                : ResolveDefinition(tx.Definitions, command.TaskDefinition, launch.LaunchType);
+            if (launch.LaunchType != service.LaunchType)
+            {
+                // The running definition must support the new launch type too.
+                ResolveDefinition(tx.Definitions, definition.Arn, launch.LaunchType);
+            }
+
             var constraints = command.PlacementConstraints is { } newConstraints ? PlacementSpecs.OwnConstraints(definition, newConstraints) : null;
             if (constraints is null)
             {
@@ -162,6 +188,9 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
                 || !securityGroups.SequenceEqual(service.SecurityGroups);
             service.LoadBalancers = loadBalancers;
             service.SecurityGroups = securityGroups;
+            // As in ECS a new strategy starts no deployment: the tasks launched from now on follow it.
+            service.LaunchType = launch.LaunchType;
+            service.CapacityProviderStrategy = launch.Strategy;
             if (command.DesiredCount is { } count)
             {
                 service.DesiredCount = count;
@@ -317,7 +346,8 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
             var matching = state.Services.Values
                 .Where(s => s.Status != Statuses.Inactive)
                 .Where(s => query.SchedulingStrategy is not { } strategy || s.SchedulingStrategy == strategy)
-                .Where(s => string.IsNullOrEmpty(query.LaunchType) || s.LaunchType == query.LaunchType)
+                // ECS: a service launched by a capacity provider strategy has no launch type to match.
+                .Where(s => string.IsNullOrEmpty(query.LaunchType) || (s.LaunchType == query.LaunchType && s.CapacityProviderStrategy.Count == 0))
                 .OrderBy(s => s.Name, StringComparer.Ordinal);
             // ECS's page size is 10 when none is given.
             var (page, next) = Paging.Page(matching, query.MaxResults == 0 ? 10 : query.MaxResults, query.NextToken, s => s.Name);
@@ -474,6 +504,9 @@ internal sealed record CreateServiceCommand
 
     public string ClientToken { get; init; } = "";
 
+    /// <summary>ECS capacityProviderStrategy; empty: the launch type, or the cluster's default strategy when neither is given.</summary>
+    public IReadOnlyList<StrategyItem> CapacityProviderStrategy { get; init; } = [];
+
     public ReconnectPolicy? ReconnectPolicy { get; init; }
 
     public bool EnableExecuteCommand { get; init; }
@@ -517,6 +550,8 @@ internal sealed record UpdateServiceCommand
 
     /// <summary>New security groups (replacing the old; empty: the cluster's default group), or null to keep.</summary>
     public ImmutableArray<string>? SecurityGroups { get; init; }
+    /// <summary>A new capacity provider strategy (empty: back to the launch type), or null to keep.</summary>
+    public IReadOnlyList<StrategyItem>? CapacityProviderStrategy { get; init; }
 }
 
 /// <summary>ListServices's filters.</summary>

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Berth.Scheduler.CapacityProviders;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Placement;
 using Berth.Scheduler.SecurityGroups;
@@ -46,11 +47,7 @@ internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine)
             throw StateException.Invalid($"overrides: at most {MaxOverridesSize} characters of names, commands and environment together.");
         }
 
-        var launchType = string.IsNullOrEmpty(command.LaunchType) ? "EC2" : command.LaunchType;
-        if (launchType is not ("EC2" or "FARGATE"))
-        {
-            throw StateException.Invalid("launch_type must be EC2 or FARGATE.");
-        }
+        LaunchChoice.Check(command.LaunchType, command.CapacityProviderStrategy);
 
         var strategies = PlacementSpecs.ParseStrategies(command.PlacementStrategy);
         var cluster = Arns.ClusterName(command.Cluster);
@@ -63,6 +60,8 @@ internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine)
             }
 
             tx.Cluster.RequireActive();
+            var launch = LaunchChoice.Resolve(tx.Cluster, command.LaunchType, command.CapacityProviderStrategy);
+            var launchType = launch.LaunchType;
             var definition = tx.Definitions.Resolve(command.TaskDefinition) ?? throw StateException.NotFound($"Task definition '{command.TaskDefinition}' not found.");
             if (!definition.IsActive)
             {
@@ -78,34 +77,44 @@ internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine)
             var constraints = PlacementSpecs.ParseConstraints(definition, command.PlacementConstraints);
             constraints.AddRange(PlacementSpecs.Implied(definition));
             var group = string.IsNullOrEmpty(command.Group) ? "family:" + definition.Family : command.Group;
-            var result = engine.Place(tx.Cluster.Snapshot, new PlacementRequest
+            var request = new PlacementRequest
             {
                 Task = definition.Requirements,
                 Count = count,
                 Group = group,
                 Strategies = strategies,
                 Constraints = constraints,
-            });
-            if (result.Placements.IsEmpty && result.Failures.Any(f => f.Reason == PlacementFailureReasons.NoActiveInstances))
+            };
+            // Launched by launch type: one share over the whole cluster. By strategy: one share per provider, each on
+            // its host group (placed and adopted in order; nothing else happens before the last refusal below).
+            var snapshot = tx.Cluster.Snapshot;
+            List<StrategyPlacement.Share> shares = launch.Strategy.Count == 0
+                ? [new("", engine.Place(snapshot, request))]
+                : StrategyPlacement.Place(tx, engine, request, launch.Strategy);
+            if (shares.TrueForAll(s => s.Result.Placements.IsEmpty) && shares.Any(s => s.Result.Failures.Any(f => f.Reason == PlacementFailureReasons.NoActiveInstances)))
             {
                 // ECS answers this case with an InvalidParameterException rather than failures.
+                tx.AdoptPlacement(snapshot);
                 throw StateException.Precondition($"No container instances were found in cluster '{cluster}'.");
             }
 
-            tx.AdoptPlacement(result.Snapshot);
-            var created = new List<T>(result.Placements.Length);
+            var created = new List<T>(count);
             // Resolved after the last refusal: it may make the cluster's default group, a change a refusal must not leave.
-            var groups = result.Placements.IsEmpty ? [] : LaunchGroups.ForTask(tx, definition, given);
-            foreach (var placement in result.Placements)
+            var groups = shares.TrueForAll(s => s.Result.Placements.IsEmpty) ? [] : LaunchGroups.ForTask(tx, definition, given);
+            var failures = new List<Failure>();
+            foreach (var (provider, result) in shares)
             {
-                var task = TaskLifecycle.Create(tx, definition, placement, group, command.StartedBy, launchType, command.ClientToken, command.Overrides, command.EnableExecuteCommand, groups);
-                tx.AddTask(task);
-                created.Add(view(task));
+                tx.AdoptPlacement(result.Snapshot);
+                foreach (var placement in result.Placements)
+                {
+                    var task = TaskLifecycle.Create(tx, definition, placement, group, command.StartedBy, launchType, command.ClientToken, command.Overrides, command.EnableExecuteCommand, groups, provider);
+                    tx.AddTask(task);
+                    created.Add(view(task));
+                }
+
+                failures.AddRange(result.Failures.Select(f => new Failure(f.InstanceId is { } id ? Arns.ContainerInstance(cluster, id) : "", f.Reason, f.Detail)));
             }
 
-            var failures = result.Failures
-                .Select(f => new Failure(f.InstanceId is { } id ? Arns.ContainerInstance(cluster, id) : "", f.Reason, f.Detail))
-                .ToList();
             return (created, failures);
         });
     }
@@ -255,6 +264,9 @@ internal sealed record RunTaskCommand
     public ImmutableArray<PlacementSpec> PlacementConstraints { get; init; } = [];
 
     public string LaunchType { get; init; } = "";
+
+    /// <summary>ECS capacityProviderStrategy; empty: the launch type, or the cluster's default strategy when neither is given.</summary>
+    public IReadOnlyList<StrategyItem> CapacityProviderStrategy { get; init; } = [];
 
     public string ClientToken { get; init; } = "";
 

@@ -12,7 +12,7 @@ internal static class TaskLifecycle
 {
     /// <summary>Creates the record of a placed task (the caller adds it through the transaction).</summary>
     public static TaskRecord Create(
-        ClusterTransaction tx, TaskDefinitionRecord definition, TaskPlacement placement, string group, string startedBy, string launchType, string? clientToken, TaskOverrides? overrides, bool enableExecuteCommand = false, ImmutableArray<string> securityGroups = default) => new()
+        ClusterTransaction tx, TaskDefinitionRecord definition, TaskPlacement placement, string group, string startedBy, string launchType, string? clientToken, TaskOverrides? overrides, bool enableExecuteCommand = false, ImmutableArray<string> securityGroups = default, string capacityProvider = "") => new()
         {
             Id = Guid.NewGuid().ToString("N"),
             Cluster = tx.Cluster.Name,
@@ -21,6 +21,7 @@ internal static class TaskLifecycle
             Group = group,
             StartedBy = startedBy,
             LaunchType = launchType,
+            CapacityProviderName = capacityProvider,
             ClientToken = string.IsNullOrEmpty(clientToken) ? null : clientToken,
             Overrides = overrides,
             EnableExecuteCommand = enableExecuteCommand,

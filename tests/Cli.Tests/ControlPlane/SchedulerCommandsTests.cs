@@ -284,5 +284,30 @@ public sealed class SchedulerCommandsTests(SchedulerFixture scheduler, ITestOutp
         Assert.Equal(("FARGATE_SPOT", 3), ((string)strategy[1]!["capacityProvider"]!, (int)strategy[1]!["weight"]!));
     }
 
+    [Fact]
+    public async Task CapacityProviderStrategy_ReachesRunTaskAndServices_ExclusiveWithLaunchTypeInEcsWords()
+    {
+        await LoginAsync();
+        (await _cli.RunAsync("cluster", "create", "cps")).EnsureSuccess();
+        var file = Path.Combine(_cli.Home, "cps.json");
+        await File.WriteAllTextAsync(file, """{"family":"cps","containerDefinitions":[{"name":"web","image":"berth-test/busybox:1","memory":64}]}""");
+        (await _cli.RunAsync("-c", "cps", "taskdef", "register", file)).EnsureSuccess();
+
+        var both = await _cli.RunAsync("-c", "cps", "task", "run", "-t", "cps", "--launch-type", "EC2", "--capacity-provider-strategy", "provider=FARGATE,weight=1");
+        var badItem = await _cli.RunAsync("-c", "cps", "task", "run", "-t", "cps", "--capacity-provider-strategy", "FARGATE");
+        var created = await _cli.RunAsync("-c", "cps", "service", "create", "-s", "api", "-t", "cps", "-n", "0",
+            "--capacity-provider-strategy", "provider=FARGATE,base=1,weight=1", "--capacity-provider-strategy", "provider=FARGATE_SPOT,weight=2");
+        (await _cli.RunAsync("-c", "cps", "service", "create", "-s", "plain", "-t", "cps", "-n", "0")).EnsureSuccess();
+        var updated = await _cli.RunAsync("-c", "cps", "service", "update", "-s", "plain", "--capacity-provider-strategy", "provider=FARGATE_SPOT,weight=1");
+
+        Assert.Equal(ExitCodes.Failure, both.ExitCode);
+        Assert.Contains("InvalidParameterException: Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.", both.Error, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Usage, badItem.ExitCode);
+        Assert.Contains("--capacity-provider-strategy 'FARGATE': expected provider=NAME[,base=N][,weight=N].", badItem.Error, StringComparison.Ordinal);
+        // Both items reached the scheduler, which checks them against the cluster (no provider is associated yet).
+        Assert.Contains("cannot contain a capacity provider ('FARGATE') that is not associated with the cluster", created.Error, StringComparison.Ordinal);
+        Assert.Contains("cannot contain a capacity provider ('FARGATE_SPOT') that is not associated with the cluster", updated.Error, StringComparison.Ordinal);
+    }
+
     public void Dispose() => _cli.Dispose();
 }

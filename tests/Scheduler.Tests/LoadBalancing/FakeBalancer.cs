@@ -16,6 +16,10 @@ internal sealed class FakeBalancer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _reader;
     private readonly Lock _gate = new();
+
+    // One write at a time on the request stream (gRPC refuses a write while one is in progress): the reader's acks
+    // and a test's reports are sent from different tasks.
+    private readonly SemaphoreSlim _send = new(1, 1);
     private readonly Channel<WatchEvent> _events = Channel.CreateUnbounded<WatchEvent>();
 
     private FakeBalancer(AsyncDuplexStreamingCall<BalancerMessage, WatchEvent> call, string replica)
@@ -79,7 +83,7 @@ internal sealed class FakeBalancer : IAsyncDisposable
     }
 
     public Task ReportHealthAsync(string groupArn, IEnumerable<TargetState> targets, TargetHealthState state) =>
-        _call.RequestStream.WriteAsync(new BalancerMessage
+        SendAsync(new BalancerMessage
         {
             Health = new TargetHealthReport
             {
@@ -97,7 +101,7 @@ internal sealed class FakeBalancer : IAsyncDisposable
         }).WithTimeout();
 
     public Task ReportInFlightAsync(string groupArn, TargetState target, int requests) =>
-        _call.RequestStream.WriteAsync(new BalancerMessage
+        SendAsync(new BalancerMessage
         {
             InFlight = new InFlightReport { Targets = { new TargetInFlight { TargetGroupArn = groupArn, Target = target.Target, Requests = requests } } },
         }).WithTimeout();
@@ -158,8 +162,21 @@ internal sealed class FakeBalancer : IAsyncDisposable
             if (message.BodyCase is WatchEvent.BodyOneofCase.Snapshot or WatchEvent.BodyOneofCase.Delta)
             {
                 var version = message.BodyCase == WatchEvent.BodyOneofCase.Snapshot ? message.Snapshot.Version : message.Delta.Version;
-                await _call.RequestStream.WriteAsync(new BalancerMessage { Ack = new ConfigAck { Epoch = Epoch, AppliedVersion = version } });
+                await SendAsync(new BalancerMessage { Ack = new ConfigAck { Epoch = Epoch, AppliedVersion = version } });
             }
+        }
+    }
+
+    private async Task SendAsync(BalancerMessage message)
+    {
+        await _send.WaitAsync();
+        try
+        {
+            await _call.RequestStream.WriteAsync(message);
+        }
+        finally
+        {
+            _send.Release();
         }
     }
 
@@ -214,5 +231,6 @@ internal sealed class FakeBalancer : IAsyncDisposable
         }
 
         _stop.Dispose();
+        _send.Dispose();
     }
 }

@@ -1,3 +1,4 @@
+using Berth.Scheduler.CapacityProviders;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.LoadBalancing;
 using Berth.Scheduler.Placement;
@@ -147,7 +148,7 @@ internal sealed class ServicePass
         // A FAILED PRIMARY (circuit breaker without rollback) launches nothing more; a throttled service nothing for now.
         if (budget > 0 && primary.RolloutState != Statuses.Failed && onlyInstance != "" && !_throttled)
         {
-            Place(budget, onlyInstance);
+            Place(budget, onlyInstance, primaryTasks);
         }
 
         var healthy = live.Count(Healthy);
@@ -163,7 +164,7 @@ internal sealed class ServicePass
         // that order (unhealthy first), then the PRIMARY's surplus (a reconnect's duplicates first, then unhealthy).
         var retiring = unwanted.Count == 0 ? [] : ChooseToStop(live, unwanted.Contains, unwanted.Count, t => Healthy(t) ? 1 : 0);
         var primarySet = surplus <= 0 ? null : primaryTasks.ToHashSet();
-        var victims = primarySet is null ? [] : ChooseToStop(live, primarySet.Contains, surplus, t => (ReconnectRank(service, t) * 2) + (Healthy(t) ? 1 : 0));
+        var victims = primarySet is null ? [] : ChooseSurplus(live, primaryTasks, surplus, desired);
         foreach (var task in retiring.Concat(victims))
         {
             if (Healthy(task))
@@ -206,6 +207,52 @@ internal sealed class ServicePass
         return [.. chosen.Select(i => live[i])];
     }
 
+    /// <summary>
+    /// The PRIMARY's <paramref name="surplus"/> tasks to stop (a reconnect's duplicates first, then unhealthy). With a
+    /// capacity provider strategy they come from the providers above their share of <paramref name="desired"/> (the
+    /// split of it, base then weight; a provider the strategy no longer names first), so a shrinking service keeps its
+    /// split; within a provider, as without a strategy.
+    /// </summary>
+    private List<TaskRecord> ChooseSurplus(List<TaskRecord> live, List<TaskRecord> primaryTasks, int surplus, int desired)
+    {
+        var service = Service;
+        int Rank(TaskRecord t) => (ReconnectRank(service, t) * 2) + (Healthy(t) ? 1 : 0);
+        var strategy = service.CapacityProviderStrategy;
+        if (strategy.Count == 0)
+        {
+            var all = primaryTasks.ToHashSet();
+            return ChooseToStop(live, all.Contains, surplus, Rank);
+        }
+
+        var share = StrategySplit.Split(strategy, desired);
+        int ItemOf(TaskRecord t)
+        {
+            for (var i = 0; i < strategy.Count; i++)
+            {
+                if (strategy[i].Provider == t.CapacityProviderName)
+                {
+                    return i;
+                }
+            }
+
+            return -1;
+        }
+
+        // Each provider's tasks beyond its share add up to at least the surplus (the shares add up to desired).
+        var chosen = new List<TaskRecord>(surplus);
+        foreach (var provider in primaryTasks.GroupBy(ItemOf).OrderBy(g => g.Key))
+        {
+            var excess = Math.Min(surplus - chosen.Count, provider.Count() - (provider.Key < 0 ? 0 : share[provider.Key]));
+            if (excess > 0)
+            {
+                var tasks = provider.ToHashSet();
+                chosen.AddRange(ChooseToStop(live, tasks.Contains, excess, Rank));
+            }
+        }
+
+        return chosen;
+    }
+
     /// <summary>Orders surplus tasks for stopping: the ones the reconnect policy gives up first.</summary>
     private static int ReconnectRank(ServiceRecord service, TaskRecord task) => service.ReconnectPolicy == ReconnectPolicy.KeepOriginal
         ? service.ReplacementTaskIds.Contains(task.Id) ? 0 : 1
@@ -213,7 +260,10 @@ internal sealed class ServicePass
 
     private static string ReconnectPolicyName(ReconnectPolicy policy) => policy == ReconnectPolicy.KeepOriginal ? "KEEP_ORIGINAL" : "KEEP_REPLACEMENT";
 
-    private void Place(int count, string? onlyInstance)
+    /// <param name="count">How many to place.</param>
+    /// <param name="onlyInstance">DAEMON: the one instance to place on; null for anywhere.</param>
+    /// <param name="running">The PRIMARY's live tasks: a capacity provider strategy's base and weights count them.</param>
+    private void Place(int count, string? onlyInstance, List<TaskRecord> running)
     {
         var service = Service;
         var definition = ServiceRules.DefinitionOf(_tx.Definitions, service, service.Primary.TaskDefinitionArn);
@@ -230,33 +280,41 @@ internal sealed class ServicePass
             snapshot = ClusterSnapshot.Create(cluster.Name, [view]);
         }
 
-        var result = _engine.Place(snapshot, new PlacementRequest
+        var request = new PlacementRequest
         {
             Task = definition.Requirements,
             Count = count,
             Group = service.Group,
             Strategies = service.Strategies,
             Constraints = ServiceRules.ConstraintsOf(_tx.Definitions, service),
-        });
+        };
+        // With a capacity provider strategy each provider's share goes on its own host group, and the split counts
+        // what each provider already runs, so the service's tasks per provider keep following base then weight.
+        List<StrategyPlacement.Share> shares = service.CapacityProviderStrategy.Count == 0 || onlyInstance is not null
+            ? [new("", _engine.Place(snapshot, request))]
+            : StrategyPlacement.Place(_tx, _engine, request, service.CapacityProviderStrategy, StrategyPlacement.Existing(service.CapacityProviderStrategy, running));
         var anyLost = service.Tasks.Any(t => t.LastStatus == LifecycleStatus.Unknown && t.DesiredStatus == LifecycleStatus.Running);
-        foreach (var placement in result.Placements)
+        foreach (var (provider, result) in shares)
         {
-            _tx.AdoptPlacement(onlyInstance is null ? result.Snapshot : cluster.Snapshot.WithTaskStarted(placement.InstanceId, placement.Reservation));
-            var task = TaskLifecycle.Create(_tx, definition, placement, service.Group, service.Primary.Id, service.LaunchType, clientToken: null, overrides: null, service.EnableExecuteCommand,
-                LaunchGroups.ForTask(_tx, definition, service.SecurityGroups));
-            _tx.AddTask(task, service);
-            if (anyLost)
+            foreach (var placement in result.Placements)
             {
-                service.ReplacementTaskIds.Add(task.Id);
+                _tx.AdoptPlacement(onlyInstance is null ? result.Snapshot : cluster.Snapshot.WithTaskStarted(placement.InstanceId, placement.Reservation));
+                var task = TaskLifecycle.Create(_tx, definition, placement, service.Group, service.Primary.Id, service.LaunchType, clientToken: null, overrides: null, service.EnableExecuteCommand,
+                    LaunchGroups.ForTask(_tx, definition, service.SecurityGroups), provider);
+                _tx.AddTask(task, service);
+                if (anyLost)
+                {
+                    service.ReplacementTaskIds.Add(task.Id);
+                }
+
+                _created.Add(task);
             }
 
-            _created.Add(task);
-        }
-
-        if (!result.Failures.IsEmpty)
-        {
-            var message = ServiceEvents.UnableToPlace(service.Name, result.Failures[0], cluster.Name);
-            _serviceChanged |= ServiceRules.AddEvent(service, message, Now, EventRepeatInterval, _logger);
+            if (!result.Failures.IsEmpty)
+            {
+                var message = ServiceEvents.UnableToPlace(service.Name, result.Failures[0], cluster.Name);
+                _serviceChanged |= ServiceRules.AddEvent(service, message, Now, EventRepeatInterval, _logger);
+            }
         }
     }
 
