@@ -29,7 +29,7 @@ internal sealed partial class HealthProber(
         store.Changed += Reconcile;
         if (store.Current is { } current)
         {
-            Reconcile(current);
+            Reconcile(ModelChange.Whole(null, current));
         }
 
         var done = new TaskCompletionSource();
@@ -51,7 +51,7 @@ internal sealed partial class HealthProber(
         return done.Task;
     }
 
-    private void Reconcile(BalancerModel model)
+    private void Reconcile(ModelChange change)
     {
         // The table already follows the model (ConfigStore reconciles it before raising Changed).
         lock (_lock)
@@ -61,8 +61,12 @@ internal sealed partial class HealthProber(
                 return;
             }
 
+            // A change of targets only revisits the loops of the groups it touched; the others keep running untouched.
+            var groups = change.OnlyTargets
+                ? change.TargetsChangedIn!.Select(arn => change.Current.TargetGroups[arn])
+                : change.Current.TargetGroups.Values;
             var wanted = new HashSet<(string, string)>();
-            foreach (var group in model.TargetGroups.Values)
+            foreach (var group in groups)
             {
                 if (!group.HealthCheck.Enabled)
                 {
@@ -94,10 +98,16 @@ internal sealed partial class HealthProber(
                 }
             }
 
-            foreach (var (key, loop) in _loops.Where(l => !wanted.Contains(l.Key)).ToList())
+            // Loops that may have to go: those of the touched groups' previous targets, or all of them.
+            var candidates = change is { OnlyTargets: true, Previous: { } previous }
+                ? change.TargetsChangedIn!.SelectMany(arn => previous.TargetGroups[arn].Targets.Select(t => (arn, t.Key))).ToList()
+                : [.. _loops.Keys];
+            foreach (var key in candidates)
             {
-                Stop(loop);
-                _loops.Remove(key);
+                if (!wanted.Contains(key) && _loops.Remove(key, out var loop))
+                {
+                    Stop(loop);
+                }
             }
         }
     }

@@ -32,47 +32,72 @@ internal sealed class TargetHealthTable(TimeProvider time)
 
     /// <summary>
     /// Brings the table in line with a configuration: new targets start <c>initial</c> (or <c>unavailable</c> without
-    /// checks), deregistered ones become <c>draining</c>, re-registered ones start over, removed ones go.
+    /// checks), deregistered ones become <c>draining</c>, re-registered ones start over, removed ones go. A change of
+    /// targets only visits the groups it touched; every other entry is left as it is.
     /// </summary>
-    public void Reconcile(BalancerModel model)
+    public void Reconcile(ModelChange change)
     {
         var now = time.GetUtcNow();
-        var live = new HashSet<(string, string)>();
-        foreach (var group in model.TargetGroups.Values)
+        if (change is { OnlyTargets: true, Previous: { } previous, TargetsChangedIn: { } touched })
         {
-            foreach (var target in group.Targets)
+            foreach (var arn in touched)
             {
-                var key = (group.Arn, target.Key);
-                live.Add(key);
-                var entry = _entries.GetOrAdd(key, _ => new TargetHealthEntry(group.Arn, target, Initial(group, target, now, NextStamp())));
-                var wasDraining = entry.Target.Draining;
-                entry.Target = target;
-                if (target.Draining)
+                var group = change.Current.TargetGroups[arn];
+                ReconcileGroup(group, now, null);
+                var live = group.Targets.Select(t => t.Key).ToHashSet(StringComparer.Ordinal);
+                foreach (var gone in previous.TargetGroups[arn].Targets)
                 {
-                    Publish(entry.Force(TargetState.Draining, ReasonCodes.DeregistrationInProgress, "Target deregistration is in progress", now, NextStamp()));
-                }
-                else if (!group.HealthCheck.Enabled)
-                {
-                    Publish(entry.Force(TargetState.Unavailable, ReasonCodes.HealthCheckDisabled, "Health checks are disabled", now, NextStamp()));
-                }
-                else if (wasDraining || entry.Current.State == TargetState.Unavailable)
-                {
-                    var initial = Initial(group, target, now, NextStamp());
-                    Publish(entry.Force(initial.State, initial.Reason, initial.Description, now, initial.Generation));
+                    if (!live.Contains(gone.Key))
+                    {
+                        _entries.TryRemove((arn, gone.Key), out _);
+                    }
                 }
             }
         }
-
-        foreach (var key in _entries.Keys)
+        else
         {
-            if (!live.Contains(key))
+            var live = new HashSet<(string, string)>();
+            foreach (var group in change.Current.TargetGroups.Values)
             {
-                _entries.TryRemove(key, out _);
+                ReconcileGroup(group, now, live);
+            }
+
+            foreach (var key in _entries.Keys)
+            {
+                if (!live.Contains(key))
+                {
+                    _entries.TryRemove(key, out _);
+                }
             }
         }
 
         Interlocked.Increment(ref _routingVersion);
         Changed.Notify();
+    }
+
+    private void ReconcileGroup(TargetGroupModel group, DateTimeOffset now, HashSet<(string, string)>? live)
+    {
+        foreach (var target in group.Targets)
+        {
+            var key = (group.Arn, target.Key);
+            live?.Add(key);
+            var entry = _entries.GetOrAdd(key, _ => new TargetHealthEntry(group.Arn, target, Initial(group, target, now, NextStamp())));
+            var wasDraining = entry.Target.Draining;
+            entry.Target = target;
+            if (target.Draining)
+            {
+                Publish(entry.Force(TargetState.Draining, ReasonCodes.DeregistrationInProgress, "Target deregistration is in progress", now, NextStamp()));
+            }
+            else if (!group.HealthCheck.Enabled)
+            {
+                Publish(entry.Force(TargetState.Unavailable, ReasonCodes.HealthCheckDisabled, "Health checks are disabled", now, NextStamp()));
+            }
+            else if (wasDraining || entry.Current.State == TargetState.Unavailable)
+            {
+                var initial = Initial(group, target, now, NextStamp());
+                Publish(entry.Force(initial.State, initial.Reason, initial.Description, now, initial.Generation));
+            }
+        }
     }
 
     /// <summary>Counts a health check's outcome.</summary>

@@ -30,7 +30,7 @@ internal sealed partial class ListenerEndpoints : ConfigurationProvider, IConfig
         store.Changed += Update;
         if (store.Current is { } model)
         {
-            Update(model);
+            Update(ModelChange.Whole(null, model));
         }
     }
 
@@ -39,8 +39,15 @@ internal sealed partial class ListenerEndpoints : ConfigurationProvider, IConfig
 
     public IConfigurationProvider Build(IConfigurationBuilder builder) => this;
 
-    private void Update(BalancerModel model)
+    private void Update(ModelChange change)
     {
+        if (change.OnlyTargets)
+        {
+            // Listeners do not change with targets.
+            return;
+        }
+
+        var model = change.Current;
         var data = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         foreach (var listener in model.Listeners)
         {

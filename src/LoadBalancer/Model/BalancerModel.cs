@@ -5,7 +5,9 @@ namespace Berth.LoadBalancer.Model;
 
 /// <summary>
 /// The configuration a balancer serves, validated and compiled from the watch stream's wire types: listeners with
-/// their rules in evaluation order, target groups with their targets. Immutable; a change makes a new one.
+/// their rules in evaluation order, target groups with their targets. Immutable; a change makes a new one, sharing
+/// every part it does not change (<see cref="TargetGroups"/> is an immutable map so that a change to one group's
+/// targets replaces one entry, not a thousand).
 /// </summary>
 internal sealed record BalancerModel(
     string Epoch,
@@ -14,7 +16,7 @@ internal sealed record BalancerModel(
     string LoadBalancerName,
     TimeSpan IdleTimeout,
     ImmutableArray<ListenerModel> Listeners,
-    FrozenDictionary<string, TargetGroupModel> TargetGroups)
+    ImmutableDictionary<string, TargetGroupModel> TargetGroups)
 {
     /// <summary>Listeners by port.</summary>
     public FrozenDictionary<int, ListenerModel> ListenersByPort { get; } = Listeners.ToFrozenDictionary(l => l.Port);

@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
@@ -118,7 +117,29 @@ internal static class ModelBuilder
         var idle = lb.IdleTimeoutSeconds == 0 ? 60 : lb.IdleTimeoutSeconds;
         Require(idle is >= 1 and <= 4000, "load_balancer.idle_timeout_seconds", $"{idle} is outside 1-4000");
         return new BalancerModel(epoch, version, lb.LoadBalancerArn, lb.LoadBalancerName, TimeSpan.FromSeconds(idle),
-            listeners.ToImmutable(), groups.ToFrozenDictionary(StringComparer.Ordinal));
+            listeners.ToImmutable(), groups.ToImmutableDictionary(StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// The model after a delta that changed only the targets of <paramref name="changedGroups"/>: those groups are
+    /// compiled again from <paramref name="config"/>, everything else is <paramref name="previous"/>'s own objects.
+    /// Equal to <see cref="Build"/> of the same configuration (the listeners name groups by ARN only, and a group's
+    /// protocol, the one group property they check, does not change with its targets), at the cost of the groups
+    /// changed instead of the whole configuration. Throws <see cref="ConfigValidationException"/> like Build.
+    /// </summary>
+    public static BalancerModel WithTargets(BalancerModel previous, long version, V1.BalancerConfig config, IReadOnlySet<string> changedGroups)
+    {
+        var groups = previous.TargetGroups.ToBuilder();
+        for (var i = 0; i < config.TargetGroups.Count && changedGroups.Count > 0; i++)
+        {
+            var state = config.TargetGroups[i];
+            if (state.TargetGroup is { } g && changedGroups.Contains(g.TargetGroupArn))
+            {
+                groups[g.TargetGroupArn] = BuildTargetGroup(state, $"target_groups[{i}]");
+            }
+        }
+
+        return previous with { Version = version, TargetGroups = groups.ToImmutable() };
     }
 
     private static RuleModel BuildRule(V1.Rule rule, string field, Dictionary<string, TargetGroupModel> groups)

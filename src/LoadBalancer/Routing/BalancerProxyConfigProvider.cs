@@ -8,13 +8,16 @@ namespace Berth.LoadBalancer.Routing;
 
 /// <summary>
 /// YARP's configuration, fed by the watch stream through <see cref="ConfigStore"/>: every applied configuration
-/// becomes a new <see cref="IProxyConfig"/> and the old one's change token fires.
+/// becomes a new <see cref="IProxyConfig"/> and the old one's change token fires. A change of targets only builds the
+/// clusters of the groups it touched; every other route and cluster is the previous configuration's own object
+/// (YARP compares them with the ones it runs and leaves unchanged clusters and their destinations alone).
 /// </summary>
 internal sealed class BalancerProxyConfigProvider : IProxyConfigProvider
 {
     // Rules by route id and fingerprint, for the endpoint convention. Entries of the previous configuration stay,
     // since YARP may build an endpoint of the old configuration after the new one was published.
     private readonly ConcurrentDictionary<(string RouteId, string Fingerprint), RuleEndpointMetadata> _rules = new();
+    private readonly Dictionary<string, ClusterConfig> _clusters = new(StringComparer.Ordinal);
     private volatile Snapshot _current = new([], []);
     private HashSet<(string, string)> _previousKeys = [];
 
@@ -23,7 +26,7 @@ internal sealed class BalancerProxyConfigProvider : IProxyConfigProvider
         store.Changed += Update;
         if (store.Current is { } model)
         {
-            Update(model);
+            Update(ModelChange.Whole(null, model));
         }
     }
 
@@ -35,9 +38,33 @@ internal sealed class BalancerProxyConfigProvider : IProxyConfigProvider
             ? _rules.GetValueOrDefault((route.RouteId, fingerprint))
             : null;
 
-    private void Update(BalancerModel model)
+    // Called under the store's lock, one change at a time.
+    private void Update(ModelChange change)
     {
+        var model = change.Current;
+        var old = _current;
+        if (change.OnlyTargets)
+        {
+            foreach (var arn in change.TargetsChangedIn!)
+            {
+                if (ProxyConfigBuilder.BuildCluster(model.TargetGroups[arn], model.IdleTimeout) is { } cluster)
+                {
+                    _clusters[arn] = cluster;
+                }
+            }
+
+            _current = new Snapshot(old.Routes, [.. _clusters.Values]);
+            old.SignalChange();
+            return;
+        }
+
         var (routes, clusters, rules) = ProxyConfigBuilder.Build(model);
+        _clusters.Clear();
+        foreach (var cluster in clusters)
+        {
+            _clusters[cluster.ClusterId] = cluster;
+        }
+
         var keys = new HashSet<(string, string)>();
         foreach (var (id, rule) in rules)
         {
@@ -55,7 +82,6 @@ internal sealed class BalancerProxyConfigProvider : IProxyConfigProvider
         }
 
         _previousKeys = keys;
-        var old = _current;
         _current = new Snapshot(routes, clusters);
         old.SignalChange();
     }

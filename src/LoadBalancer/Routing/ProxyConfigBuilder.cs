@@ -20,6 +20,22 @@ internal static class ProxyConfigBuilder
 
     public static (List<RouteConfig> Routes, List<ClusterConfig> Clusters, Dictionary<string, RuleEndpointMetadata> Rules) Build(BalancerModel model)
     {
+        var (routes, rules) = BuildRoutes(model);
+        var clusters = new List<ClusterConfig>();
+        foreach (var group in model.TargetGroups.Values)
+        {
+            if (BuildCluster(group, model.IdleTimeout) is { } cluster)
+            {
+                clusters.Add(cluster);
+            }
+        }
+
+        return (routes, clusters, rules);
+    }
+
+    /// <summary>The routes of the HTTP(S) listeners' rules, and each route's compiled rule by route id.</summary>
+    public static (List<RouteConfig> Routes, Dictionary<string, RuleEndpointMetadata> Rules) BuildRoutes(BalancerModel model)
+    {
         var routes = new List<RouteConfig>();
         var rules = new Dictionary<string, RuleEndpointMetadata>(StringComparer.Ordinal);
         foreach (var listener in model.Listeners)
@@ -45,57 +61,57 @@ internal static class ProxyConfigBuilder
             }
         }
 
-        var clusters = new List<ClusterConfig>();
-        foreach (var group in model.TargetGroups.Values)
-        {
-            if (group.Protocol == TargetProtocol.Tcp)
-            {
-                continue;
-            }
+        return (routes, rules);
+    }
 
-            var scheme = group.Protocol == TargetProtocol.Https ? "https" : "http";
-            var http2 = group.ProtocolVersion != TargetProtocolVersion.Http1;
-            clusters.Add(new ClusterConfig
-            {
-                ClusterId = group.Arn,
-                LoadBalancingPolicy = group.SlowStart > TimeSpan.Zero ? SlowStartPolicy : group.Algorithm switch
-                {
-                    LoadBalancingAlgorithm.LeastOutstandingRequests => LoadBalancingPolicies.LeastRequests,
-                    LoadBalancingAlgorithm.WeightedRandom => LoadBalancingPolicies.Random,
-                    _ => LoadBalancingPolicies.RoundRobin,
-                },
-                SessionAffinity = group.Stickiness is { } stickiness
-                    ? new SessionAffinityConfig
-                    {
-                        Enabled = true,
-                        Policy = "Cookie",
-                        AffinityKeyName = "AWSALB",
-                        FailurePolicy = "Redistribute",
-                        Cookie = new SessionAffinityCookieConfig { Expiration = stickiness, HttpOnly = true, Path = "/" },
-                    }
-                    : null,
-                HttpRequest = new ForwarderRequestConfig
-                {
-                    // ELB's idle timeout, applied to the target side as YARP's activity timeout.
-                    ActivityTimeout = model.IdleTimeout,
-                    Version = http2 ? HttpVersion.Version20 : HttpVersion.Version11,
-                    VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-                },
-                HttpClient = new HttpClientConfig
-                {
-                    // ELB does not verify target certificates.
-                    DangerousAcceptAnyServerCertificate = group.Protocol == TargetProtocol.Https,
-                    EnableMultipleHttp2Connections = http2,
-                },
-                Destinations = group.Targets.ToDictionary(
-                    t => t.Key,
-                    t => new DestinationConfig { Address = $"{scheme}://{t.Key}" },
-                    StringComparer.Ordinal),
-                Metadata = new Dictionary<string, string> { ["berth.slow-start-seconds"] = group.SlowStart.TotalSeconds.ToString(CultureInfo.InvariantCulture) },
-            });
+    /// <summary>The cluster of an HTTP(S) target group; null for a TCP one (the TCP proxy serves those).</summary>
+    public static ClusterConfig? BuildCluster(TargetGroupModel group, TimeSpan idleTimeout)
+    {
+        if (group.Protocol == TargetProtocol.Tcp)
+        {
+            return null;
         }
 
-        return (routes, clusters, rules);
+        var scheme = group.Protocol == TargetProtocol.Https ? "https" : "http";
+        var http2 = group.ProtocolVersion != TargetProtocolVersion.Http1;
+        return new ClusterConfig
+        {
+            ClusterId = group.Arn,
+            LoadBalancingPolicy = group.SlowStart > TimeSpan.Zero ? SlowStartPolicy : group.Algorithm switch
+            {
+                LoadBalancingAlgorithm.LeastOutstandingRequests => LoadBalancingPolicies.LeastRequests,
+                LoadBalancingAlgorithm.WeightedRandom => LoadBalancingPolicies.Random,
+                _ => LoadBalancingPolicies.RoundRobin,
+            },
+            SessionAffinity = group.Stickiness is { } stickiness
+                ? new SessionAffinityConfig
+                {
+                    Enabled = true,
+                    Policy = "Cookie",
+                    AffinityKeyName = "AWSALB",
+                    FailurePolicy = "Redistribute",
+                    Cookie = new SessionAffinityCookieConfig { Expiration = stickiness, HttpOnly = true, Path = "/" },
+                }
+                : null,
+            HttpRequest = new ForwarderRequestConfig
+            {
+                // ELB's idle timeout, applied to the target side as YARP's activity timeout.
+                ActivityTimeout = idleTimeout,
+                Version = http2 ? HttpVersion.Version20 : HttpVersion.Version11,
+                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            },
+            HttpClient = new HttpClientConfig
+            {
+                // ELB does not verify target certificates.
+                DangerousAcceptAnyServerCertificate = group.Protocol == TargetProtocol.Https,
+                EnableMultipleHttp2Connections = http2,
+            },
+            Destinations = group.Targets.ToDictionary(
+                t => t.Key,
+                t => new DestinationConfig { Address = $"{scheme}://{t.Key}" },
+                StringComparer.Ordinal),
+            Metadata = new Dictionary<string, string> { ["berth.slow-start-seconds"] = group.SlowStart.TotalSeconds.ToString(CultureInfo.InvariantCulture) },
+        };
     }
 
     private static string RouteId(int port, RuleModel rule) => $"{port.ToString(CultureInfo.InvariantCulture)} {rule.Arn}";

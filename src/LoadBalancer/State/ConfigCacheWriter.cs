@@ -5,13 +5,16 @@ namespace Berth.LoadBalancer.State;
 
 /// <summary>
 /// Keeps <c>config.pb</c> up to date off the request and watch paths: the newest configuration wins, writes are
-/// coalesced (with 1,000 target groups churning, one write per change would be megabytes a second), and the last one
-/// is flushed at shutdown. A crash loses at most the changes of the last coalescing window; the scheduler resends
-/// the full configuration at the next connect anyway.
+/// coalesced to one write a second at most (with 1,000 target groups churning, one write per change would be megabytes
+/// a second, and serialising 10,000 targets is milliseconds of CPU), and the last one is flushed at shutdown. Each write
+/// is atomic (temporary file, fsync, rename), so the file is always a whole configuration. A crash (kill -9, power)
+/// loses at most the changes of the last second: a balancer restarted then serves a configuration up to a second old
+/// until it reaches the scheduler, whose next answer is a full snapshot anyway. Fail static needs a recent
+/// configuration, not the newest.
 /// </summary>
 internal sealed partial class ConfigCacheWriter(DataDirectory data, TimeProvider time, ILogger<ConfigCacheWriter> logger) : BackgroundService
 {
-    private static readonly TimeSpan s_window = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan s_window = TimeSpan.FromSeconds(1);
     private readonly SemaphoreSlim _signal = new(0, 1);
     private V1.ConfigSnapshot? _pending;
 

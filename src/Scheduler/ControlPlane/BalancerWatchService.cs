@@ -11,8 +11,10 @@ namespace Berth.Scheduler.ControlPlane;
 
 /// <summary>
 /// The balancers' watch stream: after the Hello, a snapshot of the load balancer's configuration, then a delta for
-/// every committed change a balancer would see (the kernel's change feed wakes the stream; each wake rebuilds the
-/// configuration under the cluster's lock and sends the difference, so deltas coalesce and never miss a change).
+/// every committed change a balancer would see (the kernel's change feed wakes the stream and says which records the
+/// commits wrote; deltas coalesce and never miss a change). When every record written is a target group the replica
+/// already holds — registrations, deregistrations, the drainer's removals — only those groups are read under the
+/// cluster's lock and diffed; anything else rebuilds the whole configuration and diffs it.
 /// Versions are kernel commit sequences, comparable within one epoch; the epoch is new for every scheduler process,
 /// so a balancer reconnecting after a restart gets a snapshot. Reports coming back go to <see cref="BalancerReports"/>.
 /// </summary>
@@ -59,10 +61,11 @@ internal sealed partial class BalancerWatchService(StateKernel kernel, BalancerR
 
         var addresses = hello.AdvertisedAddresses.Take(16).Where(a => a.Length <= 300 && !a.Any(char.IsControl)).ToList();
         var changed = new Wake();
-        using var subscription = kernel.Subscribe(new Observer(cluster, changed));
+        var observer = new Observer(cluster, changed);
+        using var subscription = kernel.Subscribe(observer);
 
         // Subscribed before the snapshot is read: a change committed in between wakes the loop and becomes a delta.
-        var (config, version) = Read(cluster, lbArn) ?? throw new RpcException(new Status(StatusCode.NotFound, $"LoadBalancerNotFound: load balancer '{lbArn}' no longer exists."));
+        var (snapshot, snapshotVersion) = Read(cluster, lbArn) ?? throw new RpcException(new Status(StatusCode.NotFound, $"LoadBalancerNotFound: load balancer '{lbArn}' no longer exists."));
         // Present before the snapshot goes out: the replica's acknowledgement of it must find it here.
         reports.Connected(lbArn, replica, addresses);
         using var timer = new PeriodicTimer(interval, time);
@@ -70,9 +73,11 @@ internal sealed partial class BalancerWatchService(StateKernel kernel, BalancerR
         {
             await responseStream.WriteAsync(new WatchEvent
             {
-                Snapshot = new ConfigSnapshot { Epoch = reports.Epoch, Version = version, Config = config, ReportIntervalMs = (int)interval.TotalMilliseconds },
+                Snapshot = new ConfigSnapshot { Epoch = reports.Epoch, Version = snapshotVersion, Config = snapshot, ReportIntervalMs = (int)interval.TotalMilliseconds },
             }, stream.Token);
-            Log.WatchStarted(logger, lbArn, replica, version);
+            var sent = new SentConfiguration(snapshot, snapshotVersion);
+            var version = snapshotVersion;
+            Log.WatchStarted(logger, lbArn, replica, snapshotVersion);
             var reader = ReadLoopAsync(requestStream, lbArn, replica, stream.Token);
             var tick = timer.WaitForNextTickAsync(stream.Token).AsTask();
             var woken = changed.NextAsync(stream.Token);
@@ -89,21 +94,18 @@ internal sealed partial class BalancerWatchService(StateKernel kernel, BalancerR
                 {
                     await woken;
                     woken = changed.NextAsync(stream.Token);
-                    var next = Read(cluster, lbArn);
-                    if (next is null)
+                    var written = observer.TakeWritten();
+                    var changes = sent.HoldsGroups(written) && ReadGroups(cluster, lbArn, written) is ({ } groups, var groupsVersion)
+                        ? sent.ReplaceGroups(groups, groupsVersion)
+                        : Read(cluster, lbArn) is ({ } config, var configVersion)
+                            ? sent.Replace(config, configVersion)
+                            : throw new RpcException(new Status(StatusCode.NotFound, $"LoadBalancerNotFound: load balancer '{lbArn}' was deleted."));
+                    if (changes.Count > 0)
                     {
-                        throw new RpcException(new Status(StatusCode.NotFound, $"LoadBalancerNotFound: load balancer '{lbArn}' was deleted."));
-                    }
-
-                    var (newConfig, newVersion) = next.Value;
-                    var changes = LoadBalancingWire.Diff(config, newConfig);
-                    if (changes.Count > 0 && newVersion > version)
-                    {
-                        var delta = new ConfigDelta { Epoch = reports.Epoch, BaseVersion = version, Version = newVersion };
+                        var delta = new ConfigDelta { Epoch = reports.Epoch, BaseVersion = version, Version = sent.Version };
                         delta.Changes.AddRange(changes);
                         await responseStream.WriteAsync(new WatchEvent { Delta = delta }, stream.Token);
-                        config = newConfig;
-                        version = newVersion;
+                        version = sent.Version;
                     }
                 }
 
@@ -131,6 +133,33 @@ internal sealed partial class BalancerWatchService(StateKernel kernel, BalancerR
         state is null || !state.LoadBalancing.LoadBalancers.ContainsKey(lbArn)
             ? ((BalancerConfig, long)?)null
             : (LoadBalancingWire.Config(state.LoadBalancing, lbArn), Math.Max(1, kernel.LastSequence)));
+
+    /// <summary>
+    /// The configuration entries of target groups, read under the cluster's lock: the cost of these groups, not of the
+    /// load balancer. Null when one is gone (the whole configuration is read then). The version is the kernel's newest
+    /// commit, which may count a commit whose own notification is still on its way; that notification wakes the
+    /// stream again and its changes follow in the next delta (a replica's version orders deltas, nothing more).
+    /// </summary>
+    private (List<TargetGroupState> Groups, long Version)? ReadGroups(string cluster, string lbArn, HashSet<string> arns) => kernel.ReadCluster(cluster, state =>
+    {
+        if (state is null || !state.LoadBalancing.LoadBalancers.ContainsKey(lbArn))
+        {
+            return ((List<TargetGroupState>, long)?)null;
+        }
+
+        var groups = new List<TargetGroupState>(arns.Count);
+        foreach (var arn in arns)
+        {
+            if (!state.LoadBalancing.TargetGroups.TryGetValue(arn, out var group))
+            {
+                return null;
+            }
+
+            groups.Add(LoadBalancingWire.ConfigEntry(group));
+        }
+
+        return (groups, Math.Max(1, kernel.LastSequence));
+    });
 
     private async Task ReadLoopAsync(IAsyncStreamReader<BalancerMessage> requestStream, string lbArn, string replica, CancellationToken ct)
     {
@@ -168,14 +197,36 @@ internal sealed partial class BalancerWatchService(StateKernel kernel, BalancerR
 
     private static string Clip(string value) => Elb.Printable(value.Length > 512 ? value[..512] : value);
 
-    /// <summary>Wakes the stream for commits of its cluster that touched load balancing (coalescing).</summary>
+    /// <summary>
+    /// Wakes the stream for commits of its cluster that touched load balancing (coalescing), and gathers the ARNs they
+    /// wrote until the stream takes them.
+    /// </summary>
     private sealed class Observer(string cluster, Wake wake) : IChangeObserver
     {
+        private readonly Lock _gate = new();
+        private HashSet<string> _written = new(StringComparer.Ordinal);
+
         public void OnCommitted(CommittedChange change)
         {
             if (change.LoadBalancingChanged && change.Cluster == cluster)
             {
+                lock (_gate)
+                {
+                    _written.UnionWith(change.LoadBalancingWritten);
+                }
+
                 wake.Set();
+            }
+        }
+
+        /// <summary>The ARNs written since the last call (taken before the state is read, so none is lost).</summary>
+        public HashSet<string> TakeWritten()
+        {
+            lock (_gate)
+            {
+                var written = _written;
+                _written = new HashSet<string>(StringComparer.Ordinal);
+                return written;
             }
         }
     }

@@ -357,13 +357,18 @@ internal static class LoadBalancingWire
             .Select(r => ToWire(r, state.Listeners[r.ListenerArn])));
         foreach (var arn in state.GroupsOf(lb.Arn).Order(StringComparer.Ordinal))
         {
-            var group = state.TargetGroups[arn];
-            var entry = new TargetGroupState { TargetGroup = ToConfigWire(group) };
-            entry.Targets.AddRange(group.Targets.Values.OrderBy(t => t.Key, StringComparer.Ordinal).Select(ToWire));
-            config.TargetGroups.Add(entry);
+            config.TargetGroups.Add(ConfigEntry(state.TargetGroups[arn]));
         }
 
         return config;
+    }
+
+    /// <summary>A target group with its targets as a balancer's configuration holds it. Runs under the cluster's lock.</summary>
+    public static TargetGroupState ConfigEntry(TargetGroupRecord group)
+    {
+        var entry = new TargetGroupState { TargetGroup = ToConfigWire(group) };
+        entry.Targets.AddRange(group.Targets.Values.OrderBy(t => t.Key, StringComparer.Ordinal).Select(ToWire));
+        return entry;
     }
 
     /// <summary>The changes from one configuration to the next (empty when nothing a balancer sees changed).</summary>

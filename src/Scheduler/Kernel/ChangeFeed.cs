@@ -41,6 +41,12 @@ internal sealed class CommittedChange
     /// <summary>Whether a load balancer, listener, rule, target group or target was written or deleted.</summary>
     public bool LoadBalancingChanged { get; init; }
 
+    /// <summary>
+    /// The ARNs of the load-balancing records written or deleted (a target's change writes its group): balancer watch
+    /// streams rebuild only these when they are target groups they already serve.
+    /// </summary>
+    public IReadOnlyCollection<string> LoadBalancingWritten { get; init; } = [];
+
     /// <summary>Whether a security group was written or deleted.</summary>
     public bool SecurityGroupsChanged { get; init; }
 

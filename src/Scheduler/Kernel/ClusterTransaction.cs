@@ -259,6 +259,7 @@ internal sealed class ClusterTransaction : Transaction
             LostHostsChanged = (IReadOnlyCollection<string>?)_lostHosts ?? [],
             ScopeChanged = ScopeChanged,
             LoadBalancingChanged = LoadBalancingChanged,
+            LoadBalancingWritten = LoadBalancingChanged ? [.. Writes.LoadBalancing.Select(r => r.Arn), .. Writes.LoadBalancingDeleted] : [],
             SecurityGroupsChanged = SecurityGroupsChanged,
         };
     }

@@ -77,9 +77,9 @@ internal sealed class BalancerHost : IAsyncDisposable
     public async Task WaitForVersionAsync(long version, TimeSpan? timeout = null)
     {
         var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        void OnChanged(BalancerModel model)
+        void OnChanged(ModelChange change)
         {
-            if (model.Version >= version)
+            if (change.Current.Version >= version)
             {
                 reached.TrySetResult();
             }

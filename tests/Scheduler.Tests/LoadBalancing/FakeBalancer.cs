@@ -42,6 +42,9 @@ internal sealed class FakeBalancer : IAsyncDisposable
 
     public List<string> Errors { get; } = [];
 
+    /// <summary>Every delta received, in order.</summary>
+    public List<ConfigDelta> Deltas { get; } = [];
+
     public static async Task<FakeBalancer> ConnectAsync(SchedulerHost host, string credential, string loadBalancer, string replica = "replica-1")
     {
         var client = new BalancerWatch.BalancerWatchClient(host.Channel);
@@ -145,6 +148,7 @@ internal sealed class FakeBalancer : IAsyncDisposable
                         }
 
                         Version = delta.Version;
+                        Deltas.Add(delta);
                         foreach (var change in delta.Changes)
                         {
                             Apply(change);

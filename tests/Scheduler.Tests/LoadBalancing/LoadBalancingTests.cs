@@ -245,4 +245,90 @@ public sealed class LoadBalancingTests(ITestOutputHelper output) : ServiceTest(o
         await after.WaitForAsync(b => b.TargetsOf(group.TargetGroupArn).Count == 0, "the target gone");
         Assert.Empty(after.Errors);
     }
+
+    [Fact]
+    public async Task TargetChurn_ReachesTheReplicaAsDeltasOfWhatChanged_AndLeavesItHoldingWhatASnapshotHolds()
+    {
+        var (_, web, listener) = await BalancerAsync(deregistrationDelay: 0);
+        var groups = new List<string> { web.TargetGroupArn };
+        for (var i = 1; i <= 3; i++)
+        {
+            groups.Add(await GroupBehindARuleAsync(listener, i));
+        }
+
+        var credential = (await Api.CreateBalancerCredentialAsync(new CreateBalancerCredentialRequest { LoadBalancerArn = "front" }, Host.Admin)).Credential;
+        await using var replica = await FakeBalancer.ConnectAsync(Host, credential, "front");
+        await replica.WaitForAsync(b => b.Config is not null, "the snapshot");
+
+        // One registration is one delta of one change: the group's target, nothing else of the configuration.
+        await Api.RegisterTargetsAsync(new RegisterTargetsRequest { TargetGroupArn = groups[2], Targets = { new TargetDescription { Id = "10.0.0.1", Port = 9000 } } }, Host.Admin);
+        await replica.WaitForAsync(b => b.Deltas.Count == 1, "the registration's delta");
+        var first = replica.Deltas.Single().Changes.Single();
+        Assert.Equal((groups[2], "10.0.0.1", 9000), (first.TargetUpserted.TargetGroupArn, first.TargetUpserted.Target.Target.Id, first.TargetUpserted.Target.Target.Port));
+
+        // Random churn with changes of the configuration mixed in: group settings (a group the replica holds, so its
+        // delta is built group by group too), new groups behind new rules (the whole configuration).
+        var random = new Random(16);
+        var registered = new List<(string Group, int Port)> { (groups[2], 9000) };
+        for (var step = 0; step < 80; step++)
+        {
+            var group = groups[random.Next(groups.Count)];
+            switch (random.Next(10))
+            {
+                case 0:
+                    await Api.ModifyTargetGroupAttributesAsync(new ModifyTargetGroupAttributesRequest { TargetGroupArn = group, Attributes = new TargetGroupAttributes { SlowStartDurationSeconds = random.Next(2) * 30 } }, Host.Admin);
+                    break;
+                case 1 when groups.Count < 8:
+                    groups.Add(await GroupBehindARuleAsync(listener, groups.Count + 10));
+                    break;
+                case < 5 when registered.Count > 0:
+                    var gone = registered[random.Next(registered.Count)];
+                    registered.Remove(gone);
+                    await Api.DeregisterTargetsAsync(new DeregisterTargetsRequest { TargetGroupArn = gone.Group, Targets = { new TargetDescription { Id = "10.0.0.1", Port = gone.Port } } }, Host.Admin);
+                    break;
+                default:
+                    var port = 9001 + step;
+                    registered.Add((group, port));
+                    await Api.RegisterTargetsAsync(new RegisterTargetsRequest { TargetGroupArn = group, Targets = { new TargetDescription { Id = "10.0.0.1", Port = port } } }, Host.Admin);
+                    break;
+            }
+        }
+
+        // Deltas arrive in commit order: once the last registration is there, everything before it is.
+        await Api.RegisterTargetsAsync(new RegisterTargetsRequest { TargetGroupArn = groups[0], Targets = { new TargetDescription { Id = "10.0.0.2", Port = 1 } } }, Host.Admin);
+        await replica.WaitForAsync(b => b.TargetsOf(groups[0]).Any(t => t.Target.Id == "10.0.0.2"), "the last registration");
+        await using var fresh = await FakeBalancer.ConnectAsync(Host, credential, "front", "replica-2");
+        await fresh.WaitForAsync(b => b.Config is not null, "a fresh snapshot");
+
+        Assert.Empty(replica.Errors);
+        Assert.Equal(fresh.Targets.Keys.Order(), replica.Targets.Keys.Order());
+        foreach (var (arn, targets) in fresh.Targets)
+        {
+            Assert.Equal(targets.OrderBy(t => t.Key), replica.Targets[arn].OrderBy(t => t.Key));
+        }
+
+        // The registered targets are exactly those the churn left registered (the others drain, then go).
+        Assert.Equal(
+            registered.Select(r => $"{r.Group} 10.0.0.1:{r.Port}").Append($"{groups[0]} 10.0.0.2:1").Order(),
+            fresh.Targets.SelectMany(g => g.Value.Values.Where(t => t.Registration == TargetRegistration.Registered).Select(t => $"{g.Key} {t.Target.Id}:{t.Target.Port}")).Order());
+    }
+
+    private async Task<string> GroupBehindARuleAsync(Listener listener, int priority)
+    {
+        var group = (await Api.CreateTargetGroupAsync(new CreateTargetGroupRequest
+        {
+            Name = $"g{priority}",
+            Port = 80,
+            HealthCheck = new HealthCheck { Path = "/health" },
+            Attributes = new TargetGroupAttributes { DeregistrationDelaySeconds = 0 },
+        }, Host.Admin)).TargetGroup;
+        await Api.CreateRuleAsync(new CreateRuleRequest
+        {
+            ListenerArn = listener.ListenerArn,
+            Priority = priority,
+            Conditions = { new RuleCondition { PathPattern = new PathPatternCondition { Values = { $"/{priority}/*" } } } },
+            Actions = { new RuleAction { Forward = new ForwardActionConfig { TargetGroups = { new TargetGroupTuple { TargetGroupArn = group.TargetGroupArn } } } } },
+        }, Host.Admin);
+        return group.TargetGroupArn;
+    }
 }
