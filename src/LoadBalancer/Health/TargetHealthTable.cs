@@ -10,6 +10,13 @@ namespace Berth.LoadBalancer.Health;
 /// </summary>
 internal sealed class TargetHealthTable(TimeProvider time)
 {
+    /// <summary>
+    /// How long a passive ejection lasts in a group without active checks, where no probe can bring the target back:
+    /// ELB's default check interval. A target that still refuses is ejected again by the next failed connection (and
+    /// that GET retried elsewhere), so a dead target costs one retried request per period, not an outage of a live one.
+    /// </summary>
+    public static readonly TimeSpan PassiveReactivation = TimeSpan.FromSeconds(30);
+
     private readonly ConcurrentDictionary<(string Group, string Target), TargetHealthEntry> _entries = new();
     private long _stamp;
     private long _routingVersion;
@@ -49,7 +56,7 @@ internal sealed class TargetHealthTable(TimeProvider time)
                 {
                     if (!live.Contains(gone.Key))
                     {
-                        _entries.TryRemove((arn, gone.Key), out _);
+                        Forget((arn, gone.Key));
                     }
                 }
             }
@@ -66,7 +73,7 @@ internal sealed class TargetHealthTable(TimeProvider time)
             {
                 if (!live.Contains(key))
                 {
-                    _entries.TryRemove(key, out _);
+                    Forget(key);
                 }
             }
         }
@@ -84,6 +91,7 @@ internal sealed class TargetHealthTable(TimeProvider time)
             var entry = _entries.GetOrAdd(key, _ => new TargetHealthEntry(group.Arn, target, Initial(group, target, now, NextStamp())));
             var wasDraining = entry.Target.Draining;
             entry.Target = target;
+            entry.ChecksEnabled = group.HealthCheck.Enabled;
             if (target.Draining)
             {
                 Publish(entry.Force(TargetState.Draining, ReasonCodes.DeregistrationInProgress, "Target deregistration is in progress", now, NextStamp()));
@@ -114,7 +122,22 @@ internal sealed class TargetHealthTable(TimeProvider time)
 
         var changed = entry.Eject(description, time.GetUtcNow(), NextStamp());
         Publish(changed);
+        if (changed is not null && !entry.ChecksEnabled)
+        {
+            var ejection = changed.Generation;
+            entry.SetReinstatement(time.CreateTimer(
+                _ => Publish(entry.Reinstate(ejection, time.GetUtcNow(), NextStamp())), null, PassiveReactivation, Timeout.InfiniteTimeSpan));
+        }
+
         return changed is not null;
+    }
+
+    private void Forget((string Group, string Target) key)
+    {
+        if (_entries.TryRemove(key, out var gone))
+        {
+            gone.SetReinstatement(null);
+        }
     }
 
     private static HealthSnapshot Initial(TargetGroupModel group, TargetModel target, DateTimeOffset now, long stamp) =>

@@ -83,7 +83,7 @@ public sealed class IncrementalApplyTests : IDisposable
 
             // Passive ejections make states the configuration alone would not give; both tables get the same ones. Only
             // in groups with checks on: with checks off an ejection lasts until the target's own group changes, where a
-            // whole rebuild resets it (PassiveEjection_WithChecksOff_LastsUntilItsGroupChanges).
+            // whole rebuild resets it (PassiveEjection_WithChecksOff_LastsUntilItsGroupChanges_OrTheReactivationPeriodEnds).
             if (random.Next(3) == 0 && health.Entries.Where(e => after.TargetGroups[e.TargetGroupArn].HealthCheck.Enabled).ToList() is { Count: > 0 } entries)
             {
                 var entry = entries[random.Next(entries.Count)];
@@ -135,7 +135,7 @@ public sealed class IncrementalApplyTests : IDisposable
     }
 
     [Fact]
-    public void PassiveEjection_WithChecksOff_LastsUntilItsGroupChanges()
+    public void PassiveEjection_WithChecksOff_LastsUntilItsGroupChanges_OrTheReactivationPeriodEnds()
     {
         var (store, health, _) = Start();
         Assert.True(health.Eject(GroupArn("g1"), "127.0.0.1:8010", "refused"));
@@ -147,6 +147,34 @@ public sealed class IncrementalApplyTests : IDisposable
         // A change of its own group's targets sets every target of it from the configuration again.
         Assert.Equal(DeltaResult.Applied, store.ApplyDelta(Delta(2, 3, Register("g1", 9201))).Result);
         Assert.Equal(Berth.LoadBalancer.Health.TargetState.Unavailable, health.Find(GroupArn("g1"), "127.0.0.1:8010")!.Current.State);
+
+        // With no change at all, no probe can bring it back: time does, after the reactivation period and not before.
+        Assert.True(health.Eject(GroupArn("g1"), "127.0.0.1:8011", "refused"));
+        _time.Advance(TargetHealthTable.PassiveReactivation - TimeSpan.FromSeconds(1));
+        Assert.Equal(Berth.LoadBalancer.Health.TargetState.Unhealthy, health.Find(GroupArn("g1"), "127.0.0.1:8011")!.Current.State);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var back = health.Find(GroupArn("g1"), "127.0.0.1:8011")!.Current;
+        Assert.Equal(Berth.LoadBalancer.Health.TargetState.Unavailable, back.State);
+        Assert.True(back.Routable);
+
+        // An ejection the configuration already ended is not ended twice: a newer ejection keeps its own full period.
+        Assert.True(health.Eject(GroupArn("g1"), "127.0.0.1:8011", "refused"));
+        _time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(DeltaResult.Applied, store.ApplyDelta(Delta(3, 4, Register("g1", 9202))).Result);
+        Assert.True(health.Eject(GroupArn("g1"), "127.0.0.1:8011", "refused"));
+        _time.Advance(TargetHealthTable.PassiveReactivation - TimeSpan.FromSeconds(10));
+        Assert.Equal(Berth.LoadBalancer.Health.TargetState.Unhealthy, health.Find(GroupArn("g1"), "127.0.0.1:8011")!.Current.State);
+        _time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(Berth.LoadBalancer.Health.TargetState.Unavailable, health.Find(GroupArn("g1"), "127.0.0.1:8011")!.Current.State);
+    }
+
+    [Fact]
+    public void PassiveEjection_WithChecksOn_IsEndedByProbesOnly()
+    {
+        var (_, health, _) = Start();
+        Assert.True(health.Eject(GroupArn("g0"), "127.0.0.1:8000", "refused"));
+        _time.Advance(TargetHealthTable.PassiveReactivation * 2);
+        Assert.Equal(Berth.LoadBalancer.Health.TargetState.Unhealthy, health.Find(GroupArn("g0"), "127.0.0.1:8000")!.Current.State);
     }
 
     private (ConfigStore Store, TargetHealthTable Health, BalancerProxyConfigProvider Proxy) Start()
