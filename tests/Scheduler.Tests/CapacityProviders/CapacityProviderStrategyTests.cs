@@ -124,9 +124,15 @@ public sealed class CapacityProviderStrategyTests(ITestOutputHelper output) : Sc
     }
 
     [Fact]
-    public async Task RunTask_OnAProviderWithoutHosts_FailsEachTaskNamingTheProvider()
+    public async Task RunTask_OnAProviderWithoutHostsNorManagedScaling_FailsEachTaskNamingTheProvider()
     {
+        // With managed scaling (ECS's default) the tasks would wait in PROVISIONING instead (ProvisioningTests).
         await TwoProvidersAsync(emptyGroup: "c");
+        await Providers.UpdateCapacityProviderAsync(new UpdateCapacityProviderRequest
+        {
+            Name = "c-cp",
+            AutoScalingGroupProvider = new AutoScalingGroupProvider { ManagedScaling = new V1.ManagedScaling { Status = "DISABLED" } },
+        }, Host.Admin);
 
         var run = await Host.Tasks.RunTaskAsync(new RunTaskRequest
         {
