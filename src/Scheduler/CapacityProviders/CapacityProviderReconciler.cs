@@ -49,12 +49,14 @@ internal sealed partial class CapacityProviderReconciler : BackgroundService, IC
         try
         {
             await _kernel.WhenLoaded.WaitAsync(stoppingToken);
+            var full = true;
             while (!stoppingToken.IsCancellationRequested)
             {
-                await RunOnceAsync(stoppingToken);
+                await RunAsync(full, stoppingToken);
                 tick ??= timer.WaitForNextTickAsync(stoppingToken).AsTask();
                 var woken = await Task.WhenAny(tick, _signal.WaitAsync().WaitAsync(stoppingToken));
-                if (woken == tick)
+                full = woken == tick;
+                if (full)
                 {
                     await tick;
                     tick = null;
@@ -68,7 +70,14 @@ internal sealed partial class CapacityProviderReconciler : BackgroundService, IC
     }
 
     /// <summary>One pass over every cluster; passes never overlap. Returns how many waiting tasks were placed.</summary>
-    public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
+    public Task<int> RunOnceAsync(CancellationToken cancellationToken) => RunAsync(full: true, cancellationToken);
+
+    /// <summary>
+    /// A pass. A wake by a committed change (<paramref name="full"/> false) looks only at clusters with waiting tasks:
+    /// every agent report is a commit, and only waiting tasks can gain from one at once; managed scaling elsewhere waits
+    /// for the timer.
+    /// </summary>
+    private async Task<int> RunAsync(bool full, CancellationToken cancellationToken)
     {
         await _kernel.WhenLoaded;
         await _pass.WaitAsync(cancellationToken);
@@ -80,7 +89,7 @@ internal sealed partial class CapacityProviderReconciler : BackgroundService, IC
             var resized = false;
             foreach (var cluster in _kernel.ClusterNames)
             {
-                if (!_kernel.ReadCluster(cluster, state => state is not null && (state.Provisioning.Count > 0 || state.CapacityProviders.Count > 0)))
+                if (!_kernel.ReadCluster(cluster, state => state is not null && (state.Provisioning.Count > 0 || (full && state.CapacityProviders.Count > 0))))
                 {
                     continue;
                 }
