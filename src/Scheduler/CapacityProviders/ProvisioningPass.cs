@@ -38,7 +38,19 @@ internal static class ProvisioningPass
                 continue;
             }
 
-            var request = Request(tx, task, service);
+            PlacementRequest request;
+            try
+            {
+                request = Request(tx, task, service);
+            }
+            catch (StateException e)
+            {
+                // RunTask accepted these, so they parse; should one not (a stored document from another version), the
+                // task cannot be placed as asked: it fails now rather than stopping every later pass.
+                TaskLifecycle.RequestStop(tx, task, StopCode.TaskFailedToStart, $"The task's placement could not be read again: {e.Message}");
+                continue;
+            }
+
             var result = StrategyPlacement.PlaceOnGroup(cluster, engine, request, provider.Name);
             if (result is { Placements: [var placement] } && cluster.Instances.TryGetValue(placement.InstanceId, out var instance))
             {

@@ -1,12 +1,10 @@
 using Berth.Scheduler.CapacityProviders;
 using Berth.Scheduler.HostGroups;
-using Berth.Scheduler.Provisioning;
 using Berth.Scheduler.Tests.HostGroups;
 using Berth.Scheduler.Tests.Infrastructure;
 using Berth.Scheduler.V1;
 using Berth.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 
@@ -17,11 +15,9 @@ namespace Berth.Scheduler.Tests.CapacityProviders;
 /// in one scheduler on a fake clock over real gRPC: the host group's hosts are simulated agents made by the fake
 /// provisioner. The loops' own timers are a day apart: the tests move the clock and run passes themselves.
 /// </summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The fake provisioner is disposed in DisposeAsync, after the scheduler.")]
-public sealed class ProvisioningTests(ITestOutputHelper output) : SchedulerTest(output)
+public sealed class ProvisioningTests(ITestOutputHelper output) : HostGroupTest(output)
 {
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 4, 16, 0, 0, TimeSpan.Zero));
-    private readonly FakeHostProvisioner _provisioner = new();
 
     private protected override TimeProvider? Time => _time;
 
@@ -33,23 +29,7 @@ public sealed class ProvisioningTests(ITestOutputHelper output) : SchedulerTest(
         ["CapacityProviders:Interval"] = "1.00:00:00",
     };
 
-    private protected override Action<IServiceCollection>? Services => services =>
-    {
-        services.AddSingleton<IHostProvisioner>(_provisioner);
-        services.TryAddSingleton<HostProvisioning>();
-    };
-
-    private V1.HostGroups.HostGroupsClient Groups => new(Host.Channel);
-
-    private V1.CapacityProviders.CapacityProvidersClient Providers => new(Host.Channel);
-
     private CapacityProviderReconciler Pass => Host.Services.GetRequiredService<CapacityProviderReconciler>();
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await _provisioner.DisposeAsync();
-    }
 
     [Fact]
     public async Task RunTask_WithoutAHostInTheGroup_WaitsInProvisioningWithAReason_OutlivesARestart_AndIsPlacedWhenAHostRegisters()
@@ -86,7 +66,7 @@ public sealed class ProvisioningTests(ITestOutputHelper output) : SchedulerTest(
         Assert.All(placed, t => Assert.Equal("", t.ProvisioningReason));
         Assert.All(placed, t => Assert.NotEmpty(t.Containers.Single().NetworkBindings));
         // The agent is told: its desired state carries them.
-        var agent = _provisioner.Agent(host.Name)!;
+        var agent = Provisioner.Agent(host.Name)!;
         await agent.WaitForDesiredAsync(d => arns.All(a => d.Tasks.Any(t => t.TaskArn == a)), "the host's agent to get both tasks");
     }
 
@@ -106,7 +86,7 @@ public sealed class ProvisioningTests(ITestOutputHelper output) : SchedulerTest(
 
         // The placed task stops: its memory frees, and the waiting one takes it.
         await Host.Tasks.StopTaskAsync(new StopTaskRequest { Task = run.Tasks.Single(t => t.LastStatus == LifecycleStatus.Pending).TaskArn }, Host.Admin);
-        var agent = _provisioner.Agent(host.Name)!;
+        var agent = Provisioner.Agent(host.Name)!;
         await agent.ReportAsync(run.Tasks.Single(t => t.LastStatus == LifecycleStatus.Pending).TaskId, LifecycleStatus.Stopped);
         var placed = (await WaitForTasksAsync([waiting.TaskArn], ts => ts[0].LastStatus == LifecycleStatus.Pending, "the waiting task placed")).Single();
         Assert.Equal(host.ContainerInstanceArn, placed.ContainerInstanceArn);
@@ -224,7 +204,7 @@ public sealed class ProvisioningTests(ITestOutputHelper output) : SchedulerTest(
         await Host.Services.GetRequiredService<HostGroupReconciler>().RunOnceAsync(CancellationToken.None).WithTimeout();
         group = await DescribeGroupAsync("c");
         Assert.Equal((1, "InService"), (group.DesiredCapacity, group.Hosts.Single().LifecycleState));
-        Assert.DoesNotContain($"destroy {busy.Name}", _provisioner.Calls);
+        Assert.DoesNotContain($"destroy {busy.Name}", Provisioner.Calls);
     }
 
     /// <summary>
@@ -274,19 +254,6 @@ public sealed class ProvisioningTests(ITestOutputHelper output) : SchedulerTest(
 
     private async Task<ServiceInfo> DescribeServiceAsync(string name) =>
         (await Host.ServicesApi.DescribeServicesAsync(new DescribeServicesRequest { Services = { name } }, Host.Admin)).Services.Single();
-
-    private async Task<HostGroup> DescribeGroupAsync(string name) =>
-        (await Groups.DescribeHostGroupsAsync(new DescribeHostGroupsRequest { Names = { name } }, Host.Admin)).HostGroups.Single();
-
-    private async Task<HostGroup> WaitForGroupAsync(string name, Func<HostGroup, bool> condition, string what)
-    {
-        HostGroup? last = null;
-        await TaskTimeouts.WaitUntilAsync(async () => condition(last = await DescribeGroupAsync(name)), what: what);
-        return last!;
-    }
-
-    private async Task<List<V1.HostGroupActivity>> ActivitiesAsync(string name) =>
-        [.. (await Groups.DescribeHostGroupActivitiesAsync(new DescribeHostGroupActivitiesRequest { Name = name }, Host.Admin)).Activities];
 
     private static CapacityProviderStrategyItem Item(string provider) => new() { CapacityProvider = provider, Weight = 1 };
 }
