@@ -207,11 +207,28 @@ public sealed class ProvisioningTests(ITestOutputHelper output) : HostGroupTest(
         Assert.DoesNotContain($"destroy {busy.Name}", Provisioner.Calls);
     }
 
+    [Fact]
+    public async Task WithManagedDrainingDisabled_AHostWithTasksChosenForScaleIn_IsTerminatedWithoutDraining()
+    {
+        await ProviderAsync("c", max: 1, desired: 1, draining: false);
+        var host = (await WaitForGroupAsync("c", g => g.Hosts.Count(h => h.LifecycleState == "InService" && h.ContainerInstanceArn.Length > 0) == 1, "a host")).Hosts[0];
+        var task = (await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", CapacityProviderStrategy = { Item("c-cp") } }, Host.Admin)).Tasks.Single();
+        Assert.Equal(host.ContainerInstanceArn, task.ContainerInstanceArn);
+
+        await Groups.UpdateHostGroupAsync(new UpdateHostGroupRequest { Name = "c", DesiredCapacity = 0 }, Host.Admin);
+
+        await WaitForGroupAsync("c", g => g.Hosts.Count == 0, "the host terminated");
+        Assert.Equal($"Terminating host: {host.Name}", (await ActivitiesAsync("c"))[0].Description);
+        Assert.Contains($"destroy {host.Name}", Provisioner.Calls);
+        // Its task went with its instance's forced deregistration.
+        Assert.Equal(LifecycleStatus.Stopped, (await DescribeAsync([task.TaskArn])).Single().DesiredStatus);
+    }
+
     /// <summary>
     /// A host group (min 0) and a provider c-cp over it (managed scaling with no warm-up unless off), associated with the
     /// cluster, and the task definition web.
     /// </summary>
-    private async Task ProviderAsync(string group, int max, int desired = 0, bool managedScaling = true, bool protection = false, int memory = 512)
+    private async Task ProviderAsync(string group, int max, int desired = 0, bool managedScaling = true, bool protection = false, int memory = 512, bool draining = true)
     {
         await Host.TaskDefinitions.RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest { TaskDefinitionJson = TaskDefinitionSamples.Web(memory: memory) }, Host.Admin);
         await Groups.CreateHostGroupAsync(new CreateHostGroupRequest { Name = group, MinSize = 0, MaxSize = max, DesiredCapacity = desired }, Host.Admin);
@@ -223,6 +240,7 @@ public sealed class ProvisioningTests(ITestOutputHelper output) : HostGroupTest(
                 AutoScalingGroupArn = group,
                 ManagedScaling = new V1.ManagedScaling { Status = managedScaling ? "ENABLED" : "DISABLED", InstanceWarmupPeriod = 0 },
                 ManagedTerminationProtection = protection ? "ENABLED" : "DISABLED",
+                ManagedDraining = draining ? "ENABLED" : "DISABLED",
             },
         }, Host.Admin);
         await Providers.PutClusterCapacityProvidersAsync(new PutClusterCapacityProvidersRequest { CapacityProviders = { group + "-cp" } }, Host.Admin);
