@@ -100,14 +100,25 @@ internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine)
 
             var created = new List<T>(count);
             // Resolved after the last refusal: it may make the cluster's default group, a change a refusal must not leave.
-            var groups = shares.TrueForAll(s => s.Result.Placements.IsEmpty) ? [] : LaunchGroups.ForTask(tx, definition, given);
+            var groups = shares.TrueForAll(s => s.Result.Placements.IsEmpty && s.Waiting == 0) ? [] : LaunchGroups.ForTask(tx, definition, given);
             var failures = new List<Failure>();
-            foreach (var (provider, result) in shares)
+            foreach (var (provider, result, waiting, reason) in shares)
             {
                 tx.AdoptPlacement(result.Snapshot);
                 foreach (var placement in result.Placements)
                 {
                     var task = TaskLifecycle.Create(tx, definition, placement, group, command.StartedBy, launchType, command.ClientToken, command.Overrides, command.EnableExecuteCommand, groups, provider);
+                    tx.AddTask(task);
+                    created.Add(view(task));
+                }
+
+                // ECS: no host had room, and the provider's managed scaling is to make some: the tasks wait in
+                // PROVISIONING (answered as tasks, not failures) and are placed as hosts arrive (ProvisioningPass).
+                for (var i = 0; i < waiting; i++)
+                {
+                    var task = TaskLifecycle.CreateProvisioning(tx, definition, group, command.StartedBy, launchType, command.ClientToken, command.Overrides, command.EnableExecuteCommand, groups, provider, reason);
+                    task.WaitingStrategy = command.PlacementStrategy;
+                    task.WaitingConstraints = command.PlacementConstraints;
                     tx.AddTask(task);
                     created.Add(view(task));
                 }
