@@ -25,7 +25,8 @@ internal static class ServiceTargets
     }
 
     /// <summary>
-    /// Registers the endpoints of the service's running tasks (see <see cref="Endpoint"/>) and removes targets of its tasks that stopped without draining (died, lost). Events as ECS words them.
+    /// Registers the endpoints of the service's running tasks (see <see cref="Endpoint"/>) and removes targets of its
+    /// tasks that stopped without draining (died, lost). Events as ECS words them.
     /// </summary>
     public static bool Sync(ClusterTransaction tx, ServiceRecord service, ILogger logger)
     {
