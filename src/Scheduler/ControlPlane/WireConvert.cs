@@ -54,6 +54,7 @@ internal static class WireConvert
         DynamicPortFirst = facts.DynamicPortFirst,
         DynamicPortLast = facts.DynamicPortLast,
         RuntimeVersion = facts.RuntimeVersion,
+        AdvertiseAddress = facts.AdvertiseAddress,
     };
 
     public static TaskOverrides? FromWire(V1.TaskOverride? overrides) => overrides is null

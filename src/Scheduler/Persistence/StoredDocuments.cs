@@ -199,6 +199,9 @@ internal sealed class HostFactsDocument
     public int DynamicPortLast { get; set; }
 
     public string? RuntimeVersion { get; set; }
+
+    /// <summary>Added within schema 1: absent in older documents (no advertised address).</summary>
+    public string? AdvertiseAddress { get; set; }
 }
 
 internal sealed class AttributeDocument

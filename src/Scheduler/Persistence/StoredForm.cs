@@ -114,6 +114,7 @@ internal static class StoredForm
         DynamicPortFirst = f.DynamicPortFirst,
         DynamicPortLast = f.DynamicPortLast,
         RuntimeVersion = f.RuntimeVersion,
+        AdvertiseAddress = f.AdvertiseAddress.Length == 0 ? null : f.AdvertiseAddress,
     };
 
     private static HostFacts FromDocument(HostFactsDocument d) => new()
@@ -132,6 +133,7 @@ internal static class StoredForm
         DynamicPortFirst = d.DynamicPortFirst,
         DynamicPortLast = d.DynamicPortLast,
         RuntimeVersion = d.RuntimeVersion ?? "",
+        AdvertiseAddress = d.AdvertiseAddress ?? "",
     };
 
     public static TaskRow ToRow(TaskRecord t) => new()

@@ -1,13 +1,14 @@
 using System.Collections.Immutable;
 using Berth.Scheduler.CapacityProviders;
 using Berth.Scheduler.Kernel;
+using Berth.Scheduler.LoadBalancing;
 using Berth.Scheduler.Placement;
 using Berth.Scheduler.SecurityGroups;
 
 namespace Berth.Scheduler.Tasks;
 
 /// <summary>Tasks: RunTask (placement), StopTask, DescribeTasks, ListTasks.</summary>
-internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine)
+internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine, ILogger<TaskHandler> logger)
 {
     /// <summary>ECS: a group is at most 255 characters.</summary>
     public const int MaxGroupLength = 255;
@@ -146,9 +147,12 @@ internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine)
                 throw StateException.NotFound($"Task '{taskReference}' not found in cluster '{cluster}'.");
             }
 
-            if (task.DesiredStatus != LifecycleStatus.Stopped)
+            var why = string.IsNullOrEmpty(reason) ? "Task stopped by user" : reason;
+            // A service's task behind load balancers drains first (ECS deregisters it and waits for the deregistration
+            // delay before the stop is sent); it stays RUNNING until then and is stopped with this reason.
+            if (task.DesiredStatus != LifecycleStatus.Stopped && !ServiceTargets.DrainBeforeUserStop(tx, task, why, logger))
             {
-                TaskLifecycle.RequestStop(tx, task, StopCode.UserInitiated, string.IsNullOrEmpty(reason) ? "Task stopped by user" : reason);
+                TaskLifecycle.RequestStop(tx, task, StopCode.UserInitiated, why);
             }
 
             return view(task);
