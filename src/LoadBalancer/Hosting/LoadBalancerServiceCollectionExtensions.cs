@@ -54,6 +54,9 @@ internal static class LoadBalancerServiceCollectionExtensions
                 services.RemoveAt(i);
             }
         }
+        services.AddSingleton<RunningClusters>();
+        services.AddSingleton<IClusterChangeListener>(sp => sp.GetRequiredService<RunningClusters>());
+        services.AddSingleton<IConfigChangeListener>(sp => sp.GetRequiredService<RunningClusters>());
         services.AddSingleton<BalancerProxyConfigProvider>();
         services.AddSingleton<IProxyConfigProvider>(sp => sp.GetRequiredService<BalancerProxyConfigProvider>());
         services.AddSingleton<MatcherPolicy, ListenerRuleMatcherPolicy>();
