@@ -51,7 +51,7 @@ try
     var serviceHandler = new ServiceHandler(kernel, NullLogger<ServiceHandler>.Instance);
     var desiredStates = new DesiredStates(kernel);
     var reconciler = new ServiceReconciler(kernel, engine, TimeProvider.System, Options.Create(new SchedulerOptions { DataDirectory = directory.FullName }), NullLogger<ServiceReconciler>.Instance);
-    var taskHandler = new TaskHandler(kernel, engine);
+    var taskHandler = new TaskHandler(kernel, engine, NullLogger<TaskHandler>.Instance);
     await kernel.LoadAsync(DateTimeOffset.MinValue, CancellationToken.None);
 
     var setup = Stopwatch.StartNew();
