@@ -27,6 +27,7 @@ internal sealed class PullEvents : BackgroundService
     private readonly TimeProvider _time;
     private readonly BatchWorker _worker;
     private readonly ConcurrentQueue<PendingPull> _queue = new();
+    private readonly OutboxPayloads _payloads = new();
 
     public PullEvents(ChangeOutbox outbox, OutboxJournal journal, ChangeSignal signal, IOptions<NotificationOptions> options, TimeProvider time, ILogger<PullEvents> logger)
     {
@@ -70,23 +71,32 @@ internal sealed class PullEvents : BackgroundService
     /// <summary>Writes the pulls noted so far into the outbox, in one transaction, and wakes the senders.</summary>
     public Task FlushAsync(CancellationToken cancellationToken) => _worker.FlushAsync(cancellationToken);
 
+    // Each event is written once, as UTF-8, into a reused buffer, and each chunk of them goes into the outbox with one
+    // statement (OutboxAppend), all in one transaction. BatchWorker runs one write at a time, so the buffer has one user.
     private async Task<int> WriteAsync(CancellationToken cancellationToken)
     {
-        var payloads = new List<string>();
-        while (_queue.TryDequeue(out var pull))
-        {
-            _worker.Taken(1);
-            payloads.Add(_journal.Serialize(pull.Change, pull.Kind, pull.Request, pull.At));
-        }
-
-        if (payloads.Count == 0)
+        if (_queue.IsEmpty)
         {
             return 0;
         }
 
-        await _outbox.AppendAsync("pull", payloads, cancellationToken);
+        _payloads.Clear();
+        await using var append = await _outbox.BeginAppendAsync("pull", cancellationToken);
+        while (_queue.TryDequeue(out var pull))
+        {
+            _worker.Taken(1);
+            _journal.Write(_payloads.Writer, pull.Change, pull.Kind, pull.Request, pull.At);
+            _payloads.EndEvent();
+            if (_payloads.IsFull)
+            {
+                await append.InsertAsync(_payloads, cancellationToken);
+            }
+        }
+
+        await append.InsertAsync(_payloads, cancellationToken);
+        append.Commit();
         _signal.Wake();
-        return payloads.Count;
+        return append.Inserted;
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -104,6 +114,7 @@ internal sealed class PullEvents : BackgroundService
     public override void Dispose()
     {
         _worker.Dispose();
+        _payloads.Dispose();
         base.Dispose();
     }
 
