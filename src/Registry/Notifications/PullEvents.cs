@@ -27,7 +27,8 @@ internal sealed class PullEvents : BackgroundService
     private readonly TimeProvider _time;
     private readonly BatchWorker _worker;
     private readonly ConcurrentQueue<PendingPull> _queue = new();
-    private readonly OutboxPayloads _payloads = new();
+    // Made at the first write: a registry whose endpoints want no pulls never holds the buffer.
+    private OutboxPayloads? _payloads;
 
     public PullEvents(ChangeOutbox outbox, OutboxJournal journal, ChangeSignal signal, IOptions<NotificationOptions> options, TimeProvider time, ILogger<PullEvents> logger)
     {
@@ -80,20 +81,21 @@ internal sealed class PullEvents : BackgroundService
             return 0;
         }
 
-        _payloads.Clear();
+        var payloads = _payloads ??= new OutboxPayloads();
+        payloads.Clear();
         await using var append = await _outbox.BeginAppendAsync("pull", cancellationToken);
         while (_queue.TryDequeue(out var pull))
         {
             _worker.Taken(1);
-            _journal.Write(_payloads.Writer, pull.Change, pull.Kind, pull.Request, pull.At);
-            _payloads.EndEvent();
-            if (_payloads.IsFull)
+            _journal.Write(payloads.Writer, pull.Change, pull.Kind, pull.Request, pull.At);
+            payloads.EndEvent();
+            if (payloads.IsFull)
             {
-                await append.InsertAsync(_payloads, cancellationToken);
+                await append.InsertAsync(payloads, cancellationToken);
             }
         }
 
-        await append.InsertAsync(_payloads, cancellationToken);
+        await append.InsertAsync(payloads, cancellationToken);
         append.Commit();
         _signal.Wake();
         return append.Inserted;
@@ -114,7 +116,7 @@ internal sealed class PullEvents : BackgroundService
     public override void Dispose()
     {
         _worker.Dispose();
-        _payloads.Dispose();
+        _payloads?.Dispose();
         base.Dispose();
     }
 
