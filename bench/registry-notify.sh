@@ -4,6 +4,9 @@
 #
 #   bench/registry-notify.sh     # REPS=3 CONC=16 DURATION=8 N=400000 PORT=5181 HOOK_PORT=5182 HOOK_URL= WORKLOADS=get-manifest,head-blob OUT=
 #
+# Before/after in one run: BASE_DLL=/path/to/another/build/Berth.Registry.dll MODES=off,pull,pull-base runs the
+# "-base" modes with that build (say, main's, built in a worktree of its own), interleaved with this one's.
+#
 # The endpoint is a local receiver on loopback (python3, answers 200 to every POST and counts the events), so the
 # figures include delivering every pull event, not only noting it. Starts and stops exactly the processes it started;
 # writes results.tsv (the load tool's lines), cpu-ms.tsv (the registry's CPU milliseconds per run) and the receiver's
@@ -22,6 +25,8 @@ hook_port=${HOOK_PORT:-5182}
 # separates the cost of recording pull events from the cost of delivering them.
 hook_url=${HOOK_URL:-http://127.0.0.1:$hook_port/events}
 workloads=${WORKLOADS:-get-manifest,head-blob}
+modes=${MODES:-off,pull}
+base_dll=${BASE_DLL:-}
 berth_env=${BERTH_ENV-$(grep -v '^#' deploy/registry.env | xargs)}
 out=${OUT:-$(mktemp -d /tmp/berth-notify-XXXX)}
 mkdir -p "$out"
@@ -68,16 +73,20 @@ pids+=("$!")
 wait_ready "http://127.0.0.1:$hook_port/"
 
 for rep in $(seq 1 "$reps"); do
-  for mode in off pull; do
+  for mode in ${modes//,/ }; do
     data="$out/data-$mode-$rep"
     mkdir -p "$data"
+    dll=$berth_dll
+    case $mode in
+      *-base) [ -n "$base_dll" ] || { log "mode $mode needs BASE_DLL"; exit 1; }; dll=$base_dll ;;
+    esac
     extra=()
-    if [ "$mode" = pull ]; then
+    if [[ $mode == pull* ]]; then
       extra=(--Registry:Notifications:Endpoints:0:Name=hook "--Registry:Notifications:Endpoints:0:Url=$hook_url"
              --Registry:Notifications:Endpoints:0:Actions:0=push --Registry:Notifications:Endpoints:0:Actions:1=delete
              --Registry:Notifications:Endpoints:0:Actions:2=pull)
     fi
-    env $berth_env dotnet "$berth_dll" --urls "http://127.0.0.1:$port" --data-dir "$data" --Registry:Auth:Enabled=false "${extra[@]}" >"$out/berth-$mode-$rep.log" 2>&1 &
+    env $berth_env dotnet "$dll" --urls "http://127.0.0.1:$port" --data-dir "$data" --Registry:Auth:Enabled=false "${extra[@]}" >"$out/berth-$mode-$rep.log" 2>&1 &
     pid=$!
     pids+=("$pid")
     wait_ready "http://127.0.0.1:$port/v2/"
@@ -89,13 +98,13 @@ for rep in $(seq 1 "$reps"); do
       "$tool" --url "http://127.0.0.1:$port" -w "$workload" -c "$conc" -n "$n" -d "$duration" --warmup 500 \
         --label "$mode-$rep" --results "$out/results.tsv" >>"$out/load-$mode-$rep.txt"
       # Pull events still being written or delivered after the run belong to it.
-      [ "$mode" = pull ] && sleep 2
+      if [[ $mode == pull* ]]; then sleep 2; fi
       after=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
       printf '%s\t%s\t%s\n' "$mode-$rep" "$workload" "$(( (after - before) * 1000 / $(getconf CLK_TCK) ))" >>"$out/cpu-ms.tsv"
     done
     kill "$pid"; wait "$pid" 2>/dev/null || true
     kept=(); for p in "${pids[@]}"; do [ "$p" = "$pid" ] || kept+=("$p"); done; pids=("${kept[@]}")
-    [ "$mode" = pull ] && log "receiver so far: $(curl -fsS "http://127.0.0.1:$hook_port/")"
+    if [[ $mode == pull* ]]; then log "receiver so far: $(curl -fsS "http://127.0.0.1:$hook_port/")"; fi
   done
 done
 log "receiver events: $(curl -fsS "http://127.0.0.1:$hook_port/" | tee "$out/receiver.json")"

@@ -1,106 +1,102 @@
 using System.Collections.Concurrent;
+using Berth.Registry.Batching;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Registry.Images;
 
 /// <summary>
 /// Last pull times without a database write per pull: a manifest GET notes (repository, digest) -> time in memory
-/// (no allocation when the manifest was pulled since the last flush), and a background loop writes what was noted
-/// in one transaction every <see cref="Repositories.RepositoryOptions.LastPullFlushInterval"/>, as soon as
-/// <see cref="Repositories.RepositoryOptions.LastPullMaxPending"/> distinct manifests wait (memory stays bounded at
-/// any request rate), and once more at shutdown. A crash loses at most one batch of pull times, which only ever makes
-/// an image look less recently pulled.
+/// (no allocation when the manifest was pulled since the last write), and a <see cref="BatchWorker"/> writes what was
+/// noted in one transaction every <see cref="Repositories.RepositoryOptions.LastPullFlushInterval"/>, as soon as
+/// <see cref="Repositories.RepositoryOptions.LastPullMaxPending"/> distinct manifests wait, and once more at shutdown.
+/// If writes stall (a stuck disk) and twice that many wait, further manifests' pulls are not noted (counted and logged)
+/// rather than holding memory without bound. A crash loses at most one batch of pull times, which only ever makes an
+/// image look less recently pulled.
 /// </summary>
-internal sealed partial class PullRecorder(IImageMetadata metadata, TimeProvider time, IOptions<Repositories.RepositoryOptions> options, ILogger<PullRecorder> logger)
-    : BackgroundService
+internal sealed class PullRecorder : BackgroundService
 {
-    private readonly int _maxPending = options.Value.LastPullMaxPending;
-    private Batch _pending = new();
+    private readonly IImageMetadata _metadata;
+    private readonly TimeProvider _time;
+    private readonly BatchWorker _worker;
+    private readonly ConcurrentDictionary<(long, string), Stamp> _pulls = new();
+
+    public PullRecorder(IImageMetadata metadata, TimeProvider time, IOptions<Repositories.RepositoryOptions> options, ILogger<PullRecorder> logger)
+    {
+        _metadata = metadata;
+        _time = time;
+        var max = options.Value.LastPullMaxPending;
+        _worker = new BatchWorker(
+            new BatchWorkerSettings("last pull times", options.Value.LastPullFlushInterval, max, (int)Math.Min(int.MaxValue, 2L * max), "Registry:Repositories:LastPullMaxPending"),
+            WriteAsync,
+            time,
+            logger);
+    }
 
     public void Record(long repository, string digest)
     {
-        var now = time.GetUtcNow().UtcTicks;
-        var batch = Volatile.Read(ref _pending);
+        var now = _time.GetUtcNow().UtcTicks;
         var key = (repository, digest);
-        if (!batch.Pulls.TryGetValue(key, out var stamp))
+        if (!_pulls.TryGetValue(key, out var stamp))
         {
-            var fresh = new Stamp();
-            stamp = batch.Pulls.GetOrAdd(key, fresh);
-            if (ReferenceEquals(stamp, fresh) && Interlocked.Increment(ref batch.Count) == _maxPending)
+            if (!_worker.TryAdmit())
             {
-                batch.Full.TrySetResult();
+                return;
+            }
+
+            // Stamped before it is visible: a write that runs now must not read a time of zero.
+            var fresh = new Stamp { Ticks = now };
+            stamp = _pulls.GetOrAdd(key, fresh);
+            if (!ReferenceEquals(stamp, fresh))
+            {
+                // Another GET of the same manifest added it first: one waiting entry, not two.
+                _worker.Taken(1);
             }
         }
 
         Volatile.Write(ref stamp.Ticks, now);
     }
 
-    /// <summary>Writes what was noted since the last flush.</summary>
-    public async Task FlushAsync(CancellationToken cancellationToken)
+    /// <summary>Writes what was noted since the last write.</summary>
+    public Task FlushAsync(CancellationToken cancellationToken) => _worker.FlushAsync(cancellationToken);
+
+    private async Task<int> WriteAsync(CancellationToken cancellationToken)
     {
-        var batch = Interlocked.Exchange(ref _pending, new Batch());
-        if (batch.Pulls.IsEmpty)
+        var pulls = new List<PullRecord>();
+        foreach (var entry in _pulls)
         {
-            return;
+            pulls.Add(new PullRecord(entry.Key.Item1, entry.Key.Item2, new DateTime(Volatile.Read(ref entry.Value.Ticks), DateTimeKind.Utc)));
+            // A GET that found this entry just before it went may stamp it after it was read: that pull's time (a
+            // moment later than the one written) is lost, which only makes the image look pulled a moment earlier.
+            if (_pulls.TryRemove(entry))
+            {
+                _worker.Taken(1);
+            }
         }
 
-        var pulls = batch.Pulls.Select(p => new PullRecord(p.Key.Item1, p.Key.Item2, new DateTime(Volatile.Read(ref p.Value.Ticks), DateTimeKind.Utc))).ToList();
-        await metadata.RecordPullsAsync(pulls, cancellationToken);
-        LogFlushed(logger, pulls.Count);
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
+        if (pulls.Count > 0)
         {
-            // Whichever comes first: the interval, or the batch filling up.
-            using (var interval = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
-            {
-                var tick = Task.Delay(options.Value.LastPullFlushInterval, time, interval.Token);
-                await Task.WhenAny(tick, Volatile.Read(ref _pending).Full.Task);
-                await interval.CancelAsync();
-            }
-
-            if (stoppingToken.IsCancellationRequested)
-            {
-                // Stopping: StopAsync flushes what is left.
-                return;
-            }
-
-            await TryFlushAsync(stoppingToken);
+            await _metadata.RecordPullsAsync(pulls, cancellationToken);
         }
+
+        return pulls.Count;
     }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => _worker.RunAsync(stoppingToken);
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        await TryFlushAsync(CancellationToken.None);
+        await _worker.FlushRemainingAsync();
     }
 
-    // Pull times are best effort: a full disk or a database going away at shutdown loses a batch of them (an image
-    // looks less recently pulled), never a request and never the host.
-    private async Task TryFlushAsync(CancellationToken cancellationToken)
+    public override void Dispose()
     {
-        try
-        {
-            await FlushAsync(cancellationToken);
-        }
-        catch (Exception exception) when (exception is Microsoft.Data.Sqlite.SqliteException or IOException or ObjectDisposedException or InvalidOperationException)
-        {
-            LogFlushFailed(logger, exception);
-        }
+        _worker.Dispose();
+        base.Dispose();
     }
 
     private sealed class Stamp
     {
         public long Ticks;
-    }
-
-    /// <summary>The pulls noted since the last flush, how many distinct manifests they name, and whether that reached the cap.</summary>
-    private sealed class Batch
-    {
-        public readonly ConcurrentDictionary<(long, string), Stamp> Pulls = new();
-        public readonly TaskCompletionSource Full = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public int Count;
     }
 }

@@ -1,5 +1,5 @@
 using System.Net.Http.Headers;
-using System.Text;
+using System.Buffers;
 using System.Threading.Channels;
 using Berth.Registry.Outbox;
 using Microsoft.Extensions.Options;
@@ -17,6 +17,9 @@ namespace Berth.Registry.Notifications;
 internal sealed partial class NotificationSender : BackgroundService
 {
     public const string EnvelopeMediaType = "application/vnd.docker.distribution.events.v1+json";
+
+    // As StringContent sent it before the body was built from the stored bytes: the media type, UTF-8.
+    private static readonly MediaTypeHeaderValue s_envelopeType = new(EnvelopeMediaType) { CharSet = "utf-8" };
 
     private readonly ChangeOutbox _queue;
     private readonly NotificationOptions _options;
@@ -70,6 +73,7 @@ internal sealed partial class NotificationSender : BackgroundService
         var actions = endpoint.EffectiveActions;
         var backoff = endpoint.Backoff;
         var wake = _wakeups[state].Reader;
+        var body = new ArrayBufferWriter<byte>(64 * 1024);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -86,7 +90,7 @@ internal sealed partial class NotificationSender : BackgroundService
                 var events = batch.Where(e => actions.Contains(e.Action, StringComparer.Ordinal)).ToList();
                 if (events.Count > 0)
                 {
-                    await PostAsync(endpoint, events, stoppingToken);
+                    await PostAsync(endpoint, events, body, stoppingToken);
                 }
 
                 await _queue.AdvanceAsync(endpoint.Name, batch[^1].Id, stoppingToken);
@@ -122,19 +126,26 @@ internal sealed partial class NotificationSender : BackgroundService
         }
     }
 
-    private async Task PostAsync(NotificationEndpointOptions endpoint, List<QueuedEvent> events, CancellationToken stoppingToken)
+    private async Task PostAsync(NotificationEndpointOptions endpoint, List<QueuedEvent> events, ArrayBufferWriter<byte> body, CancellationToken stoppingToken)
     {
-        // The payloads are the events' JSON as recorded at commit: the envelope is only their array.
-        var body = new StringBuilder("{\"events\":[");
+        // The payloads are the events' JSON as recorded, in UTF-8: the envelope is only their array around them, put
+        // together in the endpoint loop's reused buffer (the request is sent before the loop uses it again).
+        body.ResetWrittenCount();
+        body.Write("{\"events\":["u8);
         for (var i = 0; i < events.Count; i++)
         {
-            body.Append(i == 0 ? "" : ",").Append(events[i].Payload);
+            if (i > 0)
+            {
+                body.Write(","u8);
+            }
+
+            body.Write(events[i].Payload);
         }
 
-        body.Append("]}");
+        body.Write("]}"u8);
         using var request = new HttpRequestMessage(HttpMethod.Post, endpoint.Url)
         {
-            Content = new StringContent(body.ToString(), Encoding.UTF8, new MediaTypeHeaderValue(EnvelopeMediaType)),
+            Content = new ReadOnlyMemoryContent(body.WrittenMemory) { Headers = { ContentType = s_envelopeType } },
         };
         foreach (var (name, value) in endpoint.Headers)
         {

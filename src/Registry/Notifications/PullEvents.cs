@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Berth.Registry.Batching;
 using Berth.Registry.Outbox;
 using Berth.Registry.Storage;
 using Microsoft.Extensions.Options;
@@ -7,15 +8,15 @@ namespace Berth.Registry.Notifications;
 
 /// <summary>
 /// Pull events for the endpoints whose <c>Actions</c> include <c>pull</c>, without a database write per pull: a
-/// manifest GET or blob GET notes the event in memory (its time, target and request, fixed then), and a background
-/// loop writes what was noted into the outbox in one transaction every
+/// manifest GET or blob GET notes the event in memory (its time, target and request, fixed then), and a
+/// <see cref="BatchWorker"/> writes what was noted into the outbox in one transaction every
 /// <see cref="NotificationOptions.PullFlushInterval"/>, as soon as half of <see cref="NotificationOptions.MaxPendingPulls"/>
 /// wait, and once more at shutdown; the senders then deliver them like any other event. A pull changes nothing, so no
 /// commit acknowledges it: a crash loses the pulls noted since the last flush (at most one interval's worth), and when
 /// the writer falls behind by <see cref="NotificationOptions.MaxPendingPulls"/> events, further pulls are not recorded
 /// (counted and logged) rather than holding memory or requests. With no endpoint that wants pulls, noting is one branch.
 /// </summary>
-internal sealed partial class PullEvents : BackgroundService
+internal sealed class PullEvents : BackgroundService
 {
     /// <summary>What a blob pull names as its target's media type, as distribution does: the registry does not know it.</summary>
     public const string BlobMediaType = "application/octet-stream";
@@ -24,14 +25,10 @@ internal sealed partial class PullEvents : BackgroundService
     private readonly OutboxJournal _journal;
     private readonly ChangeSignal _signal;
     private readonly TimeProvider _time;
-    private readonly ILogger<PullEvents> _logger;
-    private readonly TimeSpan _interval;
-    private readonly int _max;
-    private readonly int _flushAt;
+    private readonly BatchWorker _worker;
     private readonly ConcurrentQueue<PendingPull> _queue = new();
-    private int _pending;
-    private long _dropped;
-    private TaskCompletionSource _full = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Made at the first write: a registry whose endpoints want no pulls never holds the buffer.
+    private OutboxPayloads? _payloads;
 
     public PullEvents(ChangeOutbox outbox, OutboxJournal journal, ChangeSignal signal, IOptions<NotificationOptions> options, TimeProvider time, ILogger<PullEvents> logger)
     {
@@ -39,10 +36,12 @@ internal sealed partial class PullEvents : BackgroundService
         _journal = journal;
         _signal = signal;
         _time = time;
-        _logger = logger;
-        _interval = options.Value.PullFlushInterval;
-        _max = options.Value.MaxPendingPulls;
-        _flushAt = Math.Max(1, _max / 2);
+        var max = options.Value.MaxPendingPulls;
+        _worker = new BatchWorker(
+            new BatchWorkerSettings("pull events", options.Value.PullFlushInterval, Math.Max(1, max / 2), max, "Registry:Notifications:MaxPendingPulls"),
+            WriteAsync,
+            time,
+            logger);
         Enabled = options.Value.Endpoints.Any(e => e.EffectiveActions.Contains("pull", StringComparer.Ordinal));
     }
 
@@ -50,119 +49,75 @@ internal sealed partial class PullEvents : BackgroundService
     public bool Enabled { get; }
 
     /// <summary>Pull events noted and not yet written.</summary>
-    public int Pending => Volatile.Read(ref _pending);
+    public int Pending => _worker.Pending;
 
     /// <summary>A manifest GET that served the body; <paramref name="tag"/> when it was asked for by tag.</summary>
     public void Manifest(HttpContext context, string repository, string digest, string mediaType, long size, string? tag)
     {
-        if (Enabled)
+        if (Enabled && _worker.TryAdmit())
         {
-            Add(new PendingPull(new RegistryChange(ChangeAction.Pull, repository, digest, mediaType, size, tag), "manifests", RequestFacts.Capture(context), _time.GetUtcNow()));
+            _queue.Enqueue(new PendingPull(new RegistryChange(ChangeAction.Pull, repository, digest, mediaType, size, tag), "manifests", RequestFacts.Capture(context), _time.GetUtcNow()));
         }
     }
 
     /// <summary>A blob GET (whole or a range: distribution sends one event per GET too).</summary>
     public void Blob(HttpContext context, string repository, string digest, long size)
     {
-        if (Enabled)
+        if (Enabled && _worker.TryAdmit())
         {
-            Add(new PendingPull(new RegistryChange(ChangeAction.Pull, repository, digest, BlobMediaType, size, null), "blobs", RequestFacts.Capture(context), _time.GetUtcNow()));
-        }
-    }
-
-    private void Add(PendingPull pull)
-    {
-        var pending = Interlocked.Increment(ref _pending);
-        if (pending > _max)
-        {
-            Interlocked.Decrement(ref _pending);
-            Interlocked.Increment(ref _dropped);
-            return;
-        }
-
-        _queue.Enqueue(pull);
-        if (pending == _flushAt)
-        {
-            Volatile.Read(ref _full).TrySetResult();
+            _queue.Enqueue(new PendingPull(new RegistryChange(ChangeAction.Pull, repository, digest, BlobMediaType, size, null), "blobs", RequestFacts.Capture(context), _time.GetUtcNow()));
         }
     }
 
     /// <summary>Writes the pulls noted so far into the outbox, in one transaction, and wakes the senders.</summary>
-    public async Task FlushAsync(CancellationToken cancellationToken)
+    public Task FlushAsync(CancellationToken cancellationToken) => _worker.FlushAsync(cancellationToken);
+
+    // Each event is written once, as UTF-8, into a reused buffer, and each chunk of them goes into the outbox with one
+    // statement (OutboxAppend), all in one transaction. BatchWorker runs one write at a time, so the buffer has one user.
+    private async Task<int> WriteAsync(CancellationToken cancellationToken)
     {
-        // A fresh trigger before the drain: a batch that fills up while this one is written wakes the next flush.
-        Interlocked.Exchange(ref _full, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        var payloads = new List<string>();
+        if (_queue.IsEmpty)
+        {
+            return 0;
+        }
+
+        var payloads = _payloads ??= new OutboxPayloads();
+        payloads.Clear();
+        await using var append = await _outbox.BeginAppendAsync("pull", cancellationToken);
         while (_queue.TryDequeue(out var pull))
         {
-            Interlocked.Decrement(ref _pending);
-            payloads.Add(_journal.Serialize(pull.Change, pull.Kind, pull.Request, pull.At));
+            _worker.Taken(1);
+            _journal.Write(payloads.Writer, pull.Change, pull.Kind, pull.Request, pull.At);
+            payloads.EndEvent();
+            if (payloads.IsFull)
+            {
+                await append.InsertAsync(payloads, cancellationToken);
+            }
         }
 
-        var dropped = Interlocked.Exchange(ref _dropped, 0);
-        if (dropped > 0)
-        {
-            LogDropped(_logger, dropped, _max);
-        }
-
-        if (payloads.Count == 0)
-        {
-            return;
-        }
-
-        await _outbox.AppendAsync("pull", payloads, cancellationToken);
+        await append.InsertAsync(payloads, cancellationToken);
+        append.Commit();
         _signal.Wake();
-        LogFlushed(_logger, payloads.Count);
+        return append.Inserted;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!Enabled)
-        {
-            return;
-        }
-
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            // Whichever comes first: the interval, or half the cap waiting.
-            using (var interval = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
-            {
-                var tick = Task.Delay(_interval, _time, interval.Token);
-                await Task.WhenAny(tick, Volatile.Read(ref _full).Task);
-                await interval.CancelAsync();
-            }
-
-            if (stoppingToken.IsCancellationRequested)
-            {
-                // Stopping: StopAsync flushes what is left.
-                return;
-            }
-
-            await TryFlushAsync(stoppingToken);
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Enabled ? _worker.RunAsync(stoppingToken) : Task.CompletedTask;
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
         if (Enabled)
         {
-            await TryFlushAsync(CancellationToken.None);
+            await _worker.FlushRemainingAsync();
         }
     }
 
-    // Pull events are best effort (no commit acknowledged them): a database that fails a write loses that batch, never a
-    // request and never the host.
-    private async Task TryFlushAsync(CancellationToken cancellationToken)
+    public override void Dispose()
     {
-        try
-        {
-            await FlushAsync(cancellationToken);
-        }
-        catch (Exception exception) when (exception is Microsoft.Data.Sqlite.SqliteException or IOException or ObjectDisposedException or InvalidOperationException)
-        {
-            LogFlushFailed(_logger, exception);
-        }
+        _worker.Dispose();
+        _payloads?.Dispose();
+        base.Dispose();
     }
 
     private sealed record PendingPull(RegistryChange Change, string Kind, RequestFacts Request, DateTimeOffset At);

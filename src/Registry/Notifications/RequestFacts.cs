@@ -9,32 +9,35 @@ namespace Berth.Registry.Notifications;
 /// What an event says about the request that caused it, read while the request is live: a push or delete turns it into
 /// JSON at once (inside its transaction), a pull keeps it until the next flush of pull events, after the request is
 /// gone. Capturing costs a few references (the strings are the request's own) and one string, the URL base; the address
-/// is formatted only when the event is written.
+/// and the URLs are formatted only when the event is written (<see cref="NotificationEventWriter"/>, without strings).
 /// </summary>
 internal sealed class RequestFacts
 {
-    private readonly IPAddress? _remoteIp;
-    private readonly int _remotePort;
-    private readonly string? _actor;
-
     private RequestFacts(HttpContext context)
     {
         var request = context.Request;
         Id = context.TraceIdentifier;
-        _remoteIp = context.Connection.RemoteIpAddress;
-        _remotePort = context.Connection.RemotePort;
+        RemoteIp = context.Connection.RemoteIpAddress;
+        RemotePort = context.Connection.RemotePort;
         Host = request.Host.Value;
         Method = request.Method;
         UserAgent = request.Headers.UserAgent.ToString();
         // The account name when the request carried Basic credentials (decoded now: a pull's facts wait in memory for
         // the next flush, and the password must not wait with them); a bearer token's subject is not decoded again here.
-        _actor = request.Headers.Authorization is [{ } authorization] && authorization.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase)
+        ActorName = request.Headers.Authorization is [{ } authorization] && authorization.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase)
             ? CredentialVerifier.ReadBasic(authorization)?.Username
             : null;
         UrlBase = RegistryHeaders.AbsoluteUrl(request, "");
     }
 
     public string Id { get; }
+
+    public IPAddress? RemoteIp { get; }
+
+    public int RemotePort { get; }
+
+    /// <summary>The account name, when the request carried Basic credentials.</summary>
+    public string? ActorName { get; }
 
     public string? Host { get; }
 
@@ -52,10 +55,10 @@ internal sealed class RequestFacts
 
     public NotificationRequest ToRequest() => new(
         Id,
-        _remoteIp is { } ip ? string.Create(CultureInfo.InvariantCulture, $"{ip}:{_remotePort}") : null,
+        RemoteIp is { } ip ? string.Create(CultureInfo.InvariantCulture, $"{ip}:{RemotePort}") : null,
         Host,
         Method,
         UserAgent);
 
-    public NotificationActor? Actor() => _actor is null ? null : new NotificationActor(_actor);
+    public NotificationActor? Actor() => ActorName is null ? null : new NotificationActor(ActorName);
 }

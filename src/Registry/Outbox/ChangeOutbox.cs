@@ -3,8 +3,8 @@ using Microsoft.Data.Sqlite;
 
 namespace Berth.Registry.Outbox;
 
-/// <summary>An event of the outbox, as a consumer reads it.</summary>
-internal readonly record struct QueuedEvent(long Id, string Action, string Payload);
+/// <summary>An event of the outbox, as a consumer reads it: <paramref name="Payload"/> is the event's JSON in UTF-8, as stored.</summary>
+internal readonly record struct QueuedEvent(long Id, string Action, byte[] Payload);
 
 /// <summary>One reader of the outbox: the names of the cursors it keeps (a notification endpoint each, replication one).</summary>
 internal interface IOutboxConsumer
@@ -112,7 +112,8 @@ internal sealed class ChangeOutbox(RegistryDataDirectory layout, TimeProvider ti
         using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            events.Add(new QueuedEvent(reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
+            // The payload's bytes as SQLite holds them (UTF-8 text): no string to transcode again for the POST body.
+            events.Add(new QueuedEvent(reader.GetInt64(0), reader.GetString(1), reader.GetFieldValue<byte[]>(2)));
         }
 
         return events;
@@ -168,25 +169,22 @@ internal sealed class ChangeOutbox(RegistryDataDirectory layout, TimeProvider ti
     public Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken) => OpenWritableAsync(cancellationToken);
 
     /// <summary>
-    /// Events that join no change's transaction (pulls: a pull changes nothing), in one transaction of their own, in
-    /// the order given.
+    /// Starts writing events that join no change's transaction (pulls: a pull changes nothing), in one transaction of
+    /// their own, chunk by chunk (<see cref="OutboxAppend.InsertAsync"/>), in the order given; nothing is stored
+    /// unless <see cref="OutboxAppend.Commit"/> is called.
     /// </summary>
-    public async Task AppendAsync(string action, IReadOnlyList<string> payloads, CancellationToken cancellationToken)
+    public async Task<OutboxAppend> BeginAppendAsync(string action, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenWritableAsync(cancellationToken);
-        using var transaction = connection.BeginTransaction();
-        using var command = connection.Command("""INSERT INTO "NotificationEvents" ("Action", "Payload", "CreatedAt") VALUES ($action, $payload, $now);""");
-        command.Transaction = transaction;
-        command.Parameters.AddWithValue("$action", action);
-        var payload = command.Parameters.Add("$payload", SqliteType.Text);
-        command.Parameters.AddWithValue("$now", time.GetUtcNow().UtcDateTime);
-        foreach (var text in payloads)
+        var connection = await OpenWritableAsync(cancellationToken);
+        try
         {
-            payload.Value = text;
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            return new OutboxAppend(connection, action, time.GetUtcNow().UtcDateTime);
         }
-
-        transaction.Commit();
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
     }
 
     // The ADO.NET pool is shared with the read pool (same connection string), whose connections are query_only: a

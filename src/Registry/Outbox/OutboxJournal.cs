@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using Berth.Registry.Notifications;
 using Berth.Registry.Storage;
@@ -12,7 +13,7 @@ internal interface IOutboxInterest
 
 /// <summary>
 /// Turns a committed-to-be change into the outbox row the metadata store writes in the change's transaction (the
-/// event as distribution's notification JSON, fixed now: its id, time and request), and wakes the consumers after the
+/// event as distribution's notification JSON in UTF-8, fixed now: its id, time and request), and wakes the consumers after the
 /// commit. One row per change however many consumers want it (notification endpoints, replication): only changes some
 /// consumer wants get a row, so with none a write costs nothing more. The request comes from
 /// <see cref="IHttpContextAccessor"/>, which is registered only when notifications are configured (it costs every
@@ -21,7 +22,7 @@ internal interface IOutboxInterest
 internal sealed class OutboxJournal(IEnumerable<IOutboxInterest> interests, TimeProvider time, ChangeSignal signal, IHttpContextAccessor? http = null) : IChangeJournal
 {
     private readonly IOutboxInterest[] _interests = [.. interests];
-    private readonly NotificationSource _source = new(Environment.MachineName, Guid.NewGuid().ToString());
+    private readonly NotificationEventWriter.EncodedSource _source = new(new NotificationSource(Environment.MachineName, Guid.NewGuid().ToString()));
 
     public JournalEntry? Describe(in RegistryChange change)
     {
@@ -45,37 +46,27 @@ internal sealed class OutboxJournal(IEnumerable<IOutboxInterest> interests, Time
         _ => "pull",
     };
 
-    public string Serialize(in RegistryChange change)
+    /// <summary>The event of a change now, as distribution's JSON in UTF-8, with a fresh id and the current request.</summary>
+    public byte[] Serialize(in RegistryChange change)
     {
         var context = http?.HttpContext;
         var kind = context?.Request.Path.Value?.Contains("/blobs/", StringComparison.Ordinal) == true ? "blobs" : "manifests";
-        return Serialize(change, kind, context is null ? null : RequestFacts.Capture(context), time.GetUtcNow());
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            Write(writer, change, kind, context is null ? null : RequestFacts.Capture(context), time.GetUtcNow());
+        }
+
+        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>
-    /// The event as distribution's JSON, with a fresh id: for a change now, and for a pull (<see cref="PullEvents"/>)
+    /// Writes the event as distribution's JSON, with a fresh id: for a change now, and for a pull (<see cref="PullEvents"/>)
     /// when its batch is written, with the time and the request noted when it was served.
     /// </summary>
     /// <param name="kind"><c>manifests</c> or <c>blobs</c>: which URL the target's <c>url</c> names.</param>
-    public string Serialize(in RegistryChange change, string kind, RequestFacts? request, DateTimeOffset at)
-    {
-        var notification = new NotificationEvent(
-            Guid.NewGuid().ToString(),
-            at,
-            ActionName(change.Action),
-            new NotificationTarget(
-                change.MediaType,
-                change.MediaType is null ? null : change.Size,
-                change.Digest,
-                change.MediaType is null ? null : change.Size,
-                change.Repository,
-                request is not null && change.Digest is { } digest ? request.Url(change.Repository, kind, digest) : null,
-                change.Tag),
-            request?.ToRequest(),
-            request?.Actor(),
-            _source);
-        return JsonSerializer.Serialize(notification, NotificationJsonContext.Default.NotificationEvent);
-    }
+    public void Write(Utf8JsonWriter writer, in RegistryChange change, string kind, RequestFacts? request, DateTimeOffset at) =>
+        NotificationEventWriter.Write(writer, Guid.NewGuid(), at, ActionName(change.Action), change, kind, request, _source);
 }
 
 /// <summary>Wakes every outbox consumer after a commit that recorded events.</summary>

@@ -14,8 +14,8 @@ internal enum ChangeAction
 /// </summary>
 internal readonly record struct RegistryChange(ChangeAction Action, string Repository, string? Digest, string? MediaType, long Size, string? Tag);
 
-/// <summary>A row the metadata store writes in the change's own transaction (the durable outbox).</summary>
-internal sealed record JournalEntry(string Action, string Payload);
+/// <summary>A row the metadata store writes in the change's own transaction (the durable outbox); <paramref name="Payload"/> is UTF-8 text.</summary>
+internal sealed record JournalEntry(string Action, byte[] Payload);
 
 /// <summary>
 /// The seam through which the metadata store records changes for consumers outside the request (notifications):

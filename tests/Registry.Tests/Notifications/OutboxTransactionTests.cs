@@ -1,3 +1,4 @@
+using System.Text;
 using Berth.Registry.Storage;
 using Berth.Registry.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
@@ -114,7 +115,7 @@ public sealed class OutboxTransactionTests : IAsyncLifetime, IDisposable
         public JournalEntry? Describe(in RegistryChange change) =>
             Fail
                 ? throw new InvalidOperationException("the outbox row cannot be written")
-                : new JournalEntry(change.Action == ChangeAction.Push ? "push" : "delete", change.Tag ?? change.Digest!);
+                : new JournalEntry(change.Action == ChangeAction.Push ? "push" : "delete", Encoding.UTF8.GetBytes(change.Tag ?? change.Digest!));
 
         public void Committed() => Commits++;
     }

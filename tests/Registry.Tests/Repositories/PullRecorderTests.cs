@@ -11,7 +11,8 @@ namespace Berth.Registry.Tests.Repositories;
 
 /// <summary>
 /// <see cref="PullRecorder"/>: last pull times noted in memory and written in batches — on the interval, and as soon as
-/// the batch reaches its cap, so memory stays bounded however fast manifests are pulled.
+/// the batch reaches its cap; and while writes stall, at most twice the cap wait, so memory stays bounded however fast
+/// manifests are pulled.
 /// </summary>
 public sealed class PullRecorderTests
 {
@@ -81,6 +82,29 @@ public sealed class PullRecorderTests
         await recorder.StopAsync(CancellationToken.None);
 
         Assert.Equal("sha256:c", Assert.Single(await _metadata.Batches.Reader.ReadAsync().AsTask().WithTimeout()).Digest);
+    }
+
+    [Fact]
+    public async Task WhileWritesStall_TwiceTheCapWait_AndFurtherManifestsAreNotNoted()
+    {
+        // Not started: no write runs, as when the disk is stuck.
+        using var recorder = Recorder(maxPending: 2);
+        for (var i = 0; i < 6; i++)
+        {
+            recorder.Record(1, $"sha256:{i}");
+        }
+
+        recorder.Record(1, "sha256:0"); // one already waiting is still stamped
+
+        await recorder.FlushAsync(CancellationToken.None);
+        Assert.Equal(
+            ["sha256:0", "sha256:1", "sha256:2", "sha256:3"],
+            (await _metadata.Batches.Reader.ReadAsync().AsTask().WithTimeout()).Select(p => p.Digest).Order(StringComparer.Ordinal));
+
+        // Room again once written.
+        recorder.Record(1, "sha256:5");
+        await recorder.FlushAsync(CancellationToken.None);
+        Assert.Equal("sha256:5", Assert.Single(await _metadata.Batches.Reader.ReadAsync().AsTask().WithTimeout()).Digest);
     }
 
     private sealed class RecordingMetadata : IImageMetadata

@@ -14,7 +14,8 @@ namespace Berth.Registry.Storage.Sqlite;
 /// </summary>
 internal sealed class SqliteMetadataStore(RegistryDataDirectory layout, TimeProvider time, IChangeJournal? journal = null) : IMetadataStore, IDisposable
 {
-    private const string JournalSql = """INSERT INTO "NotificationEvents" ("Action", "Payload", "CreatedAt") VALUES ($action, $payload, $now);""";
+    // The payload arrives as UTF-8 bytes and is stored as TEXT, as the outbox's other writer stores it (OutboxAppend).
+    private const string JournalSql = """INSERT INTO "NotificationEvents" ("Action", "Payload", "CreatedAt") VALUES ($action, CAST($payload AS TEXT), $now);""";
 
     private readonly IChangeJournal _journal = journal ?? new NoChangeJournal();
 
