@@ -24,4 +24,19 @@ internal sealed class GcOptions
     /// <summary>Manifests or blobs deleted per transaction: each batch holds the registry's write lock for its duration only.</summary>
     [Range(1, 10_000)]
     public int BatchSize { get; set; } = 100;
+
+    /// <summary>
+    /// SQLite page cache of the writer connection while a collection runs (SQLite's default of 2 MB otherwise). A run
+    /// reviews items spread over the whole database and every page missing from the cache is a read system call.
+    /// </summary>
+    [Range(2L << 20, 1L << 32)]
+    public long CacheBytes { get; set; } = 64L << 20;
+
+    /// <summary>
+    /// How much of the database file the writer connection reads through a memory map while a collection runs (0: none;
+    /// SQLite caps it at ~2 GB): a page read from the map costs a memory access, not a read system call and a copy.
+    /// The map is dropped when the run ends. Address space only: the pages are the OS's file cache.
+    /// </summary>
+    [Range(0L, 1L << 40)]
+    public long MapBytes { get; set; } = 2L << 30;
 }

@@ -16,6 +16,13 @@ internal sealed record GcRun(DateTime StartedAt, DateTime FinishedAt, bool DryRu
 /// </summary>
 internal interface IGcMetadata
 {
+    /// <summary>
+    /// Readies the store for one run: a run's reviews are spread over the whole database, so while it lasts the writer
+    /// gets a page cache of <paramref name="cacheBytes"/> and reads through a memory map of up to
+    /// <paramref name="mapBytes"/>. Disposing the result returns the writer to its usual settings.
+    /// </summary>
+    Task<IAsyncDisposable> BeginRunAsync(long cacheBytes, long mapBytes, CancellationToken cancellationToken);
+
     /// <summary>Gives queued items with no time yet the collector's clock (<paramref name="now"/>).</summary>
     Task<int> StampAsync(DateTime now, CancellationToken cancellationToken);
 
