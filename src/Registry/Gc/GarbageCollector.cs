@@ -36,7 +36,7 @@ internal sealed partial class GarbageCollector(
         await _oneRun.WaitAsync(cancellationToken);
         try
         {
-            await using var settings = await metadata.BeginRunAsync(options.Value.CacheBytes, options.Value.MapBytes, cancellationToken);
+            await using var settings = await metadata.BeginRunAsync(options.Value.CacheBytes, options.Value.MapBytes, options.Value.CheckpointPages, cancellationToken);
             var started = time.GetUtcNow().UtcDateTime;
             var phase = Phase.Start(time);
             var stamped = await metadata.StampAsync(started, cancellationToken);

@@ -39,4 +39,13 @@ internal sealed class GcOptions
     /// </summary>
     [Range(0L, 1L << 40)]
     public long MapBytes { get; set; } = 2L << 30;
+
+    /// <summary>
+    /// The writer's WAL auto-checkpoint while a collection runs, in pages (SQLite's 1,000 otherwise). Each batch
+    /// commits the pages it dirtied to the log, and each checkpoint copies the logged pages into the database and
+    /// fsyncs it: a longer log between checkpoints copies a page that many batches touched once instead of once per
+    /// checkpoint, and fsyncs less often. The log file keeps the size it reached (~80 MB at 20,000 pages of 4 KiB).
+    /// </summary>
+    [Range(100, 1_000_000)]
+    public int CheckpointPages { get; set; } = 20_000;
 }
