@@ -36,8 +36,11 @@ internal sealed partial class GarbageCollector(
         await _oneRun.WaitAsync(cancellationToken);
         try
         {
+            await using var settings = await metadata.BeginRunAsync(options.Value.CacheBytes, options.Value.MapBytes, options.Value.CheckpointPages, cancellationToken);
             var started = time.GetUtcNow().UtcDateTime;
-            await metadata.StampAsync(started, cancellationToken);
+            var phase = Phase.Start(time);
+            var stamped = await metadata.StampAsync(started, cancellationToken);
+            Log(phase, "stamp", stamped, 0);
             var cutoff = started - options.Value.ReviewDelay;
             if (dryRun)
             {
@@ -57,9 +60,11 @@ internal sealed partial class GarbageCollector(
                 // The manifests just deleted queued their blobs: their review delay starts now, as it would have
                 // with the time of the event. The cutoff moves with the stamp, or with a delay of 0 those blobs
                 // (stamped after the run's start) would wait for the next run.
-                var stamped = time.GetUtcNow().UtcDateTime;
-                await metadata.StampAsync(stamped, cancellationToken);
-                await CollectBlobsAsync(stamped - options.Value.ReviewDelay, collected, cancellationToken);
+                var restamped = time.GetUtcNow().UtcDateTime;
+                phase = Phase.Start(time);
+                stamped = await metadata.StampAsync(restamped, cancellationToken);
+                Log(phase, "stamp", stamped, 0);
+                await CollectBlobsAsync(restamped - options.Value.ReviewDelay, collected, cancellationToken);
             }
             catch (Exception exception) when (exception is IOException or Microsoft.Data.Sqlite.SqliteException)
             {
@@ -103,6 +108,8 @@ internal sealed partial class GarbageCollector(
     private async Task CollectManifestsAsync(DateTime cutoff, List<CollectedManifest> deleted, CancellationToken cancellationToken)
     {
         var batchSize = options.Value.BatchSize;
+        var phase = Phase.Start(time);
+        var (reviewedTotal, deletedBefore) = (0L, deleted.Count);
         while (true)
         {
             // One batch under the write lock: the re-check and the delete see the same state as any push.
@@ -119,8 +126,10 @@ internal sealed partial class GarbageCollector(
                     return count;
                 },
                 cancellationToken);
+            reviewedTotal += reviewed;
             if (reviewed < batchSize)
             {
+                Log(phase, "manifests", reviewedTotal, deleted.Count - deletedBefore);
                 return;
             }
         }
@@ -129,6 +138,8 @@ internal sealed partial class GarbageCollector(
     private async Task CollectBlobsAsync(DateTime cutoff, List<CollectedBlob> deleted, CancellationToken cancellationToken)
     {
         var batchSize = options.Value.BatchSize;
+        var phase = Phase.Start(time);
+        var (reviewedTotal, deletedBefore) = (0L, deleted.Count);
         while (true)
         {
             var reviewed = await store.ExclusiveAsync(
@@ -148,10 +159,31 @@ internal sealed partial class GarbageCollector(
                     return count;
                 },
                 cancellationToken);
+            reviewedTotal += reviewed;
             if (reviewed < batchSize)
             {
+                Log(phase, "blobs", reviewedTotal, deleted.Count - deletedBefore);
                 return;
             }
         }
+    }
+
+    private void Log(Phase phase, string name, long reviewed, long deleted)
+    {
+        if (reviewed == 0 || !logger.IsEnabled(LogLevel.Information))
+        {
+            return;
+        }
+
+        var elapsed = time.GetElapsedTime(phase.Started);
+        var cpu = Environment.CpuUsage.TotalTime - phase.Cpu;
+        LogPhase(logger, name, reviewed, deleted, elapsed.TotalMilliseconds, cpu.TotalMilliseconds);
+    }
+
+    // A phase's wall time on the collector's clock and the process's CPU time over it (the process's, not the
+    // collector's alone: on an otherwise idle registry the two are the same), for the log.
+    private readonly record struct Phase(long Started, TimeSpan Cpu)
+    {
+        public static Phase Start(TimeProvider time) => new(time.GetTimestamp(), Environment.CpuUsage.TotalTime);
     }
 }

@@ -16,6 +16,14 @@ internal sealed record GcRun(DateTime StartedAt, DateTime FinishedAt, bool DryRu
 /// </summary>
 internal interface IGcMetadata
 {
+    /// <summary>
+    /// Readies the store for one run: a run's reviews are spread over the whole database, so while it lasts the writer
+    /// gets a page cache of <paramref name="cacheBytes"/>, reads through a memory map of up to <paramref name="mapBytes"/>
+    /// and checkpoints its log every <paramref name="checkpointPages"/> pages. Disposing the result returns the writer to
+    /// its usual settings.
+    /// </summary>
+    Task<IAsyncDisposable> BeginRunAsync(long cacheBytes, long mapBytes, int checkpointPages, CancellationToken cancellationToken);
+
     /// <summary>Gives queued items with no time yet the collector's clock (<paramref name="now"/>).</summary>
     Task<int> StampAsync(DateTime now, CancellationToken cancellationToken);
 

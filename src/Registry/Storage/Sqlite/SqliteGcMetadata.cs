@@ -23,6 +23,25 @@ internal sealed class SqliteGcMetadata(SqliteMetadataStore store) : IGcMetadata
 
     private const string DanglingBlob = """NOT EXISTS (SELECT 1 FROM "ManifestBlobs" mb WHERE mb."Digest" = b."Digest")""";
 
+    public async Task<IAsyncDisposable> BeginRunAsync(long cacheBytes, long mapBytes, int checkpointPages, CancellationToken cancellationToken)
+    {
+        var usual = await store.WithWriterAsync(
+            connection =>
+            {
+                using var read = connection.Command("PRAGMA cache_size;");
+                var cacheSize = Convert.ToInt64(read.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+                read.CommandText = "PRAGMA wal_autocheckpoint;";
+                var checkpoint = Convert.ToInt64(read.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+
+                // A negative cache_size is KiB, not pages.
+                using var widen = connection.Command($"PRAGMA cache_size=-{cacheBytes / 1024}; PRAGMA mmap_size={mapBytes}; PRAGMA wal_autocheckpoint={checkpointPages};");
+                widen.ExecuteNonQuery();
+                return (cacheSize, checkpoint);
+            },
+            cancellationToken);
+        return new RunSettings(store, usual.cacheSize, usual.checkpoint);
+    }
+
     public async Task<int> StampAsync(DateTime now, CancellationToken cancellationToken)
     {
         var total = 0;
@@ -242,6 +261,19 @@ internal sealed class SqliteGcMetadata(SqliteMetadataStore store) : IGcMetadata
         }
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>Puts the writer's page cache and checkpoint size back, unmaps the file and frees the cache's memory.</summary>
+    private sealed class RunSettings(SqliteMetadataStore store, long cacheSize, long checkpointPages) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() =>
+            await store.WithWriterAsync(
+                connection =>
+                {
+                    using var narrow = connection.Command($"PRAGMA cache_size={cacheSize}; PRAGMA mmap_size=0; PRAGMA wal_autocheckpoint={checkpointPages}; PRAGMA shrink_memory;");
+                    return narrow.ExecuteNonQuery();
+                },
+                CancellationToken.None);
     }
 
     private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql)

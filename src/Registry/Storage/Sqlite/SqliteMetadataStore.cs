@@ -517,6 +517,23 @@ internal sealed class SqliteMetadataStore(RegistryDataDirectory layout, TimeProv
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="use"/> on the writer connection under its lock, outside any transaction: for settings of
+    /// the connection itself (the garbage collector's page cache and memory map), which SQLite will not change inside one.
+    /// </summary>
+    internal async Task<T> WithWriterAsync<T>(Func<SqliteConnection, T> use, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            return use(Connection());
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
     /// <summary>Runs <paramref name="read"/> on a pooled read-only connection.</summary>
     internal T Read<T>(Func<SqliteReadPool.Reader, T> read) => Readers().Read(read);
 
