@@ -23,17 +23,27 @@ public static class TestCertificates
         return new PemCertificate(certificate.ExportCertificatePem(), ExportKey(asymmetric), "", certificate.Thumbprint);
     }
 
-    /// <summary>A certificate for <paramref name="names"/> issued by a fresh test CA, whose certificate is the chain.</summary>
+    /// <summary>
+    /// A certificate for <paramref name="names"/> issued by a fresh intermediate CA ("CN=Berth Test Intermediate CA") of
+    /// a fresh root ("CN=Berth Test Root CA"); the chain is the intermediate, then the root.
+    /// </summary>
     public static PemCertificate Issued(string[] names)
     {
-        using var caKey = RSA.Create(2048);
-        var caRequest = new CertificateRequest("CN=Berth Test CA", caKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(60));
+        var now = DateTimeOffset.UtcNow;
+        using var rootKey = RSA.Create(2048);
+        var rootRequest = new CertificateRequest("CN=Berth Test Root CA", rootKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        rootRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        using var root = rootRequest.CreateSelfSigned(now.AddDays(-2), now.AddDays(90));
+        using var intermediateKey = RSA.Create(2048);
+        var intermediateRequest = new CertificateRequest("CN=Berth Test Intermediate CA", intermediateKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        intermediateRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        using var intermediatePublic = intermediateRequest.Create(root, now.AddDays(-1), now.AddDays(60), RandomNumberGenerator.GetBytes(8));
+        using var intermediate = intermediatePublic.CopyWithPrivateKey(intermediateKey);
         using var key = RSA.Create(2048);
         var request = Request(names, key);
-        using var certificate = request.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30), RandomNumberGenerator.GetBytes(8));
-        return new PemCertificate(certificate.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem(), ca.ExportCertificatePem(), certificate.Thumbprint);
+        using var certificate = request.Create(intermediate, now.AddDays(-1), now.AddDays(30), RandomNumberGenerator.GetBytes(8));
+        return new PemCertificate(certificate.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem(),
+            intermediate.ExportCertificatePem() + "\n" + root.ExportCertificatePem(), certificate.Thumbprint);
     }
 
     private static AsymmetricAlgorithm NewKey(string key) => key switch

@@ -55,7 +55,7 @@ public sealed class CertificateTests(ITestOutputHelper output) : SchedulerTest(o
         var detail = await DescribeAsync(arn);
         Assert.Equal(("www.example.com", "ISSUED", "IMPORTED", "RSA_2048", "SHA256WITHRSA"), (detail.DomainName, detail.Status, detail.Type, detail.KeyAlgorithm, detail.SignatureAlgorithm));
         Assert.Equal(["www.example.com", "example.com"], detail.SubjectAlternativeNames);
-        Assert.Equal("CN=Berth Test CA", detail.Issuer);
+        Assert.Equal("CN=Berth Test Intermediate CA", detail.Issuer);
         Assert.True(detail.NotAfter.ToDateTimeOffset() > DateTimeOffset.UtcNow.AddDays(29));
         Assert.Empty(detail.InUseBy);
 
