@@ -259,7 +259,8 @@ internal sealed class LoadBalancingHandler(StateKernel kernel)
             var certificates = !command.Certificates.IsEmpty ? command.Certificates : https ? listener.Certificates : [];
             CheckListenerProtocol(lb, protocol, certificates);
             var sslPolicy = TlsPolicy(https, command.SslPolicy, listener.SslPolicy);
-            var sni = https ? listener.SniCertificates : [];
+            // SNI certificates stay with an HTTPS listener; one that became the default is no longer an SNI one.
+            ImmutableArray<string> sni = https ? [.. listener.SniCertificates.Except(certificates, StringComparer.Ordinal)] : [];
             var newPort = command.Port ?? listener.Port;
             if (lbs.Listeners.Values.Any(l => l.LoadBalancerArn == lb.Arn && l.Port == newPort && l.Arn != listener.Arn))
             {
@@ -272,7 +273,7 @@ internal sealed class LoadBalancingHandler(StateKernel kernel)
                 throw Elb.Validation("protocol", "a listener with rules cannot become TCP.");
             }
 
-            ClaimCertificates(listener.Arn, [.. certificates, .. sni.Except(certificates, StringComparer.Ordinal)], "certificates[0].certificate_arn");
+            ClaimCertificates(listener.Arn, [.. certificates, .. sni], "certificates[0].certificate_arn");
             listener.Port = newPort;
             listener.Protocol = protocol;
             listener.Certificates = certificates;
