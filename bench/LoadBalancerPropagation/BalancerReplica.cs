@@ -22,14 +22,21 @@ internal sealed partial class BalancerReplica : IAsyncDisposable
     private readonly int _groups;
     private int _deltas;
 
-    private BalancerReplica(int index, Process process, int groups)
+    private BalancerReplica(int index, string build, Process process, int groups)
     {
         Index = index;
+        Build = build;
         Process = process;
         _groups = groups;
     }
 
     public int Index { get; }
+
+    /// <summary>Which balancer build it runs (<c>--balancer NAME=DLL</c>; "this" for the build beside the benchmark).</summary>
+    public string Build { get; }
+
+    /// <summary>Its name in the report.</summary>
+    public string Name => $"balancer {Index} ({Build})";
 
     public Process Process { get; }
 
@@ -39,7 +46,7 @@ internal sealed partial class BalancerReplica : IAsyncDisposable
     /// <summary>Raised on the reader's thread for every target change the replica logs.</summary>
     public event Action<BalancerReplica, TargetApplied>? TargetApplied;
 
-    public static BalancerReplica Start(int index, string dll, IReadOnlyDictionary<string, string> environment, Uri scheduler, string tokenFile, string dataDir, string listenAddress, int groups)
+    public static BalancerReplica Start(int index, string build, string dll, IReadOnlyDictionary<string, string> environment, Uri scheduler, string tokenFile, string dataDir, string listenAddress, int groups)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -68,7 +75,7 @@ internal sealed partial class BalancerReplica : IAsyncDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start a balancer");
-        var replica = new BalancerReplica(index, process, groups);
+        var replica = new BalancerReplica(index, build, process, groups);
         process.OutputDataReceived += (_, e) => replica.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => replica.OnLine(e.Data);
         process.BeginOutputReadLine();

@@ -13,10 +13,10 @@ using V1 = Berth.Scheduler.V1;
 // rules forward to every group; then RegisterTargets/DeregisterTargets at a fixed rate. A sample is the time from
 // sending the call to the replica's own log line saying its routing serves the change (docs/benchmarks.md).
 //   dotnet run -c Release --project bench/LoadBalancerPropagation -- [--replicas 3] [--groups 1000] [--targets 10]
-//       [--rate 100] [--seconds 60] [--warmup-seconds 5] [--health-checks false]
+//       [--rate 100] [--seconds 60] [--warmup-seconds 5] [--health-checks false] [--balancer NAME=DLL ...]
 var settings = Settings.Parse(args);
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Machine.CpuModel()}; load average {Machine.LoadAverage()}");
-Console.WriteLine($"settings: {settings}");
+Console.WriteLine($"settings: {settings with { Builds = [] }}; balancer builds: {(settings.Builds.Count == 0 ? "this" : string.Join(", ", settings.Builds.Select(b => $"{b.Name}={b.Dll}")))}");
 var root = Directory.CreateTempSubdirectory("berth-lbprop-").FullName;
 var replicas = new List<BalancerReplica>();
 try
@@ -39,7 +39,8 @@ try
     var (lbArn, groups, targets) = await Setup.CreateAsync(lb, clusters, Admin, settings, NextTarget);
     Console.WriteLine($"created {groups.Count} target groups with {settings.TargetsPerGroup} targets each on load balancer {lbArn} in {setupClock.Elapsed.TotalSeconds:F1} s");
 
-    var dll = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../src/LoadBalancer/bin", new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0/Berth.LoadBalancer.dll"));
+    var beside = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../src/LoadBalancer/bin", new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0/Berth.LoadBalancer.dll"));
+    var builds = settings.Builds.Count > 0 ? settings.Builds : [("this", beside)];
     var environment = Machine.EnvironmentFile(Path.Combine(AppContext.BaseDirectory, "../../../../../deploy/loadbalancer.env"));
     for (var i = 0; i < settings.Replicas; i++)
     {
@@ -47,19 +48,20 @@ try
         var dir = Directory.CreateDirectory(Path.Combine(root, $"balancer-{i}")).FullName;
         var token = Path.Combine(dir, "token");
         await File.WriteAllTextAsync(token, credential);
-        replicas.Add(BalancerReplica.Start(i, dll, environment, scheduler.Address, token, Path.Combine(dir, "data"), $"127.0.0.{i + 2}", groups.Count));
+        var (build, dll) = builds[i % builds.Count];
+        replicas.Add(BalancerReplica.Start(i, build, dll, environment, scheduler.Address, token, Path.Combine(dir, "data"), $"127.0.0.{i + 2}", groups.Count));
     }
 
     foreach (var replica in replicas)
     {
         await replica.WaitUntilServingAsync(TimeSpan.FromMinutes(3));
-        Console.WriteLine($"balancer {replica.Index} pid {replica.Process.Id} serves all {groups.Count} groups ({setupClock.Elapsed.TotalSeconds:F1} s)");
+        Console.WriteLine($"{replica.Name} pid {replica.Process.Id} serves all {groups.Count} groups ({setupClock.Elapsed.TotalSeconds:F1} s)");
     }
 
     var churn = new Churn(lb, Admin, groups, targets, NextTarget, replicas);
     churn.Attach();
     var processes = new List<(string Name, Process Process)> { ("scheduler", scheduler.Process) };
-    processes.AddRange(replicas.Select(r => ($"balancer {r.Index}", r.Process)));
+    processes.AddRange(replicas.Select(r => (r.Name, r.Process)));
     var warmup = (int)(settings.WarmupSeconds * settings.Rate);
     var count = warmup + (int)(settings.Seconds * settings.Rate);
     Console.WriteLine($"churn: {count} operations at {settings.Rate}/s ({warmup} of warm-up, not measured); load average {Machine.LoadAverage()}");
@@ -100,7 +102,11 @@ finally
     Directory.Delete(root, recursive: true);
 }
 
-internal sealed record Settings(int Replicas, int Groups, int TargetsPerGroup, double Rate, double Seconds, double WarmupSeconds, bool HealthChecks, int FirstListenerPort)
+/// <param name="Builds">
+/// <c>--balancer NAME=DLL</c>, repeatable: balancer builds to run side by side against the same scheduler and churn, the
+/// replicas dealt round robin (e.g. 6 replicas of two builds: 3 each); none = the build beside this benchmark.
+/// </param>
+internal sealed record Settings(int Replicas, int Groups, int TargetsPerGroup, double Rate, double Seconds, double WarmupSeconds, bool HealthChecks, int FirstListenerPort, IReadOnlyList<(string Name, string Dll)> Builds)
 {
     public static Settings Parse(string[] args)
     {
@@ -119,7 +125,8 @@ internal sealed record Settings(int Replicas, int Groups, int TargetsPerGroup, d
             Number("seconds", 60),
             Number("warmup-seconds", 5),
             bool.Parse(Get("health-checks", "false")),
-            (int)Number("first-listener-port", 18080));
+            (int)Number("first-listener-port", 18080),
+            [.. args.Select((a, i) => (a, i)).Where(x => x.a == "--balancer" && x.i + 1 < args.Length).Select(x => args[x.i + 1].Split('=', 2)).Select(p => (p[0], Path.GetFullPath(p[1])))]);
     }
 }
 

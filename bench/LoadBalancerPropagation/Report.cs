@@ -20,19 +20,34 @@ internal static class Report
         for (var r = 0; r < replicas.Count; r++)
         {
             var index = r;
-            Row($"balancer {r} serving it", measured.Where(o => o.AppliedAt[index] is not null).Select(o => (o.AppliedAt[index]!.Value - o.Sent).TotalMilliseconds),
+            Row($"{replicas[r].Name} serving it", measured.Where(o => o.AppliedAt[index] is not null).Select(o => (o.AppliedAt[index]!.Value - o.Sent).TotalMilliseconds),
                 (appliedDuring[r] / window.TotalSeconds).ToString("F1", CultureInfo.InvariantCulture));
         }
 
         Row("**every** balancer serving it", measured.Where(o => o.AppliedAt.All(a => a is not null)).Select(o => (o.AppliedAt.Max()!.Value - o.Sent).TotalMilliseconds), "");
         Row("every balancer, registrations", measured.Where(o => o.Change == "registered" && o.AppliedAt.All(a => a is not null)).Select(o => (o.AppliedAt.Max()!.Value - o.Sent).TotalMilliseconds), "");
         Row("every balancer, deregistrations", measured.Where(o => o.Change == "draining" && o.AppliedAt.All(a => a is not null)).Select(o => (o.AppliedAt.Max()!.Value - o.Sent).TotalMilliseconds), "");
+        // Builds side by side: "every replica" of each build alone (the latest of its replicas per call).
+        var builds = replicas.Select(r => r.Build).Distinct().ToList();
+        if (builds.Count > 1)
+        {
+            foreach (var build in builds)
+            {
+                var mine = replicas.Where(r => r.Build == build).Select(r => r.Index).ToArray();
+                Row($"**every {build}** balancer serving it", measured.Where(o => mine.All(i => o.AppliedAt[i] is not null)).Select(o => mine.Max(i => (o.AppliedAt[i]!.Value - o.Sent).TotalMilliseconds)), "");
+            }
+        }
         Console.WriteLine();
-        Console.WriteLine("| process | CPU (% of one core) | peak RSS MiB | RSS at end MiB | VmHWM MiB |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
+        // CPU per applied configuration moves far less with the machine's load than the latencies do.
+        Console.WriteLine("| process | CPU (% of one core) | CPU ms per applied configuration | peak RSS MiB | RSS at end MiB | VmHWM MiB |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
         foreach (var (name, cpu, peak, end, hwm) in usage.Results)
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {cpu:F0} | {peak:F1} | {end:F1} | {hwm:F1} |"));
+            var replica = replicas.FirstOrDefault(r => r.Name == name);
+            var perConfig = replica is not null && appliedDuring[replica.Index] > 0
+                ? (cpu / 100 * window.TotalSeconds * 1000 / appliedDuring[replica.Index]).ToString("F1", CultureInfo.InvariantCulture)
+                : "";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {cpu:F0} | {perConfig} | {peak:F1} | {end:F1} | {hwm:F1} |"));
         }
     }
 

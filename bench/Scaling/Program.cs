@@ -104,7 +104,7 @@ int Pass()
     for (var s = 0; s < services; s++)
     {
         var key = serviceKeys[s];
-        var next = ScalingPlanner.Plan(scalings[s], desired[s], m => metrics.Read(key, m), now);
+        var next = ScalingPlanner.Plan(scalings[s], desired[s], p => metrics.Read(key, p.Metric), now);
         if (next != desired[s])
         {
             desired[s] = next;

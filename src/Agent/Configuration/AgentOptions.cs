@@ -26,6 +26,13 @@ internal sealed class AgentOptions
 
     public string? InstanceType { get; set; }
 
+    /// <summary>
+    /// The IP address load balancers reach this host's published ports on (<c>--advertise-address</c>), sent with the
+    /// host's facts; unset, the scheduler uses the address the agent's session comes from. Set it when the two differ
+    /// (NAT between the host and the scheduler, a separate network for traffic).
+    /// </summary>
+    public string? AdvertiseAddress { get; set; }
+
     /// <summary>Custom instance attributes.</summary>
     public Dictionary<string, string> Attributes { get; set; } = [];
 
@@ -162,6 +169,11 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         if (options.SchedulerUrl is { } url && (!url.IsAbsoluteUri || url.Scheme is not ("http" or "https")))
         {
             failures.Add($"SchedulerUrl must be an absolute http or https URL, not '{url}'.");
+        }
+
+        if (!string.IsNullOrEmpty(options.AdvertiseAddress) && !System.Net.IPAddress.TryParse(options.AdvertiseAddress, out _))
+        {
+            failures.Add($"AdvertiseAddress must be an IP address, not '{options.AdvertiseAddress}'.");
         }
 
         if (options.DynamicPortFirst > options.DynamicPortLast)

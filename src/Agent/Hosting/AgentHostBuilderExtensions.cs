@@ -26,6 +26,7 @@ internal static class AgentHostBuilderExtensions
         ["--join-token"] = nameof(AgentOptions.JoinToken),
         ["--cluster"] = nameof(AgentOptions.Cluster),
         ["--zone"] = nameof(AgentOptions.Zone),
+        ["--advertise-address"] = nameof(AgentOptions.AdvertiseAddress),
         ["--instance-type"] = nameof(AgentOptions.InstanceType),
         ["--reserved-cpu"] = nameof(AgentOptions.ReservedCpu),
         ["--reserved-memory"] = nameof(AgentOptions.ReservedMemory),

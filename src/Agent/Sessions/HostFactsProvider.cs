@@ -39,6 +39,7 @@ internal sealed class HostFactsProvider(IContainerRuntime runtime, IOptions<Agen
             DynamicPortFirst = o.DynamicPortFirst,
             DynamicPortLast = o.DynamicPortLast,
             RuntimeVersion = info.ServerVersion,
+            AdvertiseAddress = o.AdvertiseAddress ?? string.Empty,
         };
         facts.Attributes.AddRange(o.Attributes.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => new InstanceAttribute { Name = a.Key, Value = a.Value }));
         facts.ReservedPorts.AddRange(o.ReservedPorts);

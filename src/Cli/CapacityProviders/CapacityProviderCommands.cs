@@ -174,7 +174,7 @@ internal static class CapacityProviderCommands
             return;
         }
 
-        output.Table(["NAME", "HOST GROUP", "MANAGED SCALING", "TARGET", "STEP", "WARMUP", "TERMINATION PROTECTION", "DRAINING"], providers.Select(p =>
+        output.Table(["NAME", "HOST GROUP", "MANAGED SCALING", "TARGET", "STEP", "WARMUP", "TERMINATION PROTECTION", "DRAINING", "RESERVATION", "PROVISIONING"], providers.Select(p =>
         {
             var asg = p.AutoScalingGroupProvider;
             var s = asg.ManagedScaling;
@@ -183,6 +183,7 @@ internal static class CapacityProviderCommands
                 p.Name, asg.AutoScalingGroupArn.Length > 0 ? asg.AutoScalingGroupArn[(asg.AutoScalingGroupArn.LastIndexOf('/') + 1)..] : "-",
                 s.Status, $"{s.TargetCapacity}%", $"{s.MinimumScalingStepSize}-{s.MaximumScalingStepSize}", $"{s.InstanceWarmupPeriod} s",
                 asg.ManagedTerminationProtection, asg.ManagedDraining,
+                p.HasCapacityProviderReservation ? $"{p.CapacityProviderReservation}%" : "-", $"{p.ProvisioningTasks}",
             ];
         }));
     }

@@ -34,7 +34,13 @@ internal static class TargetGroupCommands
         var unhealthy = new Option<int?>("--unhealthy-threshold") { Description = "Failures that make a target unhealthy, 2-10 (2)" };
         var matcher = new Option<string?>("--matcher") { Description = "HTTP codes counted as success: 200, 200,202 or 200-299 (200)" };
         var delay = new Option<int?>("--deregistration-delay") { Description = "Seconds a deregistered target drains at most, 0-3600 (300)" };
-        var create = new Command("create", "Create a target group in the cluster") { name, port, protocol, path, interval, timeout, healthy, unhealthy, matcher, delay };
+        var targetType = new Option<string>("--target-type")
+        {
+            Description = "instance (default: instance address + host port, for bridge and host services) or ip (task addresses, for awsvpc services)",
+            DefaultValueFactory = _ => "instance",
+        };
+        targetType.AcceptOnlyFromAmong("instance", "ip");
+        var create = new Command("create", "Create a target group in the cluster") { name, port, protocol, path, interval, timeout, healthy, unhealthy, matcher, delay, targetType };
         actions.Set(create, async (parse, context, ct) =>
         {
             var check = new HealthCheck { Path = parse.GetValue(path) ?? "", HttpCode = parse.GetValue(matcher) ?? "" };
@@ -71,6 +77,7 @@ internal static class TargetGroupCommands
                 },
                 HealthCheck = check,
                 Cluster = context.Cluster,
+                TargetType = parse.GetValue(targetType)!,
             };
             if (parse.GetValue(delay) is { } seconds)
             {
@@ -120,6 +127,7 @@ internal static class TargetGroupCommands
                 ("Name", group.TargetGroupName),
                 ("ARN", group.TargetGroupArn),
                 ("Protocol", $"{group.Protocol.ToString().ToUpperInvariant()}:{group.Port}"),
+                ("Target type", group.TargetType),
                 ("Cluster", group.Cluster),
                 ("Load balancers", group.LoadBalancerArns.Count == 0 ? "-" : string.Join(", ", group.LoadBalancerArns.Select(Display.ShortArn))),
                 ("Health check", check.Enabled ? $"{check.Protocol.ToString().ToUpperInvariant()} {check.Path} every {check.IntervalSeconds} s, timeout {check.TimeoutSeconds} s, healthy after {check.HealthyThresholdCount}, unhealthy after {check.UnhealthyThresholdCount}, codes {check.HttpCode}" : "disabled"),
@@ -229,11 +237,12 @@ internal static class TargetGroupCommands
             return;
         }
 
-        output.Table(["NAME", "PROTOCOL", "PORT", "CLUSTER", "LOAD BALANCERS", "HEALTH CHECK", "ARN"], groups.Select(g => (IReadOnlyList<string>)
+        output.Table(["NAME", "PROTOCOL", "PORT", "TYPE", "CLUSTER", "LOAD BALANCERS", "HEALTH CHECK", "ARN"], groups.Select(g => (IReadOnlyList<string>)
         [
             g.TargetGroupName,
             g.Protocol.ToString().ToUpperInvariant(),
             Display.Num(g.Port),
+            g.TargetType,
             g.Cluster,
             g.LoadBalancerArns.Count == 0 ? "-" : string.Join(",", g.LoadBalancerArns.Select(a => a.Split('/')[^2])),
             g.HealthCheck.Enabled ? g.HealthCheck.Path : "off",

@@ -150,19 +150,28 @@ internal static class ScalingCommands
         var policy = new Option<string>("--policy-name") { Description = "The policy's name", Required = true };
         var cpu = new Option<double?>("--cpu") { Description = "Keep the service's average CPU utilization at this percent" };
         var memory = new Option<double?>("--memory") { Description = "Keep the service's average memory utilization at this percent" };
+        var requests = new Option<double?>("--alb-requests") { Description = "Keep the requests per target per minute (ALBRequestCountPerTarget) of --target-group at this number" };
+        var targetGroup = TargetGroupOption();
         var outCooldown = new Option<int?>("--scale-out-cooldown") { Description = "Seconds (default 300)" };
         var inCooldown = new Option<int?>("--scale-in-cooldown") { Description = "Seconds (default 300)" };
         var disableIn = new Option<bool>("--disable-scale-in") { Description = "The policy never removes tasks" };
-        var command = new Command("put", "Create or replace a target tracking policy") { name, policy, cpu, memory, outCooldown, inCooldown, disableIn };
+        var command = new Command("put", "Create or replace a target tracking policy") { name, policy, cpu, memory, requests, targetGroup, outCooldown, inCooldown, disableIn };
         actions.Set(command, async (parse, context, ct) =>
         {
-            var (metric, value) = (parse.GetValue(cpu), parse.GetValue(memory)) switch
+            var (metric, value) = (parse.GetValue(cpu), parse.GetValue(memory), parse.GetValue(requests)) switch
             {
-                ({ } c, null) => ("ECSServiceAverageCPUUtilization", c),
-                (null, { } m) => ("ECSServiceAverageMemoryUtilization", m),
-                _ => throw new CliException("give one of --cpu PERCENT or --memory PERCENT.", ExitCodes.Usage),
+                ({ } c, null, null) => ("ECSServiceAverageCPUUtilization", c),
+                (null, { } m, null) => ("ECSServiceAverageMemoryUtilization", m),
+                (null, null, { } r) => ("ALBRequestCountPerTarget", r),
+                _ => throw new CliException("give one of --cpu PERCENT, --memory PERCENT or --alb-requests N --target-group NAME.", ExitCodes.Usage),
             };
-            var configuration = new TargetTrackingConfiguration { PredefinedMetricType = metric, TargetValue = value, DisableScaleIn = parse.GetValue(disableIn) };
+            var configuration = new TargetTrackingConfiguration
+            {
+                PredefinedMetricType = metric,
+                TargetValue = value,
+                DisableScaleIn = parse.GetValue(disableIn),
+                ResourceLabel = await ResourceLabelAsync(context, metric, parse.GetValue(targetGroup), ct),
+            };
             if (parse.GetValue(outCooldown) is { } o)
             {
                 configuration.ScaleOutCooldown = o;
@@ -190,14 +199,15 @@ internal static class ScalingCommands
     {
         var name = Name();
         var policy = new Option<string>("--policy-name") { Description = "The policy's name", Required = true };
-        var metric = new Option<string>("--metric") { Description = "cpu or memory", DefaultValueFactory = _ => "cpu" };
+        var metric = new Option<string>("--metric") { Description = "cpu, memory or alb-requests (requests per target per minute of --target-group)", DefaultValueFactory = _ => "cpu" };
+        var targetGroup = TargetGroupOption();
         var threshold = new Option<double>("--threshold") { Description = "The alarm threshold, percent", Required = true };
         var comparison = new Option<string>("--comparison") { Description = ">=, >, < or <= (the alarm is in ALARM when metric COMPARISON threshold)", Required = true };
         var adjustment = new Option<string>("--adjustment-type") { Description = "ChangeInCapacity, PercentChangeInCapacity or ExactCapacity", DefaultValueFactory = _ => "ChangeInCapacity" };
         var steps = new Option<string[]>("--step") { Description = "LOWER:UPPER=ADJUSTMENT relative to the threshold, a bound empty for none (0:20=1, 20:=3, :0=-1); repeatable", Required = true };
         var cooldown = new Option<int?>("--cooldown") { Description = "Seconds (default 300)" };
         var magnitude = new Option<int>("--min-adjustment-magnitude") { Description = "For PercentChangeInCapacity: the smallest change in tasks" };
-        var command = new Command("put-step", "Create or replace a step scaling policy") { name, policy, metric, threshold, comparison, adjustment, steps, cooldown, magnitude };
+        var command = new Command("put-step", "Create or replace a step scaling policy") { name, policy, metric, threshold, comparison, adjustment, steps, cooldown, magnitude, targetGroup };
         actions.Set(command, async (parse, context, ct) =>
         {
             var configuration = new StepScalingConfiguration
@@ -206,6 +216,7 @@ internal static class ScalingCommands
                 {
                     "cpu" => "ECSServiceAverageCPUUtilization",
                     "memory" => "ECSServiceAverageMemoryUtilization",
+                    "alb-requests" => "ALBRequestCountPerTarget",
                     var other => other ?? "",
                 },
                 Threshold = parse.GetValue(threshold),
@@ -226,6 +237,7 @@ internal static class ScalingCommands
             }
 
             configuration.StepAdjustments.AddRange((parse.GetValue(steps) ?? []).Select(ParseStep));
+            configuration.ResourceLabel = await ResourceLabelAsync(context, configuration.MetricType, parse.GetValue(targetGroup), ct);
             var reply = await context.Scheduler.AutoScaling.PutScalingPolicyAsync(new PutScalingPolicyRequest
             {
                 PolicyName = parse.GetValue(policy)!,
@@ -237,6 +249,43 @@ internal static class ScalingCommands
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    private static Option<string?> TargetGroupOption() =>
+        new("--target-group") { Description = "For ALBRequestCountPerTarget: the target group (name or ARN) whose requests count" };
+
+    /// <summary>
+    /// Application Auto Scaling's resource label of a target group behind its load balancer
+    /// (<c>app/NAME/ID/targetgroup/NAME/ID</c>, the ends of the two ARNs), so that nobody has to assemble it by hand.
+    /// </summary>
+    private static async Task<string> ResourceLabelAsync(CliContext context, string metric, string? targetGroup, CancellationToken ct)
+    {
+        if (metric != "ALBRequestCountPerTarget")
+        {
+            return targetGroup is null ? "" : throw new CliException("--target-group is only for --alb-requests (ALBRequestCountPerTarget).", ExitCodes.Usage);
+        }
+
+        if (targetGroup is null)
+        {
+            throw new CliException("ALBRequestCountPerTarget needs --target-group NAME: the group whose requests per target count.", ExitCodes.Usage);
+        }
+
+        var request = new DescribeTargetGroupsRequest();
+        if (targetGroup.StartsWith("arn:", StringComparison.Ordinal))
+        {
+            request.TargetGroupArns.Add(targetGroup);
+        }
+        else
+        {
+            request.Names.Add(targetGroup);
+        }
+
+        var group = (await context.Scheduler.LoadBalancing.DescribeTargetGroupsAsync(request, cancellationToken: ct)).TargetGroups.Single();
+        var lb = group.LoadBalancerArns.FirstOrDefault()
+            ?? throw new CliException($"target group {targetGroup} has no load balancer: no requests reach it.", ExitCodes.Failure);
+        const string LoadBalancerMarker = ":loadbalancer/";
+        var at = lb.IndexOf(LoadBalancerMarker, StringComparison.Ordinal);
+        return $"{lb[(at + LoadBalancerMarker.Length)..]}/{group.TargetGroupArn[(group.TargetGroupArn.LastIndexOf(':') + 1)..]}";
     }
 
     /// <summary><c>LOWER:UPPER=ADJUSTMENT</c>, either bound empty for none.</summary>
@@ -457,6 +506,7 @@ internal static class ScalingCommands
                 ("ECSServiceAverageMemoryUtilization", reply.HasMemoryUtilization ? Display.Percent(reply.MemoryUtilization) : "no data"),
                 ("Tasks reporting", Display.Num(reply.TasksReporting)),
                 ("Desired / running", $"{reply.DesiredCount} / {reply.RunningCount}"),
+                .. reply.RequestCountPerTarget.Select(r => ("ALBRequestCountPerTarget", $"{Display.Number(r.RequestCountPerTarget)} ({Display.Num(r.RequestsPerMinute)} requests in the last minute over {Display.Num(r.Targets)} targets of {r.TargetGroupArn})")),
             ]);
             return ExitCodes.Success;
         });

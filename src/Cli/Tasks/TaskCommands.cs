@@ -128,6 +128,12 @@ internal static class TaskCommands
             }
 
             TaskTable.Print(context.Output, stopped);
+            // A service's task behind a load balancer drains before it is stopped (the scheduler keeps it RUNNING until then).
+            foreach (var task in stopped.Where(t => t.DesiredStatus == LifecycleStatus.Running))
+            {
+                context.Output.Say($"{task.TaskId}: draining from its target groups first; it stops once nothing is in flight on it or the deregistration delay ends.");
+            }
+
             return ExitCodes.Success;
         });
         return stop;

@@ -53,6 +53,7 @@ internal sealed class TargetHealthEntry
     private int _successes;
     private int _failures;
     private volatile HealthSnapshot _current;
+    private ITimer? _reinstatement;
 
     public TargetHealthEntry(string targetGroupArn, TargetModel target, HealthSnapshot initial)
     {
@@ -67,6 +68,9 @@ internal sealed class TargetHealthEntry
     public TargetModel Target { get; set; }
 
     public HealthSnapshot Current => _current;
+
+    /// <summary>Whether the target's group has active checks (as last configured): without them only time ends an ejection.</summary>
+    public bool ChecksEnabled { get; set; }
 
     /// <summary>Checks begun and finished (field, for Interlocked); tests wait on these with a fake clock.</summary>
     public int ChecksStarted;
@@ -123,6 +127,38 @@ internal sealed class TargetHealthEntry
             _successes = 0;
             _failures = Math.Max(_failures, 1);
             return Set(new HealthSnapshot(TargetState.Unhealthy, ReasonCodes.FailedHealthChecks, description, now, generation));
+        }
+    }
+
+    /// <summary>
+    /// Holds the timer that ends an ejection in a group without checks (<see cref="TargetHealthTable.PassiveReactivation"/>);
+    /// a newer one replaces it.
+    /// </summary>
+    public void SetReinstatement(ITimer? timer)
+    {
+        lock (_lock)
+        {
+            _reinstatement?.Dispose();
+            _reinstatement = timer;
+        }
+    }
+
+    /// <summary>
+    /// Ends the ejection that produced <paramref name="ejection"/> (its generation), back to <c>unavailable</c>, the
+    /// routable state of a group without checks; null when anything changed the target since.
+    /// </summary>
+    public HealthSnapshot? Reinstate(long ejection, DateTimeOffset now, long generation)
+    {
+        lock (_lock)
+        {
+            if (_current.Generation != ejection || _current.State != TargetState.Unhealthy || ChecksEnabled)
+            {
+                return null;
+            }
+
+            _successes = 0;
+            _failures = 0;
+            return Set(new HealthSnapshot(TargetState.Unavailable, ReasonCodes.HealthCheckDisabled, "Health checks are disabled", now, generation));
         }
     }
 

@@ -55,11 +55,15 @@ internal static class LoadBalancerServiceCollectionExtensions
                 services.RemoveAt(i);
             }
         }
+        services.AddSingleton<RunningClusters>();
+        services.AddSingleton<IClusterChangeListener>(sp => sp.GetRequiredService<RunningClusters>());
+        services.AddSingleton<IConfigChangeListener>(sp => sp.GetRequiredService<RunningClusters>());
         services.AddSingleton<BalancerProxyConfigProvider>();
         services.AddSingleton<IProxyConfigProvider>(sp => sp.GetRequiredService<BalancerProxyConfigProvider>());
         services.AddSingleton<MatcherPolicy, ListenerRuleMatcherPolicy>();
         services.AddSingleton<ILoadBalancingPolicy, SlowStartPolicy>();
         services.AddSingleton<TargetAvailability>();
+        services.AddSingleton<RequestCounts>();
 
         services.AddSingleton<InFlightCounter>();
         services.AddSingleton<WatchClient>();
@@ -83,6 +87,7 @@ internal static class LoadBalancerServiceCollectionExtensions
         var lookup = app.Services.GetRequiredService<IProxyStateLookup>();
         var availability = app.Services.GetRequiredService<TargetAvailability>();
         var rules = app.Services.GetRequiredService<BalancerProxyConfigProvider>();
+        var requests = app.Services.GetRequiredService<RequestCounts>();
         // Between routing and the endpoints: fixed-response and redirect actions answer here.
         app.UseMiddleware<ActionMiddleware>();
         app.MapAdmin();
@@ -91,6 +96,7 @@ internal static class LoadBalancerServiceCollectionExtensions
             proxy.Use((context, next) =>
             {
                 TargetGroupSelection.Apply(context, lookup);
+                requests.Count(context.GetReverseProxyFeature().Cluster.Config.ClusterId);
                 availability.Apply(context);
                 return next(context);
             });

@@ -7,10 +7,12 @@ using Yarp.ReverseProxy.Configuration;
 namespace Berth.LoadBalancer.Routing;
 
 /// <summary>
-/// YARP's configuration, fed by the watch stream through <see cref="ConfigStore"/>: every applied configuration
-/// becomes a new <see cref="IProxyConfig"/> and the old one's change token fires. A change of targets only builds the
-/// clusters of the groups it touched; every other route and cluster is the previous configuration's own object
-/// (YARP compares them with the ones it runs and leaves unchanged clusters and their destinations alone).
+/// YARP's configuration, fed by the watch stream through <see cref="ConfigStore"/>. A change of targets only (nearly
+/// every change under registration churn) goes straight into the touched clusters' running destinations
+/// (<see cref="RunningClusters"/>) and YARP reloads nothing; <see cref="GetConfig"/> then answers a configuration with
+/// those destinations and the same change token, so that a later reload starts from what runs. Anything else becomes a
+/// new <see cref="IProxyConfig"/> and the old one's change token fires: YARP validates and compares every route and
+/// cluster (unchanged ones are the previous configuration's own objects, which it leaves alone).
 /// </summary>
 internal sealed class BalancerProxyConfigProvider : IProxyConfigProvider
 {
@@ -18,11 +20,13 @@ internal sealed class BalancerProxyConfigProvider : IProxyConfigProvider
     // since YARP may build an endpoint of the old configuration after the new one was published.
     private readonly ConcurrentDictionary<(string RouteId, string Fingerprint), RuleEndpointMetadata> _rules = new();
     private readonly Dictionary<string, ClusterConfig> _clusters = new(StringComparer.Ordinal);
-    private volatile Snapshot _current = new([], []);
+    private readonly RunningClusters _running;
+    private volatile Snapshot _current = new([], [], new CancellationTokenSource());
     private HashSet<(string, string)> _previousKeys = [];
 
-    public BalancerProxyConfigProvider(ConfigStore store)
+    public BalancerProxyConfigProvider(ConfigStore store, RunningClusters running)
     {
+        _running = running;
         store.Changed += Update;
         if (store.Current is { } model)
         {
@@ -45,15 +49,25 @@ internal sealed class BalancerProxyConfigProvider : IProxyConfigProvider
         var old = _current;
         if (change.OnlyTargets)
         {
+            // In place only while YARP runs the configuration whose token fires next: when it has not applied that one yet
+            // (a reload in progress, or one that failed), its reload could overwrite the destinations written here.
+            var inPlace = _running.Applied is Snapshot applied && applied.SameGeneration(old);
             foreach (var arn in change.TargetsChangedIn!)
             {
                 if (ProxyConfigBuilder.BuildCluster(model.TargetGroups[arn], model.IdleTimeout) is { } cluster)
                 {
                     _clusters[arn] = cluster;
+                    inPlace = inPlace && _running.TryReplaceDestinations(cluster);
                 }
             }
 
-            _current = new Snapshot(old.Routes, [.. _clusters.Values]);
+            if (inPlace)
+            {
+                _current = old.WithClusters([.. _clusters.Values]);
+                return;
+            }
+
+            _current = new Snapshot(old.Routes, [.. _clusters.Values], new CancellationTokenSource());
             old.SignalChange();
             return;
         }
@@ -82,7 +96,7 @@ internal sealed class BalancerProxyConfigProvider : IProxyConfigProvider
         }
 
         _previousKeys = keys;
-        _current = new Snapshot(routes, clusters);
+        _current = new Snapshot(routes, clusters, new CancellationTokenSource());
         old.SignalChange();
     }
 
@@ -91,13 +105,15 @@ internal sealed class BalancerProxyConfigProvider : IProxyConfigProvider
     private sealed class Snapshot : IProxyConfig
 #pragma warning restore CA1001
     {
-        private readonly CancellationTokenSource _changed = new();
+        // Shared by the snapshots of one generation: those that differ only by destinations YARP got in place.
+        private readonly CancellationTokenSource _changed;
 
-        public Snapshot(IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters)
+        public Snapshot(IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters, CancellationTokenSource changed)
         {
             Routes = routes;
             Clusters = clusters;
-            ChangeToken = new CancellationChangeToken(_changed.Token);
+            _changed = changed;
+            ChangeToken = new CancellationChangeToken(changed.Token);
         }
 
         public IReadOnlyList<RouteConfig> Routes { get; }
@@ -109,5 +125,10 @@ internal sealed class BalancerProxyConfigProvider : IProxyConfigProvider
         public string RevisionId { get; } = Guid.NewGuid().ToString("N");
 
         public void SignalChange() => _changed.Cancel();
+
+        /// <summary>The same routes and change token with other clusters.</summary>
+        public Snapshot WithClusters(IReadOnlyList<ClusterConfig> clusters) => new(Routes, clusters, _changed);
+
+        public bool SameGeneration(Snapshot other) => ReferenceEquals(_changed, other._changed);
     }
 }

@@ -4,6 +4,7 @@ using Berth.Core.Networking;
 using Berth.Core.Resilience;
 using Berth.LoadBalancer.Health;
 using Berth.LoadBalancer.Hosting;
+using Berth.LoadBalancer.Routing;
 using Berth.LoadBalancer.State;
 using Berth.Scheduler.V1;
 using Google.Protobuf.WellKnownTypes;
@@ -24,6 +25,7 @@ internal sealed partial class WatchClient(
     ConfigStore store,
     TargetHealthTable health,
     InFlightCounter inFlight,
+    RequestCounts requests,
     DataDirectory data,
     IOptions<BalancerOptions> options,
     TimeProvider time,
@@ -197,6 +199,7 @@ internal sealed partial class WatchClient(
                         var stamp = health.Stamp;
                         await SendHealthAsync(SendAsync, full: true, since: 0);
                         sentStamp = stamp;
+                        await SendRequestCountsAsync(SendAsync);
                         await SendAsync(new BalancerMessage { Heartbeat = new WatchHeartbeat { SentAt = Timestamp.FromDateTimeOffset(time.GetUtcNow()), Version = store.Current?.Version ?? 0 } });
                     }
 
@@ -240,6 +243,28 @@ internal sealed partial class WatchClient(
         if (full || report.Observations.Count > 0)
         {
             await send(new BalancerMessage { Health = report });
+        }
+    }
+
+    private async Task SendRequestCountsAsync(Func<BalancerMessage, Task> send)
+    {
+        var taken = requests.Take();
+        if (taken.Count == 0)
+        {
+            return;
+        }
+
+        var report = new RequestCountReport();
+        report.Groups.AddRange(taken.Select(t => new TargetGroupRequests { TargetGroupArn = t.TargetGroupArn, Requests = t.Requests }));
+        try
+        {
+            await send(new BalancerMessage { RequestCounts = report });
+        }
+        catch
+        {
+            // The stream broke: the next stream's first report carries these counts.
+            requests.Return(taken);
+            throw;
         }
     }
 

@@ -11,8 +11,11 @@ namespace Berth.Scheduler.CapacityProviders;
 /// </summary>
 internal static class StrategyPlacement
 {
-    /// <summary>A provider's share: its name and what placement made of it.</summary>
-    public readonly record struct Share(string Provider, PlacementResult Result);
+    /// <summary>
+    /// A provider's share: its name, what placement made of it, and how many of its tasks wait in PROVISIONING instead of
+    /// failing (no host of the group had room, and the provider's managed scaling is on to make more) and why.
+    /// </summary>
+    public readonly record struct Share(string Provider, PlacementResult Result, int Waiting = 0, string WaitingReason = "");
 
     /// <summary>
     /// Places <paramref name="request"/>'s tasks divided by <paramref name="strategy"/> (what each item already runs in
@@ -37,10 +40,9 @@ internal static class StrategyPlacement
             {
                 result = engine.Place(snapshot, request with { Count = split[i] });
             }
-            else if (HostsOf(tx.Cluster, provider) is { Count: > 0 } hosts)
+            else if (PlaceOnGroup(tx.Cluster, engine, request with { Count = split[i] }, provider) is { } placed)
             {
-                var onGroup = PlacementConstraint.MemberOf($"instanceId in [{string.Join(", ", hosts)}]");
-                result = engine.Place(snapshot, request with { Count = split[i], Constraints = [.. request.Constraints, onGroup] });
+                result = placed;
             }
             else
             {
@@ -48,11 +50,66 @@ internal static class StrategyPlacement
             }
 
             tx.AdoptPlacement(result.Snapshot);
-            shares.Add(new Share(provider, result));
+            shares.Add(Wait(tx.Cluster, provider, result));
         }
 
         return shares;
     }
+
+    /// <summary>
+    /// Places <paramref name="request"/> on the provider's host group's registered hosts only; null when the group has none.
+    /// </summary>
+    public static PlacementResult? PlaceOnGroup(ClusterState cluster, PlacementEngine engine, PlacementRequest request, string provider)
+    {
+        if (HostsOf(cluster, provider) is not { Count: > 0 } hosts)
+        {
+            return null;
+        }
+
+        var onGroup = PlacementConstraint.MemberOf($"instanceId in [{string.Join(", ", hosts)}]");
+        return engine.Place(cluster.Snapshot, request with { Constraints = [.. request.Constraints, onGroup] });
+    }
+
+    /// <summary>
+    /// ECS: with managed scaling on, a task that finds no host with room waits in PROVISIONING for the group to grow
+    /// instead of failing; so do the tasks of a group that has no host. Without it they fail at once, as they always did.
+    /// A constraint no host meets (ATTRIBUTE) fails either way: more hosts of the same kind would not meet it either.
+    /// </summary>
+    private static Share Wait(ClusterState cluster, string provider, PlacementResult result)
+    {
+        if (result.Failures.IsEmpty || !cluster.CapacityProviders.TryGetValue(provider, out var record) || !record.Scaling.Enabled)
+        {
+            return new Share(provider, result);
+        }
+
+        var waiting = result.Failures.Where(IsCapacity).ToList();
+        if (waiting.Count == 0)
+        {
+            return new Share(provider, result);
+        }
+
+        var reason = WaitingReason(provider, record.HostGroup, waiting[0]);
+        return new Share(provider, result with { Failures = [.. result.Failures.Where(f => !IsCapacity(f))] }, waiting.Count, reason);
+    }
+
+    /// <summary>The visible reason of a task waiting for capacity, from why placement could not take it.</summary>
+    public static string WaitingReason(string provider, string group, PlacementFailure failure)
+    {
+        var closest = $"The closest matching (container-instance {failure.InstanceId})";
+        var why = failure.Reason switch
+        {
+            CapacityFailure or PlacementFailureReasons.NoActiveInstances => "No Container Instances were found in your capacity provider.",
+            PlacementFailureReasons.Memory => $"{closest} has insufficient memory available.",
+            PlacementFailureReasons.Cpu => $"{closest} has insufficient CPU units available.",
+            PlacementFailureReasons.Ports => $"{closest} is already using a port required by your task.",
+            _ => failure.Detail,
+        };
+        return $"Waiting for capacity from capacity provider '{provider}' (host group '{group}'): {why}";
+    }
+
+    // NO_ACTIVE_INSTANCES: the group's hosts are all DRAINING (a scale-in under way); new ones are what it needs.
+    private static bool IsCapacity(PlacementFailure failure) =>
+        failure.Reason is CapacityFailure or PlacementFailureReasons.NoActiveInstances or PlacementFailureReasons.Cpu or PlacementFailureReasons.Memory or PlacementFailureReasons.Ports;
 
     /// <summary>What each item of <paramref name="strategy"/> runs among <paramref name="tasks"/> (by their capacityProviderName).</summary>
     public static int[] Existing(IReadOnlyList<StrategyItem> strategy, IEnumerable<TaskRecord> tasks)
@@ -87,8 +144,8 @@ internal static class StrategyPlacement
             .Where(cluster.Instances.ContainsKey)];
     }
 
-    // Until tasks can wait in PROVISIONING for the group to grow, a provider without hosts fails its share the way
-    // placement fails a task no host can take: one failure per task, naming the provider and its group.
+    // A provider without hosts fails its share the way placement fails a task no host can take (one failure per task,
+    // naming the provider and its group); with managed scaling on, Wait turns these into PROVISIONING tasks.
     private static PlacementResult Unplaceable(ClusterSnapshot snapshot, int count, string provider, ClusterState cluster)
     {
         var group = cluster.CapacityProviders.TryGetValue(provider, out var record) ? record.HostGroup : "";

@@ -178,6 +178,9 @@ internal sealed partial class BalancerWatchService(StateKernel kernel, BalancerR
                     reports.InFlight(lbArn, replica, [.. message.InFlight.Targets.Where(t => t.Target is not null)
                         .Select(t => (t.TargetGroupArn, TargetRecord.KeyOf(t.Target.Id, t.Target.Port), Math.Max(0, t.Requests) + Math.Max(0, t.Connections)))]);
                     break;
+                case BalancerMessage.BodyOneofCase.RequestCounts:
+                    reports.RequestCounts(lbArn, replica, [.. message.RequestCounts.Groups.Select(g => (g.TargetGroupArn, g.Requests))]);
+                    break;
                 case BalancerMessage.BodyOneofCase.Ack:
                     if (message.Ack.RefusedVersion != 0)
                     {

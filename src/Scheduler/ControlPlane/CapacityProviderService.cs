@@ -71,7 +71,19 @@ internal sealed class CapacityProviderService(CapacityProviderHandler providers)
         wire.HasMaximumScalingStepSize ? wire.MaximumScalingStepSize : current.MaximumStep,
         wire.HasInstanceWarmupPeriod ? TimeSpan.FromSeconds(wire.InstanceWarmupPeriod) : current.InstanceWarmup);
 
-    private static V1.CapacityProvider ToWire(CapacityProviderRecord p, ClusterState state) => new()
+    private static V1.CapacityProvider ToWire(CapacityProviderRecord p, ClusterState state)
+    {
+        var wire = ToWireSettings(p, state);
+        if (p.LastReservation is { } reservation)
+        {
+            wire.CapacityProviderReservation = reservation;
+        }
+
+        wire.ProvisioningTasks = state.Provisioning.Count(t => t.CapacityProviderName == p.Name);
+        return wire;
+    }
+
+    private static V1.CapacityProvider ToWireSettings(CapacityProviderRecord p, ClusterState state) => new()
     {
         CapacityProviderArn = p.Arn,
         Name = p.Name,

@@ -130,6 +130,7 @@ internal sealed class LoadBalancingService(LoadBalancingHandler handler, Certifi
             HealthCheck = LoadBalancingWire.FromWire(request.HealthCheck),
             Attributes = LoadBalancingWire.FromWire(request.Attributes),
             Cluster = request.Cluster,
+            TargetType = LoadBalancingWire.TargetTypeFromWire(request.TargetType),
         }, LoadBalancingWire.ToWire),
     };
 

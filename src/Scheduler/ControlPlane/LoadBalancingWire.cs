@@ -29,6 +29,17 @@ internal static class LoadBalancingWire
         _ => throw Elb.Validation("protocol", "must be HTTP, HTTPS or TCP."),
     };
 
+    /// <summary>ELB's TargetType names (<c>instance</c>, <c>ip</c>); empty: unset. ELB's <c>lambda</c> and <c>alb</c> have no Berth counterpart.</summary>
+    public static TargetTypeKind? TargetTypeFromWire(string type) => type switch
+    {
+        "" => null,
+        "instance" => TargetTypeKind.Instance,
+        "ip" => TargetTypeKind.Ip,
+        _ => throw Elb.Validation("target_type", $"'{Elb.Printable(type)}' is not a valid target type: use instance or ip."),
+    };
+
+    public static string ToWire(TargetTypeKind type) => type == TargetTypeKind.Ip ? "ip" : "instance";
+
     public static string? FromWire(TargetProtocolVersion version) => version switch
     {
         TargetProtocolVersion.Unspecified => null,
@@ -271,7 +282,7 @@ internal static class LoadBalancingWire
                 GrpcCode = g.ProtocolVersion == "GRPC" ? check.GrpcCode : "",
             },
             Attributes = ToWire(g.Attributes),
-            TargetType = "ip",
+            TargetType = ToWire(g.TargetType),
             Cluster = g.Cluster,
         };
     }

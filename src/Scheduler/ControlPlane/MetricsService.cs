@@ -1,4 +1,5 @@
 using Berth.Scheduler.Kernel;
+using Berth.Scheduler.LoadBalancing;
 using Berth.Scheduler.Scaling;
 using Berth.Scheduler.Services;
 using Berth.Scheduler.V1;
@@ -41,10 +42,11 @@ internal sealed class MetricsService(TaskStatsStore stats, StateKernel kernel) :
             throw StateException.Invalid("service_name is required.");
         }
 
+        var now = kernel.Now;
         var counts = kernel.ReadCluster(cluster, state =>
             state is not null && state.Services.TryGetValue(name, out var service) && service.Status != Statuses.Inactive
-                ? (service.DesiredCount, ServiceRules.Count(state, kernel.Definitions, service).Running)
-                : ((int, int)?)null)
+                ? (service.DesiredCount, ServiceRules.Count(state, kernel.Definitions, service).Running, RequestMetrics(state, service, now))
+                : ((int, int, List<TargetGroupRequestMetric>)?)null)
             ?? throw StateException.NotFound($"Service '{name}' not found in cluster '{cluster}'.");
         var key = ScalableTargetRecord.MetricsKey(cluster, name);
         var cpu = stats.Metrics.Read(key, ScalingMetric.CpuUtilization);
@@ -54,6 +56,7 @@ internal sealed class MetricsService(TaskStatsStore stats, StateKernel kernel) :
             TasksReporting = cpu?.Tasks ?? 0,
             DesiredCount = counts.Item1,
             RunningCount = counts.Item2,
+            RequestCountPerTarget = { counts.Item3 },
         };
         if (cpu is { } c)
         {
@@ -66,5 +69,25 @@ internal sealed class MetricsService(TaskStatsStore stats, StateKernel kernel) :
         }
 
         return Task.FromResult(response);
+    }
+
+    private static List<TargetGroupRequestMetric> RequestMetrics(ClusterState state, ServiceRecord service, DateTimeOffset now)
+    {
+        var metrics = new List<TargetGroupRequestMetric>();
+        foreach (var groupArn in service.LoadBalancers.Select(l => l.TargetGroupArn).Distinct(StringComparer.Ordinal))
+        {
+            if (BalancerReports.RequestCountPerTarget(state.LoadBalancing, groupArn, now) is { } value)
+            {
+                metrics.Add(new TargetGroupRequestMetric
+                {
+                    TargetGroupArn = groupArn,
+                    RequestsPerMinute = (long)Math.Round(value.Average * value.Tasks),
+                    Targets = value.Tasks,
+                    RequestCountPerTarget = value.Average,
+                });
+            }
+        }
+
+        return metrics;
     }
 }

@@ -19,8 +19,10 @@ internal static class ScalingWire
             case TargetTracking or "":
                 var t = request.TargetTrackingScalingPolicyConfiguration
                     ?? throw Aas.Validation("target_tracking_scaling_policy_configuration", "is required for a TargetTrackingScaling policy.");
-                return new TargetTrackingPolicy(request.PolicyName, Metric(t.PredefinedMetricType, "target_tracking_scaling_policy_configuration.predefined_metric_type"), t.TargetValue)
+                var trackedMetric = Metric(t.PredefinedMetricType, "target_tracking_scaling_policy_configuration.predefined_metric_type");
+                return new TargetTrackingPolicy(request.PolicyName, trackedMetric, t.TargetValue)
                 {
+                    ResourceLabel = Label(trackedMetric, t.ResourceLabel, "target_tracking_scaling_policy_configuration.resource_label"),
                     ScaleOutCooldown = Cooldown(t.HasScaleOutCooldown ? t.ScaleOutCooldown : null, "target_tracking_scaling_policy_configuration.scale_out_cooldown"),
                     ScaleInCooldown = Cooldown(t.HasScaleInCooldown ? t.ScaleInCooldown : null, "target_tracking_scaling_policy_configuration.scale_in_cooldown"),
                     DisableScaleIn = t.DisableScaleIn,
@@ -44,9 +46,10 @@ internal static class ScalingWire
                     throw Aas.Validation($"{Field}.threshold", "must be a number.");
                 }
 
+                var alarmMetric = Metric(s.MetricType, $"{Field}.metric_type");
                 return new StepScalingPolicy(
                     request.PolicyName,
-                    Metric(s.MetricType, $"{Field}.metric_type"),
+                    alarmMetric,
                     s.Threshold,
                     s.ComparisonOperator switch
                     {
@@ -70,6 +73,7 @@ internal static class ScalingWire
                 {
                     Cooldown = Cooldown(s.HasCooldown ? s.Cooldown : null, $"{Field}.cooldown"),
                     MinAdjustmentMagnitude = s.MinAdjustmentMagnitude,
+                    ResourceLabel = Label(alarmMetric, s.ResourceLabel, $"{Field}.resource_label"),
                 };
             default:
                 throw Aas.Validation("policy_type", $"'{Aas.Printable(request.PolicyType)}' is not TargetTrackingScaling or StepScaling.");
@@ -98,6 +102,7 @@ internal static class ScalingWire
                     ScaleOutCooldown = (int)t.ScaleOutCooldown.TotalSeconds,
                     ScaleInCooldown = (int)t.ScaleInCooldown.TotalSeconds,
                     DisableScaleIn = t.DisableScaleIn,
+                    ResourceLabel = t.ResourceLabel,
                 };
                 break;
             case StepScalingPolicy s:
@@ -110,6 +115,7 @@ internal static class ScalingWire
                     MetricType = ScalingPlanner.MetricName(s.Metric),
                     Threshold = s.Threshold,
                     ComparisonOperator = s.Operator.ToString(),
+                    ResourceLabel = s.ResourceLabel,
                 };
                 foreach (var step in s.Steps)
                 {
@@ -184,8 +190,18 @@ internal static class ScalingWire
     {
         "ECSServiceAverageCPUUtilization" => ScalingMetric.CpuUtilization,
         "ECSServiceAverageMemoryUtilization" => ScalingMetric.MemoryUtilization,
-        "ALBRequestCountPerTarget" => throw Aas.Validation(field, "ALBRequestCountPerTarget is not available yet (the balancer does not report request counts); use ECSServiceAverageCPUUtilization or ECSServiceAverageMemoryUtilization."),
-        _ => throw Aas.Validation(field, $"'{Aas.Printable(name)}' is not a predefined metric (ECSServiceAverageCPUUtilization, ECSServiceAverageMemoryUtilization)."),
+        "ALBRequestCountPerTarget" => ScalingMetric.RequestCountPerTarget,
+        _ => throw Aas.Validation(field, $"'{Aas.Printable(name)}' is not a predefined metric (ECSServiceAverageCPUUtilization, ECSServiceAverageMemoryUtilization, ALBRequestCountPerTarget)."),
+    };
+
+    // AAS: a resource label is required with ALBRequestCountPerTarget and allowed with nothing else. Whether it names a
+    // target group is the handler's question (it needs the cluster's state).
+    private static string Label(ScalingMetric metric, string label, string field) => metric switch
+    {
+        ScalingMetric.RequestCountPerTarget when label.Length == 0 => throw Aas.Validation(field, "ALBRequestCountPerTarget needs the target group's resource label (app/<load-balancer-name>/<load-balancer-id>/targetgroup/<target-group-name>/<target-group-id>)."),
+        ScalingMetric.RequestCountPerTarget => label,
+        _ when label.Length > 0 => throw Aas.Validation(field, $"a resource label is only for ALBRequestCountPerTarget, not {ScalingPlanner.MetricName(metric)}."),
+        _ => "",
     };
 
     private static TimeSpan Cooldown(int? seconds, string field) => seconds switch

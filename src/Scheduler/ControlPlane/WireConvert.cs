@@ -54,6 +54,7 @@ internal static class WireConvert
         DynamicPortFirst = facts.DynamicPortFirst,
         DynamicPortLast = facts.DynamicPortLast,
         RuntimeVersion = facts.RuntimeVersion,
+        AdvertiseAddress = facts.AdvertiseAddress,
     };
 
     public static TaskOverrides? FromWire(V1.TaskOverride? overrides) => overrides is null
@@ -102,13 +103,15 @@ internal static class WireConvert
             Cluster = t.Cluster,
             TaskDefinitionArn = t.Definition.Arn,
             ContainerInstanceId = t.InstanceId,
-            ContainerInstanceArn = Arns.ContainerInstance(t.Cluster, t.InstanceId),
+            // A task that waited in PROVISIONING and stopped there never had an instance.
+            ContainerInstanceArn = t.InstanceId.Length == 0 ? "" : Arns.ContainerInstance(t.Cluster, t.InstanceId),
             DesiredStatus = ToWire(t.DesiredStatus),
             LastStatus = ToWire(t.LastStatus),
             Group = t.Group,
             StartedBy = details.StartedBy,
             LaunchType = details.LaunchType,
             CapacityProviderName = details.CapacityProviderName,
+            ProvisioningReason = details.ProvisioningReason,
             Cpu = t.Reservation.Cpu,
             Memory = t.Reservation.Memory,
             StopCode = ToWire(details.StopCode),

@@ -82,21 +82,31 @@ internal sealed class HostGroupHandler(StateKernel kernel, HostGroupProvisioner 
             var newDesired = desired ?? Math.Clamp(before.Desired, Math.Min(newMin, newMax), newMax);
             var size = new HostGroupSize(newMin, newMax, newDesired);
             size.Validate();
-            if (size.Desired != before.Desired)
-            {
-                group.DesiredCause = $"At {Asg.At(tx.Now)} a user request update of AutoScalingGroup constraints to {size.Constraints} changing the desired capacity from {before.Desired} to {size.Desired}.";
-            }
-
-            group.Size = size;
             if (grace is { } period)
             {
                 group.Spec = group.Spec with { HealthCheckGracePeriod = period };
             }
 
-            tx.Save(group);
+            Resize(tx, group, size, $"At {Asg.At(tx.Now)} a user request update of AutoScalingGroup constraints to {size.Constraints} changing the desired capacity from {before.Desired} to {size.Desired}.");
             return 0;
         });
         signal.Wake();
+    }
+
+    /// <summary>
+    /// Sets a group's size inside a transaction (a user's update, or a capacity provider's managed scaling); when the
+    /// desired capacity moves, <paramref name="cause"/> becomes the first sentence of the activities that follow. The
+    /// caller wakes the reconciler once the change is committed.
+    /// </summary>
+    public static void Resize(ClusterTransaction tx, HostGroupRecord group, HostGroupSize size, string cause)
+    {
+        if (size.Desired != group.Size.Desired)
+        {
+            group.DesiredCause = cause;
+        }
+
+        group.Size = size;
+        tx.Save(group);
     }
 
     /// <summary>

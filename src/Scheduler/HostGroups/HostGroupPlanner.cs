@@ -161,14 +161,29 @@ internal static class HostGroupPlanner
             return false;
         }
 
+        // The capacity provider wrapping the group, if any, says how scale-in treats hosts with tasks: managed termination
+        // protection never takes one (ECS's scale-in protection of the instance), managed draining drains it first
+        // (ECS's default, and the group's own behaviour without a provider).
+        var provider = tx.Cluster.CapacityProviders.Values.FirstOrDefault(p => p.HostGroup == group.Name);
+        var protect = provider?.TerminationProtection == true;
+        var drain = provider?.Draining ?? true;
         var zoneCounts = live.GroupBy(h => h.Zone).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         var chosen = new List<GroupHost>();
         for (var count = live.Count; count > desired; count--)
         {
-            // Pending first (nothing runs there yet), then the host with fewest non-daemon tasks (managed termination
-            // protection: one that runs some is taken only when no other will do), then the zone with most (the zones stay
-            // balanced), then the oldest.
-            var host = live.Except(chosen)
+            // Pending first (nothing runs there yet), then the host with fewest non-daemon tasks (one that runs some is
+            // taken only when no other will do), then the zone with most (the zones stay balanced), then the oldest.
+            var candidates = live.Except(chosen).Where(h => !protect || h.State == GroupHostState.Pending || NonDaemonTasks(tx.Cluster, h) == 0).ToList();
+            if (candidates.Count == 0)
+            {
+                // Every remaining host is protected: the group stays larger than asked, as Auto Scaling's does when
+                // its instances are protected from scale-in.
+                group.Size = group.Size with { Desired = Math.Min(count, group.Size.Max) };
+                group.DesiredCause += $" At {Asg.At(tx.Now)} the group could not scale to the desired capacity because all remaining instances are protected from scale-in (capacity provider {provider!.Name}: managed termination protection).";
+                break;
+            }
+
+            var host = candidates
                 .OrderBy(h => h.State == GroupHostState.Pending ? 0 : 1)
                 .ThenBy(h => NonDaemonTasks(tx.Cluster, h))
                 .ThenByDescending(h => zoneCounts[h.Zone])
@@ -178,7 +193,7 @@ internal static class HostGroupPlanner
             chosen.Add(host);
             zoneCounts[host.Zone]--;
             var cause = $"{group.DesiredCause} At {Asg.At(tx.Now)} an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from {count} to {count - 1}. At {Asg.At(tx.Now)} host {host.Name} was selected for termination.";
-            if (NonDaemonTasks(tx.Cluster, host) > 0)
+            if (drain && NonDaemonTasks(tx.Cluster, host) > 0)
             {
                 Drain(tx, group, host, cause);
             }
@@ -237,7 +252,8 @@ internal static class HostGroupPlanner
         host.State = GroupHostState.Terminating;
     }
 
-    private static int NonDaemonTasks(ClusterState cluster, GroupHost host)
+    /// <summary>The tasks on the host's container instance that are not a DAEMON service's (what termination protection and draining look at).</summary>
+    public static int NonDaemonTasks(ClusterState cluster, GroupHost host)
     {
         if (host.InstanceId is not { } id || !cluster.Instances.TryGetValue(id, out var instance))
         {

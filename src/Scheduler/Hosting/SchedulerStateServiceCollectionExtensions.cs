@@ -88,6 +88,14 @@ internal static class SchedulerStateServiceCollectionExtensions
         services.AddSingleton<HostGroupReconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<HostGroupReconciler>());
         services.AddSingleton<CapacityProviders.CapacityProviderHandler>();
+        services.AddOptions<CapacityProviders.CapacityProviderOptions>()
+            .BindConfiguration(CapacityProviders.CapacityProviderOptions.Section)
+            .Validate(o => o.Interval > TimeSpan.Zero, "CapacityProviders:Interval must be positive.")
+            .Validate(o => o.ProvisioningTimeout > TimeSpan.Zero, "CapacityProviders:ProvisioningTimeout must be positive.")
+            .Validate(o => o.ScaleInAfter >= TimeSpan.Zero, "CapacityProviders:ScaleInAfter must not be negative.")
+            .ValidateOnStart();
+        services.AddSingleton<CapacityProviders.CapacityProviderReconciler>();
+        services.AddHostedService(sp => sp.GetRequiredService<CapacityProviders.CapacityProviderReconciler>());
         services.AddSingleton<RetentionService>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
         return services;

@@ -86,6 +86,13 @@ internal static partial class HostFactsValidator
             throw StateException.Invalid($"{prefix}.dynamic_port_first and dynamic_port_last must be 0 or a range within 1-65535.");
         }
 
+        // Balancers connect to it as a target's id: an IP address, as an ip target's (a name would be resolved by every
+        // balancer replica on its own, and could differ between them).
+        if (facts.AdvertiseAddress.Length > 0 && (facts.AdvertiseAddress.Length > 45 || !System.Net.IPAddress.TryParse(facts.AdvertiseAddress, out _)))
+        {
+            throw StateException.Invalid($"{prefix}.advertise_address: '{Shown(facts.AdvertiseAddress)}' is not an IP address.");
+        }
+
         if (facts.Attributes.Length > MaxCustomAttributes)
         {
             throw StateException.Invalid($"{prefix}.attributes: at most {MaxCustomAttributes} custom attributes.");

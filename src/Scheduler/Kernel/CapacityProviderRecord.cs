@@ -29,6 +29,15 @@ internal sealed class CapacityProviderRecord
     /// <summary>ECS's updateStatus after the last create or update (UPDATE_COMPLETE once an update went through).</summary>
     public string UpdateStatus { get; set; } = "";
 
+    /// <summary>
+    /// Managed scaling's last CapacityProviderReservation (percent), and since when it has stayed below the target (the
+    /// scale-in wait). Kept in memory only: after a restart the metric is computed again and the wait starts over.
+    /// </summary>
+    public int? LastReservation { get; set; }
+
+    /// <inheritdoc cref="LastReservation"/>
+    public DateTimeOffset? LowSince { get; set; }
+
     public string Arn => $"arn:berth:ecs:local:capacity-provider/{Name}";
 }
 

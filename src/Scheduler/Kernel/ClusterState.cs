@@ -78,6 +78,12 @@ internal sealed class ClusterState
     /// <summary>Every task in memory: live ones, and STOPPED ones until they leave (bounded state).</summary>
     public Dictionary<string, TaskRecord> Tasks { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The tasks waiting in PROVISIONING for a capacity provider's host, oldest first (they are placed in creation order).
+    /// An index: a pass over them never scans the cluster's tasks.
+    /// </summary>
+    public SortedSet<TaskRecord> Provisioning { get; } = new(ByCreation.Instance);
+
     /// <summary>Services by name, INACTIVE ones included until they leave.</summary>
     public Dictionary<string, ServiceRecord> Services { get; } = new(StringComparer.Ordinal);
 
@@ -134,6 +140,11 @@ internal sealed class ClusterState
             }
 
             service?.Tasks.Add(task);
+            if (task.LastStatus == LifecycleStatus.Provisioning)
+            {
+                Provisioning.Add(task);
+            }
+
             if (task.Definition.Definition.NetworkMode == "awsvpc")
             {
                 AwsvpcTasks.Add(task);
@@ -157,10 +168,18 @@ internal sealed class ClusterState
 
     internal void AdoptSnapshot(ClusterSnapshot successor) => Snapshot = successor;
 
+    /// <summary>A PROVISIONING task was placed (its fields set, its reservation in the adopted snapshot): it joins its instance.</summary>
+    internal void Placed(TaskRecord task, InstanceRecord instance)
+    {
+        Provisioning.Remove(task);
+        instance.Tasks.Add(task);
+    }
+
     /// <summary>A task became STOPPED: it leaves its instance's set and gives its reservation back.</summary>
     internal void Release(TaskRecord task)
     {
         AwsvpcTasks.Remove(task);
+        Provisioning.Remove(task);
         if (Instances.TryGetValue(task.InstanceId, out var instance) && instance.Tasks.Remove(task) && Snapshot.Find(instance.Id) is not null)
         {
             Snapshot = Snapshot.WithTaskStopped(instance.Id, task.Reservation);
@@ -373,5 +392,22 @@ internal sealed class ClusterState
         }
 
         return attributes;
+    }
+
+    /// <summary>Orders waiting tasks by creation, then id (two created in one millisecond keep one order).</summary>
+    private sealed class ByCreation : IComparer<TaskRecord>
+    {
+        public static readonly ByCreation Instance = new();
+
+        public int Compare(TaskRecord? x, TaskRecord? y)
+        {
+            if (ReferenceEquals(x, y))
+            {
+                return 0;
+            }
+
+            var byTime = x!.CreatedAt.CompareTo(y!.CreatedAt);
+            return byTime != 0 ? byTime : string.CompareOrdinal(x.Id, y.Id);
+        }
     }
 }

@@ -83,6 +83,19 @@ internal sealed class ClusterTransaction : Transaction
     }
 
     /// <summary>
+    /// A PROVISIONING task was placed (the caller set its instance, ports, reservation and status, and adopted the
+    /// placement's snapshot): it joins its instance's set and is stored; like a new task, its agent hears of it only once
+    /// that is durable.
+    /// </summary>
+    public void TaskPlaced(TaskRecord task, InstanceRecord instance)
+    {
+        Cluster.Placed(task, instance);
+        task.Durable = false;
+        (_published ??= []).Add(task);
+        Save(task);
+    }
+
+    /// <summary>
     /// A task became STOPPED (the caller set its fields): it leaves its instance's desired set and its service, gives its
     /// reservation back, and is stored; its instance's agent gets the new set once durable.
     /// </summary>
@@ -245,7 +258,11 @@ internal sealed class ClusterTransaction : Transaction
 
         foreach (var task in _published ?? [])
         {
-            desired.Add(task.InstanceId);
+            // A PROVISIONING task has no instance yet: no agent's desired state changed.
+            if (task.InstanceId.Length > 0)
+            {
+                desired.Add(task.InstanceId);
+            }
         }
 
         return new CommittedChange

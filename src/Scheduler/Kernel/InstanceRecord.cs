@@ -36,8 +36,9 @@ internal sealed class InstanceRecord
     public bool AgentConnected { get; set; }
 
     /// <summary>
-    /// The address load balancers reach the host's published ports on: the one the agent reports, or else the address
-    /// its session came from. Runtime only: set again when the agent reconnects (targets registered keep theirs).
+    /// The address load balancers reach the host's published ports on: the one the agent reports
+    /// (<see cref="HostFacts.AdvertiseAddress"/>), or else the address its session came from. Runtime only: set again
+    /// when the agent reconnects (targets registered keep theirs).
     /// </summary>
     public string? Address { get; set; }
 
@@ -106,11 +107,14 @@ internal sealed record HostFacts
 
     public string RuntimeVersion { get; init; } = "";
 
+    /// <summary>The IP address balancers reach the host's published ports on, as the agent is configured; empty: its session's address.</summary>
+    public string AdvertiseAddress { get; init; } = "";
+
     /// <summary>Equal field by field, the lists element by element.</summary>
     public bool Equals(HostFacts? other) =>
         other is not null
-        && (Hostname, Cpu, Memory, AgentVersion, OsType, CpuArchitecture, Zone, InstanceType, DynamicPortFirst, DynamicPortLast, RuntimeVersion)
-            == (other.Hostname, other.Cpu, other.Memory, other.AgentVersion, other.OsType, other.CpuArchitecture, other.Zone, other.InstanceType, other.DynamicPortFirst, other.DynamicPortLast, other.RuntimeVersion)
+        && (Hostname, Cpu, Memory, AgentVersion, OsType, CpuArchitecture, Zone, InstanceType, DynamicPortFirst, DynamicPortLast, RuntimeVersion, AdvertiseAddress)
+            == (other.Hostname, other.Cpu, other.Memory, other.AgentVersion, other.OsType, other.CpuArchitecture, other.Zone, other.InstanceType, other.DynamicPortFirst, other.DynamicPortLast, other.RuntimeVersion, other.AdvertiseAddress)
         && Attributes.SequenceEqual(other.Attributes)
         && ReservedPorts.SequenceEqual(other.ReservedPorts)
         && ReservedPortsUdp.SequenceEqual(other.ReservedPortsUdp);

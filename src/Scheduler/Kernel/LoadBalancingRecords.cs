@@ -29,6 +29,18 @@ internal enum TargetProtocolKind
     Tcp = 3,
 }
 
+/// <summary>
+/// ELB's TargetType: what a target group's targets are. <see cref="Instance"/> is the default (0, so stored groups from
+/// before the type existed read as it): a container instance's balancer-facing address and a host port, what services
+/// of network mode bridge or host register. <see cref="Ip"/>: IP addresses, what awsvpc services register (each task's
+/// own address and the container port), as ECS requires of awsvpc services.
+/// </summary>
+internal enum TargetTypeKind
+{
+    Instance = 0,
+    Ip = 1,
+}
+
 /// <summary>Anything stored under the load-balancing tables: addressed by ARN, owned by one cluster.</summary>
 internal abstract class LoadBalancingObject
 {
@@ -154,6 +166,9 @@ internal sealed class TargetGroupRecord : LoadBalancingObject
     public string ProtocolVersion { get; init; } = "HTTP1";
 
     public int Port { get; init; }
+
+    /// <summary>ELB TargetType; fixed at creation as in ELB.</summary>
+    public TargetTypeKind TargetType { get; init; }
 
     public required HealthCheckSpec HealthCheck { get; set; }
 

@@ -21,6 +21,9 @@ internal sealed class LoadBalancingState
     /// <summary>In-flight counts on draining targets by target group ARN, then target key, then replica id.</summary>
     public Dictionary<string, Dictionary<string, Dictionary<string, int>>> InFlight { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Requests routed to each target group over the last minute, by target group ARN (all replicas together).</summary>
+    public Dictionary<string, RequestWindow> Requests { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Replicas by load balancer ARN, then replica id: when each was last heard and what it advertises.</summary>
     public Dictionary<string, Dictionary<string, ReplicaPresence>> Replicas { get; } = new(StringComparer.Ordinal);
 
@@ -57,6 +60,7 @@ internal sealed class LoadBalancingState
         {
             Health.Remove(arn);
             InFlight.Remove(arn);
+            Requests.Remove(arn);
         }
     }
 

@@ -24,7 +24,8 @@ internal sealed class TaskRecord
 
     public required string Cluster { get; init; }
 
-    public required string InstanceId { get; init; }
+    /// <summary>Where it is placed; empty while it waits in PROVISIONING for capacity (set once, when it is placed).</summary>
+    public required string InstanceId { get; set; }
 
     public required TaskDefinitionRecord Definition { get; init; }
 
@@ -32,9 +33,10 @@ internal sealed class TaskRecord
 
     public string? ClientToken { get; init; }
 
-    public required ImmutableArray<PortBinding> Ports { get; init; }
+    public required ImmutableArray<PortBinding> Ports { get; set; }
 
-    public required TaskReservation Reservation { get; init; }
+    /// <summary>What it holds on its instance; a PROVISIONING task's is its cpu and memory alone (no instance, no ports yet).</summary>
+    public required TaskReservation Reservation { get; set; }
 
     public LifecycleStatus DesiredStatus
     {
@@ -176,6 +178,35 @@ internal sealed class TaskRecord
         set => Details.Attachment = value;
     }
 
+    /// <summary>
+    /// While it waits in PROVISIONING: why (the capacity provider found no host with room). Empty once placed.
+    /// </summary>
+    public string ProvisioningReason
+    {
+        get => Details.ProvisioningReason;
+        set => Details.ProvisioningReason = value;
+    }
+
+    /// <summary>
+    /// While a RunTask's task waits in PROVISIONING: the placement strategy and constraints RunTask was given, so that it
+    /// is placed later as it would have been at once (a service's come from the service). Empty once placed.
+    /// </summary>
+    public ImmutableArray<PlacementSpec> WaitingStrategy
+    {
+        get => Details.WaitingStrategy;
+        set => Details.WaitingStrategy = value;
+    }
+
+    /// <inheritdoc cref="WaitingStrategy"/>
+    public ImmutableArray<PlacementSpec> WaitingConstraints
+    {
+        get => Details.WaitingConstraints;
+        set => Details.WaitingConstraints = value;
+    }
+
+    /// <summary>Waits in PROVISIONING for a capacity provider's host (desired RUNNING, no instance yet).</summary>
+    public bool IsProvisioning => LastStatus == LifecycleStatus.Provisioning && DesiredStatus == LifecycleStatus.Running;
+
     public string Arn => Arns.Task(Cluster, Id);
 
     /// <summary>
@@ -268,6 +299,12 @@ internal sealed class TaskDetails
     public long Version { get; set; } = 1;
 
     public TaskAttachment? Attachment { get; set; }
+
+    public string ProvisioningReason { get; set; } = "";
+
+    public ImmutableArray<PlacementSpec> WaitingStrategy { get; set; } = [];
+
+    public ImmutableArray<PlacementSpec> WaitingConstraints { get; set; } = [];
 }
 
 /// <summary>

@@ -123,6 +123,69 @@ internal sealed class BalancerReports(StateKernel kernel, ServiceReconciler reco
         drainer.Wake();
     }
 
+    /// <summary>Adds a replica's request counts (since its previous report) to the groups' one-minute windows.</summary>
+    public void RequestCounts(string lbArn, string replica, IReadOnlyList<(string Group, long Requests)> counts) => Update(lbArn, lbs =>
+    {
+        Presence(lbs, lbArn, replica);
+        var groups = lbs.GroupsOf(lbArn);
+        var now = kernel.Now;
+        foreach (var (groupArn, requests) in counts)
+        {
+            // Only groups this load balancer forwards to: a replica cannot make up groups, nor counts below zero.
+            if (requests <= 0 || !groups.Contains(groupArn))
+            {
+                continue;
+            }
+
+            if (!lbs.Requests.TryGetValue(groupArn, out var window))
+            {
+                lbs.Requests[groupArn] = window = new RequestWindow();
+            }
+
+            window.Add(now, requests);
+        }
+    });
+
+    /// <summary>
+    /// ELB's <c>RequestCountPerTarget</c> of a target group: its requests over the last minute divided by its targets in
+    /// service (registered, not draining, and healthy, or without checks, at a replica; all of its registered targets
+    /// when none is); null when it has no target or the group is gone, so that a policy does nothing on no data.
+    /// </summary>
+    public static Scaling.MetricValue? RequestCountPerTarget(LoadBalancingState lbs, string groupArn, DateTimeOffset now)
+    {
+        if (!lbs.TargetGroups.TryGetValue(groupArn, out var group))
+        {
+            return null;
+        }
+
+        var registered = 0;
+        var inService = 0;
+        lbs.Health.TryGetValue(groupArn, out var health);
+        foreach (var (key, target) in group.Targets)
+        {
+            if (target.Draining)
+            {
+                continue;
+            }
+
+            registered++;
+            if (health is not null && health.TryGetValue(key, out var byReplica)
+                && byReplica.Values.Any(o => o.State is "healthy" or "unavailable"))
+            {
+                inService++;
+            }
+        }
+
+        var targets = inService > 0 ? inService : registered;
+        if (targets == 0)
+        {
+            return null;
+        }
+
+        var requests = lbs.Requests.TryGetValue(groupArn, out var window) ? window.Sum(now) : 0;
+        return new Scaling.MetricValue((double)requests / targets, targets);
+    }
+
     private ReplicaPresence Presence(LoadBalancingState lbs, string lbArn, string replica)
     {
         if (!lbs.Replicas.TryGetValue(lbArn, out var replicas))

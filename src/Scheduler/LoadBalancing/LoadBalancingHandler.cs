@@ -620,6 +620,7 @@ internal sealed class LoadBalancingHandler(StateKernel kernel)
                 Protocol = protocol,
                 ProtocolVersion = protocol == TargetProtocolKind.Tcp ? "" : version,
                 Port = command.Port,
+                TargetType = command.TargetType ?? TargetTypeKind.Instance,
                 HealthCheck = check,
                 Attributes = attributes,
                 CreatedAt = tx.Now,
@@ -715,6 +716,18 @@ internal sealed class LoadBalancingHandler(StateKernel kernel)
         CheckTargets(targets);
         return CommitTargetGroup(reference, "target_group_arn", (tx, group) =>
         {
+            if (group.TargetType == TargetTypeKind.Ip)
+            {
+                // ELB: an ip group's targets are IP addresses; a host name is an instance group's (Berth's instance ids).
+                for (var i = 0; i < targets.Count; i++)
+                {
+                    if (!System.Net.IPAddress.TryParse(targets[i].Id, out _))
+                    {
+                        throw Elb.Validation($"targets[{i}].id", $"'{Elb.Printable(targets[i].Id)}' is not an IP address: target group '{group.Name}' has target type ip.");
+                    }
+                }
+            }
+
             foreach (var (id, port, zone) in targets)
             {
                 TargetRegistry.Register(tx, group, new TargetRecord { Id = id, Port = port == 0 ? group.Port : port, AvailabilityZone = zone, RegisteredAt = tx.Now });
@@ -996,6 +1009,9 @@ internal sealed record TargetGroupCommand
     public AttributesPatch? Attributes { get; init; }
 
     public string Cluster { get; init; } = "";
+
+    /// <summary>ELB TargetType; null: <c>instance</c>, ELB's default.</summary>
+    public TargetTypeKind? TargetType { get; init; }
 }
 
 /// <summary>Health-check fields given in a request (null: keep, or ELB's default on create).</summary>

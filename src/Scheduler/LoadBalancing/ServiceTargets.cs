@@ -1,5 +1,6 @@
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Services;
+using Berth.Scheduler.Tasks;
 
 namespace Berth.Scheduler.LoadBalancing;
 
@@ -24,8 +25,8 @@ internal static class ServiceTargets
     }
 
     /// <summary>
-    /// Registers the endpoints of the service's running tasks (instance address + host port of the linked container
-    /// port) and removes targets of its tasks that stopped without draining (died, lost). Events as ECS words them.
+    /// Registers the endpoints of the service's running tasks (see <see cref="Endpoint"/>) and removes targets of its
+    /// tasks that stopped without draining (died, lost). Events as ECS words them.
     /// </summary>
     public static bool Sync(ClusterTransaction tx, ServiceRecord service, ILogger logger)
     {
@@ -83,7 +84,8 @@ internal static class ServiceTargets
             var gone = 0;
             foreach (var target in group.Targets.Values.Where(t => t.Service == service.Name && t.TaskId.Length > 0).ToList())
             {
-                if (!tx.Cluster.Tasks.TryGetValue(target.TaskId, out var task) || task.LastStatus is LifecycleStatus.Stopped
+                // A task whose host was lost (UNKNOWN) cannot drain either: nothing reaches it (see RemoveLostTasks).
+                if (!tx.Cluster.Tasks.TryGetValue(target.TaskId, out var task) || task.LastStatus is LifecycleStatus.Stopped or LifecycleStatus.Unknown
                     || (task.DesiredStatus == LifecycleStatus.Stopped && !target.Draining))
                 {
                     group.Targets.Remove(target.Key);
@@ -108,38 +110,154 @@ internal static class ServiceTargets
         return changed;
     }
 
-    /// <summary>Deregisters a task's targets before it is stopped (see <see cref="DrainOutcome"/>).</summary>
+    /// <summary>
+    /// Deregisters a task's targets before it is stopped (see <see cref="DrainOutcome"/>). Every group of the cluster is
+    /// looked at, not only the service's current links: a target of a link UpdateService removed may still be draining,
+    /// and the task must outlive it. A target already draining without a stop attached (a link removed, a
+    /// DeregisterTargets call) gets this one, so the task is stopped when it is drained.
+    /// </summary>
     public static DrainOutcome DrainBeforeStop(ClusterTransaction tx, ServiceRecord service, TaskRecord task, StopCode code, string reason)
     {
-        if (service.LoadBalancers.IsEmpty)
+        var lbs = tx.Cluster.LoadBalancing;
+        if (lbs.TargetGroups.Count == 0)
         {
             return DrainOutcome.NotRegistered;
         }
 
-        var lbs = tx.Cluster.LoadBalancing;
         var began = false;
         var draining = false;
-        foreach (var link in service.LoadBalancers)
+        foreach (var group in lbs.TargetGroups.Values)
         {
-            if (!lbs.TargetGroups.TryGetValue(link.TargetGroupArn, out var group))
+            List<TargetRecord>? mine = null;
+            foreach (var target in group.Targets.Values)
             {
-                continue;
+                if (target.TaskId == task.Id && target.Service == service.Name)
+                {
+                    (mine ??= []).Add(target);
+                }
             }
 
-            foreach (var target in group.Targets.Values.Where(t => t.TaskId == task.Id).ToList())
+            foreach (var target in mine ?? [])
             {
-                if (target.Draining)
-                {
-                    draining = true;
-                }
-                else
+                if (!target.Draining)
                 {
                     began |= TargetRegistry.Deregister(tx, group, target, (code, reason));
+                    continue;
+                }
+
+                draining = true;
+                if (target.StopCode is null)
+                {
+                    group.Targets[target.Key] = target with { StopCode = code, StopReason = reason };
+                    tx.PutLoadBalancing(group);
                 }
             }
         }
 
         return began ? DrainOutcome.BeganDraining : draining ? DrainOutcome.AlreadyDraining : DrainOutcome.NotRegistered;
+    }
+
+    /// <summary>
+    /// ECS StopTask of a service's task: behind load balancers its targets drain first and the task is stopped only when
+    /// they are drained (no request left in flight, or the deregistration delay over), with the event the service pass
+    /// writes for its own stops. False when the task has no registered target (stop it now).
+    /// </summary>
+    public static bool DrainBeforeUserStop(ClusterTransaction tx, TaskRecord task, string reason, ILogger logger)
+    {
+        if (!task.Group.StartsWith("service:", StringComparison.Ordinal) || !tx.Cluster.Services.TryGetValue(task.Group["service:".Length..], out var service))
+        {
+            return false;
+        }
+
+        switch (DrainBeforeStop(tx, service, task, StopCode.UserInitiated, reason))
+        {
+            case DrainOutcome.BeganDraining:
+                ServiceRules.AddEvent(service, $"(service {service.Name}) has begun draining connections on 1 tasks.", tx.Now, TimeSpan.Zero, logger);
+                tx.Save(service);
+                return true;
+            case DrainOutcome.AlreadyDraining:
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>
+    /// UpdateService removed links: the service's targets in groups it no longer links to are deregistered (they drain;
+    /// their tasks keep running, and a task stopped later waits for them, see <see cref="DrainBeforeStop"/>).
+    /// </summary>
+    public static void DeregisterUnlinked(ClusterTransaction tx, ServiceRecord service, ILogger logger)
+    {
+        var linked = service.LoadBalancers.Select(l => l.TargetGroupArn).ToHashSet(StringComparer.Ordinal);
+        var tasks = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var group in tx.Cluster.LoadBalancing.TargetGroups.Values)
+        {
+            if (linked.Contains(group.Arn))
+            {
+                continue;
+            }
+
+            foreach (var target in group.Targets.Values.Where(t => t.Service == service.Name && !t.Draining).ToList())
+            {
+                if (TargetRegistry.Deregister(tx, group, target, stop: null))
+                {
+                    tasks.Add(target.TaskId);
+                }
+            }
+        }
+
+        if (tasks.Count > 0)
+        {
+            ServiceRules.AddEvent(service, $"(service {service.Name}) has begun draining connections on {tasks.Count} tasks.", tx.Now, TimeSpan.Zero, logger);
+        }
+    }
+
+    /// <summary>
+    /// A lost host's tasks (now UNKNOWN): their targets are removed at once, not drained: nothing reaches them, and a
+    /// balancer would keep sending requests there for the whole delay. A task that was waiting for a drain to stop is
+    /// stopped now. Events name each service's removals as the drainer's do.
+    /// </summary>
+    public static void RemoveLostTasks(ClusterTransaction tx, IReadOnlyCollection<TaskRecord> lost, ILogger logger)
+    {
+        var lbs = tx.Cluster.LoadBalancing;
+        if (lbs.TargetGroups.Count == 0 || lost.Count == 0)
+        {
+            return;
+        }
+
+        var byId = lost.ToDictionary(t => t.Id, StringComparer.Ordinal);
+        var removed = new Dictionary<(string Service, string Group), int>();
+        foreach (var group in lbs.TargetGroups.Values)
+        {
+            var gone = group.Targets.Values.Where(t => t.TaskId.Length > 0 && byId.ContainsKey(t.TaskId)).ToList();
+            foreach (var target in gone)
+            {
+                TargetRegistry.Remove(lbs, group, target);
+                if (target is { Draining: true, StopCode: { } code } && byId[target.TaskId] is { DesiredStatus: LifecycleStatus.Running } task)
+                {
+                    TaskLifecycle.RequestStop(tx, task, code, target.StopReason ?? "");
+                }
+
+                if (target.Service.Length > 0)
+                {
+                    removed[(target.Service, group.Arn)] = removed.GetValueOrDefault((target.Service, group.Arn)) + 1;
+                }
+            }
+
+            if (gone.Count > 0)
+            {
+                tx.PutLoadBalancing(group);
+            }
+        }
+
+        foreach (var ((name, groupArn), count) in removed)
+        {
+            if (tx.Cluster.Services.TryGetValue(name, out var service))
+            {
+                ServiceRules.AddEvent(service, $"(service {name}) deregistered {count} targets in (target-group {groupArn})", tx.Now, TimeSpan.Zero, logger);
+                tx.Save(service);
+            }
+        }
     }
 
     /// <summary>
@@ -194,9 +312,18 @@ internal static class ServiceTargets
         return null;
     }
 
-    /// <summary>Where a balancer reaches a task's container port: its instance's address and the host port mapped to it.</summary>
+    /// <summary>
+    /// Where a balancer reaches a task's container port: an awsvpc task's own address (as its agent reported it) and the
+    /// container port itself (an ip target); any other task's instance address and the host port mapped to it (an
+    /// instance target). Null while the task has no such address yet.
+    /// </summary>
     public static (string Address, int Port)? Endpoint(ClusterState cluster, TaskRecord task, ServiceLoadBalancer link)
     {
+        if (task.Definition.Definition.NetworkMode == "awsvpc")
+        {
+            return task.Attachment is { Released: false, Ipv4Address.Length: > 0 } attachment ? (attachment.Ipv4Address, link.ContainerPort) : null;
+        }
+
         if (!cluster.Instances.TryGetValue(task.InstanceId, out var instance) || string.IsNullOrEmpty(instance.Address))
         {
             return null;

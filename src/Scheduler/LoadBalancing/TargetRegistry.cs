@@ -81,17 +81,7 @@ internal static class TargetRegistry
 
             foreach (var target in done ?? [])
             {
-                group.Targets.Remove(target.Key);
-                if (lbs.InFlight.TryGetValue(group.Arn, out var inFlight))
-                {
-                    inFlight.Remove(target.Key);
-                }
-
-                if (lbs.Health.TryGetValue(group.Arn, out var health))
-                {
-                    health.Remove(target.Key);
-                }
-
+                Remove(lbs, group, target);
                 removed++;
                 if (target.TaskId.Length > 0 && target.StopCode is { } code)
                 {
@@ -152,6 +142,21 @@ internal static class TargetRegistry
         }
 
         return removed;
+    }
+
+    /// <summary>Removes a target with what the balancers reported on it (the caller puts the group).</summary>
+    public static void Remove(LoadBalancingState lbs, TargetGroupRecord group, TargetRecord target)
+    {
+        group.Targets.Remove(target.Key);
+        if (lbs.InFlight.TryGetValue(group.Arn, out var inFlight))
+        {
+            inFlight.Remove(target.Key);
+        }
+
+        if (lbs.Health.TryGetValue(group.Arn, out var health))
+        {
+            health.Remove(target.Key);
+        }
     }
 
     /// <summary>Whether a task still has a draining target anywhere in the cluster.</summary>

@@ -1,4 +1,5 @@
 using Berth.Scheduler.Kernel;
+using Berth.Scheduler.LoadBalancing;
 using Berth.Scheduler.Placement;
 
 namespace Berth.Scheduler.LostHosts;
@@ -41,7 +42,7 @@ internal sealed partial class LostHostHandler(StateKernel kernel, ILogger<LostHo
                         continue;
                     }
 
-                    var marked = 0;
+                    var marked = new List<TaskRecord>();
                     foreach (var task in instance.Tasks)
                     {
                         // Not yet durable: not sent to the agent yet either; the next pass sees it.
@@ -53,14 +54,15 @@ internal sealed partial class LostHostHandler(StateKernel kernel, ILogger<LostHo
                         task.LastStatus = LifecycleStatus.Unknown;
                         task.Version++;
                         tx.Save(task);
-                        marked++;
+                        marked.Add(task);
                     }
 
-                    if (marked > 0)
+                    if (marked.Count > 0)
                     {
                         lost.Add(instance.Id);
                         tx.LostHostChanged(instance.Id);
-                        Log.InstanceLost(logger, instance.Id, silence.TotalSeconds, marked);
+                        ServiceTargets.RemoveLostTasks(tx, marked, logger);
+                        Log.InstanceLost(logger, instance.Id, silence.TotalSeconds, marked.Count);
                     }
                 }
 

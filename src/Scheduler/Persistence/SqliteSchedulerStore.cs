@@ -423,7 +423,8 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             _task ??= Prepare(
                 "INSERT INTO tasks (Id, Cluster, InstanceId, DesiredStatus, LastStatus, DesiredSeq, AgentSequence, ClientToken, Ports, TaskDefinitionArn, GroupName, Cpu, Memory, StoppedAtMs, Details) " +
                 "VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8, $p9, $p10, $p11, $p12, $p13, $p14) " +
-                "ON CONFLICT(Id) DO UPDATE SET DesiredStatus = excluded.DesiredStatus, LastStatus = excluded.LastStatus, DesiredSeq = excluded.DesiredSeq, " +
+                // InstanceId changes once: when a task that waited in PROVISIONING is placed.
+                "ON CONFLICT(Id) DO UPDATE SET InstanceId = excluded.InstanceId, DesiredStatus = excluded.DesiredStatus, LastStatus = excluded.LastStatus, DesiredSeq = excluded.DesiredSeq, " +
                 "AgentSequence = excluded.AgentSequence, Ports = excluded.Ports, StoppedAtMs = excluded.StoppedAtMs, Details = excluded.Details", 15);
             Run(_task, row.Id, row.Cluster, row.InstanceId, row.DesiredStatus, row.LastStatus, row.DesiredSeq, row.AgentSequence, row.ClientToken, row.Ports,
                 row.TaskDefinitionArn, row.GroupName, row.Cpu, row.Memory, row.StoppedAtMs, row.Details);

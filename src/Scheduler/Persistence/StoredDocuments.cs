@@ -69,6 +69,18 @@ internal sealed class TaskDetailsDocument
     /// <summary>ECS capacityProviderName (added within schema 1: absent means launched by launch type).</summary>
     [JsonPropertyName("cp")]
     public string? CapacityProvider { get; set; }
+
+    /// <summary>Why a PROVISIONING task waits (added within schema 1: absent means it does not).</summary>
+    [JsonPropertyName("pr")]
+    public string? ProvisioningReason { get; set; }
+
+    /// <summary>A waiting RunTask task's placement strategy (added within schema 1).</summary>
+    [JsonPropertyName("ws")]
+    public List<PlacementDocument>? WaitingStrategy { get; set; }
+
+    /// <summary>A waiting RunTask task's placement constraints (added within schema 1).</summary>
+    [JsonPropertyName("wc")]
+    public List<PlacementDocument>? WaitingConstraints { get; set; }
 }
 
 internal sealed class AttachmentDocument
@@ -187,6 +199,9 @@ internal sealed class HostFactsDocument
     public int DynamicPortLast { get; set; }
 
     public string? RuntimeVersion { get; set; }
+
+    /// <summary>Added within schema 1: absent in older documents (no advertised address).</summary>
+    public string? AdvertiseAddress { get; set; }
 }
 
 internal sealed class AttributeDocument

@@ -114,6 +114,7 @@ internal static class StoredForm
         DynamicPortFirst = f.DynamicPortFirst,
         DynamicPortLast = f.DynamicPortLast,
         RuntimeVersion = f.RuntimeVersion,
+        AdvertiseAddress = f.AdvertiseAddress.Length == 0 ? null : f.AdvertiseAddress,
     };
 
     private static HostFacts FromDocument(HostFactsDocument d) => new()
@@ -132,6 +133,7 @@ internal static class StoredForm
         DynamicPortFirst = d.DynamicPortFirst,
         DynamicPortLast = d.DynamicPortLast,
         RuntimeVersion = d.RuntimeVersion ?? "",
+        AdvertiseAddress = d.AdvertiseAddress ?? "",
     };
 
     public static TaskRow ToRow(TaskRecord t) => new()
@@ -168,6 +170,9 @@ internal static class StoredForm
             : null,
         EnableExecuteCommand = d.EnableExecuteCommand,
         CapacityProvider = Nz(d.CapacityProviderName),
+        ProvisioningReason = Nz(d.ProvisioningReason),
+        WaitingStrategy = d.WaitingStrategy.IsDefaultOrEmpty ? null : [.. d.WaitingStrategy.Select(p => new PlacementDocument { Type = p.Type, Value = p.Value })],
+        WaitingConstraints = d.WaitingConstraints.IsDefaultOrEmpty ? null : [.. d.WaitingConstraints.Select(p => new PlacementDocument { Type = p.Type, Value = p.Value })],
         CreatedAt = d.CreatedAt,
         StopCode = (int)d.StopCode,
         StoppedReason = Nz(d.StoppedReason),
@@ -218,6 +223,9 @@ internal static class StoredForm
             : null,
         EnableExecuteCommand = d.EnableExecuteCommand,
         CapacityProviderName = SharedStrings.Intern(d.CapacityProvider ?? ""),
+        ProvisioningReason = d.ProvisioningReason ?? "",
+        WaitingStrategy = [.. (d.WaitingStrategy ?? []).Select(p => new PlacementSpec(p.Type ?? "", p.Value ?? ""))],
+        WaitingConstraints = [.. (d.WaitingConstraints ?? []).Select(p => new PlacementSpec(p.Type ?? "", p.Value ?? ""))],
         CreatedAt = d.CreatedAt,
         StopCode = (StopCode)d.StopCode,
         StoppedReason = d.StoppedReason ?? "",

@@ -49,8 +49,14 @@ internal sealed class ScalingPolicyDocument
 
     public string? Name { get; set; }
 
-    /// <summary>1 CPU, 2 memory.</summary>
+    /// <summary>1 CPU, 2 memory, 3 ALB requests per target (additive within schema 1: older rows have 1 or 2).</summary>
     public int Metric { get; set; }
+
+    /// <summary>For metric 3: AAS's resource label as given.</summary>
+    public string? Label { get; set; }
+
+    /// <summary>For metric 3: the target group's ARN the label named when the policy was put.</summary>
+    public string? TargetGroup { get; set; }
 
     public double Target { get; set; }
 
@@ -205,6 +211,8 @@ internal static class StoredScaling
             ScaleOutCooldownMs = (long)t.ScaleOutCooldown.TotalMilliseconds,
             ScaleInCooldownMs = (long)t.ScaleInCooldown.TotalMilliseconds,
             DisableScaleIn = t.DisableScaleIn,
+            Label = Nullable(t.ResourceLabel),
+            TargetGroup = Nullable(t.TargetGroupArn),
         },
         StepScalingPolicy s => new ScalingPolicyDocument
         {
@@ -217,13 +225,20 @@ internal static class StoredScaling
             Steps = [.. s.Steps.Select(x => new StepDocument { Lower = x.LowerBound, Upper = x.UpperBound, Adjustment = x.Adjustment })],
             CooldownMs = (long)s.Cooldown.TotalMilliseconds,
             MinMagnitude = s.MinAdjustmentMagnitude,
+            Label = Nullable(s.ResourceLabel),
+            TargetGroup = Nullable(s.TargetGroupArn),
         },
         _ => throw new InvalidOperationException($"Unknown policy type {policy.GetType().Name}."),
     };
 
     private static ScalingPolicy FromDocument(ScalingPolicyDocument p)
     {
-        var metric = p.Metric == 2 ? ScalingMetric.MemoryUtilization : ScalingMetric.CpuUtilization;
+        var metric = p.Metric switch
+        {
+            2 => ScalingMetric.MemoryUtilization,
+            3 => ScalingMetric.RequestCountPerTarget,
+            _ => ScalingMetric.CpuUtilization,
+        };
         return p.Kind switch
         {
             1 => new TargetTrackingPolicy(p.Name ?? "", metric, p.Target)
@@ -231,6 +246,8 @@ internal static class StoredScaling
                 ScaleOutCooldown = TimeSpan.FromMilliseconds(p.ScaleOutCooldownMs),
                 ScaleInCooldown = TimeSpan.FromMilliseconds(p.ScaleInCooldownMs),
                 DisableScaleIn = p.DisableScaleIn,
+                ResourceLabel = p.Label ?? "",
+                TargetGroupArn = p.TargetGroup ?? "",
             },
             2 => new StepScalingPolicy(
                 p.Name ?? "",
@@ -242,10 +259,20 @@ internal static class StoredScaling
             {
                 Cooldown = TimeSpan.FromMilliseconds(p.CooldownMs),
                 MinAdjustmentMagnitude = p.MinMagnitude,
+                ResourceLabel = p.Label ?? "",
+                TargetGroupArn = p.TargetGroup ?? "",
             },
             _ => throw new InvalidDataException($"A stored scaling policy has kind {p.Kind}; this scheduler knows 1 and 2."),
         };
     }
 
-    private static int MetricCode(ScalingMetric metric) => metric == ScalingMetric.MemoryUtilization ? 2 : 1;
+    private static int MetricCode(ScalingMetric metric) => metric switch
+    {
+        ScalingMetric.MemoryUtilization => 2,
+        ScalingMetric.RequestCountPerTarget => 3,
+        _ => 1,
+    };
+
+    // Absent from the document unless set, so policies stored before request counts read and write as before.
+    private static string? Nullable(string value) => value.Length == 0 ? null : value;
 }

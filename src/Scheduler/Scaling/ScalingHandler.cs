@@ -79,9 +79,12 @@ internal sealed class ScalingHandler(StateKernel kernel)
                 throw Aas.LimitExceeded($"a scalable target has at most {Aas.MaxPolicies} scaling policies.");
             }
 
-            target.Scaling.Policies[policy.Name] = policy;
+            var stored = policy.Metric == ScalingMetric.RequestCountPerTarget
+                ? policy with { TargetGroupArn = TargetGroupOfLabel(tx.Cluster, cluster, policy.ResourceLabel) }
+                : policy;
+            target.Scaling.Policies[policy.Name] = stored;
             tx.Save(target);
-            return (Aas.PolicyArn(cluster, service, policy.Name), Alarms(policy));
+            return (Aas.PolicyArn(cluster, service, policy.Name), Alarms(stored));
         });
     }
 
@@ -183,6 +186,38 @@ internal sealed class ScalingHandler(StateKernel kernel)
     public static IReadOnlyList<string> Alarms(ScalingPolicy policy) => policy is TargetTrackingPolicy
         ? [$"TargetTracking-{policy.Name}-AlarmHigh", $"TargetTracking-{policy.Name}-AlarmLow"]
         : [$"StepScaling-{policy.Name}"];
+
+    /// <summary>
+    /// The target group an <c>ALBRequestCountPerTarget</c> resource label names:
+    /// <c>app/&lt;load-balancer-name&gt;/&lt;id&gt;/targetgroup/&lt;target-group-name&gt;/&lt;id&gt;</c>, the ends of the
+    /// load balancer's and the target group's ARNs, of a load balancer in the cluster that forwards to the group.
+    /// </summary>
+    private static string TargetGroupOfLabel(ClusterState state, string cluster, string label)
+    {
+        const string Format = "app/<load-balancer-name>/<load-balancer-id>/targetgroup/<target-group-name>/<target-group-id>";
+        var at = label.IndexOf("/targetgroup/", StringComparison.Ordinal);
+        if (!label.StartsWith("app/", StringComparison.Ordinal) || at < 0)
+        {
+            throw Aas.Validation("resource_label", $"'{Aas.Printable(label)}' is not a resource label of the form {Format}.");
+        }
+
+        var lbSuffix = ":loadbalancer/" + label[..at];
+        var groupSuffix = ":" + label[(at + 1)..];
+        var lbs = state.LoadBalancing;
+        var lb = lbs.LoadBalancers.Keys.FirstOrDefault(arn => arn.EndsWith(lbSuffix, StringComparison.Ordinal));
+        var group = lbs.TargetGroups.Keys.FirstOrDefault(arn => arn.EndsWith(groupSuffix, StringComparison.Ordinal));
+        if (lb is null || group is null)
+        {
+            throw Aas.Validation("resource_label", $"'{Aas.Printable(label)}' names no {(lb is null ? "load balancer" : "target group")} of cluster '{Aas.Printable(cluster)}' ({Format}).");
+        }
+
+        if (!lbs.GroupsOf(lb).Contains(group))
+        {
+            throw Aas.Validation("resource_label", $"the load balancer of '{Aas.Printable(label)}' does not forward to its target group: the metric would stay empty.");
+        }
+
+        return group;
+    }
 
     // An unknown cluster is AAS's error too: registering names a service that does not exist (ValidationException),
     // anything else a target that cannot exist (ObjectNotFoundException).

@@ -10,6 +10,13 @@ internal enum ScalingMetric
 
     /// <summary><c>ECSServiceAverageMemoryUtilization</c>: memory used over memory reserved, in percent.</summary>
     MemoryUtilization,
+
+    /// <summary>
+    /// <c>ALBRequestCountPerTarget</c>: requests the load balancers sent to the policy's target group over the last
+    /// minute, divided by its targets in service, as ELB's <c>RequestCountPerTarget</c>; the policy names the group by
+    /// its resource label.
+    /// </summary>
+    RequestCountPerTarget,
 }
 
 /// <summary>How a step adjusts the capacity (Application Auto Scaling's <c>AdjustmentType</c>).</summary>
@@ -72,7 +79,17 @@ internal sealed record ScalableTarget(int MinCapacity, int MaxCapacity)
 }
 
 /// <summary>A scaling policy of a scalable target; <see cref="Name"/> is unique per target.</summary>
-internal abstract record ScalingPolicy(string Name, ScalingMetric Metric);
+internal abstract record ScalingPolicy(string Name, ScalingMetric Metric)
+{
+    /// <summary>
+    /// For <see cref="ScalingMetric.RequestCountPerTarget"/>: Application Auto Scaling's resource label,
+    /// <c>app/&lt;load-balancer-name&gt;/&lt;id&gt;/targetgroup/&lt;target-group-name&gt;/&lt;id&gt;</c>; empty otherwise.
+    /// </summary>
+    public string ResourceLabel { get; init; } = "";
+
+    /// <summary>The target group <see cref="ResourceLabel"/> named when the policy was put (its ARN); empty otherwise.</summary>
+    public string TargetGroupArn { get; init; } = "";
+}
 
 /// <summary>
 /// Target tracking: keeps the metric at <see cref="TargetValue"/> by setting capacity to current x metric / target,
@@ -89,10 +106,17 @@ internal sealed record TargetTrackingPolicy(string Name, ScalingMetric Metric, d
     /// <summary>The policy never removes capacity (another policy or a person does).</summary>
     public bool DisableScaleIn { get; init; }
 
-    /// <summary>Checks the target: more than 0 and at most 100 for a utilization.</summary>
+    /// <summary>Checks the target: more than 0, and at most 100 for a utilization.</summary>
     public void Validate()
     {
-        if (!(TargetValue > 0 && TargetValue <= 100))
+        if (Metric == ScalingMetric.RequestCountPerTarget)
+        {
+            if (!(TargetValue > 0 && double.IsFinite(TargetValue)))
+            {
+                throw new ArgumentException($"target_value: a request count target must be above 0, not {TargetValue}.");
+            }
+        }
+        else if (!(TargetValue > 0 && TargetValue <= 100))
         {
             throw new ArgumentException($"target_value: a utilization target must be above 0 and at most 100, not {TargetValue}.");
         }
@@ -176,5 +200,8 @@ internal sealed record ScheduledAction(string Name, ScalingSchedule Schedule, in
 /// <param name="Description">What it did (<c>Setting desired count to 4.</c>).</param>
 internal sealed record ScalingActivity(DateTimeOffset Time, int From, int To, string Cause, string Description);
 
-/// <summary>A metric of a service as the scaling pass reads it: the average over the last period, and how many tasks reported.</summary>
+/// <summary>
+/// A metric of a service as the scaling pass reads it: the average over the last period, and how many tasks (for
+/// <see cref="ScalingMetric.RequestCountPerTarget"/>: targets in service) it is averaged over.
+/// </summary>
 internal readonly record struct MetricValue(double Average, int Tasks);

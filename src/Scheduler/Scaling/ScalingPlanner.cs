@@ -74,7 +74,7 @@ internal static class ScalingPlanner
     /// Decides the desired count; returns the new count (equal to <paramref name="current"/> when nothing changes) and
     /// records activities on <paramref name="scaling"/> for what changed.
     /// </summary>
-    public static int Plan(ServiceScaling scaling, int current, Func<ScalingMetric, MetricValue?> metric, DateTimeOffset now)
+    public static int Plan(ServiceScaling scaling, int current, Func<ScalingPolicy, MetricValue?> metric, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(scaling);
         ArgumentNullException.ThrowIfNull(metric);
@@ -86,7 +86,7 @@ internal static class ScalingPlanner
         var first = true;
         foreach (var policy in scaling.Policies.Values)
         {
-            var value = metric(policy.Metric);
+            var value = metric(policy);
             var (wanted, why) = policy switch
             {
                 TargetTrackingPolicy tracking => Track(scaling, tracking, desired, value, now),
@@ -278,5 +278,10 @@ internal static class ScalingPlanner
     private static string Describe(int from, int to) => $"Setting desired count to {to} (from {from}).";
 
     /// <summary>Application Auto Scaling's name of the predefined metric.</summary>
-    public static string MetricName(ScalingMetric metric) => metric == ScalingMetric.CpuUtilization ? "ECSServiceAverageCPUUtilization" : "ECSServiceAverageMemoryUtilization";
+    public static string MetricName(ScalingMetric metric) => metric switch
+    {
+        ScalingMetric.CpuUtilization => "ECSServiceAverageCPUUtilization",
+        ScalingMetric.MemoryUtilization => "ECSServiceAverageMemoryUtilization",
+        _ => "ALBRequestCountPerTarget",
+    };
 }

@@ -1,4 +1,5 @@
 using Berth.Scheduler.Kernel;
+using Berth.Scheduler.LoadBalancing;
 using Berth.Scheduler.Services;
 using Microsoft.Extensions.Options;
 
@@ -71,7 +72,15 @@ internal sealed partial class ScalingRunner(
             var newestBefore = scaling.Activities.Count > 0 ? scaling.Activities[0] : null;
             var key = ScalableTargetRecord.MetricsKey(tx.Cluster.Name, service.Name);
             var current = service.DesiredCount;
-            var next = ScalingPlanner.Plan(scaling, current, metric => stats.Metrics.Read(key, metric), tx.Now);
+            var lbs = tx.Cluster.LoadBalancing;
+            var now = tx.Now;
+            var next = ScalingPlanner.Plan(
+                scaling,
+                current,
+                policy => policy.Metric == ScalingMetric.RequestCountPerTarget
+                    ? BalancerReports.RequestCountPerTarget(lbs, policy.TargetGroupArn, now)
+                    : stats.Metrics.Read(key, policy.Metric),
+                now);
 
             // A count outside the bounds (a target registered or changed around it) moves inside them, as AAS does.
             var bounds = scaling.Target;

@@ -186,7 +186,13 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
             var securityGroups = LaunchGroups.Validate(tx.Cluster, definition, command.SecurityGroups ?? service.SecurityGroups);
             var deploy = command.ForceNewDeployment || definition.Arn != service.Primary.TaskDefinitionArn || !loadBalancers.SequenceEqual(service.LoadBalancers)
                 || !securityGroups.SequenceEqual(service.SecurityGroups);
+            var unlinked = !service.LoadBalancers.All(loadBalancers.Contains);
             service.LoadBalancers = loadBalancers;
+            if (unlinked)
+            {
+                ServiceTargets.DeregisterUnlinked(tx, service, logger);
+            }
+
             service.SecurityGroups = securityGroups;
             // As in ECS a new strategy starts no deployment: the tasks launched from now on follow it.
             service.LaunchType = launch.LaunchType;
@@ -435,6 +441,16 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
             if (given && cluster.LoadBalancing.LoadBalancersOf(group.Arn).Count == 0)
             {
                 throw StateException.Invalid($"{field}.target_group_arn: The target group with targetGroupArn {group.Arn} does not have an associated load balancer.");
+            }
+
+            // ECS: an awsvpc task is reached at its own address (an ip target), a bridge or host task at its instance's
+            // address and a host port (an instance target); a group of the other type could never reach the tasks.
+            var networkMode = definition.Definition.NetworkMode ?? "bridge";
+            var needed = networkMode == "awsvpc" ? TargetTypeKind.Ip : TargetTypeKind.Instance;
+            if (group.TargetType != needed)
+            {
+                var type = group.TargetType == TargetTypeKind.Ip ? "ip" : "instance";
+                throw StateException.Invalid($"{field}.target_group_arn: The provided target group {group.Arn} has target type {type}, which is incompatible with the {networkMode} network mode specified in the task definition.");
             }
 
             var container = definition.Definition.ContainerDefinitions?.FirstOrDefault(c => c.Name == link.ContainerName)

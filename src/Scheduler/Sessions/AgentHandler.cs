@@ -34,7 +34,8 @@ internal sealed class AgentHandler(StateKernel kernel)
             }
 
             instance.AgentConnected = true;
-            instance.Address = peerAddress ?? instance.Address;
+            // The host's own word on where balancers reach it wins over where its session happens to come from.
+            instance.Address = instance.Facts.AdvertiseAddress is { Length: > 0 } advertised ? advertised : peerAddress ?? instance.Address;
             instance.LastSeenAt = tx.Now;
             instance.LastHeard = kernel.Time.GetTimestamp();
             var generation = ++instance.SessionGeneration;

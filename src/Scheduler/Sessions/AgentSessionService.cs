@@ -64,7 +64,7 @@ internal sealed partial class AgentSessionService(
         }
 
         // The address the session came from is where load balancers reach the host's published ports (a host with a
-        // better address for that says so in its facts), and the address its peers route awsvpc task traffic through.
+        // better address for that says so in its facts: advertise_address), and the address its peers route awsvpc task traffic through.
         var remote = context.GetHttpContext().Connection.RemoteIpAddress;
         var peer = remote is null ? null : (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString();
         // The host's task subnet (given once) and the address its peers route through — before the agent counts as

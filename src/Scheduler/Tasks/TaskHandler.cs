@@ -1,13 +1,14 @@
 using System.Collections.Immutable;
 using Berth.Scheduler.CapacityProviders;
 using Berth.Scheduler.Kernel;
+using Berth.Scheduler.LoadBalancing;
 using Berth.Scheduler.Placement;
 using Berth.Scheduler.SecurityGroups;
 
 namespace Berth.Scheduler.Tasks;
 
 /// <summary>Tasks: RunTask (placement), StopTask, DescribeTasks, ListTasks.</summary>
-internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine)
+internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine, ILogger<TaskHandler> logger)
 {
     /// <summary>ECS: a group is at most 255 characters.</summary>
     public const int MaxGroupLength = 255;
@@ -100,14 +101,25 @@ internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine)
 
             var created = new List<T>(count);
             // Resolved after the last refusal: it may make the cluster's default group, a change a refusal must not leave.
-            var groups = shares.TrueForAll(s => s.Result.Placements.IsEmpty) ? [] : LaunchGroups.ForTask(tx, definition, given);
+            var groups = shares.TrueForAll(s => s.Result.Placements.IsEmpty && s.Waiting == 0) ? [] : LaunchGroups.ForTask(tx, definition, given);
             var failures = new List<Failure>();
-            foreach (var (provider, result) in shares)
+            foreach (var (provider, result, waiting, reason) in shares)
             {
                 tx.AdoptPlacement(result.Snapshot);
                 foreach (var placement in result.Placements)
                 {
                     var task = TaskLifecycle.Create(tx, definition, placement, group, command.StartedBy, launchType, command.ClientToken, command.Overrides, command.EnableExecuteCommand, groups, provider);
+                    tx.AddTask(task);
+                    created.Add(view(task));
+                }
+
+                // ECS: no host had room, and the provider's managed scaling is to make some: the tasks wait in
+                // PROVISIONING (answered as tasks, not failures) and are placed as hosts arrive (ProvisioningPass).
+                for (var i = 0; i < waiting; i++)
+                {
+                    var task = TaskLifecycle.CreateProvisioning(tx, definition, group, command.StartedBy, launchType, command.ClientToken, command.Overrides, command.EnableExecuteCommand, groups, provider, reason);
+                    task.WaitingStrategy = command.PlacementStrategy;
+                    task.WaitingConstraints = command.PlacementConstraints;
                     tx.AddTask(task);
                     created.Add(view(task));
                 }
@@ -135,9 +147,12 @@ internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine)
                 throw StateException.NotFound($"Task '{taskReference}' not found in cluster '{cluster}'.");
             }
 
-            if (task.DesiredStatus != LifecycleStatus.Stopped)
+            var why = string.IsNullOrEmpty(reason) ? "Task stopped by user" : reason;
+            // A service's task behind load balancers drains first (ECS deregisters it and waits for the deregistration
+            // delay before the stop is sent); it stays RUNNING until then and is stopped with this reason.
+            if (task.DesiredStatus != LifecycleStatus.Stopped && !ServiceTargets.DrainBeforeUserStop(tx, task, why, logger))
             {
-                TaskLifecycle.RequestStop(tx, task, StopCode.UserInitiated, string.IsNullOrEmpty(reason) ? "Task stopped by user" : reason);
+                TaskLifecycle.RequestStop(tx, task, StopCode.UserInitiated, why);
             }
 
             return view(task);

@@ -34,11 +34,62 @@ internal static class TaskLifecycle
         };
 
     /// <summary>
+    /// Creates the record of a task that waits in PROVISIONING for its capacity provider's hosts (ECS: no host had room):
+    /// no instance, no host ports, its cpu and memory as its reservation for when it is placed (<see cref="Place"/>).
+    /// </summary>
+    public static TaskRecord CreateProvisioning(
+        ClusterTransaction tx, TaskDefinitionRecord definition, string group, string startedBy, string launchType, string? clientToken, TaskOverrides? overrides, bool enableExecuteCommand,
+        ImmutableArray<string> securityGroups, string capacityProvider, string reason)
+    {
+        var requirements = definition.Requirements;
+        var task = Create(tx, definition, new TaskPlacement("", new TaskReservation(requirements.Cpu, requirements.Memory, [], group), []), group, startedBy, launchType, clientToken, overrides, enableExecuteCommand, securityGroups, capacityProvider);
+        task.LastStatus = LifecycleStatus.Provisioning;
+        task.ProvisioningReason = reason;
+        return task;
+    }
+
+    /// <summary>
+    /// Places a task that waited in PROVISIONING (the placement's snapshot already adopted): it gets its instance, host
+    /// ports and reservation, becomes PENDING, and reaches the instance's agent once durable.
+    /// </summary>
+    public static void Place(ClusterTransaction tx, TaskRecord task, TaskPlacement placement, InstanceRecord instance)
+    {
+        task.InstanceId = placement.InstanceId;
+        task.Ports = placement.PortBindings;
+        task.Reservation = placement.Reservation;
+        task.LastStatus = LifecycleStatus.Pending;
+        task.ProvisioningReason = "";
+        task.WaitingStrategy = [];
+        task.WaitingConstraints = [];
+        foreach (var container in task.Containers)
+        {
+            container.NetworkBindings = [.. placement.PortBindings
+                .Where(p => p.ContainerName == container.Name)
+                .Select(p => new NetworkBinding(p.ContainerPort, p.HostPort, p.Protocol == TransportProtocol.Udp ? "udp" : "tcp", ""))];
+        }
+
+        task.Version++;
+        task.DesiredSeq = tx.NextSeq();
+        tx.TaskPlaced(task, instance);
+    }
+
+    /// <summary>
     /// Sets a task's desired status to STOPPED; the agent stops it once it sees its instance's next desired state (sent
     /// once the change is durable).
     /// </summary>
     public static void RequestStop(ClusterTransaction tx, TaskRecord task, StopCode code, string reason)
     {
+        if (task.LastStatus == LifecycleStatus.Provisioning)
+        {
+            // Nothing runs anywhere yet: no agent is to be told, so it is STOPPED at once.
+            task.StopCode = code;
+            task.StoppedReason = reason;
+            task.StoppingAt = tx.Now;
+            task.ProvisioningReason = "";
+            MarkStopped(tx, task);
+            return;
+        }
+
         task.DesiredStatus = LifecycleStatus.Stopped;
         task.StopCode = code;
         task.StoppedReason = reason;

@@ -134,6 +134,22 @@ public sealed class SessionUnitTests
         Assert.Equal(("z1", "lab.small", "20.10.24"), (facts.Zone, facts.InstanceType, facts.RuntimeVersion));
         Assert.Equal("team", Assert.Single(facts.Attributes).Name);
         Assert.Contains(22, facts.ReservedPorts);
+        Assert.Equal("", facts.AdvertiseAddress);
+    }
+
+    [Fact]
+    public void AdvertiseAddress_GoesWithTheFacts_AndOneThatIsNoIpAddressFailsValidation()
+    {
+        var info = new EngineInfo("id", "host", 2, 4L * 1024 * 1024 * 1024, "20.10.24", "Debian", "x86_64", "/var/lib/docker");
+        var options = new AgentOptions { SchedulerUrl = new Uri("http://10.0.0.1:7070"), AdvertiseAddress = "10.0.0.11" };
+
+        Assert.Equal("10.0.0.11", HostFactsProvider.Compute(info, options).AdvertiseAddress);
+        Assert.True(new AgentOptionsValidator().Validate(null, options).Succeeded);
+
+        options.AdvertiseAddress = "host-a.lab";
+        var result = new AgentOptionsValidator().Validate(null, options);
+        Assert.True(result.Failed);
+        Assert.Contains("AdvertiseAddress must be an IP address, not 'host-a.lab'.", result.FailureMessage, StringComparison.Ordinal);
     }
 
     [Fact]

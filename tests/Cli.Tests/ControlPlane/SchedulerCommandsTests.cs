@@ -46,6 +46,23 @@ public sealed class SchedulerCommandsTests(SchedulerFixture scheduler, ITestOutp
     }
 
     [Fact]
+    public async Task TargetGroups_TakeATargetType_IpForAwsvpcServices_InstanceByDefault()
+    {
+        await LoginAsync();
+        (await _cli.RunAsync("cluster", "create", "default")).EnsureSuccess();
+
+        var ip = (await _cli.RunAsync("-o", "json", "targetgroup", "create", "tt-ip", "--port", "8080", "--target-type", "ip")).EnsureSuccess().Json.AsArray()[0]!;
+        (await _cli.RunAsync("targetgroup", "create", "tt-instance", "--port", "80")).EnsureSuccess();
+        var table = (await _cli.RunAsync("targetgroup", "describe", "tt-instance")).EnsureSuccess().Output;
+        var bad = await _cli.RunAsync("targetgroup", "create", "tt-fn", "--port", "80", "--target-type", "lambda");
+
+        Assert.Equal("ip", (string?)ip["targetType"]);
+        Assert.Contains("Target type", table, StringComparison.Ordinal);
+        Assert.Matches(@"Target type:?\s+instance", table);
+        Assert.Equal(ExitCodes.Usage, bad.ExitCode);
+    }
+
+    [Fact]
     public async Task Clusters_CreateListDescribeDelete_InTablesAndJson()
     {
         await LoginAsync();

@@ -3,11 +3,18 @@ using Berth.LoadBalancer.Hosting;
 using Berth.LoadBalancer.Model;
 using Berth.LoadBalancer.Routing;
 using Berth.LoadBalancer.State;
+using Berth.LoadBalancer.Tests.Infrastructure;
 using Berth.Scheduler.V1;
+using Berth.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Xunit.Abstractions;
+using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Health;
+using Yarp.ReverseProxy.Model;
 using static Berth.LoadBalancer.Tests.Infrastructure.Configs;
 using TargetProtocol = Berth.Scheduler.V1.TargetProtocol;
 using TargetState = Berth.Scheduler.V1.TargetState;
@@ -16,9 +23,10 @@ namespace Berth.LoadBalancer.Tests.State;
 
 /// <summary>
 /// A delta of targets is applied group by group (model, health table, YARP clusters); these check it against the
-/// whole rebuild as an oracle after every step of random delta sequences, structural deltas mixed in.
+/// whole rebuild as an oracle after every step of random delta sequences, structural deltas mixed in; with a real
+/// YARP, target deltas go into its running clusters without a reload.
 /// </summary>
-public sealed class IncrementalApplyTests : IDisposable
+public sealed class IncrementalApplyTests(ITestOutputHelper output) : IDisposable
 {
     private const int Groups = 12;
     private readonly string _dir = Directory.CreateTempSubdirectory("berth-lb-incremental-").FullName;
@@ -83,7 +91,7 @@ public sealed class IncrementalApplyTests : IDisposable
 
             // Passive ejections make states the configuration alone would not give; both tables get the same ones. Only
             // in groups with checks on: with checks off an ejection lasts until the target's own group changes, where a
-            // whole rebuild resets it (PassiveEjection_WithChecksOff_LastsUntilItsGroupChanges).
+            // whole rebuild resets it (PassiveEjection_WithChecksOff_LastsUntilItsGroupChanges_OrTheReactivationPeriodEnds).
             if (random.Next(3) == 0 && health.Entries.Where(e => after.TargetGroups[e.TargetGroupArn].HealthCheck.Enabled).ToList() is { Count: > 0 } entries)
             {
                 var entry = entries[random.Next(entries.Count)];
@@ -93,6 +101,97 @@ public sealed class IncrementalApplyTests : IDisposable
         }
 
         Assert.InRange(incremental, 300, 400);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task AnySequenceOfDeltas_LeavesYarpRunningWhatAWholeRebuildWould(int seed)
+    {
+        var random = new Random(seed);
+        await using var lab = await Lab.StartAsync(output, InitialSnapshot(BalancerHost.FreePort(), BalancerHost.FreePort()));
+        var store = lab.Balancer.Store;
+        var running = lab.Balancer.Services.GetRequiredService<RunningClusters>();
+        var lookup = lab.Balancer.Services.GetRequiredService<IProxyStateLookup>();
+        var shadow = new Shadow(store.WireCopy()!);
+        var inPlace = 0;
+
+        for (var version = 2L; version < 150; version++)
+        {
+            var applied = running.Applied;
+            Assert.NotNull(applied);
+            var (changes, touched) = random.Next(10) == 0 ? shadow.Structural(random) : shadow.Targets(random);
+
+            // As the watch client applies what the scheduler sends.
+            var (result, reason) = store.ApplyDelta(Delta(version - 1, version, [.. changes]));
+
+            Assert.True(result == DeltaResult.Applied, reason);
+            if (touched is not null)
+            {
+                inPlace++;
+                Assert.Same(applied, running.Applied);
+                Assert.False(applied.ChangeToken.HasChanged);
+            }
+            else
+            {
+                await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(!ReferenceEquals(applied, running.Applied)), TimeSpan.FromSeconds(60), "YARP to apply the new configuration");
+            }
+
+            var (_, expected, _) = ProxyConfigBuilder.Build(ModelBuilder.Build(Epoch, version, store.WireCopy()!));
+            var clusters = lookup.GetClusters().ToDictionary(c => c.ClusterId, StringComparer.Ordinal);
+            Assert.Equal(expected.Select(c => c.ClusterId).Order(StringComparer.Ordinal), clusters.Keys.Order(StringComparer.Ordinal));
+            foreach (var cluster in expected)
+            {
+                var destinations = clusters[cluster.ClusterId].DestinationsState.AllDestinations;
+                Assert.Equal(
+                    cluster.Destinations!.Select(d => (d.Key, d.Value.Address)).Order(),
+                    destinations.Select(d => (d.DestinationId, d.Model.Config.Address)).Order());
+                Assert.Equal(destinations.Count, clusters[cluster.ClusterId].Destinations.Count);
+            }
+        }
+
+        Assert.InRange(inPlace, 110, 148);
+    }
+
+    [Fact]
+    public void TargetDelta_WhileYarpRunsAnOlderConfiguration_ReloadsIt()
+    {
+        // No YARP here: the provider never heard that a configuration was applied, so it cannot write in place.
+        var (store, _, proxy) = Start();
+        var before = proxy.GetConfig();
+
+        Assert.Equal(DeltaResult.Applied, store.ApplyDelta(Delta(1, 2, Register("g1", 9001))).Result);
+
+        Assert.True(before.ChangeToken.HasChanged);
+        Assert.False(proxy.GetConfig().ChangeToken.HasChanged);
+        Assert.Contains("127.0.0.1:9001", proxy.GetConfig().Clusters.Single(c => c.ClusterId == GroupArn("g1")).Destinations!.Keys);
+    }
+
+    [Fact]
+    public void TargetDelta_WhileYarpRunsTheCurrentConfiguration_WritesTheDestinationsInPlace()
+    {
+        var (store, _, proxy, running) = StartWithRunning();
+        var config = proxy.GetConfig();
+        // What YARP does on a load: its running clusters, then "applied".
+        var states = config.Clusters.ToDictionary(c => c.ClusterId, c => RunningState(c));
+        foreach (var state in states.Values)
+        {
+            running.OnClusterAdded(state);
+        }
+
+        running.ConfigurationApplied([config]);
+
+        Assert.Equal(DeltaResult.Applied, store.ApplyDelta(Delta(1, 2, Register("g1", 9001), Deregistered("g1", 8011), Drain("g2", 8020))).Result);
+
+        Assert.False(config.ChangeToken.HasChanged);
+        Assert.Equal(["127.0.0.1:8010", "127.0.0.1:9001"], states[GroupArn("g1")].DestinationsState.AllDestinations.Select(d => d.DestinationId).Order(StringComparer.Ordinal));
+        Assert.Equal(["127.0.0.1:8020", "127.0.0.1:8021"], states[GroupArn("g2")].DestinationsState.AllDestinations.Select(d => d.DestinationId).Order(StringComparer.Ordinal));
+        Assert.Contains("127.0.0.1:9001", proxy.GetConfig().Clusters.Single(c => c.ClusterId == GroupArn("g1")).Destinations!.Keys);
+
+        // Once YARP could not apply a configuration, its state is no configuration's: the next change reloads.
+        running.ConfigurationApplyingFailed([config], new InvalidOperationException("test"));
+        Assert.Equal(DeltaResult.Applied, store.ApplyDelta(Delta(2, 3, Register("g1", 9002))).Result);
+        Assert.True(config.ChangeToken.HasChanged);
     }
 
     [Fact]
@@ -135,7 +234,7 @@ public sealed class IncrementalApplyTests : IDisposable
     }
 
     [Fact]
-    public void PassiveEjection_WithChecksOff_LastsUntilItsGroupChanges()
+    public void PassiveEjection_WithChecksOff_LastsUntilItsGroupChanges_OrTheReactivationPeriodEnds()
     {
         var (store, health, _) = Start();
         Assert.True(health.Eject(GroupArn("g1"), "127.0.0.1:8010", "refused"));
@@ -147,22 +246,83 @@ public sealed class IncrementalApplyTests : IDisposable
         // A change of its own group's targets sets every target of it from the configuration again.
         Assert.Equal(DeltaResult.Applied, store.ApplyDelta(Delta(2, 3, Register("g1", 9201))).Result);
         Assert.Equal(Berth.LoadBalancer.Health.TargetState.Unavailable, health.Find(GroupArn("g1"), "127.0.0.1:8010")!.Current.State);
+
+        // With no change at all, no probe can bring it back: time does, after the reactivation period and not before.
+        Assert.True(health.Eject(GroupArn("g1"), "127.0.0.1:8011", "refused"));
+        _time.Advance(TargetHealthTable.PassiveReactivation - TimeSpan.FromSeconds(1));
+        Assert.Equal(Berth.LoadBalancer.Health.TargetState.Unhealthy, health.Find(GroupArn("g1"), "127.0.0.1:8011")!.Current.State);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var back = health.Find(GroupArn("g1"), "127.0.0.1:8011")!.Current;
+        Assert.Equal(Berth.LoadBalancer.Health.TargetState.Unavailable, back.State);
+        Assert.True(back.Routable);
+
+        // An ejection the configuration already ended is not ended twice: a newer ejection keeps its own full period.
+        Assert.True(health.Eject(GroupArn("g1"), "127.0.0.1:8011", "refused"));
+        _time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(DeltaResult.Applied, store.ApplyDelta(Delta(3, 4, Register("g1", 9202))).Result);
+        Assert.True(health.Eject(GroupArn("g1"), "127.0.0.1:8011", "refused"));
+        _time.Advance(TargetHealthTable.PassiveReactivation - TimeSpan.FromSeconds(10));
+        Assert.Equal(Berth.LoadBalancer.Health.TargetState.Unhealthy, health.Find(GroupArn("g1"), "127.0.0.1:8011")!.Current.State);
+        _time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(Berth.LoadBalancer.Health.TargetState.Unavailable, health.Find(GroupArn("g1"), "127.0.0.1:8011")!.Current.State);
+    }
+
+    [Fact]
+    public void PassiveEjection_WithChecksOn_IsEndedByProbesOnly()
+    {
+        var (_, health, _) = Start();
+        Assert.True(health.Eject(GroupArn("g0"), "127.0.0.1:8000", "refused"));
+        _time.Advance(TargetHealthTable.PassiveReactivation * 2);
+        Assert.Equal(Berth.LoadBalancer.Health.TargetState.Unhealthy, health.Find(GroupArn("g0"), "127.0.0.1:8000")!.Current.State);
     }
 
     private (ConfigStore Store, TargetHealthTable Health, BalancerProxyConfigProvider Proxy) Start()
+    {
+        var (store, health, proxy, _) = StartWithRunning();
+        return (store, health, proxy);
+    }
+
+    private (ConfigStore Store, TargetHealthTable Health, BalancerProxyConfigProvider Proxy, RunningClusters Running) StartWithRunning()
     {
         var data = new DataDirectory(Options.Create(new BalancerOptions { DataDirectory = _dir }));
         var cache = new ConfigCacheWriter(data, _time, NullLogger<ConfigCacheWriter>.Instance);
         var health = new TargetHealthTable(_time);
         var store = new ConfigStore(cache, health, NullLogger<ConfigStore>.Instance);
-        var proxy = new BalancerProxyConfigProvider(store);
+        var running = new RunningClusters(new AllDestinationsUpdater());
+        var proxy = new BalancerProxyConfigProvider(store, running);
+        Assert.Null(store.ApplySnapshot(InitialSnapshot(80, 9000)));
+        return (store, health, proxy, running);
+    }
+
+    private static ConfigSnapshot InitialSnapshot(int httpPort, int tcpPort)
+    {
         var groups = Enumerable.Range(0, Groups).Select(i => Group($"g{i}", [8000 + (10 * i), 8001 + (10 * i)],
             health: i % 3 == 0 ? new HealthCheck { Enabled = true, Path = "/health" } : null)).ToList();
         groups.Add(Group("tcp", [7000], protocol: TargetProtocol.Tcp));
-        var rules = Enumerable.Range(1, Groups - 1).Select(i => Rule(80, i, Forward(($"g{i}", 1), ($"g{(i + 1) % Groups}", 2)), Path($"/{i}/*"))).ToList();
-        var snapshot = Snapshot(1, [Http(80, Forward("g0")), Tcp(9000, "tcp")], groups, rules);
-        Assert.Null(store.ApplySnapshot(snapshot));
-        return (store, health, proxy);
+        var rules = Enumerable.Range(1, Groups - 1).Select(i => Rule(httpPort, i, Forward(($"g{i}", 1), ($"g{(i + 1) % Groups}", 2)), Path($"/{i}/*"))).ToList();
+        return Snapshot(1, [Http(httpPort, Forward("g0")), Tcp(tcpPort, "tcp")], groups, rules);
+    }
+
+    /// <summary>A running cluster as YARP's configuration manager makes one.</summary>
+    private static ClusterState RunningState(ClusterConfig config)
+    {
+        var state = new ClusterState(config.ClusterId, new ClusterModel(config, new HttpMessageInvoker(new SocketsHttpHandler())));
+        foreach (var (id, destination) in config.Destinations!)
+        {
+            state.Destinations[id] = new DestinationState(id, new DestinationModel(destination));
+        }
+
+        state.DestinationsState = new ClusterDestinationsState([.. state.Destinations.Values], [.. state.Destinations.Values]);
+        return state;
+    }
+
+    /// <summary>YARP's updater without health policies: every destination is available.</summary>
+    private sealed class AllDestinationsUpdater : IClusterDestinationsUpdater
+    {
+        public void UpdateAllDestinations(ClusterState cluster) =>
+            cluster.DestinationsState = new ClusterDestinationsState([.. cluster.Destinations.Values], [.. cluster.Destinations.Values]);
+
+        public void UpdateAvailableDestinations(ClusterState cluster) => UpdateAllDestinations(cluster);
     }
 
     private static void AssertSameModel(BalancerModel expected, BalancerModel actual)

@@ -1,11 +1,8 @@
-using Berth.Scheduler.Provisioning;
 using Berth.Scheduler.Tests.HostGroups;
 using Berth.Scheduler.Tests.Infrastructure;
 using Berth.Scheduler.V1;
 using Berth.TestSupport;
 using Grpc.Core;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Xunit.Abstractions;
 
 namespace Berth.Scheduler.Tests.CapacityProviders;
@@ -15,26 +12,14 @@ namespace Berth.Scheduler.Tests.CapacityProviders;
 /// made by the fake provisioner, a provider over each, and one hand-registered host in no group that a strategy's tasks
 /// must never land on.
 /// </summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The fake provisioner is disposed in DisposeAsync, after the scheduler.")]
-public sealed class CapacityProviderStrategyTests(ITestOutputHelper output) : SchedulerTest(output)
+public sealed class CapacityProviderStrategyTests(ITestOutputHelper output) : HostGroupTest(output)
 {
-    private readonly FakeHostProvisioner _provisioner = new();
     private SimulatedAgent? _stray;
 
     private protected override IDictionary<string, string?>? Settings => new Dictionary<string, string?>
     {
         ["Scheduler:ServiceReconcileInterval"] = "00:00:00.200",
     };
-
-    private protected override Action<IServiceCollection>? Services => services =>
-    {
-        services.AddSingleton<IHostProvisioner>(_provisioner);
-        services.TryAddSingleton<HostProvisioning>();
-    };
-
-    private V1.HostGroups.HostGroupsClient Groups => new(Host.Channel);
-
-    private V1.CapacityProviders.CapacityProvidersClient Providers => new(Host.Channel);
 
     public override async Task DisposeAsync()
     {
@@ -44,7 +29,6 @@ public sealed class CapacityProviderStrategyTests(ITestOutputHelper output) : Sc
         }
 
         await base.DisposeAsync();
-        await _provisioner.DisposeAsync();
     }
 
     [Fact]
@@ -124,9 +108,15 @@ public sealed class CapacityProviderStrategyTests(ITestOutputHelper output) : Sc
     }
 
     [Fact]
-    public async Task RunTask_OnAProviderWithoutHosts_FailsEachTaskNamingTheProvider()
+    public async Task RunTask_OnAProviderWithoutHostsNorManagedScaling_FailsEachTaskNamingTheProvider()
     {
+        // With managed scaling (ECS's default) the tasks would wait in PROVISIONING instead (ProvisioningTests).
         await TwoProvidersAsync(emptyGroup: "c");
+        await Providers.UpdateCapacityProviderAsync(new UpdateCapacityProviderRequest
+        {
+            Name = "c-cp",
+            AutoScalingGroupProvider = new AutoScalingGroupProvider { ManagedScaling = new V1.ManagedScaling { Status = "DISABLED" } },
+        }, Host.Admin);
 
         var run = await Host.Tasks.RunTaskAsync(new RunTaskRequest
         {

@@ -6,7 +6,6 @@ using Berth.Scheduler.V1;
 using Berth.TestSupport;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 
@@ -17,11 +16,9 @@ namespace Berth.Scheduler.Tests.HostGroups;
 /// retiring hosts through <see cref="HostProvisioning"/> over a fake provisioner whose hosts are simulated agents that
 /// register with their one-use join tokens.
 /// </summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The fake provisioner is disposed in DisposeAsync, after the scheduler.")]
-public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : SchedulerTest(output)
+public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : HostGroupTest(output)
 {
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 4, 16, 0, 0, TimeSpan.Zero));
-    private readonly FakeHostProvisioner _provisioner = new();
 
     private protected override TimeProvider? Time => _time;
 
@@ -33,20 +30,6 @@ public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : Schedul
         ["HostGroups:Interval"] = "1.00:00:00",
     };
 
-    private protected override Action<IServiceCollection>? Services => services =>
-    {
-        services.AddSingleton<IHostProvisioner>(_provisioner);
-        services.Configure<ProvisioningOptions>(o =>
-        {
-            o.CreateAttempts = 1;
-            o.RetryBackoff = TimeSpan.Zero;
-            o.MaxRetryBackoff = TimeSpan.Zero;
-        });
-        services.TryAddSingleton<HostProvisioning>();
-    };
-
-    private V1.HostGroups.HostGroupsClient Groups => new(Host.Channel);
-
     private HostGroupReconciler Reconciler => Host.Services.GetRequiredService<HostGroupReconciler>();
 
     public override async Task InitializeAsync()
@@ -57,11 +40,12 @@ public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : Schedul
         await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(Reconciler.Passes >= 1), what: "the reconciler's first pass");
     }
 
-    public override async Task DisposeAsync()
+    private protected override void ConfigureProvisioning(IServiceCollection services) => services.Configure<ProvisioningOptions>(o =>
     {
-        await base.DisposeAsync();
-        await _provisioner.DisposeAsync();
-    }
+        o.CreateAttempts = 1;
+        o.RetryBackoff = TimeSpan.Zero;
+        o.MaxRetryBackoff = TimeSpan.Zero;
+    });
 
     [Fact]
     public async Task Create_LaunchesTheDesiredHosts_BalancedOverTheZones_EachRegisteringWithItsOwnOneUseToken()
@@ -95,7 +79,7 @@ public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : Schedul
         }
 
         // One token per host, each void once used: registering again with one is refused; the cluster's token still works.
-        var tokens = _provisioner.Tokens.Values.ToList();
+        var tokens = Provisioner.Tokens.Values.ToList();
         Assert.Equal(3, tokens.Distinct().Count());
         Assert.DoesNotContain(Host.JoinToken, tokens);
         var reuse = await Assert.ThrowsAsync<RpcException>(() => Host.Agents.RegisterAsync(new RegisterRequest { JoinToken = tokens[0], Facts = SimulatedAgent.DefaultFacts() }).ResponseAsync);
@@ -120,9 +104,9 @@ public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : Schedul
     public async Task FailingCreate_IsAFailedActivityWithTheProvisionersWords_AndItsHalfMadeInstanceIsDeregistered()
     {
         // The host's agent registers, then the provisioner fails (a timeout after the registration, as docs/provisioning.md warns).
-        _provisioner.OnCreate = async (request, _) =>
+        Provisioner.OnCreate = async (request, _) =>
         {
-            await _provisioner.RegisterAsync(request, connect: false);
+            await Provisioner.RegisterAsync(request, connect: false);
             throw new ProvisionerException($"lab create {request.Name} failed (exit 1).", ProvisionerErrorKind.Failed, "host.sh: dockerd did not answer");
         };
 
@@ -134,13 +118,13 @@ public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : Schedul
         Assert.NotNull(failed.EndTime);
         var name = failed.Description["Launching a new host: ".Length..];
         // HostProvisioning destroyed the attempt; the reconciler deregistered what its agent had registered.
-        Assert.Contains($"destroy {name}", _provisioner.Calls);
+        Assert.Contains($"destroy {name}", Provisioner.Calls);
         Assert.DoesNotContain(await InstancesAsync(), i => i.Status == ContainerInstanceStatus.Active);
-        var group = await DescribeAsync("web");
+        var group = await DescribeGroupAsync("web");
         Assert.DoesNotContain(group.Hosts, h => h.Name == name);
 
         // The next pass tries again, and a working provisioner gives the group its host.
-        _provisioner.OnCreate = null;
+        Provisioner.OnCreate = null;
         await Reconciler.RunOnceAsync(CancellationToken.None).WithTimeout();
         await WaitForGroupAsync("web", g => g.Hosts.Count(h => h.LifecycleState == "InService") == 1, "a host in service after the failure");
     }
@@ -148,13 +132,13 @@ public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : Schedul
     [Fact]
     public async Task CreateTimingOut_IsAFailedActivity_AndLeavesNoHostNorToken()
     {
-        _provisioner.OnCreate = (request, _) => throw new ProvisionerException($"lab create {request.Name} timed out after 00:05:00.", ProvisionerErrorKind.TimedOut, "waiting for the agent to register");
+        Provisioner.OnCreate = (request, _) => throw new ProvisionerException($"lab create {request.Name} timed out after 00:05:00.", ProvisionerErrorKind.TimedOut, "waiting for the agent to register");
 
         await Groups.CreateHostGroupAsync(new CreateHostGroupRequest { Name = "web", MinSize = 0, MaxSize = 2, DesiredCapacity = 1 }, Host.Admin);
 
         var failed = await WaitForActivityAsync("web", a => a.StatusCode == "Failed", "a timed-out launch");
         Assert.Contains("timed out after 00:05:00", failed.StatusMessage, StringComparison.Ordinal);
-        Assert.Empty((await DescribeAsync("web")).Hosts);
+        Assert.Empty((await DescribeGroupAsync("web")).Hosts);
         Assert.Equal(0, Host.Services.GetRequiredService<HostJoinTokens>().Outstanding);
         Assert.Empty(await InstancesAsync());
     }
@@ -163,17 +147,17 @@ public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : Schedul
     public async Task AProvisionerThrowingOutsideItsContract_IsAFailedLaunch_AndTheLoopLivesOn()
     {
         // Not a ProvisionerException: before, it escaped the reconciler's loop and stopped the whole scheduler.
-        _provisioner.OnCreate = (request, _) => throw new InvalidOperationException("a provisioner bug");
+        Provisioner.OnCreate = (request, _) => throw new InvalidOperationException("a provisioner bug");
 
         await Groups.CreateHostGroupAsync(new CreateHostGroupRequest { Name = "web", MinSize = 1, MaxSize = 1 }, Host.Admin);
 
         var failed = await WaitForActivityAsync("web", a => a.StatusCode == "Failed", "a failed launch");
         Assert.Contains("the provisioner failed unexpectedly: InvalidOperationException: a provisioner bug", failed.StatusMessage, StringComparison.Ordinal);
         var name = failed.Description["Launching a new host: ".Length..];
-        Assert.Contains($"destroy {name}", _provisioner.Calls);
+        Assert.Contains($"destroy {name}", Provisioner.Calls);
 
         // The loop's next tick launches again, and a working provisioner gives the group its host.
-        _provisioner.OnCreate = null;
+        Provisioner.OnCreate = null;
         _time.Advance(TimeSpan.FromDays(1));
         await WaitForGroupAsync("web", g => g.Hosts.Count(h => h.LifecycleState == "InService") == 1, "a host in service from the loop's next pass");
     }
@@ -185,19 +169,19 @@ public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : Schedul
         var first = (await WaitForGroupAsync("web", g => g.Hosts.Count(h => h.LifecycleState == "InService") == 1, "one host")).Hosts[0];
 
         // Its agent goes silent.
-        await _provisioner.SilenceAsync(first.Name);
+        await Provisioner.SilenceAsync(first.Name);
         await TaskTimeouts.WaitUntilAsync(async () => !(await InstancesAsync()).Single().AgentConnected, what: "the agent's session to end");
 
         // Lost (silent past 30 s) but inside the 120 s grace period: kept.
         _time.Advance(TimeSpan.FromSeconds(60));
         await Reconciler.RunOnceAsync(CancellationToken.None).WithTimeout();
-        Assert.Equal([first.Name], (await DescribeAsync("web")).Hosts.Select(h => h.Name));
+        Assert.Equal([first.Name], (await DescribeGroupAsync("web")).Hosts.Select(h => h.Name));
 
         // Past the grace period: taken out of service, destroyed, deregistered, replaced.
         _time.Advance(TimeSpan.FromSeconds(61));
         await Reconciler.RunOnceAsync(CancellationToken.None).WithTimeout();
         var group = await WaitForGroupAsync("web", g => g.Hosts.Count == 1 && g.Hosts[0].Name != first.Name && g.Hosts[0].LifecycleState == "InService", "a replacement");
-        Assert.Contains($"destroy {first.Name}", _provisioner.Calls);
+        Assert.Contains($"destroy {first.Name}", Provisioner.Calls);
         var instances = await InstancesAsync("INACTIVE");
         Assert.Contains(instances, i => i.ContainerInstanceArn == first.ContainerInstanceArn);
         var activities = await ActivitiesAsync("web");
@@ -215,7 +199,7 @@ public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : Schedul
         // The zone-b host runs a task; zone a's is newer or older, it does not matter: the one without tasks goes first.
         var busy = hosts.Single(h => h.Zone == "b");
         var idle = hosts.Single(h => h.Zone == "a");
-        await using var autopilot = new AgentAutopilot(_provisioner.Agent(busy.Name)!);
+        await using var autopilot = new AgentAutopilot(Provisioner.Agent(busy.Name)!);
         await Host.TaskDefinitions.RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest { TaskDefinitionJson = TaskDefinitionSamples.Worker() }, Host.Admin);
         var task = (await Host.Tasks.RunTaskAsync(new RunTaskRequest
         {
@@ -236,16 +220,16 @@ public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : Schedul
         await Groups.UpdateHostGroupAsync(new UpdateHostGroupRequest { Name = "web", DesiredCapacity = 0 }, Host.Admin);
         group = await WaitForGroupAsync("web", g => g.Hosts.Single().LifecycleState == "Terminating:Wait", "the busy host draining");
         Assert.Equal(ContainerInstanceStatus.Draining, (await InstancesAsync()).Single(i => i.ContainerInstanceArn == busy.ContainerInstanceArn).Status);
-        Assert.DoesNotContain($"destroy {busy.Name}", _provisioner.Calls);
+        Assert.DoesNotContain($"destroy {busy.Name}", Provisioner.Calls);
 
         // Its task stops: the next pass terminates it.
         await Host.Tasks.StopTaskAsync(new StopTaskRequest { Task = task.TaskArn, Reason = "done" }, Host.Admin);
         await TaskTimeouts.WaitUntilAsync(async () =>
         {
             await Reconciler.RunOnceAsync(CancellationToken.None);
-            return (await DescribeAsync("web")).Hosts.Count == 0;
+            return (await DescribeGroupAsync("web")).Hosts.Count == 0;
         }, what: "the drained host terminated");
-        Assert.Contains($"destroy {busy.Name}", _provisioner.Calls);
+        Assert.Contains($"destroy {busy.Name}", Provisioner.Calls);
         Assert.DoesNotContain(await InstancesAsync(), i => i.Status != ContainerInstanceStatus.Inactive);
     }
 
@@ -254,7 +238,7 @@ public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : Schedul
     {
         // A create that hangs until the scheduler stops.
         var hanging = new TaskCompletionSource();
-        _provisioner.OnCreate = async (request, token) =>
+        Provisioner.OnCreate = async (request, token) =>
         {
             hanging.TrySetResult();
             await Task.Delay(Timeout.InfiniteTimeSpan, token);
@@ -262,20 +246,20 @@ public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : Schedul
         };
         await Groups.CreateHostGroupAsync(new CreateHostGroupRequest { Name = "web", MinSize = 1, MaxSize = 1 }, Host.Admin);
         await hanging.Task.WithTimeout();
-        var interrupted = (await DescribeAsync("web")).Hosts.Single();
+        var interrupted = (await DescribeGroupAsync("web")).Hosts.Single();
         Assert.Equal("Pending", interrupted.LifecycleState);
 
         await RestartAsync(() =>
         {
-            _provisioner.OnCreate = null;
+            Provisioner.OnCreate = null;
             // Something the provisioner has and no group owns (a create whose record never became durable, say).
-            _provisioner.AddStray("stray-1", ProvisionedHostState.Running);
+            Provisioner.AddStray("stray-1", ProvisionedHostState.Running);
         });
 
         var group = await WaitForGroupAsync("web", g => g.Hosts.Count == 1 && g.Hosts[0].LifecycleState == "InService" && g.Hosts[0].Name != interrupted.Name, "a new host after the restart");
-        Assert.Contains("destroy stray-1", _provisioner.Calls);
-        Assert.Contains($"destroy {interrupted.Name}", _provisioner.Calls);
-        Assert.Equal([group.Hosts[0].Name], _provisioner.Names);
+        Assert.Contains("destroy stray-1", Provisioner.Calls);
+        Assert.Contains($"destroy {interrupted.Name}", Provisioner.Calls);
+        Assert.Equal([group.Hosts[0].Name], Provisioner.Names);
         var activities = await ActivitiesAsync("web");
         Assert.Contains(activities, a => a.Description == $"Launching a new host: {interrupted.Name}" && a.StatusCode == "Cancelled");
         Assert.Contains(activities, a => a.Description == $"Terminating host: {interrupted.Name}" && a.StatusCode == "Successful"
@@ -320,7 +304,7 @@ public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : Schedul
         // With force its hosts go (their instances deregistered), then the group.
         await Groups.DeleteHostGroupAsync(new DeleteHostGroupRequest { Name = "web", ForceDelete = true }, Host.Admin);
         await TaskTimeouts.WaitUntilAsync(async () => (await Groups.DescribeHostGroupsAsync(new DescribeHostGroupsRequest(), Host.Admin)).HostGroups.Count == 0, what: "the group deleted");
-        Assert.Empty(_provisioner.Names);
+        Assert.Empty(Provisioner.Names);
         Assert.DoesNotContain(await InstancesAsync(), i => i.Status != ContainerInstanceStatus.Inactive);
     }
 
@@ -334,7 +318,7 @@ public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : Schedul
 
         await RestartAsync();
 
-        var after = await DescribeAsync("web");
+        var after = await DescribeGroupAsync("web");
         Assert.Equal(before.HostGroupArn, after.HostGroupArn);
         Assert.Equal(["a"], after.Zones);
         Assert.Equal(("blue", 60), (after.Attributes["team"], after.HealthCheckGracePeriod));
@@ -345,22 +329,10 @@ public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : Schedul
 
     private async Task<(int, int, int)> SizeAsync(string name)
     {
-        var g = await DescribeAsync(name);
+        var g = await DescribeGroupAsync(name);
         return (g.MinSize, g.MaxSize, g.DesiredCapacity);
     }
 
-    private async Task<HostGroup> DescribeAsync(string name) =>
-        (await Groups.DescribeHostGroupsAsync(new DescribeHostGroupsRequest { Names = { name } }, Host.Admin)).HostGroups.Single();
-
-    private async Task<List<V1.HostGroupActivity>> ActivitiesAsync(string name) =>
-        [.. (await Groups.DescribeHostGroupActivitiesAsync(new DescribeHostGroupActivitiesRequest { Name = name }, Host.Admin)).Activities];
-
-    private async Task<HostGroup> WaitForGroupAsync(string name, Func<HostGroup, bool> condition, string what)
-    {
-        HostGroup? last = null;
-        await TaskTimeouts.WaitUntilAsync(async () => condition(last = await DescribeAsync(name)), what: what);
-        return last!;
-    }
 
     private async Task<V1.HostGroupActivity> WaitForActivityAsync(string name, Func<V1.HostGroupActivity, bool> condition, string what)
     {

@@ -33,6 +33,7 @@ internal sealed class AgentAutopilot : IAsyncDisposable
     private readonly Dictionary<string, LifecycleStatus> _reported = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTime> _healthyAt = new(StringComparer.Ordinal);
     private readonly HashSet<string> _runningHealthy = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _addresses = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
@@ -148,7 +149,12 @@ internal sealed class AgentAutopilot : IAsyncDisposable
                 }
 
                 var health = !ReportHealth ? HealthStatus.Unspecified : outcome == TaskOutcome.Unhealthy ? HealthStatus.Unhealthy : HealthStatus.Unknown;
-                await _agent.ReportAsync(task.TaskId, LifecycleStatus.Running, r => r.HealthStatus = health);
+                var attachment = AttachmentFor(task);
+                await _agent.ReportAsync(task.TaskId, LifecycleStatus.Running, r =>
+                {
+                    r.HealthStatus = health;
+                    r.NetworkAttachment = attachment;
+                });
                 Set(task.TaskId, LifecycleStatus.Running, healthy: !ReportHealth);
                 if (ReportHealth && outcome == TaskOutcome.Healthy)
                 {
@@ -199,6 +205,44 @@ internal sealed class AgentAutopilot : IAsyncDisposable
                 Set(id, LifecycleStatus.Running, healthy: true);
             }
         }
+    }
+
+    /// <summary>The address this host gave each awsvpc task it ran, by task id.</summary>
+    public IReadOnlyDictionary<string, string> Addresses
+    {
+        get
+        {
+            lock (_reported)
+            {
+                return new Dictionary<string, string>(_addresses, StringComparer.Ordinal);
+            }
+        }
+    }
+
+    /// <summary>
+    /// An awsvpc task's network interface as the real agent reports it with RUNNING: the next free address of the task
+    /// subnet its desired entry names (host part 10 upwards, never reused). Null for other tasks.
+    /// </summary>
+    private TaskNetworkAttachment? AttachmentFor(DesiredTask task)
+    {
+        if (task.AwsvpcConfiguration is not { Subnet.Length: > 0 } awsvpc)
+        {
+            return null;
+        }
+
+        var subnet = System.Net.IPNetwork.Parse(awsvpc.Subnet);
+        var bytes = subnet.BaseAddress.GetAddressBytes();
+        string address;
+        lock (_reported)
+        {
+            var host = 10 + _addresses.Count;
+            bytes[2] += (byte)(host >> 8);
+            bytes[3] += (byte)host;
+            address = new System.Net.IPAddress(bytes).ToString();
+            _addresses[task.TaskId] = address;
+        }
+
+        return new TaskNetworkAttachment { Ipv4Address = address, Subnet = awsvpc.Subnet };
     }
 
     /// <summary>A running task's essential container exits on its own (a crash the scheduler did not ask for).</summary>

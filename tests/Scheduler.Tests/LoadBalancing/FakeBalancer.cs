@@ -109,6 +109,12 @@ internal sealed class FakeBalancer : IAsyncDisposable
             InFlight = new InFlightReport { Targets = { new TargetInFlight { TargetGroupArn = groupArn, Target = target.Target, Requests = requests } } },
         }).WithTimeout();
 
+    public Task ReportRequestsAsync(string groupArn, long requests) =>
+        SendAsync(new BalancerMessage
+        {
+            RequestCounts = new RequestCountReport { Groups = { new TargetGroupRequests { TargetGroupArn = groupArn, Requests = requests } } },
+        }).WithTimeout();
+
     /// <summary>The stream's end status (after the scheduler ended it).</summary>
     public async Task<Status> EndAsync()
     {

@@ -249,6 +249,6 @@ public sealed class ScalingPlannerTests
 
     private static TargetTrackingPolicy Cpu50() => new("cpu50", ScalingMetric.CpuUtilization, 50);
 
-    private static Func<ScalingMetric, MetricValue?> Metrics(double? cpu = null, double? memory = null) => metric =>
-        (metric == ScalingMetric.CpuUtilization ? cpu : memory) is { } value ? new MetricValue(value, 3) : null;
+    private static Func<ScalingPolicy, MetricValue?> Metrics(double? cpu = null, double? memory = null) => policy =>
+        (policy.Metric == ScalingMetric.CpuUtilization ? cpu : memory) is { } value ? new MetricValue(value, 3) : null;
 }

@@ -36,9 +36,11 @@ public abstract class ServiceTest(ITestOutputHelper output) : SchedulerTest(outp
     }
 
     /// <summary>Registers a simulated agent that runs what it is given (see <see cref="AgentAutopilot"/>).</summary>
-    private protected async Task<AgentAutopilot> StartAgentAsync(string zone = "zone-a", bool reportHealth = false, int memory = 4096)
+    private protected async Task<AgentAutopilot> StartAgentAsync(string zone = "zone-a", bool reportHealth = false, int memory = 4096, string advertiseAddress = "")
     {
-        var agent = await SimulatedAgent.RegisterAsync(Host, facts: SimulatedAgent.DefaultFacts(zone, memory: memory));
+        var facts = SimulatedAgent.DefaultFacts(zone, memory: memory);
+        facts.AdvertiseAddress = advertiseAddress;
+        var agent = await SimulatedAgent.RegisterAsync(Host, facts: facts);
         return Track(new AgentAutopilot(agent, reportHealth));
     }
 

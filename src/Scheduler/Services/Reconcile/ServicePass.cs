@@ -87,7 +87,9 @@ internal sealed class ServicePass
         else
         {
             desired = service.Status == Statuses.Active ? service.DesiredCount : 0;
-            ReconcileSlice([.. service.Tasks], desired, t => InstanceIsActive(t.InstanceId), onlyInstance: null);
+            // A task waiting in PROVISIONING has no instance yet but is one of the service's tasks: it counts (it is
+            // pending, not running, so the service is not steady) and is not placed again.
+            ReconcileSlice([.. service.Tasks], desired, t => t.LastStatus == LifecycleStatus.Provisioning || InstanceIsActive(t.InstanceId), onlyInstance: null);
         }
 
         Finish(desired);
@@ -294,8 +296,22 @@ internal sealed class ServicePass
             ? [new("", _engine.Place(snapshot, request))]
             : StrategyPlacement.Place(_tx, _engine, request, service.CapacityProviderStrategy, StrategyPlacement.Existing(service.CapacityProviderStrategy, running));
         var anyLost = service.Tasks.Any(t => t.LastStatus == LifecycleStatus.Unknown && t.DesiredStatus == LifecycleStatus.Running);
-        foreach (var (provider, result) in shares)
+        foreach (var (provider, result, waiting, reason) in shares)
         {
+            // No host of the provider's group had room: these wait in PROVISIONING for the group to grow (ProvisioningPass).
+            for (var i = 0; i < waiting; i++)
+            {
+                var task = TaskLifecycle.CreateProvisioning(_tx, definition, service.Group, service.Primary.Id, service.LaunchType, clientToken: null, overrides: null, service.EnableExecuteCommand,
+                    LaunchGroups.ForTask(_tx, definition, service.SecurityGroups), provider, reason);
+                _tx.AddTask(task, service);
+                _created.Add(task);
+            }
+
+            if (waiting > 0)
+            {
+                _serviceChanged |= ServiceRules.AddEvent(service, $"(service {service.Name}) has {waiting} tasks waiting in PROVISIONING. {reason}", Now, EventRepeatInterval, _logger);
+            }
+
             foreach (var placement in result.Placements)
             {
                 _tx.AdoptPlacement(onlyInstance is null ? result.Snapshot : cluster.Snapshot.WithTaskStarted(placement.InstanceId, placement.Reservation));

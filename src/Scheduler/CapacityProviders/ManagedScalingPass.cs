@@ -1,0 +1,98 @@
+using Berth.Scheduler.HostGroups;
+using Berth.Scheduler.Kernel;
+
+namespace Berth.Scheduler.CapacityProviders;
+
+/// <summary>
+/// ECS managed scaling, inside a cluster's transaction: for each provider with managed scaling ENABLED, N is its group's
+/// hosts in service past instanceWarmupPeriod, M the hosts needed (those of N running a non-daemon task, or, while its
+/// tasks wait in PROVISIONING, N plus the hosts they need within the step sizes), CapacityProviderReservation = M / N
+/// (<see cref="Reservation"/>), and target tracking on it sets the group's desired capacity the way an update does: up at
+/// once, down only once the metric has stayed below the target for <see cref="CapacityProviderOptions.ScaleInAfter"/>
+/// (ECS: 15 minutes), and never while a host is still being made or warming up.
+/// </summary>
+internal static class ManagedScalingPass
+{
+    /// <summary>Sets the groups' sizes; true when one changed (the host group reconciler is then woken).</summary>
+    public static bool Run(ClusterTransaction tx, CapacityProviderOptions options, ILogger logger)
+    {
+        _ = logger;
+        var cluster = tx.Cluster;
+        var changed = false;
+        foreach (var provider in cluster.CapacityProviders.Values)
+        {
+            if (!provider.Scaling.Enabled || !cluster.HostGroups.TryGetValue(provider.HostGroup, out var group) || group.Deleting)
+            {
+                provider.LastReservation = null;
+                provider.LowSince = null;
+                continue;
+            }
+
+            var scaling = provider.Scaling;
+            var live = group.Hosts.Where(h => h.State is GroupHostState.Pending or GroupHostState.InService).ToList();
+            var warm = live.Where(h => h.State == GroupHostState.InService && h.InstanceId is not null && tx.Now - h.LaunchedAt >= scaling.InstanceWarmup).ToList();
+            var warming = live.Count - warm.Count;
+            var busy = warm.Count(h => HostGroupPlanner.NonDaemonTasks(cluster, h) > 0);
+            var waiting = cluster.Provisioning.Where(t => t.CapacityProviderName == provider.Name).ToList();
+            var needed = Reservation.Needed(warm.Count, busy, waiting.Count == 0 ? 0 : HostsFor(cluster, group, waiting), scaling);
+            var percent = Reservation.Percent(warm.Count, needed);
+            provider.LastReservation = percent;
+            var current = group.Size.Desired;
+            var desired = Reservation.Desired(needed, scaling, group.Size.Min, group.Size.Max);
+            if (desired > current)
+            {
+                provider.LowSince = null;
+                Resize(tx, provider, group, desired, percent, waiting.Count, ">");
+                changed = true;
+            }
+            else if (desired < current && warming == 0 && waiting.Count == 0)
+            {
+                // Scale-in waits for the metric to stay low, as ECS's low alarm does.
+                provider.LowSince ??= tx.Now;
+                if (tx.Now - provider.LowSince >= options.ScaleInAfter)
+                {
+                    provider.LowSince = null;
+                    Resize(tx, provider, group, desired, percent, 0, "<");
+                    changed = true;
+                }
+            }
+            else
+            {
+                provider.LowSince = null;
+            }
+        }
+
+        return changed;
+    }
+
+    /// <summary>
+    /// ECS's estimate of the hosts the waiting tasks need: their cpu and memory over what one of the group's hosts
+    /// registers (the first that registered; a group's hosts are alike); 1 while the group has no host to measure, so the
+    /// first scale-out is the minimum step and the next pass measures the host it made.
+    /// </summary>
+    private static int HostsFor(ClusterState cluster, HostGroupRecord group, List<TaskRecord> waiting)
+    {
+        var sample = group.Hosts
+            .Select(h => h.InstanceId is { } id ? cluster.Instances.GetValueOrDefault(id) : null)
+            .FirstOrDefault(i => i is { Facts.Cpu: > 0, Facts.Memory: > 0 });
+        if (sample is null)
+        {
+            return 1;
+        }
+
+        long cpu = waiting.Sum(t => (long)t.Reservation.Cpu), memory = waiting.Sum(t => (long)t.Reservation.Memory);
+        var byCpu = (int)Math.Ceiling(cpu / (double)sample.Facts.Cpu);
+        var byMemory = (int)Math.Ceiling(memory / (double)sample.Facts.Memory);
+        return Math.Max(1, Math.Max(byCpu, byMemory));
+    }
+
+    private static void Resize(ClusterTransaction tx, CapacityProviderRecord provider, HostGroupRecord group, int desired, int percent, int waiting, string comparison)
+    {
+        var before = group.Size.Desired;
+        var alarm = comparison == ">" ? "AlarmHigh" : "AlarmLow";
+        var why = $"capacity provider {provider.Name}: CapacityProviderReservation {percent} {comparison} target {provider.Scaling.TargetCapacity}"
+            + (waiting > 0 ? $", {waiting} tasks in PROVISIONING" : "");
+        var cause = $"At {Asg.At(tx.Now)} a monitor alarm TargetTracking-{provider.Name}-{alarm} in state ALARM triggered policy ECSManagedAutoScalingPolicy-{provider.Name} ({why}) changing the desired capacity from {before} to {desired}.";
+        HostGroupHandler.Resize(tx, group, group.Size with { Desired = desired }, cause);
+    }
+}
