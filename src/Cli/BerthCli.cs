@@ -38,6 +38,7 @@ internal static class BerthCli
         root.Add(CapacityProviderCommands.Build(actions));
         root.Add(LoadBalancerCommands.Build(actions));
         root.Add(TargetGroupCommands.Build(actions));
+        root.Add(CertificateCommands.Build(actions));
         root.Add(SecurityGroupCommands.Build(actions));
         root.Add(LogsCommand.Build(actions));
         root.Add(RegistryCommands.Build(actions));

@@ -35,7 +35,7 @@ public sealed class CommandLineTests(ITestOutputHelper output) : IDisposable
     {
         var result = await _cli.RunAsync("--help");
 
-        foreach (var noun in new[] { "up", "login", "cluster", "taskdef", "task", "service", "instance", "lb", "targetgroup", "securitygroup", "logs", "registry" })
+        foreach (var noun in new[] { "up", "login", "cluster", "taskdef", "task", "service", "instance", "lb", "targetgroup", "certificate", "securitygroup", "logs", "registry" })
         {
             Assert.Contains($"  {noun} ", result.Output, StringComparison.Ordinal);
         }

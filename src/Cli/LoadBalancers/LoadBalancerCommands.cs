@@ -5,8 +5,9 @@ using Berth.Scheduler.V1;
 namespace Berth.Cli.LoadBalancers;
 
 /// <summary>
-/// <c>berth lb create|list|describe|delete|credential</c>, <c>berth lb listener create|list|modify|delete</c> and
-/// <c>berth lb rule create|list|delete</c> (ELBv2's load balancers, listeners and rules).
+/// <c>berth lb create|list|describe|delete|credential</c>, <c>berth lb listener
+/// create|list|modify|delete|certificates|add-certificates|remove-certificates</c> and <c>berth lb rule
+/// create|list|delete</c> (ELBv2's load balancers, listeners with their SNI certificates, and rules).
 /// </summary>
 internal static class LoadBalancerCommands
 {
@@ -152,10 +153,12 @@ internal static class LoadBalancerCommands
 
         var lb = new Option<string>("--lb") { Description = "The load balancer (name or ARN)", Required = true };
         var port = new Option<int>("--port") { Description = "The port clients connect to", Required = true };
-        var protocol = new Option<string>("--protocol") { Description = "HTTP (default) or TCP", DefaultValueFactory = _ => "HTTP" };
+        var protocol = new Option<string>("--protocol") { Description = "HTTP (default), HTTPS or TCP", DefaultValueFactory = _ => "HTTP" };
+        var certificate = new Option<string?>("--certificate") { Description = "HTTPS: the default certificate's ARN (berth certificate import)" };
+        var sslPolicy = new Option<string?>("--ssl-policy") { Description = "HTTPS: an ELB security policy (ELBSecurityPolicy-2016-08 by default; ELBSecurityPolicy-TLS13-1-2-2021-06 for TLS 1.2+)" };
         var forward = new Option<string[]>("--forward") { Description = "Target group(s) to forward to: NAME or NAME=WEIGHT (repeat for weighted groups)", AllowMultipleArgumentsPerToken = true };
         var fixedResponse = new Option<string?>("--fixed-response") { Description = "Answer from the balancer itself: STATUS[:BODY] (e.g. 503:down for maintenance)" };
-        var create = new Command("create", "Add a listener; its default action forwards to target groups or answers itself") { lb, port, protocol, forward, fixedResponse };
+        var create = new Command("create", "Add a listener; its default action forwards to target groups or answers itself") { lb, port, protocol, certificate, sslPolicy, forward, fixedResponse };
         actions.Set(create, async (parse, context, ct) =>
         {
             var request = new CreateListenerRequest
@@ -163,7 +166,13 @@ internal static class LoadBalancerCommands
                 LoadBalancerArn = parse.GetValue(lb)!,
                 Port = parse.GetValue(port),
                 Protocol = Protocol(parse.GetValue(protocol)!),
+                SslPolicy = parse.GetValue(sslPolicy) ?? "",
             };
+            if (parse.GetValue(certificate) is { } arn)
+            {
+                request.Certificates.Add(new CertificateRef { CertificateArn = arn });
+            }
+
             request.DefaultActions.Add(ActionOf(parse.GetValue(forward), parse.GetValue(fixedResponse)));
             var listener = (await context.Scheduler.LoadBalancing.CreateListenerAsync(request, cancellationToken: ct)).Listener;
             PrintListeners(context.Output, [listener]);
@@ -184,10 +193,23 @@ internal static class LoadBalancerCommands
         var newPort = new Option<int?>("--port") { Description = "A new port" };
         var newForward = new Option<string[]>("--forward") { Description = "New default action: forward to NAME or NAME=WEIGHT ...", AllowMultipleArgumentsPerToken = true };
         var newFixed = new Option<string?>("--fixed-response") { Description = "New default action: STATUS[:BODY]" };
-        var modify = new Command("modify", "Change a listener's port or default action") { arn, newPort, newForward, newFixed };
+        var newProtocol = new Option<string?>("--protocol") { Description = "A new protocol (HTTP or HTTPS)" };
+        var newCertificate = new Option<string?>("--certificate") { Description = "HTTPS: a new default certificate (ARN)" };
+        var newPolicy = new Option<string?>("--ssl-policy") { Description = "HTTPS: a new ELB security policy" };
+        var modify = new Command("modify", "Change a listener's port, protocol, certificate, TLS policy or default action") { arn, newPort, newProtocol, newCertificate, newPolicy, newForward, newFixed };
         actions.Set(modify, async (parse, context, ct) =>
         {
-            var request = new ModifyListenerRequest { ListenerArn = parse.GetValue(arn)! };
+            var request = new ModifyListenerRequest { ListenerArn = parse.GetValue(arn)!, SslPolicy = parse.GetValue(newPolicy) ?? "" };
+            if (parse.GetValue(newProtocol) is { } changed)
+            {
+                request.Protocol = Protocol(changed);
+            }
+
+            if (parse.GetValue(newCertificate) is { } certificateArn)
+            {
+                request.Certificates.Add(new CertificateRef { CertificateArn = certificateArn });
+            }
+
             if (parse.GetValue(newPort) is { } p)
             {
                 request.Port = p;
@@ -212,6 +234,55 @@ internal static class LoadBalancerCommands
             return ExitCodes.Success;
         });
         command.Add(delete);
+        command.Add(ListenerCertificates(actions));
+        command.Add(ChangeListenerCertificates(actions, add: true));
+        command.Add(ChangeListenerCertificates(actions, add: false));
+        return command;
+    }
+
+    private static Command ListenerCertificates(CommandActions actions)
+    {
+        var arn = new Argument<string>("listener-arn") { Description = "The listener's ARN" };
+        var list = new Command("certificates", "List an HTTPS listener's certificates: the default one, then the SNI ones") { arn };
+        actions.Set(list, async (parse, context, ct) =>
+        {
+            var certificates = (await context.Scheduler.LoadBalancing.DescribeListenerCertificatesAsync(
+                new DescribeListenerCertificatesRequest { ListenerArn = parse.GetValue(arn)! }, cancellationToken: ct)).Certificates;
+            if (context.Output.IsJson)
+            {
+                context.Output.Json(certificates);
+                return ExitCodes.Success;
+            }
+
+            context.Output.Table(["DEFAULT", "CERTIFICATE"], certificates.Select(c => (IReadOnlyList<string>)[c.IsDefault ? "yes" : "no", c.CertificateArn]));
+            return ExitCodes.Success;
+        });
+        return list;
+    }
+
+    private static Command ChangeListenerCertificates(CommandActions actions, bool add)
+    {
+        var arn = new Argument<string>("listener-arn") { Description = "The listener's ARN" };
+        var certificates = new Option<string[]>("--certificate") { Description = "Certificate ARN(s)", Required = true, AllowMultipleArgumentsPerToken = true };
+        var command = add
+            ? new Command("add-certificates", "Add certificates an HTTPS listener chooses by the client's SNI name") { arn, certificates }
+            : new Command("remove-certificates", "Remove SNI certificates from an HTTPS listener (not its default one)") { arn, certificates };
+        actions.Set(command, async (parse, context, ct) =>
+        {
+            var refs = parse.GetValue(certificates)!.Select(c => new CertificateRef { CertificateArn = c });
+            var lbs = context.Scheduler.LoadBalancing;
+            if (add)
+            {
+                await lbs.AddListenerCertificatesAsync(new AddListenerCertificatesRequest { ListenerArn = parse.GetValue(arn)!, Certificates = { refs } }, cancellationToken: ct);
+            }
+            else
+            {
+                await lbs.RemoveListenerCertificatesAsync(new RemoveListenerCertificatesRequest { ListenerArn = parse.GetValue(arn)!, Certificates = { refs } }, cancellationToken: ct);
+            }
+
+            context.Output.Say(add ? "Added the certificates." : "Removed the certificates.");
+            return ExitCodes.Success;
+        });
         return command;
     }
 
@@ -387,11 +458,12 @@ internal static class LoadBalancerCommands
             return;
         }
 
-        output.Table(["PROTOCOL", "PORT", "DEFAULT ACTION", "ARN"], listeners.Select(l => (IReadOnlyList<string>)
+        output.Table(["PROTOCOL", "PORT", "DEFAULT ACTION", "TLS", "ARN"], listeners.Select(l => (IReadOnlyList<string>)
         [
             l.Protocol.ToString().ToUpperInvariant(),
             Display.Num(l.Port),
             ActionText(l.DefaultActions),
+            l.Protocol == ListenerProtocol.Https ? $"{l.SslPolicy} ({1 + l.SniCertificates.Count} cert.)" : "-",
             l.ListenerArn,
         ]));
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using Berth.LoadBalancer.Listeners;
+using Berth.LoadBalancer.Model;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -9,7 +10,7 @@ namespace Berth.LoadBalancer.Hosting;
 /// Kestrel for a balancer: the admin endpoint in code, the listeners from <see cref="ListenerEndpoints"/>' reloading
 /// configuration, and the TCP proxy as connection middleware on every endpoint (it passes non-TCP ports on).
 /// </summary>
-internal sealed class KestrelSetup(ListenerEndpoints listeners, TcpProxy tcp, IOptions<BalancerOptions> options) : IConfigureOptions<KestrelServerOptions>
+internal sealed class KestrelSetup(ListenerEndpoints listeners, ListenerTlsHandshake tls, TcpProxy tcp, IOptions<BalancerOptions> options) : IConfigureOptions<KestrelServerOptions>
 {
     public void Configure(KestrelServerOptions kestrel)
     {
@@ -27,6 +28,19 @@ internal sealed class KestrelSetup(ListenerEndpoints listeners, TcpProxy tcp, IO
             kestrel.Listen(IPAddress.Parse(admin.Host.Trim('[', ']')), admin.Port);
         }
 
-        kestrel.Configure(listeners.Configuration, reloadOnChange: true);
+        // HTTPS endpoints get their TLS from the handshake callback (certificate by SNI, versions by policy, per
+        // connection). Kestrel only lets a named endpoint of the configuration take a callback, so every HTTPS slot's
+        // name is registered here once, before Kestrel reads the configuration (the loader's table is not safe to
+        // change while a reload reads it).
+        var loader = kestrel.Configure(listeners.Configuration, reloadOnChange: true);
+        var handshake = tls.Options;
+        for (var slot = 0; slot < TlsMaterial.MaxListeners; slot++)
+        {
+            loader.Endpoint(ListenerEndpoints.HttpsEndpoint(slot), endpoint => endpoint.ListenOptions.UseHttps(handshake));
+        }
+
+        // The callback replaces the endpoint's HTTPS options; a selector that is never called keeps Kestrel from
+        // looking for a development certificate for them first.
+        kestrel.ConfigureHttpsDefaults(https => https.ServerCertificateSelector ??= static (_, _) => null);
     }
 }

@@ -41,6 +41,7 @@ internal static class LoadBalancerServiceCollectionExtensions
 
         services.AddSingleton<TcpProxy>();
         services.AddSingleton<ListenerEndpoints>();
+        services.AddSingleton<ListenerTlsHandshake>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, KestrelSetup>();
 
         services.AddReverseProxy();

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using Berth.LoadBalancer.Hosting;
 using Berth.LoadBalancer.Model;
 using Berth.LoadBalancer.State;
@@ -9,21 +7,24 @@ using Microsoft.Extensions.Options;
 namespace Berth.LoadBalancer.Listeners;
 
 /// <summary>
-/// Opens and closes listeners as the configuration changes, through Kestrel's own endpoint configuration with
-/// reload: each listener is an entry under <c>Endpoints</c> of a configuration only this class writes, and Kestrel
-/// (configured with <c>reloadOnChange</c>) stops the endpoints that went or changed and binds the new ones, leaving
-/// unchanged ones and their connections alone. HTTPS certificates are PEM files under the data directory, named by
-/// content hash, so a replaced certificate is a changed endpoint.
+/// Opens and closes listeners as the configuration changes.
 /// </summary>
+/// <remarks>
+/// Through Kestrel's own endpoint configuration with reload: each listener is an entry under <c>Endpoints</c> of a configuration only this class writes, and Kestrel
+/// (configured with <c>reloadOnChange</c>) stops the endpoints that went or changed and binds the new ones, leaving
+/// unchanged ones and their connections alone. HTTPS endpoints carry no certificate here: they are named
+/// <c>https-&lt;slot&gt;</c>, names <see cref="Hosting.KestrelSetup"/> gave a TLS handshake callback
+/// (<see cref="ListenerTlsHandshake"/>) that picks certificate and TLS versions per connection, so a certificate
+/// change is not an endpoint change. A port keeps its slot while it stays HTTPS.
+/// </remarks>
 internal sealed partial class ListenerEndpoints : ConfigurationProvider, IConfigurationSource
 {
-    private readonly DataDirectory _data;
     private readonly string _address;
+    private readonly Dictionary<int, int> _httpsSlots = [];
     private readonly ILogger<ListenerEndpoints> _logger;
 
-    public ListenerEndpoints(ConfigStore store, DataDirectory data, IOptions<BalancerOptions> options, ILogger<ListenerEndpoints> logger)
+    public ListenerEndpoints(ConfigStore store, IOptions<BalancerOptions> options, ILogger<ListenerEndpoints> logger)
     {
-        _data = data;
         _address = options.Value.ListenAddress.Contains(':', StringComparison.Ordinal) ? $"[{options.Value.ListenAddress}]" : options.Value.ListenAddress;
         _logger = logger;
         Configuration = new ConfigurationBuilder().Add(this).Build();
@@ -39,6 +40,9 @@ internal sealed partial class ListenerEndpoints : ConfigurationProvider, IConfig
 
     public IConfigurationProvider Build(IConfigurationBuilder builder) => this;
 
+    /// <summary>The endpoint name of an HTTPS slot; every one has the TLS callback (ELB's 50 listeners, 50 slots).</summary>
+    public static string HttpsEndpoint(int slot) => "https-" + slot.ToString(CultureInfo.InvariantCulture);
+
     private void Update(ModelChange change)
     {
         if (change.OnlyTargets)
@@ -48,11 +52,12 @@ internal sealed partial class ListenerEndpoints : ConfigurationProvider, IConfig
         }
 
         var model = change.Current;
+        AssignSlots(model);
         var data = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         foreach (var listener in model.Listeners)
         {
-            var key = $"Endpoints:listener-{listener.Port.ToString(CultureInfo.InvariantCulture)}";
             var https = listener.Protocol == ListenerProtocol.Https;
+            var key = https ? "Endpoints:" + HttpsEndpoint(_httpsSlots[listener.Port]) : $"Endpoints:listener-{listener.Port.ToString(CultureInfo.InvariantCulture)}";
             data[key + ":Url"] = $"{(https ? "https" : "http")}://{_address}:{listener.Port.ToString(CultureInfo.InvariantCulture)}";
             // ALB speaks HTTP/2 to clients over TLS only (ALPN); clear-text HTTP listeners are HTTP/1.1, as there.
             data[key + ":Protocols"] = listener.Protocol switch
@@ -62,14 +67,6 @@ internal sealed partial class ListenerEndpoints : ConfigurationProvider, IConfig
                 _ when listener.AlpnPolicy is "HTTP2Only" => "Http2",
                 _ => "Http1AndHttp2",
             };
-            if (https && listener.Certificate is { } certificate)
-            {
-                var (certPath, keyPath) = WriteCertificate(certificate);
-                data[key + ":Certificate:Path"] = certPath;
-                data[key + ":Certificate:KeyPath"] = keyPath;
-                data[key + ":SslProtocols:0"] = "Tls12";
-                data[key + ":SslProtocols:1"] = "Tls13";
-            }
         }
 
         if (data.Count == Data.Count && data.All(kv => Data.TryGetValue(kv.Key, out var v) && v == kv.Value))
@@ -83,22 +80,27 @@ internal sealed partial class ListenerEndpoints : ConfigurationProvider, IConfig
         OnReload();
     }
 
-    private (string Certificate, string Key) WriteCertificate(CertificateModel certificate)
+    /// <summary>Keeps each HTTPS port's slot while it stays HTTPS; new HTTPS ports take the lowest free slots.</summary>
+    private void AssignSlots(BalancerModel model)
     {
-        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(certificate.CertificatePem + certificate.PrivateKeyPem)).AsSpan(0, 12));
-        var certPath = Path.Combine(_data.Certificates, $"{hash}.crt");
-        var keyPath = Path.Combine(_data.Certificates, $"{hash}.key");
-        if (!File.Exists(keyPath))
+        var https = model.Listeners.Where(l => l.Protocol == ListenerProtocol.Https).Select(l => l.Port).ToHashSet();
+        foreach (var port in _httpsSlots.Keys.Where(p => !https.Contains(p)).ToList())
         {
-            DataDirectory.WriteAtomically(certPath, Encoding.UTF8.GetBytes(certificate.CertificatePem));
-            DataDirectory.WriteAtomically(keyPath, Encoding.UTF8.GetBytes(certificate.PrivateKeyPem));
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(keyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
+            _httpsSlots.Remove(port);
         }
 
-        return (certPath, keyPath);
+        var used = _httpsSlots.Values.ToHashSet();
+        var next = 0;
+        foreach (var port in https.Where(p => !_httpsSlots.ContainsKey(p)).Order())
+        {
+            while (used.Contains(next))
+            {
+                next++;
+            }
+
+            _httpsSlots[port] = next;
+            used.Add(next);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Listeners: {Listeners}")]

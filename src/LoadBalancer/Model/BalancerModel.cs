@@ -1,5 +1,7 @@
 using System.Collections.Frozen;
 using System.Collections.Immutable;
+using System.Net.Security;
+using System.Security.Authentication;
 
 namespace Berth.LoadBalancer.Model;
 
@@ -34,7 +36,7 @@ internal sealed record ListenerModel(
     string Arn,
     int Port,
     ListenerProtocol Protocol,
-    CertificateModel? Certificate,
+    ListenerTls? Tls,
     string AlpnPolicy,
     ImmutableArray<RuleModel> Rules)
 {
@@ -42,8 +44,105 @@ internal sealed record ListenerModel(
     public ActionModel DefaultAction => Rules[^1].Action;
 }
 
-/// <summary>Certificate chain and key of an HTTPS listener, PEM.</summary>
-internal sealed record CertificateModel(string Arn, string CertificatePem, string PrivateKeyPem);
+/// <summary>
+/// An HTTPS listener's TLS: its default certificate, the certificates added for SNI, and the TLS versions its policy
+/// allows. The handshake callback (<c>Listeners/ListenerTlsHandshake</c>) reads it per connection, so a new
+/// certificate or policy applies to the next connection without touching the listener's socket.
+/// </summary>
+internal sealed record ListenerTls(CertificateModel Default, ImmutableArray<CertificateModel> Sni, string SslPolicy, SslProtocols Protocols)
+{
+    // By value: ImmutableArray compares by reference, and an unchanged listener must compare equal across builds.
+    public bool Equals(ListenerTls? other) => other is not null && Default.Equals(other.Default) && Sni.SequenceEqual(other.Sni)
+        && SslPolicy == other.SslPolicy && Protocols == other.Protocols;
+
+    public override int GetHashCode() => HashCode.Combine(Default, Sni.Length, SslPolicy);
+
+    /// <summary>
+    /// ELB's choice: the certificate whose names match the client's SNI name (an exact name before a wildcard, the
+    /// default certificate first among equals), else the default one (also when the client sent no name).
+    /// </summary>
+    public CertificateModel Select(string? serverName)
+    {
+        if (string.IsNullOrEmpty(serverName))
+        {
+            return Default;
+        }
+
+        var match = Default.Match(serverName);
+        if (match == NameMatch.Exact)
+        {
+            return Default;
+        }
+
+        var wildcard = match == NameMatch.Wildcard ? Default : null;
+        foreach (var certificate in Sni)
+        {
+            switch (certificate.Match(serverName))
+            {
+                case NameMatch.Exact:
+                    return certificate;
+                case NameMatch.Wildcard:
+                    wildcard ??= certificate;
+                    break;
+            }
+        }
+
+        return wildcard ?? Default;
+    }
+}
+
+internal enum NameMatch
+{
+    None,
+    Wildcard,
+    Exact,
+}
+
+/// <summary>
+/// A certificate of an HTTPS listener: its PEM (certificate, then chain; key) as configured, the DNS names it serves
+/// and the <see cref="SslStreamCertificateContext"/> made from it once (leaf, key and intermediates, so the handshake
+/// sends the chain). Equal by ARN and PEM: a rebuilt model with the same material compares equal.
+/// </summary>
+internal sealed class CertificateModel(string arn, string certificatePem, string privateKeyPem, ImmutableArray<string> names, SslStreamCertificateContext context) : IEquatable<CertificateModel>
+{
+    public string Arn { get; } = arn;
+
+    public string CertificatePem { get; } = certificatePem;
+
+    public string PrivateKeyPem { get; } = privateKeyPem;
+
+    /// <summary>The DNS names (subject alternative names, or the common name when there are none), lower case.</summary>
+    public ImmutableArray<string> Names { get; } = names;
+
+    public SslStreamCertificateContext Context { get; } = context;
+
+    /// <summary>How a client's SNI name matches: exactly, by a <c>*.</c> wildcard (one label, as TLS clients match), or not.</summary>
+    public NameMatch Match(string serverName)
+    {
+        var result = NameMatch.None;
+        foreach (var name in Names)
+        {
+            if (string.Equals(name, serverName, StringComparison.OrdinalIgnoreCase))
+            {
+                return NameMatch.Exact;
+            }
+
+            if (name.StartsWith("*.", StringComparison.Ordinal) && serverName.IndexOf('.', StringComparison.Ordinal) is var dot and > 0
+                && string.Equals(serverName[(dot + 1)..], name[2..], StringComparison.OrdinalIgnoreCase))
+            {
+                result = NameMatch.Wildcard;
+            }
+        }
+
+        return result;
+    }
+
+    public bool Equals(CertificateModel? other) => other is not null && Arn == other.Arn && CertificatePem == other.CertificatePem && PrivateKeyPem == other.PrivateKeyPem;
+
+    public override bool Equals(object? obj) => Equals(obj as CertificateModel);
+
+    public override int GetHashCode() => HashCode.Combine(Arn, CertificatePem.Length);
+}
 
 /// <summary>A rule: the first by priority whose conditions all match decides the action.</summary>
 /// <remarks><see cref="Fingerprint"/> is a hash of the rule's wire form: it changes exactly when the rule does.</remarks>

@@ -28,7 +28,7 @@ internal static class ModelBuilder
             Require(c.CertificateArn.Length > 0, field + ".certificate_arn", "is required");
             Require(c.CertificatePem.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal), field + ".certificate_pem", "is not a PEM certificate");
             Require(c.PrivateKeyPem.Contains("PRIVATE KEY-----", StringComparison.Ordinal), field + ".private_key_pem", "is not a PEM private key");
-            certificates[c.CertificateArn] = new CertificateModel(c.CertificateArn, c.CertificatePem, c.PrivateKeyPem);
+            certificates[c.CertificateArn] = TlsMaterial.Load(c.CertificateArn, c.CertificatePem, c.PrivateKeyPem, field);
         }
 
         var groups = new Dictionary<string, TargetGroupModel>(StringComparer.Ordinal);
@@ -42,6 +42,8 @@ internal static class ModelBuilder
             .Select((r, i) => (Rule: r, Index: i))
             .GroupBy(x => x.Rule.ListenerArn, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        // ELB's quota; the balancer also names its HTTPS endpoints in as many slots (Listeners/ListenerEndpoints).
+        Require(config.Listeners.Count <= TlsMaterial.MaxListeners, "listeners", $"a load balancer takes at most {TlsMaterial.MaxListeners} listeners (TooManyListeners)");
         var listeners = ImmutableArray.CreateBuilder<ListenerModel>();
         var ports = new HashSet<int>();
         for (var i = 0; i < config.Listeners.Count; i++)
@@ -59,13 +61,20 @@ internal static class ModelBuilder
                 _ => throw new ConfigValidationException(field + ".protocol", "must be HTTP, HTTPS or TCP"),
             };
 
-            CertificateModel? certificate = null;
+            ListenerTls? tls = null;
             if (protocol == ListenerProtocol.Https)
             {
                 Require(l.Certificates.Count == 1, field + ".certificates", "an HTTPS listener needs exactly one certificate");
-                var arn = l.Certificates[0].CertificateArn;
-                certificate = certificates.GetValueOrDefault(arn)
-                    ?? throw new ConfigValidationException(field + ".certificates[0].certificate_arn", $"certificate '{arn}' is not in the configuration (CertificateNotFound)");
+                var sni = ImmutableArray.CreateBuilder<CertificateModel>(l.SniCertificates.Count);
+                for (var j = 0; j < l.SniCertificates.Count; j++)
+                {
+                    sni.Add(Certificate(certificates, l.SniCertificates[j].CertificateArn, $"{field}.sni_certificates[{j}].certificate_arn"));
+                }
+
+                var policy = l.SslPolicy.Length == 0 ? TlsMaterial.DefaultPolicy : l.SslPolicy;
+                var versions = TlsMaterial.Protocols(policy)
+                    ?? throw new ConfigValidationException(field + ".ssl_policy", $"'{policy}' is not an ELB security policy this balancer knows (SSLPolicyNotFound)");
+                tls = new ListenerTls(Certificate(certificates, l.Certificates[0].CertificateArn, field + ".certificates[0].certificate_arn"), sni.ToImmutable(), policy, versions);
             }
 
             Require(l.DefaultActions.Count == 1, field + ".default_actions", "exactly one action is required");
@@ -105,7 +114,7 @@ internal static class ModelBuilder
 
             rules.Sort((a, b) => a.Priority.CompareTo(b.Priority));
             rules.Add(new RuleModel(l.ListenerArn + "/default", RuleModel.DefaultPriority, true, [], defaultAction, Fingerprint(l.DefaultActions[0])));
-            listeners.Add(new ListenerModel(l.ListenerArn, l.Port, protocol, certificate, l.AlpnPolicy, [.. rules]));
+            listeners.Add(new ListenerModel(l.ListenerArn, l.Port, protocol, tls, l.AlpnPolicy, [.. rules]));
         }
 
         if (rulesByListener.Count > 0)
@@ -421,6 +430,9 @@ internal static class ModelBuilder
 
         return new CodeMatcher(text, ranges.ToImmutable());
     }
+
+    private static CertificateModel Certificate(Dictionary<string, CertificateModel> certificates, string arn, string field) =>
+        certificates.GetValueOrDefault(arn) ?? throw new ConfigValidationException(field, $"certificate '{arn}' is not in the configuration (CertificateNotFound)");
 
     private static void Require(bool condition, string field, string problem)
     {

@@ -6,22 +6,25 @@ namespace Berth.LoadBalancer.State;
 
 /// <summary>
 /// The one owner of the paths under <c>--data-dir</c>. Everything there is a cache of what the scheduler holds:
-/// <c>config.pb</c> (the last configuration applied, a <c>ConfigSnapshot</c>), <c>replica-id</c>, and
-/// <c>certs/</c> (PEM files Kestrel loads for HTTPS listeners, named by content hash).
+/// <c>config.pb</c> (the last configuration applied, a <c>ConfigSnapshot</c>, with the HTTPS listeners' certificates
+/// and keys) and <c>replica-id</c>.
 /// </summary>
 internal sealed class DataDirectory
 {
     public DataDirectory(IOptions<BalancerOptions> options)
     {
-        // Owner-only, as every part's data directory (Core/IO/PrivateDirectory): certs/ holds the listeners' private
-        // keys. Modes left looser by an earlier version are tightened here.
+        // Owner-only, as every part's data directory (Core/IO/PrivateDirectory): config.pb holds the listeners'
+        // private keys. Modes left looser by an earlier version are tightened here.
         Root = PrivateDirectory.Ensure(options.Value.DataDirectory!);
-        PrivateDirectory.Ensure(Certificates);
         PrivateDirectory.Tighten(ConfigCache);
         PrivateDirectory.Tighten(ReplicaIdFile);
-        foreach (var file in Directory.EnumerateFiles(Certificates))
+
+        // An earlier version wrote HTTPS certificates and keys as PEM files under certs/; the handshake now takes them
+        // from memory, so old keys are not left lying around.
+        var legacyCertificates = Path.Combine(Root, "certs");
+        if (Directory.Exists(legacyCertificates))
         {
-            PrivateDirectory.Tighten(file);
+            Directory.Delete(legacyCertificates, recursive: true);
         }
     }
 
@@ -31,7 +34,6 @@ internal sealed class DataDirectory
 
     public string ReplicaIdFile => Path.Combine(Root, "replica-id");
 
-    public string Certificates => Path.Combine(Root, "certs");
 
     /// <summary>This replica's id: made once, kept across restarts.</summary>
     public string ReplicaId()

@@ -132,7 +132,7 @@ internal sealed partial class BalancerWatchService(StateKernel kernel, BalancerR
     private (BalancerConfig Config, long Version)? Read(string cluster, string lbArn) => kernel.ReadCluster(cluster, state =>
         state is null || !state.LoadBalancing.LoadBalancers.ContainsKey(lbArn)
             ? ((BalancerConfig, long)?)null
-            : (LoadBalancingWire.Config(state.LoadBalancing, lbArn), Math.Max(1, kernel.LastSequence)));
+            : (LoadBalancingWire.Config(state.LoadBalancing, lbArn, kernel.Certificates), Math.Max(1, kernel.LastSequence)));
 
     /// <summary>
     /// The configuration entries of target groups, read under the cluster's lock: the cost of these groups, not of the
@@ -216,6 +216,17 @@ internal sealed partial class BalancerWatchService(StateKernel kernel, BalancerR
                 lock (_gate)
                 {
                     _written.UnionWith(change.LoadBalancingWritten);
+                }
+
+                wake.Set();
+            }
+            else if (change.CertificatesWritten.Count > 0)
+            {
+                // A (re-)import or delete of a certificate, in no cluster: its ARN is no target group, so the stream
+                // reads the whole configuration and sends the new material if one of its listeners uses it.
+                lock (_gate)
+                {
+                    _written.UnionWith(change.CertificatesWritten);
                 }
 
                 wake.Set();

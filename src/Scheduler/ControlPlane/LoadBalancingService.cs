@@ -6,7 +6,7 @@ using Grpc.Core;
 namespace Berth.Scheduler.ControlPlane;
 
 /// <summary>The LoadBalancing API (ELBv2's CRUD) on <see cref="LoadBalancingHandler"/>.</summary>
-internal sealed class LoadBalancingService(LoadBalancingHandler handler, StateKernel kernel) : V1.LoadBalancing.LoadBalancingBase
+internal sealed class LoadBalancingService(LoadBalancingHandler handler, CertificateHandler certificates, StateKernel kernel) : V1.LoadBalancing.LoadBalancingBase
 {
     public override async Task<CreateLoadBalancerResponse> CreateLoadBalancer(CreateLoadBalancerRequest request, ServerCallContext context)
     {
@@ -182,8 +182,60 @@ internal sealed class LoadBalancingService(LoadBalancingHandler handler, StateKe
         });
     }
 
-    public override Task<ImportCertificateResponse> ImportCertificate(ImportCertificateRequest request, ServerCallContext context) =>
-        throw new RpcException(new Status(StatusCode.Unimplemented, "ImportCertificate (HTTPS listeners) is not built yet in this scheduler."));
+    public override async Task<AddListenerCertificatesResponse> AddListenerCertificates(AddListenerCertificatesRequest request, ServerCallContext context)
+    {
+        Required("listener_arn", request.ListenerArn);
+        var added = await handler.AddListenerCertificatesAsync(request.ListenerArn, LoadBalancingWire.Certificates(request.Certificates));
+        return new() { Certificates = { added.Select(arn => new CertificateRef { CertificateArn = arn }) } };
+    }
+
+    public override async Task<RemoveListenerCertificatesResponse> RemoveListenerCertificates(RemoveListenerCertificatesRequest request, ServerCallContext context)
+    {
+        Required("listener_arn", request.ListenerArn);
+        await handler.RemoveListenerCertificatesAsync(request.ListenerArn, LoadBalancingWire.Certificates(request.Certificates));
+        return new();
+    }
+
+    public override Task<DescribeListenerCertificatesResponse> DescribeListenerCertificates(DescribeListenerCertificatesRequest request, ServerCallContext context)
+    {
+        Required("listener_arn", request.ListenerArn);
+        return Task.FromResult(new DescribeListenerCertificatesResponse
+        {
+            Certificates = { handler.DescribeListenerCertificates(request.ListenerArn).Select(c => new CertificateRef { CertificateArn = c.Arn, IsDefault = c.IsDefault }) },
+        });
+    }
+
+    public override async Task<ImportCertificateResponse> ImportCertificate(ImportCertificateRequest request, ServerCallContext context) => new()
+    {
+        CertificateArn = await certificates.ImportAsync(request.CertificatePem, request.PrivateKeyPem, request.CertificateChainPem, request.CertificateArn),
+    };
+
+    public override Task<DescribeCertificateResponse> DescribeCertificate(DescribeCertificateRequest request, ServerCallContext context)
+    {
+        if (string.IsNullOrEmpty(request.CertificateArn))
+        {
+            throw Acm.Validation("certificate_arn", "is required.");
+        }
+
+        return Task.FromResult(new DescribeCertificateResponse { Certificate = certificates.Describe(request.CertificateArn, (c, users) => LoadBalancingWire.ToWire(c, users, kernel.Now)) });
+    }
+
+    public override Task<ListCertificatesResponse> ListCertificates(ListCertificatesRequest request, ServerCallContext context) =>
+        Task.FromResult(new ListCertificatesResponse
+        {
+            Certificates = { certificates.List([.. request.CertificateStatuses], (c, users) => LoadBalancingWire.ToWire(c, users, kernel.Now)) },
+        });
+
+    public override async Task<DeleteCertificateResponse> DeleteCertificate(DeleteCertificateRequest request, ServerCallContext context)
+    {
+        if (string.IsNullOrEmpty(request.CertificateArn))
+        {
+            throw Acm.Validation("certificate_arn", "is required.");
+        }
+
+        await certificates.DeleteAsync(request.CertificateArn);
+        return new();
+    }
 
     public override async Task<CreateBalancerCredentialResponse> CreateBalancerCredential(CreateBalancerCredentialRequest request, ServerCallContext context)
     {

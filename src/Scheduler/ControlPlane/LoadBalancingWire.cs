@@ -178,6 +178,7 @@ internal static class LoadBalancingWire
             AlpnPolicy = l.AlpnPolicy,
         };
         listener.Certificates.AddRange(l.Certificates.Select(c => new CertificateRef { CertificateArn = c }));
+        listener.SniCertificates.AddRange(l.SniCertificates.Select(c => new CertificateRef { CertificateArn = c }));
         listener.DefaultActions.Add(ToWire(l.DefaultAction));
         return listener;
     }
@@ -348,11 +349,32 @@ internal static class LoadBalancingWire
         _ => "initial",
     };
 
+    /// <summary>An imported certificate as DescribeCertificate shows it: never its private key.</summary>
+    public static CertificateDetail ToWire(CertificateRecord c, IEnumerable<string> usedBy, DateTimeOffset now) => new()
+    {
+        CertificateArn = c.Arn,
+        DomainName = c.DomainName,
+        SubjectAlternativeNames = { c.SubjectAlternativeNames },
+        Status = CertificateHandler.StatusOf(c, now),
+        Type = "IMPORTED",
+        Issuer = c.Issuer,
+        Subject = c.Subject,
+        Serial = c.Serial,
+        NotBefore = Timestamp.FromDateTimeOffset(c.NotBefore),
+        NotAfter = Timestamp.FromDateTimeOffset(c.NotAfter),
+        KeyAlgorithm = c.KeyAlgorithm,
+        SignatureAlgorithm = c.SignatureAlgorithm,
+        InUseBy = { usedBy },
+        CreatedAt = Timestamp.FromDateTimeOffset(c.CreatedAt),
+        ImportedAt = Timestamp.FromDateTimeOffset(c.ImportedAt),
+    };
+
     /// <summary>
     /// A load balancer's whole configuration as its balancers get it: the load balancer, its listeners, its rules, the
-    /// target groups they forward to with their targets. Runs under the cluster's lock.
+    /// target groups they forward to with their targets, and the certificates (with their keys) its HTTPS listeners
+    /// use. Runs under the cluster's lock; takes the certificate catalog's lock inside it (the allowed order).
     /// </summary>
-    public static BalancerConfig Config(LoadBalancingState state, string loadBalancerArn)
+    public static BalancerConfig Config(LoadBalancingState state, string loadBalancerArn, CertificateCatalog certificates)
     {
         var config = new BalancerConfig();
         if (!state.LoadBalancers.TryGetValue(loadBalancerArn, out var lb))
@@ -369,6 +391,20 @@ internal static class LoadBalancingWire
         foreach (var arn in state.GroupsOf(lb.Arn).Order(StringComparer.Ordinal))
         {
             config.TargetGroups.Add(ConfigEntry(state.TargetGroups[arn]));
+        }
+
+        var used = listeners.SelectMany(l => l.AllCertificates()).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        lock (certificates.Gate)
+        {
+            foreach (var arn in used)
+            {
+                // Present for every listener that uses it: a listener's commit claims its certificates, and a claimed
+                // certificate cannot be deleted.
+                if (certificates.Get(arn) is { } c)
+                {
+                    config.Certificates.Add(new CertificateMaterial { CertificateArn = c.Arn, CertificatePem = c.CertificatePem, PrivateKeyPem = c.PrivateKeyPem });
+                }
+            }
         }
 
         return config;
@@ -389,6 +425,17 @@ internal static class LoadBalancingWire
         if (!Equals(before.LoadBalancer, after.LoadBalancer) && after.LoadBalancer is not null)
         {
             changes.Add(new ConfigChange { LoadBalancer = after.LoadBalancer });
+        }
+
+        // Certificates first (a listener may use a new one; a balancer validates the whole result anyway), their
+        // removals last.
+        var oldCertificates = before.Certificates.ToDictionary(c => c.CertificateArn, StringComparer.Ordinal);
+        foreach (var certificate in after.Certificates)
+        {
+            if (!oldCertificates.TryGetValue(certificate.CertificateArn, out var was) || !Equals(was, certificate))
+            {
+                changes.Add(new ConfigChange { CertificateUpserted = certificate });
+            }
         }
 
         // Groups first (a listener or rule may forward to a new group), removals of listeners and rules before
@@ -460,6 +507,12 @@ internal static class LoadBalancingWire
         foreach (var arn in oldGroups.Keys.Where(k => !newGroups.ContainsKey(k)))
         {
             changes.Add(new ConfigChange { TargetGroupRemoved = arn });
+        }
+
+        var newCertificates = after.Certificates.Select(c => c.CertificateArn).ToHashSet(StringComparer.Ordinal);
+        foreach (var arn in oldCertificates.Keys.Where(k => !newCertificates.Contains(k)))
+        {
+            changes.Add(new ConfigChange { CertificateRemoved = arn });
         }
 
         return changes;

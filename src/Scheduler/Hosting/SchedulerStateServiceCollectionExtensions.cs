@@ -64,6 +64,7 @@ internal static class SchedulerStateServiceCollectionExtensions
         services.AddSingleton<ServiceReconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<ServiceReconciler>());
         services.AddSingleton<LoadBalancingHandler>();
+        services.AddSingleton<CertificateHandler>();
         services.AddSingleton<BalancerReports>();
         services.AddSingleton<TargetDrainer>();
         services.AddHostedService(sp => sp.GetRequiredService<TargetDrainer>());

@@ -47,6 +47,9 @@ internal sealed class CommittedChange
     /// </summary>
     public IReadOnlyCollection<string> LoadBalancingWritten { get; init; } = [];
 
+    /// <summary>The ARNs of certificates imported, re-imported or deleted (a change of the certificate catalog, no cluster).</summary>
+    public IReadOnlyCollection<string> CertificatesWritten { get; init; } = [];
+
     /// <summary>Whether a security group was written or deleted.</summary>
     public bool SecurityGroupsChanged { get; init; }
 

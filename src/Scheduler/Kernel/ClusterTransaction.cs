@@ -282,6 +282,24 @@ internal sealed class ClusterTransaction : Transaction
     }
 }
 
+/// <summary>A change of the account-wide certificate catalog, made under its lock.</summary>
+internal sealed class CertificateTransaction : Transaction
+{
+    internal CertificateTransaction(StateKernel kernel)
+        : base(kernel)
+    {
+    }
+
+    internal override void ApplyDurableEffects()
+    {
+    }
+
+    internal override CommittedChange? Describe(long sequence) =>
+        HasWrites && (Writes.Certificates.Count > 0 || Writes.CertificatesDeleted.Count > 0)
+            ? new CommittedChange { Sequence = sequence, CertificatesWritten = [.. Writes.Certificates.Select(c => c.Arn), .. Writes.CertificatesDeleted] }
+            : null;
+}
+
 /// <summary>A change of the global task-definition catalog, made under its lock.</summary>
 internal sealed class CatalogTransaction : Transaction
 {

@@ -9,7 +9,7 @@ internal interface IStateStore : IAsyncDisposable
     /// <summary>Creates or upgrades the schema (and converts data an older scheduler wrote).</summary>
     Task OpenAsync(CancellationToken cancellationToken);
 
-    /// <summary>Reads every record into <paramref name="sink"/>: catalog first, then clusters, instances, tasks, services, load balancing, scalable targets, security groups, host groups, capacity providers.</summary>
+    /// <summary>Reads every record into <paramref name="sink"/>: catalog first, then clusters, instances, tasks, services, load balancing, scalable targets, security groups, host groups, capacity providers, certificates.</summary>
     Task LoadAsync(IStateSink sink, CancellationToken cancellationToken);
 
     /// <summary>
@@ -70,11 +70,18 @@ internal sealed class StateWrites
     /// <summary>Capacity providers to delete, by cluster and name (after the upserts of the same transaction).</summary>
     public List<(string Cluster, string Name)> CapacityProvidersDeleted { get; } = [];
 
+    /// <summary>Imported certificates to store (upserts by ARN).</summary>
+    public List<CertificateRecord> Certificates { get; } = [];
+
+    /// <summary>Certificates to delete, by ARN (after the upserts of the same transaction).</summary>
+    public List<string> CertificatesDeleted { get; } = [];
+
     public bool IsEmpty => Clusters.Count == 0 && TaskDefinitions.Count == 0 && Instances.Count == 0 && Tasks.Count == 0 && Services.Count == 0
         && LoadBalancing.Count == 0 && LoadBalancingDeleted.Count == 0 && ScalableTargets.Count == 0 && ScalableTargetsDeleted.Count == 0
         && SecurityGroups.Count == 0 && SecurityGroupsDeleted.Count == 0
         && HostGroups.Count == 0 && HostGroupsDeleted.Count == 0
-        && CapacityProviders.Count == 0 && CapacityProvidersDeleted.Count == 0;
+        && CapacityProviders.Count == 0 && CapacityProvidersDeleted.Count == 0
+        && Certificates.Count == 0 && CertificatesDeleted.Count == 0;
 }
 
 /// <summary>Where a store's load puts the records (the kernel, during start-up).</summary>
@@ -112,4 +119,7 @@ internal interface IStateSink
 
     /// <summary>Adds a capacity provider (after the clusters).</summary>
     void AddCapacityProvider(CapacityProviderRecord provider);
+
+    /// <summary>Adds an imported certificate.</summary>
+    void AddCertificate(CertificateRecord certificate);
 }

@@ -79,7 +79,14 @@ internal sealed class ListenerRecord : LoadBalancingObject
 
     public ListenerProtocolKind Protocol { get; set; }
 
+    /// <summary>HTTPS: the default certificate (one ARN).</summary>
     public ImmutableArray<string> Certificates { get; set; } = [];
+
+    /// <summary>HTTPS: the certificates added for SNI (AddListenerCertificates), without the default one.</summary>
+    public ImmutableArray<string> SniCertificates { get; set; } = [];
+
+    /// <summary>Every certificate the listener uses: the default one, then the SNI ones (a method: not part of the stored form).</summary>
+    public List<string> AllCertificates() => [.. Certificates, .. SniCertificates.Except(Certificates, StringComparer.Ordinal)];
 
     public string SslPolicy { get; set; } = "";
 

@@ -140,6 +140,18 @@ internal sealed partial class StateKernel
             }
 
             kernel.IndexLoadBalancing(record);
+            if (record is ListenerRecord listener)
+            {
+                kernel.Certificates.ClaimLoaded(listener.Arn, listener.AllCertificates());
+            }
+        }
+
+        public void AddCertificate(CertificateRecord certificate)
+        {
+            lock (kernel.Certificates.Gate)
+            {
+                kernel.Certificates.Put(certificate);
+            }
         }
 
         public void AddSecurityGroup(SecurityGroupRecord group)

@@ -27,11 +27,15 @@ internal sealed partial class StateKernel(IStateStore store, TimeProvider time, 
     private readonly ConcurrentDictionary<string, string> _loadBalancingIndex = new(StringComparer.Ordinal);
     private readonly Lock _observersGate = new();
     private readonly PublishQueue _catalogFeed = new();
+    private readonly PublishQueue _certificateFeed = new();
     private IChangeObserver[] _observers = [];
     private long _seq;
     private long _commits;
 
     public TaskDefinitionCatalog Definitions { get; } = new();
+
+    /// <summary>Imported certificates (ACM), account-wide, and the listeners using them.</summary>
+    public CertificateCatalog Certificates { get; } = new();
 
     /// <summary>Milliseconds, as stored: a time read back after a restart equals the one answered before it.</summary>
     public DateTimeOffset Now => DateTimeOffset.FromUnixTimeMilliseconds(time.GetUtcNow().ToUnixTimeMilliseconds());
@@ -207,6 +211,10 @@ internal sealed partial class StateKernel(IStateStore store, TimeProvider time, 
     /// <summary>Changes the task-definition catalog through the same commit path.</summary>
     public Task<T> CommitCatalogAsync<T>(Func<CatalogTransaction, TaskDefinitionCatalog, T> change) =>
         CommitCoreAsync(Definitions.Gate, _catalogFeed, new CatalogTransaction(this), tx => change(tx, Definitions));
+
+    /// <summary>Changes the certificate catalog through the same commit path (its lock is taken last, see <see cref="CertificateCatalog"/>).</summary>
+    public Task<T> CommitCertificatesAsync<T>(Func<CertificateTransaction, CertificateCatalog, T> change) =>
+        CommitCoreAsync(Certificates.Gate, _certificateFeed, new CertificateTransaction(this), tx => change(tx, Certificates));
 
     /// <summary>The one commit path (see the class remarks).</summary>
     private async Task<T> CommitCoreAsync<TTransaction, T>(Lock gate, PublishQueue feed, TTransaction tx, Func<TTransaction, T> change)

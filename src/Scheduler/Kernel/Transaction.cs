@@ -95,6 +95,18 @@ internal abstract class Transaction(StateKernel kernel)
 
     internal bool LoadBalancingChanged { get; private set; }
 
+    /// <summary>Stores an imported certificate (as it is when the transaction ends).</summary>
+    public void Save(CertificateRecord certificate)
+    {
+        if (Added(certificate))
+        {
+            Writes.Certificates.Add(certificate);
+        }
+    }
+
+    /// <summary>Deletes a stored certificate by ARN.</summary>
+    public void DeleteCertificate(string arn) => Writes.CertificatesDeleted.Add(arn);
+
     /// <summary>Stores a scalable target (as it is when the transaction ends).</summary>
     public void Save(ScalableTargetRecord target)
     {

@@ -20,6 +20,12 @@ internal sealed class LoadBalancingHandler(StateKernel kernel)
 
     private static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
 
+    /// <summary>ELB's quota of listeners per load balancer (the balancer names HTTPS endpoints in as many slots).</summary>
+    public const int MaxListeners = 50;
+
+    /// <summary>ELB's quota of certificates per listener besides the default one.</summary>
+    public const int MaxSniCertificates = 25;
+
     private static string Kind(BalancerType type) => type == BalancerType.Network ? "net" : "app";
 
     // ---- load balancers ---------------------------------------------------------------------------------------
@@ -186,9 +192,16 @@ internal sealed class LoadBalancingHandler(StateKernel kernel)
                 ?? throw Elb.NotFound("LoadBalancerNotFound", "load_balancer_arn", $"load balancer '{Elb.Printable(command.LoadBalancer)}' not found.");
             var protocol = command.Protocol ?? throw Elb.Validation("protocol", "is required (HTTP, HTTPS or TCP).");
             CheckListenerProtocol(lb, protocol, command.Certificates);
+            var https = protocol == ListenerProtocolKind.Https;
+            var sslPolicy = TlsPolicy(https, command.SslPolicy, "");
             if (lbs.Listeners.Values.Any(l => l.LoadBalancerArn == lb.Arn && l.Port == command.Port))
             {
                 throw Elb.Error(StateError.AlreadyExists, "DuplicateListener", "port", $"load balancer '{lb.Name}' has a listener on port {command.Port}.");
+            }
+
+            if (lbs.Listeners.Values.Count(l => l.LoadBalancerArn == lb.Arn) >= MaxListeners)
+            {
+                throw Elb.Error(StateError.FailedPrecondition, "TooManyListeners", "load_balancer_arn", $"a load balancer takes at most {MaxListeners} listeners.");
             }
 
             action = CheckForward(lbs, "default_actions[0]", action, protocol);
@@ -200,10 +213,12 @@ internal sealed class LoadBalancingHandler(StateKernel kernel)
                 Port = command.Port!.Value,
                 Protocol = protocol,
                 Certificates = command.Certificates,
-                SslPolicy = protocol == ListenerProtocolKind.Https ? (command.SslPolicy is { Length: > 0 } p ? p : "ELBSecurityPolicy-TLS13-1-2-2021-06") : "",
-                AlpnPolicy = protocol == ListenerProtocolKind.Https ? (command.AlpnPolicy is { Length: > 0 } a ? a : "HTTP2Preferred") : "",
+                SslPolicy = sslPolicy,
+                AlpnPolicy = https ? (command.AlpnPolicy is { Length: > 0 } a ? a : "HTTP2Preferred") : "",
                 DefaultAction = action,
             };
+            // Last, after every other check: the claim is the change that makes the certificates in use.
+            ClaimCertificates(listener.Arn, listener.AllCertificates(), "certificates[0].certificate_arn");
             kernel.ClaimLoadBalancing(listener.Arn, lb.Cluster);
             tx.PutLoadBalancing(listener);
             return view(listener);
@@ -239,8 +254,13 @@ internal sealed class LoadBalancingHandler(StateKernel kernel)
             var lbs = tx.Cluster.LoadBalancing;
             var lb = lbs.LoadBalancers[listener.LoadBalancerArn];
             var protocol = command.Protocol ?? listener.Protocol;
-            var certificates = command.Certificates.IsEmpty ? listener.Certificates : command.Certificates;
+            var https = protocol == ListenerProtocolKind.Https;
+            // A listener that stops being HTTPS drops its certificates; one that stays keeps them unless new ones are given.
+            var certificates = !command.Certificates.IsEmpty ? command.Certificates : https ? listener.Certificates : [];
             CheckListenerProtocol(lb, protocol, certificates);
+            var sslPolicy = TlsPolicy(https, command.SslPolicy, listener.SslPolicy);
+            // SNI certificates stay with an HTTPS listener; one that became the default is no longer an SNI one.
+            ImmutableArray<string> sni = https ? [.. listener.SniCertificates.Except(certificates, StringComparer.Ordinal)] : [];
             var newPort = command.Port ?? listener.Port;
             if (lbs.Listeners.Values.Any(l => l.LoadBalancerArn == lb.Arn && l.Port == newPort && l.Arn != listener.Arn))
             {
@@ -253,19 +273,14 @@ internal sealed class LoadBalancingHandler(StateKernel kernel)
                 throw Elb.Validation("protocol", "a listener with rules cannot become TCP.");
             }
 
+            ClaimCertificates(listener.Arn, [.. certificates, .. sni], "certificates[0].certificate_arn");
             listener.Port = newPort;
             listener.Protocol = protocol;
             listener.Certificates = certificates;
+            listener.SniCertificates = sni;
             listener.DefaultAction = newAction;
-            if (command.SslPolicy is { Length: > 0 } ssl)
-            {
-                listener.SslPolicy = ssl;
-            }
-
-            if (command.AlpnPolicy is { Length: > 0 } alpn)
-            {
-                listener.AlpnPolicy = alpn;
-            }
+            listener.SslPolicy = sslPolicy;
+            listener.AlpnPolicy = !https ? "" : command.AlpnPolicy is { Length: > 0 } alpn ? alpn : listener.AlpnPolicy is { Length: > 0 } kept ? kept : "HTTP2Preferred";
 
             tx.PutLoadBalancing(listener);
             return view(listener);
@@ -288,6 +303,93 @@ internal sealed class LoadBalancingHandler(StateKernel kernel)
 
         tx.RemoveLoadBalancing(listener.Arn);
         kernel.ReleaseLoadBalancing(listener.Arn);
+        kernel.Certificates.Claim(listener.Arn, []);
+    }
+
+    // ---- listener certificates (SNI) ----------------------------------------------------------------------------
+
+    /// <summary>ELB AddListenerCertificates: more certificates for SNI on an HTTPS listener; ones it has are no-ops.</summary>
+    public Task<List<string>> AddListenerCertificatesAsync(string arn, IReadOnlyList<string> certificates)
+    {
+        if (certificates.Count == 0)
+        {
+            throw Elb.Validation("certificates", "give at least one certificate.");
+        }
+
+        return CommitListener(arn, "listener_arn", (tx, listener) =>
+        {
+            RequireHttps(listener);
+            var sni = listener.SniCertificates.Union(certificates.Where(c => !listener.Certificates.Contains(c)), StringComparer.Ordinal).ToList();
+            if (sni.Count > MaxSniCertificates)
+            {
+                throw Elb.Error(StateError.FailedPrecondition, "TooManyCertificates", "certificates", $"a listener takes at most {MaxSniCertificates} certificates besides its default one.");
+            }
+
+            ClaimCertificates(listener.Arn, [.. listener.Certificates, .. sni], "certificates");
+            listener.SniCertificates = [.. sni];
+            tx.PutLoadBalancing(listener);
+            return certificates.Distinct(StringComparer.Ordinal).ToList();
+        });
+    }
+
+    /// <summary>ELB RemoveListenerCertificates: SNI certificates off a listener; the default one cannot be removed.</summary>
+    public Task RemoveListenerCertificatesAsync(string arn, IReadOnlyList<string> certificates)
+    {
+        if (certificates.Count == 0)
+        {
+            throw Elb.Validation("certificates", "give at least one certificate.");
+        }
+
+        return CommitListener(arn, "listener_arn", (tx, listener) =>
+        {
+            if (certificates.FirstOrDefault(listener.Certificates.Contains) is { } defaultCertificate)
+            {
+                throw Elb.Error(StateError.FailedPrecondition, "OperationNotPermitted", "certificates",
+                    $"certificate '{defaultCertificate}' is the listener's default certificate; replace it with ModifyListener.");
+            }
+
+            var sni = listener.SniCertificates.Except(certificates, StringComparer.Ordinal).ToList();
+            if (sni.Count != listener.SniCertificates.Length)
+            {
+                ClaimCertificates(listener.Arn, [.. listener.Certificates, .. sni], "certificates");
+                listener.SniCertificates = [.. sni];
+                tx.PutLoadBalancing(listener);
+            }
+
+            return 0;
+        });
+    }
+
+    /// <summary>ELB DescribeListenerCertificates: the default certificate (true) first, then the SNI ones.</summary>
+    public List<(string Arn, bool IsDefault)> DescribeListenerCertificates(string arn) =>
+        ReadListener(arn, "listener_arn", (l, _) => l.Certificates.Select(c => (c, true)).Concat(l.SniCertificates.Select(c => (c, false))).ToList());
+
+    private static void RequireHttps(ListenerRecord listener)
+    {
+        if (listener.Protocol != ListenerProtocolKind.Https)
+        {
+            throw Elb.Validation("listener_arn", "only HTTPS listeners take certificates.");
+        }
+    }
+
+    /// <summary>Gives a listener exactly these certificates in the catalog, or CertificateNotFound naming the first missing one.</summary>
+    private void ClaimCertificates(string listenerArn, IReadOnlyCollection<string> certificates, string field)
+    {
+        if (kernel.Certificates.Claim(listenerArn, certificates) is { } missing)
+        {
+            throw Elb.NotFound("CertificateNotFound", field, $"certificate '{Elb.Printable(missing)}' not found (import it with ImportCertificate).");
+        }
+    }
+
+    /// <summary>An HTTPS listener's TLS policy: the one asked for, else the one it had, else ELB's default; none for other protocols.</summary>
+    private static string TlsPolicy(bool https, string? asked, string had)
+    {
+        if (!https)
+        {
+            return asked is { Length: > 0 } ? throw Elb.Validation("ssl_policy", "only HTTPS listeners take a TLS policy.") : "";
+        }
+
+        return SslPolicies.Check("ssl_policy", asked is { Length: > 0 } ? asked : had is { Length: > 0 } ? had : SslPolicies.Default);
     }
 
     private static void CheckListenerProtocol(LoadBalancerRecord lb, ListenerProtocolKind protocol, ImmutableArray<string> certificates)
@@ -300,8 +402,12 @@ internal sealed class LoadBalancingHandler(StateKernel kernel)
 
         if (protocol == ListenerProtocolKind.Https)
         {
-            // Certificates (ImportCertificate) are not built yet: refusing here keeps a listener from promising TLS.
-            throw Elb.Error(StateError.InvalidArgument, "CertificateNotFound", "certificates", "HTTPS listeners need ImportCertificate, which this scheduler does not offer yet.");
+            if (certificates.Length != 1 || string.IsNullOrEmpty(certificates[0]))
+            {
+                throw Elb.Validation("certificates", "an HTTPS listener takes exactly one (default) certificate, by ARN (ImportCertificate); add more for SNI with AddListenerCertificates.");
+            }
+
+            return;
         }
 
         if (!certificates.IsEmpty)

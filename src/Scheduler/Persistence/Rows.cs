@@ -179,3 +179,15 @@ internal sealed class LoadBalancingRow
 
     public required byte[] Document { get; set; }
 }
+
+/// <summary>
+/// An imported certificate (account-wide); <see cref="Document"/> is a <see cref="CertificateDocument"/>, private key
+/// included, in clear: the database file's permissions (0600 in a 0700 data directory) protect it, as they protect the
+/// admin token beside it (docs/load-balancer.md, "Certificates").
+/// </summary>
+internal sealed class CertificateRow
+{
+    public required string Arn { get; set; }
+
+    public required byte[] Document { get; set; }
+}

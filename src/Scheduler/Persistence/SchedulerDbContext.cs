@@ -21,6 +21,8 @@ internal sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> op
 
     public DbSet<LoadBalancingRow> LoadBalancing => Set<LoadBalancingRow>();
 
+    public DbSet<CertificateRow> Certificates => Set<CertificateRow>();
+
     public DbSet<ScalableTargetRow> ScalableTargets => Set<ScalableTargetRow>();
 
     public DbSet<SecurityGroupRow> SecurityGroups => Set<SecurityGroupRow>();
@@ -66,6 +68,11 @@ internal sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> op
         modelBuilder.Entity<LoadBalancingRow>(e =>
         {
             e.ToTable("load_balancing");
+            e.HasKey(x => x.Arn);
+        });
+        modelBuilder.Entity<CertificateRow>(e =>
+        {
+            e.ToTable("certificates");
             e.HasKey(x => x.Arn);
         });
         modelBuilder.Entity<ScalableTargetRow>(e =>

@@ -62,6 +62,12 @@ internal sealed partial class SqliteSchedulerStore
                 sink.AddService(StoredForm.FromRow(row, definition, document));
             }
 
+            const string Certificates = "SELECT Arn, Document FROM certificates";
+            await foreach (var row in ReadAsync(connection, Certificates, r => new CertificateRow { Arn = r.GetString(0), Document = (byte[])r.GetValue(1) }, cancellationToken))
+            {
+                sink.AddCertificate(StoredCertificates.FromRow(row));
+            }
+
             const string LoadBalancing = "SELECT Arn, Cluster, Kind, Document FROM load_balancing";
             await foreach (var row in ReadAsync(connection, LoadBalancing, r => new LoadBalancingRow { Arn = r.GetString(0), Cluster = r.GetString(1), Kind = r.GetInt32(2), Document = (byte[])r.GetValue(3) }, cancellationToken))
             {

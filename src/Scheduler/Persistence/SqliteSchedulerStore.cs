@@ -125,6 +125,8 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
         rows.HostGroupsDeleted.AddRange(writes.HostGroupsDeleted);
         rows.CapacityProviders.AddRange(writes.CapacityProviders.Select(StoredCapacityProviders.ToRow));
         rows.CapacityProvidersDeleted.AddRange(writes.CapacityProvidersDeleted);
+        rows.Certificates.AddRange(writes.Certificates.Select(StoredCertificates.ToRow));
+        rows.CertificatesDeleted.AddRange(writes.CertificatesDeleted);
         return Enqueue(new PendingWork(rows, null));
     }
 
@@ -282,6 +284,16 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             {
                 statements.DeleteCapacityProvider(cluster, name);
             }
+
+            foreach (var row in rows.Certificates)
+            {
+                statements.Write(row);
+            }
+
+            foreach (var arn in rows.CertificatesDeleted)
+            {
+                statements.DeleteCertificate(arn);
+            }
         }
 
         if (delete is not null)
@@ -355,6 +367,10 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
         public List<CapacityProviderRow> CapacityProviders { get; } = [];
 
         public List<(string Cluster, string Name)> CapacityProvidersDeleted { get; } = [];
+
+        public List<CertificateRow> Certificates { get; } = [];
+
+        public List<string> CertificatesDeleted { get; } = [];
     }
 
     private sealed record EndedDelete(long BeforeMs, int Limit);
@@ -373,7 +389,7 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
     /// <summary>Prepared upserts, created lazily per transaction.</summary>
     private sealed class Statements(SqliteConnection connection, SqliteTransaction transaction) : IDisposable
     {
-        private SqliteCommand? _cluster, _definition, _instance, _task, _service, _loadBalancing, _loadBalancingDelete, _scalableTarget, _scalableTargetDelete, _securityGroup, _securityGroupDelete, _hostGroup, _hostGroupDelete, _capacityProvider, _capacityProviderDelete;
+        private SqliteCommand? _cluster, _definition, _instance, _task, _service, _loadBalancing, _loadBalancingDelete, _scalableTarget, _scalableTargetDelete, _securityGroup, _securityGroupDelete, _hostGroup, _hostGroupDelete, _capacityProvider, _capacityProviderDelete, _certificate, _certificateDelete;
 
         public void Write(ClusterRow row)
         {
@@ -472,6 +488,19 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             Run(_hostGroup, row.Cluster, row.Name, row.Document);
         }
 
+        public void Write(CertificateRow row)
+        {
+            _certificate ??= Prepare(
+                "INSERT INTO certificates (Arn, Document) VALUES ($p0, $p1) ON CONFLICT(Arn) DO UPDATE SET Document = excluded.Document", 2);
+            Run(_certificate, row.Arn, row.Document);
+        }
+
+        public void DeleteCertificate(string arn)
+        {
+            _certificateDelete ??= Prepare("DELETE FROM certificates WHERE Arn = $p0", 1);
+            Run(_certificateDelete, arn);
+        }
+
         public void Write(CapacityProviderRow row)
         {
             _capacityProvider ??= Prepare(
@@ -533,6 +562,8 @@ internal sealed partial class SqliteSchedulerStore : IStateStore
             _hostGroupDelete?.Dispose();
             _capacityProvider?.Dispose();
             _capacityProviderDelete?.Dispose();
+            _certificate?.Dispose();
+            _certificateDelete?.Dispose();
         }
     }
 }

@@ -370,6 +370,7 @@ internal sealed class EventDocument
 [JsonSerializable(typeof(HostGroupDocument))]
 [JsonSerializable(typeof(CapacityProviderDocument))]
 [JsonSerializable(typeof(ClusterCapacityDocument))]
+[JsonSerializable(typeof(CertificateDocument))]
 [JsonSerializable(typeof(SortedDictionary<string, string>))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class StoredDocumentsContext : JsonSerializerContext;
@@ -424,6 +425,11 @@ internal static class StoredDocuments
 
     public static ClusterCapacityDocument DecodeClusterCapacity(ReadOnlySpan<byte> json) =>
         Checked(JsonSerializer.Deserialize(json, StoredDocumentsContext.Default.ClusterCapacityDocument), d => d.Schema, "cluster capacity providers");
+
+    public static byte[] Encode(CertificateDocument document) => JsonSerializer.SerializeToUtf8Bytes(document, StoredDocumentsContext.Default.CertificateDocument);
+
+    public static CertificateDocument DecodeCertificate(ReadOnlySpan<byte> json) =>
+        Checked(JsonSerializer.Deserialize(json, StoredDocumentsContext.Default.CertificateDocument), d => d.Schema, "certificate");
 
     public static LoadBalancingDocument DecodeLoadBalancing(ReadOnlySpan<byte> json) =>
         Checked(JsonSerializer.Deserialize(json, StoredDocumentsContext.Default.LoadBalancingDocument), d => d.Schema, "load-balancing");

@@ -42,6 +42,9 @@ internal sealed class FakeBalancer : IAsyncDisposable
 
     public List<string> Errors { get; } = [];
 
+    /// <summary>The certificate material the replica holds, by ARN (from the snapshot, then the deltas).</summary>
+    public Dictionary<string, CertificateMaterial> Certificates { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Every delta received, in order.</summary>
     public List<ConfigDelta> Deltas { get; } = [];
 
@@ -140,6 +143,12 @@ internal sealed class FakeBalancer : IAsyncDisposable
                         Version = message.Snapshot.Version;
                         Config = message.Snapshot.Config;
                         Targets.Clear();
+                        Certificates.Clear();
+                        foreach (var certificate in Config.Certificates)
+                        {
+                            Certificates[certificate.CertificateArn] = certificate;
+                        }
+
                         foreach (var group in Config.TargetGroups)
                         {
                             Targets[group.TargetGroup.TargetGroupArn] = group.Targets.ToDictionary(Key, StringComparer.Ordinal);
@@ -206,6 +215,12 @@ internal sealed class FakeBalancer : IAsyncDisposable
                 break;
             case ConfigChange.ChangeOneofCase.TargetRemoved:
                 Group(change.TargetRemoved.TargetGroupArn).Remove(Key(change.TargetRemoved.Target));
+                break;
+            case ConfigChange.ChangeOneofCase.CertificateUpserted:
+                Certificates[change.CertificateUpserted.CertificateArn] = change.CertificateUpserted;
+                break;
+            case ConfigChange.ChangeOneofCase.CertificateRemoved:
+                Certificates.Remove(change.CertificateRemoved);
                 break;
         }
     }

@@ -55,4 +55,8 @@ internal sealed class RecordingSink(DateTimeOffset? visibleSince = null) : IStat
     public void AddHostGroup(HostGroupRecord group) => HostGroups.Add(group);
 
     public void AddCapacityProvider(CapacityProviderRecord provider) => CapacityProviders.Add(provider);
+
+    public List<CertificateRecord> Certificates { get; } = [];
+
+    public void AddCertificate(CertificateRecord certificate) => Certificates.Add(certificate);
 }

@@ -33,6 +33,20 @@ namespace Berth.Scheduler.Persistence.Migrations
                     b.ToTable("capacity_providers", (string)null);
                 });
 
+            modelBuilder.Entity("Berth.Scheduler.Persistence.CertificateRow", b =>
+                {
+                    b.Property<string>("Arn")
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("Document")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.HasKey("Arn");
+
+                    b.ToTable("certificates", (string)null);
+                });
+
             modelBuilder.Entity("Berth.Scheduler.Persistence.ClusterRow", b =>
                 {
                     b.Property<string>("Name")
