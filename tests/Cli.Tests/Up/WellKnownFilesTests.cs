@@ -17,7 +17,8 @@ public sealed class WellKnownFilesTests
         var compose = Read("docker-compose.yml");
 
         Assert.Contains($"/scheduler/{WellKnownFiles.JoinToken}", compose, StringComparison.Ordinal);
-        Assert.Equal(3, compose.Split("--data-dir").Length - 1);
+        // The four long-running deployables: registry, scheduler, agent and load balancer (the one-shot setup steps keep nothing).
+        Assert.Equal(4, compose.Split("--data-dir").Length - 1);
     }
 
     [Theory]

@@ -4,7 +4,6 @@ using Berth.Scheduler.Tests.Services;
 using Berth.Scheduler.V1;
 using Berth.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 
 namespace Berth.Scheduler.Tests.LoadBalancing;
@@ -13,20 +12,8 @@ namespace Berth.Scheduler.Tests.LoadBalancing;
 /// StopTask of a service task on a fake clock: with no balancer replica to say nothing is in flight, only the target
 /// group's deregistration delay ends the drain, and the stop is sent only then.
 /// </summary>
-public sealed class StopTaskDrainDelayTests(ITestOutputHelper output) : ServiceTest(output)
+public sealed class StopTaskDrainDelayTests(ITestOutputHelper output) : FakeClockServiceTest(output, DateTimeOffset.UtcNow)
 {
-    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
-
-    private protected override TimeProvider? Time => _time;
-
-    // The simulated agent sends no heartbeats on the fake clock: a minute of simulated time must not close its session
-    // or declare its host lost.
-    private protected override IDictionary<string, string?>? Settings => new Dictionary<string, string?>(base.Settings!)
-    {
-        ["Scheduler:HeartbeatInterval"] = "00:10:00",
-        ["Scheduler:LostHostGracePeriod"] = "1.00:00:00",
-    };
-
     private V1.LoadBalancing.LoadBalancingClient Api => new(Host.Channel);
 
     private TargetDrainer Drainer => Host.Services.GetRequiredService<TargetDrainer>();
@@ -64,14 +51,14 @@ public sealed class StopTaskDrainDelayTests(ITestOutputHelper output) : ServiceT
         Assert.Equal(TargetHealthState.Draining, Assert.Single(await HealthAsync()).TargetHealth.State);
 
         // One second before the delay ends nothing is removed and the task still runs.
-        _time.Advance(TimeSpan.FromSeconds(59));
+        Clock.Advance(TimeSpan.FromSeconds(59));
         Assert.Equal(0, await Drainer.PassAsync());
         Assert.Equal(TargetHealthState.Draining, Assert.Single(await HealthAsync()).TargetHealth.State);
         Assert.Equal(LifecycleStatus.Running, (await DescribeTaskAsync(task.TaskArn)).DesiredStatus);
         Assert.Contains(task.TaskId, Running());
 
         // Past it, the target goes and the stop follows, as the user asked.
-        _time.Advance(TimeSpan.FromSeconds(2));
+        Clock.Advance(TimeSpan.FromSeconds(2));
         await Drainer.PassAsync();
         await TaskTimeouts.WaitUntilAsync(async () => (await DescribeTaskAsync(task.TaskArn)).DesiredStatus == LifecycleStatus.Stopped, TimeSpan.FromSeconds(30), "the task asked to stop");
         var stopped = await DescribeTaskAsync(task.TaskArn);

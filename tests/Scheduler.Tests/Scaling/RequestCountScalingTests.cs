@@ -6,7 +6,6 @@ using Berth.Scheduler.V1;
 using Berth.TestSupport;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 
 namespace Berth.Scheduler.Tests.Scaling;
@@ -17,19 +16,8 @@ namespace Berth.Scheduler.Tests.Scaling;
 /// and divides by the targets in service, and the scaling pass sets the service's count from that, as Application Auto
 /// Scaling does with ELB's metric.
 /// </summary>
-public sealed class RequestCountScalingTests(ITestOutputHelper output) : ServiceTest(output)
+public sealed class RequestCountScalingTests(ITestOutputHelper output) : FakeClockServiceTest(output, new DateTimeOffset(2026, 12, 4, 8, 0, 0, TimeSpan.Zero))
 {
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 4, 8, 0, 0, TimeSpan.Zero));
-
-    private protected override TimeProvider? Time => _time;
-
-    // Simulated agents send no heartbeats on the fake clock: simulated minutes must not close their sessions.
-    private protected override IDictionary<string, string?>? Settings => new Dictionary<string, string?>(base.Settings!)
-    {
-        ["Scheduler:HeartbeatInterval"] = "00:10:00",
-        ["Scheduler:LostHostGracePeriod"] = "1.00:00:00",
-    };
-
     private ApplicationAutoScaling.ApplicationAutoScalingClient Aas => new(Host.Channel);
 
     private V1.LoadBalancing.LoadBalancingClient Elb => new(Host.Channel);
@@ -90,10 +78,10 @@ public sealed class RequestCountScalingTests(ITestOutputHelper output) : Service
 
         // 600 requests in the minute (two reports of one replica) over two healthy targets: 300 per target against a
         // target of 100, so ceil(2 x 300 / 100) = 6 tasks. Groups the load balancer does not forward to count nothing.
-        _time.Advance(TimeSpan.FromSeconds(20));
+        Clock.Advance(TimeSpan.FromSeconds(20));
         await balancer.ReportRequestsAsync(group.TargetGroupArn, 250);
         await balancer.ReportRequestsAsync(stray.TargetGroupArn, 10_000);
-        _time.Advance(TimeSpan.FromSeconds(10));
+        Clock.Advance(TimeSpan.FromSeconds(10));
         await balancer.ReportRequestsAsync(group.TargetGroupArn, 350);
         var metric = await WaitForRequestMetricAsync(m => m.RequestsPerMinute == 600);
         Assert.Equal((group.TargetGroupArn, 2, 300.0), (metric.TargetGroupArn, metric.Targets, metric.RequestCountPerTarget));
@@ -142,7 +130,7 @@ public sealed class RequestCountScalingTests(ITestOutputHelper output) : Service
     {
         var runner = Host.Services.GetRequiredService<ScalingRunner>();
         var before = runner.Passes;
-        _time.Advance(by);
+        Clock.Advance(by);
         await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(runner.Passes > before), TimeSpan.FromSeconds(30), "a scaling pass");
     }
 }

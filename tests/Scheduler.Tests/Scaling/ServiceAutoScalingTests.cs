@@ -6,7 +6,6 @@ using Berth.TestSupport;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 
 namespace Berth.Scheduler.Tests.Scaling;
@@ -14,22 +13,10 @@ namespace Berth.Scheduler.Tests.Scaling;
 /// <summary>
 /// Service auto scaling end to end on a fake clock: the ApplicationAutoScaling API over real gRPC, simulated agents
 /// reporting task stats on their session streams, the scaling pass every simulated minute, and the reconciler
-/// starting and stopping the tasks it asks for.
+/// starting and stopping the tasks it asks for. The clock starts at 07:58 UTC on a Thursday: 08:58 in Berlin (CET, UTC+1).
 /// </summary>
-public sealed class ServiceAutoScalingTests(ITestOutputHelper output) : ServiceTest(output)
+public sealed class ServiceAutoScalingTests(ITestOutputHelper output) : FakeClockServiceTest(output, new DateTimeOffset(2026, 12, 3, 7, 58, 0, TimeSpan.Zero))
 {
-    // 07:58 UTC on a Thursday: 08:58 in Berlin (CET, UTC+1).
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 3, 7, 58, 0, TimeSpan.Zero));
-
-    private protected override TimeProvider? Time => _time;
-
-    // Simulated agents send no heartbeats on the fake clock: minutes of simulated time must not close their sessions.
-    private protected override IDictionary<string, string?>? Settings => new Dictionary<string, string?>(base.Settings!)
-    {
-        ["Scheduler:HeartbeatInterval"] = "00:10:00",
-        ["Scheduler:LostHostGracePeriod"] = "1.00:00:00",
-    };
-
     private ApplicationAutoScaling.ApplicationAutoScalingClient Aas => new(Host.Channel);
 
     private Metrics.MetricsClient MetricsApi => new(Host.Channel);
@@ -234,7 +221,7 @@ public sealed class ServiceAutoScalingTests(ITestOutputHelper output) : ServiceT
         var agent = await StartWebAsync(desired: 1);
         var other = await StartAgentAsync(zone: "zone-b");
         var task = Assert.Single(agent.Running());
-        var own = new TaskStatsReport { SampledAt = Timestamp.FromDateTimeOffset(_time.GetUtcNow()) };
+        var own = new TaskStatsReport { SampledAt = Timestamp.FromDateTimeOffset(Clock.GetUtcNow()) };
         own.Tasks.Add(new TaskStats { TaskId = task, CpuUnits = 16, MemoryMib = 32, IntervalMs = 10_000 });
         await agent.Agent.SendAsync(new AgentMessage { TaskStats = own });
         var entry = await WaitForStatsAsync(s => s.Tasks.Count == 1 && s.Tasks[0].CpuUnits == 16);
@@ -267,7 +254,7 @@ public sealed class ServiceAutoScalingTests(ITestOutputHelper output) : ServiceT
     private async Task PassAsync(AgentAutopilot agent, double cpuUnits, int expectedTasks, double memoryMiB = 64)
     {
         await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(agent.Running().Count == expectedTasks), TimeSpan.FromSeconds(30), $"{expectedTasks} tasks running on the agent");
-        var report = new TaskStatsReport { SampledAt = Timestamp.FromDateTimeOffset(_time.GetUtcNow()) };
+        var report = new TaskStatsReport { SampledAt = Timestamp.FromDateTimeOffset(Clock.GetUtcNow()) };
         foreach (var id in agent.Running())
         {
             report.Tasks.Add(new TaskStats { TaskId = id, CpuUnits = cpuUnits, MemoryMib = memoryMiB, IntervalMs = 10_000 });
@@ -283,7 +270,7 @@ public sealed class ServiceAutoScalingTests(ITestOutputHelper output) : ServiceT
 
         var runner = Host.Services.GetRequiredService<ScalingRunner>();
         var before = runner.Passes;
-        _time.Advance(TimeSpan.FromMinutes(1));
+        Clock.Advance(TimeSpan.FromMinutes(1));
         await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(runner.Passes > before), TimeSpan.FromSeconds(30), "a scaling pass");
     }
 

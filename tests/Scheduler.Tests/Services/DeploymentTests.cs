@@ -127,26 +127,4 @@ public sealed class DeploymentTests(ITestOutputHelper output) : ServiceTest(outp
         async Task<int> V2TasksAsync() =>
             (await TasksAsync("web")).Concat(await TasksAsync("web", LifecycleStatus.Stopped)).Count(t => t.TaskDefinitionArn == v2.Arn);
     }
-
-    [Fact]
-    public async Task UnhealthyTask_IsKeptDuringTheGracePeriod_ThenReplacedAndCountedAsFailed()
-    {
-        var a = await StartAgentAsync(reportHealth: true);
-        a.Behaviour = _ => TaskOutcome.Unhealthy;
-        await RegisterAsync(TaskDefinitionSamples.Worker(healthCheck: true));
-        await CreateAsync(new CreateServiceRequest { ServiceName = "web", TaskDefinition = "worker", DesiredCount = 1, HealthCheckGracePeriodSeconds = 3 });
-        await Berth.TestSupport.TaskTimeouts.WaitUntilAsync(() => Task.FromResult(a.Running().Count == 1), TimeSpan.FromSeconds(20), "the task running");
-        var first = Assert.Single(await TasksAsync("web"));
-
-        await Task.Delay(TimeSpan.FromSeconds(1.5)); // well inside the grace period: UNHEALTHY is ignored
-        var during = (await Host.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { first.TaskId } }, Host.Admin)).Tasks[0];
-        var replaced = await WaitForEventAsync("web", $"(service web) (task {first.TaskId}) failed container health checks.");
-        var after = (await Host.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { first.TaskId } }, Host.Admin)).Tasks[0];
-
-        Assert.Equal((LifecycleStatus.Running, HealthStatus.Unhealthy), (during.DesiredStatus, during.HealthStatus));
-        Assert.Equal(LifecycleStatus.Stopped, after.DesiredStatus);
-        Assert.Equal("Task failed container health checks", after.StoppedReason);
-        Assert.True(after.StoppingAt.ToDateTimeOffset() - after.StartedAt.ToDateTimeOffset() >= TimeSpan.FromSeconds(3));
-        Assert.True(replaced.Deployments[0].FailedTasks >= 1);
-    }
 }

@@ -1,25 +1,12 @@
 using Berth.Scheduler.Tests.Infrastructure;
 using Berth.Scheduler.V1;
-using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 
 namespace Berth.Scheduler.Tests.Services;
 
 /// <summary>The service launch throttle on a fake clock: a service whose image does not exist, for five simulated minutes.</summary>
-public sealed class ServiceThrottleTests(ITestOutputHelper output) : ServiceTest(output)
+public sealed class ServiceThrottleTests(ITestOutputHelper output) : FakeClockServiceTest(output, DateTimeOffset.UtcNow)
 {
-    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
-
-    private protected override TimeProvider? Time => _time;
-
-    // The simulated agent sends no heartbeats on the fake clock: minutes of simulated time must not close its session
-    // or declare its host lost.
-    private protected override IDictionary<string, string?>? Settings => new Dictionary<string, string?>(base.Settings!)
-    {
-        ["Scheduler:HeartbeatInterval"] = "00:10:00",
-        ["Scheduler:LostHostGracePeriod"] = "1.00:00:00",
-    };
-
     [Fact]
     public async Task FailingTasks_BackOffExponentially_StateTheCause_SurviveARestart_AndAGoodDeploymentStartsAtOnce()
     {
@@ -31,25 +18,25 @@ public sealed class ServiceThrottleTests(ITestOutputHelper output) : ServiceTest
 
         // Each round: wait until the scheduler is quiet (throttled, every launched task failed), then move the clock to
         // the end of the wait. Without the throttle a pass every 200 ms would launch two tasks: 3,000 in five minutes.
-        var start = _time.GetUtcNow();
+        var start = Clock.GetUtcNow();
         var waits = new List<TimeSpan>();
         ServiceInfo service;
         while (true)
         {
-            service = await WaitForServiceAsync("web", s => s.Throttle is { RetryAt: not null } t && t.RetryAt.ToDateTimeOffset() > _time.GetUtcNow()
+            service = await WaitForServiceAsync("web", s => s.Throttle is { RetryAt: not null } t && t.RetryAt.ToDateTimeOffset() > Clock.GetUtcNow()
                 && s.RunningCount == 0 && s.PendingCount == 0, "throttled with every launched task failed");
             var retryAt = service.Throttle.RetryAt.ToDateTimeOffset();
-            waits.Add(retryAt - _time.GetUtcNow());
+            waits.Add(retryAt - Clock.GetUtcNow());
             if (retryAt - start > TimeSpan.FromMinutes(5))
             {
                 break;
             }
 
-            _time.Advance(retryAt - _time.GetUtcNow() + TimeSpan.FromMilliseconds(500));
+            Clock.Advance(retryAt - Clock.GetUtcNow() + TimeSpan.FromMilliseconds(500));
         }
 
         var launched = service.Deployments[0].FailedTasks;
-        Output.WriteLine($"{launched} tasks launched in {(_time.GetUtcNow() - start).TotalSeconds:0} simulated s; waits {string.Join(", ", waits.Select(w => $"{w.TotalSeconds:0.0}s"))}");
+        Output.WriteLine($"{launched} tasks launched in {(Clock.GetUtcNow() - start).TotalSeconds:0} simulated s; waits {string.Join(", ", waits.Select(w => $"{w.TotalSeconds:0.0}s"))}");
         Assert.InRange(launched, 6, 36);
         // Each wait at least doubles the lower bound of the one before (10 s doubling, jittered down by up to half).
         for (var i = 0; i < waits.Count; i++)
@@ -75,7 +62,7 @@ public sealed class ServiceThrottleTests(ITestOutputHelper output) : ServiceTest
         await StartAgentAsync("zone-b");
         var updated = await UpdateAsync(new UpdateServiceRequest { Service = "web", TaskDefinition = good.Arn });
         var steady = await WaitForServiceAsync("web", s => Steady(s) && s.Deployments[0].Id == updated.Deployments[0].Id, "the good deployment steady");
-        Assert.True(_time.GetUtcNow() < restarted.Throttle.RetryAt.ToDateTimeOffset(), "the clock did not pass the wait");
+        Assert.True(Clock.GetUtcNow() < restarted.Throttle.RetryAt.ToDateTimeOffset(), "the clock did not pass the wait");
         Assert.Null(steady.Throttle);
         Assert.Equal(2, RunningHealthy().Count);
     }
