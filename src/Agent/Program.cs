@@ -7,7 +7,7 @@ using Berth.ServiceDefaults;
 var builder = Host.CreateApplicationBuilder(args);
 builder.AddAgentConfiguration(args);
 builder.AddBerthDefaults();
-// /healthz and /readyz over HttpListener, only when --health-url is given: the agent stays off ASP.NET Core.
+// /healthz and /readyz on a plain TCP listener, only when --health-url is given: the agent stays off ASP.NET Core.
 builder.AddBerthHealthListener();
 builder.AddAgentServices();
 var host = builder.Build();

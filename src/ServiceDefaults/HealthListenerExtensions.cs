@@ -23,7 +23,7 @@ public static class HealthListenerExtensions
 {
     /// <summary>
     /// Serves <c>/healthz</c> and <c>/readyz</c> on <see cref="HealthListenerOptions.Url"/> when it is configured,
-    /// with <see cref="System.Net.HttpListener"/> (part of Microsoft.NETCore.App), so that a worker needs neither
+    /// on a plain TCP listener (Microsoft.NETCore.App only), so that a worker needs neither
     /// ASP.NET Core nor Kestrel for two probes.
     /// </summary>
     public static TBuilder AddBerthHealthListener<TBuilder>(this TBuilder builder)

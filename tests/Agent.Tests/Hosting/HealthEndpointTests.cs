@@ -57,9 +57,59 @@ public sealed class HealthEndpointTests(ITestOutputHelper output) : IAsyncLifeti
         }
     }
 
-    private (ServiceProcess Agent, string Url) Start(string dockerEndpoint)
+    [Fact]
+    public async Task ProbesConnectingWhileTheAgentStarts_DoNotStopIt_AndEveryPathIsAnsweredInHttp()
     {
+        // The managed HttpListener this used to run on threw from Start() when a client connected while it started
+        // (dotnet/corefx#35191), which failed the agent's start: here clients connect as fast as they can throughout.
+        using var hammering = new CancellationTokenSource();
         var port = FreePort();
+        var connects = 0;
+        var hammer = Task.Run(async () =>
+        {
+            while (!hammering.IsCancellationRequested)
+            {
+                using var client = new TcpClient();
+                try
+                {
+                    await client.ConnectAsync(IPAddress.Loopback, port, hammering.Token);
+                    Interlocked.Increment(ref connects);
+                }
+                catch (Exception e) when (e is SocketException or OperationCanceledException)
+                {
+                }
+            }
+        });
+        var (agent, url) = Start("unix:///var/run/docker.sock", port);
+        await using (agent)
+        {
+            try
+            {
+                var (liveStatus, _) = await WaitForAnswerAsync(url + "healthz");
+                Assert.Equal(HttpStatusCode.OK, liveStatus);
+                await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref connects) > 50), TimeSpan.FromSeconds(30), "connections while the agent runs");
+            }
+            finally
+            {
+                await hammering.CancelAsync();
+                await hammer;
+            }
+
+            Assert.False(agent.HasExited);
+            Assert.Equal(HttpStatusCode.OK, (await GetAsync(url + "readyz?verbose=1")).Item1);
+            using var head = await s_http.SendAsync(new HttpRequestMessage(HttpMethod.Head, url + "healthz"));
+            Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+            Assert.True(head.Content.Headers.ContentLength > 0);
+            using var post = await s_http.PostAsync(url + "healthz", new StringContent("x"));
+            Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
+            using var missing = await s_http.GetAsync(url + "nope");
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        }
+    }
+
+    private (ServiceProcess Agent, string Url) Start(string dockerEndpoint, int? fixedPort = null)
+    {
+        var port = fixedPort ?? FreePort();
         var config = Path.Combine(_work.FullName, "agent.json");
         File.WriteAllText(config, "{}");
         var agent = ServiceProcess.Start("agent", Binary(),
