@@ -118,7 +118,11 @@ internal sealed class LoadBalancingState
 }
 
 /// <summary>One replica's view of one target: ELB's state, reason and description, and when it was reported.</summary>
-internal sealed record TargetObservation(string State, string Reason, string Description, DateTimeOffset ReportedAt);
+internal sealed record TargetObservation(string State, string Reason, string Description, DateTimeOffset ReportedAt)
+{
+    /// <summary>Whether requests go to the target: healthy, or in a group without health checks.</summary>
+    public bool InService => State is "healthy" or "unavailable";
+}
 
 /// <summary>A balancer replica of a load balancer: when it was last heard, whether it is connected, where it listens.</summary>
 internal sealed class ReplicaPresence

@@ -148,7 +148,7 @@ internal sealed class BalancerReports(StateKernel kernel, ServiceReconciler reco
 
     /// <summary>
     /// ELB's <c>RequestCountPerTarget</c> of a target group: its requests over the last minute divided by its targets in
-    /// service (registered, not draining, and healthy, or without checks, at a replica; all of its registered targets
+    /// service (registered, not draining, and healthy, or without checks, as the balancers see it; all of its registered targets
     /// when none is); null when it has no target or the group is gone, so that a policy does nothing on no data.
     /// </summary>
     public static Scaling.MetricValue? RequestCountPerTarget(LoadBalancingState lbs, string groupArn, DateTimeOffset now)
@@ -160,8 +160,7 @@ internal sealed class BalancerReports(StateKernel kernel, ServiceReconciler reco
 
         var registered = 0;
         var inService = 0;
-        lbs.Health.TryGetValue(groupArn, out var health);
-        foreach (var (key, target) in group.Targets)
+        foreach (var target in group.Targets.Values)
         {
             if (target.Draining)
             {
@@ -169,8 +168,8 @@ internal sealed class BalancerReports(StateKernel kernel, ServiceReconciler reco
             }
 
             registered++;
-            if (health is not null && health.TryGetValue(key, out var byReplica)
-                && byReplica.Values.Any(o => o.State is "healthy" or "unavailable"))
+            // The balancers' word on the target as DescribeTargetHealth and deployments read it (live replicas, worst wins).
+            if (LoadBalancingHandler.TargetHealthOf(lbs, group, target, now).InService)
             {
                 inService++;
             }

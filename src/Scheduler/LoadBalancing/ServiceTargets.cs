@@ -285,8 +285,7 @@ internal static class ServiceTargets
                 return false;
             }
 
-            var state = LoadBalancingHandler.TargetHealthOf(lbs, group, target, now).State;
-            if (state is not ("healthy" or "unavailable"))
+            if (!LoadBalancingHandler.TargetHealthOf(lbs, group, target, now).InService)
             {
                 return false;
             }
