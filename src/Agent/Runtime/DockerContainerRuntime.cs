@@ -474,7 +474,7 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
     private async Task<ContainerDetails> WithDigestAsync(ContainerDetails details, CancellationToken cancellationToken) =>
         details.ImageId is { Length: > 0 } id ? details with { ImageDigest = await _digests.ResolveAsync(id, details.Image, cancellationToken) } : details;
 
-    private static ContainerDetails ToDetails(ContainerInspectResponse c)
+    internal static ContainerDetails ToDetails(ContainerInspectResponse c)
     {
         var ports = new List<HostPortBinding>();
         foreach (var (key, list) in c.NetworkSettings?.Ports ?? new Dictionary<string, IList<PortBinding>>())
@@ -485,8 +485,12 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
                 continue;
             }
 
-            // The engine lists one binding per address family (0.0.0.0 and ::) for the same host port.
-            foreach (var hostPort in list.Select(b => int.TryParse(b.HostPort, CultureInfo.InvariantCulture, out var p) ? p : 0).Where(p => p > 0).Distinct())
+            // The engine lists one binding per address family (0.0.0.0 and ::), and for an ephemeral port it may give
+            // the two families different host ports (Docker 20.10 does, now and then). The task reports the IPv4 ones,
+            // the ports its instance's address and the balancers reach; IPv6 ones only when there is no IPv4 binding.
+            var ipv4 = list.Where(b => b.HostIP is not { } ip || !ip.Contains(':', StringComparison.Ordinal)).ToList();
+            var reported = ipv4.Count > 0 ? ipv4 : list;
+            foreach (var hostPort in reported.Select(b => int.TryParse(b.HostPort, CultureInfo.InvariantCulture, out var p) ? p : 0).Where(p => p > 0).Distinct())
             {
                 ports.Add(new HostPortBinding(containerPort, parts.Length > 1 ? parts[1] : "tcp", hostPort));
             }

@@ -49,6 +49,7 @@ internal sealed partial class HostGroupReconciler(
         try
         {
             await kernel.WhenLoaded.WaitAsync(stoppingToken);
+            await provisioner.WhenListeningAsync(stoppingToken);
             signal.Wake();
             while (await signal.WaitAsync(stoppingToken))
             {

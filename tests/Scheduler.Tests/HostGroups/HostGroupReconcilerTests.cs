@@ -260,6 +260,9 @@ public sealed class HostGroupReconcilerTests(ITestOutputHelper output) : HostGro
         Assert.Contains("destroy stray-1", Provisioner.Calls);
         Assert.Contains($"destroy {interrupted.Name}", Provisioner.Calls);
         Assert.Equal([group.Hosts[0].Name], Provisioner.Names);
+        // The launch right after the restart got the address the scheduler bound, not the configured port 0 (a pass
+        // that ran before the server listened once handed the host "http://127.0.0.1:0", where it never registered).
+        Assert.NotEqual(0, Provisioner.Requests[group.Hosts[0].Name].SchedulerUrl.Port);
         var activities = await ActivitiesAsync("web");
         Assert.Contains(activities, a => a.Description == $"Launching a new host: {interrupted.Name}" && a.StatusCode == "Cancelled");
         Assert.Contains(activities, a => a.Description == $"Terminating host: {interrupted.Name}" && a.StatusCode == "Successful"
