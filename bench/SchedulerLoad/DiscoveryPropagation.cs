@@ -27,7 +27,12 @@ internal static class DiscoveryPropagation
         var (scheduler, _) = await SchedulerProcess.StartAsync(dataDir, settings.FullSync);
         await using (scheduler)
         {
-            using var channel = GrpcChannel.ForAddress(scheduler.Address, new GrpcChannelOptions { MaxReceiveMessageSize = 64 * 1024 * 1024 });
+            // More than one HTTP/2 connection: the server allows 100 streams on one, and every agent keeps a session open.
+            using var channel = GrpcChannel.ForAddress(scheduler.Address, new GrpcChannelOptions
+            {
+                HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
+                MaxReceiveMessageSize = 64 * 1024 * 1024,
+            });
             using var stop = new CancellationTokenSource();
             var admin = new CallOptions(scheduler.Admin);
             var agents = new List<Agent>();
