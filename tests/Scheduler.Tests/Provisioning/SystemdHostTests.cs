@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using Berth.Scheduler.V1;
 using Berth.TestSupport;
@@ -35,7 +34,7 @@ public sealed class SystemdHostTests(ITestOutputHelper output) : IAsyncLifetime
             TimeSpan.FromMinutes(15), log: output.WriteLine)).EnsureSuccess("dotnet publish the agent");
 
         // The machine reaches the scheduler on the engine's bridge gateway (the root namespace's side of docker0).
-        var gateway = await BridgeGatewayAsync();
+        var gateway = await SystemdMachine.BridgeGatewayAsync();
         var schedulerUrl = await StartSchedulerAsync(gateway);
         var joinToken = (await File.ReadAllTextAsync(Path.Combine(_work.FullName, "scheduler", "join-token"))).Trim();
         await TestImages.EnsureBusyboxAsync(null, output.WriteLine);
@@ -106,27 +105,6 @@ public sealed class SystemdHostTests(ITestOutputHelper output) : IAsyncLifetime
 
         _channel?.Dispose();
         _work.Delete(recursive: true);
-    }
-
-    /// <summary>
-    /// The default bridge's gateway: the IPAM entry when the engine records one, else the bridge interface's own IPv4
-    /// address (Debian's engine 20.10 lists only the subnet for a docker0 it found already configured).
-    /// </summary>
-    private static async Task<string> BridgeGatewayAsync()
-    {
-        var inspect = (await ProcessRunner.RunAsync("docker", ["network", "inspect", "bridge", "--format",
-            "{{range .IPAM.Config}}{{.Gateway}} {{end}}|{{index .Options \"com.docker.network.bridge.name\"}}"])).EnsureSuccess("docker network inspect").StandardOutput.Trim();
-        var parts = inspect.Split('|');
-        var recorded = parts[0].Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(a => IPAddress.TryParse(a, out var ip) && ip.AddressFamily == AddressFamily.InterNetwork);
-        if (recorded is not null)
-        {
-            return recorded;
-        }
-
-        var bridge = parts.Length > 1 && parts[1].Length > 0 ? parts[1] : "docker0";
-        var address = NetworkInterface.GetAllNetworkInterfaces().SingleOrDefault(n => n.Name == bridge)?
-            .GetIPProperties().UnicastAddresses.Select(u => u.Address).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork);
-        return address?.ToString() ?? throw new InvalidOperationException($"The engine's bridge '{bridge}' has no IPv4 address (docker network inspect: '{inspect}').");
     }
 
     private async Task<string> StartSchedulerAsync(string address)

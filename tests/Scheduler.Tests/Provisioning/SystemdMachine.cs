@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
 using Berth.TestSupport;
 using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Configurations;
@@ -15,6 +18,9 @@ namespace Berth.Scheduler.Tests.Provisioning;
 internal sealed class SystemdMachine : IAsyncDisposable
 {
     public const string Image = "test/debian-systemd:1";
+
+    /// <summary>The same machine with its own Docker engine (Debian's docker.io): what the systemd-container provisioner boots.</summary>
+    public const string EngineImage = "test/debian-systemd-docker:1";
 
     /// <summary>Where the host engine's socket appears inside the machine (not under /run, which is a tmpfs there).</summary>
     public const string DockerSocket = "/mnt/docker.sock";
@@ -108,13 +114,39 @@ internal sealed class SystemdMachine : IAsyncDisposable
         await _container.DisposeAsync();
     }
 
-    private static async Task EnsureImageAsync(Action<string> log)
+    /// <summary>
+    /// The default bridge's gateway: the IPAM entry when the engine records one, else the bridge interface's own IPv4
+    /// address (Debian's engine 20.10 lists only the subnet for a docker0 it found already configured).
+    /// </summary>
+    public static async Task<string> BridgeGatewayAsync()
+    {
+        var inspect = (await ProcessRunner.RunAsync("docker", ["network", "inspect", "bridge", "--format",
+            "{{range .IPAM.Config}}{{.Gateway}} {{end}}|{{index .Options \"com.docker.network.bridge.name\"}}"])).EnsureSuccess("docker network inspect").StandardOutput.Trim();
+        var parts = inspect.Split('|');
+        var recorded = parts[0].Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(a => IPAddress.TryParse(a, out var ip) && ip.AddressFamily == AddressFamily.InterNetwork);
+        if (recorded is not null)
+        {
+            return recorded;
+        }
+
+        var bridge = parts.Length > 1 && parts[1].Length > 0 ? parts[1] : "docker0";
+        var address = NetworkInterface.GetAllNetworkInterfaces().SingleOrDefault(n => n.Name == bridge)?
+            .GetIPProperties().UnicastAddresses.Select(u => u.Address).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork);
+        return address?.ToString() ?? throw new InvalidOperationException($"The engine's bridge '{bridge}' has no IPv4 address (docker network inspect: '{inspect}').");
+    }
+
+    /// <summary>
+    /// Builds <see cref="Image"/> (or, <paramref name="withEngine"/>, <see cref="EngineImage"/> on top of it) unless it
+    /// exists: debootstrap takes ~80 s idle and far longer under load, so nothing else should be waiting on a deadline.
+    /// </summary>
+    public static async Task EnsureImageAsync(Action<string> log, bool withEngine = false)
     {
         await s_imageGate.WaitAsync();
         try
         {
             var script = Path.Combine(LabHosts.RepositoryRoot(), "deploy", "provisioners", "systemd-container", "build-image.sh");
-            (await ProcessRunner.RunAsync("bash", [script, Image], TimeSpan.FromMinutes(15), log: log)).EnsureSuccess("build-image.sh");
+            string[] arguments = withEngine ? [script, "--with-engine", EngineImage] : [script, Image];
+            (await ProcessRunner.RunAsync("bash", arguments, TimeSpan.FromMinutes(20), log: log)).EnsureSuccess("build-image.sh");
         }
         finally
         {
