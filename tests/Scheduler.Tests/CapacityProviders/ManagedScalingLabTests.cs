@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using Berth.Scheduler.Tests.Provisioning;
 using Berth.Scheduler.V1;
 using Berth.TestSupport;
@@ -11,7 +13,8 @@ namespace Berth.Scheduler.Tests.CapacityProviders;
 /// Both layers of ECS scaling through real processes: the scheduler provisions lab hosts (namespace, dockerd, agent) for
 /// a host group wrapped by a capacity provider, a service on it tracks 50 % average CPU, and a CPU-burning load on its
 /// tasks grows the service and then the group; when the load stops both shrink, and no host that runs a task is
-/// terminated. Every interval is shortened through the scheduler's and the agents' settings.
+/// terminated. A real balancer process serves the service throughout, and no request through it fails. Every interval is
+/// shortened through the scheduler's and the agents' settings.
 /// </summary>
 [Trait("Category", "System")]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -25,7 +28,7 @@ public sealed class ManagedScalingLabTests(ITestOutputHelper output)
     private readonly Stopwatch _watch = Stopwatch.StartNew();
 
     [Fact]
-    public async Task CpuLoad_ScalesTheServiceOut_TheGroupGrowsToASecondHost_ThenBothScaleIn_WithoutTerminatingAHostThatRunsTasks()
+    public async Task CpuLoad_ScalesTheServiceOut_TheGroupGrowsToASecondHost_ThenBothScaleIn_WithoutTerminatingAHostThatRunsTasks_NorFailingARequest()
     {
         var lab = await LabProvisionerFixture.StartAsync(
             output.WriteLine,
@@ -46,6 +49,9 @@ public sealed class ManagedScalingLabTests(ITestOutputHelper output)
             });
         var load = Directory.CreateTempSubdirectory("berth-burn-");
         var flag = Path.Combine(load.FullName, "on");
+        var balancerDirectory = Directory.CreateTempSubdirectory("berth-burn-balancer-");
+        using var traffic = new CancellationTokenSource();
+        var requests = Task.CompletedTask;
         try
         {
             await using var registry = await DistributionRegistry.StartAsync(output.WriteLine, lab.SchedulerUrl.Host);
@@ -82,10 +88,40 @@ public sealed class ManagedScalingLabTests(ITestOutputHelper output)
                 DefaultCapacityProviderStrategy = { new CapacityProviderStrategyItem { CapacityProvider = Provider, Weight = 1 } },
             }, lab.Admin);
 
-            // Burns CPU while the flag file exists on the machine (every lab host shares the root's file system), idles otherwise.
+            // A load balancer with one listener on the lab's root leg forwarding to the service's target group, served by a
+            // real balancer process.
+            var balancing = new V1.LoadBalancing.LoadBalancingClient(lab.Channel);
+            var loadBalancer = (await balancing.CreateLoadBalancerAsync(new CreateLoadBalancerRequest { Name = "burn", Cluster = "default" }, lab.Admin)).LoadBalancer.LoadBalancerArn;
+            var targetGroup = (await balancing.CreateTargetGroupAsync(new CreateTargetGroupRequest
+            {
+                Name = "burn",
+                Port = 8080,
+                Cluster = "default",
+                HealthCheck = new HealthCheck { IntervalSeconds = 5, TimeoutSeconds = 2, HealthyThresholdCount = 2, UnhealthyThresholdCount = 2 },
+                Attributes = new TargetGroupAttributes { DeregistrationDelaySeconds = 2 },
+            }, lab.Admin)).TargetGroup.TargetGroupArn;
+            var listenerPort = lab.FreeRootPort();
+            await balancing.CreateListenerAsync(new CreateListenerRequest
+            {
+                LoadBalancerArn = loadBalancer,
+                Port = listenerPort,
+                Protocol = ListenerProtocol.Http,
+                DefaultActions = { new RuleAction { Forward = new ForwardActionConfig { TargetGroups = { new TargetGroupTuple { TargetGroupArn = targetGroup } } } } },
+            }, lab.Admin);
+            var token = Path.Combine(balancerDirectory.FullName, "token");
+            await File.WriteAllTextAsync(token, (await balancing.CreateBalancerCredentialAsync(new CreateBalancerCredentialRequest { LoadBalancerArn = loadBalancer }, lab.Admin)).Credential);
+            await using var balancer = ServiceProcess.Start("balancer", LabPlatform.Binary("LoadBalancer", "Berth.LoadBalancer.dll"),
+            [
+                "--scheduler-url", lab.SchedulerUrl.ToString().TrimEnd('/'), "--token-file", token, "--data-dir", Path.Combine(balancerDirectory.FullName, "data"),
+                "--listen-address", lab.RootAddress, "--admin-url", $"http://127.0.0.1:{FreeLoopbackPort()}", "--Logging:LogLevel:Default", "Warning",
+            ], output.WriteLine);
+
+            // Serves "ok" on 8080, and burns CPU while the flag file exists on the machine (every lab host shares the root's
+            // file system), idling otherwise.
             var definition = $$$"""
                 {"family":"burn","containerDefinitions":[{"name":"burn","image":"{{{image}}}","memory":32,"cpu":128,"essential":true,"stopTimeout":2,
-                  "entryPoint":["sh","-c"],"command":["trap 'exit 0' TERM; while true; do while [ -e /load/on ]; do :; done; sleep 1; done & wait"],
+                  "portMappings":[{"containerPort":8080}],"entryPoint":["sh","-c"],
+                  "command":["trap 'exit 0' TERM; mkdir -p /tmp/www && echo ok >/tmp/www/index.html && httpd -f -p 8080 -h /tmp/www & while true; do while [ -e /load/on ]; do :; done; sleep 1; done & wait"],
                   "mountPoints":[{"sourceVolume":"load","containerPath":"/load","readOnly":true}]}],
                  "volumes":[{"name":"load","host":{"sourcePath":"{{{load.FullName}}}"}}]}
                 """;
@@ -96,8 +132,28 @@ public sealed class ManagedScalingLabTests(ITestOutputHelper output)
                 TaskDefinition = "burn",
                 DesiredCount = 1,
                 PlacementStrategy = { new PlacementStrategy { Type = "binpack", Field = "cpu" } },
+                LoadBalancers = { new ServiceLoadBalancer { TargetGroupArn = targetGroup, ContainerName = "burn", ContainerPort = 8080 } },
             }, lab.Admin);
             await WaitForServiceAsync(lab, s => s.RunningCount == 1, "the service's first task running");
+            var address = $"http://{lab.RootAddress}:{listenerPort}/";
+            await TaskTimeouts.WaitUntilAsync(async () =>
+            {
+                using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+                try
+                {
+                    return await http.GetStringAsync(address) == "ok\n";
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    return false;
+                }
+            }, TimeSpan.FromMinutes(2), "the balancer to serve the service");
+            Log("the balancer serves the service");
+
+            // From here to the end every request goes through the balancer, ten a second; none may fail.
+            var served = 0;
+            var failed = new ConcurrentQueue<string>();
+            requests = SendRequestsAsync(address, () => Interlocked.Increment(ref served), failed.Enqueue, traffic.Token);
 
             await scaling.RegisterScalableTargetAsync(new RegisterScalableTargetRequest { ResourceId = Resource, MinCapacity = 1, MaxCapacity = 3 }, lab.Admin);
             await scaling.PutScalingPolicyAsync(new PutScalingPolicyRequest
@@ -157,15 +213,69 @@ public sealed class ManagedScalingLabTests(ITestOutputHelper output)
             Assert.Equal(2, stopped.Count);
             Assert.All(stopped, t => Assert.StartsWith("Scaling activity initiated by", t.StoppedReason, StringComparison.Ordinal));
             Assert.Equal([shrunk.Hosts.Single().Name], (await lab.Provisioner().ListAsync(CancellationToken.None).WithTimeout()).Select(h => h.Name));
+
+            await traffic.CancelAsync();
+            await requests.WithTimeout();
+            Log($"{served} requests served through the balancer, {failed.Count} failed");
+            Assert.Empty(failed);
+            Assert.True(served > 100, $"only {served} requests were sent");
             Log("done");
         }
         finally
         {
+            await traffic.CancelAsync();
+            await requests;
             // The lab goes first: its tasks mount the load directory.
             File.Delete(flag);
             await lab.DisposeAsync();
             load.Delete(recursive: true);
+            balancerDirectory.Delete(recursive: true);
         }
+    }
+
+    /// <summary>GETs <paramref name="address"/> ten times a second until cancelled; anything but 200 "ok" is a failure.</summary>
+    private static async Task SendRequestsAsync(string address, Action served, Action<string> failed, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+        try
+        {
+            while (await pace.WaitForNextTickAsync(cancellationToken))
+            {
+                try
+                {
+                    using var response = await http.GetAsync(address, cancellationToken);
+                    var body = await response.Content.ReadAsStringAsync(cancellationToken);
+                    if (response.StatusCode == HttpStatusCode.OK && body == "ok\n")
+                    {
+                        served();
+                    }
+                    else
+                    {
+                        failed($"{(int)response.StatusCode} {body}");
+                    }
+                }
+                catch (HttpRequestException e)
+                {
+                    failed(e.Message);
+                }
+                catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
+                {
+                    failed("timed out: " + e.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The test is over.
+        }
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private void Log(string what) => output.WriteLine($"[{_watch.Elapsed.TotalSeconds:0} s] {what}");

@@ -80,6 +80,12 @@ internal sealed class LabProvisionerFixture : IAsyncDisposable
     /// <summary>Call options with the admin token and a deadline.</summary>
     public CallOptions Admin => new(new Metadata { { "authorization", "Bearer " + _adminToken } }, DateTime.UtcNow.AddSeconds(30));
 
+    /// <summary>The lab's root leg address (where the scheduler listens, reachable from every host).</summary>
+    public string RootAddress => SchedulerUrl.Host;
+
+    /// <summary>A free TCP port on the lab's root address (for a balancer's listener).</summary>
+    public int FreeRootPort() => FreePort(RootAddress);
+
     /// <summary>The scheduler's gRPC channel, for the APIs this fixture does not name.</summary>
     public GrpcChannel Channel => _channel!;
 
