@@ -16,6 +16,18 @@ internal static partial class Ecs
 
     public const int MaxWeight = 1000;
 
+    /// <summary>
+    /// ECS's quota "Tasks in PROVISIONING state per cluster" (500, not adjustable): the most tasks of a cluster that wait
+    /// for capacity providers to add capacity. Past it RunTask fails as a whole and a service places none until some leave.
+    /// </summary>
+    public const int MaxProvisioningTasks = 500;
+
+    /// <summary>ECS's words for a launch past <see cref="MaxProvisioningTasks"/> (a ClientException from RunTask).</summary>
+    public const string ProvisioningLimitExceeded = "Tasks provisioning capacity limit exceeded.";
+
+    /// <summary>RunTask past <see cref="MaxProvisioningTasks"/>: ECS throws rather than answering failures.</summary>
+    public static StateException ProvisioningLimit() => new(StateError.FailedPrecondition, $"ClientException: {ProvisioningLimitExceeded}");
+
     public static StateException Client(string message) => new(StateError.InvalidArgument, $"ClientException: {message}");
 
     public static StateException InvalidParameter(string message) => new(StateError.InvalidArgument, $"InvalidParameterException: {message}");

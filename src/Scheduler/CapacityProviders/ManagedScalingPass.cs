@@ -24,7 +24,7 @@ internal static class ManagedScalingPass
             if (!provider.Scaling.Enabled || !cluster.HostGroups.TryGetValue(provider.HostGroup, out var group) || group.Deleting)
             {
                 provider.LastReservation = null;
-                provider.LowSince = null;
+                SetLowSince(tx, provider, null);
                 continue;
             }
 
@@ -41,28 +41,41 @@ internal static class ManagedScalingPass
             var desired = Reservation.Desired(needed, scaling, group.Size.Min, group.Size.Max);
             if (desired > current)
             {
-                provider.LowSince = null;
+                SetLowSince(tx, provider, null);
                 Resize(tx, provider, group, desired, percent, waiting.Count, ">");
                 changed = true;
             }
             else if (desired < current && warming == 0 && waiting.Count == 0)
             {
                 // Scale-in waits for the metric to stay low, as ECS's low alarm does.
-                provider.LowSince ??= tx.Now;
+                SetLowSince(tx, provider, provider.LowSince ?? tx.Now);
                 if (tx.Now - provider.LowSince >= options.ScaleInAfter)
                 {
-                    provider.LowSince = null;
+                    SetLowSince(tx, provider, null);
                     Resize(tx, provider, group, desired, percent, 0, "<");
                     changed = true;
                 }
             }
             else
             {
-                provider.LowSince = null;
+                SetLowSince(tx, provider, null);
             }
         }
 
         return changed;
+    }
+
+    /// <summary>
+    /// The start of the low period is stored with the provider (only when it changes: at most twice per scale-in), so a
+    /// scheduler restart does not start ECS's 15 minutes over.
+    /// </summary>
+    private static void SetLowSince(ClusterTransaction tx, CapacityProviderRecord provider, DateTimeOffset? since)
+    {
+        if (provider.LowSince != since)
+        {
+            provider.LowSince = since;
+            tx.Save(provider);
+        }
     }
 
     /// <summary>

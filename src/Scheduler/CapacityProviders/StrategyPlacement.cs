@@ -26,6 +26,8 @@ internal static class StrategyPlacement
     {
         var split = StrategySplit.Split(strategy, request.Count, existing);
         var shares = new List<Share>(strategy.Count);
+        // ECS's per-cluster quota of waiting tasks, shared by every share of this call.
+        var room = Ecs.MaxProvisioningTasks - tx.Cluster.Provisioning.Count;
         for (var i = 0; i < strategy.Count; i++)
         {
             if (split[i] == 0)
@@ -50,7 +52,9 @@ internal static class StrategyPlacement
             }
 
             tx.AdoptPlacement(result.Snapshot);
-            shares.Add(Wait(tx.Cluster, provider, result));
+            var share = Wait(tx.Cluster, provider, result, room);
+            room -= share.Waiting;
+            shares.Add(share);
         }
 
         return shares;
@@ -74,8 +78,9 @@ internal static class StrategyPlacement
     /// ECS: with managed scaling on, a task that finds no host with room waits in PROVISIONING for the group to grow
     /// instead of failing; so do the tasks of a group that has no host. Without it they fail at once, as they always did.
     /// A constraint no host meets (ATTRIBUTE) fails either way: more hosts of the same kind would not meet it either.
+    /// Only <paramref name="room"/> may wait (<see cref="Ecs.MaxProvisioningTasks"/>); the others fail with ECS's words.
     /// </summary>
-    private static Share Wait(ClusterState cluster, string provider, PlacementResult result)
+    private static Share Wait(ClusterState cluster, string provider, PlacementResult result, int room)
     {
         if (result.Failures.IsEmpty || !cluster.CapacityProviders.TryGetValue(provider, out var record) || !record.Scaling.Enabled)
         {
@@ -89,7 +94,9 @@ internal static class StrategyPlacement
         }
 
         var reason = WaitingReason(provider, record.HostGroup, waiting[0]);
-        return new Share(provider, result with { Failures = [.. result.Failures.Where(f => !IsCapacity(f))] }, waiting.Count, reason);
+        var admitted = Math.Clamp(room, 0, waiting.Count);
+        var overLimit = new PlacementFailure(null, CapacityFailure, Ecs.ProvisioningLimitExceeded);
+        return new Share(provider, result with { Failures = [.. result.Failures.Where(f => !IsCapacity(f)), .. Enumerable.Repeat(overLimit, waiting.Count - admitted)] }, admitted, reason);
     }
 
     /// <summary>The visible reason of a task waiting for capacity, from why placement could not take it.</summary>

@@ -29,13 +29,13 @@ internal sealed class CapacityProviderRecord
     /// <summary>ECS's updateStatus after the last create or update (UPDATE_COMPLETE once an update went through).</summary>
     public string UpdateStatus { get; set; } = "";
 
-    /// <summary>
-    /// Managed scaling's last CapacityProviderReservation (percent), and since when it has stayed below the target (the
-    /// scale-in wait). Kept in memory only: after a restart the metric is computed again and the wait starts over.
-    /// </summary>
+    /// <summary>Managed scaling's last CapacityProviderReservation (percent); in memory only: a restart computes it again.</summary>
     public int? LastReservation { get; set; }
 
-    /// <inheritdoc cref="LastReservation"/>
+    /// <summary>
+    /// Since when managed scaling's desired size has stayed below the group's (the scale-in wait, ECS's low alarm); stored
+    /// with the provider, so a restart continues the wait rather than starting it over.
+    /// </summary>
     public DateTimeOffset? LowSince { get; set; }
 
     public string Arn => $"arn:berth:ecs:local:capacity-provider/{Name}";

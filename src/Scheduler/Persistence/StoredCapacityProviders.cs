@@ -29,6 +29,9 @@ internal sealed class CapacityProviderDocument
     public bool Draining { get; set; }
 
     public string? UpdateStatus { get; set; }
+
+    /// <summary>Managed scaling's low period start (Unix ms), absent when none runs; an additive field of schema 1.</summary>
+    public long? LowSinceMs { get; set; }
 }
 
 /// <summary>Schema 1 of a cluster's capacity providers and default strategy (clusters.CapacityProviders).</summary>
@@ -70,6 +73,7 @@ internal static class StoredCapacityProviders
             TerminationProtection = record.TerminationProtection,
             Draining = record.Draining,
             UpdateStatus = record.UpdateStatus,
+            LowSinceMs = record.LowSince?.ToUnixTimeMilliseconds(),
         }),
     };
 
@@ -86,6 +90,7 @@ internal static class StoredCapacityProviders
             TerminationProtection = d.TerminationProtection,
             Draining = d.Draining,
             UpdateStatus = d.UpdateStatus ?? "",
+            LowSince = d.LowSinceMs is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null,
         };
     }
 

@@ -99,6 +99,13 @@ internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine, IL
                 throw StateException.Precondition($"No container instances were found in cluster '{cluster}'.");
             }
 
+            if (shares.Any(s => s.Result.Failures.Any(f => f.Detail == Ecs.ProvisioningLimitExceeded)))
+            {
+                // ECS refuses the whole call when its tasks would pass the cluster's quota of waiting tasks.
+                tx.AdoptPlacement(snapshot);
+                throw Ecs.ProvisioningLimit();
+            }
+
             var created = new List<T>(count);
             // Resolved after the last refusal: it may make the cluster's default group, a change a refusal must not leave.
             var groups = shares.TrueForAll(s => s.Result.Placements.IsEmpty && s.Waiting == 0) ? [] : LaunchGroups.ForTask(tx, definition, given);

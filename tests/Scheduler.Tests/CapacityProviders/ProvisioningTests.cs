@@ -208,6 +208,63 @@ public sealed class ProvisioningTests(ITestOutputHelper output) : HostGroupTest(
     }
 
     [Fact]
+    public async Task ManagedScaling_TheLowPeriod_OutlivesARestart()
+    {
+        await ProviderAsync("c", max: 2, desired: 2, protection: true);
+        var hosts = (await WaitForGroupAsync("c", g => g.Hosts.Count(h => h.LifecycleState == "InService" && h.ContainerInstanceArn.Length > 0) == 2, "two hosts")).Hosts;
+        var task = (await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", CapacityProviderStrategy = { Item("c-cp") } }, Host.Admin)).Tasks.Single();
+        var idle = hosts.Single(h => h.ContainerInstanceArn != task.ContainerInstanceArn);
+
+        // 50 < 100 from 16:00; ten minutes in, the scheduler restarts.
+        await Pass.RunOnceAsync(CancellationToken.None).WithTimeout();
+        _time.Advance(TimeSpan.FromMinutes(10));
+        await Pass.RunOnceAsync(CancellationToken.None).WithTimeout();
+        await RestartAsync();
+
+        // Five minutes after the restart the 15 minutes since 16:00 are over: the wait went on, it did not start again.
+        _time.Advance(TimeSpan.FromMinutes(5));
+        await Pass.RunOnceAsync(CancellationToken.None).WithTimeout();
+
+        var group = await WaitForGroupAsync("c", g => g.Hosts.Count == 1, "scale-in to one host");
+        Assert.Equal(1, group.DesiredCapacity);
+        var scaleIn = (await ActivitiesAsync("c"))[0];
+        Assert.Equal($"Terminating host: {idle.Name}", scaleIn.Description);
+        Assert.StartsWith("At 2026-12-04T16:15:00Z a monitor alarm TargetTracking-c-cp-AlarmLow in state ALARM", scaleIn.Cause, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ProvisioningTasks_StopAtEcsQuotaOf500PerCluster_RunTaskPastItIsRefusedWhole_AndAServiceWaitsForRoom()
+    {
+        await ProviderAsync("c", max: 0);
+        for (var i = 0; i < 50; i++)
+        {
+            var run = await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", Count = i < 49 ? 10 : 9, CapacityProviderStrategy = { Item("c-cp") } }, Host.Admin);
+            Assert.Equal((i < 49 ? 10 : 9, 0), (run.Tasks.Count, run.Failures.Count));
+        }
+
+        // 499 wait: two more would pass ECS's quota, so neither is made; one more reaches it.
+        var refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", Count = 2, CapacityProviderStrategy = { Item("c-cp") } }, Host.Admin).ResponseAsync);
+        Assert.Equal((Grpc.Core.StatusCode.FailedPrecondition, "ClientException: Tasks provisioning capacity limit exceeded."), (refused.StatusCode, refused.Status.Detail));
+        Assert.Equal(499, await WaitingAsync());
+        var last = (await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", CapacityProviderStrategy = { Item("c-cp") } }, Host.Admin)).Tasks.Single();
+        Assert.Equal(500, await WaitingAsync());
+        refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", CapacityProviderStrategy = { Item("c-cp") } }, Host.Admin).ResponseAsync);
+        Assert.Equal("ClientException: Tasks provisioning capacity limit exceeded.", refused.Status.Detail);
+
+        // A service gets no waiting task past the quota and says why, in ECS's words; once a task leaves, it gets its own.
+        await Host.ServicesApi.CreateServiceAsync(new CreateServiceRequest { ServiceName = "api", TaskDefinition = "web", DesiredCount = 1, CapacityProviderStrategy = { Item("c-cp") } }, Host.Admin);
+        await TaskTimeouts.WaitUntilAsync(
+            async () => (await DescribeServiceAsync("api")).Events.Any(e => e.Message == "(service api) was unable to place a task. Reason: Tasks provisioning capacity limit exceeded."),
+            what: "the service's event");
+        Assert.Empty((await Host.Tasks.ListTasksAsync(new ListTasksRequest { ServiceName = "api" }, Host.Admin)).TaskArns);
+
+        await Host.Tasks.StopTaskAsync(new StopTaskRequest { Task = last.TaskArn }, Host.Admin);
+        var waiting = (await WaitForServiceTasksAsync("api", 1)).Single();
+        Assert.Equal(LifecycleStatus.Provisioning, waiting.LastStatus);
+        Assert.Equal(500, await WaitingAsync());
+    }
+
+    [Fact]
     public async Task WithManagedDrainingDisabled_AHostWithTasksChosenForScaleIn_IsTerminatedWithoutDraining()
     {
         await ProviderAsync("c", max: 1, desired: 1, draining: false);
@@ -245,6 +302,10 @@ public sealed class ProvisioningTests(ITestOutputHelper output) : HostGroupTest(
         }, Host.Admin);
         await Providers.PutClusterCapacityProvidersAsync(new PutClusterCapacityProvidersRequest { CapacityProviders = { group + "-cp" } }, Host.Admin);
     }
+
+    /// <summary>The tasks waiting in PROVISIONING for c-cp, as DescribeCapacityProviders counts them.</summary>
+    private async Task<int> WaitingAsync() =>
+        (await Providers.DescribeCapacityProvidersAsync(new DescribeCapacityProvidersRequest { CapacityProviders = { "c-cp" } }, Host.Admin)).CapacityProviders.Single().ProvisioningTasks;
 
     private async Task<List<TaskInfo>> DescribeAsync(IEnumerable<string> arns) =>
         [.. (await Host.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { arns } }, Host.Admin)).Tasks];

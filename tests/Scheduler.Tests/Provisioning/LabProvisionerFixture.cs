@@ -25,11 +25,15 @@ internal sealed class LabProvisionerFixture : IAsyncDisposable
     private string _adminToken = "";
 
     private readonly bool _schedulerProvisions;
+    private readonly IReadOnlyDictionary<string, string> _schedulerSettings;
+    private readonly IReadOnlyDictionary<string, string> _agentSettings;
 
-    private LabProvisionerFixture(Action<string> log, bool schedulerProvisions)
+    private LabProvisionerFixture(Action<string> log, bool schedulerProvisions, IReadOnlyDictionary<string, string>? schedulerSettings, IReadOnlyDictionary<string, string>? agentSettings)
     {
         _log = log;
         _schedulerProvisions = schedulerProvisions;
+        _schedulerSettings = schedulerSettings ?? new Dictionary<string, string>();
+        _agentSettings = agentSettings ?? new Dictionary<string, string>();
     }
 
     public ProvisioningOptions Options { get; } = new() { Kind = "lab", RetryBackoff = TimeSpan.Zero, MaxRetryBackoff = TimeSpan.Zero };
@@ -42,9 +46,15 @@ internal sealed class LabProvisionerFixture : IAsyncDisposable
 
     /// <param name="log">Where the scheduler's and the scripts' output goes.</param>
     /// <param name="schedulerProvisions">Whether the scheduler itself gets this lab as its provisioner (host groups make their hosts in it).</param>
-    public static async Task<LabProvisionerFixture> StartAsync(Action<string> log, bool schedulerProvisions = false)
+    /// <param name="schedulerSettings">More scheduler settings (a key with ':' nests, as on its command line), e.g. shorter intervals.</param>
+    /// <param name="agentSettings">More settings for the agents of the hosts the scheduler provisions (keys without ':').</param>
+    public static async Task<LabProvisionerFixture> StartAsync(
+        Action<string> log,
+        bool schedulerProvisions = false,
+        IReadOnlyDictionary<string, string>? schedulerSettings = null,
+        IReadOnlyDictionary<string, string>? agentSettings = null)
     {
-        var fixture = new LabProvisionerFixture(log, schedulerProvisions);
+        var fixture = new LabProvisionerFixture(log, schedulerProvisions, schedulerSettings, agentSettings);
         try
         {
             await fixture.InitializeAsync();
@@ -70,8 +80,25 @@ internal sealed class LabProvisionerFixture : IAsyncDisposable
     /// <summary>Call options with the admin token and a deadline.</summary>
     public CallOptions Admin => new(new Metadata { { "authorization", "Bearer " + _adminToken } }, DateTime.UtcNow.AddSeconds(30));
 
+    /// <summary>The lab's root leg address (where the scheduler listens, reachable from every host).</summary>
+    public string RootAddress => SchedulerUrl.Host;
+
+    /// <summary>A free TCP port on the lab's root address (for a balancer's listener).</summary>
+    public int FreeRootPort() => FreePort(RootAddress);
+
+    /// <summary>The scheduler's gRPC channel, for the APIs this fixture does not name.</summary>
+    public GrpcChannel Channel => _channel!;
+
     /// <summary>The scheduler's HostGroups API.</summary>
     public V1.HostGroups.HostGroupsClient HostGroups => new(_channel);
+
+    /// <summary>The Docker endpoint of the lab host named <paramref name="hostName"/> (its own engine; lab/common.sh's layout).</summary>
+    public string DockerHostOf(string hostName)
+    {
+        var slot = Directory.EnumerateDirectories(LabDirectory, "h*")
+            .Single(d => File.Exists(Path.Combine(d, "name")) && File.ReadAllText(Path.Combine(d, "name")).Trim() == hostName);
+        return "unix://" + Path.Combine(slot, "docker.sock");
+    }
 
     /// <summary>The container instances registered in the default cluster (of <paramref name="status"/>; ACTIVE and DRAINING when empty), with their attributes.</summary>
     public async Task<List<ContainerInstance>> InstancesAsync(string status = "")
@@ -124,6 +151,11 @@ internal sealed class LabProvisionerFixture : IAsyncDisposable
         Options.Lab.AgentSettings["ReservedMemory"] = "0";
         Options.Lab.AgentSettings["ImageCleanup:Enabled"] = "false";
         Options.Lab.AgentSettings["HeartbeatInterval"] = "00:00:01";
+        foreach (var (key, value) in _agentSettings)
+        {
+            Options.Lab.AgentSettings[key] = value;
+        }
+
         Options.CreateTimeout = TimeSpan.FromMinutes(3);
         Options.DestroyTimeout = TimeSpan.FromMinutes(2);
 
@@ -152,6 +184,11 @@ internal sealed class LabProvisionerFixture : IAsyncDisposable
             {
                 arguments.AddRange([$"--Provisioning:Lab:AgentSettings:{key}", value]);
             }
+        }
+
+        foreach (var (key, value) in _schedulerSettings)
+        {
+            arguments.AddRange([$"--{key}", value]);
         }
 
         _scheduler = ServiceProcess.Start("scheduler", LabPlatform.Binary("Scheduler", "Berth.Scheduler.dll"), arguments, _log);

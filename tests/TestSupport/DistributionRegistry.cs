@@ -1,15 +1,14 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using Berth.TestSupport;
 
-namespace Berth.Agent.Tests;
+namespace Berth.TestSupport;
 
 /// <summary>
-/// Debian's docker-registry (the CNCF distribution registry) on a free loopback port: a real registry to pull
+/// Debian's docker-registry (the CNCF distribution registry) on a free port of loopback (or of the address given, e.g. a lab's root leg): a real registry to pull
 /// from without depending on our own registry's branch.
 /// </summary>
-internal sealed class DistributionRegistry : IAsyncDisposable
+public sealed class DistributionRegistry : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly DirectoryInfo _root;
