@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Berth.Scheduler.Fargate;
 using Berth.Scheduler.Hosting;
 using Berth.Scheduler.Instances;
 using Berth.Scheduler.Kernel;
@@ -50,8 +51,8 @@ try
     var definitions = new TaskDefinitionHandler(kernel);
     var serviceHandler = new ServiceHandler(kernel, NullLogger<ServiceHandler>.Instance);
     var desiredStates = new DesiredStates(kernel);
-    var reconciler = new ServiceReconciler(kernel, engine, TimeProvider.System, Options.Create(new SchedulerOptions { DataDirectory = directory.FullName }), NullLogger<ServiceReconciler>.Instance);
-    var taskHandler = new TaskHandler(kernel, engine, NullLogger<TaskHandler>.Instance);
+    var reconciler = new ServiceReconciler(kernel, engine, FargatePool.Off, TimeProvider.System, Options.Create(new SchedulerOptions { DataDirectory = directory.FullName }), NullLogger<ServiceReconciler>.Instance);
+    var taskHandler = new TaskHandler(kernel, engine, FargatePool.Off, NullLogger<TaskHandler>.Instance);
     await kernel.LoadAsync(DateTimeOffset.MinValue, CancellationToken.None);
 
     var setup = Stopwatch.StartNew();

@@ -176,6 +176,13 @@ internal static class CapacityProviderCommands
 
         output.Table(["NAME", "HOST GROUP", "MANAGED SCALING", "TARGET", "STEP", "WARMUP", "TERMINATION PROTECTION", "DRAINING", "RESERVATION", "PROVISIONING"], providers.Select(p =>
         {
+            var reservation = p.HasCapacityProviderReservation ? $"{p.CapacityProviderReservation}%" : "-";
+            if (p.FargatePool is not null)
+            {
+                // FARGATE: no user group behind it, but Berth's pool, managed at 100 % without warm-up.
+                return (IReadOnlyList<string>)[p.Name, "(FARGATE pool)", "ENABLED", "100%", "-", "0 s", "ENABLED", "ENABLED", reservation, $"{p.ProvisioningTasks}"];
+            }
+
             var asg = p.AutoScalingGroupProvider;
             var s = asg.ManagedScaling;
             return (IReadOnlyList<string>)
@@ -183,8 +190,25 @@ internal static class CapacityProviderCommands
                 p.Name, asg.AutoScalingGroupArn.Length > 0 ? asg.AutoScalingGroupArn[(asg.AutoScalingGroupArn.LastIndexOf('/') + 1)..] : "-",
                 s.Status, $"{s.TargetCapacity}%", $"{s.MinimumScalingStepSize}-{s.MaximumScalingStepSize}", $"{s.InstanceWarmupPeriod} s",
                 asg.ManagedTerminationProtection, asg.ManagedDraining,
-                p.HasCapacityProviderReservation ? $"{p.CapacityProviderReservation}%" : "-", $"{p.ProvisioningTasks}",
+                reservation, $"{p.ProvisioningTasks}",
             ];
         }));
+        foreach (var pool in providers.Select(p => p.FargatePool).OfType<FargatePool>())
+        {
+            output.Out.WriteLine();
+            output.Fields(
+            [
+                ("FARGATE pool", $"{pool.Hosts.Count} hosts (desired {pool.DesiredCapacity}, max {pool.MaxSize}); more hosts than its tasks need for {pool.IdleTimeoutSeconds} s retires the empty ones"),
+                ("Last failure", pool.LastFailure is { } f ? $"{Display.Time(f.StartTime)} {f.Description}: {f.StatusMessage}" : "none"),
+            ]);
+            if (pool.Hosts.Count > 0)
+            {
+                output.Table(["HOST", "STATE", "ZONE", "CONTAINER INSTANCE", "LAUNCHED"], pool.Hosts.Select(h => (IReadOnlyList<string>)
+                [
+                    h.Name, h.LifecycleState, h.Zone.Length > 0 ? h.Zone : "-",
+                    h.ContainerInstanceArn.Length > 0 ? h.ContainerInstanceArn[(h.ContainerInstanceArn.LastIndexOf('/') + 1)..] : "-", Display.Time(h.LaunchTime),
+                ]));
+            }
+        }
     }
 }

@@ -13,7 +13,8 @@ internal static class InstanceCommands
 
         var status = new Option<string?>("--status") { Description = "Only ACTIVE, DRAINING or INACTIVE instances (all but INACTIVE by default)" };
         var filter = new Option<string?>("--filter") { Description = "A cluster query language expression, e.g. 'attribute:berth.zone == a'" };
-        var list = new Command("list", "List instances with resources and task counts") { status, filter };
+        var fargate = new Option<bool>("--include-fargate") { Description = "Also list the hosts of the cluster's FARGATE pool (Berth makes and retires them; hidden by default)" };
+        var list = new Command("list", "List instances with resources and task counts") { status, filter, fargate };
         actions.Set(list, async (parse, context, ct) =>
         {
             var arns = await SchedulerClient.AllPagesAsync<string>(async token =>
@@ -24,6 +25,7 @@ internal static class InstanceCommands
                     Status = parse.GetValue(status)?.ToUpperInvariant() ?? string.Empty,
                     Filter = parse.GetValue(filter) ?? string.Empty,
                     NextToken = token,
+                    IncludeFargate = parse.GetValue(fargate),
                 }, cancellationToken: ct);
                 return (page.ContainerInstanceArns, page.NextToken);
             });

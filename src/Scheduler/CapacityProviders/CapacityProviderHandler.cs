@@ -1,3 +1,4 @@
+using Berth.Scheduler.Fargate;
 using Berth.Scheduler.Kernel;
 
 namespace Berth.Scheduler.CapacityProviders;
@@ -63,7 +64,7 @@ internal sealed class CapacityProviderHandler(StateKernel kernel)
         {
             var state = tx.Cluster;
             RequireCluster(state);
-            var provider = Provider(state, name);
+            var provider = Provider(state, name, "updated");
             if (group.Length > 0 && FindGroup(state, group)?.Name != provider.HostGroup)
             {
                 throw Ecs.InvalidParameter($"The Auto Scaling group of capacity provider '{provider.Name}' cannot be changed (it is '{provider.HostGroup}').");
@@ -86,7 +87,7 @@ internal sealed class CapacityProviderHandler(StateKernel kernel)
         {
             var state = tx.Cluster;
             RequireCluster(state);
-            var provider = Provider(state, name);
+            var provider = Provider(state, name, "deleted");
             if (state.Record!.CapacityProviders.Contains(provider.Name))
             {
                 throw Ecs.InUse($"The capacity provider '{provider.Name}' is in use by cluster '{state.Name}'; remove it from the cluster's capacity providers (PutClusterCapacityProviders) first.");
@@ -197,12 +198,24 @@ internal sealed class CapacityProviderHandler(StateKernel kernel)
 
     private static StateException ClusterNotFound(string cluster) => StateException.NotFound($"ClusterNotFoundException: Cluster '{cluster}' not found.");
 
-    private static CapacityProviderRecord Provider(ClusterState state, string reference) =>
-        state.CapacityProviders.TryGetValue(Arns.Id(reference), out var provider) ? provider : throw Ecs.NotFound(reference);
+    /// <summary>A provider the user may change: ECS's FARGATE and FARGATE_SPOT are reserved (the pool's record included).</summary>
+    private static CapacityProviderRecord Provider(ClusterState state, string reference, string verb)
+    {
+        var name = Arns.Id(reference);
+        if (FargatePool.IsFargate(name))
+        {
+            throw Ecs.Client($"The specified capacity provider '{name}' is reserved and can't be {verb}.");
+        }
 
-    /// <summary>A host group of the cluster by name or by its ARN.</summary>
-    private static HostGroupRecord? FindGroup(ClusterState state, string reference) =>
-        reference.StartsWith("arn:", StringComparison.Ordinal)
+        return state.CapacityProviders.TryGetValue(name, out var provider) ? provider : throw Ecs.NotFound(reference);
+    }
+
+    /// <summary>A host group of the cluster by name or by its ARN (never the FARGATE pool's: no user provider may wrap it).</summary>
+    private static HostGroupRecord? FindGroup(ClusterState state, string reference)
+    {
+        var group = reference.StartsWith("arn:", StringComparison.Ordinal)
             ? state.HostGroups.Values.FirstOrDefault(g => g.Arn == reference)
             : state.HostGroups.GetValueOrDefault(reference);
+        return group is null || FargatePool.IsPoolGroup(group) ? null : group;
+    }
 }

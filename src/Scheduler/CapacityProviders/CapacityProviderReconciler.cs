@@ -1,3 +1,4 @@
+using Berth.Scheduler.Fargate;
 using Berth.Scheduler.HostGroups;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Placement;
@@ -19,13 +20,15 @@ internal sealed partial class CapacityProviderReconciler : BackgroundService, IC
     private readonly PlacementEngine _engine;
     private readonly HostGroupSignal _groups;
     private readonly CapacityProviderOptions _options;
+    private readonly FargatePool _pool;
     private readonly ILogger<CapacityProviderReconciler> _logger;
     private readonly ReconcileSignal _signal = new();
     private readonly SemaphoreSlim _pass = new(1, 1);
     private long _passes;
 
-    public CapacityProviderReconciler(StateKernel kernel, PlacementEngine engine, HostGroupSignal groups, IOptions<CapacityProviderOptions> options, ILogger<CapacityProviderReconciler> logger)
+    public CapacityProviderReconciler(StateKernel kernel, PlacementEngine engine, HostGroupSignal groups, IOptions<CapacityProviderOptions> options, FargatePool pool, ILogger<CapacityProviderReconciler> logger)
     {
+        _pool = pool;
         _kernel = kernel;
         _engine = engine;
         _groups = groups;
@@ -95,7 +98,7 @@ internal sealed partial class CapacityProviderReconciler : BackgroundService, IC
                 }
 
                 var (p, r) = await _kernel.CommitAsync(cluster, tx =>
-                    (ProvisioningPass.Run(tx, _engine, _options.ProvisioningTimeout, _logger), ManagedScalingPass.Run(tx, _options, _logger)));
+                    (ProvisioningPass.Run(tx, _engine, _options.ProvisioningTimeout, _logger), ManagedScalingPass.Run(tx, _options, _pool, _logger)));
                 placed += p;
                 resized |= r;
             }

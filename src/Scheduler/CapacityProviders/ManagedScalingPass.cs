@@ -1,3 +1,4 @@
+using Berth.Scheduler.Fargate;
 using Berth.Scheduler.HostGroups;
 using Berth.Scheduler.Kernel;
 
@@ -9,12 +10,13 @@ namespace Berth.Scheduler.CapacityProviders;
 /// tasks wait in PROVISIONING, N plus the hosts they need within the step sizes), CapacityProviderReservation = M / N
 /// (<see cref="Reservation"/>), and target tracking on it sets the group's desired capacity the way an update does: up at
 /// once, down only once the metric has stayed below the target for <see cref="CapacityProviderOptions.ScaleInAfter"/>
-/// (ECS: 15 minutes), and never while a host is still being made or warming up.
+/// (ECS: 15 minutes; the FARGATE pool's <see cref="FargatePoolOptions.IdleTimeout"/>), and never while a host is still
+/// being made or warming up.
 /// </summary>
 internal static class ManagedScalingPass
 {
     /// <summary>Sets the groups' sizes; true when one changed (the host group reconciler is then woken).</summary>
-    public static bool Run(ClusterTransaction tx, CapacityProviderOptions options, ILogger logger)
+    public static bool Run(ClusterTransaction tx, CapacityProviderOptions options, FargatePool pool, ILogger logger)
     {
         _ = logger;
         var cluster = tx.Cluster;
@@ -33,7 +35,7 @@ internal static class ManagedScalingPass
             var warm = live.Where(h => h.State == GroupHostState.InService && h.InstanceId is not null && tx.Now - h.LaunchedAt >= scaling.InstanceWarmup).ToList();
             var warming = live.Count - warm.Count;
             var busy = warm.Count(h => HostGroupPlanner.NonDaemonTasks(cluster, h) > 0);
-            var waiting = cluster.Provisioning.Where(t => t.CapacityProviderName == provider.Name).ToList();
+            var waiting = cluster.Provisioning.Where(t => StrategyPlacement.RecordOf(cluster, t.CapacityProviderName) == provider).ToList();
             var needed = Reservation.Needed(warm.Count, busy, waiting.Count == 0 ? 0 : HostsFor(cluster, group, waiting), scaling);
             var percent = Reservation.Percent(warm.Count, needed);
             provider.LastReservation = percent;
@@ -49,7 +51,8 @@ internal static class ManagedScalingPass
             {
                 // Scale-in waits for the metric to stay low, as ECS's low alarm does.
                 SetLowSince(tx, provider, provider.LowSince ?? tx.Now);
-                if (tx.Now - provider.LowSince >= options.ScaleInAfter)
+                var after = FargatePool.IsPoolGroup(group) ? pool.Options.IdleTimeout : options.ScaleInAfter;
+                if (tx.Now - provider.LowSince >= after)
                 {
                     SetLowSince(tx, provider, null);
                     Resize(tx, provider, group, desired, percent, 0, "<");

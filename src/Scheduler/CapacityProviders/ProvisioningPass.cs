@@ -32,7 +32,7 @@ internal static class ProvisioningPass
                 continue;
             }
 
-            if (!cluster.CapacityProviders.TryGetValue(task.CapacityProviderName, out var provider))
+            if (StrategyPlacement.RecordOf(cluster, task.CapacityProviderName) is not { } provider)
             {
                 // Its provider was deleted while it waited: nothing will ever have room; it waits out its timeout.
                 continue;
@@ -51,7 +51,7 @@ internal static class ProvisioningPass
                 continue;
             }
 
-            var result = StrategyPlacement.PlaceOnGroup(cluster, engine, request, provider.Name);
+            var result = StrategyPlacement.PlaceOnGroup(cluster, engine, request, task.CapacityProviderName);
             if (result is { Placements: [var placement] } && cluster.Instances.TryGetValue(placement.InstanceId, out var instance))
             {
                 tx.AdoptPlacement(result.Snapshot);

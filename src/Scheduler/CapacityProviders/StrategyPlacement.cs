@@ -1,3 +1,5 @@
+using Berth.Scheduler.Fargate;
+using Berth.Scheduler.HostGroups;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Placement;
 
@@ -7,7 +9,8 @@ namespace Berth.Scheduler.CapacityProviders;
 /// Places tasks launched with a capacity provider strategy: <see cref="StrategySplit"/> divides them among the providers,
 /// and each provider's share is placed only on its host group's registered hosts (a memberOf constraint added to the
 /// request's own, so the request's placement strategy and constraints still apply within the group, and spread and
-/// distinctInstance still count the cluster's tasks). A Fargate provider's share is placed as FARGATE tasks are.
+/// distinctInstance still count the cluster's tasks). A Fargate provider's share goes on the cluster's FARGATE pool when
+/// the pool is on (<see cref="FargatePool"/>: FARGATE_SPOT shares it), else anywhere but on pool hosts, as before.
 /// </summary>
 internal static class StrategyPlacement
 {
@@ -22,7 +25,7 @@ internal static class StrategyPlacement
     /// <paramref name="existing"/>, for a service). Each share's placements are adopted into <paramref name="tx"/> before
     /// the next share is placed, so the shares are in order and the last one's snapshot holds them all.
     /// </summary>
-    public static List<Share> Place(ClusterTransaction tx, PlacementEngine engine, PlacementRequest request, IReadOnlyList<StrategyItem> strategy, IReadOnlyList<int>? existing = null)
+    public static List<Share> Place(ClusterTransaction tx, PlacementEngine engine, PlacementRequest request, IReadOnlyList<StrategyItem> strategy, FargatePool pool, IReadOnlyList<int>? existing = null)
     {
         var split = StrategySplit.Split(strategy, request.Count, existing);
         var shares = new List<Share>(strategy.Count);
@@ -38,9 +41,16 @@ internal static class StrategyPlacement
             var provider = strategy[i].Provider;
             var snapshot = tx.Cluster.Snapshot;
             PlacementResult result;
-            if (Ecs.FargateProviders.Contains(provider))
+            if (FargatePool.IsFargate(provider) && !pool.Enabled)
             {
-                result = engine.Place(snapshot, request with { Count = split[i] });
+                result = engine.Place(snapshot, FargatePool.OutsidePool(tx.Cluster, request with { Count = split[i] }));
+            }
+            else if (FargatePool.IsFargate(provider))
+            {
+                // Made the first time a FARGATE task needs it; its hosts come from managed scaling.
+                pool.Ensure(tx);
+                result = PlaceOnGroup(tx.Cluster, engine, request with { Count = split[i] }, provider)
+                    ?? Unplaceable(snapshot, split[i], provider, tx.Cluster);
             }
             else if (PlaceOnGroup(tx.Cluster, engine, request with { Count = split[i] }, provider) is { } placed)
             {
@@ -82,7 +92,7 @@ internal static class StrategyPlacement
     /// </summary>
     private static Share Wait(ClusterState cluster, string provider, PlacementResult result, int room)
     {
-        if (result.Failures.IsEmpty || !cluster.CapacityProviders.TryGetValue(provider, out var record) || !record.Scaling.Enabled)
+        if (result.Failures.IsEmpty || RecordOf(cluster, provider) is not { } record || !record.Scaling.Enabled)
         {
             return new Share(provider, result);
         }
@@ -93,7 +103,7 @@ internal static class StrategyPlacement
             return new Share(provider, result);
         }
 
-        var reason = WaitingReason(provider, record.HostGroup, waiting[0]);
+        var reason = WaitingReason(record.Name, record.HostGroup, waiting[0]);
         var admitted = Math.Clamp(room, 0, waiting.Count);
         var overLimit = new PlacementFailure(null, CapacityFailure, Ecs.ProvisioningLimitExceeded);
         return new Share(provider, result with { Failures = [.. result.Failures.Where(f => !IsCapacity(f)), .. Enumerable.Repeat(overLimit, waiting.Count - admitted)] }, admitted, reason);
@@ -111,8 +121,16 @@ internal static class StrategyPlacement
             PlacementFailureReasons.Ports => $"{closest} is already using a port required by your task.",
             _ => failure.Detail,
         };
-        return $"Waiting for capacity from capacity provider '{provider}' (host group '{group}'): {why}";
+        var from = group == FargatePool.Name ? "Berth's FARGATE pool, which makes a host" : $"host group '{group}'";
+        return $"Waiting for capacity from capacity provider '{provider}' ({from}): {why}";
     }
+
+    /// <summary>
+    /// The record a task's provider name stands for: its own, or for FARGATE_SPOT the FARGATE pool's (null while the
+    /// cluster has none, or when the provider was deleted).
+    /// </summary>
+    public static CapacityProviderRecord? RecordOf(ClusterState cluster, string provider) =>
+        cluster.CapacityProviders.GetValueOrDefault(FargatePool.IsFargate(provider) ? FargatePool.Name : provider);
 
     // NO_ACTIVE_INSTANCES: the group's hosts are all DRAINING (a scale-in under way); new ones are what it needs.
     private static bool IsCapacity(PlacementFailure failure) =>
@@ -137,15 +155,19 @@ internal static class StrategyPlacement
         return counts;
     }
 
-    /// <summary>The container instances the provider's host group has registered (and the cluster still knows).</summary>
+    /// <summary>
+    /// The container instances the provider's host group has registered (and the cluster still knows), but not those
+    /// of hosts chosen for termination: a task placed there would go with the host.
+    /// </summary>
     private static List<string> HostsOf(ClusterState cluster, string provider)
     {
-        if (!cluster.CapacityProviders.TryGetValue(provider, out var record) || !cluster.HostGroups.TryGetValue(record.HostGroup, out var group))
+        if (RecordOf(cluster, provider) is not { } record || !cluster.HostGroups.TryGetValue(record.HostGroup, out var group))
         {
             return [];
         }
 
         return [.. group.Hosts
+            .Where(h => h.State != GroupHostState.Terminating)
             .Select(h => h.InstanceId)
             .OfType<string>()
             .Where(cluster.Instances.ContainsKey)];
@@ -155,7 +177,7 @@ internal static class StrategyPlacement
     // naming the provider and its group); with managed scaling on, Wait turns these into PROVISIONING tasks.
     private static PlacementResult Unplaceable(ClusterSnapshot snapshot, int count, string provider, ClusterState cluster)
     {
-        var group = cluster.CapacityProviders.TryGetValue(provider, out var record) ? record.HostGroup : "";
+        var group = RecordOf(cluster, provider)?.HostGroup ?? "";
         var failure = new PlacementFailure(null, CapacityFailure, $"Capacity provider '{provider}' has no registered hosts (host group '{group}').");
         return new PlacementResult(snapshot, snapshot, [], [.. Enumerable.Repeat(failure, count)]);
     }

@@ -1,14 +1,16 @@
 using Berth.Scheduler.CapacityProviders;
+using Berth.Scheduler.HostGroups;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using FargatePool = Berth.Scheduler.Fargate.FargatePool;
 using ManagedScaling = Berth.Scheduler.Kernel.ManagedScaling;
 
 namespace Berth.Scheduler.ControlPlane;
 
 /// <summary>The CapacityProviders API (capacity_providers.proto): ECS's capacity provider calls on the scheduler's records.</summary>
-internal sealed class CapacityProviderService(CapacityProviderHandler providers) : V1.CapacityProviders.CapacityProvidersBase
+internal sealed class CapacityProviderService(CapacityProviderHandler providers, FargatePool pool) : V1.CapacityProviders.CapacityProvidersBase
 {
     public override async Task<CreateCapacityProviderResponse> CreateCapacityProvider(CreateCapacityProviderRequest request, ServerCallContext context)
     {
@@ -71,15 +73,46 @@ internal sealed class CapacityProviderService(CapacityProviderHandler providers)
         wire.HasMaximumScalingStepSize ? wire.MaximumScalingStepSize : current.MaximumStep,
         wire.HasInstanceWarmupPeriod ? TimeSpan.FromSeconds(wire.InstanceWarmupPeriod) : current.InstanceWarmup);
 
-    private static V1.CapacityProvider ToWire(CapacityProviderRecord p, ClusterState state)
+    private V1.CapacityProvider ToWire(CapacityProviderRecord p, ClusterState state)
     {
-        var wire = ToWireSettings(p, state);
+        var group = state.HostGroups.GetValueOrDefault(p.HostGroup);
+        var wire = group is not null && FargatePool.IsPoolGroup(group) ? ToWirePool(p, group) : ToWireSettings(p, state);
         if (p.LastReservation is { } reservation)
         {
             wire.CapacityProviderReservation = reservation;
         }
 
-        wire.ProvisioningTasks = state.Provisioning.Count(t => t.CapacityProviderName == p.Name);
+        wire.ProvisioningTasks = state.Provisioning.Count(t => StrategyPlacement.RecordOf(state, t.CapacityProviderName) == p);
+        return wire;
+    }
+
+    /// <summary>
+    /// The FARGATE provider as ECS shows it (no Auto Scaling group), with the pool Berth keeps behind it: its hosts, its
+    /// newest activities and the last failure with the provisioner's words.
+    /// </summary>
+    private V1.CapacityProvider ToWirePool(CapacityProviderRecord p, HostGroupRecord group)
+    {
+        var wire = new V1.CapacityProvider
+        {
+            CapacityProviderArn = p.Arn,
+            Name = p.Name,
+            Status = Statuses.Active,
+            Cluster = p.Cluster,
+            CreatedAt = Timestamp.FromDateTimeOffset(p.CreatedAt),
+            FargatePool = new V1.FargatePool
+            {
+                DesiredCapacity = group.Size.Desired,
+                MaxSize = group.Size.Max,
+                IdleTimeoutSeconds = (int)pool.Options.IdleTimeout.TotalSeconds,
+                Hosts = { group.Hosts.Select(h => HostGroupService.ToWire(group, h)) },
+                Activities = { group.Activities.Take(10).Select(a => HostGroupService.ToWire(group, a)) },
+            },
+        };
+        if (group.Activities.FirstOrDefault(a => a.Status == ActivityStatus.Failed) is { } failed)
+        {
+            wire.FargatePool.LastFailure = HostGroupService.ToWire(group, failed);
+        }
+
         return wire;
     }
 

@@ -11,7 +11,7 @@ internal sealed class ContainerInstanceService(InstanceHandler instances) : Cont
 {
     public override Task<ListContainerInstancesResponse> ListContainerInstances(ListContainerInstancesRequest request, ServerCallContext context)
     {
-        var (arns, next) = instances.List(Arns.ClusterName(request.Cluster), request.Status, request.Filter, request.MaxResults, request.NextToken);
+        var (arns, next) = instances.List(Arns.ClusterName(request.Cluster), request.Status, request.Filter, request.MaxResults, request.NextToken, request.IncludeFargate);
         var response = new ListContainerInstancesResponse { NextToken = next };
         response.ContainerInstanceArns.AddRange(arns);
         return Task.FromResult(response);

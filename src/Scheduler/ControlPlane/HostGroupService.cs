@@ -53,15 +53,7 @@ internal sealed class HostGroupService(HostGroupHandler groups, HostGroupProvisi
                 Status = g.Deleting ? "Delete in progress" : "",
                 Provisioner = kind,
             };
-            wire.Hosts.AddRange(g.Hosts.Select(h => new V1.GroupHost
-            {
-                Name = h.Name,
-                Zone = h.Zone,
-                LifecycleState = h.LifecycleState,
-                HealthStatus = h.State == GroupHostState.Terminating ? "Unhealthy" : "Healthy",
-                ContainerInstanceArn = h.InstanceId is { } id ? Arns.ContainerInstance(g.Cluster, id) : "",
-                LaunchTime = Timestamp.FromDateTimeOffset(h.LaunchedAt),
-            }));
+            wire.Hosts.AddRange(g.Hosts.Select(h => ToWire(g, h)));
             return wire;
         }));
         return Task.FromResult(response);
@@ -81,18 +73,7 @@ internal sealed class HostGroupService(HostGroupHandler groups, HostGroupProvisi
         }
 
         var max = request.MaxRecords == 0 ? HostGroups.HostGroupActivity.Kept : request.MaxRecords;
-        var found = groups.Read(Arns.ClusterName(request.Cluster), [request.Name], (g, _) => g.Activities.Take(max).Select(a => new V1.HostGroupActivity
-        {
-            ActivityId = a.Id,
-            HostGroupName = g.Name,
-            Description = a.Description,
-            Cause = a.Cause,
-            StartTime = Timestamp.FromDateTimeOffset(a.StartTime),
-            EndTime = WireConvert.ToWire(a.EndTime),
-            StatusCode = a.Status.ToString(),
-            StatusMessage = a.StatusMessage,
-            Progress = a.Progress,
-        }).ToList());
+        var found = groups.Read(Arns.ClusterName(request.Cluster), [request.Name], (g, _) => g.Activities.Take(max).Select(a => ToWire(g, a)).ToList());
         if (found.Count == 0)
         {
             throw Asg.NotFound(request.Name);
@@ -102,4 +83,29 @@ internal sealed class HostGroupService(HostGroupHandler groups, HostGroupProvisi
         response.Activities.AddRange(found[0]);
         return Task.FromResult(response);
     }
+
+    /// <summary>A host of a group as Auto Scaling shows an instance (the FARGATE pool's description uses it too).</summary>
+    public static V1.GroupHost ToWire(HostGroupRecord group, HostGroups.GroupHost host) => new()
+    {
+        Name = host.Name,
+        Zone = host.Zone,
+        LifecycleState = host.LifecycleState,
+        HealthStatus = host.State == GroupHostState.Terminating ? "Unhealthy" : "Healthy",
+        ContainerInstanceArn = host.InstanceId is { } id ? Arns.ContainerInstance(group.Cluster, id) : "",
+        LaunchTime = Timestamp.FromDateTimeOffset(host.LaunchedAt),
+    };
+
+    /// <summary>An activity as Auto Scaling shows it.</summary>
+    public static V1.HostGroupActivity ToWire(HostGroupRecord group, HostGroups.HostGroupActivity activity) => new()
+    {
+        ActivityId = activity.Id,
+        HostGroupName = group.Name,
+        Description = activity.Description,
+        Cause = activity.Cause,
+        StartTime = Timestamp.FromDateTimeOffset(activity.StartTime),
+        EndTime = WireConvert.ToWire(activity.EndTime),
+        StatusCode = activity.Status.ToString(),
+        StatusMessage = activity.StatusMessage,
+        Progress = activity.Progress,
+    };
 }

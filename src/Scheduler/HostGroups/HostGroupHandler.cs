@@ -1,3 +1,4 @@
+using Berth.Scheduler.Fargate;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Provisioning;
 
@@ -16,6 +17,11 @@ internal sealed class HostGroupHandler(StateKernel kernel, HostGroupProvisioner 
     public async Task<string> CreateAsync(string cluster, string name, int min, int max, int? desired, HostGroupSpec spec)
     {
         Asg.CheckName(name);
+        if (name == FargatePool.Name)
+        {
+            throw Asg.Validation($"AutoScalingGroupName '{name}' is reserved: it is the host group of the FARGATE capacity provider's pool, which Berth manages.");
+        }
+
         var size = new HostGroupSize(min, max, desired ?? min);
         size.Validate();
         Validate(cluster, spec);
@@ -161,7 +167,9 @@ internal sealed class HostGroupHandler(StateKernel kernel, HostGroupProvisioner 
                 return cluster == "default" ? [] : throw StateException.NotFound($"ClusterNotFoundException: Cluster '{cluster}' not found.");
             }
 
+            // The FARGATE pool's group is the platform's, not the user's (ECS never shows Fargate capacity).
             return state.HostGroups.Values
+                .Where(g => !FargatePool.IsPoolGroup(g))
                 .Where(g => names.Count == 0 || names.Contains(g.Name))
                 .OrderBy(g => g.Name, StringComparer.Ordinal)
                 .Select(g => view(g, state))
@@ -171,7 +179,7 @@ internal sealed class HostGroupHandler(StateKernel kernel, HostGroupProvisioner 
     private static HostGroupRecord Group(ClusterState state, string name)
     {
         state.RequireActive();
-        return state.HostGroups.TryGetValue(name, out var group) ? group : throw Asg.NotFound(name);
+        return state.HostGroups.TryGetValue(name, out var group) && !FargatePool.IsPoolGroup(group) ? group : throw Asg.NotFound(name);
     }
 
     private static void Validate(string cluster, HostGroupSpec spec)

@@ -1,3 +1,4 @@
+using Berth.Scheduler.Fargate;
 using Berth.Scheduler.Hosting;
 using Berth.Scheduler.Instances;
 using Berth.Scheduler.Kernel;
@@ -173,6 +174,12 @@ internal sealed partial class HostGroupReconciler(
                 }
 
                 group.Activity(step.ActivityId)?.End(tx.Now, ActivityStatus.Failed, e.Message);
+                if (FargatePool.IsPoolGroup(group))
+                {
+                    // The FARGATE pool's hosts are no user's concern, so its failures reach the services that wait for it.
+                    FargatePool.ReportLaunchFailure(tx, step.Host, e.Message, schedulerOptions.Value.ServiceEventRepeatInterval, logger);
+                }
+
                 if (e.HostMayRemain)
                 {
                     // Its destroy failed too: it stays on the books, and the next pass destroys it again.

@@ -94,6 +94,17 @@ internal static class SchedulerStateServiceCollectionExtensions
             .Validate(o => o.ProvisioningTimeout > TimeSpan.Zero, "CapacityProviders:ProvisioningTimeout must be positive.")
             .Validate(o => o.ScaleInAfter >= TimeSpan.Zero, "CapacityProviders:ScaleInAfter must not be negative.")
             .ValidateOnStart();
+        services.AddOptions<Fargate.FargatePoolOptions>()
+            .BindConfiguration(Fargate.FargatePoolOptions.Section)
+            .Validate(o => o.MaxHosts is >= 0 and <= HostGroupSize.Largest, $"FargatePool:MaxHosts must be between 0 and {HostGroupSize.Largest}.")
+            .Validate(o => o.IdleTimeout >= TimeSpan.Zero, "FargatePool:IdleTimeout must not be negative.")
+            // The provisioner's request rules, checked once with a stand-in name and token, as a host group's settings are.
+            .Validate(o => o.Zones.DefaultIfEmpty("").All(z => (z.Length > 0 || o.Zones.Count == 0) && new Provisioning.HostRequest("h", "c", new Uri("http://scheduler"), "t", z, o.InstanceType).Validate() is null),
+                "FargatePool:InstanceType and FargatePool:Zones must be valid attribute values (zones not empty).")
+            .Validate(o => o.Zones.Distinct(StringComparer.Ordinal).Count() == o.Zones.Count, "FargatePool:Zones must each be given once.")
+            .ValidateOnStart();
+        // Whether the pool is on is decided once, at start: a provisioner is configured and the pool not turned off.
+        services.AddSingleton<Fargate.FargatePool>();
         services.AddSingleton<CapacityProviders.CapacityProviderReconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<CapacityProviders.CapacityProviderReconciler>());
         services.AddSingleton<RetentionService>();

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Berth.Core.ClusterQuery;
 using Berth.Scheduler.Clusters;
+using Berth.Scheduler.Fargate;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Placement;
 using Berth.Scheduler.Tasks;
@@ -73,7 +74,11 @@ internal sealed partial class InstanceHandler(StateKernel kernel, ILogger<Instan
             : null;
     }
 
-    public (IReadOnlyList<string> Arns, string NextToken) List(string cluster, string status, string filter, int maxResults, string nextToken)
+    /// <summary>
+    /// Lists instances (ListContainerInstances); the FARGATE pool's hosts only when <paramref name="includeFargate"/>:
+    /// they are the platform's capacity, not the user's (ECS lists no Fargate capacity).
+    /// </summary>
+    public (IReadOnlyList<string> Arns, string NextToken) List(string cluster, string status, string filter, int maxResults, string nextToken, bool includeFargate = false)
     {
         ClusterQuery? query = null;
         if (!string.IsNullOrWhiteSpace(filter))
@@ -101,6 +106,7 @@ internal sealed partial class InstanceHandler(StateKernel kernel, ILogger<Instan
             RequireActive(state, cluster);
             var matching = state!.Instances.Values
                 .Where(i => wanted is { } w ? i.Status == w : i.Status != InstanceStatus.Inactive)
+                .Where(i => includeFargate || !FargatePool.IsPoolHost(i))
                 .Where(i => query is null || query.Matches(state.ViewOf(i)))
                 .OrderBy(i => i.Id, StringComparer.Ordinal);
             var (page, token) = Paging.Page(matching, maxResults, nextToken, i => i.Id);

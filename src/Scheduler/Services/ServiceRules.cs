@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using Berth.Scheduler.Fargate;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Placement;
 using PlacementConstraint = Berth.Scheduler.Placement.PlacementConstraint;
@@ -140,7 +141,10 @@ internal static partial class ServiceRules
         return constraints;
     }
 
-    /// <summary>The ACTIVE instances of the service's cluster that meet its memberOf constraints (and its task definition's).</summary>
+    /// <summary>
+    /// The ACTIVE instances of the service's cluster that meet its memberOf constraints (and its task definition's), the
+    /// FARGATE pool's hosts excepted.
+    /// </summary>
     public static List<InstanceRecord> DaemonInstances(ClusterState cluster, TaskDefinitionCatalog catalog, ServiceRecord service)
     {
         var queries = ConstraintsOf(catalog, service).Where(c => c.Expression is not null).Select(c => c.Expression!).ToList();
@@ -148,7 +152,8 @@ internal static partial class ServiceRules
         var instances = new List<InstanceRecord>();
         foreach (var instance in cluster.Instances.Values)
         {
-            if (instance.Status == InstanceStatus.Active && snapshot.Find(instance.Id) is { } view && queries.TrueForAll(q => q.Matches(view)))
+            // The FARGATE pool's hosts run FARGATE tasks only (ECS runs no daemon on Fargate capacity).
+            if (instance.Status == InstanceStatus.Active && !FargatePool.IsPoolHost(instance) && snapshot.Find(instance.Id) is { } view && queries.TrueForAll(q => q.Matches(view)))
             {
                 instances.Add(instance);
             }

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Berth.Scheduler.CapacityProviders;
+using Berth.Scheduler.Fargate;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.LoadBalancing;
 using Berth.Scheduler.Placement;
@@ -8,7 +9,7 @@ using Berth.Scheduler.SecurityGroups;
 namespace Berth.Scheduler.Tasks;
 
 /// <summary>Tasks: RunTask (placement), StopTask, DescribeTasks, ListTasks.</summary>
-internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine, ILogger<TaskHandler> logger)
+internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine, FargatePool pool, ILogger<TaskHandler> logger)
 {
     /// <summary>ECS: a group is at most 255 characters.</summary>
     public const int MaxGroupLength = 255;
@@ -86,12 +87,14 @@ internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine, IL
                 Strategies = strategies,
                 Constraints = constraints,
             };
-            // Launched by launch type: one share over the whole cluster. By strategy: one share per provider, each on
-            // its host group (placed and adopted in order; nothing else happens before the last refusal below).
+            // Launched by launch type: one share over the cluster's instances (not the FARGATE pool's). By strategy: one
+            // share per provider, each on its host group (placed and adopted in order; nothing else happens before the
+            // last refusal below). The FARGATE launch type with the pool on is the FARGATE provider's strategy.
             var snapshot = tx.Cluster.Snapshot;
-            List<StrategyPlacement.Share> shares = launch.Strategy.Count == 0
-                ? [new("", engine.Place(snapshot, request))]
-                : StrategyPlacement.Place(tx, engine, request, launch.Strategy);
+            var strategy = launch.Strategy.Count == 0 && launchType == "FARGATE" && pool.Enabled ? FargatePool.LaunchTypeStrategy : launch.Strategy;
+            List<StrategyPlacement.Share> shares = strategy.Count == 0
+                ? [new("", engine.Place(snapshot, FargatePool.OutsidePool(tx.Cluster, request)))]
+                : StrategyPlacement.Place(tx, engine, request, strategy, pool);
             if (shares.TrueForAll(s => s.Result.Placements.IsEmpty) && shares.Any(s => s.Result.Failures.Any(f => f.Reason == PlacementFailureReasons.NoActiveInstances)))
             {
                 // ECS answers this case with an InvalidParameterException rather than failures.

@@ -1,4 +1,5 @@
 using Berth.Scheduler.CapacityProviders;
+using Berth.Scheduler.Fargate;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.LoadBalancing;
 using Berth.Scheduler.Placement;
@@ -17,6 +18,7 @@ internal sealed class ServicePass
 {
     private readonly ClusterTransaction _tx;
     private readonly PlacementEngine _engine;
+    private readonly FargatePool _pool;
     private readonly ILogger _logger;
     private readonly List<TaskRecord> _created = [];
     private readonly List<TaskRecord> _stoppedRunning = [];
@@ -32,11 +34,12 @@ internal sealed class ServicePass
     // Launches are held back this pass (the service's tasks keep failing).
     private bool _throttled;
 
-    private ServicePass(ClusterTransaction tx, ServiceRecord service, PlacementEngine engine, TimeSpan eventRepeatInterval, ServiceThrottleOptions throttle, ILogger logger)
+    private ServicePass(ClusterTransaction tx, ServiceRecord service, PlacementEngine engine, FargatePool pool, TimeSpan eventRepeatInterval, ServiceThrottleOptions throttle, ILogger logger)
     {
         _tx = tx;
         Service = service;
         _engine = engine;
+        _pool = pool;
         EventRepeatInterval = eventRepeatInterval;
         _throttle = throttle;
         _logger = logger;
@@ -49,9 +52,9 @@ internal sealed class ServicePass
     private TimeSpan EventRepeatInterval { get; }
 
     /// <summary>Reconciles one service; true when it changed anything (tasks started or stopped, the service stored).</summary>
-    public static bool Run(ClusterTransaction tx, ServiceRecord service, PlacementEngine engine, TimeSpan eventRepeatInterval, ServiceThrottleOptions throttle, ILogger logger)
+    public static bool Run(ClusterTransaction tx, ServiceRecord service, PlacementEngine engine, FargatePool pool, TimeSpan eventRepeatInterval, ServiceThrottleOptions throttle, ILogger logger)
     {
-        var pass = new ServicePass(tx, service, engine, eventRepeatInterval, throttle, logger);
+        var pass = new ServicePass(tx, service, engine, pool, eventRepeatInterval, throttle, logger);
         pass.Reconcile();
         if (pass._serviceChanged)
         {
@@ -291,10 +294,14 @@ internal sealed class ServicePass
             Constraints = ServiceRules.ConstraintsOf(_tx.Definitions, service),
         };
         // With a capacity provider strategy each provider's share goes on its own host group, and the split counts
-        // what each provider already runs, so the service's tasks per provider keep following base then weight.
-        List<StrategyPlacement.Share> shares = service.CapacityProviderStrategy.Count == 0 || onlyInstance is not null
-            ? [new("", _engine.Place(snapshot, request))]
-            : StrategyPlacement.Place(_tx, _engine, request, service.CapacityProviderStrategy, StrategyPlacement.Existing(service.CapacityProviderStrategy, running));
+        // what each provider already runs, so the service's tasks per provider keep following base then weight. The
+        // FARGATE launch type with the pool on is the FARGATE provider's strategy; any other launch stays off the pool.
+        var strategy = service.CapacityProviderStrategy.Count == 0 && service.LaunchType == "FARGATE" && _pool.Enabled && onlyInstance is null
+            ? FargatePool.LaunchTypeStrategy
+            : service.CapacityProviderStrategy;
+        List<StrategyPlacement.Share> shares = strategy.Count == 0 || onlyInstance is not null
+            ? [new("", _engine.Place(snapshot, FargatePool.OutsidePool(cluster, request)))]
+            : StrategyPlacement.Place(_tx, _engine, request, strategy, _pool, StrategyPlacement.Existing(strategy, running));
         var anyLost = service.Tasks.Any(t => t.LastStatus == LifecycleStatus.Unknown && t.DesiredStatus == LifecycleStatus.Running);
         foreach (var (provider, result, waiting, reason) in shares)
         {

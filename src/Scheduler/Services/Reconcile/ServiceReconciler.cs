@@ -1,3 +1,4 @@
+using Berth.Scheduler.Fargate;
 using Berth.Scheduler.Hosting;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Placement;
@@ -17,15 +18,17 @@ internal sealed partial class ServiceReconciler : BackgroundService, IChangeObse
 {
     private readonly StateKernel _kernel;
     private readonly PlacementEngine _engine;
+    private readonly FargatePool _pool;
     private readonly TimeProvider _time;
     private readonly SchedulerOptions _options;
     private readonly ILogger<ServiceReconciler> _logger;
     private readonly ReconcileSignal _signal = new();
 
-    public ServiceReconciler(StateKernel kernel, PlacementEngine engine, TimeProvider time, IOptions<SchedulerOptions> options, ILogger<ServiceReconciler> logger)
+    public ServiceReconciler(StateKernel kernel, PlacementEngine engine, FargatePool pool, TimeProvider time, IOptions<SchedulerOptions> options, ILogger<ServiceReconciler> logger)
     {
         _kernel = kernel;
         _engine = engine;
+        _pool = pool;
         _time = time;
         _options = options.Value;
         _logger = logger;
@@ -91,7 +94,7 @@ internal sealed partial class ServiceReconciler : BackgroundService, IChangeObse
                 cancellationToken.ThrowIfCancellationRequested();
                 commits.Add(_kernel.CommitAsync(cluster, tx =>
                     tx.Cluster.Services.TryGetValue(name, out var service) && service.Status != Statuses.Inactive
-                    && ServicePass.Run(tx, service, _engine, interval, _options.ServiceThrottle, _logger)));
+                    && ServicePass.Run(tx, service, _engine, _pool, interval, _options.ServiceThrottle, _logger)));
             }
         }
 
