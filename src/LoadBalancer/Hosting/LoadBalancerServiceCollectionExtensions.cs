@@ -5,6 +5,7 @@ using Berth.LoadBalancer.Routing;
 using Berth.LoadBalancer.State;
 using Berth.LoadBalancer.Watch;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy;
@@ -43,6 +44,17 @@ internal static class LoadBalancerServiceCollectionExtensions
         services.AddSingleton<ListenerEndpoints>();
         services.AddSingleton<ListenerTlsHandshake>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, KestrelSetup>();
+        services.Configure<SocketTransportOptions>(sockets =>
+        {
+            // Kestrel hands each connection's requests to the thread pool unless told otherwise (the environment's
+            // DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS inlines the socket layer only, not Kestrel's pipes): on a
+            // proxy that is one thread hop and wake-up per request for no gain, since nothing on the request path
+            // blocks. Requests now run on the socket engine's threads, as the completions do.
+            sockets.UnsafePreferInlineScheduling = true;
+            // Read straight into a buffer instead of a zero-byte read first: one receive syscall less per request,
+            // for a 4 KiB pooled block held by each idle keep-alive connection.
+            sockets.WaitForDataBeforeAllocatingBuffer = false;
+        });
 
         services.AddReverseProxy();
         // YARP protects its affinity cookies with ASP.NET Data Protection, whose hosted service reads (or creates)
