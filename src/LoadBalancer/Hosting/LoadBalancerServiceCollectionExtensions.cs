@@ -56,7 +56,11 @@ internal static class LoadBalancerServiceCollectionExtensions
             sockets.WaitForDataBeforeAllocatingBuffer = false;
         });
 
-        services.AddReverseProxy();
+        services.AddReverseProxy()
+            // YARP's client already goes without proxy, redirects, decompression and cookies; its trace propagator
+            // adds a DiagnosticsHandler stage to every forwarded request, which here only checks for listeners
+            // there are none of. Without it a client's traceparent is forwarded as the plain header it is.
+            .ConfigureHttpClient(static (_, handler) => handler.ActivityHeadersPropagator = null);
         // YARP protects its affinity cookies with ASP.NET Data Protection, whose hosted service reads (or creates)
         // the key ring at startup: that loads the XML stack and crypto code, ~6 MiB of resident memory, in every
         // balancer, although most never use stickiness. Without it the key ring is read on the first sticky request.
