@@ -60,7 +60,13 @@ internal static class LoadBalancerServiceCollectionExtensions
             // YARP's client already goes without proxy, redirects, decompression and cookies; its trace propagator
             // adds a DiagnosticsHandler stage to every forwarded request, which here only checks for listeners
             // there are none of. Without it a client's traceparent is forwarded as the plain header it is.
-            .ConfigureHttpClient(static (_, handler) => handler.ActivityHeadersPropagator = null);
+            .ConfigureHttpClient(static (_, handler) => handler.ActivityHeadersPropagator = null)
+            .AddTransforms(static transforms =>
+            {
+                // ELB's X-Forwarded-For/Proto/Port instead of YARP's For/Proto/Host/Prefix.
+                transforms.UseDefaultForwarders = false;
+                transforms.RequestTransforms.Add(new ElbForwardedHeaders());
+            });
         // YARP protects its affinity cookies with ASP.NET Data Protection, whose hosted service reads (or creates)
         // the key ring at startup: that loads the XML stack and crypto code, ~6 MiB of resident memory, in every
         // balancer, although most never use stickiness. Without it the key ring is read on the first sticky request.
