@@ -46,7 +46,7 @@ internal sealed class BalancerOptions
     /// <summary>
     /// Run requests on the socket engine's threads rather than handing each to the thread pool (Kestrel's
     /// <c>UnsafePreferInlineScheduling</c>). Off: on the shared 2-core machine it halved context switches but cost ~6 %
-    /// more CPU per request (docs/benchmarks.md, "Load balancer, third round"); a switch to measure it elsewhere.
+    /// more CPU per request (docs/benchmarks.md, "Load balancer", third round); a switch to measure it elsewhere.
     /// </summary>
     public bool InlineScheduling { get; set; }
 
