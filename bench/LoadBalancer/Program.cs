@@ -15,7 +15,7 @@ using Berth.Scheduler.V1;
 // Any variant that is not nginx or haproxy is a Berth balancer; --set adds or overrides one environment variable of
 // one of them and --dll runs another build of it (e.g. a copy of the previous commit's output), for A/B runs.
 // CPU per request is the proxy's utime+stime (all its processes) over the requests wrk completed: it moves less
-// with the machine's load than requests/s does.
+// with the machine's load than requests/s does; context switches per request likewise (all the proxy's threads).
 var seconds = Arg("--seconds", 10);
 var rounds = Arg("--rounds", 3);
 var connections = Arg("--connections", 64);
