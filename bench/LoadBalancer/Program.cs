@@ -15,7 +15,7 @@ using Berth.Scheduler.V1;
 // Any variant that is not nginx or haproxy is a Berth balancer; --set adds or overrides one environment variable of
 // one of them and --dll runs another build of it (e.g. a copy of the previous commit's output), for A/B runs.
 // CPU per request is the proxy's utime+stime (all its processes) over the requests wrk completed: it moves less
-// with the machine's load than requests/s does.
+// with the machine's load than requests/s does; context switches per request likewise (all the proxy's threads).
 var seconds = Arg("--seconds", 10);
 var rounds = Arg("--rounds", 3);
 var connections = Arg("--connections", 64);
@@ -137,7 +137,7 @@ try
         }
     }
 
-    var results = new List<(string Variant, string Size, int Round, Wrk Result, double RssMiB, double CpuUsPerRequest)>();
+    var results = new List<(string Variant, string Size, int Round, Wrk Result, double RssMiB, double CpuUsPerRequest, double SwitchesPerRequest)>();
     for (var round = 1; round <= rounds; round++)
     {
         foreach (var size in sizes)
@@ -148,18 +148,20 @@ try
                 var berth = variant is "nginx" or "haproxy" ? null : proxy;
                 using var sampler = berth is null ? null : new RssSampler(berth.Id);
                 var cpuBefore = CpuTicks(proxy.Id);
+                var switchesBefore = ContextSwitches(proxy.Id);
                 var result = await WrkAsync(port, $"/{size}.bin", seconds, connections);
                 var cpuUs = (CpuTicks(proxy.Id) - cpuBefore) * 1e6 / ClockTicksPerSecond / (result.RequestsPerSecond * seconds);
+                var switches = (ContextSwitches(proxy.Id) - switchesBefore) / (result.RequestsPerSecond * seconds);
                 var rss = sampler?.PeakMiB ?? double.NaN;
-                results.Add((variant, size, round, result, rss, cpuUs));
-                Console.WriteLine($"round {round} {size,-5} {variant,-10} {result.RequestsPerSecond,10:F0} req/s {result.MegabytesPerSecond,9:F1} MB/s p50 {result.P50Ms,7:F2} ms p99 {result.P99Ms,7:F2} ms cpu {cpuUs,7:F1} us/req errors {result.Errors}{(double.IsNaN(rss) ? "" : $" rss-peak {rss:F1} MiB")} (load {LoadAverage()})");
+                results.Add((variant, size, round, result, rss, cpuUs, switches));
+                Console.WriteLine($"round {round} {size,-5} {variant,-10} {result.RequestsPerSecond,10:F0} req/s {result.MegabytesPerSecond,9:F1} MB/s p50 {result.P50Ms,7:F2} ms p99 {result.P99Ms,7:F2} ms cpu {cpuUs,7:F1} us/req ctxsw {switches,5:F2}/req errors {result.Errors}{(double.IsNaN(rss) ? "" : $" rss-peak {rss:F1} MiB")} (load {LoadAverage()})");
             }
         }
     }
 
     Console.WriteLine();
-    Console.WriteLine($"| size | proxy | req/s (median of {rounds}) | MB/s | p99 ms (median) | CPU us/req (median) | vs nginx req/s | vs nginx p99 | peak RSS MiB |");
-    Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    Console.WriteLine($"| size | proxy | req/s (median of {rounds}) | MB/s | p99 ms (median) | CPU us/req (median) | context switches/req | vs nginx req/s | vs nginx p99 | peak RSS MiB |");
+    Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     foreach (var size in sizes)
     {
         var nginx = results.Where(r => r.Variant == "nginx" && r.Size == size).Select(r => r.Result.RequestsPerSecond).DefaultIfEmpty(double.NaN).ToList();
@@ -170,7 +172,7 @@ try
             var mine = results.Where(r => r.Variant == variant && r.Size == size).ToList();
             var rps = Median(mine.Select(r => r.Result.RequestsPerSecond));
             var p99 = Median(mine.Select(r => r.Result.P99Ms));
-            Console.WriteLine($"| {(size == "small" ? "1 KiB" : "1 MiB")} | {variant} | {rps:F0} | {Median(mine.Select(r => r.Result.MegabytesPerSecond)):F1} | {p99:F2} | {Median(mine.Select(r => r.CpuUsPerRequest)):F1} | {rps / nginxMedian:F2} | {p99 / nginxP99:F2} | {(mine.All(r => double.IsNaN(r.RssMiB)) ? "" : mine.Max(r => r.RssMiB).ToString("F1", CultureInfo.InvariantCulture))} |");
+            Console.WriteLine($"| {(size == "small" ? "1 KiB" : "1 MiB")} | {variant} | {rps:F0} | {Median(mine.Select(r => r.Result.MegabytesPerSecond)):F1} | {p99:F2} | {Median(mine.Select(r => r.CpuUsPerRequest)):F1} | {Median(mine.Select(r => r.SwitchesPerRequest)):F2} | {rps / nginxMedian:F2} | {p99 / nginxP99:F2} | {(mine.All(r => double.IsNaN(r.RssMiB)) ? "" : mine.Max(r => r.RssMiB).ToString("F1", CultureInfo.InvariantCulture))} |");
         }
     }
 
@@ -370,6 +372,49 @@ IEnumerable<string> VariantArgs(string name, string variant)
 static long CpuTicks(int pid)
 {
     long total = 0;
+    foreach (var (_, fields) in ProcessAndChildren(pid))
+    {
+        total += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+    }
+
+    return total;
+}
+
+// Voluntary and involuntary context switches of every live thread of a process and its children: a thread hop or a
+// wake-up per request shows here even when the machine's load hides it in the CPU time.
+static long ContextSwitches(int pid)
+{
+    long total = 0;
+    foreach (var (dir, _) in ProcessAndChildren(pid))
+    {
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories(Path.Combine(dir, "task")))
+            {
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        total += long.Parse(line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // A thread (or the process) ended while it was read.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    return total;
+}
+
+// The /proc directory and the fields after the command name of `pid` and of its direct children.
+static IEnumerable<(string Dir, string[] Fields)> ProcessAndChildren(int pid)
+{
     foreach (var dir in Directory.EnumerateDirectories("/proc"))
     {
         string stat;
@@ -391,11 +436,9 @@ static long CpuTicks(int pid)
         var self = int.Parse(stat[..stat.IndexOf(' ', StringComparison.Ordinal)], CultureInfo.InvariantCulture);
         if (self == pid || int.Parse(fields[1], CultureInfo.InvariantCulture) == pid)
         {
-            total += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            yield return (dir, fields);
         }
     }
-
-    return total;
 }
 
 int Arg(string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;

@@ -43,6 +43,13 @@ internal sealed class BalancerOptions
     [Required]
     public Uri AdminUrl { get; set; } = new("http://127.0.0.1:9901");
 
+    /// <summary>
+    /// Run requests on the socket engine's threads rather than handing each to the thread pool (Kestrel's
+    /// <c>UnsafePreferInlineScheduling</c>). Off: on the shared 2-core machine it halved context switches but cost ~6 %
+    /// more CPU per request (docs/benchmarks.md, "Load balancer", third round); a switch to measure it elsewhere.
+    /// </summary>
+    public bool InlineScheduling { get; set; }
+
     /// <summary>How often in-flight counts of draining targets are sampled and reported when they change.</summary>
     public TimeSpan InFlightReportInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

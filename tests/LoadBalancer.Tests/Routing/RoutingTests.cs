@@ -137,6 +137,30 @@ public sealed class RoutingTests(ITestOutputHelper output)
         Assert.Contains("X-Forwarded-For: 127.0.0.1", plain);
     }
 
+    [Fact]
+    public async Task ForwardedRequests_CarryElbsForwardedHeaders_ClientAddressAppended_ProtoAndPortReplaced()
+    {
+        var port = BalancerHost.FreePort();
+        await using var web = await TargetServer.StartAsync("web");
+        var snapshot = Snapshot(1, [Http(port, Forward("web"))], [Group("web", [web.Port])]);
+        await using var lab = await Lab.StartAsync(output, snapshot);
+        using var client = Lab.Client(port);
+
+        var relayed = (await SendAsync(client, HttpMethod.Get, "/headers",
+            ("X-Forwarded-For", "203.0.113.7"), ("X-Forwarded-Proto", "https"), ("X-Forwarded-Port", "443"))).Split('\n');
+        var plain = (await client.GetStringAsync("/headers").WithTimeout()).Split('\n');
+
+        // ELB appends the address it saw to the chain the request came with, and says how the client reached it.
+        Assert.Contains("X-Forwarded-For: 203.0.113.7, 127.0.0.1", relayed);
+        Assert.Contains("X-Forwarded-Proto: http", relayed);
+        Assert.Contains($"X-Forwarded-Port: {port}", relayed);
+        Assert.Contains("X-Forwarded-For: 127.0.0.1", plain);
+        Assert.Contains("X-Forwarded-Proto: http", plain);
+        Assert.Contains($"X-Forwarded-Port: {port}", plain);
+        // ELB adds no X-Forwarded-Host or X-Forwarded-Prefix (YARP's defaults did).
+        Assert.DoesNotContain(plain, line => line.StartsWith("X-Forwarded-Host:", StringComparison.OrdinalIgnoreCase) || line.StartsWith("X-Forwarded-Prefix:", StringComparison.OrdinalIgnoreCase));
+    }
+
     private static async Task<string> SendAsync(HttpClient client, HttpMethod method, string path, params (string Name, string Value)[] headers)
     {
         using var request = new HttpRequestMessage(method, path);
