@@ -123,32 +123,43 @@ public sealed class ServiceLabTests : IClassFixture<ServiceLab>, IDisposable
     }
 
     [Fact]
-    public async Task ReplicaService_SixTasks_SpreadOverTheThreeZones()
+    public async Task ReplicaService_NineTasksSpreadOverTheThreeZones_ScaleInToThree_LeavesOnePerZone()
     {
         const string name = "spread";
         var definition = await _lab.RegisterHttpAsync(name, 1);
         try
         {
-            await CreateAsync(name, definition, 6);
+            await CreateAsync(name, definition, 9);
 
-            var tasks = await _lab.WaitForSteadyAsync(name, 6);
+            var tasks = await _lab.WaitForSteadyAsync(name, 9);
 
             var instances = await _lab.DescribeInstancesAsync();
-            var zones = tasks.GroupBy(t => ZoneOfTask(t, instances)).ToDictionary(g => g.Key, g => g.Count());
-            Assert.Equal(new Dictionary<string, int> { ["a"] = 2, ["b"] = 2, ["c"] = 2 }, zones);
+            Assert.Equal(new Dictionary<string, int> { ["a"] = 3, ["b"] = 3, ["c"] = 3 }, Zones(tasks, instances));
             // What the engines really run is exactly the tasks the scheduler knows.
-            var running = await RunningEverywhereAsync(name);
-            Assert.Equal(tasks.Select(t => t.TaskId).Order(), running.Order());
+            Assert.Equal(tasks.Select(t => t.TaskId).Order(), (await RunningEverywhereAsync(name)).Order());
             Assert.All(tasks, t => Assert.Equal("service:" + name, t.Group));
             Assert.Equal("v1\n", await _lab.GetPageAsync(tasks[0]));
+
+            // The seed's sentence: scale-in follows the placement strategy, so spread(zone) stops two tasks in every
+            // zone (not the six newest, wherever they run) and leaves one per zone.
+            await _lab.Services.UpdateServiceAsync(new UpdateServiceRequest { Cluster = LabPlatform.Cluster, Service = name, DesiredCount = 3 }, _lab.Admin);
+            var kept = await _lab.WaitForSteadyAsync(name, 3);
+
+            Assert.Equal(new Dictionary<string, int> { ["a"] = 1, ["b"] = 1, ["c"] = 1 }, Zones(kept, instances));
+            // The engines stop the other six (SIGTERM, then their exit is reported).
+            await TaskTimeouts.WaitUntilAsync(async () => (await RunningEverywhereAsync(name)).Order().SequenceEqual(kept.Select(t => t.TaskId).Order()),
+                TimeSpan.FromSeconds(60), "the engines to run only the three kept tasks");
             var service = await _lab.DescribeServiceAsync(name);
-            Assert.Equal((6, 6, 0), (service.DesiredCount, service.RunningCount, service.PendingCount));
+            Assert.Equal((3, 3, 0), (service.DesiredCount, service.RunningCount, service.PendingCount));
             Assert.Contains(service.Events, e => e.Message.Contains("has reached a steady state", StringComparison.Ordinal));
         }
         finally
         {
             await _lab.DeleteServiceAsync(name);
         }
+
+        static Dictionary<string, int> Zones(List<TaskInfo> tasks, List<ContainerInstance> instances) =>
+            tasks.GroupBy(t => ZoneOfTask(t, instances)).ToDictionary(g => g.Key, g => g.Count());
     }
 
     [Fact]
