@@ -21,14 +21,9 @@ internal sealed class GcOptions
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>
-    /// Queue entries reviewed per transaction: each batch holds the registry's write lock for its duration only (a
-    /// push waits at most one batch). Each batch also has a fixed cost (its statements, its commit, the pages every
-    /// batch dirties again), which 500 spreads five times thinner than 100 (docs/benchmarks.md, "Online garbage
-    /// collection").
-    /// </summary>
+    /// <summary>Manifests or blobs deleted per transaction: each batch holds the registry's write lock for its duration only.</summary>
     [Range(1, 10_000)]
-    public int BatchSize { get; set; } = 500;
+    public int BatchSize { get; set; } = 100;
 
     /// <summary>
     /// SQLite page cache of the writer connection while a collection runs (SQLite's default of 2 MB otherwise). A run
