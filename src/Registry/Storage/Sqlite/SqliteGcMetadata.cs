@@ -21,7 +21,12 @@ internal sealed class SqliteGcMetadata(SqliteMetadataStore store) : IGcMetadata
         AND NOT (m."SubjectDigest" IS NOT NULL AND EXISTS (SELECT 1 FROM "Manifests" s WHERE s."RepositoryId" = m."RepositoryId" AND s."Digest" = m."SubjectDigest"))
         """;
 
-    private const string DanglingBlob = """NOT EXISTS (SELECT 1 FROM "ManifestBlobs" mb WHERE mb."Digest" = b."Digest")""";
+    // On the review's digest (r), so that the check reads indexes only: a blob is still referenced in most reviews, and
+    // fetching its row for the size (a random page of "Blobs" each) bought nothing then.
+    private const string DanglingBlob = """
+        EXISTS (SELECT 1 FROM "Blobs" b WHERE b."Digest" = r."Digest")
+        AND NOT EXISTS (SELECT 1 FROM "ManifestBlobs" mb WHERE mb."Digest" = r."Digest")
+        """;
 
     public async Task<IAsyncDisposable> BeginRunAsync(long cacheBytes, long mapBytes, int checkpointPages, CancellationToken cancellationToken)
     {
@@ -123,38 +128,51 @@ internal sealed class SqliteGcMetadata(SqliteMetadataStore store) : IGcMetadata
             async (connection, transaction) =>
             {
                 using var command = Command(connection, transaction, $"""
-                    SELECT r."Digest", b."Size", CASE WHEN b."Digest" IS NOT NULL AND {DanglingBlob} THEN 1 ELSE 0 END
-                    FROM "GcBlobReviews" r LEFT JOIN "Blobs" b ON b."Digest" = r."Digest"
+                    SELECT r."Digest", CASE WHEN {DanglingBlob} THEN 1 ELSE 0 END
+                    FROM "GcBlobReviews" r
                     WHERE r."EventAt" IS NOT NULL AND r."EventAt" <= $cutoff
                     ORDER BY r."EventAt" LIMIT $limit;
                     """);
                 command.Parameters.AddWithValue("$cutoff", cutoff);
                 command.Parameters.AddWithValue("$limit", limit);
                 var reviewed = new List<string>();
-                var dangling = new List<CollectedBlob>();
+                var dangling = new List<string>();
                 using (var rows = await command.ExecuteReaderAsync(CancellationToken.None))
                 {
                     while (await rows.ReadAsync(CancellationToken.None))
                     {
-                        reviewed.Add(rows.GetString(0));
-                        if (rows.GetInt32(2) == 1)
+                        var digest = rows.GetString(0);
+                        reviewed.Add(digest);
+                        if (rows.GetInt32(1) == 1)
                         {
-                            dangling.Add(new CollectedBlob(rows.GetString(0), rows.GetInt64(1)));
+                            dangling.Add(digest);
                         }
                     }
                 }
 
+                // The sizes come back from the delete itself, which reads those rows anyway.
                 command.Parameters.Clear();
-                command.Parameters.AddWithValue("$dangling", JsonArray(dangling.Select(b => b.Digest)));
+                command.Parameters.AddWithValue("$dangling", JsonArray(dangling));
                 command.Parameters.AddWithValue("$reviewed", JsonArray(reviewed));
                 command.CommandText = """
                     DELETE FROM "RepositoryBlobs" WHERE "Digest" IN (SELECT value FROM json_each($dangling));
-                    DELETE FROM "Blobs" WHERE "Digest" IN (SELECT value FROM json_each($dangling));
                     DELETE FROM "GcBlobReviews" WHERE "Digest" IN (SELECT value FROM json_each($reviewed));
+                    DELETE FROM "Blobs" WHERE "Digest" IN (SELECT value FROM json_each($dangling)) RETURNING "Digest", "Size";
                     """;
-                await command.ExecuteNonQueryAsync(CancellationToken.None);
+                var deleted = new List<CollectedBlob>(dangling.Count);
+                using (var rows = await command.ExecuteReaderAsync(CancellationToken.None))
+                {
+                    do
+                    {
+                        while (await rows.ReadAsync(CancellationToken.None))
+                        {
+                            deleted.Add(new CollectedBlob(rows.GetString(0), rows.GetInt64(1)));
+                        }
+                    }
+                    while (await rows.NextResultAsync(CancellationToken.None));
+                }
 
-                return (dangling, reviewed.Count);
+                return (deleted, reviewed.Count);
             },
             cancellationToken);
 
