@@ -1,5 +1,6 @@
 using Berth.Cli.Common;
 using Xunit.Abstractions;
+using Berth.TestSupport;
 
 namespace Berth.Cli.Tests;
 
@@ -44,7 +45,7 @@ public sealed class CommandLineTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task NothingListening_SaysHowToStartAPlatform()
     {
-        var port = PlatformProcesses.FreePort();
+        var port = TestPorts.Next();
 
         var result = await _cli.RunAsync("--endpoint", $"127.0.0.1:{port}", "cluster", "list");
 
@@ -56,7 +57,7 @@ public sealed class CommandLineTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task RegistryNotListening_SaysSo()
     {
-        var port = PlatformProcesses.FreePort();
+        var port = TestPorts.Next();
 
         var result = await _cli.RunAsync("--registry", $"http://127.0.0.1:{port}", "registry", "repos");
 

@@ -7,13 +7,6 @@ namespace Berth.Cli.Tests;
 /// <summary>The real registry and scheduler processes, from their build outputs, on free loopback ports.</summary>
 public static class PlatformProcesses
 {
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     /// <summary>The directory of <c>src/PROJECT</c>'s build output in the configuration the tests were built in.</summary>
     public static string Binary(string project, string file)
     {
@@ -35,7 +28,7 @@ public static class PlatformProcesses
     /// <summary>Starts a scheduler; returns it, its URL and its admin-token file once it answers.</summary>
     public static async Task<(ServiceProcess Process, string Url, string TokenFile)> StartSchedulerAsync(string dataDirectory, Action<string> log)
     {
-        var url = $"http://127.0.0.1:{FreePort()}";
+        var url = $"http://127.0.0.1:{TestPorts.Next()}";
         var process = ServiceProcess.Start("scheduler", Binary("Scheduler", "Berth.Scheduler.dll"), ["--urls", url, "--data-dir", dataDirectory], log);
         var tokenFile = Path.Combine(dataDirectory, "admin-token");
         await TaskTimeouts.WaitUntilAsync(async () =>
@@ -62,7 +55,7 @@ public static class PlatformProcesses
     /// <summary>Starts a registry (auth on); returns it, its URL and the admin password once it answers.</summary>
     public static async Task<(ServiceProcess Process, string Url, string Password)> StartRegistryAsync(string dataDirectory, Action<string> log)
     {
-        var url = $"http://127.0.0.1:{FreePort()}";
+        var url = $"http://127.0.0.1:{TestPorts.Next()}";
         var process = ServiceProcess.Start("registry", Binary("Registry", "Berth.Registry.dll"), ["--urls", url, "--data-dir", dataDirectory], log);
         using var http = new HttpClient();
         await TaskTimeouts.WaitUntilAsync(async () =>

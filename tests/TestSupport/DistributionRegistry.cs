@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 
 namespace Berth.TestSupport;
 
@@ -30,7 +29,7 @@ public sealed class DistributionRegistry : IAsyncDisposable
             throw new InvalidOperationException("docker-registry is not installed: apt-get install -y docker-registry");
         }
 
-        var port = FreePort();
+        var port = TestPorts.Next(host);
         var root = Directory.CreateTempSubdirectory("berth-registry-");
         var config = Path.Combine(root.FullName, "config.yml");
         await File.WriteAllTextAsync(config, $"""
@@ -76,12 +75,5 @@ public sealed class DistributionRegistry : IAsyncDisposable
 
         _process.Dispose();
         _root.Delete(recursive: true);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Berth.Scheduler.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -97,7 +95,7 @@ public sealed class HostPlatform : IAsyncDisposable
     /// <summary>Starts the registry (auth on, as shipped) and waits until it answers.</summary>
     public async Task StartRegistryAsync()
     {
-        var port = FreePort();
+        var port = TestPorts.Next();
         Registry = Start("registry", Binary("Registry", "Berth.Registry.dll"), ["--urls", $"http://127.0.0.1:{port}", "--data-dir", Path.Combine(_work.FullName, "registry")]);
         RegistryHost = $"127.0.0.1:{port}";
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
@@ -125,7 +123,7 @@ public sealed class HostPlatform : IAsyncDisposable
 
     private async Task StartSchedulerAsync(IEnumerable<string> extra)
     {
-        SchedulerUrl = $"http://127.0.0.1:{FreePort()}";
+        SchedulerUrl = $"http://127.0.0.1:{TestPorts.Next()}";
         var data = Path.Combine(_work.FullName, "scheduler");
         Scheduler = Start("scheduler", Binary("Scheduler", "Berth.Scheduler.dll"),
             ["--urls", SchedulerUrl, "--data-dir", data, "--Logging:LogLevel:Microsoft.AspNetCore", "Warning", .. extra]);
@@ -170,13 +168,6 @@ public sealed class HostPlatform : IAsyncDisposable
         var process = ServiceProcess.Start(name, fileName, arguments, line => Log?.Invoke(line));
         _processes.Add(process);
         return process;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Berth.Scheduler.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -78,7 +76,7 @@ public sealed class LabPlatform : IAsyncDisposable
     }
 
     /// <summary>A free TCP port on the lab's root address (for a listener).</summary>
-    public int FreeRootPort() => FreePort(Lab.RootAddress);
+    public int FreeRootPort() => TestPorts.Next(Lab.RootAddress);
 
     /// <summary>Admin call options with a 30 s deadline.</summary>
     public CallOptions Admin => new(new Metadata { { "authorization", "Bearer " + _adminToken } }, DateTime.UtcNow.AddSeconds(30));
@@ -105,7 +103,7 @@ public sealed class LabPlatform : IAsyncDisposable
         Lab = await LabHosts.StartAsync(4, Write);
         await Task.WhenAll(Lab.Hosts.Select(BuildImagesAsync));
 
-        var port = FreePort(Lab.RootAddress);
+        var port = TestPorts.Next(Lab.RootAddress);
         SchedulerUrl = $"http://{Lab.RootAddress}:{port}";
         StartScheduler();
         var data = SchedulerDataDirectory;
@@ -433,13 +431,6 @@ public sealed class LabPlatform : IAsyncDisposable
                 """);
             (await Lab.DockerAsync(host, "build", "-q", "-t", HttpImages[i], context.FullName)).EnsureSuccess($"docker build {HttpImages[i]} on h{host.Number}");
         }
-    }
-
-    private static int FreePort(string address)
-    {
-        using var listener = new TcpListener(IPAddress.Parse(address), 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>A file of a project's build output in this test run's configuration (the scheduler and agent binaries).</summary>

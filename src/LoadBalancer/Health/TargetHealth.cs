@@ -32,6 +32,21 @@ internal sealed record HealthSnapshot(TargetState State, string Reason, string D
 {
     /// <summary>Whether requests may go to it outside ELB's fail-open case.</summary>
     public bool Routable => State is TargetState.Healthy or TargetState.Unavailable;
+
+    // The states the configuration sets, spelled once: a new target, a re-registered one, a group whose checks were
+    // turned off and a passive ejection ending must all read the same as ELB reports them.
+
+    /// <summary><c>initial</c>: registered in a group with checks, none passed yet.</summary>
+    public static HealthSnapshot InitialChecking(DateTimeOffset now, long generation) =>
+        new(TargetState.Initial, ReasonCodes.InitialHealthChecking, "Initial health checks in progress", now, generation);
+
+    /// <summary><c>unavailable</c>: the routable state of a target in a group without checks.</summary>
+    public static HealthSnapshot ChecksDisabled(DateTimeOffset now, long generation) =>
+        new(TargetState.Unavailable, ReasonCodes.HealthCheckDisabled, "Health checks are disabled", now, generation);
+
+    /// <summary><c>draining</c>: deregistered, in-flight requests finishing.</summary>
+    public static HealthSnapshot Deregistering(DateTimeOffset now, long generation) =>
+        new(TargetState.Draining, ReasonCodes.DeregistrationInProgress, "Target deregistration is in progress", now, generation);
 }
 
 /// <summary>The outcome of one health check.</summary>
@@ -158,23 +173,26 @@ internal sealed class TargetHealthEntry
 
             _successes = 0;
             _failures = 0;
-            return Set(new HealthSnapshot(TargetState.Unavailable, ReasonCodes.HealthCheckDisabled, "Health checks are disabled", now, generation));
+            return Set(HealthSnapshot.ChecksDisabled(now, generation));
         }
     }
 
-    /// <summary>Sets a state from the configuration (draining, checks disabled, re-registered); resets the counts.</summary>
-    public HealthSnapshot? Force(TargetState state, string reason, string description, DateTimeOffset now, long generation)
+    /// <summary>
+    /// Sets a state from the configuration (draining, checks disabled, re-registered); resets the counts. Null when the
+    /// target is in that state (and reason) already: its <c>Since</c> stays.
+    /// </summary>
+    public HealthSnapshot? Force(HealthSnapshot next)
     {
         lock (_lock)
         {
-            if (_current.State == state && _current.Reason == reason)
+            if (_current.State == next.State && _current.Reason == next.Reason)
             {
                 return null;
             }
 
             _successes = 0;
             _failures = 0;
-            return Set(new HealthSnapshot(state, reason, description, now, generation));
+            return Set(next);
         }
     }
 

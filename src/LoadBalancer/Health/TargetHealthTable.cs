@@ -107,18 +107,11 @@ internal sealed class TargetHealthTable(TimeProvider time)
             var wasDraining = entry.Target.Draining;
             entry.Target = target;
             entry.ChecksEnabled = group.HealthCheck.Enabled;
-            if (target.Draining)
+            // Draining and checks-off are kept as they are; a target back from draining, or whose group's checks were
+            // just turned on, starts over as a new one does.
+            if (target.Draining || !group.HealthCheck.Enabled || wasDraining || entry.Current.State == TargetState.Unavailable)
             {
-                Publish(entry.Force(TargetState.Draining, ReasonCodes.DeregistrationInProgress, "Target deregistration is in progress", now, NextStamp()));
-            }
-            else if (!group.HealthCheck.Enabled)
-            {
-                Publish(entry.Force(TargetState.Unavailable, ReasonCodes.HealthCheckDisabled, "Health checks are disabled", now, NextStamp()));
-            }
-            else if (wasDraining || entry.Current.State == TargetState.Unavailable)
-            {
-                var initial = Initial(group, target, now, NextStamp());
-                Publish(entry.Force(initial.State, initial.Reason, initial.Description, now, initial.Generation));
+                Publish(entry.Force(Initial(group, target, now, NextStamp())));
             }
         }
     }
@@ -155,10 +148,11 @@ internal sealed class TargetHealthTable(TimeProvider time)
         }
     }
 
+    // The state the configuration alone gives a target: where a new one starts and where Force puts a changed one.
     private static HealthSnapshot Initial(TargetGroupModel group, TargetModel target, DateTimeOffset now, long stamp) =>
-        target.Draining ? new HealthSnapshot(TargetState.Draining, ReasonCodes.DeregistrationInProgress, "Target deregistration is in progress", now, stamp)
-        : group.HealthCheck.Enabled ? new HealthSnapshot(TargetState.Initial, ReasonCodes.InitialHealthChecking, "Initial health checks in progress", now, stamp)
-        : new HealthSnapshot(TargetState.Unavailable, ReasonCodes.HealthCheckDisabled, "Health checks are disabled", now, stamp);
+        target.Draining ? HealthSnapshot.Deregistering(now, stamp)
+        : group.HealthCheck.Enabled ? HealthSnapshot.InitialChecking(now, stamp)
+        : HealthSnapshot.ChecksDisabled(now, stamp);
 
     private long NextStamp() => Interlocked.Increment(ref _stamp);
 

@@ -63,7 +63,7 @@ public sealed class HealthEndpointTests(ITestOutputHelper output) : IAsyncLifeti
         // The managed HttpListener this used to run on threw from Start() when a client connected while it started
         // (dotnet/corefx#35191), which failed the agent's start: here clients connect as fast as they can throughout.
         using var hammering = new CancellationTokenSource();
-        var port = FreePort();
+        var port = TestPorts.Next();
         var connects = 0;
         var hammer = Task.Run(async () =>
         {
@@ -109,7 +109,7 @@ public sealed class HealthEndpointTests(ITestOutputHelper output) : IAsyncLifeti
 
     private (ServiceProcess Agent, string Url) Start(string dockerEndpoint, int? fixedPort = null)
     {
-        var port = fixedPort ?? FreePort();
+        var port = fixedPort ?? TestPorts.Next();
         var config = Path.Combine(_work.FullName, "agent.json");
         File.WriteAllText(config, "{}");
         var agent = ServiceProcess.Start("agent", Binary(),
@@ -153,12 +153,5 @@ public sealed class HealthEndpointTests(ITestOutputHelper output) : IAsyncLifeti
         var path = Path.Combine(LabHosts.RepositoryRoot(), "src", "Agent", "bin", configuration, "net10.0", "Berth.Agent");
         Assert.True(File.Exists(path), $"{path} is missing: build Platform.sln first");
         return path;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

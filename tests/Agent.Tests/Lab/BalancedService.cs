@@ -1,6 +1,4 @@
-using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using Berth.Scheduler.V1;
 using Berth.TestSupport;
@@ -100,7 +98,7 @@ internal sealed class BalancedService : IAsyncDisposable
         }
 
         Revisions = [await _lab.RegisterHttpAsync("lbweb", 1), await _lab.RegisterHttpAsync("lbweb", 2)];
-        var adminPort = FreeLoopbackPort();
+        var adminPort = TestPorts.Next();
         AdminAddress = $"http://127.0.0.1:{adminPort}/status";
         _balancer = await _lab.StartBalancerAsync(LoadBalancerArn, adminPort);
         var request = new CreateServiceRequest
@@ -188,13 +186,6 @@ internal sealed class BalancedService : IAsyncDisposable
 
             _admin.Dispose();
         }
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 

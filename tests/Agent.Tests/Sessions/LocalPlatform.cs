@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Sockets;
 using Berth.Agent.Tasks;
 using Berth.Agent.Tests.Deploy;
 using Berth.Scheduler.V1;
@@ -35,7 +33,7 @@ internal sealed class LocalPlatform
 
     public string Scope { get; } = "e2e-" + Guid.NewGuid().ToString("N")[..10];
 
-    public int SchedulerPort { get; } = FreePort();
+    public int SchedulerPort { get; } = TestPorts.Next();
 
     public string WorkDirectory => _work.FullName;
 
@@ -109,7 +107,7 @@ internal sealed class LocalPlatform
     /// <summary>Starts the Berth registry with auth on and waits until it answers (401 on <c>/v2/</c>).</summary>
     public async Task<BerthRegistry> StartRegistryAsync()
     {
-        var port = FreePort();
+        var port = TestPorts.Next();
         var data = Path.Combine(_work.FullName, "registry");
         var p = ServiceProcess.Start("registry", Binary("Registry", "Berth.Registry.dll"), ["--urls", $"http://127.0.0.1:{port}", "--data-dir", data], Log);
         _processes.Add(p);
@@ -183,13 +181,6 @@ internal sealed class LocalPlatform
         }
 
         return last!;
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>Kills the processes, removes the scope's containers and the work directory (the test class's DisposeAsync calls it).</summary>

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
 using Berth.TestSupport;
@@ -19,7 +17,7 @@ public sealed class TaskEngineSystemTests(EngineFixture engine, ITestOutputHelpe
     public async Task Task_StartsInDependsOnOrder_AndReportsRunningWithHostPortAndHealth()
     {
         await using var agent = await StartAgentAsync();
-        var hostPort = FreePort();
+        var hostPort = TestPorts.Next();
         var task = NewTask("deps",
             Container("init", "echo ready > /tmp/init; exit 0", essential: false),
             Container("web", "trap 'exit 0' TERM; while true; do echo hi | nc -l -p 8080; done & wait") with
@@ -260,11 +258,4 @@ public sealed class TaskEngineSystemTests(EngineFixture engine, ITestOutputHelpe
         Command = [script],
         StopTimeout = TimeSpan.FromSeconds(2),
     };
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

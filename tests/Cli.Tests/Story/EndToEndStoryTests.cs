@@ -150,7 +150,7 @@ public sealed class EndToEndStoryTests(ITestOutputHelper output)
         }
     }
 
-    private static string Port() => PlatformProcesses.FreePort().ToString(CultureInfo.InvariantCulture);
+    private static string Port() => TestPorts.Next().ToString(CultureInfo.InvariantCulture);
 
     private static async Task<string> EmptyConfigAsync(DirectoryInfo work)
     {

@@ -18,8 +18,8 @@ public sealed class UpTests(ITestOutputHelper output)
         await TestImages.EnsureBusyboxAsync(log: output.WriteLine);
         var work = Directory.CreateTempSubdirectory("berth-up-test-");
         var scope = "up-test-" + Guid.NewGuid().ToString("N")[..6];
-        string[] arguments = ["--registry-port", PlatformProcesses.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--scheduler-port", PlatformProcesses.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture), "--agent-scope", scope];
+        string[] arguments = ["--registry-port", TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--scheduler-port", TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture), "--agent-scope", scope];
         var home = Path.Combine(work.FullName, "home");
         using var cli = new CliRunner(output, home);
         var up = await BerthUpProcess.StartAsync(home, Path.Combine(work.FullName, "data"), arguments, output.WriteLine);
@@ -99,8 +99,8 @@ public sealed class UpTests(ITestOutputHelper output)
         var work = Directory.CreateTempSubdirectory("berth-up-detach-test-");
         var scope = "up-detach-" + Guid.NewGuid().ToString("N")[..6];
         var data = Path.Combine(work.FullName, "data");
-        string[] arguments = ["--data-dir", data, "--registry-port", PlatformProcesses.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--scheduler-port", PlatformProcesses.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture), "--agent-scope", scope];
+        string[] arguments = ["--data-dir", data, "--registry-port", TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--scheduler-port", TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture), "--agent-scope", scope];
         using var cli = new CliRunner(output, Path.Combine(work.FullName, "home"));
         try
         {
@@ -146,8 +146,8 @@ public sealed class UpTests(ITestOutputHelper output)
         await TestImages.EnsureBusyboxAsync(log: output.WriteLine);
         var work = Directory.CreateTempSubdirectory("berth-up-modes-test-");
         var scope = "up-modes-" + Guid.NewGuid().ToString("N")[..6];
-        string[] arguments = ["--registry-port", PlatformProcesses.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--scheduler-port", PlatformProcesses.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture), "--agent-scope", scope];
+        string[] arguments = ["--registry-port", TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--scheduler-port", TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture), "--agent-scope", scope];
         var data = Path.Combine(work.FullName, "data");
         // What an older version left: world-readable directories and an (empty) world-readable database.
         const UnixFileMode Open = (UnixFileMode)0b111_101_101, OpenFile = (UnixFileMode)0b110_100_100;
@@ -206,8 +206,8 @@ public sealed class UpTests(ITestOutputHelper output)
         await TestImages.EnsureBusyboxAsync(log: output.WriteLine);
         var work = Directory.CreateTempSubdirectory("berth-up-kill-test-");
         var scope = "up-kill-" + Guid.NewGuid().ToString("N")[..6];
-        string[] arguments = ["--registry-port", PlatformProcesses.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--scheduler-port", PlatformProcesses.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture), "--agent-scope", scope];
+        string[] arguments = ["--registry-port", TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--scheduler-port", TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture), "--agent-scope", scope];
         var data = Path.Combine(work.FullName, "data");
         var up = await BerthUpProcess.StartAsync(Path.Combine(work.FullName, "home"), data, arguments, output.WriteLine);
         List<int> children = [];

@@ -20,7 +20,7 @@ public sealed class HealthCheckTests(ITestOutputHelper output)
     public async Task NewTarget_IsInitialUntilFiveChecksPass_ThenHealthy_AndTwoMismatchesMakeItUnhealthy()
     {
         var time = new FakeTimeProvider();
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         await using var target = await TargetServer.StartAsync("a");
         var snapshot = Snapshot(1, [Http(port, Forward("web"))], [Group("web", [target.Port], new HealthCheck { Path = "/health" })], reportIntervalMs: 3_600_000);
         await using var lab = await Lab.StartAsync(output, snapshot, time);
@@ -65,7 +65,7 @@ public sealed class HealthCheckTests(ITestOutputHelper output)
     public async Task SilentTarget_FailsWithTargetTimeout_AfterTheTimeout()
     {
         var time = new FakeTimeProvider();
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         // Accepts connections and never answers.
         using var silent = new TcpListener(IPAddress.Loopback, 0);
         silent.Start();
@@ -113,8 +113,8 @@ public sealed class HealthCheckTests(ITestOutputHelper output)
     public async Task RefusedConnection_FailsWithFailedHealthChecks_AndHealthyTargetsTakeTheTraffic()
     {
         var time = new FakeTimeProvider();
-        var port = BalancerHost.FreePort();
-        var closedPort = BalancerHost.FreePort();
+        var port = TestPorts.Next();
+        var closedPort = TestPorts.Next();
         await using var alive = await TargetServer.StartAsync("alive");
         var snapshot = Snapshot(1, [Http(port, Forward("web"))],
             [Group("web", [alive.Port, closedPort], new HealthCheck { Path = "/health", HealthyThresholdCount = 2 })], reportIntervalMs: 3_600_000);

@@ -12,7 +12,7 @@ public sealed class AdminEndpointTests(ITestOutputHelper output)
     [Fact]
     public async Task Healthz_AndStatus_AnswerOnTheAdminAddress_AndNotOnListeners()
     {
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         await using var web = await TargetServer.StartAsync("web");
         var snapshot = Snapshot(1, [Http(port, Forward("web"))], [Group("web", [web.Port])]);
         await using var lab = await Lab.StartAsync(output, snapshot);

@@ -160,36 +160,4 @@ internal sealed class BalancerHost : IAsyncDisposable
 
         await _app.DisposeAsync();
     }
-
-    /// <summary>A free loopback port (bound and released: a listener in the configuration takes it next).</summary>
-    /// <summary>
-    /// A free loopback port for a listener the balancer will bind later. Taken below Linux's ephemeral range
-    /// (32768-60999), from one counter for the whole test run: a port handed out by binding port 0 and releasing it could
-    /// be handed out again to any port-0 bind (a target server, another test class) before the balancer bound it, and
-    /// it was ("address already in use" in CI). Ports bound with 0 never come from this range, and no two tests get the
-    /// same one.
-    /// </summary>
-    public static int FreePort()
-    {
-        while (true)
-        {
-            var port = FirstPort + (int)((uint)Interlocked.Increment(ref s_nextPort) % PortCount);
-            try
-            {
-                using var listener = new TcpListener(IPAddress.Loopback, port);
-                listener.Start();
-                return port;
-            }
-            catch (SocketException)
-            {
-                // Taken by something outside this run: the next one.
-            }
-        }
-    }
-
-    private const int FirstPort = 20000;
-    private const int PortCount = 12000;
-
-    // A different start per run, so that runs one after another do not meet ports in TIME_WAIT.
-    private static int s_nextPort = Random.Shared.Next(PortCount);
 }

@@ -74,7 +74,7 @@ public sealed class HttpsListenerTests(ITestOutputHelper output)
     [Fact]
     public async Task DefaultCertificate_SniChoosesAnother_AndAReimportIsServedOnTheNextConnection()
     {
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         await using var target = await TargetServer.StartAsync("t");
         var www = TestCertificates.SelfSigned(["www.example.com"]);
         var api = TestCertificates.Issued(["api.example.com", "*.api.example.com"]);
@@ -117,8 +117,8 @@ public sealed class HttpsListenerTests(ITestOutputHelper output)
     [Fact]
     public async Task SslPolicy_SetsTheTlsVersions_AndAPolicyChangeAppliesToTheNextHandshake()
     {
-        var modern = BalancerHost.FreePort();
-        var tls12 = BalancerHost.FreePort();
+        var modern = TestPorts.Next();
+        var tls12 = TestPorts.Next();
         await using var target = await TargetServer.StartAsync("t");
         var www = TestCertificates.SelfSigned(["www.example.com"], key: "p256");
         var snapshot = Snapshot(1, [Https(modern, "ELBSecurityPolicy-TLS13-1-2-2021-06"), Https(tls12, "ELBSecurityPolicy-TLS-1-2-2017-01")],

@@ -19,7 +19,7 @@ public sealed class ProtocolTests(ITestOutputHelper output)
     [Fact]
     public async Task TcpListener_CopiesBytesBothWays_AndPassesTheHalfCloseOn()
     {
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         using var echo = new TcpListener(IPAddress.Loopback, 0);
         echo.Start();
         var echoPort = ((IPEndPoint)echo.LocalEndpoint).Port;
@@ -96,7 +96,7 @@ public sealed class ProtocolTests(ITestOutputHelper output)
     [Fact]
     public async Task WebSocket_IsProxied()
     {
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         await using var target = await TargetServer.StartAsync("ws");
         await using var lab = await Lab.StartAsync(output, Snapshot(1, [Http(port, Forward("web"))], [Group("web", [target.Port])]));
 
@@ -112,7 +112,7 @@ public sealed class ProtocolTests(ITestOutputHelper output)
     [Fact]
     public async Task Grpc_IsProxiedOverAnHttpsListener_ToAGrpcTargetGroup()
     {
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         await using var target = await TargetServer.StartAsync("grpc-target", http2Only: true);
         var certificate = SelfSigned();
         var listener = new Listener
@@ -140,8 +140,8 @@ public sealed class ProtocolTests(ITestOutputHelper output)
     [Fact]
     public async Task Listeners_OpenAndCloseAsTheConfigurationChanges()
     {
-        var first = BalancerHost.FreePort();
-        var second = BalancerHost.FreePort();
+        var first = TestPorts.Next();
+        var second = TestPorts.Next();
         await using var target = await TargetServer.StartAsync("t");
         await using var lab = await Lab.StartAsync(output, Snapshot(1, [Http(first, Forward("web"))], [Group("web", [target.Port])]));
         using var keepAlive = Lab.Client(first);

@@ -12,7 +12,7 @@ public sealed class DrainingTests(ITestOutputHelper output)
     [Fact]
     public async Task DrainingTarget_FinishesInFlightRequests_TakesNoNewOnes_AndReportsTheCount()
     {
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         await using var old = await TargetServer.StartAsync("old");
         await using var next = await TargetServer.StartAsync("next");
         await using var lab = await Lab.StartAsync(output, Snapshot(1, [Http(port, Forward("web"))], [Group("web", [old.Port])]));

@@ -19,7 +19,7 @@ public sealed class InPlaceDestinationsTests(ITestOutputHelper output)
     [Fact]
     public async Task TargetChanges_ReachRouting_WithoutAConfigurationReload()
     {
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         await using var old = await TargetServer.StartAsync("old");
         await using var next = await TargetServer.StartAsync("next");
         await using var lab = await Lab.StartAsync(output, Snapshot(1, [Http(port, Forward("web"))], [Group("web", [old.Port]), Group("other", [old.Port])]));
@@ -62,7 +62,7 @@ public sealed class InPlaceDestinationsTests(ITestOutputHelper output)
     [Fact]
     public async Task RuleChange_ReloadsTheConfiguration_AndKeepsTheDestinationsWrittenInPlace()
     {
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         await using var old = await TargetServer.StartAsync("old");
         await using var next = await TargetServer.StartAsync("next");
         await using var api = await TargetServer.StartAsync("api");

@@ -15,8 +15,8 @@ public sealed class PassiveHealthTests(ITestOutputHelper output)
     [Fact]
     public async Task RefusedConnection_EjectsTheTarget_AndGetsAreRetriedElsewhere()
     {
-        var port = BalancerHost.FreePort();
-        var closed = BalancerHost.FreePort();
+        var port = TestPorts.Next();
+        var closed = TestPorts.Next();
         await using var alive = await TargetServer.StartAsync("alive");
         // Health checks off: nothing but the failed connection can take the dead target out.
         await using var lab = await Lab.StartAsync(output, Snapshot(1, [Http(port, Forward("web"))], [Group("web", [closed, alive.Port])]));
@@ -43,8 +43,8 @@ public sealed class PassiveHealthTests(ITestOutputHelper output)
     [Fact]
     public async Task RefusedConnection_OnAPost_IsNotRetried()
     {
-        var port = BalancerHost.FreePort();
-        var closed = BalancerHost.FreePort();
+        var port = TestPorts.Next();
+        var closed = TestPorts.Next();
         await using var alive = await TargetServer.StartAsync("alive");
         await using var lab = await Lab.StartAsync(output, Snapshot(1, [Http(port, Forward("web"))], [Group("web", [closed, alive.Port])]));
         using var client = Lab.Client(port);

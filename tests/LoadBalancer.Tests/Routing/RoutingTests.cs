@@ -11,7 +11,7 @@ public sealed class RoutingTests(ITestOutputHelper output)
     [Fact]
     public async Task Rules_AreEvaluatedByPriority_AndTheDefaultActionTakesTheRest()
     {
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         await using var api = await TargetServer.StartAsync("api");
         await using var img = await TargetServer.StartAsync("img");
         await using var web = await TargetServer.StartAsync("web");
@@ -56,7 +56,7 @@ public sealed class RoutingTests(ITestOutputHelper output)
     [Fact]
     public async Task Redirect_BuildsTheLocationFromTheRequest()
     {
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         var redirect = new Scheduler.V1.RuleAction
         {
             Redirect = new Scheduler.V1.RedirectActionConfig { Protocol = "HTTPS", Port = "443", Path = "/new/#{path}", StatusCode = "HTTP_301" },
@@ -75,7 +75,7 @@ public sealed class RoutingTests(ITestOutputHelper output)
     [Fact]
     public async Task WeightedForward_SplitsByWeight_AndWeightZeroGetsNothing()
     {
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         await using var blue = await TargetServer.StartAsync("blue");
         await using var green = await TargetServer.StartAsync("green");
         await using var grey = await TargetServer.StartAsync("grey");
@@ -100,7 +100,7 @@ public sealed class RoutingTests(ITestOutputHelper output)
     [Fact]
     public async Task RoundRobin_SpreadsOverTheGroupsTargets()
     {
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         await using var a = await TargetServer.StartAsync("a");
         await using var b = await TargetServer.StartAsync("b");
         var snapshot = Snapshot(1, [Http(port, Forward("web"))], [Group("web", [a.Port, b.Port])]);
@@ -122,7 +122,7 @@ public sealed class RoutingTests(ITestOutputHelper output)
     {
         // The balancer starts no trace span per request (hosting diagnostics are off on the hot path), so it neither
         // rewrites a client's traceparent nor invents one.
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         await using var web = await TargetServer.StartAsync("web");
         var snapshot = Snapshot(1, [Http(port, Forward("web"))], [Group("web", [web.Port])]);
         await using var lab = await Lab.StartAsync(output, snapshot);

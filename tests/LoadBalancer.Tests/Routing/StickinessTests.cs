@@ -16,7 +16,7 @@ public sealed class StickinessTests(ITestOutputHelper output)
     [Fact]
     public async Task LbCookie_KeepsAClientOnItsTarget_AndWithoutItRoundRobinGoesOn()
     {
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         await using var a = await TargetServer.StartAsync("a");
         await using var b = await TargetServer.StartAsync("b");
         var attributes = new TargetGroupAttributes { Stickiness = new Stickiness { Enabled = true, Type = "lb_cookie", DurationSeconds = 3600 } };

@@ -109,7 +109,7 @@ public sealed class IncrementalApplyTests(ITestOutputHelper output) : IDisposabl
     public async Task AnySequenceOfDeltas_LeavesYarpRunningWhatAWholeRebuildWould(int seed)
     {
         var random = new Random(seed);
-        await using var lab = await Lab.StartAsync(output, InitialSnapshot(BalancerHost.FreePort(), BalancerHost.FreePort()));
+        await using var lab = await Lab.StartAsync(output, InitialSnapshot(TestPorts.Next(), TestPorts.Next()));
         var store = lab.Balancer.Store;
         var running = lab.Balancer.Services.GetRequiredService<RunningClusters>();
         var lookup = lab.Balancer.Services.GetRequiredService<IProxyStateLookup>();

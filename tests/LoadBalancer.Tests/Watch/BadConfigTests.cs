@@ -12,7 +12,7 @@ public sealed class BadConfigTests(ITestOutputHelper output)
     [Fact]
     public async Task BadDeltas_AreRefusedWithTheFieldNamed_AndTheLastGoodConfigurationStays()
     {
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         await using var target = await TargetServer.StartAsync("t");
         var snapshot = Snapshot(1, [Http(port, Forward("web"))], [Group("web", [target.Port])], [Rule(port, 10, Fixed("200", "ten"), Path("/ten"))]);
         await using var lab = await Lab.StartAsync(output, snapshot);
@@ -56,7 +56,7 @@ public sealed class BadConfigTests(ITestOutputHelper output)
     [Fact]
     public async Task DeltaThatDoesNotFollow_MakesTheBalancerResyncFromASnapshot()
     {
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         await using var target = await TargetServer.StartAsync("t");
         await using var lab = await Lab.StartAsync(output, Snapshot(1, [Http(port, Forward("web"))], [Group("web", [target.Port])]));
 

@@ -11,7 +11,7 @@ public sealed class FailStaticTests(ITestOutputHelper output)
     [Fact]
     public async Task SchedulerDown_KeepsServing_ThenCatchesUpFromASnapshotOnReconnect()
     {
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         await using var a = await TargetServer.StartAsync("a");
         await using var b = await TargetServer.StartAsync("b");
         await using var lab = await Lab.StartAsync(output, Snapshot(1, [Http(port, Forward("web"))], [Group("web", [a.Port])]));
@@ -40,7 +40,7 @@ public sealed class FailStaticTests(ITestOutputHelper output)
     [Fact]
     public async Task BalancerRestartedWhileTheSchedulerIsDown_ServesTheCachedConfiguration()
     {
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         await using var a = await TargetServer.StartAsync("a");
         await using var lab = await Lab.StartAsync(output, Snapshot(3, [Http(port, Forward("web"))], [Group("web", [a.Port])]));
         using (var client = Lab.Client(port))

@@ -11,7 +11,7 @@ public sealed class RequestCountTests(ITestOutputHelper output)
     [Fact]
     public async Task RequestsRoutedToAGroup_AreReportedAsCountsSinceTheLastReport_AndFixedResponsesCountForNoGroup()
     {
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         await using var web = await TargetServer.StartAsync("web");
         await using var api = await TargetServer.StartAsync("api");
         var snapshot = Snapshot(1,

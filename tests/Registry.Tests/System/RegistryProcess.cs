@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using Berth.TestSupport;
 
 // Not "...Tests.System": a namespace named System would shadow the real one for every sibling namespace.
@@ -81,7 +80,7 @@ public sealed class RegistryProcess : IAsyncDisposable
     public static async Task<RegistryProcess> StartAsync(Action<string> log, RegistryKind? kind = null, RegistryProcessOptions? options = null)
     {
         var dataDir = Directory.CreateTempSubdirectory("berth-registry-system-").FullName;
-        var registry = new RegistryProcess(kind ?? ConfiguredKind, dataDir, FreeLoopbackPort(), log, options ?? new RegistryProcessOptions());
+        var registry = new RegistryProcess(kind ?? ConfiguredKind, dataDir, TestPorts.Next(), log, options ?? new RegistryProcessOptions());
         try
         {
             await registry.RestartAsync();
@@ -259,13 +258,6 @@ public sealed class RegistryProcess : IAsyncDisposable
 
         var beside = Path.Combine(AppContext.BaseDirectory, "Berth.Registry.dll");
         return File.Exists(beside) ? beside : throw new FileNotFoundException("Berth.Registry.dll is not built.", beside);
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private void Forward(string? line)

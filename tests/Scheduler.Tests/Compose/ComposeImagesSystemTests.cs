@@ -5,6 +5,7 @@ using System.Text.Json;
 using Berth.Scheduler.V1;
 using Berth.TestSupport;
 using DotNet.Testcontainers.Builders;
+using DotNet.Testcontainers.Configurations;
 using DotNet.Testcontainers.Images;
 using DotNet.Testcontainers.Containers;
 using DotNet.Testcontainers.Networks;
@@ -21,7 +22,10 @@ namespace Berth.Scheduler.Tests.Compose;
 /// from deploy/docker/Dockerfile with its PROJECT build argument, started (Testcontainers) with the compose file's
 /// arguments, environment, volumes and network, answering their health endpoints and real traffic: docker login, push
 /// and pull through the registry container, a gRPC call to the scheduler with the token it wrote to its volume, and
-/// the pushed image still there after the registry container is replaced on the same volume.
+/// the pushed image still there after the registry container is replaced on the same volume. And the balancer's image
+/// (issue 16): the compose file's `balancer` service, started before its credential exists, on the host's network,
+/// serving a listener of the load balancer `local` once `balancer-setup`'s credential file appears on the scheduler's
+/// volume.
 /// </summary>
 /// <remarks>
 /// The images are tagged berth-test/*:compose and kept: they are the build cache (the engine's classic builder drops an
@@ -32,6 +36,7 @@ public sealed class ComposeImagesSystemTests(ITestOutputHelper output) : IAsyncL
 {
     private const string RegistryImage = "berth-test/registry:compose";
     private const string SchedulerImage = "berth-test/scheduler:compose";
+    private const string BalancerImage = "berth-test/loadbalancer:compose";
     private static readonly string[] s_baseImages = ["berth/dotnet-runtime:10", "berth/dotnet-sdk:10"];
 
     private readonly string _runId = Guid.NewGuid().ToString("N")[..8];
@@ -106,6 +111,76 @@ public sealed class ComposeImagesSystemTests(ITestOutputHelper output) : IAsyncL
         (await DockerAsync(["pull", image])).EnsureSuccess("docker pull after the restart");
         Assert.Equal(pushedDigest, await RepoDigestAsync(image));
         (await DockerAsync(["rmi", image])).EnsureSuccess("docker rmi");
+    }
+
+    [Fact]
+    public async Task ComposeBalancer_WaitsForItsCredential_ThenServesTheListenersOfLocal()
+    {
+        Environment.SetEnvironmentVariable("DOCKER_API_VERSION", "1.41");
+        Environment.SetEnvironmentVariable("TESTCONTAINERS_RYUK_DISABLED", "true");
+        Environment.SetEnvironmentVariable("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1");
+        var repo = LabHosts.RepositoryRoot();
+        await EnsureBaseImagesAsync(repo);
+        await BuildAsync(repo, "Scheduler", SchedulerImage);
+        await BuildAsync(repo, "LoadBalancer", BalancerImage);
+
+        var network = _network = new NetworkBuilder().WithName($"berth-compose-{_runId}").Build();
+        await network.CreateAsync();
+        var schedulerData = await CreateVolumeAsync("scheduler-data");
+        var balancerData = await CreateVolumeAsync("balancer-data");
+        // No registry here: the scheduler only retries its pull-secret file, which does not matter to a balancer.
+        var scheduler = await StartSchedulerAsync(network, schedulerData, registryPort: 5000);
+        var schedulerPort = scheduler.GetMappedPublicPort(7070);
+        await WaitForHealthAsync(new Uri($"http://127.0.0.1:{schedulerPort}"), http2: true, "scheduler");
+
+        // The balancer first, as `docker-compose up` may start it: it waits for the credential file.
+        var adminPort = TestPorts.Next();
+        await StartBalancerAsync(repo, schedulerData, balancerData, schedulerPort, adminPort);
+
+        // What balancer-setup does (berth cluster create default; lb create local; lb credential local -o FILE), through
+        // the API the CLI calls, the file written where that step writes it (the scheduler's volume, 0600).
+        var token = Encoding.UTF8.GetString(await scheduler.ReadFileAsync("/data/admin-token")).Trim();
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{schedulerPort}");
+        var admin = new CallOptions(new Metadata { { "authorization", "Bearer " + token } }, DateTime.UtcNow.AddSeconds(30));
+        await new Berth.Scheduler.V1.Clusters.ClustersClient(channel).CreateClusterAsync(new CreateClusterRequest { ClusterName = "default" }, admin);
+        var loadBalancing = new Berth.Scheduler.V1.LoadBalancing.LoadBalancingClient(channel);
+        var local = (await loadBalancing.CreateLoadBalancerAsync(new CreateLoadBalancerRequest { Name = "local", Cluster = "default" }, admin)).LoadBalancer;
+        var credential = (await loadBalancing.CreateBalancerCredentialAsync(new CreateBalancerCredentialRequest { LoadBalancerArn = local.LoadBalancerArn }, admin)).Credential;
+        await scheduler.CopyAsync(Encoding.UTF8.GetBytes(credential + "\n"), "/data/balancer-token", fileMode: UnixFileModes.UserRead | UnixFileModes.UserWrite);
+
+        // A listener added afterwards, as the README's walk-through does: the balancer binds it on the host's loopback.
+        var listenerPort = TestPorts.Next();
+        var body = "served by the compose balancer " + _runId;
+        await loadBalancing.CreateListenerAsync(new CreateListenerRequest
+        {
+            LoadBalancerArn = local.LoadBalancerArn,
+            Port = listenerPort,
+            Protocol = ListenerProtocol.Http,
+            DefaultActions = { new RuleAction { FixedResponse = new FixedResponseActionConfig { StatusCode = "200", ContentType = "text/plain", MessageBody = body } } },
+        }, admin);
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var answer = "";
+        await TaskTimeouts.WaitUntilAsync(async () =>
+        {
+            try
+            {
+                answer = await http.GetStringAsync(new Uri($"http://127.0.0.1:{listenerPort}/"));
+                return true;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(90), $"the compose balancer's listener on 127.0.0.1:{listenerPort}");
+        Assert.Equal(body, answer);
+
+        // Its admin endpoint on the host's loopback: serving local, connected to the scheduler with that credential.
+        var status = JsonDocument.Parse(await http.GetStringAsync(new Uri($"http://127.0.0.1:{adminPort}/status"))).RootElement;
+        output.WriteLine(status.ToString());
+        Assert.True(status.GetProperty("connected").GetBoolean());
+        Assert.Equal(local.LoadBalancerArn, status.GetProperty("loadBalancerArn").GetString());
+        Assert.Contains(status.GetProperty("listeners").EnumerateArray(), l => l.GetProperty("port").GetInt32() == listenerPort);
     }
 
     public async Task DisposeAsync()
@@ -207,12 +282,38 @@ public sealed class ComposeImagesSystemTests(ITestOutputHelper output) : IAsyncL
             .WithPortBinding(7070, assignRandomHostPort: true)
             .WithCreateParameterModifier(OnLoopback));
 
+    // docker-compose.yml's balancer service: its shell command (wait for the credential, then exec the balancer), its
+    // env_file and volumes, on the host's network (network_mode: host), reaching the scheduler at its published port.
+    private async Task<IContainer> StartBalancerAsync(string repo, IVolume schedulerData, IVolume balancerData, ushort schedulerPort, int adminPort) =>
+        await StartAsync(new ContainerBuilder(BalancerImage)
+            .WithImagePullPolicy(PullPolicy.Never)
+            .WithAutoRemove(true)
+            .WithCleanUp(true)
+            .WithName($"berth-compose-{_runId}-balancer")
+            .WithEnvironment(ReadEnvFile(Path.Combine(repo, "deploy", "loadbalancer.env")))
+            .WithEntrypoint("/bin/sh", "-c")
+            .WithCommand(
+                "until [ -s /scheduler/balancer-token ]; do sleep 1; done; " +
+                $"exec dotnet /app/Berth.LoadBalancer.dll --scheduler-url http://127.0.0.1:{schedulerPort} " +
+                "--token-file /scheduler/balancer-token --data-dir /data --listen-address 127.0.0.1 " +
+                $"--admin-url http://127.0.0.1:{adminPort}")
+            .WithVolumeMount(schedulerData, "/scheduler", AccessMode.ReadOnly)
+            .WithVolumeMount(balancerData, "/data")
+            .WithCreateParameterModifier(OnHostNetwork));
+
     private async Task<IContainer> StartAsync(ContainerBuilder builder)
     {
         var container = builder.Build();
         _containers.Add(container);
         await container.StartAsync().WithTimeout(TimeSpan.FromMinutes(1));
         return container;
+    }
+
+    // network_mode: host (Testcontainers has no builder method for it).
+    private static void OnHostNetwork(Docker.DotNet.Models.CreateContainerParameters parameters)
+    {
+        parameters.HostConfig ??= new Docker.DotNet.Models.HostConfig();
+        parameters.HostConfig.NetworkMode = "host";
     }
 
     // Published ports on 127.0.0.1 only, as the compose file publishes them (Testcontainers binds every address).

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Berth.Scheduler.Tests.Infrastructure;
 using Berth.Scheduler.V1;
 using Berth.TestSupport;
@@ -189,7 +187,7 @@ public sealed class CrashTests(ITestOutputHelper output) : IAsyncLifetime
 
     private async Task<(Process Process, GrpcChannel Channel)> StartProcessAsync()
     {
-        var port = FreePort();
+        var port = TestPorts.Next();
         var dll = Path.Combine(AppContext.BaseDirectory, "Berth.Scheduler.dll");
         var start = new ProcessStartInfo("dotnet")
         {
@@ -240,12 +238,5 @@ public sealed class CrashTests(ITestOutputHelper output) : IAsyncLifetime
         {
             // After the test.
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Berth.Scheduler.Provisioning;
 using Berth.Scheduler.Provisioning.Lab;
 using Berth.Scheduler.V1;
@@ -160,7 +158,7 @@ internal sealed class LabProvisionerFixture : IAsyncDisposable
         Options.DestroyTimeout = TimeSpan.FromMinutes(2);
 
         var root = await Provisioner().EnsureNetworkAsync(CancellationToken.None).WithTimeout();
-        var port = FreePort(root);
+        var port = TestPorts.Next(root);
         SchedulerUrl = new Uri($"http://{root}:{port}");
         var data = Path.Combine(_work.FullName, "scheduler");
         List<string> arguments = ["--urls", SchedulerUrl.ToString().TrimEnd('/'), "--data-dir", data, "--Logging:LogLevel:Microsoft.AspNetCore", "Warning"];
@@ -215,12 +213,5 @@ internal sealed class LabProvisionerFixture : IAsyncDisposable
                 return false;
             }
         }, TimeSpan.FromSeconds(60), "the scheduler's API");
-    }
-
-    private static int FreePort(string address)
-    {
-        using var listener = new TcpListener(IPAddress.Parse(address), 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

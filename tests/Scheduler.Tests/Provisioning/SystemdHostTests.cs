@@ -109,10 +109,7 @@ public sealed class SystemdHostTests(ITestOutputHelper output) : IAsyncLifetime
 
     private async Task<string> StartSchedulerAsync(string address)
     {
-        using var listener = new TcpListener(IPAddress.Parse(address), 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        var port = TestPorts.Next(address);
         var url = $"http://{address}:{port.ToString(CultureInfo.InvariantCulture)}";
         var data = Path.Combine(_work.FullName, "scheduler");
         _scheduler = ServiceProcess.Start("scheduler", LabPlatform.Binary("Scheduler", "Berth.Scheduler.dll"),
