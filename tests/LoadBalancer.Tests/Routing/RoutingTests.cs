@@ -140,7 +140,7 @@ public sealed class RoutingTests(ITestOutputHelper output)
     [Fact]
     public async Task ForwardedRequests_CarryElbsForwardedHeaders_ClientAddressAppended_ProtoAndPortReplaced()
     {
-        var port = BalancerHost.FreePort();
+        var port = TestPorts.Next();
         await using var web = await TargetServer.StartAsync("web");
         var snapshot = Snapshot(1, [Http(port, Forward("web"))], [Group("web", [web.Port])]);
         await using var lab = await Lab.StartAsync(output, snapshot);

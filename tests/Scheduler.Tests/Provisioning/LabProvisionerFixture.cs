@@ -82,7 +82,7 @@ internal sealed class LabProvisionerFixture : IAsyncDisposable
     public string RootAddress => SchedulerUrl.Host;
 
     /// <summary>A free TCP port on the lab's root address (for a balancer's listener).</summary>
-    public int FreeRootPort() => FreePort(RootAddress);
+    public int FreeRootPort() => TestPorts.Next(RootAddress);
 
     /// <summary>The scheduler's gRPC channel, for the APIs this fixture does not name.</summary>
     public GrpcChannel Channel => _channel!;

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Berth.Scheduler.V1;
 using Berth.TestSupport;
 using Grpc.Core;
