@@ -33,9 +33,7 @@ public sealed class HostGroupSystemdTests(ITestOutputHelper output) : IAsyncLife
     public async Task HostGroupOfOne_GrowsASystemdMachineWithItsOwnEngine_RunsATaskThere_UpdateToZero_LeavesNothing()
     {
         var repo = LabHosts.RepositoryRoot();
-        var publish = Path.Combine(_work.FullName, "agent");
-        (await ProcessRunner.RunAsync("dotnet", ["publish", Path.Combine(repo, "src/Agent/Berth.Agent.csproj"), "-c", "Release", "-r", "linux-x64", "--self-contained", "-o", publish, "-nologo", "-clp:ErrorsOnly"],
-            TimeSpan.FromMinutes(15), log: output.WriteLine)).EnsureSuccess("dotnet publish the agent");
+        var publish = await SystemdMachine.PublishedAgentAsync(output.WriteLine);
         // Built once per engine (by tag), before any create runs against a deadline.
         await SystemdMachine.EnsureImageAsync(output.WriteLine, withEngine: true);
         await TestImages.EnsureBusyboxAsync(null, output.WriteLine);

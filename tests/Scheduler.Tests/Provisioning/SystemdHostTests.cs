@@ -27,9 +27,7 @@ public sealed class SystemdHostTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task InstallSh_OnASystemdMachine_UnitNotifiesReady_Registers_RunsATask_AndSurvivesARestart()
     {
         var repo = LabHosts.RepositoryRoot();
-        var publish = Path.Combine(_work.FullName, "agent");
-        (await ProcessRunner.RunAsync("dotnet", ["publish", Path.Combine(repo, "src/Agent/Berth.Agent.csproj"), "-c", "Release", "-r", "linux-x64", "--self-contained", "-o", publish, "-nologo", "-clp:ErrorsOnly"],
-            TimeSpan.FromMinutes(15), log: output.WriteLine)).EnsureSuccess("dotnet publish the agent");
+        var publish = await SystemdMachine.PublishedAgentAsync(output.WriteLine);
 
         // The machine reaches the scheduler on the engine's bridge gateway (the root namespace's side of docker0).
         var gateway = await SystemdMachine.BridgeGatewayAsync();

@@ -26,6 +26,8 @@ internal sealed class SystemdMachine : IAsyncDisposable
     public const string DockerSocket = "/mnt/docker.sock";
 
     private static readonly SemaphoreSlim s_imageGate = new(1, 1);
+    private static readonly SemaphoreSlim s_publishGate = new(1, 1);
+    private static string? s_publishedAgent;
     private readonly IContainer _container;
     private readonly Action<string> _log;
 
@@ -133,6 +135,34 @@ internal sealed class SystemdMachine : IAsyncDisposable
         var address = NetworkInterface.GetAllNetworkInterfaces().SingleOrDefault(n => n.Name == bridge)?
             .GetIPProperties().UnicastAddresses.Select(u => u.Address).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork);
         return address?.ToString() ?? throw new InvalidOperationException($"The engine's bridge '{bridge}' has no IPv4 address (docker network inspect: '{inspect}').");
+    }
+
+    /// <summary>
+    /// The agent published self-contained for linux-x64 (what install.sh installs on a VM), once per test process: the
+    /// systemd tests share it, and a publish takes minutes on a loaded machine. The folder is kept between runs (per
+    /// checkout, under the temp directory), so a later run's publish only copies what changed. Read-only to its users.
+    /// </summary>
+    public static async Task<string> PublishedAgentAsync(Action<string> log)
+    {
+        await s_publishGate.WaitAsync();
+        try
+        {
+            if (s_publishedAgent is null)
+            {
+                var repo = LabHosts.RepositoryRoot();
+                var checkout = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(repo)))[..12];
+                var publish = Path.Combine(Path.GetTempPath(), "berth-test-agent-" + checkout.ToLowerInvariant());
+                (await ProcessRunner.RunAsync("dotnet", ["publish", Path.Combine(repo, "src/Agent/Berth.Agent.csproj"), "-c", "Release", "-r", "linux-x64", "--self-contained", "-o", publish, "-nologo", "-clp:ErrorsOnly"],
+                    TimeSpan.FromMinutes(15), log: log)).EnsureSuccess("dotnet publish the agent");
+                s_publishedAgent = publish;
+            }
+
+            return s_publishedAgent;
+        }
+        finally
+        {
+            s_publishGate.Release();
+        }
     }
 
     /// <summary>
