@@ -7,7 +7,8 @@ namespace Berth.Scheduler.CapacityProviders;
 /// <summary>
 /// ECS managed scaling, inside a cluster's transaction: for each provider with managed scaling ENABLED, N is its group's
 /// hosts in service past instanceWarmupPeriod, M the hosts needed (those of N running a non-daemon task, or, while its
-/// tasks wait in PROVISIONING, N plus the hosts they need within the step sizes), CapacityProviderReservation = M / N
+/// tasks wait in PROVISIONING, those of N whose agents are connected plus the hosts the tasks need within the step
+/// sizes), CapacityProviderReservation = M / N
 /// (<see cref="Reservation"/>), and target tracking on it sets the group's desired capacity the way an update does: up at
 /// once, down only once the metric has stayed below the target for <see cref="CapacityProviderOptions.ScaleInAfter"/>
 /// (ECS: 15 minutes; the FARGATE pool's <see cref="FargatePoolOptions.IdleTimeout"/>), and never while a host is still
@@ -36,7 +37,11 @@ internal static class ManagedScalingPass
             var warming = live.Count - warm.Count;
             var busy = warm.Count(h => HostGroupPlanner.NonDaemonTasks(cluster, h) > 0);
             var waiting = cluster.Provisioning.Where(t => StrategyPlacement.RecordOf(cluster, t.CapacityProviderName) == provider).ToList();
-            var needed = Reservation.Needed(warm.Count, busy, waiting.Count == 0 ? 0 : HostsFor(cluster, group, waiting), scaling);
+            // While tasks wait, N leaves out hosts whose agents have not connected: placement cannot use them yet, and one
+            // registers (in service) a moment before its session comes up, so the tasks it is about to take still wait.
+            // Counted, it made a pool without warm-up ask for a host too many (seen on the lab). Scale-in is not affected.
+            var usable = waiting.Count == 0 ? warm.Count : warm.Count(h => cluster.Instances.GetValueOrDefault(h.InstanceId!) is { AgentConnected: true });
+            var needed = Reservation.Needed(usable, busy, waiting.Count == 0 ? 0 : HostsFor(cluster, group, waiting), scaling);
             var percent = Reservation.Percent(warm.Count, needed);
             provider.LastReservation = percent;
             var current = group.Size.Desired;

@@ -133,6 +133,37 @@ public sealed class FargatePoolTests(ITestOutputHelper output) : HostGroupTest(o
     }
 
     [Fact]
+    public async Task APoolHostWhoseAgentHasNotConnectedYet_DoesNotMakeThePoolAskForAnother_AndTakesTheTasksOnceItDoes()
+    {
+        // A real agent registers, then opens its session: between the two the host is in service but placement cannot use
+        // it. Here the pool's host stays in that window until the test connects it.
+        Provisioner.OnCreate = (request, _) => Provisioner.MakeAsync(request, connect: false);
+        await Host.Clusters.CreateClusterAsync(new CreateClusterRequest { ClusterName = "default" }, Host.Admin);
+        await Host.TaskDefinitions.RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest { TaskDefinitionJson = Serverless }, Host.Admin);
+        await Host.ServicesApi.CreateServiceAsync(new CreateServiceRequest { ServiceName = "api", TaskDefinition = "api", DesiredCount = 2, LaunchType = "FARGATE" }, Host.Admin);
+        await WaitForServiceTasksAsync("api", 2);
+
+        await Pass.RunOnceAsync(CancellationToken.None).WithTimeout();
+        var host = (await WaitForPoolAsync(p => p.FargatePool.Hosts.Any(h => h is { LifecycleState: "InService", ContainerInstanceArn.Length: > 0 }), "the pool's host registered")).FargatePool.Hosts.First(h => h.LifecycleState == "InService");
+
+        // Both tasks (two fit one host) still wait: a pass must not count the host as one that could not take them.
+        await Pass.RunOnceAsync(CancellationToken.None).WithTimeout();
+        var pool = (await DescribePoolAsync()).FargatePool;
+        Assert.Equal((1, 1), (pool.DesiredCapacity, pool.Hosts.Count));
+        Assert.All(await WaitForServiceTasksAsync("api", 2), t => Assert.Equal(LifecycleStatus.Provisioning, t.LastStatus));
+
+        // Its session comes up: the tasks go there, and the pool still wants one host.
+        await Provisioner.Agent(host.Name)!.ConnectAsync();
+        await Pass.RunOnceAsync(CancellationToken.None).WithTimeout();
+        var placed = await WaitForServiceTasksAsync("api", 2, ts => ts.All(t => t.LastStatus == LifecycleStatus.Pending));
+        Assert.All(placed, t => Assert.Equal(host.ContainerInstanceArn, t.ContainerInstanceArn));
+        await Pass.RunOnceAsync(CancellationToken.None).WithTimeout();
+        pool = (await DescribePoolAsync()).FargatePool;
+        Assert.Equal((1, 1), (pool.DesiredCapacity, pool.Hosts.Count));
+        Assert.Equal([$"create {host.Name}"], Provisioner.Calls.Where(c => c.StartsWith("create ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task AFailingProvisioner_IsShownOnTheFargateProvider_AndInTheServiceEvents_AndLeavesNoHostRegistered()
     {
         // The host's agent registers, then the provisioner fails (a timeout after the registration).
