@@ -127,6 +127,23 @@ public sealed class SubnetTests(ITestOutputHelper output) : ServiceTest(output)
     }
 
     [Fact]
+    public async Task Restart_KeepsTheSubnetsOfServicesAndTasks()
+    {
+        var agent = await SimulatedAgent.RegisterAsync(Host, facts: SimulatedAgent.DefaultFacts("zone-b"));
+        await RegisterAsync(Awsvpc);
+        var zoneB = (await SubnetsByZoneAsync())["zone-b"].SubnetId;
+        await CreateAsync(new CreateServiceRequest { ServiceName = "api", TaskDefinition = "api", DesiredCount = 0, NetworkConfiguration = InSubnets(zoneB) });
+        var task = Assert.Single((await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "api", NetworkConfiguration = InSubnets(zoneB) }, Host.Admin)).Tasks);
+        await agent.DisposeAsync();
+
+        await RestartAsync();
+
+        Assert.Equal([zoneB], (await DescribeAsync("api")).NetworkConfiguration.AwsvpcConfiguration.Subnets);
+        Assert.Equal([zoneB], Assert.Single(await DescribeTasksAsync([task.TaskId])).NetworkConfiguration.AwsvpcConfiguration.Subnets);
+        Assert.Equal(zoneB, (await SubnetsByZoneAsync())["zone-b"].SubnetId);
+    }
+
+    [Fact]
     public async Task Refusals_UnknownTooManyAndDuplicateSubnets_AndSubnetsForANonAwsvpcTask_InEcsWords()
     {
         await StartAgentAsync("zone-a");
