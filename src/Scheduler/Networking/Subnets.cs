@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Security.Cryptography;
 using System.Text;
@@ -21,15 +22,20 @@ internal static class Subnets
     /// <summary>ECS: at most 16 subnets per awsvpcConfiguration.</summary>
     public const int MaxPerTask = 16;
 
+    // Ids by cluster and zone, computed once: every awsvpc task records its subnet's id, and tasks of one zone then share
+    // one string. Bounded by the zones hosts have reported (validated words), a few per cluster.
+    private static readonly ConcurrentDictionary<(string Cluster, string Zone), string> s_ids = new();
+
     /// <summary>
     /// The subnet id of <paramref name="zone"/> in cluster <paramref name="cluster"/>: <c>subnet-</c> and 17 hex digits, as
     /// EC2 ids look, from SHA-256 of the cluster's ARN and the zone (a cluster of the same name made again gets the same ids).
     /// </summary>
-    public static string IdOf(string cluster, string zone)
-    {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(Arns.Cluster(cluster) + "\n" + zone));
-        return "subnet-" + Convert.ToHexStringLower(hash)[..17];
-    }
+    public static string IdOf(string cluster, string zone) =>
+        s_ids.GetOrAdd((cluster, zone), static key =>
+        {
+            var hash = SHA256.HashData(Encoding.UTF8.GetBytes(Arns.Cluster(key.Cluster) + "\n" + key.Zone));
+            return "subnet-" + Convert.ToHexStringLower(hash)[..17];
+        });
 
     /// <summary>
     /// The cluster's subnets, by zone: one per zone of its instances that are not INACTIVE, with those instances (the

@@ -28,7 +28,7 @@ internal static class TaskLifecycle
             EnableExecuteCommand = enableExecuteCommand,
             SecurityGroups = securityGroups.IsDefault ? [] : securityGroups,
             Subnets = subnets.IsDefault ? [] : subnets,
-            SubnetId = SubnetOf(tx, placement.InstanceId),
+            SubnetId = SubnetOf(tx, definition, placement.InstanceId),
             Ports = placement.PortBindings,
             Reservation = placement.Reservation,
             CreatedAt = tx.Now,
@@ -36,9 +36,12 @@ internal static class TaskLifecycle
             DesiredSeq = tx.NextSeq(),
         };
 
-    // The subnet a placed task is in: its instance's zone's (shown as the attachment's subnetId).
-    private static string SubnetOf(ClusterTransaction tx, string instanceId) =>
-        instanceId.Length > 0 && tx.Cluster.Instances.TryGetValue(instanceId, out var instance) ? Networking.Subnets.OfInstance(instance) : "";
+    // The subnet a placed awsvpc task is in: its instance's zone's (shown as its attachment's subnetId, which only awsvpc
+    // tasks have; other tasks keep none, so a million bridge tasks carry no extra string).
+    private static string SubnetOf(ClusterTransaction tx, TaskDefinitionRecord definition, string instanceId) =>
+        definition.Definition.NetworkMode == "awsvpc" && instanceId.Length > 0 && tx.Cluster.Instances.TryGetValue(instanceId, out var instance)
+            ? Networking.Subnets.OfInstance(instance)
+            : "";
 
     /// <summary>
     /// Creates the record of a task that waits in PROVISIONING for its capacity provider's hosts (ECS: no host had room):
@@ -62,7 +65,7 @@ internal static class TaskLifecycle
     public static void Place(ClusterTransaction tx, TaskRecord task, TaskPlacement placement, InstanceRecord instance)
     {
         task.InstanceId = placement.InstanceId;
-        task.SubnetId = Networking.Subnets.OfInstance(instance);
+        task.SubnetId = SubnetOf(tx, task.Definition, instance.Id);
         task.Ports = placement.PortBindings;
         task.Reservation = placement.Reservation;
         task.LastStatus = LifecycleStatus.Pending;
