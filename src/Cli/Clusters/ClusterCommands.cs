@@ -4,9 +4,19 @@ using Berth.Scheduler.V1;
 
 namespace Berth.Cli.Clusters;
 
-/// <summary><c>berth cluster create|list|describe|delete|put-capacity-providers</c>.</summary>
+/// <summary><c>berth cluster create|list|describe|delete|put-capacity-providers|subnets</c>.</summary>
 internal static class ClusterCommands
 {
+    /// <summary>
+    /// The <c>--subnets</c> option of <c>berth task run</c> and <c>berth service create|update</c>: subnet ids (a zone of the
+    /// cluster each, <c>berth cluster subnets</c>), repeated or comma-separated (ECS's awsvpcConfiguration.subnets).
+    /// </summary>
+    public static Option<string[]> SubnetsOption() => new("--subnets")
+    {
+        Description = "awsvpc only: subnet ids (subnet-..., comma-separated or repeated; see berth cluster subnets) whose zones the tasks are placed in (none: any zone)",
+        AllowMultipleArgumentsPerToken = true,
+    };
+
     public static Command Build(CommandActions actions)
     {
         var command = new Command("cluster", "Create, list, describe and delete clusters");
@@ -88,8 +98,35 @@ internal static class ClusterCommands
         command.Add(list);
         command.Add(describe);
         command.Add(delete);
+        var subnetIds = new Argument<string[]>("SUBNET") { Description = "Subnet ids (all when none)", Arity = ArgumentArity.ZeroOrMore };
+        var subnets = new Command("subnets", "List the cluster's subnets: one per zone of its hosts, with each host's task subnet (EC2 DescribeSubnets)") { subnetIds };
+        actions.Set(subnets, async (parse, context, ct) =>
+        {
+            var reply = await context.Scheduler.Clusters.DescribeSubnetsAsync(new DescribeSubnetsRequest { Cluster = context.Cluster, SubnetIds = { parse.GetValue(subnetIds) ?? [] } }, cancellationToken: ct);
+            PrintSubnets(context.Output, reply.Subnets);
+            return ExitCodes.Success;
+        });
+
         command.Add(put);
+        command.Add(subnets);
         return command;
+    }
+
+    private static void PrintSubnets(CliOutput output, IReadOnlyCollection<Subnet> subnets)
+    {
+        if (output.IsJson)
+        {
+            output.Json(subnets);
+            return;
+        }
+
+        output.Table(
+            ["SUBNET", "ZONE", "CIDR", "HOSTS", "HOST TASK SUBNETS"],
+            subnets.Select(s => (IReadOnlyList<string>)
+            [
+                s.SubnetId, s.AvailabilityZone, s.CidrBlock.Length > 0 ? s.CidrBlock : "-", Display.Num(s.Hosts.Count),
+                s.Hosts.Any(h => h.TaskSubnet.Length > 0) ? string.Join(",", s.Hosts.Where(h => h.TaskSubnet.Length > 0).Select(h => h.TaskSubnet)) : "-",
+            ]));
     }
 
     private static void Print(CliOutput output, IReadOnlyCollection<Cluster> clusters)

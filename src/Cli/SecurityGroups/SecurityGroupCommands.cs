@@ -34,17 +34,27 @@ internal static class SecurityGroupCommands
         AllowMultipleArgumentsPerToken = true,
     };
 
-    /// <summary>The network configuration of <see cref="GroupsOption"/>'s values; null when the option is absent.</summary>
-    public static NetworkConfiguration? NetworkConfigurationOf(ParseResult parse, Option<string[]> option)
+    /// <summary>
+    /// The network configuration of <see cref="GroupsOption"/>'s and <see cref="Clusters.ClusterCommands.SubnetsOption"/>'s
+    /// values; null when both are absent. As ECS's networkConfiguration it is one whole: an update that gives one of them
+    /// sets the other to none.
+    /// </summary>
+    public static NetworkConfiguration? NetworkConfigurationOf(ParseResult parse, Option<string[]> groupsOption, Option<string[]> subnetsOption)
     {
-        if (parse.GetResult(option) is null)
+        if (parse.GetResult(groupsOption) is null && parse.GetResult(subnetsOption) is null)
         {
             return null;
         }
 
-        var groups = (parse.GetValue(option) ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        return new NetworkConfiguration { AwsvpcConfiguration = new AwsvpcNetworkConfiguration { SecurityGroups = { groups } } };
+        return new NetworkConfiguration
+        {
+            AwsvpcConfiguration = new AwsvpcNetworkConfiguration { SecurityGroups = { Values(parse, groupsOption) }, Subnets = { Values(parse, subnetsOption) } },
+        };
     }
+
+    // Repeated or comma-separated values.
+    private static IEnumerable<string> Values(ParseResult parse, Option<string[]> option) =>
+        (parse.GetValue(option) ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     private static Argument<string> GroupArgument() => new("group") { Description = "The group's id (sg-...) or name" };
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Berth.Cli.Common;
+using Berth.Cli.Clusters;
 using Berth.Cli.SecurityGroups;
 using Berth.Cli.Tasks;
 using Berth.Scheduler.V1;
@@ -39,7 +40,8 @@ internal static class ServiceCommands
         var placement = new PlacementArguments();
         var loadBalancers = LoadBalancerOption();
         var securityGroups = SecurityGroupCommands.GroupsOption();
-        var create = new Command("create", "Create a service and its first deployment") { name, taskdef, desired, daemon, gracePeriod, launchType, strategy, enableExec, loadBalancers, securityGroups };
+        var subnets = ClusterCommands.SubnetsOption();
+        var create = new Command("create", "Create a service and its first deployment") { name, taskdef, desired, daemon, gracePeriod, launchType, strategy, enableExec, loadBalancers, securityGroups, subnets };
         placement.AddTo(create);
         deployment.AddTo(create);
         actions.Set(create, async (parse, context, ct) =>
@@ -56,7 +58,7 @@ internal static class ServiceCommands
                 LaunchType = parse.GetValue(launchType) ?? string.Empty,
                 ClientToken = Guid.NewGuid().ToString("N"),
                 EnableExecuteCommand = parse.GetValue(enableExec),
-                NetworkConfiguration = SecurityGroupCommands.NetworkConfigurationOf(parse, securityGroups),
+                NetworkConfiguration = SecurityGroupCommands.NetworkConfigurationOf(parse, securityGroups, subnets),
             };
             request.PlacementStrategy.AddRange(placement.StrategiesOf(parse));
             request.PlacementConstraints.AddRange(placement.ConstraintsOf(parse));
@@ -80,8 +82,9 @@ internal static class ServiceCommands
         var placement = new PlacementArguments();
         var loadBalancers = LoadBalancerOption();
         var securityGroups = SecurityGroupCommands.GroupsOption();
+        var subnets = ClusterCommands.SubnetsOption();
         var strategy = CapacityProviderStrategyArguments.StrategyOption();
-        var update = new Command("update", "Change a service: scale it, or roll out a new task definition") { name, taskdef, desired, force, gracePeriod, enableExec, loadBalancers, securityGroups, strategy };
+        var update = new Command("update", "Change a service: scale it, or roll out a new task definition") { name, taskdef, desired, force, gracePeriod, enableExec, loadBalancers, securityGroups, subnets, strategy };
         placement.AddTo(update);
         deployment.AddTo(update);
         actions.Set(update, async (parse, context, ct) =>
@@ -93,7 +96,7 @@ internal static class ServiceCommands
                 TaskDefinition = parse.GetValue(taskdef) ?? string.Empty,
                 ForceNewDeployment = parse.GetValue(force),
                 // Given (even empty: back to the default group) replaces the groups and starts a deployment if they differ.
-                NetworkConfiguration = SecurityGroupCommands.NetworkConfigurationOf(parse, securityGroups),
+                NetworkConfiguration = SecurityGroupCommands.NetworkConfigurationOf(parse, securityGroups, subnets),
             };
             if (parse.GetValue(desired) is { } count)
             {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Berth.Cli.Common;
+using Berth.Cli.Clusters;
 using Berth.Cli.SecurityGroups;
 using Berth.Scheduler.V1;
 
@@ -32,8 +33,9 @@ internal static class TaskCommands
         var enableExec = new Option<bool>("--enable-execute-command") { Description = "Allow `berth task exec` into the tasks (off by default, as ECS's enableExecuteCommand)" };
         var timeout = WaitTimeout();
         var securityGroups = SecurityGroupCommands.GroupsOption();
+        var subnets = ClusterCommands.SubnetsOption();
         var placement = new PlacementArguments();
-        var run = new Command("run", "Place and start copies of a task definition") { taskdef, count, group, startedBy, launchType, strategy, wait, enableExec, timeout, securityGroups };
+        var run = new Command("run", "Place and start copies of a task definition") { taskdef, count, group, startedBy, launchType, strategy, wait, enableExec, timeout, securityGroups, subnets };
         placement.AddTo(run);
         actions.Set(run, async (parse, context, ct) =>
         {
@@ -47,7 +49,7 @@ internal static class TaskCommands
                 LaunchType = parse.GetValue(launchType) ?? string.Empty,
                 ClientToken = Guid.NewGuid().ToString("N"),
                 EnableExecuteCommand = parse.GetValue(enableExec),
-                NetworkConfiguration = SecurityGroupCommands.NetworkConfigurationOf(parse, securityGroups),
+                NetworkConfiguration = SecurityGroupCommands.NetworkConfigurationOf(parse, securityGroups, subnets),
             };
             request.PlacementStrategy.AddRange(placement.StrategiesOf(parse));
             request.PlacementConstraints.AddRange(placement.ConstraintsOf(parse));

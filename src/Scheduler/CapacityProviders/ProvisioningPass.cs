@@ -105,6 +105,7 @@ internal static class ProvisioningPass
         // RunTask checked these when it took them: they parse again.
         var constraints = PlacementSpecs.ParseConstraints(definition, task.WaitingConstraints);
         constraints.AddRange(PlacementSpecs.Implied(definition));
+        constraints.AddRange(Networking.Subnets.Implied(task.Subnets));
         return new PlacementRequest
         {
             Task = definition.Requirements,

@@ -101,6 +101,36 @@ internal sealed partial class ClusterHandler(StateKernel kernel, Networking.Host
         return (found, failures);
     }
 
+    /// <summary>
+    /// The cluster's subnets (EC2 DescribeSubnets), all or those named; an id that is not one of them is NOT_FOUND in
+    /// EC2's words. <paramref name="view"/> projects each under the cluster's lock.
+    /// </summary>
+    public List<T> DescribeSubnets<T>(string reference, IReadOnlyCollection<string> ids, Func<Networking.SubnetView, T> view)
+    {
+        var name = Arns.ClusterName(reference);
+        return kernel.ReadCluster(name, cluster =>
+        {
+            if (cluster?.IsActive != true)
+            {
+                throw StateException.NotFound($"Cluster '{name}' does not exist.");
+            }
+
+            var subnets = Networking.Subnets.Of(cluster);
+            if (ids.Count == 0)
+            {
+                return subnets.ConvertAll(s => view(s));
+            }
+
+            var missing = ids.Where(id => !subnets.Exists(s => s.Id == id)).ToList();
+            if (missing.Count > 0)
+            {
+                throw StateException.NotFound($"InvalidSubnetID.NotFound: The subnet ID '{SecurityGroups.Ec2.Printable(missing[0])}' does not exist");
+            }
+
+            return subnets.Where(s => ids.Contains(s.Id)).Select(view).ToList();
+        });
+    }
+
     private static ClusterSummary Summarize(ClusterState cluster)
     {
         int instances = 0, running = 0, pending = 0;

@@ -37,6 +37,21 @@ internal sealed class ClusterService(ClusterHandler clusters) : V1.Clusters.Clus
         return new DeleteClusterResponse { Cluster = ToWire(await clusters.DeleteAsync(request.Cluster)) };
     }
 
+    public override Task<DescribeSubnetsResponse> DescribeSubnets(DescribeSubnetsRequest request, ServerCallContext context)
+    {
+        var response = new DescribeSubnetsResponse();
+        response.Subnets.AddRange(clusters.DescribeSubnets(string.IsNullOrEmpty(request.Cluster) ? "default" : request.Cluster, request.SubnetIds, ToWire));
+        return Task.FromResult(response);
+    }
+
+    private static Subnet ToWire(Networking.SubnetView s) => new()
+    {
+        SubnetId = s.Id,
+        AvailabilityZone = s.Zone,
+        CidrBlock = s.CidrBlock,
+        Hosts = { s.Hosts.Select(h => new SubnetHost { ContainerInstanceArn = h.Arn, TaskSubnet = h.TaskSubnet ?? "" }) },
+    };
+
     private static Cluster ToWire(ClusterSummary c) => new()
     {
         CapacityProviders = { c.CapacityProviders },

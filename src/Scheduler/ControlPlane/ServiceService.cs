@@ -35,6 +35,7 @@ internal sealed class ServiceService(ServiceHandler services) : V1.Services.Serv
                 EnableExecuteCommand = request.EnableExecuteCommand,
                 LoadBalancers = FromWire(request.LoadBalancers),
                 SecurityGroups = WireConvert.FromWire(request.NetworkConfiguration),
+                Subnets = WireConvert.SubnetsFromWire(request.NetworkConfiguration),
                 CapacityProviderStrategy = [.. request.CapacityProviderStrategy.Select(CapacityProviderService.FromWire)],
             }, ToWire),
         };
@@ -66,6 +67,7 @@ internal sealed class ServiceService(ServiceHandler services) : V1.Services.Serv
                 EnableExecuteCommand = request.HasEnableExecuteCommand ? request.EnableExecuteCommand : null,
                 LoadBalancers = request.LoadBalancersSet || request.LoadBalancers.Count > 0 ? FromWire(request.LoadBalancers) : null,
                 SecurityGroups = request.NetworkConfiguration is null ? null : WireConvert.FromWire(request.NetworkConfiguration),
+                Subnets = request.NetworkConfiguration is null ? null : WireConvert.SubnetsFromWire(request.NetworkConfiguration),
                 CapacityProviderStrategy = request.CapacityProviderStrategySet || request.CapacityProviderStrategy.Count > 0
                     ? [.. request.CapacityProviderStrategy.Select(CapacityProviderService.FromWire)]
                     : null,
@@ -147,9 +149,9 @@ internal sealed class ServiceService(ServiceHandler services) : V1.Services.Serv
             ReconnectPolicy = s.ReconnectPolicy == Kernel.ReconnectPolicy.KeepOriginal ? ReconnectPolicy.KeepOriginal : ReconnectPolicy.KeepReplacement,
             EnableExecuteCommand = s.EnableExecuteCommand,
         };
-        if (!s.SecurityGroups.IsEmpty)
+        if (!s.SecurityGroups.IsEmpty || !s.Subnets.IsEmpty)
         {
-            info.NetworkConfiguration = WireConvert.ToWire(s.SecurityGroups);
+            info.NetworkConfiguration = WireConvert.ToWire(s.SecurityGroups, s.Subnets);
         }
 
         info.PlacementStrategy.AddRange(s.PlacementStrategy.Select(p => new PlacementStrategy { Type = p.Type, Field = p.Value }));

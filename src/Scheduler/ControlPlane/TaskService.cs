@@ -24,6 +24,7 @@ internal sealed class TaskService(TaskHandler tasks, LogRelay logs, ExecRelay ex
             ClientToken = request.ClientToken,
             EnableExecuteCommand = request.EnableExecuteCommand,
             SecurityGroups = WireConvert.FromWire(request.NetworkConfiguration),
+            Subnets = WireConvert.SubnetsFromWire(request.NetworkConfiguration),
             CapacityProviderStrategy = [.. request.CapacityProviderStrategy.Select(CapacityProviderService.FromWire)],
         }, WireConvert.ToInfo);
         var response = new RunTaskResponse();

@@ -158,26 +158,33 @@ internal static class WireConvert
         {
             // ECS's shape: one ElasticNetworkInterface attachment whose details name the subnet and the address.
             var attachment = new V1.Attachment { Id = t.Id, Type = "ElasticNetworkInterface", Status = a.Released ? "DELETED" : "ATTACHED" };
-            attachment.Details.Add(new V1.AttachmentDetail { Name = "subnetId", Value = a.Subnet });
+            // ECS's subnetId is the subnet's id: the zone's, when the host has one. A host without a zone is in no subnet;
+            // its task shows the host's task subnet there, as before subnets existed. taskSubnet always names that CIDR.
+            attachment.Details.Add(new V1.AttachmentDetail { Name = "subnetId", Value = details.SubnetId.Length > 0 ? details.SubnetId : a.Subnet });
+            attachment.Details.Add(new V1.AttachmentDetail { Name = "taskSubnet", Value = a.Subnet });
             attachment.Details.Add(new V1.AttachmentDetail { Name = "privateIPv4Address", Value = a.Ipv4Address });
             attachment.Details.Add(new V1.AttachmentDetail { Name = "macAddress", Value = a.MacAddress });
             attachment.Details.Add(new V1.AttachmentDetail { Name = "gateway", Value = a.Gateway });
             info.Attachments.Add(attachment);
         }
 
-        if (!details.SecurityGroups.IsEmpty)
+        if (!details.SecurityGroups.IsEmpty || !details.Subnets.IsEmpty)
         {
-            info.NetworkConfiguration = ToWire(details.SecurityGroups);
+            info.NetworkConfiguration = ToWire(details.SecurityGroups, details.Subnets);
         }
 
         return info;
     }
 
-    /// <summary>ECS networkConfiguration with its awsvpcConfiguration's groups.</summary>
-    public static V1.NetworkConfiguration ToWire(System.Collections.Immutable.ImmutableArray<string> securityGroups) =>
-        new() { AwsvpcConfiguration = new V1.AwsvpcNetworkConfiguration { SecurityGroups = { securityGroups } } };
+    /// <summary>ECS networkConfiguration with its awsvpcConfiguration's groups and subnets.</summary>
+    public static V1.NetworkConfiguration ToWire(System.Collections.Immutable.ImmutableArray<string> securityGroups, System.Collections.Immutable.ImmutableArray<SubnetRef> subnets) =>
+        new() { AwsvpcConfiguration = new V1.AwsvpcNetworkConfiguration { SecurityGroups = { securityGroups }, Subnets = { subnets.Select(s => s.Id) } } };
 
     /// <summary>The groups of a request's networkConfiguration (none when it is unset).</summary>
     public static System.Collections.Immutable.ImmutableArray<string> FromWire(V1.NetworkConfiguration? configuration) =>
         configuration?.AwsvpcConfiguration is { } awsvpc ? [.. awsvpc.SecurityGroups] : [];
+
+    /// <summary>The subnet ids of a request's networkConfiguration (none when it is unset).</summary>
+    public static System.Collections.Immutable.ImmutableArray<string> SubnetsFromWire(V1.NetworkConfiguration? configuration) =>
+        configuration?.AwsvpcConfiguration is { } awsvpc ? [.. awsvpc.Subnets] : [];
 }

@@ -62,6 +62,12 @@ internal sealed class ServiceRecord
     /// </summary>
     public ImmutableArray<string> SecurityGroups { get; set; } = [];
 
+    /// <summary>
+    /// ECS networkConfiguration.awsvpcConfiguration.subnets for awsvpc services: its tasks are placed only in their zones
+    /// (Networking/Subnets); empty: any zone. A change starts a deployment, as the groups'.
+    /// </summary>
+    public ImmutableArray<SubnetRef> Subnets { get; set; } = [];
+
     public DateTimeOffset CreatedAt { get; init; }
 
     /// <summary>When it became INACTIVE; it leaves memory and the database some time after (bounded state).</summary>

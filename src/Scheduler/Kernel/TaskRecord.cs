@@ -109,6 +109,20 @@ internal sealed class TaskRecord
         init => Details.SecurityGroups = value;
     }
 
+    /// <summary>The subnets its RunTask or service named (fixed at launch; a waiting task is placed in their zones); empty: any zone.</summary>
+    public ImmutableArray<SubnetRef> Subnets
+    {
+        get => Details.Subnets;
+        init => Details.Subnets = value;
+    }
+
+    /// <summary>The subnet it is in: its instance's zone's (ECS attachment detail subnetId); empty while unplaced or on a host without a zone.</summary>
+    public string SubnetId
+    {
+        get => Details.SubnetId;
+        set => Details.SubnetId = value;
+    }
+
     public DateTimeOffset CreatedAt
     {
         get => Details.CreatedAt;
@@ -279,6 +293,10 @@ internal sealed class TaskDetails
     public bool EnableExecuteCommand { get; set; }
 
     public ImmutableArray<string> SecurityGroups { get; set; } = [];
+
+    public ImmutableArray<SubnetRef> Subnets { get; set; } = [];
+
+    public string SubnetId { get; set; } = "";
 
     public DateTimeOffset CreatedAt { get; set; }
 

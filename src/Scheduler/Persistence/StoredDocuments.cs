@@ -81,6 +81,24 @@ internal sealed class TaskDetailsDocument
     /// <summary>A waiting RunTask task's placement constraints (added within schema 1).</summary>
     [JsonPropertyName("wc")]
     public List<PlacementDocument>? WaitingConstraints { get; set; }
+
+    /// <summary>The subnets its RunTask or service named (added within schema 1: absent means none, any zone).</summary>
+    [JsonPropertyName("sn")]
+    public List<SubnetDocument>? Subnets { get; set; }
+
+    /// <summary>The subnet of its instance's zone (added within schema 1: absent means none).</summary>
+    [JsonPropertyName("si")]
+    public string? SubnetId { get; set; }
+}
+
+/// <summary>A subnet a task or service names: its id and its zone.</summary>
+internal sealed class SubnetDocument
+{
+    [JsonPropertyName("i")]
+    public string? Id { get; set; }
+
+    [JsonPropertyName("z")]
+    public string? Zone { get; set; }
 }
 
 internal sealed class AttachmentDocument
@@ -255,6 +273,9 @@ internal sealed class ServiceDocument
     public List<string>? SecurityGroups { get; set; }
     /// <summary>ECS capacityProviderStrategy (added within schema 1: absent means launched by launch type).</summary>
     public List<StrategyItemDocument>? CapacityProviderStrategy { get; set; }
+
+    /// <summary>awsvpcConfiguration.subnets with their zones (added within schema 1: absent means none, any zone).</summary>
+    public List<SubnetDocument>? Subnets { get; set; }
 }
 
 /// <summary>A service's launch throttle (see ServiceThrottleState).</summary>

@@ -201,6 +201,8 @@ internal static class StoredForm
         LastReportedAt = d.LastReportedAt,
         Version = d.Version,
         SecurityGroups = d.SecurityGroups.IsEmpty ? null : [.. d.SecurityGroups],
+        Subnets = ToDocuments(d.Subnets),
+        SubnetId = d.SubnetId.Length == 0 ? null : d.SubnetId,
         Attachment = d.Attachment is { } a
             ? new AttachmentDocument { Address = a.Ipv4Address, Subnet = Nz(a.Subnet), Gateway = Nz(a.Gateway), Mac = Nz(a.MacAddress), Released = a.Released }
             : null,
@@ -248,6 +250,8 @@ internal static class StoredForm
         LastReportedAt = d.LastReportedAt,
         Version = d.Version,
         SecurityGroups = d.SecurityGroups is { Count: > 0 } groups ? [.. groups.Select(SharedStrings.Intern)] : [],
+        Subnets = FromDocuments(d.Subnets),
+        SubnetId = d.SubnetId is { } subnetId ? SharedStrings.Intern(subnetId) : "",
         Attachment = d.Attachment is { } a ? new TaskAttachment(a.Address ?? "", a.Subnet ?? "", a.Gateway ?? "", a.Mac ?? "", a.Released) : null,
     };
 
@@ -301,6 +305,7 @@ internal static class StoredForm
             },
             LoadBalancers = s.LoadBalancers.IsEmpty ? null : [.. s.LoadBalancers.Select(l => new ServiceLoadBalancerDocument { TargetGroup = l.TargetGroupArn, Container = l.ContainerName, Port = l.ContainerPort })],
             SecurityGroups = s.SecurityGroups.IsEmpty ? null : [.. s.SecurityGroups],
+            Subnets = ToDocuments(s.Subnets),
             CapacityProviderStrategy = s.CapacityProviderStrategy.Count == 0 ? null : [.. s.CapacityProviderStrategy.Select(i => new StrategyItemDocument { Provider = i.Provider, Base = i.Base, Weight = i.Weight })],
         }),
     };
@@ -363,6 +368,7 @@ internal static class StoredForm
             CreatedAt = d.CreatedAt,
             LoadBalancers = [.. (d.LoadBalancers ?? []).Select(l => new ServiceLoadBalancer(l.TargetGroup ?? "", l.Container ?? "", l.Port))],
             SecurityGroups = [.. d.SecurityGroups ?? []],
+            Subnets = FromDocuments(d.Subnets),
             CapacityProviderStrategy = [.. (d.CapacityProviderStrategy ?? []).Select(i => new StrategyItem(i.Provider ?? "", i.Base, i.Weight))],
             Strategies = PlacementSpecs.ParseStrategies(strategies),
             Constraints = PlacementSpecs.OwnConstraints(primaryDefinition, constraints),
@@ -465,6 +471,12 @@ internal static class StoredForm
 
     /// <summary>Null for an empty string: documents leave it out, and read it back as empty.</summary>
     public static string? Nz(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    private static List<SubnetDocument>? ToDocuments(ImmutableArray<SubnetRef> subnets) =>
+        subnets.IsDefaultOrEmpty ? null : [.. subnets.Select(s => new SubnetDocument { Id = s.Id, Zone = s.Zone })];
+
+    private static ImmutableArray<SubnetRef> FromDocuments(List<SubnetDocument>? subnets) =>
+        subnets is { Count: > 0 } ? [.. subnets.Select(s => new SubnetRef(SharedStrings.Intern(s.Id ?? ""), SharedStrings.Intern(s.Zone ?? "")))] : [];
 }
 
 /// <summary>One string per distinct value, for the many repeats among a load's rows (cluster and instance ids, groups).</summary>

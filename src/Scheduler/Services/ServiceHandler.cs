@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Berth.Scheduler.CapacityProviders;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.LoadBalancing;
+using Berth.Scheduler.Networking;
 using Berth.Scheduler.SecurityGroups;
 
 namespace Berth.Scheduler.Services;
@@ -84,6 +85,7 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
             var constraints = PlacementSpecs.OwnConstraints(definition, command.PlacementConstraints);
             var loadBalancers = ResolveLoadBalancers(tx.Cluster, definition, command.LoadBalancers, given: true);
             var securityGroups = LaunchGroups.Validate(tx.Cluster, definition, command.SecurityGroups);
+            var subnets = Subnets.Validate(tx.Cluster, definition, command.Subnets);
             var service = new ServiceRecord
             {
                 Cluster = cluster,
@@ -103,6 +105,7 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
                 EnableExecuteCommand = command.EnableExecuteCommand,
                 LoadBalancers = loadBalancers,
                 SecurityGroups = securityGroups,
+                Subnets = subnets,
                 Strategies = strategies,
                 Constraints = constraints,
             };
@@ -184,8 +187,21 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
                 given: command.LoadBalancers is not null);
             // The groups must fit the (possibly new) task definition too; new groups start a deployment, as in ECS.
             var securityGroups = LaunchGroups.Validate(tx.Cluster, definition, command.SecurityGroups ?? service.SecurityGroups);
+            // New subnets must exist now; kept ones are not looked up again (a zone may have no host for a while, and the
+            // service keeps to it), only checked against the (possibly new) task definition. New subnets start a deployment.
+            ImmutableArray<SubnetRef> subnets;
+            if (command.Subnets is { } newSubnets)
+            {
+                subnets = Subnets.Validate(tx.Cluster, definition, newSubnets);
+            }
+            else
+            {
+                Subnets.CheckKept(definition, service.Subnets);
+                subnets = service.Subnets;
+            }
+
             var deploy = command.ForceNewDeployment || definition.Arn != service.Primary.TaskDefinitionArn || !loadBalancers.SequenceEqual(service.LoadBalancers)
-                || !securityGroups.SequenceEqual(service.SecurityGroups);
+                || !securityGroups.SequenceEqual(service.SecurityGroups) || !subnets.SequenceEqual(service.Subnets);
             var unlinked = !service.LoadBalancers.All(loadBalancers.Contains);
             service.LoadBalancers = loadBalancers;
             if (unlinked)
@@ -194,6 +210,7 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
             }
 
             service.SecurityGroups = securityGroups;
+            service.Subnets = subnets;
             // As in ECS a new strategy starts no deployment: the tasks launched from now on follow it.
             service.LaunchType = launch.LaunchType;
             service.CapacityProviderStrategy = launch.Strategy;
@@ -531,6 +548,9 @@ internal sealed record CreateServiceCommand
 
     /// <summary>networkConfiguration.awsvpcConfiguration.securityGroups (ids); empty: the cluster's default group.</summary>
     public ImmutableArray<string> SecurityGroups { get; init; } = [];
+
+    /// <summary>networkConfiguration.awsvpcConfiguration.subnets (ids); empty: any zone.</summary>
+    public ImmutableArray<string> Subnets { get; init; } = [];
 }
 
 /// <summary>An ECS loadBalancers entry as given: target group by ARN or name, container name and port.</summary>
@@ -566,6 +586,10 @@ internal sealed record UpdateServiceCommand
 
     /// <summary>New security groups (replacing the old; empty: the cluster's default group), or null to keep.</summary>
     public ImmutableArray<string>? SecurityGroups { get; init; }
+
+    /// <summary>New subnets (replacing the old; empty: any zone), or null to keep.</summary>
+    public ImmutableArray<string>? Subnets { get; init; }
+
     /// <summary>A new capacity provider strategy (empty: back to the launch type), or null to keep.</summary>
     public IReadOnlyList<StrategyItem>? CapacityProviderStrategy { get; init; }
 }

@@ -138,6 +138,7 @@ internal static partial class ServiceRules
         var constraints = PlacementSpecs.ParseConstraints(definition, []);
         constraints.AddRange(service.Constraints);
         constraints.AddRange(PlacementSpecs.Implied(definition));
+        constraints.AddRange(Networking.Subnets.Implied(service.Subnets));
         return constraints;
     }
 

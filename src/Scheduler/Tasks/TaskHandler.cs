@@ -3,6 +3,7 @@ using Berth.Scheduler.CapacityProviders;
 using Berth.Scheduler.Fargate;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.LoadBalancing;
+using Berth.Scheduler.Networking;
 using Berth.Scheduler.Placement;
 using Berth.Scheduler.SecurityGroups;
 
@@ -76,8 +77,10 @@ internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine, Fa
             }
 
             var given = LaunchGroups.Validate(tx.Cluster, definition, command.SecurityGroups);
+            var subnets = Subnets.Validate(tx.Cluster, definition, command.Subnets);
             var constraints = PlacementSpecs.ParseConstraints(definition, command.PlacementConstraints);
             constraints.AddRange(PlacementSpecs.Implied(definition));
+            constraints.AddRange(Subnets.Implied(subnets));
             var group = string.IsNullOrEmpty(command.Group) ? "family:" + definition.Family : command.Group;
             var request = new PlacementRequest
             {
@@ -118,7 +121,7 @@ internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine, Fa
                 tx.AdoptPlacement(result.Snapshot);
                 foreach (var placement in result.Placements)
                 {
-                    var task = TaskLifecycle.Create(tx, definition, placement, group, command.StartedBy, launchType, command.ClientToken, command.Overrides, command.EnableExecuteCommand, groups, provider);
+                    var task = TaskLifecycle.Create(tx, definition, placement, group, command.StartedBy, launchType, command.ClientToken, command.Overrides, command.EnableExecuteCommand, groups, provider, subnets);
                     tx.AddTask(task);
                     created.Add(view(task));
                 }
@@ -127,7 +130,7 @@ internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine, Fa
                 // PROVISIONING (answered as tasks, not failures) and are placed as hosts arrive (ProvisioningPass).
                 for (var i = 0; i < waiting; i++)
                 {
-                    var task = TaskLifecycle.CreateProvisioning(tx, definition, group, command.StartedBy, launchType, command.ClientToken, command.Overrides, command.EnableExecuteCommand, groups, provider, reason);
+                    var task = TaskLifecycle.CreateProvisioning(tx, definition, group, command.StartedBy, launchType, command.ClientToken, command.Overrides, command.EnableExecuteCommand, groups, provider, reason, subnets);
                     task.WaitingStrategy = command.PlacementStrategy;
                     task.WaitingConstraints = command.PlacementConstraints;
                     tx.AddTask(task);
@@ -299,6 +302,9 @@ internal sealed record RunTaskCommand
 
     /// <summary>networkConfiguration.awsvpcConfiguration.securityGroups (ids); empty: the cluster's default group.</summary>
     public ImmutableArray<string> SecurityGroups { get; init; } = [];
+
+    /// <summary>networkConfiguration.awsvpcConfiguration.subnets (ids); empty: any zone.</summary>
+    public ImmutableArray<string> Subnets { get; init; } = [];
 }
 
 /// <summary>ListTasks's filters.</summary>

@@ -12,7 +12,8 @@ internal static class TaskLifecycle
 {
     /// <summary>Creates the record of a placed task (the caller adds it through the transaction).</summary>
     public static TaskRecord Create(
-        ClusterTransaction tx, TaskDefinitionRecord definition, TaskPlacement placement, string group, string startedBy, string launchType, string? clientToken, TaskOverrides? overrides, bool enableExecuteCommand = false, ImmutableArray<string> securityGroups = default, string capacityProvider = "") => new()
+        ClusterTransaction tx, TaskDefinitionRecord definition, TaskPlacement placement, string group, string startedBy, string launchType, string? clientToken, TaskOverrides? overrides, bool enableExecuteCommand = false, ImmutableArray<string> securityGroups = default, string capacityProvider = "",
+        ImmutableArray<SubnetRef> subnets = default) => new()
         {
             Id = Guid.NewGuid().ToString("N"),
             Cluster = tx.Cluster.Name,
@@ -26,6 +27,8 @@ internal static class TaskLifecycle
             Overrides = overrides,
             EnableExecuteCommand = enableExecuteCommand,
             SecurityGroups = securityGroups.IsDefault ? [] : securityGroups,
+            Subnets = subnets.IsDefault ? [] : subnets,
+            SubnetId = SubnetOf(tx, definition, placement.InstanceId),
             Ports = placement.PortBindings,
             Reservation = placement.Reservation,
             CreatedAt = tx.Now,
@@ -33,16 +36,23 @@ internal static class TaskLifecycle
             DesiredSeq = tx.NextSeq(),
         };
 
+    // The subnet a placed awsvpc task is in: its instance's zone's (shown as its attachment's subnetId, which only awsvpc
+    // tasks have; other tasks keep none, so a million bridge tasks carry no extra string).
+    private static string SubnetOf(ClusterTransaction tx, TaskDefinitionRecord definition, string instanceId) =>
+        definition.Definition.NetworkMode == "awsvpc" && instanceId.Length > 0 && tx.Cluster.Instances.TryGetValue(instanceId, out var instance)
+            ? Networking.Subnets.OfInstance(instance)
+            : "";
+
     /// <summary>
     /// Creates the record of a task that waits in PROVISIONING for its capacity provider's hosts (ECS: no host had room):
     /// no instance, no host ports, its cpu and memory as its reservation for when it is placed (<see cref="Place"/>).
     /// </summary>
     public static TaskRecord CreateProvisioning(
         ClusterTransaction tx, TaskDefinitionRecord definition, string group, string startedBy, string launchType, string? clientToken, TaskOverrides? overrides, bool enableExecuteCommand,
-        ImmutableArray<string> securityGroups, string capacityProvider, string reason)
+        ImmutableArray<string> securityGroups, string capacityProvider, string reason, ImmutableArray<SubnetRef> subnets = default)
     {
         var requirements = definition.Requirements;
-        var task = Create(tx, definition, new TaskPlacement("", new TaskReservation(requirements.Cpu, requirements.Memory, [], group), []), group, startedBy, launchType, clientToken, overrides, enableExecuteCommand, securityGroups, capacityProvider);
+        var task = Create(tx, definition, new TaskPlacement("", new TaskReservation(requirements.Cpu, requirements.Memory, [], group), []), group, startedBy, launchType, clientToken, overrides, enableExecuteCommand, securityGroups, capacityProvider, subnets);
         task.LastStatus = LifecycleStatus.Provisioning;
         task.ProvisioningReason = reason;
         return task;
@@ -55,6 +65,7 @@ internal static class TaskLifecycle
     public static void Place(ClusterTransaction tx, TaskRecord task, TaskPlacement placement, InstanceRecord instance)
     {
         task.InstanceId = placement.InstanceId;
+        task.SubnetId = SubnetOf(tx, task.Definition, instance.Id);
         task.Ports = placement.PortBindings;
         task.Reservation = placement.Reservation;
         task.LastStatus = LifecycleStatus.Pending;

@@ -181,7 +181,10 @@ public sealed class HostNetworkTests(ITestOutputHelper output) : SchedulerTest(o
         Assert.Equal("ElasticNetworkInterface", attachment.Type);
         Assert.Equal("ATTACHED", attachment.Status);
         Assert.Equal("10.240.0.5", attachment.Details.Single(d => d.Name == "privateIPv4Address").Value);
-        Assert.Equal(network.TaskSubnet, attachment.Details.Single(d => d.Name == "subnetId").Value);
+        // subnetId is ECS's: the id of the host's zone's subnet; taskSubnet is the host's task subnet it was given.
+        var subnet = Assert.Single((await Host.Clusters.DescribeSubnetsAsync(new DescribeSubnetsRequest(), Host.Admin)).Subnets);
+        Assert.Equal(subnet.SubnetId, attachment.Details.Single(d => d.Name == "subnetId").Value);
+        Assert.Equal(network.TaskSubnet, attachment.Details.Single(d => d.Name == "taskSubnet").Value);
     }
 
     [Fact]

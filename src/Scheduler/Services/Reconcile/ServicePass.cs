@@ -309,7 +309,7 @@ internal sealed class ServicePass
             for (var i = 0; i < waiting; i++)
             {
                 var task = TaskLifecycle.CreateProvisioning(_tx, definition, service.Group, service.Primary.Id, service.LaunchType, clientToken: null, overrides: null, service.EnableExecuteCommand,
-                    LaunchGroups.ForTask(_tx, definition, service.SecurityGroups), provider, reason);
+                    LaunchGroups.ForTask(_tx, definition, service.SecurityGroups), provider, reason, service.Subnets);
                 _tx.AddTask(task, service);
                 _created.Add(task);
             }
@@ -323,7 +323,7 @@ internal sealed class ServicePass
             {
                 _tx.AdoptPlacement(onlyInstance is null ? result.Snapshot : cluster.Snapshot.WithTaskStarted(placement.InstanceId, placement.Reservation));
                 var task = TaskLifecycle.Create(_tx, definition, placement, service.Group, service.Primary.Id, service.LaunchType, clientToken: null, overrides: null, service.EnableExecuteCommand,
-                    LaunchGroups.ForTask(_tx, definition, service.SecurityGroups), provider);
+                    LaunchGroups.ForTask(_tx, definition, service.SecurityGroups), provider, service.Subnets);
                 _tx.AddTask(task, service);
                 if (anyLost)
                 {
