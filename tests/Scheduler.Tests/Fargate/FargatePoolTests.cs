@@ -116,6 +116,11 @@ public sealed class FargatePoolTests(ITestOutputHelper output) : HostGroupTest(o
         }
 
         await WaitForServiceTasksAsync("api", 0);
+        // The service lists none as soon as their desired status is STOPPED; the hosts are empty only once the agents'
+        // reports are in (else the first pass below still sees busy hosts and the idle time starts a pass later).
+        await TaskTimeouts.WaitUntilAsync(async () =>
+            (await Host.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { placed.Select(t => t.TaskArn) } }, Host.Admin)).Tasks.All(t => t.LastStatus == LifecycleStatus.Stopped),
+            what: "the pool hosts' tasks STOPPED");
 
         // Empty hosts for 4 of the 5 minutes: still there.
         await Pass.RunOnceAsync(CancellationToken.None).WithTimeout();
