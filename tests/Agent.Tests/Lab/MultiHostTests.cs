@@ -26,11 +26,8 @@ public sealed class MultiHostTests(ITestOutputHelper output)
             // A registry on the root leg; the image reaches it from host 1 (lab engines trust 10.231.0.0/16 over plain HTTP).
             // Host 2 never has it until its agent pulls it.
             await using var registry = await DistributionRegistry.StartAsync(output.WriteLine, lab.RootAddress);
-            var image = $"{registry.Address}/lab/echo:1";
             var (h1, h2) = (lab.Hosts[0], lab.Hosts[1]);
-            await TestImages.EnsureBusyboxAsync(h1.DockerHost, output.WriteLine);
-            (await lab.DockerAsync(h1, "tag", TestImages.Busybox, image)).EnsureSuccess("docker tag");
-            (await lab.DockerAsync(h1, "push", image)).EnsureSuccess("docker push");
+            var image = (await registry.PushAsync(h1.DockerHost, "lab/echo:1")).Reference;
             var port = 7150 + Random.Shared.Next(0, 40);
             var data = Path.Combine(work.FullName, "scheduler");
             processes.Add(ServiceProcess.Start("scheduler", LabPlatform.Binary("Scheduler", "Berth.Scheduler.dll"), ["--urls", $"http://{lab.RootAddress}:{port}", "--data-dir", data, "--Scheduler:HeartbeatInterval", "00:00:01"], output.WriteLine));

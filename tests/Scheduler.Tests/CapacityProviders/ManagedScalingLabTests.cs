@@ -65,12 +65,8 @@ public sealed class ManagedScalingLabTests(ITestOutputHelper output)
             Log($"first host {first.Name} in service");
 
             // The image reaches the registry on the lab's root leg from the first host's engine (lab engines trust the lab's
-            // addresses over plain HTTP); the second host pulls it when its task arrives.
-            var image = $"{registry.Address}/lab/burn:1";
-            var engine = lab.DockerHostOf(first.Name);
-            await TestImages.EnsureBusyboxAsync(engine, output.WriteLine);
-            (await Docker(engine, "tag", TestImages.Busybox, image)).EnsureSuccess("docker tag");
-            (await Docker(engine, "push", image)).EnsureSuccess("docker push");
+            // addresses over plain HTTP); each host pulls it when its first task arrives.
+            var image = (await registry.PushAsync(lab.DockerHostOf(first.Name), "lab/burn:1")).Reference;
 
             await providers.CreateCapacityProviderAsync(new CreateCapacityProviderRequest
             {
@@ -279,9 +275,6 @@ public sealed class ManagedScalingLabTests(ITestOutputHelper output)
     }
 
     private void Log(string what) => output.WriteLine($"[{_watch.Elapsed.TotalSeconds:0} s] {what}");
-
-    private static Task<ProcessResult> Docker(string host, params string[] arguments) =>
-        ProcessRunner.RunAsync("docker", ["-H", host, .. arguments], TimeSpan.FromSeconds(120));
 
     private static async Task<HostGroup> WaitForGroupAsync(LabProvisionerFixture lab, Func<HostGroup, bool> condition, string what)
     {

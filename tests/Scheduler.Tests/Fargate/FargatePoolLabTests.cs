@@ -44,12 +44,7 @@ public sealed class FargatePoolLabTests(ITestOutputHelper output)
             // No lab host exists before the pool makes one: the machine's own engine pushes the image through loopback, and
             // the pool's hosts pull it through the lab's root leg (their engines trust the lab's addresses over plain HTTP).
             await using var registry = await DistributionRegistry.StartAsync(output.WriteLine, lab.RootAddress, loopbackToo: true);
-            await TestImages.EnsureBusyboxAsync(log: output.WriteLine);
-            var pushed = $"{registry.LoopbackAddress}/lab/fargate:1";
-            (await Docker("tag", TestImages.Busybox, pushed)).EnsureSuccess("docker tag");
-            (await Docker("push", pushed)).EnsureSuccess("docker push");
-            (await Docker("rmi", pushed)).EnsureSuccess("docker rmi");
-            var image = $"{registry.Address}/lab/fargate:1";
+            var image = (await registry.PushAsync(engine: null, "lab/fargate:1")).Reference;
 
             // The cluster, with its awsvpc task CIDR from the scheduler's pool, and not one instance.
             await new V1.Clusters.ClustersClient(lab.Channel).CreateClusterAsync(new CreateClusterRequest { ClusterName = "default" }, lab.Admin);
