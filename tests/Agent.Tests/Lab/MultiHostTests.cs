@@ -31,9 +31,8 @@ public sealed class MultiHostTests(ITestOutputHelper output)
             var port = 7150 + Random.Shared.Next(0, 40);
             var data = Path.Combine(work.FullName, "scheduler");
             processes.Add(ServiceProcess.Start("scheduler", LabPlatform.Binary("Scheduler", "Berth.Scheduler.dll"), ["--urls", $"http://{lab.RootAddress}:{port}", "--data-dir", data, "--Scheduler:HeartbeatInterval", "00:00:01"], output.WriteLine));
-            var tokenFile = Path.Combine(data, "join-token");
-            await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(File.Exists(tokenFile) && new FileInfo(tokenFile).Length > 0), TimeSpan.FromSeconds(60), "the scheduler's join token");
-            var admin = new Metadata { { "authorization", "Bearer " + (await File.ReadAllTextAsync(Path.Combine(data, "admin-token"))).Trim() } };
+            var tokens = await SchedulerTokens.ReadAsync(data, TimeSpan.FromSeconds(60));
+            var admin = new Metadata { { "authorization", "Bearer " + tokens.Admin } };
             var config = Path.Combine(work.FullName, "agent.json");
             await File.WriteAllTextAsync(config, "{}");
 
@@ -43,7 +42,7 @@ public sealed class MultiHostTests(ITestOutputHelper output)
                 processes.Add(ServiceProcess.Start($"agent-h{host.Number}", "nsenter",
                 [
                     $"--net=/var/run/netns/{host.Namespace}", LabPlatform.Binary("Agent", "Berth.Agent"),
-                    "--config", config, "--scheduler-url", $"http://{lab.RootAddress}:{port}", "--join-token", (await File.ReadAllTextAsync(tokenFile)).Trim(),
+                    "--config", config, "--scheduler-url", $"http://{lab.RootAddress}:{port}", "--join-token", tokens.Join,
                     "--cluster", "lab", "--zone", $"zone-{host.Number}", "--docker-endpoint", host.DockerHost,
                     "--data-dir", Path.Combine(work.FullName, $"agent-h{host.Number}"), "--scope", "lab", "--image-pull-behavior", "Always",
                     "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--Cgroups:Parent", $"/{host.Namespace}/berth", "--TaskCleanup:Wait", "00:00:00",
