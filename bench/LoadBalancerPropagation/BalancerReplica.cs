@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using Berth.TestSupport;
 
 namespace Berth.Bench.LoadBalancerPropagation;
 
@@ -57,7 +56,7 @@ internal sealed partial class BalancerReplica : IAsyncDisposable
                 "--token-file", tokenFile,
                 "--data-dir", dataDir,
                 "--listen-address", listenAddress,
-                "--admin-url", $"http://127.0.0.1:{FreePort()}",
+                "--admin-url", $"http://127.0.0.1:{TestPorts.Next()}",
                 "--Logging:LogLevel:Default", "Warning",
                 "--Logging:LogLevel:Berth.LoadBalancer.State.ConfigStore", "Debug",
                 "--Logging:Console:FormatterName", "simple",
@@ -137,13 +136,6 @@ internal sealed partial class BalancerReplica : IAsyncDisposable
 
     [GeneratedRegex(@"^Configuration \S+ applied: \d+ listeners, (?<groups>\d+) target groups$")]
     private static partial Regex AppliedLine();
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Berth.Scheduler.V1;
+using Berth.TestSupport;
 using Grpc.Core;
 using Grpc.Net.Client;
 
@@ -39,7 +38,7 @@ internal sealed class SchedulerProcess : IAsyncDisposable
     /// <summary>Starts the process and waits until it answers ListClusters; returns it and the time that took.</summary>
     public static async Task<(SchedulerProcess Scheduler, TimeSpan ToServing)> StartAsync(string dataDir, bool fullSync, IEnumerable<string>? extraArguments = null)
     {
-        var port = FreePort();
+        var port = TestPorts.Next();
         var start = new ProcessStartInfo("dotnet")
         {
             ArgumentList =
@@ -90,13 +89,6 @@ internal sealed class SchedulerProcess : IAsyncDisposable
 
             await Task.Delay(20);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()
