@@ -39,66 +39,54 @@ internal sealed class SchedulerProcess : IAsyncDisposable
     public static async Task<(SchedulerProcess Scheduler, TimeSpan ToServing)> StartAsync(string dataDir, bool fullSync, IEnumerable<string>? extraArguments = null)
     {
         var port = TestPorts.Next();
-        var start = new ProcessStartInfo("dotnet")
+        var stopwatch = Stopwatch.StartNew();
+        var process = ChildProcess.Start(SchedulerDll,
+        [
+            "--urls", $"http://127.0.0.1:{port}",
+            "--data-dir", dataDir,
+            "--Scheduler:FullSync", fullSync ? "true" : "false",
+            "--Logging:LogLevel:Default", "Warning",
+            "--Logging:LogLevel:Berth", "Warning",
+            "--Logging:LogLevel:Berth.Scheduler.Kernel.StateKernel", "Warning",
+            .. extraArguments ?? [],
+        ], line => { if (line.Length > 0) { Console.WriteLine("  [scheduler] " + line.Trim()); } });
+        var scheduler = new SchedulerProcess(process, new Uri($"http://127.0.0.1:{port}"), dataDir);
+        using var stop = new CancellationTokenSource();
+        try
         {
-            ArgumentList =
-            {
-                SchedulerDll,
-                "--urls", $"http://127.0.0.1:{port}",
-                "--data-dir", dataDir,
-                "--Scheduler:FullSync", fullSync ? "true" : "false",
-                "--Logging:LogLevel:Default", "Warning",
-                "--Logging:LogLevel:Berth", "Warning",
-                "--Logging:LogLevel:Berth.Scheduler.Kernel.StateKernel", "Warning",
-            },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in extraArguments ?? [])
+            // No deadline: a large state takes as long as it takes to load, and that time is the figure.
+            await ChildProcess.WaitUntilReadyAsync(process, scheduler.UntilServingAsync(stop.Token), Timeout.InfiniteTimeSpan, "the scheduler to answer ListClusters");
+        }
+        finally
         {
-            start.ArgumentList.Add(argument);
+            await stop.CancelAsync();
         }
 
-        var stopwatch = Stopwatch.StartNew();
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) { Console.WriteLine("  [scheduler] " + line.Trim()); } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) { Console.WriteLine("  [scheduler] " + line.Trim()); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var scheduler = new SchedulerProcess(process, new Uri($"http://127.0.0.1:{port}"), dataDir);
-        using var channel = GrpcChannel.ForAddress(scheduler.Address);
+        return (scheduler, stopwatch.Elapsed);
+    }
+
+    /// <summary>Completes once ListClusters answers, trying every 20 ms.</summary>
+    private async Task UntilServingAsync(CancellationToken cancellationToken)
+    {
+        using var channel = GrpcChannel.ForAddress(Address);
         var clusters = new Clusters.ClustersClient(channel);
         while (true)
         {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"The scheduler exited with {process.ExitCode}.");
-            }
-
             try
             {
-                if (File.Exists(Path.Combine(dataDir, "admin-token")))
+                if (File.Exists(Path.Combine(DataDir, "admin-token")))
                 {
-                    await clusters.ListClustersAsync(new ListClustersRequest(), new CallOptions(scheduler.Admin, DateTime.UtcNow.AddSeconds(30)));
-                    return (scheduler, stopwatch.Elapsed);
+                    await clusters.ListClustersAsync(new ListClustersRequest(), new CallOptions(Admin, DateTime.UtcNow.AddSeconds(30), cancellationToken));
+                    return;
                 }
             }
-            catch (RpcException)
+            catch (RpcException) when (!cancellationToken.IsCancellationRequested)
             {
             }
 
-            await Task.Delay(20);
+            await Task.Delay(20, cancellationToken);
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (!Process.HasExited)
-        {
-            Process.Kill();
-            await Process.WaitForExitAsync();
-        }
-
-        Process.Dispose();
-    }
+    public ValueTask DisposeAsync() => ChildProcess.StopAsync(Process);
 }
