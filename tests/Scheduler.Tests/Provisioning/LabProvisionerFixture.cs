@@ -255,10 +255,12 @@ internal sealed class LabProvisionerFixture : IAsyncDisposable
                 // It answers: the default cluster just has no host yet.
                 return true;
             }
-            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
             {
+                // Not listening yet, or listening and still loading its state, which holds every call until it is loaded
+                // (src/Scheduler/Security/AuthInterceptor.cs): at a load average of 40 here that outlasted a call's 30 s.
                 return false;
             }
-        }, TimeSpan.FromSeconds(60), "the scheduler's API");
+        }, TimeSpan.FromSeconds(120), "the scheduler's API");
     }
 }
