@@ -87,24 +87,16 @@ internal static class ManagedScalingPass
     }
 
     /// <summary>
-    /// ECS's estimate of the hosts the waiting tasks need: their cpu and memory over what one of the group's hosts
-    /// registers (the first that registered; a group's hosts are alike); 1 while the group has no host to measure, so the
-    /// first scale-out is the minimum step and the next pass measures the host it made.
+    /// The hosts the waiting tasks need, zone by zone (<see cref="WaitingZones.HostsFor"/>), measured on one of the group's
+    /// hosts (the first that registered); 1 per zone while the group has no host to measure, so the first scale-out is
+    /// the minimum step per zone and the next pass measures the hosts it made.
     /// </summary>
     private static int HostsFor(ClusterState cluster, HostGroupRecord group, List<TaskRecord> waiting)
     {
         var sample = group.Hosts
             .Select(h => h.InstanceId is { } id ? cluster.Instances.GetValueOrDefault(id) : null)
             .FirstOrDefault(i => i is { Facts.Cpu: > 0, Facts.Memory: > 0 });
-        if (sample is null)
-        {
-            return 1;
-        }
-
-        long cpu = waiting.Sum(t => (long)t.Reservation.Cpu), memory = waiting.Sum(t => (long)t.Reservation.Memory);
-        var byCpu = (int)Math.Ceiling(cpu / (double)sample.Facts.Cpu);
-        var byMemory = (int)Math.Ceiling(memory / (double)sample.Facts.Memory);
-        return Math.Max(1, Math.Max(byCpu, byMemory));
+        return WaitingZones.HostsFor(group, waiting, sample);
     }
 
     private static void Resize(ClusterTransaction tx, CapacityProviderRecord provider, HostGroupRecord group, int desired, int percent, int waiting, string comparison)
