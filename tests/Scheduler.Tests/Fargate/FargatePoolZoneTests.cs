@@ -102,13 +102,14 @@ public sealed class FargatePoolZoneTests(ITestOutputHelper output) : HostGroupTe
             await WaitForServiceTasksAsync(service, 1);
         }
 
-        // One task would fit one host, but they are in two zones: the first scale-out asks for a host in each.
+        // One task would fit one host, but they are in two zones: the first scale-out asks for a host in each (while the
+        // hosts are held nothing registered, so no pass could have measured one).
         await Pass.RunOnceAsync(CancellationToken.None).WithTimeout();
-        var asked = await WaitForPoolAsync(p => p.FargatePool.Hosts.Count == 2, "two pool hosts asked for");
-        Assert.Equal(2, asked.FargatePool.DesiredCapacity);
-        Assert.Equal(["zone-a", "zone-b"], asked.FargatePool.Hosts.Select(h => Provisioner.Requests[h.Name].Zone).Order(StringComparer.Ordinal));
-
+        await WaitForPoolAsync(p => p.FargatePool.DesiredCapacity == 2, "the pool's desired capacity at 2");
         gate.SetResult();
+        var hosts = (await WaitForPoolAsync(p => p.FargatePool.Hosts.Count(h => h.ContainerInstanceArn.Length > 0) == 2, "two pool hosts registered")).FargatePool.Hosts;
+        Assert.Equal(["zone-a", "zone-b"], hosts.Select(h => Provisioner.Requests[h.Name].Zone).Order(StringComparer.Ordinal));
+
         var left = Assert.Single(await WaitForServiceTasksAsync("left", 1, ts => ts.All(t => t.LastStatus == LifecycleStatus.Pending)));
         var right = Assert.Single(await WaitForServiceTasksAsync("right", 1, ts => ts.All(t => t.LastStatus == LifecycleStatus.Pending)));
         var byZone = await SubnetsByZoneAsync();
@@ -133,7 +134,54 @@ public sealed class FargatePoolZoneTests(ITestOutputHelper output) : HostGroupTe
         Assert.Equal(1, shrunk.FargatePool.DesiredCapacity);
         Assert.Equal(left.ContainerInstanceArn, Assert.Single(shrunk.FargatePool.Hosts).ContainerInstanceArn);
         Assert.Contains($"destroy {rightHost}", Provisioner.Calls);
+        Assert.Equal(2, Provisioner.Calls.Count(c => c.StartsWith("create ", StringComparison.Ordinal)));
         Assert.Equal(LifecycleStatus.Pending, Assert.Single(await WaitForServiceTasksAsync("left", 1)).LastStatus);
+    }
+
+    [Fact]
+    public async Task AtMaxHosts_EmptyHostsInZonesNoWaitingTaskCanUse_AreRetiredForOneWhereItCan()
+    {
+        await Host.Clusters.CreateClusterAsync(new CreateClusterRequest { ClusterName = "default" }, Host.Admin);
+        await Host.TaskDefinitions.RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest { TaskDefinitionJson = Serverless }, Host.Admin);
+        var subnets = await SubnetsByZoneAsync();
+
+        // Five tasks in zone-a fill the pool's three hosts (MaxHosts), all in zone-a.
+        await Host.ServicesApi.CreateServiceAsync(new CreateServiceRequest
+        {
+            ServiceName = "fill", TaskDefinition = "api", DesiredCount = 5, LaunchType = "FARGATE", NetworkConfiguration = InSubnets(subnets["zone-a"].SubnetId),
+        }, Host.Admin);
+        await WaitForServiceTasksAsync("fill", 5);
+        await Pass.RunOnceAsync(CancellationToken.None).WithTimeout();
+        var fill = await WaitForServiceTasksAsync("fill", 5, ts => ts.All(t => t.LastStatus == LifecycleStatus.Pending));
+        var pool = (await DescribePoolAsync()).FargatePool;
+        Assert.Equal(3, pool.Hosts.Count);
+
+        // Down to one task: two hosts are empty, within the idle timeout.
+        await Host.ServicesApi.UpdateServiceAsync(new UpdateServiceRequest { Service = "fill", DesiredCount = 1 }, Host.Admin);
+        var kept = Assert.Single(await WaitForServiceTasksAsync("fill", 1));
+        foreach (var task in fill.Where(t => t.TaskArn != kept.TaskArn))
+        {
+            var agent = Provisioner.Agent(pool.Hosts.Single(h => h.ContainerInstanceArn == task.ContainerInstanceArn).Name)!;
+            await agent.WaitForDesiredAsync(d => d.Tasks.All(t => t.TaskArn != task.TaskArn || t.DesiredStatus == LifecycleStatus.Stopped), "the stop to reach the pool host");
+            await agent.ReportAsync(task.TaskId, LifecycleStatus.Stopped);
+        }
+
+        await TaskTimeouts.WaitUntilAsync(async () =>
+            (await Host.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { fill.Select(t => t.TaskArn) } }, Host.Admin)).Tasks.Count(t => t.LastStatus == LifecycleStatus.Stopped) == 4,
+            what: "four of fill's tasks STOPPED");
+
+        // A task in zone-b: the pool is at its maximum, so the empty zone-a hosts make room for a zone-b host at once.
+        await Host.ServicesApi.CreateServiceAsync(new CreateServiceRequest
+        {
+            ServiceName = "other", TaskDefinition = "api", DesiredCount = 1, LaunchType = "FARGATE", NetworkConfiguration = InSubnets(subnets["zone-b"].SubnetId),
+        }, Host.Admin);
+        await WaitForServiceTasksAsync("other", 1);
+        await Pass.RunOnceAsync(CancellationToken.None).WithTimeout();
+        var other = Assert.Single(await WaitForServiceTasksAsync("other", 1, ts => ts.All(t => t.LastStatus == LifecycleStatus.Pending)));
+        var after = await WaitForPoolAsync(p => p.FargatePool.Hosts.Count == 2, "the pool at two hosts");
+        Assert.Contains(after.FargatePool.Hosts, h => h.ContainerInstanceArn == kept.ContainerInstanceArn);
+        Assert.Equal("zone-b", Provisioner.Requests[after.FargatePool.Hosts.Single(h => h.ContainerInstanceArn == other.ContainerInstanceArn).Name].Zone);
+        Assert.Equal(LifecycleStatus.Pending, Assert.Single(await WaitForServiceTasksAsync("fill", 1)).LastStatus);
     }
 
     [Fact]
