@@ -12,7 +12,8 @@ namespace Berth.Scheduler.CapacityProviders;
 /// (<see cref="Reservation"/>), and target tracking on it sets the group's desired capacity the way an update does: up at
 /// once, down only once the metric has stayed below the target for <see cref="CapacityProviderOptions.ScaleInAfter"/>
 /// (ECS: 15 minutes; the FARGATE pool's <see cref="FargatePoolOptions.IdleTimeout"/>), and never while a host is still
-/// being made or warming up.
+/// being made or warming up; but a group at its maximum whose waiting tasks' subnets are in other zones than its empty
+/// hosts retires those at once (<see cref="WaitingZones"/>).
 /// </summary>
 internal static class ManagedScalingPass
 {
@@ -64,6 +65,23 @@ internal static class ManagedScalingPass
                     changed = true;
                 }
             }
+            else if (waiting.Count > 0 && warming == 0 && needed > group.Size.Max && current == group.Size.Max
+                && EmptyElsewhere(cluster, group, warm, waiting) is { Count: > 0 } empty)
+            {
+                // At the maximum, with tasks waiting for zones where the group's empty hosts are not: those hosts are
+                // retired now, in this commit with the smaller size (so no pass in between sees them live and grows the group
+                // back), and the next pass makes hosts where the tasks can run. Waiting out the idle timeout would leave the
+                // tasks waiting for nothing. Hosts with tasks are never among them (managed termination protection).
+                SetLowSince(tx, provider, null);
+                var cause = $"At {Asg.At(tx.Now)} capacity provider {provider.Name} took {empty.Count} empty hosts out of service: the group is at its maximum size {group.Size.Max} and none of its {waiting.Count} tasks in PROVISIONING can use their zones, changing the desired capacity from {current} to {current - empty.Count}.";
+                HostGroupHandler.Resize(tx, group, group.Size with { Desired = Math.Max(group.Size.Min, current - empty.Count) }, cause);
+                foreach (var host in empty)
+                {
+                    HostGroupPlanner.Retire(tx, group, host, $"{cause} At {Asg.At(tx.Now)} host {host.Name} was selected for termination.");
+                }
+
+                changed = true;
+            }
             else
             {
                 SetLowSince(tx, provider, null);
@@ -97,6 +115,13 @@ internal static class ManagedScalingPass
             .Select(h => h.InstanceId is { } id ? cluster.Instances.GetValueOrDefault(id) : null)
             .FirstOrDefault(i => i is { Facts.Cpu: > 0, Facts.Memory: > 0 });
         return WaitingZones.HostsFor(group, waiting, sample);
+    }
+
+    /// <summary>The hosts in service with no non-daemon task in a zone that no waiting task can use (their subnets are elsewhere).</summary>
+    private static List<GroupHost> EmptyElsewhere(ClusterState cluster, HostGroupRecord group, List<GroupHost> warm, List<TaskRecord> waiting)
+    {
+        var wanted = waiting.SelectMany(t => WaitingZones.Accepted(group, t.Subnets)).ToHashSet(StringComparer.Ordinal);
+        return wanted.Count == 0 ? [] : [.. warm.Where(h => !wanted.Contains(h.Zone) && HostGroupPlanner.NonDaemonTasks(cluster, h) == 0)];
     }
 
     private static void Resize(ClusterTransaction tx, CapacityProviderRecord provider, HostGroupRecord group, int desired, int percent, int waiting, string comparison)

@@ -241,6 +241,13 @@ internal static class HostGroupPlanner
         }
     }
 
+    /// <summary>Chooses a host for termination outside a pass (managed scaling's zone replacement): the next pass destroys it.</summary>
+    public static void Retire(ClusterTransaction tx, HostGroupRecord group, GroupHost host, string cause)
+    {
+        Terminate(tx, group, host, cause);
+        tx.Save(group);
+    }
+
     private static void Terminate(ClusterTransaction tx, HostGroupRecord group, GroupHost host, string cause)
     {
         var launch = group.Activity(host.ActivityId);
