@@ -1,15 +1,15 @@
+using Berth.ServiceDefaults;
 using Berth.Agent.Configuration;
-using Berth.Agent.Dns;
 using Berth.Agent.Exec;
-using Berth.Agent.Isolation;
 using Berth.Agent.Logs;
+using Berth.Agent.Dns;
+using Berth.Agent.Isolation;
 using Berth.Agent.Networking;
 using Berth.Agent.Runtime;
 using Berth.Agent.Sessions;
 using Berth.Agent.Stats;
 using Berth.Agent.Tasks;
 using Berth.Core.Networking;
-using Berth.ServiceDefaults;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Hosting;
