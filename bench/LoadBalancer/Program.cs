@@ -17,6 +17,7 @@ using Berth.TestSupport;
 // one of them and --dll runs another build of it (e.g. a copy of the previous commit's output), for A/B runs.
 // CPU per request is the proxy's utime+stime (all its processes) over the requests wrk completed: it moves less
 // with the machine's load than requests/s does; context switches per request likewise (all the proxy's threads).
+// The user/kernel split of it is printed too: the kernel part is what the sockets cost whatever the proxy is.
 var seconds = Arg("--seconds", 10);
 var rounds = Arg("--rounds", 3);
 var connections = Arg("--connections", 64);
@@ -131,14 +132,21 @@ try
     Console.WriteLine($"# machine: {Environment.ProcessorCount} cores; load average at start: {LoadAverage()}; {DateTime.UtcNow:u}");
     foreach (var (variant, port) in ports)
     {
-        // Warm-up (JIT, connection pools, page cache); not counted.
+        // Warm-up (JIT, connection pools, page cache); not counted, but a balancer's first load is when tiered
+        // compilation recompiles the hot path and the thread pool grows, so its RSS peak is printed.
+        using var sampler = variant is "nginx" or "haproxy" ? null : new RssSampler(proxies[variant].Id);
         foreach (var size in sizes)
         {
             await WrkAsync(port, $"/{size}.bin", warmup, connections);
         }
+
+        if (sampler is not null)
+        {
+            Console.WriteLine($"warm-up {variant}: rss-peak {sampler.PeakMiB:F1} MiB (anon {sampler.PeakAnonMiB:F1}, file {sampler.PeakFileMiB:F1})");
+        }
     }
 
-    var results = new List<(string Variant, string Size, int Round, Wrk Result, double RssMiB, double CpuUsPerRequest, double SwitchesPerRequest)>();
+    var results = new List<(string Variant, string Size, int Round, Wrk Result, double RssMiB, double CpuUsPerRequest, double SwitchesPerRequest, double UserUsPerRequest)>();
     for (var round = 1; round <= rounds; round++)
     {
         foreach (var size in sizes)
@@ -148,21 +156,24 @@ try
                 var proxy = proxies[variant];
                 var berth = variant is "nginx" or "haproxy" ? null : proxy;
                 using var sampler = berth is null ? null : new RssSampler(berth.Id);
-                var cpuBefore = CpuTicks(proxy.Id);
+                var (userBefore, systemBefore) = CpuTicks(proxy.Id);
                 var switchesBefore = ContextSwitches(proxy.Id);
                 var result = await WrkAsync(port, $"/{size}.bin", seconds, connections);
-                var cpuUs = (CpuTicks(proxy.Id) - cpuBefore) * 1e6 / ClockTicksPerSecond / (result.RequestsPerSecond * seconds);
+                var (userAfter, systemAfter) = CpuTicks(proxy.Id);
+                var userUs = (userAfter - userBefore) * 1e6 / ClockTicksPerSecond / (result.RequestsPerSecond * seconds);
+                var cpuUs = userUs + ((systemAfter - systemBefore) * 1e6 / ClockTicksPerSecond / (result.RequestsPerSecond * seconds));
                 var switches = (ContextSwitches(proxy.Id) - switchesBefore) / (result.RequestsPerSecond * seconds);
                 var rss = sampler?.PeakMiB ?? double.NaN;
-                results.Add((variant, size, round, result, rss, cpuUs, switches));
-                Console.WriteLine($"round {round} {size,-5} {variant,-10} {result.RequestsPerSecond,10:F0} req/s {result.MegabytesPerSecond,9:F1} MB/s p50 {result.P50Ms,7:F2} ms p99 {result.P99Ms,7:F2} ms cpu {cpuUs,7:F1} us/req ctxsw {switches,5:F2}/req errors {result.Errors}{(double.IsNaN(rss) ? "" : $" rss-peak {rss:F1} MiB")} (load {LoadAverage()})");
+                var peakParts = sampler is null ? "" : $" (anon {sampler.PeakAnonMiB:F1}, file {sampler.PeakFileMiB:F1})";
+                results.Add((variant, size, round, result, rss, cpuUs, switches, userUs));
+                Console.WriteLine($"round {round} {size,-5} {variant,-10} {result.RequestsPerSecond,10:F0} req/s {result.MegabytesPerSecond,9:F1} MB/s p50 {result.P50Ms,7:F2} ms p99 {result.P99Ms,7:F2} ms cpu {cpuUs,7:F1} us/req (user {userUs:F1}) ctxsw {switches,5:F2}/req errors {result.Errors}{(double.IsNaN(rss) ? "" : $" rss-peak {rss:F1} MiB{peakParts}")} (load {LoadAverage()})");
             }
         }
     }
 
     Console.WriteLine();
-    Console.WriteLine($"| size | proxy | req/s (median of {rounds}) | MB/s | p99 ms (median) | CPU us/req (median) | context switches/req | vs nginx req/s | vs nginx p99 | peak RSS MiB |");
-    Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    Console.WriteLine($"| size | proxy | req/s (median of {rounds}) | MB/s | p99 ms (median) | CPU us/req (median) | of it user | context switches/req | vs nginx req/s | vs nginx p99 | peak RSS MiB |");
+    Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     foreach (var size in sizes)
     {
         var nginx = results.Where(r => r.Variant == "nginx" && r.Size == size).Select(r => r.Result.RequestsPerSecond).DefaultIfEmpty(double.NaN).ToList();
@@ -173,7 +184,7 @@ try
             var mine = results.Where(r => r.Variant == variant && r.Size == size).ToList();
             var rps = Median(mine.Select(r => r.Result.RequestsPerSecond));
             var p99 = Median(mine.Select(r => r.Result.P99Ms));
-            Console.WriteLine($"| {(size == "small" ? "1 KiB" : "1 MiB")} | {variant} | {rps:F0} | {Median(mine.Select(r => r.Result.MegabytesPerSecond)):F1} | {p99:F2} | {Median(mine.Select(r => r.CpuUsPerRequest)):F1} | {Median(mine.Select(r => r.SwitchesPerRequest)):F2} | {rps / nginxMedian:F2} | {p99 / nginxP99:F2} | {(mine.All(r => double.IsNaN(r.RssMiB)) ? "" : mine.Max(r => r.RssMiB).ToString("F1", CultureInfo.InvariantCulture))} |");
+            Console.WriteLine($"| {(size == "small" ? "1 KiB" : "1 MiB")} | {variant} | {rps:F0} | {Median(mine.Select(r => r.Result.MegabytesPerSecond)):F1} | {p99:F2} | {Median(mine.Select(r => r.CpuUsPerRequest)):F1} | {Median(mine.Select(r => r.UserUsPerRequest)):F1} | {Median(mine.Select(r => r.SwitchesPerRequest)):F2} | {rps / nginxMedian:F2} | {p99 / nginxP99:F2} | {(mine.All(r => double.IsNaN(r.RssMiB)) ? "" : mine.Max(r => r.RssMiB).ToString("F1", CultureInfo.InvariantCulture))} |");
         }
     }
 
@@ -362,16 +373,17 @@ IEnumerable<string> VariantArgs(string name, string variant)
     }
 }
 
-// utime + stime of a process and its children (nginx's workers), in clock ticks.
-static long CpuTicks(int pid)
+// utime and stime of a process and its children (nginx's workers), in clock ticks.
+static (long User, long System) CpuTicks(int pid)
 {
-    long total = 0;
+    long user = 0, system = 0;
     foreach (var (_, fields) in ProcessAndChildren(pid))
     {
-        total += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        user += long.Parse(fields[11], CultureInfo.InvariantCulture);
+        system += long.Parse(fields[12], CultureInfo.InvariantCulture);
     }
 
-    return total;
+    return (user, system);
 }
 
 // Voluntary and involuntary context switches of every live thread of a process and its children: a thread hop or a
@@ -492,12 +504,20 @@ internal sealed class RssSampler : IDisposable
         {
             while (!_stop.IsCancellationRequested)
             {
+                double rss = 0, anon = 0, file = 0;
                 foreach (var line in await File.ReadAllLinesAsync($"/proc/{pid}/status"))
                 {
-                    if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                    {
-                        _peak = Math.Max(_peak, double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024);
-                    }
+                    var kib = line.StartsWith("VmRSS:", StringComparison.Ordinal) || line.StartsWith("RssAnon:", StringComparison.Ordinal) || line.StartsWith("RssFile:", StringComparison.Ordinal)
+                        ? double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024
+                        : 0;
+                    rss = line.StartsWith("VmRSS:", StringComparison.Ordinal) ? kib : rss;
+                    anon = line.StartsWith("RssAnon:", StringComparison.Ordinal) ? kib : anon;
+                    file = line.StartsWith("RssFile:", StringComparison.Ordinal) ? kib : file;
+                }
+
+                if (rss > _peak)
+                {
+                    (_peak, PeakAnonMiB, PeakFileMiB) = (rss, anon, file);
                 }
 
                 try
@@ -510,6 +530,12 @@ internal sealed class RssSampler : IDisposable
             }
         });
     }
+
+    // What the peak was made of: anonymous memory (GC heap, JIT code, stacks, malloc) and file pages (assemblies and
+    // native libraries, shared with other .NET processes).
+    public double PeakAnonMiB { get; private set; }
+
+    public double PeakFileMiB { get; private set; }
 
     public double PeakMiB => _peak;
 

@@ -152,7 +152,7 @@ internal sealed class CertificateModel(string arn, string certificatePem, string
 }
 
 /// <summary>A rule: the first by priority whose conditions all match decides the action.</summary>
-/// <remarks><see cref="Fingerprint"/> is a hash of the rule's wire form: it changes exactly when the rule does.</remarks>
+/// <remarks><see cref="Fingerprint"/> is the rule's wire form (base64): it changes exactly when the rule does.</remarks>
 internal sealed record RuleModel(string Arn, int Priority, bool IsDefault, ImmutableArray<RuleCondition> Conditions, ActionModel Action, string Fingerprint)
 {
     /// <summary>ELB: all conditions match (the default rule has none and matches everything).</summary>

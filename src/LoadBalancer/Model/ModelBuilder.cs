@@ -198,8 +198,11 @@ internal static class ModelBuilder
         return new RuleModel(rule.RuleArn, rule.Priority, false, conditions.ToImmutable(), BuildAction(rule.Actions[0], field + ".actions[0]", groups), Fingerprint(rule));
     }
 
+    // The wire form itself, not a hash of it: a rule is at most a few hundred bytes, and a SHA-256 here was the only
+    // reason a balancer without TLS listeners loaded OpenSSL (libcrypto and the crypto assemblies, ~5 MiB resident;
+    // docs/benchmarks.md, "Load balancer, fourth round").
     private static string Fingerprint(Google.Protobuf.IMessage message) =>
-        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Google.Protobuf.MessageExtensions.ToByteArray(message)).AsSpan(0, 8));
+        Convert.ToBase64String(Google.Protobuf.MessageExtensions.ToByteArray(message));
 
     private static RuleCondition BuildCondition(V1.RuleCondition c, string field, ref int valueCount)
     {

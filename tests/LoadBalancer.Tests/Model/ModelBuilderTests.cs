@@ -44,6 +44,26 @@ public sealed class ModelBuilderTests
         Assert.True(rules[^1].IsDefault);
     }
 
+    [Fact]
+    public void RuleFingerprint_ChangesExactlyWhenTheRuleDoes()
+    {
+        Listener[] listeners = [Http(80, Forward("web"))];
+        TargetGroupState[] groups = [Group("web", [8080]), Group("api", [8081])];
+        string[] Fingerprints(params Scheduler.V1.Rule[] rules) =>
+            [.. ModelBuilder.Build("e", 1, Snapshot(1, listeners, groups, rules).Config).Listeners.Single().Rules.Select(r => r.Fingerprint)];
+
+        var same = Fingerprints(Rule(80, 1, Forward("web"), Path("/a")), Rule(80, 2, Forward("api"), Path("/b")));
+        var again = Fingerprints(Rule(80, 1, Forward("web"), Path("/a")), Rule(80, 2, Forward("api"), Path("/b")));
+        var otherPath = Fingerprints(Rule(80, 1, Forward("web"), Path("/a")), Rule(80, 2, Forward("api"), Path("/c")));
+        var otherGroup = Fingerprints(Rule(80, 1, Forward("web"), Path("/a")), Rule(80, 2, Forward("web"), Path("/b")));
+
+        Assert.Equal(same, again);
+        Assert.Equal(same[0], otherPath[0]);
+        Assert.NotEqual(same[1], otherPath[1]);
+        Assert.NotEqual(same[1], otherGroup[1]);
+        Assert.Equal(same[^1], otherGroup[^1]);
+    }
+
     [Theory]
     [InlineData("200-299", 204, true)]
     [InlineData("200,202", 201, false)]
