@@ -109,7 +109,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
 
             Login(token, registryPassword);
             _run.WritePlatform(new PlatformInfo(Environment.ProcessId, RegistryUrl.ToString(), SchedulerUrl.ToString(), options.Cluster, options.StartAgent,
-                DateTimeOffset.UtcNow, Math.Round(clock.Elapsed.TotalSeconds, 2), _lab?.Id, _lab?.Net, _lab?.ScriptsDirectory));
+                DateTimeOffset.UtcNow, Math.Round(clock.Elapsed.TotalSeconds, 2), _lab?.Id, _lab?.Net, _lab?.ScriptsDirectory, _fargateOff));
             PrintReady(clock.Elapsed, registryPassword is not null);
             return await SuperviseAsync(cancellationToken);
         }
@@ -259,6 +259,9 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
             await Task.Delay(200, cancellationToken);
         }
 
+        // The background berth up decided about the pool; its summary says what it decided.
+        _lab = FargateLab.Of(ready, Layout.Root);
+        _fargateOff = ready.FargateOff;
         PrintReady(TimeSpan.FromSeconds(ready.ReadySeconds), File.Exists(Layout.InitialAdminPassword), detachedPid: ready.Pid);
         return ExitCodes.Success;
     }
