@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Berth.Scheduler.V1;
 using Berth.TestSupport;
 using Grpc.Core;
@@ -16,7 +14,7 @@ internal static class ReconnectBench
     public static async Task RunAsync(string repo, int outageSeconds, int rounds)
     {
         var work = Directory.CreateTempSubdirectory("berth-bench-reconnect-");
-        var port = FreePort();
+        var port = TestPorts.Next();
         var data = Path.Combine(work.FullName, "s");
         var schedulerDll = Path.Combine(repo, "src/Scheduler/bin/Release/net10.0/Berth.Scheduler.dll");
         var agentBinary = Path.Combine(repo, "src/Agent/bin/Release/net10.0/Berth.Agent");
@@ -102,12 +100,5 @@ internal static class ReconnectBench
         {
             return false;
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Berth.Bench.LoadBalancer;
 using Berth.Scheduler.V1;
+using Berth.TestSupport;
 
 // Berth's balancer against nginx 1.22 (reverse proxy, 2 workers, keep-alive to the upstream) and haproxy 2.6
 // (2 threads, connection reuse), one upstream (nginx serving two static files, 1 worker) for all of them, one load
@@ -47,7 +48,7 @@ try
     }
 #pragma warning restore CA1416
 
-    var upstream = FreePort();
+    var upstream = TestPorts.Next();
     processes.Add(StartNginx("upstream", $$"""
         worker_processes 1;
         pid {{root}}/upstream.pid;
@@ -66,7 +67,7 @@ try
     var proxies = new Dictionary<string, Process>();
     foreach (var variant in variants)
     {
-        var port = FreePort();
+        var port = TestPorts.Next();
         switch (variant)
         {
             case "nginx":
@@ -256,7 +257,7 @@ async Task StartBerthAsync(string variant, int port, int upstream)
 
     Console.WriteLine($"# {variant}: {dll} {string.Join(' ', env.Where(e => e.Key != "BERTH_BENCH_VARIANT").Select(e => $"{e.Key}={e.Value}"))}");
     processes.Add(Start("dotnet", [Path.GetFullPath(dll), "--scheduler-url", watch.Url.ToString(), "--token-file", tokenFile, "--data-dir", dir,
-        "--listen-address", "127.0.0.1", "--admin-url", $"http://127.0.0.1:{FreePort()}", "--Logging:LogLevel:Default", "Warning"], env));
+        "--listen-address", "127.0.0.1", "--admin-url", $"http://127.0.0.1:{TestPorts.Next()}", "--Logging:LogLevel:Default", "Warning"], env));
     // Ready when the health checks found the upstream healthy (2 checks, 5 s apart).
     await Task.Delay(TimeSpan.FromSeconds(7));
 }
@@ -332,13 +333,6 @@ static async Task WaitForPortAsync(int port)
     }
 
     throw new TimeoutException($"port {port} never opened");
-}
-
-static int FreePort()
-{
-    using var l = new TcpListener(IPAddress.Loopback, 0);
-    l.Start();
-    return ((IPEndPoint)l.LocalEndpoint).Port;
 }
 
 static byte[] RandomBytes(int n)

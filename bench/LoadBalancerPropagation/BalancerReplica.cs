@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using Berth.Bench.SchedulerLoad;
+using Berth.TestSupport;
 
 namespace Berth.Bench.LoadBalancerPropagation;
 
@@ -22,11 +22,10 @@ internal sealed partial class BalancerReplica : IAsyncDisposable
     private readonly int _groups;
     private int _deltas;
 
-    private BalancerReplica(int index, string build, Process process, int groups)
+    private BalancerReplica(int index, string build, int groups)
     {
         Index = index;
         Build = build;
-        Process = process;
         _groups = groups;
     }
 
@@ -38,7 +37,7 @@ internal sealed partial class BalancerReplica : IAsyncDisposable
     /// <summary>Its name in the report.</summary>
     public string Name => $"balancer {Index} ({Build})";
 
-    public Process Process { get; }
+    public Process Process { get; private set; } = null!;
 
     /// <summary>Configurations applied (the snapshot and every delta).</summary>
     public int Applied => Volatile.Read(ref _deltas);
@@ -48,54 +47,33 @@ internal sealed partial class BalancerReplica : IAsyncDisposable
 
     public static BalancerReplica Start(int index, string build, string dll, IReadOnlyDictionary<string, string> environment, Uri scheduler, string tokenFile, string dataDir, string listenAddress, int groups)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            ArgumentList =
-            {
-                dll,
-                "--scheduler-url", scheduler.ToString(),
-                "--token-file", tokenFile,
-                "--data-dir", dataDir,
-                "--listen-address", listenAddress,
-                "--admin-url", $"http://127.0.0.1:{FreePort()}",
-                "--Logging:LogLevel:Default", "Warning",
-                "--Logging:LogLevel:Berth.LoadBalancer.State.ConfigStore", "Debug",
-                "--Logging:Console:FormatterName", "simple",
-                "--Logging:Console:FormatterOptions:SingleLine", "true",
-                "--Logging:Console:FormatterOptions:UseUtcTimestamp", "true",
-                "--Logging:Console:FormatterOptions:ColorBehavior", "Disabled",
-                "--Logging:Console:FormatterOptions:TimestampFormat", TimestampFormat + " ",
-            },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start a balancer");
-        var replica = new BalancerReplica(index, build, process, groups);
-        process.OutputDataReceived += (_, e) => replica.OnLine(e.Data);
-        process.ErrorDataReceived += (_, e) => replica.OnLine(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var replica = new BalancerReplica(index, build, groups);
+        // Its lines reach OnLine from the first one on: the replica exists before its process.
+        replica.Process = ChildProcess.Start(dll,
+        [
+            "--scheduler-url", scheduler.ToString(),
+            "--token-file", tokenFile,
+            "--data-dir", dataDir,
+            "--listen-address", listenAddress,
+            "--admin-url", $"http://127.0.0.1:{TestPorts.Next()}",
+            "--Logging:LogLevel:Default", "Warning",
+            "--Logging:LogLevel:Berth.LoadBalancer.State.ConfigStore", "Debug",
+            "--Logging:Console:FormatterName", "simple",
+            "--Logging:Console:FormatterOptions:SingleLine", "true",
+            "--Logging:Console:FormatterOptions:UseUtcTimestamp", "true",
+            "--Logging:Console:FormatterOptions:ColorBehavior", "Disabled",
+            "--Logging:Console:FormatterOptions:TimestampFormat", TimestampFormat + " ",
+        ], replica.OnLine, environment);
         return replica;
     }
 
     /// <summary>Completes when the replica serves a configuration with every target group.</summary>
-    public async Task WaitUntilServingAsync(TimeSpan timeout)
-    {
-        var done = await Task.WhenAny(_ready.Task, Process.WaitForExitAsync(), Task.Delay(timeout));
-        if (done != _ready.Task)
-        {
-            throw new InvalidOperationException($"balancer {Index} did not serve {_groups} target groups within {timeout} (exited: {Process.HasExited}).");
-        }
-    }
+    public Task WaitUntilServingAsync(TimeSpan timeout) =>
+        ChildProcess.WaitUntilReadyAsync(Process, _ready.Task, timeout, $"balancer {Index} to serve {_groups} target groups");
 
-    private void OnLine(string? line)
+    private void OnLine(string line)
     {
-        if (string.IsNullOrEmpty(line))
+        if (line.Length == 0)
         {
             return;
         }
@@ -138,21 +116,5 @@ internal sealed partial class BalancerReplica : IAsyncDisposable
     [GeneratedRegex(@"^Configuration \S+ applied: \d+ listeners, (?<groups>\d+) target groups$")]
     private static partial Regex AppliedLine();
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (!Process.HasExited)
-        {
-            Process.Kill();
-            await Process.WaitForExitAsync();
-        }
-
-        Process.Dispose();
-    }
+    public ValueTask DisposeAsync() => ChildProcess.StopAsync(Process);
 }

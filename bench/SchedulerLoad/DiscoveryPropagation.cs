@@ -20,11 +20,15 @@ internal static class DiscoveryPropagation
          "containerDefinitions":[{"name":"app","image":"registry.local/web:1","portMappings":[{"containerPort":8080}]}]}
         """;
 
+    /// <summary>Agents registering at once (Churn's bound): enough to join 1,000 well inside the silence limit.</summary>
+    private const int RegisterBatch = 32;
+
     public static async Task RunAsync(Settings settings, int rounds)
     {
         var dataDir = settings.DataDir ?? Path.Combine(Path.GetTempPath(), "berth-bench-discovery-" + Guid.NewGuid().ToString("N")[..8]);
         Console.WriteLine($"== discovery: {settings.Agents} agents, one service with a task on each, {rounds} rounds, fullSync {settings.FullSync}");
-        var (scheduler, _) = await SchedulerProcess.StartAsync(dataDir, settings.FullSync);
+        // Every agent needs a task subnet for its awsvpc task: the default /24s of a /16 hold 256 hosts, /27s hold 2,048.
+        var (scheduler, _) = await SchedulerProcess.StartAsync(dataDir, settings.FullSync, ["--Scheduler:Awsvpc:HostSubnetPrefixLength", settings.Agents > 256 ? "27" : "24"]);
         await using (scheduler)
         {
             // More than one HTTP/2 connection: the server allows 100 streams on one, and every agent keeps a session open.
@@ -35,15 +39,20 @@ internal static class DiscoveryPropagation
             });
             using var stop = new CancellationTokenSource();
             var admin = new CallOptions(scheduler.Admin);
-            var agents = new List<Agent>();
-            for (var i = 0; i < settings.Agents; i++)
+            // Registered and connected concurrently, a bounded batch at a time: one after the other, 500 agents took longer
+            // than the scheduler's silence limit (three heartbeat intervals), and the first ones were closed before the last
+            // had connected. Each agent then heartbeats on its own, as the real agent does.
+            var agents = new Agent[settings.Agents];
+            var joined = Stopwatch.StartNew();
+            await Parallel.ForEachAsync(Enumerable.Range(0, settings.Agents), new ParallelOptions { MaxDegreeOfParallelism = RegisterBatch }, async (i, ct) =>
             {
                 var facts = new HostFacts { Hostname = $"sim-{i}", Cpu = 4096, Memory = 8192, AgentVersion = "bench", OsType = "linux", CpuArchitecture = "x86_64" };
-                var registration = await new AgentService.AgentServiceClient(channel).RegisterAsync(new RegisterRequest { JoinToken = scheduler.JoinToken, Facts = facts });
+                var registration = await new AgentService.AgentServiceClient(channel).RegisterAsync(new RegisterRequest { JoinToken = scheduler.JoinToken, Facts = facts }, cancellationToken: ct);
                 var agent = new Agent(channel.CreateCallInvoker(), registration);
                 await agent.ConnectAsync(facts, stop.Token);
-                agents.Add(agent);
-            }
+                agents[i] = agent;
+            });
+            Console.WriteLine($"{settings.Agents} agents registered and connected in {joined.Elapsed.TotalSeconds:F1} s");
 
             await new TaskDefinitions.TaskDefinitionsClient(channel).RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest { TaskDefinitionJson = Definition }, admin);
             await new Services.ServicesClient(channel).CreateServiceAsync(new CreateServiceRequest
@@ -61,7 +70,7 @@ internal static class DiscoveryPropagation
             var samples = new List<double>();
             for (var round = 0; round < rounds; round++)
             {
-                var owner = agents[round % agents.Count];
+                var owner = agents[round % agents.Length];
                 // A fresh address per round, so that each round changes the record set.
                 var address = $"10.240.{round / 250}.{(round % 250) + 2}";
                 var sent = Stopwatch.GetTimestamp();
@@ -83,13 +92,19 @@ internal static class DiscoveryPropagation
         }
     }
 
-    /// <summary>A simulated agent: acknowledges every desired state and notes when each address first appears in the records.</summary>
+    /// <summary>
+    /// A simulated agent: acknowledges every desired state, notes when each address first appears in the records, and
+    /// heartbeats as the real agent does (src/Agent/Sessions/SessionClient: every interval the scheduler's
+    /// SessionAccepted gives, 10 s until then, with the desired-state version it holds).
+    /// </summary>
     private sealed class Agent(CallInvoker invoker, RegisterResponse registration) : IDisposable
     {
         private readonly ConcurrentDictionary<string, long> _seen = new(StringComparer.Ordinal);
         private readonly SemaphoreSlim _write = new(1, 1);
         private AsyncDuplexStreamingCall<AgentMessage, SchedulerMessage>? _call;
         private ulong _sequence = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+        private readonly PeriodicTimer _heartbeat = new(TimeSpan.FromSeconds(10));
+        private long _desiredVersion;
 
         public string? TaskId { get; private set; }
 
@@ -99,6 +114,22 @@ internal static class DiscoveryPropagation
             await SendAsync(new AgentMessage { Hello = new Hello { ContainerInstanceId = registration.ContainerInstanceId, Facts = facts } });
             await SendAsync(new AgentMessage { StateReport = new StateReport { FullSnapshot = true } });
             _ = Task.Run(() => ReadAsync(cancellationToken), CancellationToken.None);
+            _ = Task.Run(() => HeartbeatAsync(cancellationToken), CancellationToken.None);
+        }
+
+        private async Task HeartbeatAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                while (await _heartbeat.WaitForNextTickAsync(cancellationToken))
+                {
+                    await SendAsync(new AgentMessage { Heartbeat = new Heartbeat { SentAt = Timestamp.FromDateTime(DateTime.UtcNow), DesiredVersion = Interlocked.Read(ref _desiredVersion) } });
+                }
+            }
+            catch (Exception e) when (e is RpcException or OperationCanceledException or InvalidOperationException or ObjectDisposedException)
+            {
+                // The run is over, or the session ended (the waits then time out and say so).
+            }
         }
 
         public Task ReportRunningAsync(string address)
@@ -137,6 +168,11 @@ internal static class DiscoveryPropagation
                 await foreach (var message in _call!.ResponseStream.ReadAllAsync(cancellationToken))
                 {
                     var now = Stopwatch.GetTimestamp();
+                    if (message.SessionAccepted is { HeartbeatIntervalMs: > 0 } accepted)
+                    {
+                        _heartbeat.Period = TimeSpan.FromMilliseconds(accepted.HeartbeatIntervalMs);
+                    }
+
                     if (message.DesiredState is not { } desired)
                     {
                         continue;
@@ -151,6 +187,7 @@ internal static class DiscoveryPropagation
                         }
                     }
 
+                    Interlocked.Exchange(ref _desiredVersion, desired.Version);
                     await SendAsync(new AgentMessage { DesiredStateAck = new DesiredStateAck { Version = desired.Version } });
                 }
             }
@@ -175,6 +212,7 @@ internal static class DiscoveryPropagation
 
         public void Dispose()
         {
+            _heartbeat.Dispose();
             _call?.Dispose();
             _write.Dispose();
         }

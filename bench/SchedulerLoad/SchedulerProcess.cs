@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Berth.Scheduler.V1;
+using Berth.TestSupport;
 using Grpc.Core;
 using Grpc.Net.Client;
 
@@ -39,74 +38,55 @@ internal sealed class SchedulerProcess : IAsyncDisposable
     /// <summary>Starts the process and waits until it answers ListClusters; returns it and the time that took.</summary>
     public static async Task<(SchedulerProcess Scheduler, TimeSpan ToServing)> StartAsync(string dataDir, bool fullSync, IEnumerable<string>? extraArguments = null)
     {
-        var port = FreePort();
-        var start = new ProcessStartInfo("dotnet")
+        var port = TestPorts.Next();
+        var stopwatch = Stopwatch.StartNew();
+        var process = ChildProcess.Start(SchedulerDll,
+        [
+            "--urls", $"http://127.0.0.1:{port}",
+            "--data-dir", dataDir,
+            "--Scheduler:FullSync", fullSync ? "true" : "false",
+            "--Logging:LogLevel:Default", "Warning",
+            "--Logging:LogLevel:Berth", "Warning",
+            "--Logging:LogLevel:Berth.Scheduler.Kernel.StateKernel", "Warning",
+            .. extraArguments ?? [],
+        ], line => { if (line.Length > 0) { Console.WriteLine("  [scheduler] " + line.Trim()); } });
+        var scheduler = new SchedulerProcess(process, new Uri($"http://127.0.0.1:{port}"), dataDir);
+        using var stop = new CancellationTokenSource();
+        try
         {
-            ArgumentList =
-            {
-                SchedulerDll,
-                "--urls", $"http://127.0.0.1:{port}",
-                "--data-dir", dataDir,
-                "--Scheduler:FullSync", fullSync ? "true" : "false",
-                "--Logging:LogLevel:Default", "Warning",
-                "--Logging:LogLevel:Berth", "Warning",
-                "--Logging:LogLevel:Berth.Scheduler.Kernel.StateKernel", "Warning",
-            },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in extraArguments ?? [])
+            // No deadline: a large state takes as long as it takes to load, and that time is the figure.
+            await ChildProcess.WaitUntilReadyAsync(process, scheduler.UntilServingAsync(stop.Token), Timeout.InfiniteTimeSpan, "the scheduler to answer ListClusters");
+        }
+        finally
         {
-            start.ArgumentList.Add(argument);
+            await stop.CancelAsync();
         }
 
-        var stopwatch = Stopwatch.StartNew();
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) { Console.WriteLine("  [scheduler] " + line.Trim()); } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) { Console.WriteLine("  [scheduler] " + line.Trim()); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var scheduler = new SchedulerProcess(process, new Uri($"http://127.0.0.1:{port}"), dataDir);
-        using var channel = GrpcChannel.ForAddress(scheduler.Address);
+        return (scheduler, stopwatch.Elapsed);
+    }
+
+    /// <summary>Completes once ListClusters answers, trying every 20 ms.</summary>
+    private async Task UntilServingAsync(CancellationToken cancellationToken)
+    {
+        using var channel = GrpcChannel.ForAddress(Address);
         var clusters = new Clusters.ClustersClient(channel);
         while (true)
         {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"The scheduler exited with {process.ExitCode}.");
-            }
-
             try
             {
-                if (File.Exists(Path.Combine(dataDir, "admin-token")))
+                if (File.Exists(Path.Combine(DataDir, "admin-token")))
                 {
-                    await clusters.ListClustersAsync(new ListClustersRequest(), new CallOptions(scheduler.Admin, DateTime.UtcNow.AddSeconds(30)));
-                    return (scheduler, stopwatch.Elapsed);
+                    await clusters.ListClustersAsync(new ListClustersRequest(), new CallOptions(Admin, DateTime.UtcNow.AddSeconds(30), cancellationToken));
+                    return;
                 }
             }
-            catch (RpcException)
+            catch (RpcException) when (!cancellationToken.IsCancellationRequested)
             {
             }
 
-            await Task.Delay(20);
+            await Task.Delay(20, cancellationToken);
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (!Process.HasExited)
-        {
-            Process.Kill();
-            await Process.WaitForExitAsync();
-        }
-
-        Process.Dispose();
-    }
+    public ValueTask DisposeAsync() => ChildProcess.StopAsync(Process);
 }

@@ -49,7 +49,7 @@ try
     var instanceHandler = new InstanceHandler(kernel, NullLogger<InstanceHandler>.Instance);
     var agents = new AgentHandler(kernel);
     var definitions = new TaskDefinitionHandler(kernel);
-    var serviceHandler = new ServiceHandler(kernel, NullLogger<ServiceHandler>.Instance);
+    var serviceHandler = new ServiceHandler(kernel, FargatePool.Off, NullLogger<ServiceHandler>.Instance);
     var desiredStates = new DesiredStates(kernel);
     var reconciler = new ServiceReconciler(kernel, engine, FargatePool.Off, TimeProvider.System, Options.Create(new SchedulerOptions { DataDirectory = directory.FullName }), NullLogger<ServiceReconciler>.Instance);
     var taskHandler = new TaskHandler(kernel, engine, FargatePool.Off, NullLogger<TaskHandler>.Instance);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Text.RegularExpressions;
 
 namespace Berth.TestSupport;
 
@@ -9,15 +10,17 @@ namespace Berth.TestSupport;
 /// own engine pushes through <see cref="LoopbackAddress"/> (loopback registries are insecure to it) what lab hosts pull
 /// through <see cref="Address"/> (their engines trust the lab's addresses).
 /// </summary>
-public sealed class DistributionRegistry : IAsyncDisposable
+public sealed partial class DistributionRegistry : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly DirectoryInfo _root;
+    private readonly Action<string> _log;
 
-    private DistributionRegistry(Process process, DirectoryInfo root, string address, string loopbackAddress)
+    private DistributionRegistry(Process process, DirectoryInfo root, Action<string> log, string address, string loopbackAddress)
     {
         _process = process;
         _root = root;
+        _log = log;
         Address = address;
         LoopbackAddress = loopbackAddress;
     }
@@ -69,8 +72,36 @@ public sealed class DistributionRegistry : IAsyncDisposable
                 return false;
             }
         }, TimeSpan.FromSeconds(20), "docker-registry to answer");
-        return new DistributionRegistry(process, root, address, loopbackToo ? $"127.0.0.1:{port}" : address);
+        return new DistributionRegistry(process, root, log, address, loopbackToo ? $"127.0.0.1:{port}" : address);
     }
+
+    /// <summary>
+    /// Pushes the busybox test image (<see cref="TestImages.Busybox"/>, imported first where the engine lacks it) to this
+    /// registry as <paramref name="name"/> (<c>repository:tag</c>) from the engine at <paramref name="engine"/>: the
+    /// machine's own when null, which reaches the registry through <see cref="LoopbackAddress"/> (loopback registries are
+    /// insecure to it), else a lab host's, which reaches it through <see cref="Address"/>. The tag the push needed is
+    /// removed again, so that the engine, like any other, pulls the image from the registry.
+    /// </summary>
+    /// <returns>The image as hosts pull it (<see cref="Address"/>/<paramref name="name"/>) and the manifest digest the push reported.</returns>
+    public async Task<PushedImage> PushAsync(string? engine, string name)
+    {
+        await TestImages.EnsureBusyboxAsync(engine, _log);
+        var pushed = $"{(engine is null ? LoopbackAddress : Address)}/{name}";
+        (await DockerAsync(engine, "tag", TestImages.Busybox, pushed)).EnsureSuccess("docker tag");
+        var push = (await DockerAsync(engine, "push", pushed)).EnsureSuccess("docker push");
+        (await DockerAsync(engine, "rmi", pushed)).EnsureSuccess("docker rmi");
+        var digest = PushedDigest().Match(push.StandardOutput) is { Success: true } m
+            ? m.Groups[1].Value
+            : throw new InvalidOperationException($"docker push printed no digest:\n{push.StandardOutput}");
+        return new PushedImage($"{Address}/{name}", digest);
+    }
+
+    private Task<ProcessResult> DockerAsync(string? engine, params string[] arguments) =>
+        ProcessRunner.RunAsync("docker", engine is null ? arguments : ["-H", engine, .. arguments], TimeSpan.FromSeconds(120), log: _log);
+
+    // The last line of `docker push`: "TAG: digest: sha256:... size: N".
+    [GeneratedRegex(@"digest: (sha256:[0-9a-f]{64})")]
+    private static partial Regex PushedDigest();
 
     public async ValueTask DisposeAsync()
     {
@@ -84,3 +115,6 @@ public sealed class DistributionRegistry : IAsyncDisposable
         _root.Delete(recursive: true);
     }
 }
+
+/// <summary>An image <see cref="DistributionRegistry.PushAsync"/> pushed: its reference as hosts pull it, and its manifest digest.</summary>
+public sealed record PushedImage(string Reference, string Digest);

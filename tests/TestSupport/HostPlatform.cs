@@ -17,6 +17,7 @@ public sealed class HostPlatform : IAsyncDisposable
     private readonly List<ServiceProcess> _processes = [];
     private readonly string _configuration;
     private GrpcChannel? _channel;
+    private string _joinToken = "";
     private string _adminToken = "";
 
     private HostPlatform(string cluster, string configuration, Action<string>? log)
@@ -127,20 +128,17 @@ public sealed class HostPlatform : IAsyncDisposable
         var data = Path.Combine(_work.FullName, "scheduler");
         Scheduler = Start("scheduler", Binary("Scheduler", "Berth.Scheduler.dll"),
             ["--urls", SchedulerUrl, "--data-dir", data, "--Logging:LogLevel:Microsoft.AspNetCore", "Warning", .. extra]);
-        var joinFile = Path.Combine(data, "join-token");
-        await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(File.Exists(joinFile) && new FileInfo(joinFile).Length > 0), TimeSpan.FromSeconds(90), "the scheduler's join token");
-        _adminToken = (await File.ReadAllTextAsync(Path.Combine(data, "admin-token"))).Trim();
+        (_joinToken, _adminToken) = await SchedulerTokens.ReadAsync(data, TimeSpan.FromSeconds(90));
     }
 
     private void StartAgent(IEnumerable<string> extra)
     {
-        var joinToken = File.ReadAllText(Path.Combine(_work.FullName, "scheduler", "join-token")).Trim();
         // A config path that does not exist is an error: an empty file instead of /etc/berth.
         var config = Path.Combine(_work.FullName, "agent.json");
         File.WriteAllText(config, "{}");
         Agent = Start("agent", Binary("Agent", "Berth.Agent"),
         [
-            "--config", config, "--scheduler-url", SchedulerUrl, "--join-token", joinToken, "--cluster", Cluster,
+            "--config", config, "--scheduler-url", SchedulerUrl, "--join-token", _joinToken, "--cluster", Cluster,
             "--data-dir", Path.Combine(_work.FullName, "agent"), "--scope", Scope, "--ReservedMemory", "0",
             // Stopped tasks' containers go at once (their last lines are kept): the run leaves nothing behind.
             "--ImageCleanup:Enabled", "false", "--TaskCleanup:Wait", "00:00:00", .. extra,

@@ -106,11 +106,7 @@ public sealed class LabPlatform : IAsyncDisposable
         var port = TestPorts.Next(Lab.RootAddress);
         SchedulerUrl = $"http://{Lab.RootAddress}:{port}";
         StartScheduler();
-        var data = SchedulerDataDirectory;
-        var tokenFile = Path.Combine(data, "join-token");
-        await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(File.Exists(tokenFile) && new FileInfo(tokenFile).Length > 0), TimeSpan.FromSeconds(60), "the scheduler's join token");
-        _joinToken = (await File.ReadAllTextAsync(tokenFile)).Trim();
-        _adminToken = (await File.ReadAllTextAsync(Path.Combine(data, "admin-token"))).Trim();
+        (_joinToken, _adminToken) = await SchedulerTokens.ReadAsync(SchedulerDataDirectory, TimeSpan.FromSeconds(60));
         _agentConfig = Path.Combine(_work.FullName, "agent.json");
         await File.WriteAllTextAsync(_agentConfig, "{}");
 

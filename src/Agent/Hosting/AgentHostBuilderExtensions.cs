@@ -9,6 +9,7 @@ using Berth.Agent.Runtime;
 using Berth.Agent.Sessions;
 using Berth.Agent.Stats;
 using Berth.Agent.Tasks;
+using Berth.Core.Networking;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Hosting;

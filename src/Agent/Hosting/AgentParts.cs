@@ -4,6 +4,7 @@ using Berth.Agent.Logs;
 using Berth.Agent.Networking;
 using Berth.Agent.Runtime;
 using Berth.Agent.Tasks;
+using Berth.Core.Networking;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Hosting;

@@ -1,4 +1,5 @@
 using Berth.Agent.Configuration;
+using Berth.Core.Networking;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Agent.Networking;

@@ -11,12 +11,15 @@ namespace Berth.Agent.Networking;
 /// The host side of awsvpc, with <c>ip</c> (iproute2): the task bridge with the gateway address, IPv4 forwarding,
 /// bridge netfilter (so that traffic between two tasks of one host passes the firewall too) and the routes to the
 /// peers' task subnets. Routes the agent makes carry their own protocol number (<see cref="RouteProtocol"/>), so it
-/// can find and remove its stale ones without touching anybody else's.
+/// can find and remove its stale ones without touching anybody else's (<see cref="ProtocolRoutes"/>, shared with the
+/// balancer, whose routes to task subnets are protocol 202).
 /// </summary>
 internal sealed partial class HostNetwork(IHostCommands commands, IOptions<AgentOptions> options, ILogger<HostNetwork> logger)
 {
     /// <summary>The <c>proto</c> of Berth's peer routes (unassigned in /etc/iproute2/rt_protos).</summary>
     public const int RouteProtocol = 201;
+
+    private readonly ProtocolRoutes _routes = new(commands, RouteProtocol);
 
     private string Bridge => options.Value.Awsvpc.BridgeName;
 
@@ -66,32 +69,35 @@ internal sealed partial class HostNetwork(IHostCommands commands, IOptions<Agent
     /// <summary>Makes the routes of protocol <see cref="RouteProtocol"/> exactly <paramref name="peers"/>.</summary>
     public async Task SyncRoutesAsync(IReadOnlyList<PeerRoute> peers, CancellationToken cancellationToken)
     {
-        var show = await RunAsync(["-j", "-4", "route", "show", "proto", RouteProtocol.ToString(CultureInfo.InvariantCulture)], cancellationToken);
-        var existing = ParseRoutes(show.StandardOutput);
-        foreach (var peer in peers)
+        List<KernelRoute> existing;
+        try
         {
-            var destination = peer.Subnet.ToString();
-            if (existing.TryGetValue(destination, out var via) && via == peer.Via.ToString())
-            {
-                continue;
-            }
+            existing = await _routes.ListAsync(all: false, cancellationToken);
+        }
+        catch (RouteCommandException ex)
+        {
+            throw new NetworkSetupException(ex.Message);
+        }
 
-            var result = await commands.RunAsync("ip", ["route", "replace", destination, "via", peer.Via.ToString(), "proto", RouteProtocol.ToString(CultureInfo.InvariantCulture)], cancellationToken: cancellationToken);
+        var plan = ProtocolRoutes.Plan(ProtocolRoutes.ByDestination(existing), [.. peers.Select(p => new GatewayRoute(p.Subnet, p.Via, p.InstanceId))]);
+        foreach (var peer in plan.Replace)
+        {
+            var result = await _routes.ReplaceAsync(peer, cancellationToken);
+            var subnet = peer.Subnet.ToString();
             if (result.Succeeded)
             {
-                LogRouteAdded(logger, destination, peer.Via, peer.InstanceId ?? string.Empty);
+                LogRouteAdded(logger, subnet, peer.Via, peer.Host ?? string.Empty);
             }
             else
             {
                 // One unreachable peer (not on our segment) must not keep the others' routes out.
-                LogRouteFailed(logger, destination, peer.Via, result.Message);
+                LogRouteFailed(logger, subnet, peer.Via, result.Message);
             }
         }
 
-        var wanted = peers.Select(p => p.Subnet.ToString()).ToHashSet(StringComparer.Ordinal);
-        foreach (var destination in existing.Keys.Where(d => !wanted.Contains(d)))
+        foreach (var destination in plan.Remove)
         {
-            await commands.RunAsync("ip", ["route", "del", destination, "proto", RouteProtocol.ToString(CultureInfo.InvariantCulture)], cancellationToken: cancellationToken);
+            await _routes.DeleteAsync(destination, cancellationToken);
             LogRouteRemoved(logger, destination);
         }
     }
@@ -135,20 +141,6 @@ internal sealed partial class HostNetwork(IHostCommands commands, IOptions<Agent
             .ToHashSet();
     }
 
-    internal static Dictionary<string, string> ParseRoutes(string json)
-    {
-        var routes = Deserialize(json, IpJsonContext.Default.ListIpRoute) ?? [];
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var route in routes.Where(r => r.Dst is not null))
-        {
-            // `ip -j` writes a /32 without its prefix; peers' subnets always have one.
-            var destination = Ipv4Cidr.TryParse(route.Dst, out var cidr, bareAddressIsHost: true) ? cidr.Value.ToString() : route.Dst!;
-            result[destination] = route.Gateway ?? string.Empty;
-        }
-
-        return result;
-    }
-
     private static T? Deserialize<T>(string json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
     {
         if (string.IsNullOrWhiteSpace(json))
@@ -183,14 +175,6 @@ internal sealed class IpAddressInfo
     public int Prefixlen { get; set; }
 }
 
-internal sealed class IpRoute
-{
-    public string? Dst { get; set; }
-    public string? Gateway { get; set; }
-    public string? Dev { get; set; }
-}
-
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(List<IpLink>))]
-[JsonSerializable(typeof(List<IpRoute>))]
 internal sealed partial class IpJsonContext : JsonSerializerContext;

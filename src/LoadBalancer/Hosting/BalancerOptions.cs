@@ -18,6 +18,7 @@ internal sealed class BalancerOptions
         ["--load-balancer"] = $"{Section}:{nameof(LoadBalancer)}",
         ["--listen-address"] = $"{Section}:{nameof(ListenAddress)}",
         ["--admin-url"] = $"{Section}:{nameof(AdminUrl)}",
+        ["--task-routes"] = $"{Section}:{nameof(TaskRoutes)}",
     };
 
     /// <summary>The scheduler's gRPC address, e.g. <c>http://127.0.0.1:7070</c>.</summary>
@@ -52,6 +53,25 @@ internal sealed class BalancerOptions
 
     /// <summary>How often in-flight counts of draining targets are sampled and reported when they change.</summary>
     public TimeSpan InFlightReportInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Whether the balancer puts the routes to its cluster's task subnets (for <c>ip</c> target groups) in its own network
+    /// namespace: <see cref="TaskRouteMode.Auto"/> (the default) when the process holds CAP_NET_ADMIN, else it logs once
+    /// that the operator must provide them; <see cref="TaskRouteMode.On"/> always tries; <see cref="TaskRouteMode.Off"/>
+    /// never touches the routing table (the operator routes, e.g. on the routers of a multi-segment network).
+    /// </summary>
+    public TaskRouteMode TaskRoutes { get; set; } = TaskRouteMode.Auto;
+
+    /// <summary>How often the task routes are checked against the kernel's table even without a change (routes flushed by someone come back).</summary>
+    public TimeSpan TaskRouteResyncInterval { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+/// <summary>The values of <see cref="BalancerOptions.TaskRoutes"/>.</summary>
+internal enum TaskRouteMode
+{
+    Auto,
+    On,
+    Off,
 }
 
 /// <summary>Rules across fields.</summary>
@@ -78,6 +98,11 @@ internal sealed class BalancerOptionsValidator : IValidateOptions<BalancerOption
         if (options.InFlightReportInterval <= TimeSpan.Zero)
         {
             failures.Add("InFlightReportInterval must be positive.");
+        }
+
+        if (options.TaskRouteResyncInterval <= TimeSpan.Zero)
+        {
+            failures.Add("TaskRouteResyncInterval must be positive.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

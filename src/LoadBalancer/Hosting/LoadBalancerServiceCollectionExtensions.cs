@@ -1,8 +1,10 @@
 using Berth.Core.Hosting;
+using Berth.Core.Networking;
 using Berth.LoadBalancer.Health;
 using Berth.LoadBalancer.Listeners;
 using Berth.LoadBalancer.Routing;
 using Berth.LoadBalancer.State;
+using Berth.LoadBalancer.TaskRoutes;
 using Berth.LoadBalancer.Watch;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
@@ -80,6 +82,13 @@ internal static class LoadBalancerServiceCollectionExtensions
         services.AddSingleton<ILoadBalancingPolicy, SlowStartPolicy>();
         services.AddSingleton<TargetAvailability>();
         services.AddSingleton<RequestCounts>();
+
+        // Routes to task subnets for ip targets (issue 17), with the agent's route code and the host's `ip`.
+        services.TryAddSingleton<IHostCommands, ProcessHostCommands>();
+        services.TryAddSingleton(_ => NetAdminCapability.OfThisProcess());
+        services.AddSingleton<TaskRouteTable>();
+        services.AddSingleton<TaskRouteProgrammer>();
+        services.AddHostedService(sp => sp.GetRequiredService<TaskRouteProgrammer>());
 
         services.AddSingleton<InFlightCounter>();
         services.AddSingleton<WatchClient>();

@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Net.Security;
 using System.Security.Authentication;
+using Berth.Core.Networking;
 
 namespace Berth.LoadBalancer.Model;
 
@@ -22,6 +23,12 @@ internal sealed record BalancerModel(
 {
     /// <summary>Listeners by port.</summary>
     public FrozenDictionary<int, ListenerModel> ListenersByPort { get; } = Listeners.ToFrozenDictionary(l => l.Port);
+
+    /// <summary>
+    /// Routes to the task subnets of the load balancer's cluster (when it forwards to <c>ip</c> target groups), ordered by
+    /// subnet; <c>TaskRoutes/TaskRouteProgrammer</c> puts them in the kernel when it may.
+    /// </summary>
+    public ImmutableArray<GatewayRoute> TaskRoutes { get; init; } = [];
 }
 
 internal enum ListenerProtocol

@@ -21,6 +21,7 @@ internal static class ConfigDeltaApplier
             Rules = { current.Rules },
             TargetGroups = { current.TargetGroups },
             Certificates = { current.Certificates },
+            TaskRoutes = { current.TaskRoutes },
         };
         var groups = new Groups(next);
         for (var i = 0; i < delta.Changes.Count; i++)
@@ -76,6 +77,12 @@ internal static class ConfigDeltaApplier
                     break;
                 case V1.ConfigChange.ChangeOneofCase.CertificateRemoved:
                     Remove(next.Certificates, c => c.CertificateArn == change.CertificateRemoved);
+                    break;
+                case V1.ConfigChange.ChangeOneofCase.TaskRouteUpserted:
+                    Upsert(next.TaskRoutes, change.TaskRouteUpserted, r => r.Subnet);
+                    break;
+                case V1.ConfigChange.ChangeOneofCase.TaskRouteRemoved:
+                    Remove(next.TaskRoutes, r => r.Subnet == change.TaskRouteRemoved);
                     break;
                 default:
                     throw new ConfigValidationException($"changes[{i}]", "no change is set");

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
+using Berth.Core.Networking;
 using V1 = Berth.Scheduler.V1;
 
 namespace Berth.LoadBalancer.Model;
@@ -126,7 +127,35 @@ internal static class ModelBuilder
         var idle = lb.IdleTimeoutSeconds == 0 ? 60 : lb.IdleTimeoutSeconds;
         Require(idle is >= 1 and <= 4000, "load_balancer.idle_timeout_seconds", $"{idle} is outside 1-4000");
         return new BalancerModel(epoch, version, lb.LoadBalancerArn, lb.LoadBalancerName, TimeSpan.FromSeconds(idle),
-            listeners.ToImmutable(), groups.ToImmutableDictionary(StringComparer.Ordinal));
+            listeners.ToImmutable(), groups.ToImmutableDictionary(StringComparer.Ordinal))
+        {
+            TaskRoutes = BuildTaskRoutes(config),
+        };
+    }
+
+    private static ImmutableArray<GatewayRoute> BuildTaskRoutes(V1.BalancerConfig config)
+    {
+        var routes = ImmutableArray.CreateBuilder<GatewayRoute>(config.TaskRoutes.Count);
+        var subnets = new HashSet<Ipv4Cidr>();
+        for (var i = 0; i < config.TaskRoutes.Count; i++)
+        {
+            var route = config.TaskRoutes[i];
+            var field = $"task_routes[{i}]";
+            if (!Ipv4Cidr.TryParse(route.Subnet, out var subnet))
+            {
+                throw new ConfigValidationException(field + ".subnet", $"'{route.Subnet}' is not an IPv4 CIDR");
+            }
+
+            if (!Ipv4Cidr.TryParseAddress(route.Via, out var via))
+            {
+                throw new ConfigValidationException(field + ".via", $"'{route.Via}' is not an IPv4 address");
+            }
+
+            Require(subnets.Add(subnet.Value), field + ".subnet", $"{subnet} appears twice");
+            routes.Add(new GatewayRoute(subnet.Value, via, route.ContainerInstanceId));
+        }
+
+        return [.. routes.OrderBy(r => r.Subnet.Network)];
     }
 
     /// <summary>

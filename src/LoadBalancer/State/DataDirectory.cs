@@ -7,7 +7,8 @@ namespace Berth.LoadBalancer.State;
 /// <summary>
 /// The one owner of the paths under <c>--data-dir</c>. Everything there is a cache of what the scheduler holds:
 /// <c>config.pb</c> (the last configuration applied, a <c>ConfigSnapshot</c>, with the HTTPS listeners' certificates
-/// and keys) and <c>replica-id</c>.
+/// and keys) and <c>replica-id</c> — and one record that is not a cache: <c>task-routes</c>, the routes to task subnets
+/// this balancer added to the kernel's table (the only ones it ever removes).
 /// </summary>
 internal sealed class DataDirectory
 {
@@ -33,6 +34,8 @@ internal sealed class DataDirectory
     public string ConfigCache => Path.Combine(Root, "config.pb");
 
     public string ReplicaIdFile => Path.Combine(Root, "replica-id");
+
+    public string TaskRoutesFile => Path.Combine(Root, "task-routes");
 
 
     /// <summary>This replica's id: made once, kept across restarts.</summary>

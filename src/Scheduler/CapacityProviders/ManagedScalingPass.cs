@@ -12,7 +12,8 @@ namespace Berth.Scheduler.CapacityProviders;
 /// (<see cref="Reservation"/>), and target tracking on it sets the group's desired capacity the way an update does: up at
 /// once, down only once the metric has stayed below the target for <see cref="CapacityProviderOptions.ScaleInAfter"/>
 /// (ECS: 15 minutes; the FARGATE pool's <see cref="FargatePoolOptions.IdleTimeout"/>), and never while a host is still
-/// being made or warming up.
+/// being made or warming up; but a group at its maximum whose waiting tasks' subnets are in other zones than its empty
+/// hosts retires those at once (<see cref="WaitingZones"/>).
 /// </summary>
 internal static class ManagedScalingPass
 {
@@ -64,6 +65,23 @@ internal static class ManagedScalingPass
                     changed = true;
                 }
             }
+            else if (waiting.Count > 0 && warming == 0 && needed > group.Size.Max && current == group.Size.Max
+                && EmptyElsewhere(cluster, group, warm, waiting) is { Count: > 0 } empty)
+            {
+                // At the maximum, with tasks waiting for zones where the group's empty hosts are not: those hosts are
+                // retired now, in this commit with the smaller size (so no pass in between sees them live and grows the group
+                // back), and the next pass makes hosts where the tasks can run. Waiting out the idle timeout would leave the
+                // tasks waiting for nothing. Hosts with tasks are never among them (managed termination protection).
+                SetLowSince(tx, provider, null);
+                var cause = $"At {Asg.At(tx.Now)} capacity provider {provider.Name} took {empty.Count} empty hosts out of service: the group is at its maximum size {group.Size.Max} and none of its {waiting.Count} tasks in PROVISIONING can use their zones, changing the desired capacity from {current} to {current - empty.Count}.";
+                HostGroupHandler.Resize(tx, group, group.Size with { Desired = Math.Max(group.Size.Min, current - empty.Count) }, cause);
+                foreach (var host in empty)
+                {
+                    HostGroupPlanner.Retire(tx, group, host, $"{cause} At {Asg.At(tx.Now)} host {host.Name} was selected for termination.");
+                }
+
+                changed = true;
+            }
             else
             {
                 SetLowSince(tx, provider, null);
@@ -87,24 +105,23 @@ internal static class ManagedScalingPass
     }
 
     /// <summary>
-    /// ECS's estimate of the hosts the waiting tasks need: their cpu and memory over what one of the group's hosts
-    /// registers (the first that registered; a group's hosts are alike); 1 while the group has no host to measure, so the
-    /// first scale-out is the minimum step and the next pass measures the host it made.
+    /// The hosts the waiting tasks need, zone by zone (<see cref="WaitingZones.HostsFor"/>), measured on one of the group's
+    /// hosts (the first that registered); 1 per zone while the group has no host to measure, so the first scale-out is
+    /// the minimum step per zone and the next pass measures the hosts it made.
     /// </summary>
     private static int HostsFor(ClusterState cluster, HostGroupRecord group, List<TaskRecord> waiting)
     {
         var sample = group.Hosts
             .Select(h => h.InstanceId is { } id ? cluster.Instances.GetValueOrDefault(id) : null)
             .FirstOrDefault(i => i is { Facts.Cpu: > 0, Facts.Memory: > 0 });
-        if (sample is null)
-        {
-            return 1;
-        }
+        return WaitingZones.HostsFor(group, waiting, sample);
+    }
 
-        long cpu = waiting.Sum(t => (long)t.Reservation.Cpu), memory = waiting.Sum(t => (long)t.Reservation.Memory);
-        var byCpu = (int)Math.Ceiling(cpu / (double)sample.Facts.Cpu);
-        var byMemory = (int)Math.Ceiling(memory / (double)sample.Facts.Memory);
-        return Math.Max(1, Math.Max(byCpu, byMemory));
+    /// <summary>The hosts in service with no non-daemon task in a zone that no waiting task can use (their subnets are elsewhere).</summary>
+    private static List<GroupHost> EmptyElsewhere(ClusterState cluster, HostGroupRecord group, List<GroupHost> warm, List<TaskRecord> waiting)
+    {
+        var wanted = waiting.SelectMany(t => WaitingZones.Accepted(group, t.Subnets)).ToHashSet(StringComparer.Ordinal);
+        return wanted.Count == 0 ? [] : [.. warm.Where(h => !wanted.Contains(h.Zone) && HostGroupPlanner.NonDaemonTasks(cluster, h) == 0)];
     }
 
     private static void Resize(ClusterTransaction tx, CapacityProviderRecord provider, HostGroupRecord group, int desired, int percent, int waiting, string comparison)

@@ -9,7 +9,8 @@ namespace Berth.Scheduler.CapacityProviders;
 /// One look at a cluster's tasks waiting in PROVISIONING, inside its transaction: oldest first, each is placed on its
 /// capacity provider's host group when a host there has room now (a host registered, a task stopped), with the
 /// placement strategy and constraints it was launched with (its service's, or RunTask's as stored on it); one that has
-/// waited past the timeout is stopped, and its service records why.
+/// waited past the timeout, or whose subnets are in none of the zones its group makes hosts in, is stopped, and its
+/// service records why.
 /// </summary>
 internal static class ProvisioningPass
 {
@@ -38,6 +39,14 @@ internal static class ProvisioningPass
                 continue;
             }
 
+            if (cluster.HostGroups.TryGetValue(provider.HostGroup, out var group) && WaitingZones.Refusal(provider.Name, group, task.Subnets) is { } refusal)
+            {
+                // The group's zones changed while it waited (the FARGATE pool's settings): it can never make a host the
+                // task may use, so the task fails now rather than at its timeout.
+                Refuse(tx, task, service, refusal, logger);
+                continue;
+            }
+
             PlacementRequest request;
             try
             {
@@ -62,7 +71,7 @@ internal static class ProvisioningPass
 
             // Still waiting: say why now (no host at all, or the closest host's missing resource), written only on a change.
             var failure = result?.Failures.FirstOrDefault() ?? new PlacementFailure(null, StrategyPlacement.CapacityFailure, "");
-            var reason = StrategyPlacement.WaitingReason(provider.Name, provider.HostGroup, failure);
+            var reason = StrategyPlacement.WaitingReason(provider.Name, provider.HostGroup, failure, task.Subnets);
             if (reason != task.ProvisioningReason)
             {
                 task.ProvisioningReason = reason;
@@ -84,6 +93,16 @@ internal static class ProvisioningPass
         if (service is not null)
         {
             ServiceRules.AddEvent(service, $"(service {service.Name}) (task {task.Id}) was stopped: it waited {(int)timeout.TotalMinutes} minutes in PROVISIONING for capacity. {waited}", tx.Now, TimeSpan.Zero, logger);
+            tx.Save(service);
+        }
+    }
+
+    private static void Refuse(ClusterTransaction tx, TaskRecord task, ServiceRecord? service, string refusal, ILogger logger)
+    {
+        TaskLifecycle.RequestStop(tx, task, StopCode.TaskFailedToStart, refusal);
+        if (service is not null)
+        {
+            ServiceRules.AddEvent(service, $"(service {service.Name}) (task {task.Id}) was stopped: {refusal}", tx.Now, TimeSpan.Zero, logger);
             tx.Save(service);
         }
     }

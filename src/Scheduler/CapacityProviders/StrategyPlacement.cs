@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Berth.Scheduler.Fargate;
 using Berth.Scheduler.HostGroups;
 using Berth.Scheduler.Kernel;
@@ -25,7 +26,8 @@ internal static class StrategyPlacement
     /// <paramref name="existing"/>, for a service). Each share's placements are adopted into <paramref name="tx"/> before
     /// the next share is placed, so the shares are in order and the last one's snapshot holds them all.
     /// </summary>
-    public static List<Share> Place(ClusterTransaction tx, PlacementEngine engine, PlacementRequest request, IReadOnlyList<StrategyItem> strategy, FargatePool pool, IReadOnlyList<int>? existing = null)
+    public static List<Share> Place(ClusterTransaction tx, PlacementEngine engine, PlacementRequest request, IReadOnlyList<StrategyItem> strategy, FargatePool pool, IReadOnlyList<int>? existing = null,
+        ImmutableArray<SubnetRef> subnets = default)
     {
         var split = StrategySplit.Split(strategy, request.Count, existing);
         var shares = new List<Share>(strategy.Count);
@@ -62,7 +64,7 @@ internal static class StrategyPlacement
             }
 
             tx.AdoptPlacement(result.Snapshot);
-            var share = Wait(tx.Cluster, provider, result, room);
+            var share = Wait(tx.Cluster, engine, provider, request, subnets, result, room);
             room -= share.Waiting;
             shares.Add(share);
         }
@@ -87,30 +89,53 @@ internal static class StrategyPlacement
     /// <summary>
     /// ECS: with managed scaling on, a task that finds no host with room waits in PROVISIONING for the group to grow
     /// instead of failing; so do the tasks of a group that has no host. Without it they fail at once, as they always did.
-    /// A constraint no host meets (ATTRIBUTE) fails either way: more hosts of the same kind would not meet it either.
+    /// A constraint no host meets (ATTRIBUTE) fails either way: more hosts of the same kind would not meet it either;
+    /// except the subnets' zones, when the group makes hosts in one of them and the task's other constraints are met
+    /// there (ECS/Fargate places a task in one of its subnets: the group makes it a host there). Subnets in none of the
+    /// group's zones fail at once, saying so (<see cref="WaitingZones.Refusal"/>).
     /// Only <paramref name="room"/> may wait (<see cref="Ecs.MaxProvisioningTasks"/>); the others fail with ECS's words.
     /// </summary>
-    private static Share Wait(ClusterState cluster, string provider, PlacementResult result, int room)
+    private static Share Wait(ClusterState cluster, PlacementEngine engine, string provider, PlacementRequest request, ImmutableArray<SubnetRef> subnets, PlacementResult result, int room)
     {
-        if (result.Failures.IsEmpty || RecordOf(cluster, provider) is not { } record || !record.Scaling.Enabled)
+        if (result.Failures.IsEmpty || RecordOf(cluster, provider) is not { } record || !record.Scaling.Enabled
+            || !cluster.HostGroups.TryGetValue(record.HostGroup, out var group))
         {
             return new Share(provider, result);
         }
 
-        var waiting = result.Failures.Where(IsCapacity).ToList();
+        if (WaitingZones.Refusal(provider, group, subnets) is { } refusal)
+        {
+            var refused = new PlacementFailure(null, CapacityFailure, refusal);
+            return new Share(provider, result with { Failures = [.. result.Failures.Select(f => IsCapacity(f) || f.Reason == PlacementFailureReasons.Attribute ? refused : f)] });
+        }
+
+        var zoneOnly = !subnets.IsDefaultOrEmpty && result.Failures.Any(f => f.Reason == PlacementFailureReasons.Attribute) && OnlyZoneMissing(cluster, engine, provider, request, subnets);
+        bool Waits(PlacementFailure f) => IsCapacity(f) || (zoneOnly && f.Reason == PlacementFailureReasons.Attribute);
+        var waiting = result.Failures.Where(Waits).ToList();
         if (waiting.Count == 0)
         {
             return new Share(provider, result);
         }
 
-        var reason = WaitingReason(record.Name, record.HostGroup, waiting[0]);
+        var reason = WaitingReason(record.Name, record.HostGroup, waiting[0], subnets);
         var admitted = Math.Clamp(room, 0, waiting.Count);
         var overLimit = new PlacementFailure(null, CapacityFailure, Ecs.ProvisioningLimitExceeded);
-        return new Share(provider, result with { Failures = [.. result.Failures.Where(f => !IsCapacity(f)), .. Enumerable.Repeat(overLimit, waiting.Count - admitted)] }, admitted, reason);
+        return new Share(provider, result with { Failures = [.. result.Failures.Where(f => !Waits(f)), .. Enumerable.Repeat(overLimit, waiting.Count - admitted)] }, admitted, reason);
+    }
+
+    /// <summary>
+    /// Whether the group's hosts meet every constraint of the request but its subnets' zones: placed again without that
+    /// one (a probe, never adopted), a task fits or fails only for want of room.
+    /// </summary>
+    private static bool OnlyZoneMissing(ClusterState cluster, PlacementEngine engine, string provider, PlacementRequest request, ImmutableArray<SubnetRef> subnets)
+    {
+        var zones = Networking.Subnets.Implied(subnets).Select(c => c.ToString()).ToHashSet(StringComparer.Ordinal);
+        var probe = PlaceOnGroup(cluster, engine, request with { Count = 1, Constraints = [.. request.Constraints.Where(c => !zones.Contains(c.ToString()))] }, provider);
+        return probe is not null && (probe.Failures.IsEmpty || IsCapacity(probe.Failures[0]));
     }
 
     /// <summary>The visible reason of a task waiting for capacity, from why placement could not take it.</summary>
-    public static string WaitingReason(string provider, string group, PlacementFailure failure)
+    public static string WaitingReason(string provider, string group, PlacementFailure failure, ImmutableArray<SubnetRef> subnets = default)
     {
         var closest = $"The closest matching (container-instance {failure.InstanceId})";
         var why = failure.Reason switch
@@ -119,6 +144,9 @@ internal static class StrategyPlacement
             PlacementFailureReasons.Memory => $"{closest} has insufficient memory available.",
             PlacementFailureReasons.Cpu => $"{closest} has insufficient CPU units available.",
             PlacementFailureReasons.Ports => $"{closest} is already using a port required by your task.",
+            // Only the zone is missing (Wait): none of the group's hosts is in a zone of the task's subnets yet.
+            PlacementFailureReasons.Attribute when !subnets.IsDefaultOrEmpty =>
+                $"No Container Instances were found in your capacity provider in the Availability Zones of the task's subnets ({string.Join(", ", subnets.Select(s => s.Zone).Distinct(StringComparer.Ordinal))}).",
             _ => failure.Detail,
         };
         var from = group == FargatePool.Name ? "Berth's FARGATE pool, which makes a host" : $"host group '{group}'";

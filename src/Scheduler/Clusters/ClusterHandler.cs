@@ -6,7 +6,7 @@ using Berth.Scheduler.Placement;
 namespace Berth.Scheduler.Clusters;
 
 /// <summary>Clusters: create (idempotent), delete (only when empty), list and describe.</summary>
-internal sealed partial class ClusterHandler(StateKernel kernel, Networking.HostNetworks networks)
+internal sealed partial class ClusterHandler(StateKernel kernel, Networking.HostNetworks networks, Fargate.FargatePool pool)
 {
     [GeneratedRegex("^[A-Za-z0-9_-]{1,255}$")]
     private static partial Regex NameRegex();
@@ -115,7 +115,7 @@ internal sealed partial class ClusterHandler(StateKernel kernel, Networking.Host
                 throw StateException.NotFound($"Cluster '{name}' does not exist.");
             }
 
-            var subnets = Networking.Subnets.Of(cluster);
+            var subnets = Networking.Subnets.Of(cluster, pool.SubnetZones);
             if (ids.Count == 0)
             {
                 return subnets.ConvertAll(s => view(s));

@@ -14,7 +14,8 @@ namespace Berth.Scheduler.ControlPlane;
 /// every committed change a balancer would see (the kernel's change feed wakes the stream and says which records the
 /// commits wrote; deltas coalesce and never miss a change). When every record written is a target group the replica
 /// already holds — registrations, deregistrations, the drainer's removals — only those groups are read under the
-/// cluster's lock and diffed; anything else rebuilds the whole configuration and diffs it.
+/// cluster's lock and diffed; anything else rebuilds the whole configuration and diffs it. A commit that published the
+/// cluster's host addressing anew (<see cref="CommittedChange.HostNetworkPublished"/>) reads only the task routes.
 /// Versions are kernel commit sequences, comparable within one epoch; the epoch is new for every scheduler process,
 /// so a balancer reconnecting after a restart gets a snapshot. Reports coming back go to <see cref="BalancerReports"/>.
 /// </summary>
@@ -94,12 +95,14 @@ internal sealed partial class BalancerWatchService(StateKernel kernel, BalancerR
                 {
                     await woken;
                     woken = changed.NextAsync(stream.Token);
-                    var written = observer.TakeWritten();
-                    var changes = sent.HoldsGroups(written) && ReadGroups(cluster, lbArn, written) is ({ } groups, var groupsVersion)
-                        ? sent.ReplaceGroups(groups, groupsVersion)
-                        : Read(cluster, lbArn) is ({ } config, var configVersion)
-                            ? sent.Replace(config, configVersion)
-                            : throw new RpcException(new Status(StatusCode.NotFound, $"LoadBalancerNotFound: load balancer '{lbArn}' was deleted."));
+                    var (written, hostsChanged) = observer.TakeWritten();
+                    var changes = written.Count == 0 && hostsChanged && ReadRoutes(cluster, lbArn) is ({ } routes, var routesVersion)
+                        ? sent.ReplaceRoutes(routes, routesVersion)
+                        : sent.HoldsGroups(written) && !hostsChanged && ReadGroups(cluster, lbArn, written) is ({ } groups, var groupsVersion)
+                            ? sent.ReplaceGroups(groups, groupsVersion)
+                            : Read(cluster, lbArn) is ({ } config, var configVersion)
+                                ? sent.Replace(config, configVersion)
+                                : throw new RpcException(new Status(StatusCode.NotFound, $"LoadBalancerNotFound: load balancer '{lbArn}' was deleted."));
                     if (changes.Count > 0)
                     {
                         var delta = new ConfigDelta { Epoch = reports.Epoch, BaseVersion = version, Version = sent.Version };
@@ -130,9 +133,22 @@ internal sealed partial class BalancerWatchService(StateKernel kernel, BalancerR
 
     /// <summary>The configuration and the commit sequence it reflects, read together under the cluster's lock.</summary>
     private (BalancerConfig Config, long Version)? Read(string cluster, string lbArn) => kernel.ReadCluster(cluster, state =>
+    {
+        if (state is null || !state.LoadBalancing.LoadBalancers.ContainsKey(lbArn))
+        {
+            return ((BalancerConfig, long)?)null;
+        }
+
+        var config = LoadBalancingWire.Config(state.LoadBalancing, lbArn, kernel.Certificates);
+        config.TaskRoutes.AddRange(LoadBalancingWire.TaskRoutes(state, lbArn));
+        return (config, Math.Max(1, kernel.LastSequence));
+    });
+
+    /// <summary>The task routes alone, read under the cluster's lock (one entry per host); null when the load balancer is gone.</summary>
+    private (List<TaskRoute> Routes, long Version)? ReadRoutes(string cluster, string lbArn) => kernel.ReadCluster(cluster, state =>
         state is null || !state.LoadBalancing.LoadBalancers.ContainsKey(lbArn)
-            ? ((BalancerConfig, long)?)null
-            : (LoadBalancingWire.Config(state.LoadBalancing, lbArn, kernel.Certificates), Math.Max(1, kernel.LastSequence)));
+            ? ((List<TaskRoute>, long)?)null
+            : (LoadBalancingWire.TaskRoutes(state, lbArn), Math.Max(1, kernel.LastSequence)));
 
     /// <summary>
     /// The configuration entries of target groups, read under the cluster's lock: the cost of these groups, not of the
@@ -208,14 +224,16 @@ internal sealed partial class BalancerWatchService(StateKernel kernel, BalancerR
     {
         private readonly Lock _gate = new();
         private HashSet<string> _written = new(StringComparer.Ordinal);
+        private bool _hostsChanged;
 
         public void OnCommitted(CommittedChange change)
         {
-            if (change.LoadBalancingChanged && change.Cluster == cluster)
+            if (change.Cluster == cluster && (change.LoadBalancingChanged || change.HostNetworkPublished))
             {
                 lock (_gate)
                 {
                     _written.UnionWith(change.LoadBalancingWritten);
+                    _hostsChanged |= change.HostNetworkPublished;
                 }
 
                 wake.Set();
@@ -233,14 +251,18 @@ internal sealed partial class BalancerWatchService(StateKernel kernel, BalancerR
             }
         }
 
-        /// <summary>The ARNs written since the last call (taken before the state is read, so none is lost).</summary>
-        public HashSet<string> TakeWritten()
+        /// <summary>
+        /// The ARNs written since the last call, and whether the cluster's host addressing was published meanwhile (taken
+        /// before the state is read, so none is lost).
+        /// </summary>
+        public (HashSet<string> Written, bool HostsChanged) TakeWritten()
         {
             lock (_gate)
             {
-                var written = _written;
+                var taken = (_written, _hostsChanged);
                 _written = new HashSet<string>(StringComparer.Ordinal);
-                return written;
+                _hostsChanged = false;
+                return taken;
             }
         }
     }

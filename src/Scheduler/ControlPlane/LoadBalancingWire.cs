@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.LoadBalancing;
+using Berth.Scheduler.Networking;
 using Berth.Scheduler.V1;
 using Google.Protobuf.WellKnownTypes;
 
@@ -410,6 +411,17 @@ internal static class LoadBalancingWire
         return config;
     }
 
+    /// <summary>
+    /// The routes to the cluster's task subnets a balancer of <paramref name="loadBalancerArn"/> needs: one per live host
+    /// when any target group it forwards to has target type <c>ip</c>, none otherwise. Runs under the cluster's lock.
+    /// </summary>
+    public static List<TaskRoute> TaskRoutes(ClusterState cluster, string loadBalancerArn)
+    {
+        var state = cluster.LoadBalancing;
+        var servesIp = state.GroupsOf(loadBalancerArn).Any(arn => state.TargetGroups.TryGetValue(arn, out var group) && group.TargetType == TargetTypeKind.Ip);
+        return BalancerRoutes.For(cluster, servesIp).ConvertAll(r => new TaskRoute { Subnet = r.Subnet, Via = r.Via, ContainerInstanceId = r.InstanceId });
+    }
+
     /// <summary>A target group with its targets as a balancer's configuration holds it. Runs under the cluster's lock.</summary>
     public static TargetGroupState ConfigEntry(TargetGroupRecord group)
     {
@@ -425,6 +437,16 @@ internal static class LoadBalancingWire
         if (!Equals(before.LoadBalancer, after.LoadBalancer) && after.LoadBalancer is not null)
         {
             changes.Add(new ConfigChange { LoadBalancer = after.LoadBalancer });
+        }
+
+        // Routes to task subnets first (a target in a new host's subnet is probed at once), their removals last.
+        var oldRoutes = before.TaskRoutes.ToDictionary(r => r.Subnet, StringComparer.Ordinal);
+        foreach (var route in after.TaskRoutes)
+        {
+            if (!oldRoutes.TryGetValue(route.Subnet, out var was) || !Equals(was, route))
+            {
+                changes.Add(new ConfigChange { TaskRouteUpserted = route });
+            }
         }
 
         // Certificates first (a listener may use a new one; a balancer validates the whole result anyway), their
@@ -513,6 +535,12 @@ internal static class LoadBalancingWire
         foreach (var arn in oldCertificates.Keys.Where(k => !newCertificates.Contains(k)))
         {
             changes.Add(new ConfigChange { CertificateRemoved = arn });
+        }
+
+        var newRoutes = after.TaskRoutes.Select(r => r.Subnet).ToHashSet(StringComparer.Ordinal);
+        foreach (var subnet in oldRoutes.Keys.Where(s => !newRoutes.Contains(s)))
+        {
+            changes.Add(new ConfigChange { TaskRouteRemoved = subnet });
         }
 
         return changes;

@@ -72,6 +72,24 @@ internal sealed class SentConfiguration
         return changes;
     }
 
+    /// <summary>
+    /// The changes to <paramref name="routes"/> (the task routes as read now), which the replica holds from now on: a
+    /// commit that published the cluster's host addressing anew changes nothing else a balancer sees.
+    /// </summary>
+    public List<ConfigChange> ReplaceRoutes(IReadOnlyList<TaskRoute> routes, long version)
+    {
+        var changes = LoadBalancingWire.Diff(new BalancerConfig { TaskRoutes = { Config.TaskRoutes } }, new BalancerConfig { TaskRoutes = { routes } });
+        if (changes.Count > 0)
+        {
+            // In place, as ReplaceGroups: nothing sent is in flight.
+            Config.TaskRoutes.Clear();
+            Config.TaskRoutes.AddRange(routes);
+            Version = version;
+        }
+
+        return changes;
+    }
+
     private static Dictionary<string, int> Index(BalancerConfig config)
     {
         var index = new Dictionary<string, int>(StringComparer.Ordinal);

@@ -17,7 +17,7 @@ internal sealed partial class DiscoveryObserver(StateKernel kernel, ILogger<Disc
     protected override string? Fingerprint(ClusterState? cluster) =>
         cluster?.Record is null ? null : DiscoveryRecords.Fingerprint(DiscoveryRecords.Of(cluster));
 
-    protected override void NextGeneration(ClusterState cluster) => cluster.DiscoveryGeneration++;
+    protected override void NextGeneration(ClusterTransaction tx) => tx.Cluster.DiscoveryGeneration++;
 
     protected override void NotPublished(string cluster, string reason) => Log.ClusterGone(logger, cluster, reason);
 

@@ -48,6 +48,9 @@ internal sealed class FargatePool
 
     public FargatePoolOptions Options { get; }
 
+    /// <summary>The zones that are subnets of every cluster because the pool makes hosts there (none when it is off).</summary>
+    public IReadOnlyCollection<string> SubnetZones => Enabled ? Options.Zones : [];
+
     /// <summary>FARGATE_SPOT shares FARGATE's pool: Berth has no spare capacity to sell cheaper, nor interruptions.</summary>
     public static bool IsFargate(string provider) => Ecs.FargateProviders.Contains(provider);
 

@@ -1,3 +1,4 @@
+using Berth.Scheduler.CapacityProviders;
 using Berth.Scheduler.Kernel;
 using Berth.Scheduler.Placement;
 using Berth.Scheduler.Provisioning;
@@ -23,7 +24,8 @@ internal static class HostGroupPlanner
 {
     /// <summary>
     /// For every group of the cluster: hosts lost past the grace period are taken out of service; hosts are launched
-    /// (zone with fewest first, AZRebalance-like) or chosen for termination (fewest non-daemon tasks, then the zone with
+    /// (in a zone that the tasks waiting for the group's capacity provider can use, their subnets', when some wait;
+    /// else zone with fewest first, AZRebalance-like) or chosen for termination (fewest non-daemon tasks, then the zone with
     /// most, then the oldest) until the group holds its desired capacity; a chosen host with non-daemon tasks drains
     /// first; drained and terminating hosts are handed back to be destroyed.
     /// </summary>
@@ -144,7 +146,8 @@ internal static class HostGroupPlanner
             for (var count = live.Count; count < desired; count++)
             {
                 var name = HostName(tx.Cluster, group);
-                var zone = ZoneWithFewest(group);
+                // While tasks wait for the group's provider, the zone they can use (their subnets'); else the spread.
+                var zone = WaitingZones.ForLaunch(tx.Cluster, group) ?? ZoneWithFewest(group);
                 var activity = NewActivity(tx.Now, $"Launching a new host: {name}",
                     $"{group.DesiredCause} At {Asg.At(tx.Now)} an instance was started in response to a difference between desired and actual capacity, increasing the capacity from {count} to {count + 1}.");
                 group.Record(activity);
@@ -236,6 +239,13 @@ internal static class HostGroupPlanner
             tx.InstanceChanged(instance);
             tx.DesiredChanged(instance);
         }
+    }
+
+    /// <summary>Chooses a host for termination outside a pass (managed scaling's zone replacement): the next pass destroys it.</summary>
+    public static void Retire(ClusterTransaction tx, HostGroupRecord group, GroupHost host, string cause)
+    {
+        Terminate(tx, group, host, cause);
+        tx.Save(group);
     }
 
     private static void Terminate(ClusterTransaction tx, HostGroupRecord group, GroupHost host, string cause)

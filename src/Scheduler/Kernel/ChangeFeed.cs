@@ -53,6 +53,9 @@ internal sealed class CommittedChange
     /// <summary>Whether a security group was written or deleted.</summary>
     public bool SecurityGroupsChanged { get; init; }
 
+    /// <summary>Whether the cluster's host addressing was published anew (the routes to its hosts' task subnets may differ).</summary>
+    public bool HostNetworkPublished { get; init; }
+
     /// <summary>Whether the cluster record or the task-definition catalog was written.</summary>
     public bool ScopeChanged { get; init; }
 }

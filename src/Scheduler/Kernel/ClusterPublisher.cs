@@ -28,8 +28,8 @@ internal abstract class ClusterPublisher(StateKernel kernel) : BackgroundService
     /// <summary>What is published for <paramref name="cluster"/>, exactly (a hash collision would leave hosts stale); null for an unknown cluster.</summary>
     protected abstract string? Fingerprint(ClusterState? cluster);
 
-    /// <summary>Moves the cluster's generation of what is published (it is part of every host's desired state).</summary>
-    protected abstract void NextGeneration(ClusterState cluster);
+    /// <summary>Moves the cluster's generation of what is published (it is part of every host's desired state), in <paramref name="tx"/>.</summary>
+    protected abstract void NextGeneration(ClusterTransaction tx);
 
     /// <summary>The cluster went away between the wake and the commit.</summary>
     protected abstract void NotPublished(string cluster, string reason);
@@ -61,7 +61,7 @@ internal abstract class ClusterPublisher(StateKernel kernel) : BackgroundService
                     {
                         // Read again under the lock: what the pushes will carry is what is published.
                         var current = Fingerprint(tx.Cluster) ?? "";
-                        NextGeneration(tx.Cluster);
+                        NextGeneration(tx);
                         foreach (var instance in tx.Cluster.Instances.Values)
                         {
                             if (instance.Status != InstanceStatus.Inactive)

@@ -15,6 +15,7 @@ internal sealed class ClusterTransaction : Transaction
     private List<TaskRecord>? _published;
     private HashSet<string>? _instances;
     private HashSet<string>? _lostHosts;
+    private bool _hostNetworkPublished;
 
     internal ClusterTransaction(StateKernel kernel, ClusterState cluster)
         : base(kernel) => Cluster = cluster;
@@ -64,6 +65,12 @@ internal sealed class ClusterTransaction : Transaction
             Save(instance);
         }
     }
+
+    /// <summary>
+    /// The cluster's host addressing (task subnets, host addresses, live hosts) was published anew
+    /// (<see cref="ClusterState.NetworkGeneration"/> moved): the commit says so, and balancers' task routes follow.
+    /// </summary>
+    public void HostNetworkPublished() => _hostNetworkPublished = true;
 
     /// <summary>The instance's desired task set changed: once durable, it gets a new version and its agent the new set.</summary>
     public void DesiredChanged(InstanceRecord instance) => (_desiredChanged ??= []).Add(instance);
@@ -235,7 +242,7 @@ internal sealed class ClusterTransaction : Transaction
 
     internal override CommittedChange? Describe(long sequence)
     {
-        if (!HasWrites && _instances is null && _desiredChanged is null && _published is null && _lostHosts is null && !LoadBalancingChanged && !SecurityGroupsChanged)
+        if (!HasWrites && _instances is null && _desiredChanged is null && _published is null && _lostHosts is null && !LoadBalancingChanged && !SecurityGroupsChanged && !_hostNetworkPublished)
         {
             return null;
         }
@@ -278,6 +285,7 @@ internal sealed class ClusterTransaction : Transaction
             LoadBalancingChanged = LoadBalancingChanged,
             LoadBalancingWritten = LoadBalancingChanged ? [.. Writes.LoadBalancing.Select(r => r.Arn), .. Writes.LoadBalancingDeleted] : [],
             SecurityGroupsChanged = SecurityGroupsChanged,
+            HostNetworkPublished = _hostNetworkPublished,
         };
     }
 }

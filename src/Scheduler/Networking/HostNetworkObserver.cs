@@ -13,7 +13,12 @@ internal sealed partial class HostNetworkObserver(StateKernel kernel, ILogger<Ho
 {
     protected override bool Wakes(CommittedChange change) => change.Instances.Count > 0 || change.ScopeChanged;
 
-    protected override void NextGeneration(ClusterState cluster) => cluster.NetworkGeneration++;
+    // The commit says so, for the balancers' watch streams: their task routes follow the same host addressing.
+    protected override void NextGeneration(ClusterTransaction tx)
+    {
+        tx.Cluster.NetworkGeneration++;
+        tx.HostNetworkPublished();
+    }
 
     // The cluster went away meanwhile; nothing to route.
     protected override void NotPublished(string cluster, string reason) => Log.ClusterGone(logger, cluster, reason);

@@ -39,11 +39,18 @@ internal static class Subnets
 
     /// <summary>
     /// The cluster's subnets, by zone: one per zone of its instances that are not INACTIVE, with those instances (the
-    /// hosts whose task subnets are in it). Hosts that report no zone are in no subnet.
+    /// hosts whose task subnets are in it), and one per zone of <paramref name="poolZones"/> (the FARGATE pool's, when it
+    /// is on: it makes hosts there when a task waits for one, so the zone is a subnet before any host is in it). Hosts
+    /// that report no zone are in no subnet.
     /// </summary>
-    public static List<SubnetView> Of(ClusterState cluster)
+    public static List<SubnetView> Of(ClusterState cluster, IReadOnlyCollection<string> poolZones)
     {
         var byZone = new SortedDictionary<string, List<InstanceRecord>>(StringComparer.Ordinal);
+        foreach (var zone in poolZones)
+        {
+            byZone.TryAdd(zone, []);
+        }
+
         foreach (var instance in cluster.Instances.Values)
         {
             if (instance.Status != InstanceStatus.Inactive && instance.Facts.Zone.Length > 0)
@@ -62,9 +69,9 @@ internal static class Subnets
 
     /// <summary>
     /// Checks the subnets a RunTask or service names for a task definition, in ECS's words: none unless it is awsvpc, at
-    /// most 16, no id twice, each a subnet of the cluster now. Returns them with their zones, in the order given.
+    /// most 16, no id twice, each a subnet of the cluster now (<see cref="Of"/>). Returns them with their zones, in the order given.
     /// </summary>
-    public static ImmutableArray<SubnetRef> Validate(ClusterState cluster, TaskDefinitionRecord definition, ImmutableArray<string> ids)
+    public static ImmutableArray<SubnetRef> Validate(ClusterState cluster, IReadOnlyCollection<string> poolZones, TaskDefinitionRecord definition, ImmutableArray<string> ids)
     {
         if (ids.IsDefaultOrEmpty)
         {
@@ -83,7 +90,7 @@ internal static class Subnets
             throw Ecs.InvalidParameter($"awsvpcConfiguration.subnets: subnet '{Ec2.Printable(duplicate.Key)}' is specified more than once.");
         }
 
-        var known = Of(cluster).ToDictionary(s => s.Id, s => s.Zone, StringComparer.Ordinal);
+        var known = Of(cluster, poolZones).ToDictionary(s => s.Id, s => s.Zone, StringComparer.Ordinal);
         var unknown = ids.Where(i => !known.ContainsKey(i)).ToList();
         if (unknown.Count > 0)
         {

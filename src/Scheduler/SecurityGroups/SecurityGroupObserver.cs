@@ -19,10 +19,10 @@ internal sealed partial class SecurityGroupObserver(StateKernel kernel, ILogger<
     protected override string? Fingerprint(ClusterState? cluster) =>
         cluster?.Record is null || cluster.SecurityGroups.Count == 0 ? null : SecurityGroupMembership.Fingerprint(SecurityGroupMembership.Of(cluster));
 
-    protected override void NextGeneration(ClusterState cluster)
+    protected override void NextGeneration(ClusterTransaction tx)
     {
-        cluster.PublishedSecurityGroups = SecurityGroupMembership.Of(cluster);
-        cluster.SecurityGroupGeneration++;
+        tx.Cluster.PublishedSecurityGroups = SecurityGroupMembership.Of(tx.Cluster);
+        tx.Cluster.SecurityGroupGeneration++;
     }
 
     protected override void NotPublished(string cluster, string reason) => Log.ClusterGone(logger, cluster, reason);

@@ -14,7 +14,7 @@ namespace Berth.Scheduler.Services;
 /// described under the same lock as the change it answers for: the reconciler may act on the service before the caller
 /// hears back.
 /// </summary>
-internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<ServiceHandler> logger)
+internal sealed partial class ServiceHandler(StateKernel kernel, Fargate.FargatePool pool, ILogger<ServiceHandler> logger)
 {
     private const int MaxDesiredCount = 10_000;
 
@@ -85,7 +85,7 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
             var constraints = PlacementSpecs.OwnConstraints(definition, command.PlacementConstraints);
             var loadBalancers = ResolveLoadBalancers(tx.Cluster, definition, command.LoadBalancers, given: true);
             var securityGroups = LaunchGroups.Validate(tx.Cluster, definition, command.SecurityGroups);
-            var subnets = Subnets.Validate(tx.Cluster, definition, command.Subnets);
+            var subnets = Subnets.Validate(tx.Cluster, pool.SubnetZones, definition, command.Subnets);
             var service = new ServiceRecord
             {
                 Cluster = cluster,
@@ -192,7 +192,7 @@ internal sealed partial class ServiceHandler(StateKernel kernel, ILogger<Service
             ImmutableArray<SubnetRef> subnets;
             if (command.Subnets is { } newSubnets)
             {
-                subnets = Subnets.Validate(tx.Cluster, definition, newSubnets);
+                subnets = Subnets.Validate(tx.Cluster, pool.SubnetZones, definition, newSubnets);
             }
             else
             {

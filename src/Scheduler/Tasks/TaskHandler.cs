@@ -77,7 +77,7 @@ internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine, Fa
             }
 
             var given = LaunchGroups.Validate(tx.Cluster, definition, command.SecurityGroups);
-            var subnets = Subnets.Validate(tx.Cluster, definition, command.Subnets);
+            var subnets = Subnets.Validate(tx.Cluster, pool.SubnetZones, definition, command.Subnets);
             var constraints = PlacementSpecs.ParseConstraints(definition, command.PlacementConstraints);
             constraints.AddRange(PlacementSpecs.Implied(definition));
             constraints.AddRange(Subnets.Implied(subnets));
@@ -97,7 +97,7 @@ internal sealed class TaskHandler(StateKernel kernel, PlacementEngine engine, Fa
             var strategy = launch.Strategy.Count == 0 && launchType == "FARGATE" && pool.Enabled ? FargatePool.LaunchTypeStrategy : launch.Strategy;
             List<StrategyPlacement.Share> shares = strategy.Count == 0
                 ? [new("", engine.Place(snapshot, FargatePool.OutsidePool(tx.Cluster, request)))]
-                : StrategyPlacement.Place(tx, engine, request, strategy, pool);
+                : StrategyPlacement.Place(tx, engine, request, strategy, pool, subnets: subnets);
             if (shares.TrueForAll(s => s.Result.Placements.IsEmpty) && shares.Any(s => s.Result.Failures.Any(f => f.Reason == PlacementFailureReasons.NoActiveInstances)))
             {
                 // ECS answers this case with an InvalidParameterException rather than failures.

@@ -26,17 +26,13 @@ public sealed class MultiHostTests(ITestOutputHelper output)
             // A registry on the root leg; the image reaches it from host 1 (lab engines trust 10.231.0.0/16 over plain HTTP).
             // Host 2 never has it until its agent pulls it.
             await using var registry = await DistributionRegistry.StartAsync(output.WriteLine, lab.RootAddress);
-            var image = $"{registry.Address}/lab/echo:1";
             var (h1, h2) = (lab.Hosts[0], lab.Hosts[1]);
-            await TestImages.EnsureBusyboxAsync(h1.DockerHost, output.WriteLine);
-            (await lab.DockerAsync(h1, "tag", TestImages.Busybox, image)).EnsureSuccess("docker tag");
-            (await lab.DockerAsync(h1, "push", image)).EnsureSuccess("docker push");
+            var image = (await registry.PushAsync(h1.DockerHost, "lab/echo:1")).Reference;
             var port = 7150 + Random.Shared.Next(0, 40);
             var data = Path.Combine(work.FullName, "scheduler");
             processes.Add(ServiceProcess.Start("scheduler", LabPlatform.Binary("Scheduler", "Berth.Scheduler.dll"), ["--urls", $"http://{lab.RootAddress}:{port}", "--data-dir", data, "--Scheduler:HeartbeatInterval", "00:00:01"], output.WriteLine));
-            var tokenFile = Path.Combine(data, "join-token");
-            await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(File.Exists(tokenFile) && new FileInfo(tokenFile).Length > 0), TimeSpan.FromSeconds(60), "the scheduler's join token");
-            var admin = new Metadata { { "authorization", "Bearer " + (await File.ReadAllTextAsync(Path.Combine(data, "admin-token"))).Trim() } };
+            var tokens = await SchedulerTokens.ReadAsync(data, TimeSpan.FromSeconds(60));
+            var admin = new Metadata { { "authorization", "Bearer " + tokens.Admin } };
             var config = Path.Combine(work.FullName, "agent.json");
             await File.WriteAllTextAsync(config, "{}");
 
@@ -46,7 +42,7 @@ public sealed class MultiHostTests(ITestOutputHelper output)
                 processes.Add(ServiceProcess.Start($"agent-h{host.Number}", "nsenter",
                 [
                     $"--net=/var/run/netns/{host.Namespace}", LabPlatform.Binary("Agent", "Berth.Agent"),
-                    "--config", config, "--scheduler-url", $"http://{lab.RootAddress}:{port}", "--join-token", (await File.ReadAllTextAsync(tokenFile)).Trim(),
+                    "--config", config, "--scheduler-url", $"http://{lab.RootAddress}:{port}", "--join-token", tokens.Join,
                     "--cluster", "lab", "--zone", $"zone-{host.Number}", "--docker-endpoint", host.DockerHost,
                     "--data-dir", Path.Combine(work.FullName, $"agent-h{host.Number}"), "--scope", "lab", "--image-pull-behavior", "Always",
                     "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--Cgroups:Parent", $"/{host.Namespace}/berth", "--TaskCleanup:Wait", "00:00:00",

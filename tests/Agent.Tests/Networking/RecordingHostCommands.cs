@@ -1,4 +1,4 @@
-using Berth.Agent.Networking;
+using Berth.Core.Networking;
 
 namespace Berth.Agent.Tests.Networking;
 

@@ -220,10 +220,7 @@ public sealed class DockerContainerRuntimeTests(EngineFixture engine, ITestOutpu
     public async Task Pull_FromARegistry_ReportsProgressAndTheImageArrives()
     {
         await using var registry = await DistributionRegistry.StartAsync(output.WriteLine);
-        var reference = $"{registry.Address}/agent-test/pull:{engine.RunId}";
-        await Docker("tag", engine.Image, reference);
-        await Docker("push", reference);
-        await Docker("rmi", reference);
+        var reference = (await registry.PushAsync(engine: null, $"agent-test/pull:{engine.RunId}")).Reference;
         Assert.Null(await engine.Runtime.InspectImageAsync(reference, CancellationToken.None));
 
         var progress = new List<PullProgress>();
@@ -251,12 +248,7 @@ public sealed class DockerContainerRuntimeTests(EngineFixture engine, ITestOutpu
     public async Task ContainerDetails_CarryTheManifestDigestThePullResolved_ElseTheImageId()
     {
         await using var registry = await DistributionRegistry.StartAsync(output.WriteLine);
-        var reference = $"{registry.Address}/agent-test/digest:{engine.RunId}";
-        await Docker("tag", engine.Image, reference);
-        var pushed = await Docker("push", reference);
-        var manifestDigest = System.Text.RegularExpressions.Regex.Match(pushed, @"digest: (sha256:[0-9a-f]{64})").Groups[1].Value;
-        Assert.StartsWith("sha256:", manifestDigest, StringComparison.Ordinal);
-        await Docker("rmi", reference);
+        var (reference, manifestDigest) = await registry.PushAsync(engine: null, $"agent-test/digest:{engine.RunId}");
         string? pulled = null, local = null;
         try
         {

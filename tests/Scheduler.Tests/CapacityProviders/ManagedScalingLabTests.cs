@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using Berth.Scheduler.Tests.Provisioning;
@@ -24,8 +23,6 @@ public sealed class ManagedScalingLabTests(ITestOutputHelper output)
     private const string Provider = "burn-cp";
     private const string Service = "burn";
     private const string Resource = "service/default/" + Service;
-
-    private readonly Stopwatch _watch = Stopwatch.StartNew();
 
     [Fact]
     public async Task CpuLoad_ScalesTheServiceOut_TheGroupGrowsToASecondHost_ThenBothScaleIn_WithoutTerminatingAHostThatRunsTasks_NorFailingARequest()
@@ -55,24 +52,15 @@ public sealed class ManagedScalingLabTests(ITestOutputHelper output)
         try
         {
             await using var registry = await DistributionRegistry.StartAsync(output.WriteLine, lab.SchedulerUrl.Host);
-            var groups = lab.HostGroups;
-            var providers = new V1.CapacityProviders.CapacityProvidersClient(lab.Channel);
-            var services = new V1.Services.ServicesClient(lab.Channel);
-            var scaling = new V1.ApplicationAutoScaling.ApplicationAutoScalingClient(lab.Channel);
-
-            await groups.CreateHostGroupAsync(new CreateHostGroupRequest { Name = Group, MinSize = 1, MaxSize = 2, DesiredCapacity = 1, Zones = { "a" }, InstanceType = "lab.small" }, lab.Admin);
+            await lab.HostGroups.CreateHostGroupAsync(new CreateHostGroupRequest { Name = Group, MinSize = 1, MaxSize = 2, DesiredCapacity = 1, Zones = { "a" }, InstanceType = "lab.small" }, lab.Admin);
             var first = (await WaitForGroupAsync(lab, g => g.Hosts is [{ LifecycleState: "InService" }], "the group's first host in service")).Hosts[0];
-            Log($"first host {first.Name} in service");
+            lab.Log($"first host {first.Name} in service");
 
             // The image reaches the registry on the lab's root leg from the first host's engine (lab engines trust the lab's
-            // addresses over plain HTTP); the second host pulls it when its task arrives.
-            var image = $"{registry.Address}/lab/burn:1";
-            var engine = lab.DockerHostOf(first.Name);
-            await TestImages.EnsureBusyboxAsync(engine, output.WriteLine);
-            (await Docker(engine, "tag", TestImages.Busybox, image)).EnsureSuccess("docker tag");
-            (await Docker(engine, "push", image)).EnsureSuccess("docker push");
+            // addresses over plain HTTP); each host pulls it when its first task arrives.
+            var image = (await registry.PushAsync(lab.DockerHostOf(first.Name), "lab/burn:1")).Reference;
 
-            await providers.CreateCapacityProviderAsync(new CreateCapacityProviderRequest
+            await lab.CapacityProviders.CreateCapacityProviderAsync(new CreateCapacityProviderRequest
             {
                 Name = Provider,
                 AutoScalingGroupProvider = new AutoScalingGroupProvider
@@ -82,7 +70,7 @@ public sealed class ManagedScalingLabTests(ITestOutputHelper output)
                     ManagedTerminationProtection = "ENABLED",
                 },
             }, lab.Admin);
-            await providers.PutClusterCapacityProvidersAsync(new PutClusterCapacityProvidersRequest
+            await lab.CapacityProviders.PutClusterCapacityProvidersAsync(new PutClusterCapacityProvidersRequest
             {
                 CapacityProviders = { Provider },
                 DefaultCapacityProviderStrategy = { new CapacityProviderStrategyItem { CapacityProvider = Provider, Weight = 1 } },
@@ -90,7 +78,7 @@ public sealed class ManagedScalingLabTests(ITestOutputHelper output)
 
             // A load balancer with one listener on the lab's root leg forwarding to the service's target group, served by a
             // real balancer process.
-            var balancing = new V1.LoadBalancing.LoadBalancingClient(lab.Channel);
+            var balancing = lab.LoadBalancing;
             var loadBalancer = (await balancing.CreateLoadBalancerAsync(new CreateLoadBalancerRequest { Name = "burn", Cluster = "default" }, lab.Admin)).LoadBalancer.LoadBalancerArn;
             var targetGroup = (await balancing.CreateTargetGroupAsync(new CreateTargetGroupRequest
             {
@@ -113,7 +101,7 @@ public sealed class ManagedScalingLabTests(ITestOutputHelper output)
             await using var balancer = ServiceProcess.Start("balancer", LabPlatform.Binary("LoadBalancer", "Berth.LoadBalancer.dll"),
             [
                 "--scheduler-url", lab.SchedulerUrl.ToString().TrimEnd('/'), "--token-file", token, "--data-dir", Path.Combine(balancerDirectory.FullName, "data"),
-                "--listen-address", lab.RootAddress, "--admin-url", $"http://127.0.0.1:{FreeLoopbackPort()}", "--Logging:LogLevel:Default", "Warning",
+                "--listen-address", lab.RootAddress, "--admin-url", $"http://127.0.0.1:{TestPorts.Next()}", "--Logging:LogLevel:Default", "Warning",
             ], output.WriteLine);
 
             // Serves "ok" on 8080, and burns CPU while the flag file exists on the machine (every lab host shares the root's
@@ -125,8 +113,8 @@ public sealed class ManagedScalingLabTests(ITestOutputHelper output)
                   "mountPoints":[{"sourceVolume":"load","containerPath":"/load","readOnly":true}]}],
                  "volumes":[{"name":"load","host":{"sourcePath":"{{{load.FullName}}}"}}]}
                 """;
-            await new V1.TaskDefinitions.TaskDefinitionsClient(lab.Channel).RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest { TaskDefinitionJson = definition }, lab.Admin);
-            await services.CreateServiceAsync(new CreateServiceRequest
+            await lab.TaskDefinitions.RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest { TaskDefinitionJson = definition }, lab.Admin);
+            await lab.Services.CreateServiceAsync(new CreateServiceRequest
             {
                 ServiceName = Service,
                 TaskDefinition = "burn",
@@ -148,13 +136,14 @@ public sealed class ManagedScalingLabTests(ITestOutputHelper output)
                     return false;
                 }
             }, TimeSpan.FromMinutes(2), "the balancer to serve the service");
-            Log("the balancer serves the service");
+            lab.Log("the balancer serves the service");
 
             // From here to the end every request goes through the balancer, ten a second; none may fail.
             var served = 0;
             var failed = new ConcurrentQueue<string>();
             requests = SendRequestsAsync(address, () => Interlocked.Increment(ref served), failed.Enqueue, traffic.Token);
 
+            var scaling = lab.AutoScaling;
             await scaling.RegisterScalableTargetAsync(new RegisterScalableTargetRequest { ResourceId = Resource, MinCapacity = 1, MaxCapacity = 3 }, lab.Admin);
             await scaling.PutScalingPolicyAsync(new PutScalingPolicyRequest
             {
@@ -173,13 +162,13 @@ public sealed class ManagedScalingLabTests(ITestOutputHelper output)
             // Load on: the service scales out to its maximum; the third task finds no room on the first host, waits in
             // PROVISIONING, and managed scaling grows the group.
             await File.WriteAllTextAsync(flag, "1");
-            Log("load on");
+            lab.Log("load on");
             await WaitForServiceAsync(lab, s => s.DesiredCount == 3, "the service scaled out to 3");
-            Log("service desired 3");
+            lab.Log("service desired 3");
             var grown = await WaitForGroupAsync(lab, g => g.DesiredCapacity == 2 && g.Hosts.Count == 2 && g.Hosts.All(h => h.LifecycleState == "InService"), "the group grown to two hosts in service");
-            Log("group at two hosts");
+            lab.Log("group at two hosts");
             var running = await WaitForTasksAsync(lab, ts => ts.Count == 3 && ts.All(t => t.LastStatus == LifecycleStatus.Running), "three tasks running");
-            Log("three tasks running");
+            lab.Log("three tasks running");
             Assert.Equal(2, running.Select(t => t.ContainerInstanceArn).Distinct().Count());
             Assert.All(running, t => Assert.Equal(Provider, t.CapacityProviderName));
             Assert.Equal(grown.Hosts.Select(h => h.ContainerInstanceArn).Order(), running.Select(t => t.ContainerInstanceArn).Distinct().Order());
@@ -191,12 +180,12 @@ public sealed class ManagedScalingLabTests(ITestOutputHelper output)
 
             // Load off: the service goes back to its minimum, then the host left without tasks goes.
             File.Delete(flag);
-            Log("load off");
+            lab.Log("load off");
             await WaitForServiceAsync(lab, s => s.DesiredCount == 1 && s.RunningCount == 1, "the service scaled in to 1");
             var survivor = (await WaitForTasksAsync(lab, ts => ts.Count == 1, "one task left")).Single();
-            Log($"service at 1 ({survivor.TaskId} on {survivor.ContainerInstanceArn})");
+            lab.Log($"service at 1 ({survivor.TaskId} on {survivor.ContainerInstanceArn})");
             var shrunk = await WaitForGroupAsync(lab, g => g.DesiredCapacity == 1 && g.Hosts.Count == 1, "the group shrunk to one host");
-            Log("group at one host");
+            lab.Log("group at one host");
 
             // The host kept is the one running the task, which ran through it all; the host terminated had no task (managed
             // termination protection), so it was not drained either; every stopped task was the service's scale-in.
@@ -209,17 +198,17 @@ public sealed class ManagedScalingLabTests(ITestOutputHelper output)
             Assert.Equal(($"Terminating host: {gone.Name}", "Successful"), (termination.Description, termination.StatusCode));
             Assert.Contains($"TargetTracking-{Provider}-AlarmLow", termination.Cause, StringComparison.Ordinal);
             Assert.DoesNotContain(activities, a => a.Description.StartsWith("Draining", StringComparison.Ordinal));
-            var stopped = await TasksAsync(lab, LifecycleStatus.Stopped);
+            var stopped = await lab.ServiceTasksAsync(Service, LifecycleStatus.Stopped);
             Assert.Equal(2, stopped.Count);
             Assert.All(stopped, t => Assert.StartsWith("Scaling activity initiated by", t.StoppedReason, StringComparison.Ordinal));
             Assert.Equal([shrunk.Hosts.Single().Name], (await lab.Provisioner().ListAsync(CancellationToken.None).WithTimeout()).Select(h => h.Name));
 
             await traffic.CancelAsync();
             await requests.WithTimeout();
-            Log($"{served} requests served through the balancer, {failed.Count} failed");
+            lab.Log($"{served} requests served through the balancer, {failed.Count} failed");
             Assert.Empty(failed);
             Assert.True(served > 100, $"only {served} requests were sent");
-            Log("done");
+            lab.Log("done");
         }
         finally
         {
@@ -271,55 +260,22 @@ public sealed class ManagedScalingLabTests(ITestOutputHelper output)
         }
     }
 
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private void Log(string what) => output.WriteLine($"[{_watch.Elapsed.TotalSeconds:0} s] {what}");
-
-    private static Task<ProcessResult> Docker(string host, params string[] arguments) =>
-        ProcessRunner.RunAsync("docker", ["-H", host, .. arguments], TimeSpan.FromSeconds(120));
-
-    private static async Task<HostGroup> WaitForGroupAsync(LabProvisionerFixture lab, Func<HostGroup, bool> condition, string what)
-    {
-        HostGroup group = null!;
-        await TaskTimeouts.WaitUntilAsync(async () =>
-        {
-            group = (await lab.HostGroups.DescribeHostGroupsAsync(new DescribeHostGroupsRequest { Names = { Group } }, lab.Admin)).HostGroups.Single();
-            return condition(group);
-        }, TimeSpan.FromMinutes(4), what);
-        return group;
-    }
+    private static Task<HostGroup> WaitForGroupAsync(LabProvisionerFixture lab, Func<HostGroup, bool> condition, string what) =>
+        lab.WaitForHostGroupAsync(Group, condition, TimeSpan.FromMinutes(4), what);
 
     private static async Task<ServiceInfo> WaitForServiceAsync(LabProvisionerFixture lab, Func<ServiceInfo, bool> condition, string what)
     {
-        var services = new V1.Services.ServicesClient(lab.Channel);
         ServiceInfo service = null!;
         await TaskTimeouts.WaitUntilAsync(async () =>
         {
-            service = (await services.DescribeServicesAsync(new DescribeServicesRequest { Services = { Service } }, lab.Admin)).Services.Single();
+            service = (await lab.Services.DescribeServicesAsync(new DescribeServicesRequest { Services = { Service } }, lab.Admin)).Services.Single();
             return condition(service);
         }, TimeSpan.FromMinutes(3), what);
         return service;
     }
 
-    private static async Task<List<TaskInfo>> WaitForTasksAsync(LabProvisionerFixture lab, Func<List<TaskInfo>, bool> condition, string what)
-    {
-        List<TaskInfo> tasks = [];
-        await TaskTimeouts.WaitUntilAsync(async () => condition(tasks = await TasksAsync(lab, LifecycleStatus.Running)), TimeSpan.FromMinutes(4), what);
-        return tasks;
-    }
-
-    /// <summary>The service's tasks of a desired status (RUNNING also lists those waiting in PROVISIONING and PENDING).</summary>
-    private static async Task<List<TaskInfo>> TasksAsync(LabProvisionerFixture lab, LifecycleStatus desiredStatus)
-    {
-        var tasks = new V1.Tasks.TasksClient(lab.Channel);
-        var arns = (await tasks.ListTasksAsync(new ListTasksRequest { ServiceName = Service, DesiredStatus = desiredStatus }, lab.Admin)).TaskArns;
-        return arns.Count == 0 ? [] : [.. (await tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { arns } }, lab.Admin)).Tasks];
-    }
+    private static Task<List<TaskInfo>> WaitForTasksAsync(LabProvisionerFixture lab, Func<List<TaskInfo>, bool> condition, string what) =>
+        lab.WaitForServiceTasksAsync(Service, condition, TimeSpan.FromMinutes(4), what);
 
     private static async Task<List<HostGroupActivity>> ActivitiesAsync(LabProvisionerFixture lab) =>
         [.. (await lab.HostGroups.DescribeHostGroupActivitiesAsync(new DescribeHostGroupActivitiesRequest { Name = Group }, lab.Admin)).Activities];

@@ -18,12 +18,7 @@ public sealed class HostGroupLabTests(ITestOutputHelper output)
 
         await lab.HostGroups.CreateHostGroupAsync(new CreateHostGroupRequest { Name = "lab", MinSize = 0, MaxSize = 2, DesiredCapacity = 1, Zones = { "a" }, InstanceType = "lab.small" }, lab.Admin);
 
-        HostGroup group = null!;
-        await TaskTimeouts.WaitUntilAsync(async () =>
-        {
-            group = (await lab.HostGroups.DescribeHostGroupsAsync(new DescribeHostGroupsRequest { Names = { "lab" } }, lab.Admin)).HostGroups.Single();
-            return group.Hosts is [{ LifecycleState: "InService" }];
-        }, TimeSpan.FromMinutes(4), "the group's host in service");
+        var group = await lab.WaitForHostGroupAsync("lab", g => g.Hosts is [{ LifecycleState: "InService" }], TimeSpan.FromMinutes(4), "the group's host in service");
         var host = group.Hosts[0];
         Assert.Equal("lab", group.Provisioner);
         var instance = Assert.Single(await lab.InstancesAsync());
@@ -35,9 +30,7 @@ public sealed class HostGroupLabTests(ITestOutputHelper output)
 
         await lab.HostGroups.UpdateHostGroupAsync(new UpdateHostGroupRequest { Name = "lab", DesiredCapacity = 0 }, lab.Admin);
 
-        await TaskTimeouts.WaitUntilAsync(async () =>
-            (await lab.HostGroups.DescribeHostGroupsAsync(new DescribeHostGroupsRequest { Names = { "lab" } }, lab.Admin)).HostGroups.Single().Hosts.Count == 0,
-            TimeSpan.FromMinutes(3), "the host terminated");
+        await lab.WaitForHostGroupAsync("lab", g => g.Hosts.Count == 0, TimeSpan.FromMinutes(3), "the host terminated");
         Assert.Empty(await lab.Provisioner().ListAsync(CancellationToken.None).WithTimeout());
         Assert.Empty(await lab.InstancesAsync());
         Assert.Contains(await lab.InstancesAsync("INACTIVE"), i => i.ContainerInstanceArn == host.ContainerInstanceArn);

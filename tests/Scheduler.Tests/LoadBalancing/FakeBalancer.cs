@@ -45,6 +45,9 @@ internal sealed class FakeBalancer : IAsyncDisposable
     /// <summary>The certificate material the replica holds, by ARN (from the snapshot, then the deltas).</summary>
     public Dictionary<string, CertificateMaterial> Certificates { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The routes to task subnets the replica holds: subnet to via (from the snapshot, then the deltas).</summary>
+    public Dictionary<string, string> TaskRoutes { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Every delta received, in order.</summary>
     public List<ConfigDelta> Deltas { get; } = [];
 
@@ -144,6 +147,12 @@ internal sealed class FakeBalancer : IAsyncDisposable
                         Config = message.Snapshot.Config;
                         Targets.Clear();
                         Certificates.Clear();
+                        TaskRoutes.Clear();
+                        foreach (var route in Config.TaskRoutes)
+                        {
+                            TaskRoutes[route.Subnet] = route.Via;
+                        }
+
                         foreach (var certificate in Config.Certificates)
                         {
                             Certificates[certificate.CertificateArn] = certificate;
@@ -221,6 +230,16 @@ internal sealed class FakeBalancer : IAsyncDisposable
                 break;
             case ConfigChange.ChangeOneofCase.CertificateRemoved:
                 Certificates.Remove(change.CertificateRemoved);
+                break;
+            case ConfigChange.ChangeOneofCase.TaskRouteUpserted:
+                TaskRoutes[change.TaskRouteUpserted.Subnet] = change.TaskRouteUpserted.Via;
+                break;
+            case ConfigChange.ChangeOneofCase.TaskRouteRemoved:
+                if (!TaskRoutes.Remove(change.TaskRouteRemoved))
+                {
+                    Errors.Add($"a change removes the route to {change.TaskRouteRemoved}, which the configuration does not hold");
+                }
+
                 break;
         }
     }

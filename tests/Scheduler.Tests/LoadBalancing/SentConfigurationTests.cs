@@ -69,6 +69,41 @@ public sealed class SentConfigurationTests
         Assert.False(sent.HoldsGroups([]));
     }
 
+    [Fact]
+    public void TaskRoutes_DiffUpsertsNewAndMovedRoutesFirst_RemovalsLast_AndReplaceRoutesKeepsTheGroups()
+    {
+        var groups = Config([Group(1, [Target(8000)])]);
+        var before = groups.Clone();
+        before.TaskRoutes.Add([Route("10.70.0.0/24", "10.0.0.1"), Route("10.70.1.0/24", "10.0.0.2"), Route("10.70.2.0/24", "10.0.0.3")]);
+        var after = groups.Clone();
+        after.TaskRoutes.Add([Route("10.70.0.0/24", "10.0.0.1"), Route("10.70.2.0/24", "10.0.0.9"), Route("10.70.3.0/24", "10.0.0.4")]);
+        after.TargetGroups[0].Targets.Add(Target(8001));
+
+        var diff = LoadBalancingWire.Diff(before, after);
+
+        // The moved route (another via) and the new one come before anything else; the removal comes last.
+        Assert.Equal(["10.70.2.0/24", "10.70.3.0/24"], diff.TakeWhile(c => c.ChangeCase == ConfigChange.ChangeOneofCase.TaskRouteUpserted).Select(c => c.TaskRouteUpserted.Subnet));
+        Assert.Equal("10.0.0.9", diff[0].TaskRouteUpserted.Via);
+        Assert.Equal(ConfigChange.ChangeOneofCase.TargetUpserted, diff[2].ChangeCase);
+        Assert.Equal("10.70.1.0/24", diff[^1].TaskRouteRemoved);
+        Assert.Equal(4, diff.Count);
+        Assert.Empty(LoadBalancingWire.Diff(after, after.Clone()));
+
+        // The stream's routes-only read: the same route changes, the groups held untouched, the version moved.
+        var sent = new SentConfiguration(before.Clone(), 1);
+        var held = sent.Config.TargetGroups[0];
+        var changes = sent.ReplaceRoutes([.. after.TaskRoutes.Select(r => r.Clone())], 2);
+
+        Assert.Equal(diff.Where(c => c.ChangeCase is ConfigChange.ChangeOneofCase.TaskRouteUpserted or ConfigChange.ChangeOneofCase.TaskRouteRemoved), changes);
+        Assert.Equal(after.TaskRoutes, sent.Config.TaskRoutes);
+        Assert.Same(held, sent.Config.TargetGroups[0]);
+        Assert.Equal(2, sent.Version);
+        Assert.Empty(sent.ReplaceRoutes([.. after.TaskRoutes], 3));
+        Assert.Equal(2, sent.Version);
+    }
+
+    private static TaskRoute Route(string subnet, string via) => new() { Subnet = subnet, Via = via, ContainerInstanceId = "i-" + via };
+
     private static List<ConfigChange> SchedulerWireDiff(BalancerConfig before, BalancerConfig after) => LoadBalancingWire.Diff(before, after);
 
     private static BalancerConfig Config(IEnumerable<TargetGroupState> groups) => new()

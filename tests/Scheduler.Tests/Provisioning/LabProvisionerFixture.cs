@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Berth.Scheduler.Provisioning;
 using Berth.Scheduler.Provisioning.Lab;
@@ -17,6 +18,7 @@ namespace Berth.Scheduler.Tests.Provisioning;
 internal sealed class LabProvisionerFixture : IAsyncDisposable
 {
     private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("berth-lab-provisioner-");
+    private readonly Stopwatch _started = Stopwatch.StartNew();
     private readonly Action<string> _log;
     private ServiceProcess? _scheduler;
     private GrpcChannel? _channel;
@@ -90,6 +92,23 @@ internal sealed class LabProvisionerFixture : IAsyncDisposable
     /// <summary>The scheduler's HostGroups API.</summary>
     public V1.HostGroups.HostGroupsClient HostGroups => new(_channel);
 
+    public V1.Clusters.ClustersClient Clusters => new(_channel);
+
+    public V1.CapacityProviders.CapacityProvidersClient CapacityProviders => new(_channel);
+
+    public V1.TaskDefinitions.TaskDefinitionsClient TaskDefinitions => new(_channel);
+
+    public V1.Services.ServicesClient Services => new(_channel);
+
+    public V1.Tasks.TasksClient Tasks => new(_channel);
+
+    public V1.LoadBalancing.LoadBalancingClient LoadBalancing => new(_channel);
+
+    public V1.ApplicationAutoScaling.ApplicationAutoScalingClient AutoScaling => new(_channel);
+
+    /// <summary>Writes <paramref name="what"/> to the log with the seconds since the fixture started: the lab tests' timeline.</summary>
+    public void Log(string what) => _log($"[{_started.Elapsed.TotalSeconds:0.0} s] {what}");
+
     /// <summary>The Docker endpoint of the lab host named <paramref name="hostName"/> (its own engine; lab/common.sh's layout).</summary>
     public string DockerHostOf(string hostName)
     {
@@ -98,18 +117,49 @@ internal sealed class LabProvisionerFixture : IAsyncDisposable
         return "unix://" + Path.Combine(slot, "docker.sock");
     }
 
-    /// <summary>The container instances registered in the default cluster (of <paramref name="status"/>; ACTIVE and DRAINING when empty), with their attributes.</summary>
-    public async Task<List<ContainerInstance>> InstancesAsync(string status = "")
+    /// <summary>
+    /// The container instances registered in the default cluster (of <paramref name="status"/>; ACTIVE and DRAINING when
+    /// empty), with their attributes; the FARGATE pool's hosts too with <paramref name="includeFargate"/>.
+    /// </summary>
+    public async Task<List<ContainerInstance>> InstancesAsync(string status = "", bool includeFargate = false)
     {
         var client = new ContainerInstances.ContainerInstancesClient(_channel);
         var admin = Admin;
-        var list = await client.ListContainerInstancesAsync(new ListContainerInstancesRequest { Cluster = "default", Status = status }, admin);
+        var list = await client.ListContainerInstancesAsync(new ListContainerInstancesRequest { Cluster = "default", Status = status, IncludeFargate = includeFargate }, admin);
         if (list.ContainerInstanceArns.Count == 0)
         {
             return [];
         }
 
         return [.. (await client.DescribeContainerInstancesAsync(new DescribeContainerInstancesRequest { Cluster = "default", ContainerInstances = { list.ContainerInstanceArns } }, admin)).ContainerInstances];
+    }
+
+    /// <summary>The host group named <paramref name="name"/> once <paramref name="condition"/> holds for it.</summary>
+    public async Task<HostGroup> WaitForHostGroupAsync(string name, Func<HostGroup, bool> condition, TimeSpan timeout, string what)
+    {
+        HostGroup group = null!;
+        await TaskTimeouts.WaitUntilAsync(async () =>
+        {
+            group = (await HostGroups.DescribeHostGroupsAsync(new DescribeHostGroupsRequest { Names = { name } }, Admin)).HostGroups.Single();
+            return condition(group);
+        }, timeout, what);
+        return group;
+    }
+
+    /// <summary>The tasks of <paramref name="service"/> of a desired status (RUNNING also lists those waiting in PROVISIONING and PENDING).</summary>
+    public async Task<List<TaskInfo>> ServiceTasksAsync(string service, LifecycleStatus desiredStatus = LifecycleStatus.Running)
+    {
+        var tasks = Tasks;
+        var arns = (await tasks.ListTasksAsync(new ListTasksRequest { ServiceName = service, DesiredStatus = desiredStatus }, Admin)).TaskArns;
+        return arns.Count == 0 ? [] : [.. (await tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { arns } }, Admin)).Tasks];
+    }
+
+    /// <summary>The tasks <paramref name="service"/> wants running (<see cref="ServiceTasksAsync"/>) once <paramref name="condition"/> holds for them.</summary>
+    public async Task<List<TaskInfo>> WaitForServiceTasksAsync(string service, Func<List<TaskInfo>, bool> condition, TimeSpan timeout, string what)
+    {
+        List<TaskInfo> tasks = [];
+        await TaskTimeouts.WaitUntilAsync(async () => condition(tasks = await ServiceTasksAsync(service)), timeout, what);
+        return tasks;
     }
 
     /// <summary>Runs lab/host.sh directly (for what the provisioner does not expose, e.g. a second opinion on list).</summary>
@@ -190,10 +240,7 @@ internal sealed class LabProvisionerFixture : IAsyncDisposable
         }
 
         _scheduler = ServiceProcess.Start("scheduler", LabPlatform.Binary("Scheduler", "Berth.Scheduler.dll"), arguments, _log);
-        var tokenFile = Path.Combine(data, "join-token");
-        await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(File.Exists(tokenFile) && new FileInfo(tokenFile).Length > 0), TimeSpan.FromSeconds(60), "the scheduler's join token");
-        JoinToken = (await File.ReadAllTextAsync(tokenFile)).Trim();
-        _adminToken = (await File.ReadAllTextAsync(Path.Combine(data, "admin-token"))).Trim();
+        (JoinToken, _adminToken) = await SchedulerTokens.ReadAsync(data, TimeSpan.FromSeconds(60));
         _channel = GrpcChannel.ForAddress(SchedulerUrl);
         // The tokens are written before Kestrel listens: wait until the API answers.
         await TaskTimeouts.WaitUntilAsync(async () =>
@@ -208,10 +255,12 @@ internal sealed class LabProvisionerFixture : IAsyncDisposable
                 // It answers: the default cluster just has no host yet.
                 return true;
             }
-            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
             {
+                // Not listening yet, or listening and still loading its state, which holds every call until it is loaded
+                // (src/Scheduler/Security/AuthInterceptor.cs): at a load average of 40 here that outlasted a call's 30 s.
                 return false;
             }
-        }, TimeSpan.FromSeconds(60), "the scheduler's API");
+        }, TimeSpan.FromSeconds(120), "the scheduler's API");
     }
 }

@@ -301,7 +301,7 @@ internal sealed class ServicePass
             : service.CapacityProviderStrategy;
         List<StrategyPlacement.Share> shares = strategy.Count == 0 || onlyInstance is not null
             ? [new("", _engine.Place(snapshot, FargatePool.OutsidePool(cluster, request)))]
-            : StrategyPlacement.Place(_tx, _engine, request, strategy, _pool, StrategyPlacement.Existing(strategy, running));
+            : StrategyPlacement.Place(_tx, _engine, request, strategy, _pool, StrategyPlacement.Existing(strategy, running), service.Subnets);
         var anyLost = service.Tasks.Any(t => t.LastStatus == LifecycleStatus.Unknown && t.DesiredStatus == LifecycleStatus.Running);
         foreach (var (provider, result, waiting, reason) in shares)
         {

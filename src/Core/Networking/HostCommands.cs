@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Berth.Agent.Networking;
+namespace Berth.Core.Networking;
 
-/// <summary>What a host tool answered.</summary>
-internal sealed record CommandResult(int ExitCode, string StandardOutput, string StandardError)
+/// <summary>What a host tool answered (exit code, standard output and error).</summary>
+public sealed record CommandResult(int ExitCode, string StandardOutput, string StandardError)
 {
+    /// <summary>Whether the tool exited with 0.</summary>
     public bool Succeeded => ExitCode == 0;
 
     /// <summary>The tool's own words for a failure, for error messages.</summary>
@@ -13,23 +14,26 @@ internal sealed record CommandResult(int ExitCode, string StandardOutput, string
 }
 
 /// <summary>
-/// The host tools the agent drives for task networking (<c>ip</c>, <c>iptables-restore</c>, CNI plugins). Behind an
-/// interface so that the rule and route logic is tested with a recording fake; the real one runs the programs in the
-/// agent's own network namespace (a lab host's, when the agent runs in one).
+/// The host tools the agent (task networking: <c>ip</c>, <c>iptables-restore</c>, CNI plugins) and the balancer (routes
+/// to task subnets) drive. Behind an interface so that the rule and route logic is tested with a recording fake; the
+/// real one runs the programs in the process's own network namespace (a lab host's, when the agent runs in one).
 /// </summary>
-internal interface IHostCommands
+public interface IHostCommands
 {
+    /// <summary>Runs <paramref name="fileName"/> with <paramref name="arguments"/> (no shell) and returns what it answered.</summary>
     Task<CommandResult> RunAsync(string fileName, IReadOnlyList<string> arguments, string? standardInput = null, IReadOnlyDictionary<string, string>? environment = null, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Runs host tools as child processes, with a deadline.</summary>
-internal sealed class ProcessHostCommands : IHostCommands
+public sealed class ProcessHostCommands : IHostCommands
 {
     /// <summary>Long enough for a CNI ADD on a loaded host, short enough that a wedged tool fails one task, not the agent.</summary>
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
 
+    /// <inheritdoc/>
     public async Task<CommandResult> RunAsync(string fileName, IReadOnlyList<string> arguments, string? standardInput = null, IReadOnlyDictionary<string, string>? environment = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(arguments);
         var info = new ProcessStartInfo(fileName)
         {
             RedirectStandardInput = true,
