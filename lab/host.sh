@@ -18,6 +18,10 @@
 #                   crashed).
 #   stop-agent N    stops the agent of slot N (lab/down.sh uses it).
 #
+# LAB_FORWARD_PORTS (optional, e.g. "5000"): TCP ports of each host's own 127.0.0.1 forwarded to the same port of the
+# root leg (a DNAT in the host's namespace). A registry the platform names 127.0.0.1:5000 (`berth up`'s) then answers
+# by that same name inside the hosts: images keep the names users push them with.
+#
 # Exit codes: 0 done; 64 bad arguments (a retry cannot help); 1 anything else. Diagnostics go to stderr.
 # A lab holds up to 15 hosts (each engine's container bridge is numbered by lab and slot, see common.sh).
 set -euo pipefail
@@ -25,13 +29,19 @@ shopt -s inherit_errexit
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=common.sh
 . "$here/common.sh"
+# The engines and agents made here belong to the lab, not to whoever runs this script: `berth up` starts the scheduler
+# with this set (its parts stop when `berth up`'s pipe closes), and an agent started with it and stdin at /dev/null
+# would stop at once.
+unset BERTH_STOP_WITH_PARENT
 
 usage() { echo "host.sh: network | create NAME | destroy NAME | list | stop-agent N" >&2; exit 64; }
 fail() { log "$*"; exit 1; }
 valid_name() { [[ "$1" =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]]; }
 
-mkdir -p "$LAB_DIR"
+# Owner-only: the hosts' directories hold their agents' join tokens and engine sockets.
+mkdir -p -m 0700 "$LAB_DIR"
 lock="$LAB_DIR/.lock"
+[ -e "$lock" ] || (umask 077 && : >>"$lock")
 
 # The slot (N of hN) holding host NAME, or nothing.
 slot_of() {
@@ -76,6 +86,22 @@ ensure_network() {
     lab_switch_up
     log "switch $LAB_SWITCH up, root leg $LAB_ROOT_IP"
   fi
+}
+
+# LAB_FORWARD_PORTS inside host N's namespace: 127.0.0.1:PORT is DNATed to the root leg's PORT. Locally made packets
+# from 127.0.0.1 may leave by eth0 only with route_localnet, and are masqueraded to the host's address so the reply
+# comes back to it. The rules live in the host's namespace and go with it.
+forward_loopback() {
+  local n=$1 port
+  local -a ns
+  [ -n "${LAB_FORWARD_PORTS:-}" ] || return 0
+  ns=(nsenter --net="/var/run/netns/$(lab_host_ns "$n")")
+  "${ns[@]}" sysctl -q -w net.ipv4.conf.all.route_localnet=1 net.ipv4.conf.eth0.route_localnet=1
+  for port in $LAB_FORWARD_PORTS; do
+    [[ "$port" =~ ^[0-9]{1,5}$ ]] || fail "LAB_FORWARD_PORTS: '$port' is not a port"
+    "${ns[@]}" iptables -w -t nat -A OUTPUT -d 127.0.0.1/32 -p tcp --dport "$port" -j DNAT --to-destination "$LAB_ROOT_IP:$port"
+  done
+  "${ns[@]}" iptables -w -t nat -A POSTROUTING -s 127.0.0.0/8 -o eth0 -j MASQUERADE
 }
 
 host_json() { # N STATE
@@ -139,6 +165,7 @@ case "$action" in
     ns=$(lab_host_ns "$n")
     log "creating host $name in slot $n ($ns, $(lab_host_ip "$n"))"
     lab_host_up "$n"
+    forward_loopback "$n"
     "$here/engine.sh" start "$n"
     (umask 077; printf '%s\n' "$config" >"$dir/agent.json")
     agent=("$BERTH_AGENT")

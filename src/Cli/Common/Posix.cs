@@ -43,6 +43,12 @@ internal static partial class Posix
         return TcSetAttr(0, TcsaNow, raw) == 0 ? new Restore(saved) : null;
     }
 
+    /// <summary>The effective user id of this process (0: root).</summary>
+    public static uint EffectiveUserId() => OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() ? GetEuid() : uint.MaxValue;
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint GetEuid();
+
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
 

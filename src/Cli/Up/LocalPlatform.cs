@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
@@ -11,12 +12,17 @@ using Grpc.Core;
 namespace Berth.Cli.Up;
 
 /// <summary>What <c>berth up</c> starts, and where.</summary>
-internal sealed record UpOptions(string DataDirectory, string ListenAddress, int RegistryPort, int SchedulerPort, bool StartAgent, string Zone, string Cluster, string AgentScope, bool StartBalancer = true, int BalancerAdminPort = 0);
+/// <param name="Fargate">Whether to run the FARGATE pool on lab hosts (when this machine can make them: <see cref="FargateLab.Problem"/>).</param>
+/// <param name="FargateIdleTimeout">How long an empty pool host is kept before the pool retires it; null for the scheduler's default (5 min).</param>
+internal sealed record UpOptions(string DataDirectory, string ListenAddress, int RegistryPort, int SchedulerPort, bool StartAgent, string Zone, string Cluster, string AgentScope, bool StartBalancer = true, int BalancerAdminPort = 0,
+    bool Fargate = true, TimeSpan? FargateIdleTimeout = null);
 
 /// <summary>
 /// <c>berth up</c>: the registry, the scheduler and one agent as child processes of this one, state under one data
 /// directory, until Ctrl-C or SIGTERM. Stopping stops the processes, never the tasks: containers belong to the
 /// engine, and the next <c>berth up</c> starts an agent that adopts them (its identity is in the data directory).
+/// As root on a machine that can make lab hosts, the scheduler also runs the FARGATE pool on them (<see cref="FargateLab"/>):
+/// the registry and the scheduler listen on the lab's root leg too, and the local agent connects through it.
 /// </summary>
 internal sealed class LocalPlatform(CliContext context, UpOptions options, PlatformBinaries binaries)
 {
@@ -25,6 +31,8 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
     private readonly List<ChildProcess> _children = [];
     private readonly RunFiles _run = new(options.DataDirectory);
     private int? _balancerAdminPort;
+    private FargateLab? _lab;
+    private string? _fargateOff;
 
     private PlatformDataDirectory? _layout;
 
@@ -38,6 +46,12 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
     private Uri SchedulerUrl => new($"http://{Host}:{options.SchedulerPort}");
 
     private string Host => options.ListenAddress.Contains(':', StringComparison.Ordinal) ? $"[{options.ListenAddress}]" : options.ListenAddress;
+
+    // With the FARGATE pool on, the lab's hosts reach the scheduler and the registry on the lab's root leg.
+    private Uri? LabSchedulerUrl => _lab is null ? null : new($"http://{_lab.RootAddress}:{options.SchedulerPort}");
+
+    private string Urls(Uri url, int port) =>
+        url.ToString().TrimEnd('/') + (_lab is null ? "" : $";http://{_lab.RootAddress}:{port}");
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
@@ -59,17 +73,19 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         _run.WritePid("up", Environment.ProcessId);
         try
         {
-            var registry = Start("registry", binaries.Registry, ["--urls", RegistryUrl.ToString().TrimEnd('/'), "--data-dir", Layout.Registry],
+            await OpenFargateLabAsync(cancellationToken);
+            var registry = Start("registry", binaries.Registry, ["--urls", Urls(RegistryUrl, options.RegistryPort), "--data-dir", Layout.Registry],
                 RegistryEnvironment.Resolve(context.Environment.Variable));
             var scheduler = Start("scheduler", binaries.Scheduler,
             [
-                "--urls", SchedulerUrl.ToString().TrimEnd('/'), "--data-dir", Layout.Scheduler,
+                "--urls", Urls(SchedulerUrl, options.SchedulerPort), "--data-dir", Layout.Scheduler,
                 // Tasks pull from the local registry as a pull-only robot: the scheduler hands each task a short-lived
                 // login password of it. The secret file is written below once the registry answers; the scheduler
                 // retries until it is there.
                 "--Scheduler:Registry:Url", RegistryUrl.ToString().TrimEnd('/'),
                 "--Scheduler:Registry:Username", "robot$" + PullRobot,
                 "--Scheduler:Registry:PasswordFile", PullSecretFile,
+                .. FargateSchedulerArguments(),
             ]);
             using var startup = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             startup.CancelAfter(s_startDeadline);
@@ -93,7 +109,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
 
             Login(token, registryPassword);
             _run.WritePlatform(new PlatformInfo(Environment.ProcessId, RegistryUrl.ToString(), SchedulerUrl.ToString(), options.Cluster, options.StartAgent,
-                DateTimeOffset.UtcNow, Math.Round(clock.Elapsed.TotalSeconds, 2)));
+                DateTimeOffset.UtcNow, Math.Round(clock.Elapsed.TotalSeconds, 2), _lab?.Id, _lab?.Net, _lab?.ScriptsDirectory, _fargateOff));
             PrintReady(clock.Elapsed, registryPassword is not null);
             return await SuperviseAsync(cancellationToken);
         }
@@ -104,9 +120,94 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         finally
         {
             await StopAllAsync();
+            await LeaveFargateLabAsync();
             _run.Clear();
         }
     }
+
+    /// <summary>
+    /// Turns the FARGATE pool on when asked and this machine can make lab hosts: the lab (chosen once per data directory)
+    /// and its network, whose root leg the registry and the scheduler then listen on too. Otherwise says why it is off.
+    /// </summary>
+    private async Task OpenFargateLabAsync(CancellationToken ct)
+    {
+        if (!options.Fargate)
+        {
+            _fargateOff = "off (--no-fargate): FARGATE tasks are placed on this host's agent";
+            return;
+        }
+
+        var scripts = FargateLab.ScriptsBeside(binaries);
+        if (FargateLab.Problem(scripts, Layout.Root, options.ListenAddress, context.Environment.Variable) is { } problem)
+        {
+            _fargateOff = problem + "; they are placed on this host's agent until then";
+            return;
+        }
+
+        var lab = await FargateLab.OpenAsync(Layout, scripts, ct);
+        await lab.EnsureNetworkAsync(ct);
+        _lab = lab;
+        EnsurePortFree(lab.RootAddress, options.RegistryPort, "--registry-port");
+        EnsurePortFree(lab.RootAddress, options.SchedulerPort, "--scheduler-port");
+    }
+
+    /// <summary>The scheduler's settings for the pool: the lab provisioner on <see cref="_lab"/>, hosts joining on the root leg.</summary>
+    private List<string> FargateSchedulerArguments()
+    {
+        if (_lab is not { } lab)
+        {
+            return [];
+        }
+
+        List<string> arguments =
+        [
+            "--Provisioning:Kind", "lab",
+            "--Provisioning:Lab:Id", lab.Id,
+            "--Provisioning:Lab:Net", lab.Net.ToString(CultureInfo.InvariantCulture),
+            "--Provisioning:Lab:DataDirectory", lab.Directory,
+            "--Provisioning:Lab:ScriptsDirectory", lab.ScriptsDirectory,
+            "--Provisioning:Lab:AgentPath", binaries.Agent,
+            // Inside each host 127.0.0.1:PORT is the registry on the root leg: images keep the names they were pushed with.
+            "--Provisioning:Lab:ForwardedPorts:0", options.RegistryPort.ToString(CultureInfo.InvariantCulture),
+            // The join and agent URL the provisioner hands each host: 127.0.0.1 would be the host's own namespace.
+            "--HostGroups:SchedulerUrl", LabSchedulerUrl!.ToString(),
+        ];
+        if (options.FargateIdleTimeout is { } idle)
+        {
+            arguments.AddRange(["--FargatePool:IdleTimeout", idle.ToString("c", CultureInfo.InvariantCulture)]);
+        }
+
+        return arguments;
+    }
+
+    /// <summary>
+    /// After the parts stopped: an empty lab goes (its network and directory); a lab with pool hosts stays, hosts and tasks
+    /// running, for the next <c>berth up</c> to adopt (its scheduler's pool retires them once idle).
+    /// </summary>
+    private async Task LeaveFargateLabAsync()
+    {
+        if (_lab is null)
+        {
+            return;
+        }
+
+        try
+        {
+            var remaining = await _lab.TearDownIfEmptyAsync(CancellationToken.None);
+            if (remaining.Count > 0)
+            {
+                context.Output.Say(FargateHostsLeft(_lab, remaining));
+            }
+        }
+        catch (CliException ex)
+        {
+            context.Output.Error.WriteLine($"warning: the FARGATE pool's lab was not removed: {ex.Message}");
+        }
+    }
+
+    /// <summary>What stays of the pool when the platform stops, and how to remove it.</summary>
+    internal static string FargateHostsLeft(FargateLab lab, IReadOnlyList<string> hosts) =>
+        $"{hosts.Count} FARGATE pool host(s) keep running with their tasks ({string.Join(", ", hosts)}): the next `berth up` adopts them and its pool retires them once idle. To remove them now: {lab.DownCommand}";
 
     /// <summary>
     /// <c>berth up --detach</c>: starts <c>berth up</c> again in the background (its own session, so the terminal's
@@ -158,6 +259,9 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
             await Task.Delay(200, cancellationToken);
         }
 
+        // The background berth up decided about the pool; its summary says what it decided.
+        _lab = FargateLab.Of(ready, Layout.Root);
+        _fargateOff = ready.FargateOff;
         PrintReady(TimeSpan.FromSeconds(ready.ReadySeconds), File.Exists(Layout.InitialAdminPassword), detachedPid: ready.Pid);
         return ExitCodes.Success;
     }
@@ -204,7 +308,11 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         return Start("agent", binaries.Agent,
         [
             "--config", config,
-            "--scheduler-url", SchedulerUrl.ToString().TrimEnd('/'),
+            // With the pool on, through the lab's root leg: the address a session comes from is the one every other host of
+            // the cluster routes this host's awsvpc task subnet through, and the pool hosts reach only the root leg.
+            // Load balancers keep reaching its published ports on loopback (--advertise-address).
+            "--scheduler-url", (LabSchedulerUrl ?? SchedulerUrl).ToString().TrimEnd('/'),
+            .. _lab is null ? Array.Empty<string>() : ["--advertise-address", "127.0.0.1"],
             "--cluster", options.Cluster,
             "--zone", options.Zone,
             "--data-dir", Layout.AgentData,
@@ -356,6 +464,9 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
                 ["pid"] = detachedPid ?? Environment.ProcessId,
                 ["detached"] = detachedPid is not null,
                 ["loadBalancer"] = options.StartBalancer ? LocalLoadBalancer : null,
+                ["fargate"] = _lab is { } lab
+                    ? new JsonObject { ["pool"] = true, ["lab"] = lab.Id, ["rootAddress"] = lab.RootAddress, ["labDirectory"] = lab.Directory }
+                    : new JsonObject { ["pool"] = false, ["reason"] = _fargateOff },
             });
             context.Output.Out.Flush();
             return;
@@ -373,6 +484,9 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
             say.WriteLine($"  balancer   load balancer '{LocalLoadBalancer}' on {options.ListenAddress}, status http://127.0.0.1:{BalancerAdminPort}/status (add listeners: ./berth lb listener create --lb {LocalLoadBalancer} --port 8000 --forward GROUP)");
         }
 
+        say.WriteLine(_lab is { } pool
+            ? $"  fargate    a pool of hosts made as FARGATE tasks wait (lab '{pool.Id}', network namespaces on {pool.RootAddress[..^4]}.0/24), retired once idle"
+            : $"  fargate    {_fargateOff}");
         say.WriteLine();
         say.WriteLine(registryLoggedIn
             ? $"The berth CLI is logged in ({Relative(CliConfig.PathIn(context.Environment.HomeDirectory))}). Log docker in to the registry:"
@@ -439,16 +553,18 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         }
     }
 
-    private void EnsurePortFree(int port, string option)
+    private void EnsurePortFree(int port, string option) => EnsurePortFree(options.ListenAddress, port, option);
+
+    private static void EnsurePortFree(string address, int port, string option)
     {
         try
         {
-            using var listener = new TcpListener(IPAddress.Parse(options.ListenAddress), port);
+            using var listener = new TcpListener(IPAddress.Parse(address), port);
             listener.Start();
         }
         catch (SocketException)
         {
-            throw new CliException($"{options.ListenAddress}:{port} is already in use. Is another `berth up` running? Stop it, or choose another port with {option}.");
+            throw new CliException($"{address}:{port} is already in use. Is another `berth up` running? Stop it, or choose another port with {option}.");
         }
     }
 

@@ -17,6 +17,8 @@ namespace Berth.Cli.Up;
 ///   agent/state/                      the local agent's --data-dir (its instance identity)
 ///   balancer/                         the local load balancer's --data-dir (config.pb, replica-id)
 ///   balancer/token                    its balancer credential (watch and report only), 0600
+///   fargate/lab.json                  the FARGATE pool's lab: its id and 10.231.x.0/24 (chosen once, kept: FargateLab)
+///   fargate/lab/                      that lab's LAB_DIR (lab/host.sh): one hN/ per pool host (engine, agent, logs)
 ///   logs/registry.log, scheduler.log, agent.log, balancer.log, up.log (a detached berth up's own output)
 ///   run/up.pid, registry.pid, scheduler.pid, agent.pid, balancer.pid, platform.json   a running berth up (RunFiles)
 /// </code>
@@ -46,6 +48,10 @@ internal sealed class PlatformDataDirectory
 
     public string BalancerToken => Path.Combine(Balancer, "token");
 
+    public string Fargate => Path.Combine(Root, "fargate");
+
+    public string FargateLabIdentity => Path.Combine(Fargate, "lab.json");
+
     public string InitialAdminPassword => Path.Combine(Registry, WellKnownFiles.InitialAdminPassword);
 
     public string AdminToken => Path.Combine(Scheduler, WellKnownFiles.AdminToken);
@@ -66,6 +72,7 @@ internal sealed class PlatformDataDirectory
         PrivateDirectory.Ensure(layout.Agent);
         PrivateDirectory.Ensure(layout.Logs);
         PrivateDirectory.Ensure(layout.Balancer);
+        PrivateDirectory.Ensure(layout.Fargate);
         PrivateDirectory.Tighten(layout.AgentConfig);
         foreach (var log in Directory.EnumerateFiles(layout.Logs, "*.log"))
         {

@@ -31,6 +31,8 @@ internal static class PlatformStatus
 
         var registryAnswers = platform is not null && await RegistryAnswersAsync(new Uri(platform.Registry), ct);
         var (schedulerAnswers, agentConnected) = platform is null ? (false, (bool?)null) : await SchedulerStateAsync(context, platform, ct);
+        var lab = platform is null ? null : FargateLab.Of(platform, Path.GetDirectoryName(run.Directory)!);
+        var poolHosts = lab?.HostNames() ?? [];
         var healthy = platform is not null && registryAnswers && schedulerAnswers && (!platform.Agent || agentConnected == true);
         if (context.Output.IsJson)
         {
@@ -46,6 +48,9 @@ internal static class PlatformStatus
                 ["scheduler"] = new JsonObject { ["url"] = platform?.Scheduler, ["pid"] = parts[1].Pid, ["answering"] = schedulerAnswers },
                 ["agent"] = new JsonObject { ["pid"] = parts[2].Pid, ["connected"] = agentConnected },
                 ["balancer"] = new JsonObject { ["pid"] = parts[3].Pid },
+                ["fargate"] = lab is null
+                    ? new JsonObject { ["pool"] = false }
+                    : new JsonObject { ["pool"] = true, ["lab"] = lab.Id, ["rootAddress"] = lab.RootAddress, ["hosts"] = new JsonArray([.. poolHosts.Select(h => (JsonNode)h)]) },
             });
             return healthy ? ExitCodes.Success : ExitCodes.Failure;
         }
@@ -61,6 +66,8 @@ internal static class PlatformStatus
             ["agent", Pid(parts[2].Pid), "-", platform is { Agent: false } ? "none (--no-agent)" : agentConnected == true ? "connected" : "not connected"],
             // The balancer answers on its own admin port; its process is what status can vouch for here.
             ["balancer", Pid(parts[3].Pid), "-", parts[3].Pid is null ? "none (--no-balancer)" : "running"],
+            // The pool's hosts are the lab's namespaces, each with its own engine and agent (`berth instance list --include-fargate`).
+            ["fargate", "-", lab?.RootAddress ?? "-", lab is null ? "no pool (not root, or --no-fargate)" : $"pool on lab '{lab.Id}': {poolHosts.Count} host(s)"],
         ]);
         say.WriteLine("`berth down` stops it.");
         return healthy ? ExitCodes.Success : ExitCodes.Failure;

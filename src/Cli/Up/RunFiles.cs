@@ -5,7 +5,12 @@ using Berth.Core.IO;
 namespace Berth.Cli.Up;
 
 /// <summary>What a running <c>berth up</c> says about itself once it is ready.</summary>
-internal sealed record PlatformInfo(int Pid, string Registry, string Scheduler, string Cluster, bool Agent, DateTimeOffset StartedAt, double ReadySeconds);
+/// <param name="FargateLab">The FARGATE pool's lab id; null when the pool is off (not root, <c>--no-fargate</c>).</param>
+/// <param name="FargateNet">That lab's network, <c>10.231.NET.0/24</c>.</param>
+/// <param name="FargateScripts">Where its scripts are (lab/down.sh).</param>
+/// <param name="FargateOff">Why the pool is off, when it is.</param>
+internal sealed record PlatformInfo(int Pid, string Registry, string Scheduler, string Cluster, bool Agent, DateTimeOffset StartedAt, double ReadySeconds,
+    string? FargateLab = null, int? FargateNet = null, string? FargateScripts = null, string? FargateOff = null);
 
 /// <summary>
 /// <c>&lt;data-dir&gt;/run/</c>: the PID files of a running <c>berth up</c> (<c>up.pid</c>) and of its parts

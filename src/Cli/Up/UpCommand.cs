@@ -19,9 +19,11 @@ internal static class UpCommand
         var noBalancer = new Option<bool>("--no-balancer") { Description = "Start no load balancer process (the load balancer 'local' is not made)" };
         var balancerAdminPort = new Option<int>("--balancer-admin-port") { Description = "The local balancer's admin port on 127.0.0.1 (/healthz, /status); a free one when 0", DefaultValueFactory = _ => 0 };
         var detach = new Option<bool>("--detach", "-d") { Description = "Run in the background once ready (`berth status` shows it, `berth down` stops it)" };
+        var noFargate = new Option<bool>("--no-fargate") { Description = "Run no FARGATE pool (as root, berth up otherwise runs FARGATE tasks on hosts it makes: network namespaces with their own dockerd)" };
+        var fargateIdle = new Option<TimeSpan?>("--fargate-idle-timeout") { Description = "How long an empty FARGATE pool host is kept before it is retired [default: 5m]", CustomParser = r => Durations.Parse(r) };
         var command = new Command("up", "Start a registry, a scheduler, a local agent and a load balancer (state under --data-dir) until Ctrl-C or `berth down`")
         {
-            dataDir, listen, registryPort, schedulerPort, noAgent, zone, scope, noBalancer, balancerAdminPort, detach,
+            dataDir, listen, registryPort, schedulerPort, noAgent, zone, scope, noBalancer, balancerAdminPort, detach, noFargate, fargateIdle,
         };
         actions.Set(command, async (parse, context, ct) =>
         {
@@ -35,7 +37,9 @@ internal static class UpCommand
                 context.Cluster,
                 parse.GetValue(scope)!,
                 !parse.GetValue(noBalancer),
-                parse.GetValue(balancerAdminPort));
+                parse.GetValue(balancerAdminPort),
+                !parse.GetValue(noFargate),
+                parse.GetValue(fargateIdle));
             var binaries = PlatformBinaries.Locate(context.Environment.Variable);
             var platform = new LocalPlatform(context, options, binaries);
             if (!parse.GetValue(detach))
@@ -52,6 +56,8 @@ internal static class UpCommand
                 "--balancer-admin-port", options.BalancerAdminPort.ToString(CultureInfo.InvariantCulture),
                 .. options.StartAgent ? Array.Empty<string>() : ["--no-agent"],
                 .. options.StartBalancer ? Array.Empty<string>() : ["--no-balancer"],
+                .. options.Fargate ? Array.Empty<string>() : ["--no-fargate"],
+                .. options.FargateIdleTimeout is { } idle ? ["--fargate-idle-timeout", Durations.Format(idle)] : Array.Empty<string>(),
             ];
             return await platform.RunDetachedAsync(again, ct);
         });
@@ -74,6 +80,7 @@ internal static class UpCommand
                 return ExitCodes.Success;
             }
 
+            var lab = run.Platform() is { } platform ? FargateLab.Of(platform, data) : null;
             context.Output.Error.WriteLine($"Stopping berth up (pid {pid}): the agent, then the scheduler and registry...");
             Common.Posix.Signal(pid, Common.Posix.SigTerm);
             // berth up gives each part 20 s to stop before SIGKILL; allow for all three and then some.
@@ -91,6 +98,10 @@ internal static class UpCommand
             }
 
             context.Output.Say($"Stopped the platform running from {parse.GetValue(dataDir)}. Tasks keep running; the next `berth up` adopts them.");
+            if (lab?.HostNames() is { Count: > 0 } hosts)
+            {
+                context.Output.Say(LocalPlatform.FargateHostsLeft(lab, hosts));
+            }
             return ExitCodes.Success;
         });
         return command;

@@ -59,6 +59,13 @@ internal sealed class LabProvisionerOptions
 
     /// <summary>More agent configuration for every host (keys as in agent.json, <c>ImageCleanup:Enabled</c> style), e.g. pull behaviour.</summary>
     public Dictionary<string, string> AgentSettings { get; set; } = [];
+
+    /// <summary>
+    /// TCP ports of each host's own 127.0.0.1 forwarded to the same port of the lab's root leg (lab/host.sh's
+    /// <c>LAB_FORWARD_PORTS</c>): a registry listening on both 127.0.0.1 and the root leg (<c>berth up</c>'s) is then
+    /// reached from the hosts by the name images are pushed with, <c>127.0.0.1:PORT/...</c>.
+    /// </summary>
+    public List<int> ForwardedPorts { get; set; } = [];
 }
 
 /// <summary>The <c>exec</c> provisioner: three operator scripts (docs/provisioning.md has their contract).</summary>
@@ -103,6 +110,11 @@ internal sealed class ProvisioningOptionsValidator : IValidateOptions<Provisioni
             if (string.IsNullOrEmpty(lab.AgentPath) || !File.Exists(lab.AgentPath))
             {
                 failures.Add($"Provisioning:Lab:AgentPath must name the agent's executable or Berth.Agent.dll (got '{lab.AgentPath}').");
+            }
+
+            foreach (var port in lab.ForwardedPorts.Where(p => p is < 1 or > 65535))
+            {
+                failures.Add($"Provisioning:Lab:ForwardedPorts: {port} is not a TCP port (1-65535).");
             }
 
             if (!File.Exists(Path.Combine(lab.ScriptsDirectory, "host.sh")))

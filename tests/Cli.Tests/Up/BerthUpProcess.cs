@@ -13,10 +13,13 @@ public sealed class BerthUpProcess : IAsyncDisposable
     private readonly ConcurrentQueue<string> _lines = new();
     private ServiceProcess? _process;
 
-    private BerthUpProcess(string home, string dataDirectory)
+    private readonly IReadOnlyDictionary<string, string> _environment;
+
+    private BerthUpProcess(string home, string dataDirectory, IReadOnlyDictionary<string, string>? environment)
     {
         Home = home;
         DataDirectory = dataDirectory;
+        _environment = environment ?? new Dictionary<string, string>();
     }
 
     public string Home { get; }
@@ -36,9 +39,10 @@ public sealed class BerthUpProcess : IAsyncDisposable
     public IEnumerable<string> Lines => _lines;
 
     /// <summary>Starts <c>berth -o json up</c> with <paramref name="arguments"/> and waits for its summary.</summary>
-    public static async Task<BerthUpProcess> StartAsync(string home, string dataDirectory, IEnumerable<string> arguments, Action<string> log)
+    /// <param name="environment">More environment for berth up, which its parts inherit (e.g. <c>CapacityProviders__Interval</c> for the scheduler).</param>
+    public static async Task<BerthUpProcess> StartAsync(string home, string dataDirectory, IEnumerable<string> arguments, Action<string> log, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var up = new BerthUpProcess(home, dataDirectory);
+        var up = new BerthUpProcess(home, dataDirectory, environment);
         await up.StartAsync(arguments, log);
         return up;
     }
@@ -62,7 +66,7 @@ public sealed class BerthUpProcess : IAsyncDisposable
                 _lines.Enqueue(line[(line.IndexOf("] ", StringComparison.Ordinal) + 2)..]);
                 log(line);
             },
-            new Dictionary<string, string> { ["BERTH_HOME"] = Home });
+            new Dictionary<string, string>(_environment) { ["BERTH_HOME"] = Home });
         await TaskTimeouts.WaitUntilAsync(() =>
         {
             if (_process.HasExited)
@@ -96,6 +100,32 @@ public sealed class BerthUpProcess : IAsyncDisposable
         if (_process is not null)
         {
             await _process.DisposeAsync();
+        }
+
+        await RemoveFargateLabAsync();
+    }
+
+    /// <summary>
+    /// As root, <c>berth up</c> makes a lab for its FARGATE pool (<c>fargate/lab.json</c> names it). A clean stop removes
+    /// it when no pool host is left; a killed one, or a test that fails half-way, leaves it: lab/down.sh removes it with
+    /// whatever hosts it still has.
+    /// </summary>
+    private async Task RemoveFargateLabAsync()
+    {
+        var identity = Path.Combine(DataDirectory, "fargate", "lab.json");
+        if (!File.Exists(identity))
+        {
+            return;
+        }
+
+        var lab = JsonNode.Parse(await File.ReadAllTextAsync(identity))!;
+        var id = (string)lab["id"]!;
+        var net = ((int)lab["net"]!).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var labDirectory = Path.Combine(DataDirectory, "fargate", "lab");
+        if (Directory.Exists(labDirectory) || File.Exists($"/var/run/netns/berth-lab-{id}-sw"))
+        {
+            await ProcessRunner.RunAsync("bash", [Path.Combine(PlatformProcesses.RepositoryRoot(), "lab", "down.sh")], TimeSpan.FromSeconds(180),
+                environment: new Dictionary<string, string> { ["LAB_ID"] = id, ["LAB_NET"] = net, ["LAB_DIR"] = labDirectory });
         }
     }
 }

@@ -100,6 +100,7 @@ internal sealed partial class LabHostProvisioner(IOptions<ProvisioningOptions> o
             ["LAB_NET"] = Lab.Net.ToString(CultureInfo.InvariantCulture),
             ["LAB_DIR"] = Lab.DataDirectory!,
             ["BERTH_AGENT"] = Lab.AgentPath!,
+            ["LAB_FORWARD_PORTS"] = string.Join(' ', Lab.ForwardedPorts.Select(p => p.ToString(CultureInfo.InvariantCulture))),
         };
         var output = await ProvisionerProcess.RunAsync(what, "bash", [Path.Combine(Lab.ScriptsDirectory, "host.sh"), .. arguments], env, stdin, timeout, time, cancellationToken);
         if (output.ExitCode != 0)
