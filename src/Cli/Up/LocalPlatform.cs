@@ -75,7 +75,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
         {
             await OpenFargateLabAsync(cancellationToken);
             var registry = Start("registry", binaries.Registry, ["--urls", Urls(RegistryUrl, options.RegistryPort), "--data-dir", Layout.Registry],
-                RegistryEnvironment.Resolve(context.Environment.Variable));
+                DeployEnvironment.Resolve(DeployEnvironment.Registry, context.Environment.Variable));
             var scheduler = Start("scheduler", binaries.Scheduler,
             [
                 "--urls", Urls(SchedulerUrl, options.SchedulerPort), "--data-dir", Layout.Scheduler,
@@ -354,7 +354,7 @@ internal sealed class LocalPlatform(CliContext context, UpOptions options, Platf
             "--data-dir", Layout.Balancer,
             "--listen-address", options.ListenAddress,
             "--admin-url", $"http://127.0.0.1:{BalancerAdminPort}",
-        ]);
+        ], DeployEnvironment.Resolve(DeployEnvironment.LoadBalancer, context.Environment.Variable));
     }
 
     // A free port unless one was asked for: several platforms (and tests) on one machine must not collide on it.
