@@ -13,7 +13,9 @@
 #   collect  one collection alone: wall time (the run's own start/finish), the process's CPU time over it
 #            (/proc/PID/stat), rows and bytes reclaimed, then gc-verify (database, files, and over HTTP);
 #   load     bench/RegistryLoad's ping, head-blob and get-manifest idle, then during a collection, then idle again
-#            after it, side by side; then gc-verify.
+#            after it, side by side; then gc-verify. LOAD_DELAY=S starts the load during the collection S seconds
+#            after the collection (0 by default: its stamp phase; ~45 on an idle 2-core machine: its blob phase,
+#            85% of the work).
 # Stops exactly the processes it started and prints a summary (also DIR/summary-STAMP.md).
 # GC_BATCH=N sets Registry:Gc:BatchSize for the runs (the registry's default otherwise).
 set -euo pipefail
@@ -27,6 +29,7 @@ conc=${CONC:-16}
 duration=${DURATION:-8}
 runs=${RUNS:-collect load}
 batch=${GC_BATCH:-}
+load_delay=${LOAD_DELAY:-0}
 berth_env=${BERTH_ENV-$(grep -v '^#' deploy/registry.env | xargs)}
 stamp=$(date -u +%Y%m%d-%H%M%S)
 out="$dir/out-$stamp"
@@ -161,7 +164,8 @@ for run in $runs; do
     started=$EPOCHREALTIME
     (collect load; echo "$EPOCHREALTIME" >"$out/gc-load.end") &
     collector=$!; pids+=("$collector")
-    log "load: during the collection (load average $(cut -d' ' -f1 /proc/loadavg))"
+    sleep "$load_delay"
+    log "load: during the collection, ${load_delay} s after its start (load average $(cut -d' ' -f1 /proc/loadavg))"
     load during-gc
     load_end=$EPOCHREALTIME
     if kill -0 "$collector" 2>/dev/null; then covered=yes; else covered=no; fi
@@ -172,7 +176,7 @@ for run in $runs; do
     load idle-after
     read -r wall manifests blobs bytes error < <(run_summary "$out/gc-load.json")
     printf '%s\t%s\t%s\t%s\t%s\n' "$wall" "$manifests" "$blobs" "$covered" \
-      "$(awk -v s="$started" -v l="$load_end" -v g="$gc_end" 'BEGIN { printf "load %.1f s, collection %.1f s", l - s, g - s }')" >"$out/load-gc.tsv"
+      "$(awk -v s="$started" -v l="$load_end" -v g="$gc_end" -v d="$load_delay" 'BEGIN { printf "load from %d s to %.1f s, collection %.1f s", d, l - s, g - s }')" >"$out/load-gc.tsv"
     end_run load
     ;;
   *) log "unknown run $run"; exit 2 ;;

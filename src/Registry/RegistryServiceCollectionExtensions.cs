@@ -47,6 +47,7 @@ internal static class RegistryServiceCollectionExtensions
         services.AddSingleton<IMetadataStore, SqliteMetadataStore>();
         services.AddSingleton<IBlobStore, FileSystemBlobStore>();
         services.AddSingleton<RegistryStore>();
+        services.AddSingleton<RequestTraffic>();
         services.AddSingleton<UploadManager>();
         services.AddSingleton<BlobEndpoints>();
         services.AddSingleton<UploadEndpoints>();
@@ -68,8 +69,11 @@ internal static class RegistryServiceCollectionExtensions
     {
         var dispatcher = app.Services.GetRequiredService<RegistryDispatcher>();
         var maxHeaderBytes = app.Services.GetRequiredService<IOptions<RegistryOptions>>().Value.MaxRequestHeaderBytes;
+        var traffic = app.Services.GetRequiredService<RequestTraffic>();
         app.Use((context, next) =>
         {
+            // Every request, the admin API's and health checks included: background work yields to all of them.
+            traffic.Note();
             if (RequestHeaderLimit.Check(context, maxHeaderBytes) is { } tooLarge)
             {
                 context.Response.Headers[RegistryHeaders.ApiVersion] = RegistryHeaders.ApiVersionValue;

@@ -1,3 +1,4 @@
+using Berth.Registry.Http;
 using Berth.Registry.Storage;
 using Microsoft.Extensions.Options;
 
@@ -12,16 +13,22 @@ internal sealed record GcReport(GcRun Run, IReadOnlyList<CollectedManifest> Mani
 /// clock, and deletes in small batches what has been in the queue for the review delay and is, re-checked inside the
 /// delete's transaction and under the registry's write lock, still unreferenced. Pushes and pulls go on between
 /// batches. Manifests first (their deletes queue their blobs), then blobs, whose bytes are deleted under the same
-/// lock. docs/registry.md, "Garbage collection", walks through the races.
+/// lock. Each step is paced (<see cref="GcPacer"/>): flat out on an idle registry, a bounded share of the time while
+/// requests arrive. docs/registry.md, "Garbage collection", walks through the races.
 /// </summary>
 internal sealed partial class GarbageCollector(
     RegistryStore store,
     IGcMetadata metadata,
     IBlobStore blobs,
+    RequestTraffic traffic,
     TimeProvider time,
     IOptions<GcOptions> options,
     ILogger<GarbageCollector> logger) : BackgroundService
 {
+    // Each stamp is one transaction of this many queue entries: short enough to pace, long enough that a million
+    // entries are few statements.
+    private const int StampSlice = 20_000;
+
     private readonly SemaphoreSlim _oneRun = new(1, 1);
 
     public override void Dispose()
@@ -38,9 +45,10 @@ internal sealed partial class GarbageCollector(
         {
             await using var settings = await metadata.BeginRunAsync(options.Value.CacheBytes, options.Value.MapBytes, options.Value.CheckpointPages, cancellationToken);
             var started = time.GetUtcNow().UtcDateTime;
-            var phase = Phase.Start(time);
-            var stamped = await metadata.StampAsync(started, cancellationToken);
-            Log(phase, "stamp", stamped, 0);
+            var pacer = new GcPacer(traffic, time, options.Value.BusyShare);
+            var phase = Phase.Start(time, pacer);
+            var stamped = await StampAsync(started, pacer, cancellationToken);
+            Log(phase, pacer, "stamp", stamped, 0);
             var cutoff = started - options.Value.ReviewDelay;
             if (dryRun)
             {
@@ -55,16 +63,16 @@ internal sealed partial class GarbageCollector(
             string? error = null;
             try
             {
-                await CollectManifestsAsync(cutoff, manifests, cancellationToken);
+                await CollectManifestsAsync(cutoff, pacer, manifests, cancellationToken);
 
                 // The manifests just deleted queued their blobs: their review delay starts now, as it would have
                 // with the time of the event. The cutoff moves with the stamp, or with a delay of 0 those blobs
                 // (stamped after the run's start) would wait for the next run.
                 var restamped = time.GetUtcNow().UtcDateTime;
-                phase = Phase.Start(time);
-                stamped = await metadata.StampAsync(restamped, cancellationToken);
-                Log(phase, "stamp", stamped, 0);
-                await CollectBlobsAsync(restamped - options.Value.ReviewDelay, collected, cancellationToken);
+                phase = Phase.Start(time, pacer);
+                stamped = await StampAsync(restamped, pacer, cancellationToken);
+                Log(phase, pacer, "stamp", stamped, 0);
+                await CollectBlobsAsync(restamped - options.Value.ReviewDelay, pacer, collected, cancellationToken);
             }
             catch (Exception exception) when (exception is IOException or Microsoft.Data.Sqlite.SqliteException)
             {
@@ -105,17 +113,37 @@ internal sealed partial class GarbageCollector(
         }
     }
 
-    private async Task CollectManifestsAsync(DateTime cutoff, List<CollectedManifest> deleted, CancellationToken cancellationToken)
+    private async Task<long> StampAsync(DateTime now, GcPacer pacer, CancellationToken cancellationToken)
+    {
+        var total = 0L;
+        while (true)
+        {
+            var started = pacer.Start();
+            var stamped = await metadata.StampAsync(now, StampSlice, cancellationToken);
+            total += stamped;
+            if (stamped < StampSlice)
+            {
+                return total;
+            }
+
+            await pacer.YieldAsync(started, cancellationToken);
+        }
+    }
+
+    private async Task CollectManifestsAsync(DateTime cutoff, GcPacer pacer, List<CollectedManifest> deleted, CancellationToken cancellationToken)
     {
         var batchSize = options.Value.BatchSize;
-        var phase = Phase.Start(time);
+        var phase = Phase.Start(time, pacer);
         var (reviewedTotal, deletedBefore) = (0L, deleted.Count);
         while (true)
         {
-            // One batch under the write lock: the re-check and the delete see the same state as any push.
+            // One batch under the write lock: the re-check and the delete see the same state as any push. Its time
+            // for the pacer starts once the lock is held: waiting for a push is not the collector's work.
+            var started = 0L;
             var reviewed = await store.ExclusiveAsync(
                 async () =>
                 {
+                    started = pacer.Start();
                     var (batch, count) = await metadata.CollectManifestsAsync(cutoff, batchSize, CancellationToken.None);
                     foreach (var manifest in batch)
                     {
@@ -129,22 +157,27 @@ internal sealed partial class GarbageCollector(
             reviewedTotal += reviewed;
             if (reviewed < batchSize)
             {
-                Log(phase, "manifests", reviewedTotal, deleted.Count - deletedBefore);
+                Log(phase, pacer, "manifests", reviewedTotal, deleted.Count - deletedBefore);
                 return;
             }
+
+            // Outside the lock: pushes go on while the collector pauses.
+            await pacer.YieldAsync(started, cancellationToken);
         }
     }
 
-    private async Task CollectBlobsAsync(DateTime cutoff, List<CollectedBlob> deleted, CancellationToken cancellationToken)
+    private async Task CollectBlobsAsync(DateTime cutoff, GcPacer pacer, List<CollectedBlob> deleted, CancellationToken cancellationToken)
     {
         var batchSize = options.Value.BatchSize;
-        var phase = Phase.Start(time);
+        var phase = Phase.Start(time, pacer);
         var (reviewedTotal, deletedBefore) = (0L, deleted.Count);
         while (true)
         {
+            var started = 0L;
             var reviewed = await store.ExclusiveAsync(
                 async () =>
                 {
+                    started = pacer.Start();
                     var (batch, count) = await metadata.CollectBlobsAsync(cutoff, batchSize, CancellationToken.None);
                     foreach (var blob in batch)
                     {
@@ -162,13 +195,15 @@ internal sealed partial class GarbageCollector(
             reviewedTotal += reviewed;
             if (reviewed < batchSize)
             {
-                Log(phase, "blobs", reviewedTotal, deleted.Count - deletedBefore);
+                Log(phase, pacer, "blobs", reviewedTotal, deleted.Count - deletedBefore);
                 return;
             }
+
+            await pacer.YieldAsync(started, cancellationToken);
         }
     }
 
-    private void Log(Phase phase, string name, long reviewed, long deleted)
+    private void Log(Phase phase, GcPacer pacer, string name, long reviewed, long deleted)
     {
         if (reviewed == 0 || !logger.IsEnabled(LogLevel.Information))
         {
@@ -177,13 +212,13 @@ internal sealed partial class GarbageCollector(
 
         var elapsed = time.GetElapsedTime(phase.Started);
         var cpu = Environment.CpuUsage.TotalTime - phase.Cpu;
-        LogPhase(logger, name, reviewed, deleted, elapsed.TotalMilliseconds, cpu.TotalMilliseconds);
+        LogPhase(logger, name, reviewed, deleted, elapsed.TotalMilliseconds, (pacer.Paused - phase.Paused).TotalMilliseconds, cpu.TotalMilliseconds);
     }
 
-    // A phase's wall time on the collector's clock and the process's CPU time over it (the process's, not the
-    // collector's alone: on an otherwise idle registry the two are the same), for the log.
-    private readonly record struct Phase(long Started, TimeSpan Cpu)
+    // A phase's wall time on the collector's clock, the part of it paused for requests, and the process's CPU time over
+    // it (the process's, not the collector's alone: on an otherwise idle registry the two are the same), for the log.
+    private readonly record struct Phase(long Started, TimeSpan Paused, TimeSpan Cpu)
     {
-        public static Phase Start(TimeProvider time) => new(time.GetTimestamp(), Environment.CpuUsage.TotalTime);
+        public static Phase Start(TimeProvider time, GcPacer pacer) => new(time.GetTimestamp(), pacer.Paused, Environment.CpuUsage.TotalTime);
     }
 }

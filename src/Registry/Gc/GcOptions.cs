@@ -26,6 +26,15 @@ internal sealed class GcOptions
     public int BatchSize { get; set; } = 100;
 
     /// <summary>
+    /// The share of wall time a collection works while the registry serves requests (it pauses for the rest, in
+    /// proportion to each batch's own time; <see cref="GcPacer"/>); with no request since its last batch it runs flat
+    /// out. 1: never pause. 0.25 keeps a collection to about a quarter of one core under load, so that on 2 cores the
+    /// small requests keep over 80% of their idle rate (docs/benchmarks.md, "Online garbage collection: pacing").
+    /// </summary>
+    [Range(0.01, 1.0)]
+    public double BusyShare { get; set; } = 0.25;
+
+    /// <summary>
     /// SQLite page cache of the writer connection while a collection runs (SQLite's default of 2 MB otherwise). A run
     /// reviews items spread over the whole database and every page missing from the cache is a read system call.
     /// </summary>

@@ -24,8 +24,11 @@ internal interface IGcMetadata
     /// </summary>
     Task<IAsyncDisposable> BeginRunAsync(long cacheBytes, long mapBytes, int checkpointPages, CancellationToken cancellationToken);
 
-    /// <summary>Gives queued items with no time yet the collector's clock (<paramref name="now"/>).</summary>
-    Task<int> StampAsync(DateTime now, CancellationToken cancellationToken);
+    /// <summary>
+    /// Gives up to <paramref name="limit"/> queued items with no time yet the collector's clock (<paramref name="now"/>),
+    /// manifests first, in one transaction; fewer than the limit stamped means none is left.
+    /// </summary>
+    Task<int> StampAsync(DateTime now, int limit, CancellationToken cancellationToken);
 
     /// <summary>
     /// Deletes up to <paramref name="limit"/> queued manifests, stamped at or before <paramref name="cutoff"/>, that

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Berth.Registry.Gc;
+using Berth.Registry.Http;
 using Berth.Registry.Tests.Auth;
 using Berth.Registry.Tests.Infrastructure;
 using Berth.RegistryAdmin;
@@ -121,6 +122,9 @@ public sealed class GarbageCollectionTests : IDisposable
         // A real clock moves between the run's first stamp and the one after the manifest phase: the blobs the
         // manifest deletes queued are stamped after the run started and must still go in this run.
         _factory.Settings["Registry:Gc:ReviewDelay"] = "00:00:00";
+        // No pacing: this clock moves on each read, so each batch seems to take time, and a pause after the test's own
+        // requests would wait on a timer of a clock that nothing reads any more (GcPacingTests covers the pacing).
+        _factory.Settings["Registry:Gc:BusyShare"] = "1";
         var client = await WireAsync("gc/now");
         var (_, kept) = await PushAsync(client, "gc/now", "keep");
         var (goneDigest, gone) = await PushAsync(client, "gc/now", "gone");
@@ -139,6 +143,32 @@ public sealed class GarbageCollectionTests : IDisposable
         {
             Assert.Equal(HttpStatusCode.OK, await StatusAsync(client, $"/v2/gc/now/blobs/{digest}"));
         }
+    }
+
+    [Fact]
+    public async Task EveryRequest_IsTrafficTheCollectorYieldsTo()
+    {
+        var client = _factory.CreateClient();
+        var traffic = _factory.Services.GetRequiredService<RequestTraffic>();
+        traffic.TakeArrived();
+
+        var before = traffic.TakeArrived();
+        using (var response = await client.GetAsync("/v2/").WithTimeout())
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        }
+
+        var afterRegistryRequest = traffic.TakeArrived();
+        var taken = traffic.TakeArrived();
+        using (await client.GetAsync("/api/v1/gc/runs").WithTimeout())
+        {
+            // The admin API's requests count too (refused or not).
+        }
+
+        Assert.False(before);
+        Assert.True(afterRegistryRequest);
+        Assert.False(taken);
+        Assert.True(traffic.TakeArrived());
     }
 
     [Fact]

@@ -9,9 +9,6 @@ namespace Berth.Registry.Storage.Sqlite;
 /// <summary><see cref="IGcMetadata"/> on the registry's SQLite database.</summary>
 internal sealed class SqliteGcMetadata(SqliteMetadataStore store) : IGcMetadata
 {
-    // Stamping goes in slices so that no single transaction holds the writer for long on a large queue.
-    private const int StampSlice = 20_000;
-
     // A manifest is garbage when nothing keeps it: no tag, no index of its repository lists it, and it is not a
     // referrer of a manifest that still exists (a referrer goes with its subject, OCI 1.1).
     private const string DanglingManifest = """
@@ -47,33 +44,21 @@ internal sealed class SqliteGcMetadata(SqliteMetadataStore store) : IGcMetadata
         return new RunSettings(store, usual.cacheSize, usual.checkpoint);
     }
 
-    public async Task<int> StampAsync(DateTime now, CancellationToken cancellationToken)
-    {
-        var total = 0;
-        foreach (var table in new[] { "GcManifestReviews", "GcBlobReviews" })
-        {
-            while (true)
+    public Task<int> StampAsync(DateTime now, int limit, CancellationToken cancellationToken) =>
+        store.WriteAsync(
+            async (connection, transaction) =>
             {
-                var stamped = await store.WriteAsync(
-                    async (connection, transaction) =>
-                    {
-                        using var command = Command(connection, transaction, $"""
-                            UPDATE "{table}" SET "EventAt" = $now WHERE rowid IN (SELECT rowid FROM "{table}" WHERE "EventAt" IS NULL LIMIT {StampSlice});
-                            """);
-                        command.Parameters.AddWithValue("$now", now);
-                        return await command.ExecuteNonQueryAsync(CancellationToken.None);
-                    },
-                    cancellationToken);
-                total += stamped;
-                if (stamped < StampSlice)
-                {
-                    break;
-                }
-            }
-        }
-
-        return total;
-    }
+                // What the manifests leave of the slice goes to the blobs, so that a call stamps a full slice while any
+                // entry is left in either queue.
+                using var command = Command(connection, transaction, """
+                    UPDATE "GcManifestReviews" SET "EventAt" = $now WHERE rowid IN (SELECT rowid FROM "GcManifestReviews" WHERE "EventAt" IS NULL LIMIT $limit);
+                    UPDATE "GcBlobReviews" SET "EventAt" = $now WHERE rowid IN (SELECT rowid FROM "GcBlobReviews" WHERE "EventAt" IS NULL LIMIT $limit - changes());
+                    """);
+                command.Parameters.AddWithValue("$now", now);
+                command.Parameters.AddWithValue("$limit", limit);
+                return await command.ExecuteNonQueryAsync(CancellationToken.None);
+            },
+            cancellationToken);
 
     public Task<(IReadOnlyList<CollectedManifest> Deleted, int Reviewed)> CollectManifestsAsync(DateTime cutoff, int limit, CancellationToken cancellationToken) =>
         store.WriteAsync<(IReadOnlyList<CollectedManifest>, int)>(
