@@ -104,6 +104,9 @@ public sealed class FargateBalancerLabTests(ITestOutputHelper output)
                 DesiredCount = 3,
                 LaunchType = "FARGATE",
                 LoadBalancers = { new ServiceLoadBalancer { TargetGroupArn = targetGroup, ContainerName = "api", ContainerPort = 8080 } },
+                // As ECS users set it: under load a task's server can start after the first health checks, and a task
+                // replaced for that would answer the count below under a new name (CI at load: 5 names, not 3).
+                HealthCheckGracePeriodSeconds = 60,
             }, lab.Admin);
             var running = await WaitForTasksAsync(lab, ts => ts.Count == 3 && ts.All(t => t.LastStatus == LifecycleStatus.Running && Address(t).Length > 0), "three tasks running with addresses");
             var hosts = running.Select(t => t.ContainerInstanceArn).Distinct().ToList();

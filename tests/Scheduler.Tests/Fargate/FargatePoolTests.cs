@@ -1,12 +1,9 @@
-using Berth.Scheduler.CapacityProviders;
 using Berth.Scheduler.Provisioning;
-using Berth.Scheduler.Tests.HostGroups;
 using Berth.Scheduler.Tests.Infrastructure;
 using Berth.Scheduler.V1;
 using Berth.TestSupport;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 
 namespace Berth.Scheduler.Tests.Fargate;
@@ -16,35 +13,9 @@ namespace Berth.Scheduler.Tests.Fargate;
 /// agents made by the fake provisioner, the user's instance a simulated agent registered by hand. The loops' own timers
 /// are a day apart: the tests move the clock and run the capacity provider pass themselves.
 /// </summary>
-public sealed class FargatePoolTests(ITestOutputHelper output) : HostGroupTest(output)
+public sealed class FargatePoolTests(ITestOutputHelper output)
+    : FargatePoolTest(output, new DateTimeOffset(2026, 12, 4, 16, 0, 0, TimeSpan.Zero))
 {
-    // Two of these fit a simulated host (2048 CPU units, 4096 MiB).
-    private const string Serverless = """
-        {"family":"api","networkMode":"awsvpc","cpu":"1024","memory":"2048","requiresCompatibilities":["FARGATE"],
-         "containerDefinitions":[{"name":"app","image":"registry.local/api:1","portMappings":[{"containerPort":8080}]}]}
-        """;
-
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 4, 16, 0, 0, TimeSpan.Zero));
-
-    private protected override TimeProvider? Time => _time;
-
-    private protected override IDictionary<string, string?>? Settings => new Dictionary<string, string?>
-    {
-        ["Scheduler:HeartbeatInterval"] = "00:10:00",
-        ["Scheduler:LostHostGracePeriod"] = "1.00:00:00",
-        ["HostGroups:Interval"] = "1.00:00:00",
-        ["CapacityProviders:Interval"] = "1.00:00:00",
-        ["FargatePool:MaxHosts"] = "3",
-    };
-
-    private protected override void ConfigureProvisioning(IServiceCollection services) => services.Configure<ProvisioningOptions>(o =>
-    {
-        o.CreateAttempts = 1;
-        o.RetryBackoff = TimeSpan.Zero;
-        o.MaxRetryBackoff = TimeSpan.Zero;
-    });
-
-    private CapacityProviderReconciler Pass => Host.Services.GetRequiredService<CapacityProviderReconciler>();
 
     [Fact]
     public async Task AFargateService_GrowsThePoolFromZero_RunsOnlyThere_IsHidden_AndThePoolShrinksToZeroAfterTheIdleTimeout()
@@ -124,11 +95,11 @@ public sealed class FargatePoolTests(ITestOutputHelper output) : HostGroupTest(o
 
         // Empty hosts for 4 of the 5 minutes: still there.
         await Pass.RunOnceAsync(CancellationToken.None).WithTimeout();
-        _time.Advance(TimeSpan.FromMinutes(4));
+        Clock.Advance(TimeSpan.FromMinutes(4));
         await Pass.RunOnceAsync(CancellationToken.None).WithTimeout();
         Assert.Equal(2, (await DescribePoolAsync()).FargatePool.DesiredCapacity);
 
-        _time.Advance(TimeSpan.FromMinutes(1));
+        Clock.Advance(TimeSpan.FromMinutes(1));
         await Pass.RunOnceAsync(CancellationToken.None).WithTimeout();
         var empty = await WaitForPoolAsync(p => p.FargatePool.Hosts.Count == 0, "the pool back to 0");
         Assert.Equal(0, empty.FargatePool.DesiredCapacity);

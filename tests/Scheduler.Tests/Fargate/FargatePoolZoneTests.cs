@@ -1,11 +1,8 @@
 using Berth.Scheduler.CapacityProviders;
-using Berth.Scheduler.Provisioning;
-using Berth.Scheduler.Tests.HostGroups;
 using Berth.Scheduler.Tests.Infrastructure;
 using Berth.Scheduler.V1;
 using Berth.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 
 namespace Berth.Scheduler.Tests.Fargate;
@@ -16,37 +13,14 @@ namespace Berth.Scheduler.Tests.Fargate;
 /// ECS/Fargate places a task in one of its subnets, the pool makes the hosts its waiting tasks need in their subnets'
 /// zones, and refuses at once a task whose subnets are in no zone it makes hosts in.
 /// </summary>
-public sealed class FargatePoolZoneTests(ITestOutputHelper output) : HostGroupTest(output)
+public sealed class FargatePoolZoneTests(ITestOutputHelper output)
+    : FargatePoolTest(output, new DateTimeOffset(2026, 12, 5, 3, 0, 0, TimeSpan.Zero))
 {
-    // Two of these fit a simulated host (2048 CPU units, 4096 MiB).
-    private const string Serverless = """
-        {"family":"api","networkMode":"awsvpc","cpu":"1024","memory":"2048","requiresCompatibilities":["FARGATE"],
-         "containerDefinitions":[{"name":"app","image":"registry.local/api:1","portMappings":[{"containerPort":8080}]}]}
-        """;
-
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 5, 3, 0, 0, TimeSpan.Zero));
-
-    private protected override TimeProvider? Time => _time;
-
-    private protected override IDictionary<string, string?>? Settings => new Dictionary<string, string?>
-    {
-        ["Scheduler:HeartbeatInterval"] = "00:10:00",
-        ["Scheduler:LostHostGracePeriod"] = "1.00:00:00",
-        ["HostGroups:Interval"] = "1.00:00:00",
-        ["CapacityProviders:Interval"] = "1.00:00:00",
-        ["FargatePool:MaxHosts"] = "3",
-        ["FargatePool:Zones:0"] = "zone-a",
-        ["FargatePool:Zones:1"] = "zone-b",
-    };
-
-    private protected override void ConfigureProvisioning(IServiceCollection services) => services.Configure<ProvisioningOptions>(o =>
-    {
-        o.CreateAttempts = 1;
-        o.RetryBackoff = TimeSpan.Zero;
-        o.MaxRetryBackoff = TimeSpan.Zero;
-    });
-
-    private CapacityProviderReconciler Pass => Host.Services.GetRequiredService<CapacityProviderReconciler>();
+    private protected override IEnumerable<KeyValuePair<string, string?>> PoolSettings =>
+    [
+        new("FargatePool:Zones:0", "zone-a"),
+        new("FargatePool:Zones:1", "zone-b"),
+    ];
 
     private static NetworkConfiguration InSubnets(params string[] subnets) =>
         new() { AwsvpcConfiguration = new AwsvpcNetworkConfiguration { Subnets = { subnets } } };
@@ -128,7 +102,7 @@ public sealed class FargatePoolZoneTests(ITestOutputHelper output) : HostGroupTe
             what: "right's task STOPPED");
 
         await Pass.RunOnceAsync(CancellationToken.None).WithTimeout();
-        _time.Advance(TimeSpan.FromMinutes(5));
+        Clock.Advance(TimeSpan.FromMinutes(5));
         await Pass.RunOnceAsync(CancellationToken.None).WithTimeout();
         var shrunk = await WaitForPoolAsync(p => p.FargatePool.Hosts.Count == 1, "the pool down to one host");
         Assert.Equal(1, shrunk.FargatePool.DesiredCapacity);

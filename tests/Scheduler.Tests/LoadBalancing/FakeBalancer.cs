@@ -265,9 +265,9 @@ internal sealed class FakeBalancer : IAsyncDisposable
         {
             await _reader;
         }
-        catch (Exception e) when (e is OperationCanceledException or RpcException)
+        catch (Exception e) when (e is OperationCanceledException or RpcException or ObjectDisposedException)
         {
-            // Closed.
+            // Closed. A read that was under way when the call was disposed ends with ObjectDisposedException.
         }
 
         _stop.Dispose();
