@@ -111,6 +111,8 @@ public sealed class LostHostTests(ITestOutputHelper output) : SchedulerTest(outp
         Assert.Equal(LifecycleStatus.Stopped, described[1].LastStatus);
         Assert.Equal(StopCode.TerminationNotice, described[1].StopCode);
         Assert.Empty(UnknownTasks());
+        // The return's event is noted after the statuses resolve (CI at load saw only the first one here).
+        await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(_lostHostEvents.Count >= 2), what: "the host's return noted");
         Assert.Equal([agent.InstanceId, agent.InstanceId], _lostHostEvents);
         // The gone task's reservation is released and it leaves the desired set.
         Assert.Equal(registered - described[0].Cpu, (await DescribeInstanceAsync(agent.InstanceId)).RemainingResources.Cpu);
