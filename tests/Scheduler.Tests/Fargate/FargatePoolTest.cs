@@ -1,6 +1,8 @@
 using Berth.Scheduler.CapacityProviders;
 using Berth.Scheduler.Provisioning;
 using Berth.Scheduler.Tests.HostGroups;
+using Berth.Scheduler.V1;
+using Berth.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
@@ -56,4 +58,28 @@ public abstract class FargatePoolTest(ITestOutputHelper output, DateTimeOffset s
     });
 
     private protected CapacityProviderReconciler Pass => Host.Services.GetRequiredService<CapacityProviderReconciler>();
+
+    private protected async Task<CapacityProvider> DescribePoolAsync() =>
+        (await Providers.DescribeCapacityProvidersAsync(new DescribeCapacityProvidersRequest { CapacityProviders = { "FARGATE" } }, Host.Admin)).CapacityProviders.Single();
+
+    private protected async Task<CapacityProvider> WaitForPoolAsync(Func<CapacityProvider, bool> condition, string what)
+    {
+        CapacityProvider? last = null;
+        await TaskTimeouts.WaitUntilAsync(async () => condition(last = await DescribePoolAsync()), what: what);
+        return last!;
+    }
+
+    private protected async Task<List<TaskInfo>> WaitForServiceTasksAsync(string service, int count, Func<List<TaskInfo>, bool>? condition = null)
+    {
+        List<TaskInfo> tasks = [];
+        await TaskTimeouts.WaitUntilAsync(
+            async () =>
+            {
+                var arns = (await Host.Tasks.ListTasksAsync(new ListTasksRequest { ServiceName = service }, Host.Admin)).TaskArns;
+                tasks = arns.Count == 0 ? [] : [.. (await Host.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { arns } }, Host.Admin)).Tasks];
+                return tasks.Count == count && (condition?.Invoke(tasks) ?? true);
+            },
+            what: $"{count} tasks of service {service}");
+        return tasks;
+    }
 }

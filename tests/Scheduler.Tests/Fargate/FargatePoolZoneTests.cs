@@ -192,28 +192,4 @@ public sealed class FargatePoolZoneTests(ITestOutputHelper output)
 
     private async Task<Dictionary<string, Subnet>> SubnetsByZoneAsync() =>
         (await Host.Clusters.DescribeSubnetsAsync(new DescribeSubnetsRequest(), Host.Admin)).Subnets.ToDictionary(s => s.AvailabilityZone);
-
-    private async Task<CapacityProvider> DescribePoolAsync() =>
-        (await Providers.DescribeCapacityProvidersAsync(new DescribeCapacityProvidersRequest { CapacityProviders = { "FARGATE" } }, Host.Admin)).CapacityProviders.Single();
-
-    private async Task<CapacityProvider> WaitForPoolAsync(Func<CapacityProvider, bool> condition, string what)
-    {
-        CapacityProvider? last = null;
-        await TaskTimeouts.WaitUntilAsync(async () => condition(last = await DescribePoolAsync()), what: what);
-        return last!;
-    }
-
-    private async Task<List<TaskInfo>> WaitForServiceTasksAsync(string service, int count, Func<List<TaskInfo>, bool>? condition = null)
-    {
-        List<TaskInfo> tasks = [];
-        await TaskTimeouts.WaitUntilAsync(
-            async () =>
-            {
-                var arns = (await Host.Tasks.ListTasksAsync(new ListTasksRequest { ServiceName = service }, Host.Admin)).TaskArns;
-                tasks = arns.Count == 0 ? [] : [.. (await Host.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { arns } }, Host.Admin)).Tasks];
-                return tasks.Count == count && (condition?.Invoke(tasks) ?? true);
-            },
-            what: $"{count} tasks of service {service}");
-        return tasks;
-    }
 }
