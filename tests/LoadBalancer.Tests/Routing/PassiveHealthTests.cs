@@ -9,7 +9,10 @@ using TargetState = Berth.LoadBalancer.Health.TargetState;
 
 namespace Berth.LoadBalancer.Tests.Routing;
 
-/// <summary>A refused connection ejects the target at once; GET and HEAD are retried once elsewhere, nothing else is.</summary>
+/// <summary>
+/// A refused connection, or one the target drops before answering, ejects the target at once; GET and HEAD are
+/// retried once elsewhere, nothing else is.
+/// </summary>
 public sealed class PassiveHealthTests(ITestOutputHelper output)
 {
     [Fact]
@@ -41,6 +44,29 @@ public sealed class PassiveHealthTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ConnectionClosedWithoutAResponse_EjectsTheTarget_AndGetsAreRetriedElsewhere()
+    {
+        var port = TestPorts.Next();
+        await using var alive = await TargetServer.StartAsync("alive");
+        await using var dropping = DroppingTarget.Start();
+        await using var lab = await Lab.StartAsync(output, Snapshot(1, [Http(port, Forward("web"))], [Group("web", [dropping.Port, alive.Port])]));
+        using var client = Lab.Client(port);
+
+        for (var i = 0; i < 6; i++)
+        {
+            using var response = await client.GetAsync($"/{i}").WithTimeout();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("alive", await response.Content.ReadAsStringAsync());
+        }
+
+        // Round robin sent the dropping target one of the first two GETs (SocketsHttpHandler itself tries a connection
+        // closed before any response byte a few times over); the target was ejected and the GET answered elsewhere.
+        Assert.True(dropping.Dropped > 0);
+        Assert.Equal(6, alive.Hits);
+        Assert.Equal(TargetState.Unhealthy, lab.Balancer.Health.Find(GroupArn("web"), $"127.0.0.1:{dropping.Port}")!.Current.State);
+    }
+
+    [Fact]
     public async Task RefusedConnection_OnAPost_IsNotRetried()
     {
         var port = TestPorts.Next();
@@ -60,5 +86,57 @@ public sealed class PassiveHealthTests(ITestOutputHelper output)
         Assert.Equal(1, statuses.Count(s => s == HttpStatusCode.BadGateway));
         Assert.Equal(3, statuses.Count(s => s == HttpStatusCode.OK));
         Assert.Equal(3, alive.Hits);
+    }
+
+    /// <summary>A target that accepts each connection, reads the request head and closes without a byte of response.</summary>
+    private sealed class DroppingTarget : IAsyncDisposable
+    {
+        private readonly System.Net.Sockets.TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly Task _accepting;
+        private int _dropped;
+
+        private DroppingTarget()
+        {
+            _listener.Start();
+            _accepting = AcceptAsync();
+        }
+
+        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+        public int Dropped => Volatile.Read(ref _dropped);
+
+        public static DroppingTarget Start() => new();
+
+        public async ValueTask DisposeAsync()
+        {
+            _listener.Stop();
+            await _accepting.ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        private async Task AcceptAsync()
+        {
+            while (true)
+            {
+                using var connection = await _listener.AcceptTcpClientAsync();
+                var stream = connection.GetStream();
+                var head = new List<byte>();
+                var buffer = new byte[1024];
+                while (!EndsWithBlankLine(head))
+                {
+                    var read = await stream.ReadAsync(buffer);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    head.AddRange(buffer.AsSpan(0, read));
+                }
+
+                Interlocked.Increment(ref _dropped);
+            }
+        }
+
+        private static bool EndsWithBlankLine(List<byte> head) =>
+            head.Count >= 4 && head[^4] == '\r' && head[^3] == '\n' && head[^2] == '\r' && head[^1] == '\n';
     }
 }

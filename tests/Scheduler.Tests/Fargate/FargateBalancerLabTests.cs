@@ -131,24 +131,22 @@ public sealed class FargateBalancerLabTests(ITestOutputHelper output)
 
             Log($"balancer routes: {string.Join(", ", routes.Select(r => $"{r.Key} via {r.Value}"))}");
 
-            // Requests through the balancer's one address reach every task.
-            var address = $"http://{lab.RootAddress}:{listenerPort}/";
-            var answers = new Dictionary<string, int>();
+            // The balancer's own checks pass for all three first, as an ALB's targets do before they take traffic: until
+            // then it may route only to some (or, failing open, to targets whose servers are not up yet).
             await TaskTimeouts.WaitUntilAsync(async () =>
             {
-                answers = await CountAnswersAsync(address, 12);
-                return answers.Count == 3;
-            }, TimeSpan.FromMinutes(2), "answers from all three tasks through the balancer");
-            answers = await CountAnswersAsync(address, Requests);
+                var health = (await balancing.DescribeTargetHealthAsync(new DescribeTargetHealthRequest { TargetGroupArn = targetGroup }, lab.Admin)).TargetHealthDescriptions;
+                return health.Count == 3 && health.All(h => h.TargetHealth.State == TargetHealthState.Healthy);
+            }, TimeSpan.FromMinutes(2), "all three targets healthy in the balancer");
+            Log("all three targets healthy in the balancer");
+
+            // Requests through the balancer's one address reach every task, and none fails: a target that refuses or drops
+            // a connection (CI at load saw busybox targets close fresh ones unanswered) has its GET retried on another.
+            var address = $"http://{lab.RootAddress}:{listenerPort}/";
+            var answers = await CountAnswersAsync(address, Requests);
             Log($"{Requests} requests through the balancer: {string.Join(", ", answers.Select(a => $"{a.Key}: {a.Value}"))}");
-            // Every task answers through the routes. Under CI load a request can still fail with 502 while a target
-            // refuses connections (seen: 3 of 60); that is the balancer's retry on another target, issue 16's open
-            // zero-failure item, not this test's routes, so a few are tolerated and logged.
-            var failed = answers.Where(a => a.Key.StartsWith("failed: ", StringComparison.Ordinal)).Sum(a => a.Value);
-            var tasksAnswering = answers.Where(a => !a.Key.StartsWith("failed: ", StringComparison.Ordinal)).ToList();
-            Assert.Equal(3, tasksAnswering.Count);
-            Assert.All(tasksAnswering, a => Assert.True(a.Value > 0));
-            Assert.True(failed <= Requests / 10, $"{failed} of {Requests} requests failed");
+            Assert.DoesNotContain(answers.Keys, a => a.StartsWith("failed: ", StringComparison.Ordinal));
+            Assert.Equal(3, answers.Count);
 
             // Scale in to one task: one pool host is left empty, the pool retires it, and its route leaves the balancer's
             // configuration and the kernel; the other host's route stays and the last task still answers.
