@@ -51,6 +51,13 @@ internal sealed class BalancerOptions
     /// </summary>
     public bool InlineScheduling { get; set; }
 
+    /// <summary>
+    /// Serve plain HTTP/1.1 requests that need nothing but a forward through the relay (<c>Relay/Http1Relay</c>), which
+    /// copies the exchange's bytes between the client and a pooled connection to the target instead of going through
+    /// Kestrel's request parsing, YARP and SocketsHttpHandler; every other request goes the YARP way as before.
+    /// </summary>
+    public bool FastPath { get; set; }
+
     /// <summary>How often in-flight counts of draining targets are sampled and reported when they change.</summary>
     public TimeSpan InFlightReportInterval { get; set; } = TimeSpan.FromSeconds(1);
 

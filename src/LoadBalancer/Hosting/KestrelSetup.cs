@@ -1,6 +1,7 @@
 using System.Net;
 using Berth.LoadBalancer.Listeners;
 using Berth.LoadBalancer.Model;
+using Berth.LoadBalancer.Relay;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -8,16 +9,21 @@ namespace Berth.LoadBalancer.Hosting;
 
 /// <summary>
 /// Kestrel for a balancer: the admin endpoint in code, the listeners from <see cref="ListenerEndpoints"/>' reloading
-/// configuration, and the TCP proxy as connection middleware on every endpoint (it passes non-TCP ports on).
+/// configuration, and the TCP proxy and the HTTP/1.1 relay as connection middleware on every endpoint (each passes
+/// the ports it does not serve on).
 /// </summary>
-internal sealed class KestrelSetup(ListenerEndpoints listeners, ListenerTlsHandshake tls, TcpProxy tcp, IOptions<BalancerOptions> options) : IConfigureOptions<KestrelServerOptions>
+internal sealed class KestrelSetup(ListenerEndpoints listeners, ListenerTlsHandshake tls, TcpProxy tcp, Http1Relay relay, IOptions<BalancerOptions> options) : IConfigureOptions<KestrelServerOptions>
 {
     public void Configure(KestrelServerOptions kestrel)
     {
         kestrel.AddServerHeader = false;
         // A proxy streams bodies of any size; the target decides what it accepts (ELB has no body limit either).
         kestrel.Limits.MaxRequestBodySize = null;
-        kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Use(next => connection => tcp.HandleAsync(connection, next)));
+        // TCP listeners' ports first, then the HTTP/1.1 relay on plain HTTP ones; what neither serves reaches Kestrel's
+        // HTTP (and TLS, registered after these on HTTPS endpoints).
+        kestrel.ConfigureEndpointDefaults(endpoint => endpoint
+            .Use(next => connection => tcp.HandleAsync(connection, next))
+            .Use(next => connection => relay.HandleAsync(connection, next)));
         var admin = options.Value.AdminUrl;
         if (admin.Host is "localhost")
         {

@@ -2,6 +2,7 @@ using Berth.Core.Hosting;
 using Berth.Core.Networking;
 using Berth.LoadBalancer.Health;
 using Berth.LoadBalancer.Listeners;
+using Berth.LoadBalancer.Relay;
 using Berth.LoadBalancer.Routing;
 using Berth.LoadBalancer.State;
 using Berth.LoadBalancer.TaskRoutes;
@@ -43,6 +44,9 @@ internal static class LoadBalancerServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<HealthProber>());
 
         services.AddSingleton<TcpProxy>();
+        services.AddSingleton<HttpDate>();
+        services.AddSingleton<RelayRouter>();
+        services.AddSingleton<Http1Relay>();
         services.AddSingleton<ListenerEndpoints>();
         services.AddSingleton<ListenerTlsHandshake>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, KestrelSetup>();

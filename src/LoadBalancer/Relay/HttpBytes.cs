@@ -1,0 +1,81 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Text;
+
+namespace Berth.LoadBalancer.Relay;
+
+/// <summary>The byte-level pieces of HTTP/1.1 the relay reads and writes (RFC 9110, 9112).</summary>
+internal static class HttpBytes
+{
+    /// <summary>tchar (RFC 9110 5.6.2): what a method or a field name may be made of.</summary>
+    private static readonly SearchValues<byte> s_token = SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"u8);
+
+    /// <summary>
+    /// Bytes of an origin-form path that Kestrel's decoding and normalisation and YARP's re-encoding leave as they are
+    /// (unreserved, sub-delims, ':', '@', '/'). A path with anything else ('%', a space, non-ASCII) goes to YARP, whose
+    /// answer then is the one clients always got.
+    /// </summary>
+    private static readonly SearchValues<byte> s_plainPath = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/"u8);
+
+    /// <summary>Visible ASCII, space and tab: a field value or query without control or non-ASCII bytes.</summary>
+    private static readonly SearchValues<byte> s_plainValue = SearchValues.Create(Enumerable.Range(0x20, 0x7F - 0x20).Select(b => (byte)b).Append((byte)'\t').ToArray());
+
+    public static bool IsToken(ReadOnlySpan<byte> value) => value.Length > 0 && !value.ContainsAnyExcept(s_token);
+
+    public static bool IsPlainPath(ReadOnlySpan<byte> path) => !path.ContainsAnyExcept(s_plainPath) && !HasDotSegment(path);
+
+    public static bool IsPlainValue(ReadOnlySpan<byte> value) => !value.ContainsAnyExcept(s_plainValue);
+
+    /// <summary>Trims spaces and tabs (OWS) on both sides.</summary>
+    public static ReadOnlySpan<byte> TrimOws(ReadOnlySpan<byte> value)
+    {
+        var start = 0;
+        while (start < value.Length && value[start] is (byte)' ' or (byte)'\t')
+        {
+            start++;
+        }
+
+        var end = value.Length;
+        while (end > start && value[end - 1] is (byte)' ' or (byte)'\t')
+        {
+            end--;
+        }
+
+        return value[start..end];
+    }
+
+    /// <summary>A Content-Length value: digits only, no sign, no list (a list or anything else goes to YARP).</summary>
+    public static bool TryParseLength(ReadOnlySpan<byte> value, out long length) =>
+        Utf8Parser.TryParse(value, out length, out var consumed) && consumed == value.Length && value.Length > 0 && value[0] is >= (byte)'0' and <= (byte)'9';
+
+    /// <summary>Whether a comma-separated header value holds <paramref name="token"/> (case-insensitive), as Connection's do.</summary>
+    public static bool HasToken(ReadOnlySpan<byte> value, ReadOnlySpan<byte> token)
+    {
+        foreach (var range in value.Split((byte)','))
+        {
+            if (Ascii.EqualsIgnoreCase(TrimOws(value[range]), token))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // "/." and "/.." segments: Kestrel removes them from the path it routes and YARP forwards.
+    private static bool HasDotSegment(ReadOnlySpan<byte> path)
+    {
+        for (var i = path.IndexOf("/."u8); i >= 0; i = path.IndexOf("/."u8) is var next and >= 0 ? next : -1)
+        {
+            var rest = path[(i + 2)..];
+            if (rest.IsEmpty || rest[0] == '/' || (rest[0] == '.' && (rest.Length == 1 || rest[1] == '/')))
+            {
+                return true;
+            }
+
+            path = rest;
+        }
+
+        return false;
+    }
+}
