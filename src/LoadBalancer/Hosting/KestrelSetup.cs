@@ -19,6 +19,7 @@ internal sealed class KestrelSetup(ListenerEndpoints listeners, ListenerTlsHands
         kestrel.AddServerHeader = false;
         // A proxy streams bodies of any size; the target decides what it accepts (ELB has no body limit either).
         kestrel.Limits.MaxRequestBodySize = null;
+        relay.KeepAliveTimeout = kestrel.Limits.KeepAliveTimeout;
         // TCP listeners' ports first, then the HTTP/1.1 relay on plain HTTP ones; what neither serves reaches Kestrel's
         // HTTP (and TLS, registered after these on HTTPS endpoints).
         kestrel.ConfigureEndpointDefaults(endpoint => endpoint

@@ -156,11 +156,12 @@ internal sealed class CertificateModel(string arn, string certificatePem, string
 internal sealed record RuleModel(string Arn, int Priority, bool IsDefault, ImmutableArray<RuleCondition> Conditions, ActionModel Action, string Fingerprint)
 {
     /// <summary>ELB: all conditions match (the default rule has none and matches everything).</summary>
-    public bool Matches(Microsoft.AspNetCore.Http.HttpRequest request)
+    public bool Matches<TRequest>(ref TRequest request)
+        where TRequest : struct, IRuleRequest
     {
         foreach (var condition in Conditions)
         {
-            if (!condition.Matches(request))
+            if (!condition.Matches(ref request))
             {
                 return false;
             }

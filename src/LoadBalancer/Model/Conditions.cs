@@ -1,11 +1,17 @@
+using System.Buffers;
 using System.Collections.Immutable;
 
 namespace Berth.LoadBalancer.Model;
 
-/// <summary>One ELB rule condition, compiled. A rule matches when all its conditions do; a condition when any value does.</summary>
+/// <summary>
+/// One ELB rule condition, compiled. A rule matches when all its conditions do; a condition when any value does. Both
+/// request paths evaluate the same conditions: YARP's over Kestrel's <see cref="HttpRequest"/>
+/// (<see cref="HttpRequestView"/>), the HTTP/1.1 relay over the bytes of a request head (<c>Relay/RequestHeadView</c>).
+/// </summary>
 internal abstract class RuleCondition
 {
-    public abstract bool Matches(HttpRequest request);
+    public abstract bool Matches<TRequest>(ref TRequest request)
+        where TRequest : struct, IRuleRequest;
 }
 
 /// <summary>host-header: the Host header without its port, case-insensitive, with wildcards.</summary>
@@ -13,10 +19,9 @@ internal sealed class HostHeaderCondition(ImmutableArray<WildcardPattern> values
 {
     public ImmutableArray<WildcardPattern> Values { get; } = values;
 
-    public override bool Matches(HttpRequest request)
+    public override bool Matches<TRequest>(ref TRequest request)
     {
-        // HostString.Host strips the port (and keeps IPv6 brackets), without allocating a new string.
-        var host = request.Host.Host.AsSpan();
+        var host = request.Host;
         foreach (var value in Values)
         {
             if (value.IsMatch(host))
@@ -34,9 +39,9 @@ internal sealed class PathPatternCondition(ImmutableArray<WildcardPattern> value
 {
     public ImmutableArray<WildcardPattern> Values { get; } = values;
 
-    public override bool Matches(HttpRequest request)
+    public override bool Matches<TRequest>(ref TRequest request)
     {
-        var path = request.Path.HasValue ? request.Path.Value.AsSpan() : "/".AsSpan();
+        var path = request.Path;
         foreach (var value in Values)
         {
             if (value.IsMatch(path))
@@ -56,14 +61,10 @@ internal sealed class HttpHeaderCondition(string name, ImmutableArray<WildcardPa
 
     public ImmutableArray<WildcardPattern> Values { get; } = values;
 
-    public override bool Matches(HttpRequest request)
+    public override bool Matches<TRequest>(ref TRequest request)
     {
-        if (!request.Headers.TryGetValue(Name, out var actual))
-        {
-            return false;
-        }
-
-        foreach (var candidate in actual)
+        var cursor = 0;
+        while (request.NextHeaderValue(Name, ref cursor, out var candidate))
         {
             foreach (var value in Values)
             {
@@ -83,33 +84,67 @@ internal sealed class QueryStringCondition(ImmutableArray<(WildcardPattern? Key,
 {
     public ImmutableArray<(WildcardPattern? Key, WildcardPattern Value)> Values { get; } = values;
 
-    public override bool Matches(HttpRequest request)
+    /// <remarks>
+    /// Reads the raw query as ASP.NET Core's <c>HttpRequest.Query</c> does (<c>QueryStringEnumerable</c>): pairs split on
+    /// '&amp;' (empty ones skipped), name and value on the first '=', each decoded ('+' is a space, then %XX). Matching
+    /// is over pairs, so grouping the values by name (as <c>Query</c> does, names case-insensitively) changes nothing
+    /// for patterns that compare case-insensitively.
+    /// </remarks>
+    public override bool Matches<TRequest>(ref TRequest request)
     {
-        if (!request.QueryString.HasValue)
+        var query = request.Query;
+        if (query.IsEmpty)
         {
             return false;
         }
 
-        foreach (var (key, values) in request.Query)
+        // Room to decode into: the first half takes a name or value with '+' made spaces, the second what it decodes to.
+        char[]? rented = null;
+        var scratch = query.Length <= 128 ? stackalloc char[query.Length * 2] : (rented = ArrayPool<char>.Shared.Rent(query.Length * 2));
+        try
         {
-            foreach (var pair in Values)
+            foreach (var range in query.Split('&'))
             {
-                if (pair.Key is not null && !pair.Key.IsMatch(key))
+                var pair = query[range];
+                if (pair.IsEmpty)
                 {
                     continue;
                 }
 
-                foreach (var v in values)
+                var equals = pair.IndexOf('=');
+                var key = Decode(equals < 0 ? pair : pair[..equals], scratch[..query.Length], scratch[query.Length..]);
+                var valueScratch = scratch[(query.Length + key.Length)..];
+                var value = Decode(equals < 0 ? [] : pair[(equals + 1)..], scratch[..query.Length], valueScratch);
+                foreach (var (keyPattern, valuePattern) in Values)
                 {
-                    if (pair.Value.IsMatch(v))
+                    if ((keyPattern is null || keyPattern.IsMatch(key)) && valuePattern.IsMatch(value))
                     {
                         return true;
                     }
                 }
             }
+
+            return false;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<char>.Shared.Return(rented);
+            }
+        }
+    }
+
+    // '+' as a space, then percent-decoding (an invalid escape stays as it is), as QueryStringEnumerable's Decode*.
+    private static ReadOnlySpan<char> Decode(ReadOnlySpan<char> encoded, Span<char> spaced, Span<char> destination)
+    {
+        if (encoded.IndexOfAny('+', '%') < 0)
+        {
+            return encoded;
         }
 
-        return false;
+        encoded.Replace(spaced, '+', ' ');
+        return Uri.TryUnescapeDataString(spaced[..encoded.Length], destination, out var written) ? destination[..written] : encoded;
     }
 }
 
@@ -118,11 +153,12 @@ internal sealed class HttpRequestMethodCondition(ImmutableArray<string> values) 
 {
     public ImmutableArray<string> Values { get; } = values;
 
-    public override bool Matches(HttpRequest request)
+    public override bool Matches<TRequest>(ref TRequest request)
     {
+        var method = request.Method;
         foreach (var value in Values)
         {
-            if (string.Equals(request.Method, value, StringComparison.Ordinal))
+            if (method.SequenceEqual(value))
             {
                 return true;
             }

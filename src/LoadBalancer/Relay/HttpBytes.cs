@@ -20,11 +20,44 @@ internal static class HttpBytes
     /// <summary>Visible ASCII, space and tab: a field value or query without control or non-ASCII bytes.</summary>
     private static readonly SearchValues<byte> s_plainValue = SearchValues.Create(Enumerable.Range(0x20, 0x7F - 0x20).Select(b => (byte)b).Append((byte)'\t').ToArray());
 
+    /// <summary>A reg-name's bytes (RFC 3986 3.2.2, without percent-encoding) or an IP literal's ('[', ']', hex, ':', '.').</summary>
+    private static readonly SearchValues<byte> s_hostName = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;="u8);
+    private static readonly SearchValues<byte> s_ipLiteral = SearchValues.Create("0123456789abcdefABCDEF:."u8);
+
     public static bool IsToken(ReadOnlySpan<byte> value) => value.Length > 0 && !value.ContainsAnyExcept(s_token);
 
     public static bool IsPlainPath(ReadOnlySpan<byte> path) => !path.ContainsAnyExcept(s_plainPath) && !HasDotSegment(path);
 
     public static bool IsPlainValue(ReadOnlySpan<byte> value) => !value.ContainsAnyExcept(s_plainValue);
+
+    /// <summary>
+    /// A Host value Kestrel accepts and reads the same way: a name or an IPv6 literal, then optionally ':' and a port.
+    /// Anything else (percent-encoding, an empty port) goes to Kestrel, which answers it as it always did.
+    /// </summary>
+    public static bool IsPlainHost(ReadOnlySpan<byte> host)
+    {
+        var end = host.IndexOf((byte)']');
+        if (host.StartsWith("["u8))
+        {
+            if (end < 2 || host[1..end].ContainsAnyExcept(s_ipLiteral))
+            {
+                return false;
+            }
+
+            end++;
+        }
+        else
+        {
+            end = host.IndexOf((byte)':') is var colon and >= 0 ? colon : host.Length;
+            if (end == 0 || host[..end].ContainsAnyExcept(s_hostName))
+            {
+                return false;
+            }
+        }
+
+        var port = host[end..];
+        return port.IsEmpty || (port.Length > 1 && port[0] == ':' && !port[1..].ContainsAnyExceptInRange((byte)'0', (byte)'9'));
+    }
 
     /// <summary>Trims spaces and tabs (OWS) on both sides.</summary>
     public static ReadOnlySpan<byte> TrimOws(ReadOnlySpan<byte> value)

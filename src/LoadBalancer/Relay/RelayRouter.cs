@@ -19,20 +19,69 @@ internal sealed class RelayRouter(IProxyStateLookup lookup, TargetAvailability a
     private readonly Dictionary<string, ILoadBalancingPolicy> _policies = policies.ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
-    /// The cluster a request goes to, or false when YARP's path must serve it: the matching rule is not a plain
-    /// forward, or its group is not one the relay serves (HTTPS or HTTP/2 targets, stickiness, least outstanding
-    /// requests, whose count the relay's requests would not be in).
+    /// Parses a request head and routes it: the cluster and the first target it goes to, or false when YARP's path
+    /// must serve it: a request <see cref="RequestHead.TryParse"/> refuses, the port is no longer a plain HTTP
+    /// listener, the matching rule is not a plain forward, its group is not one the relay serves (HTTPS or HTTP/2
+    /// targets, stickiness, least outstanding requests, whose count the relay's requests would not be in), or no
+    /// target may take it (YARP's path answers that, 503).
     /// </summary>
-    public bool TryRoute(BalancerModel model, ListenerModel listener, out ClusterState cluster)
+    public bool TryRoute(BalancerModel? model, int port, ReadOnlySpan<byte> head, out RequestHead request, out ClusterState cluster, out DestinationState first)
     {
         cluster = null!;
-        var rule = listener.Rules[0];
-        if (!rule.Conditions.IsEmpty || rule.Action is not ForwardAction { TargetGroups.Length: 1, GroupStickiness: null } forward)
+        first = null!;
+        if (!RequestHead.TryParse(head, out request)
+            || model is null
+            || !model.ListenersByPort.TryGetValue(port, out var listener)
+            || listener.Protocol != ListenerProtocol.Http
+            || !TryRoute(model, listener, head, request, out cluster))
         {
             return false;
         }
 
-        var arn = forward.TargetGroups[0].TargetGroupArn;
+        first = Pick(cluster, null)!;
+        return first is not null;
+    }
+
+    // ELB's rule evaluation, as ListenerRuleMatcherPolicy and routing do it on YARP's path: the first rule by priority
+    // whose conditions all hold (the same compiled conditions, over the head's bytes), the default rule last.
+    private bool TryRoute(BalancerModel model, ListenerModel listener, ReadOnlySpan<byte> head, in RequestHead request, out ClusterState cluster)
+    {
+        cluster = null!;
+        RuleModel? matched = null;
+        var view = default(RequestHeadView);
+        try
+        {
+            foreach (var rule in listener.Rules)
+            {
+                if (!rule.Conditions.IsEmpty)
+                {
+                    if (view.IsEmpty)
+                    {
+                        view = new RequestHeadView(head, request);
+                    }
+
+                    if (!rule.Matches(ref view))
+                    {
+                        continue;
+                    }
+                }
+
+                matched = rule;
+                break;
+            }
+        }
+        finally
+        {
+            view.Dispose();
+        }
+
+        // Fixed responses, redirects and target-group stickiness (a cookie to read and set) stay on YARP's path.
+        if (matched?.Action is not ForwardAction { GroupStickiness: null } forward || TargetGroupSelection.Draw(forward) is not (>= 0 and var chosen))
+        {
+            return false;
+        }
+
+        var arn = forward.TargetGroups[chosen].TargetGroupArn;
         return model.TargetGroups.TryGetValue(arn, out var group) && Serves(group) && lookup.TryGetCluster(arn, out cluster!);
     }
 

@@ -148,9 +148,8 @@ internal struct RequestHead
             offset += fieldEnd + 2;
         }
 
-        // HTTP/1.1 requires exactly one Host (Kestrel answers 400 otherwise); an empty one is allowed by the RFC but
-        // routes by an empty name, which YARP's path already does.
-        return hosts == 1 && request.Host.End.Value > request.Host.Start.Value && offset + 2 == head.Length;
+        // HTTP/1.1 requires exactly one Host (Kestrel answers 400 otherwise); an empty or unusual one goes to Kestrel.
+        return hosts == 1 && HttpBytes.IsPlainHost(head[request.Host]) && offset + 2 == head.Length;
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Berth.LoadBalancer.Model;
 using Berth.LoadBalancer.State;
 using Microsoft.AspNetCore.Routing.Matching;
 
@@ -20,6 +21,7 @@ internal sealed class ListenerRuleMatcherPolicy(ConfigStore store) : MatcherPoli
     {
         var port = httpContext.Connection.LocalPort;
         var onListener = store.Current?.ListenersByPort.ContainsKey(port) == true;
+        var request = new HttpRequestView(httpContext.Request);
         for (var i = 0; i < candidates.Count; i++)
         {
             if (!candidates.IsValidCandidate(i))
@@ -28,7 +30,7 @@ internal sealed class ListenerRuleMatcherPolicy(ConfigStore store) : MatcherPoli
             }
 
             var rule = candidates[i].Endpoint.Metadata.GetMetadata<RuleEndpointMetadata>();
-            var valid = rule is null ? !onListener : rule.Port == port && rule.Rule.Matches(httpContext.Request);
+            var valid = rule is null ? !onListener : rule.Port == port && rule.Rule.Matches(ref request);
             if (!valid)
             {
                 candidates.SetValidity(i, false);

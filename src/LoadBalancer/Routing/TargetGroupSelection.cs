@@ -32,17 +32,7 @@ internal static class TargetGroupSelection
 
         if (chosen < 0)
         {
-            var draw = Random.Shared.Next(forward.TotalWeight);
-            for (var i = 0; i < forward.TargetGroups.Length; i++)
-            {
-                draw -= forward.TargetGroups[i].Weight;
-                if (draw < 0)
-                {
-                    chosen = i;
-                    break;
-                }
-            }
-
+            chosen = Draw(forward);
             if (forward.GroupStickiness is { } duration)
             {
                 context.Response.Cookies.Append(CookieName, chosen.ToString(CultureInfo.InvariantCulture),
@@ -55,5 +45,29 @@ internal static class TargetGroupSelection
         {
             context.ReassignProxyRequest(cluster);
         }
+    }
+
+    /// <summary>
+    /// The target group a request without stickiness goes to: the only one, or one drawn in proportion to the weights
+    /// (the HTTP/1.1 relay draws with this too).
+    /// </summary>
+    public static int Draw(ForwardAction forward)
+    {
+        if (forward.TargetGroups.Length == 1)
+        {
+            return 0;
+        }
+
+        var draw = Random.Shared.Next(forward.TotalWeight);
+        for (var i = 0; i < forward.TargetGroups.Length; i++)
+        {
+            draw -= forward.TargetGroups[i].Weight;
+            if (draw < 0)
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 }
