@@ -27,6 +27,7 @@ internal sealed partial class Http1Relay
     private readonly ConfigStore _store;
     private readonly bool _enabled;
     private readonly ConcurrentDictionary<DestinationState, TargetLink> _targets = new();
+    private long _relayed;
 
     public Http1Relay(
         ConfigStore store,
@@ -75,6 +76,16 @@ internal sealed partial class Http1Relay
         {
             LogEjected(Logger, destination.DestinationId, cluster.ClusterId);
         }
+    }
+
+    /// <summary>Requests the relay took (not handed to YARP's path) since the start: for tests and diagnostics.</summary>
+    public long Relayed => Volatile.Read(ref _relayed);
+
+    /// <summary>Counts a request the relay took, for its target group's <see cref="RequestCounts"/> too.</summary>
+    public void Count(string targetGroupArn)
+    {
+        Interlocked.Increment(ref _relayed);
+        Counts.Count(targetGroupArn);
     }
 
     /// <summary>Requests the relay has in flight to a target (draining reports add them to YARP's).</summary>
@@ -129,12 +140,13 @@ internal sealed partial class Http1Relay
 
         public string Group { get; } = group;
 
-        public UpstreamPool Pool { get; } = new(EndPointOf(destination));
+        public UpstreamPool Pool { get; } = PoolOf(new Uri(destination.Model.Config.Address));
 
-        private static EndPoint EndPointOf(DestinationState destination)
+        private static UpstreamPool PoolOf(Uri address)
         {
-            var address = new Uri(destination.Model.Config.Address);
-            return IPAddress.TryParse(address.Host.Trim('[', ']'), out var ip) ? new IPEndPoint(ip, address.Port) : new DnsEndPoint(address.Host, address.Port);
+            var host = address.Host.Trim('[', ']');
+            EndPoint endPoint = IPAddress.TryParse(host, out var ip) ? new IPEndPoint(ip, address.Port) : new DnsEndPoint(host, address.Port);
+            return new UpstreamPool(endPoint, address.Authority);
         }
     }
 }

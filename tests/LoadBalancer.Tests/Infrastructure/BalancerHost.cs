@@ -38,25 +38,35 @@ internal sealed class BalancerHost : IAsyncDisposable
 
     public HealthProber Prober => Services.GetRequiredService<HealthProber>();
 
+    public Berth.LoadBalancer.Relay.Http1Relay Relay => Services.GetRequiredService<Berth.LoadBalancer.Relay.Http1Relay>();
+
     public WatchClient Watch => Services.GetRequiredService<WatchClient>();
 
     public Uri AdminUrl { get; private set; } = null!;
 
     /// <summary>Starts a balancer against <paramref name="scheduler"/>; <paramref name="time"/> replaces the clock.</summary>
-    public static async Task<BalancerHost> StartAsync(Uri scheduler, string dataDirectory, ITestOutputHelper output, TimeProvider? time = null)
+    /// <remarks><paramref name="fastPath"/> sets <c>Balancer:FastPath</c> (the HTTP/1.1 relay); null leaves the default.</remarks>
+    public static async Task<BalancerHost> StartAsync(Uri scheduler, string dataDirectory, ITestOutputHelper output, TimeProvider? time = null, bool? fastPath = null)
     {
         Directory.CreateDirectory(dataDirectory);
         var tokenFile = Path.Combine(dataDirectory, "..", Path.GetFileName(dataDirectory) + ".token");
         await File.WriteAllTextAsync(tokenFile, FakeScheduler.Token + "\n");
+        string[] args =
+        [
+            "--scheduler-url", scheduler.ToString(),
+            "--token-file", tokenFile,
+            "--data-dir", dataDirectory,
+            "--listen-address", "127.0.0.1",
+            "--admin-url", "http://127.0.0.1:0",
+            "--Balancer:InFlightReportInterval", "00:00:00.100",
+        ];
+        if (fastPath is { } on)
+        {
+            args = [.. args, "--Balancer:FastPath", on ? "true" : "false"];
+        }
+
         var app = BalancerApplication.Build(
-            [
-                "--scheduler-url", scheduler.ToString(),
-                "--token-file", tokenFile,
-                "--data-dir", dataDirectory,
-                "--listen-address", "127.0.0.1",
-                "--admin-url", "http://127.0.0.1:0",
-                "--Balancer:InFlightReportInterval", "00:00:00.100",
-            ],
+            args,
             services =>
             {
                 if (time is not null)

@@ -7,6 +7,7 @@ namespace Berth.LoadBalancer.Tests.Infrastructure;
 internal sealed class Lab : IAsyncDisposable
 {
     private readonly List<IAsyncDisposable> _owned = [];
+    private bool? _fastPath;
 
     private Lab(ITestOutputHelper output, string root, FakeScheduler scheduler)
     {
@@ -26,13 +27,14 @@ internal sealed class Lab : IAsyncDisposable
     public string DataDirectory => Path.Combine(Root, "balancer");
 
     /// <summary>Starts the scheduler with <paramref name="snapshot"/> and a balancer, and waits until it serves it.</summary>
-    public static async Task<Lab> StartAsync(ITestOutputHelper output, ConfigSnapshot snapshot, TimeProvider? time = null)
+    public static async Task<Lab> StartAsync(ITestOutputHelper output, ConfigSnapshot snapshot, TimeProvider? time = null, bool? fastPath = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "berth-lb-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(root);
         var scheduler = new FakeScheduler(snapshot);
         await scheduler.StartAsync();
         var lab = new Lab(output, root, scheduler);
+        lab._fastPath = fastPath;
         await lab.StartBalancerAsync(time);
         await lab.Balancer.WaitForVersionAsync(snapshot.Version);
         foreach (var listener in snapshot.Config.Listeners)
@@ -44,7 +46,7 @@ internal sealed class Lab : IAsyncDisposable
     }
 
     public async Task StartBalancerAsync(TimeProvider? time = null) =>
-        Balancer = await BalancerHost.StartAsync(Scheduler.Url, DataDirectory, Output, time);
+        Balancer = await BalancerHost.StartAsync(Scheduler.Url, DataDirectory, Output, time, _fastPath);
 
     public async Task<TargetServer> TargetAsync(string name, bool http2Only = false)
     {
