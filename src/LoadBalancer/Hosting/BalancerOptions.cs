@@ -54,9 +54,10 @@ internal sealed class BalancerOptions
     /// <summary>
     /// Serve plain HTTP/1.1 requests that need nothing but a forward through the relay (<c>Relay/Http1Relay</c>), which
     /// copies the exchange's bytes between the client and a pooled connection to the target instead of going through
-    /// Kestrel's request parsing, YARP and SocketsHttpHandler; every other request goes the YARP way as before.
+    /// Kestrel's request parsing, YARP and SocketsHttpHandler; every other request goes the YARP way as before
+    /// (docs/load-balancer.md, "The HTTP/1.1 relay").
     /// </summary>
-    public bool FastPath { get; set; }
+    public bool FastPath { get; set; } = true;
 
     /// <summary>How often in-flight counts of draining targets are sampled and reported when they change.</summary>
     public TimeSpan InFlightReportInterval { get; set; } = TimeSpan.FromSeconds(1);
