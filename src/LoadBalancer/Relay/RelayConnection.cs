@@ -184,7 +184,7 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
                         relay.Eject(cluster, destination, failure!);
                     }
 
-                    if (failed is null && request.Retryable && relay.Router.Pick(cluster, destination) is { } other)
+                    if (failed is null && request.Retryable && request.ContentLength <= 0 && relay.Router.Pick(cluster, destination) is { } other)
                     {
                         LogRetrying(relay.Logger, destination.DestinationId, other.DestinationId);
                         failed = destination;

@@ -19,7 +19,10 @@ internal struct RequestHead
     public long ContentLength;
     public bool Close;
 
-    /// <summary>GET or HEAD: a request nginx and YARP's passive health retry on another target when one was dropped.</summary>
+    /// <summary>
+    /// GET or HEAD: a request YARP's passive health retry (and nginx) sends to another target when one dropped it,
+    /// if it has no body.
+    /// </summary>
     public bool Retryable;
     public bool IsHead;
 

@@ -249,6 +249,36 @@ public sealed class Http1RelayTests(ITestOutputHelper output)
         Assert.Equal(TargetState.Unhealthy, lab.Balancer.Health.Find(GroupArn("web"), $"127.0.0.1:{closed}")!.Current.State);
     }
 
+    [Fact]
+    public async Task DrainingTarget_GetsNoNewRequests_AndItsRelayedRequestsCountUntilDone()
+    {
+        var port = TestPorts.Next();
+        await using var old = await TargetServer.StartAsync("old");
+        await using var next = await TargetServer.StartAsync("next");
+        await using var lab = await Lab.StartAsync(output, Snapshot(1, [Http(port, Forward("web"))], [Group("web", [old.Port])]), fastPath: true);
+        using var slowClient = Lab.Client(port);
+        var slow = slowClient.GetStringAsync("/slow");
+        await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(old.SlowInFlight == 1), TimeSpan.FromSeconds(60), "the slow request to reach the old target");
+
+        await lab.Scheduler.PushAsync(Delta(1, 2, Register("web", next.Port), Drain("web", old.Port)));
+        await lab.Balancer.WaitForVersionAsync(2);
+        await lab.Scheduler.WaitForAsync(
+            s => s.Messages(m => m.InFlight).SelectMany(r => r.Targets).Any(t => t.Target.Port == old.Port && t.Requests == 1),
+            "the relayed request in flight on the draining target");
+        for (var i = 0; i < 5; i++)
+        {
+            using var client = Lab.Client(port);
+            Assert.Equal("next", await client.GetStringAsync("/").WithTimeout());
+        }
+
+        old.ReleaseSlow();
+        Assert.Equal("old slow", await slow.WithTimeout());
+        await lab.Scheduler.WaitForAsync(
+            s => s.Messages(m => m.InFlight).SelectMany(r => r.Targets).Any(t => t.Target.Port == old.Port && t.Requests == 0),
+            "the draining target reported done (0 in flight)");
+        Assert.Equal(6, lab.Balancer.Relay.Relayed);
+    }
+
     private async Task<Balancer> StartAsync(int targetPort, bool fastPath)
     {
         var port = TestPorts.Next();
