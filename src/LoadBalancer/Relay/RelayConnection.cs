@@ -358,39 +358,55 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
         written += Wrap(buffer.AsSpan(headLength, forward), scratch.AsSpan(written), response.Framing, done);
         await Send(scratch.AsMemory(0, written));
         var excess = headLength + consumed < filled;
-        while (!done)
+        if (done)
         {
-            var room = response.Framing == BodyFraming.UntilClose ? buffer.AsMemory(ChunkPrefix, buffer.Length - ChunkPrefix - 2) : buffer.AsMemory();
-            if (response.Framing == BodyFraming.ContentLength && remaining < room.Length)
-            {
-                room = room[..(int)remaining];
-            }
+            return !response.TargetCloses && !excess;
+        }
 
-            var n = await upstream.Socket.ReceiveAsync(room, SocketFlags.None, Deadline(relay.IdleTimeout));
-            if (n == 0 && response.Framing == BodyFraming.UntilClose)
+        // The rest of a larger body through a larger buffer: 64 KiB, as YARP's stream copier, for as long as it lasts.
+        var body = ArrayPool<byte>.Shared.Rent(BodyBufferSize);
+        try
+        {
+            while (!done)
             {
-                await Send(s_lastChunk);
-                return false;
-            }
+                var room = response.Framing == BodyFraming.UntilClose ? body.AsMemory(ChunkPrefix, body.Length - ChunkPrefix - 2) : body.AsMemory();
+                if (response.Framing == BodyFraming.ContentLength && remaining < room.Length)
+                {
+                    room = room[..(int)remaining];
+                }
 
-            if (n == 0)
-            {
-                throw new IOException("The target closed the connection in the middle of the response body.");
-            }
+                var n = await upstream.Socket.ReceiveAsync(room, SocketFlags.None, Deadline(relay.IdleTimeout));
+                if (n == 0 && response.Framing == BodyFraming.UntilClose)
+                {
+                    await Send(s_lastChunk);
+                    return false;
+                }
 
-            (forward, consumed, done) = Frame(room.Span[..n], response.Framing, ref remaining, ref chunked);
-            if (forward < 0)
-            {
-                throw new IOException("The target's chunked framing is malformed.");
-            }
+                if (n == 0)
+                {
+                    throw new IOException("The target closed the connection in the middle of the response body.");
+                }
 
-            excess = consumed < n;
-            var (offset, length) = WrapInPlace(buffer, response.Framing == BodyFraming.UntilClose ? ChunkPrefix : 0, forward, response.Framing, done);
-            await Send(buffer.AsMemory(offset, length));
+                (forward, consumed, done) = Frame(room.Span[..n], response.Framing, ref remaining, ref chunked);
+                if (forward < 0)
+                {
+                    throw new IOException("The target's chunked framing is malformed.");
+                }
+
+                excess = consumed < n;
+                var (offset, length) = WrapInPlace(body, response.Framing == BodyFraming.UntilClose ? ChunkPrefix : 0, forward, response.Framing, done);
+                await Send(body.AsMemory(offset, length));
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(body);
         }
 
         return !response.TargetCloses && !excess;
     }
+
+    private const int BodyBufferSize = 64 * 1024;
 
     // Space before the bytes of a chunk the relay makes (a body the target ends by closing): "ffffffff\r\n".
     private const int ChunkPrefix = 10;
