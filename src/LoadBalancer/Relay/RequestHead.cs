@@ -9,6 +9,8 @@ namespace Berth.LoadBalancer.Relay;
 /// </summary>
 internal struct RequestHead
 {
+    private const int MaxFields = 100;
+
     public Range Method;
     public Range Target;
     public Range Path;
@@ -74,6 +76,7 @@ internal struct RequestHead
 
         var hosts = 0;
         var cookies = 0;
+        var fields = 0;
         var offset = lineEnd + 2;
         while (true)
         {
@@ -86,6 +89,12 @@ internal struct RequestHead
             if (fieldEnd == 0)
             {
                 break;
+            }
+
+            // Kestrel's MaxRequestHeaderCount (100): more is its 431.
+            if (++fields > MaxFields)
+            {
+                return false;
             }
 
             var field = head.Slice(offset, fieldEnd);
