@@ -326,5 +326,33 @@ public sealed class SchedulerCommandsTests(SchedulerFixture scheduler, ITestOutp
         Assert.Contains("cannot contain a capacity provider ('FARGATE_SPOT') that is not associated with the cluster", updated.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ServiceHealthCheckGracePeriod_SetOnCreateAndUpdate_InEitherSpelling_ShownByDescribe_KeptWhenNotGiven()
+    {
+        await LoginAsync();
+        (await _cli.RunAsync("cluster", "create", "grace")).EnsureSuccess();
+        var file = Path.Combine(_cli.Home, "grace.json");
+        await File.WriteAllTextAsync(file, """{"family":"grace","containerDefinitions":[{"name":"web","image":"berth-test/busybox:1","memory":64}]}""");
+        (await _cli.RunAsync("-c", "grace", "taskdef", "register", file)).EnsureSuccess();
+
+        (await _cli.RunAsync("-c", "grace", "service", "create", "-s", "slow", "-t", "grace", "-n", "0", "--health-check-grace-period", "120")).EnsureSuccess();
+        (await _cli.RunAsync("-c", "grace", "service", "create", "-s", "plain", "-t", "grace", "-n", "0")).EnsureSuccess();
+        var created = (await _cli.RunAsync("-c", "grace", "-o", "json", "service", "describe", "-s", "slow")).EnsureSuccess().Json;
+        var table = (await _cli.RunAsync("-c", "grace", "service", "describe", "-s", "slow")).EnsureSuccess().Output;
+        var plain = (await _cli.RunAsync("-c", "grace", "service", "describe", "-s", "plain")).EnsureSuccess().Output;
+        (await _cli.RunAsync("-c", "grace", "service", "update", "-s", "slow", "--health-check-grace-period-seconds", "30")).EnsureSuccess();
+        var updated = (await _cli.RunAsync("-c", "grace", "-o", "json", "service", "describe", "-s", "slow")).EnsureSuccess().Json;
+        (await _cli.RunAsync("-c", "grace", "service", "update", "-s", "slow", "--desired", "0")).EnsureSuccess();
+        var kept = (await _cli.RunAsync("-c", "grace", "-o", "json", "service", "describe", "-s", "slow")).EnsureSuccess().Json;
+
+        Assert.Equal(120, (int?)created["healthCheckGracePeriodSeconds"]);
+        Assert.Matches(@"(?m)^Health check grace period:\s+120 s$", table);
+        Assert.Matches(@"(?m)^Health check grace period:\s+0 s$", plain);
+        Assert.Equal(30, (int?)updated["healthCheckGracePeriodSeconds"]);
+        // As in ECS, a new grace period alone starts no deployment.
+        Assert.Single(updated["deployments"]!.AsArray());
+        Assert.Equal(30, (int?)kept["healthCheckGracePeriodSeconds"]);
+    }
+
     public void Dispose() => _cli.Dispose();
 }
