@@ -8,7 +8,8 @@
  *                                forks a child per connection that reads with read(2) while the parent closes its copy
  *                                and accepts the next, as busybox httpd does. Every read that fails (or ends) before the
  *                                request is complete is logged to stderr.
- *   probe big PORT               answers every request with 8 MiB written by blocking write(2) calls; logs a failed one.
+ *   probe big write|send PORT    answers every request with 8 MiB written by blocking write(2) (or send(2)) calls; logs
+ *                                a failed one.
  *   probe client IP PORT N       N sequential connections (connect, one GET, read to the end); prints one line of
  *                                counts: ok, refused (connect failed), eof (closed before any byte), reset (reset before
  *                                any byte), late-reset (reset after the response began), other.
@@ -94,7 +95,7 @@ static _Noreturn void serve(int port, const char *how) {
   }
 }
 
-static _Noreturn void big(int port) {
+static _Noreturn void big(int port, int use_send) {
   static char body[BIG];
   char head[128];
   int s = listen_on(port);
@@ -107,12 +108,12 @@ static _Noreturn void big(int port) {
       size_t sent = 0;
       write(c, head, n);
       while (sent < sizeof body) {
-        ssize_t w = write(c, body + sent, sizeof body - sent);
+        ssize_t w = use_send ? send(c, body + sent, sizeof body - sent, 0) : write(c, body + sent, sizeof body - sent);
         if (w < 0 && errno == EINTR) continue;
         if (w < 0) {
           int err = errno, flags = fcntl(c, F_GETFL);
-          fprintf(stderr, "write failed after %zu of %d bytes: %s; O_NONBLOCK is %s\n", sent, BIG, strerror(err),
-                  flags & O_NONBLOCK ? "set" : "clear");
+          fprintf(stderr, "%s failed after %zu of %d bytes: %s; O_NONBLOCK is %s\n", use_send ? "send" : "write", sent,
+                  BIG, strerror(err), flags & O_NONBLOCK ? "set" : "clear");
           break;
         }
         sent += w;
@@ -187,9 +188,9 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   signal(SIGTERM, _exit);
   if (argc == 4 && !strcmp(argv[1], "serve")) serve(atoi(argv[3]), argv[2]);
-  if (argc == 3 && !strcmp(argv[1], "big")) big(atoi(argv[2]));
+  if (argc == 4 && !strcmp(argv[1], "big")) big(atoi(argv[3]), !strcmp(argv[2], "send"));
   if (argc == 5 && !strcmp(argv[1], "client")) return client(argv[2], atoi(argv[3]), atoi(argv[4]));
   if ((argc == 4 || argc == 5) && !strcmp(argv[1], "slow")) return slow(argv[2], atoi(argv[3]), argc == 5 ? argv[4] : "/");
-  fprintf(stderr, "probe serve read|recv|fork PORT | big PORT | client IP PORT N | slow IP PORT [PATH]\n");
+  fprintf(stderr, "probe serve read|recv|fork PORT | big write|send PORT | client IP PORT N | slow IP PORT [PATH]\n");
   return 2;
 }

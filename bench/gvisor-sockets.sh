@@ -25,7 +25,8 @@
 # refuses a container whose spec names no network namespace of its own (`--network host`), which the check was for.
 # Each is measured quiet and loaded (two `yes` burners on the two cores, killed by pid afterwards): REQUESTS sequential
 # fresh connections (connect, one GET, read to the end), counted by outcome. Then, per runtime, one 8 MiB answer to a
-# client that waits 1 s before reading: the probe's, written with blocking write(2) calls, and busybox httpd's (a file).
+# client that waits 1 s before reading: the probe's, written with blocking write(2) calls and then with send(2) calls,
+# and busybox httpd's (a file).
 # The servers' stderr (each failed read or write with its errno and the socket's O_NONBLOCK flag; httpd's -vvv lines)
 # goes to OUT/log-SERVER-RUNTIME, the table to OUT/results. SHARE=1 checks, per runtime, what a second container of
 # the same task (the probe's client, run there) reaches: the first's server on 127.0.0.1 and on the task's address
@@ -171,14 +172,17 @@ done
 if [ "${BIG:-1}" = 1 ]; then
   echo | tee -a "$out/results"
   for runtime in "${runtime_list[@]}"; do
-    address=$(task_up "big-$runtime" "$runtime" probe big 8081)
-    wait_answering "$address" 8081 >/dev/null 2>&1 || true
-    printf '%-14s probe: 8 MiB by blocking write(2), reader 1 s late: %s %s\n' "$runtime" "$("$out/probe" slow "$address" 8081)" \
-      "$(docker logs "big-$runtime" 2>&1 | grep -m1 'write failed' || true)" | tee -a "$out/results"
-    task_down "big-$runtime"
+    for call in write send; do
+      address=$(task_up "big$call-$runtime" "$runtime" probe big "$call" 8081)
+      wait_answering "$address" 8081 >/dev/null 2>&1 || true
+      printf '%-14s probe: 8 MiB by blocking %-10s reader 1 s late: %s %s\n' "$runtime" "$call(2)," \
+        "$("$out/probe" slow "$address" 8081)" "$(docker logs "big$call-$runtime" 2>&1 | grep -m1 'failed after' || true)" |
+        tee -a "$out/results"
+      task_down "big$call-$runtime"
+    done
     address=$(task_up "bighttpd-$runtime" "$runtime" sh -c "trap 'exit 0' TERM; httpd -f -vvv -p 8082 -h /www & wait")
     wait_answering "$address" 8082 >/dev/null 2>&1 || true
-    printf '%-14s httpd: an 8 MiB file, reader 1 s late:          %s\n' "$runtime" "$("$out/probe" slow "$address" 8082 /big)" |
+    printf '%-14s httpd: an 8 MiB file,               reader 1 s late: %s\n' "$runtime" "$("$out/probe" slow "$address" 8082 /big)" |
       tee -a "$out/results"
     docker logs "bighttpd-$runtime" >"$out/log-bighttpd-$runtime" 2>&1 || true
     task_down "bighttpd-$runtime"
