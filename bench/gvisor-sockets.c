@@ -10,9 +10,10 @@
  *                                request is complete is logged to stderr.
  *   probe big write|send PORT    answers every request with 8 MiB written by blocking write(2) (or send(2)) calls; logs
  *                                a failed one.
- *   probe client IP PORT N       N sequential connections (connect, one GET, read to the end); prints one line of
+ *   probe client IP PORT N [tfo] N sequential connections (connect, one GET, read to the end); prints one line of
  *                                counts: ok, refused (connect failed), eof (closed before any byte), reset (reset before
- *                                any byte), late-reset (reset after the response began), other.
+ *                                any byte), late-reset (reset after the response began), other. With tfo, each
+ *                                request goes out in the SYN (TCP Fast Open).
  *   probe slow IP PORT [PATH]    one GET (of / or PATH), waits 1 s before reading, then reads to the end; prints the
  *                                bytes received and whether they are the whole 8 MiB answer.
  */
@@ -20,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,10 +125,14 @@ static _Noreturn void big(int port, int use_send) {
   }
 }
 
-static int connect_to(const char *ip, int port) {
+static int connect_to(const char *ip, int port, int fast_open) {
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
   struct timeval tv = {10, 0};
-  int s = socket(AF_INET, SOCK_STREAM, 0);
+  int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+  /* TCP Fast Open: connect(2) returns at once and the request's first write goes out in the SYN, so it is queued on
+     the server's socket before accept(2) returns it (with a cookie from an earlier connection, or a route marked
+     fastopen_no_cookie, and a server namespace whose net.ipv4.tcp_fastopen accepts it). */
+  if (fast_open) setsockopt(s, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof one);
   inet_pton(AF_INET, ip, &a.sin_addr);
   setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   /* Bounds connect(2) too, where no SYN is answered. */
@@ -140,13 +146,13 @@ static int connect_to(const char *ip, int port) {
 
 static const char request[] = "GET / HTTP/1.0\r\nHost: probe\r\n\r\n";
 
-static int client(const char *ip, int port, int count) {
+static int client(const char *ip, int port, int count, int fast_open) {
   int ok = 0, refused = 0, eof = 0, reset = 0, late_reset = 0, other = 0;
   for (int i = 0; i < count; i++) {
     char buf[8192];
     long total = 0;
     ssize_t n;
-    int s = connect_to(ip, port);
+    int s = connect_to(ip, port, fast_open);
     if (s < 0) {
       refused++;
       continue;
@@ -171,7 +177,7 @@ static int slow(const char *ip, int port, const char *path) {
   char buf[65536], get[256];
   long total = 0;
   ssize_t n;
-  int s = connect_to(ip, port), length = snprintf(get, sizeof get, "GET %s HTTP/1.0\r\nHost: probe\r\n\r\n", path);
+  int s = connect_to(ip, port, 0), length = snprintf(get, sizeof get, "GET %s HTTP/1.0\r\nHost: probe\r\n\r\n", path);
   if (s < 0) {
     perror("connect");
     return 1;
@@ -189,8 +195,9 @@ int main(int argc, char **argv) {
   signal(SIGTERM, _exit);
   if (argc == 4 && !strcmp(argv[1], "serve")) serve(atoi(argv[3]), argv[2]);
   if (argc == 4 && !strcmp(argv[1], "big")) big(atoi(argv[3]), !strcmp(argv[2], "send"));
-  if (argc == 5 && !strcmp(argv[1], "client")) return client(argv[2], atoi(argv[3]), atoi(argv[4]));
+  if ((argc == 5 || argc == 6) && !strcmp(argv[1], "client"))
+    return client(argv[2], atoi(argv[3]), atoi(argv[4]), argc == 6 && !strcmp(argv[5], "tfo"));
   if ((argc == 4 || argc == 5) && !strcmp(argv[1], "slow")) return slow(argv[2], atoi(argv[3]), argc == 5 ? argv[4] : "/");
-  fprintf(stderr, "probe serve read|recv|fork PORT | big write|send PORT | client IP PORT N | slow IP PORT [PATH]\n");
+  fprintf(stderr, "probe serve read|recv|fork PORT | big write|send PORT | client IP PORT N [tfo] | slow IP PORT [PATH]\n");
   return 2;
 }

@@ -4,7 +4,7 @@
 #   bench/gvisor-sockets.sh       # REQUESTS=2000 LAB_ID=gvs LAB_NET=78 OUT=/tmp/berth-gvisor-sockets-XXXX
 #                                 # RUNTIMES="runc runsc runsc-netstack" SERVERS="httpd probe-read probe-recv probe-fork"
 #                                 # LOADS="quiet loaded" BIG=1 (0 skips the big-write case) SHARE=1 STRACE=0
-#                                 # (SERVERS= skips the counts)
+#                                 # (SERVERS= skips the counts) TFO=0 (1: the counts' client uses TCP Fast Open)
 #
 # On one lab host (its own dockerd, runsc registered as lab/engine.sh does), each server runs in a task namespace made
 # the way the agent makes an awsvpc task's: a sandbox container (runc, network none) wired by Debian's CNI bridge and
@@ -28,7 +28,9 @@
 # client that waits 1 s before reading: the probe's, written with blocking write(2) calls and then with send(2) calls,
 # and busybox httpd's (a file).
 # The servers' stderr (each failed read or write with its errno and the socket's O_NONBLOCK flag; httpd's -vvv lines)
-# goes to OUT/log-SERVER-RUNTIME, the table to OUT/results. SHARE=1 checks, per runtime, what a second container of
+# goes to OUT/log-SERVER-RUNTIME, the table to OUT/results. TFO=1 makes the counts' client send its request in the SYN
+# (TCP Fast Open: net.ipv4.tcp_fastopen in each task namespace, fastopen_no_cookie on this bench's route), so that it
+# is queued before the server's accept(2) returns. SHARE=1 checks, per runtime, what a second container of
 # the same task (the probe's client, run there) reaches: the first's server on 127.0.0.1 and on the task's address
 # (awsvpc's containers share localhost; under runsc each container is a sandbox of its own). STRACE=1 then runs
 # probe-read once more under runsc-strace (runsc --network=host with --debug --strace on the server's socket calls,
@@ -42,6 +44,8 @@ requests=${REQUESTS:-2000}
 read -ra runtime_list <<<"${RUNTIMES:-runc runsc runsc-netstack}"
 read -ra server_list <<<"${SERVERS-httpd probe-read probe-recv probe-fork}"
 read -ra load_list <<<"${LOADS:-quiet loaded}"
+tfo=()
+[ "${TFO:-0}" = 1 ] && tfo=(tfo)
 export LAB_ID=${LAB_ID:-gvs} LAB_NET=${LAB_NET:-78}
 out=${OUT:-$(mktemp -d /tmp/berth-gvisor-sockets-XXXX)}
 mkdir -p "$out"
@@ -104,7 +108,12 @@ gcc -O2 -Wall -o "$out/probe" "$root/bench/gvisor-sockets.c"
 echo ok >"$out/rootfs/www/index.html"
 head -c $((8 << 20)) /dev/zero >"$out/rootfs/www/big"
 tar -C "$out/rootfs" -c . | docker import --change 'ENV PATH=/bin' - berth-bench/sockets:1 >/dev/null
-ip route replace "$subnet.0/24" via "$hostip"
+if [ "${TFO:-0}" = 1 ]; then
+  # The client's SYN carries its request without a cookie, on this bench's route only.
+  ip route replace "$subnet.0/24" via "$hostip" fastopen_no_cookie 1
+else
+  ip route replace "$subnet.0/24" via "$hostip"
+fi
 
 cni() { # COMMAND CONTAINER-ID NETNS: the agent's CNI network (src/Agent/Networking/CniBridge.cs), on this bench's subnet
   printf '{"cniVersion":"1.0.0","name":"berth-awsvpc","type":"bridge","bridge":"berth0","isGateway":true,"ipMasq":false,"ipam":{"type":"host-local","ranges":[[{"subnet":"%s.0/24","gateway":"%s.1"}]],"routes":[{"dst":"0.0.0.0/0"}],"dataDir":"%s/ipam"}}' \
@@ -119,6 +128,9 @@ task_up() {
   sandbox=$(docker run -d --name "$name-sandbox" --network none berth-bench/sockets:1 sh -c "trap 'exit 0' TERM; sleep 1000000 & wait")
   pid=$(docker inspect --format '{{.State.Pid}}' "$sandbox")
   address=$(cni ADD "$sandbox" "/proc/$pid/ns/net" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ips"][0]["address"].split("/")[0])')
+  # TFO=1: the task namespace's listeners take data in the SYN (0x2 server, 0x200 no cookie needed, 0x400 without
+  # setsockopt), so accept(2) returns a connection whose request is already queued.
+  [ "${TFO:-0}" = 1 ] && nsenter --net="/proc/$pid/ns/net" sysctl -q -w net.ipv4.tcp_fastopen=$((0x602)) >&2
   docker run -d --name "$name" --network "container:$sandbox" --runtime "$runtime" --ipc private \
     --security-opt no-new-privileges berth-bench/sockets:1 "$@" >/dev/null
   echo "$address"
@@ -158,7 +170,7 @@ for runtime in "${runtime_list[@]}"; do
     for load in "${load_list[@]}"; do
       [ "$load" = loaded ] && load_on
       started=$SECONDS
-      counts=$("$out/probe" client "$address" 8080 "$requests")
+      counts=$("$out/probe" client "$address" 8080 "$requests" "${tfo[@]}")
       [ "$load" = loaded ] && load_off
       # load1: the machine's one-minute load average as the run ends (the machine is shared; quiet means no burners).
       printf '%-14s %-11s %-6s %5s %5s  %s\n' "$runtime" "$server" "$load" "$(cut -d' ' -f1 /proc/loadavg)" \
