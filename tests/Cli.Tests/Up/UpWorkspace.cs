@@ -55,11 +55,7 @@ public sealed class UpWorkspace : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var id in (await ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=berth.agent={Scope}"])).StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            await ProcessRunner.RunAsync("docker", ["rm", "-f", id]);
-        }
-
+        await AgentScopeContainers.RemoveAsync(Scope);
         _work.Delete(recursive: true);
     }
 }
