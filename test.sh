@@ -9,7 +9,10 @@ export TESTCONTAINERS_RYUK_DISABLED="${TESTCONTAINERS_RYUK_DISABLED:-true}"
 export TESTCONTAINERS_HOST_OVERRIDE="${TESTCONTAINERS_HOST_OVERRIDE:-127.0.0.1}"
 dotnet build Platform.sln -c Release -nologo -clp:ErrorsOnly
 status=0
-dotnet test Platform.sln -c Release --no-build -nologo --blame-hang-timeout 10m "$@" || status=$?
+# A test that runs past 20 minutes is taken for hung: dumped and killed. The longest system tests build their images on a
+# fresh machine (the systemd machine's debootstrap, the compose images): 5-6 minutes at a load average of 45, past 10
+# at 60 (a loaded CI run, 2026-12-05).
+dotnet test Platform.sln -c Release --no-build -nologo --blame-hang-timeout 20m "$@" || status=$?
 
 # Tests remove what they create. The shared base image is removed by the last test process that used it (see
 # tests/TestSupport/TestImages.cs); a test host the runner kills at the end never gets to, so finish its job here: when

@@ -21,15 +21,14 @@ internal static class ReconnectBench
         ServiceProcess StartScheduler() => ServiceProcess.Start("scheduler", schedulerDll, ["--urls", $"http://127.0.0.1:{port}", "--data-dir", data, "--Logging:LogLevel:Default", "Warning"]);
 
         var scheduler = StartScheduler();
-        var tokenFile = Path.Combine(data, "join-token");
-        await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(File.Exists(tokenFile) && new FileInfo(tokenFile).Length > 0), TimeSpan.FromSeconds(60));
-        var admin = new Metadata { { "authorization", "Bearer " + File.ReadAllText(Path.Combine(data, "admin-token")).Trim() } };
+        var tokens = await SchedulerTokens.ReadAsync(data, TimeSpan.FromSeconds(60));
+        var admin = new Metadata { { "authorization", "Bearer " + tokens.Admin } };
         File.WriteAllText(Path.Combine(work.FullName, "agent.json"), "{}");
         var attempts = 0;
         var portOpenedSeen = 0;
         await using var agent = ServiceProcess.Start("agent", agentBinary,
         [
-            "--config", Path.Combine(work.FullName, "agent.json"), "--scheduler-url", $"http://127.0.0.1:{port}", "--join-token", File.ReadAllText(tokenFile).Trim(),
+            "--config", Path.Combine(work.FullName, "agent.json"), "--scheduler-url", $"http://127.0.0.1:{port}", "--join-token", tokens.Join,
             "--cluster", "bench", "--data-dir", Path.Combine(work.FullName, "a"), "--scope", "bench-reconnect-" + Guid.NewGuid().ToString("N")[..6],
             "--ReservedMemory", "0", "--ImageCleanup:Enabled", "false", "--TaskCleanup:Wait", "00:00:00", "--Logging:LogLevel:Default", "Information",
         ], line =>

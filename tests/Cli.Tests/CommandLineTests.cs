@@ -93,6 +93,18 @@ public sealed class CommandLineTests(ITestOutputHelper output) : IDisposable
         Assert.StartsWith("error: ", result.Error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("create", "--health-check-grace-period", "-1")]
+    [InlineData("create", "--health-check-grace-period", "2147483648")]
+    [InlineData("update", "--health-check-grace-period-seconds", "soon")]
+    public async Task ServiceHealthCheckGracePeriod_OutsideEcssRange_IsAUsageErrorBeforeAnyCall(string verb, string option, string seconds)
+    {
+        var result = await _cli.RunAsync("--endpoint", "http://127.0.0.1:1", "service", verb, "-s", "web", "-t", "web", option, seconds);
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.Contains($"--health-check-grace-period must be a number of seconds, 0-2147483647, not '{seconds}'.", result.Error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Since_TakesADurationBackFromNow_OrATime()
     {

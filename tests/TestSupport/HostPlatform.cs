@@ -177,12 +177,7 @@ public sealed class HostPlatform : IAsyncDisposable
 
         _channel?.Dispose();
         // The agent is gone: what its scope still has on the engine is the run's to remove.
-        var left = await ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=berth.agent={Scope}"]);
-        var ids = left.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (ids.Length > 0)
-        {
-            await ProcessRunner.RunAsync("docker", ["rm", "-f", "-v", .. ids]);
-        }
+        await AgentScopeContainers.RemoveAsync(Scope);
 
         _work.Delete(recursive: true);
     }

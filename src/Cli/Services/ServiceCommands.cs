@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
 using Berth.Cli.Common;
 using Berth.Cli.Clusters;
 using Berth.Cli.SecurityGroups;
@@ -33,7 +35,7 @@ internal static class ServiceCommands
         var desired = new Option<int>("--desired", "-n") { Description = "Tasks to keep running (REPLICA)", DefaultValueFactory = _ => 1 };
         var daemon = new Option<bool>("--daemon") { Description = "One task on every ACTIVE instance that meets the constraints (DAEMON)" };
         var deployment = new DeploymentArguments();
-        var gracePeriod = new Option<int>("--health-check-grace-period") { Description = "Seconds after a task starts during which failing health checks are ignored" };
+        var gracePeriod = GracePeriodOption("Seconds after a task starts during which failing container and load balancer health checks are ignored [default: 0]");
         var launchType = new Option<string?>("--launch-type") { Description = "EC2 or FARGATE (EC2, or the cluster's default capacity provider strategy, when neither this nor a strategy is given)" };
         var strategy = CapacityProviderStrategyArguments.StrategyOption();
         var enableExec = new Option<bool>("--enable-execute-command") { Description = "Allow `berth task exec` into the service's tasks (off by default, as ECS's enableExecuteCommand)" };
@@ -54,7 +56,7 @@ internal static class ServiceCommands
                 DesiredCount = parse.GetValue(desired),
                 SchedulingStrategy = parse.GetValue(daemon) ? SchedulingStrategy.Daemon : SchedulingStrategy.Replica,
                 DeploymentConfiguration = deployment.ConfigurationOf(parse),
-                HealthCheckGracePeriodSeconds = parse.GetValue(gracePeriod),
+                HealthCheckGracePeriodSeconds = parse.GetValue(gracePeriod) ?? 0,
                 LaunchType = parse.GetValue(launchType) ?? string.Empty,
                 ClientToken = Guid.NewGuid().ToString("N"),
                 EnableExecuteCommand = parse.GetValue(enableExec),
@@ -76,7 +78,7 @@ internal static class ServiceCommands
         var taskdef = new Option<string?>("--taskdef", "-t") { Description = "A new task definition: starts a rolling deployment" };
         var desired = new Option<int?>("--desired", "-n") { Description = "A new desired count (scales; no new deployment)" };
         var force = new Option<bool>("--force-new-deployment") { Description = "Start a deployment even if nothing changed (picks up a re-pushed tag)" };
-        var gracePeriod = new Option<int?>("--health-check-grace-period") { Description = "A new health-check grace period in seconds" };
+        var gracePeriod = GracePeriodOption("A new health-check grace period in seconds (no new deployment, as in ECS)");
         var enableExec = new Option<bool?>("--enable-execute-command") { Description = "Allow (true) or refuse (false) `berth task exec` into tasks started from now on" };
         var deployment = new DeploymentArguments();
         var placement = new PlacementArguments();
@@ -147,6 +149,29 @@ internal static class ServiceCommands
             return await FinishAsync(parse, deployment, context, service, ct);
         });
         return update;
+    }
+
+    /// <summary>
+    /// ECS's <c>healthCheckGracePeriodSeconds</c>, spelled as the aws CLI spells it too. ECS takes it with or without load
+    /// balancers (it covers container health checks as well), so only the range is checked here.
+    /// </summary>
+    private static Option<int?> GracePeriodOption(string description) => new("--health-check-grace-period", "--health-check-grace-period-seconds")
+    {
+        Description = description,
+        HelpName = "SECONDS",
+        CustomParser = ParseGracePeriod,
+    };
+
+    private static int? ParseGracePeriod(ArgumentResult result)
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+        {
+            return seconds;
+        }
+
+        result.AddError($"--health-check-grace-period must be a number of seconds, 0-2147483647, not '{text}'.");
+        return null;
     }
 
     private static Option<string[]> LoadBalancerOption() => new("--load-balancer")

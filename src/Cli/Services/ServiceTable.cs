@@ -49,6 +49,7 @@ internal static class ServiceTable
             ("Desired / running / pending", $"{service.DesiredCount} / {service.RunningCount} / {service.PendingCount}"),
             ("Min healthy / max percent", configuration is null ? "-" : $"{(configuration.HasMinimumHealthyPercent ? configuration.MinimumHealthyPercent : 100)}% / {(configuration.HasMaximumPercent ? configuration.MaximumPercent : 200)}%"),
             ("Circuit breaker", configuration?.DeploymentCircuitBreaker is { Enable: true } breaker ? (breaker.Rollback ? "on, rollback" : "on") : "off"),
+            ("Health check grace period", $"{service.HealthCheckGracePeriodSeconds} s"),
             ("Placement", string.Join(", ", service.PlacementStrategy.Select(s => s.Field.Length > 0 ? $"{s.Type}({s.Field})" : s.Type)
                 .Concat(service.PlacementConstraints.Select(c => c.Expression.Length > 0 ? $"{c.Type}({c.Expression})" : c.Type))) is { Length: > 0 } placement ? placement : "-"),
             ("Load balancers", service.LoadBalancers.Count == 0 ? "-" : string.Join(", ", service.LoadBalancers.Select(l => $"{l.TargetGroupArn.Split('/') switch { { Length: >= 3 } p => p[^2], _ => l.TargetGroupArn }} <- {l.ContainerName}:{l.ContainerPort}"))),

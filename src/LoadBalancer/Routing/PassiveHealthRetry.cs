@@ -9,7 +9,7 @@ namespace Berth.LoadBalancer.Routing;
 /// no response byte), is taken out of rotation at once (until active checks see it healthy again), and a GET or HEAD
 /// without a body that failed that way, before any response byte went to the client, is sent once more to another
 /// target, as nginx's default <c>proxy_next_upstream error</c> does. Nothing else is retried: a request that reached a
-/// target may have had effects, and a timeout would double the wait.
+/// target may have had effects, and a response that timed out would double the wait.
 /// </summary>
 internal sealed partial class PassiveHealthRetry(RequestDelegate next, TargetHealthTable table, TargetAvailability availability, ILogger<PassiveHealthRetry> logger)
 {
@@ -62,7 +62,7 @@ internal sealed partial class PassiveHealthRetry(RequestDelegate next, TargetHea
 
     // ForwarderError.Request means no response headers arrived. Of its causes, these say the target refused or dropped
     // the connection (CI at load saw a busybox target under gVisor close fresh connections without an answer, 3 of 60);
-    // a timeout or a cancelled client is not among them.
+    // a connect that timed out is, a response that timed out or a cancelled client is not.
     private static bool FailedBeforeResponse(Exception? exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)

@@ -12,6 +12,15 @@ public sealed class SchedulerCommandsTests(SchedulerFixture scheduler, ITestOutp
     private async Task LoginAsync() =>
         (await _cli.RunAsync("--endpoint", scheduler.Url, "login", "--token-file", scheduler.TokenFile)).EnsureSuccess();
 
+    /// <summary>A cluster named <paramref name="name"/> with a task definition family of that name (one small container).</summary>
+    private async Task CreateClusterWithTaskDefinitionAsync(string name)
+    {
+        (await _cli.RunAsync("cluster", "create", name)).EnsureSuccess();
+        var file = Path.Combine(_cli.Home, $"{name}.json");
+        await File.WriteAllTextAsync(file, $$"""{"family":"{{name}}","containerDefinitions":[{"name":"web","image":"berth-test/busybox:1","memory":64}]}""");
+        (await _cli.RunAsync("-c", name, "taskdef", "register", file)).EnsureSuccess();
+    }
+
     [Fact]
     public async Task Login_WithTheAdminTokenFile_RemembersEndpointAndToken_SoLaterCommandsNeedNoFlags()
     {
@@ -305,10 +314,7 @@ public sealed class SchedulerCommandsTests(SchedulerFixture scheduler, ITestOutp
     public async Task CapacityProviderStrategy_ReachesRunTaskAndServices_ExclusiveWithLaunchTypeInEcsWords()
     {
         await LoginAsync();
-        (await _cli.RunAsync("cluster", "create", "cps")).EnsureSuccess();
-        var file = Path.Combine(_cli.Home, "cps.json");
-        await File.WriteAllTextAsync(file, """{"family":"cps","containerDefinitions":[{"name":"web","image":"berth-test/busybox:1","memory":64}]}""");
-        (await _cli.RunAsync("-c", "cps", "taskdef", "register", file)).EnsureSuccess();
+        await CreateClusterWithTaskDefinitionAsync("cps");
 
         var both = await _cli.RunAsync("-c", "cps", "task", "run", "-t", "cps", "--launch-type", "EC2", "--capacity-provider-strategy", "provider=FARGATE,weight=1");
         var badItem = await _cli.RunAsync("-c", "cps", "task", "run", "-t", "cps", "--capacity-provider-strategy", "FARGATE");
@@ -324,6 +330,31 @@ public sealed class SchedulerCommandsTests(SchedulerFixture scheduler, ITestOutp
         // Both items reached the scheduler, which checks them against the cluster (no provider is associated yet).
         Assert.Contains("cannot contain a capacity provider ('FARGATE') that is not associated with the cluster", created.Error, StringComparison.Ordinal);
         Assert.Contains("cannot contain a capacity provider ('FARGATE_SPOT') that is not associated with the cluster", updated.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ServiceHealthCheckGracePeriod_SetOnCreateAndUpdate_InEitherSpelling_ShownByDescribe_KeptWhenNotGiven()
+    {
+        await LoginAsync();
+        await CreateClusterWithTaskDefinitionAsync("grace");
+
+        (await _cli.RunAsync("-c", "grace", "service", "create", "-s", "slow", "-t", "grace", "-n", "0", "--health-check-grace-period", "120")).EnsureSuccess();
+        (await _cli.RunAsync("-c", "grace", "service", "create", "-s", "plain", "-t", "grace", "-n", "0")).EnsureSuccess();
+        var created = (await _cli.RunAsync("-c", "grace", "-o", "json", "service", "describe", "-s", "slow")).EnsureSuccess().Json;
+        var table = (await _cli.RunAsync("-c", "grace", "service", "describe", "-s", "slow")).EnsureSuccess().Output;
+        var plain = (await _cli.RunAsync("-c", "grace", "service", "describe", "-s", "plain")).EnsureSuccess().Output;
+        (await _cli.RunAsync("-c", "grace", "service", "update", "-s", "slow", "--health-check-grace-period-seconds", "30")).EnsureSuccess();
+        var updated = (await _cli.RunAsync("-c", "grace", "-o", "json", "service", "describe", "-s", "slow")).EnsureSuccess().Json;
+        (await _cli.RunAsync("-c", "grace", "service", "update", "-s", "slow", "--desired", "0")).EnsureSuccess();
+        var kept = (await _cli.RunAsync("-c", "grace", "-o", "json", "service", "describe", "-s", "slow")).EnsureSuccess().Json;
+
+        Assert.Equal(120, (int?)created["healthCheckGracePeriodSeconds"]);
+        Assert.Matches(@"(?m)^Health check grace period:\s+120 s$", table);
+        Assert.Matches(@"(?m)^Health check grace period:\s+0 s$", plain);
+        Assert.Equal(30, (int?)updated["healthCheckGracePeriodSeconds"]);
+        // As in ECS, a new grace period alone starts no deployment.
+        Assert.Single(updated["deployments"]!.AsArray());
+        Assert.Equal(30, (int?)kept["healthCheckGracePeriodSeconds"]);
     }
 
     public void Dispose() => _cli.Dispose();

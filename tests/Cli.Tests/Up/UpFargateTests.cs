@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Berth.TestSupport;
 using Xunit.Abstractions;
@@ -20,19 +19,13 @@ public sealed class UpFargateTests(ITestOutputHelper output)
     [Fact]
     public async Task UpAsRoot_RunsAFargateTaskOnAPoolHost_WithTheImageByItsLoopbackName_AdoptsIt_AndLeavesNothingAfterScaleToZero()
     {
-        await TestImages.EnsureBusyboxAsync(log: output.WriteLine);
-        var work = Directory.CreateTempSubdirectory("berth-up-fargate-");
-        var scope = "up-fargate-" + Guid.NewGuid().ToString("N")[..6];
-        var registryPort = TestPorts.Next();
-        string[] arguments = ["--registry-port", registryPort.ToString(CultureInfo.InvariantCulture),
-            "--scheduler-port", TestPorts.Next().ToString(CultureInfo.InvariantCulture), "--agent-scope", scope,
-            "--no-balancer", "--fargate-idle-timeout", "5s"];
+        await using var space = await UpWorkspace.CreateAsync("up-fargate", output);
+        var (scope, registryPort, data) = (space.Scope, space.RegistryPort, space.DataDirectory);
+        var arguments = space.Arguments("--no-balancer", "--fargate-idle-timeout", "5s");
         // berth up's parts inherit its environment: the scheduler's capacity and host group passes run every 2 s, not 15/10 s.
         var environment = new Dictionary<string, string> { ["CapacityProviders__Interval"] = "00:00:02", ["HostGroups__Interval"] = "00:00:02" };
-        var home = Path.Combine(work.FullName, "home");
-        var data = Path.Combine(work.FullName, "data");
-        using var cli = new CliRunner(output, home);
-        var up = await BerthUpProcess.StartAsync(home, data, arguments, output.WriteLine, environment);
+        using var cli = new CliRunner(output, space.Home);
+        var up = await space.StartUpAsync(output, arguments, environment);
         var labDirectory = Path.Combine(data, "fargate", "lab");
         var labId = "";
         var pushed = $"127.0.0.1:{registryPort}/team-a/fargate:1";
@@ -52,7 +45,7 @@ public sealed class UpFargateTests(ITestOutputHelper output)
             (await ProcessRunner.RunAsync("docker", ["push", pushed], TimeSpan.FromSeconds(120))).EnsureSuccess("docker push");
             (await ProcessRunner.RunAsync("docker", ["rmi", pushed])).EnsureSuccess("docker rmi");
 
-            var taskdef = Path.Combine(work.FullName, "web.json");
+            var taskdef = Path.Combine(space.WorkDirectory, "web.json");
             await File.WriteAllTextAsync(taskdef, $$"""
                 {"family":"web-{{scope}}","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"256","memory":"512",
                  "containerDefinitions":[{"name":"app","image":"{{pushed}}","stopTimeout":2,"portMappings":[{"containerPort":8080}],
@@ -116,14 +109,7 @@ public sealed class UpFargateTests(ITestOutputHelper output)
         {
             // Stops berth up and removes whatever the test left of the lab (a failure half-way): the lab with its hosts.
             await up.DisposeAsync();
-
-            foreach (var id in (await ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=berth.agent={scope}"])).StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-            {
-                await ProcessRunner.RunAsync("docker", ["rm", "-f", id]);
-            }
-
             await ProcessRunner.RunAsync("docker", ["rmi", pushed]);
-            work.Delete(recursive: true);
         }
     }
 

@@ -15,14 +15,10 @@ public sealed class UpTests(ITestOutputHelper output)
     [Fact]
     public async Task Up_IsReadyLoggedIn_RunsATask_StopsCleanly_AndTheNextUpAdoptsTheTask()
     {
-        await TestImages.EnsureBusyboxAsync(log: output.WriteLine);
-        var work = Directory.CreateTempSubdirectory("berth-up-test-");
-        var scope = "up-test-" + Guid.NewGuid().ToString("N")[..6];
-        string[] arguments = ["--registry-port", TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--scheduler-port", TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture), "--agent-scope", scope];
-        var home = Path.Combine(work.FullName, "home");
+        await using var space = await UpWorkspace.CreateAsync("up-test", output);
+        var (scope, arguments, home) = (space.Scope, space.Arguments(), space.Home);
         using var cli = new CliRunner(output, home);
-        var up = await BerthUpProcess.StartAsync(home, Path.Combine(work.FullName, "data"), arguments, output.WriteLine);
+        var up = await space.StartUpAsync(output, arguments);
         try
         {
             output.WriteLine($"berth up ready in {up.ReadySeconds} s");
@@ -32,7 +28,7 @@ public sealed class UpTests(ITestOutputHelper output)
             Assert.True((bool?)instances.Json[0]!["agentConnected"]);
             (await cli.RunAsync("registry", "repos")).EnsureSuccess();
 
-            var taskdef = Path.Combine(work.FullName, "sleeper.json");
+            var taskdef = Path.Combine(space.WorkDirectory, "sleeper.json");
             await File.WriteAllTextAsync(taskdef, $$"""
                 {"family":"sleeper-{{scope}}","containerDefinitions":[{"name":"main","image":"{{TestImages.Busybox}}","memory":16,"stopTimeout":2,
                   "entryPoint":["sh","-c"],"command":["trap 'exit 0' TERM; echo hello from {{scope}}; sleep 3600 & wait"]}]}
@@ -83,25 +79,16 @@ public sealed class UpTests(ITestOutputHelper output)
         finally
         {
             await up.DisposeAsync();
-            foreach (var id in (await ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=berth.agent={scope}"])).StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-            {
-                await ProcessRunner.RunAsync("docker", ["rm", "-f", id]);
-            }
-
-            work.Delete(recursive: true);
         }
     }
 
     [Fact]
     public async Task Up_Detached_RunsInTheBackground_StatusShowsItsParts_AndDownStopsIt()
     {
-        await TestImages.EnsureBusyboxAsync(log: output.WriteLine);
-        var work = Directory.CreateTempSubdirectory("berth-up-detach-test-");
-        var scope = "up-detach-" + Guid.NewGuid().ToString("N")[..6];
-        var data = Path.Combine(work.FullName, "data");
-        string[] arguments = ["--data-dir", data, "--registry-port", TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--scheduler-port", TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture), "--agent-scope", scope];
-        using var cli = new CliRunner(output, Path.Combine(work.FullName, "home"));
+        await using var space = await UpWorkspace.CreateAsync("up-detach", output);
+        var data = space.DataDirectory;
+        string[] arguments = ["--data-dir", data, .. space.Arguments()];
+        using var cli = new CliRunner(output, space.Home);
         try
         {
             var up = (await cli.RunAsync(["up", "--detach", .. arguments])).EnsureSuccess();
@@ -131,24 +118,14 @@ public sealed class UpTests(ITestOutputHelper output)
         finally
         {
             await cli.RunAsync("down", "--data-dir", data);
-            foreach (var id in (await ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=berth.agent={scope}"])).StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-            {
-                await ProcessRunner.RunAsync("docker", ["rm", "-f", id]);
-            }
-
-            work.Delete(recursive: true);
         }
     }
 
     [Fact]
     public async Task Up_EveryDataDirectoryIsPrivate_LooserModesFromBeforeAreTightened()
     {
-        await TestImages.EnsureBusyboxAsync(log: output.WriteLine);
-        var work = Directory.CreateTempSubdirectory("berth-up-modes-test-");
-        var scope = "up-modes-" + Guid.NewGuid().ToString("N")[..6];
-        string[] arguments = ["--registry-port", TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--scheduler-port", TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture), "--agent-scope", scope];
-        var data = Path.Combine(work.FullName, "data");
+        await using var space = await UpWorkspace.CreateAsync("up-modes", output);
+        var data = space.DataDirectory;
         // What an older version left: world-readable directories and an (empty) world-readable database.
         const UnixFileMode Open = (UnixFileMode)0b111_101_101, OpenFile = (UnixFileMode)0b110_100_100;
         Directory.CreateDirectory(Path.Combine(data, "scheduler"));
@@ -157,7 +134,7 @@ public sealed class UpTests(ITestOutputHelper output)
         await File.WriteAllBytesAsync(Path.Combine(data, "scheduler", "scheduler.db"), []);
         File.SetUnixFileMode(Path.Combine(data, "scheduler", "scheduler.db"), OpenFile);
 
-        var up = await BerthUpProcess.StartAsync(Path.Combine(work.FullName, "home"), data, arguments, output.WriteLine);
+        var up = await space.StartUpAsync(output, space.Arguments());
         try
         {
             // While the three parts run: their SQLite files have write-ahead logs and shared-memory files, which SQLite
@@ -191,25 +168,14 @@ public sealed class UpTests(ITestOutputHelper output)
         finally
         {
             await up.DisposeAsync();
-            foreach (var id in (await ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=berth.agent={scope}"])).StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-            {
-                await ProcessRunner.RunAsync("docker", ["rm", "-f", id]);
-            }
-
-            work.Delete(recursive: true);
         }
     }
 
     [Fact]
     public async Task Up_KilledWithSigkill_LeavesNoPartOfThePlatformRunning()
     {
-        await TestImages.EnsureBusyboxAsync(log: output.WriteLine);
-        var work = Directory.CreateTempSubdirectory("berth-up-kill-test-");
-        var scope = "up-kill-" + Guid.NewGuid().ToString("N")[..6];
-        string[] arguments = ["--registry-port", TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--scheduler-port", TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture), "--agent-scope", scope];
-        var data = Path.Combine(work.FullName, "data");
-        var up = await BerthUpProcess.StartAsync(Path.Combine(work.FullName, "home"), data, arguments, output.WriteLine);
+        await using var space = await UpWorkspace.CreateAsync("up-kill", output);
+        var up = await space.StartUpAsync(output, space.Arguments());
         List<int> children = [];
         try
         {
@@ -234,12 +200,6 @@ public sealed class UpTests(ITestOutputHelper output)
             }
 
             await up.DisposeAsync();
-            foreach (var id in (await ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=berth.agent={scope}"])).StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-            {
-                await ProcessRunner.RunAsync("docker", ["rm", "-f", id]);
-            }
-
-            work.Delete(recursive: true);
         }
     }
 

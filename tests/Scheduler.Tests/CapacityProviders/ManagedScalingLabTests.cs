@@ -78,31 +78,8 @@ public sealed class ManagedScalingLabTests(ITestOutputHelper output)
 
             // A load balancer with one listener on the lab's root leg forwarding to the service's target group, served by a
             // real balancer process.
-            var balancing = lab.LoadBalancing;
-            var loadBalancer = (await balancing.CreateLoadBalancerAsync(new CreateLoadBalancerRequest { Name = "burn", Cluster = "default" }, lab.Admin)).LoadBalancer.LoadBalancerArn;
-            var targetGroup = (await balancing.CreateTargetGroupAsync(new CreateTargetGroupRequest
-            {
-                Name = "burn",
-                Port = 8080,
-                Cluster = "default",
-                HealthCheck = new HealthCheck { IntervalSeconds = 5, TimeoutSeconds = 2, HealthyThresholdCount = 2, UnhealthyThresholdCount = 2 },
-                Attributes = new TargetGroupAttributes { DeregistrationDelaySeconds = 2 },
-            }, lab.Admin)).TargetGroup.TargetGroupArn;
-            var listenerPort = lab.FreeRootPort();
-            await balancing.CreateListenerAsync(new CreateListenerRequest
-            {
-                LoadBalancerArn = loadBalancer,
-                Port = listenerPort,
-                Protocol = ListenerProtocol.Http,
-                DefaultActions = { new RuleAction { Forward = new ForwardActionConfig { TargetGroups = { new TargetGroupTuple { TargetGroupArn = targetGroup } } } } },
-            }, lab.Admin);
-            var token = Path.Combine(balancerDirectory.FullName, "token");
-            await File.WriteAllTextAsync(token, (await balancing.CreateBalancerCredentialAsync(new CreateBalancerCredentialRequest { LoadBalancerArn = loadBalancer }, lab.Admin)).Credential);
-            await using var balancer = ServiceProcess.Start("balancer", LabPlatform.Binary("LoadBalancer", "Berth.LoadBalancer.dll"),
-            [
-                "--scheduler-url", lab.SchedulerUrl.ToString().TrimEnd('/'), "--token-file", token, "--data-dir", Path.Combine(balancerDirectory.FullName, "data"),
-                "--listen-address", lab.RootAddress, "--admin-url", $"http://127.0.0.1:{TestPorts.Next()}", "--Logging:LogLevel:Default", "Warning",
-            ], output.WriteLine);
+            await using var balancer = await LabBalancer.StartAsync(lab, Group, balancerDirectory.FullName, output.WriteLine);
+            var targetGroup = balancer.TargetGroupArn;
 
             // Serves "ok" on 8080, and burns CPU while the flag file exists on the machine (every lab host shares the root's
             // file system), idling otherwise.
@@ -123,7 +100,7 @@ public sealed class ManagedScalingLabTests(ITestOutputHelper output)
                 LoadBalancers = { new ServiceLoadBalancer { TargetGroupArn = targetGroup, ContainerName = "burn", ContainerPort = 8080 } },
             }, lab.Admin);
             await WaitForServiceAsync(lab, s => s.RunningCount == 1, "the service's first task running");
-            var address = $"http://{lab.RootAddress}:{listenerPort}/";
+            var address = balancer.Address;
             await TaskTimeouts.WaitUntilAsync(async () =>
             {
                 using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using Berth.Core.Networking;
@@ -6,6 +5,7 @@ using Berth.Scheduler.Tests.Provisioning;
 using Berth.Scheduler.V1;
 using Berth.TestSupport;
 using Xunit.Abstractions;
+using static Berth.Scheduler.Tests.Fargate.FargateLab;
 
 namespace Berth.Scheduler.Tests.Fargate;
 
@@ -23,32 +23,21 @@ public sealed class FargateBalancerLabTests(ITestOutputHelper output)
     private const string Service = "api";
     private const int Requests = 60;
 
-    private readonly Stopwatch _watch = Stopwatch.StartNew();
-
     [Fact]
     public async Task AFargateServiceBehindAnIpTargetGroup_IsServedByABalancerOutsideTheCluster_ThroughRoutesItProgramsAndRemoves()
     {
         var cidr = await FreeTaskCidrAsync();
         var work = Directory.CreateTempSubdirectory("berth-fargate-balancer-");
-        var balancerData = Path.Combine(work.FullName, "balancer");
-        var lab = await LabProvisionerFixture.StartAsync(
-            output.WriteLine,
-            schedulerProvisions: true,
-            schedulerSettings: new Dictionary<string, string>
-            {
-                ["CapacityProviders:Interval"] = "00:00:02",
-                ["FargatePool:IdleTimeout"] = "00:00:05",
-                ["FargatePool:MaxHosts"] = "2",
-            });
-        ServiceProcess? balancer = null;
+        var lab = await LabProvisionerFixture.StartAsync(output.WriteLine, schedulerProvisions: true, schedulerSettings: PoolSettings());
+        LabBalancer? balancer = null;
         try
         {
             await using var registry = await DistributionRegistry.StartAsync(output.WriteLine, lab.RootAddress, loopbackToo: true);
             await TestImages.EnsureBusyboxAsync(log: output.WriteLine);
             var pushed = $"{registry.LoopbackAddress}/lab/fargate-api:1";
-            (await Docker("tag", TestImages.Busybox, pushed)).EnsureSuccess("docker tag");
-            (await Docker("push", pushed)).EnsureSuccess("docker push");
-            (await Docker("rmi", pushed)).EnsureSuccess("docker rmi");
+            (await DockerAsync("tag", TestImages.Busybox, pushed)).EnsureSuccess("docker tag");
+            (await DockerAsync("push", pushed)).EnsureSuccess("docker push");
+            (await DockerAsync("rmi", pushed)).EnsureSuccess("docker rmi");
             var image = $"{registry.Address}/lab/fargate-api:1";
 
             // A task CIDR no route of this machine touches (an agent of `berth up` here holds 10.240.0.0/24 on berth0).
@@ -69,33 +58,10 @@ public sealed class FargateBalancerLabTests(ITestOutputHelper output)
                 IpPermissions = { new IpPermission { IpProtocol = "tcp", FromPort = 8080, ToPort = 8080, IpRanges = { new IpRange { CidrIp = lab.RootAddress + "/32", Description = "the balancer" } } } },
             }, lab.Admin);
 
-            var balancing = new V1.LoadBalancing.LoadBalancingClient(lab.Channel);
-            var loadBalancer = (await balancing.CreateLoadBalancerAsync(new CreateLoadBalancerRequest { Name = "front", Cluster = "default" }, lab.Admin)).LoadBalancer.LoadBalancerArn;
-            var targetGroup = (await balancing.CreateTargetGroupAsync(new CreateTargetGroupRequest
-            {
-                Name = "api",
-                Port = 8080,
-                Cluster = "default",
-                TargetType = "ip",
-                HealthCheck = new HealthCheck { IntervalSeconds = 5, TimeoutSeconds = 2, HealthyThresholdCount = 2, UnhealthyThresholdCount = 2 },
-                Attributes = new TargetGroupAttributes { DeregistrationDelaySeconds = 2 },
-            }, lab.Admin)).TargetGroup.TargetGroupArn;
-            var listenerPort = lab.FreeRootPort();
-            await balancing.CreateListenerAsync(new CreateListenerRequest
-            {
-                LoadBalancerArn = loadBalancer,
-                Port = listenerPort,
-                Protocol = ListenerProtocol.Http,
-                DefaultActions = { new RuleAction { Forward = new ForwardActionConfig { TargetGroups = { new TargetGroupTuple { TargetGroupArn = targetGroup } } } } },
-            }, lab.Admin);
-            var token = Path.Combine(work.FullName, "token");
-            await File.WriteAllTextAsync(token, (await balancing.CreateBalancerCredentialAsync(new CreateBalancerCredentialRequest { LoadBalancerArn = loadBalancer }, lab.Admin)).Credential);
-            balancer = ServiceProcess.Start("balancer", LabPlatform.Binary("LoadBalancer", "Berth.LoadBalancer.dll"),
-            [
-                "--scheduler-url", lab.SchedulerUrl.ToString().TrimEnd('/'), "--token-file", token, "--data-dir", balancerData,
-                "--listen-address", lab.RootAddress, "--admin-url", $"http://127.0.0.1:{FreeLoopbackPort()}",
-                "--Logging:LogLevel:Default", "Warning", "--Logging:LogLevel:Berth.LoadBalancer.TaskRoutes", "Information",
-            ], output.WriteLine);
+            var balancing = lab.LoadBalancing;
+            balancer = await LabBalancer.StartAsync(lab, "api", Path.Combine(work.FullName, "balancer"), output.WriteLine, targetType: "ip",
+                "--Logging:LogLevel:Berth.LoadBalancer.TaskRoutes", "Information");
+            var (targetGroup, balancerData) = (balancer.TargetGroupArn, balancer.DataDirectory);
 
             await new V1.Services.ServicesClient(lab.Channel).CreateServiceAsync(new CreateServiceRequest
             {
@@ -118,7 +84,7 @@ public sealed class FargateBalancerLabTests(ITestOutputHelper output)
                 subnetOf[host] = running.First(t => t.ContainerInstanceArn == host).Attachments.SelectMany(a => a.Details).Single(d => d.Name == "taskSubnet").Value;
             }
 
-            Log($"3 tasks on 2 pool hosts: {string.Join(", ", running.Select(t => $"{Address(t)} ({subnetOf[t.ContainerInstanceArn]})"))}");
+            lab.Log($"3 tasks on 2 pool hosts: {string.Join(", ", running.Select(t => $"{Address(t)} ({subnetOf[t.ContainerInstanceArn]})"))}");
 
             // The balancer's routes: one per pool host, each through the host's lab address, made by the balancer (proto 202).
             await TaskTimeouts.WaitUntilAsync(async () => (await BalancerRoutesAsync()).Keys.Count(subnetOf.ContainsValue) == 2, TimeSpan.FromSeconds(60), "the balancer's routes to both hosts' task subnets");
@@ -129,7 +95,7 @@ public sealed class FargateBalancerLabTests(ITestOutputHelper output)
                 Assert.True(Ipv4Cidr.Parse($"{lab.RootAddress}/24").Contains(Ipv4Cidr.Parse($"{via}/32")), $"{subnet} via {via}: not on the lab's bridge");
             }
 
-            Log($"balancer routes: {string.Join(", ", routes.Select(r => $"{r.Key} via {r.Value}"))}");
+            lab.Log($"balancer routes: {string.Join(", ", routes.Select(r => $"{r.Key} via {r.Value}"))}");
 
             // The balancer's own checks pass for all three first, as an ALB's targets do before they take traffic: until
             // then it may route only to some (or, failing open, to targets whose servers are not up yet).
@@ -138,13 +104,13 @@ public sealed class FargateBalancerLabTests(ITestOutputHelper output)
                 var health = (await balancing.DescribeTargetHealthAsync(new DescribeTargetHealthRequest { TargetGroupArn = targetGroup }, lab.Admin)).TargetHealthDescriptions;
                 return health.Count == 3 && health.All(h => h.TargetHealth.State == TargetHealthState.Healthy);
             }, TimeSpan.FromMinutes(2), "all three targets healthy in the balancer");
-            Log("all three targets healthy in the balancer");
+            lab.Log("all three targets healthy in the balancer");
 
             // Requests through the balancer's one address reach every task, and none fails: a target that refuses or drops
             // a connection (CI at load saw busybox targets close fresh ones unanswered) has its GET retried on another.
-            var address = $"http://{lab.RootAddress}:{listenerPort}/";
+            var address = balancer.Address;
             var answers = await CountAnswersAsync(address, Requests);
-            Log($"{Requests} requests through the balancer: {string.Join(", ", answers.Select(a => $"{a.Key}: {a.Value}"))}");
+            lab.Log($"{Requests} requests through the balancer: {string.Join(", ", answers.Select(a => $"{a.Key}: {a.Value}"))}");
             Assert.DoesNotContain(answers.Keys, a => a.StartsWith("failed: ", StringComparison.Ordinal));
             Assert.Equal(3, answers.Count);
 
@@ -155,14 +121,14 @@ public sealed class FargateBalancerLabTests(ITestOutputHelper output)
             var kept = subnetOf[survivor.ContainerInstanceArn];
             var gone = subnetOf.Single(s => s.Key != survivor.ContainerInstanceArn);
             await TaskTimeouts.WaitUntilAsync(async () => !(await PoolHostsAsync(lab)).Contains(gone.Key), TimeSpan.FromMinutes(3), "the empty pool host retired");
-            Log($"pool host of {gone.Value} retired");
+            lab.Log($"pool host of {gone.Value} retired");
             await TaskTimeouts.WaitUntilAsync(async () => !(await BalancerRoutesAsync()).ContainsKey(gone.Value), TimeSpan.FromSeconds(60), "the retired host's route removed");
             Assert.Contains(kept, (await BalancerRoutesAsync()).Keys);
             Assert.Contains($"{kept} ", await File.ReadAllTextAsync(Path.Combine(balancerData, "task-routes")));
             Assert.DoesNotContain(gone.Value, await File.ReadAllTextAsync(Path.Combine(balancerData, "task-routes")));
             answers = await CountAnswersAsync(address, 10);
             Assert.Equal(10, Assert.Single(answers).Value);
-            Log($"route to {gone.Value} removed, {kept} kept; the last task answers all requests");
+            lab.Log($"route to {gone.Value} removed, {kept} kept; the last task answers all requests");
         }
         finally
         {
@@ -171,7 +137,6 @@ public sealed class FargateBalancerLabTests(ITestOutputHelper output)
                 await balancer.DisposeAsync();
             }
 
-            await RemoveRoutesAddedAsync(balancerData);
             await lab.DisposeAsync();
             work.Delete(recursive: true);
         }
@@ -201,25 +166,6 @@ public sealed class FargateBalancerLabTests(ITestOutputHelper output)
         return ProtocolRoutes.ByDestination(ProtocolRoutes.Parse(shown.StandardOutput));
     }
 
-    /// <summary>Removes what the balancer recorded as added (it leaves its routes when it stops, fail static), nothing else.</summary>
-    private async Task RemoveRoutesAddedAsync(string balancerData)
-    {
-        var record = Path.Combine(balancerData, "task-routes");
-        if (!File.Exists(record))
-        {
-            return;
-        }
-
-        foreach (var line in await File.ReadAllLinesAsync(record))
-        {
-            if (line.Split(' ') is [var subnet, _])
-            {
-                var result = await ProcessRunner.RunAsync("ip", ["route", "del", subnet, "proto", "202"], TimeSpan.FromSeconds(10));
-                output.WriteLine($"cleanup: ip route del {subnet} proto 202: {result.ExitCode}");
-            }
-        }
-    }
-
     private static async Task<Dictionary<string, int>> CountAnswersAsync(string address, int count)
     {
         var answers = new Dictionary<string, int>();
@@ -246,31 +192,6 @@ public sealed class FargateBalancerLabTests(ITestOutputHelper output)
         [.. (await new ContainerInstances.ContainerInstancesClient(lab.Channel).ListContainerInstancesAsync(
             new ListContainerInstancesRequest { Cluster = "default", IncludeFargate = true }, lab.Admin)).ContainerInstanceArns];
 
-    private void Log(string what) => output.WriteLine($"[{_watch.Elapsed.TotalSeconds:0.0} s] {what}");
-
-    private static Task<ProcessResult> Docker(params string[] arguments) =>
-        ProcessRunner.RunAsync("docker", arguments, TimeSpan.FromSeconds(120));
-
-    private static string Address(TaskInfo task) =>
-        task.Attachments.SelectMany(a => a.Details).FirstOrDefault(d => d.Name == "privateIPv4Address")?.Value ?? "";
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task<List<TaskInfo>> WaitForTasksAsync(LabProvisionerFixture lab, Func<List<TaskInfo>, bool> condition, string what)
-    {
-        List<TaskInfo> tasks = [];
-        var client = new V1.Tasks.TasksClient(lab.Channel);
-        await TaskTimeouts.WaitUntilAsync(async () =>
-        {
-            var arns = (await client.ListTasksAsync(new ListTasksRequest { ServiceName = Service, DesiredStatus = LifecycleStatus.Running }, lab.Admin)).TaskArns;
-            tasks = arns.Count == 0 ? [] : [.. (await client.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { arns } }, lab.Admin)).Tasks];
-            return condition(tasks);
-        }, TimeSpan.FromMinutes(4), what);
-        return tasks;
-    }
+    private static Task<List<TaskInfo>> WaitForTasksAsync(LabProvisionerFixture lab, Func<List<TaskInfo>, bool> condition, string what) =>
+        lab.WaitForServiceTasksAsync(Service, condition, TimeSpan.FromMinutes(4), what);
 }

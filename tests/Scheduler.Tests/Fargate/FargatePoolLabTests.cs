@@ -3,6 +3,7 @@ using Berth.Scheduler.Tests.Provisioning;
 using Berth.Scheduler.V1;
 using Berth.TestSupport;
 using Xunit.Abstractions;
+using static Berth.Scheduler.Tests.Fargate.FargateLab;
 
 namespace Berth.Scheduler.Tests.Fargate;
 
@@ -28,15 +29,7 @@ public sealed class FargatePoolLabTests(ITestOutputHelper output)
     [Fact]
     public async Task AFargateService_MakesAPoolHost_RunsWithAddresses_IsReachedByName_AndThePoolGoesBackToZero()
     {
-        var lab = await LabProvisionerFixture.StartAsync(
-            output.WriteLine,
-            schedulerProvisions: true,
-            schedulerSettings: new Dictionary<string, string>
-            {
-                ["CapacityProviders:Interval"] = "00:00:02",
-                ["FargatePool:IdleTimeout"] = "00:00:05",
-                ["FargatePool:MaxHosts"] = "2",
-            });
+        var lab = await LabProvisionerFixture.StartAsync(output.WriteLine, schedulerProvisions: true, schedulerSettings: PoolSettings());
         try
         {
             // No lab host exists before the pool makes one: the machine's own engine pushes the image through loopback, and
@@ -88,7 +81,7 @@ public sealed class FargatePoolLabTests(ITestOutputHelper output)
             var runtimes = new List<string>();
             foreach (var task in running)
             {
-                runtimes.Add((await Docker("-H", hostOf[task.TaskArn], "inspect", "--format", "{{.HostConfig.Runtime}}", RuntimeId(task))).EnsureSuccess("docker inspect").StandardOutput.Trim());
+                runtimes.Add((await DockerAsync("-H", hostOf[task.TaskArn], "inspect", "--format", "{{.HostConfig.Runtime}}", RuntimeId(task))).EnsureSuccess("docker inspect").StandardOutput.Trim());
             }
 
             var expectedRuntime = File.Exists("/usr/bin/runsc") ? "runsc" : "runc";
@@ -154,16 +147,10 @@ public sealed class FargatePoolLabTests(ITestOutputHelper output)
         }
     }
 
-    private static Task<ProcessResult> Docker(params string[] arguments) =>
-        ProcessRunner.RunAsync("docker", arguments, TimeSpan.FromSeconds(120));
-
-    private static string Address(TaskInfo task) =>
-        task.Attachments.SelectMany(a => a.Details).FirstOrDefault(d => d.Name == "privateIPv4Address")?.Value ?? "";
-
     private static string RuntimeId(TaskInfo task) => task.Containers.Single(c => c.Name == "app").RuntimeId;
 
     private static Task<ProcessResult> ExecAsync(string engine, TaskInfo task, string command) =>
-        Docker("-H", engine, "exec", RuntimeId(task), "sh", "-c", command);
+        DockerAsync("-H", engine, "exec", RuntimeId(task), "sh", "-c", command);
 
     /// <summary>What a TCP connection from the task to <paramref name="address"/>:8080 reads (empty: no connection).</summary>
     private static async Task<string> ConnectAsync(string engine, TaskInfo from, string address) =>

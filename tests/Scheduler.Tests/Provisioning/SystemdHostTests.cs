@@ -87,12 +87,7 @@ public sealed class SystemdHostTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task DisposeAsync()
     {
         // Containers this test's agent left on the shared engine (a failed run).
-        var left = await ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=berth.agent={_scope}"]);
-        var ids = left.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (ids.Length > 0)
-        {
-            await ProcessRunner.RunAsync("docker", ["rm", "-f", .. ids]);
-        }
+        await AgentScopeContainers.RemoveAsync(_scope);
 
         if (_scheduler is not null)
         {
