@@ -15,6 +15,7 @@ using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.LoadBalancing;
 using Yarp.ReverseProxy.Model;
+using Yarp.ReverseProxy.Transforms;
 
 namespace Berth.LoadBalancer.Hosting;
 
@@ -66,6 +67,10 @@ internal static class LoadBalancerServiceCollectionExtensions
                 // ELB's X-Forwarded-For/Proto/Port instead of YARP's For/Proto/Host/Prefix.
                 transforms.UseDefaultForwarders = false;
                 transforms.RequestTransforms.Add(new ElbForwardedHeaders());
+
+                // ALB passes the client's Host to the target (virtual hosts behind one balancer keep working); YARP
+                // would send the destination's authority.
+                transforms.AddOriginalHost(true);
             });
         // YARP protects its affinity cookies with ASP.NET Data Protection, whose hosted service reads (or creates)
         // the key ring at startup: that loads the XML stack and crypto code, ~6 MiB of resident memory, in every

@@ -74,7 +74,7 @@ internal sealed partial class Http1Relay
     {
         if (Table.Eject(cluster.ClusterId, destination.DestinationId, $"Connection to the target failed: {message}"))
         {
-            LogEjected(Logger, destination.DestinationId, cluster.ClusterId);
+            LogEjected(Logger, destination.DestinationId, cluster.ClusterId, message);
         }
     }
 
@@ -130,8 +130,8 @@ internal sealed partial class Http1Relay
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Target {Target} of {TargetGroup} refused or dropped a connection: out of rotation until health checks pass")]
-    private static partial void LogEjected(ILogger logger, string target, string targetGroup);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Target {Target} of {TargetGroup} refused or dropped a connection ({Failure}): out of rotation until health checks pass")]
+    private static partial void LogEjected(ILogger logger, string target, string targetGroup, string failure);
 
     /// <summary>What the relay keeps per target.</summary>
     internal sealed class TargetLink(string group, DestinationState destination)
@@ -146,7 +146,7 @@ internal sealed partial class Http1Relay
         {
             var host = address.Host.Trim('[', ']');
             EndPoint endPoint = IPAddress.TryParse(host, out var ip) ? new IPEndPoint(ip, address.Port) : new DnsEndPoint(host, address.Port);
-            return new UpstreamPool(endPoint, address.Authority);
+            return new UpstreamPool(endPoint);
         }
     }
 }

@@ -261,7 +261,7 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> SendAsync(UpstreamPool pool, UpstreamConnection upstream, ReadOnlySequence<byte> head, RequestHead request, byte[] scratch)
     {
-        var length = request.WriteForwarded(Contiguous(head, scratch), upstream.Buffer, pool.HostField, clientAddress, _port);
+        var length = request.WriteForwarded(Contiguous(head, scratch), upstream.Buffer, clientAddress, _port);
         try
         {
             await upstream.Socket.SendAsync(upstream.Buffer.AsMemory(0, length), SocketFlags.None, Deadline(relay.IdleTimeout));
@@ -284,7 +284,7 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> SendWithBodyAsync(UpstreamPool pool, UpstreamConnection upstream, ReadOnlySequence<byte> head, ReadOnlySequence<byte> buffered, RequestHead request, byte[] scratch)
     {
-        var length = request.WriteForwarded(Contiguous(head, scratch), upstream.Buffer, pool.HostField, clientAddress, _port);
+        var length = request.WriteForwarded(Contiguous(head, scratch), upstream.Buffer, clientAddress, _port);
         var first = buffered.Slice(0, Math.Min(buffered.Length, Math.Min(request.ContentLength, upstream.Buffer.Length - length)));
         first.CopyTo(upstream.Buffer.AsSpan(length));
         length += (int)first.Length;

@@ -165,16 +165,16 @@ internal struct RequestHead
     }
 
     /// <summary>
-    /// Writes the head to forward: the request line, the target's own Host field (<paramref name="hostField"/>: YARP
-    /// sends the destination's authority, not the client's Host), the client's fields as they came less the
+    /// Writes the head to forward: the request line, the client's fields as they came (its Host too, as ALB and YARP's
+    /// path with <c>AddOriginalHost</c> pass it) less the
     /// hop-by-hop ones and its X-Forwarded-For, -Proto and -Port, and ELB's X-Forwarded-For (the client's address
     /// appended), -Proto and -Port. The bytes written, or -1 when <paramref name="destination"/> is too small.
     /// </summary>
-    public readonly int WriteForwarded(ReadOnlySpan<byte> head, Span<byte> destination, ReadOnlySpan<byte> hostField, ReadOnlySpan<byte> clientAddress, ReadOnlySpan<byte> port)
+    public readonly int WriteForwarded(ReadOnlySpan<byte> head, Span<byte> destination, ReadOnlySpan<byte> clientAddress, ReadOnlySpan<byte> port)
     {
         var lineEnd = head.IndexOf("\r\n"u8) + 2;
         var written = 0;
-        if (!Append(destination, ref written, head[..lineEnd]) || !Append(destination, ref written, hostField))
+        if (!Append(destination, ref written, head[..lineEnd]))
         {
             return -1;
         }
@@ -190,7 +190,7 @@ internal struct RequestHead
 
             var field = head.Slice(offset, fieldEnd + 2);
             var kind = FieldNames.Classify(field[..field.IndexOf((byte)':')]);
-            if (kind is not (Field.HopByHop or Field.Replaced or Field.ForwardedFor or Field.Connection or Field.Host) && !Append(destination, ref written, field))
+            if (kind is not (Field.HopByHop or Field.Replaced or Field.ForwardedFor or Field.Connection) && !Append(destination, ref written, field))
             {
                 return -1;
             }

@@ -38,7 +38,7 @@ internal sealed class UpstreamConnection : IDisposable
 /// Idle keep-alive connections to one target: a small stack (the last one used is the warmest), bounded like nginx's
 /// <c>keepalive</c>; connections beyond it are closed. A lock, not a lock-free stack: pushing on one allocates a node.
 /// </summary>
-internal sealed class UpstreamPool(EndPoint target, string authority)
+internal sealed class UpstreamPool(EndPoint target)
 {
     private const int MaxIdle = 128;
     private readonly UpstreamConnection?[] _idle = new UpstreamConnection?[MaxIdle];
@@ -46,9 +46,6 @@ internal sealed class UpstreamPool(EndPoint target, string authority)
     private bool _closed;
 
     public EndPoint Target { get; } = target;
-
-    /// <summary>The Host field requests to this target carry: its authority, as SocketsHttpHandler writes it for YARP.</summary>
-    public byte[] HostField { get; } = System.Text.Encoding.ASCII.GetBytes($"Host: {authority}\r\n");
 
     public UpstreamConnection? TryTake()
     {
