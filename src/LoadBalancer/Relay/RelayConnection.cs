@@ -117,7 +117,8 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
     /// Forwards one request and relays its response. False when the client connection ends after it (the client asked
     /// for that). Retries, like YARP's path with <c>Routing/PassiveHealthRetry</c>: a reused target connection the
     /// target had closed while idle is replaced by a new one; a target that refuses a new connection or drops it before
-    /// its response is ejected, and a GET or HEAD without a body goes once to another target.
+    /// its response is ejected, and a GET or HEAD without a body goes once to another target (the same one, on a new
+    /// connection, when its group has no other).
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ExchangeAsync(ReadOnlySequence<byte> head, ReadOnlySequence<byte> buffered, RequestHead request, ClusterState cluster, DestinationState destination, byte[] scratch)
@@ -184,8 +185,12 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
                         relay.Eject(cluster, destination, failure!);
                     }
 
-                    if (failed is null && request.Retryable && request.ContentLength <= 0 && relay.Router.Pick(cluster, destination) is { } other)
+                    // Once, to another target (as Routing/PassiveHealthRetry on YARP's path), or to the same one on a
+                    // new connection when its group has none: on YARP's path SocketsHttpHandler itself sends a request
+                    // again whose connection closed before any response byte (PassiveHealthTests).
+                    if (failed is null && request.Retryable && request.ContentLength <= 0)
                     {
+                        var other = relay.Router.Pick(cluster, destination) ?? destination;
                         LogRetrying(relay.Logger, destination.DestinationId, other.DestinationId);
                         failed = destination;
                         destination = other;

@@ -11,7 +11,7 @@ namespace Berth.LoadBalancer.Tests.Routing;
 
 /// <summary>
 /// A refused connection, or one the target drops before answering, ejects the target at once; GET and HEAD are
-/// retried once elsewhere, nothing else is.
+/// retried once elsewhere (a dropped one on the same target when the group has no other), nothing else is.
 /// </summary>
 public sealed class PassiveHealthTests(ITestOutputHelper output)
 {
@@ -66,6 +66,32 @@ public sealed class PassiveHealthTests(ITestOutputHelper output)
         Assert.Equal(TargetState.Unhealthy, lab.Balancer.Health.Find(GroupArn("web"), $"127.0.0.1:{dropping.Port}")!.Current.State);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task DroppedConnection_ToTheOnlyTarget_IsRetriedOnIt_OnBothPaths(bool fastPath)
+    {
+        var port = TestPorts.Next();
+        // The only target of its group drops its first connection unanswered (as gVisor made busybox httpd do under
+        // load) and answers the next: with no other target to go to, the GET goes to it again on a new connection. The
+        // relay does that itself; on YARP's path SocketsHttpHandler does, before YARP sees an error.
+        await using var flaky = DroppingTarget.Start(drops: 1);
+        await using var lab = await Lab.StartAsync(output, Snapshot(1, [Http(port, Forward("web"))], [Group("web", [flaky.Port])]), fastPath: fastPath);
+        using var client = Lab.Client(port);
+
+        using var response = await client.GetAsync("/").WithTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("answered", await response.Content.ReadAsStringAsync());
+        Assert.Equal(1, flaky.Dropped);
+        Assert.Equal(1, flaky.Answered);
+        // The relay ejects it all the same (with every target out, ELB's fail-open routes to them all, so it goes on
+        // serving); YARP's path never saw the failure.
+        var state = lab.Balancer.Health.Find(GroupArn("web"), $"127.0.0.1:{flaky.Port}")!.Current.State;
+        Assert.Equal(fastPath ? TargetState.Unhealthy : TargetState.Unavailable, state);
+        Assert.Equal(fastPath ? 1 : 0, lab.Balancer.Relay.Relayed);
+    }
+
     [Fact]
     public async Task RefusedConnection_OnAPost_IsNotRetried()
     {
@@ -88,15 +114,21 @@ public sealed class PassiveHealthTests(ITestOutputHelper output)
         Assert.Equal(3, alive.Hits);
     }
 
-    /// <summary>A target that accepts each connection, reads the request head and closes without a byte of response.</summary>
+    /// <summary>
+    /// A target that accepts each connection, reads the request head and closes without a byte of response; with
+    /// <c>drops</c>, only its first connections so, answering the later ones (200, <c>answered</c>, then closing).
+    /// </summary>
     private sealed class DroppingTarget : IAsyncDisposable
     {
         private readonly System.Net.Sockets.TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly int _drops;
         private readonly Task _accepting;
         private int _dropped;
+        private int _answered;
 
-        private DroppingTarget()
+        private DroppingTarget(int drops)
         {
+            _drops = drops;
             _listener.Start();
             _accepting = AcceptAsync();
         }
@@ -105,7 +137,9 @@ public sealed class PassiveHealthTests(ITestOutputHelper output)
 
         public int Dropped => Volatile.Read(ref _dropped);
 
-        public static DroppingTarget Start() => new();
+        public int Answered => Volatile.Read(ref _answered);
+
+        public static DroppingTarget Start(int drops = int.MaxValue) => new(drops);
 
         public async ValueTask DisposeAsync()
         {
@@ -132,7 +166,14 @@ public sealed class PassiveHealthTests(ITestOutputHelper output)
                     head.AddRange(buffer.AsSpan(0, read));
                 }
 
-                Interlocked.Increment(ref _dropped);
+                if (Dropped < _drops)
+                {
+                    Interlocked.Increment(ref _dropped);
+                    continue;
+                }
+
+                await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nanswered"u8.ToArray());
+                Interlocked.Increment(ref _answered);
             }
         }
 
