@@ -1,13 +1,10 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Text;
 using Berth.LoadBalancer.Health;
 using Berth.LoadBalancer.Hosting;
 using Berth.LoadBalancer.Model;
 using Berth.LoadBalancer.Routing;
 using Berth.LoadBalancer.State;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Model;
@@ -15,8 +12,8 @@ using Yarp.ReverseProxy.Model;
 namespace Berth.LoadBalancer.Relay;
 
 /// <summary>
-/// The HTTP/1.1 fast path (<c>Balancer:FastPath</c>): Kestrel connection middleware on plain HTTP listeners that reads
-/// each request head off the connection without consuming it and, when it is a request the relay serves exactly as
+/// The HTTP/1.1 fast path (<c>Balancer:FastPath</c>): on plain HTTP listeners, whose connections the balancer accepts
+/// itself (<see cref="RelayListener"/>), reads each request head and, when it is a request the relay serves exactly as
 /// YARP's path would, forwards its bytes to a pooled keep-alive connection of the chosen target and copies the
 /// response's bytes back, with no HttpContext, HttpRequestMessage or header strings in between
 /// (<see cref="RelayConnection"/>). Anything else is handed, at that request's first byte, to Kestrel and YARP for
@@ -66,6 +63,9 @@ internal sealed partial class Http1Relay
 
     public ConfigStore Store => _store;
 
+    /// <summary>Whether the relay serves plain HTTP listeners (<c>Balancer:FastPath</c>).</summary>
+    public bool Enabled => _enabled;
+
     /// <summary>The load balancer's idle timeout: how long the relay waits on a target, as YARP's activity timeout.</summary>
     public TimeSpan IdleTimeout => _store.Current?.IdleTimeout ?? TimeSpan.FromSeconds(60);
 
@@ -90,23 +90,6 @@ internal sealed partial class Http1Relay
 
     /// <summary>Requests the relay has in flight to a target (draining reports add them to YARP's).</summary>
     public int InFlight(DestinationState destination) => _targets.TryGetValue(destination, out var link) ? Volatile.Read(ref link.InFlight) : 0;
-
-    public Task HandleAsync(ConnectionContext connection, ConnectionDelegate next)
-    {
-        if (!_enabled
-            || connection.LocalEndPoint is not IPEndPoint local
-            || connection.RemoteEndPoint is not IPEndPoint remote
-            || connection.Features.Get<IConnectionSocketFeature>()?.Socket is not { } socket
-            || _store.Current is not { } model
-            || !model.ListenersByPort.TryGetValue(local.Port, out var listener)
-            || listener.Protocol != ListenerProtocol.Http)
-        {
-            return next(connection);
-        }
-
-        var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
-        return new RelayConnection(this, connection, socket, local.Port, Encoding.ASCII.GetBytes(address.ToString())).RunAsync(next);
-    }
 
     /// <summary>The relay's state for a target: its idle connections and the requests in flight to it.</summary>
     public TargetLink Link(ClusterState cluster, DestinationState destination) =>

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -11,14 +12,14 @@ using Yarp.ReverseProxy.Model;
 namespace Berth.LoadBalancer.Relay;
 
 /// <summary>
-/// One client connection on the relay: reads request heads from Kestrel's input pipe (so that a hand-over finds every
-/// unconsumed byte where Kestrel's HTTP parser looks), and answers by writing to the client's socket directly (no
-/// output pipe, whose reader is another thread's wake-up per response); nothing else writes to it until the relay
-/// returns. Exchanges run one at a time, each on a target connection of its own.
+/// One client connection on the relay, on the socket its <see cref="RelayListener"/> accepted: reads request heads into
+/// its own buffer (<see cref="SocketInput"/>) and answers by writing to the socket; a request it does not serve hands
+/// the connection, with the bytes read and not consumed, to Kestrel. Exchanges run one at a time, each on a target
+/// connection of its own.
 /// </summary>
-// The timer is disposed when RunAsync, the one thing a RelayConnection is made for, ends.
+// The timer and the input are disposed when RunAsync, the one thing a RelayConnection is made for, ends.
 #pragma warning disable CA1001
-internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContext connection, Socket client, int port, byte[] clientAddress)
+internal sealed partial class RelayConnection(Http1Relay relay, RelayListener listener, Socket client, int port, IPAddress remote)
 #pragma warning restore CA1001
 {
     /// <summary>A head larger than this goes to Kestrel (whose own limit is 32 KiB).</summary>
@@ -27,20 +28,40 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
     // Room for a response head (at most a target buffer's) with the fields the relay adds, and a chunk's size line.
     private const int ClientBufferSize = UpstreamConnection.BufferSize + 512;
 
-    private readonly PipeReader _input = connection.Transport.Input;
-    private readonly byte[] _port = Encoding.ASCII.GetBytes(port.ToString(CultureInfo.InvariantCulture));
-    private CancellationTokenSource _timer = new();
+    // Where the connection is, for Stop: between requests with nothing buffered (a read may be waiting for the next
+    // request), or in a request.
+    private const int Busy = 0;
+    private const int Idle = 1;
 
-    public async Task RunAsync(ConnectionDelegate next)
+    private readonly SocketInput _input = new(client);
+    private readonly byte[] _port = Encoding.ASCII.GetBytes(port.ToString(CultureInfo.InvariantCulture));
+    private readonly byte[] _clientAddress = Encoding.ASCII.GetBytes((remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString());
+    private CancellationTokenSource _timer = new();
+    private int _state;
+    private volatile bool _stopping;
+    private volatile bool _handedOver;
+
+    public async Task RunAsync()
     {
         try
         {
             while (true)
             {
+                if (_input.Unconsumed.IsEmpty)
+                {
+                    // Between requests: a listener that stops closes the connection now (Stop sees Idle) or here.
+                    Interlocked.Exchange(ref _state, Idle);
+                    if (_stopping)
+                    {
+                        break;
+                    }
+                }
+
                 ReadResult read;
                 try
                 {
                     read = await _input.ReadAsync(Deadline(relay.KeepAliveTimeout));
+                    Interlocked.Exchange(ref _state, Busy);
                 }
                 catch (OperationCanceledException) when (_timer.IsCancellationRequested)
                 {
@@ -48,11 +69,10 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
                     // Kestrel, which times it out by its own rules.
                     if (_input.TryRead(out read) && !read.Buffer.IsEmpty)
                     {
-                        _input.AdvanceTo(read.Buffer.Start);
-                        await next(connection);
+                        HandOver();
                     }
 
-                    return;
+                    break;
                 }
 
                 var buffer = read.Buffer;
@@ -61,8 +81,8 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
                 {
                     if (read.IsCompleted && buffer.IsEmpty)
                     {
-                        // The client closed between requests.
-                        return;
+                        // The client closed between requests (or the listener stopped an idle connection).
+                        break;
                     }
 
                     if (buffer.Length <= MaxRequestHead && !read.IsCompleted)
@@ -72,8 +92,8 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
                     }
 
                     _input.AdvanceTo(buffer.Start);
-                    await next(connection);
-                    return;
+                    HandOver();
+                    break;
                 }
 
                 var head = buffer.Slice(0, headLength);
@@ -84,14 +104,15 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
                     if (!relay.Router.TryRoute(relay.Store.Current, port, Contiguous(head, scratch), out var request, out var cluster, out var first))
                     {
                         _input.AdvanceTo(buffer.Start);
-                        await next(connection);
-                        return;
+                        HandOver();
+                        break;
                     }
 
+                    // A request that arrived as the listener stopped is served, and the connection closes after it.
                     relay.Count(cluster.ClusterId);
-                    if (!await ExchangeAsync(head, body, request, cluster, first, scratch))
+                    if (!await ExchangeAsync(head, body, request, cluster, first, scratch) || _stopping)
                     {
-                        return;
+                        break;
                     }
                 }
                 finally
@@ -99,19 +120,62 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
                     ArrayPool<byte>.Shared.Return(scratch);
                 }
             }
+
+            if (!_handedOver)
+            {
+                // As Kestrel's transport ends a connection: both directions shut down, then closed.
+                client.Shutdown(SocketShutdown.Both);
+            }
         }
         catch (Exception ex) when (ex is IOException or SocketException or ConnectionResetException or ConnectionAbortedException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
             // The client went away, or the response broke off after it began (the target failed or timed out): the
             // connection ends, as on YARP's path.
             LogAborted(relay.Logger, ex.Message);
-            connection.Abort();
         }
         finally
         {
+            if (!_handedOver)
+            {
+                client.Dispose();
+            }
+
+            _input.Dispose();
             _timer.Dispose();
         }
     }
+
+    /// <summary>
+    /// The listener stops: an idle connection closes now (a read waiting for the next request ends with nothing), a
+    /// busy one after its exchange.
+    /// </summary>
+    public void Stop()
+    {
+        _stopping = true;
+        if (Interlocked.CompareExchange(ref _state, Busy, Idle) == Idle)
+        {
+            try
+            {
+                client.Shutdown(SocketShutdown.Receive);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                // Closed already.
+            }
+        }
+    }
+
+    /// <summary>The listener is disposed: whatever is still in flight ends.</summary>
+    public void Abort()
+    {
+        if (!_handedOver)
+        {
+            client.Dispose();
+        }
+    }
+
+    // Kestrel takes the connection from the request at the input's start; once the listener stopped it closes.
+    private void HandOver() => _handedOver = listener.HandOver(client, _input.Unconsumed);
 
     /// <summary>
     /// Forwards one request and relays its response. False when the client connection ends after it (the client asked
@@ -266,7 +330,7 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> SendAsync(UpstreamPool pool, UpstreamConnection upstream, ReadOnlySequence<byte> head, RequestHead request, byte[] scratch)
     {
-        var length = request.WriteForwarded(Contiguous(head, scratch), upstream.Buffer, clientAddress, _port);
+        var length = request.WriteForwarded(Contiguous(head, scratch), upstream.Buffer, _clientAddress, _port);
         try
         {
             await upstream.Socket.SendAsync(upstream.Buffer.AsMemory(0, length), SocketFlags.None, Deadline(relay.IdleTimeout));
@@ -289,7 +353,7 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> SendWithBodyAsync(UpstreamPool pool, UpstreamConnection upstream, ReadOnlySequence<byte> head, ReadOnlySequence<byte> buffered, RequestHead request, byte[] scratch)
     {
-        var length = request.WriteForwarded(Contiguous(head, scratch), upstream.Buffer, clientAddress, _port);
+        var length = request.WriteForwarded(Contiguous(head, scratch), upstream.Buffer, _clientAddress, _port);
         var first = buffered.Slice(0, Math.Min(buffered.Length, Math.Min(request.ContentLength, upstream.Buffer.Length - length)));
         first.CopyTo(upstream.Buffer.AsSpan(length));
         length += (int)first.Length;
