@@ -134,7 +134,12 @@ internal sealed partial class RelayListener : IConnectionListener
             connection.Abort();
         }
 
-        await Task.WhenAll(_relayed.Values);
+        foreach (var run in _relayed.Values)
+        {
+            // Failures are ForgetAsync's to log.
+            await run.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
         _contexts.Dispose();
     }
 
@@ -196,6 +201,11 @@ internal sealed partial class RelayListener : IConnectionListener
         {
             await run;
         }
+        catch (Exception ex)
+        {
+            // RunAsync ends what it expects by itself; anything else is a bug, logged as Kestrel logs a middleware's.
+            LogFailed(_logger, ex);
+        }
         finally
         {
             _relayed.TryRemove(connection, out _);
@@ -205,6 +215,9 @@ internal sealed partial class RelayListener : IConnectionListener
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A relayed connection failed")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Listener {EndPoint} unbound with {Count} relayed connections still in an exchange")]
     private static partial void LogDrainTimedOut(ILogger logger, EndPoint endPoint, int count);
