@@ -63,6 +63,16 @@ internal sealed partial class Http1Relay
 
     public ConfigStore Store => _store;
 
+    private Loop.EventLoop[]? _loops;
+    private int _nextLoop;
+
+    /// <summary>The event loop for the next relayed connection: one per core, started with the first.</summary>
+    public Loop.EventLoop NextLoop()
+    {
+        var loops = LazyInitializer.EnsureInitialized(ref _loops, static () => Enumerable.Range(0, Environment.ProcessorCount).Select(i => new Loop.EventLoop(i)).ToArray());
+        return loops[(int)((uint)Interlocked.Increment(ref _nextLoop) % (uint)loops.Length)];
+    }
+
     /// <summary>Whether the relay serves plain HTTP listeners (<c>Balancer:FastPath</c>).</summary>
     public bool Enabled => _enabled;
 
@@ -108,7 +118,7 @@ internal sealed partial class Http1Relay
             if (!change.Current.TargetGroups.TryGetValue(link.Group, out var group) || !group.Targets.Any(t => t.Key == destination.DestinationId))
             {
                 _targets.TryRemove(destination, out _);
-                link.Pool.Close();
+                link.Close();
             }
         }
     }
@@ -123,7 +133,18 @@ internal sealed partial class Http1Relay
 
         public string Group { get; } = group;
 
-        public UpstreamPool Pool { get; } = PoolOf(new Uri(destination.Model.Config.Address));
+        private readonly UpstreamPool[] _pools = Enumerable.Range(0, Environment.ProcessorCount).Select(_ => PoolOf(new Uri(destination.Model.Config.Address))).ToArray();
+
+        /// <summary>The idle connections of the current loop.</summary>
+        public UpstreamPool Pool => _pools[Loop.EventLoop.Current?.Index ?? 0];
+
+        public void Close()
+        {
+            foreach (var pool in _pools)
+            {
+                pool.Close();
+            }
+        }
 
         private static UpstreamPool PoolOf(Uri address)
         {

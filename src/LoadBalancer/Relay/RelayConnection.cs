@@ -6,6 +6,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Berth.LoadBalancer.Relay.Loop;
 using Microsoft.AspNetCore.Connections;
 using Yarp.ReverseProxy.Model;
 
@@ -19,7 +20,7 @@ namespace Berth.LoadBalancer.Relay;
 /// </summary>
 // The timer and the input are disposed when RunAsync, the one thing a RelayConnection is made for, ends.
 #pragma warning disable CA1001
-internal sealed partial class RelayConnection(Http1Relay relay, RelayListener listener, Socket client, int port, IPAddress remote)
+internal sealed partial class RelayConnection(Http1Relay relay, RelayListener listener, LoopSocket client, int port, IPAddress remote)
 #pragma warning restore CA1001
 {
     /// <summary>A head larger than this goes to Kestrel (whose own limit is 32 KiB).</summary>
@@ -175,7 +176,7 @@ internal sealed partial class RelayConnection(Http1Relay relay, RelayListener li
     }
 
     // Kestrel takes the connection from the request at the input's start; once the listener stopped it closes.
-    private void HandOver() => _handedOver = listener.HandOver(client, _input.Unconsumed);
+    private void HandOver() => _handedOver = listener.HandOver(client.Detach(), _input.Unconsumed);
 
     /// <summary>
     /// Forwards one request and relays its response. False when the client connection ends after it (the client asked

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using Berth.LoadBalancer.Model;
+using Berth.LoadBalancer.Relay.Loop;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 
@@ -189,10 +190,17 @@ internal sealed partial class RelayListener : IConnectionListener
             return;
         }
 
-        var connection = new RelayConnection(_relay, this, socket, local.Port, remote.Address);
-        var run = connection.RunAsync();
-        _relayed[connection] = run;
-        _ = ForgetAsync(connection, run);
+        var loop = _relay.NextLoop();
+        loop.Post(
+            static state =>
+            {
+                var (listener, loop, socket, port, address) = ((RelayListener, EventLoop, Socket, int, IPAddress))state!;
+                var connection = new RelayConnection(listener._relay, listener, new LoopSocket(loop, socket), port, address);
+                var run = connection.RunAsync();
+                listener._relayed[connection] = run;
+                _ = listener.ForgetAsync(connection, run);
+            },
+            (this, loop, socket, local.Port, remote.Address));
     }
 
     private async Task ForgetAsync(RelayConnection connection, Task run)

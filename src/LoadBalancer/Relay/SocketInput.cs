@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using Berth.LoadBalancer.Relay.Loop;
 
 namespace Berth.LoadBalancer.Relay;
 
@@ -12,7 +13,7 @@ namespace Berth.LoadBalancer.Relay;
 /// then wakes the pipe's reader on another continuation; here a request is one receive (docs/load-balancer.md, "The
 /// HTTP/1.1 relay").
 /// </summary>
-internal sealed class SocketInput(Socket socket) : IDisposable
+internal sealed class SocketInput(LoopSocket socket) : IDisposable
 {
     // Room for a head the relay serves (RelayConnection.MaxRequestHead) and more, so that a head that does not end
     // within that limit is seen as such and handed to Kestrel; request bodies stream through it.

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Net;
-using System.Net.Sockets;
+using Berth.LoadBalancer.Relay.Loop;
 
 namespace Berth.LoadBalancer.Relay;
 
@@ -10,13 +10,13 @@ internal sealed class UpstreamConnection : IDisposable
     /// <summary>Room for a forwarded request head and a response head (the relay hands larger request heads to YARP).</summary>
     public const int BufferSize = 16 * 1024;
 
-    public UpstreamConnection(Socket socket)
+    public UpstreamConnection(LoopSocket socket)
     {
         Socket = socket;
         Buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
     }
 
-    public Socket Socket { get; }
+    public LoopSocket Socket { get; }
 
     public byte[] Buffer { get; private set; }
 
@@ -79,17 +79,7 @@ internal sealed class UpstreamPool(EndPoint target)
 
     public async ValueTask<UpstreamConnection> ConnectAsync(CancellationToken cancellationToken)
     {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(Target, cancellationToken);
-            return new UpstreamConnection(socket);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
+        return new UpstreamConnection(await LoopSocket.ConnectAsync(Target));
     }
 
     /// <summary>Closes the idle connections and every one returned later (the target left the configuration).</summary>
