@@ -117,13 +117,16 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
     /// Forwards one request and relays its response. False when the client connection ends after it (the client asked
     /// for that). Retries, like YARP's path with <c>Routing/PassiveHealthRetry</c>: a reused target connection the
     /// target had closed while idle is replaced by a new one; a target that refuses a new connection or drops it before
-    /// its response is ejected, and a GET or HEAD without a body goes once to another target (the same one, on a new
-    /// connection, when its group has no other).
+    /// its response is ejected, and a GET or HEAD without a body goes to another target (the same one, on a new
+    /// connection, when its group has no other), up to <see cref="MaxRetries"/> times.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ExchangeAsync(ReadOnlySequence<byte> head, ReadOnlySequence<byte> buffered, RequestHead request, ClusterState cluster, DestinationState destination, byte[] scratch)
     {
-        DestinationState? failed = null;
+        // Retries left for a GET or HEAD whose connection failed before any response byte. SocketsHttpHandler sends such
+        // a request again on new connections a few times on YARP's path; one retry was not enough where gVisor drops
+        // fresh connections under load (a loaded CI run: all three targets ejected in 2 s, then 2 of 60 requests 502).
+        var retries = MaxRetries;
         while (true)
         {
             var link = relay.Link(cluster, destination);
@@ -185,14 +188,13 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
                         relay.Eject(cluster, destination, failure!);
                     }
 
-                    // Once, to another target (as Routing/PassiveHealthRetry on YARP's path), or to the same one on a
-                    // new connection when its group has none: on YARP's path SocketsHttpHandler itself sends a request
-                    // again whose connection closed before any response byte (PassiveHealthTests).
-                    if (failed is null && request.Retryable && request.ContentLength <= 0)
+                    // To another target (as Routing/PassiveHealthRetry on YARP's path), or to the same one on a new
+                    // connection when its group has none: on YARP's path SocketsHttpHandler itself sends a request again
+                    // whose connection closed before any response byte (PassiveHealthTests).
+                    if (retries-- > 0 && request.Retryable && request.ContentLength <= 0)
                     {
                         var other = relay.Router.Pick(cluster, destination) ?? destination;
                         LogRetrying(relay.Logger, destination.DestinationId, other.DestinationId);
-                        failed = destination;
                         destination = other;
                         continue;
                     }
@@ -257,6 +259,9 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
     }
 
     private const int TimedOut = -1;
+
+    /// <summary>How many times a dropped GET or HEAD is sent again, each time on a new connection.</summary>
+    private const int MaxRetries = 3;
 
     /// <summary>
     /// Sends a request without a body and waits for the first response bytes; the bytes received, 0 when the target

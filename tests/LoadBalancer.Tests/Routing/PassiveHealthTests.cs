@@ -93,6 +93,29 @@ public sealed class PassiveHealthTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task DroppedConnections_AreRetriedUpToThreeTimes_ByTheRelay()
+    {
+        var port = TestPorts.Next();
+        // Three drops in a row (a loaded CI run with gVisor targets saw all three of a group's targets drop within 2 s),
+        // then an answer: the relay's three retries reach it; one more drop would be a 502.
+        await using var flaky = DroppingTarget.Start(drops: 3);
+        await using var lab = await Lab.StartAsync(output, Snapshot(1, [Http(port, Forward("web"))], [Group("web", [flaky.Port])]), fastPath: true);
+        using var client = Lab.Client(port);
+
+        using var answered = await client.GetAsync("/").WithTimeout();
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        Assert.Equal((3, 1), (flaky.Dropped, flaky.Answered));
+
+        await using var worse = DroppingTarget.Start(drops: 4);
+        var next = TestPorts.Next();
+        await using var lab2 = await Lab.StartAsync(output, Snapshot(1, [Http(next, Forward("web"))], [Group("web", [worse.Port])]), fastPath: true);
+        using var client2 = Lab.Client(next);
+        using var failed = await client2.GetAsync("/").WithTimeout();
+        Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
+        Assert.Equal((4, 0), (worse.Dropped, worse.Answered));
+    }
+
+    [Fact]
     public async Task RefusedConnection_OnAPost_IsNotRetried()
     {
         var port = TestPorts.Next();
