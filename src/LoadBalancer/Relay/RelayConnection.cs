@@ -154,8 +154,8 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
                     }
 
                     received = request.ContentLength > 0
-                        ? await SendWithBodyAsync(link.Pool, upstream, head, buffered, request, scratch)
-                        : await SendAsync(link.Pool, upstream, head, request, scratch);
+                        ? await SendWithBodyAsync(upstream, head, buffered, request, scratch)
+                        : await SendAsync(upstream, head, request, scratch);
                     if (received > 0)
                     {
                         break;
@@ -269,7 +269,7 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
     /// that a retry can send them again.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> SendAsync(UpstreamPool pool, UpstreamConnection upstream, ReadOnlySequence<byte> head, RequestHead request, byte[] scratch)
+    private async ValueTask<int> SendAsync(UpstreamConnection upstream, ReadOnlySequence<byte> head, RequestHead request, byte[] scratch)
     {
         var length = request.WriteForwarded(Contiguous(head, scratch), upstream.Buffer, clientAddress, _port);
         try
@@ -292,7 +292,7 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
     /// response bytes; returns as <see cref="SendAsync"/>. A body already read with the head goes in the same write.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> SendWithBodyAsync(UpstreamPool pool, UpstreamConnection upstream, ReadOnlySequence<byte> head, ReadOnlySequence<byte> buffered, RequestHead request, byte[] scratch)
+    private async ValueTask<int> SendWithBodyAsync(UpstreamConnection upstream, ReadOnlySequence<byte> head, ReadOnlySequence<byte> buffered, RequestHead request, byte[] scratch)
     {
         var length = request.WriteForwarded(Contiguous(head, scratch), upstream.Buffer, clientAddress, _port);
         var first = buffered.Slice(0, Math.Min(buffered.Length, Math.Min(request.ContentLength, upstream.Buffer.Length - length)));
