@@ -182,13 +182,16 @@ internal sealed partial class RelayConnection(Http1Relay relay, RelayListener li
     /// Forwards one request and relays its response. False when the client connection ends after it (the client asked
     /// for that). Retries, like YARP's path with <c>Routing/PassiveHealthRetry</c>: a reused target connection the
     /// target had closed while idle is replaced by a new one; a target that refuses a new connection or drops it before
-    /// its response is ejected, and a GET or HEAD without a body goes once to another target (the same one, on a new
-    /// connection, when its group has no other).
+    /// its response is ejected, and a GET or HEAD without a body goes to another target (the same one, on a new
+    /// connection, when its group has no other), up to <see cref="MaxRetries"/> times.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ExchangeAsync(ReadOnlySequence<byte> head, ReadOnlySequence<byte> buffered, RequestHead request, ClusterState cluster, DestinationState destination, byte[] scratch)
     {
-        DestinationState? failed = null;
+        // Retries left for a GET or HEAD whose connection failed before any response byte. SocketsHttpHandler sends such
+        // a request again on new connections a few times on YARP's path; one retry was not enough where gVisor drops
+        // fresh connections under load (a loaded CI run: all three targets ejected in 2 s, then 2 of 60 requests 502).
+        var retries = MaxRetries;
         while (true)
         {
             var link = relay.Link(cluster, destination);
@@ -216,8 +219,8 @@ internal sealed partial class RelayConnection(Http1Relay relay, RelayListener li
                     }
 
                     received = request.ContentLength > 0
-                        ? await SendWithBodyAsync(link.Pool, upstream, head, buffered, request, scratch)
-                        : await SendAsync(link.Pool, upstream, head, request, scratch);
+                        ? await SendWithBodyAsync(upstream, head, buffered, request, scratch)
+                        : await SendAsync(upstream, head, request, scratch);
                     if (received > 0)
                     {
                         break;
@@ -250,14 +253,13 @@ internal sealed partial class RelayConnection(Http1Relay relay, RelayListener li
                         relay.Eject(cluster, destination, failure!);
                     }
 
-                    // Once, to another target (as Routing/PassiveHealthRetry on YARP's path), or to the same one on a
-                    // new connection when its group has none: on YARP's path SocketsHttpHandler itself sends a request
-                    // again whose connection closed before any response byte (PassiveHealthTests).
-                    if (failed is null && request.Retryable && request.ContentLength <= 0)
+                    // To another target (as Routing/PassiveHealthRetry on YARP's path), or to the same one on a new
+                    // connection when its group has none: on YARP's path SocketsHttpHandler itself sends a request again
+                    // whose connection closed before any response byte (PassiveHealthTests).
+                    if (retries-- > 0 && request.Retryable && request.ContentLength <= 0)
                     {
                         var other = relay.Router.Pick(cluster, destination) ?? destination;
                         LogRetrying(relay.Logger, destination.DestinationId, other.DestinationId);
-                        failed = destination;
                         destination = other;
                         continue;
                     }
@@ -323,13 +325,16 @@ internal sealed partial class RelayConnection(Http1Relay relay, RelayListener li
 
     private const int TimedOut = -1;
 
+    /// <summary>How many times a dropped GET or HEAD is sent again, each time on a new connection.</summary>
+    private const int MaxRetries = 3;
+
     /// <summary>
     /// Sends a request without a body and waits for the first response bytes; the bytes received, 0 when the target
     /// closed or reset the connection first, <see cref="TimedOut"/>. The request's bytes stay in the input pipe, so
     /// that a retry can send them again.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> SendAsync(UpstreamPool pool, UpstreamConnection upstream, ReadOnlySequence<byte> head, RequestHead request, byte[] scratch)
+    private async ValueTask<int> SendAsync(UpstreamConnection upstream, ReadOnlySequence<byte> head, RequestHead request, byte[] scratch)
     {
         var length = request.WriteForwarded(Contiguous(head, scratch), upstream.Buffer, _clientAddress, _port);
         try
@@ -352,7 +357,7 @@ internal sealed partial class RelayConnection(Http1Relay relay, RelayListener li
     /// response bytes; returns as <see cref="SendAsync"/>. A body already read with the head goes in the same write.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> SendWithBodyAsync(UpstreamPool pool, UpstreamConnection upstream, ReadOnlySequence<byte> head, ReadOnlySequence<byte> buffered, RequestHead request, byte[] scratch)
+    private async ValueTask<int> SendWithBodyAsync(UpstreamConnection upstream, ReadOnlySequence<byte> head, ReadOnlySequence<byte> buffered, RequestHead request, byte[] scratch)
     {
         var length = request.WriteForwarded(Contiguous(head, scratch), upstream.Buffer, _clientAddress, _port);
         var first = buffered.Slice(0, Math.Min(buffered.Length, Math.Min(request.ContentLength, upstream.Buffer.Length - length)));

@@ -52,13 +52,16 @@ public sealed class TaskEngineSystemTests(EngineFixture engine, ITestOutputHelpe
         await using var agent = await StartAgentAsync();
         var task = NewTask("health", Container("web", "trap 'exit 0' TERM; touch /tmp/ok; sleep 300 & wait") with
         {
-            HealthCheck = new HealthCheckSpec(["CMD-SHELL", "test -f /tmp/ok"], TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(1), 1, TimeSpan.Zero),
+            // A start period, so that a check run before the shell has touched the file (a loaded CI run: the first
+            // check, 300 ms in, failed and made it unhealthy) does not count; a 5 s check timeout, so that a slow exec
+            // at load average 60 is not a failure. Once a check passes, every failure counts (Docker's rule).
+            HealthCheck = new HealthCheckSpec(["CMD-SHELL", "test -f /tmp/ok"], TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(5), 1, TimeSpan.FromSeconds(60)),
         });
         agent.Engine.ApplyDesired(new DesiredTaskSet(1, [task]));
         var healthy = await agent.WaitForAsync(task.TaskId, r => r.Health == TaskHealth.Healthy);
 
-        var watch = System.Diagnostics.Stopwatch.StartNew();
         (await ProcessRunner.RunAsync("docker", ["exec", healthy.Containers[0].RuntimeId!, "rm", "/tmp/ok"])).EnsureSuccess("docker exec");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         var unhealthy = await agent.WaitForAsync(task.TaskId, r => r.Health == TaskHealth.Unhealthy, TimeSpan.FromSeconds(15));
 
         output.WriteLine($"unhealthy reported {watch.ElapsedMilliseconds} ms after the check started failing");

@@ -94,8 +94,12 @@ public sealed class UpFargateTests(ITestOutputHelper output)
             // Scaled to 0, the pool retires its host after the idle timeout: instance INACTIVE, nothing left in the lab.
             (await cli.RunAsync("service", "update", "--name", "web", "--desired", "0", "--wait", "--timeout", "120s")).EnsureSuccess();
             await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(Directory.GetDirectories(labDirectory, "h*").Length == 0), TimeSpan.FromMinutes(3), "the pool to retire its host");
-            var inactive = (await cli.RunAsync("-o", "json", "instance", "list", "--include-fargate", "--status", "INACTIVE")).EnsureSuccess().Json.AsArray();
-            Assert.Contains(inactive, i => (string?)i!["containerInstanceArn"] == instanceArn);
+            // The host's namespace can go before the scheduler has recorded the deregistration (a loaded CI run saw an
+            // empty INACTIVE list right after): wait for it.
+            await TaskTimeouts.WaitUntilAsync(
+                async () => (await cli.RunAsync("-o", "json", "instance", "list", "--include-fargate", "--status", "INACTIVE")).EnsureSuccess().Json.AsArray()
+                    .Any(i => (string?)i!["containerInstanceArn"] == instanceArn),
+                TimeSpan.FromSeconds(90), "the retired pool host INACTIVE");
             Assert.DoesNotContain(await NamespacesAsync(), n => n.StartsWith($"berth-lab-{labId}-h", StringComparison.Ordinal));
 
             // With no host left, stopping the platform removes the lab: its switch, its root leg and its directory.

@@ -20,6 +20,7 @@ public sealed class SystemdHostTests(ITestOutputHelper output) : IAsyncLifetime
     private ServiceProcess? _scheduler;
     private GrpcChannel? _channel;
     private string _adminToken = "";
+    private string _joinToken = "";
 
     private CallOptions Admin => new(new Metadata { { "authorization", "Bearer " + _adminToken } }, DateTime.UtcNow.AddSeconds(30));
 
@@ -32,7 +33,7 @@ public sealed class SystemdHostTests(ITestOutputHelper output) : IAsyncLifetime
         // The machine reaches the scheduler on the engine's bridge gateway (the root namespace's side of docker0).
         var gateway = await SystemdMachine.BridgeGatewayAsync();
         var schedulerUrl = await StartSchedulerAsync(gateway);
-        var joinToken = (await File.ReadAllTextAsync(Path.Combine(_work.FullName, "scheduler", "join-token"))).Trim();
+        var joinToken = _joinToken;
         await TestImages.EnsureBusyboxAsync(null, output.WriteLine);
 
         await using var machine = await SystemdMachine.StartAsync([(publish, "/mnt/agent"), (Path.Combine(repo, "deploy", "agent"), "/mnt/install")], output.WriteLine);
@@ -105,9 +106,11 @@ public sealed class SystemdHostTests(ITestOutputHelper output) : IAsyncLifetime
         var data = Path.Combine(_work.FullName, "scheduler");
         _scheduler = ServiceProcess.Start("scheduler", LabPlatform.Binary("Scheduler", "Berth.Scheduler.dll"),
             ["--urls", url, "--data-dir", data, "--Scheduler:HeartbeatInterval", "00:00:02", "--Logging:LogLevel:Microsoft.AspNetCore", "Warning"], output.WriteLine);
-        var tokenFile = Path.Combine(data, "admin-token");
-        await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(File.Exists(tokenFile) && new FileInfo(tokenFile).Length > 0), TimeSpan.FromSeconds(60), "the scheduler's tokens");
-        _adminToken = (await File.ReadAllTextAsync(tokenFile)).Trim();
+        // The scheduler writes the admin token before the join token: waiting for the admin token alone let the join
+        // token be read before it existed (a loaded CI run, 2026-12-05).
+        var tokens = await SchedulerTokens.ReadAsync(data, TimeSpan.FromSeconds(60));
+        _adminToken = tokens.Admin;
+        _joinToken = tokens.Join;
         _channel = GrpcChannel.ForAddress(url);
         return url;
     }
