@@ -19,7 +19,7 @@ namespace Berth.LoadBalancer.Relay;
 /// (<see cref="RelayConnection"/>). Anything else is handed, at that request's first byte, to Kestrel and YARP for
 /// the rest of the connection (docs/load-balancer.md, "The HTTP/1.1 relay").
 /// </summary>
-internal sealed partial class Http1Relay
+internal sealed partial class Http1Relay : IDisposable
 {
     private readonly ConfigStore _store;
     private readonly bool _enabled;
@@ -63,14 +63,23 @@ internal sealed partial class Http1Relay
 
     public ConfigStore Store => _store;
 
-    private Loop.EventLoop[]? _loops;
+    private Loops.EventLoop[]? _loops;
     private int _nextLoop;
 
     /// <summary>The event loop for the next relayed connection: one per core, started with the first.</summary>
-    public Loop.EventLoop NextLoop()
+    public Loops.EventLoop NextLoop()
     {
-        var loops = LazyInitializer.EnsureInitialized(ref _loops, static () => Enumerable.Range(0, Environment.ProcessorCount).Select(i => new Loop.EventLoop(i)).ToArray());
+        var loops = LazyInitializer.EnsureInitialized(ref _loops, static () => Enumerable.Range(0, Environment.ProcessorCount).Select(i => new Loops.EventLoop(i)).ToArray());
         return loops[(int)((uint)Interlocked.Increment(ref _nextLoop) % (uint)loops.Length)];
+    }
+
+    /// <summary>Ends the event loops (after Kestrel's listeners, which the host stops first).</summary>
+    public void Dispose()
+    {
+        foreach (var loop in Volatile.Read(ref _loops) ?? [])
+        {
+            loop.Dispose();
+        }
     }
 
     /// <summary>Whether the relay serves plain HTTP listeners (<c>Balancer:FastPath</c>).</summary>
@@ -136,7 +145,7 @@ internal sealed partial class Http1Relay
         private readonly UpstreamPool[] _pools = Enumerable.Range(0, Environment.ProcessorCount).Select(_ => PoolOf(new Uri(destination.Model.Config.Address))).ToArray();
 
         /// <summary>The idle connections of the current loop.</summary>
-        public UpstreamPool Pool => _pools[Loop.EventLoop.Current?.Index ?? 0];
+        public UpstreamPool Pool => _pools[Loops.EventLoop.Current?.Index ?? 0];
 
         public void Close()
         {

@@ -6,7 +6,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
-using Berth.LoadBalancer.Relay.Loop;
+using Berth.LoadBalancer.Relay.Loops;
 using Microsoft.AspNetCore.Connections;
 using Yarp.ReverseProxy.Model;
 
@@ -37,7 +37,6 @@ internal sealed partial class RelayConnection(Http1Relay relay, RelayListener li
     private readonly SocketInput _input = new(client);
     private readonly byte[] _port = Encoding.ASCII.GetBytes(port.ToString(CultureInfo.InvariantCulture));
     private readonly byte[] _clientAddress = Encoding.ASCII.GetBytes((remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString());
-    private CancellationTokenSource _timer = new();
     private int _state;
     private volatile bool _stopping;
     private volatile bool _handedOver;
@@ -61,10 +60,10 @@ internal sealed partial class RelayConnection(Http1Relay relay, RelayListener li
                 ReadResult read;
                 try
                 {
-                    read = await _input.ReadAsync(Deadline(relay.KeepAliveTimeout));
+                    read = await _input.ReadAsync(relay.KeepAliveTimeout);
                     Interlocked.Exchange(ref _state, Busy);
                 }
-                catch (OperationCanceledException) when (_timer.IsCancellationRequested)
+                catch (TimeoutException)
                 {
                     // Idle past the keep-alive timeout: close, as Kestrel does; a head begun but not finished goes to
                     // Kestrel, which times it out by its own rules.
@@ -128,7 +127,7 @@ internal sealed partial class RelayConnection(Http1Relay relay, RelayListener li
                 client.Shutdown(SocketShutdown.Both);
             }
         }
-        catch (Exception ex) when (ex is IOException or SocketException or ConnectionResetException or ConnectionAbortedException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception ex) when (ex is IOException or SocketException or ConnectionResetException or ConnectionAbortedException or TimeoutException or ObjectDisposedException or InvalidOperationException)
         {
             // The client went away, or the response broke off after it began (the target failed or timed out): the
             // connection ends, as on YARP's path.
@@ -142,7 +141,6 @@ internal sealed partial class RelayConnection(Http1Relay relay, RelayListener li
             }
 
             _input.Dispose();
-            _timer.Dispose();
         }
     }
 
@@ -209,9 +207,9 @@ internal sealed partial class RelayConnection(Http1Relay relay, RelayListener li
                     {
                         try
                         {
-                            upstream = await link.Pool.ConnectAsync(Deadline(relay.IdleTimeout));
+                            upstream = await link.Pool.ConnectAsync(relay.IdleTimeout);
                         }
-                        catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+                        catch (Exception ex) when (ex is SocketException or TimeoutException)
                         {
                             failure = ex.Message;
                             break;
@@ -339,14 +337,14 @@ internal sealed partial class RelayConnection(Http1Relay relay, RelayListener li
         var length = request.WriteForwarded(Contiguous(head, scratch), upstream.Buffer, _clientAddress, _port);
         try
         {
-            await upstream.Socket.SendAsync(upstream.Buffer.AsMemory(0, length), SocketFlags.None, Deadline(relay.IdleTimeout));
-            return await upstream.Socket.ReceiveAsync(upstream.Buffer.AsMemory(), SocketFlags.None, Deadline(relay.IdleTimeout));
+            await upstream.Socket.SendAsync(upstream.Buffer.AsMemory(0, length), relay.IdleTimeout);
+            return await upstream.Socket.ReceiveAsync(upstream.Buffer.AsMemory(), relay.IdleTimeout);
         }
         catch (SocketException)
         {
             return 0;
         }
-        catch (OperationCanceledException) when (_timer.IsCancellationRequested)
+        catch (TimeoutException)
         {
             return TimedOut;
         }
@@ -367,10 +365,10 @@ internal sealed partial class RelayConnection(Http1Relay relay, RelayListener li
         _input.AdvanceTo(first.End);
         try
         {
-            await upstream.Socket.SendAsync(upstream.Buffer.AsMemory(0, length), SocketFlags.None, Deadline(relay.IdleTimeout));
+            await upstream.Socket.SendAsync(upstream.Buffer.AsMemory(0, length), relay.IdleTimeout);
             while (remaining > 0)
             {
-                var read = await _input.ReadAsync(Deadline(relay.IdleTimeout));
+                var read = await _input.ReadAsync(relay.IdleTimeout);
                 if (read.Buffer.IsEmpty && read.IsCompleted)
                 {
                     throw new IOException("The client closed the connection in the middle of the request body.");
@@ -379,20 +377,20 @@ internal sealed partial class RelayConnection(Http1Relay relay, RelayListener li
                 var part = read.Buffer.Slice(0, Math.Min(read.Buffer.Length, remaining));
                 foreach (var segment in part)
                 {
-                    await upstream.Socket.SendAsync(segment, SocketFlags.None, Deadline(relay.IdleTimeout));
+                    await upstream.Socket.SendAsync(segment, relay.IdleTimeout);
                 }
 
                 remaining -= part.Length;
                 _input.AdvanceTo(part.End);
             }
 
-            return await upstream.Socket.ReceiveAsync(upstream.Buffer.AsMemory(), SocketFlags.None, Deadline(relay.IdleTimeout));
+            return await upstream.Socket.ReceiveAsync(upstream.Buffer.AsMemory(), relay.IdleTimeout);
         }
         catch (SocketException)
         {
             return 0;
         }
-        catch (OperationCanceledException) when (_timer.IsCancellationRequested && remaining == 0)
+        catch (TimeoutException) when (remaining == 0)
         {
             return TimedOut;
         }
@@ -450,7 +448,7 @@ internal sealed partial class RelayConnection(Http1Relay relay, RelayListener li
                     room = room[..(int)remaining];
                 }
 
-                var n = await upstream.Socket.ReceiveAsync(room, SocketFlags.None, Deadline(relay.IdleTimeout));
+                var n = await upstream.Socket.ReceiveAsync(room, relay.IdleTimeout);
                 if (n == 0 && response.Framing == BodyFraming.UntilClose)
                 {
                     await Send(s_lastChunk);
@@ -588,7 +586,7 @@ internal sealed partial class RelayConnection(Http1Relay relay, RelayListener li
                 return (filled, -1);
             }
 
-            var n = await upstream.Socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, Deadline(relay.IdleTimeout));
+            var n = await upstream.Socket.ReceiveAsync(buffer.AsMemory(filled), relay.IdleTimeout);
             if (n == 0)
             {
                 throw new IOException("The target closed the connection in the response head.");
@@ -614,21 +612,7 @@ internal sealed partial class RelayConnection(Http1Relay relay, RelayListener li
         }
     }
 
-    private ValueTask<int> Send(ReadOnlyMemory<byte> bytes) => client.SendAsync(bytes, SocketFlags.None, Deadline(relay.IdleTimeout));
-
-    /// <summary>A token that fires after <paramref name="timeout"/> unless the next wait sets a new one.</summary>
-    private CancellationToken Deadline(TimeSpan timeout)
-    {
-        if (_timer.IsCancellationRequested)
-        {
-            // It fired: the wait it was for ended with a 504 or the connection's end; later waits need a new one.
-            _timer.Dispose();
-            _timer = new CancellationTokenSource();
-        }
-
-        _timer.CancelAfter(timeout);
-        return _timer.Token;
-    }
+    private ValueTask<int> Send(ReadOnlyMemory<byte> bytes) => client.SendAsync(bytes, relay.IdleTimeout);
 
     // The head's bytes as one span: the pipe's segment itself, or a copy when the head spans segments.
     private static ReadOnlySpan<byte> Contiguous(ReadOnlySequence<byte> head, byte[] scratch)

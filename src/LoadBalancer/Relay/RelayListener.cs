@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using Berth.LoadBalancer.Model;
-using Berth.LoadBalancer.Relay.Loop;
+using Berth.LoadBalancer.Relay.Loops;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Net.Sockets;
-using Berth.LoadBalancer.Relay.Loop;
+using Berth.LoadBalancer.Relay.Loops;
 
 namespace Berth.LoadBalancer.Relay;
 
@@ -32,7 +31,7 @@ internal sealed class SocketInput(LoopSocket socket) : IDisposable
     /// The buffered bytes, at once when some were not examined yet (or the client closed), else after the next receive.
     /// A socket error surfaces as it does on Kestrel's pipe, as an exception.
     /// </summary>
-    public async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken)
+    public async ValueTask<ReadResult> ReadAsync(TimeSpan timeout)
     {
         while (_end == _examined && !_completed)
         {
@@ -46,7 +45,7 @@ internal sealed class SocketInput(LoopSocket socket) : IDisposable
                 Compact();
             }
 
-            var n = await socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken);
+            var n = await socket.ReceiveAsync(_buffer.AsMemory(_end), timeout);
             if (n == 0)
             {
                 _completed = true;

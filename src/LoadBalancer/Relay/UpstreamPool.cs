@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Net;
-using Berth.LoadBalancer.Relay.Loop;
+using Berth.LoadBalancer.Relay.Loops;
 
 namespace Berth.LoadBalancer.Relay;
 
@@ -77,10 +77,7 @@ internal sealed class UpstreamPool(EndPoint target)
         connection.Dispose();
     }
 
-    public async ValueTask<UpstreamConnection> ConnectAsync(CancellationToken cancellationToken)
-    {
-        return new UpstreamConnection(await LoopSocket.ConnectAsync(Target));
-    }
+    public async ValueTask<UpstreamConnection> ConnectAsync(TimeSpan timeout) => new(await LoopSocket.ConnectAsync(Target, timeout));
 
     /// <summary>Closes the idle connections and every one returned later (the target left the configuration).</summary>
     public void Close()

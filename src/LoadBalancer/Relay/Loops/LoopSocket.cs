@@ -1,14 +1,16 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Threading.Tasks.Sources;
 
-namespace Berth.LoadBalancer.Relay.Loop;
+namespace Berth.LoadBalancer.Relay.Loops;
 
 /// <summary>
-/// A non-blocking socket of one <see cref="EventLoop"/>: receives and sends are tried at once and, when the socket is
-/// not ready, wait for its edge-triggered readiness on the loop, which completes them inline. One receive and one send
-/// may be in flight at a time, called on the loop's thread. What the socket's readiness is known to be is kept, so that
-/// a receive on a drained socket waits without a system call first (as nginx's <c>ready</c> flag).
+/// A non-blocking socket of one <see cref="EventLoop"/>: a receive or send is tried at once and, when the socket is
+/// not ready, waits for its edge-triggered readiness on the loop, which completes it inline, or for its deadline (the
+/// loop's sweep fails it with a <see cref="TimeoutException"/>). One receive and one send may wait at a time, and
+/// both are started on the loop's thread. What the socket's readiness is known to be is kept, so that a receive on a
+/// drained socket waits without a system call first (as nginx's <c>ready</c> flag).
 /// </summary>
 internal sealed class LoopSocket : IDisposable
 {
@@ -17,7 +19,7 @@ internal sealed class LoopSocket : IDisposable
     private readonly Operation _receive;
     private readonly Operation _send;
     private readonly int _fd;
-    private ulong _key;
+    private readonly ulong _key;
     private bool _readable = true;
     private bool _registered;
 
@@ -40,12 +42,12 @@ internal sealed class LoopSocket : IDisposable
 
     public uint Generation { get; }
 
-    /// <summary>Receives what is there, or waits for bytes; 0 when the peer closed.</summary>
-    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, SocketFlags flags, CancellationToken cancellationToken)
+    /// <summary>Receives what is there, or waits for bytes up to <paramref name="timeout"/>; 0 when the peer closed.</summary>
+    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout)
     {
         if (_readable)
         {
-            var n = Socket.Receive(buffer.Span, flags, out var error);
+            var n = Socket.Receive(buffer.Span, SocketFlags.None, out var error);
             if (error == SocketError.Success)
             {
                 // Fewer bytes than asked for: the socket is drained until its next edge.
@@ -61,19 +63,19 @@ internal sealed class LoopSocket : IDisposable
             _readable = false;
         }
 
-        return _receive.Wait(buffer, flags);
+        return _registered ? _receive.Wait(buffer, 0, Deadline(timeout)) : ValueTask.FromException<int>(Aborted());
     }
 
-    /// <summary>Sends all of <paramref name="buffer"/>, waiting for room as needed.</summary>
-    public ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer, SocketFlags flags, CancellationToken cancellationToken)
+    /// <summary>Sends all of <paramref name="buffer"/>, waiting for room as needed (each wait up to <paramref name="timeout"/>).</summary>
+    public ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer, TimeSpan timeout)
     {
         var sent = 0;
         while (sent < buffer.Length)
         {
-            var n = Socket.Send(buffer.Span[sent..], flags, out var error);
+            var n = Socket.Send(buffer.Span[sent..], SocketFlags.None, out var error);
             if (error == SocketError.WouldBlock)
             {
-                return _send.Wait(MemoryMarshalAsWritable(buffer), flags, sent);
+                return _registered ? _send.Wait(MemoryMarshal.AsMemory(buffer), sent, Deadline(timeout)) : ValueTask.FromException<int>(Aborted());
             }
 
             if (error != SocketError.Success)
@@ -87,26 +89,38 @@ internal sealed class LoopSocket : IDisposable
         return new ValueTask<int>(sent);
     }
 
-    /// <summary>Connects a new socket of the current loop to <paramref name="target"/>.</summary>
-    public static ValueTask<LoopSocket> ConnectAsync(EndPoint target)
+    /// <summary>A new socket of the current loop connected to <paramref name="target"/> within <paramref name="timeout"/>.</summary>
+    public static async ValueTask<LoopSocket> ConnectAsync(EndPoint target, TimeSpan timeout)
     {
-        var loop = EventLoop.Current ?? throw new InvalidOperationException("Not on a relay loop.");
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var loop = EventLoop.Current ?? throw new InvalidOperationException("Not on a relay event loop.");
+        if (target is DnsEndPoint named)
+        {
+            // A target by name: resolved off the loop (a lookup may block), connected on it.
+            var addresses = await Dns.GetHostAddressesAsync(named.Host).WaitAsync(timeout);
+            await loop.SwitchTo();
+            target = new IPEndPoint(addresses.FirstOrDefault() ?? throw new SocketException((int)SocketError.HostNotFound), named.Port);
+        }
+
+        var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         LoopSocket? connection = null;
         try
         {
-#pragma warning disable CA2000 // returned, or disposed below
             connection = new LoopSocket(loop, socket);
-#pragma warning restore CA2000
             try
             {
                 socket.Connect(target);
-                return new ValueTask<LoopSocket>(connection);
             }
             catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
             {
-                return connection.WaitConnectedAsync();
+                await connection._send.WaitWritable(connection.Deadline(timeout));
+                var error = (SocketError)(int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+                if (error != SocketError.Success)
+                {
+                    throw new SocketException((int)error);
+                }
             }
+
+            return connection;
         }
         catch
         {
@@ -127,7 +141,7 @@ internal sealed class LoopSocket : IDisposable
 
     public void Shutdown(SocketShutdown how) => Socket.Shutdown(how);
 
-    /// <summary>Takes the socket off the loop, for another owner (Kestrel, at a hand-over).</summary>
+    /// <summary>Takes the socket off the loop, for another owner (Kestrel, at a hand-over); on the loop's thread.</summary>
     public Socket Detach()
     {
         Unregister();
@@ -135,16 +149,25 @@ internal sealed class LoopSocket : IDisposable
         return Socket;
     }
 
+    /// <summary>Closes the socket; a receive or send waiting on it fails as a closed <see cref="Socket"/>'s do. Any thread.</summary>
     public void Dispose()
     {
         if (EventLoop.Current != Loop)
         {
-            Loop.Post(static s => ((LoopSocket)s!).Dispose(), this);
+            Loop.Post(static s => ((LoopSocket)s!).Close(), this);
             return;
         }
 
+        Close();
+    }
+
+    // Dispose on the loop's thread (or once the loop ended).
+    internal void Close()
+    {
         Unregister();
         Socket.Dispose();
+        _receive.Abort();
+        _send.Abort();
     }
 
     internal void OnEvents(uint events)
@@ -164,12 +187,17 @@ internal sealed class LoopSocket : IDisposable
         }
     }
 
-    private async ValueTask<LoopSocket> WaitConnectedAsync()
+    /// <summary>Fails the waits whose deadline is before <paramref name="now"/>.</summary>
+    internal void Expire(long now)
     {
-        await _send.WaitWritable();
-        var error = (SocketError)(int)Socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
-        return error == SocketError.Success ? this : throw new SocketException((int)error);
+        _receive.Expire(now);
+        _send.Expire(now);
     }
+
+    private long Deadline(TimeSpan timeout) =>
+        timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Loop.Now + (long)timeout.TotalMilliseconds;
+
+    private static SocketException Aborted() => new((int)SocketError.OperationAborted);
 
     private void Unregister()
     {
@@ -180,42 +208,41 @@ internal sealed class LoopSocket : IDisposable
         }
     }
 
-    private static Memory<byte> MemoryMarshalAsWritable(ReadOnlyMemory<byte> memory) => System.Runtime.InteropServices.MemoryMarshal.AsMemory(memory);
-
-    /// <summary>A receive or a send waiting for the socket.</summary>
+    /// <summary>A receive, send or connect waiting for the socket.</summary>
     private sealed class Operation(LoopSocket owner) : IValueTaskSource<int>
     {
         private ManualResetValueTaskSourceCore<int> _core;
         private Memory<byte> _buffer;
-        private SocketFlags _flags;
         private int _done;
         private bool _connect;
+        private long _deadline;
 
         public bool Pending { get; private set; }
 
-        public ValueTask<int> Wait(Memory<byte> buffer, SocketFlags flags, int done = 0)
+        public ValueTask<int> Wait(Memory<byte> buffer, int done, long deadline)
         {
             _core.Reset();
             _buffer = buffer;
-            _flags = flags;
             _done = done;
             _connect = false;
+            _deadline = deadline;
             Pending = true;
             return new ValueTask<int>(this, _core.Version);
         }
 
-        public ValueTask<int> WaitWritable()
+        public ValueTask<int> WaitWritable(long deadline)
         {
             _core.Reset();
             _buffer = default;
             _connect = true;
+            _deadline = deadline;
             Pending = true;
             return new ValueTask<int>(this, _core.Version);
         }
 
         public void TryReceive()
         {
-            var n = owner.Socket.Receive(_buffer.Span, _flags, out var error);
+            var n = owner.Socket.Receive(_buffer.Span, SocketFlags.None, out var error);
             if (error == SocketError.WouldBlock)
             {
                 owner._readable = false;
@@ -243,7 +270,7 @@ internal sealed class LoopSocket : IDisposable
 
             while (_done < _buffer.Length)
             {
-                var n = owner.Socket.Send(_buffer.Span[_done..], _flags, out var error);
+                var n = owner.Socket.Send(_buffer.Span[_done..], SocketFlags.None, out var error);
                 if (error == SocketError.WouldBlock)
                 {
                     return;
@@ -259,6 +286,22 @@ internal sealed class LoopSocket : IDisposable
             }
 
             Complete(_done);
+        }
+
+        public void Expire(long now)
+        {
+            if (Pending && now >= _deadline)
+            {
+                Fail(new TimeoutException("The socket was not ready within the timeout."));
+            }
+        }
+
+        public void Abort()
+        {
+            if (Pending)
+            {
+                Fail(Aborted());
+            }
         }
 
         public int GetResult(short token) => _core.GetResult(token);

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Berth.LoadBalancer.Relay.Loop;
+namespace Berth.LoadBalancer.Relay.Loops;
 
 /// <summary>Linux's epoll and eventfd, as the relay's event loops use them.</summary>
 internal static unsafe partial class Epoll

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Berth.LoadBalancer.Relay.Loop;
+namespace Berth.LoadBalancer.Relay.Loops;
 
 /// <summary>
 /// One thread waiting on one epoll set, running the relay's connections registered with it: their socket events
@@ -10,6 +10,9 @@ namespace Berth.LoadBalancer.Relay.Loop;
 internal sealed unsafe class EventLoop : IDisposable
 {
     private const int MaxEvents = 256;
+
+    // How often waits are checked against their deadlines (and so how late a timeout may fire).
+    private const int SweepMs = 100;
     private const ulong WakeUp = ulong.MaxValue;
 
     [ThreadStatic]
@@ -22,6 +25,7 @@ internal sealed unsafe class EventLoop : IDisposable
     private readonly Stack<int> _free = new();
     private readonly Thread _thread;
     private volatile bool _stopping;
+    private volatile bool _stopped;
 
     public EventLoop(int index)
     {
@@ -36,11 +40,30 @@ internal sealed unsafe class EventLoop : IDisposable
 
     public int Index { get; }
 
+    /// <summary>The loop's clock (<see cref="Environment.TickCount64"/>), read once per wake-up.</summary>
+    public long Now { get; private set; } = Environment.TickCount64;
+
     /// <summary>Runs <paramref name="work"/> on the loop's thread.</summary>
     public void Post(Action<object?> work, object? state)
     {
         _posted.Enqueue((work, state));
+        if (_stopped)
+        {
+            // The loop's thread has ended (the balancer stops): what is posted runs here, the loop's sockets being
+            // no one else's now.
+            RunPosted();
+            return;
+        }
+
         Epoll.Signal(_wakeUp);
+    }
+
+    /// <summary>An await that goes on on the loop's thread.</summary>
+    public Task SwitchTo()
+    {
+        var switched = new TaskCompletionSource();
+        Post(static s => ((TaskCompletionSource)s!).SetResult(), switched);
+        return switched.Task;
     }
 
     /// <summary>Adds a socket's descriptor to the set (on the loop's thread).</summary>
@@ -67,11 +90,24 @@ internal sealed unsafe class EventLoop : IDisposable
         _free.Push(slot);
     }
 
+    /// <summary>Ends the loop's thread and closes the sockets still registered (idle target connections).</summary>
     public void Dispose()
     {
+        if (_stopping)
+        {
+            return;
+        }
+
         _stopping = true;
         Epoll.Signal(_wakeUp);
         _thread.Join();
+        _stopped = true;
+        RunPosted();
+        foreach (var socket in _sockets.ToArray())
+        {
+            socket?.Close();
+        }
+
         Epoll.Close(_wakeUp);
         Epoll.Close(_epoll);
     }
@@ -80,9 +116,17 @@ internal sealed unsafe class EventLoop : IDisposable
     {
         t_current = this;
         var events = stackalloc Epoll.Event[MaxEvents];
+        var sweep = Now + SweepMs;
         while (!_stopping)
         {
-            var n = Epoll.Wait(_epoll, events, MaxEvents, -1);
+            var n = Epoll.Wait(_epoll, events, MaxEvents, SweepMs);
+            Now = Environment.TickCount64;
+            if (Now >= sweep)
+            {
+                sweep = Now + SweepMs;
+                Sweep();
+            }
+
             for (var i = 0; i < n; i++)
             {
                 var key = events[i].Data;
@@ -102,7 +146,25 @@ internal sealed unsafe class EventLoop : IDisposable
         }
     }
 
+    // Ends the waits whose deadlines passed.
+    private void Sweep()
+    {
+        for (var i = 0; i < _sockets.Count; i++)
+        {
+            _sockets[i]?.Expire(Now);
+        }
+    }
+
     private void RunPosted()
+    {
+        // One drainer at a time: the loop's thread, or after it ended whoever posts.
+        lock (_posted)
+        {
+            RunPostedLocked();
+        }
+    }
+
+    private void RunPostedLocked()
     {
         while (_posted.TryDequeue(out var item))
         {
