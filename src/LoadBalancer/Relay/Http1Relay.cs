@@ -69,7 +69,7 @@ internal sealed partial class Http1Relay : IDisposable
     /// <summary>The event loop for the next relayed connection: one per core, started with the first.</summary>
     public Loops.EventLoop NextLoop()
     {
-        var loops = LazyInitializer.EnsureInitialized(ref _loops, static () => Enumerable.Range(0, Environment.ProcessorCount).Select(i => new Loops.EventLoop(i)).ToArray());
+        var loops = LazyInitializer.EnsureInitialized(ref _loops, () => Enumerable.Range(0, Environment.ProcessorCount).Select(i => new Loops.EventLoop(i, Logger)).ToArray());
         return loops[(int)((uint)Interlocked.Increment(ref _nextLoop) % (uint)loops.Length)];
     }
 

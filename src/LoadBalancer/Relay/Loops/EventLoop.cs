@@ -7,7 +7,7 @@ namespace Berth.LoadBalancer.Relay.Loops;
 /// complete their awaits on this thread (no thread pool, no socket engine queues), and work posted from other threads
 /// runs here too. A connection and the target connections it uses belong to one loop.
 /// </summary>
-internal sealed unsafe class EventLoop : IDisposable
+internal sealed unsafe partial class EventLoop : IDisposable
 {
     private const int MaxEvents = 256;
 
@@ -27,9 +27,12 @@ internal sealed unsafe class EventLoop : IDisposable
     private volatile bool _stopping;
     private volatile bool _stopped;
 
-    public EventLoop(int index)
+    private readonly ILogger _logger;
+
+    public EventLoop(int index, ILogger logger)
     {
         Index = index;
+        _logger = logger;
         Epoll.Add(_epoll, _wakeUp, Epoll.In | Epoll.EdgeTriggered, WakeUp);
         _thread = new Thread(Run) { IsBackground = true, Name = $"Berth relay loop {index}" };
         _thread.Start();
@@ -140,7 +143,16 @@ internal sealed unsafe class EventLoop : IDisposable
                 var slot = (int)(uint)key;
                 if (_sockets[slot] is { } socket && socket.Generation == (uint)(key >> 32))
                 {
-                    socket.OnEvents(events[i].Events);
+                    try
+                    {
+                        socket.OnEvents(events[i].Events);
+                    }
+                    catch (Exception ex)
+                    {
+                        // What a wait's continuation did not catch (an async method catches its own): the loop goes on
+                        // for its other sockets.
+                        LogFailed(_logger, Index, ex);
+                    }
                 }
             }
         }
@@ -168,7 +180,17 @@ internal sealed unsafe class EventLoop : IDisposable
     {
         while (_posted.TryDequeue(out var item))
         {
-            item.Work(item.State);
+            try
+            {
+                item.Work(item.State);
+            }
+            catch (Exception ex)
+            {
+                LogFailed(_logger, Index, ex);
+            }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Relay event loop {Index}: a socket's work failed")]
+    private static partial void LogFailed(ILogger logger, int index, Exception exception);
 }

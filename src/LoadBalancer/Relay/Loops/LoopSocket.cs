@@ -45,9 +45,15 @@ internal sealed class LoopSocket : IDisposable
     /// <summary>Receives what is there, or waits for bytes up to <paramref name="timeout"/>; 0 when the peer closed.</summary>
     public ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout)
     {
+        if (!_registered)
+        {
+            // Closed (or detached): its descriptor may be another socket's by now.
+            return ValueTask.FromException<int>(Aborted());
+        }
+
         if (_readable)
         {
-            var n = Socket.Receive(buffer.Span, SocketFlags.None, out var error);
+            var n = SocketCalls.Receive(_fd, buffer.Span, out var error);
             if (error == SocketError.Success)
             {
                 // Fewer bytes than asked for: the socket is drained until its next edge.
@@ -63,19 +69,24 @@ internal sealed class LoopSocket : IDisposable
             _readable = false;
         }
 
-        return _registered ? _receive.Wait(buffer, 0, Deadline(timeout)) : ValueTask.FromException<int>(Aborted());
+        return _receive.Wait(buffer, 0, Deadline(timeout));
     }
 
     /// <summary>Sends all of <paramref name="buffer"/>, waiting for room as needed (each wait up to <paramref name="timeout"/>).</summary>
     public ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer, TimeSpan timeout)
     {
+        if (!_registered)
+        {
+            return ValueTask.FromException<int>(Aborted());
+        }
+
         var sent = 0;
         while (sent < buffer.Length)
         {
-            var n = Socket.Send(buffer.Span[sent..], SocketFlags.None, out var error);
+            var n = SocketCalls.Send(_fd, buffer.Span[sent..], out var error);
             if (error == SocketError.WouldBlock)
             {
-                return _registered ? _send.Wait(MemoryMarshal.AsMemory(buffer), sent, Deadline(timeout)) : ValueTask.FromException<int>(Aborted());
+                return _send.Wait(MemoryMarshal.AsMemory(buffer), sent, Deadline(timeout));
             }
 
             if (error != SocketError.Success)
@@ -242,7 +253,7 @@ internal sealed class LoopSocket : IDisposable
 
         public void TryReceive()
         {
-            var n = owner.Socket.Receive(_buffer.Span, SocketFlags.None, out var error);
+            var n = SocketCalls.Receive(owner._fd, _buffer.Span, out var error);
             if (error == SocketError.WouldBlock)
             {
                 owner._readable = false;
@@ -270,7 +281,7 @@ internal sealed class LoopSocket : IDisposable
 
             while (_done < _buffer.Length)
             {
-                var n = owner.Socket.Send(_buffer.Span[_done..], SocketFlags.None, out var error);
+                var n = SocketCalls.Send(owner._fd, _buffer.Span[_done..], out var error);
                 if (error == SocketError.WouldBlock)
                 {
                     return;

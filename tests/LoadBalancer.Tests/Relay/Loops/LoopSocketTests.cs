@@ -12,7 +12,7 @@ namespace Berth.LoadBalancer.Tests.Relay.Loops;
 /// </summary>
 public sealed class LoopSocketTests : IDisposable
 {
-    private readonly EventLoop _loop = new(0);
+    private readonly EventLoop _loop = new(0, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
 
     public LoopSocketTests() => _listener.Start();
