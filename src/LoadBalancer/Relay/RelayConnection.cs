@@ -597,7 +597,7 @@ internal sealed partial class RelayConnection(Http1Relay relay, RelayListener li
     }
 
     /// <summary>The answer YARP's path gives when the target failed (502) or timed out (504) before responding.</summary>
-    private ValueTask<int> WriteErrorAsync(byte[] scratch, int status, bool close)
+    private LoopResult WriteErrorAsync(byte[] scratch, int status, bool close)
     {
         var written = 0;
         Append(scratch, ref written, status == 502 ? "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nDate: "u8 : "HTTP/1.1 504 Gateway Timeout\r\nContent-Length: 0\r\nDate: "u8);
@@ -612,7 +612,7 @@ internal sealed partial class RelayConnection(Http1Relay relay, RelayListener li
         }
     }
 
-    private ValueTask<int> Send(ReadOnlyMemory<byte> bytes) => client.SendAsync(bytes, relay.IdleTimeout);
+    private LoopResult Send(ReadOnlyMemory<byte> bytes) => client.SendAsync(bytes, relay.IdleTimeout);
 
     // The head's bytes as one span: the pipe's segment itself, or a copy when the head spans segments.
     private static ReadOnlySpan<byte> Contiguous(ReadOnlySequence<byte> head, byte[] scratch)

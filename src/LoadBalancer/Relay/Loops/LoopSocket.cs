@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using System.Threading.Tasks.Sources;
 
 namespace Berth.LoadBalancer.Relay.Loops;
 
@@ -21,6 +20,11 @@ internal sealed class LoopSocket : IDisposable
     private readonly int _fd;
     private readonly ulong _key;
     private bool _readable = true;
+
+    // The peer closed (or reset) the connection, or it was shut down for receiving: reported once, by one edge, and for
+    // good; every receive from then on returns at once (0, or the error). Without it a receive that got the last bytes
+    // before a FIN already reported would wait for an edge that never comes.
+    private bool _hungUp;
     private bool _registered;
 
     public LoopSocket(EventLoop loop, Socket socket)
@@ -43,12 +47,12 @@ internal sealed class LoopSocket : IDisposable
     public uint Generation { get; }
 
     /// <summary>Receives what is there, or waits for bytes up to <paramref name="timeout"/>; 0 when the peer closed.</summary>
-    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout)
+    public LoopResult ReceiveAsync(Memory<byte> buffer, TimeSpan timeout)
     {
         if (!_registered)
         {
             // Closed (or detached): its descriptor may be another socket's by now.
-            return ValueTask.FromException<int>(Aborted());
+            return new LoopResult(Aborted());
         }
 
         if (_readable)
@@ -57,13 +61,13 @@ internal sealed class LoopSocket : IDisposable
             if (error == SocketError.Success)
             {
                 // Fewer bytes than asked for: the socket is drained until its next edge.
-                _readable = n == buffer.Length && n > 0;
-                return new ValueTask<int>(n);
+                _readable = _hungUp || (n == buffer.Length && n > 0);
+                return new LoopResult(n);
             }
 
             if (error != SocketError.WouldBlock)
             {
-                return ValueTask.FromException<int>(new SocketException((int)error));
+                return new LoopResult(new SocketException((int)error));
             }
 
             _readable = false;
@@ -73,11 +77,11 @@ internal sealed class LoopSocket : IDisposable
     }
 
     /// <summary>Sends all of <paramref name="buffer"/>, waiting for room as needed (each wait up to <paramref name="timeout"/>).</summary>
-    public ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer, TimeSpan timeout)
+    public LoopResult SendAsync(ReadOnlyMemory<byte> buffer, TimeSpan timeout)
     {
         if (!_registered)
         {
-            return ValueTask.FromException<int>(Aborted());
+            return new LoopResult(Aborted());
         }
 
         var sent = 0;
@@ -91,13 +95,13 @@ internal sealed class LoopSocket : IDisposable
 
             if (error != SocketError.Success)
             {
-                return ValueTask.FromException<int>(new SocketException((int)error));
+                return new LoopResult(new SocketException((int)error));
             }
 
             sent += n;
         }
 
-        return new ValueTask<int>(sent);
+        return new LoopResult(sent);
     }
 
     /// <summary>A new socket of the current loop connected to <paramref name="target"/> within <paramref name="timeout"/>.</summary>
@@ -183,6 +187,11 @@ internal sealed class LoopSocket : IDisposable
 
     internal void OnEvents(uint events)
     {
+        if ((events & (Epoll.Err | Epoll.Hup | Epoll.RdHup)) != 0)
+        {
+            _hungUp = true;
+        }
+
         if ((events & (Epoll.In | Epoll.Err | Epoll.Hup | Epoll.RdHup)) != 0)
         {
             _readable = true;
@@ -219,36 +228,37 @@ internal sealed class LoopSocket : IDisposable
         }
     }
 
-    /// <summary>A receive, send or connect waiting for the socket.</summary>
-    private sealed class Operation(LoopSocket owner) : IValueTaskSource<int>
+    /// <summary>
+    /// A receive, send or connect waiting for the socket; what <see cref="LoopResult"/> awaits. Completed on the loop's
+    /// thread, which runs the awaiting continuation inline; reused by the socket's next wait once its result was taken.
+    /// </summary>
+    internal sealed class Operation(LoopSocket owner)
     {
-        private ManualResetValueTaskSourceCore<int> _core;
         private Memory<byte> _buffer;
         private int _done;
         private bool _connect;
         private long _deadline;
+        private Action? _continuation;
+        private int _result;
+        private Exception? _error;
 
         public bool Pending { get; private set; }
 
-        public ValueTask<int> Wait(Memory<byte> buffer, int done, long deadline)
+        public bool IsCompleted { get; private set; }
+
+        public LoopResult Wait(Memory<byte> buffer, int done, long deadline)
         {
-            _core.Reset();
+            Start(deadline);
             _buffer = buffer;
             _done = done;
-            _connect = false;
-            _deadline = deadline;
-            Pending = true;
-            return new ValueTask<int>(this, _core.Version);
+            return new LoopResult(this);
         }
 
-        public ValueTask<int> WaitWritable(long deadline)
+        public LoopResult WaitWritable(long deadline)
         {
-            _core.Reset();
-            _buffer = default;
+            Start(deadline);
             _connect = true;
-            _deadline = deadline;
-            Pending = true;
-            return new ValueTask<int>(this, _core.Version);
+            return new LoopResult(this);
         }
 
         public void TryReceive()
@@ -262,12 +272,12 @@ internal sealed class LoopSocket : IDisposable
 
             if (error == SocketError.Success)
             {
-                owner._readable = n == _buffer.Length && n > 0;
-                Complete(n);
+                owner._readable = owner._hungUp || (n == _buffer.Length && n > 0);
+                Complete(n, null);
             }
             else
             {
-                Fail(new SocketException((int)error));
+                Complete(0, new SocketException((int)error));
             }
         }
 
@@ -275,7 +285,7 @@ internal sealed class LoopSocket : IDisposable
         {
             if (_connect)
             {
-                Complete(0);
+                Complete(0, null);
                 return;
             }
 
@@ -289,21 +299,21 @@ internal sealed class LoopSocket : IDisposable
 
                 if (error != SocketError.Success)
                 {
-                    Fail(new SocketException((int)error));
+                    Complete(0, new SocketException((int)error));
                     return;
                 }
 
                 _done += n;
             }
 
-            Complete(_done);
+            Complete(_done, null);
         }
 
         public void Expire(long now)
         {
             if (Pending && now >= _deadline)
             {
-                Fail(new TimeoutException("The socket was not ready within the timeout."));
+                Complete(0, new TimeoutException("The socket was not ready within the timeout."));
             }
         }
 
@@ -311,29 +321,53 @@ internal sealed class LoopSocket : IDisposable
         {
             if (Pending)
             {
-                Fail(Aborted());
+                Complete(0, Aborted());
             }
         }
 
-        public int GetResult(short token) => _core.GetResult(token);
-
-        public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
-
-        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-            _core.OnCompleted(continuation, state, token, flags & ~ValueTaskSourceOnCompletedFlags.UseSchedulingContext);
-
-        private void Complete(int result)
+        public int GetResult()
         {
-            Pending = false;
-            _buffer = default;
-            _core.SetResult(result);
+            if (!IsCompleted)
+            {
+                throw new InvalidOperationException("The socket's wait has not completed.");
+            }
+
+            var error = _error;
+            _error = null;
+            return error is null ? _result : throw error;
         }
 
-        private void Fail(Exception error)
+        public void OnCompleted(Action continuation)
+        {
+            if (IsCompleted)
+            {
+                continuation();
+                return;
+            }
+
+            _continuation = continuation;
+        }
+
+        private void Start(long deadline)
+        {
+            _deadline = deadline;
+            _connect = false;
+            _continuation = null;
+            _error = null;
+            IsCompleted = false;
+            Pending = true;
+        }
+
+        private void Complete(int result, Exception? error)
         {
             Pending = false;
             _buffer = default;
-            _core.SetException(error);
+            _result = result;
+            _error = error;
+            IsCompleted = true;
+            var continuation = _continuation;
+            _continuation = null;
+            continuation?.Invoke();
         }
     }
 }

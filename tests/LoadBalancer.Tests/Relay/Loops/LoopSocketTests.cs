@@ -55,6 +55,41 @@ public sealed class LoopSocketTests : IDisposable
     }
 
     [Fact]
+    public async Task Receive_AfterTheLastBytes_ReturnsZero_WhenTheirEdgeAlsoReportedTheClose()
+    {
+        var (socket, peer) = await ConnectAsync();
+        using var _ = peer;
+        var received = OnLoop(async () =>
+        {
+            var buffer = new byte[16];
+            var first = await socket.ReceiveAsync(buffer, TimeSpan.FromMinutes(1));
+            var second = await socket.ReceiveAsync(buffer, TimeSpan.FromMinutes(1));
+            return (first, second);
+        });
+
+        // The loop is kept busy while the bytes and the FIN arrive, so that one event reports both: the first receive
+        // gets fewer bytes than it asked for, and no edge will follow for the close.
+        using var busy = new ManualResetEventSlim();
+        var blocked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _loop.Post(
+            static state =>
+            {
+                var (busy, blocked) = ((ManualResetEventSlim, TaskCompletionSource))state!;
+                blocked.SetResult();
+                busy.Wait();
+            },
+            (busy, blocked));
+        await blocked.Task.WithTimeout();
+        await peer.SendAsync("hello"u8.ToArray(), SocketFlags.None).WithTimeout();
+        peer.Shutdown(SocketShutdown.Send);
+        await TaskTimeouts.WaitUntilAsync(() => Task.FromResult(socket.Socket.Available == 5), what: "the bytes to arrive");
+
+        busy.Set();
+        Assert.Equal((5, 0), await received.WithTimeout());
+        await OnLoop(() => { socket.Dispose(); return Task.FromResult(0); });
+    }
+
+    [Fact]
     public async Task Receive_FailsWithATimeout_AtItsDeadline()
     {
         var (socket, peer) = await ConnectAsync();
