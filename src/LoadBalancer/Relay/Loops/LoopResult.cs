@@ -6,7 +6,7 @@ namespace Berth.LoadBalancer.Relay.Loops;
 /// What a <see cref="LoopSocket"/>'s receive or send gives to await: the byte count (or the error) at once when the
 /// socket was ready, or its waiting operation's. Awaited once, on the loop's thread. Not a ValueTask: awaiting the
 /// operation directly costs no interface dispatch and no version checks per request (docs/benchmarks.md, "Load
-/// balancer, seventh round").
+/// balancer, eighth round").
 /// </summary>
 internal readonly struct LoopResult : ICriticalNotifyCompletion
 {
