@@ -46,12 +46,11 @@ internal sealed class BalancerOptions
 
     /// <summary>
     /// Run requests on the socket engine's threads rather than handing each to the thread pool (Kestrel's
-    /// <c>UnsafePreferInlineScheduling</c>). Unset, it follows <see cref="FastPath"/>: the relay's exchanges then run
-    /// where the socket events arrive, with a third of the context switches and ~15 % less CPU per request than with
-    /// a hop to the thread pool (docs/benchmarks.md, "Load balancer, fifth round"); YARP's path alone measured ~6 %
-    /// more CPU per request with it ("Load balancer", third round).
+    /// <c>UnsafePreferInlineScheduling</c>). Off by default: the relay's connections run on its own event loops
+    /// (<c>Relay/Loops</c>), not on Kestrel's transport, so Kestrel serves only what goes YARP's way, which measured ~6 %
+    /// more CPU per request with it (docs/benchmarks.md, "Load balancer", third round).
     /// </summary>
-    public bool? InlineScheduling { get; set; }
+    public bool InlineScheduling { get; set; }
 
     /// <summary>
     /// Serve plain HTTP/1.1 requests that need nothing but a forward through the relay (<c>Relay/Http1Relay</c>), which

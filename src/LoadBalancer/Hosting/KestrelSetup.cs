@@ -20,11 +20,10 @@ internal sealed class KestrelSetup(ListenerEndpoints listeners, ListenerTlsHands
         // A proxy streams bodies of any size; the target decides what it accepts (ELB has no body limit either).
         kestrel.Limits.MaxRequestBodySize = null;
         relay.KeepAliveTimeout = kestrel.Limits.KeepAliveTimeout;
-        // TCP listeners' ports first, then the HTTP/1.1 relay on plain HTTP ones; what neither serves reaches Kestrel's
-        // HTTP (and TLS, registered after these on HTTPS endpoints).
-        kestrel.ConfigureEndpointDefaults(endpoint => endpoint
-            .Use(next => connection => tcp.HandleAsync(connection, next))
-            .Use(next => connection => relay.HandleAsync(connection, next)));
+        // TCP listeners' ports; what it does not serve reaches Kestrel's HTTP (and TLS, registered after it on HTTPS
+        // endpoints). The HTTP/1.1 relay serves plain HTTP listeners before Kestrel sees their connections
+        // (Relay/RelayListener), and gives Kestrel only those it hands over.
+        kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Use(next => connection => tcp.HandleAsync(connection, next)));
         var admin = options.Value.AdminUrl;
         if (admin.Host is "localhost")
         {

@@ -7,6 +7,7 @@ using Berth.LoadBalancer.Routing;
 using Berth.LoadBalancer.State;
 using Berth.LoadBalancer.TaskRoutes;
 using Berth.LoadBalancer.Watch;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -52,10 +53,14 @@ internal static class LoadBalancerServiceCollectionExtensions
         services.AddSingleton<ListenerTlsHandshake>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, KestrelSetup>();
         // Kestrel hands each connection's requests to the thread pool unless told otherwise (the environment's
-        // DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS inlines the socket layer only, not Kestrel's pipes). Running
-        // them inline is safe here (nothing on the request path blocks); it pays with the relay, not without it.
+        // DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS inlines the socket layer only, not Kestrel's pipes);
+        // Balancer:InlineScheduling (off) runs them inline.
+        // With the relay on, the balancer accepts connections itself: Kestrel binds an endpoint through the last
+        // registered transport that can (its own socket transport is registered with the web host, before this).
+        services.AddSingleton<IConnectionListenerFactory, RelayListenerFactory>();
+
         services.AddOptions<SocketTransportOptions>().Configure<IOptions<BalancerOptions>>(
-            static (sockets, balancer) => sockets.UnsafePreferInlineScheduling = balancer.Value.InlineScheduling ?? balancer.Value.FastPath);
+            static (sockets, balancer) => sockets.UnsafePreferInlineScheduling = balancer.Value.InlineScheduling);
 
         services.AddReverseProxy()
             // YARP's client already goes without proxy, redirects, decompression and cookies; its trace propagator

@@ -1,13 +1,10 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Text;
 using Berth.LoadBalancer.Health;
 using Berth.LoadBalancer.Hosting;
 using Berth.LoadBalancer.Model;
 using Berth.LoadBalancer.Routing;
 using Berth.LoadBalancer.State;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Model;
@@ -15,14 +12,14 @@ using Yarp.ReverseProxy.Model;
 namespace Berth.LoadBalancer.Relay;
 
 /// <summary>
-/// The HTTP/1.1 fast path (<c>Balancer:FastPath</c>): Kestrel connection middleware on plain HTTP listeners that reads
-/// each request head off the connection without consuming it and, when it is a request the relay serves exactly as
+/// The HTTP/1.1 fast path (<c>Balancer:FastPath</c>): on plain HTTP listeners, whose connections the balancer accepts
+/// itself (<see cref="RelayListener"/>), reads each request head and, when it is a request the relay serves exactly as
 /// YARP's path would, forwards its bytes to a pooled keep-alive connection of the chosen target and copies the
 /// response's bytes back, with no HttpContext, HttpRequestMessage or header strings in between
 /// (<see cref="RelayConnection"/>). Anything else is handed, at that request's first byte, to Kestrel and YARP for
 /// the rest of the connection (docs/load-balancer.md, "The HTTP/1.1 relay").
 /// </summary>
-internal sealed partial class Http1Relay
+internal sealed partial class Http1Relay : IDisposable
 {
     private readonly ConfigStore _store;
     private readonly bool _enabled;
@@ -66,6 +63,28 @@ internal sealed partial class Http1Relay
 
     public ConfigStore Store => _store;
 
+    private Loops.EventLoop[]? _loops;
+    private int _nextLoop;
+
+    /// <summary>The event loop for the next relayed connection: one per core, started with the first.</summary>
+    public Loops.EventLoop NextLoop()
+    {
+        var loops = LazyInitializer.EnsureInitialized(ref _loops, () => Enumerable.Range(0, Environment.ProcessorCount).Select(i => new Loops.EventLoop(i, Logger)).ToArray());
+        return loops[(int)((uint)Interlocked.Increment(ref _nextLoop) % (uint)loops.Length)];
+    }
+
+    /// <summary>Ends the event loops (after Kestrel's listeners, which the host stops first).</summary>
+    public void Dispose()
+    {
+        foreach (var loop in Volatile.Read(ref _loops) ?? [])
+        {
+            loop.Dispose();
+        }
+    }
+
+    /// <summary>Whether the relay serves plain HTTP listeners (<c>Balancer:FastPath</c>).</summary>
+    public bool Enabled => _enabled;
+
     /// <summary>The load balancer's idle timeout: how long the relay waits on a target, as YARP's activity timeout.</summary>
     public TimeSpan IdleTimeout => _store.Current?.IdleTimeout ?? TimeSpan.FromSeconds(60);
 
@@ -91,23 +110,6 @@ internal sealed partial class Http1Relay
     /// <summary>Requests the relay has in flight to a target (draining reports add them to YARP's).</summary>
     public int InFlight(DestinationState destination) => _targets.TryGetValue(destination, out var link) ? Volatile.Read(ref link.InFlight) : 0;
 
-    public Task HandleAsync(ConnectionContext connection, ConnectionDelegate next)
-    {
-        if (!_enabled
-            || connection.LocalEndPoint is not IPEndPoint local
-            || connection.RemoteEndPoint is not IPEndPoint remote
-            || connection.Features.Get<IConnectionSocketFeature>()?.Socket is not { } socket
-            || _store.Current is not { } model
-            || !model.ListenersByPort.TryGetValue(local.Port, out var listener)
-            || listener.Protocol != ListenerProtocol.Http)
-        {
-            return next(connection);
-        }
-
-        var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
-        return new RelayConnection(this, connection, socket, local.Port, Encoding.ASCII.GetBytes(address.ToString())).RunAsync(next);
-    }
-
     /// <summary>The relay's state for a target: its idle connections and the requests in flight to it.</summary>
     public TargetLink Link(ClusterState cluster, DestinationState destination) =>
         _targets.TryGetValue(destination, out var link) ? link : _targets.GetOrAdd(destination, static (d, c) => new TargetLink(c.ClusterId, d), cluster);
@@ -125,7 +127,7 @@ internal sealed partial class Http1Relay
             if (!change.Current.TargetGroups.TryGetValue(link.Group, out var group) || !group.Targets.Any(t => t.Key == destination.DestinationId))
             {
                 _targets.TryRemove(destination, out _);
-                link.Pool.Close();
+                link.Close();
             }
         }
     }
@@ -140,7 +142,18 @@ internal sealed partial class Http1Relay
 
         public string Group { get; } = group;
 
-        public UpstreamPool Pool { get; } = PoolOf(new Uri(destination.Model.Config.Address));
+        private readonly UpstreamPool[] _pools = Enumerable.Range(0, Environment.ProcessorCount).Select(_ => PoolOf(new Uri(destination.Model.Config.Address))).ToArray();
+
+        /// <summary>The idle connections of the current loop.</summary>
+        public UpstreamPool Pool => _pools[Loops.EventLoop.Current?.Index ?? 0];
+
+        public void Close()
+        {
+            foreach (var pool in _pools)
+            {
+                pool.Close();
+            }
+        }
 
         private static UpstreamPool PoolOf(Uri address)
         {

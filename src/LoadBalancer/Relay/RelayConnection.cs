@@ -2,23 +2,25 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Berth.LoadBalancer.Relay.Loops;
 using Microsoft.AspNetCore.Connections;
 using Yarp.ReverseProxy.Model;
 
 namespace Berth.LoadBalancer.Relay;
 
 /// <summary>
-/// One client connection on the relay: reads request heads from Kestrel's input pipe (so that a hand-over finds every
-/// unconsumed byte where Kestrel's HTTP parser looks), and answers by writing to the client's socket directly (no
-/// output pipe, whose reader is another thread's wake-up per response); nothing else writes to it until the relay
-/// returns. Exchanges run one at a time, each on a target connection of its own.
+/// One client connection on the relay, on the socket its <see cref="RelayListener"/> accepted: reads request heads into
+/// its own buffer (<see cref="SocketInput"/>) and answers by writing to the socket; a request it does not serve hands
+/// the connection, with the bytes read and not consumed, to Kestrel. Exchanges run one at a time, each on a target
+/// connection of its own.
 /// </summary>
-// The timer is disposed when RunAsync, the one thing a RelayConnection is made for, ends.
+// The timer and the input are disposed when RunAsync, the one thing a RelayConnection is made for, ends.
 #pragma warning disable CA1001
-internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContext connection, Socket client, int port, byte[] clientAddress)
+internal sealed partial class RelayConnection(Http1Relay relay, RelayListener listener, LoopSocket client, int port, IPAddress remote)
 #pragma warning restore CA1001
 {
     /// <summary>A head larger than this goes to Kestrel (whose own limit is 32 KiB).</summary>
@@ -27,32 +29,50 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
     // Room for a response head (at most a target buffer's) with the fields the relay adds, and a chunk's size line.
     private const int ClientBufferSize = UpstreamConnection.BufferSize + 512;
 
-    private readonly PipeReader _input = connection.Transport.Input;
-    private readonly byte[] _port = Encoding.ASCII.GetBytes(port.ToString(CultureInfo.InvariantCulture));
-    private CancellationTokenSource _timer = new();
+    // Where the connection is, for Stop: between requests with nothing buffered (a read may be waiting for the next
+    // request), or in a request.
+    private const int Busy = 0;
+    private const int Idle = 1;
 
-    public async Task RunAsync(ConnectionDelegate next)
+    private readonly SocketInput _input = new(client);
+    private readonly byte[] _port = Encoding.ASCII.GetBytes(port.ToString(CultureInfo.InvariantCulture));
+    private readonly byte[] _clientAddress = Encoding.ASCII.GetBytes((remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString());
+    private int _state;
+    private volatile bool _stopping;
+    private volatile bool _handedOver;
+
+    public async Task RunAsync()
     {
         try
         {
             while (true)
             {
+                if (_input.Unconsumed.IsEmpty)
+                {
+                    // Between requests: a listener that stops closes the connection now (Stop sees Idle) or here.
+                    Interlocked.Exchange(ref _state, Idle);
+                    if (_stopping)
+                    {
+                        break;
+                    }
+                }
+
                 ReadResult read;
                 try
                 {
-                    read = await _input.ReadAsync(Deadline(relay.KeepAliveTimeout));
+                    read = await _input.ReadAsync(relay.KeepAliveTimeout);
+                    Interlocked.Exchange(ref _state, Busy);
                 }
-                catch (OperationCanceledException) when (_timer.IsCancellationRequested)
+                catch (TimeoutException)
                 {
                     // Idle past the keep-alive timeout: close, as Kestrel does; a head begun but not finished goes to
                     // Kestrel, which times it out by its own rules.
                     if (_input.TryRead(out read) && !read.Buffer.IsEmpty)
                     {
-                        _input.AdvanceTo(read.Buffer.Start);
-                        await next(connection);
+                        HandOver();
                     }
 
-                    return;
+                    break;
                 }
 
                 var buffer = read.Buffer;
@@ -61,8 +81,8 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
                 {
                     if (read.IsCompleted && buffer.IsEmpty)
                     {
-                        // The client closed between requests.
-                        return;
+                        // The client closed between requests (or the listener stopped an idle connection).
+                        break;
                     }
 
                     if (buffer.Length <= MaxRequestHead && !read.IsCompleted)
@@ -72,8 +92,8 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
                     }
 
                     _input.AdvanceTo(buffer.Start);
-                    await next(connection);
-                    return;
+                    HandOver();
+                    break;
                 }
 
                 var head = buffer.Slice(0, headLength);
@@ -84,14 +104,15 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
                     if (!relay.Router.TryRoute(relay.Store.Current, port, Contiguous(head, scratch), out var request, out var cluster, out var first))
                     {
                         _input.AdvanceTo(buffer.Start);
-                        await next(connection);
-                        return;
+                        HandOver();
+                        break;
                     }
 
+                    // A request that arrived as the listener stopped is served, and the connection closes after it.
                     relay.Count(cluster.ClusterId);
-                    if (!await ExchangeAsync(head, body, request, cluster, first, scratch))
+                    if (!await ExchangeAsync(head, body, request, cluster, first, scratch) || _stopping)
                     {
-                        return;
+                        break;
                     }
                 }
                 finally
@@ -99,19 +120,61 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
                     ArrayPool<byte>.Shared.Return(scratch);
                 }
             }
+
+            if (!_handedOver)
+            {
+                // As Kestrel's transport ends a connection: both directions shut down, then closed.
+                client.Shutdown(SocketShutdown.Both);
+            }
         }
-        catch (Exception ex) when (ex is IOException or SocketException or ConnectionResetException or ConnectionAbortedException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception ex) when (ex is IOException or SocketException or ConnectionResetException or ConnectionAbortedException or TimeoutException or ObjectDisposedException or InvalidOperationException)
         {
             // The client went away, or the response broke off after it began (the target failed or timed out): the
             // connection ends, as on YARP's path.
             LogAborted(relay.Logger, ex.Message);
-            connection.Abort();
         }
         finally
         {
-            _timer.Dispose();
+            if (!_handedOver)
+            {
+                client.Dispose();
+            }
+
+            _input.Dispose();
         }
     }
+
+    /// <summary>
+    /// The listener stops: an idle connection closes now (a read waiting for the next request ends with nothing), a
+    /// busy one after its exchange.
+    /// </summary>
+    public void Stop()
+    {
+        _stopping = true;
+        if (Interlocked.CompareExchange(ref _state, Busy, Idle) == Idle)
+        {
+            try
+            {
+                client.Shutdown(SocketShutdown.Receive);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                // Closed already.
+            }
+        }
+    }
+
+    /// <summary>The listener is disposed: whatever is still in flight ends.</summary>
+    public void Abort()
+    {
+        if (!_handedOver)
+        {
+            client.Dispose();
+        }
+    }
+
+    // Kestrel takes the connection from the request at the input's start; once the listener stopped it closes.
+    private void HandOver() => _handedOver = listener.HandOver(client.Detach(), _input.Unconsumed);
 
     /// <summary>
     /// Forwards one request and relays its response. False when the client connection ends after it (the client asked
@@ -144,9 +207,9 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
                     {
                         try
                         {
-                            upstream = await link.Pool.ConnectAsync(Deadline(relay.IdleTimeout));
+                            upstream = await link.Pool.ConnectAsync(relay.IdleTimeout);
                         }
-                        catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+                        catch (Exception ex) when (ex is SocketException or TimeoutException)
                         {
                             failure = ex.Message;
                             break;
@@ -271,17 +334,17 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> SendAsync(UpstreamConnection upstream, ReadOnlySequence<byte> head, RequestHead request, byte[] scratch)
     {
-        var length = request.WriteForwarded(Contiguous(head, scratch), upstream.Buffer, clientAddress, _port);
+        var length = request.WriteForwarded(Contiguous(head, scratch), upstream.Buffer, _clientAddress, _port);
         try
         {
-            await upstream.Socket.SendAsync(upstream.Buffer.AsMemory(0, length), SocketFlags.None, Deadline(relay.IdleTimeout));
-            return await upstream.Socket.ReceiveAsync(upstream.Buffer.AsMemory(), SocketFlags.None, Deadline(relay.IdleTimeout));
+            await upstream.Socket.SendAsync(upstream.Buffer.AsMemory(0, length), relay.IdleTimeout);
+            return await upstream.Socket.ReceiveAsync(upstream.Buffer.AsMemory(), relay.IdleTimeout);
         }
         catch (SocketException)
         {
             return 0;
         }
-        catch (OperationCanceledException) when (_timer.IsCancellationRequested)
+        catch (TimeoutException)
         {
             return TimedOut;
         }
@@ -294,7 +357,7 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> SendWithBodyAsync(UpstreamConnection upstream, ReadOnlySequence<byte> head, ReadOnlySequence<byte> buffered, RequestHead request, byte[] scratch)
     {
-        var length = request.WriteForwarded(Contiguous(head, scratch), upstream.Buffer, clientAddress, _port);
+        var length = request.WriteForwarded(Contiguous(head, scratch), upstream.Buffer, _clientAddress, _port);
         var first = buffered.Slice(0, Math.Min(buffered.Length, Math.Min(request.ContentLength, upstream.Buffer.Length - length)));
         first.CopyTo(upstream.Buffer.AsSpan(length));
         length += (int)first.Length;
@@ -302,10 +365,10 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
         _input.AdvanceTo(first.End);
         try
         {
-            await upstream.Socket.SendAsync(upstream.Buffer.AsMemory(0, length), SocketFlags.None, Deadline(relay.IdleTimeout));
+            await upstream.Socket.SendAsync(upstream.Buffer.AsMemory(0, length), relay.IdleTimeout);
             while (remaining > 0)
             {
-                var read = await _input.ReadAsync(Deadline(relay.IdleTimeout));
+                var read = await _input.ReadAsync(relay.IdleTimeout);
                 if (read.Buffer.IsEmpty && read.IsCompleted)
                 {
                     throw new IOException("The client closed the connection in the middle of the request body.");
@@ -314,20 +377,20 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
                 var part = read.Buffer.Slice(0, Math.Min(read.Buffer.Length, remaining));
                 foreach (var segment in part)
                 {
-                    await upstream.Socket.SendAsync(segment, SocketFlags.None, Deadline(relay.IdleTimeout));
+                    await upstream.Socket.SendAsync(segment, relay.IdleTimeout);
                 }
 
                 remaining -= part.Length;
                 _input.AdvanceTo(part.End);
             }
 
-            return await upstream.Socket.ReceiveAsync(upstream.Buffer.AsMemory(), SocketFlags.None, Deadline(relay.IdleTimeout));
+            return await upstream.Socket.ReceiveAsync(upstream.Buffer.AsMemory(), relay.IdleTimeout);
         }
         catch (SocketException)
         {
             return 0;
         }
-        catch (OperationCanceledException) when (_timer.IsCancellationRequested && remaining == 0)
+        catch (TimeoutException) when (remaining == 0)
         {
             return TimedOut;
         }
@@ -385,7 +448,7 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
                     room = room[..(int)remaining];
                 }
 
-                var n = await upstream.Socket.ReceiveAsync(room, SocketFlags.None, Deadline(relay.IdleTimeout));
+                var n = await upstream.Socket.ReceiveAsync(room, relay.IdleTimeout);
                 if (n == 0 && response.Framing == BodyFraming.UntilClose)
                 {
                     await Send(s_lastChunk);
@@ -523,7 +586,7 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
                 return (filled, -1);
             }
 
-            var n = await upstream.Socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, Deadline(relay.IdleTimeout));
+            var n = await upstream.Socket.ReceiveAsync(buffer.AsMemory(filled), relay.IdleTimeout);
             if (n == 0)
             {
                 throw new IOException("The target closed the connection in the response head.");
@@ -534,7 +597,7 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
     }
 
     /// <summary>The answer YARP's path gives when the target failed (502) or timed out (504) before responding.</summary>
-    private ValueTask<int> WriteErrorAsync(byte[] scratch, int status, bool close)
+    private LoopResult WriteErrorAsync(byte[] scratch, int status, bool close)
     {
         var written = 0;
         Append(scratch, ref written, status == 502 ? "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nDate: "u8 : "HTTP/1.1 504 Gateway Timeout\r\nContent-Length: 0\r\nDate: "u8);
@@ -549,21 +612,7 @@ internal sealed partial class RelayConnection(Http1Relay relay, ConnectionContex
         }
     }
 
-    private ValueTask<int> Send(ReadOnlyMemory<byte> bytes) => client.SendAsync(bytes, SocketFlags.None, Deadline(relay.IdleTimeout));
-
-    /// <summary>A token that fires after <paramref name="timeout"/> unless the next wait sets a new one.</summary>
-    private CancellationToken Deadline(TimeSpan timeout)
-    {
-        if (_timer.IsCancellationRequested)
-        {
-            // It fired: the wait it was for ended with a 504 or the connection's end; later waits need a new one.
-            _timer.Dispose();
-            _timer = new CancellationTokenSource();
-        }
-
-        _timer.CancelAfter(timeout);
-        return _timer.Token;
-    }
+    private LoopResult Send(ReadOnlyMemory<byte> bytes) => client.SendAsync(bytes, relay.IdleTimeout);
 
     // The head's bytes as one span: the pipe's segment itself, or a copy when the head spans segments.
     private static ReadOnlySpan<byte> Contiguous(ReadOnlySequence<byte> head, byte[] scratch)

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Net;
-using System.Net.Sockets;
+using Berth.LoadBalancer.Relay.Loops;
 
 namespace Berth.LoadBalancer.Relay;
 
@@ -10,13 +10,13 @@ internal sealed class UpstreamConnection : IDisposable
     /// <summary>Room for a forwarded request head and a response head (the relay hands larger request heads to YARP).</summary>
     public const int BufferSize = 16 * 1024;
 
-    public UpstreamConnection(Socket socket)
+    public UpstreamConnection(LoopSocket socket)
     {
         Socket = socket;
         Buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
     }
 
-    public Socket Socket { get; }
+    public LoopSocket Socket { get; }
 
     public byte[] Buffer { get; private set; }
 
@@ -77,20 +77,7 @@ internal sealed class UpstreamPool(EndPoint target)
         connection.Dispose();
     }
 
-    public async ValueTask<UpstreamConnection> ConnectAsync(CancellationToken cancellationToken)
-    {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(Target, cancellationToken);
-            return new UpstreamConnection(socket);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
+    public async ValueTask<UpstreamConnection> ConnectAsync(TimeSpan timeout) => new(await LoopSocket.ConnectAsync(Target, timeout));
 
     /// <summary>Closes the idle connections and every one returned later (the target left the configuration).</summary>
     public void Close()
