@@ -283,14 +283,14 @@ internal sealed partial class RelayConnection(Http1Relay relay, RelayListener li
         }
     }
 
-    // An idle connection of the pool. One that will carry a body must still be open: the body is consumed as it is
-    // sent, so the request could not go again on a new connection. A poll tells without a read (readable while idle
-    // means closed, or bytes the target should not have sent).
+    // An idle connection of the pool, skipping those whose close the loop already saw. One that will carry a body must
+    // still be open: the body is consumed as it is sent, so the request could not go again on a new connection. A poll
+    // tells without a read (readable while idle means closed, or bytes the target should not have sent).
     private static UpstreamConnection? Take(UpstreamPool pool, bool body)
     {
         while (pool.TryTake() is { } upstream)
         {
-            if (!body || !upstream.Socket.Poll(0, SelectMode.SelectRead))
+            if (!upstream.Socket.HungUp && (!body || !upstream.Socket.Poll(0, SelectMode.SelectRead)))
             {
                 return upstream;
             }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Berth.LoadBalancer.Relay.Loops;
@@ -17,25 +18,36 @@ internal static unsafe partial class Epoll
     private const int CloExec = 0x80000;
     private const int NonBlock = 0x800;
 
-    /// <summary>struct epoll_event: packed on x86-64 (12 bytes).</summary>
-    [StructLayout(LayoutKind.Sequential, Pack = 4)]
-    public struct Event
-    {
-        public uint Events;
-        public ulong Data;
-    }
+    /// <summary>
+    /// The size of a struct epoll_event: a 32-bit event mask and 64-bit user data, packed on x86 (12 bytes: the data at
+    /// offset 4), naturally aligned elsewhere (16 bytes: at offset 8).
+    /// </summary>
+    public static readonly int EventSize = Packed ? 12 : 16;
+
+    private static readonly int s_dataOffset = Packed ? 4 : 8;
+
+    private static bool Packed => RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.X86;
+
+    /// <summary>The event mask of the <paramref name="index"/>th event <see cref="Wait"/> returned.</summary>
+    public static uint EventsAt(byte* events, int index) => Unsafe.ReadUnaligned<uint>(events + (index * EventSize));
+
+    /// <summary>The user data of the <paramref name="index"/>th event <see cref="Wait"/> returned.</summary>
+    public static ulong DataAt(byte* events, int index) => Unsafe.ReadUnaligned<ulong>(events + (index * EventSize) + s_dataOffset);
 
     public static int Create() => Check(epoll_create1(CloExec));
 
     public static void Add(int epoll, int fd, uint events, ulong data)
     {
-        var e = new Event { Events = events, Data = data };
-        Check(epoll_ctl(epoll, CtlAdd, fd, &e));
+        var e = stackalloc byte[16];
+        Unsafe.WriteUnaligned(e, events);
+        Unsafe.WriteUnaligned(e + s_dataOffset, data);
+        Check(epoll_ctl(epoll, CtlAdd, fd, e));
     }
 
     public static void Remove(int epoll, int fd) => epoll_ctl(epoll, CtlDel, fd, null);
 
-    public static int Wait(int epoll, Event* events, int max, int timeoutMs)
+    /// <summary>Waits for events into <paramref name="events"/> (room for <paramref name="max"/> of <see cref="EventSize"/> bytes).</summary>
+    public static int Wait(int epoll, byte* events, int max, int timeoutMs)
     {
         var n = epoll_wait(epoll, events, max, timeoutMs);
         return n >= 0 || Marshal.GetLastPInvokeError() == 4 /* EINTR */ ? Math.Max(n, 0) : Check(n);
@@ -64,10 +76,10 @@ internal static unsafe partial class Epoll
     private static partial int epoll_create1(int flags);
 
     [LibraryImport("libc", SetLastError = true)]
-    private static partial int epoll_ctl(int epfd, int op, int fd, Event* ev);
+    private static partial int epoll_ctl(int epfd, int op, int fd, byte* ev);
 
     [LibraryImport("libc", SetLastError = true)]
-    private static partial int epoll_wait(int epfd, Event* events, int maxevents, int timeout);
+    private static partial int epoll_wait(int epfd, byte* events, int maxevents, int timeout);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int eventfd(uint initval, int flags);

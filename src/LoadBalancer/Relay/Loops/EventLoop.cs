@@ -106,9 +106,14 @@ internal sealed unsafe partial class EventLoop : IDisposable
         _thread.Join();
         _stopped = true;
         RunPosted();
-        foreach (var socket in _sockets.ToArray())
+
+        // Under the posted work's lock: a socket disposed on another thread now closes there, inline.
+        lock (_posted)
         {
-            socket?.Close();
+            foreach (var socket in _sockets.ToArray())
+            {
+                socket?.Close();
+            }
         }
 
         Epoll.Close(_wakeUp);
@@ -118,7 +123,7 @@ internal sealed unsafe partial class EventLoop : IDisposable
     private void Run()
     {
         t_current = this;
-        var events = stackalloc Epoll.Event[MaxEvents];
+        var events = stackalloc byte[MaxEvents * 16];
         var sweep = Now + SweepMs;
         while (!_stopping)
         {
@@ -132,7 +137,7 @@ internal sealed unsafe partial class EventLoop : IDisposable
 
             for (var i = 0; i < n; i++)
             {
-                var key = events[i].Data;
+                var key = Epoll.DataAt(events, i);
                 if (key == WakeUp)
                 {
                     Epoll.Drain(_wakeUp);
@@ -145,7 +150,7 @@ internal sealed unsafe partial class EventLoop : IDisposable
                 {
                     try
                     {
-                        socket.OnEvents(events[i].Events);
+                        socket.OnEvents(Epoll.EventsAt(events, i));
                     }
                     catch (Exception ex)
                     {

@@ -152,6 +152,9 @@ internal sealed class LoopSocket : IDisposable
         }
     }
 
+    /// <summary>Whether the loop saw the peer close or reset the connection (or it was shut down for receiving).</summary>
+    public bool HungUp => _hungUp;
+
     public bool Poll(int microseconds, SelectMode mode) => Socket.Poll(microseconds, mode);
 
     public void Shutdown(SocketShutdown how) => Socket.Shutdown(how);
